@@ -1,0 +1,169 @@
+/* cli.c — shared CLI plumbing: options, configuration, store, errors. */
+#include "cli/cli.h"
+
+#include "util/fsutil.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+void cli_error(const struct cli *c, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "lockstep: ");
+    if (c && c->verb)
+        fprintf(stderr, "%s: ", c->verb);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, char **pos,
+              int max_pos, int *n_pos)
+{
+    *n_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        char *arg = argv[i];
+        if (strncmp(arg, "--", 2) != 0 || !strcmp(arg, "--")) {
+            if (!strcmp(arg, "--") && ++i >= argc)
+                break;
+            if (*n_pos >= max_pos) {
+                cli_error(c, "unexpected argument '%s' (see 'lockstep help %s')", argv[i],
+                          c->verb);
+                return EXIT_USAGE;
+            }
+            pos[(*n_pos)++] = argv[i];
+            continue;
+        }
+        char name[64];
+        const char *eq = strchr(arg, '=');
+        size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
+        if (nl >= sizeof name) {
+            cli_error(c, "unknown option '%.40s…' (see 'lockstep help %s')", arg, c->verb);
+            return EXIT_USAGE;
+        }
+        memcpy(name, arg, nl);
+        name[nl] = '\0';
+        const struct cli_opt *o = NULL;
+        for (const struct cli_opt *p = opts; p && p->name; p++)
+            if (!strcmp(p->name, name))
+                o = p;
+        if (!o) {
+            cli_error(c, "unknown option '%s' (see 'lockstep help %s')", name, c->verb);
+            return EXIT_USAGE;
+        }
+        if (o->kind == OPT_FLAG) {
+            if (eq) {
+                cli_error(c, "option %s takes no value", name);
+                return EXIT_USAGE;
+            }
+            *o->flag = true;
+            continue;
+        }
+        const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!value) {
+            cli_error(c, "option %s needs a value", name);
+            return EXIT_USAGE;
+        }
+        if (o->kind == OPT_VALUE) {
+            *o->value = value;
+        } else if (c->n_overrides < CLI_MAX_OVERRIDES) {
+            c->keys[c->n_overrides] = o->config_key;
+            c->values[c->n_overrides++] = value;
+        }
+    }
+    return 0;
+}
+
+int cli_configure(struct cli *c)
+{
+    char err[600];
+    config_defaults(&c->cfg);
+    const char *file = c->config_file ? c->config_file : getenv("LOCKSTEP_CONFIG");
+    if (file && *file && config_load_file(&c->cfg, file, err, sizeof err) != 0) {
+        cli_error(NULL, "%s", err);
+        return EXIT_FAIL;
+    }
+    if (config_load_env(&c->cfg, err, sizeof err) != 0) {
+        cli_error(NULL, "%s", err);
+        return EXIT_FAIL;
+    }
+    for (int i = 0; i < c->n_overrides; i++) {
+        if (config_set(&c->cfg, c->keys[i], c->values[i], err, sizeof err) != 0) {
+            cli_error(c, "%s", err);
+            return EXIT_USAGE;
+        }
+    }
+    if (config_finalize(&c->cfg, err, sizeof err) != 0) {
+        cli_error(NULL, "%s", err);
+        return EXIT_FAIL;
+    }
+    return 0;
+}
+
+int cli_open_store(struct cli *c, struct store **out)
+{
+    return cli_open_store_migrating(c, true, out);
+}
+
+int cli_open_store_migrating(struct cli *c, bool migrate, struct store **out)
+{
+    char err[600];
+    /* The embedded store and the logs live in the data dir: make sure it exists. */
+    int rc = fs_mkdir_p(c->cfg.data_dir, 0755);
+    if (rc) {
+        cli_error(NULL, "cannot create data dir %s: %s", c->cfg.data_dir, strerror(-rc));
+        return EXIT_FAIL;
+    }
+    struct store_options o;
+    store_options_default(&o);
+    o.busy_timeout_ms = c->cfg.busy_timeout_ms;
+    o.migrate = migrate;
+    rc = store_open(c->cfg.db, &o, out, err, sizeof err);
+    if (rc) {
+        cli_error(NULL, "%s", err);
+        return EXIT_FAIL;
+    }
+    return 0;
+}
+
+int cli_parse_int(const struct cli *c, const char *opt, const char *text, long long min,
+                  long long max, long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max) {
+        cli_error(c, "invalid %s '%.40s' (expected an integer from %lld to %lld)", opt, text,
+                  min, max);
+        return EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_read_secret(const char *prompt, char *out, size_t len)
+{
+    struct termios old, quiet;
+    bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+    if (tty) {
+        fprintf(stderr, "%s", prompt);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    char *got = fgets(out, (int)len, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    if (!got)
+        return -1;
+    out[strcspn(out, "\r\n")] = '\0';
+    return 0;
+}

@@ -1,0 +1,74 @@
+/* cli.h — what every verb shares: option parsing, configuration in precedence
+ * order (flag > environment > INI file > default), opening the store, and the
+ * exit codes of operations.md. */
+#ifndef LOCKSTEP_CLI_H
+#define LOCKSTEP_CLI_H
+
+#include "config/config.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+#define CLI_MAX_OVERRIDES 16
+
+struct cli {
+    const char *verb;
+    struct config cfg;
+    const char *config_file;              /* --config */
+    const char *keys[CLI_MAX_OVERRIDES];  /* config keys set by flags */
+    const char *values[CLI_MAX_OVERRIDES];
+    int n_overrides;
+};
+
+enum cli_opt_kind { OPT_FLAG, OPT_VALUE, OPT_CONFIG };
+
+struct cli_opt {
+    const char *name;        /* "--dry-run" */
+    enum cli_opt_kind kind;
+    const char **value;      /* OPT_VALUE: where the value goes */
+    bool *flag;              /* OPT_FLAG: set to true */
+    const char *config_key;  /* OPT_CONFIG: the config key it overrides */
+};
+
+/* Parse verb options. Positional arguments go to pos[] (at most max_pos).
+ * Returns 0, or prints a one-line usage error and returns EXIT_USAGE. */
+int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, char **pos,
+              int max_pos, int *n_pos);
+/* Load the configuration (defaults, file, environment, flags) and finalize it.
+ * Returns 0, or prints the error and returns EXIT_FAIL. */
+int cli_configure(struct cli *c);
+/* Open the configured store (creating the data dir for the embedded store).
+ * Returns 0, or prints the error and returns EXIT_FAIL. */
+int cli_open_store(struct cli *c, struct store **out);
+/* The same, choosing whether pending migrations are applied on open. */
+int cli_open_store_migrating(struct cli *c, bool migrate, struct store **out);
+/* Print "lockstep: <verb>: <message>" on stderr. */
+void cli_error(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parse a positive integer option value. Returns 0 or prints a usage error and
+ * returns EXIT_USAGE. */
+int cli_parse_int(const struct cli *c, const char *opt, const char *text, long long min,
+                  long long max, long long *out);
+/* Read one line (the password) from stdin without echo when it is a terminal.
+ * Returns 0, or -1 when nothing could be read. */
+int cli_read_secret(const char *prompt, char *out, size_t len);
+
+/* The verbs (cli/cmd_*.c); argv[0] is the verb. Each returns the exit code. */
+int cmd_check(struct cli *c, int argc, char **argv);
+int cmd_sync(struct cli *c, int argc, char **argv);
+int cmd_demo(struct cli *c, int argc, char **argv);
+int cmd_user(struct cli *c, int argc, char **argv);
+int cmd_spec(struct cli *c, int argc, char **argv);
+int cmd_migrate(struct cli *c, int argc, char **argv);
+int cmd_serve(struct cli *c, int argc, char **argv);
+int cmd_baseline(struct cli *c, int argc, char **argv);
+int cmd_trend(struct cli *c, int argc, char **argv);
+int cmd_report(struct cli *c, int argc, char **argv);
+/* Usage text of one verb, or of all when verb is NULL; false if unknown. */
+bool cli_usage(FILE *out, const char *verb);
+
+#endif

@@ -1,0 +1,60 @@
+/* cmd_spec.c — `lockstep spec add|list`: the specializations. */
+#include "cli/cli.h"
+#include "service/errors.h"
+#include "service/specs.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int print_spec(void *ctx, const struct specialization *sp)
+{
+    (void)ctx;
+    printf("%-12s %-24s max_levels %-3d %s\n", sp->id, sp->name, sp->max_levels,
+           sp->is_active ? "active" : "inactive");
+    return 0;
+}
+
+int cmd_spec(struct cli *c, int argc, char **argv)
+{
+    const char *name = NULL, *max_levels = NULL;
+    const struct cli_opt opts[] = {
+        {"--name", OPT_VALUE, &name, NULL, NULL},
+        {"--max-levels", OPT_VALUE, &max_levels, NULL, NULL},
+        {NULL, 0, NULL, NULL, NULL},
+    };
+    char *pos[2];
+    int npos, rc;
+    if ((rc = cli_parse(c, argc, argv, opts, pos, 2, &npos)) != 0)
+        return rc;
+    bool add = npos >= 1 && !strcmp(pos[0], "add");
+    bool list = npos == 1 && !strcmp(pos[0], "list");
+    if (!(add && npos == 2 && name && max_levels) && !(list && !name && !max_levels)) {
+        cli_error(c, "usage: lockstep spec add ID --name N --max-levels M | lockstep spec list");
+        return EXIT_USAGE;
+    }
+    long long levels = 0;
+    if (add && (rc = cli_parse_int(c, "--max-levels", max_levels, 1, 100, &levels)) != 0)
+        return rc;
+    if ((rc = cli_configure(c)) != 0)
+        return rc;
+    struct store *s;
+    if ((rc = cli_open_store(c, &s)) != 0)
+        return rc;
+    char err[600];
+    if (list) {
+        rc = s->ops->spec_list(s, print_spec, NULL);
+        if (rc)
+            cli_error(c, "%s", store_errmsg(s));
+        store_close(s);
+        return rc ? EXIT_FAIL : EXIT_OK;
+    }
+    struct specialization sp;
+    rc = specs_create(s, pos[1], name, (int)levels, &sp, err, sizeof err);
+    store_close(s);
+    if (rc) {
+        cli_error(c, "%s", err);
+        return EXIT_FAIL;
+    }
+    printf("Created specialization %s (%s, %d levels)\n", sp.id, sp.name, sp.max_levels);
+    return EXIT_OK;
+}

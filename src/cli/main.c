@@ -1,0 +1,114 @@
+/* main.c — the lockstep binary: global options, then one verb (cli/cmd_*.c). */
+#include "cli/cli.h"
+#include "service/users.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef LOCKSTEP_VERSION
+#define LOCKSTEP_VERSION "0.0.0"
+#endif
+
+static int cmd_version(struct cli *c, int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 1) {
+        cli_error(c, "takes no arguments");
+        return EXIT_USAGE;
+    }
+    printf("lockstep %s\n", LOCKSTEP_VERSION);
+    return EXIT_OK;
+}
+
+static int cmd_help(struct cli *c, int argc, char **argv)
+{
+    if (argc > 2) {
+        cli_error(c, "usage: lockstep help [VERB]");
+        return EXIT_USAGE;
+    }
+    if (!cli_usage(stdout, argc == 2 ? argv[1] : NULL)) {
+        cli_error(c, "unknown verb '%s' (see 'lockstep help')", argv[1]);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+struct verb {
+    const char *name;
+    int (*run)(struct cli *c, int argc, char **argv);
+};
+
+static const struct verb verbs[] = {
+    {"check", cmd_check},     {"sync", cmd_sync},       {"demo", cmd_demo},
+    {"user", cmd_user},       {"spec", cmd_spec},       {"migrate", cmd_migrate},
+    {"version", cmd_version}, {"help", cmd_help},
+};
+
+/* Take the global options (--config, --db, --data-dir) out of argv, wherever
+ * they are. Returns the new argc, or -1 after printing a usage error. */
+static int take_global_options(struct cli *c, int argc, char **argv)
+{
+    static const struct {
+        const char *flag, *key;
+    } globals[] = {{"--db", "db"}, {"--data-dir", "data_dir"}, {"--config", NULL}};
+    int out = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        int matched = 0;
+        for (size_t g = 0; g < sizeof globals / sizeof globals[0]; g++) {
+            size_t n = strlen(globals[g].flag);
+            if (strncmp(arg, globals[g].flag, n) != 0 || (arg[n] != '\0' && arg[n] != '='))
+                continue;
+            const char *value = arg[n] == '=' ? arg + n + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!value) {
+                cli_error(NULL, "option %s needs a value", globals[g].flag);
+                return -1;
+            }
+            if (!globals[g].key) {
+                c->config_file = value;
+            } else if (c->n_overrides < CLI_MAX_OVERRIDES) {
+                c->keys[c->n_overrides] = globals[g].key;
+                c->values[c->n_overrides++] = value;
+            }
+            matched = 1;
+            break;
+        }
+        if (!matched)
+            argv[out++] = argv[i];
+    }
+    argv[out] = NULL;
+    return out;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c;
+    memset(&c, 0, sizeof c);
+    argc = take_global_options(&c, argc, argv);
+    if (argc < 0)
+        return EXIT_USAGE;
+    if (argc < 2) {
+        cli_usage(stderr, NULL);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        cli_usage(stdout, NULL);
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("lockstep %s\n", LOCKSTEP_VERSION);
+        return EXIT_OK;
+    }
+    if (users_init() != 0) {
+        cli_error(NULL, "cannot initialize libsodium");
+        return EXIT_FAIL;
+    }
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+        if (!strcmp(verbs[i].name, argv[1])) {
+            c.verb = verbs[i].name;
+            return verbs[i].run(&c, argc - 1, argv + 1);
+        }
+    }
+    cli_error(NULL, "unknown verb '%s' (see 'lockstep help')", argv[1]);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,274 @@
+/* config.c — one table of keys read from INI (inih), environment and flags. */
+#include "config/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum key_type { KEY_STR, KEY_LONG, KEY_DOUBLE, KEY_BOOL, KEY_DIRECTION };
+
+struct key_desc {
+    const char *name;
+    enum key_type type;
+    size_t offset;
+    size_t size;   /* for strings */
+    double min, max;
+};
+
+#define STR(f) KEY_STR, offsetof(struct config, f), sizeof(((struct config *)0)->f), 0, 0
+#define LNG(f, lo, hi) KEY_LONG, offsetof(struct config, f), 0, lo, hi
+#define DBL(f, lo, hi) KEY_DOUBLE, offsetof(struct config, f), 0, lo, hi
+#define BOOL(f) KEY_BOOL, offsetof(struct config, f), 0, 0, 1
+
+static const struct key_desc keys[] = {
+    {"db", STR(db)},
+    {"data_dir", STR(data_dir)},
+    {"listen", STR(listen)},
+    {"check_interval", LNG(check_interval, 1, 86400 * 7)},
+    {"sync_interval", LNG(sync_interval, 1, 86400 * 30)},
+    {"sync_direction", KEY_DIRECTION, offsetof(struct config, sync_direction),
+     sizeof(((struct config *)0)->sync_direction), 0, 0},
+    {"jwt_secret", STR(jwt_secret)},
+    {"healthy_threshold", DBL(healthy_threshold, 0, 100)},
+    {"degraded_threshold", DBL(degraded_threshold, 0, 100)},
+    {"log_retention_days", LNG(log_retention_days, 1, 3650)},
+    {"shutdown_timeout", LNG(shutdown_timeout, 0, 3600)},
+    {"busy_timeout_ms", LNG(busy_timeout_ms, 0, 600000)},
+    {"access_token_minutes", LNG(access_token_minutes, 1, 24 * 60)},
+    {"refresh_token_days", LNG(refresh_token_days, 1, 365)},
+    {"max_body_bytes", LNG(max_body_bytes, 1024, 64L * 1024 * 1024)},
+    {"check_now_wait", BOOL(check_now_wait)},
+    {"metrics_token", STR(metrics_token)},
+    {"web_dir", STR(web_dir)},
+    {"workers", LNG(workers, 0, 256)},
+    {"login_max_failures", LNG(login_max_failures, 1, 1000)},
+    {"login_window_seconds", LNG(login_window_seconds, 1, 86400)},
+    {"check_misfire_grace", LNG(check_misfire_grace, 0, 86400)},
+    {"sync_misfire_grace", LNG(sync_misfire_grace, 0, 86400)},
+    {"inconsistent_alert_count", LNG(inconsistent_alert_count, 0, 1000000000)},
+    {"alert_repeat_interval", LNG(alert_repeat_interval, 1, 86400 * 7)},
+    {"alert_webhook_url", STR(alert_webhook_url)},
+    {"alert_smtp_url", STR(alert_smtp_url)},
+    {"alert_email_from", STR(alert_email_from)},
+    {"alert_email_to", STR(alert_email_to)},
+};
+
+void config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->data_dir, sizeof c->data_dir, "./var");
+    snprintf(c->listen, sizeof c->listen, "127.0.0.1:8000");
+    c->check_interval = 300;
+    c->sync_interval = 21600;
+    snprintf(c->sync_direction, sizeof c->sync_direction, "progress_to_license");
+    c->healthy_threshold = 99.0;
+    c->degraded_threshold = 95.0;
+    c->log_retention_days = 30;
+    c->shutdown_timeout = 30;
+    c->busy_timeout_ms = 5000;
+    c->access_token_minutes = 30;
+    c->refresh_token_days = 7;
+    c->max_body_bytes = 64 * 1024;
+    c->check_now_wait = true;
+    c->workers = 0;
+    c->login_max_failures = 5;
+    c->login_window_seconds = 300;
+    c->check_misfire_grace = 60;
+    c->sync_misfire_grace = 300;
+    c->inconsistent_alert_count = 10;
+    c->alert_repeat_interval = 4 * 3600;
+    snprintf(c->alert_email_from, sizeof c->alert_email_from, "lockstep@localhost");
+}
+
+bool config_valid_direction(const char *d)
+{
+    return d && (!strcmp(d, "progress_to_license") || !strcmp(d, "license_to_progress") ||
+                 !strcmp(d, "higher_wins"));
+}
+
+static const struct key_desc *find_key(const char *name)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(keys[i].name, name))
+            return &keys[i];
+    return NULL;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    static const char *yes[] = {"1", "true", "yes", "on"};
+    static const char *no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (!strcasecmp(v, yes[i])) {
+            *out = true;
+            return 0;
+        }
+        if (!strcasecmp(v, no[i])) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int set_key(struct config *c, const struct key_desc *k, const char *value, char *err,
+                   size_t errlen)
+{
+    char *base = (char *)c + k->offset;
+    switch (k->type) {
+    case KEY_STR:
+    case KEY_DIRECTION: {
+        size_t n = strlen(value);
+        if (n >= k->size) {
+            snprintf(err, errlen, "value of %s is too long (at most %zu characters)", k->name,
+                     k->size - 1);
+            return -1;
+        }
+        if (k->type == KEY_DIRECTION && !config_valid_direction(value)) {
+            snprintf(err, errlen,
+                     "invalid %s '%.64s' (expected progress_to_license, license_to_progress "
+                     "or higher_wins)",
+                     k->name, value);
+            return -1;
+        }
+        memcpy(base, value, n + 1);
+        if (!strcmp(k->name, "db"))
+            c->db_set = n > 0;
+        return 0;
+    }
+    case KEY_LONG: {
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (errno || end == value || *end != '\0' || v < (long)k->min || v > (long)k->max) {
+            snprintf(err, errlen, "invalid %s '%.64s' (expected an integer from %.0f to %.0f)",
+                     k->name, value, k->min, k->max);
+            return -1;
+        }
+        *(long *)(void *)base = v;
+        return 0;
+    }
+    case KEY_DOUBLE: {
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (errno || end == value || *end != '\0' || !isfinite(v) || v < k->min ||
+            v > k->max) {
+            snprintf(err, errlen, "invalid %s '%.64s' (expected a number from %.0f to %.0f)",
+                     k->name, value, k->min, k->max);
+            return -1;
+        }
+        *(double *)(void *)base = v;
+        return 0;
+    }
+    case KEY_BOOL: {
+        bool v;
+        if (parse_bool(value, &v)) {
+            snprintf(err, errlen, "invalid %s '%.64s' (expected true or false)", k->name,
+                     value);
+            return -1;
+        }
+        *(bool *)(void *)base = v;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+int config_set(struct config *c, const char *key, const char *value, char *err,
+               size_t errlen)
+{
+    const struct key_desc *k = find_key(key);
+    if (!k) {
+        snprintf(err, errlen, "unknown key '%.64s'", key);
+        return -2;
+    }
+    return set_key(c, k, value, err, errlen);
+}
+
+struct ini_ctx {
+    struct config *c;
+    char msg[512];
+};
+
+static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
+{
+    struct ini_ctx *ctx = user;
+    if (section[0] && strcmp(section, "lockstep") != 0) {
+        snprintf(ctx->msg, sizeof ctx->msg, "unknown section [%.64s] (keys go at the top or "
+                 "under [lockstep])", section);
+        return 0;
+    }
+    if (!name) /* a section header alone */
+        return 1;
+    return config_set(ctx->c, name, value, ctx->msg, sizeof ctx->msg) == 0;
+}
+
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct ini_ctx ctx = {.c = c};
+    int line = ini_parse_file(f, on_ini_entry, &ctx);
+    fclose(f);
+    if (line != 0) {
+        if (line < 0)
+            snprintf(err, errlen, "cannot read config file %s", path);
+        else
+            snprintf(err, errlen, "%s:%d: %s", path, line,
+                     ctx.msg[0] ? ctx.msg : "syntax error");
+        return -1;
+    }
+    snprintf(c->config_file, sizeof c->config_file, "%s", path);
+    return 0;
+}
+
+int config_load_env(struct config *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char env[96] = "LOCKSTEP_";
+        size_t n = strlen(env);
+        for (const char *p = keys[i].name; *p && n + 1 < sizeof env; p++)
+            env[n++] = (char)toupper((unsigned char)*p);
+        env[n] = '\0';
+        const char *v = getenv(env);
+        if (!v)
+            continue;
+        char msg[400];
+        if (set_key(c, &keys[i], v, msg, sizeof msg) != 0) {
+            snprintf(err, errlen, "%s: %s", env, msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int config_finalize(struct config *c, char *err, size_t errlen)
+{
+    if (!c->data_dir[0]) {
+        snprintf(err, errlen, "data_dir must not be empty");
+        return -1;
+    }
+    if (!c->db[0]) {
+        int n = snprintf(c->db, sizeof c->db, "sqlite:%s/lockstep.db", c->data_dir);
+        if (n < 0 || (size_t)n >= sizeof c->db) {
+            snprintf(err, errlen, "data_dir is too long");
+            return -1;
+        }
+    }
+    if (c->degraded_threshold > c->healthy_threshold) {
+        snprintf(err, errlen,
+                 "degraded_threshold (%.2f) must not be above healthy_threshold (%.2f)",
+                 c->degraded_threshold, c->healthy_threshold);
+        return -1;
+    }
+    return 0;
+}

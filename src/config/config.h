@@ -1,0 +1,66 @@
+/* config.h — Lockstep's settings and where they come from.
+ *
+ * Precedence: command-line flag > LOCKSTEP_* environment > INI file > default.
+ * Every key is described once in a table (config.c) that the INI reader, the
+ * environment reader and the flag parser share, so a key is spelled the same
+ * everywhere and validated the same way. Unknown keys and bad values are
+ * errors, never silently ignored.
+ */
+#ifndef LOCKSTEP_CONFIG_H
+#define LOCKSTEP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_STR_MAX 1024
+
+struct config {
+    char db[CONFIG_STR_MAX];          /* store URL: sqlite:PATH or postgres://… */
+    char data_dir[CONFIG_STR_MAX];    /* logs, secret.key, the embedded store */
+    char listen[CONFIG_STR_MAX];      /* ADDR:PORT for serve */
+    long check_interval;              /* seconds between health checks */
+    long sync_interval;               /* seconds between auto-syncs */
+    char sync_direction[32];          /* progress_to_license | license_to_progress | higher_wins */
+    char jwt_secret[CONFIG_STR_MAX];  /* empty: generated into <data_dir>/secret.key */
+    double healthy_threshold;         /* rate >= this is healthy */
+    double degraded_threshold;        /* rate >= this is degraded, below critical */
+    long log_retention_days;          /* files under logs/ older than this are pruned */
+    long shutdown_timeout;            /* seconds a running job may take at shutdown */
+    long busy_timeout_ms;             /* how long a write waits for a locked database */
+    long access_token_minutes;
+    long refresh_token_days;
+    long max_body_bytes;              /* request bodies above this get 413 */
+    bool check_now_wait;              /* check-now during a check: wait (true) or 409 */
+    char metrics_token[CONFIG_STR_MAX]; /* bearer token for //metrics; empty = open */
+    char web_dir[CONFIG_STR_MAX];     /* serve the dashboard from disk (development) */
+    long workers;                     /* HTTP worker threads; 0 = one per CPU */
+    long login_max_failures;          /* failures per email/address before 429 */
+    long login_window_seconds;        /* the window those failures are counted in */
+    long check_misfire_grace;         /* seconds; a run starting later is missed */
+    long sync_misfire_grace;
+    long inconsistent_alert_count;    /* alert when more violations than this */
+    long alert_repeat_interval;       /* seconds between re-notifications */
+    char alert_webhook_url[CONFIG_STR_MAX];
+    char alert_smtp_url[CONFIG_STR_MAX];  /* smtp://host:port */
+    char alert_email_from[256];
+    char alert_email_to[CONFIG_STR_MAX];
+    char config_file[CONFIG_STR_MAX]; /* the file read, for messages ("" = none) */
+    bool db_set;                      /* db was given explicitly (not derived) */
+};
+
+/* Fill `c` with the defaults of operations.md. */
+void config_defaults(struct config *c);
+/* Read an INI file. Errors name "file:line: message". Returns 0 or -1. */
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
+/* Apply LOCKSTEP_<KEY> environment variables. Returns 0 or -1 with err. */
+int config_load_env(struct config *c, char *err, size_t errlen);
+/* Set one key from text (flags use this). Returns 0, -1 bad value, -2 unknown key. */
+int config_set(struct config *c, const char *key, const char *value, char *err,
+               size_t errlen);
+/* Derive what depends on other keys (the default db from data_dir) and check
+ * cross-key rules. Returns 0 or -1 with err. */
+int config_finalize(struct config *c, char *err, size_t errlen);
+/* True when `d` is one of the three sync directions. */
+bool config_valid_direction(const char *d);
+
+#endif

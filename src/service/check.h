@@ -1,0 +1,36 @@
+/* check.h — the health check: classify every pair in one snapshot, compute the
+ * report, stream violations to their sinks, record it (domain.md, "The check";
+ * operations.md, "Files under the data dir"). */
+#ifndef LOCKSTEP_CHECK_H
+#define LOCKSTEP_CHECK_H
+
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CHECK_DIR "logs/integrity_checks"
+
+struct check_options {
+    bool dry_run;                  /* true: nothing is written anywhere */
+    const char *trigger;           /* "scheduled" | "manual" */
+    const char *direction;         /* the configured sync direction (recommended_action) */
+    double healthy_threshold, degraded_threshold;
+    const char *data_dir;          /* logs/ goes under it; NULL: write no file */
+    store_violation_cb on_violation; /* optional: each violation as it is found */
+    void *ctx;
+};
+
+struct check_outcome {
+    struct check_run run;          /* the summary; run.id > 0 when recorded */
+    bool recorded;
+    char file_error[256];          /* why the report file was not written, or "" */
+};
+
+/* Run one check. Returns 0 (out filled; a file that could not be written is
+ * reported in out->file_error, the check is still recorded) or an LS_ERR_*
+ * code with err set (the store failed; nothing was recorded). */
+int check_execute(struct store *s, const struct check_options *o, struct check_outcome *out,
+                  char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,228 @@
+/* enforcer.c — update_level_atomic and level_up (hand-written: these are the
+ * coupling rules themselves). */
+#include "service/enforcer.h"
+
+#include "service/errors.h"
+#include "service/specs.h"
+#include "util/timeutil.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* How the new level is chosen once the pair is locked. */
+enum level_mode { LEVEL_FIXED, LEVEL_UP_BY_XP };
+
+__attribute__((format(printf, 3, 4))) static int set_error(struct level_result *r, int code,
+                                                            const char *fmt, ...)
+{
+    va_list ap;
+    r->success = false;
+    snprintf(r->error_type, sizeof r->error_type, "%s", ls_error_type(code));
+    va_start(ap, fmt);
+    vsnprintf(r->message, sizeof r->message, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static int store_error(struct store *s, struct level_result *r, int store_rc)
+{
+    int code = ls_from_store(store_rc);
+    if (code == LS_ERR_NOT_FOUND)
+        code = LS_ERR_DATABASE;
+    r->success = false;
+    snprintf(r->error_type, sizeof r->error_type, "database_error");
+    snprintf(r->message, sizeof r->message, "%s", store_errmsg(s));
+    return code;
+}
+
+int enforcer_level_threshold(struct store *s, const char *spec, int level, int64_t *xp)
+{
+    int rc = s->ops->spec_level_xp(s, spec, level, xp);
+    if (rc == STORE_ERR_NOT_FOUND) {
+        *xp = (int64_t)level * 1000;
+        return 0;
+    }
+    return rc;
+}
+
+/* Lock the pair in the enforcer's order, creating missing rows at level 1. */
+static int lock_pair(struct store *s, int64_t user, const char *spec, int64_t now,
+                     struct progress *p, struct license *l)
+{
+    int rc = s->ops->progress_get(s, user, spec, true, p);
+    if (rc == STORE_ERR_NOT_FOUND) {
+        memset(p, 0, sizeof *p);
+        p->student_id = user;
+        snprintf(p->spec, sizeof p->spec, "%s", spec);
+        p->current_level = 1;
+        p->created_at = p->updated_at = now;
+        rc = s->ops->progress_insert(s, p);
+    }
+    if (rc)
+        return rc;
+    rc = s->ops->license_get(s, user, spec, true, l);
+    if (rc == STORE_ERR_NOT_FOUND) {
+        memset(l, 0, sizeof *l);
+        l->user_id = user;
+        snprintf(l->spec, sizeof l->spec, "%s", spec);
+        l->current_level = l->max_achieved_level = 1;
+        l->started_at = l->created_at = l->updated_at = now;
+        rc = s->ops->license_insert(s, l);
+    }
+    return rc;
+}
+
+static int apply(struct store *s, const struct level_change *c, enum level_mode mode,
+                 struct level_result *r)
+{
+    memset(r, 0, sizeof *r);
+    char spec_id[SPEC_ID_MAX];
+    if (specs_normalize_id(c->spec, spec_id))
+        return set_error(r, LS_ERR_NOT_FOUND, "Unknown specialization %.40s",
+                         c->spec ? c->spec : "");
+    snprintf(r->spec, sizeof r->spec, "%s", spec_id);
+    int rc = s->ops->begin(s, STORE_TXN_WRITE);
+    if (rc)
+        return store_error(s, r, rc);
+    int64_t now = time_now_us();
+    struct specialization sp;
+    struct user u;
+    struct progress p;
+    struct license l;
+    if ((rc = s->ops->spec_get(s, spec_id, &sp)) != 0) {
+        if (rc == STORE_ERR_NOT_FOUND) {
+            rc = set_error(r, LS_ERR_NOT_FOUND, "Unknown specialization %s", spec_id);
+            goto fail;
+        }
+        goto store_fail;
+    }
+    if ((rc = s->ops->user_get(s, c->user_id, &u)) != 0) {
+        if (rc == STORE_ERR_NOT_FOUND) {
+            rc = set_error(r, LS_ERR_NOT_FOUND, "User %lld not found", (long long)c->user_id);
+            goto fail;
+        }
+        goto store_fail;
+    }
+    if ((rc = lock_pair(s, c->user_id, spec_id, now, &p, &l)) != 0)
+        goto store_fail;
+
+    int new_level = c->new_level;
+    if (mode == LEVEL_UP_BY_XP) {
+        new_level = p.current_level;
+        if (p.current_level < sp.max_levels) {
+            int64_t need;
+            if ((rc = enforcer_level_threshold(s, spec_id, p.current_level + 1, &need)) != 0)
+                goto store_fail;
+            if (p.total_xp + c->xp_change >= need)
+                new_level = p.current_level + 1;
+        }
+    }
+    if (new_level < 1 || new_level > sp.max_levels) {
+        rc = set_error(r, LS_ERR_VALIDATION, "Invalid level %d for %s (valid range: 1-%d)",
+                       new_level, spec_id, sp.max_levels);
+        goto fail;
+    }
+
+    r->old_progress_level = p.current_level;
+    r->old_license_level = l.current_level;
+    p.current_level = new_level;
+    p.total_xp += c->xp_change;
+    p.completed_sessions += c->sessions_change;
+    p.completed_projects += c->projects_change;
+    if (!strcmp(spec_id, "COACH")) {
+        p.theory_hours_completed += c->theory_hours_change;
+        p.practice_hours_completed += c->practice_hours_change;
+    }
+    const struct {
+        const char *name;
+        int64_t value;
+    } counters[] = {
+        {"total_xp", p.total_xp},
+        {"completed_sessions", p.completed_sessions},
+        {"completed_projects", p.completed_projects},
+        {"theory_hours_completed", p.theory_hours_completed},
+        {"practice_hours_completed", p.practice_hours_completed},
+    };
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+        if (counters[i].value < 0) {
+            rc = set_error(r, LS_ERR_VALIDATION, "%s would become negative (%lld)",
+                           counters[i].name, (long long)counters[i].value);
+            goto fail;
+        }
+    }
+    p.last_activity = p.updated_at = now;
+    if ((rc = s->ops->progress_update(s, &p)) != 0)
+        goto store_fail;
+
+    int old_license = l.current_level;
+    l.current_level = new_level;
+    if (new_level > l.max_achieved_level)
+        l.max_achieved_level = new_level;
+    l.last_advanced_at = l.updated_at = now;
+    if ((rc = s->ops->license_update(s, &l)) != 0)
+        goto store_fail;
+    if (old_license != new_level) {
+        struct progression pr;
+        memset(&pr, 0, sizeof pr);
+        pr.user_license_id = l.id;
+        pr.from_level = old_license;
+        pr.to_level = new_level;
+        pr.advanced_by = c->advanced_by;
+        if (c->reason && *c->reason)
+            snprintf(pr.reason, sizeof pr.reason, "%s", c->reason);
+        else
+            snprintf(pr.reason, sizeof pr.reason, "Atomic level update to %d", new_level);
+        pr.advanced_at = now;
+        if ((rc = s->ops->progression_insert(s, &pr)) != 0)
+            goto store_fail;
+        r->progression_created = true;
+    }
+    if ((rc = s->ops->commit(s)) != 0)
+        return store_error(s, r, rc);
+    r->success = true;
+    r->new_progress_level = p.current_level;
+    r->total_xp = p.total_xp;
+    r->completed_sessions = p.completed_sessions;
+    r->new_license_level = l.current_level;
+    r->max_achieved_level = l.max_achieved_level;
+    if (mode == LEVEL_UP_BY_XP && new_level != r->old_progress_level)
+        snprintf(r->message, sizeof r->message, "Leveled up to %d in %s", new_level, spec_id);
+    else if (mode == LEVEL_UP_BY_XP)
+        snprintf(r->message, sizeof r->message, "Added %lld xp in %s (level %d)",
+                 (long long)c->xp_change, spec_id, new_level);
+    else
+        snprintf(r->message, sizeof r->message, "Level updated to %d in %s", new_level,
+                 spec_id);
+    return 0;
+store_fail:
+    rc = store_error(s, r, rc);
+fail:
+    s->ops->rollback(s);
+    r->progression_created = false;
+    return rc;
+}
+
+int enforcer_update_level_atomic(struct store *s, const struct level_change *c,
+                                 struct level_result *r)
+{
+    return apply(s, c, LEVEL_FIXED, r);
+}
+
+int enforcer_level_up(struct store *s, int64_t user_id, const char *spec, int64_t xp_gained,
+                      int64_t sessions_completed, int64_t advanced_by, struct level_result *r)
+{
+    if (xp_gained < 0 || sessions_completed < 0) {
+        memset(r, 0, sizeof *r);
+        return set_error(r, LS_ERR_VALIDATION, "%s must not be negative",
+                         xp_gained < 0 ? "xp_gained" : "sessions_completed");
+    }
+    struct level_change c = {
+        .user_id = user_id,
+        .spec = spec,
+        .xp_change = xp_gained,
+        .sessions_change = sessions_completed,
+        .advanced_by = advanced_by,
+    };
+    return apply(s, &c, LEVEL_UP_BY_XP, r);
+}

@@ -1,0 +1,334 @@
+/* sync.c — repair: collect the violations in scope, then fix each pair in its
+ * own transaction under the enforcer's lock order, re-validating it first. */
+#include "service/sync.h"
+
+#include "config/config.h"
+#include "service/errors.h"
+#include "service/pair.h"
+#include "service/report.h"
+#include "service/specs.h"
+#include "util/fsutil.h"
+#include "util/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sync_result_free(struct sync_result *r)
+{
+    free(r->items);
+    r->items = NULL;
+    r->n_items = r->cap_items = 0;
+}
+
+static struct sync_item *add_item(struct sync_result *r)
+{
+    if (r->n_items == r->cap_items) {
+        size_t cap = r->cap_items ? r->cap_items * 2 : 16;
+        struct sync_item *p = realloc(r->items, cap * sizeof *p);
+        if (!p)
+            return NULL;
+        r->items = p;
+        r->cap_items = cap;
+    }
+    struct sync_item *it = &r->items[r->n_items++];
+    memset(it, 0, sizeof *it);
+    return it;
+}
+
+/* The candidate pairs: every violation in scope, from one snapshot. */
+static int collect(struct store *s, const struct sync_options *o, const char *spec,
+                   struct sync_result *r)
+{
+    struct pair_filter f = {.user_id = o->user_id, .spec = spec};
+    struct store_scan *scan = NULL;
+    int rc = s->ops->begin(s, STORE_TXN_READ);
+    if (rc)
+        return rc;
+    if ((rc = s->ops->pair_scan_open(s, &f, &scan)) != 0)
+        goto out;
+    struct pair_levels p;
+    while ((rc = s->ops->pair_scan_next(scan, &p)) == 1) {
+        enum pair_state st =
+            pair_classify(p.has_progress, p.progress_level, p.has_license, p.license_level);
+        if (!pair_is_violation(st))
+            continue;
+        struct sync_item *it = add_item(r);
+        if (!it) {
+            rc = store_fail(s, STORE_ERR, "out of memory");
+            goto out;
+        }
+        it->user_id = p.user_id;
+        memcpy(it->spec, p.spec, sizeof it->spec);
+        snprintf(it->issue_type, sizeof it->issue_type, "%s", pair_issue_type(st));
+        snprintf(it->action, sizeof it->action, "%s",
+                 pair_recommended_action(st, o->direction, p.progress_level, p.license_level));
+        /* For the dry run: the side that would change, before and after. */
+        if (st == PAIR_MISSING_LICENSE) {
+            it->has_new = true;
+            it->new_level = p.progress_level;
+        } else if (st == PAIR_MISSING_PROGRESS) {
+            it->has_new = true;
+            it->new_level = p.license_level;
+        } else if (!strcmp(it->action, "sync_progress_to_license")) {
+            it->has_old = it->has_new = true;
+            it->old_level = p.license_level;
+            it->new_level = p.progress_level;
+        } else {
+            it->has_old = it->has_new = true;
+            it->old_level = p.progress_level;
+            it->new_level = p.license_level;
+        }
+        it->success = true;
+    }
+    if (rc > 0)
+        rc = 0;
+out:
+    if (scan)
+        s->ops->pair_scan_close(scan);
+    if (rc == 0)
+        rc = s->ops->commit(s);
+    else
+        s->ops->rollback(s);
+    return rc;
+}
+
+/* Repair one pair in its own transaction. Fills the item with what happened. */
+static int repair(struct store *s, const struct sync_options *o, struct sync_item *it,
+                  int64_t now)
+{
+    struct progress p;
+    struct license l;
+    int rc = s->ops->begin(s, STORE_TXN_WRITE);
+    if (rc)
+        return rc;
+    int prc = s->ops->progress_get(s, it->user_id, it->spec, true, &p);
+    if (prc && prc != STORE_ERR_NOT_FOUND) {
+        rc = prc;
+        goto fail;
+    }
+    int lrc = s->ops->license_get(s, it->user_id, it->spec, true, &l);
+    if (lrc && lrc != STORE_ERR_NOT_FOUND) {
+        rc = lrc;
+        goto fail;
+    }
+    bool hp = prc == 0, hl = lrc == 0;
+    enum pair_state st = pair_classify(hp, hp ? p.current_level : 0, hl, hl ? l.current_level : 0);
+    it->has_old = it->has_new = false;
+    if (!pair_is_violation(st)) {
+        snprintf(it->action, sizeof it->action, "none");
+        s->ops->rollback(s);
+        return 0;
+    }
+    snprintf(it->issue_type, sizeof it->issue_type, "%s", pair_issue_type(st));
+    const char *action = pair_recommended_action(st, o->direction, hp ? p.current_level : 0,
+                                                 hl ? l.current_level : 0);
+    snprintf(it->action, sizeof it->action, "%s", action);
+    if (st == PAIR_MISSING_LICENSE) {
+        memset(&l, 0, sizeof l);
+        l.user_id = it->user_id;
+        memcpy(l.spec, it->spec, sizeof l.spec);
+        l.current_level = l.max_achieved_level = p.current_level;
+        l.started_at = l.created_at = l.updated_at = now;
+        it->has_new = true;
+        it->new_level = l.current_level;
+        rc = s->ops->license_insert(s, &l);
+    } else if (st == PAIR_MISSING_PROGRESS) {
+        memset(&p, 0, sizeof p);
+        p.student_id = it->user_id;
+        memcpy(p.spec, it->spec, sizeof p.spec);
+        p.current_level = l.current_level;
+        p.created_at = p.updated_at = p.last_activity = now;
+        it->has_new = true;
+        it->new_level = p.current_level;
+        rc = s->ops->progress_insert(s, &p);
+    } else if (!strcmp(action, "sync_progress_to_license")) {
+        struct progression pr;
+        memset(&pr, 0, sizeof pr);
+        pr.user_license_id = l.id;
+        pr.from_level = l.current_level;
+        pr.to_level = p.current_level;
+        pr.advanced_by = o->caller;
+        pr.advanced_at = now;
+        snprintf(pr.reason, sizeof pr.reason, "Auto-sync from SpecializationProgress");
+        it->has_old = it->has_new = true;
+        it->old_level = l.current_level;
+        it->new_level = p.current_level;
+        l.current_level = p.current_level;
+        if (l.current_level > l.max_achieved_level)
+            l.max_achieved_level = l.current_level;
+        l.last_advanced_at = l.updated_at = now;
+        rc = s->ops->license_update(s, &l);
+        if (rc == 0)
+            rc = s->ops->progression_insert(s, &pr);
+    } else {
+        it->has_old = it->has_new = true;
+        it->old_level = p.current_level;
+        it->new_level = l.current_level;
+        p.current_level = l.current_level;
+        p.updated_at = now;
+        rc = s->ops->progress_update(s, &p);
+    }
+    if (rc)
+        goto fail;
+    return s->ops->commit(s);
+fail:
+    s->ops->rollback(s);
+    return rc;
+}
+
+static int write_log(const struct sync_options *o, struct sync_result *r, int64_t started)
+{
+    char stamp[16], dir[FS_PATH_MAX], first[FS_PATH_MAX], path[FS_PATH_MAX], stem[32];
+    time_format_file(started, stamp);
+    snprintf(stem, sizeof stem, "%s_sync", stamp);
+    if (fs_join(dir, sizeof dir, o->data_dir, SYNC_DIR) != 0 ||
+        snprintf(first, sizeof first, "%s/%s.log", dir, stem) >= (int)sizeof first) {
+        snprintf(r->log_error, sizeof r->log_error, "data_dir path is too long");
+        return -1;
+    }
+    json_t *j = sync_result_json(r);
+    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(j);
+    if (!text) {
+        snprintf(r->log_error, sizeof r->log_error, "out of memory");
+        return -1;
+    }
+    struct atomic_file af;
+    int rc = atomic_file_open(&af, first, 0644, r->log_error, sizeof r->log_error);
+    if (rc == 0) {
+        if (fputs(text, af.fp) == EOF || fputc('\n', af.fp) == EOF) {
+            snprintf(r->log_error, sizeof r->log_error, "cannot write %s", first);
+            atomic_file_abort(&af);
+            rc = -1;
+        } else {
+            rc = atomic_file_commit_unique(&af, dir, stem, ".log", path, sizeof path,
+                                           r->log_error, sizeof r->log_error);
+        }
+    }
+    free(text);
+    if (rc == 0)
+        snprintf(r->log_file, sizeof r->log_file, "%s", path + strlen(o->data_dir) + 1);
+    return rc;
+}
+
+int sync_execute(struct store *s, const struct sync_options *o, struct sync_result *r,
+                 char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    const char *direction = o->direction ? o->direction : "progress_to_license";
+    if (!config_valid_direction(direction)) {
+        snprintf(err, errlen,
+                 "invalid direction '%.40s' (expected progress_to_license, "
+                 "license_to_progress or higher_wins)",
+                 direction);
+        return LS_ERR_VALIDATION;
+    }
+    struct sync_options opt = *o;
+    opt.direction = direction;
+    snprintf(r->direction, sizeof r->direction, "%s", direction);
+    r->dry_run = o->dry_run;
+    char spec[SPEC_ID_MAX];
+    struct specialization sp;
+    if (o->spec) {
+        int rc = specs_get(s, o->spec, &sp, err, errlen);
+        if (rc)
+            return rc;
+        memcpy(spec, sp.id, sizeof spec);
+    }
+    if (o->user_id) {
+        struct user u;
+        int rc = s->ops->user_get(s, o->user_id, &u);
+        if (rc == STORE_ERR_NOT_FOUND) {
+            snprintf(err, errlen, "User %lld not found", (long long)o->user_id);
+            return LS_ERR_NOT_FOUND;
+        }
+        if (rc) {
+            snprintf(err, errlen, "%s", store_errmsg(s));
+            return ls_from_store(rc);
+        }
+    }
+    int64_t started = time_now_us();
+    int rc = collect(s, &opt, o->spec ? spec : NULL, r);
+    if (rc) {
+        snprintf(err, errlen, "sync failed: %s", store_errmsg(s));
+        sync_result_free(r);
+        return ls_from_store(rc);
+    }
+    r->total_issues = (int64_t)r->n_items;
+    if (!o->dry_run) {
+        for (size_t i = 0; i < r->n_items; i++) {
+            struct sync_item *it = &r->items[i];
+            rc = repair(s, &opt, it, time_now_us());
+            if (rc) {
+                it->success = false;
+                snprintf(it->error, sizeof it->error, "%s", store_errmsg(s));
+                r->failed_count++;
+            } else {
+                it->success = true;
+                if (strcmp(it->action, "none") != 0)
+                    r->synced_count++;
+            }
+        }
+    }
+    r->success = r->failed_count == 0;
+    if (!o->dry_run) {
+        if (o->data_dir)
+            write_log(&opt, r, started);
+        struct sync_run run;
+        memset(&run, 0, sizeof run);
+        run.started_at = started;
+        run.finished_at = time_now_us();
+        snprintf(run.trigger, sizeof run.trigger, "%s", o->trigger ? o->trigger : "cli");
+        snprintf(run.direction, sizeof run.direction, "%s", direction);
+        run.scope_user = o->user_id;
+        if (o->spec)
+            memcpy(run.scope_spec, spec, sizeof run.scope_spec);
+        run.total_issues = r->total_issues;
+        run.synced_count = r->synced_count;
+        run.failed_count = r->failed_count;
+        run.success = r->success;
+        snprintf(run.log_file, sizeof run.log_file, "%s", r->log_file);
+        snprintf(run.error, sizeof run.error, "%s", r->log_error);
+        /* The repairs are committed; a failure to note the run is reported, not undone. */
+        if (s->ops->sync_run_insert(s, &run) != 0)
+            snprintf(r->log_error, sizeof r->log_error, "cannot record the sync run: %s",
+                     store_errmsg(s));
+    }
+    return 0;
+}
+
+json_t *sync_result_json(const struct sync_result *r)
+{
+    json_t *o = json_object();
+    json_t *arr = json_array();
+    if (!o || !arr) {
+        json_decref(o);
+        json_decref(arr);
+        return NULL;
+    }
+    json_object_set_new(o, "success", json_boolean(r->success));
+    json_object_set_new(o, "dry_run", json_boolean(r->dry_run));
+    json_object_set_new(o, "direction", json_string(r->direction));
+    json_object_set_new(o, "total_issues", json_integer(r->total_issues));
+    json_object_set_new(o, "synced_count", json_integer(r->synced_count));
+    json_object_set_new(o, "failed_count", json_integer(r->failed_count));
+    for (size_t i = 0; i < r->n_items; i++) {
+        const struct sync_item *it = &r->items[i];
+        json_t *x = json_object();
+        if (!x)
+            break;
+        json_object_set_new(x, "user_id", json_integer(it->user_id));
+        json_object_set_new(x, "specialization", json_string(it->spec));
+        json_object_set_new(x, "issue_type", json_string(it->issue_type));
+        json_object_set_new(x, "action", json_string(it->action));
+        json_object_set_new(x, "old_level", it->has_old ? json_integer(it->old_level) : json_null());
+        json_object_set_new(x, "new_level", it->has_new ? json_integer(it->new_level) : json_null());
+        json_object_set_new(x, "success", json_boolean(it->success));
+        if (it->error[0])
+            json_object_set_new(x, "error", json_string(it->error));
+        json_array_append_new(arr, x);
+    }
+    json_object_set_new(o, "results", arr);
+    return o;
+}

@@ -1,0 +1,54 @@
+/* sync.h — the repair of violations (domain.md, "The sync"). */
+#ifndef LOCKSTEP_SYNC_H
+#define LOCKSTEP_SYNC_H
+
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SYNC_DIR "logs/sync_jobs"
+
+struct sync_options {
+    int64_t user_id;        /* 0: every user */
+    const char *spec;       /* NULL: every specialization */
+    const char *direction;  /* progress_to_license | license_to_progress | higher_wins */
+    bool dry_run;
+    int64_t caller;         /* advanced_by of license changes; 0 = the system */
+    const char *trigger;    /* cli | api | scheduled (recorded in the sync history) */
+    const char *data_dir;   /* logs/sync_jobs goes under it; NULL: no log file */
+};
+
+struct sync_item {
+    int64_t user_id;
+    char spec[SPEC_ID_MAX];
+    char issue_type[ISSUE_TYPE_MAX];
+    char action[ACTION_MAX];   /* the repair applied, or "none" when already fixed */
+    bool has_old, has_new;
+    int old_level, new_level;  /* the level of the side that changed, before/after */
+    bool success;
+    char error[200];
+};
+
+struct sync_result {
+    bool success, dry_run;
+    char direction[32];
+    int64_t total_issues, synced_count, failed_count;
+    struct sync_item *items;   /* owned; sync_result_free releases it */
+    size_t n_items, cap_items;
+    char log_file[STORE_PATH_MAX]; /* relative to the data dir, "" if none */
+    char log_error[256];
+};
+
+/* Repair every violation in scope, each pair in its own write transaction,
+ * re-validated inside it. Returns 0 (r filled; per-pair failures are counted
+ * in r, not returned) or an LS_ERR_* code with err set when the scan itself
+ * failed or the input was invalid. The caller frees r with sync_result_free. */
+int sync_execute(struct store *s, const struct sync_options *o, struct sync_result *r,
+                 char *err, size_t errlen);
+void sync_result_free(struct sync_result *r);
+/* The result object of domain.md. New reference. */
+json_t *sync_result_json(const struct sync_result *r);
+
+#endif

@@ -1,0 +1,1887 @@
+/* sqlite_store.c — the embedded store: store.h implemented on SQLite 3.
+ *
+ * WAL mode (readers never block the writer), a busy timeout for writers,
+ * foreign keys on, every statement prepared once per connection and reused.
+ * Timestamps are ISO 8601 text with microseconds, so the database reads well
+ * in the sqlite3 shell and sorts by time as text.
+ */
+#include "store/sqlite/sqlite_schema.h"
+#include "store/store.h"
+#include "util/timeutil.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum stmt_id {
+    ST_USER_INSERT,
+    ST_USER_GET,
+    ST_USER_GET_EMAIL,
+    ST_USER_UPDATE,
+    ST_USER_COUNT,
+    ST_USER_EMAIL,
+    ST_SPEC_INSERT,
+    ST_SPEC_GET,
+    ST_SPEC_LIST,
+    ST_SPEC_LEVEL_XP,
+    ST_PROGRESS_GET,
+    ST_PROGRESS_INSERT,
+    ST_PROGRESS_UPDATE,
+    ST_LICENSE_GET,
+    ST_LICENSE_INSERT,
+    ST_LICENSE_UPDATE,
+    ST_PROGRESSION_INSERT,
+    ST_PROGRESSION_COUNT,
+    ST_USER_PROGRESS_ROWS,
+    ST_USER_LICENSE_ROWS,
+    ST_SCAN_P_ALL,
+    ST_SCAN_P_USER,
+    ST_SCAN_P_SPEC,
+    ST_SCAN_P_USER_SPEC,
+    ST_SCAN_L_ALL,
+    ST_SCAN_L_USER,
+    ST_SCAN_L_SPEC,
+    ST_SCAN_L_USER_SPEC,
+    ST_VIOLATION_FIRST_SEEN,
+    ST_STAGE_CREATE,
+    ST_STAGE_CLEAR,
+    ST_STAGE_ADD,
+    ST_CHECK_INSERT,
+    ST_VIOLATIONS_RESOLVE,
+    ST_VIOLATIONS_TOUCH,
+    ST_VIOLATIONS_OPEN_NEW,
+    ST_CHECK_SET_FILE,
+    ST_CHECK_LATEST,
+    ST_CHECK_GET,
+    ST_CHECK_LIST,
+    ST_VIOLATIONS_OPEN_ALL,
+    ST_VIOLATIONS_OPEN_SPEC,
+    ST_VIOLATIONS_NEW_SINCE,
+    ST_VIOLATIONS_RESOLVED_SINCE,
+    ST_SYNC_RUN_INSERT,
+    ST_SYNC_RUN_LIST,
+    ST_AUDIT_INSERT,
+    ST_AUDIT_COUNT,
+    ST_REFRESH_INSERT,
+    ST_REFRESH_GET,
+    ST_REFRESH_MARK_USED,
+    ST_REFRESH_REVOKE_FAMILY,
+    ST_REFRESH_REVOKE_USER,
+    ST_SCHED_START_INSERT,
+    ST_SCHED_FIRST_START,
+    ST_JOB_RUN_INSERT,
+    ST_JOB_RUN_FINISH,
+    ST_JOB_RUNS_INTERRUPT,
+    ST_JOB_RUN_STATS,
+    ST_JOB_RUN_LAST,
+    ST_JOB_RUN_LAST_SUCCESS,
+    ST_JOB_RUN_LIST,
+    ST_JOB_RUN_LAST_DUE,
+    ST_BASELINE_INSERT,
+    ST_BASELINE_GET,
+    ST_BASELINE_LATEST,
+    ST_BASELINE_LIST,
+    ST_BASELINE_SET_FILE,
+    ST_COUNT
+};
+
+#define USER_COLS "id, name, email, password_hash, role, is_active, created_at, updated_at"
+#define PROGRESS_COLS                                                                     \
+    "id, student_id, specialization_id, current_level, total_xp, completed_sessions, "    \
+    "completed_projects, theory_hours_completed, practice_hours_completed, last_activity, " \
+    "created_at, updated_at"
+#define LICENSE_COLS                                                                   \
+    "id, user_id, specialization_type, current_level, max_achieved_level, started_at, " \
+    "last_advanced_at, created_at, updated_at"
+#define CHECK_COLS                                                                        \
+    "id, timestamp, total_checked, consistent, inconsistent, consistency_rate, status, "  \
+    "trigger, duration_ms, report_file, file_error"
+#define VIOLATION_COLS                                                                    \
+    "user_id, user_email, specialization, issue_type, progress_level, license_level, "    \
+    "recommended_action, first_seen"
+#define SYNC_COLS                                                                        \
+    "id, started_at, finished_at, trigger, direction, dry_run, scope_user, scope_spec, " \
+    "total_issues, synced_count, failed_count, success, log_file, error"
+#define JOB_COLS "id, job_id, due_at, started_at, finished_at, status, error, owner"
+#define SCAN_P "SELECT student_id, specialization_id, current_level FROM specialization_progress"
+#define SCAN_L "SELECT user_id, specialization_type, current_level FROM user_licenses"
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_USER_INSERT] = "INSERT INTO users(name, email, password_hash, role, is_active, "
+                       "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
+    [ST_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email = ?1",
+    [ST_USER_UPDATE] = "UPDATE users SET name = ?2, email = ?3, password_hash = ?4, role = ?5, "
+                       "is_active = ?6, updated_at = ?7 WHERE id = ?1",
+    [ST_USER_COUNT] = "SELECT count(*) FROM users WHERE (?1 IS NULL OR role = ?1) "
+                      "AND (?2 = 0 OR is_active = 1)",
+    [ST_USER_EMAIL] = "SELECT email FROM users WHERE id = ?1",
+    [ST_SPEC_INSERT] = "INSERT INTO specializations(id, name, max_levels, is_active, created_at) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_SPEC_GET] = "SELECT id, name, max_levels, is_active, created_at FROM specializations "
+                    "WHERE id = ?1",
+    [ST_SPEC_LIST] = "SELECT id, name, max_levels, is_active, created_at FROM specializations "
+                     "ORDER BY id",
+    [ST_SPEC_LEVEL_XP] = "SELECT xp_required FROM specialization_level_thresholds "
+                         "WHERE specialization_id = ?1 AND level = ?2",
+    [ST_PROGRESS_GET] = "SELECT " PROGRESS_COLS " FROM specialization_progress "
+                        "WHERE student_id = ?1 AND specialization_id = ?2",
+    [ST_PROGRESS_INSERT] =
+        "INSERT INTO specialization_progress(student_id, specialization_id, current_level, "
+        "total_xp, completed_sessions, completed_projects, theory_hours_completed, "
+        "practice_hours_completed, last_activity, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [ST_PROGRESS_UPDATE] =
+        "UPDATE specialization_progress SET current_level = ?2, total_xp = ?3, "
+        "completed_sessions = ?4, completed_projects = ?5, theory_hours_completed = ?6, "
+        "practice_hours_completed = ?7, last_activity = ?8, updated_at = ?9 WHERE id = ?1",
+    [ST_LICENSE_GET] = "SELECT " LICENSE_COLS " FROM user_licenses "
+                       "WHERE user_id = ?1 AND specialization_type = ?2",
+    [ST_LICENSE_INSERT] =
+        "INSERT INTO user_licenses(user_id, specialization_type, current_level, "
+        "max_achieved_level, started_at, last_advanced_at, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_LICENSE_UPDATE] =
+        "UPDATE user_licenses SET current_level = ?2, max_achieved_level = ?3, "
+        "last_advanced_at = ?4, updated_at = ?5 WHERE id = ?1",
+    [ST_PROGRESSION_INSERT] =
+        "INSERT INTO license_progressions(user_license_id, from_level, to_level, advanced_by, "
+        "advancement_reason, advanced_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_PROGRESSION_COUNT] = "SELECT count(*) FROM license_progressions "
+                             "WHERE user_license_id = ?1",
+    [ST_USER_PROGRESS_ROWS] = "SELECT " PROGRESS_COLS " FROM specialization_progress "
+                              "WHERE student_id = ?1 ORDER BY specialization_id",
+    [ST_USER_LICENSE_ROWS] = "SELECT " LICENSE_COLS " FROM user_licenses "
+                             "WHERE user_id = ?1 ORDER BY specialization_type",
+    [ST_SCAN_P_ALL] = SCAN_P " ORDER BY student_id, specialization_id",
+    [ST_SCAN_P_USER] = SCAN_P " WHERE student_id = ?1 ORDER BY student_id, specialization_id",
+    [ST_SCAN_P_SPEC] = SCAN_P " WHERE specialization_id = ?2 "
+                              "ORDER BY student_id, specialization_id",
+    [ST_SCAN_P_USER_SPEC] = SCAN_P " WHERE student_id = ?1 AND specialization_id = ?2",
+    [ST_SCAN_L_ALL] = SCAN_L " ORDER BY user_id, specialization_type",
+    [ST_SCAN_L_USER] = SCAN_L " WHERE user_id = ?1 ORDER BY user_id, specialization_type",
+    [ST_SCAN_L_SPEC] = SCAN_L " WHERE specialization_type = ?2 "
+                              "ORDER BY user_id, specialization_type",
+    [ST_SCAN_L_USER_SPEC] = SCAN_L " WHERE user_id = ?1 AND specialization_type = ?2",
+    [ST_VIOLATION_FIRST_SEEN] = "SELECT first_seen FROM violations WHERE user_id = ?1 AND "
+                                "specialization = ?2 AND issue_type = ?3 AND resolved_at IS NULL",
+    [ST_STAGE_CREATE] =
+        "CREATE TEMP TABLE IF NOT EXISTS check_stage (user_id INTEGER NOT NULL, "
+        "specialization TEXT NOT NULL, issue_type TEXT NOT NULL, user_email TEXT NOT NULL, "
+        "progress_level INTEGER, license_level INTEGER, recommended_action TEXT NOT NULL, "
+        "first_seen TEXT NOT NULL, PRIMARY KEY (user_id, specialization, issue_type)) "
+        "WITHOUT ROWID",
+    [ST_STAGE_CLEAR] = "DELETE FROM temp.check_stage",
+    [ST_STAGE_ADD] = "INSERT OR REPLACE INTO temp.check_stage(user_id, specialization, "
+                     "issue_type, user_email, progress_level, license_level, "
+                     "recommended_action, first_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_CHECK_INSERT] =
+        "INSERT INTO check_runs(timestamp, total_checked, consistent, inconsistent, "
+        "consistency_rate, status, trigger, duration_ms, report_file, file_error) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [ST_VIOLATIONS_RESOLVE] =
+        "UPDATE violations SET resolved_at = ?1, resolved_check_id = ?2 "
+        "WHERE resolved_at IS NULL AND NOT EXISTS (SELECT 1 FROM temp.check_stage s "
+        "WHERE s.user_id = violations.user_id AND s.specialization = violations.specialization "
+        "AND s.issue_type = violations.issue_type)",
+    [ST_VIOLATIONS_TOUCH] =
+        "UPDATE violations SET last_check_id = ?1, user_email = s.user_email, "
+        "progress_level = s.progress_level, license_level = s.license_level, "
+        "recommended_action = s.recommended_action FROM temp.check_stage s "
+        "WHERE violations.resolved_at IS NULL AND s.user_id = violations.user_id "
+        "AND s.specialization = violations.specialization "
+        "AND s.issue_type = violations.issue_type",
+    [ST_VIOLATIONS_OPEN_NEW] =
+        "INSERT INTO violations(user_id, specialization, issue_type, user_email, "
+        "progress_level, license_level, recommended_action, first_seen, first_check_id, "
+        "last_check_id) SELECT s.user_id, s.specialization, s.issue_type, s.user_email, "
+        "s.progress_level, s.license_level, s.recommended_action, ?2, ?1, ?1 "
+        "FROM temp.check_stage s WHERE NOT EXISTS (SELECT 1 FROM violations v "
+        "WHERE v.resolved_at IS NULL AND v.user_id = s.user_id "
+        "AND v.specialization = s.specialization AND v.issue_type = s.issue_type)",
+    [ST_CHECK_SET_FILE] = "UPDATE check_runs SET report_file = ?2, file_error = ?3 WHERE id = ?1",
+    [ST_CHECK_LATEST] = "SELECT " CHECK_COLS " FROM check_runs ORDER BY id DESC LIMIT 1",
+    [ST_CHECK_GET] = "SELECT " CHECK_COLS " FROM check_runs WHERE id = ?1",
+    [ST_CHECK_LIST] = "SELECT " CHECK_COLS " FROM check_runs WHERE timestamp >= ?1 "
+                      "AND timestamp < ?2 ORDER BY timestamp DESC, id DESC LIMIT ?3",
+    [ST_VIOLATIONS_OPEN_ALL] = "SELECT " VIOLATION_COLS " FROM violations "
+                               "WHERE resolved_at IS NULL "
+                               "ORDER BY user_id, specialization, issue_type",
+    [ST_VIOLATIONS_OPEN_SPEC] = "SELECT " VIOLATION_COLS " FROM violations "
+                                "WHERE resolved_at IS NULL AND specialization = ?1 "
+                                "ORDER BY user_id, specialization, issue_type",
+    [ST_VIOLATIONS_NEW_SINCE] = "SELECT " VIOLATION_COLS " FROM violations "
+                                "WHERE resolved_at IS NULL AND first_seen > ?1 "
+                                "ORDER BY user_id, specialization, issue_type",
+    [ST_VIOLATIONS_RESOLVED_SINCE] = "SELECT " VIOLATION_COLS " FROM violations "
+                                     "WHERE resolved_at > ?1 "
+                                     "ORDER BY user_id, specialization, issue_type",
+    [ST_SYNC_RUN_INSERT] =
+        "INSERT INTO sync_runs(started_at, finished_at, trigger, direction, dry_run, "
+        "scope_user, scope_spec, total_issues, synced_count, failed_count, success, log_file, "
+        "error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [ST_SYNC_RUN_LIST] = "SELECT " SYNC_COLS " FROM sync_runs WHERE started_at >= ?1 "
+                         "ORDER BY started_at, id",
+    [ST_AUDIT_INSERT] = "INSERT INTO audit_logs(user_id, action, resource_type, resource_id, "
+                        "details, ip_address, status_code, timestamp) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_AUDIT_COUNT] = "SELECT count(*) FROM audit_logs WHERE action = ?1",
+    [ST_REFRESH_INSERT] = "INSERT INTO refresh_tokens(jti, user_id, family, issued_at, "
+                          "expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_REFRESH_GET] = "SELECT jti, user_id, family, issued_at, expires_at, used_at, "
+                       "revoked_at FROM refresh_tokens WHERE jti = ?1",
+    [ST_REFRESH_MARK_USED] = "UPDATE refresh_tokens SET used_at = ?2 "
+                             "WHERE jti = ?1 AND used_at IS NULL",
+    [ST_REFRESH_REVOKE_FAMILY] = "UPDATE refresh_tokens SET revoked_at = ?2 "
+                                 "WHERE family = ?1 AND revoked_at IS NULL",
+    [ST_REFRESH_REVOKE_USER] = "UPDATE refresh_tokens SET revoked_at = ?2 "
+                               "WHERE user_id = ?1 AND revoked_at IS NULL",
+    [ST_SCHED_START_INSERT] = "INSERT INTO scheduler_starts(started_at, owner) VALUES (?1, ?2)",
+    [ST_SCHED_FIRST_START] = "SELECT min(started_at) FROM scheduler_starts",
+    [ST_JOB_RUN_INSERT] = "INSERT INTO job_runs(job_id, due_at, started_at, finished_at, "
+                          "status, error, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_JOB_RUN_FINISH] = "UPDATE job_runs SET status = ?2, error = ?3, finished_at = ?4 "
+                          "WHERE id = ?1",
+    [ST_JOB_RUNS_INTERRUPT] = "UPDATE job_runs SET status = 'interrupted', finished_at = ?1, "
+                              "error = 'the process stopped while the job was running' "
+                              "WHERE status = 'running'",
+    [ST_JOB_RUN_STATS] = "SELECT status, count(*) FROM job_runs WHERE job_id = ?1 "
+                         "AND due_at >= ?2 AND due_at < ?3 GROUP BY status",
+    [ST_JOB_RUN_LAST] = "SELECT status, started_at, due_at FROM job_runs WHERE job_id = ?1 "
+                        "AND status <> 'missed' ORDER BY due_at DESC LIMIT 1",
+    [ST_JOB_RUN_LAST_SUCCESS] = "SELECT max(finished_at) FROM job_runs WHERE job_id = ?1 "
+                                "AND status = 'success'",
+    [ST_JOB_RUN_LIST] = "SELECT " JOB_COLS " FROM job_runs WHERE (?1 IS NULL OR job_id = ?1) "
+                        "AND due_at >= ?2 AND due_at < ?3 ORDER BY due_at DESC, id DESC "
+                        "LIMIT ?4",
+    [ST_JOB_RUN_LAST_DUE] = "SELECT max(due_at) FROM job_runs WHERE job_id = ?1",
+    [ST_BASELINE_INSERT] = "INSERT INTO baselines(check_id, created_at, file, note) "
+                           "VALUES (?1, ?2, ?3, ?4)",
+    [ST_BASELINE_GET] = "SELECT id, check_id, created_at, file, note FROM baselines "
+                        "WHERE id = ?1",
+    [ST_BASELINE_LATEST] = "SELECT id, check_id, created_at, file, note FROM baselines "
+                           "ORDER BY id DESC LIMIT 1",
+    [ST_BASELINE_LIST] = "SELECT id, check_id, created_at, file, note FROM baselines "
+                         "ORDER BY id DESC",
+    [ST_BASELINE_SET_FILE] = "UPDATE baselines SET file = ?2 WHERE id = ?1",
+};
+
+struct sqlite_store {
+    struct store base;
+    sqlite3 *db;
+    char path[STORE_PATH_MAX];
+    long busy_timeout_ms;
+    bool stage_ready;
+    sqlite3_stmt *stmts[ST_COUNT];
+};
+
+struct store_scan {
+    struct sqlite_store *ss;
+    sqlite3_stmt *p, *l;    /* the two ordered streams */
+    int p_state, l_state;   /* SQLITE_ROW, SQLITE_DONE, or 0 before the first step */
+};
+
+static const struct store_ops sqlite_ops;
+
+static struct sqlite_store *SS(struct store *s)
+{
+    return (struct sqlite_store *)s;
+}
+
+/* Map a SQLite result code to a store code and record the message. */
+static int fail(struct sqlite_store *ss, int rc, const char *what)
+{
+    int code = STORE_ERR;
+    int primary = rc & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        return store_fail(&ss->base, STORE_ERR_BUSY,
+                          "%s: the database is locked by another writer (waited %ld ms)", what,
+                          ss->busy_timeout_ms);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+        code = STORE_ERR_CONFLICT;
+    return store_fail(&ss->base, code, "%s: %s", what, sqlite3_errmsg(ss->db));
+}
+
+static sqlite3_stmt *stmt(struct sqlite_store *ss, enum stmt_id id)
+{
+    sqlite3_stmt *st = ss->stmts[id];
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return st;
+    }
+    int rc = sqlite3_prepare_v3(ss->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        fail(ss, rc, "prepare");
+        return NULL;
+    }
+    ss->stmts[id] = st;
+    return st;
+}
+
+static void bind_time(sqlite3_stmt *st, int i, int64_t us)
+{
+    if (!us) {
+        sqlite3_bind_null(st, i);
+        return;
+    }
+    char iso[TIME_ISO_LEN];
+    time_format_iso(us, iso);
+    sqlite3_bind_text(st, i, iso, -1, SQLITE_TRANSIENT);
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_id_or_null(sqlite3_stmt *st, int i, int64_t id)
+{
+    if (id)
+        sqlite3_bind_int64(st, i, id);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static int64_t col_time(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    int64_t us = 0;
+    if (t && time_parse_iso((const char *)t, &us) != 0)
+        us = 0;
+    return us;
+}
+
+static void col_copy(sqlite3_stmt *st, int i, char *out, size_t len)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(out, len, "%s", t ? (const char *)t : "");
+}
+
+/* Step a statement that returns no rows. */
+static int exec_stmt(struct sqlite_store *ss, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return fail(ss, rc, what);
+    return 0;
+}
+
+/* Step a statement expected to return one row: 0 with the row current,
+ * STORE_ERR_NOT_FOUND, or an error. The caller resets. */
+static int step_one(struct sqlite_store *ss, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return store_fail(&ss->base, STORE_ERR_NOT_FOUND, "%s: not found", what);
+    return fail(ss, rc, what);
+}
+
+static int exec_sql(struct sqlite_store *ss, const char *sql, const char *what)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(ss->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        int code = (rc & 0xff) == SQLITE_BUSY ? STORE_ERR_BUSY : STORE_ERR;
+        if (code == STORE_ERR_BUSY)
+            store_fail(&ss->base, code,
+                       "%s: the database is locked by another writer (waited %ld ms)", what,
+                       ss->busy_timeout_ms);
+        else
+            store_fail(&ss->base, code, "%s: %s", what, msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return code;
+    }
+    return 0;
+}
+
+/* ---- transactions ---------------------------------------------------- */
+
+static int sq_begin(struct store *s, enum store_txn kind)
+{
+    struct sqlite_store *ss = SS(s);
+    if (s->in_txn)
+        return store_fail(s, STORE_ERR, "a transaction is already open");
+    int rc = exec_sql(ss, kind == STORE_TXN_WRITE ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED",
+                      "begin transaction");
+    if (rc == 0)
+        s->in_txn = (int)kind + 1;
+    return rc;
+}
+
+static int sq_commit(struct store *s)
+{
+    struct sqlite_store *ss = SS(s);
+    if (!s->in_txn)
+        return store_fail(s, STORE_ERR, "no transaction is open");
+    int rc = exec_sql(ss, "COMMIT", "commit");
+    if (rc) {
+        if (sqlite3_get_autocommit(ss->db) == 0)
+            exec_sql(ss, "ROLLBACK", "rollback");
+    }
+    s->in_txn = 0;
+    return rc;
+}
+
+static void sq_rollback(struct store *s)
+{
+    struct sqlite_store *ss = SS(s);
+    if (sqlite3_get_autocommit(ss->db) == 0) {
+        char saved[STORE_ERRMSG_MAX];
+        memcpy(saved, s->errmsg, sizeof saved);
+        exec_sql(ss, "ROLLBACK", "rollback");
+        memcpy(s->errmsg, saved, sizeof saved);
+    }
+    s->in_txn = 0;
+}
+
+/* ---- migrations --------------------------------------------------------- */
+
+static int current_version(struct sqlite_store *ss, int *version)
+{
+    *version = 0;
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(ss->db,
+                                "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                                "AND name = 'schema_migrations'",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return fail(ss, rc, "read schema version");
+    rc = sqlite3_step(st);
+    int exists = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return fail(ss, rc, "read schema version");
+    if (!exists)
+        return 0;
+    rc = sqlite3_prepare_v2(ss->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return fail(ss, rc, "read schema version");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : fail(ss, rc, "read schema version");
+}
+
+static int sq_schema_version(struct store *s, int *version)
+{
+    return current_version(SS(s), version);
+}
+
+static int sq_migrate(struct store *s, int *applied)
+{
+    struct sqlite_store *ss = SS(s);
+    int version = 0, n = 0;
+    *applied = 0;
+    int rc = current_version(ss, &version);
+    if (rc)
+        return rc;
+    if (version > SQLITE_MIGRATION_COUNT)
+        return store_fail(s, STORE_ERR,
+                          "the database schema is version %d, newer than this lockstep "
+                          "understands (%d); upgrade lockstep",
+                          version, SQLITE_MIGRATION_COUNT);
+    if (version == SQLITE_MIGRATION_COUNT)
+        return 0;
+    rc = sq_begin(s, STORE_TXN_WRITE);
+    if (rc)
+        return rc;
+    rc = exec_sql(ss,
+                  "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+                  " name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+                  "create schema_migrations");
+    if (rc == 0)
+        rc = current_version(ss, &version); /* another process may have migrated */
+    for (int i = 0; rc == 0 && i < SQLITE_MIGRATION_COUNT; i++) {
+        const struct sqlite_migration *m = &sqlite_migrations[i];
+        if (m->version <= version)
+            continue;
+        char what[96];
+        snprintf(what, sizeof what, "migration %d (%s)", m->version, m->name);
+        rc = exec_sql(ss, m->sql, what);
+        if (rc)
+            break;
+        sqlite3_stmt *st = NULL;
+        int src = sqlite3_prepare_v2(ss->db,
+                                     "INSERT INTO schema_migrations(version, name, applied_at) "
+                                     "VALUES (?1, ?2, ?3)",
+                                     -1, &st, NULL);
+        if (src == SQLITE_OK) {
+            sqlite3_bind_int(st, 1, m->version);
+            sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+            bind_time(st, 3, time_now_us());
+            src = sqlite3_step(st);
+            src = src == SQLITE_DONE ? SQLITE_OK : src;
+        }
+        sqlite3_finalize(st);
+        if (src != SQLITE_OK) {
+            rc = fail(ss, src, what);
+            break;
+        }
+        n++;
+    }
+    if (rc) {
+        sq_rollback(s);
+        return rc;
+    }
+    rc = sq_commit(s);
+    if (rc == 0)
+        *applied = n;
+    return rc;
+}
+
+/* ---- users ------------------------------------------------------------- */
+
+static void read_user(sqlite3_stmt *st, struct user *u)
+{
+    memset(u, 0, sizeof *u);
+    u->id = sqlite3_column_int64(st, 0);
+    col_copy(st, 1, u->name, sizeof u->name);
+    col_copy(st, 2, u->email, sizeof u->email);
+    col_copy(st, 3, u->password_hash, sizeof u->password_hash);
+    col_copy(st, 4, u->role, sizeof u->role);
+    u->is_active = sqlite3_column_int(st, 5) != 0;
+    u->created_at = col_time(st, 6);
+    u->updated_at = col_time(st, 7);
+}
+
+static int sq_user_insert(struct store *s, struct user *u)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_USER_INSERT);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, u->email, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, u->password_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, u->role, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, u->is_active ? 1 : 0);
+    bind_time(st, 6, u->created_at);
+    bind_time(st, 7, u->updated_at);
+    int rc = exec_stmt(ss, st, "insert user");
+    if (rc == STORE_ERR_CONFLICT)
+        return store_fail(s, rc, "a user with email %s already exists", u->email);
+    if (rc == 0)
+        u->id = sqlite3_last_insert_rowid(ss->db);
+    return rc;
+}
+
+static int get_user(struct sqlite_store *ss, sqlite3_stmt *st, struct user *u)
+{
+    int rc = step_one(ss, st, "user");
+    if (rc)
+        return rc;
+    read_user(st, u);
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int sq_user_get(struct store *s, int64_t id, struct user *u)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_USER_GET);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    return get_user(ss, st, u);
+}
+
+static int sq_user_get_by_email(struct store *s, const char *email, struct user *u)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_USER_GET_EMAIL);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
+    return get_user(ss, st, u);
+}
+
+static int sq_user_update(struct store *s, const struct user *u)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_USER_UPDATE);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, u->id);
+    sqlite3_bind_text(st, 2, u->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, u->email, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, u->password_hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, u->role, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, u->is_active ? 1 : 0);
+    bind_time(st, 7, u->updated_at);
+    int rc = exec_stmt(ss, st, "update user");
+    if (rc == 0 && sqlite3_changes(ss->db) == 0)
+        return store_fail(s, STORE_ERR_NOT_FOUND, "user %lld not found", (long long)u->id);
+    return rc;
+}
+
+static int sq_user_list(struct store *s, const struct user_filter *f, store_user_cb cb,
+                        void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    /* Built once per call from fixed fragments only; every value is bound. */
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        ss->db,
+        "SELECT " USER_COLS " FROM users WHERE (?1 IS NULL OR role = ?1) "
+        "AND (?2 < 0 OR is_active = ?2) AND (?3 IS NULL OR instr(lower(name), lower(?3)) > 0 "
+        "OR instr(email, lower(?3)) > 0) ORDER BY id LIMIT ?4 OFFSET ?5",
+        -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return fail(ss, rc, "list users");
+    bind_text_or_null(st, 1, f->role);
+    sqlite3_bind_int(st, 2, f->active);
+    bind_text_or_null(st, 3, f->query);
+    sqlite3_bind_int64(st, 4, f->limit > 0 ? f->limit : -1);
+    sqlite3_bind_int64(st, 5, f->offset > 0 ? f->offset : 0);
+    int out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct user u;
+        read_user(st, &u);
+        if ((out = cb(ctx, &u)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = fail(ss, rc, "list users");
+    sqlite3_finalize(st);
+    return out;
+}
+
+static int sq_user_count(struct store *s, const char *role, bool active_only, int64_t *n)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_USER_COUNT);
+    if (!st)
+        return STORE_ERR;
+    bind_text_or_null(st, 1, role);
+    sqlite3_bind_int(st, 2, active_only ? 1 : 0);
+    int rc = step_one(ss, st, "count users");
+    if (rc)
+        return rc;
+    *n = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int sq_user_email(struct store *s, int64_t id, char *out)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_USER_EMAIL);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = step_one(ss, st, "user email");
+    if (rc == STORE_ERR_NOT_FOUND) {
+        out[0] = '\0';
+        return 0;
+    }
+    if (rc)
+        return rc;
+    col_copy(st, 0, out, EMAIL_MAX + 1);
+    sqlite3_reset(st);
+    return 0;
+}
+
+/* ---- specializations ----------------------------------------------------- */
+
+static void read_spec(sqlite3_stmt *st, struct specialization *sp)
+{
+    memset(sp, 0, sizeof *sp);
+    col_copy(st, 0, sp->id, sizeof sp->id);
+    col_copy(st, 1, sp->name, sizeof sp->name);
+    sp->max_levels = sqlite3_column_int(st, 2);
+    sp->is_active = sqlite3_column_int(st, 3) != 0;
+    sp->created_at = col_time(st, 4);
+}
+
+static int sq_spec_insert(struct store *s, const struct specialization *sp)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_SPEC_INSERT);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, sp->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, sp->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, sp->max_levels);
+    sqlite3_bind_int(st, 4, sp->is_active ? 1 : 0);
+    bind_time(st, 5, sp->created_at);
+    int rc = exec_stmt(ss, st, "insert specialization");
+    if (rc == STORE_ERR_CONFLICT)
+        return store_fail(s, rc, "specialization %s already exists", sp->id);
+    return rc;
+}
+
+static int sq_spec_get(struct store *s, const char *id, struct specialization *sp)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_SPEC_GET);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = step_one(ss, st, "specialization");
+    if (rc == STORE_ERR_NOT_FOUND)
+        return store_fail(s, rc, "unknown specialization %s", id);
+    if (rc)
+        return rc;
+    read_spec(st, sp);
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int sq_spec_list(struct store *s, store_spec_cb cb, void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_SPEC_LIST);
+    if (!st)
+        return STORE_ERR;
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct specialization sp;
+        read_spec(st, &sp);
+        if ((out = cb(ctx, &sp)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = fail(ss, rc, "list specializations");
+    sqlite3_reset(st);
+    return out;
+}
+
+static int sq_spec_level_xp(struct store *s, const char *spec, int level, int64_t *xp)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_SPEC_LEVEL_XP);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, level);
+    int rc = step_one(ss, st, "level threshold");
+    if (rc)
+        return rc;
+    *xp = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return 0;
+}
+
+/* ---- progress, licenses, progressions ------------------------------------ */
+
+static void read_progress(sqlite3_stmt *st, struct progress *p)
+{
+    memset(p, 0, sizeof *p);
+    p->id = sqlite3_column_int64(st, 0);
+    p->student_id = sqlite3_column_int64(st, 1);
+    col_copy(st, 2, p->spec, sizeof p->spec);
+    p->current_level = sqlite3_column_int(st, 3);
+    p->total_xp = sqlite3_column_int64(st, 4);
+    p->completed_sessions = sqlite3_column_int64(st, 5);
+    p->completed_projects = sqlite3_column_int64(st, 6);
+    p->theory_hours_completed = sqlite3_column_int64(st, 7);
+    p->practice_hours_completed = sqlite3_column_int64(st, 8);
+    p->last_activity = col_time(st, 9);
+    p->created_at = col_time(st, 10);
+    p->updated_at = col_time(st, 11);
+}
+
+static void read_license(sqlite3_stmt *st, struct license *l)
+{
+    memset(l, 0, sizeof *l);
+    l->id = sqlite3_column_int64(st, 0);
+    l->user_id = sqlite3_column_int64(st, 1);
+    col_copy(st, 2, l->spec, sizeof l->spec);
+    l->current_level = sqlite3_column_int(st, 3);
+    l->max_achieved_level = sqlite3_column_int(st, 4);
+    l->started_at = col_time(st, 5);
+    l->last_advanced_at = col_time(st, 6);
+    l->created_at = col_time(st, 7);
+    l->updated_at = col_time(st, 8);
+}
+
+static int sq_progress_get(struct store *s, int64_t user, const char *spec, bool for_update,
+                           struct progress *p)
+{
+    (void)for_update; /* the write transaction already holds the database lock */
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_PROGRESS_GET);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, user);
+    sqlite3_bind_text(st, 2, spec, -1, SQLITE_STATIC);
+    int rc = step_one(ss, st, "progress");
+    if (rc)
+        return rc;
+    read_progress(st, p);
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int sq_progress_insert(struct store *s, struct progress *p)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_PROGRESS_INSERT);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, p->student_id);
+    sqlite3_bind_text(st, 2, p->spec, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, p->current_level);
+    sqlite3_bind_int64(st, 4, p->total_xp);
+    sqlite3_bind_int64(st, 5, p->completed_sessions);
+    sqlite3_bind_int64(st, 6, p->completed_projects);
+    sqlite3_bind_int64(st, 7, p->theory_hours_completed);
+    sqlite3_bind_int64(st, 8, p->practice_hours_completed);
+    bind_time(st, 9, p->last_activity);
+    bind_time(st, 10, p->created_at);
+    bind_time(st, 11, p->updated_at);
+    int rc = exec_stmt(ss, st, "insert progress");
+    if (rc == 0)
+        p->id = sqlite3_last_insert_rowid(ss->db);
+    return rc;
+}
+
+static int sq_progress_update(struct store *s, const struct progress *p)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_PROGRESS_UPDATE);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, p->id);
+    sqlite3_bind_int(st, 2, p->current_level);
+    sqlite3_bind_int64(st, 3, p->total_xp);
+    sqlite3_bind_int64(st, 4, p->completed_sessions);
+    sqlite3_bind_int64(st, 5, p->completed_projects);
+    sqlite3_bind_int64(st, 6, p->theory_hours_completed);
+    sqlite3_bind_int64(st, 7, p->practice_hours_completed);
+    bind_time(st, 8, p->last_activity);
+    bind_time(st, 9, p->updated_at);
+    return exec_stmt(ss, st, "update progress");
+}
+
+static int sq_license_get(struct store *s, int64_t user, const char *spec, bool for_update,
+                          struct license *l)
+{
+    (void)for_update;
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_LICENSE_GET);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, user);
+    sqlite3_bind_text(st, 2, spec, -1, SQLITE_STATIC);
+    int rc = step_one(ss, st, "license");
+    if (rc)
+        return rc;
+    read_license(st, l);
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int sq_license_insert(struct store *s, struct license *l)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_LICENSE_INSERT);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, l->user_id);
+    sqlite3_bind_text(st, 2, l->spec, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, l->current_level);
+    sqlite3_bind_int(st, 4, l->max_achieved_level);
+    bind_time(st, 5, l->started_at);
+    bind_time(st, 6, l->last_advanced_at);
+    bind_time(st, 7, l->created_at);
+    bind_time(st, 8, l->updated_at);
+    int rc = exec_stmt(ss, st, "insert license");
+    if (rc == 0)
+        l->id = sqlite3_last_insert_rowid(ss->db);
+    return rc;
+}
+
+static int sq_license_update(struct store *s, const struct license *l)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_LICENSE_UPDATE);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, l->id);
+    sqlite3_bind_int(st, 2, l->current_level);
+    sqlite3_bind_int(st, 3, l->max_achieved_level);
+    bind_time(st, 4, l->last_advanced_at);
+    bind_time(st, 5, l->updated_at);
+    return exec_stmt(ss, st, "update license");
+}
+
+static int sq_progression_insert(struct store *s, struct progression *pr)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_PROGRESSION_INSERT);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, pr->user_license_id);
+    sqlite3_bind_int(st, 2, pr->from_level);
+    sqlite3_bind_int(st, 3, pr->to_level);
+    bind_id_or_null(st, 4, pr->advanced_by);
+    sqlite3_bind_text(st, 5, pr->reason, -1, SQLITE_STATIC);
+    bind_time(st, 6, pr->advanced_at);
+    int rc = exec_stmt(ss, st, "insert license progression");
+    if (rc == 0)
+        pr->id = sqlite3_last_insert_rowid(ss->db);
+    return rc;
+}
+
+static int sq_progression_count(struct store *s, int64_t license_id, int64_t *n)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_PROGRESSION_COUNT);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, license_id);
+    int rc = step_one(ss, st, "count progressions");
+    if (rc)
+        return rc;
+    *n = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int sq_user_pairs(struct store *s, int64_t user, store_pair_rows_cb cb, void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *ps = stmt(ss, ST_USER_PROGRESS_ROWS);
+    sqlite3_stmt *ls = ps ? stmt(ss, ST_USER_LICENSE_ROWS) : NULL;
+    if (!ps || !ls)
+        return STORE_ERR;
+    sqlite3_bind_int64(ps, 1, user);
+    sqlite3_bind_int64(ls, 1, user);
+    int prc = sqlite3_step(ps), lrc = sqlite3_step(ls), out = 0;
+    while (out == 0 && (prc == SQLITE_ROW || lrc == SQLITE_ROW)) {
+        struct progress p;
+        struct license l;
+        int cmp;
+        if (prc != SQLITE_ROW)
+            cmp = 1;
+        else if (lrc != SQLITE_ROW)
+            cmp = -1;
+        else
+            cmp = strcmp((const char *)sqlite3_column_text(ps, 2),
+                         (const char *)sqlite3_column_text(ls, 2));
+        if (cmp <= 0)
+            read_progress(ps, &p);
+        if (cmp >= 0)
+            read_license(ls, &l);
+        out = cb(ctx, cmp <= 0 ? &p : NULL, cmp >= 0 ? &l : NULL);
+        if (cmp <= 0)
+            prc = sqlite3_step(ps);
+        if (cmp >= 0)
+            lrc = sqlite3_step(ls);
+    }
+    if (out == 0 && (prc != SQLITE_DONE || lrc != SQLITE_DONE) &&
+        (prc != SQLITE_ROW && lrc != SQLITE_ROW))
+        out = fail(ss, prc != SQLITE_DONE ? prc : lrc, "read progress and licenses");
+    sqlite3_reset(ps);
+    sqlite3_reset(ls);
+    return out;
+}
+
+/* ---- the pair scan: a merge of two index-ordered streams -------------------- */
+
+static int sq_pair_scan_open(struct store *s, const struct pair_filter *f,
+                             struct store_scan **out)
+{
+    struct sqlite_store *ss = SS(s);
+    *out = NULL;
+    bool by_user = f && f->user_id > 0, by_spec = f && f->spec;
+    enum stmt_id pid = by_user ? (by_spec ? ST_SCAN_P_USER_SPEC : ST_SCAN_P_USER)
+                               : (by_spec ? ST_SCAN_P_SPEC : ST_SCAN_P_ALL);
+    enum stmt_id lid = (enum stmt_id)(pid + (ST_SCAN_L_ALL - ST_SCAN_P_ALL));
+    struct store_scan *scan = calloc(1, sizeof *scan);
+    if (!scan)
+        return store_fail(s, STORE_ERR, "out of memory");
+    scan->ss = ss;
+    scan->p = stmt(ss, pid);
+    scan->l = scan->p ? stmt(ss, lid) : NULL;
+    if (!scan->p || !scan->l) {
+        free(scan);
+        return STORE_ERR;
+    }
+    if (by_user) {
+        sqlite3_bind_int64(scan->p, 1, f->user_id);
+        sqlite3_bind_int64(scan->l, 1, f->user_id);
+    }
+    if (by_spec) {
+        sqlite3_bind_text(scan->p, 2, f->spec, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(scan->l, 2, f->spec, -1, SQLITE_TRANSIENT);
+    }
+    *out = scan;
+    return 0;
+}
+
+static int sq_pair_scan_next(struct store_scan *scan, struct pair_levels *out)
+{
+    if (scan->p_state == 0)
+        scan->p_state = sqlite3_step(scan->p);
+    if (scan->l_state == 0)
+        scan->l_state = sqlite3_step(scan->l);
+    int ps = scan->p_state, ls = scan->l_state;
+    if (ps != SQLITE_ROW && ps != SQLITE_DONE)
+        return fail(scan->ss, ps, "scan progress");
+    if (ls != SQLITE_ROW && ls != SQLITE_DONE)
+        return fail(scan->ss, ls, "scan licenses");
+    if (ps == SQLITE_DONE && ls == SQLITE_DONE)
+        return 0;
+    int cmp;
+    if (ps != SQLITE_ROW) {
+        cmp = 1;
+    } else if (ls != SQLITE_ROW) {
+        cmp = -1;
+    } else {
+        int64_t pu = sqlite3_column_int64(scan->p, 0), lu = sqlite3_column_int64(scan->l, 0);
+        cmp = pu < lu ? -1 : pu > lu ? 1
+                                      : strcmp((const char *)sqlite3_column_text(scan->p, 1),
+                                               (const char *)sqlite3_column_text(scan->l, 1));
+    }
+    sqlite3_stmt *src = cmp <= 0 ? scan->p : scan->l;
+    out->user_id = sqlite3_column_int64(src, 0);
+    const unsigned char *spec = sqlite3_column_text(src, 1);
+    int n = sqlite3_column_bytes(src, 1);
+    if (n >= SPEC_ID_MAX)
+        n = SPEC_ID_MAX - 1;
+    memcpy(out->spec, spec, (size_t)n);
+    out->spec[n] = '\0';
+    out->has_progress = cmp <= 0;
+    out->has_license = cmp >= 0;
+    out->progress_level = cmp <= 0 ? sqlite3_column_int(scan->p, 2) : 0;
+    out->license_level = cmp >= 0 ? sqlite3_column_int(scan->l, 2) : 0;
+    if (cmp <= 0)
+        scan->p_state = 0;
+    if (cmp >= 0)
+        scan->l_state = 0;
+    return 1;
+}
+
+static void sq_pair_scan_close(struct store_scan *scan)
+{
+    if (!scan)
+        return;
+    sqlite3_reset(scan->p);
+    sqlite3_reset(scan->l);
+    free(scan);
+}
+
+/* ---- recorded checks and open violations -------------------------------- */
+
+static int sq_violation_first_seen(struct store *s, int64_t user, const char *spec,
+                                   const char *issue, int64_t *first_seen)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_VIOLATION_FIRST_SEEN);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, user);
+    sqlite3_bind_text(st, 2, spec, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, issue, -1, SQLITE_STATIC);
+    int rc = step_one(ss, st, "open violation");
+    if (rc)
+        return rc;
+    *first_seen = col_time(st, 0);
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int sq_check_stage_reset(struct store *s)
+{
+    struct sqlite_store *ss = SS(s);
+    if (!ss->stage_ready) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(ss->db, stmt_sql[ST_STAGE_CREATE], -1, &st, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(ss->db);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_OK)
+            return fail(ss, rc, "create check staging table");
+        ss->stage_ready = true;
+    }
+    sqlite3_stmt *st = stmt(ss, ST_STAGE_CLEAR);
+    if (!st)
+        return STORE_ERR;
+    return exec_stmt(ss, st, "clear check staging table");
+}
+
+static void bind_level_or_null(sqlite3_stmt *st, int i, bool has, int level)
+{
+    if (has)
+        sqlite3_bind_int(st, i, level);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static int sq_check_stage_add(struct store *s, const struct violation *v)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_STAGE_ADD);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, v->user_id);
+    sqlite3_bind_text(st, 2, v->spec, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, v->issue_type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, v->user_email, -1, SQLITE_STATIC);
+    bind_level_or_null(st, 5, v->has_progress, v->progress_level);
+    bind_level_or_null(st, 6, v->has_license, v->license_level);
+    sqlite3_bind_text(st, 7, v->recommended_action, -1, SQLITE_STATIC);
+    bind_time(st, 8, v->first_seen);
+    return exec_stmt(ss, st, "stage violation");
+}
+
+static int sq_check_record(struct store *s, struct check_run *c)
+{
+    struct sqlite_store *ss = SS(s);
+    int rc = sq_begin(s, STORE_TXN_WRITE);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = stmt(ss, ST_CHECK_INSERT);
+    if (!st) {
+        rc = STORE_ERR;
+        goto out;
+    }
+    bind_time(st, 1, c->timestamp);
+    sqlite3_bind_int64(st, 2, c->total_checked);
+    sqlite3_bind_int64(st, 3, c->consistent);
+    sqlite3_bind_int64(st, 4, c->inconsistent);
+    sqlite3_bind_double(st, 5, c->consistency_rate);
+    sqlite3_bind_text(st, 6, c->status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, c->trigger, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 8, c->duration_ms);
+    sqlite3_bind_text(st, 9, c->report_file, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, c->file_error, -1, SQLITE_STATIC);
+    if ((rc = exec_stmt(ss, st, "record check")) != 0)
+        goto out;
+    c->id = sqlite3_last_insert_rowid(ss->db);
+    if (!(st = stmt(ss, ST_VIOLATIONS_RESOLVE))) {
+        rc = STORE_ERR;
+        goto out;
+    }
+    bind_time(st, 1, c->timestamp);
+    sqlite3_bind_int64(st, 2, c->id);
+    if ((rc = exec_stmt(ss, st, "resolve violations")) != 0)
+        goto out;
+    if (!(st = stmt(ss, ST_VIOLATIONS_TOUCH))) {
+        rc = STORE_ERR;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, c->id);
+    if ((rc = exec_stmt(ss, st, "update open violations")) != 0)
+        goto out;
+    if (!(st = stmt(ss, ST_VIOLATIONS_OPEN_NEW))) {
+        rc = STORE_ERR;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, c->id);
+    bind_time(st, 2, c->timestamp);
+    if ((rc = exec_stmt(ss, st, "open new violations")) != 0)
+        goto out;
+    rc = sq_commit(s);
+    return rc;
+out:
+    sq_rollback(s);
+    return rc;
+}
+
+static int sq_check_set_file(struct store *s, int64_t id, const char *file, const char *error)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_CHECK_SET_FILE);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, file ? file : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, error ? error : "", -1, SQLITE_STATIC);
+    return exec_stmt(ss, st, "record check file");
+}
+
+static void read_check(sqlite3_stmt *st, struct check_run *c)
+{
+    memset(c, 0, sizeof *c);
+    c->id = sqlite3_column_int64(st, 0);
+    c->timestamp = col_time(st, 1);
+    c->total_checked = sqlite3_column_int64(st, 2);
+    c->consistent = sqlite3_column_int64(st, 3);
+    c->inconsistent = sqlite3_column_int64(st, 4);
+    c->consistency_rate = sqlite3_column_double(st, 5);
+    col_copy(st, 6, c->status, sizeof c->status);
+    col_copy(st, 7, c->trigger, sizeof c->trigger);
+    c->duration_ms = sqlite3_column_double(st, 8);
+    col_copy(st, 9, c->report_file, sizeof c->report_file);
+    col_copy(st, 10, c->file_error, sizeof c->file_error);
+}
+
+static int get_check(struct sqlite_store *ss, sqlite3_stmt *st, struct check_run *c)
+{
+    int rc = step_one(ss, st, "check");
+    if (rc)
+        return rc;
+    read_check(st, c);
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int sq_check_latest(struct store *s, struct check_run *c)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_CHECK_LATEST);
+    return st ? get_check(ss, st, c) : STORE_ERR;
+}
+
+static int sq_check_get(struct store *s, int64_t id, struct check_run *c)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_CHECK_GET);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    return get_check(ss, st, c);
+}
+
+/* Bind a time range as text bounds: 0 means unbounded. */
+static void bind_range(sqlite3_stmt *st, int i, int64_t since, int64_t until)
+{
+    if (since)
+        bind_time(st, i, since);
+    else
+        sqlite3_bind_text(st, i, "", -1, SQLITE_STATIC);
+    if (until)
+        bind_time(st, i + 1, until);
+    else
+        sqlite3_bind_text(st, i + 1, "~", -1, SQLITE_STATIC);
+}
+
+static int sq_check_list(struct store *s, int64_t since, int64_t until, int64_t limit,
+                         store_check_cb cb, void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_CHECK_LIST);
+    if (!st)
+        return STORE_ERR;
+    bind_range(st, 1, since, until);
+    sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct check_run c;
+        read_check(st, &c);
+        if ((out = cb(ctx, &c)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = fail(ss, rc, "list checks");
+    sqlite3_reset(st);
+    return out;
+}
+
+static int each_violation(struct sqlite_store *ss, sqlite3_stmt *st, store_violation_cb cb,
+                          void *ctx)
+{
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct violation v;
+        memset(&v, 0, sizeof v);
+        v.user_id = sqlite3_column_int64(st, 0);
+        col_copy(st, 1, v.user_email, sizeof v.user_email);
+        col_copy(st, 2, v.spec, sizeof v.spec);
+        col_copy(st, 3, v.issue_type, sizeof v.issue_type);
+        v.has_progress = sqlite3_column_type(st, 4) != SQLITE_NULL;
+        v.progress_level = sqlite3_column_int(st, 4);
+        v.has_license = sqlite3_column_type(st, 5) != SQLITE_NULL;
+        v.license_level = sqlite3_column_int(st, 5);
+        col_copy(st, 6, v.recommended_action, sizeof v.recommended_action);
+        v.first_seen = col_time(st, 7);
+        if ((out = cb(ctx, &v)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = fail(ss, rc, "list violations");
+    sqlite3_reset(st);
+    return out;
+}
+
+static int sq_violations_open(struct store *s, const char *spec, store_violation_cb cb,
+                              void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, spec ? ST_VIOLATIONS_OPEN_SPEC : ST_VIOLATIONS_OPEN_ALL);
+    if (!st)
+        return STORE_ERR;
+    if (spec)
+        sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
+    return each_violation(ss, st, cb, ctx);
+}
+
+static int sq_violations_new_since(struct store *s, int64_t since, store_violation_cb cb,
+                                   void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_VIOLATIONS_NEW_SINCE);
+    if (!st)
+        return STORE_ERR;
+    bind_time(st, 1, since ? since : 1);
+    return each_violation(ss, st, cb, ctx);
+}
+
+static int sq_violations_resolved_since(struct store *s, int64_t since, store_violation_cb cb,
+                                        void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_VIOLATIONS_RESOLVED_SINCE);
+    if (!st)
+        return STORE_ERR;
+    bind_time(st, 1, since ? since : 1);
+    return each_violation(ss, st, cb, ctx);
+}
+
+/* ---- sync runs and audit -------------------------------------------------- */
+
+static int sq_sync_run_insert(struct store *s, struct sync_run *r)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_SYNC_RUN_INSERT);
+    if (!st)
+        return STORE_ERR;
+    bind_time(st, 1, r->started_at);
+    bind_time(st, 2, r->finished_at);
+    sqlite3_bind_text(st, 3, r->trigger, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, r->direction, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, r->dry_run);
+    bind_id_or_null(st, 6, r->scope_user);
+    bind_text_or_null(st, 7, r->scope_spec[0] ? r->scope_spec : NULL);
+    sqlite3_bind_int64(st, 8, r->total_issues);
+    sqlite3_bind_int64(st, 9, r->synced_count);
+    sqlite3_bind_int64(st, 10, r->failed_count);
+    sqlite3_bind_int(st, 11, r->success);
+    sqlite3_bind_text(st, 12, r->log_file, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 13, r->error, -1, SQLITE_STATIC);
+    int rc = exec_stmt(ss, st, "record sync run");
+    if (rc == 0)
+        r->id = sqlite3_last_insert_rowid(ss->db);
+    return rc;
+}
+
+static int sq_sync_run_list(struct store *s, int64_t since, store_sync_run_cb cb, void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_SYNC_RUN_LIST);
+    if (!st)
+        return STORE_ERR;
+    bind_range(st, 1, since, 0);
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sync_run r;
+        memset(&r, 0, sizeof r);
+        r.id = sqlite3_column_int64(st, 0);
+        r.started_at = col_time(st, 1);
+        r.finished_at = col_time(st, 2);
+        col_copy(st, 3, r.trigger, sizeof r.trigger);
+        col_copy(st, 4, r.direction, sizeof r.direction);
+        r.dry_run = sqlite3_column_int(st, 5) != 0;
+        r.scope_user = sqlite3_column_int64(st, 6);
+        col_copy(st, 7, r.scope_spec, sizeof r.scope_spec);
+        r.total_issues = sqlite3_column_int64(st, 8);
+        r.synced_count = sqlite3_column_int64(st, 9);
+        r.failed_count = sqlite3_column_int64(st, 10);
+        r.success = sqlite3_column_int(st, 11) != 0;
+        col_copy(st, 12, r.log_file, sizeof r.log_file);
+        col_copy(st, 13, r.error, sizeof r.error);
+        if ((out = cb(ctx, &r)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = fail(ss, rc, "list sync runs");
+    sqlite3_reset(st);
+    return out;
+}
+
+static int sq_audit_insert(struct store *s, const struct audit_entry *a)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_AUDIT_INSERT);
+    if (!st)
+        return STORE_ERR;
+    bind_id_or_null(st, 1, a->user_id);
+    sqlite3_bind_text(st, 2, a->action, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 3, a->resource_type);
+    bind_text_or_null(st, 4, a->resource_id);
+    bind_text_or_null(st, 5, a->details);
+    bind_text_or_null(st, 6, a->ip_address);
+    if (a->status_code)
+        sqlite3_bind_int(st, 7, a->status_code);
+    else
+        sqlite3_bind_null(st, 7);
+    bind_time(st, 8, a->timestamp ? a->timestamp : time_now_us());
+    return exec_stmt(ss, st, "write audit log");
+}
+
+static int sq_audit_count(struct store *s, const char *action, int64_t *n)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_AUDIT_COUNT);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, action, -1, SQLITE_STATIC);
+    int rc = step_one(ss, st, "count audit rows");
+    if (rc)
+        return rc;
+    *n = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return 0;
+}
+
+/* ---- refresh tokens ------------------------------------------------------ */
+
+static int sq_refresh_insert(struct store *s, const struct refresh_token *t)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_REFRESH_INSERT);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, t->jti, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, t->user_id);
+    sqlite3_bind_text(st, 3, t->family, -1, SQLITE_STATIC);
+    bind_time(st, 4, t->issued_at);
+    bind_time(st, 5, t->expires_at);
+    return exec_stmt(ss, st, "store refresh token");
+}
+
+static int sq_refresh_get(struct store *s, const char *jti, struct refresh_token *t)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_REFRESH_GET);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, jti, -1, SQLITE_STATIC);
+    int rc = step_one(ss, st, "refresh token");
+    if (rc)
+        return rc;
+    memset(t, 0, sizeof *t);
+    col_copy(st, 0, t->jti, sizeof t->jti);
+    t->user_id = sqlite3_column_int64(st, 1);
+    col_copy(st, 2, t->family, sizeof t->family);
+    t->issued_at = col_time(st, 3);
+    t->expires_at = col_time(st, 4);
+    t->used_at = col_time(st, 5);
+    t->revoked_at = col_time(st, 6);
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int sq_refresh_mark_used(struct store *s, const char *jti, int64_t when)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_REFRESH_MARK_USED);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, jti, -1, SQLITE_STATIC);
+    bind_time(st, 2, when);
+    int rc = exec_stmt(ss, st, "rotate refresh token");
+    if (rc == 0 && sqlite3_changes(ss->db) == 0)
+        return store_fail(s, STORE_ERR_CONFLICT, "refresh token already used");
+    return rc;
+}
+
+static int sq_refresh_revoke_family(struct store *s, const char *family, int64_t when)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_REFRESH_REVOKE_FAMILY);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, family, -1, SQLITE_STATIC);
+    bind_time(st, 2, when);
+    return exec_stmt(ss, st, "revoke refresh tokens");
+}
+
+static int sq_refresh_revoke_user(struct store *s, int64_t user, int64_t when)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_REFRESH_REVOKE_USER);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, user);
+    bind_time(st, 2, when);
+    return exec_stmt(ss, st, "revoke refresh tokens");
+}
+
+/* ---- scheduler history ---------------------------------------------------- */
+
+static int sq_scheduler_start_insert(struct store *s, int64_t when, const char *owner)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_SCHED_START_INSERT);
+    if (!st)
+        return STORE_ERR;
+    bind_time(st, 1, when);
+    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
+    return exec_stmt(ss, st, "record scheduler start");
+}
+
+static int first_time(struct sqlite_store *ss, sqlite3_stmt *st, int64_t *when,
+                      const char *what)
+{
+    int rc = step_one(ss, st, what);
+    if (rc)
+        return rc;
+    bool null = sqlite3_column_type(st, 0) == SQLITE_NULL;
+    *when = null ? 0 : col_time(st, 0);
+    sqlite3_reset(st);
+    return null ? store_fail(&ss->base, STORE_ERR_NOT_FOUND, "%s: none", what) : 0;
+}
+
+static int sq_scheduler_first_start(struct store *s, int64_t *when)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_SCHED_FIRST_START);
+    return st ? first_time(ss, st, when, "scheduler start") : STORE_ERR;
+}
+
+static int sq_job_run_insert(struct store *s, struct job_run *r)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_JOB_RUN_INSERT);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, r->job_id, -1, SQLITE_STATIC);
+    bind_time(st, 2, r->due_at);
+    bind_time(st, 3, r->started_at);
+    bind_time(st, 4, r->finished_at);
+    sqlite3_bind_text(st, 5, r->status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, r->error, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, r->owner, -1, SQLITE_STATIC);
+    int rc = exec_stmt(ss, st, "record job run");
+    if (rc == 0)
+        r->id = sqlite3_last_insert_rowid(ss->db);
+    return rc;
+}
+
+static int sq_job_run_finish(struct store *s, int64_t id, const char *status, const char *error,
+                             int64_t finished_at)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_JOB_RUN_FINISH);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, error ? error : "", -1, SQLITE_STATIC);
+    bind_time(st, 4, finished_at);
+    return exec_stmt(ss, st, "finish job run");
+}
+
+static int sq_job_runs_interrupt_stale(struct store *s, int64_t when, int64_t *n)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_JOB_RUNS_INTERRUPT);
+    if (!st)
+        return STORE_ERR;
+    bind_time(st, 1, when);
+    int rc = exec_stmt(ss, st, "mark interrupted job runs");
+    if (rc == 0 && n)
+        *n = sqlite3_changes(ss->db);
+    return rc;
+}
+
+static int sq_job_run_stats(struct store *s, const char *job, int64_t since, int64_t until,
+                            struct job_stats *stats)
+{
+    struct sqlite_store *ss = SS(s);
+    memset(stats, 0, sizeof *stats);
+    sqlite3_stmt *st = stmt(ss, ST_JOB_RUN_STATS);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+    bind_range(st, 2, since, until);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *status = (const char *)sqlite3_column_text(st, 0);
+        int64_t n = sqlite3_column_int64(st, 1);
+        if (!strcmp(status, "success"))
+            stats->ok = n;
+        else if (!strcmp(status, "failed"))
+            stats->failed = n;
+        else if (!strcmp(status, "missed"))
+            stats->missed = n;
+        else if (!strcmp(status, "skipped"))
+            stats->skipped = n;
+        else if (!strcmp(status, "interrupted"))
+            stats->interrupted = n;
+        else if (!strcmp(status, "running"))
+            stats->running = n;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return fail(ss, rc, "job run counts");
+    if (!(st = stmt(ss, ST_JOB_RUN_LAST)))
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        col_copy(st, 0, stats->last_status, sizeof stats->last_status);
+        stats->last_started_at = col_time(st, 1);
+        stats->last_due_at = col_time(st, 2);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail(ss, rc, "last job run");
+    if (!(st = stmt(ss, ST_JOB_RUN_LAST_SUCCESS)))
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+    rc = first_time(ss, st, &stats->last_success_at, "last successful run");
+    return rc == STORE_ERR_NOT_FOUND ? 0 : rc;
+}
+
+static int sq_job_run_list(struct store *s, const char *job, int64_t since, int64_t until,
+                           int64_t limit, store_job_run_cb cb, void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_JOB_RUN_LIST);
+    if (!st)
+        return STORE_ERR;
+    bind_text_or_null(st, 1, job);
+    bind_range(st, 2, since, until);
+    sqlite3_bind_int64(st, 4, limit > 0 ? limit : -1);
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct job_run r;
+        memset(&r, 0, sizeof r);
+        r.id = sqlite3_column_int64(st, 0);
+        col_copy(st, 1, r.job_id, sizeof r.job_id);
+        r.due_at = col_time(st, 2);
+        r.started_at = col_time(st, 3);
+        r.finished_at = col_time(st, 4);
+        col_copy(st, 5, r.status, sizeof r.status);
+        col_copy(st, 6, r.error, sizeof r.error);
+        col_copy(st, 7, r.owner, sizeof r.owner);
+        if ((out = cb(ctx, &r)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = fail(ss, rc, "list job runs");
+    sqlite3_reset(st);
+    return out;
+}
+
+static int sq_job_run_last_due(struct store *s, const char *job, int64_t *due)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_JOB_RUN_LAST_DUE);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+    return first_time(ss, st, due, "last job run");
+}
+
+/* ---- baselines ------------------------------------------------------------ */
+
+static void read_baseline(sqlite3_stmt *st, struct baseline *b)
+{
+    memset(b, 0, sizeof *b);
+    b->id = sqlite3_column_int64(st, 0);
+    b->check_id = sqlite3_column_int64(st, 1);
+    b->created_at = col_time(st, 2);
+    col_copy(st, 3, b->file, sizeof b->file);
+    col_copy(st, 4, b->note, sizeof b->note);
+}
+
+static int sq_baseline_insert(struct store *s, struct baseline *b)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_BASELINE_INSERT);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, b->check_id);
+    bind_time(st, 2, b->created_at);
+    sqlite3_bind_text(st, 3, b->file, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, b->note, -1, SQLITE_STATIC);
+    int rc = exec_stmt(ss, st, "record baseline");
+    if (rc == 0)
+        b->id = sqlite3_last_insert_rowid(ss->db);
+    return rc;
+}
+
+static int sq_baseline_get(struct store *s, int64_t id, struct baseline *b)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, id ? ST_BASELINE_GET : ST_BASELINE_LATEST);
+    if (!st)
+        return STORE_ERR;
+    if (id)
+        sqlite3_bind_int64(st, 1, id);
+    int rc = step_one(ss, st, "baseline");
+    if (rc)
+        return rc;
+    read_baseline(st, b);
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int sq_baseline_list(struct store *s, store_baseline_cb cb, void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_BASELINE_LIST);
+    if (!st)
+        return STORE_ERR;
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct baseline b;
+        read_baseline(st, &b);
+        if ((out = cb(ctx, &b)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = fail(ss, rc, "list baselines");
+    sqlite3_reset(st);
+    return out;
+}
+
+static int sq_baseline_set_file(struct store *s, int64_t id, const char *file)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_BASELINE_SET_FILE);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, file, -1, SQLITE_STATIC);
+    return exec_stmt(ss, st, "record baseline file");
+}
+
+/* ---- open and close -------------------------------------------------------- */
+
+static void sq_close(struct store *s)
+{
+    struct sqlite_store *ss = SS(s);
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(ss->stmts[i]);
+    sqlite3_close_v2(ss->db);
+    free(ss);
+}
+
+int store_sqlite_open(const char *path, const struct store_options *o, struct store **out,
+                      char *err, size_t errlen)
+{
+    *out = NULL;
+    struct sqlite_store *ss = calloc(1, sizeof *ss);
+    if (!ss) {
+        snprintf(err, errlen, "out of memory");
+        return STORE_ERR;
+    }
+    ss->base.ops = &sqlite_ops;
+    ss->busy_timeout_ms = o->busy_timeout_ms;
+    snprintf(ss->path, sizeof ss->path, "%s", path);
+    int rc = sqlite3_open_v2(path, &ss->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open database %s: %s", path,
+                 ss->db ? sqlite3_errmsg(ss->db) : sqlite3_errstr(rc));
+        sqlite3_close_v2(ss->db);
+        free(ss);
+        return STORE_ERR;
+    }
+    sqlite3_extended_result_codes(ss->db, 1);
+    sqlite3_busy_timeout(ss->db, (int)o->busy_timeout_ms);
+    /* journal_mode needs the write lock the first time; the busy timeout covers it. */
+    static const char *pragmas[] = {
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = NORMAL",
+        "PRAGMA foreign_keys = ON",
+        "PRAGMA cache_size = -16000",
+    };
+    for (size_t i = 0; i < sizeof pragmas / sizeof pragmas[0]; i++) {
+        char *msg = NULL;
+        rc = sqlite3_exec(ss->db, pragmas[i], NULL, NULL, &msg);
+        if (rc != SQLITE_OK) {
+            snprintf(err, errlen, "cannot open database %s: %s", path,
+                     msg ? msg : sqlite3_errstr(rc));
+            sqlite3_free(msg);
+            sq_close(&ss->base);
+            return (rc & 0xff) == SQLITE_BUSY ? STORE_ERR_BUSY : STORE_ERR;
+        }
+    }
+    if (o->migrate) {
+        int applied = 0;
+        rc = sq_migrate(&ss->base, &applied);
+        if (rc) {
+            snprintf(err, errlen, "cannot migrate database %s: %s", path,
+                     store_errmsg(&ss->base));
+            sq_close(&ss->base);
+            return rc;
+        }
+    }
+    *out = &ss->base;
+    return 0;
+}
+
+static const struct store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .migrate = sq_migrate,
+    .schema_version = sq_schema_version,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .user_insert = sq_user_insert,
+    .user_get = sq_user_get,
+    .user_get_by_email = sq_user_get_by_email,
+    .user_update = sq_user_update,
+    .user_list = sq_user_list,
+    .user_count = sq_user_count,
+    .user_email = sq_user_email,
+    .spec_insert = sq_spec_insert,
+    .spec_get = sq_spec_get,
+    .spec_list = sq_spec_list,
+    .spec_level_xp = sq_spec_level_xp,
+    .progress_get = sq_progress_get,
+    .progress_insert = sq_progress_insert,
+    .progress_update = sq_progress_update,
+    .license_get = sq_license_get,
+    .license_insert = sq_license_insert,
+    .license_update = sq_license_update,
+    .progression_insert = sq_progression_insert,
+    .progression_count = sq_progression_count,
+    .user_pairs = sq_user_pairs,
+    .pair_scan_open = sq_pair_scan_open,
+    .pair_scan_next = sq_pair_scan_next,
+    .pair_scan_close = sq_pair_scan_close,
+    .violation_first_seen = sq_violation_first_seen,
+    .check_stage_reset = sq_check_stage_reset,
+    .check_stage_add = sq_check_stage_add,
+    .check_record = sq_check_record,
+    .check_set_file = sq_check_set_file,
+    .check_latest = sq_check_latest,
+    .check_get = sq_check_get,
+    .check_list = sq_check_list,
+    .violations_open = sq_violations_open,
+    .violations_new_since = sq_violations_new_since,
+    .violations_resolved_since = sq_violations_resolved_since,
+    .sync_run_insert = sq_sync_run_insert,
+    .sync_run_list = sq_sync_run_list,
+    .audit_insert = sq_audit_insert,
+    .audit_count = sq_audit_count,
+    .refresh_insert = sq_refresh_insert,
+    .refresh_get = sq_refresh_get,
+    .refresh_mark_used = sq_refresh_mark_used,
+    .refresh_revoke_family = sq_refresh_revoke_family,
+    .refresh_revoke_user = sq_refresh_revoke_user,
+    .scheduler_start_insert = sq_scheduler_start_insert,
+    .scheduler_first_start = sq_scheduler_first_start,
+    .job_run_insert = sq_job_run_insert,
+    .job_run_finish = sq_job_run_finish,
+    .job_runs_interrupt_stale = sq_job_runs_interrupt_stale,
+    .job_run_stats = sq_job_run_stats,
+    .job_run_list = sq_job_run_list,
+    .job_run_last_due = sq_job_run_last_due,
+    .baseline_insert = sq_baseline_insert,
+    .baseline_get = sq_baseline_get,
+    .baseline_list = sq_baseline_list,
+    .baseline_set_file = sq_baseline_set_file,
+};

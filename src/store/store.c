@@ -1,0 +1,153 @@
+/* store.c — opening a store by URL, error messages, and the connection pool. */
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void store_options_default(struct store_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->busy_timeout_ms = 5000;
+    o->migrate = true;
+}
+
+int store_fail(struct store *s, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->errmsg, sizeof s->errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const char *store_errmsg(const struct store *s)
+{
+    return s->errmsg[0] ? s->errmsg : "no error";
+}
+
+static bool has_prefix(const char *s, const char *p)
+{
+    return strncmp(s, p, strlen(p)) == 0;
+}
+
+int store_open(const char *url, const struct store_options *o, struct store **out, char *err,
+               size_t errlen)
+{
+    struct store_options def;
+    if (!o) {
+        store_options_default(&def);
+        o = &def;
+    }
+    *out = NULL;
+    if (!url || !*url) {
+        snprintf(err, errlen, "empty database URL");
+        return STORE_ERR_URL;
+    }
+    if (has_prefix(url, "sqlite:")) {
+        const char *path = url + strlen("sqlite:");
+        if (has_prefix(path, "//"))
+            path += 2;
+        if (!*path) {
+            snprintf(err, errlen, "invalid database URL '%.200s': no file path after sqlite:",
+                     url);
+            return STORE_ERR_URL;
+        }
+        return store_sqlite_open(path, o, out, err, errlen);
+    }
+    if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://") ||
+        has_prefix(url, "postgres:") || has_prefix(url, "postgresql:"))
+        return store_pg_open(url, o, out, err, errlen);
+    snprintf(err, errlen,
+             "invalid database URL '%.200s' (expected sqlite:PATH or postgres://USER@HOST/DB)",
+             url);
+    return STORE_ERR_URL;
+}
+
+void store_close(struct store *s)
+{
+    if (s)
+        s->ops->close(s);
+}
+
+struct store_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int size, free_count;
+    struct store **all;
+    struct store **free_list;
+};
+
+int store_pool_open(const char *url, const struct store_options *o, int size,
+                    struct store_pool **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (size < 1)
+        size = 1;
+    struct store_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        goto nomem;
+    p->all = calloc((size_t)size, sizeof *p->all);
+    p->free_list = calloc((size_t)size, sizeof *p->free_list);
+    if (!p->all || !p->free_list)
+        goto nomem;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    struct store_options opt = *o;
+    for (int i = 0; i < size; i++) {
+        int rc = store_open(url, &opt, &p->all[i], err, errlen);
+        if (rc) {
+            p->size = i;
+            store_pool_close(p);
+            return rc;
+        }
+        opt.migrate = false; /* the first connection did it */
+        p->free_list[i] = p->all[i];
+    }
+    p->size = p->free_count = size;
+    *out = p;
+    return 0;
+nomem:
+    if (p) {
+        free(p->all);
+        free(p->free_list);
+        free(p);
+    }
+    snprintf(err, errlen, "out of memory");
+    return STORE_ERR;
+}
+
+struct store *store_pool_get(struct store_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->free_count == 0)
+        pthread_cond_wait(&p->cv, &p->mu);
+    struct store *s = p->free_list[--p->free_count];
+    pthread_mutex_unlock(&p->mu);
+    return s;
+}
+
+void store_pool_put(struct store_pool *p, struct store *s)
+{
+    if (s->in_txn)
+        s->ops->rollback(s);
+    pthread_mutex_lock(&p->mu);
+    p->free_list[p->free_count++] = s;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void store_pool_close(struct store_pool *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < p->size; i++)
+        store_close(p->all[i]);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->all);
+    free(p->free_list);
+    free(p);
+}

@@ -1,0 +1,363 @@
+/* store.h — the storage interface: rows and transactions, never SQL.
+ *
+ * Domain code (src/service) sees only this header. A `struct store` is one
+ * connection with a table of operations (`ops`); store/sqlite and store/pg
+ * implement it. A store is used by one thread at a time; threads that need
+ * their own connection take one from a store_pool.
+ *
+ * Conventions for every operation:
+ * - returns 0 on success or a negative STORE_ERR_* code; the message of the
+ *   last failure is store_errmsg(s) (borrowed, valid until the next call);
+ * - timestamps are int64 microseconds since the epoch, UTC; 0 means NULL;
+ * - records are filled into caller-owned structs; callbacks receive borrowed
+ *   records valid only during the call and stop the iteration by returning
+ *   non-zero (which the operation then returns).
+ */
+#ifndef LOCKSTEP_STORE_H
+#define LOCKSTEP_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_OK 0
+#define STORE_ERR (-1)           /* any other failure */
+#define STORE_ERR_NOT_FOUND (-2) /* no such row */
+#define STORE_ERR_CONFLICT (-3)  /* a unique key already exists */
+#define STORE_ERR_BUSY (-4)      /* locked by another writer beyond the busy timeout */
+#define STORE_ERR_UNAVAILABLE (-5) /* the database server cannot be reached */
+#define STORE_ERR_URL (-6)       /* the URL names no store Lockstep knows */
+
+#define SPEC_ID_MAX 33    /* specialization ids: 1–32 of [A-Z0-9_] */
+#define EMAIL_MAX 255
+#define USER_NAME_MAX 200
+#define ROLE_MAX 16
+#define ISSUE_TYPE_MAX 24
+#define ACTION_MAX 40
+#define STATUS_MAX 16
+#define STORE_PATH_MAX 512
+#define STORE_ERRMSG_MAX 512
+
+struct user {
+    int64_t id;
+    char name[USER_NAME_MAX + 1];
+    char email[EMAIL_MAX + 1];       /* stored lower-cased */
+    char password_hash[192];         /* argon2id string, or "!" for no password */
+    char role[ROLE_MAX];             /* admin | instructor | student */
+    bool is_active;
+    int64_t created_at, updated_at;
+};
+
+struct user_filter {
+    const char *role;  /* NULL: any */
+    int active;        /* -1 any, 0 inactive, 1 active */
+    const char *query; /* substring of name or email, NULL: any */
+    int64_t limit, offset;
+};
+
+struct specialization {
+    char id[SPEC_ID_MAX];
+    char name[USER_NAME_MAX + 1];
+    int max_levels;
+    bool is_active;
+    int64_t created_at;
+};
+
+struct progress {
+    int64_t id, student_id;
+    char spec[SPEC_ID_MAX];
+    int current_level;
+    int64_t total_xp, completed_sessions, completed_projects;
+    int64_t theory_hours_completed, practice_hours_completed;
+    int64_t last_activity, created_at, updated_at;
+};
+
+struct license {
+    int64_t id, user_id;
+    char spec[SPEC_ID_MAX];
+    int current_level, max_achieved_level;
+    int64_t started_at, last_advanced_at, created_at, updated_at;
+};
+
+struct progression {
+    int64_t id, user_license_id;
+    int from_level, to_level;
+    int64_t advanced_by; /* 0: the system */
+    char reason[256];
+    int64_t advanced_at;
+};
+
+struct audit_entry {
+    int64_t user_id;           /* 0: none */
+    const char *action;        /* LOGIN, LEVEL_UPDATE, SYNC, … */
+    const char *resource_type; /* may be NULL */
+    const char *resource_id;   /* may be NULL */
+    const char *details;       /* JSON text, may be NULL */
+    const char *ip_address;    /* may be NULL */
+    int status_code;           /* 0: none */
+    int64_t timestamp;
+};
+
+/* One (user, specialization) pair as the check sees it. */
+struct pair_levels {
+    int64_t user_id;
+    char spec[SPEC_ID_MAX];
+    bool has_progress, has_license;
+    int progress_level, license_level;
+};
+
+struct pair_filter {
+    int64_t user_id;  /* 0: all users */
+    const char *spec; /* NULL: all specializations */
+};
+
+struct violation {
+    int64_t user_id;
+    char user_email[EMAIL_MAX + 1];
+    char spec[SPEC_ID_MAX];
+    char issue_type[ISSUE_TYPE_MAX]; /* level_mismatch | missing_license | missing_progress */
+    bool has_progress, has_license;
+    int progress_level, license_level;
+    char recommended_action[ACTION_MAX];
+    int64_t first_seen;
+};
+
+/* A recorded check (the health history). */
+struct check_run {
+    int64_t id;
+    int64_t timestamp; /* when the check started */
+    int64_t total_checked, consistent, inconsistent;
+    double consistency_rate;
+    char status[STATUS_MAX];  /* healthy | degraded | critical */
+    char trigger[STATUS_MAX]; /* scheduled | manual */
+    double duration_ms;
+    char report_file[STORE_PATH_MAX]; /* relative to the data dir; "" if not written */
+    char file_error[256];             /* why the file was not written, or "" */
+};
+
+/* A recorded sync run. */
+struct sync_run {
+    int64_t id;
+    int64_t started_at, finished_at;
+    char trigger[STATUS_MAX]; /* cli | api | scheduled */
+    char direction[32];
+    bool dry_run;
+    int64_t scope_user;       /* 0: all */
+    char scope_spec[SPEC_ID_MAX];
+    int64_t total_issues, synced_count, failed_count;
+    bool success;
+    char log_file[STORE_PATH_MAX];
+    char error[256];
+};
+
+/* A refresh token (only its id is stored, never the token text). */
+struct refresh_token {
+    char jti[48];
+    int64_t user_id;
+    char family[48];
+    int64_t issued_at, expires_at;
+    int64_t used_at;    /* 0: not yet rotated */
+    int64_t revoked_at; /* 0: valid */
+};
+
+/* A scheduled job's run. */
+struct job_run {
+    int64_t id;
+    char job_id[40];
+    int64_t due_at, started_at, finished_at; /* finished 0 while running */
+    char status[STATUS_MAX]; /* running | success | failed | missed | skipped | interrupted */
+    char error[512];
+    char owner[64];          /* the process that ran it */
+};
+
+/* Counts of a job's runs in a window. */
+struct job_stats {
+    int64_t ok, failed, missed, skipped, interrupted, running;
+    int64_t last_started_at, last_due_at;
+    char last_status[STATUS_MAX];
+    int64_t last_success_at;
+};
+
+struct baseline {
+    int64_t id;
+    int64_t check_id;
+    int64_t created_at;
+    char file[STORE_PATH_MAX];
+    char note[256];
+};
+
+enum store_txn { STORE_TXN_READ, STORE_TXN_WRITE };
+
+struct store;
+struct store_scan;
+
+typedef int (*store_user_cb)(void *ctx, const struct user *u);
+typedef int (*store_spec_cb)(void *ctx, const struct specialization *s);
+typedef int (*store_check_cb)(void *ctx, const struct check_run *c);
+typedef int (*store_violation_cb)(void *ctx, const struct violation *v);
+typedef int (*store_pair_rows_cb)(void *ctx, const struct progress *p, const struct license *l);
+typedef int (*store_sync_run_cb)(void *ctx, const struct sync_run *r);
+typedef int (*store_job_run_cb)(void *ctx, const struct job_run *r);
+typedef int (*store_baseline_cb)(void *ctx, const struct baseline *b);
+
+struct store_ops {
+    const char *name; /* "sqlite" or "postgres" */
+    void (*close)(struct store *s);
+    /* Apply pending migrations; *applied gets how many. Safe to run twice. */
+    int (*migrate)(struct store *s, int *applied);
+    int (*schema_version)(struct store *s, int *version);
+
+    /* Transactions. READ is one consistent snapshot; WRITE takes the write
+     * lock (SQLite) or starts a transaction whose row locks come from the
+     * for_update reads (PostgreSQL). Nested begin is an error. */
+    int (*begin)(struct store *s, enum store_txn kind);
+    int (*commit)(struct store *s);
+    void (*rollback)(struct store *s);
+
+    int (*user_insert)(struct store *s, struct user *u);  /* sets u->id */
+    int (*user_get)(struct store *s, int64_t id, struct user *u);
+    int (*user_get_by_email)(struct store *s, const char *email, struct user *u);
+    int (*user_update)(struct store *s, const struct user *u);
+    int (*user_list)(struct store *s, const struct user_filter *f, store_user_cb cb, void *ctx);
+    /* Number of users with `role` (NULL: any), only active ones if active_only. */
+    int (*user_count)(struct store *s, const char *role, bool active_only, int64_t *n);
+    /* The email of user `id` into out[EMAIL_MAX+1] ("" when the user is gone). */
+    int (*user_email)(struct store *s, int64_t id, char *out);
+
+    int (*spec_insert)(struct store *s, const struct specialization *sp);
+    int (*spec_get)(struct store *s, const char *id, struct specialization *sp);
+    int (*spec_list)(struct store *s, store_spec_cb cb, void *ctx);
+    /* The xp a specialization requires for `level`; STORE_ERR_NOT_FOUND when it
+     * defines none (the domain default applies). */
+    int (*spec_level_xp)(struct store *s, const char *spec, int level, int64_t *xp);
+
+    int (*progress_get)(struct store *s, int64_t user, const char *spec, bool for_update,
+                        struct progress *p);
+    int (*progress_insert)(struct store *s, struct progress *p); /* sets p->id */
+    int (*progress_update)(struct store *s, const struct progress *p);
+    int (*license_get)(struct store *s, int64_t user, const char *spec, bool for_update,
+                       struct license *l);
+    int (*license_insert)(struct store *s, struct license *l); /* sets l->id */
+    int (*license_update)(struct store *s, const struct license *l);
+    int (*progression_insert)(struct store *s, struct progression *pr);
+    /* Every progression of a license, oldest first (tests and the API). */
+    int (*progression_count)(struct store *s, int64_t license_id, int64_t *n);
+    /* Both rows of every pair of one user, ordered by specialization; a side
+     * that does not exist is passed as NULL. */
+    int (*user_pairs)(struct store *s, int64_t user, store_pair_rows_cb cb, void *ctx);
+
+    /* Stream every pair of both tables ordered by (user, specialization),
+     * restricted by the filter; runs inside the caller's transaction. */
+    int (*pair_scan_open)(struct store *s, const struct pair_filter *f, struct store_scan **out);
+    /* 1: *out filled; 0: end; negative: error. */
+    int (*pair_scan_next)(struct store_scan *scan, struct pair_levels *out);
+    void (*pair_scan_close)(struct store_scan *scan);
+
+    /* When the open violation (user, spec, issue) was first seen;
+     * STORE_ERR_NOT_FOUND when it is not open. */
+    int (*violation_first_seen)(struct store *s, int64_t user, const char *spec,
+                                const char *issue, int64_t *first_seen);
+    /* Staging of a check's violations, then recording: stage_reset, stage_add
+     * for each violation, then check_record, which in one write transaction
+     * inserts the history row (sets c->id) and turns the staged set into the
+     * open violations (new ones opened, seen ones kept with their first_seen,
+     * the rest resolved at c->timestamp). */
+    int (*check_stage_reset)(struct store *s);
+    int (*check_stage_add)(struct store *s, const struct violation *v);
+    int (*check_record)(struct store *s, struct check_run *c);
+    /* Record where the check's file went, or why it could not be written. */
+    int (*check_set_file)(struct store *s, int64_t id, const char *file, const char *error);
+    int (*check_latest)(struct store *s, struct check_run *c);
+    int (*check_get)(struct store *s, int64_t id, struct check_run *c);
+    /* Recorded checks with since <= timestamp < until (0: unbounded), newest
+     * first, at most `limit` (0: no limit). */
+    int (*check_list)(struct store *s, int64_t since, int64_t until, int64_t limit,
+                      store_check_cb cb, void *ctx);
+    /* Open violations (as of the last recorded check), ordered by user and
+     * specialization; spec NULL: all. */
+    int (*violations_open)(struct store *s, const char *spec, store_violation_cb cb, void *ctx);
+    /* Violations first seen after `since` and still open. */
+    int (*violations_new_since)(struct store *s, int64_t since, store_violation_cb cb,
+                                void *ctx);
+    /* Violations resolved after `since` (first_seen is kept in the record). */
+    int (*violations_resolved_since)(struct store *s, int64_t since, store_violation_cb cb,
+                                     void *ctx);
+
+    int (*sync_run_insert)(struct store *s, struct sync_run *r);
+    int (*sync_run_list)(struct store *s, int64_t since, store_sync_run_cb cb, void *ctx);
+
+    int (*audit_insert)(struct store *s, const struct audit_entry *a);
+    /* Count audit rows with `action` (tests and reports). */
+    int (*audit_count)(struct store *s, const char *action, int64_t *n);
+
+    int (*refresh_insert)(struct store *s, const struct refresh_token *t);
+    int (*refresh_get)(struct store *s, const char *jti, struct refresh_token *t);
+    /* Mark a token rotated; STORE_ERR_CONFLICT when it already was (reuse). */
+    int (*refresh_mark_used)(struct store *s, const char *jti, int64_t when);
+    int (*refresh_revoke_family)(struct store *s, const char *family, int64_t when);
+    int (*refresh_revoke_user)(struct store *s, int64_t user, int64_t when);
+
+    /* Scheduler history. */
+    int (*scheduler_start_insert)(struct store *s, int64_t when, const char *owner);
+    int (*scheduler_first_start)(struct store *s, int64_t *when); /* NOT_FOUND if never */
+    int (*job_run_insert)(struct store *s, struct job_run *r); /* sets r->id; CONFLICT if
+                                                                   (job, due) exists */
+    int (*job_run_finish)(struct store *s, int64_t id, const char *status, const char *error,
+                          int64_t finished_at);
+    /* Runs left `running` (by a crash) become `interrupted`; *n gets how many. */
+    int (*job_runs_interrupt_stale)(struct store *s, int64_t when, int64_t *n);
+    int (*job_run_stats)(struct store *s, const char *job, int64_t since, int64_t until,
+                         struct job_stats *st);
+    int (*job_run_list)(struct store *s, const char *job, int64_t since, int64_t until,
+                        int64_t limit, store_job_run_cb cb, void *ctx);
+    int (*job_run_last_due)(struct store *s, const char *job, int64_t *due); /* NOT_FOUND */
+
+    int (*baseline_insert)(struct store *s, struct baseline *b);
+    int (*baseline_get)(struct store *s, int64_t id, struct baseline *b); /* id 0: latest */
+    int (*baseline_list)(struct store *s, store_baseline_cb cb, void *ctx);
+    int (*baseline_set_file)(struct store *s, int64_t id, const char *file);
+};
+
+struct store {
+    const struct store_ops *ops;
+    char errmsg[STORE_ERRMSG_MAX];
+    int in_txn; /* 0, or the enum store_txn + 1 of the open transaction */
+};
+
+struct store_options {
+    long busy_timeout_ms; /* SQLite: how long to wait for a lock; PG: lock_timeout */
+    bool migrate;         /* apply migrations on open (default true via store_options_default) */
+};
+
+void store_options_default(struct store_options *o);
+
+/* Open a store from its URL: "sqlite:PATH" (or a plain path ending in .db) or
+ * "postgres://…"/"postgresql://…". Migrations are applied on open when
+ * o->migrate. On failure returns a negative code, *out is NULL and err gets a
+ * one-line reason. The caller closes the store with store_close(). */
+int store_open(const char *url, const struct store_options *o, struct store **out, char *err,
+               size_t errlen);
+void store_close(struct store *s);
+const char *store_errmsg(const struct store *s);
+/* Formats s->errmsg (implementations use it). Returns `code`. */
+int store_fail(struct store *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A fixed set of connections shared by threads (the HTTP workers). */
+struct store_pool;
+/* Open `size` connections to `url`. Returns 0 or a negative code with err. */
+int store_pool_open(const char *url, const struct store_options *o, int size,
+                    struct store_pool **out, char *err, size_t errlen);
+/* Borrow a connection (waits while all are borrowed). Give it back with
+ * store_pool_put, which rolls back a transaction the borrower left open. */
+struct store *store_pool_get(struct store_pool *p);
+void store_pool_put(struct store_pool *p, struct store *s);
+void store_pool_close(struct store_pool *p);
+
+/* The backends (store/sqlite, store/pg). */
+int store_sqlite_open(const char *path, const struct store_options *o, struct store **out,
+                      char *err, size_t errlen);
+int store_pg_open(const char *conninfo, const struct store_options *o, struct store **out,
+                  char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,30 @@
+/* testutil.h — helpers shared by the unit tests: fresh temporary stores and
+ * data dirs, users and pairs arranged in one line. */
+#ifndef LOCKSTEP_TESTUTIL_H
+#define LOCKSTEP_TESTUTIL_H
+
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A fresh empty directory for this test (under LOCKSTEP_TEST_TMP or /tmp).
+ * Returned path is static storage valid until the next call. */
+const char *tu_tmpdir(const char *name);
+/* Open a fresh SQLite store in a fresh directory; the directory goes to
+ * dir_out (at least 512 bytes) when non-NULL. Aborts the test on failure. */
+struct store *tu_store(const char *name, char *dir_out);
+/* Open another connection to the store of `dir`. */
+struct store *tu_store_again(const char *dir);
+/* The URL of the store under test in `dir`. */
+const char *tu_url(const char *dir);
+/* A student (or other role) with an email made from `tag`; returns its id. */
+int64_t tu_user(struct store *s, const char *tag, const char *role);
+/* Insert raw rows (bypassing the enforcer) to arrange a pair's state; a level
+ * of 0 leaves that side out. */
+void tu_pair(struct store *s, int64_t user, const char *spec, int progress_level,
+             int license_level);
+/* Run a shell command; returns its exit status. */
+int tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
