@@ -24,17 +24,23 @@ struct sink {
 };
 
 /* Where violations go while the scan runs. Returns 0 or a store error. */
-static int emit(struct sink *k, struct violation *v)
+static int emit(struct sink *k, const struct pair_levels *p, struct violation *v)
 {
     struct store *s = k->s;
-    int rc = s->ops->user_email(s, v->user_id, v->user_email);
-    if (rc)
-        return rc;
-    rc = s->ops->violation_first_seen(s, v->user_id, v->spec, v->issue_type, &v->first_seen);
-    if (rc == STORE_ERR_NOT_FOUND)
-        v->first_seen = k->now;
-    else if (rc)
-        return rc;
+    int rc = 0;
+    if (p->has_details) {
+        memcpy(v->user_email, p->user_email, sizeof v->user_email);
+        v->first_seen = p->first_seen ? p->first_seen : k->now;
+    } else {
+        if ((rc = s->ops->user_email(s, v->user_id, v->user_email)) != 0)
+            return rc;
+        rc = s->ops->violation_first_seen(s, v->user_id, v->spec, v->issue_type,
+                                          &v->first_seen);
+        if (rc == STORE_ERR_NOT_FOUND)
+            v->first_seen = k->now;
+        else if (rc)
+            return rc;
+    }
     if (!k->o->dry_run && (rc = s->ops->check_stage_add(s, v)) != 0)
         return rc;
     if (k->body_open) {
@@ -122,7 +128,7 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
             continue;
         }
         run->inconsistent++;
-        if ((rc = emit(&k, &v)) != 0)
+        if ((rc = emit(&k, &p, &v)) != 0)
             goto store_failed;
     }
     if (rc < 0)

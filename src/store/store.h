@@ -104,6 +104,12 @@ struct pair_levels {
     char spec[SPEC_ID_MAX];
     bool has_progress, has_license;
     int progress_level, license_level;
+    /* A backend may fill these for inconsistent pairs in the same pass (a
+     * server round trip per violation is costly); when it does not, the check
+     * looks them up with user_email and violation_first_seen. */
+    bool has_details;
+    char user_email[EMAIL_MAX + 1];
+    int64_t first_seen; /* 0: the violation is not open yet */
 };
 
 struct pair_filter {

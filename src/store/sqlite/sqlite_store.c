@@ -1056,6 +1056,7 @@ static int sq_pair_scan_next(struct store_scan *scan, struct pair_levels *out)
     out->spec[n] = '\0';
     out->has_progress = cmp <= 0;
     out->has_license = cmp >= 0;
+    out->has_details = false;
     out->progress_level = cmp <= 0 ? sqlite3_column_int(scan->p, 2) : 0;
     out->license_level = cmp >= 0 ? sqlite3_column_int(scan->l, 2) : 0;
     if (cmp <= 0)

@@ -1,0 +1,50 @@
+# Lockstep — `make run` to try it, `make test` to test everything.
+BUILD     ?= build
+ASAN      ?= build-asan
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+LOCKSTEP  := $(BUILD)/lockstep
+
+.PHONY: all build asan run test unit unit-asan api e2e pg bench clean
+
+all: build
+
+build:
+	@scripts/bootstrap build
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+asan:
+	@scripts/bootstrap test
+	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DLOCKSTEP_SANITIZE=ON -DLOCKSTEP_BENCH=OFF >/dev/null
+	@cmake --build $(ASAN) -j$(JOBS)
+
+# First start: demo data and the admin login; then serve on 127.0.0.1:8000 until Ctrl-C.
+run: build
+	@scripts/run $(LOCKSTEP)
+
+test:
+	@scripts/bootstrap test
+	@$(MAKE) --no-print-directory build asan
+	@$(MAKE) --no-print-directory unit unit-asan api e2e pg
+
+unit:
+	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+unit-asan:
+	@cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
+
+api:
+	@cd tests && LOCKSTEP_BIN=$(abspath $(LOCKSTEP)) node --test --test-concurrency=2 api/
+
+e2e:
+	@cd tests && LOCKSTEP_BIN=$(abspath $(LOCKSTEP)) node --test --test-concurrency=1 e2e/
+
+pg:
+	@scripts/pg-test $(abspath $(BUILD))
+
+bench: build
+	@scripts/bootstrap bench
+	@bench/run $(abspath $(BUILD))
+
+clean:
+	rm -rf $(BUILD) $(ASAN)
