@@ -39,7 +39,7 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-    {"check", cmd_check},     {"sync", cmd_sync},       {"demo", cmd_demo},
+    {"serve", cmd_serve},     {"check", cmd_check},     {"sync", cmd_sync},       {"demo", cmd_demo},
     {"user", cmd_user},       {"spec", cmd_spec},       {"migrate", cmd_migrate},
     {"version", cmd_version}, {"help", cmd_help},
 };

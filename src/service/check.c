@@ -121,8 +121,13 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
         goto store_failed;
     struct pair_levels p;
     struct violation v;
+    int64_t last_user = 0;
     while ((rc = s->ops->pair_scan_next(scan, &p)) == 1) {
         run->total_checked++;
+        if (p.user_id != last_user) { /* pairs arrive ordered by user */
+            run->users_checked++;
+            last_user = p.user_id;
+        }
         if (!pair_violation(&p, o->direction, &v)) {
             run->consistent++;
             continue;
@@ -171,4 +176,35 @@ store_failed:
     if (k.body_open)
         atomic_file_abort(&k.body);
     return ls_from_store(rc);
+}
+
+int check_current_violations(struct store *s, const char *spec, const char *direction,
+                             store_violation_cb cb, void *ctx, char *err, size_t errlen)
+{
+    struct check_options o = {.dry_run = true, .direction = direction, .on_violation = cb,
+                              .ctx = ctx};
+    struct sink k = {.s = s, .o = &o, .first = true, .now = time_now_us()};
+    struct pair_filter f = {.spec = spec};
+    struct store_scan *scan = NULL;
+    int rc = s->ops->begin(s, STORE_TXN_READ);
+    if (rc == 0)
+        rc = s->ops->pair_scan_open(s, &f, &scan);
+    struct pair_levels p;
+    struct violation v;
+    while (rc == 0 && (rc = s->ops->pair_scan_next(scan, &p)) == 1) {
+        rc = 0;
+        if (pair_violation(&p, direction, &v))
+            rc = emit(&k, &p, &v);
+    }
+    if (scan)
+        s->ops->pair_scan_close(scan);
+    if (rc == 0)
+        rc = s->ops->commit(s);
+    if (rc) {
+        snprintf(err, errlen, "%s", store_errmsg(s));
+        if (s->in_txn)
+            s->ops->rollback(s);
+        return ls_from_store(rc);
+    }
+    return 0;
 }

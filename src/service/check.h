@@ -33,4 +33,11 @@ struct check_outcome {
 int check_execute(struct store *s, const struct check_options *o, struct check_outcome *out,
                   char *err, size_t errlen);
 
+/* Stream the violations that exist right now (one read snapshot, nothing
+ * recorded), optionally for one specialization, with email and first_seen
+ * (now when the violation is not open yet). Returns 0 or an LS_ERR_* code with
+ * err set. */
+int check_current_violations(struct store *s, const char *spec, const char *direction,
+                             store_violation_cb cb, void *ctx, char *err, size_t errlen);
+
 #endif

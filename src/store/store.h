@@ -46,6 +46,7 @@ struct user {
     char role[ROLE_MAX];             /* admin | instructor | student */
     bool is_active;
     int64_t created_at, updated_at;
+    int64_t tokens_valid_after; /* tokens issued before this are refused; 0: none */
 };
 
 struct user_filter {
@@ -133,6 +134,7 @@ struct check_run {
     int64_t id;
     int64_t timestamp; /* when the check started */
     int64_t total_checked, consistent, inconsistent;
+    int64_t users_checked;    /* distinct users among the pairs */
     double consistency_rate;
     char status[STATUS_MAX];  /* healthy | degraded | critical */
     char trigger[STATUS_MAX]; /* scheduled | manual */

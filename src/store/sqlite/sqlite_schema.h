@@ -176,6 +176,9 @@ static const struct sqlite_migration sqlite_migrations[] = {
      " created_at TEXT NOT NULL,"
      " file TEXT NOT NULL DEFAULT '',"
      " note TEXT NOT NULL DEFAULT '');"},
+    {6, "token revocation and users per check",
+     "ALTER TABLE users ADD COLUMN tokens_valid_after TEXT;"
+     "ALTER TABLE check_runs ADD COLUMN users_checked INTEGER NOT NULL DEFAULT 0;"},
 };
 
 #define SQLITE_MIGRATION_COUNT ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

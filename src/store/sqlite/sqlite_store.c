@@ -86,7 +86,8 @@ enum stmt_id {
     ST_COUNT
 };
 
-#define USER_COLS "id, name, email, password_hash, role, is_active, created_at, updated_at"
+#define USER_COLS \
+    "id, name, email, password_hash, role, is_active, created_at, updated_at, tokens_valid_after"
 #define PROGRESS_COLS                                                                     \
     "id, student_id, specialization_id, current_level, total_xp, completed_sessions, "    \
     "completed_projects, theory_hours_completed, practice_hours_completed, last_activity, " \
@@ -96,7 +97,7 @@ enum stmt_id {
     "last_advanced_at, created_at, updated_at"
 #define CHECK_COLS                                                                        \
     "id, timestamp, total_checked, consistent, inconsistent, consistency_rate, status, "  \
-    "trigger, duration_ms, report_file, file_error"
+    "trigger, duration_ms, report_file, file_error, users_checked"
 #define VIOLATION_COLS                                                                    \
     "user_id, user_email, specialization, issue_type, progress_level, license_level, "    \
     "recommended_action, first_seen"
@@ -113,7 +114,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
     [ST_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email = ?1",
     [ST_USER_UPDATE] = "UPDATE users SET name = ?2, email = ?3, password_hash = ?4, role = ?5, "
-                       "is_active = ?6, updated_at = ?7 WHERE id = ?1",
+                       "is_active = ?6, updated_at = ?7, tokens_valid_after = ?8 WHERE id = ?1",
     [ST_USER_COUNT] = "SELECT count(*) FROM users WHERE (?1 IS NULL OR role = ?1) "
                       "AND (?2 = 0 OR is_active = 1)",
     [ST_USER_EMAIL] = "SELECT email FROM users WHERE id = ?1",
@@ -178,8 +179,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                      "recommended_action, first_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_CHECK_INSERT] =
         "INSERT INTO check_runs(timestamp, total_checked, consistent, inconsistent, "
-        "consistency_rate, status, trigger, duration_ms, report_file, file_error) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "consistency_rate, status, trigger, duration_ms, report_file, file_error, users_checked) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_VIOLATIONS_RESOLVE] =
         "UPDATE violations SET resolved_at = ?1, resolved_check_id = ?2 "
         "WHERE resolved_at IS NULL AND NOT EXISTS (SELECT 1 FROM temp.check_stage s "
@@ -553,6 +554,7 @@ static void read_user(sqlite3_stmt *st, struct user *u)
     u->is_active = sqlite3_column_int(st, 5) != 0;
     u->created_at = col_time(st, 6);
     u->updated_at = col_time(st, 7);
+    u->tokens_valid_after = col_time(st, 8);
 }
 
 static int sq_user_insert(struct store *s, struct user *u)
@@ -619,6 +621,7 @@ static int sq_user_update(struct store *s, const struct user *u)
     sqlite3_bind_text(st, 5, u->role, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 6, u->is_active ? 1 : 0);
     bind_time(st, 7, u->updated_at);
+    bind_time(st, 8, u->tokens_valid_after);
     int rc = exec_stmt(ss, st, "update user");
     if (rc == 0 && sqlite3_changes(ss->db) == 0)
         return store_fail(s, STORE_ERR_NOT_FOUND, "user %lld not found", (long long)u->id);
@@ -1160,6 +1163,7 @@ static int sq_check_record(struct store *s, struct check_run *c)
     sqlite3_bind_double(st, 8, c->duration_ms);
     sqlite3_bind_text(st, 9, c->report_file, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, c->file_error, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 11, c->users_checked);
     if ((rc = exec_stmt(ss, st, "record check")) != 0)
         goto out;
     c->id = sqlite3_last_insert_rowid(ss->db);
@@ -1219,6 +1223,7 @@ static void read_check(sqlite3_stmt *st, struct check_run *c)
     c->duration_ms = sqlite3_column_double(st, 8);
     col_copy(st, 9, c->report_file, sizeof c->report_file);
     col_copy(st, 10, c->file_error, sizeof c->file_error);
+    c->users_checked = sqlite3_column_int64(st, 11);
 }
 
 static int get_check(struct sqlite_store *ss, sqlite3_stmt *st, struct check_run *c)

@@ -1,0 +1,110 @@
+/* cmd_serve.c — `lockstep serve`: the API, the dashboard and (from the
+ * scheduler) the jobs, until SIGTERM or SIGINT. */
+#include "cli/cli.h"
+#include "http/http.h"
+#include "http/server.h"
+#include "service/app.h"
+#include "service/monitor.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int pool_size(const struct config *cfg)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    long n = cfg->workers > 0 ? cfg->workers : (cpus > 0 ? cpus : 2) * 2 + 2;
+    return (int)(n < 4 ? 4 : n);
+}
+
+int cmd_serve(struct cli *c, int argc, char **argv)
+{
+    bool no_scheduler = false;
+    const struct cli_opt opts[] = {
+        {"--listen", OPT_CONFIG, NULL, NULL, "listen"},
+        {"--web-dir", OPT_CONFIG, NULL, NULL, "web_dir"},
+        {"--no-scheduler", OPT_FLAG, NULL, &no_scheduler, NULL},
+        {NULL, 0, NULL, NULL, NULL},
+    };
+    char *pos[1];
+    int npos, rc;
+    if ((rc = cli_parse(c, argc, argv, opts, pos, 0, &npos)) != 0)
+        return rc;
+    if ((rc = cli_configure(c)) != 0)
+        return rc;
+    char err[600], addr[64];
+    unsigned port;
+    if (http_parse_listen(c->cfg.listen, addr, sizeof addr, &port, err, sizeof err) != 0) {
+        cli_error(c, "%s", err);
+        return EXIT_FAIL;
+    }
+    /* Signals are taken by sigwait() below: block them before any thread starts. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct app app;
+    memset(&app, 0, sizeof app);
+    app.cfg = c->cfg;
+    app.started_at = time_now_us();
+    char host[64] = "localhost";
+    gethostname(host, sizeof host - 1);
+    snprintf(app.instance_id, sizeof app.instance_id, "%.40s:%ld", host, (long)getpid());
+    rc = fs_mkdir_p(app.cfg.data_dir, 0755);
+    if (rc) {
+        cli_error(c, "cannot create data dir %s: %s", app.cfg.data_dir, strerror(-rc));
+        return EXIT_FAIL;
+    }
+    struct store_options so;
+    store_options_default(&so);
+    so.busy_timeout_ms = app.cfg.busy_timeout_ms;
+    if (store_pool_open(app.cfg.db, &so, pool_size(&app.cfg), &app.pool, err, sizeof err)) {
+        cli_error(c, "%s", err);
+        return EXIT_FAIL;
+    }
+    int code = EXIT_FAIL;
+    struct http_server *srv = NULL;
+    app.monitor = monitor_new(&app.cfg);
+    if (!app.monitor) {
+        cli_error(c, "out of memory");
+        goto out;
+    }
+    if (auth_init(&app, err, sizeof err) != 0) {
+        cli_error(c, "%s", err);
+        goto out;
+    }
+    if (http_server_start(&app, &srv, err, sizeof err) != 0) {
+        cli_error(c, "%s", err);
+        goto out;
+    }
+    log_msg(LOG_INFO, "serve", "Lockstep listening on http://%s:%u (data dir %s, %s store)", addr,
+            http_server_port(srv), app.cfg.data_dir, app.pool ? "connected" : "no");
+    printf("Lockstep is serving on http://%s:%u/ (Ctrl-C to stop)\n", addr,
+           http_server_port(srv));
+    fflush(stdout);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    app.stopping = 1;
+    log_msg(LOG_INFO, "serve", "received %s; finishing requests in flight",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    http_server_stop(srv, app.cfg.shutdown_timeout * 1000);
+    srv = NULL;
+    code = EXIT_OK;
+    log_msg(LOG_INFO, "serve", "stopped");
+out:
+    http_server_stop(srv, 0);
+    auth_shutdown();
+    monitor_free(app.monitor);
+    store_pool_close(app.pool);
+    (void)no_scheduler;
+    return code;
+}

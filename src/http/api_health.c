@@ -1,0 +1,199 @@
+/* api_health.c — the health endpoints (admin) and the infrastructure probes. */
+#include "http/http.h"
+
+#include "service/errors.h"
+#include "service/monitor.h"
+#include "service/report.h"
+#include "util/fsutil.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void h_health_status(struct http_req *r)
+{
+    size_t len = 0;
+    char *text = monitor_status_cached(r->app->monitor, &len);
+    int rc = text ? 0 : monitor_status_json(r->app->monitor, http_store(r), &text, &len);
+    if (rc) {
+        http_service_error(r, rc, r->store ? store_errmsg(r->store) : "out of memory");
+        return;
+    }
+    http_json_text(r, 200, text, len);
+    free(text);
+}
+
+/* Minutes until the next scheduled check (rounded up). */
+static long next_check_minutes(struct app *app)
+{
+    int64_t now = time_now_us();
+    int64_t next = app->started_at + (int64_t)app->cfg.check_interval * USEC_PER_SEC;
+    if (next <= now)
+        return 0;
+    return (long)((next - now + 60 * USEC_PER_SEC - 1) / (60 * USEC_PER_SEC));
+}
+
+void h_health_latest_report(struct http_req *r)
+{
+    struct store *s = http_store(r);
+    struct check_run c;
+    int rc = s->ops->check_latest(s, &c);
+    if (rc == STORE_ERR_NOT_FOUND) {
+        long n = next_check_minutes(r->app);
+        http_error(r, 404, "No health reports available yet. The first check runs in %ld minute%s.",
+                   n, n == 1 ? "" : "s");
+        return;
+    }
+    if (rc) {
+        http_store_error(r, rc);
+        return;
+    }
+    /* The report exactly as logged: the file, when it is there. */
+    if (c.report_file[0]) {
+        char path[FS_PATH_MAX], *text = NULL;
+        size_t len = 0;
+        if (fs_join(path, sizeof path, r->app->cfg.data_dir, c.report_file) == 0 &&
+            fs_read_file(path, (size_t)512 << 20, &text, &len) == 0) {
+            http_json_text(r, 200, text, len);
+            free(text);
+            return;
+        }
+    }
+    json_t *rep = report_from_store(s, &c);
+    if (!rep) {
+        http_service_error(r, LS_ERR_DATABASE, store_errmsg(s));
+        return;
+    }
+    http_json(r, 200, rep);
+}
+
+static int add_violation(void *ctx, const struct violation *v)
+{
+    return json_array_append_new(ctx, report_violation_json(v));
+}
+
+void h_health_violations(struct http_req *r)
+{
+    struct store *s = http_store(r);
+    json_t *arr = json_array();
+    int rc = s->ops->violations_open(s, NULL, add_violation, arr);
+    if (rc) {
+        json_decref(arr);
+        http_store_error(r, rc);
+        return;
+    }
+    http_json(r, 200, arr);
+}
+
+void h_health_metrics(struct http_req *r)
+{
+    struct store *s = http_store(r);
+    json_t *o = monitor_metrics_json(r->app->monitor, s);
+    if (!o) {
+        http_service_error(r, LS_ERR_DATABASE, store_errmsg(s));
+        return;
+    }
+    http_json(r, 200, o);
+}
+
+void h_health_check_now(struct http_req *r)
+{
+    bool dry_run = false;
+    if (http_query_bool(r, "dry_run", false, &dry_run))
+        return;
+    struct monitor_check c = {.dry_run = dry_run, .trigger = "manual",
+                              .wait = r->app->cfg.check_now_wait};
+    struct monitor_result res;
+    char err[300];
+    int rc = monitor_run_check(r->app->monitor, http_store(r), &c, &res, err, sizeof err);
+    if (rc) {
+        http_service_error(r, rc, err);
+        return;
+    }
+    if (res.outcome.file_error[0])
+        log_msg(LOG_ERROR, "health", "check #%lld recorded, but its report file was not "
+                "written: %s", (long long)res.outcome.run.id, res.outcome.file_error);
+    http_json_text(r, 200, res.report, strlen(res.report));
+    free(res.report);
+    if (!dry_run && !res.shared) {
+        char id[24];
+        snprintf(id, sizeof id, "%lld", (long long)res.outcome.run.id);
+        json_t *d = json_object();
+        json_object_set_new(d, "consistency_rate", json_real(res.outcome.run.consistency_rate));
+        json_object_set_new(d, "status", json_string(res.outcome.run.status));
+        http_audit(r, "CHECK_NOW", "check", id, d);
+        json_decref(d);
+    }
+}
+
+static int add_check(void *ctx, const struct check_run *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "timestamp", report_time_json(c->timestamp));
+    json_object_set_new(o, "total_checked", json_integer(c->total_checked));
+    json_object_set_new(o, "consistent", json_integer(c->consistent));
+    json_object_set_new(o, "inconsistent", json_integer(c->inconsistent));
+    json_object_set_new(o, "consistency_rate", json_real(c->consistency_rate));
+    json_object_set_new(o, "status", json_string(c->status));
+    json_object_set_new(o, "trigger", json_string(c->trigger));
+    json_object_set_new(o, "duration_ms", json_real(c->duration_ms));
+    return json_array_append_new(ctx, o);
+}
+
+/* A time query parameter: ISO 8601; 0 when absent; -1 after answering 422. */
+static int query_time(struct http_req *r, const char *name, int64_t *out)
+{
+    const char *v = http_query(r, name);
+    *out = 0;
+    if (!v)
+        return 0;
+    if (time_parse_iso(v, out) != 0) {
+        http_error(r, 422, "Query parameter %s must be an ISO 8601 time", name);
+        return -1;
+    }
+    return 0;
+}
+
+void h_health_history(struct http_req *r)
+{
+    int64_t since, until;
+    long long limit;
+    if (query_time(r, "since", &since) || query_time(r, "until", &until) ||
+        http_query_int(r, "limit", 100, 1, 10000, &limit))
+        return;
+    struct store *s = http_store(r);
+    json_t *arr = json_array();
+    int rc = s->ops->check_list(s, since, until, limit, add_check, arr);
+    if (rc) {
+        json_decref(arr);
+        http_store_error(r, rc);
+        return;
+    }
+    http_json(r, 200, arr);
+}
+
+void h_healthz(struct http_req *r)
+{
+    static const char ok[] = "{\"status\":\"ok\"}";
+    http_json_text(r, 200, ok, sizeof ok - 1);
+}
+
+void h_readyz(struct http_req *r)
+{
+    struct store *s = http_store(r);
+    int version = 0;
+    int rc = s->ops->schema_version(s, &version);
+    json_t *o = json_object();
+    if (rc) {
+        json_object_set_new(o, "status", json_string("not_ready"));
+        json_object_set_new(o, "detail", json_string("the database does not answer"));
+        log_msg(LOG_WARNING, "http", "readyz: database: %s", store_errmsg(s));
+        http_json(r, 503, o);
+        return;
+    }
+    json_object_set_new(o, "status", json_string("ready"));
+    json_object_set_new(o, "schema_version", json_integer(version));
+    http_json(r, 200, o);
+}

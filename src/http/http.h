@@ -1,0 +1,124 @@
+/* http.h — the HTTP layer's internals shared by its files: the request
+ * context every handler receives, response helpers, and the handlers.
+ * Handlers never build SQL: they call services (src/service) and the store
+ * interface. */
+#ifndef LOCKSTEP_HTTP_H
+#define LOCKSTEP_HTTP_H
+
+#include "service/app.h"
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <ulfius.h>
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_PARAM_MAX 256
+#define HTTP_URL_MAX 2048
+
+/* Minimum role of a route: none (public), any signed-in user, instructor, admin. */
+enum http_role { ROLE_PUBLIC = 0, ROLE_ANY = 1, ROLE_INSTRUCTOR = 2, ROLE_ADMIN = 3 };
+
+struct http_req {
+    const struct _u_request *u;
+    struct _u_response *resp;
+    struct app *app;
+    char id[20];                       /* request id, in logs and X-Request-Id */
+    const char *method;
+    const char *path;                  /* without the query string */
+    char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX]; /* decoded {} segments of the route */
+    int n_params;
+    json_t *body;                      /* the parsed JSON object, when the route takes one */
+    bool authed;
+    struct user user;                  /* the caller, when authed */
+    char ip[64];
+    struct store *store;               /* borrowed from the pool on first use */
+    int status;                        /* what was answered */
+};
+
+typedef void (*http_handler)(struct http_req *r);
+
+/* The connection for this request (borrowed from the pool until the request
+ * ends). */
+struct store *http_store(struct http_req *r);
+
+/* Answer with a JSON value (the reference is stolen). */
+void http_json(struct http_req *r, int status, json_t *value);
+/* Answer with JSON text already serialized (copied). */
+void http_json_text(struct http_req *r, int status, const char *text, size_t len);
+/* Answer {"detail": message}; 401 answers also carry WWW-Authenticate: Bearer. */
+void http_error(struct http_req *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Answer a service error code (LS_ERR_*) with its HTTP status and `message`;
+ * database faults are logged with the request id and answered 500 (or 503
+ * when the database is unreachable or locked) without internal detail. */
+void http_service_error(struct http_req *r, int code, const char *message);
+/* Answer a store failure (STORE_ERR_*), as http_service_error. */
+void http_store_error(struct http_req *r, int store_code);
+/* Set a response header. */
+void http_header(struct http_req *r, const char *name, const char *value);
+
+/* Query parameter (decoded, valid UTF-8) or NULL. */
+const char *http_query(struct http_req *r, const char *name);
+/* Parse a boolean query parameter: absent → def; "true"/"false"/"1"/"0";
+ * anything else answers 422 and returns -1. */
+int http_query_bool(struct http_req *r, const char *name, bool def, bool *out);
+/* Parse an integer query parameter within [min, max]; absent → def; otherwise
+ * 422 and -1. */
+int http_query_int(struct http_req *r, const char *name, long long def, long long min,
+                   long long max, long long *out);
+/* The {} parameter i as a positive id; answers 404 and returns -1 if it is not one. */
+int http_param_id(struct http_req *r, int i, int64_t *out);
+
+/* Body fields. Each returns 1 when present and valid, 0 when absent (and not
+ * required), -1 after answering 400 (wrong type / missing) or 422 (bad value). */
+int http_body_string(struct http_req *r, const char *name, bool required, size_t max_len,
+                     const char **out);
+int http_body_int(struct http_req *r, const char *name, bool required, long long min,
+                  long long max, long long *out);
+int http_body_bool(struct http_req *r, const char *name, bool required, bool *out);
+
+/* Write an audit row for this request (user, ip, status). Failures are logged. */
+void http_audit(struct http_req *r, const char *action, const char *resource_type,
+                const char *resource_id, json_t *details);
+
+/* Authentication (auth.c). */
+int auth_init(struct app *app, char *err, size_t errlen);
+/* Verify an access token and load its user; 0, or answers 401 and returns -1. */
+int auth_authenticate(struct http_req *r);
+/* Release the login throttle and hashing gate (auth.c). */
+void auth_shutdown(void);
+/* Forget the cached row of a user that just changed (PATCH, logout). */
+void auth_forget_user(int64_t id);
+
+/* Handlers. */
+void h_login(struct http_req *r);
+void h_refresh(struct http_req *r);
+void h_logout(struct http_req *r);
+void h_me(struct http_req *r);
+void h_users_list(struct http_req *r);
+void h_users_create(struct http_req *r);
+void h_user_get(struct http_req *r);
+void h_user_patch(struct http_req *r);
+void h_specs_list(struct http_req *r);
+void h_specs_create(struct http_req *r);
+void h_progress_get(struct http_req *r);
+void h_progress_level(struct http_req *r);
+void h_progress_xp(struct http_req *r);
+void h_desync_issues(struct http_req *r);
+void h_sync_user_spec(struct http_req *r);
+void h_sync_user_all(struct http_req *r);
+void h_sync_all(struct http_req *r);
+void h_health_status(struct http_req *r);
+void h_health_latest_report(struct http_req *r);
+void h_health_violations(struct http_req *r);
+void h_health_metrics(struct http_req *r);
+void h_health_check_now(struct http_req *r);
+void h_health_history(struct http_req *r);
+void h_healthz(struct http_req *r);
+void h_readyz(struct http_req *r);
+/* Serve the dashboard: assets, and index.html for client routes (web.c). */
+void web_serve(struct http_req *r);
+
+#endif

@@ -1,0 +1,31 @@
+/* app.h — the one process-wide state of `lockstep serve`: configuration,
+ * connections, the check runner, the scheduler. Passed explicitly to every
+ * component; nothing else is global. */
+#ifndef LOCKSTEP_APP_H
+#define LOCKSTEP_APP_H
+
+#include "config/config.h"
+#include "store/store.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct monitor;
+struct scheduler;
+struct metrics;
+
+struct app {
+    struct config cfg;
+    struct store_pool *pool;       /* connections for request handlers and jobs */
+    struct monitor *monitor;       /* one check at a time; status and metrics */
+    struct scheduler *scheduler;   /* NULL with --no-scheduler */
+    struct metrics *metrics;       /* counters for //metrics */
+    unsigned char jwt_secret[64];
+    size_t jwt_secret_len;
+    char instance_id[64];          /* host:pid, names this process in job history */
+    int64_t started_at;
+    volatile sig_atomic_t stopping;
+};
+
+#endif

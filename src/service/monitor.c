@@ -1,0 +1,336 @@
+/* monitor.c — one check at a time, and the status/metrics answers. */
+#include "service/monitor.h"
+
+#include "service/errors.h"
+#include "service/health.h"
+#include "service/report.h"
+#include "util/timeutil.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct monitor {
+    const struct config *cfg;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool running, running_dry;
+    uint64_t started_gen, finished_gen;
+    /* The last finished run, handed to callers who joined it. */
+    int result_rc;
+    char *result_report;
+    struct check_outcome result_outcome;
+    char result_err[256];
+    /* GET /health/status for the check cached_check_id. Checks recorded by
+     * this process drop it at once (monitor_invalidate); it is re-validated
+     * against the store at most STATUS_TTL_US later, which bounds how long a
+     * check recorded by another process takes to show. */
+    pthread_mutex_t cache_mu;
+    int64_t cached_check_id;
+    int64_t cached_at; /* monotonic */
+    char *cached_status;
+    size_t cached_len;
+};
+
+struct monitor *monitor_new(const struct config *cfg)
+{
+    struct monitor *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->cfg = cfg;
+    m->cached_check_id = -1;
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_cond_init(&m->cv, NULL);
+    pthread_mutex_init(&m->cache_mu, NULL);
+    return m;
+}
+
+void monitor_free(struct monitor *m)
+{
+    if (!m)
+        return;
+    free(m->result_report);
+    free(m->cached_status);
+    pthread_mutex_destroy(&m->mu);
+    pthread_cond_destroy(&m->cv);
+    pthread_mutex_destroy(&m->cache_mu);
+    free(m);
+}
+
+bool monitor_check_running(struct monitor *m)
+{
+    pthread_mutex_lock(&m->mu);
+    bool r = m->running;
+    pthread_mutex_unlock(&m->mu);
+    return r;
+}
+
+void monitor_invalidate(struct monitor *m)
+{
+    pthread_mutex_lock(&m->cache_mu);
+    m->cached_check_id = -1;
+    pthread_mutex_unlock(&m->cache_mu);
+}
+
+struct body_sink {
+    FILE *fp;
+    bool first;
+    bool failed;
+};
+
+static int to_body(void *ctx, const struct violation *v)
+{
+    struct body_sink *b = ctx;
+    if (report_write_violation(b->fp, v, b->first) != 0)
+        b->failed = true;
+    b->first = false;
+    return 0;
+}
+
+/* Run the check and build its JSON report. */
+static int execute(struct monitor *m, struct store *s, const struct monitor_check *c,
+                   struct monitor_result *res, char *err, size_t errlen)
+{
+    char *body = NULL, *report = NULL;
+    size_t body_len = 0, report_len = 0;
+    struct body_sink sink = {.first = true};
+    sink.fp = open_memstream(&body, &body_len);
+    if (!sink.fp) {
+        snprintf(err, errlen, "out of memory");
+        return LS_ERR_DATABASE;
+    }
+    struct check_options o = {
+        .dry_run = c->dry_run,
+        .trigger = c->trigger,
+        .direction = m->cfg->sync_direction,
+        .healthy_threshold = m->cfg->healthy_threshold,
+        .degraded_threshold = m->cfg->degraded_threshold,
+        .data_dir = m->cfg->data_dir,
+        .on_violation = to_body,
+        .ctx = &sink,
+    };
+    int rc = check_execute(s, &o, &res->outcome, err, errlen);
+    fclose(sink.fp);
+    if (rc == 0 && sink.failed) {
+        snprintf(err, errlen, "out of memory while building the report");
+        rc = LS_ERR_DATABASE;
+    }
+    if (rc == 0) {
+        FILE *in = body_len ? fmemopen(body, body_len, "r") : NULL;
+        FILE *out = open_memstream(&report, &report_len);
+        if (!out || (body_len && !in) || report_write(out, &res->outcome.run, in) != 0) {
+            snprintf(err, errlen, "out of memory while building the report");
+            rc = LS_ERR_DATABASE;
+        }
+        if (in)
+            fclose(in);
+        if (out)
+            fclose(out);
+    }
+    free(body);
+    if (rc) {
+        free(report);
+        return rc;
+    }
+    res->report = report;
+    return 0;
+}
+
+int monitor_run_check(struct monitor *m, struct store *s, const struct monitor_check *c,
+                      struct monitor_result *res, char *err, size_t errlen)
+{
+    memset(res, 0, sizeof *res);
+    pthread_mutex_lock(&m->mu);
+    if (m->running && !c->wait) {
+        pthread_mutex_unlock(&m->mu);
+        snprintf(err, errlen, "a health check is already running");
+        return LS_ERR_CONFLICT;
+    }
+    if (m->running && m->running_dry == c->dry_run) {
+        /* Join the running check: its result is ours. */
+        uint64_t target = m->started_gen;
+        while (m->finished_gen < target)
+            pthread_cond_wait(&m->cv, &m->mu);
+        int rc = m->result_rc;
+        if (rc == 0) {
+            res->report = m->result_report ? strdup(m->result_report) : NULL;
+            res->outcome = m->result_outcome;
+            res->shared = true;
+            if (!res->report)
+                rc = LS_ERR_DATABASE;
+        }
+        snprintf(err, errlen, "%s", rc && m->result_err[0] ? m->result_err : "out of memory");
+        pthread_mutex_unlock(&m->mu);
+        return rc;
+    }
+    while (m->running)
+        pthread_cond_wait(&m->cv, &m->mu);
+    m->running = true;
+    m->running_dry = c->dry_run;
+    uint64_t mine = ++m->started_gen;
+    pthread_mutex_unlock(&m->mu);
+
+    int rc = execute(m, s, c, res, err, errlen);
+    if (rc == 0 && !c->dry_run)
+        monitor_invalidate(m);
+
+    pthread_mutex_lock(&m->mu);
+    free(m->result_report);
+    m->result_report = rc == 0 && res->report ? strdup(res->report) : NULL;
+    m->result_rc = rc;
+    m->result_outcome = res->outcome;
+    snprintf(m->result_err, sizeof m->result_err, "%s", rc ? err : "");
+    m->finished_gen = mine;
+    m->running = false;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+struct collect {
+    json_t *arr;
+    bool failed;
+};
+
+static int collect_violation(void *ctx, const struct violation *v)
+{
+    struct collect *c = ctx;
+    json_t *o = report_violation_json(v);
+    if (!o || json_array_append_new(c->arr, o) != 0) {
+        c->failed = true;
+        return 1;
+    }
+    return 0;
+}
+
+static char *unknown_status(size_t *len)
+{
+    static const char text[] =
+        "{\"status\":\"unknown\",\"last_check\":null,\"consistency_rate\":null,"
+        "\"total_violations\":0,\"total_users_monitored\":0,\"requires_attention\":false,"
+        "\"violations\":[]}";
+    *len = sizeof text - 1;
+    return strdup(text);
+}
+
+#define STATUS_TTL_US (1000 * 1000)
+
+/* A copy of the cached status when it is fresh enough; NULL otherwise. */
+static char *cached_copy(struct monitor *m, int64_t check_id, size_t *len)
+{
+    char *copy = NULL;
+    pthread_mutex_lock(&m->cache_mu);
+    bool fresh = m->cached_status && m->cached_check_id >= 0 &&
+                 (check_id ? m->cached_check_id == check_id
+                           : time_mono_us() - m->cached_at < STATUS_TTL_US);
+    if (fresh && (copy = malloc(m->cached_len + 1)) != NULL) {
+        memcpy(copy, m->cached_status, m->cached_len + 1);
+        *len = m->cached_len;
+        if (check_id)
+            m->cached_at = time_mono_us();
+    }
+    pthread_mutex_unlock(&m->cache_mu);
+    return copy;
+}
+
+char *monitor_status_cached(struct monitor *m, size_t *len)
+{
+    return cached_copy(m, 0, len);
+}
+
+int monitor_status_json(struct monitor *m, struct store *s, char **out, size_t *len)
+{
+    *out = NULL;
+    struct check_run c;
+    int rc = s->ops->check_latest(s, &c);
+    if (rc == STORE_ERR_NOT_FOUND) {
+        *out = unknown_status(len);
+        return *out ? 0 : LS_ERR_DATABASE;
+    }
+    if (rc)
+        return ls_from_store(rc);
+    if ((*out = cached_copy(m, c.id, len)) != NULL)
+        return 0;
+
+    json_t *o = json_object();
+    struct collect col = {json_array(), false};
+    if (!o || !col.arr) {
+        json_decref(o);
+        json_decref(col.arr);
+        return LS_ERR_DATABASE;
+    }
+    rc = s->ops->violations_open(s, NULL, collect_violation, &col);
+    if (rc || col.failed) {
+        json_decref(o);
+        json_decref(col.arr);
+        return rc ? ls_from_store(rc) : LS_ERR_DATABASE;
+    }
+    json_object_set_new(o, "status", json_string(c.status));
+    json_object_set_new(o, "last_check", report_time_json(c.timestamp));
+    json_object_set_new(o, "consistency_rate", json_real(c.consistency_rate));
+    json_object_set_new(o, "total_violations", json_integer(c.inconsistent));
+    json_object_set_new(o, "total_users_monitored", json_integer(c.users_checked));
+    json_object_set_new(o, "requires_attention",
+                        json_boolean(health_requires_attention(c.status)));
+    json_object_set_new(o, "violations", col.arr);
+    char *text = json_dumps(o, REPORT_JSON_FLAGS);
+    json_decref(o);
+    if (!text)
+        return LS_ERR_DATABASE;
+    *len = strlen(text);
+    pthread_mutex_lock(&m->cache_mu);
+    char *copy = malloc(*len + 1);
+    if (copy) {
+        memcpy(copy, text, *len + 1);
+        free(m->cached_status);
+        m->cached_status = copy;
+        m->cached_len = *len;
+        m->cached_check_id = c.id;
+        m->cached_at = time_mono_us();
+    }
+    pthread_mutex_unlock(&m->cache_mu);
+    *out = text;
+    return 0;
+}
+
+static int count_check(void *ctx, const struct check_run *c)
+{
+    (void)c;
+    (*(int64_t *)ctx)++;
+    return 0;
+}
+
+json_t *monitor_metrics_json(struct monitor *m, struct store *s)
+{
+    (void)m;
+    struct check_run c;
+    int rc = s->ops->check_latest(s, &c);
+    bool none = rc == STORE_ERR_NOT_FOUND;
+    if (rc && !none)
+        return NULL;
+    int64_t now = time_now_us(), day = 86400 * USEC_PER_SEC, checks = 0;
+    if (!none && (rc = s->ops->check_list(s, now - day, 0, 0, count_check, &checks)) != 0)
+        return NULL;
+    struct job_stats st;
+    if ((rc = s->ops->job_run_stats(s, "coupling_health_check", now - day, 0, &st)) != 0)
+        return NULL;
+    int64_t finished = st.ok + st.failed + st.missed + st.skipped + st.interrupted;
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "consistency_rate", none ? json_null() : json_real(c.consistency_rate));
+    json_object_set_new(o, "violations_count", json_integer(none ? 0 : c.inconsistent));
+    json_object_set_new(o, "status", json_string(none ? "unknown" : c.status));
+    json_object_set_new(o, "last_check", none ? json_null() : report_time_json(c.timestamp));
+    json_object_set_new(o, "requires_attention",
+                        json_boolean(!none && health_requires_attention(c.status)));
+    json_object_set_new(o, "total_users_monitored", json_integer(none ? 0 : c.users_checked));
+    json_object_set_new(o, "consistent", json_integer(none ? 0 : c.consistent));
+    json_object_set_new(o, "inconsistent", json_integer(none ? 0 : c.inconsistent));
+    json_object_set_new(o, "checks_last_24h", json_integer(checks));
+    json_object_set_new(o, "check_success_rate_24h",
+                        finished ? json_real(health_rate(st.ok, finished)) : json_null());
+    json_object_set_new(o, "last_check_duration_ms", none ? json_null() : json_real(c.duration_ms));
+    return o;
+}
