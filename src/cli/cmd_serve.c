@@ -5,6 +5,7 @@
 #include "http/server.h"
 #include "service/app.h"
 #include "service/monitor.h"
+#include "service/scheduler.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -81,12 +82,16 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         cli_error(c, "%s", err);
         goto out;
     }
+    if (!no_scheduler && scheduler_start(&app, &app.scheduler, err, sizeof err) != 0) {
+        cli_error(c, "%s", err);
+        goto out;
+    }
     if (http_server_start(&app, &srv, err, sizeof err) != 0) {
         cli_error(c, "%s", err);
         goto out;
     }
-    log_msg(LOG_INFO, "serve", "Lockstep listening on http://%s:%u (data dir %s, %s store)", addr,
-            http_server_port(srv), app.cfg.data_dir, app.pool ? "connected" : "no");
+    log_msg(LOG_INFO, "serve", "Lockstep listening on http://%s:%u (data dir %s, scheduler %s)",
+            addr, http_server_port(srv), app.cfg.data_dir, app.scheduler ? "on" : "off");
     printf("Lockstep is serving on http://%s:%u/ (Ctrl-C to stop)\n", addr,
            http_server_port(srv));
     fflush(stdout);
@@ -98,13 +103,15 @@ int cmd_serve(struct cli *c, int argc, char **argv)
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv, app.cfg.shutdown_timeout * 1000);
     srv = NULL;
+    scheduler_stop(app.scheduler, app.cfg.shutdown_timeout * 1000);
+    app.scheduler = NULL;
     code = EXIT_OK;
     log_msg(LOG_INFO, "serve", "stopped");
 out:
     http_server_stop(srv, 0);
+    scheduler_stop(app.scheduler, 0);
     auth_shutdown();
     monitor_free(app.monitor);
     store_pool_close(app.pool);
-    (void)no_scheduler;
     return code;
 }

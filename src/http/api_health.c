@@ -4,6 +4,7 @@
 #include "service/errors.h"
 #include "service/monitor.h"
 #include "service/report.h"
+#include "service/scheduler.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -29,7 +30,9 @@ void h_health_status(struct http_req *r)
 static long next_check_minutes(struct app *app)
 {
     int64_t now = time_now_us();
-    int64_t next = app->started_at + (int64_t)app->cfg.check_interval * USEC_PER_SEC;
+    int64_t next = scheduler_next_run(app->scheduler, JOB_CHECK);
+    if (!next)
+        next = app->started_at + (int64_t)app->cfg.check_interval * USEC_PER_SEC;
     if (next <= now)
         return 0;
     return (long)((next - now + 60 * USEC_PER_SEC - 1) / (60 * USEC_PER_SEC));
@@ -193,7 +196,73 @@ void h_readyz(struct http_req *r)
         http_json(r, 503, o);
         return;
     }
+    char reason[200];
+    if (r->app->scheduler && !scheduler_healthy(r->app->scheduler, reason, sizeof reason)) {
+        json_object_set_new(o, "status", json_string("not_ready"));
+        json_object_set_new(o, "detail", json_string(reason));
+        http_json(r, 503, o);
+        return;
+    }
     json_object_set_new(o, "status", json_string("ready"));
     json_object_set_new(o, "schema_version", json_integer(version));
+    json_object_set_new(o, "scheduler", json_string(r->app->scheduler ? "running" : "disabled"));
     http_json(r, 200, o);
+}
+
+static json_t *job_json(struct http_req *r, const char *id, const char *name, long interval_s,
+                        int64_t since, int64_t until, int *rc)
+{
+    struct store *s = http_store(r);
+    struct job_window w;
+    *rc = scheduler_job_window(s, id, interval_s, since, until, &w);
+    if (*rc)
+        return NULL;
+    int64_t next = scheduler_next_run(r->app->scheduler, id);
+    if (!next && w.last_due)
+        next = w.last_due + (int64_t)interval_s * USEC_PER_SEC; /* another process runs it */
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(id));
+    json_object_set_new(o, "name", json_string(name));
+    json_object_set_new(o, "interval_seconds", json_integer(interval_s));
+    json_object_set_new(o, "next_run", report_time_json(next));
+    json_object_set_new(o, "last_run", report_time_json(w.last_run));
+    json_object_set_new(o, "last_status", w.last_status[0] ? json_string(w.last_status) : json_null());
+    json_object_set_new(o, "last_success", report_time_json(w.last_success));
+    json_object_set_new(o, "runs_expected", json_integer(w.expected));
+    json_object_set_new(o, "runs_ok", json_integer(w.ok));
+    json_object_set_new(o, "runs_failed", json_integer(w.failed));
+    json_object_set_new(o, "runs_missed", json_integer(w.missed));
+    json_object_set_new(o, "runs_skipped", json_integer(w.skipped));
+    json_object_set_new(o, "runs_interrupted", json_integer(w.interrupted));
+    json_object_set_new(o, "running", json_boolean(w.running > 0));
+    json_object_set_new(o, "success_rate", w.success_rate >= 0 ? json_real(w.success_rate)
+                                                               : json_null());
+    return o;
+}
+
+void h_health_jobs(struct http_req *r)
+{
+    const char *window = http_query(r, "window");
+    int64_t secs = window ? time_parse_duration(window) : 86400;
+    if (secs <= 0) {
+        http_error(r, 422, "window must be a duration such as 24h, 72h or 7d");
+        return;
+    }
+    int64_t until = time_now_us(), since = until - secs * USEC_PER_SEC;
+    int rc = 0;
+    json_t *arr = json_array();
+    json_t *a = job_json(r, JOB_CHECK, JOB_CHECK_NAME, r->app->cfg.check_interval, since, until,
+                         &rc);
+    json_t *b = a ? job_json(r, JOB_SYNC, JOB_SYNC_NAME, r->app->cfg.sync_interval, since,
+                             until, &rc)
+                  : NULL;
+    if (!a || !b) {
+        json_decref(a);
+        json_decref(arr);
+        http_store_error(r, rc ? rc : STORE_ERR);
+        return;
+    }
+    json_array_append_new(arr, a);
+    json_array_append_new(arr, b);
+    http_json(r, 200, arr);
 }

@@ -55,6 +55,7 @@ static const struct route routes[] = {
     {"GET", API "/health/metrics", ROLE_ADMIN, h_health_metrics, NO_BODY},
     {"POST", API "/health/check-now", ROLE_ADMIN, h_health_check_now, BODY},
     {"GET", API "/health/history", ROLE_ADMIN, h_health_history, NO_BODY},
+    {"GET", API "/health/jobs", ROLE_ADMIN, h_health_jobs, NO_BODY},
     {"GET", "/healthz", ROLE_PUBLIC, h_healthz, NO_BODY},
     {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY},
 };

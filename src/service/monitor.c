@@ -4,6 +4,7 @@
 #include "service/errors.h"
 #include "service/health.h"
 #include "service/report.h"
+#include "service/scheduler.h"
 #include "util/timeutil.h"
 
 #include <pthread.h>
@@ -303,7 +304,6 @@ static int count_check(void *ctx, const struct check_run *c)
 
 json_t *monitor_metrics_json(struct monitor *m, struct store *s)
 {
-    (void)m;
     struct check_run c;
     int rc = s->ops->check_latest(s, &c);
     bool none = rc == STORE_ERR_NOT_FOUND;
@@ -312,10 +312,9 @@ json_t *monitor_metrics_json(struct monitor *m, struct store *s)
     int64_t now = time_now_us(), day = 86400 * USEC_PER_SEC, checks = 0;
     if (!none && (rc = s->ops->check_list(s, now - day, 0, 0, count_check, &checks)) != 0)
         return NULL;
-    struct job_stats st;
-    if ((rc = s->ops->job_run_stats(s, "coupling_health_check", now - day, 0, &st)) != 0)
+    struct job_window w;
+    if ((rc = scheduler_job_window(s, JOB_CHECK, m->cfg->check_interval, now - day, now, &w)))
         return NULL;
-    int64_t finished = st.ok + st.failed + st.missed + st.skipped + st.interrupted;
     json_t *o = json_object();
     if (!o)
         return NULL;
@@ -330,7 +329,7 @@ json_t *monitor_metrics_json(struct monitor *m, struct store *s)
     json_object_set_new(o, "inconsistent", json_integer(none ? 0 : c.inconsistent));
     json_object_set_new(o, "checks_last_24h", json_integer(checks));
     json_object_set_new(o, "check_success_rate_24h",
-                        finished ? json_real(health_rate(st.ok, finished)) : json_null());
+                        w.success_rate >= 0 ? json_real(w.success_rate) : json_null());
     json_object_set_new(o, "last_check_duration_ms", none ? json_null() : json_real(c.duration_ms));
     return o;
 }

@@ -1,0 +1,524 @@
+/* scheduler.c — one timing thread and one worker thread per job. The timing
+ * thread decides (scheduler_plan) and records skipped/missed runs; a worker
+ * runs its job and records the outcome. */
+#include "service/scheduler.h"
+
+#include "service/check.h"
+#include "service/daylog.h"
+#include "service/monitor.h"
+#include "service/sync.h"
+#include "util/fsutil.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_GAP_RECORDS 100000 /* missed dues recorded for one downtime, at most */
+#define PRUNE_EVERY_US (3600 * USEC_PER_SEC)
+#define STUCK_FLOOR_US (10 * USEC_PER_SEC)
+
+struct scheduler;
+
+struct job {
+    struct scheduler *sched;
+    const char *id, *name;
+    int64_t interval_us, grace_us;
+    int64_t next_due;                /* wall clock */
+    bool running;
+    int64_t running_since;           /* monotonic */
+    bool has_work;
+    int64_t work_due;
+    pthread_t worker;
+    bool worker_started;
+    void (*run)(struct job *j, struct store *st, int64_t due, int64_t run_id);
+};
+
+struct scheduler {
+    struct app *app;
+    struct daylog *log;
+    pthread_mutex_t mu;
+    pthread_cond_t tick;     /* wakes the timing thread */
+    pthread_cond_t work;     /* wakes workers; broadcast */
+    pthread_cond_t idle;     /* a job finished */
+    bool stopping;
+    pthread_t thread;
+    bool thread_started;
+    atomic_llong last_tick;  /* monotonic, by the timing thread */
+    atomic_long file_failures;
+    int64_t last_prune;
+    struct job jobs[2];
+};
+
+/* ---- pure arithmetic ----------------------------------------------------------- */
+
+void scheduler_plan(int64_t now, int64_t due, int64_t interval, int64_t grace,
+                    struct schedule_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    if (interval <= 0)
+        interval = 1;
+    if (now < due) {
+        p->next_due = due;
+        return;
+    }
+    int64_t k = (now - due) / interval;
+    int64_t last = due + k * interval;
+    p->first_missed = due;
+    p->n_missed = k;
+    if (now - last <= grace) {
+        p->run = true;
+        p->run_due = last;
+    } else {
+        p->n_missed = k + 1;
+    }
+    p->next_due = last + interval;
+}
+
+int64_t scheduler_expected_runs(int64_t since, int64_t until, int64_t first_start,
+                                int64_t interval_us)
+{
+    if (!first_start || interval_us <= 0)
+        return 0;
+    int64_t begin = since > first_start ? since : first_start;
+    return until > begin ? (until - begin) / interval_us : 0;
+}
+
+int scheduler_job_window(struct store *s, const char *job, int64_t interval_s, int64_t since,
+                         int64_t until, struct job_window *w)
+{
+    memset(w, 0, sizeof *w);
+    int64_t first = 0;
+    int rc = s->ops->scheduler_first_start(s, &first);
+    if (rc && rc != STORE_ERR_NOT_FOUND)
+        return rc;
+    struct job_stats st;
+    if ((rc = s->ops->job_run_stats(s, job, since, until, &st)) != 0)
+        return rc;
+    w->expected = scheduler_expected_runs(since, until, first, interval_s * USEC_PER_SEC);
+    w->ok = st.ok;
+    w->failed = st.failed;
+    w->skipped = st.skipped;
+    w->interrupted = st.interrupted;
+    w->running = st.running;
+    /* Dues that never started — recorded as missed or not recorded at all
+     * (the process was down) — are missed. */
+    int64_t started = st.ok + st.failed + st.skipped + st.interrupted + st.running;
+    w->missed = w->expected - started > st.missed ? w->expected - started : st.missed;
+    w->success_rate = w->expected > 0 ? (double)(st.ok > w->expected ? w->expected : st.ok) *
+                                            100.0 / (double)w->expected
+                                      : -1.0;
+    w->success_rate = w->success_rate >= 0 ? (double)(int64_t)(w->success_rate * 100 + 0.5) / 100
+                                           : -1.0;
+    w->last_run = st.last_started_at;
+    w->last_due = st.last_due_at;
+    w->last_success = st.last_success_at;
+    memcpy(w->last_status, st.last_status, sizeof w->last_status);
+    return 0;
+}
+
+/* ---- recording ------------------------------------------------------------------ */
+
+static void record_run(struct scheduler *s, struct store *st, const char *job, int64_t due,
+                       const char *status, const char *error)
+{
+    struct job_run r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.job_id, sizeof r.job_id, "%s", job);
+    r.due_at = due;
+    snprintf(r.status, sizeof r.status, "%s", status);
+    snprintf(r.error, sizeof r.error, "%s", error ? error : "");
+    snprintf(r.owner, sizeof r.owner, "%s", s->app->instance_id);
+    int rc = st->ops->job_run_insert(st, &r);
+    if (rc && rc != STORE_ERR_CONFLICT)
+        daylog_write(s->log, LOG_ERROR, "scheduler", "cannot record %s run of %s: %s", status,
+                     job, store_errmsg(st));
+}
+
+/* ---- the jobs -------------------------------------------------------------------- */
+
+static void prune_logs(struct scheduler *s)
+{
+    int64_t now = time_mono_us();
+    if (s->last_prune && now - s->last_prune < PRUNE_EVERY_US)
+        return;
+    s->last_prune = now;
+    long long age = s->app->cfg.log_retention_days * 86400LL;
+    static const struct {
+        const char *dir, *suffix;
+    } sets[] = {{CHECK_DIR, "_violations.json"}, {SYNC_DIR, "_sync.log"}, {SYNC_DIR, ".log"}};
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        char dir[FS_PATH_MAX];
+        if (fs_join(dir, sizeof dir, s->app->cfg.data_dir, sets[i].dir) != 0)
+            continue;
+        int n = fs_prune_older(dir, sets[i].suffix, age);
+        if (n > 0)
+            daylog_write(s->log, LOG_INFO, "scheduler",
+                         "Removed %d file(s) older than %ld days from %s", n,
+                         s->app->cfg.log_retention_days, sets[i].dir);
+    }
+}
+
+static void run_check(struct job *j, struct store *st, int64_t due, int64_t run_id)
+{
+    struct scheduler *s = j->sched;
+    (void)due;
+    struct monitor_check c = {.dry_run = false, .trigger = "scheduled", .wait = true};
+    struct monitor_result res;
+    char err[400];
+    int rc = monitor_run_check(s->app->monitor, st, &c, &res, err, sizeof err);
+    if (rc) {
+        daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
+        st->ops->job_run_finish(st, run_id, "failed", err, time_now_us());
+        return;
+    }
+    free(res.report);
+    const struct check_run *r = &res.outcome.run;
+    daylog_write(s->log, LOG_INFO, "health_check", "Health check complete: %lld/%lld consistent (%.2f%%)",
+                 (long long)r->consistent, (long long)r->total_checked, r->consistency_rate);
+    if (r->inconsistent > 0)
+        daylog_write(s->log, LOG_WARNING, "health_check", "Found %lld inconsistencies",
+                     (long long)r->inconsistent);
+    if (res.outcome.file_error[0]) {
+        atomic_fetch_add(&s->file_failures, 1);
+        daylog_write(s->log, LOG_ERROR, "health_check",
+                     "Cannot write the integrity check file (check #%lld is recorded): %s",
+                     (long long)r->id, res.outcome.file_error);
+    } else if (r->report_file[0] && r->inconsistent > 0) {
+        daylog_write(s->log, LOG_INFO, "health_check", "Violations logged to %s",
+                     r->report_file);
+    } else if (r->report_file[0]) {
+        daylog_write(s->log, LOG_INFO, "health_check", "Report logged to %s", r->report_file);
+    }
+    st->ops->job_run_finish(st, run_id, "success", "", time_now_us());
+    daylog_write(s->log, LOG_INFO, "scheduler", "Job %s executed successfully", j->id);
+    prune_logs(s);
+}
+
+static void run_sync(struct job *j, struct store *st, int64_t due, int64_t run_id)
+{
+    struct scheduler *s = j->sched;
+    (void)due;
+    struct sync_options o = {
+        .direction = s->app->cfg.sync_direction,
+        .trigger = "scheduled",
+        .data_dir = s->app->cfg.data_dir,
+    };
+    struct sync_result r;
+    char err[400];
+    int rc = sync_execute(st, &o, &r, err, sizeof err);
+    if (rc) {
+        daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
+        st->ops->job_run_finish(st, run_id, "failed", err, time_now_us());
+        return;
+    }
+    daylog_write(s->log, LOG_INFO, "auto_sync", "Auto-sync complete: %lld synced, %lld failed",
+                 (long long)r.synced_count, (long long)r.failed_count);
+    if (r.log_error[0])
+        daylog_write(s->log, LOG_ERROR, "auto_sync", "Cannot write the sync log: %s",
+                     r.log_error);
+    if (r.failed_count > 0) {
+        for (size_t i = 0; i < r.n_items; i++)
+            if (!r.items[i].success) {
+                snprintf(err, sizeof err, "%lld pair(s) could not be repaired (first: user %lld "
+                         "%s: %s)", (long long)r.failed_count, (long long)r.items[i].user_id,
+                         r.items[i].spec, r.items[i].error);
+                break;
+            }
+        daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
+        st->ops->job_run_finish(st, run_id, "failed", err, time_now_us());
+    } else {
+        st->ops->job_run_finish(st, run_id, "success", "", time_now_us());
+        daylog_write(s->log, LOG_INFO, "scheduler", "Job %s executed successfully", j->id);
+    }
+    sync_result_free(&r);
+    monitor_invalidate(s->app->monitor);
+}
+
+static void execute(struct job *j, int64_t due)
+{
+    struct scheduler *s = j->sched;
+    struct store *st = store_pool_get(s->app->pool);
+    struct job_run r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.job_id, sizeof r.job_id, "%s", j->id);
+    r.due_at = due;
+    r.started_at = time_now_us();
+    snprintf(r.status, sizeof r.status, "running");
+    snprintf(r.owner, sizeof r.owner, "%s", s->app->instance_id);
+    int rc = st->ops->job_run_insert(st, &r);
+    if (rc == STORE_ERR_CONFLICT) {
+        /* Another process already ran this due time. */
+        store_pool_put(s->app->pool, st);
+        return;
+    }
+    if (rc) {
+        daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: cannot record the run: %s",
+                     j->id, store_errmsg(st));
+        store_pool_put(s->app->pool, st);
+        return;
+    }
+    j->run(j, st, due, r.id);
+    store_pool_put(s->app->pool, st);
+}
+
+static void *worker_main(void *arg)
+{
+    struct job *j = arg;
+    struct scheduler *s = j->sched;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!j->has_work && !s->stopping)
+            pthread_cond_wait(&s->work, &s->mu);
+        if (!j->has_work)
+            break;
+        int64_t due = j->work_due;
+        j->has_work = false;
+        j->running = true;
+        j->running_since = time_mono_us();
+        pthread_mutex_unlock(&s->mu);
+        execute(j, due);
+        pthread_mutex_lock(&s->mu);
+        j->running = false;
+        pthread_cond_broadcast(&s->idle);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ---- the timing thread ------------------------------------------------------------ */
+
+/* Decide for one job whose due time has come. Called with the mutex held;
+ * releases it around store writes. */
+static void fire(struct scheduler *s, struct job *j, int64_t now)
+{
+    struct schedule_plan p;
+    scheduler_plan(now, j->next_due, j->interval_us, j->grace_us, &p);
+    j->next_due = p.next_due;
+    bool skip = p.run && (j->running || j->has_work);
+    if (p.run && !skip) {
+        j->has_work = true;
+        j->work_due = p.run_due;
+        pthread_cond_broadcast(&s->work);
+    }
+    if (p.n_missed == 0 && !skip)
+        return;
+    pthread_mutex_unlock(&s->mu);
+    struct store *st = store_pool_get(s->app->pool);
+    for (int64_t k = 0; k < p.n_missed && k < MAX_GAP_RECORDS; k++)
+        record_run(s, st, j->id, p.first_missed + k * j->interval_us, "missed",
+                   "started later than its misfire grace");
+    if (p.n_missed)
+        daylog_write(s->log, LOG_WARNING, "scheduler",
+                     "Run of job %s was missed by more than its grace (%lld run%s missed)",
+                     j->id, (long long)p.n_missed, p.n_missed == 1 ? "" : "s");
+    if (skip) {
+        record_run(s, st, j->id, p.run_due, "skipped", "the previous run was still running");
+        daylog_write(s->log, LOG_WARNING, "scheduler",
+                     "Job %s skipped: the previous run is still running", j->id);
+    }
+    store_pool_put(s->app->pool, st);
+    pthread_mutex_lock(&s->mu);
+}
+
+static void *timing_main(void *arg)
+{
+    struct scheduler *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        int64_t now = time_now_us();
+        atomic_store(&s->last_tick, time_mono_us());
+        int64_t wake = now + USEC_PER_SEC; /* re-evaluate at least every second */
+        for (int i = 0; i < 2; i++) {
+            if (now >= s->jobs[i].next_due)
+                fire(s, &s->jobs[i], now);
+            if (s->jobs[i].next_due < wake)
+                wake = s->jobs[i].next_due;
+        }
+        if (s->stopping)
+            break;
+        struct timespec ts = {.tv_sec = (time_t)(wake / USEC_PER_SEC),
+                              .tv_nsec = (long)(wake % USEC_PER_SEC) * 1000};
+        pthread_cond_timedwait(&s->tick, &s->mu, &ts);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ---- start and stop --------------------------------------------------------------- */
+
+/* Record as missed every due time of `j` between its last recorded run and now. */
+static void record_gap(struct scheduler *s, struct store *st, struct job *j, int64_t now)
+{
+    int64_t last = 0;
+    if (st->ops->job_run_last_due(st, j->id, &last) != 0)
+        return;
+    int64_t n = 0;
+    for (int64_t d = last + j->interval_us; d <= now && n < MAX_GAP_RECORDS;
+         d += j->interval_us, n++)
+        record_run(s, st, j->id, d, "missed", "the scheduler was not running");
+    if (n)
+        daylog_write(s->log, LOG_WARNING, "scheduler",
+                     "Job %s: %lld run%s missed while the scheduler was not running", j->id,
+                     (long long)n, n == 1 ? "" : "s");
+}
+
+int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct scheduler *s = calloc(1, sizeof *s);
+    if (!s || !(s->log = daylog_open(app->cfg.data_dir))) {
+        free(s);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->app = app;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->tick, NULL);
+    pthread_cond_init(&s->work, NULL);
+    pthread_cond_init(&s->idle, NULL);
+    int64_t now = time_now_us();
+    struct job *c = &s->jobs[0], *y = &s->jobs[1];
+    *c = (struct job){.sched = s, .id = JOB_CHECK, .name = JOB_CHECK_NAME,
+                      .interval_us = app->cfg.check_interval * USEC_PER_SEC,
+                      .grace_us = app->cfg.check_misfire_grace * USEC_PER_SEC, .run = run_check};
+    *y = (struct job){.sched = s, .id = JOB_SYNC, .name = JOB_SYNC_NAME,
+                      .interval_us = app->cfg.sync_interval * USEC_PER_SEC,
+                      .grace_us = app->cfg.sync_misfire_grace * USEC_PER_SEC, .run = run_sync};
+    c->next_due = now + c->interval_us;
+    y->next_due = now + y->interval_us;
+
+    daylog_write(s->log, LOG_INFO, "scheduler", "Starting background scheduler...");
+    struct store *st = store_pool_get(app->pool);
+    int64_t n = 0;
+    int rc = st->ops->job_runs_interrupt_stale(st, now, &n);
+    if (rc == 0 && n)
+        daylog_write(s->log, LOG_WARNING, "scheduler",
+                     "Marked %lld job run(s) left running by a stopped process as interrupted",
+                     (long long)n);
+    if (rc == 0)
+        rc = st->ops->scheduler_start_insert(st, now, app->instance_id);
+    if (rc) {
+        snprintf(err, errlen, "cannot start the scheduler: %s", store_errmsg(st));
+        store_pool_put(app->pool, st);
+        daylog_close(s->log);
+        free(s);
+        return -1;
+    }
+    record_gap(s, st, y, now);
+    record_gap(s, st, c, now);
+    store_pool_put(app->pool, st);
+
+    for (int i = 0; i < 2; i++) {
+        if (pthread_create(&s->jobs[i].worker, NULL, worker_main, &s->jobs[i]) != 0) {
+            snprintf(err, errlen, "cannot start a job thread");
+            scheduler_stop(s, 0);
+            return -1;
+        }
+        s->jobs[i].worker_started = true;
+    }
+    atomic_store(&s->last_tick, time_mono_us());
+    if (pthread_create(&s->thread, NULL, timing_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the scheduler thread");
+        scheduler_stop(s, 0);
+        return -1;
+    }
+    s->thread_started = true;
+    char a[48], b[48];
+    time_format_interval(app->cfg.sync_interval, a, sizeof a);
+    time_format_interval(app->cfg.check_interval, b, sizeof b);
+    daylog_write(s->log, LOG_INFO, "scheduler", "Background scheduler started successfully");
+    daylog_write(s->log, LOG_INFO, "scheduler", "Scheduled jobs:");
+    daylog_write(s->log, LOG_INFO, "scheduler", "  - %s (ID: %s): interval[%s]", JOB_SYNC_NAME,
+                 JOB_SYNC, a);
+    daylog_write(s->log, LOG_INFO, "scheduler", "  - %s (ID: %s): interval[%s]", JOB_CHECK_NAME,
+                 JOB_CHECK, b);
+    *out = s;
+    return 0;
+}
+
+void scheduler_stop(struct scheduler *s, long timeout_ms)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    for (int i = 0; i < 2; i++)
+        s->jobs[i].has_work = false;
+    pthread_cond_broadcast(&s->tick);
+    pthread_cond_broadcast(&s->work);
+    int64_t deadline = time_now_us() + (int64_t)timeout_ms * 1000;
+    bool busy = false;
+    for (;;) {
+        busy = s->jobs[0].running || s->jobs[1].running;
+        if (!busy || time_now_us() >= deadline)
+            break;
+        struct timespec ts = {.tv_sec = (time_t)(deadline / USEC_PER_SEC),
+                              .tv_nsec = (long)(deadline % USEC_PER_SEC) * 1000};
+        pthread_cond_timedwait(&s->idle, &s->mu, &ts);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (s->thread_started)
+        pthread_join(s->thread, NULL);
+    if (busy) {
+        /* A job overran the shutdown timeout: leave it to the process exit. */
+        daylog_write(s->log, LOG_WARNING, "scheduler",
+                     "Stopping with a job still running; it will be marked interrupted");
+        return;
+    }
+    for (int i = 0; i < 2; i++)
+        if (s->jobs[i].worker_started)
+            pthread_join(s->jobs[i].worker, NULL);
+    daylog_write(s->log, LOG_INFO, "scheduler", "Background scheduler stopped");
+    daylog_close(s->log);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->tick);
+    pthread_cond_destroy(&s->work);
+    pthread_cond_destroy(&s->idle);
+    free(s);
+}
+
+int64_t scheduler_next_run(struct scheduler *s, const char *job)
+{
+    if (!s)
+        return 0;
+    int64_t next = 0;
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < 2; i++)
+        if (!strcmp(s->jobs[i].id, job))
+            next = s->jobs[i].next_due;
+    pthread_mutex_unlock(&s->mu);
+    return next;
+}
+
+bool scheduler_healthy(struct scheduler *s, char *reason, size_t len)
+{
+    int64_t now = time_mono_us();
+    if (now - atomic_load(&s->last_tick) > 5 * USEC_PER_SEC) {
+        snprintf(reason, len, "the scheduler thread has not run for %lld s",
+                 (long long)((now - atomic_load(&s->last_tick)) / USEC_PER_SEC));
+        return false;
+    }
+    bool ok = true;
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < 2 && ok; i++) {
+        const struct job *j = &s->jobs[i];
+        int64_t limit = j->interval_us > STUCK_FLOOR_US ? j->interval_us : STUCK_FLOOR_US;
+        if (j->running && now - j->running_since > limit) {
+            snprintf(reason, len, "job %s has been running for %lld s, longer than its interval",
+                     j->id, (long long)((now - j->running_since) / USEC_PER_SEC));
+            ok = false;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+long scheduler_file_failures(struct scheduler *s)
+{
+    return s ? atomic_load(&s->file_failures) + daylog_failures(s->log) : 0;
+}

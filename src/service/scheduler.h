@@ -1,0 +1,73 @@
+/* scheduler.h — the two interval jobs of `lockstep serve` (operations.md,
+ * "Scheduler"): the health check and the auto-sync. First run one interval
+ * after start, never two runs of one job at once (the later is `skipped`),
+ * a run starting later than its grace is `missed` and runs are never stacked
+ * up to catch up. Every run is recorded in the store. Hand-written: no C
+ * library schedules interval jobs with misfire accounting like this. */
+#ifndef LOCKSTEP_SCHEDULER_H
+#define LOCKSTEP_SCHEDULER_H
+
+#include "service/app.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JOB_CHECK "coupling_health_check"
+#define JOB_SYNC "progress_license_sync"
+#define JOB_CHECK_NAME "Coupling Enforcer Health Check"
+#define JOB_SYNC_NAME "Progress-License Auto-Sync"
+
+struct scheduler;
+
+/* What to do for a job whose due time has come (pure arithmetic, so it can be
+ * tested with a fake clock). Given the job's due time `due` <= now: the dues
+ * due, due+interval, … up to now are considered; the latest runs when it is
+ * at most `grace` late, every other one is missed. */
+struct schedule_plan {
+    bool run;           /* run the latest due now */
+    int64_t run_due;    /* that due time */
+    int64_t first_missed;
+    int64_t n_missed;   /* dues first_missed, +interval, … that are missed */
+    int64_t next_due;   /* the next due time, > now */
+};
+void scheduler_plan(int64_t now, int64_t due, int64_t interval, int64_t grace,
+                    struct schedule_plan *p);
+
+/* Runs expected in [since, until) for a job of `interval` seconds whose
+ * scheduler first started at first_start (0: never): the window clipped to
+ * begin no earlier than first_start, divided by the interval, rounded down. */
+int64_t scheduler_expected_runs(int64_t since, int64_t until, int64_t first_start,
+                                int64_t interval_us);
+
+/* A job's record over a window, as /health/jobs and the reports show it. */
+struct job_window {
+    int64_t expected, ok, failed, missed, skipped, interrupted, running;
+    double success_rate;      /* ok / expected × 100; < 0 when nothing was expected */
+    int64_t last_run;         /* start of the latest run, 0 if none */
+    char last_status[STATUS_MAX];
+    int64_t last_due;
+    int64_t last_success;
+};
+/* Compute a job's window from the store. Returns 0 or a STORE_ERR_* code. */
+int scheduler_job_window(struct store *s, const char *job, int64_t interval_s, int64_t since,
+                         int64_t until, struct job_window *w);
+
+/* Start the jobs inside `app` (its pool, monitor, config). Marks runs left
+ * `running` by a crash as `interrupted`, records the gap since the last run as
+ * missed, writes the start banner to the day log. Returns 0 or -1 with err. */
+int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t errlen);
+/* Stop taking new runs; wait at most timeout_ms for running jobs to finish,
+ * then free. A job still running after that is left to the process exit (its
+ * run is marked interrupted at the next start). */
+void scheduler_stop(struct scheduler *s, long timeout_ms);
+/* Next due time of a job (0 if unknown). */
+int64_t scheduler_next_run(struct scheduler *s, const char *job);
+/* True when the scheduler thread is alive and no job has been running longer
+ * than its interval (at least 10 s); otherwise false with the reason. */
+bool scheduler_healthy(struct scheduler *s, char *reason, size_t len);
+/* Failed integrity-check file writes and day-log writes since start. */
+long scheduler_file_failures(struct scheduler *s);
+
+#endif
