@@ -124,6 +124,7 @@ int cli_open_store_migrating(struct cli *c, bool migrate, struct store **out)
     store_options_default(&o);
     o.busy_timeout_ms = c->cfg.busy_timeout_ms;
     o.migrate = migrate;
+    o.parallel_scan_min_bytes = c->cfg.parallel_scan_min_bytes;
     rc = store_open(c->cfg.db, &o, out, err, sizeof err);
     if (rc) {
         cli_error(NULL, "%s", err);

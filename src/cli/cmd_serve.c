@@ -67,6 +67,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     struct store_options so;
     store_options_default(&so);
     so.busy_timeout_ms = app.cfg.busy_timeout_ms;
+    so.parallel_scan_min_bytes = app.cfg.parallel_scan_min_bytes;
     if (store_pool_open(app.cfg.db, &so, pool_size(&app.cfg), &app.pool, err, sizeof err)) {
         cli_error(c, "%s", err);
         return EXIT_FAIL;

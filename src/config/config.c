@@ -46,6 +46,7 @@ static const struct key_desc keys[] = {
     {"metrics_token", STR(metrics_token)},
     {"web_dir", STR(web_dir)},
     {"workers", LNG(workers, 0, 256)},
+    {"parallel_scan_min_bytes", LNG(parallel_scan_min_bytes, -1, 1L << 40)},
     {"login_max_failures", LNG(login_max_failures, 1, 1000)},
     {"login_window_seconds", LNG(login_window_seconds, 1, 86400)},
     {"check_misfire_grace", LNG(check_misfire_grace, 0, 86400)},
@@ -76,6 +77,7 @@ void config_defaults(struct config *c)
     c->max_body_bytes = 64 * 1024;
     c->check_now_wait = true;
     c->workers = 0;
+    c->parallel_scan_min_bytes = 8L << 20;
     c->login_max_failures = 5;
     c->login_window_seconds = 300;
     c->check_misfire_grace = 60;

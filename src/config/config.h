@@ -33,7 +33,8 @@ struct config {
     bool check_now_wait;              /* check-now during a check: wait (true) or 409 */
     char metrics_token[CONFIG_STR_MAX]; /* bearer token for //metrics; empty = open */
     char web_dir[CONFIG_STR_MAX];     /* serve the dashboard from disk (development) */
-    long workers;                     /* HTTP worker threads; 0 = one per CPU */
+    long workers;                     /* pooled store connections; 0 = from the CPU count */
+    long parallel_scan_min_bytes;     /* SQLite: full scans of larger files use threads */
     long login_max_failures;          /* failures per email/address before 429 */
     long login_window_seconds;        /* the window those failures are counted in */
     long check_misfire_grace;         /* seconds; a run starting later is missed */

@@ -29,18 +29,19 @@ static int emit(struct sink *k, const struct pair_levels *p, struct violation *v
     struct store *s = k->s;
     int rc = 0;
     if (p->has_details) {
-        memcpy(v->user_email, p->user_email, sizeof v->user_email);
         v->first_seen = p->first_seen ? p->first_seen : k->now;
+        memcpy(v->user_email, p->user_email, sizeof v->user_email);
     } else {
-        if ((rc = s->ops->user_email(s, v->user_id, v->user_email)) != 0)
-            return rc;
         rc = s->ops->violation_first_seen(s, v->user_id, v->spec, v->issue_type,
                                           &v->first_seen);
         if (rc == STORE_ERR_NOT_FOUND)
             v->first_seen = k->now;
         else if (rc)
             return rc;
+        v->user_email[0] = '\0';
     }
+    if (!v->user_email[0] && (rc = s->ops->user_email(s, v->user_id, v->user_email)) != 0)
+        return rc;
     if (!k->o->dry_run && (rc = s->ops->check_stage_add(s, v)) != 0)
         return rc;
     if (k->body_open) {

@@ -106,11 +106,13 @@ struct pair_levels {
     bool has_progress, has_license;
     int progress_level, license_level;
     /* A backend may fill these for inconsistent pairs in the same pass (a
-     * server round trip per violation is costly); when it does not, the check
-     * looks them up with user_email and violation_first_seen. */
+     * lookup per violation is costly). has_details: first_seen is known — the
+     * first_seen of the pair's open violation of its current issue type, or 0
+     * when there is none. user_email: "" when not known. What is not known,
+     * the check looks up with violation_first_seen and user_email. */
     bool has_details;
     char user_email[EMAIL_MAX + 1];
-    int64_t first_seen; /* 0: the violation is not open yet */
+    int64_t first_seen;
 };
 
 struct pair_filter {
@@ -335,6 +337,9 @@ struct store {
 struct store_options {
     long busy_timeout_ms; /* SQLite: how long to wait for a lock; PG: lock_timeout */
     bool migrate;         /* apply migrations on open (default true via store_options_default) */
+    long parallel_scan_min_bytes; /* SQLite: full scans of a database file at least this
+                                     large use several threads (default 8 MiB; 0 always,
+                                     -1 never) */
 };
 
 void store_options_default(struct store_options *o);

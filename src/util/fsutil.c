@@ -112,7 +112,7 @@ int atomic_file_open(struct atomic_file *af, const char *path, mode_t mode, char
         set_err(err, errlen, "cannot set mode of", path, e);
         return -e;
     }
-    af->fp = fdopen(fd, "w");
+    af->fp = fdopen(fd, "w+");
     if (!af->fp) {
         int e = errno;
         close(fd);

@@ -9,10 +9,12 @@
 #include "store/store.h"
 #include "util/timeutil.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum stmt_id {
     ST_USER_INSERT,
@@ -44,13 +46,10 @@ enum stmt_id {
     ST_SCAN_L_SPEC,
     ST_SCAN_L_USER_SPEC,
     ST_VIOLATION_FIRST_SEEN,
-    ST_STAGE_CREATE,
-    ST_STAGE_CLEAR,
-    ST_STAGE_ADD,
     ST_CHECK_INSERT,
-    ST_VIOLATIONS_RESOLVE,
-    ST_VIOLATIONS_TOUCH,
-    ST_VIOLATIONS_OPEN_NEW,
+    ST_VIOLATION_RESOLVE,
+    ST_VIOLATION_UPDATE_OPEN,
+    ST_VIOLATION_INSERT,
     ST_CHECK_SET_FILE,
     ST_CHECK_LATEST,
     ST_CHECK_GET,
@@ -167,40 +166,21 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SCAN_L_USER_SPEC] = SCAN_L " WHERE user_id = ?1 AND specialization_type = ?2",
     [ST_VIOLATION_FIRST_SEEN] = "SELECT first_seen FROM violations WHERE user_id = ?1 AND "
                                 "specialization = ?2 AND issue_type = ?3 AND resolved_at IS NULL",
-    [ST_STAGE_CREATE] =
-        "CREATE TEMP TABLE IF NOT EXISTS check_stage (user_id INTEGER NOT NULL, "
-        "specialization TEXT NOT NULL, issue_type TEXT NOT NULL, user_email TEXT NOT NULL, "
-        "progress_level INTEGER, license_level INTEGER, recommended_action TEXT NOT NULL, "
-        "first_seen TEXT NOT NULL, PRIMARY KEY (user_id, specialization, issue_type)) "
-        "WITHOUT ROWID",
-    [ST_STAGE_CLEAR] = "DELETE FROM temp.check_stage",
-    [ST_STAGE_ADD] = "INSERT OR REPLACE INTO temp.check_stage(user_id, specialization, "
-                     "issue_type, user_email, progress_level, license_level, "
-                     "recommended_action, first_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_CHECK_INSERT] =
         "INSERT INTO check_runs(timestamp, total_checked, consistent, inconsistent, "
         "consistency_rate, status, trigger, duration_ms, report_file, file_error, users_checked) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    [ST_VIOLATIONS_RESOLVE] =
-        "UPDATE violations SET resolved_at = ?1, resolved_check_id = ?2 "
-        "WHERE resolved_at IS NULL AND NOT EXISTS (SELECT 1 FROM temp.check_stage s "
-        "WHERE s.user_id = violations.user_id AND s.specialization = violations.specialization "
-        "AND s.issue_type = violations.issue_type)",
-    [ST_VIOLATIONS_TOUCH] =
-        "UPDATE violations SET last_check_id = ?1, user_email = s.user_email, "
-        "progress_level = s.progress_level, license_level = s.license_level, "
-        "recommended_action = s.recommended_action FROM temp.check_stage s "
-        "WHERE violations.resolved_at IS NULL AND s.user_id = violations.user_id "
-        "AND s.specialization = violations.specialization "
-        "AND s.issue_type = violations.issue_type",
-    [ST_VIOLATIONS_OPEN_NEW] =
+    [ST_VIOLATION_RESOLVE] =
+        "UPDATE violations SET resolved_at = ?4, resolved_check_id = ?5 WHERE user_id = ?1 "
+        "AND specialization = ?2 AND issue_type = ?3 AND resolved_at IS NULL",
+    [ST_VIOLATION_UPDATE_OPEN] =
+        "UPDATE violations SET user_email = ?4, progress_level = ?5, license_level = ?6, "
+        "recommended_action = ?7, last_check_id = ?8 WHERE user_id = ?1 "
+        "AND specialization = ?2 AND issue_type = ?3 AND resolved_at IS NULL",
+    [ST_VIOLATION_INSERT] =
         "INSERT INTO violations(user_id, specialization, issue_type, user_email, "
         "progress_level, license_level, recommended_action, first_seen, first_check_id, "
-        "last_check_id) SELECT s.user_id, s.specialization, s.issue_type, s.user_email, "
-        "s.progress_level, s.license_level, s.recommended_action, ?2, ?1, ?1 "
-        "FROM temp.check_stage s WHERE NOT EXISTS (SELECT 1 FROM violations v "
-        "WHERE v.resolved_at IS NULL AND v.user_id = s.user_id "
-        "AND v.specialization = s.specialization AND v.issue_type = s.issue_type)",
+        "last_check_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
     [ST_CHECK_SET_FILE] = "UPDATE check_runs SET report_file = ?2, file_error = ?3 WHERE id = ?1",
     [ST_CHECK_LATEST] = "SELECT " CHECK_COLS " FROM check_runs ORDER BY id DESC LIMIT 1",
     [ST_CHECK_GET] = "SELECT " CHECK_COLS " FROM check_runs WHERE id = ?1",
@@ -268,20 +248,42 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_BASELINE_SET_FILE] = "UPDATE baselines SET file = ?2 WHERE id = ?1",
 };
 
+/* The changes a check makes to the open violations, gathered while its full
+ * scan runs (see "the pair scan") so that recording touches only what changed. */
+struct staged_violation {
+    int64_t user;
+    char spec[SPEC_ID_MAX];
+    char issue[ISSUE_TYPE_MAX];
+    char action[ACTION_MAX];
+    bool has_progress, has_license;
+    int progress_level, license_level;
+    int64_t first_seen;
+    char *email; /* owned */
+};
+
+struct stage {
+    bool open;      /* check_stage_reset was called */
+    bool tracked;   /* a full scan ran to its end since then */
+    struct staged_violation *resolved, *upserts;
+    size_t n_resolved, cap_resolved, n_upserts, cap_upserts;
+    /* The open violation matched by the last pair the scan returned. */
+    struct staged_violation last;
+    bool last_valid, last_matched;
+};
+
 struct sqlite_store {
     struct store base;
     sqlite3 *db;
     char path[STORE_PATH_MAX];
     long busy_timeout_ms;
-    bool stage_ready;
     sqlite3_stmt *stmts[ST_COUNT];
+    struct stage stage;        /* what the next check_record writes */
+    long parallel_min_bytes;   /* threaded full scans above this file size; -1 never */
+    sqlite3 *scan_db[2];       /* threaded full scans: read progress, licenses */
+    sqlite3 *lock_db;          /* holds the write lock while a scan's snapshots start */
+    sqlite3_stmt *scan_stmt[2];
 };
 
-struct store_scan {
-    struct sqlite_store *ss;
-    sqlite3_stmt *p, *l;    /* the two ordered streams */
-    int p_state, l_state;   /* SQLITE_ROW, SQLITE_DONE, or 0 before the first step */
-};
 
 static const struct store_ops sqlite_ops;
 
@@ -992,7 +994,387 @@ static int sq_user_pairs(struct store *s, int64_t user, store_pair_rows_cb cb, v
     return out;
 }
 
-/* ---- the pair scan: a merge of two index-ordered streams -------------------- */
+/* ---- the pair scan: a merge of index-ordered streams -------------------------
+ *
+ * Both tables are read through their covering (user, specialization, level)
+ * indexes in pair order and merged here: one sequential pass, no per-pair
+ * query. In a full scan of a large store each index is read by a producer
+ * thread on a connection of its own and this thread only merges, so the work
+ * spreads over the CPUs. All connections read the same snapshot: a fourth
+ * connection holds the write lock while their read transactions start, so no
+ * commit can fall between them. The open violations are a third ordered
+ * stream (on this connection), so the check learns first_seen and the email
+ * of known violations without a lookup per violation. Specialization names
+ * are interned to their rank in the specializations table, which keeps rows
+ * small and comparisons integer. */
+
+#define SCAN_BATCH 4096
+#define SCAN_BATCHES 4
+#define SCAN_MAX_SPECS 1024
+
+struct scan_row {
+    int64_t user;
+    int32_t spec;  /* rank of the specialization id in byte order */
+    int32_t level;
+};
+
+struct scan_batch {
+    int n;
+    struct scan_row rows[SCAN_BATCH];
+};
+
+struct scan_stream {
+    struct store_scan *sc;
+    const char *what;
+    sqlite3_stmt *st;
+    sqlite3 *db;               /* the connection of st */
+    bool produced;             /* read by a producer thread */
+    bool ready, done;          /* a current row is decoded / the stream ended */
+    struct scan_row row;
+    /* producer */
+    bool thread_started, stop, producer_done, first_pending;
+    int producer_rc;
+    char producer_err[256];
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct scan_batch *batches;
+    int free_q[SCAN_BATCHES], n_free;
+    int ready_q[SCAN_BATCHES], ready_head, n_ready;
+    int cur, cur_pos;
+};
+
+struct store_scan {
+    struct sqlite_store *ss;
+    struct scan_stream p, l;
+    sqlite3_stmt *ov;
+    bool ov_ready, ov_done;
+    struct {
+        int64_t user;
+        char spec[SPEC_ID_MAX], issue[ISSUE_TYPE_MAX], email[EMAIL_MAX + 1];
+        char action[ACTION_MAX];
+        bool has_progress, has_license;
+        int progress_level, license_level;
+        int64_t first_seen;
+    } ovr;
+    bool tracking;             /* feeding ss->stage (a full scan after check_stage_reset) */
+    bool bad_spec;             /* a row named a specialization not in the table */
+    char bad_spec_name[SPEC_ID_MAX];
+    int n_specs;
+    char specs[SCAN_MAX_SPECS][SPEC_ID_MAX]; /* sorted */
+};
+
+static int load_specs(struct store_scan *sc, sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "SELECT id FROM specializations ORDER BY id", -1, &st, NULL);
+    sc->n_specs = 0;
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sc->n_specs < SCAN_MAX_SPECS)
+            col_copy(st, 0, sc->specs[sc->n_specs++], SPEC_ID_MAX);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int32_t spec_rank(struct store_scan *sc, const unsigned char *t, int n)
+{
+    int lo = 0, hi = sc->n_specs - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        const char *m = sc->specs[mid];
+        int ml = (int)strlen(m), c = memcmp(m, t, (size_t)(ml < n ? ml : n));
+        if (c == 0)
+            c = ml - n;
+        if (c == 0)
+            return mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    /* Foreign keys make this impossible; report it rather than mis-merge. */
+    sc->bad_spec = true;
+    snprintf(sc->bad_spec_name, sizeof sc->bad_spec_name, "%.*s", n < 32 ? n : 32,
+             (const char *)t);
+    return 0;
+}
+
+static void decode_row(struct store_scan *sc, sqlite3_stmt *st, struct scan_row *r)
+{
+    r->user = sqlite3_column_int64(st, 0);
+    const unsigned char *t = sqlite3_column_blob(st, 1);
+    r->spec = spec_rank(sc, t ? t : (const unsigned char *)"", sqlite3_column_bytes(st, 1));
+    r->level = sqlite3_column_int(st, 2);
+}
+
+static void *stream_producer(void *arg)
+{
+    struct scan_stream *ps = arg;
+    int rc = SQLITE_ROW;
+    for (;;) {
+        pthread_mutex_lock(&ps->mu);
+        while (ps->n_free == 0 && !ps->stop)
+            pthread_cond_wait(&ps->cv, &ps->mu);
+        if (ps->stop) {
+            pthread_mutex_unlock(&ps->mu);
+            return NULL;
+        }
+        int b = ps->free_q[--ps->n_free];
+        pthread_mutex_unlock(&ps->mu);
+        struct scan_batch *batch = &ps->batches[b];
+        batch->n = 0;
+        while (batch->n < SCAN_BATCH) {
+            if (!ps->first_pending)
+                rc = sqlite3_step(ps->st);
+            ps->first_pending = false;
+            if (rc != SQLITE_ROW)
+                break;
+            decode_row(ps->sc, ps->st, &batch->rows[batch->n++]);
+        }
+        pthread_mutex_lock(&ps->mu);
+        ps->ready_q[(ps->ready_head + ps->n_ready) % SCAN_BATCHES] = b;
+        ps->n_ready++;
+        if (rc != SQLITE_ROW) {
+            ps->producer_done = true;
+            ps->producer_rc = rc == SQLITE_DONE ? 0 : rc;
+            if (rc != SQLITE_DONE)
+                snprintf(ps->producer_err, sizeof ps->producer_err, "%s",
+                         sqlite3_errmsg(ps->db));
+        }
+        pthread_cond_broadcast(&ps->cv);
+        pthread_mutex_unlock(&ps->mu);
+        if (rc != SQLITE_ROW)
+            return NULL;
+    }
+}
+
+/* Make the stream's next row current: 0 ok, 1 end, negative error. */
+static int stream_next(struct scan_stream *ps)
+{
+    struct store_scan *sc = ps->sc;
+    if (!ps->produced) {
+        int rc = ps->first_pending ? SQLITE_ROW : sqlite3_step(ps->st);
+        ps->first_pending = false;
+        if (rc == SQLITE_ROW) {
+            decode_row(sc, ps->st, &ps->row);
+            return 0;
+        }
+        return rc == SQLITE_DONE ? 1 : fail(sc->ss, rc, ps->what);
+    }
+    for (;;) {
+        if (ps->cur >= 0 && ps->cur_pos < ps->batches[ps->cur].n) {
+            ps->row = ps->batches[ps->cur].rows[ps->cur_pos++];
+            return 0;
+        }
+        pthread_mutex_lock(&ps->mu);
+        if (ps->cur >= 0) {
+            ps->free_q[ps->n_free++] = ps->cur;
+            ps->cur = -1;
+            pthread_cond_broadcast(&ps->cv);
+        }
+        while (ps->n_ready == 0 && !ps->producer_done)
+            pthread_cond_wait(&ps->cv, &ps->mu);
+        if (ps->n_ready == 0) {
+            int rc = ps->producer_rc;
+            pthread_mutex_unlock(&ps->mu);
+            if (rc)
+                return store_fail(&sc->ss->base, (rc & 0xff) == SQLITE_BUSY ? STORE_ERR_BUSY
+                                                                            : STORE_ERR,
+                                  "%s: %s", ps->what, ps->producer_err);
+            return 1;
+        }
+        ps->cur = ps->ready_q[ps->ready_head];
+        ps->ready_head = (ps->ready_head + 1) % SCAN_BATCHES;
+        ps->n_ready--;
+        ps->cur_pos = 0;
+        pthread_mutex_unlock(&ps->mu);
+    }
+}
+
+static bool stream_start_producer(struct scan_stream *ps)
+{
+    ps->batches = malloc(sizeof *ps->batches * SCAN_BATCHES);
+    if (!ps->batches)
+        return false;
+    pthread_mutex_init(&ps->mu, NULL);
+    pthread_cond_init(&ps->cv, NULL);
+    for (int i = 0; i < SCAN_BATCHES; i++)
+        ps->free_q[i] = i;
+    ps->n_free = SCAN_BATCHES;
+    ps->cur = -1;
+    ps->produced = true;
+    if (pthread_create(&ps->thread, NULL, stream_producer, ps) != 0) {
+        ps->produced = false;
+        pthread_mutex_destroy(&ps->mu);
+        pthread_cond_destroy(&ps->cv);
+        free(ps->batches);
+        ps->batches = NULL;
+        return false;
+    }
+    ps->thread_started = true;
+    return true;
+}
+
+static void stream_stop(struct scan_stream *ps)
+{
+    if (ps->thread_started) {
+        pthread_mutex_lock(&ps->mu);
+        ps->stop = true;
+        pthread_cond_broadcast(&ps->cv);
+        pthread_mutex_unlock(&ps->mu);
+        pthread_join(ps->thread, NULL);
+        pthread_mutex_destroy(&ps->mu);
+        pthread_cond_destroy(&ps->cv);
+        ps->thread_started = false;
+    }
+    free(ps->batches);
+    ps->batches = NULL;
+    if (ps->st)
+        sqlite3_reset(ps->st);
+}
+
+static int next_open_violation(struct store_scan *sc)
+{
+    int rc = sqlite3_step(sc->ov);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? 1 : fail(sc->ss, rc, "scan open violations");
+    /* Columns of VIOLATION_COLS. */
+    sc->ovr.user = sqlite3_column_int64(sc->ov, 0);
+    col_copy(sc->ov, 1, sc->ovr.email, sizeof sc->ovr.email);
+    col_copy(sc->ov, 2, sc->ovr.spec, sizeof sc->ovr.spec);
+    col_copy(sc->ov, 3, sc->ovr.issue, sizeof sc->ovr.issue);
+    sc->ovr.has_progress = sqlite3_column_type(sc->ov, 4) != SQLITE_NULL;
+    sc->ovr.progress_level = sqlite3_column_int(sc->ov, 4);
+    sc->ovr.has_license = sqlite3_column_type(sc->ov, 5) != SQLITE_NULL;
+    sc->ovr.license_level = sqlite3_column_int(sc->ov, 5);
+    col_copy(sc->ov, 6, sc->ovr.action, sizeof sc->ovr.action);
+    sc->ovr.first_seen = col_time(sc->ov, 7);
+    return 0;
+}
+
+/* Grow an array of staged violations by one; NULL when out of memory. */
+static struct staged_violation *stage_push(struct staged_violation **arr, size_t *n, size_t *cap)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 256;
+        struct staged_violation *p = realloc(*arr, c * sizeof *p);
+        if (!p)
+            return NULL;
+        *arr = p;
+        *cap = c;
+    }
+    struct staged_violation *v = &(*arr)[(*n)++];
+    memset(v, 0, sizeof *v);
+    return v;
+}
+
+/* The current open violation was not seen by this check: it is resolved. */
+static int stage_resolved(struct store_scan *sc)
+{
+    struct stage *st = &sc->ss->stage;
+    struct staged_violation *v = stage_push(&st->resolved, &st->n_resolved, &st->cap_resolved);
+    if (!v)
+        return store_fail(&sc->ss->base, STORE_ERR, "out of memory");
+    v->user = sc->ovr.user;
+    memcpy(v->spec, sc->ovr.spec, sizeof v->spec);
+    memcpy(v->issue, sc->ovr.issue, sizeof v->issue);
+    return 0;
+}
+
+/* Step the open violations past everything before (user, spec); each open
+ * violation stepped over is one this check no longer sees. */
+static int advance_open(struct store_scan *sc, int64_t user, const char *spec)
+{
+    while (!sc->ov_done) {
+        if (!sc->ov_ready) {
+            int rc = next_open_violation(sc);
+            if (rc < 0)
+                return rc;
+            sc->ov_ready = rc == 0;
+            sc->ov_done = rc == 1;
+            if (sc->ov_done)
+                break;
+        }
+        if (spec && (sc->ovr.user > user ||
+                     (sc->ovr.user == user && strcmp(sc->ovr.spec, spec) >= 0)))
+            break;
+        if (sc->tracking) {
+            int rc = stage_resolved(sc);
+            if (rc)
+                return rc;
+        }
+        sc->ov_ready = false;
+    }
+    return 0;
+}
+
+/* Open an extra connection for threaded scans (once per store). */
+static int open_aux(struct sqlite_store *ss, sqlite3 **db)
+{
+    if (*db)
+        return SQLITE_OK;
+    int rc = sqlite3_open_v2(ss->path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_close_v2(*db);
+        *db = NULL;
+        return rc;
+    }
+    sqlite3_busy_timeout(*db, (int)ss->busy_timeout_ms);
+    return SQLITE_OK;
+}
+
+/* Start the two producer threads, each on its own connection, in the snapshot
+ * of this connection. Returns false (and leaves the scan single-threaded)
+ * when that is not possible right now. */
+static bool start_parallel(struct store_scan *sc)
+{
+    struct sqlite_store *ss = sc->ss;
+    struct stat st;
+    if (ss->parallel_min_bytes < 0 || stat(ss->path, &st) != 0 ||
+        st.st_size < ss->parallel_min_bytes)
+        return false;
+    if (open_aux(ss, &ss->scan_db[0]) != SQLITE_OK || open_aux(ss, &ss->scan_db[1]) != SQLITE_OK ||
+        open_aux(ss, &ss->lock_db) != SQLITE_OK)
+        return false;
+    for (int i = 0; i < 2; i++)
+        if (!ss->scan_stmt[i] &&
+            sqlite3_prepare_v3(ss->scan_db[i], stmt_sql[i ? ST_SCAN_L_ALL : ST_SCAN_P_ALL], -1,
+                               SQLITE_PREPARE_PERSISTENT, &ss->scan_stmt[i], NULL) != SQLITE_OK)
+            return false;
+    if (sqlite3_exec(ss->lock_db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return false;
+    /* No commit can happen now: every first read sees the same database. */
+    int rc[2] = {SQLITE_ERROR, SQLITE_ERROR};
+    bool main_ok = load_specs(sc, ss->db) == SQLITE_OK;
+    for (int i = 0; i < 2 && main_ok; i++)
+        if (sqlite3_exec(ss->scan_db[i], "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+            rc[i] = sqlite3_step(ss->scan_stmt[i]);
+    sqlite3_exec(ss->lock_db, "ROLLBACK", NULL, NULL, NULL);
+    struct scan_stream *streams[2] = {&sc->p, &sc->l};
+    bool ok = main_ok && (rc[0] == SQLITE_ROW || rc[0] == SQLITE_DONE) &&
+              (rc[1] == SQLITE_ROW || rc[1] == SQLITE_DONE);
+    for (int i = 0; i < 2; i++) {
+        streams[i]->st = ss->scan_stmt[i];
+        streams[i]->db = ss->scan_db[i];
+        streams[i]->done = rc[i] == SQLITE_DONE;
+        streams[i]->first_pending = rc[i] == SQLITE_ROW;
+    }
+    for (int i = 0; i < 2 && ok; i++)
+        if (!streams[i]->done && !stream_start_producer(streams[i]))
+            ok = false;
+    if (!ok) {
+        for (int i = 0; i < 2; i++) {
+            stream_stop(streams[i]);
+            streams[i]->st = NULL;
+            streams[i]->produced = streams[i]->done = streams[i]->first_pending = false;
+            sqlite3_exec(ss->scan_db[i], "ROLLBACK", NULL, NULL, NULL);
+        }
+        return false;
+    }
+    return true;
+}
 
 static int sq_pair_scan_open(struct store *s, const struct pair_filter *f,
                              struct store_scan **out)
@@ -1000,82 +1382,159 @@ static int sq_pair_scan_open(struct store *s, const struct pair_filter *f,
     struct sqlite_store *ss = SS(s);
     *out = NULL;
     bool by_user = f && f->user_id > 0, by_spec = f && f->spec;
+    bool full = !by_user && !by_spec;
     enum stmt_id pid = by_user ? (by_spec ? ST_SCAN_P_USER_SPEC : ST_SCAN_P_USER)
                                : (by_spec ? ST_SCAN_P_SPEC : ST_SCAN_P_ALL);
     enum stmt_id lid = (enum stmt_id)(pid + (ST_SCAN_L_ALL - ST_SCAN_P_ALL));
-    struct store_scan *scan = calloc(1, sizeof *scan);
-    if (!scan)
+    struct store_scan *sc = calloc(1, sizeof *sc);
+    if (!sc)
         return store_fail(s, STORE_ERR, "out of memory");
-    scan->ss = ss;
-    scan->p = stmt(ss, pid);
-    scan->l = scan->p ? stmt(ss, lid) : NULL;
-    if (!scan->p || !scan->l) {
-        free(scan);
+    sc->ss = ss;
+    sc->p = (struct scan_stream){.sc = sc, .what = "scan progress", .cur = -1};
+    sc->l = (struct scan_stream){.sc = sc, .what = "scan licenses", .cur = -1};
+    if (full && !(sc->ov = stmt(ss, ST_VIOLATIONS_OPEN_ALL))) {
+        free(sc);
         return STORE_ERR;
     }
-    if (by_user) {
-        sqlite3_bind_int64(scan->p, 1, f->user_id);
-        sqlite3_bind_int64(scan->l, 1, f->user_id);
+    if (!full || !start_parallel(sc)) {
+        int rc = load_specs(sc, ss->db);
+        if (rc != SQLITE_OK) {
+            free(sc);
+            return fail(ss, rc, "read specializations");
+        }
+        sc->p.st = stmt(ss, pid);
+        sc->l.st = sc->p.st ? stmt(ss, lid) : NULL;
+        if (!sc->p.st || !sc->l.st) {
+            free(sc);
+            return STORE_ERR;
+        }
+        sc->p.db = sc->l.db = ss->db;
+        if (by_user) {
+            sqlite3_bind_int64(sc->p.st, 1, f->user_id);
+            sqlite3_bind_int64(sc->l.st, 1, f->user_id);
+        }
+        if (by_spec) {
+            sqlite3_bind_text(sc->p.st, 2, f->spec, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(sc->l.st, 2, f->spec, -1, SQLITE_TRANSIENT);
+        }
     }
-    if (by_spec) {
-        sqlite3_bind_text(scan->p, 2, f->spec, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(scan->l, 2, f->spec, -1, SQLITE_TRANSIENT);
-    }
-    *out = scan;
+    sc->ov_done = sc->ov == NULL;
+    sc->tracking = sc->ov && ss->stage.open;
+    *out = sc;
     return 0;
 }
 
-static int sq_pair_scan_next(struct store_scan *scan, struct pair_levels *out)
+/* The issue type of a pair, to match it with its open violation. */
+static const char *issue_of(const struct pair_levels *p)
 {
-    if (scan->p_state == 0)
-        scan->p_state = sqlite3_step(scan->p);
-    if (scan->l_state == 0)
-        scan->l_state = sqlite3_step(scan->l);
-    int ps = scan->p_state, ls = scan->l_state;
-    if (ps != SQLITE_ROW && ps != SQLITE_DONE)
-        return fail(scan->ss, ps, "scan progress");
-    if (ls != SQLITE_ROW && ls != SQLITE_DONE)
-        return fail(scan->ss, ls, "scan licenses");
-    if (ps == SQLITE_DONE && ls == SQLITE_DONE)
-        return 0;
-    int cmp;
-    if (ps != SQLITE_ROW) {
-        cmp = 1;
-    } else if (ls != SQLITE_ROW) {
-        cmp = -1;
-    } else {
-        int64_t pu = sqlite3_column_int64(scan->p, 0), lu = sqlite3_column_int64(scan->l, 0);
-        cmp = pu < lu ? -1 : pu > lu ? 1
-                                      : strcmp((const char *)sqlite3_column_text(scan->p, 1),
-                                               (const char *)sqlite3_column_text(scan->l, 1));
+    if (p->has_progress && p->has_license)
+        return p->progress_level == p->license_level ? NULL : "level_mismatch";
+    return p->has_progress ? "missing_license" : "missing_progress";
+}
+
+static int cmp_row(const struct scan_row *a, const struct scan_row *b)
+{
+    if (a->user != b->user)
+        return a->user < b->user ? -1 : 1;
+    return a->spec < b->spec ? -1 : a->spec > b->spec ? 1 : 0;
+}
+
+static int sq_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
+{
+    struct scan_stream *streams[2] = {&sc->p, &sc->l};
+    for (int i = 0; i < 2; i++) {
+        struct scan_stream *ps = streams[i];
+        if (!ps->ready && !ps->done) {
+            int rc = stream_next(ps);
+            if (rc < 0)
+                return rc;
+            ps->ready = rc == 0;
+            ps->done = rc == 1;
+        }
     }
-    sqlite3_stmt *src = cmp <= 0 ? scan->p : scan->l;
-    out->user_id = sqlite3_column_int64(src, 0);
-    const unsigned char *spec = sqlite3_column_text(src, 1);
-    int n = sqlite3_column_bytes(src, 1);
-    if (n >= SPEC_ID_MAX)
-        n = SPEC_ID_MAX - 1;
-    memcpy(out->spec, spec, (size_t)n);
-    out->spec[n] = '\0';
+    if (sc->bad_spec)
+        return store_fail(&sc->ss->base, STORE_ERR,
+                          "specialization %s is missing from the specializations table",
+                          sc->bad_spec_name);
+    if (!sc->p.ready && !sc->l.ready) {
+        if (sc->ov) {
+            int rc = advance_open(sc, 0, NULL); /* the rest is resolved */
+            if (rc)
+                return rc;
+            if (sc->tracking)
+                sc->ss->stage.tracked = true;
+        }
+        return 0;
+    }
+    int cmp = !sc->p.ready ? 1 : !sc->l.ready ? -1 : cmp_row(&sc->p.row, &sc->l.row);
+    const struct scan_row *src = cmp <= 0 ? &sc->p.row : &sc->l.row;
+    out->user_id = src->user;
+    memcpy(out->spec, sc->specs[src->spec], sizeof out->spec);
     out->has_progress = cmp <= 0;
     out->has_license = cmp >= 0;
+    out->progress_level = cmp <= 0 ? sc->p.row.level : 0;
+    out->license_level = cmp >= 0 ? sc->l.row.level : 0;
     out->has_details = false;
-    out->progress_level = cmp <= 0 ? sqlite3_column_int(scan->p, 2) : 0;
-    out->license_level = cmp >= 0 ? sqlite3_column_int(scan->l, 2) : 0;
     if (cmp <= 0)
-        scan->p_state = 0;
+        sc->p.ready = false;
     if (cmp >= 0)
-        scan->l_state = 0;
+        sc->l.ready = false;
+    const char *issue = issue_of(out);
+    if (!issue || !sc->ov)
+        return 1;
+    int rc = advance_open(sc, out->user_id, out->spec);
+    if (rc)
+        return rc;
+    out->has_details = true;
+    out->first_seen = 0;
+    out->user_email[0] = '\0';
+    struct stage *st = &sc->ss->stage;
+    bool same_pair = sc->ov_ready && sc->ovr.user == out->user_id &&
+                     !strcmp(sc->ovr.spec, out->spec);
+    bool matched = same_pair && !strcmp(sc->ovr.issue, issue);
+    if (matched) {
+        out->first_seen = sc->ovr.first_seen;
+        memcpy(out->user_email, sc->ovr.email, sizeof out->user_email);
+    }
+    if (sc->tracking) {
+        /* What check_stage_add will compare the violation with. */
+        st->last_valid = true;
+        st->last_matched = matched;
+        st->last.user = out->user_id;
+        memcpy(st->last.spec, out->spec, sizeof st->last.spec);
+        snprintf(st->last.issue, sizeof st->last.issue, "%s", issue);
+        if (matched) {
+            st->last.has_progress = sc->ovr.has_progress;
+            st->last.has_license = sc->ovr.has_license;
+            st->last.progress_level = sc->ovr.progress_level;
+            st->last.license_level = sc->ovr.license_level;
+            memcpy(st->last.action, sc->ovr.action, sizeof st->last.action);
+        }
+    }
+    if (same_pair) {
+        /* Matched or of another issue type: either way this open row is done
+         * (an open violation of another type is resolved). */
+        if (!matched && sc->tracking && (rc = stage_resolved(sc)) != 0)
+            return rc;
+        sc->ov_ready = false;
+    }
     return 1;
 }
 
-static void sq_pair_scan_close(struct store_scan *scan)
+static void sq_pair_scan_close(struct store_scan *sc)
 {
-    if (!scan)
+    if (!sc)
         return;
-    sqlite3_reset(scan->p);
-    sqlite3_reset(scan->l);
-    free(scan);
+    struct scan_stream *streams[2] = {&sc->p, &sc->l};
+    for (int i = 0; i < 2; i++) {
+        bool aux = streams[i]->st && streams[i]->db != sc->ss->db;
+        stream_stop(streams[i]);
+        if (aux)
+            sqlite3_exec(streams[i]->db, "COMMIT", NULL, NULL, NULL);
+    }
+    if (sc->ov)
+        sqlite3_reset(sc->ov);
+    free(sc);
 }
 
 /* ---- recorded checks and open violations -------------------------------- */
@@ -1098,23 +1557,61 @@ static int sq_violation_first_seen(struct store *s, int64_t user, const char *sp
     return 0;
 }
 
+static void stage_clear(struct stage *st)
+{
+    for (size_t i = 0; i < st->n_upserts; i++)
+        free(st->upserts[i].email);
+    free(st->upserts);
+    free(st->resolved);
+    memset(st, 0, sizeof *st);
+}
+
 static int sq_check_stage_reset(struct store *s)
 {
-    struct sqlite_store *ss = SS(s);
-    if (!ss->stage_ready) {
-        sqlite3_stmt *st = NULL;
-        int rc = sqlite3_prepare_v2(ss->db, stmt_sql[ST_STAGE_CREATE], -1, &st, NULL);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(ss->db);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_OK)
-            return fail(ss, rc, "create check staging table");
-        ss->stage_ready = true;
+    struct stage *st = &SS(s)->stage;
+    stage_clear(st);
+    st->open = true;
+    return 0;
+}
+
+/* A violation of the check: nothing to write when it is the open violation the
+ * scan just matched, unchanged; otherwise it is staged to be opened or updated. */
+static int sq_check_stage_add(struct store *s, const struct violation *v)
+{
+    struct stage *st = &SS(s)->stage;
+    if (!st->open)
+        return store_fail(s, STORE_ERR, "check_stage_add before check_stage_reset");
+    bool same = st->last_valid && st->last.user == v->user_id &&
+                !strcmp(st->last.spec, v->spec) && !strcmp(st->last.issue, v->issue_type);
+    if (same && st->last_matched && st->last.has_progress == v->has_progress &&
+        st->last.has_license == v->has_license &&
+        (!v->has_progress || st->last.progress_level == v->progress_level) &&
+        (!v->has_license || st->last.license_level == v->license_level) &&
+        !strcmp(st->last.action, v->recommended_action))
+        return 0;
+    struct staged_violation *u = stage_push(&st->upserts, &st->n_upserts, &st->cap_upserts);
+    if (!u || !(u->email = strdup(v->user_email))) {
+        if (u)
+            st->n_upserts--;
+        return store_fail(s, STORE_ERR, "out of memory");
     }
-    sqlite3_stmt *st = stmt(ss, ST_STAGE_CLEAR);
-    if (!st)
-        return STORE_ERR;
-    return exec_stmt(ss, st, "clear check staging table");
+    u->user = v->user_id;
+    memcpy(u->spec, v->spec, sizeof u->spec);
+    memcpy(u->issue, v->issue_type, sizeof u->issue);
+    memcpy(u->action, v->recommended_action, sizeof u->action);
+    u->has_progress = v->has_progress;
+    u->has_license = v->has_license;
+    u->progress_level = v->progress_level;
+    u->license_level = v->license_level;
+    u->first_seen = v->first_seen;
+    return 0;
+}
+
+static void bind_key(sqlite3_stmt *st, const struct staged_violation *v)
+{
+    sqlite3_bind_int64(st, 1, v->user);
+    sqlite3_bind_text(st, 2, v->spec, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, v->issue, -1, SQLITE_STATIC);
 }
 
 static void bind_level_or_null(sqlite3_stmt *st, int i, bool has, int level)
@@ -1125,26 +1622,13 @@ static void bind_level_or_null(sqlite3_stmt *st, int i, bool has, int level)
         sqlite3_bind_null(st, i);
 }
 
-static int sq_check_stage_add(struct store *s, const struct violation *v)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_STAGE_ADD);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, v->user_id);
-    sqlite3_bind_text(st, 2, v->spec, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, v->issue_type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, v->user_email, -1, SQLITE_STATIC);
-    bind_level_or_null(st, 5, v->has_progress, v->progress_level);
-    bind_level_or_null(st, 6, v->has_license, v->license_level);
-    sqlite3_bind_text(st, 7, v->recommended_action, -1, SQLITE_STATIC);
-    bind_time(st, 8, v->first_seen);
-    return exec_stmt(ss, st, "stage violation");
-}
-
 static int sq_check_record(struct store *s, struct check_run *c)
 {
     struct sqlite_store *ss = SS(s);
+    struct stage *stg = &ss->stage;
+    if (!stg->open || !stg->tracked)
+        return store_fail(s, STORE_ERR, "check_record needs a complete full pair scan after "
+                                        "check_stage_reset");
     int rc = sq_begin(s, STORE_TXN_WRITE);
     if (rc)
         return rc;
@@ -1167,30 +1651,49 @@ static int sq_check_record(struct store *s, struct check_run *c)
     if ((rc = exec_stmt(ss, st, "record check")) != 0)
         goto out;
     c->id = sqlite3_last_insert_rowid(ss->db);
-    if (!(st = stmt(ss, ST_VIOLATIONS_RESOLVE))) {
-        rc = STORE_ERR;
-        goto out;
+    for (size_t i = 0; i < stg->n_resolved; i++) {
+        if (!(st = stmt(ss, ST_VIOLATION_RESOLVE))) {
+            rc = STORE_ERR;
+            goto out;
+        }
+        bind_key(st, &stg->resolved[i]);
+        bind_time(st, 4, c->timestamp);
+        sqlite3_bind_int64(st, 5, c->id);
+        if ((rc = exec_stmt(ss, st, "resolve violation")) != 0)
+            goto out;
     }
-    bind_time(st, 1, c->timestamp);
-    sqlite3_bind_int64(st, 2, c->id);
-    if ((rc = exec_stmt(ss, st, "resolve violations")) != 0)
-        goto out;
-    if (!(st = stmt(ss, ST_VIOLATIONS_TOUCH))) {
-        rc = STORE_ERR;
-        goto out;
+    for (size_t i = 0; i < stg->n_upserts; i++) {
+        const struct staged_violation *v = &stg->upserts[i];
+        if (!(st = stmt(ss, ST_VIOLATION_UPDATE_OPEN))) {
+            rc = STORE_ERR;
+            goto out;
+        }
+        bind_key(st, v);
+        sqlite3_bind_text(st, 4, v->email, -1, SQLITE_STATIC);
+        bind_level_or_null(st, 5, v->has_progress, v->progress_level);
+        bind_level_or_null(st, 6, v->has_license, v->license_level);
+        sqlite3_bind_text(st, 7, v->action, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 8, c->id);
+        if ((rc = exec_stmt(ss, st, "update open violation")) != 0)
+            goto out;
+        if (sqlite3_changes(ss->db) > 0)
+            continue;
+        if (!(st = stmt(ss, ST_VIOLATION_INSERT))) {
+            rc = STORE_ERR;
+            goto out;
+        }
+        bind_key(st, v);
+        sqlite3_bind_text(st, 4, v->email, -1, SQLITE_STATIC);
+        bind_level_or_null(st, 5, v->has_progress, v->progress_level);
+        bind_level_or_null(st, 6, v->has_license, v->license_level);
+        sqlite3_bind_text(st, 7, v->action, -1, SQLITE_STATIC);
+        bind_time(st, 8, v->first_seen ? v->first_seen : c->timestamp);
+        sqlite3_bind_int64(st, 9, c->id);
+        if ((rc = exec_stmt(ss, st, "open violation")) != 0)
+            goto out;
     }
-    sqlite3_bind_int64(st, 1, c->id);
-    if ((rc = exec_stmt(ss, st, "update open violations")) != 0)
-        goto out;
-    if (!(st = stmt(ss, ST_VIOLATIONS_OPEN_NEW))) {
-        rc = STORE_ERR;
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, c->id);
-    bind_time(st, 2, c->timestamp);
-    if ((rc = exec_stmt(ss, st, "open new violations")) != 0)
-        goto out;
-    rc = sq_commit(s);
+    if ((rc = sq_commit(s)) == 0)
+        stage_clear(stg);
     return rc;
 out:
     sq_rollback(s);
@@ -1767,6 +2270,12 @@ static void sq_close(struct store *s)
     struct sqlite_store *ss = SS(s);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(ss->stmts[i]);
+    stage_clear(&ss->stage);
+    for (int i = 0; i < 2; i++) {
+        sqlite3_finalize(ss->scan_stmt[i]);
+        sqlite3_close_v2(ss->scan_db[i]);
+    }
+    sqlite3_close_v2(ss->lock_db);
     sqlite3_close_v2(ss->db);
     free(ss);
 }
@@ -1782,6 +2291,7 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
     }
     ss->base.ops = &sqlite_ops;
     ss->busy_timeout_ms = o->busy_timeout_ms;
+    ss->parallel_min_bytes = o->parallel_scan_min_bytes;
     snprintf(ss->path, sizeof ss->path, "%s", path);
     int rc = sqlite3_open_v2(path, &ss->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -1801,6 +2311,7 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
         "PRAGMA synchronous = NORMAL",
         "PRAGMA foreign_keys = ON",
         "PRAGMA cache_size = -16000",
+        "PRAGMA temp_store = MEMORY",
     };
     for (size_t i = 0; i < sizeof pragmas / sizeof pragmas[0]; i++) {
         char *msg = NULL;
