@@ -13,8 +13,11 @@
 #define TIME_ISO_LEN 28 /* "2025-10-25T14:30:00.123456Z" + NUL */
 #define USEC_PER_SEC INT64_C(1000000)
 
-/* Wall clock now, microseconds since the epoch. */
+/* Wall clock now, microseconds since the epoch (or the test clock). */
 int64_t time_now_us(void);
+/* Tests only: make time_now_us() return `us` (0 restores the real clock), so
+ * histories of days can be recorded through the real code in a moment. */
+void time_set_test_clock(int64_t us);
 /* Monotonic clock, microseconds (for durations only). */
 int64_t time_mono_us(void);
 /* Format `us` as "YYYY-MM-DDTHH:MM:SS.ffffffZ" into out[TIME_ISO_LEN]. */
