@@ -4,6 +4,7 @@
 #include "http/http.h"
 #include "http/server.h"
 #include "service/app.h"
+#include "service/metrics.h"
 #include "service/monitor.h"
 #include "service/scheduler.h"
 #include "util/fsutil.h"
@@ -74,7 +75,10 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     }
     int code = EXIT_FAIL;
     struct http_server *srv = NULL;
-    app.monitor = monitor_new(&app.cfg);
+    int n_routes = 0;
+    const char *const *labels = http_route_labels(&n_routes);
+    app.metrics = metrics_new(labels, n_routes);
+    app.monitor = app.metrics ? monitor_new(&app.cfg, app.metrics) : NULL;
     if (!app.monitor) {
         cli_error(c, "out of memory");
         goto out;
@@ -113,6 +117,7 @@ out:
     scheduler_stop(app.scheduler, 0);
     auth_shutdown();
     monitor_free(app.monitor);
+    metrics_free(app.metrics);
     store_pool_close(app.pool);
     return code;
 }

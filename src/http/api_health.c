@@ -2,6 +2,7 @@
 #include "http/http.h"
 
 #include "service/errors.h"
+#include "service/metrics.h"
 #include "service/monitor.h"
 #include "service/report.h"
 #include "service/scheduler.h"
@@ -9,6 +10,7 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,4 +267,35 @@ void h_health_jobs(struct http_req *r)
     json_array_append_new(arr, a);
     json_array_append_new(arr, b);
     http_json(r, 200, arr);
+}
+
+void h_prometheus(struct http_req *r)
+{
+    const char *token = r->app->cfg.metrics_token;
+    if (token[0]) {
+        const char *h = u_map_get_case(r->u->map_header, "Authorization");
+        unsigned char want[32], got[32];
+        /* Compare digests: constant time whatever the lengths. */
+        crypto_generichash(want, sizeof want, (const unsigned char *)token, strlen(token),
+                           NULL, 0);
+        bool ok = h && !strncasecmp(h, "Bearer ", 7);
+        if (ok) {
+            crypto_generichash(got, sizeof got, (const unsigned char *)h + 7, strlen(h + 7),
+                               NULL, 0);
+            ok = sodium_memcmp(want, got, sizeof want) == 0;
+        }
+        if (!ok) {
+            http_error(r, 401, "A valid metrics token is required");
+            return;
+        }
+    }
+    struct buf b = BUF_INIT(0);
+    int rc = metrics_render(r->app->metrics, http_store(r), &b);
+    if (rc)
+        log_msg(LOG_WARNING, "http", "metrics: the store did not answer: %s",
+                store_errmsg(r->store));
+    r->status = 200;
+    http_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    ulfius_set_binary_body_response(r->resp, 200, buf_str(&b), b.len);
+    buf_free(&b);
 }

@@ -119,6 +119,7 @@ void h_health_history(struct http_req *r);
 void h_health_jobs(struct http_req *r);
 void h_healthz(struct http_req *r);
 void h_readyz(struct http_req *r);
+void h_prometheus(struct http_req *r);
 /* Serve the dashboard: assets, and index.html for client routes (web.c). */
 void web_serve(struct http_req *r);
 

@@ -3,6 +3,7 @@
 
 #include "http/http.h"
 #include "service/errors.h"
+#include "service/metrics.h"
 #include "service/users.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -58,8 +59,24 @@ static const struct route routes[] = {
     {"GET", API "/health/jobs", ROLE_ADMIN, h_health_jobs, NO_BODY},
     {"GET", "/healthz", ROLE_PUBLIC, h_healthz, NO_BODY},
     {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY},
+    {"GET", "/metrics", ROLE_PUBLIC, h_prometheus, NO_BODY},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
+
+/* Route labels for lockstep_http_requests_total: "GET /api/v1/users/{}". */
+static char route_labels[N_ROUTES][96];
+static const char *route_label_ptrs[N_ROUTES];
+
+const char *const *http_route_labels(int *n)
+{
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        snprintf(route_labels[i], sizeof route_labels[i], "%s %s", routes[i].method,
+                 routes[i].pattern);
+        route_label_ptrs[i] = route_labels[i];
+    }
+    *n = (int)N_ROUTES;
+    return route_label_ptrs;
+}
 
 struct http_server {
     struct _u_instance inst;
@@ -441,6 +458,7 @@ static int dispatch(const struct _u_request *u, struct _u_response *resp, void *
     atomic_fetch_add(&srv->in_flight, 1);
     int64_t t0 = time_mono_us();
     struct http_req r;
+    const struct route *rt = NULL;
     memset(&r, 0, sizeof r);
     r.u = u;
     r.resp = resp;
@@ -465,7 +483,6 @@ static int dispatch(const struct _u_request *u, struct _u_response *resp, void *
         http_error(&r, 413, "Request body too large (at most %zu bytes)", limit);
         goto done;
     }
-    const struct route *rt = NULL;
     char allow[64] = "";
     for (size_t i = 0; i < N_ROUTES; i++) {
         if (!match(routes[i].pattern, path, &r))
@@ -508,6 +525,7 @@ static int dispatch(const struct _u_request *u, struct _u_response *resp, void *
         http_error(&r, 500, "Internal server error (request %s)", r.id);
 
 done:
+    metrics_http(srv->app->metrics, rt ? (int)(rt - routes) : (int)N_ROUTES, r.status);
     if (r.store)
         store_pool_put(srv->app->pool, r.store);
     json_decref(r.body);

@@ -21,6 +21,8 @@ unsigned http_server_port(const struct http_server *s);
 /* Stop accepting connections, let requests in flight finish (at most
  * timeout_ms), then stop and free the server. */
 void http_server_stop(struct http_server *s, long timeout_ms);
+/* The label of every route, for the metrics registry (static storage). */
+const char *const *http_route_labels(int *n);
 /* Number of requests being handled right now. */
 int http_server_in_flight(const struct http_server *s);
 

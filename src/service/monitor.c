@@ -3,6 +3,7 @@
 
 #include "service/errors.h"
 #include "service/health.h"
+#include "service/metrics.h"
 #include "service/report.h"
 #include "service/scheduler.h"
 #include "util/timeutil.h"
@@ -14,6 +15,7 @@
 
 struct monitor {
     const struct config *cfg;
+    struct metrics *metrics;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool running, running_dry;
@@ -34,12 +36,13 @@ struct monitor {
     size_t cached_len;
 };
 
-struct monitor *monitor_new(const struct config *cfg)
+struct monitor *monitor_new(const struct config *cfg, struct metrics *metrics)
 {
     struct monitor *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
     m->cfg = cfg;
+    m->metrics = metrics;
     m->cached_check_id = -1;
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->cv, NULL);
@@ -173,8 +176,13 @@ int monitor_run_check(struct monitor *m, struct store *s, const struct monitor_c
     pthread_mutex_unlock(&m->mu);
 
     int rc = execute(m, s, c, res, err, errlen);
-    if (rc == 0 && !c->dry_run)
+    if (rc == 0 && !c->dry_run) {
         monitor_invalidate(m);
+        metrics_check(m->metrics, res->outcome.run.trigger, res->outcome.run.status,
+                      res->outcome.run.duration_ms / 1000.0);
+        if (res->outcome.file_error[0])
+            metrics_file_failure(m->metrics);
+    }
 
     pthread_mutex_lock(&m->mu);
     free(m->result_report);

@@ -25,8 +25,10 @@ struct monitor_result {
     bool shared;                  /* another caller's check was joined */
 };
 
-/* Create a monitor; `cfg` is borrowed and must outlive it. NULL on no memory. */
-struct monitor *monitor_new(const struct config *cfg);
+struct metrics;
+/* Create a monitor; `cfg` and `metrics` (may be NULL) are borrowed and must
+ * outlive it. NULL on no memory. */
+struct monitor *monitor_new(const struct config *cfg, struct metrics *metrics);
 void monitor_free(struct monitor *m);
 /* Run a check (or join the one running with the same dry_run). Returns 0 with
  * res filled, LS_ERR_CONFLICT when one runs and !wait, or another LS_ERR_*

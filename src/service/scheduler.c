@@ -5,6 +5,7 @@
 
 #include "service/check.h"
 #include "service/daylog.h"
+#include "service/metrics.h"
 #include "service/monitor.h"
 #include "service/sync.h"
 #include "util/fsutil.h"
@@ -137,6 +138,18 @@ static void record_run(struct scheduler *s, struct store *st, const char *job, i
     if (rc && rc != STORE_ERR_CONFLICT)
         daylog_write(s->log, LOG_ERROR, "scheduler", "cannot record %s run of %s: %s", status,
                      job, store_errmsg(st));
+    if (rc == 0)
+        metrics_job(s->app->metrics, job, status);
+}
+
+/* Finish a run and count its outcome. */
+static void finish_run(struct scheduler *s, struct store *st, const char *job, int64_t run_id,
+                       const char *status, const char *error)
+{
+    if (st->ops->job_run_finish(st, run_id, status, error, time_now_us()) != 0)
+        daylog_write(s->log, LOG_ERROR, "scheduler", "cannot record the end of a %s run: %s",
+                     job, store_errmsg(st));
+    metrics_job(s->app->metrics, job, status);
 }
 
 /* ---- the jobs -------------------------------------------------------------------- */
@@ -173,7 +186,7 @@ static void run_check(struct job *j, struct store *st, int64_t due, int64_t run_
     int rc = monitor_run_check(s->app->monitor, st, &c, &res, err, sizeof err);
     if (rc) {
         daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
-        st->ops->job_run_finish(st, run_id, "failed", err, time_now_us());
+        finish_run(s, st, j->id, run_id, "failed", err);
         return;
     }
     free(res.report);
@@ -194,7 +207,7 @@ static void run_check(struct job *j, struct store *st, int64_t due, int64_t run_
     } else if (r->report_file[0]) {
         daylog_write(s->log, LOG_INFO, "health_check", "Report logged to %s", r->report_file);
     }
-    st->ops->job_run_finish(st, run_id, "success", "", time_now_us());
+    finish_run(s, st, j->id, run_id, "success", "");
     daylog_write(s->log, LOG_INFO, "scheduler", "Job %s executed successfully", j->id);
     prune_logs(s);
 }
@@ -213,14 +226,17 @@ static void run_sync(struct job *j, struct store *st, int64_t due, int64_t run_i
     int rc = sync_execute(st, &o, &r, err, sizeof err);
     if (rc) {
         daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
-        st->ops->job_run_finish(st, run_id, "failed", err, time_now_us());
+        finish_run(s, st, j->id, run_id, "failed", err);
         return;
     }
     daylog_write(s->log, LOG_INFO, "auto_sync", "Auto-sync complete: %lld synced, %lld failed",
                  (long long)r.synced_count, (long long)r.failed_count);
-    if (r.log_error[0])
+    if (r.log_error[0]) {
+        atomic_fetch_add(&s->file_failures, 1);
+        metrics_file_failure(s->app->metrics);
         daylog_write(s->log, LOG_ERROR, "auto_sync", "Cannot write the sync log: %s",
                      r.log_error);
+    }
     if (r.failed_count > 0) {
         for (size_t i = 0; i < r.n_items; i++)
             if (!r.items[i].success) {
@@ -230,9 +246,9 @@ static void run_sync(struct job *j, struct store *st, int64_t due, int64_t run_i
                 break;
             }
         daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
-        st->ops->job_run_finish(st, run_id, "failed", err, time_now_us());
+        finish_run(s, st, j->id, run_id, "failed", err);
     } else {
-        st->ops->job_run_finish(st, run_id, "success", "", time_now_us());
+        finish_run(s, st, j->id, run_id, "success", "");
         daylog_write(s->log, LOG_INFO, "scheduler", "Job %s executed successfully", j->id);
     }
     sync_result_free(&r);
@@ -428,6 +444,7 @@ int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t e
         return -1;
     }
     s->thread_started = true;
+    metrics_set_leader(app->metrics, true);
     char a[48], b[48];
     time_format_interval(app->cfg.sync_interval, a, sizeof a);
     time_format_interval(app->cfg.check_interval, b, sizeof b);
