@@ -428,6 +428,15 @@ int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t e
     record_gap(s, st, y, now);
     record_gap(s, st, c, now);
     store_pool_put(app->pool, st);
+    /* A process killed while writing leaves hidden temporary files: remove them. */
+    static const char *const dirs[] = {CHECK_DIR, SYNC_DIR, "logs/baselines", "logs/reports"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        char dir[FS_PATH_MAX];
+        if (fs_join(dir, sizeof dir, app->cfg.data_dir, dirs[i]) == 0 &&
+            fs_remove_stale_tmp(dir) > 0)
+            daylog_write(s->log, LOG_INFO, "scheduler",
+                         "Removed temporary files of an interrupted write from %s", dirs[i]);
+    }
 
     for (int i = 0; i < 2; i++) {
         if (pthread_create(&s->jobs[i].worker, NULL, worker_main, &s->jobs[i]) != 0) {

@@ -314,3 +314,17 @@ int fs_prune_older(const char *dir, const char *suffix, long long max_age_second
     closedir(d);
     return removed;
 }
+
+int fs_remove_stale_tmp(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    int removed = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (!strncmp(de->d_name, ".tmp.", 5) && unlinkat(dirfd(d), de->d_name, 0) == 0)
+            removed++;
+    closedir(d);
+    return removed;
+}

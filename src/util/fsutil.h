@@ -48,4 +48,8 @@ int fs_join(char *out, size_t len, const char *a, const char *b);
  * or -errno. Used for log retention. */
 int fs_prune_older(const char *dir, const char *suffix, long long max_age_seconds);
 
+/* Remove temporary files (".tmp.*") an interrupted atomic write left in
+ * `dir`. Returns the number removed or -errno. */
+int fs_remove_stale_tmp(const char *dir);
+
 #endif

@@ -1,0 +1,95 @@
+// sched_lib.mjs — small helpers for the scheduler tests: fresh data dirs,
+// running the lockstep binary, `serve` on a free port, SQL on the store.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const BIN = process.env.LOCKSTEP_BIN || path.resolve('../build/lockstep');
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function freshDir(name) {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `lockstep-${name}-`));
+}
+
+/** Run a lockstep verb on `dir`; returns stdout and, for `demo`, the admin password. */
+export function lockstep(dir, args, env = {}) {
+  const out = execFileSync(BIN, ['--data-dir', dir, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).toString();
+  const m = /password: (\S+)/.exec(out);
+  return { out, password: m ? m[1] : null };
+}
+
+/** Start `lockstep serve` on a free port; resolves once it listens. */
+export function startServe(dir, env = {}, extra = []) {
+  const proc = spawn(BIN, ['--data-dir', dir, 'serve', '--listen', '127.0.0.1:0', ...extra], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal)));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 10000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /serving on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, url: m[1], exited, stderr: () => stderr });
+      }
+    });
+    proc.on('exit', () => { clearTimeout(timer); reject(new Error(`serve exited: ${stderr}`)); });
+  });
+}
+
+/** SIGTERM and wait; resolves with the exit code. */
+export async function stopServe(srv) {
+  srv.proc.kill('SIGTERM');
+  return srv.exited;
+}
+
+export function sql(dir, query) {
+  return execFileSync('sqlite3', [path.join(dir, 'lockstep.db'), query]).toString().trim();
+}
+
+export async function login(url, email, password) {
+  const res = await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+  return (await res.json()).access_token;
+}
+
+export async function api(url, token, method, p, body) {
+  const res = await fetch(`${url}${p}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+export async function waitFor(cond, timeoutMs = 5000, everyMs = 50) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(everyMs);
+  }
+}
+
+/** All day-log files of the data dir, concatenated in date order. */
+export function dayLog(dir) {
+  const d = path.join(dir, 'logs/sync_jobs');
+  if (!fs.existsSync(d)) return '';
+  return fs.readdirSync(d).filter((f) => /^scheduler_\d{8}\.log$/.test(f)).sort()
+    .map((f) => fs.readFileSync(path.join(d, f), 'utf8')).join('');
+}
