@@ -5,7 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; [ -f $work/nginx.pid ] && kill $(cat $work/nginx.pid) 2>/dev/null; rm -rf $work' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; nginx -c "$work/nginx.conf" -p "$work" -s stop 2>/dev/null; sleep 0.2; rm -rf "$work"' EXIT
 "$BIN" --data-dir "$work/d" demo > "$work/demo.txt"
 pw=$(awk '/password:/ {print $2}' "$work/demo.txt")
 "$BIN" --data-dir "$work/d" check > /dev/null || true
@@ -27,6 +27,7 @@ http { access_log off; server { listen 127.0.0.1:18081; root $work/html; locatio
 CONF
 nginx -c "$work/nginx.conf" -p "$work"
 sleep 0.5
+ngx_pid=$(cat "$work/nginx.pid")
 wrkrun() { wrk -t2 -c64 -d10s --latency "$@" 2>/dev/null | awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} END {print rps, p99}'; }
 echo "## GET /api/v1/health/status, wrk -t2 -c64 -d10s (target >= 0.5 x nginx, p99 < 10 ms)"
 echo "status JSON: $(wc -c < "$work/html/status.json") bytes"
@@ -53,3 +54,4 @@ sleep 2
 echo "## memory of lockstep serve: idle after start $((idle_kb / 1024)) MB, after the load $(( $(awk '/VmRSS/ {print $2}' /proc/$pid/status) / 1024 )) MB (target idle < 20 MB)"
 kill $pid
 wait $pid 2>/dev/null || true
+kill "$ngx_pid" 2>/dev/null || true

@@ -11,6 +11,7 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,6 +54,13 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    log_set_access(c->cfg.access_log);
+    /* Every request allocates and frees a few dozen small blocks (libmicrohttpd
+     * and ulfius): keep freed memory for reuse instead of returning it to the
+     * kernel after each burst; blocks of 1 MiB and more still come and go
+     * with mmap (argon2id's 64 MiB, for one). */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
     struct app app;
     memset(&app, 0, sizeof app);
     app.cfg = c->cfg;
@@ -87,6 +95,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         cli_error(c, "%s", err);
         goto out;
     }
+    log_start_async();
     if (!no_scheduler && scheduler_start(&app, &app.scheduler, err, sizeof err) != 0) {
         cli_error(c, "%s", err);
         goto out;
@@ -118,6 +127,7 @@ out:
     auth_shutdown();
     monitor_free(app.monitor);
     metrics_free(app.metrics);
+    log_stop_async();
     store_pool_close(app.pool);
     return code;
 }

@@ -43,6 +43,7 @@ static const struct key_desc keys[] = {
     {"refresh_token_days", LNG(refresh_token_days, 1, 365)},
     {"max_body_bytes", LNG(max_body_bytes, 1024, 64L * 1024 * 1024)},
     {"check_now_wait", BOOL(check_now_wait)},
+    {"access_log", BOOL(access_log)},
     {"metrics_token", STR(metrics_token)},
     {"web_dir", STR(web_dir)},
     {"workers", LNG(workers, 0, 256)},
@@ -76,6 +77,7 @@ void config_defaults(struct config *c)
     c->refresh_token_days = 7;
     c->max_body_bytes = 64 * 1024;
     c->check_now_wait = true;
+    c->access_log = true;
     c->workers = 0;
     c->parallel_scan_min_bytes = 8L << 20;
     c->login_max_failures = 5;

@@ -30,7 +30,8 @@ struct config {
     long access_token_minutes;
     long refresh_token_days;
     long max_body_bytes;              /* request bodies above this get 413 */
-    bool check_now_wait;              /* check-now during a check: wait (true) or 409 */
+    bool check_now_wait;
+    bool access_log;                  /* one stderr line per HTTP request */              /* check-now during a check: wait (true) or 409 */
     char metrics_token[CONFIG_STR_MAX]; /* bearer token for //metrics; empty = open */
     char web_dir[CONFIG_STR_MAX];     /* serve the dashboard from disk (development) */
     long workers;                     /* pooled store connections; 0 = from the CPU count */

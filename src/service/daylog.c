@@ -88,8 +88,7 @@ void daylog_write_at(struct daylog *d, int64_t now_us, enum log_level level,
     char line[2300], day[9], err[300];
     int n = log_format_line(line, (int)sizeof line - 1, now_us, level, component, message);
     line[n++] = '\n';
-    ssize_t w = write(STDERR_FILENO, line, (size_t)n);
-    (void)w;
+    log_line(level, line, (size_t)n);
     time_format_day(now_us, day);
     pthread_mutex_lock(&d->mu);
     int rc = ensure_file(d, day, err, sizeof err);

@@ -6,6 +6,7 @@
 #define LOCKSTEP_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARNING, LOG_ERROR };
 
@@ -21,5 +22,11 @@ void log_msg(enum log_level level, const char *component, const char *fmt, ...)
 int log_format_line(char *out, int len, long long now_us, enum log_level level,
                     const char *component, const char *message);
 const char *log_level_name(enum log_level level);
+/* Write a formatted line (newline included) the way log_msg does. */
+void log_line(enum log_level level, const char *line, size_t n);
+/* Buffer INFO lines and write them from a background thread (serve); stop
+ * writes out everything buffered. Returns 0 or -1. */
+int log_start_async(void);
+void log_stop_async(void);
 
 #endif
