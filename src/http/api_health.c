@@ -239,6 +239,15 @@ static json_t *job_json(struct http_req *r, const char *id, const char *name, lo
     json_object_set_new(o, "running", json_boolean(w.running > 0));
     json_object_set_new(o, "success_rate", w.success_rate >= 0 ? json_real(w.success_rate)
                                                                : json_null());
+    /* Which process runs the jobs: the latest scheduler start is the leader's. */
+    char leader[64] = "";
+    int64_t since_at = 0;
+    if (s->ops->scheduler_last_start(s, &since_at, leader) != 0)
+        leader[0] = '\0';
+    json_object_set_new(o, "leader", leader[0] ? json_string(leader) : json_null());
+    json_object_set_new(o, "leader_since", report_time_json(since_at));
+    json_object_set_new(o, "led_by_this_process",
+                        json_boolean(scheduler_is_leader(r->app->scheduler)));
     return o;
 }
 

@@ -42,6 +42,8 @@ struct job {
 struct scheduler {
     struct app *app;
     struct daylog *log;
+    struct store *leader_store; /* its own connection: leadership lives with it */
+    bool leader;
     pthread_mutex_t mu;
     pthread_cond_t tick;     /* wakes the timing thread */
     pthread_cond_t work;     /* wakes workers; broadcast */
@@ -341,15 +343,48 @@ static void fire(struct scheduler *s, struct job *j, int64_t now)
     pthread_mutex_lock(&s->mu);
 }
 
+static void become_leader(struct scheduler *s, bool at_start);
+
+/* Confirm or take the leadership (unlocked: it talks to the store). */
+static void check_leadership(struct scheduler *s)
+{
+    bool leader = false;
+    int rc = s->leader_store->ops->leader_hold(s->leader_store, &leader);
+    if (rc)
+        leader = false;
+    if (s->leader && !leader) {
+        daylog_write(s->log, LOG_ERROR, "scheduler",
+                     "Lost the lead of the scheduled jobs%s%s; another process may take over",
+                     rc ? ": " : "", rc ? store_errmsg(s->leader_store) : "");
+        pthread_mutex_lock(&s->mu);
+        s->leader = false;
+        pthread_mutex_unlock(&s->mu);
+        metrics_set_leader(s->app->metrics, false);
+        s->leader_store->ops->leader_release(s->leader_store);
+    } else if (!s->leader && leader) {
+        become_leader(s, false);
+    }
+}
+
 static void *timing_main(void *arg)
 {
     struct scheduler *s = arg;
+    int64_t last_leader_check = 0;
     pthread_mutex_lock(&s->mu);
     while (!s->stopping) {
         int64_t now = time_now_us();
         atomic_store(&s->last_tick, time_mono_us());
+        if (time_mono_us() - last_leader_check >= USEC_PER_SEC) {
+            last_leader_check = time_mono_us();
+            pthread_mutex_unlock(&s->mu);
+            check_leadership(s);
+            pthread_mutex_lock(&s->mu);
+            if (s->stopping)
+                break;
+            now = time_now_us();
+        }
         int64_t wake = now + USEC_PER_SEC; /* re-evaluate at least every second */
-        for (int i = 0; i < 2; i++) {
+        for (int i = 0; i < 2 && s->leader; i++) {
             if (now >= s->jobs[i].next_due)
                 fire(s, &s->jobs[i], now);
             if (s->jobs[i].next_due < wake)
@@ -383,6 +418,52 @@ static void record_gap(struct scheduler *s, struct store *st, struct job *j, int
                      (long long)n, n == 1 ? "" : "s");
 }
 
+/* This process now runs the jobs. At process start the first runs come one
+ * interval later and the time since the last recorded run is missed; when
+ * taking over from a process that stopped, the due times continue where its
+ * history ends (a due already run is never run again: job runs are unique
+ * per due time). */
+static void become_leader(struct scheduler *s, bool at_start)
+{
+    struct app *app = s->app;
+    int64_t now = time_now_us();
+    struct store *st = store_pool_get(app->pool);
+    int64_t n = 0;
+    if (st->ops->job_runs_interrupt_stale(st, now, &n) == 0 && n)
+        daylog_write(s->log, LOG_WARNING, "scheduler",
+                     "Marked %lld job run(s) left running by a stopped process as interrupted",
+                     (long long)n);
+    char previous[64] = "";
+    int64_t prev_at = 0;
+    st->ops->scheduler_last_start(st, &prev_at, previous);
+    if (st->ops->scheduler_start_insert(st, now, app->instance_id) != 0)
+        daylog_write(s->log, LOG_ERROR, "scheduler", "cannot record the scheduler start: %s",
+                     store_errmsg(st));
+    int64_t next[2];
+    for (int i = 0; i < 2; i++) {
+        struct job *j = &s->jobs[i];
+        int64_t last = 0;
+        if (at_start || st->ops->job_run_last_due(st, j->id, &last) != 0) {
+            record_gap(s, st, j, now);
+            next[i] = now + j->interval_us;
+        } else {
+            next[i] = last + j->interval_us;
+        }
+    }
+    store_pool_put(app->pool, st);
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < 2; i++)
+        s->jobs[i].next_due = next[i];
+    s->leader = true;
+    pthread_cond_broadcast(&s->tick);
+    pthread_mutex_unlock(&s->mu);
+    metrics_set_leader(app->metrics, true);
+    if (!at_start)
+        daylog_write(s->log, LOG_WARNING, "scheduler",
+                     "This process (%s) now leads the scheduled jobs, taking over from %s",
+                     app->instance_id, previous[0] ? previous : "no one");
+}
+
 int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -397,7 +478,6 @@ int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t e
     pthread_cond_init(&s->tick, NULL);
     pthread_cond_init(&s->work, NULL);
     pthread_cond_init(&s->idle, NULL);
-    int64_t now = time_now_us();
     struct job *c = &s->jobs[0], *y = &s->jobs[1];
     *c = (struct job){.sched = s, .id = JOB_CHECK, .name = JOB_CHECK_NAME,
                       .interval_us = app->cfg.check_interval * USEC_PER_SEC,
@@ -405,32 +485,33 @@ int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t e
     *y = (struct job){.sched = s, .id = JOB_SYNC, .name = JOB_SYNC_NAME,
                       .interval_us = app->cfg.sync_interval * USEC_PER_SEC,
                       .grace_us = app->cfg.sync_misfire_grace * USEC_PER_SEC, .run = run_sync};
-    c->next_due = now + c->interval_us;
-    y->next_due = now + y->interval_us;
+    c->next_due = y->next_due = INT64_MAX;
 
     daylog_write(s->log, LOG_INFO, "scheduler", "Starting background scheduler...");
-    struct store *st = store_pool_get(app->pool);
-    int64_t n = 0;
-    int rc = st->ops->job_runs_interrupt_stale(st, now, &n);
-    if (rc == 0 && n)
-        daylog_write(s->log, LOG_WARNING, "scheduler",
-                     "Marked %lld job run(s) left running by a stopped process as interrupted",
-                     (long long)n);
-    if (rc == 0)
-        rc = st->ops->scheduler_start_insert(st, now, app->instance_id);
-    if (rc) {
-        snprintf(err, errlen, "cannot start the scheduler: %s", store_errmsg(st));
-        store_pool_put(app->pool, st);
+    struct store_options so;
+    store_options_default(&so);
+    so.migrate = false;
+    so.busy_timeout_ms = app->cfg.busy_timeout_ms;
+    char oerr[400];
+    if (store_open(app->cfg.db, &so, &s->leader_store, oerr, sizeof oerr) != 0) {
+        snprintf(err, errlen, "cannot start the scheduler: %s", oerr);
         daylog_close(s->log);
         free(s);
         return -1;
     }
-    record_gap(s, st, y, now);
-    record_gap(s, st, c, now);
-    store_pool_put(app->pool, st);
+    bool leader = false;
+    if (s->leader_store->ops->leader_hold(s->leader_store, &leader) != 0) {
+        snprintf(err, errlen, "cannot start the scheduler: %s", store_errmsg(s->leader_store));
+        store_close(s->leader_store);
+        daylog_close(s->log);
+        free(s);
+        return -1;
+    }
+    if (leader)
+        become_leader(s, true);
     /* A process killed while writing leaves hidden temporary files: remove them. */
     static const char *const dirs[] = {CHECK_DIR, SYNC_DIR, "logs/baselines", "logs/reports"};
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+    for (size_t i = 0; leader && i < sizeof dirs / sizeof dirs[0]; i++) {
         char dir[FS_PATH_MAX];
         if (fs_join(dir, sizeof dir, app->cfg.data_dir, dirs[i]) == 0 &&
             fs_remove_stale_tmp(dir) > 0)
@@ -453,7 +534,6 @@ int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t e
         return -1;
     }
     s->thread_started = true;
-    metrics_set_leader(app->metrics, true);
     char a[48], b[48];
     time_format_interval(app->cfg.sync_interval, a, sizeof a);
     time_format_interval(app->cfg.check_interval, b, sizeof b);
@@ -463,6 +543,9 @@ int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t e
                  JOB_SYNC, a);
     daylog_write(s->log, LOG_INFO, "scheduler", "  - %s (ID: %s): interval[%s]", JOB_CHECK_NAME,
                  JOB_CHECK, b);
+    if (!leader)
+        daylog_write(s->log, LOG_INFO, "scheduler",
+                     "Another process leads the scheduled jobs; this one takes over if it stops");
     *out = s;
     return 0;
 }
@@ -500,6 +583,7 @@ void scheduler_stop(struct scheduler *s, long timeout_ms)
         if (s->jobs[i].worker_started)
             pthread_join(s->jobs[i].worker, NULL);
     daylog_write(s->log, LOG_INFO, "scheduler", "Background scheduler stopped");
+    store_close(s->leader_store); /* releases the leadership */
     daylog_close(s->log);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->tick);
@@ -508,13 +592,23 @@ void scheduler_stop(struct scheduler *s, long timeout_ms)
     free(s);
 }
 
+bool scheduler_is_leader(struct scheduler *s)
+{
+    if (!s)
+        return false;
+    pthread_mutex_lock(&s->mu);
+    bool l = s->leader;
+    pthread_mutex_unlock(&s->mu);
+    return l;
+}
+
 int64_t scheduler_next_run(struct scheduler *s, const char *job)
 {
     if (!s)
         return 0;
     int64_t next = 0;
     pthread_mutex_lock(&s->mu);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2 && s->leader; i++)
         if (!strcmp(s->jobs[i].id, job))
             next = s->jobs[i].next_due;
     pthread_mutex_unlock(&s->mu);

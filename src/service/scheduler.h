@@ -62,7 +62,9 @@ int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t e
  * then free. A job still running after that is left to the process exit (its
  * run is marked interrupted at the next start). */
 void scheduler_stop(struct scheduler *s, long timeout_ms);
-/* Next due time of a job (0 if unknown). */
+/* True while this process leads the scheduled jobs. */
+bool scheduler_is_leader(struct scheduler *s);
+/* Next due time of a job (0 if unknown or another process leads). */
 int64_t scheduler_next_run(struct scheduler *s, const char *job);
 /* True when the scheduler thread is alive and no job has been running longer
  * than its interval (at least 10 s); otherwise false with the reason. */

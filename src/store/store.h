@@ -307,9 +307,18 @@ struct store_ops {
     int (*refresh_revoke_family)(struct store *s, const char *family, int64_t when);
     int (*refresh_revoke_user)(struct store *s, int64_t user, int64_t when);
 
+    /* Leadership of the scheduled jobs among the processes sharing this store
+     * (SQLite: a lock file beside the database; PostgreSQL: an advisory lock).
+     * Takes it when free, or confirms this connection still holds it; never
+     * waits. *leader tells which. Kept until leader_release or close. */
+    int (*leader_hold)(struct store *s, bool *leader);
+    void (*leader_release)(struct store *s);
+
     /* Scheduler history. */
     int (*scheduler_start_insert)(struct store *s, int64_t when, const char *owner);
     int (*scheduler_first_start)(struct store *s, int64_t *when); /* NOT_FOUND if never */
+    /* The latest start: the process leading the jobs since then. */
+    int (*scheduler_last_start)(struct store *s, int64_t *when, char owner[64]);
     int (*job_run_insert)(struct store *s, struct job_run *r); /* sets r->id; CONFLICT if
                                                                    (job, due) exists */
     int (*job_run_finish)(struct store *s, int64_t id, const char *status, const char *error,

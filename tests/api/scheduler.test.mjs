@@ -201,3 +201,36 @@ test('readyz: ready while the scheduler runs; "disabled" with --no-scheduler', a
   await stopServe(srv);
   assert.equal(sql(dir, "SELECT count(*) FROM scheduler_starts"), '1');
 });
+
+test('two serve processes on one store: one leads; kill -9 it and the other takes over', async () => {
+  const dir = freshDir('sched-two');
+  const { password } = lockstep(dir, ['demo']);
+  const a = await startServe(dir, FAST);
+  await sleep(300);
+  const b = await startServe(dir, FAST);
+  try {
+    await sleep(2500);
+    const token = await login(b.url, 'admin@lockstep.local', password);
+    let jobs = await api(b.url, token, 'GET', '/api/v1/health/jobs');
+    const leader = jobs.body[0].leader;
+    assert.ok(leader, 'the leader is named');
+    assert.equal(jobs.body[0].led_by_this_process, false);
+    a.proc.kill('SIGKILL');
+    await a.exited;
+    const killedAt = Date.now();
+    await waitFor(async () => {
+      jobs = await api(b.url, token, 'GET', '/api/v1/health/jobs');
+      return jobs.body[0].led_by_this_process;
+    }, 3000, 50);
+    assert.ok(Date.now() - killedAt < 2500, 'taken over within one check interval (+ the 1 s leadership poll)');
+    assert.notEqual(jobs.body[0].leader, leader);
+    await sleep(2500);
+  } finally {
+    await stopServe(b);
+  }
+  // No due time ran twice, and the checks went on after the takeover.
+  assert.equal(sql(dir, 'SELECT count(*) FROM (SELECT job_id, due_at FROM job_runs GROUP BY 1, 2 HAVING count(*) > 1)'), '0');
+  const owners = sql(dir, "SELECT count(DISTINCT owner) FROM job_runs WHERE job_id = 'coupling_health_check' AND status = 'success'");
+  assert.equal(owners, '2');
+  assert.match(dayLog(dir), /now leads the scheduled jobs, taking over from /);
+});

@@ -9,12 +9,16 @@
 #include "store/store.h"
 #include "util/timeutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum stmt_id {
     ST_USER_INSERT,
@@ -69,6 +73,7 @@ enum stmt_id {
     ST_REFRESH_REVOKE_USER,
     ST_SCHED_START_INSERT,
     ST_SCHED_FIRST_START,
+    ST_SCHED_LAST_START,
     ST_JOB_RUN_INSERT,
     ST_JOB_RUN_FINISH,
     ST_JOB_RUNS_INTERRUPT,
@@ -220,6 +225,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                                "WHERE user_id = ?1 AND revoked_at IS NULL",
     [ST_SCHED_START_INSERT] = "INSERT INTO scheduler_starts(started_at, owner) VALUES (?1, ?2)",
     [ST_SCHED_FIRST_START] = "SELECT min(started_at) FROM scheduler_starts",
+    [ST_SCHED_LAST_START] = "SELECT started_at, owner FROM scheduler_starts "
+                            "ORDER BY id DESC LIMIT 1",
     [ST_JOB_RUN_INSERT] = "INSERT INTO job_runs(job_id, due_at, started_at, finished_at, "
                           "status, error, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_JOB_RUN_FINISH] = "UPDATE job_runs SET status = ?2, error = ?3, finished_at = ?4 "
@@ -282,6 +289,7 @@ struct sqlite_store {
     sqlite3 *scan_db[2];       /* threaded full scans: read progress, licenses */
     sqlite3 *lock_db;          /* holds the write lock while a scan's snapshots start */
     sqlite3_stmt *scan_stmt[2];
+    int leader_fd;             /* the scheduler lock file while this connection leads, or -1 */
 };
 
 
@@ -2046,6 +2054,55 @@ static int first_time(struct sqlite_store *ss, sqlite3_stmt *st, int64_t *when,
     return null ? store_fail(&ss->base, STORE_ERR_NOT_FOUND, "%s: none", what) : 0;
 }
 
+static int sq_leader_hold(struct store *s, bool *leader)
+{
+    struct sqlite_store *ss = SS(s);
+    *leader = false;
+    if (ss->leader_fd >= 0) {
+        *leader = true;
+        return 0;
+    }
+    char path[STORE_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s-scheduler.lock", ss->path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return store_fail(s, STORE_ERR, "cannot open %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return 0; /* another process leads */
+        return store_fail(s, STORE_ERR, "cannot lock %s: %s", path, strerror(e));
+    }
+    ss->leader_fd = fd;
+    *leader = true;
+    return 0;
+}
+
+static void sq_leader_release(struct store *s)
+{
+    struct sqlite_store *ss = SS(s);
+    if (ss->leader_fd >= 0) {
+        close(ss->leader_fd); /* releases the flock */
+        ss->leader_fd = -1;
+    }
+}
+
+static int sq_scheduler_last_start(struct store *s, int64_t *when, char owner[64])
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_SCHED_LAST_START);
+    if (!st)
+        return STORE_ERR;
+    int rc = step_one(ss, st, "scheduler start");
+    if (rc)
+        return rc;
+    *when = col_time(st, 0);
+    col_copy(st, 1, owner, 64);
+    sqlite3_reset(st);
+    return 0;
+}
+
 static int sq_scheduler_first_start(struct store *s, int64_t *when)
 {
     struct sqlite_store *ss = SS(s);
@@ -2271,6 +2328,7 @@ static void sq_close(struct store *s)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(ss->stmts[i]);
     stage_clear(&ss->stage);
+    sq_leader_release(s);
     for (int i = 0; i < 2; i++) {
         sqlite3_finalize(ss->scan_stmt[i]);
         sqlite3_close_v2(ss->scan_db[i]);
@@ -2290,6 +2348,7 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
         return STORE_ERR;
     }
     ss->base.ops = &sqlite_ops;
+    ss->leader_fd = -1;
     ss->busy_timeout_ms = o->busy_timeout_ms;
     ss->parallel_min_bytes = o->parallel_scan_min_bytes;
     snprintf(ss->path, sizeof ss->path, "%s", path);
@@ -2389,8 +2448,11 @@ static const struct store_ops sqlite_ops = {
     .refresh_mark_used = sq_refresh_mark_used,
     .refresh_revoke_family = sq_refresh_revoke_family,
     .refresh_revoke_user = sq_refresh_revoke_user,
+    .leader_hold = sq_leader_hold,
+    .leader_release = sq_leader_release,
     .scheduler_start_insert = sq_scheduler_start_insert,
     .scheduler_first_start = sq_scheduler_first_start,
+    .scheduler_last_start = sq_scheduler_last_start,
     .job_run_insert = sq_job_run_insert,
     .job_run_finish = sq_job_run_finish,
     .job_runs_interrupt_stale = sq_job_runs_interrupt_stale,
