@@ -1070,7 +1070,14 @@ struct store_scan {
     char bad_spec_name[SPEC_ID_MAX];
     int n_specs;
     char specs[SCAN_MAX_SPECS][SPEC_ID_MAX]; /* sorted */
+    uint8_t spec_len[SCAN_MAX_SPECS];
+    int16_t spec_hash[256];    /* rank + 1 by spec_hash_of(), 0 empty, -1 ambiguous */
 };
+
+static unsigned spec_hash_of(const unsigned char *t, int n)
+{
+    return n > 0 ? ((unsigned)n * 31u + t[0] * 7u + t[n - 1]) & 255u : 0u;
+}
 
 static int load_specs(struct store_scan *sc, sqlite3 *db)
 {
@@ -1083,11 +1090,22 @@ static int load_specs(struct store_scan *sc, sqlite3 *db)
         rc = SQLITE_OK;
     }
     sqlite3_finalize(st);
+    memset(sc->spec_hash, 0, sizeof sc->spec_hash);
+    for (int i = 0; i < sc->n_specs; i++) {
+        int n = (int)strlen(sc->specs[i]);
+        unsigned h = spec_hash_of((const unsigned char *)sc->specs[i], n);
+        sc->spec_len[i] = (uint8_t)n;
+        sc->spec_hash[h] = sc->spec_hash[h] ? -1 : (int16_t)(i + 1);
+    }
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 static int32_t spec_rank(struct store_scan *sc, const unsigned char *t, int n)
 {
+    /* One hash probe finds nearly every name; a binary search the rest. */
+    int h = sc->spec_hash[spec_hash_of(t, n)];
+    if (h > 0 && sc->spec_len[h - 1] == n && !memcmp(sc->specs[h - 1], t, (size_t)n))
+        return h - 1;
     int lo = 0, hi = sc->n_specs - 1;
     while (lo <= hi) {
         int mid = (lo + hi) / 2;
