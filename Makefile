@@ -25,7 +25,7 @@ run: build
 test:
 	@scripts/bootstrap test
 	@$(MAKE) --no-print-directory build asan
-	@$(MAKE) --no-print-directory unit unit-asan api e2e pg
+	@$(MAKE) --no-print-directory unit unit-asan api e2e
 
 unit:
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -37,7 +37,9 @@ api:
 	@cd tests && LOCKSTEP_BIN=$(abspath $(LOCKSTEP)) node --test --test-concurrency=2 api/
 
 e2e:
-	@cd tests && LOCKSTEP_BIN=$(abspath $(LOCKSTEP)) node --test --test-concurrency=1 e2e/
+	@if ls tests/e2e/*.test.mjs >/dev/null 2>&1; then \
+	  cd tests && LOCKSTEP_BIN=$(abspath $(LOCKSTEP)) node --test --test-concurrency=1 e2e/; \
+	else echo "e2e: no browser tests yet"; fi
 
 pg:
 	@scripts/pg-test $(abspath $(BUILD))
