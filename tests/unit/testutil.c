@@ -51,10 +51,16 @@ const char *tu_url(const char *dir)
 
 struct store *tu_store_again(const char *dir)
 {
+    return tu_store_scan(dir, 8L << 20);
+}
+
+struct store *tu_store_scan(const char *dir, long parallel_min_bytes)
+{
     struct store *s = NULL;
     char err[600];
     struct store_options o;
     store_options_default(&o);
+    o.parallel_scan_min_bytes = parallel_min_bytes;
     if (store_open(tu_url(dir), &o, &s, err, sizeof err) != 0) {
         fprintf(stderr, "cannot open test store: %s\n", err);
         abort();

@@ -16,6 +16,8 @@ const char *tu_tmpdir(const char *name);
 struct store *tu_store(const char *name, char *dir_out);
 /* Open another connection to the store of `dir`. */
 struct store *tu_store_again(const char *dir);
+/* The same, with full scans threaded from `parallel_min_bytes` (0: always). */
+struct store *tu_store_scan(const char *dir, long parallel_min_bytes);
 /* The URL of the store under test in `dir`. */
 const char *tu_url(const char *dir);
 /* A student (or other role) with an email made from `tag`; returns its id. */

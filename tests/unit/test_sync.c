@@ -1,0 +1,262 @@
+/* test_sync.c — the repair in every direction, dry runs, scopes, progression
+ * rows, idempotence and the sync log file. */
+#include "service/check.h"
+#include "service/sync.h"
+#include "testutil.h"
+
+#include <dirent.h>
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+struct fixture {
+    struct store *s;
+    char dir[512];
+    int64_t admin, up, down, noprog, nolic, ok;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    f->s = tu_store("sync", f->dir);
+    f->admin = tu_user(f->s, "admin", "admin");
+    f->up = tu_user(f->s, "up", NULL);         /* progress above license */
+    f->down = tu_user(f->s, "down", NULL);     /* progress below license */
+    f->noprog = tu_user(f->s, "noprog", NULL); /* license only */
+    f->nolic = tu_user(f->s, "nolic", NULL);   /* progress only */
+    f->ok = tu_user(f->s, "ok", NULL);
+    tu_pair(f->s, f->up, "PLAYER", 5, 3);
+    tu_pair(f->s, f->down, "COACH", 2, 6);
+    tu_pair(f->s, f->noprog, "INTERNSHIP", 0, 2);
+    tu_pair(f->s, f->nolic, "PLAYER", 4, 0);
+    tu_pair(f->s, f->ok, "PLAYER", 3, 3);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_close(f->s);
+    free(f);
+    return 0;
+}
+
+static int sync_run(struct fixture *f, const char *direction, bool dry, int64_t user,
+                    const char *spec, struct sync_result *r)
+{
+    struct sync_options o = {.user_id = user, .spec = spec, .direction = direction,
+                             .dry_run = dry, .caller = f->admin, .trigger = "cli",
+                             .data_dir = f->dir};
+    char err[300];
+    return sync_execute(f->s, &o, r, err, sizeof err);
+}
+
+static void levels(struct fixture *f, int64_t u, const char *spec, int *p, int *l)
+{
+    struct progress pr;
+    struct license li;
+    *p = f->s->ops->progress_get(f->s, u, spec, false, &pr) == 0 ? pr.current_level : 0;
+    *l = f->s->ops->license_get(f->s, u, spec, false, &li) == 0 ? li.current_level : 0;
+}
+
+static const struct sync_item *item_of(const struct sync_result *r, int64_t user)
+{
+    for (size_t i = 0; i < r->n_items; i++)
+        if (r->items[i].user_id == user)
+            return &r->items[i];
+    return NULL;
+}
+
+static void dry_run_lists_and_changes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    struct sync_result r;
+    assert_int_equal(sync_run(f, "progress_to_license", true, 0, NULL, &r), 0);
+    assert_true(r.dry_run);
+    assert_int_equal(r.total_issues, 4);
+    assert_int_equal(r.synced_count, 0);
+    assert_string_equal(item_of(&r, f->up)->action, "sync_progress_to_license");
+    assert_string_equal(item_of(&r, f->noprog)->action, "create_progress_from_license");
+    assert_string_equal(item_of(&r, f->nolic)->action, "create_license_from_progress");
+    assert_int_equal(item_of(&r, f->up)->old_level, 3);
+    assert_int_equal(item_of(&r, f->up)->new_level, 5);
+    assert_string_equal(r.log_file, "");
+    sync_result_free(&r);
+    int p, l;
+    levels(f, f->up, "PLAYER", &p, &l);
+    assert_int_equal(p, 5);
+    assert_int_equal(l, 3);
+    levels(f, f->noprog, "INTERNSHIP", &p, &l);
+    assert_int_equal(p, 0);
+}
+
+static void progress_to_license(void **state)
+{
+    struct fixture *f = *state;
+    struct sync_result r;
+    assert_int_equal(sync_run(f, "progress_to_license", false, 0, NULL, &r), 0);
+    assert_true(r.success);
+    assert_int_equal(r.total_issues, 4);
+    assert_int_equal(r.synced_count, 4);
+    assert_int_equal(r.failed_count, 0);
+    /* The sync log: a JSON result under logs/sync_jobs. */
+    assert_non_null(strstr(r.log_file, "logs/sync_jobs/"));
+    assert_non_null(strstr(r.log_file, "_sync.log"));
+    char path[900];
+    snprintf(path, sizeof path, "%s/%s", f->dir, r.log_file);
+    json_error_t je;
+    json_t *log = json_load_file(path, 0, &je);
+    assert_non_null(log);
+    assert_int_equal(json_integer_value(json_object_get(log, "synced_count")), 4);
+    assert_int_equal(json_array_size(json_object_get(log, "results")), 4);
+    json_decref(log);
+    sync_result_free(&r);
+    int p, l;
+    levels(f, f->up, "PLAYER", &p, &l);
+    assert_int_equal(l, 5);
+    levels(f, f->down, "COACH", &p, &l);
+    assert_int_equal(p, 2);
+    assert_int_equal(l, 2);
+    levels(f, f->noprog, "INTERNSHIP", &p, &l);
+    assert_int_equal(p, 2); /* created from the license whatever the direction */
+    levels(f, f->nolic, "PLAYER", &p, &l);
+    assert_int_equal(l, 4);
+    /* max_achieved never goes down; the license change has its progression. */
+    struct license li;
+    assert_int_equal(f->s->ops->license_get(f->s, f->down, "COACH", false, &li), 0);
+    assert_int_equal(li.max_achieved_level, 6);
+    int64_t n = 0;
+    assert_int_equal(f->s->ops->progression_count(f->s, li.id, &n), 0);
+    assert_int_equal(n, 1);
+    /* Idempotent: a second sync finds nothing. */
+    assert_int_equal(sync_run(f, "progress_to_license", false, 0, NULL, &r), 0);
+    assert_int_equal(r.total_issues, 0);
+    assert_int_equal(r.synced_count, 0);
+    sync_result_free(&r);
+    assert_int_equal(f->s->ops->progression_count(f->s, li.id, &n), 0);
+    assert_int_equal(n, 1);
+}
+
+static void license_to_progress(void **state)
+{
+    struct fixture *f = *state;
+    struct sync_result r;
+    assert_int_equal(sync_run(f, "license_to_progress", false, 0, NULL, &r), 0);
+    assert_int_equal(r.synced_count, 4);
+    assert_string_equal(item_of(&r, f->up)->action, "sync_license_to_progress");
+    sync_result_free(&r);
+    int p, l;
+    levels(f, f->up, "PLAYER", &p, &l);
+    assert_int_equal(p, 3);
+    assert_int_equal(l, 3);
+    levels(f, f->down, "COACH", &p, &l);
+    assert_int_equal(p, 6);
+    levels(f, f->nolic, "PLAYER", &p, &l);
+    assert_int_equal(l, 4); /* a missing license is still created from progress */
+    /* The license did not change: no progression. */
+    struct license li;
+    int64_t n = -1;
+    assert_int_equal(f->s->ops->license_get(f->s, f->up, "PLAYER", false, &li), 0);
+    assert_int_equal(f->s->ops->progression_count(f->s, li.id, &n), 0);
+    assert_int_equal(n, 0);
+}
+
+static void higher_wins(void **state)
+{
+    struct fixture *f = *state;
+    struct sync_result r;
+    assert_int_equal(sync_run(f, "higher_wins", false, 0, NULL, &r), 0);
+    assert_string_equal(item_of(&r, f->up)->action, "sync_progress_to_license");
+    assert_string_equal(item_of(&r, f->down)->action, "sync_license_to_progress");
+    sync_result_free(&r);
+    int p, l;
+    levels(f, f->up, "PLAYER", &p, &l);
+    assert_int_equal(l, 5);
+    levels(f, f->down, "COACH", &p, &l);
+    assert_int_equal(p, 6);
+    assert_int_equal(l, 6);
+}
+
+static void progression_reason_and_caller(void **state)
+{
+    struct fixture *f = *state;
+    struct sync_result r;
+    assert_int_equal(sync_run(f, "progress_to_license", false, f->up, "player", &r), 0);
+    assert_int_equal(r.total_issues, 1);
+    sync_result_free(&r);
+    if (getenv("LOCKSTEP_TEST_PG")) {
+        skip();
+        return;
+    }
+    char cmd[1000];
+    snprintf(cmd, sizeof cmd,
+             "test \"$(sqlite3 '%s/lockstep.db' \"SELECT advanced_by || '|' || "
+             "advancement_reason || '|' || from_level || '|' || to_level FROM "
+             "license_progressions\")\" = '%lld|Auto-sync from SpecializationProgress|3|5'",
+             f->dir, (long long)f->admin);
+    assert_int_equal(tu_sh("%s", cmd), 0);
+}
+
+static void scopes(void **state)
+{
+    struct fixture *f = *state;
+    struct sync_result r;
+    /* One user. */
+    assert_int_equal(sync_run(f, "progress_to_license", false, f->down, NULL, &r), 0);
+    assert_int_equal(r.total_issues, 1);
+    assert_int_equal(r.items[0].user_id, f->down);
+    sync_result_free(&r);
+    /* One specialization. */
+    assert_int_equal(sync_run(f, "progress_to_license", true, 0, "PLAYER", &r), 0);
+    assert_int_equal(r.total_issues, 2); /* up and nolic */
+    sync_result_free(&r);
+    /* Unknown user, unknown specialization, bad direction: errors, nothing changed. */
+    char err[300];
+    struct sync_options o = {.user_id = 999999, .direction = "progress_to_license"};
+    assert_int_equal(sync_execute(f->s, &o, &r, err, sizeof err), -11);
+    assert_string_equal(err, "User 999999 not found");
+    o = (struct sync_options){.spec = "NOPE", .direction = "progress_to_license"};
+    assert_int_equal(sync_execute(f->s, &o, &r, err, sizeof err), -11);
+    o = (struct sync_options){.direction = "sideways"};
+    assert_int_equal(sync_execute(f->s, &o, &r, err, sizeof err), -10);
+    int p, l;
+    levels(f, f->up, "PLAYER", &p, &l);
+    assert_int_equal(l, 3);
+}
+
+/* After a sync, a check is clean. */
+static void check_after_sync(void **state)
+{
+    struct fixture *f = *state;
+    struct sync_result r;
+    assert_int_equal(sync_run(f, "higher_wins", false, 0, NULL, &r), 0);
+    sync_result_free(&r);
+    struct check_options o = {.dry_run = true, .direction = "progress_to_license",
+                              .healthy_threshold = 99, .degraded_threshold = 95};
+    struct check_outcome out;
+    char err[300];
+    assert_int_equal(check_execute(f->s, &o, &out, err, sizeof err), 0);
+    assert_int_equal(out.run.inconsistent, 0);
+    assert_int_equal(out.run.total_checked, 5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(dry_run_lists_and_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(progress_to_license, setup, teardown),
+        cmocka_unit_test_setup_teardown(license_to_progress, setup, teardown),
+        cmocka_unit_test_setup_teardown(higher_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(progression_reason_and_caller, setup, teardown),
+        cmocka_unit_test_setup_teardown(scopes, setup, teardown),
+        cmocka_unit_test_setup_teardown(check_after_sync, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
