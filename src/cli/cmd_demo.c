@@ -58,10 +58,10 @@ int cmd_demo(struct cli *c, int argc, char **argv)
         cli_error(c, "%s", err);
         return EXIT_FAIL;
     }
-    printf("Demo data: %lld students, %lld pairs, %lld drifted, %lld orphan progress, "
-           "%lld orphan licenses (seed %llu)\n",
-           (long long)r.students, (long long)r.pairs, (long long)r.drifted,
-           (long long)r.orphan_progress, (long long)r.orphan_license,
+    printf("Demo data: %lld students (%lld with progress and a license, %lld with progress "
+           "only, %lld with a license only), %lld drifted pairs (seed %llu)\n",
+           (long long)r.students, (long long)(r.students - r.orphan_progress - r.orphan_license),
+           (long long)r.orphan_progress, (long long)r.orphan_license, (long long)r.drifted,
            (unsigned long long)o.seed);
     if (r.admin_created) {
         printf("Admin login (shown once; change it with 'lockstep user passwd'):\n");

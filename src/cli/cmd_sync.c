@@ -78,8 +78,12 @@ int cmd_sync(struct cli *c, int argc, char **argv)
         if (r.log_file[0])
             printf("Result logged to %s\n", r.log_file);
     }
-    if (r.log_error[0])
+    if (r.error[0])
+        cli_error(c, "%s", r.error);
+    else if (r.log_error[0])
         cli_error(c, "the sync was applied, but its log was not written: %s", r.log_error);
+    else if (r.record_error[0])
+        cli_error(c, "the sync was applied, but the run was not recorded: %s", r.record_error);
     int code = r.failed_count ? EXIT_FAIL : EXIT_OK;
     sync_result_free(&r);
     return code;

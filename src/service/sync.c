@@ -257,9 +257,22 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
     }
     r->total_issues = (int64_t)r->n_items;
     if (!o->dry_run) {
+        bool stopped = false;
         for (size_t i = 0; i < r->n_items; i++) {
             struct sync_item *it = &r->items[i];
+            if (stopped) {
+                it->success = false;
+                snprintf(it->error, sizeof it->error, "not attempted: %s", r->error);
+                r->failed_count++;
+                continue;
+            }
             rc = repair(s, &opt, it, time_now_us());
+            if (rc == STORE_ERR_BUSY || rc == STORE_ERR_UNAVAILABLE) {
+                /* Every further pair would wait as long: stop here. */
+                snprintf(r->error, sizeof r->error, "%s; stopped after %lld of %zu pairs",
+                         store_errmsg(s), (long long)r->synced_count, r->n_items);
+                stopped = true;
+            }
             if (rc) {
                 it->success = false;
                 snprintf(it->error, sizeof it->error, "%s", store_errmsg(s));
@@ -289,11 +302,10 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
         run.failed_count = r->failed_count;
         run.success = r->success;
         snprintf(run.log_file, sizeof run.log_file, "%s", r->log_file);
-        snprintf(run.error, sizeof run.error, "%s", r->log_error);
+        snprintf(run.error, sizeof run.error, "%s", r->error[0] ? r->error : r->log_error);
         /* The repairs are committed; a failure to note the run is reported, not undone. */
         if (s->ops->sync_run_insert(s, &run) != 0)
-            snprintf(r->log_error, sizeof r->log_error, "cannot record the sync run: %s",
-                     store_errmsg(s));
+            snprintf(r->record_error, sizeof r->record_error, "%s", store_errmsg(s));
     }
     return 0;
 }

@@ -38,7 +38,9 @@ struct sync_result {
     struct sync_item *items;   /* owned; sync_result_free releases it */
     size_t n_items, cap_items;
     char log_file[STORE_PATH_MAX]; /* relative to the data dir, "" if none */
-    char log_error[256];
+    char log_error[256];           /* why the log file was not written */
+    char record_error[256];        /* why the run was not recorded in the store */
+    char error[320];               /* why the sync stopped early (database locked or gone) */
 };
 
 /* Repair every violation in scope, each pair in its own write transaction,

@@ -1,0 +1,234 @@
+/* test_cli.c — the lockstep binary: exit codes and one-line errors, config
+ * precedence end to end, demo reproducibility, user and spec verbs, migrate. */
+#include "testutil.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+static const char *bin(void)
+{
+    const char *b = getenv("LOCKSTEP_BIN");
+    return b ? b : "lockstep";
+}
+
+/* Run a shell command line; stdout+stderr into out (static). Returns the exit status. */
+static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int run(char **out, const char *fmt, ...)
+{
+    static char buf[1 << 16];
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
+    FILE *p = popen(cmd, "r");
+    size_t n = p ? fread(buf, 1, sizeof buf - 1, p) : 0;
+    buf[n] = '\0';
+    int st = p ? pclose(p) : -1;
+    if (out)
+        *out = buf;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static void usage_errors(void **state)
+{
+    (void)state;
+    char *out;
+    assert_int_equal(run(&out, "%s", bin()), 2);
+    assert_int_equal(run(&out, "%s frobnicate", bin()), 2);
+    assert_non_null(strstr(out, "unknown verb 'frobnicate'"));
+    assert_int_equal(run(&out, "%s check --bogus", bin()), 2);
+    assert_string_equal(out, "lockstep: check: unknown option '--bogus' (see 'lockstep help check')\n");
+    assert_int_equal(run(&out, "%s demo --users many", bin()), 2);
+    assert_int_equal(lines(out), 1);
+    assert_int_equal(run(&out, "%s sync --direction sideways", bin()), 2);
+    assert_int_equal(run(&out, "%s help check", bin()), 0);
+    assert_non_null(strstr(out, "lockstep check [--dry-run] [--json]"));
+    assert_int_equal(run(&out, "%s version", bin()), 0);
+    assert_non_null(strstr(out, "lockstep "));
+}
+
+static void bad_db_url_and_config(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("cli-bad");
+    char *out;
+    assert_int_equal(run(&out, "%s --data-dir %s --db mysql://x/y check", bin(), dir), 1);
+    assert_int_equal(lines(out), 1);
+    assert_non_null(strstr(out, "invalid database URL 'mysql://x/y'"));
+    assert_int_equal(run(&out, "%s --data-dir %s --db sqlite: check", bin(), dir), 1);
+    assert_int_equal(lines(out), 1);
+    assert_int_equal(run(&out, "%s --data-dir %s --db sqlite:/nonexistent/dir/x.db check", bin(), dir),
+                     1);
+    assert_int_equal(lines(out), 1);
+    assert_non_null(strstr(out, "cannot open database"));
+    assert_int_equal(run(&out, "%s --config /nonexistent.ini check", bin()), 1);
+    assert_non_null(strstr(out, "cannot read config file /nonexistent.ini"));
+    assert_int_equal(run(&out, "printf 'data_dir = %s\\nwho = me\\n' > %s/bad.ini && %s --config %s/bad.ini check",
+                         dir, dir, bin(), dir),
+                     1);
+    assert_non_null(strstr(out, "bad.ini:2: unknown key 'who'"));
+    assert_int_equal(lines(out), 1);
+    /* A file that is not a database. */
+    assert_int_equal(run(&out, "echo junk > %s/junk.db && %s --db sqlite:%s/junk.db check", dir,
+                         bin(), dir),
+                     1);
+    assert_int_equal(lines(out), 1);
+}
+
+/* Flag > environment > file > default, observed by where the store is created. */
+static void precedence_end_to_end(void **state)
+{
+    (void)state;
+    const char *base = tu_tmpdir("cli-prec");
+    char b[512];
+    snprintf(b, sizeof b, "%s", base);
+    char *out;
+    assert_int_equal(run(&out, "printf 'data_dir = %s/file\\n' > %s/l.ini", b, b), 0);
+    assert_int_equal(run(&out, "%s --config %s/l.ini migrate", bin(), b), 0);
+    assert_int_equal(tu_sh("test -e %s/file/lockstep.db", b), 0);
+    assert_int_equal(run(&out, "LOCKSTEP_DATA_DIR=%s/env %s --config %s/l.ini migrate", b, bin(), b), 0);
+    assert_int_equal(tu_sh("test -e %s/env/lockstep.db", b), 0);
+    assert_int_equal(run(&out, "LOCKSTEP_DATA_DIR=%s/env LOCKSTEP_CONFIG=%s/l.ini %s --data-dir %s/flag migrate",
+                         b, b, bin(), b),
+                     0);
+    assert_int_equal(tu_sh("test -e %s/flag/lockstep.db", b), 0);
+    /* Global options may come after the verb too. */
+    assert_int_equal(run(&out, "%s migrate --data-dir %s/after", bin(), b), 0);
+    assert_int_equal(tu_sh("test -e %s/after/lockstep.db", b), 0);
+    assert_non_null(strstr(out, "version 6"));
+    /* migrate twice is harmless. */
+    assert_int_equal(run(&out, "%s migrate --data-dir %s/after", bin(), b), 0);
+    assert_non_null(strstr(out, "0 migrations applied now"));
+}
+
+static void check_exit_codes(void **state)
+{
+    (void)state;
+    const char *base = tu_tmpdir("cli-exit");
+    char d[512];
+    snprintf(d, sizeof d, "%s", base);
+    char *out;
+    assert_int_equal(run(&out, "%s --data-dir %s demo", bin(), d), 0);
+    assert_int_equal(run(&out, "%s --data-dir %s check", bin(), d), 3);
+    assert_non_null(strstr(out, "Status: DEGRADED (requires attention)"));
+    assert_non_null(strstr(out, "Consistency: 98.67% (148/150 consistent, 2 inconsistent)"));
+    assert_int_equal(run(&out, "%s --data-dir %s sync", bin(), d), 0);
+    assert_non_null(strstr(out, "2 issues, 2 synced, 0 failed"));
+    assert_int_equal(run(&out, "%s --data-dir %s check", bin(), d), 0);
+    assert_int_equal(run(&out, "sqlite3 %s/lockstep.db \"UPDATE user_licenses SET current_level = "
+                               "CASE WHEN current_level > 1 THEN 1 ELSE 2 END WHERE user_id %% 10 = 0\"",
+                         d),
+                     0);
+    assert_int_equal(run(&out, "%s --data-dir %s check", bin(), d), 4);
+    assert_non_null(strstr(out, "Status: CRITICAL"));
+    /* --json is the report; thresholds come from the config. */
+    assert_int_equal(run(&out, "LOCKSTEP_DEGRADED_THRESHOLD=80 %s --data-dir %s check --json --dry-run",
+                         bin(), d),
+                     3);
+    assert_non_null(strstr(out, "\"status\": \"degraded\""));
+    assert_non_null(strstr(out, "\"violations\": ["));
+}
+
+static void demo_is_reproducible(void **state)
+{
+    (void)state;
+    const char *base = tu_tmpdir("cli-demo");
+    char d[512], a[70000], b[70000];
+    snprintf(d, sizeof d, "%s", base);
+    char *out;
+    assert_int_equal(run(&out, "%s --data-dir %s/a demo --users 500 --drift 4 --orphans 3 --seed 7", bin(), d), 0);
+    assert_non_null(strstr(out, "506 students (500 with progress and a license, 3 with progress "
+                                "only, 3 with a license only), 20 drifted pairs (seed 7)"));
+    assert_non_null(strstr(out, "email:    admin@lockstep.local"));
+    assert_non_null(strstr(out, "password: "));
+    assert_int_equal(run(&out, "%s --data-dir %s/b demo --users 500 --drift 4 --orphans 3 --seed 7", bin(), d), 0);
+    const char *q = "SELECT group_concat(student_id || ':' || specialization_id || ':' || current_level) "
+                    "FROM specialization_progress";
+    run(&out, "sqlite3 %s/a/lockstep.db \"%s\"", d, q);
+    snprintf(a, sizeof a, "%s", out);
+    run(&out, "sqlite3 %s/b/lockstep.db \"%s\"", d, q);
+    snprintf(b, sizeof b, "%s", out);
+    assert_string_equal(a, b);
+    assert_int_equal(run(&out, "%s --data-dir %s/a check --dry-run", bin(), d), 4);
+    assert_non_null(strstr(out, "(480/506 consistent, 26 inconsistent)"));
+    /* Another seed, other data. */
+    assert_int_equal(run(&out, "%s --data-dir %s/c demo --users 500 --drift 4 --seed 8", bin(), d), 0);
+    run(&out, "sqlite3 %s/c/lockstep.db \"%s\"", d, q);
+    assert_string_not_equal(a, out);
+    /* A second demo into the same store fails cleanly and shows no password. */
+    assert_int_equal(run(&out, "%s --data-dir %s/a demo --users 10", bin(), d), 1);
+    assert_null(strstr(out, "password"));
+    assert_int_equal(lines(out), 1);
+}
+
+static void users_and_specs(void **state)
+{
+    (void)state;
+    const char *base = tu_tmpdir("cli-users");
+    char d[512];
+    snprintf(d, sizeof d, "%s", base);
+    char *out;
+    assert_int_equal(run(&out, "echo 'secret pass 1' | %s --data-dir %s user add --email Coach@Example.com "
+                               "--role instructor --name 'Coach One' --password-stdin",
+                         bin(), d),
+                     0);
+    assert_non_null(strstr(out, "Created instructor coach@example.com"));
+    assert_int_equal(run(&out, "%s --data-dir %s user add --email admin@example.com --role admin", bin(), d), 0);
+    assert_non_null(strstr(out, "Password (shown once): "));
+    assert_int_equal(run(&out, "echo 'another pw' | %s --data-dir %s user add --email coach@example.com "
+                               "--role student --password-stdin",
+                         bin(), d),
+                     1);
+    assert_non_null(strstr(out, "already exists"));
+    assert_int_equal(run(&out, "%s --data-dir %s user add --email x@example.com --role king", bin(), d), 2);
+    assert_int_equal(run(&out, "%s --data-dir %s user list", bin(), d), 0);
+    assert_non_null(strstr(out, "coach@example.com"));
+    assert_non_null(strstr(out, "instructor"));
+    assert_int_equal(run(&out, "echo 'brand new pw' | %s --data-dir %s user passwd --email COACH@example.com", bin(), d), 0);
+    assert_int_equal(run(&out, "%s --data-dir %s user disable --email coach@example.com", bin(), d), 0);
+    assert_int_equal(run(&out, "%s --data-dir %s user list", bin(), d), 0);
+    assert_non_null(strstr(out, "disabled"));
+    /* The last admin cannot be disabled. */
+    assert_int_equal(run(&out, "%s --data-dir %s user disable --email admin@example.com", bin(), d), 1);
+    assert_non_null(strstr(out, "last active admin"));
+    assert_int_equal(run(&out, "%s --data-dir %s user disable --email nobody@example.com", bin(), d), 1);
+
+    assert_int_equal(run(&out, "%s --data-dir %s spec add goalkeeper --name Goalkeeper --max-levels 5", bin(), d), 0);
+    assert_non_null(strstr(out, "Created specialization GOALKEEPER"));
+    assert_int_equal(run(&out, "%s --data-dir %s spec add goalkeeper --name Again --max-levels 5", bin(), d), 1);
+    assert_int_equal(run(&out, "%s --data-dir %s spec add \"bad;id\" --name X --max-levels 5", bin(), d), 1);
+    assert_int_equal(run(&out, "%s --data-dir %s spec add x --name X --max-levels 0", bin(), d), 2);
+    assert_int_equal(run(&out, "%s --data-dir %s spec list", bin(), d), 0);
+    assert_non_null(strstr(out, "GOALKEEPER"));
+    assert_non_null(strstr(out, "INTERNSHIP"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(usage_errors),
+        cmocka_unit_test(bad_db_url_and_config),
+        cmocka_unit_test(precedence_end_to_end),
+        cmocka_unit_test(check_exit_codes),
+        cmocka_unit_test(demo_is_reproducible),
+        cmocka_unit_test(users_and_specs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
