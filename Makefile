@@ -25,7 +25,7 @@ run: build
 test:
 	@scripts/bootstrap test
 	@$(MAKE) --no-print-directory build asan
-	@$(MAKE) --no-print-directory unit unit-asan api e2e
+	@$(MAKE) --no-print-directory unit unit-asan api e2e pg
 
 unit:
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)

@@ -73,8 +73,8 @@ static int lock_pair(struct store *s, int64_t user, const char *spec, int64_t no
     return rc;
 }
 
-static int apply(struct store *s, const struct level_change *c, enum level_mode mode,
-                 struct level_result *r)
+static int apply_once(struct store *s, const struct level_change *c, enum level_mode mode,
+                      struct level_result *r)
 {
     memset(r, 0, sizeof *r);
     char spec_id[SPEC_ID_MAX];
@@ -200,6 +200,19 @@ store_fail:
 fail:
     s->ops->rollback(s);
     r->progression_created = false;
+    return rc;
+}
+
+/* Two writers may both find a pair's row missing and both create it; the
+ * second gets a unique-key conflict (PostgreSQL lets it wait for the first).
+ * Its transaction is rolled back whole, so running it again is safe, and the
+ * second time it finds the row and locks it. */
+static int apply(struct store *s, const struct level_change *c, enum level_mode mode,
+                 struct level_result *r)
+{
+    int rc = LS_ERR_CONFLICT;
+    for (int attempt = 0; attempt < 5 && rc == LS_ERR_CONFLICT; attempt++)
+        rc = apply_once(s, c, mode, r);
     return rc;
 }
 

@@ -148,6 +148,8 @@ int time_parse_iso(const char *s, int64_t *us)
             p++;
         else if (!strcmp(p, "+00:00"))
             p += 6;
+        else if (!strcmp(p, "+00")) /* PostgreSQL's ISO output in UTC */
+            p += 3;
     }
     if (*p != '\0')
         return -1;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { freshDir, lockstep, startServe, stopServe, sql, login, api, waitFor, sleep, dayLog } from './sched_lib.mjs';
+import { freshDir, lockstep, startServe, stopServe, sql, login, api, waitFor, sleep, dayLog, SCALE } from './sched_lib.mjs';
 
 const FAST = { LOCKSTEP_CHECK_INTERVAL: '1', LOCKSTEP_SYNC_INTERVAL: '3600' };
 
@@ -73,7 +73,8 @@ test('the auto-sync repairs drift made behind its back, and the next check shows
 
 test('kill -9 during a sync: the run shows interrupted and every pair is whole', async () => {
   const dir = freshDir('sched-kill');
-  lockstep(dir, ['demo', '--users', '20000', '--drift', '100']);
+  const users = Math.round(20000 * SCALE);
+  lockstep(dir, ['demo', '--users', String(users), '--drift', '100']);
   const srv = await startServe(dir, { LOCKSTEP_CHECK_INTERVAL: '3600', LOCKSTEP_SYNC_INTERVAL: '1' });
   await waitFor(() => sql(dir, "SELECT count(*) FROM job_runs WHERE status = 'running'") === '1', 10000, 5);
   // Let it repair some pairs, then kill it mid-way.
@@ -81,7 +82,7 @@ test('kill -9 during a sync: the run shows interrupted and every pair is whole',
   srv.proc.kill('SIGKILL');
   await srv.exited;
   const repaired = Number(sql(dir, 'SELECT count(*) FROM license_progressions'));
-  assert.ok(repaired > 0 && repaired < 20000, `killed mid-way (${repaired} of 20000 repaired)`);
+  assert.ok(repaired > 0 && repaired < users, `killed mid-way (${repaired} of ${users} repaired)`);
   // Each pair is either fully repaired (levels equal, one progression) or untouched.
   const torn = sql(dir, `SELECT count(*) FROM user_licenses l
       JOIN specialization_progress p ON p.student_id = l.user_id AND p.specialization_id = l.specialization_type
@@ -177,13 +178,14 @@ test('downtime shows as missed runs, not as a burst of catch-up runs', async () 
 
 test('SIGTERM lets a running job finish, then exits 0', async () => {
   const dir = freshDir('sched-term');
-  lockstep(dir, ['demo', '--users', '15000', '--drift', '100']);
+  const users = Math.round(15000 * SCALE);
+  lockstep(dir, ['demo', '--users', String(users), '--drift', '100']);
   const srv = await startServe(dir, { LOCKSTEP_CHECK_INTERVAL: '3600', LOCKSTEP_SYNC_INTERVAL: '1' });
   await waitFor(() => sql(dir, "SELECT count(*) FROM job_runs WHERE status = 'running'") === '1', 10000, 5);
   assert.equal(await stopServe(srv), 0);
   assert.equal(sql(dir, "SELECT status FROM job_runs WHERE job_id = 'progress_license_sync'"), 'success');
-  assert.equal(sql(dir, 'SELECT count(*) FROM license_progressions'), '15000');
-  assert.match(dayLog(dir), /Auto-sync complete: 15000 synced, 0 failed/);
+  assert.equal(sql(dir, 'SELECT count(*) FROM license_progressions'), String(users));
+  assert.match(dayLog(dir), new RegExp(`Auto-sync complete: ${users} synced, 0 failed`));
 });
 
 test('readyz: ready while the scheduler runs; "disabled" with --no-scheduler', async () => {
@@ -229,7 +231,7 @@ test('two serve processes on one store: one leads; kill -9 it and the other take
     await stopServe(b);
   }
   // No due time ran twice, and the checks went on after the takeover.
-  assert.equal(sql(dir, 'SELECT count(*) FROM (SELECT job_id, due_at FROM job_runs GROUP BY 1, 2 HAVING count(*) > 1)'), '0');
+  assert.equal(sql(dir, 'SELECT count(*) FROM (SELECT job_id, due_at FROM job_runs GROUP BY 1, 2 HAVING count(*) > 1) AS twice'), '0');
   const owners = sql(dir, "SELECT count(DISTINCT owner) FROM job_runs WHERE job_id = 'coupling_health_check' AND status = 'success'");
   assert.equal(owners, '2');
   assert.match(dayLog(dir), /now leads the scheduled jobs, taking over from /);

@@ -5,9 +5,11 @@
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 
+#include <libpq-fe.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,15 +40,59 @@ const char *tu_tmpdir(const char *name)
     return path;
 }
 
+/* Under PostgreSQL each test directory gets its own database, named from
+ * the directory so every connection of a test finds the same one. */
+static void pg_database_name(const char *dir, char out[64])
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = dir; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    snprintf(out, 64, "lockstep_test_%016llx", (unsigned long long)h);
+}
+
+/* The base URL with its database replaced by `db`. */
+static void pg_url_for(const char *base, const char *db, char *out, size_t len)
+{
+    const char *slash = strrchr(base, '/');
+    const char *query = strchr(base, '?');
+    size_t keep = slash && slash > strstr(base, "//") + 1 ? (size_t)(slash - base) : strlen(base);
+    snprintf(out, len, "%.*s/%s%s", (int)keep, base, db, query ? query : "");
+}
+
 const char *tu_url(const char *dir)
 {
     static char url[1100];
     const char *pg = getenv("LOCKSTEP_TEST_PG");
-    if (pg && *pg)
-        snprintf(url, sizeof url, "%s", pg);
-    else
+    if (pg && *pg) {
+        char db[64];
+        pg_database_name(dir, db);
+        pg_url_for(pg, db, url, sizeof url);
+    } else {
         snprintf(url, sizeof url, "sqlite:%s/lockstep.db", dir);
+    }
     return url;
+}
+
+static void pg_fresh_database(const char *dir)
+{
+    const char *pg = getenv("LOCKSTEP_TEST_PG");
+    char db[64], sql[160];
+    pg_database_name(dir, db);
+    PGconn *c = PQconnectdb(pg);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "cannot connect to %s: %s", pg, PQerrorMessage(c));
+        abort();
+    }
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
+    PQclear(PQexec(c, sql));
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "cannot create %s: %s", db, PQerrorMessage(c));
+        abort();
+    }
+    PQclear(r);
+    PQfinish(c);
 }
 
 struct store *tu_store_again(const char *dir)
@@ -74,6 +120,9 @@ struct store *tu_store(const char *name, char *dir_out)
     const char *dir = tu_tmpdir(name);
     if (dir_out)
         snprintf(dir_out, 512, "%s", dir);
+    const char *pg = getenv("LOCKSTEP_TEST_PG");
+    if (pg && *pg)
+        pg_fresh_database(dir);
     return tu_store_again(dir);
 }
 

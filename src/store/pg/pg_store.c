@@ -1,14 +1,1972 @@
-/* pg_store.c — the PostgreSQL store (store.h on libpq). Work in progress: URLs are refused. */
+/* pg_store.c — the scale-out store: store.h implemented on PostgreSQL (libpq).
+ *
+ * Every statement is prepared once per connection and run with text
+ * parameters; timestamps travel as ISO 8601 text in UTC. A lost connection
+ * answers STORE_ERR_UNAVAILABLE and is re-established by the next call, so a
+ * database restart under a running server needs no restart of Lockstep. */
+#include "store/pg/pg_schema.h"
 #include "store/store.h"
+#include "util/timeutil.h"
 
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCAN_FETCH 4096
+#define LEADER_LOCK_KEY "7283940051" /* pg_advisory_lock key of the scheduler leader */
+
+enum stmt_id {
+    Q_USER_INSERT,
+    Q_USER_GET,
+    Q_USER_GET_EMAIL,
+    Q_USER_UPDATE,
+    Q_USER_LIST,
+    Q_USER_COUNT,
+    Q_USER_EMAIL,
+    Q_SPEC_INSERT,
+    Q_SPEC_GET,
+    Q_SPEC_LIST,
+    Q_SPEC_LEVEL_XP,
+    Q_PROGRESS_GET,
+    Q_PROGRESS_GET_LOCK,
+    Q_PROGRESS_INSERT,
+    Q_PROGRESS_UPDATE,
+    Q_LICENSE_GET,
+    Q_LICENSE_GET_LOCK,
+    Q_LICENSE_INSERT,
+    Q_LICENSE_UPDATE,
+    Q_PROGRESSION_INSERT,
+    Q_PROGRESSION_COUNT,
+    Q_USER_PAIRS,
+    Q_VIOLATION_FIRST_SEEN,
+    Q_CHECK_INSERT,
+    Q_VIOLATIONS_RESOLVE,
+    Q_VIOLATIONS_TOUCH,
+    Q_VIOLATIONS_OPEN_NEW,
+    Q_CHECK_SET_FILE,
+    Q_CHECK_LATEST,
+    Q_CHECK_GET,
+    Q_CHECK_LIST,
+    Q_VIOLATIONS_OPEN_ALL,
+    Q_VIOLATIONS_OPEN_SPEC,
+    Q_VIOLATIONS_NEW_SINCE,
+    Q_VIOLATIONS_RESOLVED_SINCE,
+    Q_SYNC_RUN_INSERT,
+    Q_SYNC_RUN_LIST,
+    Q_AUDIT_INSERT,
+    Q_AUDIT_COUNT,
+    Q_REFRESH_INSERT,
+    Q_REFRESH_GET,
+    Q_REFRESH_MARK_USED,
+    Q_REFRESH_REVOKE_FAMILY,
+    Q_REFRESH_REVOKE_USER,
+    Q_SCHED_START_INSERT,
+    Q_SCHED_FIRST_START,
+    Q_SCHED_LAST_START,
+    Q_JOB_RUN_INSERT,
+    Q_JOB_RUN_FINISH,
+    Q_JOB_RUNS_INTERRUPT,
+    Q_JOB_RUN_STATS,
+    Q_JOB_RUN_LAST,
+    Q_JOB_RUN_LAST_SUCCESS,
+    Q_JOB_RUN_LIST,
+    Q_JOB_RUN_LAST_DUE,
+    Q_BASELINE_INSERT,
+    Q_BASELINE_GET,
+    Q_BASELINE_LATEST,
+    Q_BASELINE_LIST,
+    Q_BASELINE_SET_FILE,
+    Q_COUNT
+};
+
+#define USER_COLS "id, name, email, password_hash, role, is_active, created_at, updated_at, " \
+                  "tokens_valid_after"
+#define PROGRESS_COLS                                                                     \
+    "id, student_id, specialization_id, current_level, total_xp, completed_sessions, "    \
+    "completed_projects, theory_hours_completed, practice_hours_completed, last_activity, " \
+    "created_at, updated_at"
+#define LICENSE_COLS                                                                   \
+    "id, user_id, specialization_type, current_level, max_achieved_level, started_at, " \
+    "last_advanced_at, created_at, updated_at"
+#define CHECK_COLS                                                                        \
+    "id, timestamp, total_checked, consistent, inconsistent, consistency_rate, status, "  \
+    "trigger, duration_ms, report_file, file_error, users_checked"
+#define VIOLATION_COLS                                                                    \
+    "user_id, user_email, specialization, issue_type, progress_level, license_level, "    \
+    "recommended_action, first_seen"
+#define SYNC_COLS                                                                        \
+    "id, started_at, finished_at, trigger, direction, dry_run, scope_user, scope_spec, " \
+    "total_issues, synced_count, failed_count, success, log_file, error"
+#define JOB_COLS "id, job_id, due_at, started_at, finished_at, status, error, owner"
+
+static const char *const sql[Q_COUNT] = {
+    [Q_USER_INSERT] = "INSERT INTO users(name, email, password_hash, role, is_active, "
+                      "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    [Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = $1",
+    [Q_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email = $1",
+    [Q_USER_UPDATE] = "UPDATE users SET name = $2, email = $3, password_hash = $4, role = $5, "
+                      "is_active = $6, updated_at = $7, tokens_valid_after = $8 WHERE id = $1",
+    [Q_USER_LIST] = "SELECT " USER_COLS " FROM users WHERE ($1::text IS NULL OR role = $1) "
+                    "AND ($2::int < 0 OR is_active = ($2::int = 1)) AND ($3::text IS NULL "
+                    "OR strpos(lower(name), lower($3)) > 0 OR strpos(email, lower($3)) > 0) "
+                    "ORDER BY id LIMIT $4 OFFSET $5",
+    [Q_USER_COUNT] = "SELECT count(*) FROM users WHERE ($1::text IS NULL OR role = $1) "
+                     "AND ($2::int = 0 OR is_active)",
+    [Q_USER_EMAIL] = "SELECT email FROM users WHERE id = $1",
+    [Q_SPEC_INSERT] = "INSERT INTO specializations(id, name, max_levels, is_active, created_at) "
+                      "VALUES ($1, $2, $3, $4, $5)",
+    [Q_SPEC_GET] = "SELECT id, name, max_levels, is_active, created_at FROM specializations "
+                   "WHERE id = $1",
+    [Q_SPEC_LIST] = "SELECT id, name, max_levels, is_active, created_at FROM specializations "
+                    "ORDER BY id",
+    [Q_SPEC_LEVEL_XP] = "SELECT xp_required FROM specialization_level_thresholds "
+                        "WHERE specialization_id = $1 AND level = $2",
+    [Q_PROGRESS_GET] = "SELECT " PROGRESS_COLS " FROM specialization_progress "
+                       "WHERE student_id = $1 AND specialization_id = $2",
+    [Q_PROGRESS_GET_LOCK] = "SELECT " PROGRESS_COLS " FROM specialization_progress "
+                            "WHERE student_id = $1 AND specialization_id = $2 FOR UPDATE",
+    [Q_PROGRESS_INSERT] =
+        "INSERT INTO specialization_progress(student_id, specialization_id, current_level, "
+        "total_xp, completed_sessions, completed_projects, theory_hours_completed, "
+        "practice_hours_completed, last_activity, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    [Q_PROGRESS_UPDATE] =
+        "UPDATE specialization_progress SET current_level = $2, total_xp = $3, "
+        "completed_sessions = $4, completed_projects = $5, theory_hours_completed = $6, "
+        "practice_hours_completed = $7, last_activity = $8, updated_at = $9 WHERE id = $1",
+    [Q_LICENSE_GET] = "SELECT " LICENSE_COLS " FROM user_licenses "
+                      "WHERE user_id = $1 AND specialization_type = $2",
+    [Q_LICENSE_GET_LOCK] = "SELECT " LICENSE_COLS " FROM user_licenses "
+                           "WHERE user_id = $1 AND specialization_type = $2 FOR UPDATE",
+    [Q_LICENSE_INSERT] =
+        "INSERT INTO user_licenses(user_id, specialization_type, current_level, "
+        "max_achieved_level, started_at, last_advanced_at, created_at, updated_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    [Q_LICENSE_UPDATE] = "UPDATE user_licenses SET current_level = $2, max_achieved_level = $3, "
+                         "last_advanced_at = $4, updated_at = $5 WHERE id = $1",
+    [Q_PROGRESSION_INSERT] =
+        "INSERT INTO license_progressions(user_license_id, from_level, to_level, advanced_by, "
+        "advancement_reason, advanced_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    [Q_PROGRESSION_COUNT] = "SELECT count(*) FROM license_progressions WHERE user_license_id = $1",
+    [Q_USER_PAIRS] =
+        "SELECT p.id, p.student_id, p.specialization_id, p.current_level, p.total_xp, "
+        "p.completed_sessions, p.completed_projects, p.theory_hours_completed, "
+        "p.practice_hours_completed, p.last_activity, p.created_at, p.updated_at, "
+        "l.id, l.user_id, l.specialization_type, l.current_level, l.max_achieved_level, "
+        "l.started_at, l.last_advanced_at, l.created_at, l.updated_at "
+        "FROM (SELECT * FROM specialization_progress WHERE student_id = $1) p "
+        "FULL JOIN (SELECT * FROM user_licenses WHERE user_id = $1) l "
+        "ON l.specialization_type = p.specialization_id "
+        "ORDER BY coalesce(p.specialization_id, l.specialization_type)",
+    [Q_VIOLATION_FIRST_SEEN] = "SELECT first_seen FROM violations WHERE user_id = $1 AND "
+                               "specialization = $2 AND issue_type = $3 AND resolved_at IS NULL",
+    [Q_CHECK_INSERT] =
+        "INSERT INTO check_runs(timestamp, total_checked, consistent, inconsistent, "
+        "consistency_rate, status, trigger, duration_ms, report_file, file_error, users_checked) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    [Q_VIOLATIONS_RESOLVE] =
+        "UPDATE violations v SET resolved_at = $1, resolved_check_id = $2 "
+        "WHERE v.resolved_at IS NULL AND NOT EXISTS (SELECT 1 FROM check_stage s "
+        "WHERE s.user_id = v.user_id AND s.specialization = v.specialization "
+        "AND s.issue_type = v.issue_type)",
+    [Q_VIOLATIONS_TOUCH] =
+        "UPDATE violations v SET last_check_id = $1, user_email = s.user_email, "
+        "progress_level = s.progress_level, license_level = s.license_level, "
+        "recommended_action = s.recommended_action FROM check_stage s "
+        "WHERE v.resolved_at IS NULL AND s.user_id = v.user_id "
+        "AND s.specialization = v.specialization AND s.issue_type = v.issue_type "
+        "AND (v.user_email, v.progress_level, v.license_level, v.recommended_action) "
+        "IS DISTINCT FROM (s.user_email, s.progress_level, s.license_level, "
+        "s.recommended_action)",
+    [Q_VIOLATIONS_OPEN_NEW] =
+        "INSERT INTO violations(user_id, specialization, issue_type, user_email, "
+        "progress_level, license_level, recommended_action, first_seen, first_check_id, "
+        "last_check_id) SELECT s.user_id, s.specialization, s.issue_type, s.user_email, "
+        "s.progress_level, s.license_level, s.recommended_action, s.first_seen, $1, $1 "
+        "FROM check_stage s WHERE NOT EXISTS (SELECT 1 FROM violations v "
+        "WHERE v.resolved_at IS NULL AND v.user_id = s.user_id "
+        "AND v.specialization = s.specialization AND v.issue_type = s.issue_type)",
+    [Q_CHECK_SET_FILE] = "UPDATE check_runs SET report_file = $2, file_error = $3 WHERE id = $1",
+    [Q_CHECK_LATEST] = "SELECT " CHECK_COLS " FROM check_runs ORDER BY id DESC LIMIT 1",
+    [Q_CHECK_GET] = "SELECT " CHECK_COLS " FROM check_runs WHERE id = $1",
+    [Q_CHECK_LIST] = "SELECT " CHECK_COLS " FROM check_runs WHERE timestamp >= "
+                     "coalesce($1::timestamptz, '-infinity') AND timestamp < "
+                     "coalesce($2::timestamptz, 'infinity') ORDER BY timestamp DESC, id DESC "
+                     "LIMIT $3",
+    [Q_VIOLATIONS_OPEN_ALL] = "SELECT " VIOLATION_COLS " FROM violations WHERE resolved_at IS "
+                              "NULL ORDER BY user_id, specialization, issue_type",
+    [Q_VIOLATIONS_OPEN_SPEC] = "SELECT " VIOLATION_COLS " FROM violations WHERE resolved_at IS "
+                               "NULL AND specialization = $1 "
+                               "ORDER BY user_id, specialization, issue_type",
+    [Q_VIOLATIONS_NEW_SINCE] = "SELECT " VIOLATION_COLS " FROM violations WHERE resolved_at IS "
+                               "NULL AND first_seen > $1 "
+                               "ORDER BY user_id, specialization, issue_type",
+    [Q_VIOLATIONS_RESOLVED_SINCE] = "SELECT " VIOLATION_COLS " FROM violations WHERE "
+                                    "resolved_at > $1 ORDER BY user_id, specialization, "
+                                    "issue_type",
+    [Q_SYNC_RUN_INSERT] =
+        "INSERT INTO sync_runs(started_at, finished_at, trigger, direction, dry_run, scope_user, "
+        "scope_spec, total_issues, synced_count, failed_count, success, log_file, error) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+    [Q_SYNC_RUN_LIST] = "SELECT " SYNC_COLS " FROM sync_runs WHERE started_at >= "
+                        "coalesce($1::timestamptz, '-infinity') ORDER BY started_at, id",
+    [Q_AUDIT_INSERT] = "INSERT INTO audit_logs(user_id, action, resource_type, resource_id, "
+                       "details, ip_address, status_code, timestamp) "
+                       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    [Q_AUDIT_COUNT] = "SELECT count(*) FROM audit_logs WHERE action = $1",
+    [Q_REFRESH_INSERT] = "INSERT INTO refresh_tokens(jti, user_id, family, issued_at, "
+                         "expires_at) VALUES ($1, $2, $3, $4, $5)",
+    [Q_REFRESH_GET] = "SELECT jti, user_id, family, issued_at, expires_at, used_at, revoked_at "
+                      "FROM refresh_tokens WHERE jti = $1",
+    [Q_REFRESH_MARK_USED] = "UPDATE refresh_tokens SET used_at = $2 WHERE jti = $1 "
+                            "AND used_at IS NULL",
+    [Q_REFRESH_REVOKE_FAMILY] = "UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 "
+                                "AND revoked_at IS NULL",
+    [Q_REFRESH_REVOKE_USER] = "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 "
+                              "AND revoked_at IS NULL",
+    [Q_SCHED_START_INSERT] = "INSERT INTO scheduler_starts(started_at, owner) VALUES ($1, $2)",
+    [Q_SCHED_FIRST_START] = "SELECT min(started_at) FROM scheduler_starts",
+    [Q_SCHED_LAST_START] = "SELECT started_at, owner FROM scheduler_starts ORDER BY id DESC "
+                           "LIMIT 1",
+    [Q_JOB_RUN_INSERT] = "INSERT INTO job_runs(job_id, due_at, started_at, finished_at, status, "
+                         "error, owner) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    [Q_JOB_RUN_FINISH] = "UPDATE job_runs SET status = $2, error = $3, finished_at = $4 "
+                         "WHERE id = $1",
+    [Q_JOB_RUNS_INTERRUPT] = "UPDATE job_runs SET status = 'interrupted', finished_at = $1, "
+                             "error = 'the process stopped while the job was running' "
+                             "WHERE status = 'running'",
+    [Q_JOB_RUN_STATS] = "SELECT status, count(*) FROM job_runs WHERE job_id = $1 AND due_at >= "
+                        "coalesce($2::timestamptz, '-infinity') AND due_at < "
+                        "coalesce($3::timestamptz, 'infinity') GROUP BY status",
+    [Q_JOB_RUN_LAST] = "SELECT status, started_at, due_at FROM job_runs WHERE job_id = $1 "
+                       "AND status <> 'missed' ORDER BY due_at DESC LIMIT 1",
+    [Q_JOB_RUN_LAST_SUCCESS] = "SELECT max(finished_at) FROM job_runs WHERE job_id = $1 "
+                               "AND status = 'success'",
+    [Q_JOB_RUN_LIST] = "SELECT " JOB_COLS " FROM job_runs WHERE ($1::text IS NULL OR job_id = $1) "
+                       "AND due_at >= coalesce($2::timestamptz, '-infinity') AND due_at < "
+                       "coalesce($3::timestamptz, 'infinity') ORDER BY due_at DESC, id DESC "
+                       "LIMIT $4",
+    [Q_JOB_RUN_LAST_DUE] = "SELECT max(due_at) FROM job_runs WHERE job_id = $1",
+    [Q_BASELINE_INSERT] = "INSERT INTO baselines(check_id, created_at, file, note) "
+                          "VALUES ($1, $2, $3, $4) RETURNING id",
+    [Q_BASELINE_GET] = "SELECT id, check_id, created_at, file, note FROM baselines WHERE id = $1",
+    [Q_BASELINE_LATEST] = "SELECT id, check_id, created_at, file, note FROM baselines "
+                          "ORDER BY id DESC LIMIT 1",
+    [Q_BASELINE_LIST] = "SELECT id, check_id, created_at, file, note FROM baselines "
+                        "ORDER BY id DESC",
+    [Q_BASELINE_SET_FILE] = "UPDATE baselines SET file = $2 WHERE id = $1",
+};
+
+/* A violation staged for check_record (only what the violations table keeps). */
+struct staged {
+    int64_t user;
+    char spec[SPEC_ID_MAX];
+    char issue[ISSUE_TYPE_MAX];
+    char action[ACTION_MAX];
+    bool has_progress, has_license;
+    int progress_level, license_level;
+    int64_t first_seen;
+    char *email;
+};
+
+struct pg_store {
+    struct store base;
+    PGconn *conn;
+    char conninfo[1024];
+    long lock_timeout_ms;
+    bool prepared[Q_COUNT];
+    bool leader;
+    struct staged *stage;
+    size_t n_stage, cap_stage;
+    bool stage_open;
+};
+
+struct store_scan {
+    struct pg_store *ps;
+    PGresult *batch;
+    int row, rows;
+    bool done;
+    int64_t last_user;
+    char last_spec[SPEC_ID_MAX];
+    bool any;
+};
+
+static const struct store_ops pg_ops;
+
+static struct pg_store *PS(struct store *s)
+{
+    return (struct pg_store *)s;
+}
+
+/* ---- connection and errors --------------------------------------------------- */
+
+/* libpq messages end with a newline: keep the first line only. */
+static void first_line(char *out, size_t len, const char *msg)
+{
+    snprintf(out, len, "%s", msg ? msg : "unknown error");
+    out[strcspn(out, "\n")] = '\0';
+}
+
+static int fail_conn(struct pg_store *ps, const char *what)
+{
+    char msg[400];
+    first_line(msg, sizeof msg, PQerrorMessage(ps->conn));
+    return store_fail(&ps->base, STORE_ERR_UNAVAILABLE, "%s: the database is unavailable: %s",
+                      what, msg);
+}
+
+static int fail_result(struct pg_store *ps, PGresult *res, const char *what)
+{
+    char msg[400];
+    if (PQstatus(ps->conn) != CONNECTION_OK) {
+        PQclear(res);
+        ps->base.in_txn = 0;
+        return fail_conn(ps, what);
+    }
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    first_line(msg, sizeof msg, res ? PQresultErrorMessage(res) : PQerrorMessage(ps->conn));
+    int code = STORE_ERR;
+    if (state && !strcmp(state, "23505"))
+        code = STORE_ERR_CONFLICT;
+    else if (state && (!strcmp(state, "55P03") || !strcmp(state, "40001") ||
+                       !strcmp(state, "40P01")))
+        code = STORE_ERR_BUSY;
+    else if (state && !strncmp(state, "08", 2))
+        code = STORE_ERR_UNAVAILABLE;
+    else if (state && !strcmp(state, "57P01")) /* admin shutdown */
+        code = STORE_ERR_UNAVAILABLE;
+    PQclear(res);
+    if (code == STORE_ERR_BUSY)
+        return store_fail(&ps->base, code, "%s: the database is locked by another writer (%s)",
+                          what, msg);
+    return store_fail(&ps->base, code, "%s: %s", what, msg);
+}
+
+static int session_setup(struct pg_store *ps)
+{
+    char set[256];
+    snprintf(set, sizeof set,
+             "SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; SET jit = off; "
+             "SET lock_timeout = %ld; SET application_name = 'lockstep'",
+             ps->lock_timeout_ms);
+    PGresult *res = PQexec(ps->conn, set);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return fail_result(ps, res, "configure the session");
+    PQclear(res);
+    return 0;
+}
+
+/* Make sure the connection is up; re-establish it after a loss. */
+static int ensure(struct pg_store *ps, const char *what)
+{
+    if (PQstatus(ps->conn) == CONNECTION_OK)
+        return 0;
+    PQreset(ps->conn);
+    memset(ps->prepared, 0, sizeof ps->prepared);
+    ps->base.in_txn = 0;
+    ps->leader = false;
+    if (PQstatus(ps->conn) != CONNECTION_OK)
+        return fail_conn(ps, what);
+    return session_setup(ps);
+}
+
+/* Run a simple command (no parameters, no rows). */
+static int command(struct pg_store *ps, const char *text, const char *what)
+{
+    int rc = ensure(ps, what);
+    if (rc)
+        return rc;
+    PGresult *res = PQexec(ps->conn, text);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+        return fail_result(ps, res, what);
+    PQclear(res);
+    return 0;
+}
+
+/* Run a prepared statement. Returns the result (caller clears) or NULL with
+ * *rc set. Rows are expected when want_rows. */
+static PGresult *run(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+                     const char *what, int *rc)
+{
+    *rc = ensure(ps, what);
+    if (*rc)
+        return NULL;
+    char name[16];
+    snprintf(name, sizeof name, "lk%d", (int)id);
+    if (!ps->prepared[id]) {
+        PGresult *p = PQprepare(ps->conn, name, sql[id], 0, NULL);
+        if (PQresultStatus(p) != PGRES_COMMAND_OK) {
+            *rc = fail_result(ps, p, what);
+            return NULL;
+        }
+        PQclear(p);
+        ps->prepared[id] = true;
+    }
+    PGresult *res = PQexecPrepared(ps->conn, name, n, vals, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        *rc = fail_result(ps, res, what);
+        return NULL;
+    }
+    return res;
+}
+
+/* Run a statement that returns no rows. */
+static int exec_q(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+                  const char *what)
+{
+    int rc;
+    PGresult *res = run(ps, id, n, vals, what, &rc);
+    PQclear(res);
+    return rc;
+}
+
+/* ---- parameters and columns ------------------------------------------------------ */
+
+struct params {
+    const char *v[16];
+    char buf[16][48];
+};
+
+static void p_i64(struct params *p, int i, int64_t v)
+{
+    snprintf(p->buf[i], sizeof p->buf[i], "%" PRId64, v);
+    p->v[i] = p->buf[i];
+}
+
+static void p_id_or_null(struct params *p, int i, int64_t v)
+{
+    if (v)
+        p_i64(p, i, v);
+    else
+        p->v[i] = NULL;
+}
+
+static void p_dbl(struct params *p, int i, double v)
+{
+    snprintf(p->buf[i], sizeof p->buf[i], "%.17g", v);
+    p->v[i] = p->buf[i];
+}
+
+static void p_bool(struct params *p, int i, bool v)
+{
+    p->v[i] = v ? "t" : "f";
+}
+
+static void p_time(struct params *p, int i, int64_t us)
+{
+    if (!us) {
+        p->v[i] = NULL;
+        return;
+    }
+    time_format_iso(us, p->buf[i]);
+    p->v[i] = p->buf[i];
+}
+
+static int64_t c_i64(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static double c_dbl(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtod(PQgetvalue(r, row, col), NULL);
+}
+
+static bool c_bool(PGresult *r, int row, int col)
+{
+    return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}
+
+static int64_t c_time(PGresult *r, int row, int col)
+{
+    int64_t us = 0;
+    if (PQgetisnull(r, row, col) || time_parse_iso(PQgetvalue(r, row, col), &us) != 0)
+        return 0;
+    return us;
+}
+
+static void c_copy(PGresult *r, int row, int col, char *out, size_t len)
+{
+    snprintf(out, len, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+/* One row expected: 0 with it, NOT_FOUND, or an error. */
+static PGresult *one(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+                     const char *what, int *rc)
+{
+    PGresult *res = run(ps, id, n, vals, what, rc);
+    if (!res)
+        return NULL;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        *rc = store_fail(&ps->base, STORE_ERR_NOT_FOUND, "%s: not found", what);
+        return NULL;
+    }
+    return res;
+}
+
+static int count_changed(PGresult *res)
+{
+    const char *t = PQcmdTuples(res);
+    return t && *t ? atoi(t) : 0;
+}
+
+/* ---- transactions and migrations ----------------------------------------------- */
+
+static int pg_begin(struct store *s, enum store_txn kind)
+{
+    struct pg_store *ps = PS(s);
+    if (s->in_txn)
+        return store_fail(s, STORE_ERR, "a transaction is already open");
+    int rc = command(ps,
+                     kind == STORE_TXN_WRITE ? "BEGIN"
+                                             : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                     "begin transaction");
+    if (rc == 0)
+        s->in_txn = (int)kind + 1;
+    return rc;
+}
+
+static int pg_commit(struct store *s)
+{
+    struct pg_store *ps = PS(s);
+    if (!s->in_txn)
+        return store_fail(s, STORE_ERR, "no transaction is open");
+    PGresult *res = PQexec(ps->conn, "COMMIT");
+    s->in_txn = 0;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return fail_result(ps, res, "commit");
+    /* COMMIT of a failed transaction reports ROLLBACK: the change did not happen. */
+    bool rolled_back = !strcmp(PQcmdStatus(res), "ROLLBACK");
+    PQclear(res);
+    return rolled_back ? store_fail(s, STORE_ERR, "commit: the transaction was rolled back") : 0;
+}
+
+static void pg_rollback(struct store *s)
+{
+    struct pg_store *ps = PS(s);
+    if (PQstatus(ps->conn) == CONNECTION_OK &&
+        PQtransactionStatus(ps->conn) != PQTRANS_IDLE) {
+        PGresult *res = PQexec(ps->conn, "ROLLBACK");
+        PQclear(res);
+    }
+    s->in_txn = 0;
+}
+
+static int current_version(struct pg_store *ps, int *version)
+{
+    *version = 0;
+    PGresult *res = PQexec(ps->conn, "SELECT to_regclass('schema_migrations') IS NOT NULL");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return fail_result(ps, res, "read schema version");
+    bool exists = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (!exists)
+        return 0;
+    res = PQexec(ps->conn, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return fail_result(ps, res, "read schema version");
+    *version = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+static int pg_schema_version(struct store *s, int *version)
+{
+    int rc = ensure(PS(s), "read schema version");
+    return rc ? rc : current_version(PS(s), version);
+}
+
+static int pg_migrate(struct store *s, int *applied)
+{
+    struct pg_store *ps = PS(s);
+    *applied = 0;
+    int version = 0, n = 0;
+    int rc = ensure(ps, "migrate");
+    if (rc == 0)
+        rc = current_version(ps, &version);
+    if (rc)
+        return rc;
+    if (version > PG_MIGRATION_COUNT)
+        return store_fail(s, STORE_ERR,
+                          "the database schema is version %d, newer than this lockstep "
+                          "understands (%d); upgrade lockstep",
+                          version, PG_MIGRATION_COUNT);
+    if (version == PG_MIGRATION_COUNT)
+        return 0;
+    /* Several processes may start at once: one migrates, the others wait. */
+    rc = command(ps, "BEGIN", "migrate");
+    if (rc == 0)
+        rc = command(ps, "SELECT pg_advisory_xact_lock(7283940050)", "migrate");
+    if (rc == 0)
+        rc = command(ps,
+                     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY "
+                     "KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
+                     "create schema_migrations");
+    if (rc == 0)
+        rc = current_version(ps, &version);
+    for (int i = 0; rc == 0 && i < PG_MIGRATION_COUNT; i++) {
+        const struct pg_migration *m = &pg_migrations[i];
+        if (m->version <= version)
+            continue;
+        char what[96];
+        snprintf(what, sizeof what, "migration %d (%s)", m->version, m->name);
+        if ((rc = command(ps, m->sql, what)) != 0)
+            break;
+        char v[16];
+        snprintf(v, sizeof v, "%d", m->version);
+        const char *vals[2] = {v, m->name};
+        PGresult *res = PQexecParams(ps->conn,
+                                     "INSERT INTO schema_migrations(version, name, applied_at) "
+                                     "VALUES ($1, $2, now())",
+                                     2, NULL, vals, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            rc = fail_result(ps, res, what);
+            break;
+        }
+        PQclear(res);
+        n++;
+    }
+    if (rc) {
+        PGresult *res = PQexec(ps->conn, "ROLLBACK");
+        PQclear(res);
+        return rc;
+    }
+    rc = command(ps, "COMMIT", "migrate");
+    if (rc == 0)
+        *applied = n;
+    return rc;
+}
+
+/* ---- users and specializations ----------------------------------------------------- */
+
+static void read_user(PGresult *r, int i, struct user *u)
+{
+    memset(u, 0, sizeof *u);
+    u->id = c_i64(r, i, 0);
+    c_copy(r, i, 1, u->name, sizeof u->name);
+    c_copy(r, i, 2, u->email, sizeof u->email);
+    c_copy(r, i, 3, u->password_hash, sizeof u->password_hash);
+    c_copy(r, i, 4, u->role, sizeof u->role);
+    u->is_active = c_bool(r, i, 5);
+    u->created_at = c_time(r, i, 6);
+    u->updated_at = c_time(r, i, 7);
+    u->tokens_valid_after = c_time(r, i, 8);
+}
+
+static int pg_user_insert(struct store *s, struct user *u)
+{
+    struct params p = {0};
+    p.v[0] = u->name;
+    p.v[1] = u->email;
+    p.v[2] = u->password_hash;
+    p.v[3] = u->role;
+    p_bool(&p, 4, u->is_active);
+    p_time(&p, 5, u->created_at);
+    p_time(&p, 6, u->updated_at);
+    int rc;
+    PGresult *res = run(PS(s), Q_USER_INSERT, 7, p.v, "insert user", &rc);
+    if (rc == STORE_ERR_CONFLICT)
+        return store_fail(s, rc, "a user with email %s already exists", u->email);
+    if (!res)
+        return rc;
+    u->id = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+static int get_user(struct pg_store *ps, enum stmt_id id, const char *key, struct user *u)
+{
+    const char *v[1] = {key};
+    int rc;
+    PGresult *res = one(ps, id, 1, v, "user", &rc);
+    if (!res)
+        return rc;
+    read_user(res, 0, u);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_user_get(struct store *s, int64_t id, struct user *u)
+{
+    char k[24];
+    snprintf(k, sizeof k, "%" PRId64, id);
+    return get_user(PS(s), Q_USER_GET, k, u);
+}
+
+static int pg_user_get_by_email(struct store *s, const char *email, struct user *u)
+{
+    return get_user(PS(s), Q_USER_GET_EMAIL, email, u);
+}
+
+static int pg_user_update(struct store *s, const struct user *u)
+{
+    struct params p = {0};
+    p_i64(&p, 0, u->id);
+    p.v[1] = u->name;
+    p.v[2] = u->email;
+    p.v[3] = u->password_hash;
+    p.v[4] = u->role;
+    p_bool(&p, 5, u->is_active);
+    p_time(&p, 6, u->updated_at);
+    p_time(&p, 7, u->tokens_valid_after);
+    int rc;
+    PGresult *res = run(PS(s), Q_USER_UPDATE, 8, p.v, "update user", &rc);
+    if (!res)
+        return rc;
+    int changed = count_changed(res);
+    PQclear(res);
+    return changed ? 0 : store_fail(s, STORE_ERR_NOT_FOUND, "user %lld not found",
+                                    (long long)u->id);
+}
+
+static int pg_user_list(struct store *s, const struct user_filter *f, store_user_cb cb,
+                        void *ctx)
+{
+    struct params p = {0};
+    p.v[0] = f->role;
+    p_i64(&p, 1, f->active);
+    p.v[2] = f->query;
+    if (f->limit > 0)
+        p_i64(&p, 3, f->limit);
+    p_i64(&p, 4, f->offset > 0 ? f->offset : 0);
+    int rc;
+    PGresult *res = run(PS(s), Q_USER_LIST, 5, p.v, "list users", &rc);
+    if (!res)
+        return rc;
+    int out = 0;
+    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
+        struct user u;
+        read_user(res, i, &u);
+        out = cb(ctx, &u);
+    }
+    PQclear(res);
+    return out;
+}
+
+static int pg_user_count(struct store *s, const char *role, bool active_only, int64_t *n)
+{
+    struct params p = {0};
+    p.v[0] = role;
+    p_i64(&p, 1, active_only ? 1 : 0);
+    int rc;
+    PGresult *res = one(PS(s), Q_USER_COUNT, 2, p.v, "count users", &rc);
+    if (!res)
+        return rc;
+    *n = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_user_email(struct store *s, int64_t id, char *out)
+{
+    struct params p = {0};
+    p_i64(&p, 0, id);
+    int rc;
+    PGresult *res = run(PS(s), Q_USER_EMAIL, 1, p.v, "user email", &rc);
+    if (!res)
+        return rc;
+    if (PQntuples(res))
+        c_copy(res, 0, 0, out, EMAIL_MAX + 1);
+    else
+        out[0] = '\0';
+    PQclear(res);
+    return 0;
+}
+
+static void read_spec(PGresult *r, int i, struct specialization *sp)
+{
+    memset(sp, 0, sizeof *sp);
+    c_copy(r, i, 0, sp->id, sizeof sp->id);
+    c_copy(r, i, 1, sp->name, sizeof sp->name);
+    sp->max_levels = (int)c_i64(r, i, 2);
+    sp->is_active = c_bool(r, i, 3);
+    sp->created_at = c_time(r, i, 4);
+}
+
+static int pg_spec_insert(struct store *s, const struct specialization *sp)
+{
+    struct params p = {0};
+    p.v[0] = sp->id;
+    p.v[1] = sp->name;
+    p_i64(&p, 2, sp->max_levels);
+    p_bool(&p, 3, sp->is_active);
+    p_time(&p, 4, sp->created_at);
+    int rc = exec_q(PS(s), Q_SPEC_INSERT, 5, p.v, "insert specialization");
+    if (rc == STORE_ERR_CONFLICT)
+        return store_fail(s, rc, "specialization %s already exists", sp->id);
+    return rc;
+}
+
+static int pg_spec_get(struct store *s, const char *id, struct specialization *sp)
+{
+    const char *v[1] = {id};
+    int rc;
+    PGresult *res = one(PS(s), Q_SPEC_GET, 1, v, "specialization", &rc);
+    if (rc == STORE_ERR_NOT_FOUND)
+        return store_fail(s, rc, "unknown specialization %s", id);
+    if (!res)
+        return rc;
+    read_spec(res, 0, sp);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_spec_list(struct store *s, store_spec_cb cb, void *ctx)
+{
+    int rc;
+    PGresult *res = run(PS(s), Q_SPEC_LIST, 0, NULL, "list specializations", &rc);
+    if (!res)
+        return rc;
+    int out = 0;
+    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
+        struct specialization sp;
+        read_spec(res, i, &sp);
+        out = cb(ctx, &sp);
+    }
+    PQclear(res);
+    return out;
+}
+
+static int pg_spec_level_xp(struct store *s, const char *spec, int level, int64_t *xp)
+{
+    struct params p = {0};
+    p.v[0] = spec;
+    p_i64(&p, 1, level);
+    int rc;
+    PGresult *res = one(PS(s), Q_SPEC_LEVEL_XP, 2, p.v, "level threshold", &rc);
+    if (!res)
+        return rc;
+    *xp = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+/* ---- progress, licenses, progressions --------------------------------------------- */
+
+static void read_progress(PGresult *r, int i, int c, struct progress *p)
+{
+    memset(p, 0, sizeof *p);
+    p->id = c_i64(r, i, c + 0);
+    p->student_id = c_i64(r, i, c + 1);
+    c_copy(r, i, c + 2, p->spec, sizeof p->spec);
+    p->current_level = (int)c_i64(r, i, c + 3);
+    p->total_xp = c_i64(r, i, c + 4);
+    p->completed_sessions = c_i64(r, i, c + 5);
+    p->completed_projects = c_i64(r, i, c + 6);
+    p->theory_hours_completed = c_i64(r, i, c + 7);
+    p->practice_hours_completed = c_i64(r, i, c + 8);
+    p->last_activity = c_time(r, i, c + 9);
+    p->created_at = c_time(r, i, c + 10);
+    p->updated_at = c_time(r, i, c + 11);
+}
+
+static void read_license(PGresult *r, int i, int c, struct license *l)
+{
+    memset(l, 0, sizeof *l);
+    l->id = c_i64(r, i, c + 0);
+    l->user_id = c_i64(r, i, c + 1);
+    c_copy(r, i, c + 2, l->spec, sizeof l->spec);
+    l->current_level = (int)c_i64(r, i, c + 3);
+    l->max_achieved_level = (int)c_i64(r, i, c + 4);
+    l->started_at = c_time(r, i, c + 5);
+    l->last_advanced_at = c_time(r, i, c + 6);
+    l->created_at = c_time(r, i, c + 7);
+    l->updated_at = c_time(r, i, c + 8);
+}
+
+static int pg_progress_get(struct store *s, int64_t user, const char *spec, bool for_update,
+                           struct progress *pr)
+{
+    struct params p = {0};
+    p_i64(&p, 0, user);
+    p.v[1] = spec;
+    int rc;
+    PGresult *res = one(PS(s), for_update ? Q_PROGRESS_GET_LOCK : Q_PROGRESS_GET, 2, p.v,
+                        "progress", &rc);
+    if (!res)
+        return rc;
+    read_progress(res, 0, 0, pr);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_progress_insert(struct store *s, struct progress *pr)
+{
+    struct params p = {0};
+    p_i64(&p, 0, pr->student_id);
+    p.v[1] = pr->spec;
+    p_i64(&p, 2, pr->current_level);
+    p_i64(&p, 3, pr->total_xp);
+    p_i64(&p, 4, pr->completed_sessions);
+    p_i64(&p, 5, pr->completed_projects);
+    p_i64(&p, 6, pr->theory_hours_completed);
+    p_i64(&p, 7, pr->practice_hours_completed);
+    p_time(&p, 8, pr->last_activity);
+    p_time(&p, 9, pr->created_at);
+    p_time(&p, 10, pr->updated_at);
+    int rc;
+    PGresult *res = run(PS(s), Q_PROGRESS_INSERT, 11, p.v, "insert progress", &rc);
+    if (!res)
+        return rc;
+    pr->id = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_progress_update(struct store *s, const struct progress *pr)
+{
+    struct params p = {0};
+    p_i64(&p, 0, pr->id);
+    p_i64(&p, 1, pr->current_level);
+    p_i64(&p, 2, pr->total_xp);
+    p_i64(&p, 3, pr->completed_sessions);
+    p_i64(&p, 4, pr->completed_projects);
+    p_i64(&p, 5, pr->theory_hours_completed);
+    p_i64(&p, 6, pr->practice_hours_completed);
+    p_time(&p, 7, pr->last_activity);
+    p_time(&p, 8, pr->updated_at);
+    return exec_q(PS(s), Q_PROGRESS_UPDATE, 9, p.v, "update progress");
+}
+
+static int pg_license_get(struct store *s, int64_t user, const char *spec, bool for_update,
+                          struct license *l)
+{
+    struct params p = {0};
+    p_i64(&p, 0, user);
+    p.v[1] = spec;
+    int rc;
+    PGresult *res = one(PS(s), for_update ? Q_LICENSE_GET_LOCK : Q_LICENSE_GET, 2, p.v,
+                        "license", &rc);
+    if (!res)
+        return rc;
+    read_license(res, 0, 0, l);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_license_insert(struct store *s, struct license *l)
+{
+    struct params p = {0};
+    p_i64(&p, 0, l->user_id);
+    p.v[1] = l->spec;
+    p_i64(&p, 2, l->current_level);
+    p_i64(&p, 3, l->max_achieved_level);
+    p_time(&p, 4, l->started_at);
+    p_time(&p, 5, l->last_advanced_at);
+    p_time(&p, 6, l->created_at);
+    p_time(&p, 7, l->updated_at);
+    int rc;
+    PGresult *res = run(PS(s), Q_LICENSE_INSERT, 8, p.v, "insert license", &rc);
+    if (!res)
+        return rc;
+    l->id = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_license_update(struct store *s, const struct license *l)
+{
+    struct params p = {0};
+    p_i64(&p, 0, l->id);
+    p_i64(&p, 1, l->current_level);
+    p_i64(&p, 2, l->max_achieved_level);
+    p_time(&p, 3, l->last_advanced_at);
+    p_time(&p, 4, l->updated_at);
+    return exec_q(PS(s), Q_LICENSE_UPDATE, 5, p.v, "update license");
+}
+
+static int pg_progression_insert(struct store *s, struct progression *pr)
+{
+    struct params p = {0};
+    p_i64(&p, 0, pr->user_license_id);
+    p_i64(&p, 1, pr->from_level);
+    p_i64(&p, 2, pr->to_level);
+    p_id_or_null(&p, 3, pr->advanced_by);
+    p.v[4] = pr->reason;
+    p_time(&p, 5, pr->advanced_at);
+    int rc;
+    PGresult *res = run(PS(s), Q_PROGRESSION_INSERT, 6, p.v, "insert license progression", &rc);
+    if (!res)
+        return rc;
+    pr->id = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_progression_count(struct store *s, int64_t license_id, int64_t *n)
+{
+    struct params p = {0};
+    p_i64(&p, 0, license_id);
+    int rc;
+    PGresult *res = one(PS(s), Q_PROGRESSION_COUNT, 1, p.v, "count progressions", &rc);
+    if (!res)
+        return rc;
+    *n = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_user_pairs(struct store *s, int64_t user, store_pair_rows_cb cb, void *ctx)
+{
+    struct params p = {0};
+    p_i64(&p, 0, user);
+    int rc;
+    PGresult *res = run(PS(s), Q_USER_PAIRS, 1, p.v, "read progress and licenses", &rc);
+    if (!res)
+        return rc;
+    int out = 0;
+    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
+        struct progress pr;
+        struct license l;
+        bool hp = !PQgetisnull(res, i, 0), hl = !PQgetisnull(res, i, 12);
+        if (hp)
+            read_progress(res, i, 0, &pr);
+        if (hl)
+            read_license(res, i, 12, &l);
+        out = cb(ctx, hp ? &pr : NULL, hl ? &l : NULL);
+    }
+    PQclear(res);
+    return out;
+}
+
+/* ---- the pair scan: one server-side merge join, read through a cursor ------------- */
+
+static int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
+                             struct store_scan **out)
+{
+    struct pg_store *ps = PS(s);
+    *out = NULL;
+    if (s->in_txn != (int)STORE_TXN_READ + 1 && s->in_txn != (int)STORE_TXN_WRITE + 1)
+        return store_fail(s, STORE_ERR, "the pair scan needs an open transaction");
+    /* A merge join over the two covering indexes returns the pairs in order
+     * without sorting; hash and nested-loop joins would not. */
+    int rc = command(ps, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_nestloop = off",
+                     "prepare the pair scan");
+    if (rc)
+        return rc;
+    char user[24];
+    snprintf(user, sizeof user, "%" PRId64, f ? f->user_id : 0);
+    const char *vals[2] = {user, f && f->spec ? f->spec : ""};
+    /* Unprepared on purpose: the filters are planned as the constants they are,
+     * so a one-user scan is an index lookup. The email and first_seen are
+     * looked up only for inconsistent pairs. */
+    PGresult *res = PQexecParams(
+        ps->conn,
+        "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "
+        "SELECT coalesce(p.student_id, l.user_id), "
+        "coalesce(p.specialization_id, l.specialization_type), p.current_level, "
+        "l.current_level, "
+        "CASE WHEN p.current_level IS DISTINCT FROM l.current_level THEN "
+        " (SELECT email FROM users u WHERE u.id = coalesce(p.student_id, l.user_id)) END, "
+        "CASE WHEN p.current_level IS DISTINCT FROM l.current_level THEN "
+        " (SELECT (extract(epoch FROM v.first_seen) * 1000000)::bigint FROM violations v "
+        "  WHERE v.user_id = coalesce(p.student_id, l.user_id) "
+        "  AND v.specialization = coalesce(p.specialization_id, l.specialization_type) "
+        "  AND v.issue_type = CASE WHEN p.student_id IS NULL THEN 'missing_progress' "
+        "   WHEN l.user_id IS NULL THEN 'missing_license' ELSE 'level_mismatch' END "
+        "  AND v.resolved_at IS NULL) END "
+        "FROM (SELECT student_id, specialization_id, current_level FROM specialization_progress "
+        "      WHERE ($1::bigint = 0 OR student_id = $1::bigint) "
+        "      AND ($2::text = '' OR specialization_id = $2::text)) p "
+        "FULL JOIN (SELECT user_id, specialization_type, current_level FROM user_licenses "
+        "      WHERE ($1::bigint = 0 OR user_id = $1::bigint) "
+        "      AND ($2::text = '' OR specialization_type = $2::text)) l "
+        "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id",
+        2, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return fail_result(ps, res, "open the pair scan");
+    PQclear(res);
+    struct store_scan *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        return store_fail(s, STORE_ERR, "out of memory");
+    sc->ps = ps;
+    *out = sc;
+    return 0;
+}
+
+static int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
+{
+    struct pg_store *ps = sc->ps;
+    if (sc->row >= sc->rows) {
+        if (sc->done)
+            return 0;
+        PQclear(sc->batch);
+        char fetch[64];
+        snprintf(fetch, sizeof fetch, "FETCH FORWARD %d FROM lockstep_pairs", SCAN_FETCH);
+        sc->batch = PQexec(ps->conn, fetch);
+        if (PQresultStatus(sc->batch) != PGRES_TUPLES_OK) {
+            int rc = fail_result(ps, sc->batch, "scan pairs");
+            sc->batch = NULL;
+            return rc;
+        }
+        sc->rows = PQntuples(sc->batch);
+        sc->row = 0;
+        if (sc->rows < SCAN_FETCH)
+            sc->done = true;
+        if (sc->rows == 0)
+            return 0;
+    }
+    PGresult *r = sc->batch;
+    int i = sc->row++;
+    out->user_id = c_i64(r, i, 0);
+    c_copy(r, i, 1, out->spec, sizeof out->spec);
+    out->has_progress = !PQgetisnull(r, i, 2);
+    out->has_license = !PQgetisnull(r, i, 3);
+    out->progress_level = (int)c_i64(r, i, 2);
+    out->license_level = (int)c_i64(r, i, 3);
+    out->has_details = !(out->has_progress && out->has_license &&
+                         out->progress_level == out->license_level);
+    c_copy(r, i, 4, out->user_email, sizeof out->user_email);
+    out->first_seen = c_i64(r, i, 5);
+    /* The merge join returns pairs in order; make sure of it. */
+    if (sc->any && (out->user_id < sc->last_user ||
+                    (out->user_id == sc->last_user && strcmp(out->spec, sc->last_spec) <= 0)))
+        return store_fail(&ps->base, STORE_ERR, "the pair scan returned pairs out of order");
+    sc->any = true;
+    sc->last_user = out->user_id;
+    memcpy(sc->last_spec, out->spec, sizeof sc->last_spec);
+    return 1;
+}
+
+static void pg_pair_scan_close(struct store_scan *sc)
+{
+    if (!sc)
+        return;
+    PQclear(sc->batch);
+    if (PQstatus(sc->ps->conn) == CONNECTION_OK &&
+        PQtransactionStatus(sc->ps->conn) == PQTRANS_INTRANS) {
+        PGresult *res = PQexec(sc->ps->conn, "CLOSE lockstep_pairs");
+        PQclear(res);
+    }
+    free(sc);
+}
+
+/* ---- recorded checks and open violations -------------------------------------------- */
+
+static int pg_violation_first_seen(struct store *s, int64_t user, const char *spec,
+                                   const char *issue, int64_t *first_seen)
+{
+    struct params p = {0};
+    p_i64(&p, 0, user);
+    p.v[1] = spec;
+    p.v[2] = issue;
+    int rc;
+    PGresult *res = one(PS(s), Q_VIOLATION_FIRST_SEEN, 3, p.v, "open violation", &rc);
+    if (!res)
+        return rc;
+    *first_seen = c_time(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+static void stage_clear(struct pg_store *ps)
+{
+    for (size_t i = 0; i < ps->n_stage; i++)
+        free(ps->stage[i].email);
+    free(ps->stage);
+    ps->stage = NULL;
+    ps->n_stage = ps->cap_stage = 0;
+}
+
+static int pg_check_stage_reset(struct store *s)
+{
+    struct pg_store *ps = PS(s);
+    stage_clear(ps);
+    ps->stage_open = true;
+    return 0;
+}
+
+/* Staged violations are kept here and sent with COPY when the check is recorded. */
+static int pg_check_stage_add(struct store *s, const struct violation *v)
+{
+    struct pg_store *ps = PS(s);
+    if (ps->n_stage == ps->cap_stage) {
+        size_t cap = ps->cap_stage ? ps->cap_stage * 2 : 256;
+        struct staged *p = realloc(ps->stage, cap * sizeof *p);
+        if (!p)
+            return store_fail(s, STORE_ERR, "out of memory");
+        ps->stage = p;
+        ps->cap_stage = cap;
+    }
+    struct staged *t = &ps->stage[ps->n_stage];
+    memset(t, 0, sizeof *t);
+    if (!(t->email = strdup(v->user_email)))
+        return store_fail(s, STORE_ERR, "out of memory");
+    t->user = v->user_id;
+    memcpy(t->spec, v->spec, sizeof t->spec);
+    memcpy(t->issue, v->issue_type, sizeof t->issue);
+    memcpy(t->action, v->recommended_action, sizeof t->action);
+    t->has_progress = v->has_progress;
+    t->has_license = v->has_license;
+    t->progress_level = v->progress_level;
+    t->license_level = v->license_level;
+    t->first_seen = v->first_seen;
+    ps->n_stage++;
+    return 0;
+}
+
+/* COPY text format: escape backslash, tab, newline and carriage return. */
+static void copy_field(char *out, size_t len, size_t *o, const char *s)
+{
+    for (; *s && *o + 3 < len; s++) {
+        char c = *s;
+        if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
+            out[(*o)++] = '\\';
+            c = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
+        }
+        out[(*o)++] = c;
+    }
+}
+
+static int copy_stage(struct pg_store *ps)
+{
+    PGresult *res = PQexec(ps->conn, "COPY check_stage FROM STDIN");
+    if (PQresultStatus(res) != PGRES_COPY_IN)
+        return fail_result(ps, res, "stage violations");
+    PQclear(res);
+    char line[1024];
+    for (size_t i = 0; i < ps->n_stage; i++) {
+        const struct staged *t = &ps->stage[i];
+        char iso[TIME_ISO_LEN], pl[16] = "\\N", ll[16] = "\\N";
+        time_format_iso(t->first_seen, iso);
+        if (t->has_progress)
+            snprintf(pl, sizeof pl, "%d", t->progress_level);
+        if (t->has_license)
+            snprintf(ll, sizeof ll, "%d", t->license_level);
+        size_t o = (size_t)snprintf(line, sizeof line, "%" PRId64 "\t", t->user);
+        copy_field(line, sizeof line, &o, t->spec);
+        line[o++] = '\t';
+        copy_field(line, sizeof line, &o, t->issue);
+        line[o++] = '\t';
+        copy_field(line, sizeof line, &o, t->email);
+        o += (size_t)snprintf(line + o, sizeof line - o, "\t%s\t%s\t", pl, ll);
+        copy_field(line, sizeof line, &o, t->action);
+        o += (size_t)snprintf(line + o, sizeof line - o, "\t%s\n", iso);
+        if (PQputCopyData(ps->conn, line, (int)o) != 1)
+            return fail_conn(ps, "stage violations");
+    }
+    if (PQputCopyEnd(ps->conn, NULL) != 1)
+        return fail_conn(ps, "stage violations");
+    res = PQgetResult(ps->conn);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return fail_result(ps, res, "stage violations");
+    PQclear(res);
+    while ((res = PQgetResult(ps->conn)) != NULL)
+        PQclear(res);
+    return 0;
+}
+
+static int pg_check_record(struct store *s, struct check_run *c)
+{
+    struct pg_store *ps = PS(s);
+    if (!ps->stage_open)
+        return store_fail(s, STORE_ERR, "check_record needs check_stage_reset first");
+    int rc = pg_begin(s, STORE_TXN_WRITE);
+    if (rc)
+        return rc;
+    struct params p = {0};
+    p_time(&p, 0, c->timestamp);
+    p_i64(&p, 1, c->total_checked);
+    p_i64(&p, 2, c->consistent);
+    p_i64(&p, 3, c->inconsistent);
+    p_dbl(&p, 4, c->consistency_rate);
+    p.v[5] = c->status;
+    p.v[6] = c->trigger;
+    p_dbl(&p, 7, c->duration_ms);
+    p.v[8] = c->report_file;
+    p.v[9] = c->file_error;
+    p_i64(&p, 10, c->users_checked);
+    PGresult *res = run(ps, Q_CHECK_INSERT, 11, p.v, "record check", &rc);
+    if (!res)
+        goto out;
+    c->id = c_i64(res, 0, 0);
+    PQclear(res);
+    if ((rc = command(ps,
+                      "CREATE TEMP TABLE IF NOT EXISTS check_stage (user_id BIGINT NOT NULL, "
+                      "specialization TEXT COLLATE \"C\" NOT NULL, issue_type TEXT COLLATE \"C\" "
+                      "NOT NULL, user_email TEXT NOT NULL, progress_level INTEGER, "
+                      "license_level INTEGER, recommended_action TEXT NOT NULL, first_seen "
+                      "TIMESTAMPTZ NOT NULL) ON COMMIT DELETE ROWS",
+                      "stage violations")) != 0)
+        goto out;
+    if ((rc = copy_stage(ps)) != 0)
+        goto out;
+    if ((rc = command(ps, "ANALYZE check_stage", "stage violations")) != 0)
+        goto out;
+    struct params q = {0};
+    p_time(&q, 0, c->timestamp);
+    p_i64(&q, 1, c->id);
+    if ((rc = exec_q(ps, Q_VIOLATIONS_RESOLVE, 2, q.v, "resolve violations")) != 0)
+        goto out;
+    if ((rc = exec_q(ps, Q_VIOLATIONS_TOUCH, 1, q.v + 1, "update open violations")) != 0)
+        goto out;
+    if ((rc = exec_q(ps, Q_VIOLATIONS_OPEN_NEW, 1, q.v + 1, "open new violations")) != 0)
+        goto out;
+    if ((rc = pg_commit(s)) == 0) {
+        stage_clear(ps);
+        ps->stage_open = false;
+    }
+    return rc;
+out:
+    pg_rollback(s);
+    return rc;
+}
+
+static int pg_check_set_file(struct store *s, int64_t id, const char *file, const char *error)
+{
+    struct params p = {0};
+    p_i64(&p, 0, id);
+    p.v[1] = file ? file : "";
+    p.v[2] = error ? error : "";
+    return exec_q(PS(s), Q_CHECK_SET_FILE, 3, p.v, "record check file");
+}
+
+static void read_check(PGresult *r, int i, struct check_run *c)
+{
+    memset(c, 0, sizeof *c);
+    c->id = c_i64(r, i, 0);
+    c->timestamp = c_time(r, i, 1);
+    c->total_checked = c_i64(r, i, 2);
+    c->consistent = c_i64(r, i, 3);
+    c->inconsistent = c_i64(r, i, 4);
+    c->consistency_rate = c_dbl(r, i, 5);
+    c_copy(r, i, 6, c->status, sizeof c->status);
+    c_copy(r, i, 7, c->trigger, sizeof c->trigger);
+    c->duration_ms = c_dbl(r, i, 8);
+    c_copy(r, i, 9, c->report_file, sizeof c->report_file);
+    c_copy(r, i, 10, c->file_error, sizeof c->file_error);
+    c->users_checked = c_i64(r, i, 11);
+}
+
+static int pg_check_latest(struct store *s, struct check_run *c)
+{
+    int rc;
+    PGresult *res = one(PS(s), Q_CHECK_LATEST, 0, NULL, "check", &rc);
+    if (!res)
+        return rc;
+    read_check(res, 0, c);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_check_get(struct store *s, int64_t id, struct check_run *c)
+{
+    struct params p = {0};
+    p_i64(&p, 0, id);
+    int rc;
+    PGresult *res = one(PS(s), Q_CHECK_GET, 1, p.v, "check", &rc);
+    if (!res)
+        return rc;
+    read_check(res, 0, c);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_check_list(struct store *s, int64_t since, int64_t until, int64_t limit,
+                         store_check_cb cb, void *ctx)
+{
+    struct params p = {0};
+    p_time(&p, 0, since);
+    p_time(&p, 1, until);
+    if (limit > 0)
+        p_i64(&p, 2, limit);
+    int rc;
+    PGresult *res = run(PS(s), Q_CHECK_LIST, 3, p.v, "list checks", &rc);
+    if (!res)
+        return rc;
+    int out = 0;
+    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
+        struct check_run c;
+        read_check(res, i, &c);
+        out = cb(ctx, &c);
+    }
+    PQclear(res);
+    return out;
+}
+
+static int each_violation(PGresult *res, store_violation_cb cb, void *ctx)
+{
+    int out = 0;
+    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
+        struct violation v;
+        memset(&v, 0, sizeof v);
+        v.user_id = c_i64(res, i, 0);
+        c_copy(res, i, 1, v.user_email, sizeof v.user_email);
+        c_copy(res, i, 2, v.spec, sizeof v.spec);
+        c_copy(res, i, 3, v.issue_type, sizeof v.issue_type);
+        v.has_progress = !PQgetisnull(res, i, 4);
+        v.progress_level = (int)c_i64(res, i, 4);
+        v.has_license = !PQgetisnull(res, i, 5);
+        v.license_level = (int)c_i64(res, i, 5);
+        c_copy(res, i, 6, v.recommended_action, sizeof v.recommended_action);
+        v.first_seen = c_time(res, i, 7);
+        out = cb(ctx, &v);
+    }
+    PQclear(res);
+    return out;
+}
+
+static int pg_violations_open(struct store *s, const char *spec, store_violation_cb cb,
+                              void *ctx)
+{
+    const char *v[1] = {spec};
+    int rc;
+    PGresult *res = run(PS(s), spec ? Q_VIOLATIONS_OPEN_SPEC : Q_VIOLATIONS_OPEN_ALL,
+                        spec ? 1 : 0, v, "list violations", &rc);
+    return res ? each_violation(res, cb, ctx) : rc;
+}
+
+static int pg_violations_new_since(struct store *s, int64_t since, store_violation_cb cb,
+                                   void *ctx)
+{
+    struct params p = {0};
+    p_time(&p, 0, since ? since : 1);
+    int rc;
+    PGresult *res = run(PS(s), Q_VIOLATIONS_NEW_SINCE, 1, p.v, "list violations", &rc);
+    return res ? each_violation(res, cb, ctx) : rc;
+}
+
+static int pg_violations_resolved_since(struct store *s, int64_t since, store_violation_cb cb,
+                                        void *ctx)
+{
+    struct params p = {0};
+    p_time(&p, 0, since ? since : 1);
+    int rc;
+    PGresult *res = run(PS(s), Q_VIOLATIONS_RESOLVED_SINCE, 1, p.v, "list violations", &rc);
+    return res ? each_violation(res, cb, ctx) : rc;
+}
+
+/* ---- sync runs, audit, refresh tokens ------------------------------------------------ */
+
+static int pg_sync_run_insert(struct store *s, struct sync_run *r)
+{
+    struct params p = {0};
+    p_time(&p, 0, r->started_at);
+    p_time(&p, 1, r->finished_at);
+    p.v[2] = r->trigger;
+    p.v[3] = r->direction;
+    p_bool(&p, 4, r->dry_run);
+    p_id_or_null(&p, 5, r->scope_user);
+    p.v[6] = r->scope_spec[0] ? r->scope_spec : NULL;
+    p_i64(&p, 7, r->total_issues);
+    p_i64(&p, 8, r->synced_count);
+    p_i64(&p, 9, r->failed_count);
+    p_bool(&p, 10, r->success);
+    p.v[11] = r->log_file;
+    p.v[12] = r->error;
+    int rc;
+    PGresult *res = run(PS(s), Q_SYNC_RUN_INSERT, 13, p.v, "record sync run", &rc);
+    if (!res)
+        return rc;
+    r->id = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_sync_run_list(struct store *s, int64_t since, store_sync_run_cb cb, void *ctx)
+{
+    struct params p = {0};
+    p_time(&p, 0, since);
+    int rc;
+    PGresult *res = run(PS(s), Q_SYNC_RUN_LIST, 1, p.v, "list sync runs", &rc);
+    if (!res)
+        return rc;
+    int out = 0;
+    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
+        struct sync_run r;
+        memset(&r, 0, sizeof r);
+        r.id = c_i64(res, i, 0);
+        r.started_at = c_time(res, i, 1);
+        r.finished_at = c_time(res, i, 2);
+        c_copy(res, i, 3, r.trigger, sizeof r.trigger);
+        c_copy(res, i, 4, r.direction, sizeof r.direction);
+        r.dry_run = c_bool(res, i, 5);
+        r.scope_user = c_i64(res, i, 6);
+        c_copy(res, i, 7, r.scope_spec, sizeof r.scope_spec);
+        r.total_issues = c_i64(res, i, 8);
+        r.synced_count = c_i64(res, i, 9);
+        r.failed_count = c_i64(res, i, 10);
+        r.success = c_bool(res, i, 11);
+        c_copy(res, i, 12, r.log_file, sizeof r.log_file);
+        c_copy(res, i, 13, r.error, sizeof r.error);
+        out = cb(ctx, &r);
+    }
+    PQclear(res);
+    return out;
+}
+
+static int pg_audit_insert(struct store *s, const struct audit_entry *a)
+{
+    struct params p = {0};
+    p_id_or_null(&p, 0, a->user_id);
+    p.v[1] = a->action;
+    p.v[2] = a->resource_type;
+    p.v[3] = a->resource_id;
+    p.v[4] = a->details;
+    p.v[5] = a->ip_address;
+    p_id_or_null(&p, 6, a->status_code);
+    p_time(&p, 7, a->timestamp ? a->timestamp : time_now_us());
+    return exec_q(PS(s), Q_AUDIT_INSERT, 8, p.v, "write audit log");
+}
+
+static int pg_audit_count(struct store *s, const char *action, int64_t *n)
+{
+    const char *v[1] = {action};
+    int rc;
+    PGresult *res = one(PS(s), Q_AUDIT_COUNT, 1, v, "count audit rows", &rc);
+    if (!res)
+        return rc;
+    *n = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_refresh_insert(struct store *s, const struct refresh_token *t)
+{
+    struct params p = {0};
+    p.v[0] = t->jti;
+    p_i64(&p, 1, t->user_id);
+    p.v[2] = t->family;
+    p_time(&p, 3, t->issued_at);
+    p_time(&p, 4, t->expires_at);
+    return exec_q(PS(s), Q_REFRESH_INSERT, 5, p.v, "store refresh token");
+}
+
+static int pg_refresh_get(struct store *s, const char *jti, struct refresh_token *t)
+{
+    const char *v[1] = {jti};
+    int rc;
+    PGresult *res = one(PS(s), Q_REFRESH_GET, 1, v, "refresh token", &rc);
+    if (!res)
+        return rc;
+    memset(t, 0, sizeof *t);
+    c_copy(res, 0, 0, t->jti, sizeof t->jti);
+    t->user_id = c_i64(res, 0, 1);
+    c_copy(res, 0, 2, t->family, sizeof t->family);
+    t->issued_at = c_time(res, 0, 3);
+    t->expires_at = c_time(res, 0, 4);
+    t->used_at = c_time(res, 0, 5);
+    t->revoked_at = c_time(res, 0, 6);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_refresh_mark_used(struct store *s, const char *jti, int64_t when)
+{
+    struct params p = {0};
+    p.v[0] = jti;
+    p_time(&p, 1, when);
+    int rc;
+    PGresult *res = run(PS(s), Q_REFRESH_MARK_USED, 2, p.v, "rotate refresh token", &rc);
+    if (!res)
+        return rc;
+    int changed = count_changed(res);
+    PQclear(res);
+    return changed ? 0 : store_fail(s, STORE_ERR_CONFLICT, "refresh token already used");
+}
+
+static int pg_refresh_revoke_family(struct store *s, const char *family, int64_t when)
+{
+    struct params p = {0};
+    p.v[0] = family;
+    p_time(&p, 1, when);
+    return exec_q(PS(s), Q_REFRESH_REVOKE_FAMILY, 2, p.v, "revoke refresh tokens");
+}
+
+static int pg_refresh_revoke_user(struct store *s, int64_t user, int64_t when)
+{
+    struct params p = {0};
+    p_i64(&p, 0, user);
+    p_time(&p, 1, when);
+    return exec_q(PS(s), Q_REFRESH_REVOKE_USER, 2, p.v, "revoke refresh tokens");
+}
+
+/* ---- leadership and scheduler history ------------------------------------------------ */
+
+static int pg_leader_hold(struct store *s, bool *leader)
+{
+    struct pg_store *ps = PS(s);
+    *leader = false;
+    if (ps->leader) {
+        /* The lock lives as long as the session: check the session is alive. */
+        PGresult *res = PQexec(ps->conn, "SELECT 1");
+        bool alive = PQresultStatus(res) == PGRES_TUPLES_OK;
+        PQclear(res);
+        if (alive) {
+            *leader = true;
+            return 0;
+        }
+        ps->leader = false;
+        return fail_conn(ps, "keep the scheduler lead");
+    }
+    int rc = ensure(ps, "take the scheduler lead");
+    if (rc)
+        return rc;
+    PGresult *res = PQexec(ps->conn, "SELECT pg_try_advisory_lock(" LEADER_LOCK_KEY ")");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return fail_result(ps, res, "take the scheduler lead");
+    ps->leader = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    *leader = ps->leader;
+    return 0;
+}
+
+static void pg_leader_release(struct store *s)
+{
+    struct pg_store *ps = PS(s);
+    if (ps->leader && PQstatus(ps->conn) == CONNECTION_OK) {
+        PGresult *res = PQexec(ps->conn, "SELECT pg_advisory_unlock(" LEADER_LOCK_KEY ")");
+        PQclear(res);
+    }
+    ps->leader = false;
+}
+
+static int pg_scheduler_start_insert(struct store *s, int64_t when, const char *owner)
+{
+    struct params p = {0};
+    p_time(&p, 0, when);
+    p.v[1] = owner;
+    return exec_q(PS(s), Q_SCHED_START_INSERT, 2, p.v, "record scheduler start");
+}
+
+/* A single nullable timestamp: NOT_FOUND when null. */
+static int one_time(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+                    int64_t *when, const char *what)
+{
+    int rc;
+    PGresult *res = one(ps, id, n, vals, what, &rc);
+    if (!res)
+        return rc;
+    bool null = PQgetisnull(res, 0, 0);
+    *when = null ? 0 : c_time(res, 0, 0);
+    PQclear(res);
+    return null ? store_fail(&ps->base, STORE_ERR_NOT_FOUND, "%s: none", what) : 0;
+}
+
+static int pg_scheduler_first_start(struct store *s, int64_t *when)
+{
+    return one_time(PS(s), Q_SCHED_FIRST_START, 0, NULL, when, "scheduler start");
+}
+
+static int pg_scheduler_last_start(struct store *s, int64_t *when, char owner[64])
+{
+    int rc;
+    PGresult *res = one(PS(s), Q_SCHED_LAST_START, 0, NULL, "scheduler start", &rc);
+    if (!res)
+        return rc;
+    *when = c_time(res, 0, 0);
+    c_copy(res, 0, 1, owner, 64);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_job_run_insert(struct store *s, struct job_run *r)
+{
+    struct params p = {0};
+    p.v[0] = r->job_id;
+    p_time(&p, 1, r->due_at);
+    p_time(&p, 2, r->started_at);
+    p_time(&p, 3, r->finished_at);
+    p.v[4] = r->status;
+    p.v[5] = r->error;
+    p.v[6] = r->owner;
+    int rc;
+    PGresult *res = run(PS(s), Q_JOB_RUN_INSERT, 7, p.v, "record job run", &rc);
+    if (!res)
+        return rc;
+    r->id = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_job_run_finish(struct store *s, int64_t id, const char *status, const char *error,
+                             int64_t finished_at)
+{
+    struct params p = {0};
+    p_i64(&p, 0, id);
+    p.v[1] = status;
+    p.v[2] = error ? error : "";
+    p_time(&p, 3, finished_at);
+    return exec_q(PS(s), Q_JOB_RUN_FINISH, 4, p.v, "finish job run");
+}
+
+static int pg_job_runs_interrupt_stale(struct store *s, int64_t when, int64_t *n)
+{
+    struct params p = {0};
+    p_time(&p, 0, when);
+    int rc;
+    PGresult *res = run(PS(s), Q_JOB_RUNS_INTERRUPT, 1, p.v, "mark interrupted job runs", &rc);
+    if (!res)
+        return rc;
+    if (n)
+        *n = count_changed(res);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_job_run_stats(struct store *s, const char *job, int64_t since, int64_t until,
+                            struct job_stats *st)
+{
+    struct pg_store *ps = PS(s);
+    memset(st, 0, sizeof *st);
+    struct params p = {0};
+    p.v[0] = job;
+    p_time(&p, 1, since);
+    p_time(&p, 2, until);
+    int rc;
+    PGresult *res = run(ps, Q_JOB_RUN_STATS, 3, p.v, "job run counts", &rc);
+    if (!res)
+        return rc;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *status = PQgetvalue(res, i, 0);
+        int64_t n = c_i64(res, i, 1);
+        if (!strcmp(status, "success"))
+            st->ok = n;
+        else if (!strcmp(status, "failed"))
+            st->failed = n;
+        else if (!strcmp(status, "missed"))
+            st->missed = n;
+        else if (!strcmp(status, "skipped"))
+            st->skipped = n;
+        else if (!strcmp(status, "interrupted"))
+            st->interrupted = n;
+        else if (!strcmp(status, "running"))
+            st->running = n;
+    }
+    PQclear(res);
+    res = run(ps, Q_JOB_RUN_LAST, 1, p.v, "last job run", &rc);
+    if (!res)
+        return rc;
+    if (PQntuples(res)) {
+        c_copy(res, 0, 0, st->last_status, sizeof st->last_status);
+        st->last_started_at = c_time(res, 0, 1);
+        st->last_due_at = c_time(res, 0, 2);
+    }
+    PQclear(res);
+    rc = one_time(ps, Q_JOB_RUN_LAST_SUCCESS, 1, p.v, &st->last_success_at,
+                  "last successful run");
+    return rc == STORE_ERR_NOT_FOUND ? 0 : rc;
+}
+
+static int pg_job_run_list(struct store *s, const char *job, int64_t since, int64_t until,
+                           int64_t limit, store_job_run_cb cb, void *ctx)
+{
+    struct params p = {0};
+    p.v[0] = job;
+    p_time(&p, 1, since);
+    p_time(&p, 2, until);
+    if (limit > 0)
+        p_i64(&p, 3, limit);
+    int rc;
+    PGresult *res = run(PS(s), Q_JOB_RUN_LIST, 4, p.v, "list job runs", &rc);
+    if (!res)
+        return rc;
+    int out = 0;
+    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
+        struct job_run r;
+        memset(&r, 0, sizeof r);
+        r.id = c_i64(res, i, 0);
+        c_copy(res, i, 1, r.job_id, sizeof r.job_id);
+        r.due_at = c_time(res, i, 2);
+        r.started_at = c_time(res, i, 3);
+        r.finished_at = c_time(res, i, 4);
+        c_copy(res, i, 5, r.status, sizeof r.status);
+        c_copy(res, i, 6, r.error, sizeof r.error);
+        c_copy(res, i, 7, r.owner, sizeof r.owner);
+        out = cb(ctx, &r);
+    }
+    PQclear(res);
+    return out;
+}
+
+static int pg_job_run_last_due(struct store *s, const char *job, int64_t *due)
+{
+    const char *v[1] = {job};
+    return one_time(PS(s), Q_JOB_RUN_LAST_DUE, 1, v, due, "last job run");
+}
+
+/* ---- baselines ------------------------------------------------------------------------- */
+
+static void read_baseline(PGresult *r, int i, struct baseline *b)
+{
+    memset(b, 0, sizeof *b);
+    b->id = c_i64(r, i, 0);
+    b->check_id = c_i64(r, i, 1);
+    b->created_at = c_time(r, i, 2);
+    c_copy(r, i, 3, b->file, sizeof b->file);
+    c_copy(r, i, 4, b->note, sizeof b->note);
+}
+
+static int pg_baseline_insert(struct store *s, struct baseline *b)
+{
+    struct params p = {0};
+    p_i64(&p, 0, b->check_id);
+    p_time(&p, 1, b->created_at);
+    p.v[2] = b->file;
+    p.v[3] = b->note;
+    int rc;
+    PGresult *res = run(PS(s), Q_BASELINE_INSERT, 4, p.v, "record baseline", &rc);
+    if (!res)
+        return rc;
+    b->id = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_baseline_get(struct store *s, int64_t id, struct baseline *b)
+{
+    struct params p = {0};
+    p_i64(&p, 0, id);
+    int rc;
+    PGresult *res = one(PS(s), id ? Q_BASELINE_GET : Q_BASELINE_LATEST, id ? 1 : 0, p.v,
+                        "baseline", &rc);
+    if (!res)
+        return rc;
+    read_baseline(res, 0, b);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_baseline_list(struct store *s, store_baseline_cb cb, void *ctx)
+{
+    int rc;
+    PGresult *res = run(PS(s), Q_BASELINE_LIST, 0, NULL, "list baselines", &rc);
+    if (!res)
+        return rc;
+    int out = 0;
+    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
+        struct baseline b;
+        read_baseline(res, i, &b);
+        out = cb(ctx, &b);
+    }
+    PQclear(res);
+    return out;
+}
+
+static int pg_baseline_set_file(struct store *s, int64_t id, const char *file)
+{
+    struct params p = {0};
+    p_i64(&p, 0, id);
+    p.v[1] = file;
+    return exec_q(PS(s), Q_BASELINE_SET_FILE, 2, p.v, "record baseline file");
+}
+
+/* ---- open and close ---------------------------------------------------------------------- */
+
+static void pg_close(struct store *s)
+{
+    struct pg_store *ps = PS(s);
+    stage_clear(ps);
+    PQfinish(ps->conn);
+    free(ps);
+}
 
 int store_pg_open(const char *conninfo, const struct store_options *o, struct store **out,
                   char *err, size_t errlen)
 {
-    (void)conninfo;
-    (void)o;
     *out = NULL;
-    snprintf(err, errlen, "PostgreSQL stores are not supported by this build yet");
-    return STORE_ERR_URL;
+    struct pg_store *ps = calloc(1, sizeof *ps);
+    if (!ps) {
+        snprintf(err, errlen, "out of memory");
+        return STORE_ERR;
+    }
+    ps->base.ops = &pg_ops;
+    ps->lock_timeout_ms = o->busy_timeout_ms;
+    snprintf(ps->conninfo, sizeof ps->conninfo, "%s", conninfo);
+    ps->conn = PQconnectdb(conninfo);
+    if (!ps->conn || PQstatus(ps->conn) != CONNECTION_OK) {
+        char msg[400];
+        first_line(msg, sizeof msg, ps->conn ? PQerrorMessage(ps->conn) : "out of memory");
+        /* The message names host and database, never the password. */
+        snprintf(err, errlen, "cannot connect to PostgreSQL: %s", msg);
+        PQfinish(ps->conn);
+        free(ps);
+        return STORE_ERR_UNAVAILABLE;
+    }
+    int rc = session_setup(ps);
+    if (rc == 0 && o->migrate) {
+        int applied = 0;
+        rc = pg_migrate(&ps->base, &applied);
+    }
+    if (rc) {
+        snprintf(err, errlen, "cannot prepare the PostgreSQL store: %s", store_errmsg(&ps->base));
+        pg_close(&ps->base);
+        return rc;
+    }
+    *out = &ps->base;
+    return 0;
 }
+
+static const struct store_ops pg_ops = {
+    .name = "postgres",
+    .close = pg_close,
+    .migrate = pg_migrate,
+    .schema_version = pg_schema_version,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .user_insert = pg_user_insert,
+    .user_get = pg_user_get,
+    .user_get_by_email = pg_user_get_by_email,
+    .user_update = pg_user_update,
+    .user_list = pg_user_list,
+    .user_count = pg_user_count,
+    .user_email = pg_user_email,
+    .spec_insert = pg_spec_insert,
+    .spec_get = pg_spec_get,
+    .spec_list = pg_spec_list,
+    .spec_level_xp = pg_spec_level_xp,
+    .progress_get = pg_progress_get,
+    .progress_insert = pg_progress_insert,
+    .progress_update = pg_progress_update,
+    .license_get = pg_license_get,
+    .license_insert = pg_license_insert,
+    .license_update = pg_license_update,
+    .progression_insert = pg_progression_insert,
+    .progression_count = pg_progression_count,
+    .user_pairs = pg_user_pairs,
+    .pair_scan_open = pg_pair_scan_open,
+    .pair_scan_next = pg_pair_scan_next,
+    .pair_scan_close = pg_pair_scan_close,
+    .violation_first_seen = pg_violation_first_seen,
+    .check_stage_reset = pg_check_stage_reset,
+    .check_stage_add = pg_check_stage_add,
+    .check_record = pg_check_record,
+    .check_set_file = pg_check_set_file,
+    .check_latest = pg_check_latest,
+    .check_get = pg_check_get,
+    .check_list = pg_check_list,
+    .violations_open = pg_violations_open,
+    .violations_new_since = pg_violations_new_since,
+    .violations_resolved_since = pg_violations_resolved_since,
+    .sync_run_insert = pg_sync_run_insert,
+    .sync_run_list = pg_sync_run_list,
+    .audit_insert = pg_audit_insert,
+    .audit_count = pg_audit_count,
+    .refresh_insert = pg_refresh_insert,
+    .refresh_get = pg_refresh_get,
+    .refresh_mark_used = pg_refresh_mark_used,
+    .refresh_revoke_family = pg_refresh_revoke_family,
+    .refresh_revoke_user = pg_refresh_revoke_user,
+    .leader_hold = pg_leader_hold,
+    .leader_release = pg_leader_release,
+    .scheduler_start_insert = pg_scheduler_start_insert,
+    .scheduler_first_start = pg_scheduler_first_start,
+    .scheduler_last_start = pg_scheduler_last_start,
+    .job_run_insert = pg_job_run_insert,
+    .job_run_finish = pg_job_run_finish,
+    .job_runs_interrupt_stale = pg_job_runs_interrupt_stale,
+    .job_run_stats = pg_job_run_stats,
+    .job_run_list = pg_job_run_list,
+    .job_run_last_due = pg_job_run_last_due,
+    .baseline_insert = pg_baseline_insert,
+    .baseline_get = pg_baseline_get,
+    .baseline_list = pg_baseline_list,
+    .baseline_set_file = pg_baseline_set_file,
+};
