@@ -6,6 +6,7 @@
 #include "util/timeutil.h"
 
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,7 @@ static void pg_fresh_database(const char *dir)
         fprintf(stderr, "cannot connect to %s: %s", pg, PQerrorMessage(c));
         abort();
     }
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
     PQclear(PQexec(c, sql));
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", db);
@@ -171,4 +173,138 @@ void tu_pair(struct store *s, int64_t user, const char *spec, int progress_level
             abort();
         }
     }
+}
+
+int tu_cmd(char **out, const char *fmt, ...)
+{
+    static char buf[1 << 17];
+    char cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    FILE *p = popen(cmd, "r");
+    size_t n = 0;
+    if (p) {
+        char rest[4096];
+        size_t got;
+        while (n + 1 < sizeof buf && (got = fread(buf + n, 1, sizeof buf - 1 - n, p)) > 0)
+            n += got;
+        while (fread(rest, 1, sizeof rest, p) > 0) /* drain what does not fit */
+            ;
+    }
+    buf[n] = '\0';
+    int st = p ? pclose(p) : -1;
+    if (out)
+        *out = buf;
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+const char *tu_bin(void)
+{
+    const char *b = getenv("LOCKSTEP_BIN");
+    return b && *b ? b : "lockstep";
+}
+
+bool tu_pg(void)
+{
+    const char *pg = getenv("LOCKSTEP_TEST_PG");
+    return pg && *pg;
+}
+
+/* Append `text` to out, keeping it NUL-terminated and within outlen. */
+static void append(char *out, size_t outlen, size_t *used, const char *text)
+{
+    int n = snprintf(out + *used, outlen - *used, "%s", text);
+    if (n > 0)
+        *used += (size_t)n < outlen - *used ? (size_t)n : outlen - *used - 1;
+}
+
+static int sql_sqlite(const char *dir, const char *sql, char *out, size_t outlen)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/lockstep.db", dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    size_t used = 0;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    }
+    for (int row = 0; rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW; row++) {
+        if (row)
+            append(out, outlen, &used, "\n");
+        for (int i = 0; i < sqlite3_column_count(st); i++) {
+            const unsigned char *t = sqlite3_column_text(st, i);
+            if (i)
+                append(out, outlen, &used, "|");
+            append(out, outlen, &used, t ? (const char *)t : "");
+        }
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE)
+        fprintf(stderr, "tu_sql: %s: %s\n", sql, db ? sqlite3_errmsg(db) : "cannot open");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int sql_pg(const char *dir, const char *sql, char *out, size_t outlen)
+{
+    PGconn *c = PQconnectdb(tu_url(dir));
+    size_t used = 0;
+    int rc = -1;
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "tu_sql: cannot connect: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return -1;
+    }
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        for (int row = 0; row < PQntuples(r); row++) {
+            if (row)
+                append(out, outlen, &used, "\n");
+            for (int i = 0; i < PQnfields(r); i++) {
+                if (i)
+                    append(out, outlen, &used, "|");
+                append(out, outlen, &used, PQgetvalue(r, row, i));
+            }
+        }
+        rc = 0;
+    } else {
+        fprintf(stderr, "tu_sql: %s: %s", sql, PQerrorMessage(c));
+    }
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
+static int sql_v(const char *dir, char *out, size_t outlen, const char *fmt, va_list ap)
+{
+    char sql[4096];
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    out[0] = '\0';
+    return tu_pg() ? sql_pg(dir, sql, out, outlen) : sql_sqlite(dir, sql, out, outlen);
+}
+
+int tu_sql(const char *dir, char *out, size_t outlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = sql_v(dir, out, outlen, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+long long tu_sql_int(const char *dir, const char *fmt, ...)
+{
+    char out[64], *end = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = sql_v(dir, out, sizeof out, fmt, ap);
+    va_end(ap);
+    long long v = rc == 0 ? strtoll(out, &end, 10) : -1;
+    return rc == 0 && end != out && *end == '\0' ? v : -1;
 }

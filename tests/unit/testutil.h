@@ -28,5 +28,23 @@ void tu_pair(struct store *s, int64_t user, const char *spec, int progress_level
              int license_level);
 /* Run a shell command; returns its exit status. */
 int tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Run a shell command and capture its standard output (add "2>&1" or
+ * "2>&1 >/dev/null" to the command for standard error) into a static buffer
+ * valid until the next call, stored in *out. Returns the exit status, or -1
+ * when the command did not exit normally. */
+int tu_cmd(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The lockstep binary under test ($LOCKSTEP_BIN). */
+const char *tu_bin(void);
+/* True when the tests run on PostgreSQL (LOCKSTEP_TEST_PG). */
+bool tu_pg(void);
+/* Run SQL on the store of `dir` through the backend's own client library, for
+ * what the store interface does not offer (raw rows to arrange or inspect).
+ * Write portable SQL: it runs on SQLite and PostgreSQL. The result rows go to
+ * out (columns joined by '|', rows by '\n', NULL as ""). Returns 0, or -1 with
+ * the reason on stderr. */
+int tu_sql(const char *dir, char *out, size_t outlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The same, for a query that answers one integer; -1 on any failure. */
+long long tu_sql_int(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

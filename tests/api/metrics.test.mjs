@@ -1,0 +1,129 @@
+// metrics.test.mjs — /metrics is valid Prometheus text format 0.0.4 with the
+// series operations.md asks for, and its optional bearer token.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { freshDir, lockstep, startServe, stopServe, login, api } from './sched_lib.mjs';
+
+/** A strict parser of the exposition format: families with their type and samples. */
+export function parseExposition(text) {
+  const families = new Map();
+  const nameRe = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+  assert.ok(text.endsWith('\n'), 'the page ends with a newline');
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    if (line.startsWith('# HELP ')) {
+      const [, name, help] = /^# HELP (\S+) (.*)$/.exec(line) || [];
+      assert.match(name, nameRe);
+      assert.ok(help && help.length > 0, `HELP of ${name} says something`);
+      const f = families.get(name) || { samples: [] };
+      assert.equal(f.help, undefined, `one HELP for ${name}`);
+      assert.equal(f.samples.length, 0, `HELP of ${name} before its samples`);
+      families.set(name, { ...f, help });
+      continue;
+    }
+    if (line.startsWith('# TYPE ')) {
+      const [, name, type] = /^# TYPE (\S+) (counter|gauge|histogram|summary|untyped)$/.exec(line) || [];
+      assert.ok(name, `valid TYPE line: ${line}`);
+      const f = families.get(name) || { samples: [] };
+      assert.equal(f.type, undefined, `one TYPE for ${name}`);
+      assert.equal(f.samples.length, 0, `TYPE of ${name} before its samples`);
+      families.set(name, { ...f, type });
+      continue;
+    }
+    assert.ok(!line.startsWith('#'), `no other comments: ${line}`);
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
+    assert.ok(m, `valid sample line: ${line}`);
+    const [, name, , labelText, value] = m;
+    assert.ok(!Number.isNaN(Number(value)) || ['+Inf', '-Inf', 'NaN'].includes(value), `numeric value: ${line}`);
+    const labels = {};
+    if (labelText) {
+      const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)/gy;
+      let pos = 0;
+      while (pos < labelText.length) {
+        re.lastIndex = pos;
+        const lm = re.exec(labelText);
+        assert.ok(lm, `valid labels: ${labelText}`);
+        labels[lm[1]] = lm[2].replace(/\\n/g, '\n').replace(/\\(.)/g, '$1');
+        pos = re.lastIndex;
+      }
+    }
+    const base = name.replace(/_(bucket|sum|count)$/, '');
+    const family = families.get(name) || families.get(base);
+    assert.ok(family && family.type, `${name} has a TYPE before its samples`);
+    family.samples.push({ name, labels, value: Number(value === '+Inf' ? Infinity : value) });
+  }
+  return families;
+}
+
+test('/metrics: Prometheus text format with the series of operations.md', async () => {
+  const dir = freshDir('metrics');
+  const { password } = lockstep(dir, ['demo']);
+  try { lockstep(dir, ['check']); } catch { /* exit 3: degraded */ } // a recorded check
+  const srv = await startServe(dir, { LOCKSTEP_CHECK_INTERVAL: '1', LOCKSTEP_SYNC_INTERVAL: '3600' });
+  try {
+    const token = await login(srv.url, 'admin@lockstep.local', password);
+    await api(srv.url, token, 'POST', '/api/v1/health/check-now');
+    await api(srv.url, token, 'GET', '/api/v1/health/status');
+    await new Promise((r) => setTimeout(r, 1500));
+    const res = await fetch(`${srv.url}/metrics`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+    const f = parseExposition(await res.text());
+    const type = (n) => f.get(n)?.type;
+    assert.equal(type('lockstep_consistency_rate'), 'gauge');
+    assert.equal(f.get('lockstep_consistency_rate').samples[0].value, 98.67);
+    assert.equal(type('lockstep_pairs_total'), 'gauge');
+    assert.equal(f.get('lockstep_pairs_total').samples[0].value, 150);
+    assert.equal(type('lockstep_violations'), 'gauge');
+    const byIssue = Object.fromEntries(f.get('lockstep_violations').samples.map((s) => [s.labels.issue_type, s.value]));
+    assert.deepEqual(byIssue, { level_mismatch: 2, missing_license: 0, missing_progress: 0 });
+    assert.equal(type('lockstep_last_check_timestamp_seconds'), 'gauge');
+    assert.ok(Math.abs(f.get('lockstep_last_check_timestamp_seconds').samples[0].value - Date.now() / 1000) < 60);
+    assert.equal(type('lockstep_checks_total'), 'counter');
+    const checks = f.get('lockstep_checks_total').samples;
+    const manual = checks.find((s) => s.labels.trigger === 'manual' && s.labels.status === 'degraded');
+    assert.equal(manual.value, 1);
+    const scheduled = checks.find((s) => s.labels.trigger === 'scheduled' && s.labels.status === 'degraded');
+    assert.ok(scheduled.value >= 1);
+    assert.equal(type('lockstep_check_duration_seconds'), 'histogram');
+    const h = f.get('lockstep_check_duration_seconds').samples;
+    const buckets = h.filter((s) => s.name.endsWith('_bucket'));
+    let prev = 0;
+    for (const b of buckets) {
+      assert.ok(b.value >= prev, 'cumulative buckets');
+      prev = b.value;
+    }
+    assert.equal(buckets.at(-1).labels.le, '+Inf');
+    const count = h.find((s) => s.name.endsWith('_count')).value;
+    assert.equal(buckets.at(-1).value, count);
+    assert.equal(count, manual.value + scheduled.value);
+    assert.ok(h.find((s) => s.name.endsWith('_sum')).value > 0);
+    assert.equal(type('lockstep_job_runs_total'), 'counter');
+    const jobs = f.get('lockstep_job_runs_total').samples;
+    assert.ok(jobs.find((s) => s.labels.job === 'coupling_health_check' && s.labels.status === 'success').value >= 1);
+    assert.equal(type('lockstep_http_requests_total'), 'counter');
+    const http = f.get('lockstep_http_requests_total').samples;
+    assert.ok(http.find((s) => s.labels.route === 'GET /api/v1/health/status' && s.labels.code === '200').value >= 1);
+    assert.ok(http.find((s) => s.labels.route === 'POST /api/v1/auth/login' && s.labels.code === '200'));
+  } finally {
+    await stopServe(srv);
+  }
+});
+
+test('/metrics with metrics_token wants that bearer token', async () => {
+  const dir = freshDir('metrics-token');
+  lockstep(dir, ['demo']);
+  const srv = await startServe(dir, { LOCKSTEP_METRICS_TOKEN: 'scrape-secret-0123456789' });
+  try {
+    let res = await fetch(`${srv.url}/metrics`);
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get('www-authenticate'), 'Bearer');
+    res = await fetch(`${srv.url}/metrics`, { headers: { Authorization: 'Bearer wrong' } });
+    assert.equal(res.status, 401);
+    res = await fetch(`${srv.url}/metrics`, { headers: { Authorization: 'Bearer scrape-secret-0123456789' } });
+    assert.equal(res.status, 200);
+    parseExposition(await res.text());
+  } finally {
+    await stopServe(srv);
+  }
+});
