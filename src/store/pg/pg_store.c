@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCAN_FETCH 4096
+#define SCAN_FETCH 16384
 #define LEADER_LOCK_KEY "7283940051" /* pg_advisory_lock key of the scheduler leader */
 
 enum stmt_id {
@@ -283,6 +283,7 @@ struct pg_store {
     struct staged *stage;
     size_t n_stage, cap_stage;
     bool stage_open;
+    struct store_scan *scan; /* the open pair scan, if any */
 };
 
 struct store_scan {
@@ -290,6 +291,10 @@ struct store_scan {
     PGresult *batch;
     int row, rows;
     bool done;
+    /* The next batch is requested as soon as one arrives, so the server
+     * produces it while this one is classified. */
+    bool pending;
+    PGresult *prefetched; /* collected early because another call needed the connection */
     int64_t last_user;
     char last_spec[SPEC_ID_MAX];
     bool any;
@@ -360,9 +365,26 @@ static int session_setup(struct pg_store *ps)
     return 0;
 }
 
-/* Make sure the connection is up; re-establish it after a loss. */
+/* Wait for a FETCH sent ahead; the result (or NULL) stays with the scan. */
+static PGresult *collect_prefetch(struct store_scan *sc)
+{
+    PGresult *res = NULL, *r;
+    while ((r = PQgetResult(sc->ps->conn)) != NULL) {
+        if (!res)
+            res = r;
+        else
+            PQclear(r);
+    }
+    sc->pending = false;
+    return res;
+}
+
+/* Make sure the connection is up; re-establish it after a loss. A FETCH sent
+ * ahead by a pair scan is collected first, so the connection is free. */
 static int ensure(struct pg_store *ps, const char *what)
 {
+    if (ps->scan && ps->scan->pending)
+        ps->scan->prefetched = collect_prefetch(ps->scan);
     if (PQstatus(ps->conn) == CONNECTION_OK)
         return 0;
     PQreset(ps->conn);
@@ -1086,8 +1108,29 @@ static int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
     if (!sc)
         return store_fail(s, STORE_ERR, "out of memory");
     sc->ps = ps;
+    ps->scan = sc;
     *out = sc;
     return 0;
+}
+
+static int send_fetch(struct store_scan *sc)
+{
+    char fetch[64];
+    snprintf(fetch, sizeof fetch, "FETCH FORWARD %d FROM lockstep_pairs", SCAN_FETCH);
+    if (!PQsendQuery(sc->ps->conn, fetch))
+        return fail_conn(sc->ps, "scan pairs");
+    sc->pending = true;
+    return 0;
+}
+
+/* Digits to int64 without the locale machinery of strtoll (hot: every pair). */
+static int64_t fast_i64(const char *p)
+{
+    bool neg = *p == '-';
+    int64_t v = 0;
+    for (p += neg; *p >= '0' && *p <= '9'; p++)
+        v = v * 10 + (*p - '0');
+    return neg ? -v : v;
 }
 
 static int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
@@ -1097,11 +1140,21 @@ static int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
         if (sc->done)
             return 0;
         PQclear(sc->batch);
-        char fetch[64];
-        snprintf(fetch, sizeof fetch, "FETCH FORWARD %d FROM lockstep_pairs", SCAN_FETCH);
-        sc->batch = PQexec(ps->conn, fetch);
+        sc->batch = NULL;
+        int rc = 0;
+        if (sc->prefetched) {
+            sc->batch = sc->prefetched;
+            sc->prefetched = NULL;
+        } else {
+            if (!sc->pending)
+                rc = send_fetch(sc);
+            if (rc == 0)
+                sc->batch = collect_prefetch(sc);
+        }
+        if (rc)
+            return rc;
         if (PQresultStatus(sc->batch) != PGRES_TUPLES_OK) {
-            int rc = fail_result(ps, sc->batch, "scan pairs");
+            rc = fail_result(ps, sc->batch, "scan pairs");
             sc->batch = NULL;
             return rc;
         }
@@ -1109,21 +1162,32 @@ static int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
         sc->row = 0;
         if (sc->rows < SCAN_FETCH)
             sc->done = true;
+        else if ((rc = send_fetch(sc)) != 0) /* the next batch, while this one is read */
+            return rc;
         if (sc->rows == 0)
             return 0;
     }
     PGresult *r = sc->batch;
     int i = sc->row++;
-    out->user_id = c_i64(r, i, 0);
-    c_copy(r, i, 1, out->spec, sizeof out->spec);
+    out->user_id = fast_i64(PQgetvalue(r, i, 0));
+    int n = PQgetlength(r, i, 1);
+    if (n >= SPEC_ID_MAX)
+        n = SPEC_ID_MAX - 1;
+    memcpy(out->spec, PQgetvalue(r, i, 1), (size_t)n);
+    out->spec[n] = '\0';
     out->has_progress = !PQgetisnull(r, i, 2);
     out->has_license = !PQgetisnull(r, i, 3);
-    out->progress_level = (int)c_i64(r, i, 2);
-    out->license_level = (int)c_i64(r, i, 3);
+    out->progress_level = out->has_progress ? (int)fast_i64(PQgetvalue(r, i, 2)) : 0;
+    out->license_level = out->has_license ? (int)fast_i64(PQgetvalue(r, i, 3)) : 0;
     out->has_details = !(out->has_progress && out->has_license &&
                          out->progress_level == out->license_level);
-    c_copy(r, i, 4, out->user_email, sizeof out->user_email);
-    out->first_seen = c_i64(r, i, 5);
+    if (out->has_details) {
+        c_copy(r, i, 4, out->user_email, sizeof out->user_email);
+        out->first_seen = c_i64(r, i, 5);
+    } else {
+        out->user_email[0] = '\0';
+        out->first_seen = 0;
+    }
     /* The merge join returns pairs in order; make sure of it. */
     if (sc->any && (out->user_id < sc->last_user ||
                     (out->user_id == sc->last_user && strcmp(out->spec, sc->last_spec) <= 0)))
@@ -1138,6 +1202,10 @@ static void pg_pair_scan_close(struct store_scan *sc)
 {
     if (!sc)
         return;
+    if (sc->pending)
+        PQclear(collect_prefetch(sc));
+    PQclear(sc->prefetched);
+    sc->ps->scan = NULL;
     PQclear(sc->batch);
     if (PQstatus(sc->ps->conn) == CONNECTION_OK &&
         PQtransactionStatus(sc->ps->conn) == PQTRANS_INTRANS) {
