@@ -2,11 +2,15 @@
  * clear error for a wrong password or an unreachable host, a statement
  * timeout during the check leaves no transaction open, a terminated session
  * is re-established by the next call, and the scan streams many pairs in
- * order through its cursor. */
+ * order through its cursor; the enforcer and a sync creating the same
+ * pair's missing row at once neither fail nor deadlock. */
 #include "service/check.h"
+#include "service/enforcer.h"
+#include "service/sync.h"
 #include "testutil.h"
 
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -175,6 +179,99 @@ static void terminated_session_recovers(void **state)
     store_close(s);
 }
 
+/* The enforcer and a sync meet on a pair whose progress row is missing: the
+ * sync locks the license and creates the progress, the enforcer creates the
+ * progress and then wants the license. Without a claim on the missing row one
+ * of them fails on the unique key or both deadlock; with it they queue. */
+#define RACE_ROUNDS 60
+
+struct race {
+    const char *dir;
+    pthread_barrier_t *go;
+    int64_t *users;
+    bool sync_side;
+    int failures;
+    char last_error[300];
+};
+
+static void *race_side(void *arg)
+{
+    struct race *r = arg;
+    struct store *s = tu_store_again(r->dir);
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        pthread_barrier_wait(r->go);
+        if (r->sync_side) {
+            struct sync_options o = {.user_id = r->users[i], .direction = "progress_to_license",
+                                     .trigger = "cli"};
+            struct sync_result res;
+            memset(&res, 0, sizeof res);
+            char err[300];
+            if (sync_execute(s, &o, &res, err, sizeof err) != 0) {
+                r->failures++;
+                snprintf(r->last_error, sizeof r->last_error, "%s", err);
+            } else if (res.failed_count) {
+                r->failures++;
+                snprintf(r->last_error, sizeof r->last_error, "%s", res.items[0].error);
+            }
+            sync_result_free(&res);
+        } else {
+            struct level_change c = {.user_id = r->users[i], .spec = "PLAYER", .new_level = 3,
+                                     .xp_change = 10};
+            struct level_result res;
+            if (enforcer_update_level_atomic(s, &c, &res) != 0) {
+                r->failures++;
+                snprintf(r->last_error, sizeof r->last_error, "%s", res.message);
+            }
+        }
+    }
+    store_close(s);
+    return NULL;
+}
+
+static void enforcer_and_sync_create_the_same_row(void **state)
+{
+    (void)state;
+    if (!pg()) {
+        skip();
+        return;
+    }
+    char dir[512];
+    struct store *s = tu_store("pg-race", dir);
+    int64_t users[RACE_ROUNDS];
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "race%d", i);
+        users[i] = tu_user(s, tag, NULL);
+        tu_pair(s, users[i], "PLAYER", 0, 2); /* missing_progress */
+    }
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, 2);
+    struct race sides[2] = {{.dir = dir, .go = &go, .users = users, .sync_side = false},
+                            {.dir = dir, .go = &go, .users = users, .sync_side = true}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, race_side, &sides[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&go);
+    if (sides[0].failures || sides[1].failures)
+        fprintf(stderr, "enforcer: %d failed (%s); sync: %d failed (%s)\n", sides[0].failures,
+                sides[0].last_error, sides[1].failures, sides[1].last_error);
+    assert_int_equal(sides[0].failures, 0);
+    assert_int_equal(sides[1].failures, 0);
+    /* Every pair ends consistent at the enforcer's level with its xp. */
+    for (int i = 0; i < RACE_ROUNDS; i++) {
+        struct progress p;
+        struct license l;
+        assert_int_equal(s->ops->progress_get(s, users[i], "PLAYER", false, &p), 0);
+        assert_int_equal(s->ops->license_get(s, users[i], "PLAYER", false, &l), 0);
+        assert_int_equal(p.current_level, 3);
+        assert_int_equal(l.current_level, 3);
+        assert_int_equal(p.total_xp, 10);
+    }
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +279,7 @@ int main(void)
         cmocka_unit_test(many_pairs_stream_in_order),
         cmocka_unit_test(statement_timeout_leaves_no_transaction),
         cmocka_unit_test(terminated_session_recovers),
+        cmocka_unit_test(enforcer_and_sync_create_the_same_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

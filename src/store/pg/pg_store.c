@@ -33,6 +33,7 @@ enum stmt_id {
     Q_SPEC_LEVEL_XP,
     Q_PROGRESS_GET,
     Q_PROGRESS_GET_LOCK,
+    Q_CREATE_CLAIM,
     Q_PROGRESS_INSERT,
     Q_PROGRESS_UPDATE,
     Q_LICENSE_GET,
@@ -129,6 +130,10 @@ static const char *const sql[Q_COUNT] = {
                        "WHERE student_id = $1 AND specialization_id = $2",
     [Q_PROGRESS_GET_LOCK] = "SELECT " PROGRESS_COLS " FROM specialization_progress "
                             "WHERE student_id = $1 AND specialization_id = $2 FOR UPDATE",
+    /* Taken by a writer that found a pair's row missing: see lock_or_claim.
+     * $1: 1 progress, 2 license (the two-key advisory lock space, apart from
+     * the one-key locks of migrations and leadership). */
+    [Q_CREATE_CLAIM] = "SELECT pg_advisory_xact_lock($1::int, hashtext($2::text || ':' || $3))",
     [Q_PROGRESS_INSERT] =
         "INSERT INTO specialization_progress(student_id, specialization_id, current_level, "
         "total_xp, completed_sessions, completed_projects, theory_hours_completed, "
@@ -902,6 +907,27 @@ static void read_license(PGresult *r, int i, int c, struct license *l)
     l->updated_at = c_time(r, i, c + 8);
 }
 
+/* Read a pair's row FOR UPDATE. When it is missing inside a write transaction,
+ * claim its creation first (an advisory lock on (table, pair) held to the end
+ * of the transaction) and read again. Writers that find the same row missing
+ * queue on the claim instead of racing to insert it, where one would fail on
+ * the unique key, or deadlock against a writer already holding the pair's
+ * other row (the enforcer creating progress while a sync that locked the
+ * license creates it too); whoever waited finds the row its predecessor
+ * committed, and a row created meanwhile is locked like any other. */
+static PGresult *lock_or_claim(struct pg_store *ps, enum stmt_id id, const char *table,
+                               const char *const *vals, const char *what, int *rc)
+{
+    PGresult *res = run(ps, id, 2, vals, what, rc);
+    if (!res || PQntuples(res) > 0 || ps->base.in_txn != (int)STORE_TXN_WRITE + 1)
+        return res;
+    PQclear(res);
+    const char *claim[3] = {table, vals[0], vals[1]};
+    if ((*rc = exec_q(ps, Q_CREATE_CLAIM, 3, claim, what)) != 0)
+        return NULL;
+    return run(ps, id, 2, vals, what, rc);
+}
+
 static int pg_progress_get(struct store *s, int64_t user, const char *spec, bool for_update,
                            struct progress *pr)
 {
@@ -909,10 +935,15 @@ static int pg_progress_get(struct store *s, int64_t user, const char *spec, bool
     p_i64(&p, 0, user);
     p.v[1] = spec;
     int rc;
-    PGresult *res = one(PS(s), for_update ? Q_PROGRESS_GET_LOCK : Q_PROGRESS_GET, 2, p.v,
-                        "progress", &rc);
+    PGresult *res = for_update
+                        ? lock_or_claim(PS(s), Q_PROGRESS_GET_LOCK, "1", p.v, "progress", &rc)
+                        : run(PS(s), Q_PROGRESS_GET, 2, p.v, "progress", &rc);
     if (!res)
         return rc;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return store_fail(s, STORE_ERR_NOT_FOUND, "progress: not found");
+    }
     read_progress(res, 0, 0, pr);
     PQclear(res);
     return 0;
@@ -963,10 +994,15 @@ static int pg_license_get(struct store *s, int64_t user, const char *spec, bool 
     p_i64(&p, 0, user);
     p.v[1] = spec;
     int rc;
-    PGresult *res = one(PS(s), for_update ? Q_LICENSE_GET_LOCK : Q_LICENSE_GET, 2, p.v,
-                        "license", &rc);
+    PGresult *res = for_update
+                        ? lock_or_claim(PS(s), Q_LICENSE_GET_LOCK, "2", p.v, "license", &rc)
+                        : run(PS(s), Q_LICENSE_GET, 2, p.v, "license", &rc);
     if (!res)
         return rc;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return store_fail(s, STORE_ERR_NOT_FOUND, "license: not found");
+    }
     read_license(res, 0, 0, l);
     PQclear(res);
     return 0;
