@@ -3,7 +3,9 @@
  * timeout during the check leaves no transaction open, a terminated session
  * is re-established by the next call, and the scan streams many pairs in
  * order through its cursor; the enforcer and a sync creating the same
- * pair's missing row at once neither fail nor deadlock. */
+ * pair's missing row at once neither fail nor deadlock; a connection lost
+ * inside a transaction fails the rest of it until rolled back; a check's
+ * violations are staged in batches and recorded once. */
 #include "service/check.h"
 #include "service/enforcer.h"
 #include "service/sync.h"
@@ -272,6 +274,137 @@ static void enforcer_and_sync_create_the_same_row(void **state)
     store_close(s);
 }
 
+/* Terminate every other session on the database of `dir` (as a restart of
+ * the server would). */
+static void terminate_sessions(const char *dir)
+{
+    PGconn *c = PQconnectdb(pg());
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    char db[200];
+    const char *slash = strrchr(tu_url(dir), '/');
+    snprintf(db, sizeof db, "%s", slash + 1);
+    db[strcspn(db, "?")] = '\0';
+    const char *v[1] = {db};
+    PGresult *r = PQexecParams(c,
+                               "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                               1, NULL, v, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* The connection breaks inside a transaction: the failing call says so, and
+ * so does every further call of that transaction (none may run on its own in
+ * a new session) until the caller rolls back; then the store reconnects. */
+static void connection_lost_inside_a_transaction(void **state)
+{
+    (void)state;
+    if (!pg()) {
+        skip();
+        return;
+    }
+    char dir[512];
+    struct store *s = tu_store("pg-lost-txn", dir);
+    int64_t u = tu_user(s, "losttxn", NULL);
+    tu_pair(s, u, "PLAYER", 2, 2);
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    struct progress p;
+    assert_int_equal(s->ops->progress_get(s, u, "PLAYER", true, &p), 0);
+    terminate_sessions(dir);
+    p.current_level = 5;
+    assert_int_equal(s->ops->progress_update(s, &p), STORE_ERR_UNAVAILABLE);
+    struct license l;
+    assert_int_equal(s->ops->license_get(s, u, "PLAYER", true, &l), STORE_ERR_UNAVAILABLE);
+    assert_int_equal(s->ops->progress_update(s, &p), STORE_ERR_UNAVAILABLE);
+    assert_int_equal(s->ops->commit(s), STORE_ERR_UNAVAILABLE);
+    assert_int_equal(s->in_txn, 0);
+    /* Reconnected, and nothing of the lost transaction was written. */
+    assert_int_equal(s->ops->progress_get(s, u, "PLAYER", false, &p), 0);
+    assert_int_equal(p.current_level, 2);
+    store_close(s);
+}
+
+/* A check stages its violations a batch at a time during the scan; the
+ * record opens each once, a later check keeps first_seen and resolves what
+ * was repaired. More violations than one batch holds. */
+#define MANY_USERS 5000
+
+static int count_violation(void *ctx, const struct violation *v)
+{
+    (void)v;
+    (*(int64_t *)ctx)++;
+    return 0;
+}
+
+struct first_seen_check {
+    int64_t want;
+    int64_t bad;
+};
+
+static int first_seen_is(void *ctx, const struct violation *v)
+{
+    struct first_seen_check *f = ctx;
+    if (v->first_seen != f->want || strcmp(v->spec, "COACH") != 0)
+        f->bad++;
+    return 0;
+}
+
+static void many_violations_staged_in_batches(void **state)
+{
+    (void)state;
+    if (!pg()) {
+        skip();
+        return;
+    }
+    char dir[512];
+    struct store *s = tu_store("pg-stage", dir);
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    for (int i = 0; i < MANY_USERS; i++) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "stage%d", i);
+        int64_t u = tu_user(s, tag, NULL);
+        tu_pair(s, u, "PLAYER", 3, 2);
+        tu_pair(s, u, "COACH", 1, 4);
+        tu_pair(s, u, "INTERNSHIP", 2, 2);
+    }
+    assert_int_equal(s->ops->commit(s), 0);
+    struct check_options co = {.trigger = "manual", .direction = "progress_to_license",
+                               .healthy_threshold = 99, .degraded_threshold = 95,
+                               .data_dir = dir};
+    struct check_outcome out;
+    char err[600];
+    assert_int_equal(check_execute(s, &co, &out, err, sizeof err), 0);
+    assert_true(out.recorded);
+    assert_int_equal(out.run.inconsistent, 2 * MANY_USERS);
+    int64_t first = out.run.timestamp, n = 0;
+    assert_int_equal(s->ops->violations_open(s, NULL, count_violation, &n), 0);
+    assert_int_equal(n, 2 * MANY_USERS);
+    /* Repair PLAYER; the COACH violations stay open with their first_seen. */
+    struct sync_options so = {.spec = "PLAYER", .direction = "progress_to_license",
+                              .trigger = "cli"};
+    struct sync_result sr;
+    memset(&sr, 0, sizeof sr);
+    assert_int_equal(sync_execute(s, &so, &sr, err, sizeof err), 0);
+    assert_int_equal(sr.synced_count, MANY_USERS);
+    sync_result_free(&sr);
+    assert_int_equal(check_execute(s, &co, &out, err, sizeof err), 0);
+    assert_int_equal(out.run.inconsistent, MANY_USERS);
+    struct first_seen_check f = {.want = first};
+    n = 0;
+    assert_int_equal(s->ops->violations_open(s, NULL, count_violation, &n), 0);
+    assert_int_equal(n, MANY_USERS);
+    assert_int_equal(s->ops->violations_open(s, NULL, first_seen_is, &f), 0);
+    assert_int_equal(f.bad, 0);
+    n = 0;
+    assert_int_equal(s->ops->violations_resolved_since(s, 0, count_violation, &n), 0);
+    assert_int_equal(n, MANY_USERS);
+    /* A check_record without a complete full scan since the reset is refused. */
+    assert_int_equal(s->ops->check_stage_reset(s), 0);
+    assert_int_not_equal(s->ops->check_record(s, &out.run), 0);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +413,8 @@ int main(void)
         cmocka_unit_test(statement_timeout_leaves_no_transaction),
         cmocka_unit_test(terminated_session_recovers),
         cmocka_unit_test(enforcer_and_sync_create_the_same_row),
+        cmocka_unit_test(connection_lost_inside_a_transaction),
+        cmocka_unit_test(many_violations_staged_in_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
  * database restart under a running server needs no restart of Lockstep. */
 #include "store/pg/pg_schema.h"
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -17,6 +18,10 @@
 #include <string.h>
 
 #define SCAN_FETCH 16384
+/* Staged violations go to the session's stage table this many at a time, so
+ * a check holds at most one batch of them in memory however many it finds. */
+#define STAGE_BATCH 4096
+#define STAGE_TABLE "lockstep_check_stage"
 #define LEADER_LOCK_KEY "7283940051" /* pg_advisory_lock key of the scheduler leader */
 
 enum stmt_id {
@@ -175,13 +180,13 @@ static const char *const sql[Q_COUNT] = {
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     [Q_VIOLATIONS_RESOLVE] =
         "UPDATE violations v SET resolved_at = $1, resolved_check_id = $2 "
-        "WHERE v.resolved_at IS NULL AND NOT EXISTS (SELECT 1 FROM check_stage s "
+        "WHERE v.resolved_at IS NULL AND NOT EXISTS (SELECT 1 FROM " STAGE_TABLE " s "
         "WHERE s.user_id = v.user_id AND s.specialization = v.specialization "
         "AND s.issue_type = v.issue_type)",
     [Q_VIOLATIONS_TOUCH] =
         "UPDATE violations v SET last_check_id = $1, user_email = s.user_email, "
         "progress_level = s.progress_level, license_level = s.license_level, "
-        "recommended_action = s.recommended_action FROM check_stage s "
+        "recommended_action = s.recommended_action FROM " STAGE_TABLE " s "
         "WHERE v.resolved_at IS NULL AND s.user_id = v.user_id "
         "AND s.specialization = v.specialization AND s.issue_type = v.issue_type "
         "AND (v.user_email, v.progress_level, v.license_level, v.recommended_action) "
@@ -191,8 +196,9 @@ static const char *const sql[Q_COUNT] = {
         "INSERT INTO violations(user_id, specialization, issue_type, user_email, "
         "progress_level, license_level, recommended_action, first_seen, first_check_id, "
         "last_check_id) SELECT s.user_id, s.specialization, s.issue_type, s.user_email, "
-        "s.progress_level, s.license_level, s.recommended_action, s.first_seen, $1, $1 "
-        "FROM check_stage s WHERE NOT EXISTS (SELECT 1 FROM violations v "
+        "s.progress_level, s.license_level, s.recommended_action, "
+        "coalesce(s.first_seen, $2::timestamptz), $1, $1 "
+        "FROM " STAGE_TABLE " s WHERE NOT EXISTS (SELECT 1 FROM violations v "
         "WHERE v.resolved_at IS NULL AND v.user_id = s.user_id "
         "AND v.specialization = s.specialization AND v.issue_type = s.issue_type)",
     [Q_CHECK_SET_FILE] = "UPDATE check_runs SET report_file = $2, file_error = $3 WHERE id = $1",
@@ -266,18 +272,6 @@ static const char *const sql[Q_COUNT] = {
     [Q_BASELINE_SET_FILE] = "UPDATE baselines SET file = $2 WHERE id = $1",
 };
 
-/* A violation staged for check_record (only what the violations table keeps). */
-struct staged {
-    int64_t user;
-    char spec[SPEC_ID_MAX];
-    char issue[ISSUE_TYPE_MAX];
-    char action[ACTION_MAX];
-    bool has_progress, has_license;
-    int progress_level, license_level;
-    int64_t first_seen;
-    char *email;
-};
-
 struct pg_store {
     struct store base;
     PGconn *conn;
@@ -285,9 +279,14 @@ struct pg_store {
     long lock_timeout_ms;
     bool prepared[Q_COUNT];
     bool leader;
-    struct staged *stage;
-    size_t n_stage, cap_stage;
-    bool stage_open;
+    bool txn_lost;      /* the connection broke inside the caller's transaction */
+    /* The check being recorded: COPY text of staged violations not yet sent
+     * to the session's temporary stage table. */
+    struct buf stage_copy;
+    int stage_pending;
+    bool stage_open;    /* check_stage_reset was called */
+    bool stage_tracked; /* a full pair scan ran to its end since then */
+    bool stage_table;   /* the stage table exists in this session */
     struct store_scan *scan; /* the open pair scan, if any */
 };
 
@@ -303,6 +302,7 @@ struct store_scan {
     int64_t last_user;
     char last_spec[SPEC_ID_MAX];
     bool any;
+    bool tracking; /* a full scan after check_stage_reset: its end completes the stage */
 };
 
 static const struct store_ops pg_ops;
@@ -334,7 +334,10 @@ static int fail_result(struct pg_store *ps, PGresult *res, const char *what)
     char msg[400];
     if (PQstatus(ps->conn) != CONNECTION_OK) {
         PQclear(res);
-        ps->base.in_txn = 0;
+        /* Whatever the transaction did is gone: the caller must see every
+         * further call of it fail (not run outside it) until it rolls back. */
+        if (ps->base.in_txn)
+            ps->txn_lost = true;
         return fail_conn(ps, what);
     }
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -358,13 +361,19 @@ static int fail_result(struct pg_store *ps, PGresult *res, const char *what)
 
 static int session_setup(struct pg_store *ps)
 {
-    char set[256];
-    snprintf(set, sizeof set,
-             "SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; SET jit = off; "
-             "SET lock_timeout = %ld; SET application_name = 'lockstep'",
-             ps->lock_timeout_ms);
-    PGresult *res = PQexec(ps->conn, set);
+    PGresult *res = PQexec(ps->conn, "SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; "
+                                     "SET jit = off");
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return fail_result(ps, res, "configure the session");
+    PQclear(res);
+    /* Waits for row locks are bounded like SQLite's busy timeout; a timeout of
+     * 0 means do not wait there, while PostgreSQL's 0 would wait forever. */
+    char ms[32];
+    snprintf(ms, sizeof ms, "%ld", ps->lock_timeout_ms > 0 ? ps->lock_timeout_ms : 1);
+    const char *v[1] = {ms};
+    res = PQexecParams(ps->conn, "SELECT set_config('lock_timeout', $1, false)", 1, NULL, v,
+                       NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return fail_result(ps, res, "configure the session");
     PQclear(res);
     return 0;
@@ -390,12 +399,23 @@ static int ensure(struct pg_store *ps, const char *what)
 {
     if (ps->scan && ps->scan->pending)
         ps->scan->prefetched = collect_prefetch(ps->scan);
+    if (ps->txn_lost)
+        return store_fail(&ps->base, STORE_ERR_UNAVAILABLE,
+                          "%s: the connection to the database was lost during the "
+                          "transaction", what);
     if (PQstatus(ps->conn) == CONNECTION_OK)
         return 0;
+    if (ps->base.in_txn) {
+        ps->txn_lost = true;
+        return fail_conn(ps, what);
+    }
     PQreset(ps->conn);
     memset(ps->prepared, 0, sizeof ps->prepared);
-    ps->base.in_txn = 0;
     ps->leader = false;
+    /* The stage table went with the session, and with it what was staged. */
+    ps->stage_table = ps->stage_open = ps->stage_tracked = false;
+    buf_reset(&ps->stage_copy);
+    ps->stage_pending = 0;
     if (PQstatus(ps->conn) != CONNECTION_OK)
         return fail_conn(ps, what);
     return session_setup(ps);
@@ -564,6 +584,13 @@ static int pg_commit(struct store *s)
     struct pg_store *ps = PS(s);
     if (!s->in_txn)
         return store_fail(s, STORE_ERR, "no transaction is open");
+    if (ps->txn_lost) {
+        s->in_txn = 0;
+        ps->txn_lost = false;
+        return store_fail(s, STORE_ERR_UNAVAILABLE,
+                          "commit: the connection to the database was lost during the "
+                          "transaction; nothing of it was saved");
+    }
     PGresult *res = PQexec(ps->conn, "COMMIT");
     s->in_txn = 0;
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
@@ -583,6 +610,7 @@ static void pg_rollback(struct store *s)
         PQclear(res);
     }
     s->in_txn = 0;
+    ps->txn_lost = false;
 }
 
 static int current_version(struct pg_store *ps, int *version)
@@ -1144,8 +1172,17 @@ static int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
     if (!sc)
         return store_fail(s, STORE_ERR, "out of memory");
     sc->ps = ps;
+    sc->tracking = ps->stage_open && (!f || (f->user_id <= 0 && !f->spec));
     ps->scan = sc;
     *out = sc;
+    return 0;
+}
+
+/* The scan ran to its end: a full one saw every violation there is. */
+static int scan_end(struct store_scan *sc)
+{
+    if (sc->tracking)
+        sc->ps->stage_tracked = true;
     return 0;
 }
 
@@ -1174,7 +1211,7 @@ static int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
     struct pg_store *ps = sc->ps;
     if (sc->row >= sc->rows) {
         if (sc->done)
-            return 0;
+            return scan_end(sc);
         PQclear(sc->batch);
         sc->batch = NULL;
         int rc = 0;
@@ -1201,7 +1238,7 @@ static int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
         else if ((rc = send_fetch(sc)) != 0) /* the next batch, while this one is read */
             return rc;
         if (sc->rows == 0)
-            return 0;
+            return scan_end(sc);
     }
     PGresult *r = sc->batch;
     int i = sc->row++;
@@ -1269,110 +1306,135 @@ static int pg_violation_first_seen(struct store *s, int64_t user, const char *sp
     return 0;
 }
 
-static void stage_clear(struct pg_store *ps)
+/* Send the staged violations not yet sent to the stage table (one COPY). */
+static int stage_flush(struct pg_store *ps)
 {
-    for (size_t i = 0; i < ps->n_stage; i++)
-        free(ps->stage[i].email);
-    free(ps->stage);
-    ps->stage = NULL;
-    ps->n_stage = ps->cap_stage = 0;
-}
-
-static int pg_check_stage_reset(struct store *s)
-{
-    struct pg_store *ps = PS(s);
-    stage_clear(ps);
-    ps->stage_open = true;
-    return 0;
-}
-
-/* Staged violations are kept here and sent with COPY when the check is recorded. */
-static int pg_check_stage_add(struct store *s, const struct violation *v)
-{
-    struct pg_store *ps = PS(s);
-    if (ps->n_stage == ps->cap_stage) {
-        size_t cap = ps->cap_stage ? ps->cap_stage * 2 : 256;
-        struct staged *p = realloc(ps->stage, cap * sizeof *p);
-        if (!p)
-            return store_fail(s, STORE_ERR, "out of memory");
-        ps->stage = p;
-        ps->cap_stage = cap;
-    }
-    struct staged *t = &ps->stage[ps->n_stage];
-    memset(t, 0, sizeof *t);
-    if (!(t->email = strdup(v->user_email)))
-        return store_fail(s, STORE_ERR, "out of memory");
-    t->user = v->user_id;
-    memcpy(t->spec, v->spec, sizeof t->spec);
-    memcpy(t->issue, v->issue_type, sizeof t->issue);
-    memcpy(t->action, v->recommended_action, sizeof t->action);
-    t->has_progress = v->has_progress;
-    t->has_license = v->has_license;
-    t->progress_level = v->progress_level;
-    t->license_level = v->license_level;
-    t->first_seen = v->first_seen;
-    ps->n_stage++;
-    return 0;
-}
-
-/* COPY text format: escape backslash, tab, newline and carriage return. */
-static void copy_field(char *out, size_t len, size_t *o, const char *s)
-{
-    for (; *s && *o + 3 < len; s++) {
-        char c = *s;
-        if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
-            out[(*o)++] = '\\';
-            c = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\';
-        }
-        out[(*o)++] = c;
-    }
-}
-
-static int copy_stage(struct pg_store *ps)
-{
-    PGresult *res = PQexec(ps->conn, "COPY check_stage FROM STDIN");
+    if (ps->stage_pending == 0)
+        return 0;
+    int rc = ensure(ps, "stage violations");
+    if (rc)
+        return rc;
+    PGresult *res = PQexec(ps->conn, "COPY " STAGE_TABLE " FROM STDIN");
     if (PQresultStatus(res) != PGRES_COPY_IN)
         return fail_result(ps, res, "stage violations");
     PQclear(res);
-    char line[1024];
-    for (size_t i = 0; i < ps->n_stage; i++) {
-        const struct staged *t = &ps->stage[i];
-        char iso[TIME_ISO_LEN], pl[16] = "\\N", ll[16] = "\\N";
-        time_format_iso(t->first_seen, iso);
-        if (t->has_progress)
-            snprintf(pl, sizeof pl, "%d", t->progress_level);
-        if (t->has_license)
-            snprintf(ll, sizeof ll, "%d", t->license_level);
-        size_t o = (size_t)snprintf(line, sizeof line, "%" PRId64 "\t", t->user);
-        copy_field(line, sizeof line, &o, t->spec);
-        line[o++] = '\t';
-        copy_field(line, sizeof line, &o, t->issue);
-        line[o++] = '\t';
-        copy_field(line, sizeof line, &o, t->email);
-        o += (size_t)snprintf(line + o, sizeof line - o, "\t%s\t%s\t", pl, ll);
-        copy_field(line, sizeof line, &o, t->action);
-        o += (size_t)snprintf(line + o, sizeof line - o, "\t%s\n", iso);
-        if (PQputCopyData(ps->conn, line, (int)o) != 1)
-            return fail_conn(ps, "stage violations");
-    }
-    if (PQputCopyEnd(ps->conn, NULL) != 1)
+    bool sent = PQputCopyData(ps->conn, ps->stage_copy.data, (int)ps->stage_copy.len) == 1;
+    if (PQputCopyEnd(ps->conn, sent ? NULL : "the staged violations could not be sent") != 1)
         return fail_conn(ps, "stage violations");
     res = PQgetResult(ps->conn);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return fail_result(ps, res, "stage violations");
-    PQclear(res);
+        rc = fail_result(ps, res, "stage violations");
+    else
+        PQclear(res);
     while ((res = PQgetResult(ps->conn)) != NULL)
         PQclear(res);
+    if (rc == 0 && !sent)
+        rc = fail_conn(ps, "stage violations");
+    buf_reset(&ps->stage_copy);
+    ps->stage_pending = 0;
+    return rc;
+}
+
+/* A new stage: the session's temporary table (created once, outside any
+ * transaction, since the check stages inside its read-only one) emptied. */
+static int pg_check_stage_reset(struct store *s)
+{
+    struct pg_store *ps = PS(s);
+    buf_reset(&ps->stage_copy);
+    ps->stage_pending = 0;
+    ps->stage_open = ps->stage_tracked = false;
+    int rc;
+    if (!ps->stage_table) {
+        if (s->in_txn == (int)STORE_TXN_READ + 1)
+            return store_fail(s, STORE_ERR, "check_stage_reset must come before the check's "
+                                            "read transaction");
+        rc = command(ps,
+                     "CREATE TEMP TABLE IF NOT EXISTS " STAGE_TABLE " (user_id BIGINT NOT NULL, "
+                     "specialization TEXT COLLATE \"C\" NOT NULL, issue_type TEXT COLLATE \"C\" "
+                     "NOT NULL, user_email TEXT NOT NULL, progress_level INTEGER, "
+                     "license_level INTEGER, recommended_action TEXT NOT NULL, "
+                     "first_seen TIMESTAMPTZ)",
+                     "stage violations");
+        if (rc)
+            return rc;
+        /* Created inside a transaction, it would vanish with a rollback. */
+        ps->stage_table = !s->in_txn;
+    }
+    /* TRUNCATE keeps the table small between checks (temporary tables are
+     * never vacuumed); inside a transaction only DELETE is allowed. */
+    rc = command(ps, s->in_txn ? "DELETE FROM " STAGE_TABLE : "TRUNCATE " STAGE_TABLE,
+                 "stage violations");
+    if (rc == 0)
+        ps->stage_open = true;
+    return rc;
+}
+
+/* COPY text format: backslash, tab, newline and carriage return escaped. */
+static int copy_text(struct buf *b, const char *s)
+{
+    int rc = 0;
+    for (; *s && rc == 0; s++) {
+        const char *esc = *s == '\\' ? "\\\\" : *s == '\t' ? "\\t" : *s == '\n' ? "\\n"
+                                                 : *s == '\r' ? "\\r" : NULL;
+        rc = esc ? buf_puts(b, esc) : buf_append(b, s, 1);
+    }
+    return rc;
+}
+
+/* One COPY line per violation, sent a batch at a time (during the scan, into
+ * the temporary table, which a read-only transaction may write). */
+static int pg_check_stage_add(struct store *s, const struct violation *v)
+{
+    struct pg_store *ps = PS(s);
+    if (!ps->stage_open)
+        return store_fail(s, STORE_ERR, "check_stage_add before check_stage_reset");
+    struct buf *b = &ps->stage_copy;
+    size_t mark = b->len;
+    char iso[TIME_ISO_LEN] = "\\N", pl[16] = "\\N", ll[16] = "\\N";
+    if (v->first_seen)
+        time_format_iso(v->first_seen, iso);
+    if (v->has_progress)
+        snprintf(pl, sizeof pl, "%d", v->progress_level);
+    if (v->has_license)
+        snprintf(ll, sizeof ll, "%d", v->license_level);
+    int rc = buf_printf(b, "%" PRId64 "\t", v->user_id);
+    if (rc == 0)
+        rc = copy_text(b, v->spec);
+    if (rc == 0)
+        rc = buf_puts(b, "\t");
+    if (rc == 0)
+        rc = copy_text(b, v->issue_type);
+    if (rc == 0)
+        rc = buf_puts(b, "\t");
+    if (rc == 0)
+        rc = copy_text(b, v->user_email);
+    if (rc == 0)
+        rc = buf_printf(b, "\t%s\t%s\t", pl, ll);
+    if (rc == 0)
+        rc = copy_text(b, v->recommended_action);
+    if (rc == 0)
+        rc = buf_printf(b, "\t%s\n", iso);
+    if (rc) {
+        b->len = mark; /* drop the partial line */
+        if (b->data)
+            b->data[mark] = '\0';
+        return store_fail(s, STORE_ERR, "out of memory");
+    }
+    if (++ps->stage_pending >= STAGE_BATCH)
+        return stage_flush(ps);
     return 0;
 }
 
 static int pg_check_record(struct store *s, struct check_run *c)
 {
     struct pg_store *ps = PS(s);
-    if (!ps->stage_open)
-        return store_fail(s, STORE_ERR, "check_record needs check_stage_reset first");
-    int rc = pg_begin(s, STORE_TXN_WRITE);
+    if (!ps->stage_open || !ps->stage_tracked)
+        return store_fail(s, STORE_ERR, "check_record needs a complete full pair scan after "
+                                        "check_stage_reset");
+    int rc = stage_flush(ps);
     if (rc)
+        return rc;
+    if ((rc = pg_begin(s, STORE_TXN_WRITE)) != 0)
         return rc;
     struct params p = {0};
     p_time(&p, 0, c->timestamp);
@@ -1391,31 +1453,20 @@ static int pg_check_record(struct store *s, struct check_run *c)
         goto out;
     c->id = c_i64(res, 0, 0);
     PQclear(res);
-    if ((rc = command(ps,
-                      "CREATE TEMP TABLE IF NOT EXISTS check_stage (user_id BIGINT NOT NULL, "
-                      "specialization TEXT COLLATE \"C\" NOT NULL, issue_type TEXT COLLATE \"C\" "
-                      "NOT NULL, user_email TEXT NOT NULL, progress_level INTEGER, "
-                      "license_level INTEGER, recommended_action TEXT NOT NULL, first_seen "
-                      "TIMESTAMPTZ NOT NULL) ON COMMIT DELETE ROWS",
-                      "stage violations")) != 0)
-        goto out;
-    if ((rc = copy_stage(ps)) != 0)
-        goto out;
-    if ((rc = command(ps, "ANALYZE check_stage", "stage violations")) != 0)
+    if ((rc = command(ps, "ANALYZE " STAGE_TABLE, "stage violations")) != 0)
         goto out;
     struct params q = {0};
     p_time(&q, 0, c->timestamp);
     p_i64(&q, 1, c->id);
+    const char *open_new[2] = {q.v[1], q.v[0]};
     if ((rc = exec_q(ps, Q_VIOLATIONS_RESOLVE, 2, q.v, "resolve violations")) != 0)
         goto out;
     if ((rc = exec_q(ps, Q_VIOLATIONS_TOUCH, 1, q.v + 1, "update open violations")) != 0)
         goto out;
-    if ((rc = exec_q(ps, Q_VIOLATIONS_OPEN_NEW, 1, q.v + 1, "open new violations")) != 0)
+    if ((rc = exec_q(ps, Q_VIOLATIONS_OPEN_NEW, 2, open_new, "open new violations")) != 0)
         goto out;
-    if ((rc = pg_commit(s)) == 0) {
-        stage_clear(ps);
-        ps->stage_open = false;
-    }
+    if ((rc = pg_commit(s)) == 0)
+        ps->stage_open = ps->stage_tracked = false;
     return rc;
 out:
     pg_rollback(s);
@@ -1966,7 +2017,7 @@ static int pg_baseline_set_file(struct store *s, int64_t id, const char *file)
 static void pg_close(struct store *s)
 {
     struct pg_store *ps = PS(s);
-    stage_clear(ps);
+    buf_free(&ps->stage_copy);
     PQfinish(ps->conn);
     free(ps);
 }
@@ -1981,9 +2032,25 @@ int store_pg_open(const char *conninfo, const struct store_options *o, struct st
         return STORE_ERR;
     }
     ps->base.ops = &pg_ops;
+    ps->stage_copy = (struct buf)BUF_INIT(0);
     ps->lock_timeout_ms = o->busy_timeout_ms;
     snprintf(ps->conninfo, sizeof ps->conninfo, "%s", conninfo);
-    ps->conn = PQconnectdb(conninfo);
+    /* The URL's own settings and the PG* environment win over these defaults
+     * (keywords before dbname are overridden by what the URL sets): a host
+     * that does not answer fails after 10 s instead of the system's TCP
+     * timeout of minutes. */
+    const char *keys[4], *vals[4];
+    int k = 0;
+    if (!getenv("PGCONNECT_TIMEOUT")) {
+        keys[k] = "connect_timeout";
+        vals[k++] = "10";
+    }
+    keys[k] = "fallback_application_name";
+    vals[k++] = "lockstep";
+    keys[k] = "dbname";
+    vals[k++] = conninfo;
+    keys[k] = vals[k] = NULL;
+    ps->conn = PQconnectdbParams(keys, vals, 1);
     if (!ps->conn || PQstatus(ps->conn) != CONNECTION_OK) {
         char msg[400];
         first_line(msg, sizeof msg, ps->conn ? PQerrorMessage(ps->conn) : "out of memory");
