@@ -2,7 +2,7 @@
 // series operations.md asks for, and its optional bearer token.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freshDir, lockstep, startServe, stopServe, login, api } from './sched_lib.mjs';
+import { freshDir, lockstep, startServe, stopServe, login, api } from './lib.mjs';
 
 /** A strict parser of the exposition format: families with their type and samples. */
 export function parseExposition(text) {

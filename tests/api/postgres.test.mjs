@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { BIN, PG, freshDir, lockstep, startServe, stopServe, login, api, waitFor } from './sched_lib.mjs';
+import { BIN, PG, freshDir, lockstep, startServe, stopServe, login, api, waitFor } from './lib.mjs';
 
 test('wrong password or unreachable host: one clear line, exit 1', () => {
   for (const url of ['postgres://lockstep:not-the-password@127.0.0.1:1/lockstep?connect_timeout=2',

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { freshDir, lockstep, startServe, stopServe, sql, login, api, waitFor, sleep, dayLog, SCALE } from './sched_lib.mjs';
+import { freshDir, lockstep, startServe, stopServe, sql, login, api, waitFor, sleep, dayLog, SCALE } from './lib.mjs';
 
 const FAST = { LOCKSTEP_CHECK_INTERVAL: '1', LOCKSTEP_SYNC_INTERVAL: '3600' };
 

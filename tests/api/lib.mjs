@@ -1,6 +1,8 @@
-// sched_lib.mjs — small helpers for the scheduler tests: fresh data dirs,
-// running the lockstep binary, `serve` on a free port, SQL on the store.
+// lib.mjs — helpers of the black-box tests: fresh data dirs (and, under
+// LOCKSTEP_TEST_PG, fresh PostgreSQL databases), the lockstep binary, `serve` on
+// a free port, SQL on the store, HTTP with a token.
 import { spawn, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -118,4 +120,51 @@ export function dayLog(dir) {
   if (!fs.existsSync(d)) return '';
   return fs.readdirSync(d).filter((f) => /^scheduler_\d{8}\.log$/.test(f)).sort()
     .map((f) => fs.readFileSync(path.join(d, f), 'utf8')).join('');
+}
+
+/** Any request; body may be an object (sent as JSON), a string or a Buffer. */
+export async function request(url, method, p, { token, headers = {}, body } = {}) {
+  const h = { ...headers };
+  if (token) h.Authorization = `Bearer ${token}`;
+  let payload = body;
+  if (body !== undefined && typeof body === 'object' && !Buffer.isBuffer(body)) {
+    payload = JSON.stringify(body);
+    h['Content-Type'] = h['Content-Type'] || 'application/json';
+  }
+  const res = await fetch(`${url}${p}`, { method, headers: h, body: payload });
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+  return { status: res.status, headers: res.headers, text, body: json };
+}
+
+/** An HS256 JWT signed with `secret` (or unsigned with alg none). */
+export function makeJwt(secret, payload, header = { alg: 'HS256', typ: 'JWT' }) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const head = `${b64(header)}.${b64(payload)}`;
+  if (header.alg === 'none') return `${head}.`;
+  return `${head}.${crypto.createHmac('sha256', secret).update(head).digest('base64url')}`;
+}
+
+export const JWT_SECRET = 'test-signing-secret-0123456789abcdef-lockstep';
+
+/**
+ * A demo store served on a free port with a known signing secret; the admin
+ * token, and a helper to add users with a password. Stop with ctx.stop().
+ */
+export async function setupServer(name, env = {}, demoArgs = []) {
+  const dir = freshDir(name);
+  const { password } = lockstep(dir, ['demo', ...demoArgs]);
+  const srv = await startServe(dir, { LOCKSTEP_JWT_SECRET: JWT_SECRET, LOCKSTEP_CHECK_INTERVAL: '3600', ...env });
+  const adminToken = await login(srv.url, 'admin@lockstep.local', password);
+  const ctx = {
+    dir, srv, url: srv.url, adminPassword: password, adminToken,
+    addUser(email, role, pw = 'password-123', nameArg = 'Test User') {
+      const out = execFileSync(BIN, ['--data-dir', dir, ...dbArgs(dir), 'user', 'add', '--email', email,
+        '--role', role, '--name', nameArg, '--password-stdin'], { input: `${pw}\n` }).toString();
+      return Number(/\(id (\d+)\)/.exec(out)[1]);
+    },
+    stop: () => stopServe(srv),
+  };
+  return ctx;
 }
