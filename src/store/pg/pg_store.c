@@ -48,6 +48,13 @@ enum stmt_id {
     Q_PROGRESSION_INSERT,
     Q_PROGRESSION_COUNT,
     Q_USER_PAIRS,
+    Q_SCAN_PLAN,
+    Q_SCAN_ALL,
+    Q_SCAN_USER,
+    Q_SCAN_SPEC,
+    Q_SCAN_USER_SPEC,
+    Q_SCAN_FETCH,
+    Q_SCAN_CLOSE,
     Q_VIOLATION_FIRST_SEEN,
     Q_CHECK_INSERT,
     Q_VIOLATIONS_RESOLVE,
@@ -108,6 +115,34 @@ enum stmt_id {
     "id, started_at, finished_at, trigger, direction, dry_run, scope_user, scope_spec, " \
     "total_issues, synced_count, failed_count, success, log_file, error"
 #define JOB_COLS "id, job_id, due_at, started_at, finished_at, status, error, owner"
+#define STRINGIFY(x) #x
+#define NUMBER_TEXT(x) STRINGIFY(x)
+
+/* The pair scan: one FULL OUTER JOIN of both tables on (user, specialization)
+ * read through a cursor. PW and LW restrict each side before the join, so a
+ * filtered scan is an index range on both sides whatever plan is cached (one
+ * prepared statement per filter shape). The email and first_seen are looked
+ * up only for inconsistent pairs: first_seen of the open violation of the
+ * pair's current issue type. */
+#define SCAN_SQL(PW, LW)                                                                 \
+    "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "                                       \
+    "SELECT coalesce(p.student_id, l.user_id), "                                         \
+    "coalesce(p.specialization_id, l.specialization_type), p.current_level, "            \
+    "l.current_level, "                                                                  \
+    "CASE WHEN p.current_level IS DISTINCT FROM l.current_level THEN "                   \
+    " (SELECT email FROM users u WHERE u.id = coalesce(p.student_id, l.user_id)) END, "  \
+    "CASE WHEN p.current_level IS DISTINCT FROM l.current_level THEN "                   \
+    " (SELECT (extract(epoch FROM v.first_seen) * 1000000)::bigint FROM violations v "   \
+    "  WHERE v.user_id = coalesce(p.student_id, l.user_id) "                             \
+    "  AND v.specialization = coalesce(p.specialization_id, l.specialization_type) "     \
+    "  AND v.issue_type = CASE WHEN p.student_id IS NULL THEN 'missing_progress' "       \
+    "   WHEN l.user_id IS NULL THEN 'missing_license' ELSE 'level_mismatch' END "        \
+    "  AND v.resolved_at IS NULL) END "                                                  \
+    "FROM (SELECT student_id, specialization_id, current_level "                         \
+    "      FROM specialization_progress" PW ") p "                                       \
+    "FULL JOIN (SELECT user_id, specialization_type, current_level "                     \
+    "      FROM user_licenses" LW ") l "                                                 \
+    "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id"
 
 static const char *const sql[Q_COUNT] = {
     [Q_USER_INSERT] = "INSERT INTO users(name, email, password_hash, role, is_active, "
@@ -172,6 +207,22 @@ static const char *const sql[Q_COUNT] = {
         "FULL JOIN (SELECT * FROM user_licenses WHERE user_id = $1) l "
         "ON l.specialization_type = p.specialization_id "
         "ORDER BY coalesce(p.specialization_id, l.specialization_type)",
+    /* A merge join over the two covering (user, specialization, level)
+     * indexes returns the pairs in pair order without sorting them all first
+     * (the planner cannot see that a full join's merge output is ordered, so
+     * an ORDER BY would add a sort of every pair); hash and nested-loop joins
+     * would not. pair_scan_next verifies the order. */
+    [Q_SCAN_PLAN] = "SELECT set_config('enable_hashjoin', 'off', true), "
+                    "set_config('enable_nestloop', 'off', true)",
+    [Q_SCAN_ALL] = SCAN_SQL("", ""),
+    [Q_SCAN_USER] = SCAN_SQL(" WHERE student_id = $1::bigint", " WHERE user_id = $1::bigint"),
+    [Q_SCAN_SPEC] = SCAN_SQL(" WHERE specialization_id = $1::text",
+                             " WHERE specialization_type = $1::text"),
+    [Q_SCAN_USER_SPEC] =
+        SCAN_SQL(" WHERE student_id = $1::bigint AND specialization_id = $2::text",
+                 " WHERE user_id = $1::bigint AND specialization_type = $2::text"),
+    [Q_SCAN_FETCH] = "FETCH FORWARD " NUMBER_TEXT(SCAN_FETCH) " FROM lockstep_pairs",
+    [Q_SCAN_CLOSE] = "CLOSE lockstep_pairs",
     [Q_VIOLATION_FIRST_SEEN] = "SELECT first_seen FROM violations WHERE user_id = $1 AND "
                                "specialization = $2 AND issue_type = $3 AND resolved_at IS NULL",
     [Q_CHECK_INSERT] =
@@ -436,6 +487,21 @@ static int command(struct pg_store *ps, const char *text, const char *what)
 
 /* Run a prepared statement. Returns the result (caller clears) or NULL with
  * *rc set. Rows are expected when want_rows. */
+/* Prepare statement `id` on this connection unless it already is; its name
+ * goes to name[16]. */
+static int prepare(struct pg_store *ps, enum stmt_id id, char name[16], const char *what)
+{
+    snprintf(name, 16, "lk%d", (int)id);
+    if (ps->prepared[id])
+        return 0;
+    PGresult *p = PQprepare(ps->conn, name, sql[id], 0, NULL);
+    if (PQresultStatus(p) != PGRES_COMMAND_OK)
+        return fail_result(ps, p, what);
+    PQclear(p);
+    ps->prepared[id] = true;
+    return 0;
+}
+
 static PGresult *run(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
                      const char *what, int *rc)
 {
@@ -443,16 +509,8 @@ static PGresult *run(struct pg_store *ps, enum stmt_id id, int n, const char *co
     if (*rc)
         return NULL;
     char name[16];
-    snprintf(name, sizeof name, "lk%d", (int)id);
-    if (!ps->prepared[id]) {
-        PGresult *p = PQprepare(ps->conn, name, sql[id], 0, NULL);
-        if (PQresultStatus(p) != PGRES_COMMAND_OK) {
-            *rc = fail_result(ps, p, what);
-            return NULL;
-        }
-        PQclear(p);
-        ps->prepared[id] = true;
-    }
+    if ((*rc = prepare(ps, id, name, what)) != 0)
+        return NULL;
     PGresult *res = PQexecPrepared(ps->conn, name, n, vals, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -1130,49 +1188,27 @@ static int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
     *out = NULL;
     if (s->in_txn != (int)STORE_TXN_READ + 1 && s->in_txn != (int)STORE_TXN_WRITE + 1)
         return store_fail(s, STORE_ERR, "the pair scan needs an open transaction");
-    /* A merge join over the two covering indexes returns the pairs in order
-     * without sorting; hash and nested-loop joins would not. */
-    int rc = command(ps, "SET LOCAL enable_hashjoin = off; SET LOCAL enable_nestloop = off",
-                     "prepare the pair scan");
+    bool by_user = f && f->user_id > 0, by_spec = f && f->spec;
+    enum stmt_id id = by_user ? (by_spec ? Q_SCAN_USER_SPEC : Q_SCAN_USER)
+                              : (by_spec ? Q_SCAN_SPEC : Q_SCAN_ALL);
+    struct params p = {0};
+    int n = 0;
+    if (by_user)
+        p_i64(&p, n++, f->user_id);
+    if (by_spec)
+        p.v[n++] = f->spec;
+    int rc = exec_q(ps, Q_SCAN_PLAN, 0, NULL, "prepare the pair scan");
+    if (rc == 0)
+        rc = exec_q(ps, id, n, p.v, "open the pair scan");
     if (rc)
         return rc;
-    char user[24];
-    snprintf(user, sizeof user, "%" PRId64, f ? f->user_id : 0);
-    const char *vals[2] = {user, f && f->spec ? f->spec : ""};
-    /* Unprepared on purpose: the filters are planned as the constants they are,
-     * so a one-user scan is an index lookup. The email and first_seen are
-     * looked up only for inconsistent pairs. */
-    PGresult *res = PQexecParams(
-        ps->conn,
-        "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "
-        "SELECT coalesce(p.student_id, l.user_id), "
-        "coalesce(p.specialization_id, l.specialization_type), p.current_level, "
-        "l.current_level, "
-        "CASE WHEN p.current_level IS DISTINCT FROM l.current_level THEN "
-        " (SELECT email FROM users u WHERE u.id = coalesce(p.student_id, l.user_id)) END, "
-        "CASE WHEN p.current_level IS DISTINCT FROM l.current_level THEN "
-        " (SELECT (extract(epoch FROM v.first_seen) * 1000000)::bigint FROM violations v "
-        "  WHERE v.user_id = coalesce(p.student_id, l.user_id) "
-        "  AND v.specialization = coalesce(p.specialization_id, l.specialization_type) "
-        "  AND v.issue_type = CASE WHEN p.student_id IS NULL THEN 'missing_progress' "
-        "   WHEN l.user_id IS NULL THEN 'missing_license' ELSE 'level_mismatch' END "
-        "  AND v.resolved_at IS NULL) END "
-        "FROM (SELECT student_id, specialization_id, current_level FROM specialization_progress "
-        "      WHERE ($1::bigint = 0 OR student_id = $1::bigint) "
-        "      AND ($2::text = '' OR specialization_id = $2::text)) p "
-        "FULL JOIN (SELECT user_id, specialization_type, current_level FROM user_licenses "
-        "      WHERE ($1::bigint = 0 OR user_id = $1::bigint) "
-        "      AND ($2::text = '' OR specialization_type = $2::text)) l "
-        "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id",
-        2, NULL, vals, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return fail_result(ps, res, "open the pair scan");
-    PQclear(res);
     struct store_scan *sc = calloc(1, sizeof *sc);
-    if (!sc)
+    if (!sc) {
+        PQclear(run(ps, Q_SCAN_CLOSE, 0, NULL, "close the pair scan", &rc));
         return store_fail(s, STORE_ERR, "out of memory");
+    }
     sc->ps = ps;
-    sc->tracking = ps->stage_open && (!f || (f->user_id <= 0 && !f->spec));
+    sc->tracking = ps->stage_open && id == Q_SCAN_ALL;
     ps->scan = sc;
     *out = sc;
     return 0;
@@ -1188,9 +1224,11 @@ static int scan_end(struct store_scan *sc)
 
 static int send_fetch(struct store_scan *sc)
 {
-    char fetch[64];
-    snprintf(fetch, sizeof fetch, "FETCH FORWARD %d FROM lockstep_pairs", SCAN_FETCH);
-    if (!PQsendQuery(sc->ps->conn, fetch))
+    char name[16];
+    int rc = prepare(sc->ps, Q_SCAN_FETCH, name, "scan pairs");
+    if (rc)
+        return rc;
+    if (!PQsendQueryPrepared(sc->ps->conn, name, 0, NULL, NULL, NULL, 0))
         return fail_conn(sc->ps, "scan pairs");
     sc->pending = true;
     return 0;
@@ -1282,8 +1320,12 @@ static void pg_pair_scan_close(struct store_scan *sc)
     PQclear(sc->batch);
     if (PQstatus(sc->ps->conn) == CONNECTION_OK &&
         PQtransactionStatus(sc->ps->conn) == PQTRANS_INTRANS) {
-        PGresult *res = PQexec(sc->ps->conn, "CLOSE lockstep_pairs");
-        PQclear(res);
+        /* Closed now, so the transaction may go on (or scan again). */
+        char saved[STORE_ERRMSG_MAX];
+        memcpy(saved, sc->ps->base.errmsg, sizeof saved);
+        int rc;
+        PQclear(run(sc->ps, Q_SCAN_CLOSE, 0, NULL, "close the pair scan", &rc));
+        memcpy(sc->ps->base.errmsg, saved, sizeof saved);
     }
     free(sc);
 }
