@@ -5,7 +5,9 @@
  * order through its cursor; the enforcer and a sync creating the same
  * pair's missing row at once neither fail nor deadlock; a connection lost
  * inside a transaction fails the rest of it until rolled back; a check's
- * violations are staged in batches and recorded once. */
+ * violations are staged in batches and recorded once; 51,500 pairs with
+ * orphans of both sides stream in order with their details; writers racing
+ * to create the same pairs all succeed with exact xp totals. */
 #include "service/check.h"
 #include "service/enforcer.h"
 #include "service/sync.h"
@@ -405,6 +407,252 @@ static void many_violations_staged_in_batches(void **state)
     store_close(s);
 }
 
+/* ---- 51,500 pairs through the cursor ------------------------------------------
+ * Users 1..BULK_USERS, written in bulk with SQL: PLAYER progress for every
+ * user, its license for all but every 10th (missing_license) at the same level
+ * except every 7th (level_mismatch); COACH licenses for multiples of 3 or 5,
+ * progress only for multiples of 3 (license-only orphans); INTERNSHIP progress
+ * only, every 4th user (progress-only orphans). */
+#define BULK_USERS 30000
+
+struct bulk_expect {
+    int64_t pairs, consistent, mismatch, missing_license, missing_progress;
+};
+
+static void bulk_expected(struct bulk_expect *e)
+{
+    memset(e, 0, sizeof *e);
+    for (int g = 1; g <= BULK_USERS; g++) {
+        e->pairs++; /* PLAYER */
+        if (g % 10 == 0)
+            e->missing_license++;
+        else if (g % 7 == 0 && (1 + g % 8) != (1 + (g + 1) % 8))
+            e->mismatch++;
+        else
+            e->consistent++;
+        if (g % 3 == 0) {
+            e->pairs++;
+            e->consistent++;
+        } else if (g % 5 == 0) {
+            e->pairs++;
+            e->missing_progress++;
+        }
+        if (g % 4 == 0) {
+            e->pairs++;
+            e->missing_license++;
+        }
+    }
+}
+
+static void bulk_fill(const char *dir)
+{
+    static const char *const sql[] = {
+        "INSERT INTO users(id, name, email, password_hash, role, is_active, created_at, "
+        "updated_at) SELECT g, 'Bulk ' || g, 'bulk' || g || '@test.local', '!', 'student', "
+        "true, now(), now() FROM generate_series(1, 30000) g",
+        "SELECT setval('users_id_seq', 30000)",
+        "INSERT INTO specialization_progress(student_id, specialization_id, current_level, "
+        "created_at, updated_at) SELECT g, 'PLAYER', 1 + g % 8, now(), now() "
+        "FROM generate_series(1, 30000) g",
+        "INSERT INTO user_licenses(user_id, specialization_type, current_level, "
+        "max_achieved_level, started_at, created_at, updated_at) SELECT g, 'PLAYER', "
+        "CASE WHEN g % 7 = 0 THEN 1 + (g + 1) % 8 ELSE 1 + g % 8 END, 8, now(), now(), now() "
+        "FROM generate_series(1, 30000) g WHERE g % 10 <> 0",
+        "INSERT INTO specialization_progress(student_id, specialization_id, current_level, "
+        "created_at, updated_at) SELECT g, 'COACH', 2, now(), now() "
+        "FROM generate_series(1, 30000) g WHERE g % 3 = 0",
+        "INSERT INTO user_licenses(user_id, specialization_type, current_level, "
+        "max_achieved_level, started_at, created_at, updated_at) SELECT g, 'COACH', 2, 2, "
+        "now(), now(), now() FROM generate_series(1, 30000) g WHERE g % 3 = 0 OR g % 5 = 0",
+        "INSERT INTO specialization_progress(student_id, specialization_id, current_level, "
+        "created_at, updated_at) SELECT g, 'INTERNSHIP', 3, now(), now() "
+        "FROM generate_series(1, 30000) g WHERE g % 4 = 0",
+        "ANALYZE",
+    };
+    PGconn *c = PQconnectdb(tu_url(dir));
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+        PGresult *r = PQexec(c, sql[i]);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+            fprintf(stderr, "%s: %s", sql[i], PQresultErrorMessage(r));
+        assert_true(PQresultStatus(r) == PGRES_COMMAND_OK ||
+                    PQresultStatus(r) == PGRES_TUPLES_OK);
+        PQclear(r);
+    }
+    PQfinish(c);
+}
+
+/* Scan everything (or what the filter keeps) in one read transaction,
+ * checking order and the per-pair details; counts into e. */
+static void bulk_scan(struct store *s, const struct pair_filter *f, int64_t want_first_seen,
+                      struct bulk_expect *e)
+{
+    memset(e, 0, sizeof *e);
+    assert_int_equal(s->ops->begin(s, STORE_TXN_READ), 0);
+    struct store_scan *sc;
+    assert_int_equal(s->ops->pair_scan_open(s, f, &sc), 0);
+    struct pair_levels p;
+    int64_t last = 0;
+    char last_spec[SPEC_ID_MAX] = "";
+    int rc;
+    while ((rc = s->ops->pair_scan_next(sc, &p)) == 1) {
+        assert_true(p.user_id > last || (p.user_id == last && strcmp(p.spec, last_spec) > 0));
+        last = p.user_id;
+        snprintf(last_spec, sizeof last_spec, "%s", p.spec);
+        e->pairs++;
+        bool consistent = p.has_progress && p.has_license &&
+                          p.progress_level == p.license_level;
+        if (consistent) {
+            e->consistent++;
+            continue;
+        }
+        if (!p.has_license)
+            e->missing_license++;
+        else if (!p.has_progress)
+            e->missing_progress++;
+        else
+            e->mismatch++;
+        /* Details of inconsistent pairs come with the pair. */
+        assert_true(p.has_details);
+        char email[64];
+        snprintf(email, sizeof email, "bulk%lld@test.local", (long long)p.user_id);
+        assert_string_equal(p.user_email, email);
+        assert_int_equal(p.first_seen, want_first_seen);
+    }
+    assert_int_equal(rc, 0);
+    s->ops->pair_scan_close(sc);
+    assert_int_equal(s->ops->commit(s), 0);
+}
+
+static void fifty_thousand_pairs_through_the_cursor(void **state)
+{
+    (void)state;
+    if (!pg()) {
+        skip();
+        return;
+    }
+    char dir[512];
+    struct store *s = tu_store("pg-scan-bulk", dir);
+    bulk_fill(dir);
+    struct bulk_expect want, got;
+    bulk_expected(&want);
+    assert_true(want.pairs > 50000);
+    bulk_scan(s, NULL, 0, &got); /* nothing recorded yet: first_seen 0 */
+    assert_int_equal(got.pairs, want.pairs);
+    assert_int_equal(got.consistent, want.consistent);
+    assert_int_equal(got.mismatch, want.mismatch);
+    assert_int_equal(got.missing_license, want.missing_license);
+    assert_int_equal(got.missing_progress, want.missing_progress);
+    /* A recorded check opens every violation; the scan then reports when. */
+    struct check_options co = {.trigger = "manual", .direction = "progress_to_license",
+                               .healthy_threshold = 99, .degraded_threshold = 95,
+                               .data_dir = dir};
+    struct check_outcome out;
+    char err[600];
+    assert_int_equal(check_execute(s, &co, &out, err, sizeof err), 0);
+    assert_int_equal(out.run.total_checked, want.pairs);
+    assert_int_equal(out.run.users_checked, BULK_USERS);
+    assert_int_equal(out.run.inconsistent,
+                     want.mismatch + want.missing_license + want.missing_progress);
+    bulk_scan(s, NULL, out.run.timestamp, &got);
+    assert_int_equal(got.pairs, want.pairs);
+    /* Filters: one user (PLAYER without license, COACH license only,
+     * INTERNSHIP progress only), one specialization. */
+    struct pair_filter one_user = {.user_id = 20};
+    bulk_scan(s, &one_user, out.run.timestamp, &got);
+    assert_int_equal(got.pairs, 3);
+    assert_int_equal(got.missing_license, 2);
+    assert_int_equal(got.missing_progress, 1);
+    struct pair_filter coach = {.spec = "COACH"};
+    bulk_scan(s, &coach, out.run.timestamp, &got);
+    assert_int_equal(got.pairs, BULK_USERS / 3 + BULK_USERS / 5 - BULK_USERS / 15);
+    assert_int_equal(got.missing_progress, want.missing_progress);
+    store_close(s);
+}
+
+/* ---- writers racing to create the same pairs ------------------------------------
+ * Several connections level the same three fresh users (no rows yet) at
+ * once: every write succeeds, none is lost, both rows stay in step. */
+#define CREATORS 4
+#define CREATOR_ROUNDS 60
+
+struct creator {
+    const char *dir;
+    const int64_t *users;
+    int index;
+    int64_t xp_ok[3];
+    int failures;
+    char last_error[300];
+};
+
+static void *create_and_level(void *arg)
+{
+    struct creator *w = arg;
+    static const char *specs[] = {"PLAYER", "COACH", "INTERNSHIP"};
+    struct store *s = tu_store_again(w->dir);
+    for (int i = 0; i < CREATOR_ROUNDS; i++) {
+        int k = (i + w->index) % 3;
+        struct level_result r;
+        int rc;
+        if (i % 3 == 2) {
+            rc = enforcer_level_up(s, w->users[k], specs[k], 7, 1, 0, &r);
+        } else {
+            struct level_change c = {.user_id = w->users[k], .spec = specs[k],
+                                     .new_level = 1 + (i + w->index) % 3, .xp_change = 7};
+            rc = enforcer_update_level_atomic(s, &c, &r);
+        }
+        if (rc == 0) {
+            w->xp_ok[k] += 7;
+        } else {
+            w->failures++;
+            snprintf(w->last_error, sizeof w->last_error, "%s", r.message);
+        }
+    }
+    store_close(s);
+    return NULL;
+}
+
+static void writers_create_the_same_pairs(void **state)
+{
+    (void)state;
+    if (!pg()) {
+        skip();
+        return;
+    }
+    char dir[512];
+    struct store *s = tu_store("pg-creators", dir);
+    int64_t users[3] = {tu_user(s, "creator0", NULL), tu_user(s, "creator1", NULL),
+                        tu_user(s, "creator2", NULL)};
+    struct creator w[CREATORS];
+    pthread_t t[CREATORS];
+    for (int i = 0; i < CREATORS; i++) {
+        w[i] = (struct creator){.dir = dir, .users = users, .index = i};
+        assert_int_equal(pthread_create(&t[i], NULL, create_and_level, &w[i]), 0);
+    }
+    int failures = 0;
+    int64_t xp[3] = {0, 0, 0};
+    for (int i = 0; i < CREATORS; i++) {
+        pthread_join(t[i], NULL);
+        failures += w[i].failures;
+        if (w[i].failures)
+            fprintf(stderr, "writer %d: %d failed (%s)\n", i, w[i].failures, w[i].last_error);
+        for (int k = 0; k < 3; k++)
+            xp[k] += w[i].xp_ok[k];
+    }
+    assert_int_equal(failures, 0);
+    static const char *specs[] = {"PLAYER", "COACH", "INTERNSHIP"};
+    for (int k = 0; k < 3; k++) {
+        struct progress p;
+        struct license l;
+        assert_int_equal(s->ops->progress_get(s, users[k], specs[k], false, &p), 0);
+        assert_int_equal(s->ops->license_get(s, users[k], specs[k], false, &l), 0);
+        assert_int_equal(p.total_xp, xp[k]);
+        assert_int_equal(p.total_xp, CREATORS * CREATOR_ROUNDS / 3 * 7);
+        assert_int_equal(p.current_level, l.current_level);
+    }
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +663,8 @@ int main(void)
         cmocka_unit_test(enforcer_and_sync_create_the_same_row),
         cmocka_unit_test(connection_lost_inside_a_transaction),
         cmocka_unit_test(many_violations_staged_in_batches),
+        cmocka_unit_test(fifty_thousand_pairs_through_the_cursor),
+        cmocka_unit_test(writers_create_the_same_pairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
