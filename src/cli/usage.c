@@ -31,12 +31,21 @@ static const struct usage usages[] = {
              "  generated password once. passwd reads the new password from stdin.\n"},
     {"spec", "lockstep spec add ID --name N --max-levels M\n"
              "lockstep spec list\n"},
-    {"baseline", "lockstep baseline create | list | show [ID]\n"
-                 "  Record a fresh check as the reference for trend and reports.\n"},
-    {"trend", "lockstep trend [--window 24h] [--svg FILE] [--json]\n"
-              "  Consistency trend over the recorded checks in the window.\n"},
-    {"report", "lockstep report stabilization [--window 72h] [--format md|json]\n"
-               "  The stabilization report and its go/no-go decision.\n"},
+    {"baseline", "lockstep baseline create [--note TEXT] [--json]\n"
+                 "lockstep baseline list [--json]\n"
+                 "lockstep baseline show [ID] [--json]\n"
+                 "  Record a fresh check as the reference for trend and reports, and write\n"
+                 "  logs/baselines/ (the report, BASELINE_README.md, KNOWN_VIOLATIONS.md).\n"
+                 "  show without ID: the latest baseline.\n"},
+    {"trend", "lockstep trend [--window 24h] [--svg FILE] [--json] [--baseline ID]\n"
+              "  Consistency trend over the recorded checks in the window against the\n"
+              "  latest baseline: count, average, min, max, standard deviation, slope per\n"
+              "  hour, verdict (stable, improving, degrading, insufficient_data). Writes\n"
+              "  logs/reports/consistency_trend_<window>_YYYYMMDD.txt; --svg a chart.\n"},
+    {"report", "lockstep report stabilization [--window 72h] [--format md|json] [--baseline ID]\n"
+               "  The stabilization report and its go/no-go decision; the Markdown is kept in\n"
+               "  logs/reports/stabilization_report_YYYYMMDD.md. Exit 0 PROCEED,\n"
+               "  3 INVESTIGATE, 4 FIX_ISSUES, 5 FIX_SCHEDULER, 6 too little data.\n"},
     {"migrate", "lockstep migrate\n  Apply pending schema migrations.\n"},
     {"version", "lockstep version\n"},
     {"help", "lockstep help [VERB]\n"},
@@ -45,7 +54,8 @@ static const struct usage usages[] = {
 static const char global_text[] =
     "Global options (every verb): --config FILE  --db URL  --data-dir DIR\n"
     "Configuration precedence: flag > LOCKSTEP_* environment > INI file > default.\n"
-    "Exit codes: 0 ok, 1 failure, 2 usage error; check: 3 degraded, 4 critical.\n";
+    "Exit codes: 0 ok, 1 failure, 2 usage error; check: 3 degraded, 4 critical;\n"
+    "report: 3 INVESTIGATE, 4 FIX_ISSUES, 5 FIX_SCHEDULER, 6 too little data.\n";
 
 bool cli_usage(FILE *out, const char *verb)
 {

@@ -1,0 +1,197 @@
+/* cmd_baseline.c — `lockstep baseline create|list|show [ID]`: the reference
+ * the trend and the stabilization report compare with. */
+#include "cli/cli.h"
+#include "service/baseline.h"
+#include "service/errors.h"
+#include "service/report.h"
+#include "util/timeutil.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define USAGE "usage: lockstep baseline create [--note TEXT] [--json] | list [--json] | show [ID] [--json]"
+
+static int print_json(const struct cli *c, json_t *o)
+{
+    if (!o) {
+        cli_error(c, "out of memory");
+        return EXIT_FAIL;
+    }
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    if (!text) {
+        cli_error(c, "out of memory");
+        return EXIT_FAIL;
+    }
+    printf("%s\n", text);
+    free(text);
+    return EXIT_OK;
+}
+
+static void print_baseline(const struct baseline_info *b, const struct violation_list *l)
+{
+    const struct check_run *k = &b->check;
+    char created[TIME_ISO_LEN], checked[TIME_ISO_LEN], line[200];
+    time_format_iso(b->baseline.created_at, created);
+    time_format_iso(k->timestamp, checked);
+    printf("Baseline #%lld, created %s\n", (long long)b->baseline.id, created);
+    printf("From check #%lld at %s (%s)\n", (long long)k->id, checked, k->trigger);
+    printf("Status: %s\n", baseline_status_badge(k->status));
+    printf("Consistency: %.2f%% (%lld/%lld consistent, %lld violations)\n", k->consistency_rate,
+           (long long)k->consistent, (long long)k->total_checked, (long long)k->inconsistent);
+    if (b->baseline.file[0])
+        printf("File: %s\n", b->baseline.file);
+    if (b->baseline.note[0])
+        printf("Note: %s\n", b->baseline.note);
+    if (!l || l->n == 0)
+        return;
+    printf("Violations (%zu):\n", l->n);
+    for (size_t i = 0; i < l->n; i++) {
+        baseline_violation_line(&l->items[i], line, sizeof line);
+        printf("  %s\n", line);
+    }
+}
+
+struct lister {
+    struct store *s;
+    bool json;
+    json_t *arr;
+    int failed;
+};
+
+static int list_one(void *ctx, const struct baseline *b)
+{
+    struct lister *ls = ctx;
+    struct baseline_info bi = {.baseline = *b};
+    int rc = ls->s->ops->check_get(ls->s, b->check_id, &bi.check);
+    if (rc)
+        return rc;
+    if (ls->json) {
+        json_t *o = baseline_json(&bi, NULL);
+        if (!o || json_array_append_new(ls->arr, o) != 0) {
+            ls->failed = 1;
+            return 1;
+        }
+        return 0;
+    }
+    char created[TIME_ISO_LEN];
+    time_format_iso(b->created_at, created);
+    printf("%-5lld %s  check #%-7lld %7.2f%%  %-9s %6lld violations  %s\n", (long long)b->id,
+           created, (long long)b->check_id, bi.check.consistency_rate, bi.check.status,
+           (long long)bi.check.inconsistent, b->file[0] ? b->file : "-");
+    return 0;
+}
+
+static int do_list(struct cli *c, struct store *s, bool json)
+{
+    struct lister ls = {s, json, json ? json_array() : NULL, 0};
+    if (json && !ls.arr) {
+        cli_error(c, "out of memory");
+        return EXIT_FAIL;
+    }
+    int rc = s->ops->baseline_list(s, list_one, &ls);
+    if (rc || ls.failed) {
+        cli_error(c, "cannot list baselines: %s", ls.failed ? "out of memory" : store_errmsg(s));
+        json_decref(ls.arr);
+        return EXIT_FAIL;
+    }
+    return json ? print_json(c, ls.arr) : EXIT_OK;
+}
+
+static int do_show(struct cli *c, struct store *s, int64_t id, bool json)
+{
+    struct baseline_info bi;
+    struct violation_list l;
+    char err[600];
+    int rc = baseline_load(s, id, &bi, err, sizeof err);
+    if (rc) {
+        cli_error(c, "%s", err);
+        return EXIT_FAIL;
+    }
+    if ((rc = baseline_violations_at(s, bi.check.timestamp, &l)) != 0) {
+        cli_error(c, "cannot read the baseline's violations: %s", store_errmsg(s));
+        violation_list_free(&l);
+        return EXIT_FAIL;
+    }
+    if (json)
+        rc = print_json(c, baseline_json(&bi, &l));
+    else
+        print_baseline(&bi, &l);
+    violation_list_free(&l);
+    return rc;
+}
+
+static int do_create(struct cli *c, struct store *s, const char *note, bool json)
+{
+    struct baseline_info bi;
+    struct violation_list l;
+    char err[600], file_error[400];
+    int rc = baseline_create(s, &c->cfg, note, &bi, &l, file_error, sizeof file_error, err,
+                             sizeof err);
+    if (rc) {
+        cli_error(c, "%s", err);
+        return EXIT_FAIL;
+    }
+    if (json) {
+        json_t *o = baseline_json(&bi, &l);
+        if (o && file_error[0])
+            json_object_set_new(o, "file_error", json_string(file_error));
+        rc = print_json(c, o);
+    } else {
+        print_baseline(&bi, NULL);
+        printf("Written under %s/" BASELINE_DIR ": %s, " BASELINE_README "%s\n", c->cfg.data_dir,
+               bi.baseline.file[0] ? strrchr(bi.baseline.file, '/') + 1 : "(no report file)",
+               l.n ? ", " BASELINE_KNOWN : "");
+    }
+    violation_list_free(&l);
+    /* The baseline is recorded either way (as a check whose file failed). */
+    if (file_error[0])
+        cli_error(c, "the baseline was recorded, but its files were not all written: %s",
+                  file_error);
+    return rc;
+}
+
+int cmd_baseline(struct cli *c, int argc, char **argv)
+{
+    const char *note = NULL;
+    bool json = false;
+    const struct cli_opt opts[] = {
+        {"--note", OPT_VALUE, &note, NULL, NULL},
+        {"--json", OPT_FLAG, NULL, &json, NULL},
+        {NULL, 0, NULL, NULL, NULL},
+    };
+    char *pos[2];
+    int npos, rc;
+    if ((rc = cli_parse(c, argc, argv, opts, pos, 2, &npos)) != 0)
+        return rc;
+    const char *sub = npos ? pos[0] : "";
+    long long id = 0;
+    bool ok = (!strcmp(sub, "create") && npos == 1) || (!strcmp(sub, "list") && npos == 1 && !note) ||
+              (!strcmp(sub, "show") && !note);
+    if (!ok) {
+        cli_error(c, USAGE);
+        return EXIT_USAGE;
+    }
+    if (note && strlen(note) > 255) {
+        cli_error(c, "--note is too long (at most 255 bytes)");
+        return EXIT_USAGE;
+    }
+    if (npos == 2 && (rc = cli_parse_int(c, "baseline id", pos[1], 1, INT64_MAX, &id)) != 0)
+        return rc;
+    if ((rc = cli_configure(c)) != 0)
+        return rc;
+    struct store *s;
+    if ((rc = cli_open_store(c, &s)) != 0)
+        return rc;
+    if (!strcmp(sub, "create"))
+        rc = do_create(c, s, note, json);
+    else if (!strcmp(sub, "list"))
+        rc = do_list(c, s, json);
+    else
+        rc = do_show(c, s, (int64_t)id, json);
+    store_close(s);
+    fflush(stdout);
+    return rc;
+}
