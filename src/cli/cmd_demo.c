@@ -40,7 +40,7 @@ int cmd_demo(struct cli *c, int argc, char **argv)
     if (drift) {
         char *end = NULL;
         o.drift_pct = strtod(drift, &end);
-        if (end == drift || *end || o.drift_pct < 0 || o.drift_pct > 100) {
+        if (end == drift || *end || !(o.drift_pct >= 0 && o.drift_pct <= 100)) { /* NaN too */
             cli_error(c, "invalid --drift '%.40s' (expected a percentage from 0 to 100)", drift);
             return EXIT_USAGE;
         }

@@ -197,20 +197,44 @@ int config_set(struct config *c, const char *key, const char *value, char *err,
 
 struct ini_ctx {
     struct config *c;
+    FILE *f;
+    int line;     /* lines read so far, numbered as inih numbers them */
+    int msg_line;   /* the line msg is about; 0: none yet */
+    int read_errno; /* a read failed (the path is a directory, an I/O error) */
     char msg[512];
 };
+
+static char *read_line(char *str, int num, void *stream)
+{
+    struct ini_ctx *ctx = stream;
+    errno = 0;
+    char *got = fgets(str, num, ctx->f);
+    if (got)
+        ctx->line++;
+    else if (ferror(ctx->f))
+        ctx->read_errno = errno ? errno : EIO;
+    return got;
+}
 
 static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
 {
     struct ini_ctx *ctx = user;
+    char msg[sizeof ctx->msg];
+    int ok = 1;
     if (section[0] && strcmp(section, "lockstep") != 0) {
-        snprintf(ctx->msg, sizeof ctx->msg, "unknown section [%.64s] (keys go at the top or "
+        snprintf(msg, sizeof msg, "unknown section [%.64s] (keys go at the top or "
                  "under [lockstep])", section);
-        return 0;
+        ok = 0;
+    } else if (name) { /* NULL: a section header alone */
+        ok = config_set(ctx->c, name, value, msg, sizeof msg) == 0;
     }
-    if (!name) /* a section header alone */
-        return 1;
-    return config_set(ctx->c, name, value, ctx->msg, sizeof ctx->msg) == 0;
+    /* inih reads on after an error and reports the line of the first one:
+     * keep that line's message, not the last. */
+    if (!ok && !ctx->msg_line) {
+        ctx->msg_line = ctx->line;
+        snprintf(ctx->msg, sizeof ctx->msg, "%s", msg);
+    }
+    return ok;
 }
 
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen)
@@ -220,15 +244,19 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
         snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
         return -1;
     }
-    struct ini_ctx ctx = {.c = c};
-    int line = ini_parse_file(f, on_ini_entry, &ctx);
+    struct ini_ctx ctx = {.c = c, .f = f};
+    int line = ini_parse_stream(read_line, &ctx, on_ini_entry, &ctx);
     fclose(f);
+    if (ctx.read_errno) {
+        snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(ctx.read_errno));
+        return -1;
+    }
     if (line != 0) {
         if (line < 0)
             snprintf(err, errlen, "cannot read config file %s", path);
         else
             snprintf(err, errlen, "%s:%d: %s", path, line,
-                     ctx.msg[0] ? ctx.msg : "syntax error");
+                     ctx.msg_line == line ? ctx.msg : "syntax error");
         return -1;
     }
     snprintf(c->config_file, sizeof c->config_file, "%s", path);

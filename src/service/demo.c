@@ -150,7 +150,7 @@ int demo_generate(struct store *s, const struct demo_options *o, struct demo_res
 {
     memset(r, 0, sizeof *r);
     if (o->users < 0 || o->users > 100000000 || o->orphans < 0 || o->orphans > 1000000 ||
-        o->drift_pct < 0 || o->drift_pct > 100) {
+        !(o->drift_pct >= 0 && o->drift_pct <= 100)) {
         snprintf(err, errlen, "demo: users must be 0-100000000, orphans 0-1000000 and drift "
                               "0-100");
         return LS_ERR_VALIDATION;

@@ -114,7 +114,8 @@ static int apply_once(struct store *s, const struct level_change *c, enum level_
             int64_t need;
             if ((rc = enforcer_level_threshold(s, spec_id, p.current_level + 1, &need)) != 0)
                 goto store_fail;
-            if (p.total_xp + c->xp_change >= need)
+            int64_t xp; /* an overflowing sum is refused below */
+            if (__builtin_add_overflow(p.total_xp, c->xp_change, &xp) || xp >= need)
                 new_level = p.current_level + 1;
         }
     }
@@ -127,27 +128,28 @@ static int apply_once(struct store *s, const struct level_change *c, enum level_
     r->old_progress_level = p.current_level;
     r->old_license_level = l.current_level;
     p.current_level = new_level;
-    p.total_xp += c->xp_change;
-    p.completed_sessions += c->sessions_change;
-    p.completed_projects += c->projects_change;
-    if (!strcmp(spec_id, "COACH")) {
-        p.theory_hours_completed += c->theory_hours_change;
-        p.practice_hours_completed += c->practice_hours_change;
-    }
+    bool coach = !strcmp(spec_id, "COACH");
     const struct {
         const char *name;
-        int64_t value;
+        int64_t *value;
+        int64_t change;
     } counters[] = {
-        {"total_xp", p.total_xp},
-        {"completed_sessions", p.completed_sessions},
-        {"completed_projects", p.completed_projects},
-        {"theory_hours_completed", p.theory_hours_completed},
-        {"practice_hours_completed", p.practice_hours_completed},
+        {"total_xp", &p.total_xp, c->xp_change},
+        {"completed_sessions", &p.completed_sessions, c->sessions_change},
+        {"completed_projects", &p.completed_projects, c->projects_change},
+        {"theory_hours_completed", &p.theory_hours_completed,
+         coach ? c->theory_hours_change : 0},
+        {"practice_hours_completed", &p.practice_hours_completed,
+         coach ? c->practice_hours_change : 0},
     };
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
-        if (counters[i].value < 0) {
+        if (__builtin_add_overflow(*counters[i].value, counters[i].change, counters[i].value)) {
+            rc = set_error(r, LS_ERR_VALIDATION, "%s would overflow", counters[i].name);
+            goto fail;
+        }
+        if (*counters[i].value < 0) {
             rc = set_error(r, LS_ERR_VALIDATION, "%s would become negative (%lld)",
-                           counters[i].name, (long long)counters[i].value);
+                           counters[i].name, (long long)*counters[i].value);
             goto fail;
         }
     }

@@ -102,6 +102,22 @@ static int count_files(const char *dir)
     return n;
 }
 
+/* Everything in the integrity-check directory, hidden files included. */
+static int count_entries(const char *dir)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/" CHECK_DIR, dir);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
 static int count_history(struct store *s)
 {
     struct check_run c;
@@ -142,7 +158,12 @@ static void counts_and_violations(void **state)
     assert_string_equal(seen.v[2].recommended_action, "create_progress_from_license");
     /* The recorded report file: valid JSON with the same numbers. */
     assert_string_equal(out.file_error, "");
-    assert_non_null(strstr(out.run.report_file, "logs/integrity_checks/"));
+    char stamp[16], want[80];
+    time_format_file(out.run.timestamp, stamp);
+    snprintf(want, sizeof want, "logs/integrity_checks/%s_violations.json", stamp);
+    assert_string_equal(out.run.report_file, want);
+    assert_int_equal(count_files(f->dir), 1);
+    assert_int_equal(count_entries(f->dir), 1); /* no temporary file left beside it */
     char path[900];
     snprintf(path, sizeof path, "%s/%s", f->dir, out.run.report_file);
     json_error_t je;
@@ -153,8 +174,24 @@ static void counts_and_violations(void **state)
     assert_float_equal(json_real_value(json_object_get(rep, "consistency_rate")), 57.14, 1e-9);
     json_t *vs = json_object_get(rep, "violations");
     assert_int_equal(json_array_size(vs), 3);
+    char iso[TIME_ISO_LEN];
+    time_format_iso(out.run.timestamp, iso);
+    assert_string_equal(json_string_value(json_object_get(rep, "timestamp")), iso);
+    assert_int_equal(json_integer_value(json_object_get(rep, "consistent")), 4);
+    assert_string_equal(json_string_value(json_object_get(rep, "status")), "critical");
+    assert_true(json_is_true(json_object_get(rep, "requires_attention")));
     json_t *v0 = json_array_get(vs, 0);
+    assert_int_equal(json_integer_value(json_object_get(v0, "user_id")), f->u[3]);
+    assert_string_equal(json_string_value(json_object_get(v0, "user_email")),
+                        "mismatch@test.local");
+    assert_string_equal(json_string_value(json_object_get(v0, "specialization")), "PLAYER");
+    assert_string_equal(json_string_value(json_object_get(v0, "issue_type")), "level_mismatch");
+    assert_int_equal(json_integer_value(json_object_get(v0, "progress_level")), 4);
+    assert_int_equal(json_integer_value(json_object_get(v0, "license_level")), 2);
+    assert_string_equal(json_string_value(json_object_get(v0, "first_seen")), iso);
     assert_int_equal(json_integer_value(json_object_get(v0, "delta")), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(vs, 2), "user_email")),
+                        "licenseonly@test.local");
     assert_true(json_is_null(json_object_get(json_array_get(vs, 1), "delta")));
     assert_true(json_is_null(json_object_get(json_array_get(vs, 2), "progress_level")));
     json_decref(rep);
@@ -240,6 +277,54 @@ static void dry_run_writes_nothing(void **state)
     struct seen after = {.n = 0};
     assert_int_equal(f->s->ops->violations_open(f->s, NULL, collect, &after), 0);
     assert_int_equal(after.n, before.n);
+    /* The very first check is a dry run: not even the log directory appears. */
+    assert_int_equal(count_entries(f->dir), -1);
+    assert_int_equal(before.n, 0);
+    assert_int_equal(history, 0);
+    /* The dry run still reports the violations, first seen now. */
+    struct seen seen = {.n = 0};
+    o.on_violation = collect;
+    o.ctx = &seen;
+    assert_int_equal(check_execute(f->s, &o, &out, err, sizeof err), 0);
+    assert_int_equal(seen.n, 3);
+    assert_int_equal(seen.v[0].first_seen, out.run.timestamp);
+    assert_string_equal(seen.v[0].user_email, "mismatch@test.local");
+}
+
+/* A recorded check then a dry run: the dry run shows the recorded first_seen
+ * and changes nothing of the open violations. */
+static void dry_run_after_recorded_check(void **state)
+{
+    struct fixture *f = *state;
+    struct check_options o = opts(f->dir, false);
+    struct check_outcome a, b;
+    char err[300];
+    int64_t t0 = time_now_us();
+    time_set_test_clock(t0 - 600 * USEC_PER_SEC);
+    assert_int_equal(check_execute(f->s, &o, &a, err, sizeof err), 0);
+    time_set_test_clock(0);
+    /* Drift another pair, then look without recording. */
+    struct license l;
+    assert_int_equal(f->s->ops->license_get(f->s, f->u[1], "PLAYER", false, &l), 0);
+    l.current_level = 1;
+    assert_int_equal(f->s->ops->license_update(f->s, &l), 0);
+    struct seen seen = {.n = 0};
+    o = opts(f->dir, true);
+    o.on_violation = collect;
+    o.ctx = &seen;
+    assert_int_equal(check_execute(f->s, &o, &b, err, sizeof err), 0);
+    assert_int_equal(b.run.inconsistent, 4);
+    assert_int_equal(seen.n, 4);
+    assert_int_equal(seen.v[0].user_id, f->u[1]);
+    assert_int_equal(seen.v[0].first_seen, b.run.timestamp); /* new: now */
+    assert_int_equal(seen.v[1].first_seen, a.run.timestamp); /* open since the recorded check */
+    struct seen open = {.n = 0};
+    assert_int_equal(f->s->ops->violations_open(f->s, NULL, collect, &open), 0);
+    assert_int_equal(open.n, 3);
+    assert_int_equal(count_files(f->dir), 1);
+    struct check_run c;
+    assert_int_equal(f->s->ops->check_latest(f->s, &c), 0);
+    assert_int_equal(c.id, a.run.id);
 }
 
 static void same_second_files_get_suffixes(void **state)
@@ -281,7 +366,18 @@ static void unwritable_log_dir(void **state)
     assert_int_equal(c.id, out.run.id);
     assert_string_equal(c.report_file, "");
     assert_true(c.file_error[0] != '\0');
+    assert_string_equal(c.file_error, out.file_error);
+    assert_int_equal(c.total_checked, 7);
+    /* The open violations were recorded all the same. */
+    struct seen open = {.n = 0};
+    assert_int_equal(f->s->ops->violations_open(f->s, NULL, collect, &open), 0);
+    assert_int_equal(open.n, 3);
+    /* Once the directory can be written again, so is the next report. */
     assert_int_equal(tu_sh("rm -f '%s'", path), 0);
+    assert_int_equal(check_execute(f->s, &o, &out, err, sizeof err), 0);
+    assert_string_equal(out.file_error, "");
+    assert_true(out.run.report_file[0] != '\0');
+    assert_int_equal(count_files(f->dir), 1);
 }
 
 /* The report rebuilt from the store equals the file written by the check. */
@@ -317,6 +413,16 @@ static void empty_store_is_healthy(void **state)
     assert_int_equal(out.run.total_checked, 0);
     assert_float_equal(out.run.consistency_rate, 100.0, 1e-9);
     assert_string_equal(out.run.status, "healthy");
+    /* A check without violations writes its file too: one file per check. */
+    char path[900];
+    snprintf(path, sizeof path, "%s/%s", dir, out.run.report_file);
+    json_error_t je;
+    json_t *rep = json_load_file(path, 0, &je);
+    assert_non_null(rep);
+    assert_true(json_is_array(json_object_get(rep, "violations")));
+    assert_int_equal(json_array_size(json_object_get(rep, "violations")), 0);
+    assert_false(json_is_true(json_object_get(rep, "requires_attention")));
+    json_decref(rep);
     store_close(s);
 }
 
@@ -329,6 +435,7 @@ int main(void)
         BOTH(counts_and_violations),
         BOTH(first_seen_kept_then_resolved_then_reopened),
         BOTH(dry_run_writes_nothing),
+        BOTH(dry_run_after_recorded_check),
         BOTH(same_second_files_get_suffixes),
         BOTH(unwritable_log_dir),
         BOTH(report_from_store_matches_file),

@@ -1,7 +1,10 @@
 /* test_cli.c — the lockstep binary: exit codes and one-line errors, config
- * precedence end to end, demo reproducibility, user and spec verbs, migrate. */
+ * precedence end to end, demo reproducibility and its admin login, user and
+ * spec verbs, JSON output, migrate. */
+#include "service/users.h"
 #include "testutil.h"
 
+#include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -146,36 +149,118 @@ static void check_exit_codes(void **state)
     assert_non_null(strstr(out, "\"violations\": ["));
 }
 
+/* The violations of `check --json` without what differs between runs (the
+ * times): a JSON array in canonical text, caller frees. */
+static char *violations_of(const char *json_text)
+{
+    json_error_t je;
+    json_t *rep = json_loads(json_text, 0, &je);
+    if (!rep)
+        fail_msg("check --json is not JSON: %s", je.text);
+    json_t *vs = json_incref(json_object_get(rep, "violations"));
+    json_decref(rep);
+    assert_true(json_is_array(vs));
+    size_t i;
+    json_t *v;
+    json_array_foreach(vs, i, v)
+    {
+        assert_true(json_is_string(json_object_get(v, "first_seen")));
+        json_object_del(v, "first_seen");
+    }
+    char *text = json_dumps(vs, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(vs);
+    return text;
+}
+
 static void demo_is_reproducible(void **state)
 {
     (void)state;
     const char *base = tu_tmpdir("cli-demo");
-    char d[512], a[70000], b[70000];
+    char d[512];
     snprintf(d, sizeof d, "%s", base);
     char *out;
-    assert_int_equal(run(&out, "%s --data-dir %s/a demo --users 500 --drift 4 --orphans 3 --seed 7", bin(), d), 0);
+    const char *args = "demo --users 500 --drift 4 --orphans 3 --seed 7";
+    assert_int_equal(run(&out, "%s --data-dir %s/a %s", bin(), d, args), 0);
     assert_non_null(strstr(out, "506 students (500 with progress and a license, 3 with progress "
                                 "only, 3 with a license only), 20 drifted pairs (seed 7)"));
-    assert_non_null(strstr(out, "email:    admin@lockstep.local"));
-    assert_non_null(strstr(out, "password: "));
-    assert_int_equal(run(&out, "%s --data-dir %s/b demo --users 500 --drift 4 --orphans 3 --seed 7", bin(), d), 0);
-    const char *q = "SELECT group_concat(student_id || ':' || specialization_id || ':' || current_level) "
-                    "FROM specialization_progress";
-    run(&out, "sqlite3 %s/a/lockstep.db \"%s\"", d, q);
-    snprintf(a, sizeof a, "%s", out);
-    run(&out, "sqlite3 %s/b/lockstep.db \"%s\"", d, q);
-    snprintf(b, sizeof b, "%s", out);
+    assert_int_equal(run(&out, "%s --data-dir %s/b %s", bin(), d, args), 0);
+    /* Same seed, same violations: users, specializations, levels, actions. */
+    assert_int_equal(run(&out, "%s --data-dir %s/a check --json", bin(), d), 4);
+    char *a = violations_of(out);
+    assert_int_equal(run(&out, "%s --data-dir %s/b check --json", bin(), d), 4);
+    char *b = violations_of(out);
     assert_string_equal(a, b);
+    assert_non_null(strstr(a, "\"issue_type\":\"missing_license\""));
+    assert_non_null(strstr(a, "\"issue_type\":\"missing_progress\""));
+    json_t *arr = json_loads(a, 0, NULL);
+    assert_int_equal(json_array_size(arr), 26); /* 20 drifted + 3 + 3 orphans */
+    json_decref(arr);
     assert_int_equal(run(&out, "%s --data-dir %s/a check --dry-run", bin(), d), 4);
     assert_non_null(strstr(out, "(480/506 consistent, 26 inconsistent)"));
+    /* The whole data, not only the violations. */
+    const char *q = "SELECT group_concat(student_id || ':' || specialization_id || ':' || "
+                    "current_level || ':' || total_xp) FROM specialization_progress";
+    char pa[70000];
+    run(&out, "sqlite3 %s/a/lockstep.db \"%s\"", d, q);
+    snprintf(pa, sizeof pa, "%s", out);
+    run(&out, "sqlite3 %s/b/lockstep.db \"%s\"", d, q);
+    assert_string_equal(pa, out);
     /* Another seed, other data. */
-    assert_int_equal(run(&out, "%s --data-dir %s/c demo --users 500 --drift 4 --seed 8", bin(), d), 0);
-    run(&out, "sqlite3 %s/c/lockstep.db \"%s\"", d, q);
-    assert_string_not_equal(a, out);
+    assert_int_equal(run(&out, "%s --data-dir %s/c demo --users 500 --drift 4 --orphans 3 --seed 8",
+                         bin(), d),
+                     0);
+    assert_int_equal(run(&out, "%s --data-dir %s/c check --json", bin(), d), 4);
+    char *c = violations_of(out);
+    assert_string_not_equal(a, c);
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* The admin credentials are printed once, and they work. */
+static void demo_prints_working_credentials_once(void **state)
+{
+    (void)state;
+    const char *base = tu_tmpdir("cli-demo-admin");
+    char d[512], password[64] = "";
+    snprintf(d, sizeof d, "%s", base);
+    char *out;
+    assert_int_equal(run(&out, "%s --data-dir %s demo --users 20", bin(), d), 0);
+    assert_non_null(strstr(out, "email:    admin@lockstep.local"));
+    const char *pw = strstr(out, "password: ");
+    assert_non_null(pw);
+    assert_int_equal(sscanf(pw, "password: %63s", password), 1);
+    assert_true(strlen(password) >= 16);
+    struct store *s = tu_store_again(d);
+    struct user u;
+    char err[300];
+    assert_int_equal(users_get_by_email(s, "admin@lockstep.local", &u, err, sizeof err), 0);
+    assert_string_equal(u.role, "admin");
+    assert_true(users_verify_password(u.password_hash, password));
+    store_close(s);
     /* A second demo into the same store fails cleanly and shows no password. */
-    assert_int_equal(run(&out, "%s --data-dir %s/a demo --users 10", bin(), d), 1);
+    assert_int_equal(run(&out, "%s --data-dir %s demo --users 10", bin(), d), 1);
     assert_null(strstr(out, "password"));
     assert_int_equal(lines(out), 1);
+    assert_non_null(strstr(out, "demo data already exists"));
+    /* Into a store that has an admin but no students: data, no new admin. */
+    assert_int_equal(run(&out, "echo 'admin pass 1' | %s --data-dir %s/other user add --email "
+                               "boss@example.com --role admin --password-stdin",
+                         bin(), d),
+                     0);
+    assert_int_equal(run(&out, "%s --data-dir %s/other demo --users 10", bin(), d), 0);
+    assert_null(strstr(out, "password"));
+    assert_int_equal(run(&out, "%s --data-dir %s/other check", bin(), d), 0);
+    assert_non_null(strstr(out, "(10/10 consistent"));
+    /* Bad demo options are usage errors, and nothing is created. */
+    const char *bad[] = {"--drift nan", "--drift 101", "--drift -1", "--drift 5%", "--users -1",
+                         "--users 1e3", "--orphans x", "--seed -2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int code = run(&out, "%s --data-dir %s/bad demo %s", bin(), d, bad[i]);
+        if (code != 2 || lines(out) != 1)
+            fail_msg("demo %s: exit %d, output '%s'", bad[i], code, out);
+    }
+    assert_int_equal(tu_sh("test ! -e %s/bad", d), 0);
 }
 
 static void users_and_specs(void **state)
@@ -202,6 +287,18 @@ static void users_and_specs(void **state)
     assert_non_null(strstr(out, "coach@example.com"));
     assert_non_null(strstr(out, "instructor"));
     assert_int_equal(run(&out, "echo 'brand new pw' | %s --data-dir %s user passwd --email COACH@example.com", bin(), d), 0);
+    assert_non_null(strstr(out, "Password changed for coach@example.com"));
+    struct store *s = tu_store_again(d);
+    struct user u;
+    char err[300];
+    assert_int_equal(users_get_by_email(s, "coach@example.com", &u, err, sizeof err), 0);
+    assert_true(users_verify_password(u.password_hash, "brand new pw"));
+    assert_false(users_verify_password(u.password_hash, "secret pass 1"));
+    store_close(s);
+    assert_int_equal(run(&out, "echo 'short' | %s --data-dir %s user passwd --email coach@example.com", bin(), d), 1);
+    assert_non_null(strstr(out, "password must be 8 to 256 characters"));
+    assert_int_equal(run(&out, "echo 'some password' | %s --data-dir %s user passwd --email nobody@example.com", bin(), d), 1);
+    assert_int_equal(run(&out, "%s --data-dir %s user passwd", bin(), d), 2);
     assert_int_equal(run(&out, "%s --data-dir %s user disable --email coach@example.com", bin(), d), 0);
     assert_int_equal(run(&out, "%s --data-dir %s user list", bin(), d), 0);
     assert_non_null(strstr(out, "disabled"));
@@ -215,9 +312,54 @@ static void users_and_specs(void **state)
     assert_int_equal(run(&out, "%s --data-dir %s spec add goalkeeper --name Again --max-levels 5", bin(), d), 1);
     assert_int_equal(run(&out, "%s --data-dir %s spec add \"bad;id\" --name X --max-levels 5", bin(), d), 1);
     assert_int_equal(run(&out, "%s --data-dir %s spec add x --name X --max-levels 0", bin(), d), 2);
+    assert_int_equal(run(&out, "%s --data-dir %s spec add '../x' --name X --max-levels 5", bin(), d), 1);
+    assert_int_equal(run(&out, "%s --data-dir %s spec add x --name X", bin(), d), 2);
     assert_int_equal(run(&out, "%s --data-dir %s spec list", bin(), d), 0);
     assert_non_null(strstr(out, "GOALKEEPER"));
     assert_non_null(strstr(out, "INTERNSHIP"));
+    assert_null(strstr(out, "AGAIN"));
+    assert_int_equal(lines(out), 4); /* three defaults and the new one */
+}
+
+/* sync and check speak JSON when asked: the domain's shapes. */
+static void json_outputs(void **state)
+{
+    (void)state;
+    const char *base = tu_tmpdir("cli-json");
+    char d[512];
+    snprintf(d, sizeof d, "%s", base);
+    char *out;
+    assert_int_equal(run(&out, "%s --data-dir %s demo --users 150 >/dev/null", bin(), d), 0);
+    assert_int_equal(run(&out, "%s --data-dir %s sync --dry-run --json 2>/dev/null", bin(), d), 0);
+    json_error_t je;
+    json_t *r = json_loads(out, 0, &je);
+    assert_non_null(r);
+    assert_true(json_is_true(json_object_get(r, "dry_run")));
+    assert_int_equal(json_integer_value(json_object_get(r, "total_issues")), 2);
+    assert_int_equal(json_integer_value(json_object_get(r, "synced_count")), 0);
+    json_t *item = json_array_get(json_object_get(r, "results"), 0);
+    assert_string_equal(json_string_value(json_object_get(item, "action")),
+                        "sync_progress_to_license");
+    assert_true(json_is_integer(json_object_get(item, "old_level")));
+    json_decref(r);
+    assert_int_equal(run(&out, "%s --data-dir %s check --json 2>/dev/null", bin(), d), 3);
+    r = json_loads(out, 0, &je);
+    assert_non_null(r);
+    assert_int_equal(json_integer_value(json_object_get(r, "total_checked")), 150);
+    assert_float_equal(json_real_value(json_object_get(r, "consistency_rate")), 98.67, 1e-9);
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "degraded");
+    assert_int_equal(json_array_size(json_object_get(r, "violations")), 2);
+    json_decref(r);
+    assert_int_equal(run(&out, "%s --data-dir %s sync --direction higher_wins --json 2>/dev/null",
+                         bin(), d),
+                     0);
+    r = json_loads(out, 0, &je);
+    assert_non_null(r);
+    assert_int_equal(json_integer_value(json_object_get(r, "synced_count")), 2);
+    assert_string_equal(json_string_value(json_object_get(r, "direction")), "higher_wins");
+    json_decref(r);
+    assert_int_equal(run(&out, "%s --data-dir %s sync", bin(), d), 0);
+    assert_non_null(strstr(out, "0 issues, 0 synced, 0 failed"));
 }
 
 int main(void)
@@ -228,7 +370,9 @@ int main(void)
         cmocka_unit_test(precedence_end_to_end),
         cmocka_unit_test(check_exit_codes),
         cmocka_unit_test(demo_is_reproducible),
+        cmocka_unit_test(demo_prints_working_credentials_once),
         cmocka_unit_test(users_and_specs),
+        cmocka_unit_test(json_outputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,12 @@
 /* test_config.c — settings from defaults, INI file, environment and flags,
- * in that order of precedence; every bad input is an error naming its source. */
+ * in that order of precedence (in the library and through the binary); every
+ * bad input is an error naming its source, file:line for the INI file. */
 #include "config/config.h"
 #include "testutil.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,14 @@ static const char *write_ini(const char *name, const char *text)
     FILE *f = fopen(path, "w");
     fputs(text, f);
     fclose(f);
+    return path;
+}
+
+/* `base`/`name` (static storage). */
+static const char *path_in(const char *base, const char *name)
+{
+    static char path[800];
+    snprintf(path, sizeof path, "%s/%s", base, name);
     return path;
 }
 
@@ -100,12 +110,214 @@ static void bad_inputs(void **state)
     assert_non_null(strstr(err, "must not be above healthy_threshold"));
 }
 
+
+/* inih reads on after the first error: the message must be the one of the
+ * line reported, not of a later line. */
+static void first_error_names_its_own_line(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[300];
+    config_defaults(&c);
+    const char *ini = write_ini("config-first", "frobnicate = 1\n\n\ncheck_interval = soon\n");
+    assert_int_equal(config_load_file(&c, ini, err, sizeof err), -1);
+    assert_non_null(strstr(err, "lockstep.ini:1: unknown key 'frobnicate'"));
+    ini = write_ini("config-first2", "[lockstep]\ncheck_interval = 60\nsync_direction = up\n"
+                                     "[alerts]\nwebhook = x\nfoo = 1\n");
+    assert_int_equal(config_load_file(&c, ini, err, sizeof err), -1);
+    assert_non_null(strstr(err, "lockstep.ini:3: invalid sync_direction 'up'"));
+    /* A line that is not key = value, then a bad key: the syntax error is first. */
+    ini = write_ini("config-syntax", "just some words\nfrobnicate = 1\n");
+    assert_int_equal(config_load_file(&c, ini, err, sizeof err), -1);
+    assert_non_null(strstr(err, "lockstep.ini:1: syntax error"));
+    ini = write_ini("config-syntax2", "check_interval = 60\nfrobnicate = 1\nwords\n");
+    assert_int_equal(config_load_file(&c, ini, err, sizeof err), -1);
+    assert_non_null(strstr(err, "lockstep.ini:2: unknown key 'frobnicate'"));
+}
+
+static void values_of_every_type(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[300];
+    config_defaults(&c);
+    const char *ini = write_ini("config-types", "; a comment\n[lockstep]\n"
+                                                "db = postgres://u@h/db\n"
+                                                "healthy_threshold = 98.5\n"
+                                                "degraded_threshold = 90\n"
+                                                "check_now_wait = no\n"
+                                                "sync_direction = higher_wins\n"
+                                                "busy_timeout_ms = 0\n");
+    assert_int_equal(config_load_file(&c, ini, err, sizeof err), 0);
+    assert_string_equal(c.db, "postgres://u@h/db");
+    assert_float_equal(c.healthy_threshold, 98.5, 1e-9);
+    assert_float_equal(c.degraded_threshold, 90.0, 1e-9);
+    assert_false(c.check_now_wait);
+    assert_string_equal(c.sync_direction, "higher_wins");
+    assert_int_equal(c.busy_timeout_ms, 0);
+    assert_int_equal(config_finalize(&c, err, sizeof err), 0);
+    assert_string_equal(c.db, "postgres://u@h/db"); /* given: not derived from data_dir */
+    /* Bad values of each type, from a flag. */
+    const char *bad[][2] = {
+        {"check_interval", "0"},        {"check_interval", "10s"},   {"check_interval", ""},
+        {"check_interval", "99999999999999999999"},                  {"healthy_threshold", "nan"},
+        {"healthy_threshold", "-1"},    {"healthy_threshold", "1e400"}, {"check_now_wait", "maybe"},
+        {"sync_direction", "PROGRESS_TO_LICENSE"},                   {"busy_timeout_ms", "-1"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (config_set(&c, bad[i][0], bad[i][1], err, sizeof err) != -1)
+            fail_msg("%s = '%s' was accepted", bad[i][0], bad[i][1]);
+        assert_non_null(strstr(err, bad[i][0]));
+    }
+    assert_int_equal(c.check_interval, 300); /* refused values change nothing */
+    assert_string_equal(c.sync_direction, "higher_wins");
+    char longval[CONFIG_STR_MAX + 10];
+    memset(longval, 'd', sizeof longval - 1);
+    longval[sizeof longval - 1] = '\0';
+    assert_int_equal(config_set(&c, "data_dir", longval, err, sizeof err), -1);
+    assert_non_null(strstr(err, "too long"));
+}
+
+/* ---- through the binary: where does `check` put the store and its report? */
+
+/* True when `dir` holds a store and one integrity-check report. */
+static bool checked_in(const char *dir)
+{
+    return tu_sh("test -e '%s/lockstep.db' && test \"$(ls '%s/logs/integrity_checks' | wc -l)\" "
+                 "-eq 1",
+                 dir, dir) == 0;
+}
+
+static void precedence_through_the_binary(void **state)
+{
+    (void)state;
+    char base[600];
+    snprintf(base, sizeof base, "%s", tu_tmpdir("config-bin"));
+    char *out;
+    assert_int_equal(tu_sh("mkdir -p '%s/cwd' && printf '[lockstep]\\ndata_dir = %s/file\\n' > "
+                           "'%s/f.ini' && printf 'data_dir = %s/other\\n' > '%s/o.ini'",
+                           base, base, base, base, base),
+                     0);
+    /* Flag beats environment, file and default. */
+    assert_int_equal(tu_cmd(&out, "cd '%s/cwd' && LOCKSTEP_DATA_DIR='%s/env' %s "
+                                  "--config '%s/f.ini' --data-dir '%s/flag' check 2>&1",
+                            base, base, tu_bin(), base, base),
+                     0);
+    assert_true(checked_in(path_in(base, "flag")));
+    /* Environment beats file. */
+    assert_int_equal(tu_cmd(&out, "cd '%s/cwd' && LOCKSTEP_DATA_DIR='%s/env' %s "
+                                  "--config '%s/f.ini' check 2>&1",
+                            base, base, tu_bin(), base),
+                     0);
+    assert_true(checked_in(path_in(base, "env")));
+    /* File beats default; --config beats LOCKSTEP_CONFIG. */
+    assert_int_equal(tu_cmd(&out, "cd '%s/cwd' && LOCKSTEP_CONFIG='%s/o.ini' %s "
+                                  "--config '%s/f.ini' check 2>&1",
+                            base, base, tu_bin(), base),
+                     0);
+    assert_true(checked_in(path_in(base, "file")));
+    assert_int_equal(tu_sh("test ! -e '%s/other'", base), 0);
+    assert_int_equal(tu_cmd(&out, "cd '%s/cwd' && LOCKSTEP_CONFIG='%s/o.ini' %s check 2>&1", base,
+                            base, tu_bin()),
+                     0);
+    assert_true(checked_in(path_in(base, "other")));
+    /* Nothing given: ./var. */
+    assert_int_equal(tu_cmd(&out, "cd '%s/cwd' && %s check 2>&1", base, tu_bin()), 0);
+    assert_true(checked_in(path_in(base, "cwd/var")));
+    /* A db given in the file stays where it is when the flag moves the data dir. */
+    assert_int_equal(tu_cmd(&out, "printf 'db = sqlite:%s/fixed.db\\n' > '%s/db.ini' && "
+                                  "%s --config '%s/db.ini' --data-dir '%s/logsonly' check 2>&1",
+                            base, base, tu_bin(), base, base),
+                     0);
+    assert_int_equal(tu_sh("test -e '%s/fixed.db' && test ! -e '%s/logsonly/lockstep.db' && "
+                           "test -d '%s/logsonly/logs/integrity_checks'",
+                           base, base, base),
+                     0);
+    /* Thresholds: default, file, then environment (97 of 100 pairs consistent). */
+    assert_int_equal(tu_cmd(&out, "%s --data-dir '%s/flag' demo --users 100 --drift 3 2>&1",
+                            tu_bin(), base),
+                     0);
+    assert_int_equal(tu_cmd(&out, "%s --data-dir '%s/flag' check --dry-run 2>&1", tu_bin(), base),
+                     3);
+    assert_non_null(strstr(out, "Consistency: 97.00% (97/100 consistent, 3 inconsistent)"));
+    assert_int_equal(tu_cmd(&out, "printf 'healthy_threshold = 100\\ndegraded_threshold = 99\\n' "
+                                  "> '%s/t.ini' && %s --config '%s/t.ini' --data-dir '%s/flag' "
+                                  "check --dry-run 2>&1",
+                            base, tu_bin(), base, base),
+                     4);
+    assert_non_null(strstr(out, "Status: CRITICAL"));
+    assert_int_equal(tu_cmd(&out, "LOCKSTEP_DEGRADED_THRESHOLD=97 %s --config '%s/t.ini' "
+                                  "--data-dir '%s/flag' check --dry-run 2>&1",
+                            tu_bin(), base, base),
+                     3);
+    assert_non_null(strstr(out, "Status: DEGRADED"));
+    assert_int_equal(tu_cmd(&out, "LOCKSTEP_HEALTHY_THRESHOLD=97 LOCKSTEP_DEGRADED_THRESHOLD=90 %s "
+                                  "--config '%s/t.ini' --data-dir '%s/flag' check --dry-run 2>&1",
+                            tu_bin(), base, base),
+                     0);
+}
+
+/* Every configuration error: exit 1, one line on stderr naming the source. */
+static void errors_through_the_binary(void **state)
+{
+    (void)state;
+    char base[600];
+    snprintf(base, sizeof base, "%s", tu_tmpdir("config-bin-errors"));
+    char *out;
+    const struct {
+        const char *ini;  /* written to bad.ini (a printf format: \n for newlines) */
+        const char *env;
+        const char *want; /* in the stderr line */
+    } cases[] = {
+        {"check_interval = 60\\nwho = me\\n", "", "bad.ini:2: unknown key 'who'"},
+        {"\\n\\n\\ncheck_interval = soon\\n", "", "bad.ini:4: invalid check_interval 'soon'"},
+        {"[alerts]\\nwebhook = x\\n", "", "bad.ini:2: unknown section [alerts]"},
+        {"sync_direction = sideways\\n", "", "bad.ini:1: invalid sync_direction 'sideways'"},
+        {"", "LOCKSTEP_CHECK_INTERVAL=0", "LOCKSTEP_CHECK_INTERVAL: invalid check_interval '0'"},
+        {"", "LOCKSTEP_HEALTHY_THRESHOLD=90 LOCKSTEP_DEGRADED_THRESHOLD=95",
+         "must not be above healthy_threshold"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int code = tu_cmd(&out, "printf '%s' > '%s/bad.ini' && %s %s --config '%s/bad.ini' "
+                                "--data-dir '%s/d' check 2>&1 >/dev/null",
+                          cases[i].ini, base, cases[i].env, tu_bin(), base, base);
+        if (code != 1 || !strstr(out, cases[i].want) || strchr(out, '\n') != out + strlen(out) - 1)
+            fail_msg("case %zu: exit %d, stderr '%s'", i, code, out);
+    }
+    assert_int_equal(tu_cmd(&out, "%s --config '%s/none.ini' check 2>&1 >/dev/null", tu_bin(),
+                            base),
+                     1);
+    assert_non_null(strstr(out, "cannot read config file"));
+    assert_non_null(strstr(out, "none.ini"));
+    /* A directory is not a config file either. */
+    assert_int_equal(tu_cmd(&out, "%s --config '%s' --data-dir '%s/d' check 2>&1 >/dev/null",
+                            tu_bin(), base, base),
+                     1);
+    assert_non_null(strstr(out, "config file"));
+    assert_non_null(strstr(out, "Is a directory"));
+    /* An empty data dir is refused. */
+    assert_int_equal(tu_cmd(&out, "%s --data-dir '' check 2>&1 >/dev/null", tu_bin()), 1);
+    assert_non_null(strstr(out, "data_dir must not be empty"));
+    /* Nothing was created by the refused runs. */
+    assert_int_equal(tu_sh("test ! -e '%s/d'", base), 0);
+}
+
 int main(void)
 {
+    /* The settings a developer's shell may carry would change what is tested. */
+    static const char *outside[] = {"LOCKSTEP_CONFIG", "LOCKSTEP_DATA_DIR", "LOCKSTEP_DB",
+                                    "LOCKSTEP_HEALTHY_THRESHOLD", "LOCKSTEP_DEGRADED_THRESHOLD",
+                                    "LOCKSTEP_CHECK_INTERVAL", "LOCKSTEP_SYNC_INTERVAL"};
+    for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++)
+        unsetenv(outside[i]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults),
         cmocka_unit_test(precedence),
         cmocka_unit_test(bad_inputs),
+        cmocka_unit_test(first_error_names_its_own_line),
+        cmocka_unit_test(values_of_every_type),
+        cmocka_unit_test(precedence_through_the_binary),
+        cmocka_unit_test(errors_through_the_binary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -31,6 +32,17 @@ static void five_states(void **state)
 static void recommended_actions(void **state)
 {
     (void)state;
+    /* A missing side is created from the other whatever the direction. */
+    static const char *dirs[] = {"progress_to_license", "license_to_progress", "higher_wins"};
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(pair_recommended_action(PAIR_MISSING_LICENSE, dirs[i], 3, 0),
+                            "create_license_from_progress");
+        assert_string_equal(pair_recommended_action(PAIR_MISSING_PROGRESS, dirs[i], 0, 7),
+                            "create_progress_from_license");
+    }
+    /* The default direction is progress_to_license. */
+    assert_string_equal(pair_recommended_action(PAIR_LEVEL_MISMATCH, NULL, 3, 5),
+                        "sync_progress_to_license");
     assert_string_equal(pair_recommended_action(PAIR_MISSING_LICENSE, "license_to_progress", 3, 0),
                         "create_license_from_progress");
     assert_string_equal(pair_recommended_action(PAIR_MISSING_PROGRESS, "progress_to_license", 0, 2),
@@ -52,15 +64,31 @@ static void violation_from_pair(void **state)
     (void)state;
     struct pair_levels p = {.user_id = 42, .has_progress = true, .progress_level = 3,
                             .has_license = true, .license_level = 2};
-    strcpy(p.spec, "PLAYER");
+    snprintf(p.spec, sizeof p.spec, "PLAYER");
     struct violation v;
     assert_true(pair_violation(&p, "progress_to_license", &v));
     assert_int_equal(v.user_id, 42);
     assert_string_equal(v.spec, "PLAYER");
     assert_string_equal(v.issue_type, "level_mismatch");
+    assert_true(v.has_progress && v.has_license);
+    assert_int_equal(v.progress_level, 3);
+    assert_int_equal(v.license_level, 2);
+    assert_string_equal(v.recommended_action, "sync_progress_to_license");
+    assert_true(pair_violation(&p, "license_to_progress", &v));
+    assert_string_equal(v.recommended_action, "sync_license_to_progress");
+    assert_true(pair_violation(&p, "higher_wins", &v));
     assert_string_equal(v.recommended_action, "sync_progress_to_license");
     p.license_level = 3;
     assert_false(pair_violation(&p, "progress_to_license", &v));
+    /* A license only: missing_progress, no progress level. */
+    p.has_progress = false;
+    p.progress_level = 0;
+    assert_true(pair_violation(&p, "license_to_progress", &v));
+    assert_string_equal(v.issue_type, "missing_progress");
+    assert_false(v.has_progress);
+    assert_string_equal(v.recommended_action, "create_progress_from_license");
+    p.has_license = false;
+    assert_false(pair_violation(&p, "license_to_progress", &v)); /* empty: consistent */
 }
 
 int main(void)

@@ -2,6 +2,7 @@
  * another writer (wait up to the busy timeout, then a clear error, nothing
  * changed) and a sync killed half-way (every pair whole or untouched). */
 #include "service/enforcer.h"
+#include "store/store.h"
 #include "testutil.h"
 #include "util/timeutil.h"
 
@@ -53,28 +54,48 @@ static void locked_database_waits_then_fails(void **state)
     tu_pair(holder, drifted, "COACH", 4, 2);
     assert_int_equal(holder->ops->begin(holder, STORE_TXN_WRITE), 0);
     char cmd[1200];
+    t0 = time_mono_us();
     snprintf(cmd, sizeof cmd,
              "out=$(LOCKSTEP_BUSY_TIMEOUT_MS=200 %s --data-dir %s sync 2>&1 >/dev/null); code=$?; "
              "test $code -eq 1 && test $(printf '%%s\\n' \"$out\" | wc -l) -eq 1 && "
              "printf '%%s' \"$out\" | grep -q 'locked by another writer'",
              getenv("LOCKSTEP_BIN"), dir);
     assert_int_equal(tu_sh("%s", cmd), 0);
+    /* It gave up after the busy timeout of the first pair, not one per pair. */
+    waited = (time_mono_us() - t0) / 1000;
+    if (waited < 200 || waited > 5000)
+        fail_msg("the locked sync took %lld ms", (long long)waited);
+    /* A check reads (readers are not blocked) but cannot record: exit 1, one line. */
+    snprintf(cmd, sizeof cmd,
+             "out=$(LOCKSTEP_BUSY_TIMEOUT_MS=200 %s --data-dir %s check 2>&1 >/dev/null); "
+             "code=$?; test $code -eq 1 && test $(printf '%%s\\n' \"$out\" | wc -l) -eq 1 && "
+             "printf '%%s' \"$out\" | grep -q 'locked by another writer'",
+             getenv("LOCKSTEP_BIN"), dir);
+    assert_int_equal(tu_sh("%s", cmd), 0);
     holder->ops->rollback(holder);
+    /* Neither changed anything: the pair is still drifted, no check recorded. */
+    struct license l;
+    assert_int_equal(writer->ops->progress_get(writer, drifted, "COACH", false, &p), 0);
+    assert_int_equal(writer->ops->license_get(writer, drifted, "COACH", false, &l), 0);
+    assert_int_equal(p.current_level, 4);
+    assert_int_equal(l.current_level, 2);
+    int64_t n = -1;
+    assert_int_equal(writer->ops->progression_count(writer, l.id, &n), 0);
+    assert_int_equal(n, 0);
+    struct check_run run;
+    assert_int_equal(writer->ops->check_latest(writer, &run), STORE_ERR_NOT_FOUND);
     store_close(writer);
     store_close(holder);
 }
 
 static long count(const char *dir, const char *sql)
 {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "sqlite3 '%s/lockstep.db' \"%s\"", dir, sql);
-    FILE *p = popen(cmd, "r");
-    long n = -1;
-    if (p && fscanf(p, "%ld", &n) != 1)
-        n = -1;
-    if (p)
-        pclose(p);
-    return n;
+    char *out;
+    if (tu_cmd(&out, "sqlite3 '%s/lockstep.db' \"%s\"", dir, sql) != 0)
+        return -1;
+    char *end;
+    long n = strtol(out, &end, 10);
+    return end != out ? n : -1;
 }
 
 static void sync_killed_half_way(void **state)
@@ -86,9 +107,16 @@ static void sync_killed_half_way(void **state)
     const char *bin = getenv("LOCKSTEP_BIN");
     assert_int_equal(tu_sh("%s --data-dir %s demo --users 30000 --drift 100 > /dev/null", bin, dir),
                      0);
+    /* The levels before the sync, to tell repaired pairs from untouched ones. */
+    assert_int_equal(tu_sh("sqlite3 '%s/lockstep.db' \"VACUUM INTO '%s/before.db'\"", dir, dir), 0);
+    assert_int_equal(count(dir, "SELECT count(*) FROM user_licenses l JOIN specialization_progress "
+                                "p ON p.student_id = l.user_id AND p.specialization_id = "
+                                "l.specialization_type WHERE l.current_level <> p.current_level"),
+                     30000);
     pid_t pid = fork();
     if (pid == 0) {
-        freopen("/dev/null", "w", stdout);
+        if (!freopen("/dev/null", "w", stdout))
+            _exit(126);
         execl(bin, bin, "--data-dir", dir, "sync", (char *)NULL);
         _exit(127);
     }
@@ -103,16 +131,37 @@ static void sync_killed_half_way(void **state)
     waitpid(pid, &st, 0);
     assert_true(WIFSIGNALED(st));
     long repaired = count(dir, "SELECT count(*) FROM license_progressions");
-    assert_true(repaired > 0 && repaired < 30000);
-    /* Each pair is either repaired in full (levels equal and exactly one
-     * progression) or untouched (levels differ and none). */
-    long torn = count(dir,
-                      "SELECT count(*) FROM user_licenses l JOIN specialization_progress p "
-                      "ON p.student_id = l.user_id AND p.specialization_id = l.specialization_type "
-                      "LEFT JOIN (SELECT user_license_id, count(*) AS c FROM license_progressions "
-                      "GROUP BY 1) g ON g.user_license_id = l.id "
-                      "WHERE (l.current_level = p.current_level) <> (coalesce(g.c, 0) = 1)");
-    assert_int_equal(torn, 0);
+    if (!(repaired > 0 && repaired < 30000))
+        fail_msg("the sync was killed after %ld of 30000 repairs: not half-way", repaired);
+    /* Each pair is either repaired in full (license at the progress level, max
+     * not lowered, exactly one progression from the old to the new level with
+     * the sync's reason) or untouched (the levels and max it had, no
+     * progression). Progress rows never change in this direction. */
+    char sql[3000];
+    snprintf(sql, sizeof sql,
+             "ATTACH '%s/before.db' AS b; "
+             "SELECT count(*) FROM user_licenses l "
+             "JOIN specialization_progress p ON p.student_id = l.user_id "
+             " AND p.specialization_id = l.specialization_type "
+             "JOIN b.user_licenses bl ON bl.id = l.id "
+             "JOIN b.specialization_progress bp ON bp.id = p.id "
+             "LEFT JOIN (SELECT user_license_id AS id, count(*) AS n, min(from_level) AS f, "
+             " min(to_level) AS t, min(advancement_reason) AS why, max(advanced_by) AS who "
+             " FROM license_progressions GROUP BY 1) g ON g.id = l.id "
+             "WHERE p.current_level <> bp.current_level OR NOT ("
+             " (l.current_level = bp.current_level "
+             "  AND l.max_achieved_level = max(bl.max_achieved_level, bp.current_level) "
+             "  AND g.n = 1 AND g.f = bl.current_level AND g.t = bp.current_level "
+             "  AND g.why = 'Auto-sync from SpecializationProgress' AND g.who IS NULL) "
+             " OR (l.current_level = bl.current_level "
+             "  AND l.max_achieved_level = bl.max_achieved_level AND g.n IS NULL))",
+             dir);
+    assert_int_equal(count(dir, sql), 0);
+    /* And the repaired ones are exactly the pairs now consistent. */
+    assert_int_equal(count(dir, "SELECT count(*) FROM user_licenses l JOIN specialization_progress "
+                                "p ON p.student_id = l.user_id AND p.specialization_id = "
+                                "l.specialization_type WHERE l.current_level = p.current_level"),
+                     repaired);
     /* Running the sync again finishes the job. */
     assert_int_equal(tu_sh("%s --data-dir %s sync > /dev/null", bin, dir), 0);
     assert_int_equal(count(dir, "SELECT count(*) FROM license_progressions"), 30000);

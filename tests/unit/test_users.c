@@ -1,7 +1,6 @@
-/* test_users.c — accounts (validation, argon2id, the last admin) and
- * specializations (normalized ids, limits, duplicates). */
+/* test_users.c — accounts: email normalization and uniqueness, roles,
+ * password rules and argon2id, and the last active admin that must stay. */
 #include "service/errors.h"
-#include "service/specs.h"
 #include "service/users.h"
 #include "testutil.h"
 
@@ -28,6 +27,19 @@ static int teardown(void **state)
     return 0;
 }
 
+static int create(const char *email, const char *password, const char *role, struct user *u,
+                  char *err)
+{
+    return users_create(s, email, NULL, password, role, u, err, 300);
+}
+
+static int64_t count_users(void)
+{
+    int64_t n = -1;
+    assert_int_equal(s->ops->user_count(s, NULL, false, &n), 0);
+    return n;
+}
+
 static void create_and_verify(void **state)
 {
     (void)state;
@@ -36,46 +48,104 @@ static void create_and_verify(void **state)
     assert_int_equal(users_create(s, "Ada@Example.COM", "Ada", "correct horse", "instructor", &u,
                                   err, sizeof err),
                      0);
-    assert_string_equal(u.email, "ada@example.com");
+    assert_true(u.id > 0);
+    assert_string_equal(u.email, "ada@example.com"); /* stored lower-cased */
+    assert_string_equal(u.name, "Ada");
     assert_string_equal(u.role, "instructor");
     assert_true(u.is_active);
     assert_non_null(strstr(u.password_hash, "$argon2id$"));
+    assert_null(strstr(u.password_hash, "correct horse"));
     assert_true(users_verify_password(u.password_hash, "correct horse"));
     assert_false(users_verify_password(u.password_hash, "correct horsE"));
+    assert_false(users_verify_password(u.password_hash, ""));
     assert_false(users_verify_password(NULL, "anything"));
-    assert_false(users_verify_password(USERS_NO_PASSWORD, ""));
+    /* Found whatever the case of the address, with what was stored. */
     struct user again;
     assert_int_equal(users_get_by_email(s, "ADA@example.com", &again, err, sizeof err), 0);
     assert_int_equal(again.id, u.id);
+    assert_string_equal(again.password_hash, u.password_hash);
+    assert_int_equal(users_get_by_email(s, "nobody@example.com", &again, err, sizeof err),
+                     LS_ERR_NOT_FOUND);
+    assert_string_equal(err, "no user with email nobody@example.com");
+    /* No role given: a student. */
+    assert_int_equal(create("pupil@example.com", "password1", NULL, &u, err), 0);
+    assert_string_equal(u.role, "student");
 }
 
-static void bad_input(void **state)
+static void no_password_cannot_log_in(void **state)
 {
     (void)state;
     struct user u;
     char err[300];
-    assert_int_equal(users_create(s, "dup@example.com", NULL, "password1", "student", &u, err,
-                                  sizeof err),
-                     0);
-    assert_int_equal(users_create(s, "DUP@example.com", NULL, "password1", "student", &u, err,
-                                  sizeof err),
-                     LS_ERR_CONFLICT);
+    assert_int_equal(create("nopw@example.com", NULL, "student", &u, err), 0);
+    assert_string_equal(u.password_hash, USERS_NO_PASSWORD);
+    assert_false(users_verify_password(u.password_hash, ""));
+    assert_false(users_verify_password(u.password_hash, USERS_NO_PASSWORD));
+}
+
+static void duplicate_email_in_any_case(void **state)
+{
+    (void)state;
+    struct user u;
+    char err[300];
+    assert_int_equal(create("dup@example.com", "password1", "student", &u, err), 0);
+    assert_int_equal(create("DUP@example.com", "password2", "admin", &u, err), LS_ERR_CONFLICT);
     assert_string_equal(err, "a user with email dup@example.com already exists");
-    assert_int_equal(users_create(s, "not-an-email", NULL, "password1", "student", &u, err,
+    assert_int_equal(create("dup@EXAMPLE.com", NULL, NULL, &u, err), LS_ERR_CONFLICT);
+    assert_int_equal(count_users(), 1);
+    assert_string_equal(ls_error_type(LS_ERR_CONFLICT), "conflict");
+}
+
+static void bad_input_changes_nothing(void **state)
+{
+    (void)state;
+    struct user u;
+    char err[300];
+    const char *bad_emails[] = {"not-an-email", "@example.com", "a@", "a@b@c", "a b@example.com",
+                                "a<b>@example.com", "a,b@example.com", "", NULL};
+    for (size_t i = 0; i < sizeof bad_emails / sizeof bad_emails[0]; i++) {
+        if (create(bad_emails[i], "password1", "student", &u, err) != LS_ERR_VALIDATION)
+            fail_msg("email '%s' was accepted", bad_emails[i] ? bad_emails[i] : "(null)");
+    }
+    assert_int_equal(create("x@example.com", "password1", "superuser", &u, err),
+                     LS_ERR_VALIDATION);
+    assert_string_equal(err, "invalid role 'superuser' (expected admin, instructor or student)");
+    assert_int_equal(create("x@example.com", "password1", "Admin", &u, err), LS_ERR_VALIDATION);
+    /* Passwords: 8 to 256 characters. */
+    assert_int_equal(create("x@example.com", "short12", "student", &u, err), LS_ERR_VALIDATION);
+    assert_string_equal(err, "password must be 8 to 256 characters");
+    assert_int_equal(create("x@example.com", "", "student", &u, err), LS_ERR_VALIDATION);
+    char longpw[258];
+    memset(longpw, 'p', 257);
+    longpw[257] = '\0';
+    assert_int_equal(create("x@example.com", longpw, "student", &u, err), LS_ERR_VALIDATION);
+    char name[USER_NAME_MAX + 2];
+    memset(name, 'n', USER_NAME_MAX + 1);
+    name[USER_NAME_MAX + 1] = '\0';
+    assert_int_equal(users_create(s, "x@example.com", name, "password1", "student", &u, err,
                                   sizeof err),
                      LS_ERR_VALIDATION);
-    assert_int_equal(users_create(s, "a b@example.com", NULL, "password1", "student", &u, err,
-                                  sizeof err),
-                     LS_ERR_VALIDATION);
-    assert_int_equal(users_create(s, "x@example.com", NULL, "short", "student", &u, err,
-                                  sizeof err),
-                     LS_ERR_VALIDATION);
-    assert_int_equal(users_create(s, "x@example.com", NULL, "password1", "superuser", &u, err,
-                                  sizeof err),
-                     LS_ERR_VALIDATION);
-    int64_t n = 0;
-    assert_int_equal(s->ops->user_count(s, NULL, false, &n), 0);
-    assert_int_equal(n, 1); /* only the one valid account */
+    assert_int_equal(count_users(), 0);
+    /* The edges that are allowed. */
+    longpw[256] = '\0';
+    assert_int_equal(create("long@example.com", longpw, "student", &u, err), 0);
+    assert_true(users_verify_password(u.password_hash, longpw));
+    assert_int_equal(create("eight@example.com", "12345678", "student", &u, err), 0);
+    assert_int_equal(count_users(), 2);
+}
+
+static void roles(void **state)
+{
+    (void)state;
+    assert_true(users_valid_role("admin"));
+    assert_true(users_valid_role("instructor"));
+    assert_true(users_valid_role("student"));
+    assert_false(users_valid_role("root"));
+    assert_false(users_valid_role(NULL));
+    /* admin ⊃ instructor ⊃ student. */
+    assert_true(users_role_rank("admin") > users_role_rank("instructor"));
+    assert_true(users_role_rank("instructor") > users_role_rank("student"));
+    assert_int_equal(users_role_rank("root"), 0);
 }
 
 static void last_active_admin_stays(void **state)
@@ -83,17 +153,30 @@ static void last_active_admin_stays(void **state)
     (void)state;
     struct user a, b;
     char err[300];
-    assert_int_equal(users_create(s, "admin1@example.com", NULL, "password1", "admin", &a, err,
-                                  sizeof err),
-                     0);
+    assert_int_equal(create("admin1@example.com", "password1", "admin", &a, err), 0);
     assert_int_equal(users_update(s, a.id, NULL, "student", -1, NULL, &a, err, sizeof err),
+                     LS_ERR_CONFLICT);
+    assert_string_equal(err, "cannot demote or disable the last active admin");
+    assert_int_equal(users_update(s, a.id, NULL, "instructor", -1, NULL, &a, err, sizeof err),
                      LS_ERR_CONFLICT);
     assert_int_equal(users_update(s, a.id, NULL, NULL, 0, NULL, &a, err, sizeof err),
                      LS_ERR_CONFLICT);
     assert_string_equal(err, "cannot demote or disable the last active admin");
-    assert_int_equal(users_create(s, "admin2@example.com", NULL, "password1", "admin", &b, err,
-                                  sizeof err),
-                     0);
+    struct user now;
+    assert_int_equal(s->ops->user_get(s, a.id, &now), 0);
+    assert_string_equal(now.role, "admin");
+    assert_true(now.is_active);
+    /* Renaming the last admin is fine. */
+    assert_int_equal(users_update(s, a.id, "Chief", NULL, -1, NULL, &a, err, sizeof err), 0);
+    assert_string_equal(a.name, "Chief");
+    /* A disabled admin does not count as another admin. */
+    assert_int_equal(create("admin2@example.com", "password1", "admin", &b, err), 0);
+    assert_int_equal(users_update(s, b.id, NULL, NULL, 0, NULL, &b, err, sizeof err), 0);
+    assert_false(b.is_active);
+    assert_int_equal(users_update(s, a.id, NULL, "student", -1, NULL, &a, err, sizeof err),
+                     LS_ERR_CONFLICT);
+    /* Once b is active again, a can step down; then b is the last one. */
+    assert_int_equal(users_update(s, b.id, NULL, NULL, 1, NULL, &b, err, sizeof err), 0);
     assert_int_equal(users_update(s, a.id, "Former admin", "student", -1, NULL, &a, err,
                                   sizeof err),
                      0);
@@ -101,54 +184,43 @@ static void last_active_admin_stays(void **state)
     assert_string_equal(a.name, "Former admin");
     assert_int_equal(users_update(s, b.id, NULL, NULL, 0, NULL, &b, err, sizeof err),
                      LS_ERR_CONFLICT);
-    /* Password change, and an unknown user. */
-    assert_int_equal(users_update(s, a.id, NULL, NULL, -1, "new password", &a, err, sizeof err),
-                     0);
-    assert_true(users_verify_password(a.password_hash, "new password"));
-    assert_int_equal(users_update(s, 999999, "x", NULL, -1, NULL, &a, err, sizeof err),
-                     LS_ERR_NOT_FOUND);
+    int64_t admins = 0;
+    assert_int_equal(s->ops->user_count(s, "admin", true, &admins), 0);
+    assert_int_equal(admins, 1);
 }
 
-static void specialization_ids(void **state)
+static void update_password_and_errors(void **state)
 {
     (void)state;
-    char id[SPEC_ID_MAX];
-    assert_int_equal(specs_normalize_id("goalkeeper_2", id), 0);
-    assert_string_equal(id, "GOALKEEPER_2");
-    assert_int_equal(specs_normalize_id("", id), LS_ERR_VALIDATION);
-    assert_int_equal(specs_normalize_id("PLAYER'; DROP TABLE users;--", id), LS_ERR_VALIDATION);
-    assert_int_equal(specs_normalize_id("../../etc/passwd", id), LS_ERR_VALIDATION);
-    assert_int_equal(specs_normalize_id("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456", id),
-                     LS_ERR_VALIDATION); /* 33 characters */
-    struct specialization sp;
+    struct user u;
     char err[300];
-    assert_int_equal(specs_create(s, "goalkeeper", "Goalkeeper", 5, &sp, err, sizeof err), 0);
-    assert_string_equal(sp.id, "GOALKEEPER");
-    assert_int_equal(specs_create(s, "GOALKEEPER", "Again", 5, &sp, err, sizeof err),
-                     LS_ERR_CONFLICT);
-    assert_int_equal(specs_create(s, "X", "X", 0, &sp, err, sizeof err), LS_ERR_VALIDATION);
-    assert_int_equal(specs_create(s, "X", "X", 101, &sp, err, sizeof err), LS_ERR_VALIDATION);
-    assert_int_equal(specs_create(s, "X", "", 3, &sp, err, sizeof err), LS_ERR_VALIDATION);
-    assert_int_equal(specs_get(s, "goalkeeper", &sp, err, sizeof err), 0);
-    assert_int_equal(sp.max_levels, 5);
-    assert_int_equal(specs_get(s, "nope", &sp, err, sizeof err), LS_ERR_NOT_FOUND);
-    assert_string_equal(err, "Unknown specialization NOPE");
-    /* The defaults of the first migration. */
-    assert_int_equal(specs_get(s, "PLAYER", &sp, err, sizeof err), 0);
-    assert_int_equal(sp.max_levels, 8);
-    assert_int_equal(specs_get(s, "COACH", &sp, err, sizeof err), 0);
-    assert_int_equal(sp.max_levels, 8);
-    assert_int_equal(specs_get(s, "INTERNSHIP", &sp, err, sizeof err), 0);
-    assert_int_equal(sp.max_levels, 3);
+    assert_int_equal(create("pw@example.com", "old password", "student", &u, err), 0);
+    assert_int_equal(users_update(s, u.id, NULL, NULL, -1, "new password", &u, err, sizeof err),
+                     0);
+    assert_true(users_verify_password(u.password_hash, "new password"));
+    assert_false(users_verify_password(u.password_hash, "old password"));
+    /* Refused changes leave the account as it was. */
+    assert_int_equal(users_update(s, u.id, NULL, NULL, -1, "short", &u, err, sizeof err),
+                     LS_ERR_VALIDATION);
+    assert_int_equal(users_update(s, u.id, NULL, "king", -1, NULL, &u, err, sizeof err),
+                     LS_ERR_VALIDATION);
+    struct user now;
+    assert_int_equal(s->ops->user_get(s, u.id, &now), 0);
+    assert_true(users_verify_password(now.password_hash, "new password"));
+    assert_string_equal(now.role, "student");
+    assert_int_equal(users_update(s, 999999, "x", NULL, -1, NULL, &u, err, sizeof err),
+                     LS_ERR_NOT_FOUND);
+    assert_string_equal(err, "User 999999 not found");
 }
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(create_and_verify, setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
-        cmocka_unit_test_setup_teardown(last_active_admin_stays, setup, teardown),
-        cmocka_unit_test_setup_teardown(specialization_ids, setup, teardown),
+        T(create_and_verify),  T(no_password_cannot_log_in), T(duplicate_email_in_any_case),
+        T(bad_input_changes_nothing), T(roles), T(last_active_admin_stays),
+        T(update_password_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,7 +62,7 @@ static void pg_url_for(const char *base, const char *db, char *out, size_t len)
 
 const char *tu_url(const char *dir)
 {
-    static char url[1100];
+    static _Thread_local char url[1100]; /* threads open their own connections */
     const char *pg = getenv("LOCKSTEP_TEST_PG");
     if (pg && *pg) {
         char db[64];

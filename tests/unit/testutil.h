@@ -18,7 +18,8 @@ struct store *tu_store(const char *name, char *dir_out);
 struct store *tu_store_again(const char *dir);
 /* The same, with full scans threaded from `parallel_min_bytes` (0: always). */
 struct store *tu_store_scan(const char *dir, long parallel_min_bytes);
-/* The URL of the store under test in `dir`. */
+/* The URL of the store under test in `dir` (static storage of the calling
+ * thread, valid until its next call). */
 const char *tu_url(const char *dir);
 /* A student (or other role) with an email made from `tag`; returns its id. */
 int64_t tu_user(struct store *s, const char *tag, const char *role);

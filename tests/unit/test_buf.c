@@ -1,0 +1,67 @@
+/* test_buf.c — the bounded buffer: appends up to the limit and never past it,
+ * the contents unchanged by a refused append, ownership on detach. */
+#include "util/buf.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static void limit_is_hard(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT(10);
+    assert_string_equal(buf_str(&b), "");
+    assert_int_equal(buf_puts(&b, "hello"), 0);
+    assert_int_equal(buf_printf(&b, "%d", 12345), 0);
+    assert_string_equal(buf_str(&b), "hello12345");
+    assert_int_equal(b.len, 10);
+    /* Full: every further append is refused and changes nothing. */
+    assert_int_equal(buf_puts(&b, "!"), BUF_ERR_LIMIT);
+    assert_int_equal(buf_printf(&b, "%s", "more"), BUF_ERR_LIMIT);
+    assert_int_equal(buf_append(&b, "x", (size_t)-1), BUF_ERR_LIMIT); /* no size overflow */
+    assert_string_equal(buf_str(&b), "hello12345");
+    assert_int_equal(buf_append(&b, "", 0), 0);
+    buf_reset(&b);
+    assert_string_equal(buf_str(&b), "");
+    /* An append that would cross the limit is refused whole, not cut. */
+    assert_int_equal(buf_puts(&b, "12345678"), 0);
+    assert_int_equal(buf_printf(&b, "%s", "abc"), BUF_ERR_LIMIT);
+    assert_string_equal(buf_str(&b), "12345678");
+    buf_free(&b);
+    assert_string_equal(buf_str(&b), "");
+}
+
+static void grows_and_detaches(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT(0); /* the default limit */
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(buf_printf(&b, "%04d,", i), 0);
+    assert_int_equal(b.len, 5000);
+    assert_int_equal(strncmp(buf_str(&b) + 4995, "0999,", 5), 0);
+    char *p = buf_detach(&b);
+    assert_int_equal(strlen(p), 5000);
+    free(p);
+    assert_string_equal(buf_str(&b), "");
+    p = buf_detach(&b); /* empty: still a string the caller frees */
+    assert_non_null(p);
+    assert_string_equal(p, "");
+    free(p);
+    assert_int_equal(buf_append(&b, "a\0b", 3), 0); /* bytes, not only strings */
+    assert_int_equal(b.len, 3);
+    assert_int_equal(memcmp(b.data, "a\0b", 4), 0);
+    buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(limit_is_hard),
+        cmocka_unit_test(grows_and_detaches),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
