@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define USAGE "usage: lockstep baseline create [--note TEXT] [--json] | list [--json] | show [ID] [--json]"
+#define USAGE                                                                                     \
+    "usage: lockstep baseline create [--note TEXT] [--json] | list [--json] | show [ID] [--json]"
 
 static int print_json(const struct cli *c, json_t *o)
 {
@@ -168,7 +169,8 @@ int cmd_baseline(struct cli *c, int argc, char **argv)
         return rc;
     const char *sub = npos ? pos[0] : "";
     long long id = 0;
-    bool ok = (!strcmp(sub, "create") && npos == 1) || (!strcmp(sub, "list") && npos == 1 && !note) ||
+    bool ok = (!strcmp(sub, "create") && npos == 1) ||
+              (!strcmp(sub, "list") && npos == 1 && !note) ||
               (!strcmp(sub, "show") && !note);
     if (!ok) {
         cli_error(c, USAGE);

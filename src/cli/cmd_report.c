@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define USAGE "usage: lockstep report stabilization [--window 72h] [--format md|json] [--baseline ID]"
+#define USAGE                                                                                     \
+    "usage: lockstep report stabilization [--window 72h] [--format md|json] [--baseline ID]"
 
 int cmd_report(struct cli *c, int argc, char **argv)
 {

@@ -382,7 +382,7 @@ static int write_report_file(const char *dir, const char *data_dir,
     size_t body_len = 0;
     FILE *mem = NULL, *in = NULL;
     struct atomic_file af;
-    bool open = false;
+    bool af_open = false;
     int rc = -1;
     time_format_file(b->check.timestamp, stamp);
     snprintf(stem, sizeof stem, "baseline_%s", stamp);
@@ -408,18 +408,18 @@ static int write_report_file(const char *dir, const char *data_dir,
     }
     if (atomic_file_open(&af, first, 0644, err, errlen) != 0)
         goto out;
-    open = true;
+    af_open = true;
     if (report_write(af.fp, &b->check, in) != 0) {
         snprintf(err, errlen, "cannot write %s: write failed", first);
         goto out;
     }
-    open = false;
+    af_open = false;
     if (atomic_file_commit_unique(&af, dir, stem, ".json", path, sizeof path, err, errlen) != 0)
         goto out;
     snprintf(rel, rellen, "%s", path + strlen(data_dir) + 1);
     rc = 0;
 out:
-    if (open)
+    if (af_open)
         atomic_file_abort(&af);
     if (in)
         fclose(in);

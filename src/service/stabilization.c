@@ -882,7 +882,8 @@ int stabilization_write_md(FILE *fp, const struct stab_report *r)
     if (r->has_last_sync) {
         time_format_iso(r->last_sync.started_at, a);
         fprintf(fp, "| Last run | %s (%s, %s%s): %lld synced, %lld failed |\n", a,
-                r->last_sync.trigger, r->last_sync.direction, r->last_sync.dry_run ? ", dry run" : "",
+                r->last_sync.trigger, r->last_sync.direction,
+                r->last_sync.dry_run ? ", dry run" : "",
                 (long long)r->last_sync.synced_count, (long long)r->last_sync.failed_count);
     }
     fprintf(fp, "| Auto-sync job | %lld ok of %lld expected (every %ld s) |\n",

@@ -115,10 +115,12 @@ static void create_writes_the_files(void **state)
     text = read_text(f->dir, "logs/baselines/KNOWN_VIOLATIONS.md");
     assert_non_null(text);
     char line[200];
-    snprintf(line, sizeof line, "- User %lld | PLAYER: Progress Level 4 vs License Level 2 (Δ 2)\n",
+    snprintf(line, sizeof line,
+             "- User %lld | PLAYER: Progress Level 4 vs License Level 2 (Δ 2)\n",
              (long long)f->u[5]);
     assert_non_null(strstr(text, line));
-    snprintf(line, sizeof line, "- User %lld | COACH: Progress Level 2 vs License Level 3 (Δ -1)\n",
+    snprintf(line, sizeof line,
+             "- User %lld | COACH: Progress Level 2 vs License Level 3 (Δ -1)\n",
              (long long)f->u[6]);
     assert_non_null(strstr(text, line));
     snprintf(line, sizeof line, "- User %lld | INTERNSHIP: Progress Level 1 vs License Level none "
