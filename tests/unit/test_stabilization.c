@@ -587,6 +587,30 @@ static void no_baseline_uses_the_first_check(void **state)
     stabilization_free(r);
 }
 
+/* Usage errors of the verbs exit 2 with a one-line message. */
+static void cli_usage_errors(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("stabilization-cli");
+    static const char *const bad[] = {
+        "report",
+        "report weekly",
+        "report stabilization --format xml",
+        "report stabilization --window 0",
+        "report stabilization --baseline zero",
+        "trend --window forever",
+        "trend --svg ''",
+        "trend extra",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *out;
+        int rc = tu_cmd(&out, "'%s' --data-dir '%s' %s 2>&1", tu_bin(), dir, bad[i]);
+        if (rc != 2)
+            fail_msg("'%s' exited %d: %s", bad[i], rc, out);
+        assert_non_null(strstr(out, "lockstep: "));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -596,6 +620,7 @@ int main(void)
         cmocka_unit_test(matrix_fix_scheduler),
         cmocka_unit_test(matrix_too_little_data),
         cmocka_unit_test(in_progress_runs),
+        cmocka_unit_test(cli_usage_errors),
         cmocka_unit_test_setup_teardown(seventy_two_hours_proceed, setup, teardown),
         cmocka_unit_test_setup_teardown(new_and_resolved_against_the_baseline, setup, teardown),
         cmocka_unit_test_setup_teardown(degraded_but_known_investigates, setup, teardown),
