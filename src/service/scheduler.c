@@ -165,7 +165,9 @@ static void prune_logs(struct scheduler *s)
     long long age = s->app->cfg.log_retention_days * 86400LL;
     static const struct {
         const char *dir, *suffix;
-    } sets[] = {{CHECK_DIR, "_violations.json"}, {SYNC_DIR, "_sync.log"}, {SYNC_DIR, ".log"}};
+    } sets[] = {{CHECK_DIR, "_violations.json"}, {SYNC_DIR, "_sync.log"}, {SYNC_DIR, ".log"},
+                /* Trend and stabilization reports; baselines are references and stay. */
+                {"logs/reports", ".txt"}, {"logs/reports", ".md"}, {"logs/reports", ".svg"}};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         char dir[FS_PATH_MAX];
         if (fs_join(dir, sizeof dir, s->app->cfg.data_dir, sets[i].dir) != 0)
