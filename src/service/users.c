@@ -200,6 +200,7 @@ int users_update(struct store *s, int64_t id, const char *name, const char *role
             snprintf(err, errlen, "%s", store_errmsg(s));
         goto fail;
     }
+    bool was_active = u.is_active;
     bool was_admin = u.is_active && !strcmp(u.role, "admin");
     if (name)
         snprintf(u.name, sizeof u.name, "%s", name);
@@ -223,6 +224,10 @@ int users_update(struct store *s, int64_t id, const char *name, const char *role
         }
     }
     u.updated_at = time_now_us();
+    /* Disabling ends every session: the tokens issued so far stay refused even
+     * if the account is enabled again later. */
+    if (was_active && !u.is_active)
+        u.tokens_valid_after = u.updated_at + 1;
     if ((rc = s->ops->user_update(s, &u)) != 0) {
         snprintf(err, errlen, "%s", store_errmsg(s));
         goto fail;

@@ -4,6 +4,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -16,6 +17,7 @@ export const SCALE = PG ? 0.2 : 1;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const databases = new Map();
+const dirs = new Set();
 
 function pgUrl(db) {
   const u = new URL(PG);
@@ -23,8 +25,15 @@ function pgUrl(db) {
   return u.toString();
 }
 
+/**
+ * A fresh data dir under the system temp dir, and the store of every lockstep
+ * run on it: the embedded SQLite file inside it, or, under LOCKSTEP_TEST_PG,
+ * a fresh database on that server (see dbArgs and sql). The only place that
+ * decides which store a test uses.
+ */
 export function freshDir(name) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lockstep-${name}-`));
+  dirs.add(dir);
   if (PG) {
     const db = `lockstep_api_${path.basename(dir).replace(/[^a-zA-Z0-9]/g, '_').toLowerCase()}`;
     execFileSync('psql', ['-X', '-q', PG, '-c', `CREATE DATABASE ${db}`], { stdio: 'ignore' });
@@ -33,16 +42,30 @@ export function freshDir(name) {
   return dir;
 }
 
+// When every test of the file passed, its data dirs (and databases) go; after a
+// failure, or with LOCKSTEP_TEST_KEEP=1, they stay for a look.
+process.on('exit', (code) => {
+  if (code || process.exitCode || process.env.LOCKSTEP_TEST_KEEP) return;
+  for (const dir of dirs) {
+    try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* a mount left behind: keep it */ }
+    if (databases.has(dir)) {
+      const db = new URL(databases.get(dir)).pathname.slice(1);
+      try { execFileSync('psql', ['-X', '-q', PG, '-c', `DROP DATABASE IF EXISTS ${db}`], { stdio: 'ignore' }); } catch { /* still in use */ }
+    }
+  }
+});
+
 /** The --db option of a data dir's store (none for the embedded default). */
 export function dbArgs(dir) {
   return databases.has(dir) ? ['--db', databases.get(dir)] : [];
 }
 
-/** Run a lockstep verb on `dir`; returns stdout and, for `demo`, the admin password. */
-export function lockstep(dir, args, env = {}) {
+/** Run a lockstep verb on `dir` (with `input` on stdin); returns stdout and, for `demo`, the admin password. */
+export function lockstep(dir, args, env = {}, input = undefined) {
   const out = execFileSync(BIN, ['--data-dir', dir, ...dbArgs(dir), ...args], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    input,
   }).toString();
   const m = /password: (\S+)/.exec(out);
   return { out, password: m ? m[1] : null };
@@ -122,8 +145,27 @@ export function dayLog(dir) {
     .map((f) => fs.readFileSync(path.join(d, f), 'utf8')).join('');
 }
 
-/** Any request; body may be an object (sent as JSON), a string or a Buffer. */
-export async function request(url, method, p, { token, headers = {}, body } = {}) {
+/** One request from a given local address (any 127.x.y.z is loopback on Linux). */
+function requestFrom(url, from, method, p, headers, payload) {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: p, method, headers, localAddress: from, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: new Headers(res.headers), text: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/**
+ * Any request; body may be an object (sent as JSON), a string or a Buffer;
+ * `from` sends it from that local address (a client address of its own).
+ * Resolves with { status, headers, text, body (parsed JSON or null), ms }.
+ */
+export async function request(url, method, p, { token, headers = {}, body, from } = {}) {
   const h = { ...headers };
   if (token) h.Authorization = `Bearer ${token}`;
   let payload = body;
@@ -131,11 +173,18 @@ export async function request(url, method, p, { token, headers = {}, body } = {}
     payload = JSON.stringify(body);
     h['Content-Type'] = h['Content-Type'] || 'application/json';
   }
-  const res = await fetch(`${url}${p}`, { method, headers: h, body: payload });
-  const text = await res.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-  return { status: res.status, headers: res.headers, text, body: json };
+  const t0 = performance.now();
+  let r;
+  if (from) {
+    r = await requestFrom(url, from, method, p, h, payload);
+  } else {
+    const res = await fetch(`${url}${p}`, { method, headers: h, body: payload });
+    r = { status: res.status, headers: res.headers, text: await res.text() };
+  }
+  r.ms = performance.now() - t0;
+  r.body = null;
+  try { r.body = r.text ? JSON.parse(r.text) : null; } catch { /* not JSON */ }
+  return r;
 }
 
 /** An HS256 JWT signed with `secret` (or unsigned with alg none). */
