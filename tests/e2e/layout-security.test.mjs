@@ -104,6 +104,8 @@ test('by keyboard: skip link, visible focus, sorting, Run Check Now, and the Syn
   await p.keyboard.press('Enter');
   assert.equal(await p.evaluate(() => document.activeElement.id), 'main');
   await p.keyboard.press('Tab');
+  assert.equal(await p.evaluate(() => document.activeElement.id), 'stabilization-link');
+  await p.keyboard.press('Tab');
   assert.equal(await p.evaluate(() => document.activeElement.id), 'run-check');
   const outline = await p.evaluate(() => {
     const s = getComputedStyle(document.activeElement);

@@ -1,16 +1,19 @@
 // app.js — the dashboard's entry point: restores the session, routes the
-// client paths (/login, /admin/dashboard, /admin/health) and draws the top bar.
+// client paths (/login, /admin/dashboard, /admin/health, /admin/stabilization)
+// and draws the top bar.
 import { onSessionLost } from './api.js';
 import * as auth from './auth.js';
 import { h, replace } from './dom.js';
 import { mountLogin } from './login.js';
 import { mountDashboard } from './dashboard.js';
 import { mountHealth } from './health.js';
+import { mountStabilization } from './stabilization.js';
 
 const HOME = '/admin/dashboard';
 const ADMIN_ROUTES = {
   '/admin/dashboard': { title: 'Dashboard', nav: 'Dashboard', mount: mountDashboard },
   '/admin/health': { title: 'Health Monitor', nav: 'Health Monitor', mount: mountHealth },
+  '/admin/stabilization': { title: 'Stabilization', nav: 'Stabilization', mount: mountStabilization },
 };
 
 let unmount = null;

@@ -84,7 +84,9 @@ export function mountHealth(main) {
     h('div', {},
       h('h1', {}, 'Progress-License Health Monitor'),
       h('p', { class: 'page-meta' }, updated, h('span', { class: 'dot', 'aria-hidden': 'true' }, '·'), countdown, refreshState)),
-    h('div', { class: 'page-actions' }, runButton));
+    h('div', { class: 'page-actions' },
+      h('a', { href: '/admin/stabilization', class: 'btn btn-secondary', 'data-route': '', id: 'stabilization-link' }, 'Stabilization report'),
+      runButton));
 
   /* ---- empty state ---- */
   const emptyText = h('p', { class: 'empty-text', 'data-testid': 'empty-message' });
