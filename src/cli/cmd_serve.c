@@ -3,9 +3,11 @@
 #include "cli/cli.h"
 #include "http/http.h"
 #include "http/server.h"
+#include "service/alerts.h"
 #include "service/app.h"
 #include "service/metrics.h"
 #include "service/monitor.h"
+#include "service/notify.h"
 #include "service/scheduler.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -100,6 +102,11 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         cli_error(c, "%s", err);
         goto out;
     }
+    if (app.scheduler && (!(app.notifier = notify_start(&app, err, sizeof err)) ||
+                          !(app.alerts = alerts_start(&app, err, sizeof err)))) {
+        cli_error(c, "%s", err);
+        goto out;
+    }
     if (http_server_start(&app, &srv, err, sizeof err) != 0) {
         cli_error(c, "%s", err);
         goto out;
@@ -117,12 +124,18 @@ int cmd_serve(struct cli *c, int argc, char **argv)
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv, app.cfg.shutdown_timeout * 1000);
     srv = NULL;
+    alerts_stop(app.alerts);
+    app.alerts = NULL;
+    notify_stop(app.notifier);
+    app.notifier = NULL;
     scheduler_stop(app.scheduler, app.cfg.shutdown_timeout * 1000);
     app.scheduler = NULL;
     code = EXIT_OK;
     log_msg(LOG_INFO, "serve", "stopped");
 out:
     http_server_stop(srv, 0);
+    alerts_stop(app.alerts);
+    notify_stop(app.notifier);
     scheduler_stop(app.scheduler, 0);
     auth_shutdown();
     monitor_free(app.monitor);

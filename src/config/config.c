@@ -58,6 +58,10 @@ static const struct key_desc keys[] = {
     {"alert_smtp_url", STR(alert_smtp_url)},
     {"alert_email_from", STR(alert_email_from)},
     {"alert_email_to", STR(alert_email_to)},
+    {"alert_critical_for", LNG(alert_critical_for, 0, 86400 * 7)},
+    {"alert_degraded_for", LNG(alert_degraded_for, 0, 86400 * 7)},
+    {"alert_retry_min", LNG(alert_retry_min, 1, 3600)},
+    {"alert_send_timeout", LNG(alert_send_timeout, 1, 300)},
 };
 
 void config_defaults(struct config *c)
@@ -87,6 +91,10 @@ void config_defaults(struct config *c)
     c->inconsistent_alert_count = 10;
     c->alert_repeat_interval = 4 * 3600;
     snprintf(c->alert_email_from, sizeof c->alert_email_from, "lockstep@localhost");
+    c->alert_critical_for = 900;
+    c->alert_degraded_for = 1800;
+    c->alert_retry_min = 10;
+    c->alert_send_timeout = 10;
 }
 
 bool config_valid_direction(const char *d)

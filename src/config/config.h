@@ -45,7 +45,11 @@ struct config {
     char alert_webhook_url[CONFIG_STR_MAX];
     char alert_smtp_url[CONFIG_STR_MAX];  /* smtp://host:port */
     char alert_email_from[256];
-    char alert_email_to[CONFIG_STR_MAX];
+    char alert_email_to[CONFIG_STR_MAX];  /* recipients, separated by commas */
+    long alert_critical_for;          /* seconds status is critical before its alert fires */
+    long alert_degraded_for;          /* seconds status is degraded before its alert fires */
+    long alert_retry_min;             /* first retry delay of a failed delivery, seconds */
+    long alert_send_timeout;          /* seconds one webhook or SMTP delivery may take */
     char config_file[CONFIG_STR_MAX]; /* the file read, for messages ("" = none) */
     bool db_set;                      /* db was given explicitly (not derived) */
 };

@@ -1,6 +1,7 @@
 /* api_health.c — the health endpoints (admin) and the infrastructure probes. */
 #include "http/http.h"
 
+#include "service/alerts.h"
 #include "service/errors.h"
 #include "service/metrics.h"
 #include "service/monitor.h"
@@ -122,6 +123,8 @@ void h_health_check_now(struct http_req *r)
                 "written: %s", (long long)res.outcome.run.id, res.outcome.file_error);
     http_json_text(r, 200, res.report, strlen(res.report));
     free(res.report);
+    if (!dry_run)
+        alerts_kick(r->app->alerts); /* the rules are evaluated after every check */
     if (!dry_run && !res.shared) {
         char id[24];
         snprintf(id, sizeof id, "%lld", (long long)res.outcome.run.id);

@@ -14,6 +14,8 @@
 struct monitor;
 struct scheduler;
 struct metrics;
+struct alerts;
+struct notifier;
 
 struct app {
     struct config cfg;
@@ -21,6 +23,8 @@ struct app {
     struct monitor *monitor;       /* one check at a time; status and metrics */
     struct scheduler *scheduler;   /* NULL with --no-scheduler */
     struct metrics *metrics;       /* counters for //metrics */
+    struct alerts *alerts;         /* alert evaluation (NULL with --no-scheduler) */
+    struct notifier *notifier;     /* the outbox worker (NULL with --no-scheduler) */
     unsigned char jwt_secret[64];
     size_t jwt_secret_len;
     char instance_id[64];          /* host:pid, names this process in job history */

@@ -160,6 +160,14 @@ static int count_issue(void *ctx, const struct violation *v)
     return 0;
 }
 
+static int count_firing(void *ctx, const struct alert *a)
+{
+    int64_t *firing = ctx;
+    if (!strcmp(a->state, "firing"))
+        firing[!strcmp(a->severity, "critical") ? 1 : 0]++;
+    return 0;
+}
+
 int metrics_render(struct metrics *m, struct store *s, struct buf *b)
 {
     struct check_run c;
@@ -187,6 +195,15 @@ int metrics_render(struct metrics *m, struct store *s, struct buf *b)
         }
     }
 
+    int64_t firing[2] = {0, 0}; /* warning, critical */
+    if (s && store_ok) {
+        int arc = s->ops->alert_list(s, true, 0, count_firing, firing);
+        if (arc) {
+            store_ok = false;
+            rc = arc;
+        }
+    }
+
     head(b, "lockstep_up", "gauge", "1 when the store answered this scrape, else 0.");
     buf_printf(b, "lockstep_up %d\n", store_ok ? 1 : 0);
     if (have_check) {
@@ -210,6 +227,9 @@ int metrics_render(struct metrics *m, struct store *s, struct buf *b)
             buf_printf(b, "lockstep_health_status{status=\"%s\"} %d\n", statuses[i],
                        !strcmp(c.status, statuses[i]));
     }
+    head(b, "lockstep_alerts_firing", "gauge", "Firing alerts, by severity.");
+    buf_printf(b, "lockstep_alerts_firing{severity=\"warning\"} %lld\n", (long long)firing[0]);
+    buf_printf(b, "lockstep_alerts_firing{severity=\"critical\"} %lld\n", (long long)firing[1]);
     head(b, "lockstep_checks_total", "counter",
          "Recorded checks run by this process, by trigger and resulting status.");
     for (int t = 0; t < 2; t++)

@@ -3,6 +3,7 @@
  * runs its job and records the outcome. */
 #include "service/scheduler.h"
 
+#include "service/alerts.h"
 #include "service/check.h"
 #include "service/daylog.h"
 #include "service/metrics.h"
@@ -152,6 +153,7 @@ static void finish_run(struct scheduler *s, struct store *st, const char *job, i
         daylog_write(s->log, LOG_ERROR, "scheduler", "cannot record the end of a %s run: %s",
                      job, store_errmsg(st));
     metrics_job(s->app->metrics, job, status);
+    alerts_kick(s->app->alerts); /* the rules are evaluated after every job run */
 }
 
 /* ---- the jobs -------------------------------------------------------------------- */

@@ -196,6 +196,62 @@ struct baseline {
     char note[256];
 };
 
+#define ALERT_RULE_MAX 40
+#define ALERT_SUBJECT_MAX 48
+#define ALERT_SUMMARY_MAX 256
+#define ALERT_DESCRIPTION_MAX 512
+#define ALERT_COMMENT_MAX 500
+#define ALERT_PAYLOAD_MAX 8192
+#define ALERT_ERROR_MAX 256
+
+/* An alert: one episode of a rule's condition (service/alerts.h). */
+struct alert {
+    int64_t id;
+    char rule[ALERT_RULE_MAX];
+    char subject[ALERT_SUBJECT_MAX];   /* the job of a job rule, else "" */
+    char severity[STATUS_MAX];         /* warning | critical */
+    char state[STATUS_MAX];            /* pending | firing | resolved */
+    char summary[ALERT_SUMMARY_MAX];
+    char description[ALERT_DESCRIPTION_MAX];
+    int64_t started_at;       /* the condition was first seen */
+    int64_t fired_at;         /* became firing; 0: never fired */
+    int64_t resolved_at;      /* 0 while pending or firing */
+    int64_t last_notified_at; /* the latest notification queued; 0: none */
+    int64_t notifications;    /* notifications queued (firing, repeats, resolved) */
+};
+
+/* A silence: notifications of `rule` are suppressed in [starts_at, ends_at). */
+struct alert_silence {
+    int64_t id;
+    char rule[ALERT_RULE_MAX];
+    int64_t starts_at, ends_at;
+    char comment[ALERT_COMMENT_MAX + 1];
+    int64_t created_by;  /* user id; 0: none */
+    int64_t created_at;
+    int64_t deleted_at;  /* 0: in force until ends_at */
+};
+
+/* One notification of an alert to one channel: an outbox row, retried until
+ * delivered or expired. */
+struct alert_delivery {
+    int64_t id, alert_id;
+    char channel[STATUS_MAX]; /* webhook | email */
+    char event[STATUS_MAX];   /* firing | repeat | resolved */
+    char status[STATUS_MAX];  /* pending | delivered | expired */
+    int64_t attempts;
+    int64_t created_at, next_attempt_at, delivered_at;
+    char last_error[ALERT_ERROR_MAX];
+    char payload[ALERT_PAYLOAD_MAX]; /* what is sent (channel-specific text) */
+};
+
+/* One attempt to deliver an outbox row. */
+struct alert_attempt {
+    int64_t id, delivery_id;
+    int64_t attempted_at;
+    bool ok;
+    char error[ALERT_ERROR_MAX]; /* "" when ok */
+};
+
 enum store_txn { STORE_TXN_READ, STORE_TXN_WRITE };
 
 struct store;
@@ -209,6 +265,10 @@ typedef int (*store_pair_rows_cb)(void *ctx, const struct progress *p, const str
 typedef int (*store_sync_run_cb)(void *ctx, const struct sync_run *r);
 typedef int (*store_job_run_cb)(void *ctx, const struct job_run *r);
 typedef int (*store_baseline_cb)(void *ctx, const struct baseline *b);
+typedef int (*store_alert_cb)(void *ctx, const struct alert *a);
+typedef int (*store_silence_cb)(void *ctx, const struct alert_silence *si);
+typedef int (*store_delivery_cb)(void *ctx, const struct alert_delivery *d);
+typedef int (*store_attempt_cb)(void *ctx, const struct alert_attempt *a);
 
 struct store_ops {
     const char *name; /* "sqlite" or "postgres" */
@@ -335,6 +395,40 @@ struct store_ops {
     int (*baseline_get)(struct store *s, int64_t id, struct baseline *b); /* id 0: latest */
     int (*baseline_list)(struct store *s, store_baseline_cb cb, void *ctx);
     int (*baseline_set_file)(struct store *s, int64_t id, const char *file);
+
+    /* Alerts. alert_insert sets a->id; alert_update writes every field but
+     * id, rule, subject and started_at. alert_list: active_only gives the
+     * pending and firing alerts oldest first, otherwise every alert newest
+     * first, at most `limit` (0: no limit). */
+    int (*alert_insert)(struct store *s, struct alert *a);
+    int (*alert_update)(struct store *s, const struct alert *a);
+    int (*alert_list)(struct store *s, bool active_only, int64_t limit, store_alert_cb cb,
+                      void *ctx);
+    /* Silences. silence_insert sets si->id. silence_list: at != 0 gives the
+     * silences in force at `at` (not deleted, starts_at <= at < ends_at);
+     * at == 0 every silence, newest first, at most `limit` (0: no limit).
+     * silence_delete ends one at `when`; STORE_ERR_NOT_FOUND when there is
+     * no such silence or it was already deleted. */
+    int (*silence_insert)(struct store *s, struct alert_silence *si);
+    int (*silence_list)(struct store *s, int64_t at, int64_t limit, store_silence_cb cb,
+                        void *ctx);
+    int (*silence_delete)(struct store *s, int64_t id, int64_t when);
+    /* The outbox. delivery_insert sets d->id; delivery_update writes status,
+     * attempts, next_attempt_at, delivered_at and last_error. delivery_due:
+     * pending rows with next_attempt_at <= now, earliest first, at most
+     * `limit`. delivery_list: the rows of one alert, oldest first.
+     * delivery_next_due: the earliest next_attempt_at of a pending row
+     * (STORE_ERR_NOT_FOUND when none). */
+    int (*delivery_insert)(struct store *s, struct alert_delivery *d);
+    int (*delivery_update)(struct store *s, const struct alert_delivery *d);
+    int (*delivery_due)(struct store *s, int64_t now, int64_t limit, store_delivery_cb cb,
+                        void *ctx);
+    int (*delivery_list)(struct store *s, int64_t alert_id, store_delivery_cb cb, void *ctx);
+    int (*delivery_next_due)(struct store *s, int64_t *when);
+    /* Delivery attempts: attempt_insert sets a->id; attempt_list gives the
+     * attempts of one outbox row, oldest first. */
+    int (*attempt_insert)(struct store *s, struct alert_attempt *a);
+    int (*attempt_list)(struct store *s, int64_t delivery_id, store_attempt_cb cb, void *ctx);
 };
 
 struct store {

@@ -93,6 +93,21 @@ enum stmt_id {
     Q_BASELINE_LATEST,
     Q_BASELINE_LIST,
     Q_BASELINE_SET_FILE,
+    Q_ALERT_INSERT,
+    Q_ALERT_UPDATE,
+    Q_ALERT_LIST_ACTIVE,
+    Q_ALERT_LIST_ALL,
+    Q_SILENCE_INSERT,
+    Q_SILENCE_LIST_AT,
+    Q_SILENCE_LIST_ALL,
+    Q_SILENCE_DELETE,
+    Q_DELIVERY_INSERT,
+    Q_DELIVERY_UPDATE,
+    Q_DELIVERY_DUE,
+    Q_DELIVERY_LIST,
+    Q_DELIVERY_NEXT_DUE,
+    Q_ATTEMPT_INSERT,
+    Q_ATTEMPT_LIST,
     Q_COUNT
 };
 
@@ -143,6 +158,14 @@ enum stmt_id {
     "FULL JOIN (SELECT user_id, specialization_type, current_level "                     \
     "      FROM user_licenses" LW ") l "                                                 \
     "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id"
+
+#define ALERT_COLS                                                                    \
+    "id, rule, subject, severity, state, summary, description, started_at, fired_at, " \
+    "resolved_at, last_notified_at, notifications"
+#define SILENCE_COLS "id, rule, starts_at, ends_at, comment, created_by, created_at, deleted_at"
+#define DELIVERY_COLS                                                                  \
+    "id, alert_id, channel, event, status, attempts, created_at, next_attempt_at, "   \
+    "delivered_at, last_error, payload"
 
 static const char *const sql[Q_COUNT] = {
     [Q_USER_INSERT] = "INSERT INTO users(name, email, password_hash, role, is_active, "
@@ -321,6 +344,41 @@ static const char *const sql[Q_COUNT] = {
     [Q_BASELINE_LIST] = "SELECT id, check_id, created_at, file, note FROM baselines "
                         "ORDER BY id DESC",
     [Q_BASELINE_SET_FILE] = "UPDATE baselines SET file = $2 WHERE id = $1",
+    [Q_ALERT_INSERT] = "INSERT INTO alerts(rule, subject, severity, state, summary, description, "
+                       "started_at, fired_at, resolved_at, last_notified_at, notifications) "
+                       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    [Q_ALERT_UPDATE] = "UPDATE alerts SET severity = $2, state = $3, summary = $4, "
+                       "description = $5, fired_at = $6, resolved_at = $7, "
+                       "last_notified_at = $8, notifications = $9 WHERE id = $1",
+    [Q_ALERT_LIST_ACTIVE] = "SELECT " ALERT_COLS " FROM alerts WHERE state <> 'resolved' "
+                            "ORDER BY id LIMIT $1",
+    [Q_ALERT_LIST_ALL] = "SELECT " ALERT_COLS " FROM alerts ORDER BY id DESC LIMIT $1",
+    [Q_SILENCE_INSERT] = "INSERT INTO alert_silences(rule, starts_at, ends_at, comment, "
+                         "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    [Q_SILENCE_LIST_AT] = "SELECT " SILENCE_COLS " FROM alert_silences WHERE deleted_at IS NULL "
+                          "AND starts_at <= $1 AND ends_at > $1 ORDER BY id LIMIT $2",
+    [Q_SILENCE_LIST_ALL] = "SELECT " SILENCE_COLS " FROM alert_silences ORDER BY id DESC "
+                           "LIMIT $1",
+    [Q_SILENCE_DELETE] = "UPDATE alert_silences SET deleted_at = $2 WHERE id = $1 "
+                         "AND deleted_at IS NULL",
+    [Q_DELIVERY_INSERT] = "INSERT INTO alert_deliveries(alert_id, channel, event, status, "
+                          "attempts, created_at, next_attempt_at, delivered_at, last_error, "
+                          "payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+                          "RETURNING id",
+    [Q_DELIVERY_UPDATE] = "UPDATE alert_deliveries SET status = $2, attempts = $3, "
+                          "next_attempt_at = $4, delivered_at = $5, last_error = $6 "
+                          "WHERE id = $1",
+    [Q_DELIVERY_DUE] = "SELECT " DELIVERY_COLS " FROM alert_deliveries WHERE status = "
+                       "'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id "
+                       "LIMIT $2",
+    [Q_DELIVERY_LIST] = "SELECT " DELIVERY_COLS " FROM alert_deliveries WHERE alert_id = $1 "
+                        "ORDER BY id",
+    [Q_DELIVERY_NEXT_DUE] = "SELECT min(next_attempt_at) FROM alert_deliveries "
+                            "WHERE status = 'pending'",
+    [Q_ATTEMPT_INSERT] = "INSERT INTO alert_attempts(delivery_id, attempted_at, ok, error) "
+                         "VALUES ($1, $2, $3, $4) RETURNING id",
+    [Q_ATTEMPT_LIST] = "SELECT id, delivery_id, attempted_at, ok, error FROM alert_attempts "
+                       "WHERE delivery_id = $1 ORDER BY id",
 };
 
 struct pg_store {
@@ -2054,6 +2112,282 @@ static int pg_baseline_set_file(struct store *s, int64_t id, const char *file)
     return exec_q(PS(s), Q_BASELINE_SET_FILE, 2, p.v, "record baseline file");
 }
 
+/* ---- alerts, silences, the outbox ---------------------------------------------------- */
+
+static void read_alert(PGresult *r, int i, struct alert *a)
+{
+    memset(a, 0, sizeof *a);
+    a->id = c_i64(r, i, 0);
+    c_copy(r, i, 1, a->rule, sizeof a->rule);
+    c_copy(r, i, 2, a->subject, sizeof a->subject);
+    c_copy(r, i, 3, a->severity, sizeof a->severity);
+    c_copy(r, i, 4, a->state, sizeof a->state);
+    c_copy(r, i, 5, a->summary, sizeof a->summary);
+    c_copy(r, i, 6, a->description, sizeof a->description);
+    a->started_at = c_time(r, i, 7);
+    a->fired_at = c_time(r, i, 8);
+    a->resolved_at = c_time(r, i, 9);
+    a->last_notified_at = c_time(r, i, 10);
+    a->notifications = c_i64(r, i, 11);
+}
+
+static int pg_alert_insert(struct store *s, struct alert *a)
+{
+    struct params p = {0};
+    p.v[0] = a->rule;
+    p.v[1] = a->subject;
+    p.v[2] = a->severity;
+    p.v[3] = a->state;
+    p.v[4] = a->summary;
+    p.v[5] = a->description;
+    p_time(&p, 6, a->started_at);
+    p_time(&p, 7, a->fired_at);
+    p_time(&p, 8, a->resolved_at);
+    p_time(&p, 9, a->last_notified_at);
+    p_i64(&p, 10, a->notifications);
+    int rc;
+    PGresult *res = run(PS(s), Q_ALERT_INSERT, 11, p.v, "record alert", &rc);
+    if (!res)
+        return rc;
+    a->id = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_alert_update(struct store *s, const struct alert *a)
+{
+    struct params p = {0};
+    p_i64(&p, 0, a->id);
+    p.v[1] = a->severity;
+    p.v[2] = a->state;
+    p.v[3] = a->summary;
+    p.v[4] = a->description;
+    p_time(&p, 5, a->fired_at);
+    p_time(&p, 6, a->resolved_at);
+    p_time(&p, 7, a->last_notified_at);
+    p_i64(&p, 8, a->notifications);
+    return exec_q(PS(s), Q_ALERT_UPDATE, 9, p.v, "update alert");
+}
+
+static int pg_alert_list(struct store *s, bool active_only, int64_t limit, store_alert_cb cb,
+                         void *ctx)
+{
+    struct params p = {0};
+    p_id_or_null(&p, 0, limit > 0 ? limit : 0);
+    int rc;
+    PGresult *res = run(PS(s), active_only ? Q_ALERT_LIST_ACTIVE : Q_ALERT_LIST_ALL, 1, p.v,
+                        "list alerts", &rc);
+    if (!res)
+        return rc;
+    int out = 0;
+    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
+        struct alert a;
+        read_alert(res, i, &a);
+        out = cb(ctx, &a);
+    }
+    PQclear(res);
+    return out;
+}
+
+static int pg_silence_insert(struct store *s, struct alert_silence *si)
+{
+    struct params p = {0};
+    p.v[0] = si->rule;
+    p_time(&p, 1, si->starts_at);
+    p_time(&p, 2, si->ends_at);
+    p.v[3] = si->comment;
+    p_id_or_null(&p, 4, si->created_by);
+    p_time(&p, 5, si->created_at);
+    int rc;
+    PGresult *res = run(PS(s), Q_SILENCE_INSERT, 6, p.v, "record silence", &rc);
+    if (!res)
+        return rc;
+    si->id = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_silence_list(struct store *s, int64_t at, int64_t limit, store_silence_cb cb,
+                           void *ctx)
+{
+    struct params p = {0};
+    int rc;
+    PGresult *res;
+    if (at) {
+        p_time(&p, 0, at);
+        p_id_or_null(&p, 1, limit > 0 ? limit : 0);
+        res = run(PS(s), Q_SILENCE_LIST_AT, 2, p.v, "list silences", &rc);
+    } else {
+        p_id_or_null(&p, 0, limit > 0 ? limit : 0);
+        res = run(PS(s), Q_SILENCE_LIST_ALL, 1, p.v, "list silences", &rc);
+    }
+    if (!res)
+        return rc;
+    int out = 0;
+    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
+        struct alert_silence si;
+        memset(&si, 0, sizeof si);
+        si.id = c_i64(res, i, 0);
+        c_copy(res, i, 1, si.rule, sizeof si.rule);
+        si.starts_at = c_time(res, i, 2);
+        si.ends_at = c_time(res, i, 3);
+        c_copy(res, i, 4, si.comment, sizeof si.comment);
+        si.created_by = c_i64(res, i, 5);
+        si.created_at = c_time(res, i, 6);
+        si.deleted_at = c_time(res, i, 7);
+        out = cb(ctx, &si);
+    }
+    PQclear(res);
+    return out;
+}
+
+static int pg_silence_delete(struct store *s, int64_t id, int64_t when)
+{
+    struct params p = {0};
+    p_i64(&p, 0, id);
+    p_time(&p, 1, when);
+    int rc;
+    PGresult *res = run(PS(s), Q_SILENCE_DELETE, 2, p.v, "delete silence", &rc);
+    if (!res)
+        return rc;
+    int n = count_changed(res);
+    PQclear(res);
+    if (n == 0)
+        return store_fail(s, STORE_ERR_NOT_FOUND, "silence %lld: not found", (long long)id);
+    return 0;
+}
+
+static void read_delivery(PGresult *r, int i, struct alert_delivery *d)
+{
+    d->id = c_i64(r, i, 0);
+    d->alert_id = c_i64(r, i, 1);
+    c_copy(r, i, 2, d->channel, sizeof d->channel);
+    c_copy(r, i, 3, d->event, sizeof d->event);
+    c_copy(r, i, 4, d->status, sizeof d->status);
+    d->attempts = c_i64(r, i, 5);
+    d->created_at = c_time(r, i, 6);
+    d->next_attempt_at = c_time(r, i, 7);
+    d->delivered_at = c_time(r, i, 8);
+    c_copy(r, i, 9, d->last_error, sizeof d->last_error);
+    c_copy(r, i, 10, d->payload, sizeof d->payload);
+}
+
+static int pg_delivery_insert(struct store *s, struct alert_delivery *d)
+{
+    struct params p = {0};
+    p_i64(&p, 0, d->alert_id);
+    p.v[1] = d->channel;
+    p.v[2] = d->event;
+    p.v[3] = d->status;
+    p_i64(&p, 4, d->attempts);
+    p_time(&p, 5, d->created_at);
+    p_time(&p, 6, d->next_attempt_at);
+    p_time(&p, 7, d->delivered_at);
+    p.v[8] = d->last_error;
+    p.v[9] = d->payload;
+    int rc;
+    PGresult *res = run(PS(s), Q_DELIVERY_INSERT, 10, p.v, "queue alert delivery", &rc);
+    if (!res)
+        return rc;
+    d->id = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_delivery_update(struct store *s, const struct alert_delivery *d)
+{
+    struct params p = {0};
+    p_i64(&p, 0, d->id);
+    p.v[1] = d->status;
+    p_i64(&p, 2, d->attempts);
+    p_time(&p, 3, d->next_attempt_at);
+    p_time(&p, 4, d->delivered_at);
+    p.v[5] = d->last_error;
+    return exec_q(PS(s), Q_DELIVERY_UPDATE, 6, p.v, "update alert delivery");
+}
+
+static int each_delivery(struct pg_store *ps, PGresult *res, store_delivery_cb cb, void *ctx)
+{
+    struct alert_delivery *d = malloc(sizeof *d);
+    if (!d) {
+        PQclear(res);
+        return store_fail(&ps->base, STORE_ERR, "list alert deliveries: out of memory");
+    }
+    int out = 0;
+    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
+        memset(d, 0, sizeof *d);
+        read_delivery(res, i, d);
+        out = cb(ctx, d);
+    }
+    free(d);
+    PQclear(res);
+    return out;
+}
+
+static int pg_delivery_due(struct store *s, int64_t now, int64_t limit, store_delivery_cb cb,
+                           void *ctx)
+{
+    struct params p = {0};
+    p_time(&p, 0, now);
+    p_id_or_null(&p, 1, limit > 0 ? limit : 0);
+    int rc;
+    PGresult *res = run(PS(s), Q_DELIVERY_DUE, 2, p.v, "list due alert deliveries", &rc);
+    return res ? each_delivery(PS(s), res, cb, ctx) : rc;
+}
+
+static int pg_delivery_list(struct store *s, int64_t alert_id, store_delivery_cb cb, void *ctx)
+{
+    struct params p = {0};
+    p_i64(&p, 0, alert_id);
+    int rc;
+    PGresult *res = run(PS(s), Q_DELIVERY_LIST, 1, p.v, "list alert deliveries", &rc);
+    return res ? each_delivery(PS(s), res, cb, ctx) : rc;
+}
+
+static int pg_delivery_next_due(struct store *s, int64_t *when)
+{
+    return one_time(PS(s), Q_DELIVERY_NEXT_DUE, 0, NULL, when, "next alert delivery");
+}
+
+static int pg_attempt_insert(struct store *s, struct alert_attempt *a)
+{
+    struct params p = {0};
+    p_i64(&p, 0, a->delivery_id);
+    p_time(&p, 1, a->attempted_at);
+    p_bool(&p, 2, a->ok);
+    p.v[3] = a->error;
+    int rc;
+    PGresult *res = run(PS(s), Q_ATTEMPT_INSERT, 4, p.v, "record delivery attempt", &rc);
+    if (!res)
+        return rc;
+    a->id = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_attempt_list(struct store *s, int64_t delivery_id, store_attempt_cb cb, void *ctx)
+{
+    struct params p = {0};
+    p_i64(&p, 0, delivery_id);
+    int rc;
+    PGresult *res = run(PS(s), Q_ATTEMPT_LIST, 1, p.v, "list delivery attempts", &rc);
+    if (!res)
+        return rc;
+    int out = 0;
+    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
+        struct alert_attempt a;
+        memset(&a, 0, sizeof a);
+        a.id = c_i64(res, i, 0);
+        a.delivery_id = c_i64(res, i, 1);
+        a.attempted_at = c_time(res, i, 2);
+        a.ok = c_bool(res, i, 3);
+        c_copy(res, i, 4, a.error, sizeof a.error);
+        out = cb(ctx, &a);
+    }
+    PQclear(res);
+    return out;
+}
+
 /* ---- open and close ---------------------------------------------------------------------- */
 
 static void pg_close(struct store *s)
@@ -2182,4 +2516,17 @@ static const struct store_ops pg_ops = {
     .baseline_get = pg_baseline_get,
     .baseline_list = pg_baseline_list,
     .baseline_set_file = pg_baseline_set_file,
+    .alert_insert = pg_alert_insert,
+    .alert_update = pg_alert_update,
+    .alert_list = pg_alert_list,
+    .silence_insert = pg_silence_insert,
+    .silence_list = pg_silence_list,
+    .silence_delete = pg_silence_delete,
+    .delivery_insert = pg_delivery_insert,
+    .delivery_update = pg_delivery_update,
+    .delivery_due = pg_delivery_due,
+    .delivery_list = pg_delivery_list,
+    .delivery_next_due = pg_delivery_next_due,
+    .attempt_insert = pg_attempt_insert,
+    .attempt_list = pg_attempt_list,
 };

@@ -87,9 +87,31 @@ enum stmt_id {
     ST_BASELINE_LATEST,
     ST_BASELINE_LIST,
     ST_BASELINE_SET_FILE,
+    ST_ALERT_INSERT,
+    ST_ALERT_UPDATE,
+    ST_ALERT_LIST_ACTIVE,
+    ST_ALERT_LIST_ALL,
+    ST_SILENCE_INSERT,
+    ST_SILENCE_LIST_AT,
+    ST_SILENCE_LIST_ALL,
+    ST_SILENCE_DELETE,
+    ST_DELIVERY_INSERT,
+    ST_DELIVERY_UPDATE,
+    ST_DELIVERY_DUE,
+    ST_DELIVERY_LIST,
+    ST_DELIVERY_NEXT_DUE,
+    ST_ATTEMPT_INSERT,
+    ST_ATTEMPT_LIST,
     ST_COUNT
 };
 
+#define ALERT_COLS                                                                    \
+    "id, rule, subject, severity, state, summary, description, started_at, fired_at, " \
+    "resolved_at, last_notified_at, notifications"
+#define SILENCE_COLS "id, rule, starts_at, ends_at, comment, created_by, created_at, deleted_at"
+#define DELIVERY_COLS                                                                  \
+    "id, alert_id, channel, event, status, attempts, created_at, next_attempt_at, "   \
+    "delivered_at, last_error, payload"
 #define USER_COLS \
     "id, name, email, password_hash, role, is_active, created_at, updated_at, tokens_valid_after"
 #define PROGRESS_COLS                                                                     \
@@ -253,6 +275,40 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_BASELINE_LIST] = "SELECT id, check_id, created_at, file, note FROM baselines "
                          "ORDER BY id DESC",
     [ST_BASELINE_SET_FILE] = "UPDATE baselines SET file = ?2 WHERE id = ?1",
+    [ST_ALERT_INSERT] = "INSERT INTO alerts(rule, subject, severity, state, summary, description, "
+                        "started_at, fired_at, resolved_at, last_notified_at, notifications) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [ST_ALERT_UPDATE] = "UPDATE alerts SET severity = ?2, state = ?3, summary = ?4, "
+                        "description = ?5, fired_at = ?6, resolved_at = ?7, "
+                        "last_notified_at = ?8, notifications = ?9 WHERE id = ?1",
+    [ST_ALERT_LIST_ACTIVE] = "SELECT " ALERT_COLS " FROM alerts WHERE state <> 'resolved' "
+                             "ORDER BY id LIMIT ?1",
+    [ST_ALERT_LIST_ALL] = "SELECT " ALERT_COLS " FROM alerts ORDER BY id DESC LIMIT ?1",
+    [ST_SILENCE_INSERT] = "INSERT INTO alert_silences(rule, starts_at, ends_at, comment, "
+                          "created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_SILENCE_LIST_AT] = "SELECT " SILENCE_COLS " FROM alert_silences WHERE deleted_at IS NULL "
+                           "AND starts_at <= ?1 AND ends_at > ?1 ORDER BY id LIMIT ?2",
+    [ST_SILENCE_LIST_ALL] = "SELECT " SILENCE_COLS " FROM alert_silences ORDER BY id DESC "
+                            "LIMIT ?1",
+    [ST_SILENCE_DELETE] = "UPDATE alert_silences SET deleted_at = ?2 WHERE id = ?1 "
+                          "AND deleted_at IS NULL",
+    [ST_DELIVERY_INSERT] = "INSERT INTO alert_deliveries(alert_id, channel, event, status, "
+                           "attempts, created_at, next_attempt_at, delivered_at, last_error, "
+                           "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [ST_DELIVERY_UPDATE] = "UPDATE alert_deliveries SET status = ?2, attempts = ?3, "
+                           "next_attempt_at = ?4, delivered_at = ?5, last_error = ?6 "
+                           "WHERE id = ?1",
+    [ST_DELIVERY_DUE] = "SELECT " DELIVERY_COLS " FROM alert_deliveries WHERE status = "
+                        "'pending' AND next_attempt_at <= ?1 "
+                        "ORDER BY next_attempt_at, id LIMIT ?2",
+    [ST_DELIVERY_LIST] = "SELECT " DELIVERY_COLS " FROM alert_deliveries WHERE alert_id = ?1 "
+                         "ORDER BY id",
+    [ST_DELIVERY_NEXT_DUE] = "SELECT min(next_attempt_at) FROM alert_deliveries "
+                             "WHERE status = 'pending'",
+    [ST_ATTEMPT_INSERT] = "INSERT INTO alert_attempts(delivery_id, attempted_at, ok, error) "
+                          "VALUES (?1, ?2, ?3, ?4)",
+    [ST_ATTEMPT_LIST] = "SELECT id, delivery_id, attempted_at, ok, error FROM alert_attempts "
+                        "WHERE delivery_id = ?1 ORDER BY id",
 };
 
 /* The changes a check makes to the open violations, gathered while its full
@@ -2338,6 +2394,296 @@ static int sq_baseline_set_file(struct store *s, int64_t id, const char *file)
     return exec_stmt(ss, st, "record baseline file");
 }
 
+/* ---- alerts, silences, the outbox --------------------------------------------- */
+
+static void read_alert(sqlite3_stmt *st, struct alert *a)
+{
+    memset(a, 0, sizeof *a);
+    a->id = sqlite3_column_int64(st, 0);
+    col_copy(st, 1, a->rule, sizeof a->rule);
+    col_copy(st, 2, a->subject, sizeof a->subject);
+    col_copy(st, 3, a->severity, sizeof a->severity);
+    col_copy(st, 4, a->state, sizeof a->state);
+    col_copy(st, 5, a->summary, sizeof a->summary);
+    col_copy(st, 6, a->description, sizeof a->description);
+    a->started_at = col_time(st, 7);
+    a->fired_at = col_time(st, 8);
+    a->resolved_at = col_time(st, 9);
+    a->last_notified_at = col_time(st, 10);
+    a->notifications = sqlite3_column_int64(st, 11);
+}
+
+static int sq_alert_insert(struct store *s, struct alert *a)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_ALERT_INSERT);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, a->rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, a->subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->severity, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, a->state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, a->summary, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, a->description, -1, SQLITE_STATIC);
+    bind_time(st, 7, a->started_at);
+    bind_time(st, 8, a->fired_at);
+    bind_time(st, 9, a->resolved_at);
+    bind_time(st, 10, a->last_notified_at);
+    sqlite3_bind_int64(st, 11, a->notifications);
+    int rc = exec_stmt(ss, st, "record alert");
+    if (rc == 0)
+        a->id = sqlite3_last_insert_rowid(ss->db);
+    return rc;
+}
+
+static int sq_alert_update(struct store *s, const struct alert *a)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_ALERT_UPDATE);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, a->id);
+    sqlite3_bind_text(st, 2, a->severity, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, a->summary, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, a->description, -1, SQLITE_STATIC);
+    bind_time(st, 6, a->fired_at);
+    bind_time(st, 7, a->resolved_at);
+    bind_time(st, 8, a->last_notified_at);
+    sqlite3_bind_int64(st, 9, a->notifications);
+    return exec_stmt(ss, st, "update alert");
+}
+
+static int sq_alert_list(struct store *s, bool active_only, int64_t limit, store_alert_cb cb,
+                         void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, active_only ? ST_ALERT_LIST_ACTIVE : ST_ALERT_LIST_ALL);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct alert a;
+        read_alert(st, &a);
+        if ((out = cb(ctx, &a)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = fail(ss, rc, "list alerts");
+    sqlite3_reset(st);
+    return out;
+}
+
+static int sq_silence_insert(struct store *s, struct alert_silence *si)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_SILENCE_INSERT);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, si->rule, -1, SQLITE_STATIC);
+    bind_time(st, 2, si->starts_at);
+    bind_time(st, 3, si->ends_at);
+    sqlite3_bind_text(st, 4, si->comment, -1, SQLITE_STATIC);
+    bind_id_or_null(st, 5, si->created_by);
+    bind_time(st, 6, si->created_at);
+    int rc = exec_stmt(ss, st, "record silence");
+    if (rc == 0)
+        si->id = sqlite3_last_insert_rowid(ss->db);
+    return rc;
+}
+
+static int sq_silence_list(struct store *s, int64_t at, int64_t limit, store_silence_cb cb,
+                           void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, at ? ST_SILENCE_LIST_AT : ST_SILENCE_LIST_ALL);
+    if (!st)
+        return STORE_ERR;
+    if (at) {
+        bind_time(st, 1, at);
+        sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
+    } else {
+        sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
+    }
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct alert_silence si;
+        memset(&si, 0, sizeof si);
+        si.id = sqlite3_column_int64(st, 0);
+        col_copy(st, 1, si.rule, sizeof si.rule);
+        si.starts_at = col_time(st, 2);
+        si.ends_at = col_time(st, 3);
+        col_copy(st, 4, si.comment, sizeof si.comment);
+        si.created_by = sqlite3_column_int64(st, 5);
+        si.created_at = col_time(st, 6);
+        si.deleted_at = col_time(st, 7);
+        if ((out = cb(ctx, &si)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = fail(ss, rc, "list silences");
+    sqlite3_reset(st);
+    return out;
+}
+
+static int sq_silence_delete(struct store *s, int64_t id, int64_t when)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_SILENCE_DELETE);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    bind_time(st, 2, when);
+    int rc = exec_stmt(ss, st, "delete silence");
+    if (rc == 0 && sqlite3_changes(ss->db) == 0)
+        return store_fail(s, STORE_ERR_NOT_FOUND, "silence %lld: not found", (long long)id);
+    return rc;
+}
+
+static void read_delivery(sqlite3_stmt *st, struct alert_delivery *d)
+{
+    d->id = sqlite3_column_int64(st, 0);
+    d->alert_id = sqlite3_column_int64(st, 1);
+    col_copy(st, 2, d->channel, sizeof d->channel);
+    col_copy(st, 3, d->event, sizeof d->event);
+    col_copy(st, 4, d->status, sizeof d->status);
+    d->attempts = sqlite3_column_int64(st, 5);
+    d->created_at = col_time(st, 6);
+    d->next_attempt_at = col_time(st, 7);
+    d->delivered_at = col_time(st, 8);
+    col_copy(st, 9, d->last_error, sizeof d->last_error);
+    col_copy(st, 10, d->payload, sizeof d->payload);
+}
+
+static int sq_delivery_insert(struct store *s, struct alert_delivery *d)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_DELIVERY_INSERT);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, d->alert_id);
+    sqlite3_bind_text(st, 2, d->channel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, d->event, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, d->status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, d->attempts);
+    bind_time(st, 6, d->created_at);
+    bind_time(st, 7, d->next_attempt_at);
+    bind_time(st, 8, d->delivered_at);
+    sqlite3_bind_text(st, 9, d->last_error, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, d->payload, -1, SQLITE_STATIC);
+    int rc = exec_stmt(ss, st, "queue alert delivery");
+    if (rc == 0)
+        d->id = sqlite3_last_insert_rowid(ss->db);
+    return rc;
+}
+
+static int sq_delivery_update(struct store *s, const struct alert_delivery *d)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_DELIVERY_UPDATE);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, d->id);
+    sqlite3_bind_text(st, 2, d->status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, d->attempts);
+    bind_time(st, 4, d->next_attempt_at);
+    bind_time(st, 5, d->delivered_at);
+    sqlite3_bind_text(st, 6, d->last_error, -1, SQLITE_STATIC);
+    return exec_stmt(ss, st, "update alert delivery");
+}
+
+static int each_delivery(struct sqlite_store *ss, sqlite3_stmt *st, store_delivery_cb cb,
+                         void *ctx)
+{
+    struct alert_delivery *d = malloc(sizeof *d);
+    if (!d) {
+        sqlite3_reset(st);
+        return store_fail(&ss->base, STORE_ERR, "list alert deliveries: out of memory");
+    }
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_delivery(st, d);
+        if ((out = cb(ctx, d)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = fail(ss, rc, "list alert deliveries");
+    sqlite3_reset(st);
+    free(d);
+    return out;
+}
+
+static int sq_delivery_due(struct store *s, int64_t now, int64_t limit, store_delivery_cb cb,
+                           void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_DELIVERY_DUE);
+    if (!st)
+        return STORE_ERR;
+    bind_time(st, 1, now);
+    sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
+    return each_delivery(ss, st, cb, ctx);
+}
+
+static int sq_delivery_list(struct store *s, int64_t alert_id, store_delivery_cb cb, void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_DELIVERY_LIST);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, alert_id);
+    return each_delivery(ss, st, cb, ctx);
+}
+
+static int sq_delivery_next_due(struct store *s, int64_t *when)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_DELIVERY_NEXT_DUE);
+    return st ? first_time(ss, st, when, "next alert delivery") : STORE_ERR;
+}
+
+static int sq_attempt_insert(struct store *s, struct alert_attempt *a)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_ATTEMPT_INSERT);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, a->delivery_id);
+    bind_time(st, 2, a->attempted_at);
+    sqlite3_bind_int(st, 3, a->ok ? 1 : 0);
+    sqlite3_bind_text(st, 4, a->error, -1, SQLITE_STATIC);
+    int rc = exec_stmt(ss, st, "record delivery attempt");
+    if (rc == 0)
+        a->id = sqlite3_last_insert_rowid(ss->db);
+    return rc;
+}
+
+static int sq_attempt_list(struct store *s, int64_t delivery_id, store_attempt_cb cb, void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_ATTEMPT_LIST);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, delivery_id);
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct alert_attempt a;
+        memset(&a, 0, sizeof a);
+        a.id = sqlite3_column_int64(st, 0);
+        a.delivery_id = sqlite3_column_int64(st, 1);
+        a.attempted_at = col_time(st, 2);
+        a.ok = sqlite3_column_int(st, 3) != 0;
+        col_copy(st, 4, a.error, sizeof a.error);
+        if ((out = cb(ctx, &a)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = fail(ss, rc, "list delivery attempts");
+    sqlite3_reset(st);
+    return out;
+}
+
 /* ---- open and close -------------------------------------------------------- */
 
 static void sq_close(struct store *s)
@@ -2481,4 +2827,17 @@ static const struct store_ops sqlite_ops = {
     .baseline_get = sq_baseline_get,
     .baseline_list = sq_baseline_list,
     .baseline_set_file = sq_baseline_set_file,
+    .alert_insert = sq_alert_insert,
+    .alert_update = sq_alert_update,
+    .alert_list = sq_alert_list,
+    .silence_insert = sq_silence_insert,
+    .silence_list = sq_silence_list,
+    .silence_delete = sq_silence_delete,
+    .delivery_insert = sq_delivery_insert,
+    .delivery_update = sq_delivery_update,
+    .delivery_due = sq_delivery_due,
+    .delivery_list = sq_delivery_list,
+    .delivery_next_due = sq_delivery_next_due,
+    .attempt_insert = sq_attempt_insert,
+    .attempt_list = sq_attempt_list,
 };

@@ -1,0 +1,533 @@
+/* alerts.c — the alert rules, their state machine and the evaluation thread. */
+#include "service/alerts.h"
+
+#include "service/daylog.h"
+#include "service/notify.h"
+#include "service/scheduler.h"
+#include "util/timeutil.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DAYLOG_LINES_MAX 32
+
+static const struct alert_rule rules[] = {
+    {ALERT_RULE_STATUS_CRITICAL, "critical", 900,
+     "the latest check's status is critical (for alert_critical_for, default 15 min)"},
+    {ALERT_RULE_STATUS_DEGRADED, "warning", 1800,
+     "the latest check's status is degraded (for alert_degraded_for, default 30 min)"},
+    {ALERT_RULE_BASELINE_DROP, "warning", 0,
+     "consistency is more than 2 points below the latest baseline's"},
+    {ALERT_RULE_INCONSISTENT, "warning", 0,
+     "the latest check found more inconsistent pairs than inconsistent_alert_count"},
+    {ALERT_RULE_JOB_FAILED, "critical", 0, "the latest finished run of a job failed"},
+    {ALERT_RULE_JOB_DEADMAN, "critical", 0,
+     "a job has not succeeded within 2 x its interval (the scheduler is stuck or stopped)"},
+    {ALERT_RULE_CHECK_SLOW, "warning", 0, "the latest check took longer than check_interval"},
+};
+#define N_RULES (sizeof rules / sizeof rules[0])
+
+const struct alert_rule *alerts_rules(size_t *n)
+{
+    *n = N_RULES;
+    return rules;
+}
+
+const struct alert_rule *alerts_rule(const char *name)
+{
+    for (size_t i = 0; name && i < N_RULES; i++)
+        if (!strcmp(rules[i].name, name))
+            return &rules[i];
+    return NULL;
+}
+
+long alerts_rule_for(const struct config *cfg, const struct alert_rule *r)
+{
+    if (!strcmp(r->name, ALERT_RULE_STATUS_CRITICAL))
+        return cfg->alert_critical_for;
+    if (!strcmp(r->name, ALERT_RULE_STATUS_DEGRADED))
+        return cfg->alert_degraded_for;
+    return r->for_seconds;
+}
+
+/* ---- facts ------------------------------------------------------------------------ */
+
+static int latest_finished(void *ctx, const struct job_run *r)
+{
+    struct alerts_job_facts *j = ctx;
+    if (strcmp(r->status, "success") && strcmp(r->status, "failed"))
+        return 0;
+    j->last_failed = !strcmp(r->status, "failed");
+    snprintf(j->last_error, sizeof j->last_error, "%s", r->error);
+    return 1;
+}
+
+int alerts_gather(struct store *s, const struct config *cfg, struct alerts_facts *f)
+{
+    memset(f, 0, sizeof *f);
+    int rc = s->ops->check_latest(s, &f->check);
+    if (rc && rc != STORE_ERR_NOT_FOUND)
+        return rc;
+    f->has_check = rc == 0;
+    struct baseline b;
+    rc = s->ops->baseline_get(s, 0, &b);
+    if (rc && rc != STORE_ERR_NOT_FOUND)
+        return rc;
+    if (rc == 0) {
+        struct check_run bc;
+        rc = s->ops->check_get(s, b.check_id, &bc);
+        if (rc && rc != STORE_ERR_NOT_FOUND)
+            return rc;
+        if (rc == 0) {
+            f->has_baseline = true;
+            f->baseline_id = b.id;
+            f->baseline_rate = bc.consistency_rate;
+        }
+    }
+    char owner[64];
+    rc = s->ops->scheduler_last_start(s, &f->leader_since, owner);
+    if (rc && rc != STORE_ERR_NOT_FOUND)
+        return rc;
+    const char *ids[2] = {JOB_CHECK, JOB_SYNC};
+    long intervals[2] = {cfg->check_interval, cfg->sync_interval};
+    for (int i = 0; i < 2; i++) {
+        struct alerts_job_facts *j = &f->jobs[i];
+        j->job = ids[i];
+        j->interval_s = intervals[i];
+        /* The latest finished run, looking past missed and skipped ones. */
+        rc = s->ops->job_run_list(s, j->job, 0, 0, 200, latest_finished, j);
+        if (rc < 0)
+            return rc;
+        struct job_stats st;
+        if ((rc = s->ops->job_run_stats(s, j->job, 0, 0, &st)) != 0)
+            return rc;
+        j->last_success_at = st.last_success_at;
+    }
+    return 0;
+}
+
+/* ---- conditions ------------------------------------------------------------------- */
+
+static struct alert_condition *add(struct alert_condition *out, size_t *n, const char *rule,
+                                   const char *subject, bool active)
+{
+    struct alert_condition *c = &out[(*n)++];
+    memset(c, 0, sizeof *c);
+    c->rule = alerts_rule(rule);
+    snprintf(c->subject, sizeof c->subject, "%s", subject);
+    c->active = active;
+    return c;
+}
+
+size_t alerts_conditions(const struct config *cfg, const struct alerts_facts *f, int64_t now,
+                         struct alert_condition *out)
+{
+    size_t n = 0;
+    const struct check_run *k = &f->check;
+    struct alert_condition *c;
+
+    c = add(out, &n, ALERT_RULE_STATUS_CRITICAL, "",
+            f->has_check && !strcmp(k->status, "critical"));
+    snprintf(c->summary, sizeof c->summary, "Coupling status is critical (%.2f%% consistent)",
+             k->consistency_rate);
+    snprintf(c->description, sizeof c->description,
+             "Check #%lld: %lld of %lld pairs consistent (%.2f%%), below the degraded "
+             "threshold of %.2f%%.", (long long)k->id, (long long)k->consistent,
+             (long long)k->total_checked, k->consistency_rate, cfg->degraded_threshold);
+
+    c = add(out, &n, ALERT_RULE_STATUS_DEGRADED, "",
+            f->has_check && !strcmp(k->status, "degraded"));
+    snprintf(c->summary, sizeof c->summary, "Coupling status is degraded (%.2f%% consistent)",
+             k->consistency_rate);
+    snprintf(c->description, sizeof c->description,
+             "Check #%lld: %lld of %lld pairs consistent (%.2f%%), below the healthy "
+             "threshold of %.2f%%.", (long long)k->id, (long long)k->consistent,
+             (long long)k->total_checked, k->consistency_rate, cfg->healthy_threshold);
+
+    double drop = f->has_baseline && f->has_check ? f->baseline_rate - k->consistency_rate : 0;
+    c = add(out, &n, ALERT_RULE_BASELINE_DROP, "", drop > ALERTS_BASELINE_DROP_POINTS);
+    snprintf(c->summary, sizeof c->summary,
+             "Consistency %.2f%% is %.2f points below the baseline's %.2f%%",
+             k->consistency_rate, drop, f->baseline_rate);
+    snprintf(c->description, sizeof c->description,
+             "Check #%lld measured %.2f%%; baseline #%lld measured %.2f%%. The rule fires "
+             "beyond a drop of %.0f points.", (long long)k->id, k->consistency_rate,
+             (long long)f->baseline_id, f->baseline_rate, ALERTS_BASELINE_DROP_POINTS);
+
+    c = add(out, &n, ALERT_RULE_INCONSISTENT, "",
+            f->has_check && k->inconsistent > cfg->inconsistent_alert_count);
+    snprintf(c->summary, sizeof c->summary, "%lld inconsistent pairs (more than %ld)",
+             (long long)k->inconsistent, cfg->inconsistent_alert_count);
+    snprintf(c->description, sizeof c->description,
+             "Check #%lld found %lld inconsistent pairs of %lld; the limit is "
+             "inconsistent_alert_count = %ld.", (long long)k->id, (long long)k->inconsistent,
+             (long long)k->total_checked, cfg->inconsistent_alert_count);
+
+    for (int i = 0; i < 2; i++) {
+        const struct alerts_job_facts *j = &f->jobs[i];
+        c = add(out, &n, ALERT_RULE_JOB_FAILED, j->job, j->last_failed);
+        snprintf(c->summary, sizeof c->summary, "Job %s failed", j->job);
+        snprintf(c->description, sizeof c->description, "The latest run of %s failed: %s",
+                 j->job, j->last_error[0] ? j->last_error : "no reason recorded");
+
+        int64_t since = j->last_success_at > f->leader_since ? j->last_success_at
+                                                             : f->leader_since;
+        int64_t limit = 2 * (int64_t)j->interval_s * USEC_PER_SEC;
+        bool dead = f->leader_since && now - since > limit;
+        c = add(out, &n, ALERT_RULE_JOB_DEADMAN, j->job, dead);
+        snprintf(c->summary, sizeof c->summary, "Job %s has not succeeded for %lld s", j->job,
+                 (long long)((now - since) / USEC_PER_SEC));
+        char last[TIME_ISO_LEN] = "never";
+        if (j->last_success_at)
+            time_format_iso(j->last_success_at, last);
+        snprintf(c->description, sizeof c->description,
+                 "No successful run of %s within 2 x its interval of %ld s (last success: %s); "
+                 "the scheduler may be stuck or stopped.", j->job, j->interval_s, last);
+    }
+
+    c = add(out, &n, ALERT_RULE_CHECK_SLOW, "",
+            f->has_check && k->duration_ms > (double)cfg->check_interval * 1000.0);
+    snprintf(c->summary, sizeof c->summary, "A check took %.1f s, longer than its interval",
+             k->duration_ms / 1000.0);
+    snprintf(c->description, sizeof c->description,
+             "Check #%lld took %.1f s; check_interval is %ld s, so checks cannot keep up.",
+             (long long)k->id, k->duration_ms / 1000.0, cfg->check_interval);
+    return n;
+}
+
+/* ---- the state machine ------------------------------------------------------------ */
+
+struct active_set {
+    struct alert items[ALERTS_MAX_ACTIVE];
+    size_t n;
+};
+
+static int collect_active(void *ctx, const struct alert *a)
+{
+    struct active_set *set = ctx;
+    if (set->n < ALERTS_MAX_ACTIVE)
+        set->items[set->n++] = *a;
+    return 0;
+}
+
+struct silenced {
+    char rules[N_RULES][ALERT_RULE_MAX];
+    size_t n;
+};
+
+static int collect_silence(void *ctx, const struct alert_silence *si)
+{
+    struct silenced *s = ctx;
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->rules[i], si->rule))
+            return 0;
+    if (s->n < N_RULES)
+        snprintf(s->rules[s->n++], ALERT_RULE_MAX, "%s", si->rule);
+    return 0;
+}
+
+static bool is_silenced(const struct silenced *s, const char *rule)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->rules[i], rule))
+            return true;
+    return false;
+}
+
+struct log_lines {
+    char text[DAYLOG_LINES_MAX][ALERT_SUMMARY_MAX + 160];
+    enum log_level level[DAYLOG_LINES_MAX];
+    size_t n;
+};
+
+static void note_line(struct log_lines *l, enum log_level level, const struct alert *a,
+                     const char *what)
+{
+    if (l->n >= DAYLOG_LINES_MAX)
+        return;
+    l->level[l->n] = level;
+    snprintf(l->text[l->n++], sizeof l->text[0], "Alert %s%s%s (%s) %s: %s", a->rule,
+             a->subject[0] ? " " : "", a->subject, a->severity, what, a->summary);
+}
+
+/* Queue a notification of `a` and note it in the alert. */
+static int notify(struct store *s, const struct config *cfg, struct alert *a, const char *event,
+                  int64_t now, struct alerts_outcome *out)
+{
+    int rc = notify_enqueue(s, cfg, a, event, now);
+    if (rc < 0)
+        return rc;
+    a->last_notified_at = now;
+    a->notifications++;
+    out->notifications++;
+    return 0;
+}
+
+static int step(struct store *s, const struct config *cfg, int64_t now,
+                const struct alert_condition *c, struct alert *a, bool silenced,
+                struct alerts_outcome *out, struct log_lines *lines)
+{
+    int rc;
+    int64_t for_us = (int64_t)alerts_rule_for(cfg, c->rule) * USEC_PER_SEC;
+    int64_t repeat_us = (int64_t)cfg->alert_repeat_interval * USEC_PER_SEC;
+    if (!a) {
+        if (!c->active)
+            return 0;
+        struct alert fresh;
+        memset(&fresh, 0, sizeof fresh);
+        snprintf(fresh.rule, sizeof fresh.rule, "%s", c->rule->name);
+        snprintf(fresh.subject, sizeof fresh.subject, "%s", c->subject);
+        snprintf(fresh.severity, sizeof fresh.severity, "%s", c->rule->severity);
+        snprintf(fresh.state, sizeof fresh.state, "pending");
+        snprintf(fresh.summary, sizeof fresh.summary, "%s", c->summary);
+        snprintf(fresh.description, sizeof fresh.description, "%s", c->description);
+        fresh.started_at = now;
+        if ((rc = s->ops->alert_insert(s, &fresh)) != 0)
+            return rc;
+        out->opened++;
+        if (for_us > 0) {
+            note_line(lines, LOG_WARNING, &fresh, "pending");
+            return 0;
+        }
+        return step(s, cfg, now, c, &fresh, silenced, out, lines);
+    }
+    bool firing = !strcmp(a->state, "firing");
+    if (!c->active) {
+        bool told = a->notifications > 0;
+        snprintf(a->state, sizeof a->state, "resolved");
+        a->resolved_at = now;
+        if (firing) {
+            out->resolved++;
+            if (told && !silenced) {
+                if ((rc = notify(s, cfg, a, "resolved", now, out)) != 0)
+                    return rc;
+                note_line(lines, LOG_INFO, a, "resolved");
+            } else {
+                if (told)
+                    out->suppressed++;
+                note_line(lines, LOG_INFO, a, told ? "resolved (silenced)" : "resolved");
+            }
+        }
+        return s->ops->alert_update(s, a);
+    }
+    snprintf(a->summary, sizeof a->summary, "%s", c->summary);
+    snprintf(a->description, sizeof a->description, "%s", c->description);
+    if (!firing && now - a->started_at >= for_us) {
+        snprintf(a->state, sizeof a->state, "firing");
+        a->fired_at = now;
+        firing = true;
+        out->fired++;
+    }
+    if (firing) {
+        bool due = a->last_notified_at == 0 || now - a->last_notified_at >= repeat_us;
+        if (due && silenced) {
+            if (a->fired_at == now)
+                note_line(lines, LOG_WARNING, a, "firing (silenced)");
+            out->suppressed++;
+        } else if (due) {
+            const char *event = a->notifications == 0 ? "firing" : "repeat";
+            if ((rc = notify(s, cfg, a, event, now, out)) != 0)
+                return rc;
+            note_line(lines, !strcmp(a->severity, "critical") ? LOG_ERROR : LOG_WARNING, a,
+                     !strcmp(event, "firing") ? "firing" : "still firing");
+        }
+    }
+    return s->ops->alert_update(s, a);
+}
+
+static int count_firing(void *ctx, const struct alert *a)
+{
+    struct alerts_outcome *o = ctx;
+    if (!strcmp(a->state, "firing")) {
+        if (!strcmp(a->severity, "critical"))
+            o->firing_critical++;
+        else
+            o->firing_warning++;
+    }
+    return 0;
+}
+
+int alerts_apply(struct store *s, const struct config *cfg, struct daylog *log, int64_t now,
+                 const struct alert_condition *c, size_t n, struct alerts_outcome *out,
+                 char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    struct active_set *set = malloc(sizeof *set);
+    struct log_lines *lines = malloc(sizeof *lines);
+    struct silenced sil = {.n = 0};
+    int rc = STORE_ERR;
+    if (!set || !lines) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    set->n = 0;
+    lines->n = 0;
+    /* Most evaluations find nothing to do: no write transaction for them. */
+    bool any = false;
+    for (size_t i = 0; i < n && !any; i++)
+        any = c[i].active;
+    if (!any) {
+        if ((rc = s->ops->alert_list(s, true, 1, collect_active, set)) != 0)
+            goto fail;
+        if (set->n == 0)
+            goto out;
+        set->n = 0;
+    }
+    if ((rc = s->ops->begin(s, STORE_TXN_WRITE)) != 0)
+        goto fail;
+    if ((rc = s->ops->alert_list(s, true, ALERTS_MAX_ACTIVE, collect_active, set)) != 0 ||
+        (rc = s->ops->silence_list(s, now, 0, collect_silence, &sil)) != 0)
+        goto rollback;
+    for (size_t i = 0; i < n; i++) {
+        struct alert *a = NULL;
+        for (size_t k = 0; k < set->n && !a; k++)
+            if (!strcmp(set->items[k].rule, c[i].rule->name) &&
+                !strcmp(set->items[k].subject, c[i].subject))
+                a = &set->items[k];
+        rc = step(s, cfg, now, &c[i], a, is_silenced(&sil, c[i].rule->name), out, lines);
+        if (rc)
+            goto rollback;
+    }
+    if ((rc = s->ops->alert_list(s, true, 0, count_firing, out)) != 0)
+        goto rollback;
+    if ((rc = s->ops->commit(s)) != 0)
+        goto fail;
+    for (size_t i = 0; log && i < lines->n; i++)
+        daylog_write(log, lines->level[i], "alerts", "%s", lines->text[i]);
+    goto out;
+rollback:
+    snprintf(err, errlen, "%s", store_errmsg(s));
+    s->ops->rollback(s);
+    goto out;
+fail:
+    snprintf(err, errlen, "%s", store_errmsg(s));
+out:
+    free(set);
+    free(lines);
+    return rc;
+}
+
+int alerts_evaluate(struct store *s, const struct config *cfg, struct daylog *log,
+                    struct alerts_outcome *out, char *err, size_t errlen)
+{
+    struct alerts_facts f;
+    int rc = alerts_gather(s, cfg, &f);
+    if (rc) {
+        memset(out, 0, sizeof *out);
+        snprintf(err, errlen, "%s", store_errmsg(s));
+        return rc;
+    }
+    struct alert_condition c[ALERTS_MAX_CONDITIONS];
+    int64_t now = time_now_us();
+    size_t n = alerts_conditions(cfg, &f, now, c);
+    return alerts_apply(s, cfg, log, now, c, n, out, err, errlen);
+}
+
+/* ---- the evaluation thread ------------------------------------------------------------ */
+
+struct alerts {
+    struct app *app;
+    struct store *store; /* its own connection */
+    struct daylog *log;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    bool kicked, stopping;
+    pthread_t thread;
+    char last_error[256]; /* the last failure written to the day log, to not repeat it */
+};
+
+static void *alerts_main(void *arg)
+{
+    struct alerts *a = arg;
+    pthread_mutex_lock(&a->mu);
+    while (!a->stopping) {
+        a->kicked = false;
+        pthread_mutex_unlock(&a->mu);
+        if (scheduler_is_leader(a->app->scheduler)) {
+            struct alerts_outcome o;
+            char err[300];
+            int rc = alerts_evaluate(a->store, &a->app->cfg, a->log, &o, err, sizeof err);
+            if (rc && strcmp(err, a->last_error)) {
+                daylog_write(a->log, LOG_ERROR, "alerts", "Cannot evaluate the alert rules: %s",
+                             err);
+                snprintf(a->last_error, sizeof a->last_error, "%s", err);
+            } else if (rc == 0) {
+                a->last_error[0] = '\0';
+                if (o.notifications)
+                    notify_kick(a->app->notifier);
+            }
+        }
+        pthread_mutex_lock(&a->mu);
+        if (a->stopping || a->kicked)
+            continue;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&a->wake, &a->mu, &ts);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+struct alerts *alerts_start(struct app *app, char *err, size_t errlen)
+{
+    struct alerts *a = calloc(1, sizeof *a);
+    if (!a || !(a->log = daylog_open(app->cfg.data_dir))) {
+        free(a);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    a->app = app;
+    struct store_options so;
+    store_options_default(&so);
+    so.migrate = false;
+    so.busy_timeout_ms = app->cfg.busy_timeout_ms;
+    char oerr[400];
+    if (store_open(app->cfg.db, &so, &a->store, oerr, sizeof oerr) != 0) {
+        snprintf(err, errlen, "cannot start the alerts: %s", oerr);
+        daylog_close(a->log);
+        free(a);
+        return NULL;
+    }
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->wake, NULL);
+    if (pthread_create(&a->thread, NULL, alerts_main, a) != 0) {
+        snprintf(err, errlen, "cannot start the alerts thread");
+        store_close(a->store);
+        daylog_close(a->log);
+        pthread_mutex_destroy(&a->mu);
+        pthread_cond_destroy(&a->wake);
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void alerts_kick(struct alerts *a)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    a->kicked = true;
+    pthread_cond_signal(&a->wake);
+    pthread_mutex_unlock(&a->mu);
+}
+
+void alerts_stop(struct alerts *a)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    a->stopping = true;
+    pthread_cond_signal(&a->wake);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->thread, NULL);
+    store_close(a->store);
+    daylog_close(a->log);
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->wake);
+    free(a);
+}

@@ -1,0 +1,112 @@
+/* alerts.h — alert rules over the health history (operations.md, "Alerts"):
+ * each rule's condition is computed from the store, and every (rule, subject)
+ * goes through pending -> firing -> resolved with its `for` duration, repeat
+ * interval and silences. Notifications are queued in the outbox (notify.h) and
+ * written to the day log. Hand-written: the rules are Lockstep's own.
+ *
+ * Evaluation is pure given a store and a clock (time_now_us), so unit tests
+ * drive it with time_set_test_clock. In `serve`, alerts_start runs it on the
+ * leader of the scheduled jobs once a second and whenever alerts_kick says a
+ * check or a job run was recorded. */
+#ifndef LOCKSTEP_ALERTS_H
+#define LOCKSTEP_ALERTS_H
+
+#include "config/config.h"
+#include "service/app.h"
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ALERT_RULE_STATUS_CRITICAL "status_critical"
+#define ALERT_RULE_STATUS_DEGRADED "status_degraded"
+#define ALERT_RULE_BASELINE_DROP "consistency_below_baseline"
+#define ALERT_RULE_INCONSISTENT "inconsistent_pairs"
+#define ALERT_RULE_JOB_FAILED "job_failed"
+#define ALERT_RULE_JOB_DEADMAN "job_not_succeeding"
+#define ALERT_RULE_CHECK_SLOW "check_slow"
+
+#define ALERTS_MAX_CONDITIONS 16
+#define ALERTS_MAX_ACTIVE 64
+#define ALERTS_BASELINE_DROP_POINTS 2.0
+
+struct daylog;
+
+/* A rule: its name (the alertname label), severity and fixed `for` seconds
+ * (the status rules take theirs from the configuration). */
+struct alert_rule {
+    const char *name;
+    const char *severity; /* warning | critical */
+    long for_seconds;
+    const char *meaning;  /* one line, for the docs and the API */
+};
+/* The rules, in a fixed order; *n gets how many. */
+const struct alert_rule *alerts_rules(size_t *n);
+/* The rule called `name`, or NULL. */
+const struct alert_rule *alerts_rule(const char *name);
+/* The `for` duration of a rule in seconds under `cfg`. */
+long alerts_rule_for(const struct config *cfg, const struct alert_rule *r);
+
+/* What a rule sees right now for one subject. */
+struct alert_condition {
+    const struct alert_rule *rule;
+    char subject[ALERT_SUBJECT_MAX]; /* the job of a job rule, else "" */
+    bool active;
+    char summary[ALERT_SUMMARY_MAX];
+    char description[ALERT_DESCRIPTION_MAX];
+};
+
+/* The facts the rules read, gathered from the store. */
+struct alerts_job_facts {
+    const char *job;
+    long interval_s;
+    bool last_failed;         /* the latest finished run (success|failed) failed */
+    char last_error[256];
+    int64_t last_success_at;  /* 0: never */
+};
+struct alerts_facts {
+    bool has_check;
+    struct check_run check;   /* the latest recorded check */
+    bool has_baseline;
+    int64_t baseline_id;
+    double baseline_rate;
+    int64_t leader_since;     /* the latest scheduler start; 0: never started */
+    struct alerts_job_facts jobs[2];
+};
+/* Read the facts. Returns 0 or a STORE_ERR_* code (store_errmsg(s)). */
+int alerts_gather(struct store *s, const struct config *cfg, struct alerts_facts *f);
+/* Every rule's condition for every subject at `now` into out[ALERTS_MAX_CONDITIONS];
+ * returns how many. Pure. */
+size_t alerts_conditions(const struct config *cfg, const struct alerts_facts *f, int64_t now,
+                         struct alert_condition *out);
+
+/* What an evaluation did. */
+struct alerts_outcome {
+    int opened, fired, resolved, notifications, suppressed;
+    int64_t firing_warning, firing_critical; /* firing alerts after it */
+};
+/* Move the stored alerts by the conditions at `now` in one write transaction:
+ * open pending alerts, fire them after their `for`, re-notify firing ones
+ * every alert_repeat_interval, resolve them. Notifications (suppressed while
+ * the rule is silenced) are queued in the outbox for each configured channel
+ * and written to `log` (may be NULL) after the commit. Returns 0 or a
+ * STORE_ERR_* code with err. */
+int alerts_apply(struct store *s, const struct config *cfg, struct daylog *log, int64_t now,
+                 const struct alert_condition *c, size_t n, struct alerts_outcome *out,
+                 char *err, size_t errlen);
+/* alerts_gather + alerts_conditions + alerts_apply at time_now_us(). */
+int alerts_evaluate(struct store *s, const struct config *cfg, struct daylog *log,
+                    struct alerts_outcome *out, char *err, size_t errlen);
+
+/* The evaluation thread of `serve` (only the leader of the scheduled jobs
+ * evaluates, so several processes never notify twice). Returns NULL when the
+ * thread cannot start (err says why). */
+struct alerts;
+struct alerts *alerts_start(struct app *app, char *err, size_t errlen);
+/* Evaluate soon: a check or a job run was recorded. NULL is ignored. */
+void alerts_kick(struct alerts *a);
+/* Stop the thread and free. NULL is ignored. */
+void alerts_stop(struct alerts *a);
+
+#endif
