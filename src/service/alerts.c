@@ -2,6 +2,7 @@
 #include "service/alerts.h"
 
 #include "service/daylog.h"
+#include "service/errors.h"
 #include "service/notify.h"
 #include "service/scheduler.h"
 #include "util/timeutil.h"
@@ -424,6 +425,227 @@ int alerts_evaluate(struct store *s, const struct config *cfg, struct daylog *lo
     int64_t now = time_now_us();
     size_t n = alerts_conditions(cfg, &f, now, c);
     return alerts_apply(s, cfg, log, now, c, n, out, err, errlen);
+}
+
+/* ---- the API's view ---------------------------------------------------------------- */
+
+int alerts_silence_add(struct store *s, const char *rule, int64_t now, int64_t until,
+                       const char *comment, int64_t user, struct alert_silence *out, char *err,
+                       size_t errlen)
+{
+    if (!alerts_rule(rule)) {
+        snprintf(err, errlen, "Unknown rule '%.60s' (rules: %s, %s, %s, %s, %s, %s, %s)",
+                 rule ? rule : "", rules[0].name, rules[1].name, rules[2].name, rules[3].name,
+                 rules[4].name, rules[5].name, rules[6].name);
+        return LS_ERR_VALIDATION;
+    }
+    if (until <= now) {
+        snprintf(err, errlen, "A silence must end in the future");
+        return LS_ERR_VALIDATION;
+    }
+    if (until - now > (int64_t)ALERTS_SILENCE_MAX_S * USEC_PER_SEC) {
+        snprintf(err, errlen, "A silence may last at most %d days", ALERTS_SILENCE_MAX_S / 86400);
+        return LS_ERR_VALIDATION;
+    }
+    if (comment && strlen(comment) > ALERT_COMMENT_MAX) {
+        snprintf(err, errlen, "comment is longer than %d bytes", ALERT_COMMENT_MAX);
+        return LS_ERR_VALIDATION;
+    }
+    memset(out, 0, sizeof *out);
+    snprintf(out->rule, sizeof out->rule, "%s", rule);
+    snprintf(out->comment, sizeof out->comment, "%s", comment ? comment : "");
+    out->starts_at = out->created_at = now;
+    out->ends_at = until;
+    out->created_by = user;
+    int rc = s->ops->silence_insert(s, out);
+    if (rc) {
+        snprintf(err, errlen, "%s", store_errmsg(s));
+        return ls_from_store(rc);
+    }
+    return 0;
+}
+
+static json_t *time_json(int64_t us)
+{
+    if (!us)
+        return json_null();
+    char iso[TIME_ISO_LEN];
+    time_format_iso(us, iso);
+    return json_string(iso);
+}
+
+json_t *alerts_silence_json(const struct alert_silence *si, int64_t now)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "id", json_integer(si->id));
+    json_object_set_new(o, "rule", json_string(si->rule));
+    json_object_set_new(o, "starts_at", time_json(si->starts_at));
+    json_object_set_new(o, "ends_at", time_json(si->ends_at));
+    json_object_set_new(o, "comment", json_string(si->comment));
+    json_object_set_new(o, "created_by", si->created_by ? json_integer(si->created_by)
+                                                        : json_null());
+    json_object_set_new(o, "created_at", time_json(si->created_at));
+    json_object_set_new(o, "deleted_at", time_json(si->deleted_at));
+    json_object_set_new(o, "active", json_boolean(!si->deleted_at && si->starts_at <= now &&
+                                                  now < si->ends_at));
+    return o;
+}
+
+static int add_attempt(void *ctx, const struct alert_attempt *a)
+{
+    json_t *o = json_object();
+    if (!o)
+        return STORE_ERR;
+    json_object_set_new(o, "attempted_at", time_json(a->attempted_at));
+    json_object_set_new(o, "ok", json_boolean(a->ok));
+    json_object_set_new(o, "error", a->error[0] ? json_string(a->error) : json_null());
+    return json_array_append_new(ctx, o) ? STORE_ERR : 0;
+}
+
+struct delivery_ctx {
+    struct store *s;
+    json_t *arr;
+};
+
+static int add_delivery(void *ctx, const struct alert_delivery *d)
+{
+    struct delivery_ctx *dc = ctx;
+    json_t *o = json_object(), *attempts = json_array();
+    if (!o || !attempts) {
+        json_decref(o);
+        json_decref(attempts);
+        return store_fail(dc->s, STORE_ERR, "out of memory");
+    }
+    json_object_set_new(o, "id", json_integer(d->id));
+    json_object_set_new(o, "channel", json_string(d->channel));
+    json_object_set_new(o, "event", json_string(d->event));
+    json_object_set_new(o, "status", json_string(d->status));
+    json_object_set_new(o, "attempts", json_integer(d->attempts));
+    json_object_set_new(o, "created_at", time_json(d->created_at));
+    json_object_set_new(o, "next_attempt_at",
+                        !strcmp(d->status, "pending") ? time_json(d->next_attempt_at)
+                                                      : json_null());
+    json_object_set_new(o, "delivered_at", time_json(d->delivered_at));
+    json_object_set_new(o, "last_error", d->last_error[0] ? json_string(d->last_error)
+                                                          : json_null());
+    json_object_set_new(o, "attempt_log", attempts);
+    if (json_array_append_new(dc->arr, o))
+        return store_fail(dc->s, STORE_ERR, "out of memory");
+    int rc = dc->s->ops->attempt_list(dc->s, d->id, add_attempt, attempts);
+    return rc > 0 ? store_fail(dc->s, STORE_ERR, "out of memory") : rc;
+}
+
+struct overview_ctx {
+    struct store *s;
+    const struct silenced *sil;
+    json_t *firing, *pending, *history;
+    bool with_deliveries;
+};
+
+static int add_alert(void *ctx, const struct alert *a)
+{
+    struct overview_ctx *oc = ctx;
+    json_t *o = json_object();
+    if (!o)
+        return store_fail(oc->s, STORE_ERR, "out of memory");
+    json_object_set_new(o, "id", json_integer(a->id));
+    json_object_set_new(o, "rule", json_string(a->rule));
+    json_object_set_new(o, "job", a->subject[0] ? json_string(a->subject) : json_null());
+    json_object_set_new(o, "severity", json_string(a->severity));
+    json_object_set_new(o, "state", json_string(a->state));
+    json_object_set_new(o, "summary", json_string(a->summary));
+    json_object_set_new(o, "description", json_string(a->description));
+    json_object_set_new(o, "started_at", time_json(a->started_at));
+    json_object_set_new(o, "fired_at", time_json(a->fired_at));
+    json_object_set_new(o, "resolved_at", time_json(a->resolved_at));
+    json_object_set_new(o, "last_notified_at", time_json(a->last_notified_at));
+    json_object_set_new(o, "notifications", json_integer(a->notifications));
+    json_object_set_new(o, "silenced", json_boolean(is_silenced(oc->sil, a->rule)));
+    json_t *target = oc->history ? oc->history
+                     : !strcmp(a->state, "firing") ? oc->firing
+                                                   : oc->pending;
+    if (oc->with_deliveries) {
+        json_t *d = json_array();
+        if (!d) {
+            json_decref(o);
+            return store_fail(oc->s, STORE_ERR, "out of memory");
+        }
+        json_object_set_new(o, "deliveries", d);
+        struct delivery_ctx dc = {oc->s, d};
+        int rc = oc->s->ops->delivery_list(oc->s, a->id, add_delivery, &dc);
+        if (rc) {
+            json_decref(o);
+            return rc;
+        }
+    }
+    return json_array_append_new(target, o) ? store_fail(oc->s, STORE_ERR, "out of memory") : 0;
+}
+
+struct silence_ctx {
+    json_t *arr;
+    int64_t now;
+};
+
+static int add_silence(void *ctx, const struct alert_silence *si)
+{
+    struct silence_ctx *sc = ctx;
+    json_t *o = alerts_silence_json(si, sc->now);
+    return !o || json_array_append_new(sc->arr, o) ? STORE_ERR : 0;
+}
+
+json_t *alerts_overview_json(struct store *s, const struct config *cfg, int64_t now,
+                             int64_t history_limit, int *rc)
+{
+    struct silenced sil = {.n = 0};
+    json_t *root = json_object(), *firing = json_array(), *pending = json_array();
+    json_t *history = json_array(), *silences = json_array(), *rl = json_array();
+    json_t *channels = json_object();
+    json_object_set_new(root, "firing", firing);
+    json_object_set_new(root, "pending", pending);
+    json_object_set_new(root, "history", history);
+    json_object_set_new(root, "silences", silences);
+    json_object_set_new(root, "rules", rl);
+    json_object_set_new(root, "channels", channels);
+    *rc = STORE_ERR;
+    if (!root || !firing || !pending || !history || !silences || !rl || !channels)
+        goto fail;
+    if ((*rc = s->ops->silence_list(s, now, 0, collect_silence, &sil)) != 0)
+        goto fail;
+    struct silence_ctx sc = {silences, now};
+    if ((*rc = s->ops->silence_list(s, now, 0, add_silence, &sc)) != 0)
+        goto fail;
+    struct overview_ctx oc = {s, &sil, firing, pending, NULL, false};
+    if ((*rc = s->ops->alert_list(s, true, 0, add_alert, &oc)) != 0)
+        goto fail;
+    oc.history = history;
+    oc.with_deliveries = true;
+    if ((*rc = s->ops->alert_list(s, false, history_limit, add_alert, &oc)) != 0)
+        goto fail;
+    for (size_t i = 0; i < N_RULES; i++) {
+        json_t *o = json_object();
+        if (!o || json_array_append_new(rl, o))
+            goto fail;
+        json_object_set_new(o, "name", json_string(rules[i].name));
+        json_object_set_new(o, "severity", json_string(rules[i].severity));
+        json_object_set_new(o, "for_seconds", json_integer(alerts_rule_for(cfg, &rules[i])));
+        json_object_set_new(o, "meaning", json_string(rules[i].meaning));
+        json_object_set_new(o, "silenced", json_boolean(is_silenced(&sil, rules[i].name)));
+    }
+    json_object_set_new(channels, "webhook", json_boolean(cfg->alert_webhook_url[0] != '\0'));
+    json_object_set_new(channels, "email", json_boolean(cfg->alert_smtp_url[0] != '\0' &&
+                                                        cfg->alert_email_to[0] != '\0'));
+    json_object_set_new(channels, "daylog", json_true());
+    json_object_set_new(root, "repeat_interval_seconds",
+                        json_integer(cfg->alert_repeat_interval));
+    *rc = 0;
+    return root;
+fail:
+    if (*rc == 0)
+        *rc = STORE_ERR;
+    json_decref(root);
+    return NULL;
 }
 
 /* ---- the evaluation thread ------------------------------------------------------------ */

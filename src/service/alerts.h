@@ -15,6 +15,7 @@
 #include "service/app.h"
 #include "store/store.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -98,6 +99,29 @@ int alerts_apply(struct store *s, const struct config *cfg, struct daylog *log, 
 /* alerts_gather + alerts_conditions + alerts_apply at time_now_us(). */
 int alerts_evaluate(struct store *s, const struct config *cfg, struct daylog *log,
                     struct alerts_outcome *out, char *err, size_t errlen);
+
+/* ---- the API's view ---------------------------------------------------------- */
+
+#define ALERTS_SILENCE_MAX_S (366 * 86400) /* the longest silence */
+
+/* Record a silence of `rule` from `now` until `until` with a comment (may be
+ * NULL or ""; at most ALERT_COMMENT_MAX bytes), made by `user` (0: none).
+ * Returns 0 with *out filled, LS_ERR_VALIDATION with err (unknown rule, until
+ * not after now or more than ALERTS_SILENCE_MAX_S away, comment too long), or
+ * another LS_ERR_* code. */
+int alerts_silence_add(struct store *s, const char *rule, int64_t now, int64_t until,
+                       const char *comment, int64_t user, struct alert_silence *out, char *err,
+                       size_t errlen);
+/* A silence as JSON (id, rule, starts_at, ends_at, comment, created_by,
+ * created_at, deleted_at, active at `now`). New reference or NULL. */
+json_t *alerts_silence_json(const struct alert_silence *si, int64_t now);
+/* The alerts overview: {"firing": [...], "pending": [...], "history": [...]
+ * (the latest `history_limit` alerts, each with its deliveries and their
+ * attempts), "silences": [in force now], "rules": [...], "channels": {...}}.
+ * New reference, or NULL with *rc a STORE_ERR_* code (or STORE_ERR on no
+ * memory). */
+json_t *alerts_overview_json(struct store *s, const struct config *cfg, int64_t now,
+                             int64_t history_limit, int *rc);
 
 /* The evaluation thread of `serve` (only the leader of the scheduled jobs
  * evaluates, so several processes never notify twice). Returns NULL when the

@@ -1,0 +1,380 @@
+// alerts.test.mjs — alerts end to end, black-box: drift made by SQL turns the
+// status critical, the alert goes pending then firing, a local webhook receiver
+// gets the Alertmanager body and a fake SMTP server the email, the repair
+// resolves it once; a receiver that is down gets it when it comes back, also
+// after a restart; a receiver answering 500 or never answering blocks neither
+// the checks nor the API; silences through the API.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { freshDir, lockstep, startServe, stopServe, sql, login, api, waitFor, sleep, dayLog, setupServer } from './lib.mjs';
+
+const DRIFT = 'UPDATE user_licenses SET current_level = CASE WHEN current_level > 1 THEN current_level - 1 ELSE 2 END WHERE user_id <= 40';
+const REPAIR = 'UPDATE user_licenses SET current_level = (SELECT p.current_level FROM specialization_progress p '
+  + 'WHERE p.student_id = user_licenses.user_id AND p.specialization_id = user_licenses.specialization_type) '
+  + 'WHERE EXISTS (SELECT 1 FROM specialization_progress p WHERE p.student_id = user_licenses.user_id '
+  + 'AND p.specialization_id = user_licenses.specialization_type)';
+
+/** A webhook receiver on 127.0.0.1 (`port` 0: a free one) answering `state.status` after `state.delayMs`. */
+async function webhookReceiver(port = 0) {
+  const state = { status: 200, delayMs: 0, posts: [] };
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      state.posts.push({ method: req.method, path: req.url, headers: req.headers, body, at: Date.now() });
+      setTimeout(() => { res.statusCode = state.status; res.end(); }, state.delayMs);
+    });
+  });
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  state.port = server.address().port;
+  state.url = `http://127.0.0.1:${state.port}/api/v2/alerts`;
+  state.close = () => new Promise((r) => { server.closeAllConnections(); server.close(r); });
+  /** Alerts received with alertname `name`, each with its POST time. */
+  state.alerts = (name) => state.posts.flatMap((p) => JSON.parse(p.body).map((a) => ({ ...a, at: p.at })))
+    .filter((a) => a.labels.alertname === name);
+  return state;
+}
+
+/** A minimal SMTP server: 220, EHLO/HELO 250, MAIL/RCPT 250, DATA 354, '.' 250, QUIT 221.
+ * With hang, it accepts connections and never says a word. */
+async function smtpServer({ hang = false } = {}) {
+  const state = { messages: [], sockets: new Set() };
+  const server = net.createServer((sock) => {
+    state.sockets.add(sock);
+    sock.on('close', () => state.sockets.delete(sock));
+    sock.on('error', () => {});
+    if (hang) return;
+    sock.write('220 fake.smtp ESMTP\r\n');
+    let buf = '';
+    let inData = false;
+    let cur = null;
+    sock.on('data', (d) => {
+      buf += d.toString('utf8');
+      for (;;) {
+        if (inData) {
+          const end = buf.indexOf('\r\n.\r\n');
+          if (end < 0) return;
+          cur.data = buf.slice(0, end + 2);
+          buf = buf.slice(end + 5);
+          inData = false;
+          state.messages.push(cur);
+          sock.write('250 2.0.0 queued\r\n');
+          continue;
+        }
+        const i = buf.indexOf('\r\n');
+        if (i < 0) return;
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === 'EHLO' || verb === 'HELO') sock.write('250-fake.smtp\r\n250 8BITMIME\r\n');
+        else if (verb === 'MAIL') { cur = { from: line, rcpt: [] }; sock.write('250 2.1.0 OK\r\n'); }
+        else if (verb === 'RCPT') { cur.rcpt.push(line); sock.write('250 2.1.5 OK\r\n'); }
+        else if (verb === 'DATA') { inData = true; sock.write('354 go ahead\r\n'); }
+        else if (verb === 'QUIT') { sock.write('221 2.0.0 bye\r\n'); sock.end(); return; }
+        else if (verb === 'RSET' || verb === 'NOOP') sock.write('250 OK\r\n');
+        else sock.write('502 5.5.2 not implemented\r\n');
+      }
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  state.url = `smtp://127.0.0.1:${server.address().port}`;
+  state.close = () => new Promise((r) => { for (const s of state.sockets) s.destroy(); server.close(r); });
+  return state;
+}
+
+/** A loopback port nothing listens on (taken and released). */
+async function freePort() {
+  const s = net.createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function metric(url, line) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = new RegExp(`^${line.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+const FAST = { LOCKSTEP_CHECK_INTERVAL: '1', LOCKSTEP_SYNC_INTERVAL: '3600', LOCKSTEP_ALERT_RETRY_MIN: '1' };
+
+test('critical status: pending, then firing to the webhook and by email; resolved once after the repair', async () => {
+  const hook = await webhookReceiver();
+  const smtp = await smtpServer();
+  const dir = freshDir('alerts-e2e');
+  const { password } = lockstep(dir, ['demo']);
+  sql(dir, DRIFT);
+  const srv = await startServe(dir, {
+    ...FAST,
+    LOCKSTEP_ALERT_CRITICAL_FOR: '3',
+    LOCKSTEP_ALERT_WEBHOOK_URL: hook.url,
+    LOCKSTEP_ALERT_SMTP_URL: smtp.url,
+    LOCKSTEP_ALERT_EMAIL_FROM: 'lockstep@academy.example',
+    LOCKSTEP_ALERT_EMAIL_TO: 'ops@academy.example, oncall@academy.example',
+  });
+  try {
+    const token = await login(srv.url, 'admin@lockstep.local', password);
+    // Pending first: the status must stay critical for 3 s.
+    await waitFor(async () => (await api(srv.url, token, 'GET', '/api/v1/health/alerts')).body.pending
+      .some((a) => a.rule === 'status_critical'), 5000);
+    assert.equal(hook.alerts('status_critical').length, 0, 'no notification while pending');
+    assert.equal(await metric(srv.url, 'lockstep_alerts_firing{severity="critical"}'), 0);
+    assert.notEqual(await metric(srv.url, 'lockstep_alerts_firing{severity="warning"}'), null);
+
+    await waitFor(() => hook.alerts('status_critical').length >= 1, 8000);
+    const post = hook.posts.find((p) => p.body.includes('status_critical'));
+    assert.equal(post.method, 'POST');
+    assert.equal(post.path, '/api/v2/alerts');
+    assert.match(post.headers['content-type'], /^application\/json/);
+    const [fired] = JSON.parse(post.body);
+    assert.deepEqual(Object.keys(fired).sort(), ['annotations', 'endsAt', 'generatorURL', 'labels', 'startsAt']);
+    assert.equal(fired.labels.alertname, 'status_critical');
+    assert.equal(fired.labels.severity, 'critical');
+    assert.match(fired.annotations.summary, /critical/);
+    assert.ok(fired.annotations.description.length > 0);
+    assert.ok(Date.parse(fired.endsAt) > Date.now(), 'a firing alert ends in the future');
+    assert.ok(Date.parse(fired.startsAt) <= Date.now());
+    assert.match(fired.generatorURL, /^http:\/\/.*\/api\/v1\/health\/alerts$/);
+    assert.equal(await metric(srv.url, 'lockstep_alerts_firing{severity="critical"}'), 1);
+
+    // The email: envelope and an RFC 5322 message.
+    await waitFor(() => smtp.messages.some((m) => m.data.includes('status_critical')), 8000);
+    const mail = smtp.messages.find((m) => m.data.includes('status_critical'));
+    assert.match(mail.from, /^MAIL FROM:<lockstep@academy\.example>/i);
+    assert.deepEqual(mail.rcpt.map((r) => /<([^>]+)>/.exec(r)[1]), ['ops@academy.example', 'oncall@academy.example']);
+    const [head] = mail.data.split('\r\n\r\n');
+    assert.match(head, /^Date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000$/m);
+    assert.match(head, /^From: lockstep@academy\.example$/m);
+    assert.match(head, /^To: ops@academy\.example, oncall@academy\.example$/m);
+    assert.match(head, /^Subject: \[Lockstep\] FIRING critical: Coupling status is critical/m);
+    assert.match(head, /^Message-ID: <lockstep-alert-\d+-\d+@academy\.example>$/m);
+
+    // Repair behind its back: the next check is healthy, the alert resolves, notified once.
+    sql(dir, REPAIR);
+    await waitFor(() => hook.alerts('status_critical').some((a) => Date.parse(a.endsAt) <= a.at), 8000);
+    await sleep(2500);
+    const resolved = hook.alerts('status_critical').filter((a) => Date.parse(a.endsAt) <= a.at);
+    assert.equal(resolved.length, 1, 'one resolve notification');
+    assert.equal(hook.alerts('status_critical').length, 2, 'firing once, resolved once');
+    await waitFor(() => smtp.messages.some((m) => /Subject: \[Lockstep\] RESOLVED/.test(m.data)), 8000);
+
+    const view = await api(srv.url, token, 'GET', '/api/v1/health/alerts');
+    assert.equal(view.status, 200);
+    assert.equal(view.body.firing.some((a) => a.rule === 'status_critical'), false);
+    const h = view.body.history.find((a) => a.rule === 'status_critical');
+    assert.equal(h.state, 'resolved');
+    assert.equal(h.severity, 'critical');
+    assert.deepEqual(h.deliveries.map((d) => `${d.channel}:${d.event}:${d.status}`).sort(),
+      ['email:firing:delivered', 'email:resolved:delivered', 'webhook:firing:delivered', 'webhook:resolved:delivered']);
+    for (const d of h.deliveries) {
+      assert.equal(d.attempt_log.length, d.attempts);
+      assert.equal(d.attempt_log.at(-1).ok, true);
+    }
+    assert.equal(view.body.rules.length, 7);
+    assert.deepEqual(view.body.channels, { webhook: true, email: true, daylog: true });
+    assert.equal(await metric(srv.url, 'lockstep_alerts_firing{severity="critical"}'), 0);
+  } finally {
+    await stopServe(srv);
+    await hook.close();
+    await smtp.close();
+  }
+  const log = dayLog(dir);
+  assert.match(log, / - alerts - WARNING - Alert status_critical \(critical\) pending: /);
+  assert.match(log, / - alerts - ERROR - Alert status_critical \(critical\) firing: Coupling status is critical/);
+  assert.match(log, / - alerts - INFO - Alert status_critical \(critical\) resolved: /);
+  assert.doesNotMatch(log, new RegExp(smtp.url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')));
+});
+
+test('a receiver that is down gets the alert when it comes back, after retries with backoff and a restart', async () => {
+  const port = await freePort();
+  const dir = freshDir('alerts-outbox');
+  lockstep(dir, ['demo']);
+  sql(dir, DRIFT);
+  const env = { ...FAST, LOCKSTEP_ALERT_CRITICAL_FOR: '0', LOCKSTEP_ALERT_WEBHOOK_URL: `http://127.0.0.1:${port}/hook` };
+  let srv = await startServe(dir, env);
+  const critical = "SELECT d.id FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id WHERE a.rule = 'status_critical'";
+  try {
+    await waitFor(() => {
+      const id = sql(dir, critical);
+      return id && Number(sql(dir, `SELECT count(*) FROM alert_attempts WHERE delivery_id = ${id}`)) >= 3;
+    }, 15000);
+  } finally {
+    assert.equal(await stopServe(srv), 0);
+  }
+  const id = sql(dir, critical);
+  assert.equal(sql(dir, `SELECT status FROM alert_deliveries WHERE id = ${id}`), 'pending');
+  assert.match(sql(dir, `SELECT last_error FROM alert_deliveries WHERE id = ${id}`), /connect/i);
+  // Exponential backoff: each wait about twice the one before (1 s, 2 s, …).
+  const times = sql(dir, `SELECT attempted_at FROM alert_attempts WHERE delivery_id = ${id} ORDER BY id`)
+    .split('\n').map((t) => Date.parse(t.replace(' ', 'T').replace(/\+00$/, 'Z')));
+  assert.ok(times.length >= 3);
+  const gap1 = times[1] - times[0];
+  const gap2 = times[2] - times[1];
+  assert.ok(gap1 >= 900 && gap1 < 2000, `first retry after about 1 s, got ${gap1} ms`);
+  assert.ok(gap2 >= 1800 && gap2 < 3500, `second retry after about 2 s, got ${gap2} ms`);
+
+  // The receiver comes up while no process runs; a new process delivers the pending row.
+  const hook = await webhookReceiver(port);
+  srv = await startServe(dir, env);
+  try {
+    await waitFor(() => hook.alerts('status_critical').length >= 1, 15000);
+    await waitFor(() => sql(dir, `SELECT status FROM alert_deliveries WHERE id = ${id}`) === 'delivered', 5000);
+    await sleep(1500);
+    assert.equal(hook.alerts('status_critical').length, 1, 'delivered once, not notified again by the new process');
+    const attempts = sql(dir, `SELECT ok FROM alert_attempts WHERE delivery_id = ${id} ORDER BY id`).split('\n');
+    assert.ok(attempts.length >= 4);
+    assert.ok(['1', 't'].includes(attempts.at(-1)));
+  } finally {
+    await stopServe(srv);
+    await hook.close();
+  }
+});
+
+test('a receiver answering 500 and a mail server that never answers block neither checks nor the API', async () => {
+  const hook = await webhookReceiver();
+  hook.status = 500;
+  const smtp = await smtpServer({ hang: true });
+  const dir = freshDir('alerts-slow');
+  const { password } = lockstep(dir, ['demo']);
+  sql(dir, DRIFT);
+  const srv = await startServe(dir, {
+    ...FAST,
+    LOCKSTEP_ALERT_CRITICAL_FOR: '0',
+    LOCKSTEP_ALERT_SEND_TIMEOUT: '4',
+    LOCKSTEP_ALERT_WEBHOOK_URL: hook.url,
+    LOCKSTEP_ALERT_SMTP_URL: smtp.url,
+    LOCKSTEP_ALERT_EMAIL_TO: 'ops@academy.example',
+  });
+  try {
+    const token = await login(srv.url, 'admin@lockstep.local', password);
+    await waitFor(() => hook.posts.length >= 1 && smtp.sockets.size >= 1, 8000);
+    // While the mail server holds a delivery, checks go on every second and the API answers at once.
+    const before = Number(sql(dir, 'SELECT count(*) FROM check_runs'));
+    const slowest = [];
+    for (let i = 0; i < 10; i++) {
+      const t = Date.now();
+      const r = await api(srv.url, token, 'GET', '/api/v1/health/alerts');
+      assert.equal(r.status, 200);
+      const s = await api(srv.url, token, 'GET', '/api/v1/health/status');
+      assert.equal(s.status, 200);
+      slowest.push(Date.now() - t);
+      await sleep(300);
+    }
+    const after = Number(sql(dir, 'SELECT count(*) FROM check_runs'));
+    assert.ok(after - before >= 2, `checks went on (${after - before} in 3 s)`);
+    assert.ok(Math.max(...slowest) < 1000, `API answered quickly (slowest ${Math.max(...slowest)} ms)`);
+    const now = await api(srv.url, token, 'POST', '/api/v1/health/check-now');
+    assert.equal(now.status, 200);
+
+    await waitFor(() => sql(dir, "SELECT count(*) FROM alert_attempts WHERE error = 'timed out'") !== '0', 10000);
+    const view = await api(srv.url, token, 'GET', '/api/v1/health/alerts');
+    const a = view.body.firing.find((x) => x.rule === 'status_critical');
+    assert.ok(a);
+    const h = view.body.history.find((x) => x.id === a.id);
+    const web = h.deliveries.find((d) => d.channel === 'webhook');
+    assert.equal(web.status, 'pending');
+    assert.equal(web.last_error, 'the receiver answered HTTP 500');
+    assert.ok(web.next_attempt_at);
+    const mail = h.deliveries.find((d) => d.channel === 'email');
+    assert.ok(mail.attempt_log.some((x) => x.error === 'timed out'));
+  } finally {
+    const t = Date.now();
+    assert.equal(await stopServe(srv), 0);
+    assert.ok(Date.now() - t < 3000, 'stopping does not wait for a hung delivery');
+    await hook.close();
+    await smtp.close();
+  }
+});
+
+test('silences: suppress notifications, not evaluation; create, list, delete, errors, roles, audit', async () => {
+  const hook = await webhookReceiver();
+  const ctx = await setupServer('alerts-silence', {
+    ...FAST,
+    LOCKSTEP_ALERT_CRITICAL_FOR: '0',
+    LOCKSTEP_ALERT_WEBHOOK_URL: hook.url,
+  });
+  const { url, adminToken: token, dir } = ctx;
+  try {
+    const path = '/api/v1/health/alerts/silences';
+    // Errors.
+    let r = await api(url, token, 'POST', path, { rule: 'no_such_rule', minutes: 10 });
+    assert.equal(r.status, 422);
+    assert.match(r.body.detail, /Unknown rule 'no_such_rule'/);
+    r = await api(url, token, 'POST', path, { minutes: 10 });
+    assert.equal(r.status, 400);
+    r = await api(url, token, 'POST', path, { rule: 'status_critical' });
+    assert.equal(r.status, 422);
+    r = await api(url, token, 'POST', path, { rule: 'status_critical', minutes: 10, until: '2099-01-01T00:00:00Z' });
+    assert.equal(r.status, 422);
+    r = await api(url, token, 'POST', path, { rule: 'status_critical', minutes: 0 });
+    assert.equal(r.status, 422);
+    r = await api(url, token, 'POST', path, { rule: 'status_critical', until: '2001-01-01T00:00:00Z' });
+    assert.equal(r.status, 422);
+    r = await api(url, token, 'POST', path, { rule: 'status_critical', until: 'tomorrow' });
+    assert.equal(r.status, 422);
+    r = await api(url, token, 'POST', path, { rule: 'status_critical', minutes: 10, comment: 'x'.repeat(501) });
+    assert.equal(r.status, 422);
+    r = await api(url, token, 'POST', path, { rule: 'status_critical', minutes: 'ten' });
+    assert.equal(r.status, 400);
+    r = await api(url, token, 'DELETE', `${path}/999`);
+    assert.equal(r.status, 404);
+    r = await api(url, token, 'DELETE', `${path}/abc`);
+    assert.equal(r.status, 404);
+    r = await api(url, token, 'PUT', path, {});
+    assert.equal(r.status, 405);
+    // Roles: admin only.
+    ctx.addUser('coach@academy.example', 'instructor');
+    const coach = await login(url, 'coach@academy.example', 'password-123');
+    for (const [m, p, b] of [['GET', '/api/v1/health/alerts'], ['GET', path], ['POST', path, { rule: 'status_critical', minutes: 5 }], ['DELETE', `${path}/1`]]) {
+      assert.equal((await api(url, coach, m, p, b)).status, 403, `${m} ${p}`);
+    }
+    const anon = await fetch(`${url}/api/v1/health/alerts`);
+    assert.equal(anon.status, 401);
+
+    // A silence, then drift: the alert fires (evaluated) but is not notified.
+    r = await api(url, token, 'POST', path, { rule: 'status_critical', minutes: 30, comment: 'planned migration' });
+    assert.equal(r.status, 201);
+    const silence = r.body;
+    assert.equal(silence.rule, 'status_critical');
+    assert.equal(silence.active, true);
+    assert.equal(silence.comment, 'planned migration');
+    const ends = Date.parse(silence.ends_at) - Date.parse(silence.starts_at);
+    assert.ok(Math.abs(ends - 30 * 60 * 1000) < 1000);
+    sql(dir, DRIFT);
+    await waitFor(async () => (await api(url, token, 'GET', '/api/v1/health/alerts')).body.firing
+      .some((a) => a.rule === 'status_critical'), 8000);
+    await waitFor(() => hook.alerts('inconsistent_pairs').length >= 1, 8000); // not silenced
+    await sleep(1500);
+    assert.equal(hook.alerts('status_critical').length, 0, 'silenced: not notified');
+    const view = await api(url, token, 'GET', '/api/v1/health/alerts');
+    const a = view.body.firing.find((x) => x.rule === 'status_critical');
+    assert.equal(a.silenced, true);
+    assert.equal(a.notifications, 0);
+    assert.equal(view.body.silences.length, 1);
+    assert.equal(view.body.rules.find((x) => x.name === 'status_critical').silenced, true);
+    const listed = await api(url, token, 'GET', path);
+    assert.deepEqual(listed.body.map((s) => s.id), [silence.id]);
+
+    // Deleting the silence: the firing alert is notified at the next evaluation.
+    r = await api(url, token, 'DELETE', `${path}/${silence.id}`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body, { id: silence.id, deleted: true });
+    assert.equal((await api(url, token, 'DELETE', `${path}/${silence.id}`)).status, 404);
+    await waitFor(() => hook.alerts('status_critical').length >= 1, 8000);
+    assert.deepEqual((await api(url, token, 'GET', path)).body, []);
+    const all = await api(url, token, 'GET', `${path}?all=true`);
+    assert.equal(all.body.length, 1);
+    assert.ok(all.body[0].deleted_at);
+    assert.equal(all.body[0].active, false);
+    assert.equal((await api(url, token, 'GET', `${path}?all=maybe`)).status, 422);
+    assert.equal((await api(url, token, 'GET', '/api/v1/health/alerts?limit=0')).status, 422);
+    assert.equal(sql(dir, "SELECT count(*) FROM audit_logs WHERE action = 'ALERT_SILENCE' AND status_code = 201"), '1');
+    assert.equal(sql(dir, "SELECT count(*) FROM audit_logs WHERE action = 'ALERT_UNSILENCE' AND status_code = 200"), '1');
+  } finally {
+    await ctx.stop();
+    await hook.close();
+  }
+});
