@@ -291,6 +291,44 @@ int config_load_env(struct config *c, char *err, size_t errlen)
     return 0;
 }
 
+static bool has_prefix(const char *s, const char *p)
+{
+    return !strncmp(s, p, strlen(p));
+}
+
+/* Addresses go into the SMTP envelope and the message headers: no line
+ * breaks, no angle brackets, an @. */
+static bool plain_addresses(const char *s)
+{
+    return strchr(s, '@') && !strpbrk(s, "\r\n<>");
+}
+
+/* The alert channels' keys (messages never repeat a URL: it may hold a password). */
+static int check_alert_keys(const struct config *c, char *err, size_t errlen)
+{
+    if (c->alert_webhook_url[0] && !has_prefix(c->alert_webhook_url, "http://") &&
+        !has_prefix(c->alert_webhook_url, "https://")) {
+        snprintf(err, errlen, "alert_webhook_url must start with http:// or https://");
+        return -1;
+    }
+    if (c->alert_smtp_url[0] && !has_prefix(c->alert_smtp_url, "smtp://") &&
+        !has_prefix(c->alert_smtp_url, "smtps://")) {
+        snprintf(err, errlen, "alert_smtp_url must start with smtp:// or smtps://");
+        return -1;
+    }
+    if (c->alert_smtp_url[0] && !c->alert_email_to[0]) {
+        snprintf(err, errlen, "alert_smtp_url needs alert_email_to (the recipients)");
+        return -1;
+    }
+    if (!plain_addresses(c->alert_email_from) ||
+        (c->alert_email_to[0] && !plain_addresses(c->alert_email_to))) {
+        snprintf(err, errlen, "alert_email_from and alert_email_to must be plain addresses "
+                              "(name@host, separated by commas)");
+        return -1;
+    }
+    return 0;
+}
+
 int config_finalize(struct config *c, char *err, size_t errlen)
 {
     if (!c->data_dir[0]) {
@@ -310,5 +348,5 @@ int config_finalize(struct config *c, char *err, size_t errlen)
                  c->degraded_threshold, c->healthy_threshold);
         return -1;
     }
-    return 0;
+    return check_alert_keys(c, err, errlen);
 }

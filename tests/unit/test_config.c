@@ -110,6 +110,42 @@ static void bad_inputs(void **state)
     assert_non_null(strstr(err, "must not be above healthy_threshold"));
 }
 
+/* The alert channels' keys: schemes, recipients, addresses that cannot break
+ * a header; a message never repeats the URL (it may hold a password). */
+static void alert_keys(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[300];
+    config_defaults(&c);
+    assert_int_equal(c.alert_critical_for, 900);
+    assert_int_equal(c.alert_degraded_for, 1800);
+    assert_int_equal(c.alert_retry_min, 10);
+    assert_int_equal(c.alert_send_timeout, 10);
+    assert_int_equal(config_finalize(&c, err, sizeof err), 0);
+    assert_int_equal(config_set(&c, "alert_webhook_url", "ftp://x/hook", err, sizeof err), 0);
+    assert_int_equal(config_finalize(&c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "alert_webhook_url must start with http:// or https://"));
+    config_defaults(&c);
+    assert_int_equal(config_set(&c, "alert_smtp_url", "smtp://user:s3cret@mail:25", err,
+                                sizeof err), 0);
+    assert_int_equal(config_finalize(&c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "alert_smtp_url needs alert_email_to"));
+    assert_null(strstr(err, "s3cret"));
+    assert_int_equal(config_set(&c, "alert_email_to", "ops@x\r\nBcc: evil@y", err, sizeof err),
+                     0);
+    assert_int_equal(config_finalize(&c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "plain addresses"));
+    assert_int_equal(config_set(&c, "alert_email_to", "ops@x, oncall@y", err, sizeof err), 0);
+    assert_int_equal(config_finalize(&c, err, sizeof err), 0);
+    config_defaults(&c);
+    assert_int_equal(config_set(&c, "alert_smtp_url", "http://mail", err, sizeof err), 0);
+    assert_int_equal(config_finalize(&c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "alert_smtp_url must start with smtp://"));
+    assert_int_equal(config_set(&c, "alert_critical_for", "-1", err, sizeof err), -1);
+    assert_int_equal(config_set(&c, "alert_retry_min", "0", err, sizeof err), -1);
+}
+
 
 /* inih reads on after the first error: the message must be the one of the
  * line reported, not of a later line. */
@@ -314,6 +350,7 @@ int main(void)
         cmocka_unit_test(defaults),
         cmocka_unit_test(precedence),
         cmocka_unit_test(bad_inputs),
+        cmocka_unit_test(alert_keys),
         cmocka_unit_test(first_error_names_its_own_line),
         cmocka_unit_test(values_of_every_type),
         cmocka_unit_test(precedence_through_the_binary),
