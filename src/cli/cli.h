@@ -68,6 +68,7 @@ int cmd_serve(struct cli *c, int argc, char **argv);
 int cmd_baseline(struct cli *c, int argc, char **argv);
 int cmd_trend(struct cli *c, int argc, char **argv);
 int cmd_report(struct cli *c, int argc, char **argv);
+int cmd_alerts(struct cli *c, int argc, char **argv);
 /* Usage text of one verb, or of all when verb is NULL; false if unknown. */
 bool cli_usage(FILE *out, const char *verb);
 

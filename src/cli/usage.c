@@ -46,6 +46,13 @@ static const struct usage usages[] = {
                "  The stabilization report and its go/no-go decision; the Markdown is kept in\n"
                "  logs/reports/stabilization_report_YYYYMMDD.md. Exit 0 PROCEED,\n"
                "  3 INVESTIGATE, 4 FIX_ISSUES, 5 FIX_SCHEDULER, 6 too little data.\n"},
+    {"alerts", "lockstep alerts [list] [--limit N] [--json]\n"
+               "lockstep alerts silence RULE (--minutes M | --until TIME) [--comment TEXT] [--json]\n"
+               "lockstep alerts unsilence ID\n"
+               "  The alerts serve raised (firing, pending, the latest N with their\n"
+               "  deliveries) and silences: a silenced rule is evaluated but not notified.\n"
+               "  Rules: status_critical, status_degraded, consistency_below_baseline,\n"
+               "  inconsistent_pairs, job_failed, job_not_succeeding, check_slow.\n"},
     {"migrate", "lockstep migrate\n  Apply pending schema migrations.\n"},
     {"version", "lockstep version\n"},
     {"help", "lockstep help [VERB]\n"},

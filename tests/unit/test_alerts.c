@@ -756,6 +756,49 @@ static void no_channel_queues_nothing_and_unconfigured_rows_expire(void **state)
     teardown_env(e);
 }
 
+/* ---- the CLI verb ------------------------------------------------------------------ */
+
+static void cli_lists_alerts_and_manages_silences(void **state)
+{
+    (void)state;
+    struct env *e = setup_env("alerts_cli");
+    e->cfg.alert_critical_for = 0;
+    struct alerts_outcome o;
+    record_check(e, T0, "critical", 90.0, 5, 50);
+    evaluate_at(e, T0, &o);
+    time_set_test_clock(0);
+    char *out;
+    char cmd[1600];
+    snprintf(cmd, sizeof cmd, "%s --data-dir %s --db '%s' alerts", tu_bin(), e->dir,
+             tu_url(e->dir));
+    assert_int_equal(tu_cmd(&out, "%s", cmd), 0);
+    assert_non_null(strstr(out, "Firing (1):"));
+    assert_non_null(strstr(out, "status_critical"));
+    assert_non_null(strstr(out, "Coupling status is critical (90.00% consistent)"));
+    assert_non_null(strstr(out, "webhook firing   pending"));
+    assert_int_equal(tu_cmd(&out, "%s silence status_critical --minutes 60 --comment 'db move'",
+                            cmd), 0);
+    assert_non_null(strstr(out, "Silence #1: status_critical silenced until "));
+    assert_int_equal(tu_cmd(&out, "%s list --json", cmd), 0);
+    json_t *j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_array_size(json_object_get(j, "silences")), 1);
+    assert_true(json_is_true(json_object_get(json_array_get(json_object_get(j, "firing"), 0),
+                                             "silenced")));
+    json_decref(j);
+    /* Bad input is a usage error; a silence deleted twice is a failure. */
+    assert_int_equal(tu_cmd(&out, "%s silence no_such_rule --minutes 5 2>&1", cmd), 2);
+    assert_non_null(strstr(out, "Unknown rule 'no_such_rule'"));
+    assert_int_equal(tu_cmd(&out, "%s silence status_critical 2>&1", cmd), 2);
+    assert_int_equal(tu_cmd(&out, "%s silence status_critical --minutes 5 --until "
+                                  "2030-01-01T00:00:00Z 2>&1", cmd), 2);
+    assert_int_equal(tu_cmd(&out, "%s unsilence 1", cmd), 0);
+    assert_int_equal(tu_cmd(&out, "%s unsilence 1 2>&1", cmd), 1);
+    assert_non_null(strstr(out, "no silence #1 in force"));
+    assert_int_equal(tu_cmd(&out, "%s frobnicate 2>&1", cmd), 2);
+    teardown_env(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -772,6 +815,7 @@ int main(void)
         cmocka_unit_test(pending_rows_are_delivered_by_another_process),
         cmocka_unit_test(slow_receiver_times_out),
         cmocka_unit_test(no_channel_queues_nothing_and_unconfigured_rows_expire),
+        cmocka_unit_test(cli_lists_alerts_and_manages_silences),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
