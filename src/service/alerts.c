@@ -267,11 +267,29 @@ static int notify(struct store *s, const struct config *cfg, struct alert *a, co
     return 0;
 }
 
+/* Whether the stored fields of two versions of an alert are the same. */
+static bool same_alert(const struct alert *x, const struct alert *y)
+{
+    return !strcmp(x->state, y->state) && !strcmp(x->severity, y->severity) &&
+           !strcmp(x->summary, y->summary) && !strcmp(x->description, y->description) &&
+           x->fired_at == y->fired_at && x->resolved_at == y->resolved_at &&
+           x->last_notified_at == y->last_notified_at && x->notifications == y->notifications;
+}
+
+/* Write `a` unless it is unchanged since `before`. */
+static int save(struct store *s, const struct alert *a, const struct alert *before)
+{
+    return same_alert(a, before) ? 0 : s->ops->alert_update(s, a);
+}
+
 static int step(struct store *s, const struct config *cfg, int64_t now,
                 const struct alert_condition *c, struct alert *a, bool silenced,
                 struct alerts_outcome *out, struct log_lines *lines)
 {
     int rc;
+    struct alert before;
+    if (a)
+        before = *a;
     int64_t for_us = (int64_t)alerts_rule_for(cfg, c->rule) * USEC_PER_SEC;
     int64_t repeat_us = (int64_t)cfg->alert_repeat_interval * USEC_PER_SEC;
     if (!a) {
@@ -312,7 +330,7 @@ static int step(struct store *s, const struct config *cfg, int64_t now,
                 note_line(lines, LOG_INFO, a, told ? "resolved (silenced)" : "resolved");
             }
         }
-        return s->ops->alert_update(s, a);
+        return save(s, a, &before);
     }
     snprintf(a->summary, sizeof a->summary, "%s", c->summary);
     snprintf(a->description, sizeof a->description, "%s", c->description);
@@ -336,7 +354,7 @@ static int step(struct store *s, const struct config *cfg, int64_t now,
                      !strcmp(event, "firing") ? "firing" : "still firing");
         }
     }
-    return s->ops->alert_update(s, a);
+    return save(s, a, &before);
 }
 
 static int count_firing(void *ctx, const struct alert *a)
