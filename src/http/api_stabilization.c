@@ -4,6 +4,7 @@
  * CLI verbs are the ones that write the report files. */
 #include "http/http.h"
 
+#include "service/alerts.h"
 #include "service/baseline.h"
 #include "service/errors.h"
 #include "service/monitor.h"
@@ -126,6 +127,7 @@ void h_baseline_create(struct http_req *r)
     struct violation_list l;
     rc = baseline_record(s, &r->app->cfg, &res.outcome.run, note, &bi, &l, file_error,
                          sizeof file_error, err, sizeof err);
+    alerts_kick(r->app->alerts); /* a recorded check, and perhaps a new baseline */
     if (rc) {
         http_service_error(r, rc, err);
         return;

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #define DAYLOG_LINES_MAX 32
+#define ALERTS_RUNS_SCANNED 500
 
 static const struct alert_rule rules[] = {
     {ALERT_RULE_STATUS_CRITICAL, "critical", 900,
@@ -56,14 +57,25 @@ long alerts_rule_for(const struct config *cfg, const struct alert_rule *r)
 
 /* ---- facts ------------------------------------------------------------------------ */
 
-static int latest_finished(void *ctx, const struct job_run *r)
+/* Newest run first: the latest finished run (success or failed) and the
+ * latest success; stops when both are known. */
+struct job_scan {
+    struct alerts_job_facts *job;
+    bool finished_seen;
+};
+
+static int scan_runs(void *ctx, const struct job_run *r)
 {
-    struct alerts_job_facts *j = ctx;
-    if (strcmp(r->status, "success") && strcmp(r->status, "failed"))
-        return 0;
-    j->last_failed = !strcmp(r->status, "failed");
-    snprintf(j->last_error, sizeof j->last_error, "%s", r->error);
-    return 1;
+    struct job_scan *js = ctx;
+    bool success = !strcmp(r->status, "success");
+    if (!js->finished_seen && (success || !strcmp(r->status, "failed"))) {
+        js->finished_seen = true;
+        js->job->last_failed = !success;
+        snprintf(js->job->last_error, sizeof js->job->last_error, "%s", r->error);
+    }
+    if (success && !js->job->last_success_at)
+        js->job->last_success_at = r->finished_at ? r->finished_at : r->started_at;
+    return js->finished_seen && js->job->last_success_at ? 1 : 0;
 }
 
 int alerts_gather(struct store *s, const struct config *cfg, struct alerts_facts *f)
@@ -98,14 +110,14 @@ int alerts_gather(struct store *s, const struct config *cfg, struct alerts_facts
         struct alerts_job_facts *j = &f->jobs[i];
         j->job = ids[i];
         j->interval_s = intervals[i];
-        /* The latest finished run, looking past missed and skipped ones. */
-        rc = s->ops->job_run_list(s, j->job, 0, 0, 200, latest_finished, j);
+        /* Looking past missed, skipped and failed runs, through the newest
+         * ALERTS_RUNS_SCANNED (an index range, every second): a job whose
+         * latest success is older than that many due times is long past
+         * 2 x its interval either way. */
+        struct job_scan js = {j, false};
+        rc = s->ops->job_run_list(s, j->job, 0, 0, ALERTS_RUNS_SCANNED, scan_runs, &js);
         if (rc < 0)
             return rc;
-        struct job_stats st;
-        if ((rc = s->ops->job_run_stats(s, j->job, 0, 0, &st)) != 0)
-            return rc;
-        j->last_success_at = st.last_success_at;
     }
     return 0;
 }

@@ -64,7 +64,7 @@ struct alerts_job_facts {
     long interval_s;
     bool last_failed;         /* the latest finished run (success|failed) failed */
     char last_error[256];
-    int64_t last_success_at;  /* 0: never */
+    int64_t last_success_at;  /* 0: none among the newest 500 runs */
 };
 struct alerts_facts {
     bool has_check;
