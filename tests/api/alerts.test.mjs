@@ -378,3 +378,31 @@ test('silences: suppress notifications, not evaluation; create, list, delete, er
     await hook.close();
   }
 });
+
+test('two serve processes on one store: only the leader notifies, once', async () => {
+  const hook = await webhookReceiver();
+  // A slow answer: a second process delivering too would send the row again meanwhile.
+  hook.delayMs = 700;
+  const dir = freshDir('alerts-two');
+  lockstep(dir, ['demo']);
+  const env = { ...FAST, LOCKSTEP_ALERT_CRITICAL_FOR: '0', LOCKSTEP_ALERT_WEBHOOK_URL: hook.url };
+  const a = await startServe(dir, env);
+  const b = await startServe(dir, env);
+  try {
+    sql(dir, DRIFT);
+    await waitFor(() => hook.alerts('status_critical').length >= 1, 8000);
+    await sleep(3000);
+    assert.equal(hook.alerts('status_critical').length, 1, 'one notification from two processes');
+    assert.equal(sql(dir, "SELECT count(*) FROM alerts WHERE rule = 'status_critical'"), '1');
+    assert.equal(sql(dir, "SELECT count(*) FROM alert_deliveries d JOIN alerts x ON x.id = d.alert_id WHERE x.rule = 'status_critical'"), '1');
+    // Both report the same firing count: the gauge is read from the store.
+    assert.equal(await metric(a.url, 'lockstep_alerts_firing{severity="critical"}'), 1);
+    assert.equal(await metric(b.url, 'lockstep_alerts_firing{severity="critical"}'), 1);
+  } finally {
+    await stopServe(a);
+    await stopServe(b);
+    await hook.close();
+  }
+  assert.doesNotMatch(dayLog(dir), /Cannot evaluate the alert rules/);
+  assert.equal((dayLog(dir).match(/Alert status_critical \(critical\) firing/g) || []).length, 1);
+});
