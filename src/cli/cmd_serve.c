@@ -124,8 +124,9 @@ int cmd_serve(struct cli *c, int argc, char **argv)
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv, app.cfg.shutdown_timeout * 1000);
     srv = NULL;
+    /* The evaluation stops before the scheduler it asks about; its state goes
+     * after the scheduler, whose jobs kick it. */
     alerts_stop(app.alerts);
-    app.alerts = NULL;
     notify_stop(app.notifier);
     app.notifier = NULL;
     scheduler_stop(app.scheduler, app.cfg.shutdown_timeout * 1000);
@@ -137,6 +138,7 @@ out:
     alerts_stop(app.alerts);
     notify_stop(app.notifier);
     scheduler_stop(app.scheduler, 0);
+    alerts_free(app.alerts);
     auth_shutdown();
     monitor_free(app.monitor);
     metrics_free(app.metrics);

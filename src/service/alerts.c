@@ -773,12 +773,24 @@ void alerts_stop(struct alerts *a)
     if (!a)
         return;
     pthread_mutex_lock(&a->mu);
+    bool running = !a->stopping;
     a->stopping = true;
     pthread_cond_signal(&a->wake);
     pthread_mutex_unlock(&a->mu);
+    if (!running)
+        return;
     pthread_join(a->thread, NULL);
     store_close(a->store);
+    a->store = NULL;
     daylog_close(a->log);
+    a->log = NULL;
+}
+
+void alerts_free(struct alerts *a)
+{
+    if (!a)
+        return;
+    alerts_stop(a);
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->wake);
     free(a);
