@@ -5,7 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; nginx -c "$work/nginx.conf" -p "$work" -s stop 2>/dev/null; sleep 0.2; rm -rf "$work"' EXIT
+trap 'set +e; kill $(jobs -p) 2>/dev/null; nginx -c "$work/nginx.conf" -p "$work" -s stop 2>/dev/null; sleep 0.2; rm -rf "$work"' EXIT
 "$BIN" --data-dir "$work/d" demo > "$work/demo.txt"
 pw=$(awk '/password:/ {print $2}' "$work/demo.txt")
 "$BIN" --data-dir "$work/d" check > /dev/null || true

@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 src=$(demo_store 1000000)
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf $work' EXIT
+trap 'set +e; kill $(jobs -p) 2>/dev/null; rm -rf $work' EXIT
 cp "$src/lockstep.db" "$work/lockstep.db"
 pw=$(awk '/password:/ {print $2}' "$src.demo.txt")
 LOCKSTEP_CHECK_INTERVAL=5 LOCKSTEP_SYNC_INTERVAL=86400 \
