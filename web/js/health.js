@@ -7,6 +7,7 @@ import { confirmDialog } from './dialog.js';
 import { h, replace } from './dom.js';
 import { actionLabel, formatCount, formatRate, formatRelative, formatTime, statusInfo, timeElement } from './format.js';
 import { createGauge } from './gauge.js';
+import { createAlerts } from './alerts.js';
 import { createJobs } from './jobs.js';
 import { RANGES, createTrend } from './trend.js';
 import { createViolations, violationKey } from './violations.js';
@@ -139,10 +140,12 @@ export function mountHealth(main) {
   const trendCard = card('Consistency Trend', trend.el, { id: 'trend-card', className: 'card-wide' });
   const jobs = createJobs();
   const jobsCard = card('Scheduler', jobs.el, { id: 'jobs-card', className: 'card-wide', testid: 'scheduler' });
+  const alerts = createAlerts();
+  const alertsCard = card('Alerts', alerts.el, { id: 'alerts-card', className: 'card-wide', testid: 'alerts-card' });
 
   main.replaceChildren(h('div', { class: 'page health-page' },
     header, banner, notice, announcer, empty,
-    h('div', { class: 'health-grid' }, statusCard, gaugeCard, metricsCard, violationsCard, trendCard, jobsCard)));
+    h('div', { class: 'health-grid' }, statusCard, gaugeCard, metricsCard, alertsCard, violationsCard, trendCard, jobsCard)));
 
   description.textContent = 'Loading health data…';
   violationsCard.hidden = true;
@@ -237,6 +240,15 @@ export function mountHealth(main) {
     }
   }
 
+  async function loadAlerts() {
+    try {
+      const a = await get('/api/v1/health/alerts?limit=1');
+      if (alive) alerts.update(a);
+    } catch (e) {
+      if (alive && e.status !== 401) alerts.update(null, e);
+    }
+  }
+
   async function lookupNames(ids) {
     const found = new Map();
     await eachLimited(ids, NAME_LOOKUPS_AT_ONCE, async (id) => {
@@ -257,7 +269,7 @@ export function mountHealth(main) {
         if (alive) drawViolations();
       }, () => {});
     }
-    const jobsDone = loadJobs();
+    const jobsDone = Promise.all([loadJobs(), loadAlerts()]);
     const [s, metrics] = await Promise.all([
       get('/api/v1/health/status'),
       get('/api/v1/health/metrics'),
