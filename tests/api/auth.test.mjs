@@ -152,6 +152,12 @@ test('a disabled user is refused at once; the last active admin stays', async ()
   const relog = await post('/api/v1/auth/login', { email: 'temp.coach@example.com', password: 'temp-pass-1' });
   assert.equal(relog.status, 403);
   assert.equal(relog.body.detail, 'Inactive user');
+  // Enabled again: the tokens issued before the disabling stay refused; a new login works.
+  const enable = await request(ctx.url, 'PATCH', `/api/v1/users/${id}`, { token: ctx.adminToken, body: { is_active: true } });
+  assert.equal(enable.status, 200);
+  assert.equal((await get('/api/v1/auth/me', token)).status, 401);
+  const fresh = await login(ctx.url, 'temp.coach@example.com', 'temp-pass-1');
+  assert.equal((await get('/api/v1/auth/me', fresh)).status, 200);
   // The only admin cannot demote or disable itself.
   for (const body of [{ role: 'student' }, { is_active: false }]) {
     const r = await request(ctx.url, 'PATCH', '/api/v1/users/1', { token: ctx.adminToken, body });
