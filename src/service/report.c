@@ -55,57 +55,107 @@ json_t *report_summary_json(const struct check_run *c)
     return o;
 }
 
-/* Write `s` as a JSON string (quotes included). Bytes >= 0x80 are copied as
- * they are (the store holds UTF-8); quotes, backslashes and control
- * characters are escaped. */
-static void put_json_string(FILE *fp, const char *s)
+/* One violation line is built in memory and written with one fwrite: a check
+ * may write hundreds of thousands, and stdio calls per field (each taking the
+ * stream's lock) cost more than the rest of the line. The worst case is every
+ * byte of every string field escaped as \u00XX. */
+#define LINE_MAX_BYTES (6 * (EMAIL_MAX + SPEC_ID_MAX + ISSUE_TYPE_MAX + ACTION_MAX) + 256)
+
+struct line {
+    char *p;
+};
+
+static void put_raw(struct line *l, const char *s)
 {
-    putc('"', fp);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            putc('\\', fp);
-            putc(*p, fp);
-        } else if (*p < 0x20 || *p == 0x7f) {
-            fprintf(fp, "\\u%04x", *p);
+    size_t n = strlen(s);
+    memcpy(l->p, s, n);
+    l->p += n;
+}
+
+static void put_int(struct line *l, long long v)
+{
+    char tmp[24];
+    int n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *l->p++ = '-';
+    while (n)
+        *l->p++ = tmp[--n];
+}
+
+/* `s` as a JSON string (quotes included). Bytes >= 0x80 are copied as they
+ * are (the store holds UTF-8); quotes, backslashes and control characters
+ * are escaped. At most `max` bytes of `s` are read. */
+static void put_json_string(struct line *l, const char *s, size_t max)
+{
+    static const char hex[] = "0123456789abcdef";
+    *l->p++ = '"';
+    for (const unsigned char *c = (const unsigned char *)s; max-- && *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            *l->p++ = '\\';
+            *l->p++ = (char)*c;
+        } else if (*c < 0x20 || *c == 0x7f) {
+            memcpy(l->p, "\\u00", 4);
+            l->p[4] = hex[*c >> 4];
+            l->p[5] = hex[*c & 15];
+            l->p += 6;
         } else {
-            putc(*p, fp);
+            *l->p++ = (char)*c;
         }
     }
-    putc('"', fp);
+    *l->p++ = '"';
+}
+
+/* A field that is a number or null. */
+static void put_int_or_null(struct line *l, bool has, long long v)
+{
+    if (has)
+        put_int(l, v);
+    else
+        put_raw(l, "null");
 }
 
 int report_write_violation(FILE *body, const struct violation *v, bool first)
 {
-    /* Hand-formatted (one line per violation, the same fields and order as
-     * report_violation_json): a check may write hundreds of thousands. */
-    char iso[TIME_ISO_LEN];
-    time_format_iso(v->first_seen, iso);
-    fprintf(body, "%s\n    {\"user_id\":%lld,\"user_email\":", first ? "" : ",",
-            (long long)v->user_id);
-    put_json_string(body, v->user_email);
-    fputs(",\"specialization\":", body);
-    put_json_string(body, v->spec);
-    fprintf(body, ",\"issue_type\":\"%s\",\"progress_level\":", v->issue_type);
-    if (v->has_progress)
-        fprintf(body, "%d", v->progress_level);
-    else
-        fputs("null", body);
-    fputs(",\"license_level\":", body);
-    if (v->has_license)
-        fprintf(body, "%d", v->license_level);
-    else
-        fputs("null", body);
-    fputs(",\"delta\":", body);
-    if (v->has_progress && v->has_license)
-        fprintf(body, "%d", v->progress_level - v->license_level);
-    else
-        fputs("null", body);
-    fprintf(body, ",\"recommended_action\":\"%s\",\"first_seen\":", v->recommended_action);
-    if (v->first_seen)
-        fprintf(body, "\"%s\"}", iso);
-    else
-        fputs("null}", body);
-    return ferror(body) ? -1 : 0;
+    /* The same fields and order as report_violation_json, one per line. */
+    char buf[LINE_MAX_BYTES];
+    struct line l = {buf};
+    if (!first)
+        *l.p++ = ',';
+    put_raw(&l, "\n    {\"user_id\":");
+    put_int(&l, (long long)v->user_id);
+    put_raw(&l, ",\"user_email\":");
+    put_json_string(&l, v->user_email, sizeof v->user_email);
+    put_raw(&l, ",\"specialization\":");
+    put_json_string(&l, v->spec, sizeof v->spec);
+    put_raw(&l, ",\"issue_type\":");
+    put_json_string(&l, v->issue_type, sizeof v->issue_type);
+    put_raw(&l, ",\"progress_level\":");
+    put_int_or_null(&l, v->has_progress, v->progress_level);
+    put_raw(&l, ",\"license_level\":");
+    put_int_or_null(&l, v->has_license, v->license_level);
+    put_raw(&l, ",\"delta\":");
+    put_int_or_null(&l, v->has_progress && v->has_license,
+                    (long long)v->progress_level - v->license_level);
+    put_raw(&l, ",\"recommended_action\":");
+    put_json_string(&l, v->recommended_action, sizeof v->recommended_action);
+    put_raw(&l, ",\"first_seen\":");
+    if (v->first_seen) {
+        char iso[TIME_ISO_LEN];
+        time_format_iso(v->first_seen, iso);
+        *l.p++ = '"';
+        put_raw(&l, iso);
+        *l.p++ = '"';
+    } else {
+        put_raw(&l, "null");
+    }
+    *l.p++ = '}';
+    size_t n = (size_t)(l.p - buf);
+    return fwrite(buf, 1, n, body) == n && !ferror(body) ? 0 : -1;
 }
 
 int report_write(FILE *fp, const struct check_run *c, FILE *body)
