@@ -48,7 +48,7 @@ static const struct key_desc keys[] = {
     {"web_dir", STR(web_dir)},
     {"workers", LNG(workers, 0, 256)},
     {"parallel_scan_min_bytes", LNG(parallel_scan_min_bytes, -1, 1L << 40)},
-    {"login_max_failures", LNG(login_max_failures, 1, 32)},
+    {"login_max_failures", LNG(login_max_failures, 1, LOGIN_MAX_FAILURES_LIMIT)},
     {"login_window_seconds", LNG(login_window_seconds, 1, 86400)},
     {"check_misfire_grace", LNG(check_misfire_grace, 0, 86400)},
     {"sync_misfire_grace", LNG(sync_misfire_grace, 0, 86400)},

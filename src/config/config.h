@@ -13,6 +13,9 @@
 #include <stddef.h>
 
 #define CONFIG_STR_MAX 1024
+/* The most login_max_failures may be: the login throttle keeps this many
+ * failure times per email and per client address. */
+#define LOGIN_MAX_FAILURES_LIMIT 32
 
 struct config {
     char db[CONFIG_STR_MAX];          /* store URL: sqlite:PATH or postgres://… */

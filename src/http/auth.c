@@ -96,7 +96,7 @@ static int load_secret(struct app *app, char *err, size_t errlen)
 
 #define THROTTLE_SLOTS 4096
 #define THROTTLE_PROBE 16
-#define THROTTLE_KEEP 32 /* the most login_max_failures may be (config.c) */
+#define THROTTLE_KEEP LOGIN_MAX_FAILURES_LIMIT
 
 struct throttle_slot {
     char key[EMAIL_MAX + 4];
