@@ -2,7 +2,7 @@
 // alerts firing and pending now (severity, what, since when, silenced), and
 // the silences in force. Rules and delivery are described in docs/alerts.md.
 import { h, replace } from './dom.js';
-import { formatCount, formatDateTime, formatRelative, timeElement } from './format.js';
+import { formatCount, formatDateTime, timeElement, timeWithRelative } from './format.js';
 
 const SEVERITY = {
   critical: { label: 'Critical', tone: 'bad' },
@@ -21,9 +21,7 @@ function row(a, now) {
     h('td', { 'data-label': 'State' },
       h('span', { class: `pill ${a.state === 'firing' ? 'pill-bad' : 'pill-info'}` }, a.state),
       a.silenced ? h('span', { class: 'pill pill-issue', title: 'Notifications are silenced for this rule' }, 'silenced') : null),
-    h('td', { 'data-label': 'Since' }, since
-      ? h('div', {}, timeElement(since, formatDateTime(since)), h('span', { class: 'muted small block' }, formatRelative(since, now)))
-      : '—'));
+    h('td', { 'data-label': 'Since' }, timeWithRelative(since, now)));
 }
 
 /** The panel; update(body) with the /health/alerts answer, or update(null,

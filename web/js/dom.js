@@ -51,3 +51,10 @@ export function replace(el, ...children) {
 export function srOnly(text) {
   return h('span', { class: 'sr-only' }, text);
 }
+
+/** A titled card: <section class="card"> labelled by its <h2 id="{id}-title">. */
+export function card(title, body, { id, className = '', testid } = {}) {
+  return h('section', { class: `card ${className}`.trim(), id, 'aria-labelledby': title ? `${id}-title` : null, 'data-testid': testid },
+    title ? h('h2', { id: `${id}-title`, class: 'card-title' }, title) : null,
+    body);
+}

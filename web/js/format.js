@@ -1,5 +1,6 @@
 // format.js — how the dashboard words and colours Lockstep's values: statuses
 // and their thresholds, rates, counts, times, issue types and actions.
+import { h } from './dom.js';
 
 /** The four statuses of domain.md with the dashboard's colour, icon and wording. */
 export const STATUS = {
@@ -111,6 +112,12 @@ export function timeElement(value, text) {
   }
   el.textContent = text ?? formatDateTime(value);
   return el;
+}
+
+/** A time as local date and time, with "in 5 minutes" / "2 hours ago" under it. */
+export function timeWithRelative(value, now = Date.now()) {
+  if (!value) return h('span', { class: 'muted' }, '—');
+  return h('div', {}, timeElement(value, formatDateTime(value)), h('span', { class: 'muted small block' }, formatRelative(value, now)));
 }
 
 export const ISSUES = {

@@ -4,7 +4,7 @@
 // by itself after an API failure.
 import { ApiError, get, post } from './api.js';
 import { confirmDialog } from './dialog.js';
-import { h, replace } from './dom.js';
+import { card, h, replace } from './dom.js';
 import { actionLabel, formatCount, formatRate, formatRelative, formatTime, statusInfo, timeElement } from './format.js';
 import { createGauge } from './gauge.js';
 import { createAlerts } from './alerts.js';
@@ -43,12 +43,6 @@ async function eachLimited(items, limit, fn) {
     while (queue.length) await fn(queue.shift());
   });
   await Promise.all(workers);
-}
-
-function card(title, body, { id, className = '', testid } = {}) {
-  return h('section', { class: `card ${className}`.trim(), id, 'aria-labelledby': title ? `${id}-title` : null, 'data-testid': testid },
-    title ? h('h2', { id: `${id}-title`, class: 'card-title' }, title) : null,
-    body);
 }
 
 /** Draw the page into `main`; returns its teardown (timers and listeners). */

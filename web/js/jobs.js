@@ -1,7 +1,7 @@
 // jobs.js — the scheduler panel from /health/jobs: each job's last and next
 // run, success rate and missed/failed counts over the last 24 hours.
 import { h, replace } from './dom.js';
-import { formatCount, formatDateTime, formatInterval, formatRelative, timeElement } from './format.js';
+import { formatCount, formatInterval, timeWithRelative } from './format.js';
 
 const RUN_STATUS = {
   ok: ['Succeeded', 'ok'],
@@ -19,11 +19,6 @@ function statusPill(job) {
   if (!key) return h('span', { class: 'muted' }, 'not run yet');
   const [label, tone] = RUN_STATUS[key] || [String(key), 'info'];
   return h('span', { class: `pill pill-${tone}` }, label);
-}
-
-function when(value, now) {
-  if (!value) return h('span', { class: 'muted' }, '—');
-  return h('div', {}, timeElement(value, formatDateTime(value)), h('span', { class: 'muted small block' }, formatRelative(value, now)));
 }
 
 function rate(job) {
@@ -66,9 +61,9 @@ export function createJobs() {
             h('div', {},
               h('span', { class: 'job-name block' }, job.name || job.id),
               h('span', { class: 'muted small block job-interval' }, formatInterval(job.interval_seconds)))),
-          h('td', { 'data-label': 'Last run' }, job.last_run || job.running ? h('div', {}, when(job.last_run, now), statusPill(job))
+          h('td', { 'data-label': 'Last run' }, job.last_run || job.running ? h('div', {}, timeWithRelative(job.last_run, now), statusPill(job))
             : h('span', { class: 'muted' }, 'not run yet')),
-          h('td', { 'data-label': 'Next run' }, when(job.next_run, now)),
+          h('td', { 'data-label': 'Next run' }, timeWithRelative(job.next_run, now)),
           h('td', { 'data-label': 'Success rate (24 h)' }, rate(job)),
           h('td', { 'data-label': 'Missed', class: 'num' }, count(job.runs_missed, 'warn')),
           h('td', { 'data-label': 'Failed', class: 'num' }, count(job.runs_failed, 'bad'))))))));

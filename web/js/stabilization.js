@@ -6,7 +6,7 @@
 // POST /health/baselines.
 import { ApiError, get, post } from './api.js';
 import { confirmDialog } from './dialog.js';
-import { h, replace } from './dom.js';
+import { card, h, replace } from './dom.js';
 import { formatCount, formatDateTime, formatRate, formatRelative, statusInfo, timeElement } from './format.js';
 
 /** The decisions of operations.md with their colour, icon and wording. */
@@ -45,9 +45,9 @@ function decisionInfo(d) {
   return DECISIONS[d] || DECISIONS.INSUFFICIENT_DATA;
 }
 
-function card(id, title, ...body) {
-  return h('section', { class: 'card', id, 'aria-labelledby': `${id}-title`, 'data-testid': id },
-    h('h2', { id: `${id}-title`, class: 'card-title' }, title), ...body);
+/** A card whose id is also its test id. */
+function panel(id, title, ...body) {
+  return card(title, body, { id, testid: id });
 }
 
 function facts(rows) {
@@ -132,11 +132,11 @@ export function mountStabilization(main) {
   function baselineCard(r) {
     const b = r.baseline;
     if (!b) {
-      return card('baseline', 'Baseline',
+      return panel('baseline', 'Baseline',
         h('p', { 'data-testid': 'no-baseline' }, 'No baseline yet. Create one to record the current state as the reference the report compares against.'));
     }
     const st = statusInfo(b.status);
-    return card('baseline', `Baseline #${b.id}`,
+    return panel('baseline', `Baseline #${b.id}`,
       facts([
         ['Created', timeElement(b.created_at, `${formatDateTime(b.created_at)} (${formatRelative(b.created_at)})`)],
         ['Consistency', formatRate(b.consistency_rate), 'baseline-rate'],
@@ -153,7 +153,7 @@ export function mountStabilization(main) {
     const change = c.change_from_baseline;
     const changeClass = typeof change !== 'number' ? '' : change < 0 ? 'rate-bad' : change > 0 ? 'rate-good' : '';
     const st = statusInfo(c.current_status);
-    return card('current', 'Current vs baseline',
+    return panel('current', 'Current vs baseline',
       facts([
         ['Baseline consistency', formatRate(c.baseline_rate)],
         ['Current consistency', h('span', {}, formatRate(c.current_rate), ' ',
@@ -169,7 +169,7 @@ export function mountStabilization(main) {
   function trendCard(r) {
     const c = r.consistency || {};
     const verdict = c.trend || 'insufficient_data';
-    return card('trend-card', 'Trend',
+    return panel('trend-card', 'Trend',
       h('p', {}, h('span', { class: `pill ${TREND_PILL[verdict] || 'pill-info'}`, 'data-testid': 'trend-verdict' }, verdict.replace('_', ' '))),
       c.trend_explanation ? h('p', { class: 'muted small' }, c.trend_explanation) : null,
       facts([
@@ -186,7 +186,7 @@ export function mountStabilization(main) {
     const rate = s.success_rate;
     const rateClass = typeof rate !== 'number' ? '' : rate >= 99 ? 'rate-good' : rate >= 95 ? 'rate-warn' : 'rate-bad';
     const state = !s.started ? 'never started' : s.running ? 'running' : 'not running';
-    return card('scheduler-summary', 'Scheduled checks',
+    return panel('scheduler-summary', 'Scheduled checks',
       h('p', { class: 'big-number', 'data-testid': 'checks-run' }, formatCount(s.checks_run),
         h('span', { class: 'big-number-unit' }, ` of ${formatCount(s.checks_expected)} expected`)),
       facts([
