@@ -4,7 +4,7 @@ ASAN      ?= build-asan
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 LOCKSTEP  := $(BUILD)/lockstep
 
-.PHONY: all build asan run test unit unit-asan api e2e pg bench clean
+.PHONY: all build asan run test unit unit-asan api api-asan e2e pg bench clean
 
 all: build
 
@@ -25,7 +25,7 @@ run: build
 test:
 	@scripts/bootstrap test
 	@$(MAKE) --no-print-directory build asan
-	@$(MAKE) --no-print-directory unit unit-asan api e2e pg
+	@$(MAKE) --no-print-directory unit unit-asan api api-asan e2e pg
 
 unit:
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -35,6 +35,11 @@ unit-asan:
 
 api:
 	@cd tests && LOCKSTEP_BIN=$(abspath $(LOCKSTEP)) node --test --test-concurrency=2 api/
+
+# The API suite against the AddressSanitizer + UBSan build: any report fails it.
+api-asan:
+	@cd tests && LOCKSTEP_BIN=$(abspath $(ASAN))/lockstep ASAN_OPTIONS=detect_leaks=1 \
+		node --test --test-concurrency=2 api/
 
 e2e:
 	@if ls tests/e2e/*.test.mjs >/dev/null 2>&1; then \

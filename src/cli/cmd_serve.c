@@ -79,7 +79,8 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     store_options_default(&so);
     so.busy_timeout_ms = app.cfg.busy_timeout_ms;
     so.parallel_scan_min_bytes = app.cfg.parallel_scan_min_bytes;
-    if (store_pool_open(app.cfg.db, &so, pool_size(&app.cfg), &app.pool, err, sizeof err)) {
+    app.workers = pool_size(&app.cfg);
+    if (store_pool_open(app.cfg.db, &so, app.workers, &app.pool, err, sizeof err)) {
         cli_error(c, "%s", err);
         return EXIT_FAIL;
     }

@@ -47,6 +47,7 @@ static const struct key_desc keys[] = {
     {"metrics_token", STR(metrics_token)},
     {"web_dir", STR(web_dir)},
     {"workers", LNG(workers, 0, 256)},
+    {"http_threads", LNG(http_threads, 0, 64)},
     {"parallel_scan_min_bytes", LNG(parallel_scan_min_bytes, -1, 1L << 40)},
     {"login_max_failures", LNG(login_max_failures, 1, LOGIN_MAX_FAILURES_LIMIT)},
     {"login_window_seconds", LNG(login_window_seconds, 1, 86400)},
@@ -83,6 +84,7 @@ void config_defaults(struct config *c)
     c->check_now_wait = true;
     c->access_log = true;
     c->workers = 0;
+    c->http_threads = 0;
     c->parallel_scan_min_bytes = 8L << 20;
     c->login_max_failures = 5;
     c->login_window_seconds = 300;

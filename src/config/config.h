@@ -37,7 +37,9 @@ struct config {
     bool access_log;                  /* one stderr line per HTTP request */              /* check-now during a check: wait (true) or 409 */
     char metrics_token[CONFIG_STR_MAX]; /* bearer token for //metrics; empty = open */
     char web_dir[CONFIG_STR_MAX];     /* serve the dashboard from disk (development) */
-    long workers;                     /* pooled store connections; 0 = from the CPU count */
+    long workers;                     /* pooled store connections and handler threads;
+                                         0 = from the CPU count */
+    long http_threads;                /* epoll threads serving connections; 0 = CPUs */
     long parallel_scan_min_bytes;     /* SQLite: full scans of larger files use threads */
     long login_max_failures;          /* failures per email/address before 429 */
     long login_window_seconds;        /* the window those failures are counted in */

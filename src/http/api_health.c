@@ -20,6 +20,9 @@ void h_health_status(struct http_req *r)
 {
     size_t len = 0;
     char *text = monitor_status_cached(r->app->monitor, &len);
+    /* Not in the cache: reading the store is a handler thread's job. */
+    if (!text && http_defer(r))
+        return;
     int rc = text ? 0 : monitor_status_json(r->app->monitor, http_store(r), &text, &len);
     if (rc) {
         http_service_error(r, rc, r->store ? store_errmsg(r->store) : "out of memory");

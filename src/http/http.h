@@ -35,6 +35,8 @@ struct http_req {
     char ip[64];
     struct store *store;               /* borrowed from the pool on first use */
     int status;                        /* what was answered */
+    bool can_defer;                    /* on an epoll thread: http_defer() works */
+    bool deferred;
 };
 
 typedef void (*http_handler)(struct http_req *r);
@@ -56,6 +58,10 @@ void http_error(struct http_req *r, int status, const char *fmt, ...)
 void http_service_error(struct http_req *r, int code, const char *message);
 /* Answer a store failure (STORE_ERR_*), as http_service_error. */
 void http_store_error(struct http_req *r, int store_code);
+/* On an epoll thread, ask for this request to be run again on a handler
+ * thread (the handler returns without answering). Returns false on a handler
+ * thread: go on and answer. */
+bool http_defer(struct http_req *r);
 /* Set a response header. */
 void http_header(struct http_req *r, const char *name, const char *value);
 

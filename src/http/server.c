@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -20,8 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-enum route_flags { NO_BODY = 0, BODY = 1 };
+/* BODY: the route takes a JSON object. WORKER: the handler may block (it
+ * touches the store, hashes a password or runs a check), so it runs on a
+ * handler thread while the epoll thread goes on serving other connections. */
+enum route_flags { NO_BODY = 0, BODY = 1, WORKER = 2 };
 
 struct route {
     const char *method;
@@ -33,43 +38,43 @@ struct route {
 
 #define API "/api/v1"
 static const struct route routes[] = {
-    {"POST", API "/auth/login", ROLE_PUBLIC, h_login, BODY},
-    {"POST", API "/auth/refresh", ROLE_PUBLIC, h_refresh, BODY},
-    {"POST", API "/auth/logout", ROLE_ANY, h_logout, NO_BODY},
-    {"GET", API "/auth/me", ROLE_ANY, h_me, NO_BODY},
-    {"GET", API "/users", ROLE_ADMIN, h_users_list, NO_BODY},
-    {"POST", API "/users", ROLE_ADMIN, h_users_create, BODY},
-    {"GET", API "/users/{}", ROLE_ADMIN, h_user_get, NO_BODY},
-    {"PATCH", API "/users/{}", ROLE_ADMIN, h_user_patch, BODY},
-    {"GET", API "/users/{}/progress", ROLE_ANY, h_progress_get, NO_BODY},
-    {"POST", API "/users/{}/progress/{}/level", ROLE_INSTRUCTOR, h_progress_level, BODY},
-    {"POST", API "/users/{}/progress/{}/xp", ROLE_INSTRUCTOR, h_progress_xp, BODY},
-    {"GET", API "/specializations", ROLE_ANY, h_specs_list, NO_BODY},
-    {"POST", API "/specializations", ROLE_ADMIN, h_specs_create, BODY},
-    {"GET", API "/licenses/admin/sync/desync-issues", ROLE_INSTRUCTOR, h_desync_issues, NO_BODY},
-    {"POST", API "/licenses/admin/sync/user/{}", ROLE_INSTRUCTOR, h_sync_user_spec, BODY},
-    {"POST", API "/licenses/admin/sync/user/{}/all", ROLE_INSTRUCTOR, h_sync_user_all, BODY},
-    {"POST", API "/licenses/admin/sync/all", ROLE_ADMIN, h_sync_all, BODY},
+    {"POST", API "/auth/login", ROLE_PUBLIC, h_login, BODY | WORKER},
+    {"POST", API "/auth/refresh", ROLE_PUBLIC, h_refresh, BODY | WORKER},
+    {"POST", API "/auth/logout", ROLE_ANY, h_logout, NO_BODY | WORKER},
+    {"GET", API "/auth/me", ROLE_ANY, h_me, NO_BODY | WORKER},
+    {"GET", API "/users", ROLE_ADMIN, h_users_list, NO_BODY | WORKER},
+    {"POST", API "/users", ROLE_ADMIN, h_users_create, BODY | WORKER},
+    {"GET", API "/users/{}", ROLE_ADMIN, h_user_get, NO_BODY | WORKER},
+    {"PATCH", API "/users/{}", ROLE_ADMIN, h_user_patch, BODY | WORKER},
+    {"GET", API "/users/{}/progress", ROLE_ANY, h_progress_get, NO_BODY | WORKER},
+    {"POST", API "/users/{}/progress/{}/level", ROLE_INSTRUCTOR, h_progress_level, BODY | WORKER},
+    {"POST", API "/users/{}/progress/{}/xp", ROLE_INSTRUCTOR, h_progress_xp, BODY | WORKER},
+    {"GET", API "/specializations", ROLE_ANY, h_specs_list, NO_BODY | WORKER},
+    {"POST", API "/specializations", ROLE_ADMIN, h_specs_create, BODY | WORKER},
+    {"GET", API "/licenses/admin/sync/desync-issues", ROLE_INSTRUCTOR, h_desync_issues, NO_BODY | WORKER},
+    {"POST", API "/licenses/admin/sync/user/{}", ROLE_INSTRUCTOR, h_sync_user_spec, BODY | WORKER},
+    {"POST", API "/licenses/admin/sync/user/{}/all", ROLE_INSTRUCTOR, h_sync_user_all, BODY | WORKER},
+    {"POST", API "/licenses/admin/sync/all", ROLE_ADMIN, h_sync_all, BODY | WORKER},
     {"GET", API "/health/status", ROLE_ADMIN, h_health_status, NO_BODY},
-    {"GET", API "/health/latest-report", ROLE_ADMIN, h_health_latest_report, NO_BODY},
-    {"GET", API "/health/violations", ROLE_ADMIN, h_health_violations, NO_BODY},
-    {"GET", API "/health/metrics", ROLE_ADMIN, h_health_metrics, NO_BODY},
-    {"POST", API "/health/check-now", ROLE_ADMIN, h_health_check_now, BODY},
-    {"GET", API "/health/history", ROLE_ADMIN, h_health_history, NO_BODY},
-    {"GET", API "/health/jobs", ROLE_ADMIN, h_health_jobs, NO_BODY},
-    {"GET", API "/health/baselines", ROLE_ADMIN, h_baselines_list, NO_BODY},
-    {"POST", API "/health/baselines", ROLE_ADMIN, h_baseline_create, BODY},
-    {"GET", API "/health/baselines/{}", ROLE_ADMIN, h_baseline_get, NO_BODY},
-    {"GET", API "/health/trend", ROLE_ADMIN, h_health_trend, NO_BODY},
-    {"GET", API "/health/alerts", ROLE_ADMIN, h_alerts, NO_BODY},
-    {"GET", API "/health/alerts/silences", ROLE_ADMIN, h_alert_silences, NO_BODY},
-    {"POST", API "/health/alerts/silences", ROLE_ADMIN, h_alert_silence_create, BODY},
-    {"DELETE", API "/health/alerts/silences/{}", ROLE_ADMIN, h_alert_silence_delete, NO_BODY},
+    {"GET", API "/health/latest-report", ROLE_ADMIN, h_health_latest_report, NO_BODY | WORKER},
+    {"GET", API "/health/violations", ROLE_ADMIN, h_health_violations, NO_BODY | WORKER},
+    {"GET", API "/health/metrics", ROLE_ADMIN, h_health_metrics, NO_BODY | WORKER},
+    {"POST", API "/health/check-now", ROLE_ADMIN, h_health_check_now, BODY | WORKER},
+    {"GET", API "/health/history", ROLE_ADMIN, h_health_history, NO_BODY | WORKER},
+    {"GET", API "/health/jobs", ROLE_ADMIN, h_health_jobs, NO_BODY | WORKER},
+    {"GET", API "/health/baselines", ROLE_ADMIN, h_baselines_list, NO_BODY | WORKER},
+    {"POST", API "/health/baselines", ROLE_ADMIN, h_baseline_create, BODY | WORKER},
+    {"GET", API "/health/baselines/{}", ROLE_ADMIN, h_baseline_get, NO_BODY | WORKER},
+    {"GET", API "/health/trend", ROLE_ADMIN, h_health_trend, NO_BODY | WORKER},
+    {"GET", API "/health/alerts", ROLE_ADMIN, h_alerts, NO_BODY | WORKER},
+    {"GET", API "/health/alerts/silences", ROLE_ADMIN, h_alert_silences, NO_BODY | WORKER},
+    {"POST", API "/health/alerts/silences", ROLE_ADMIN, h_alert_silence_create, BODY | WORKER},
+    {"DELETE", API "/health/alerts/silences/{}", ROLE_ADMIN, h_alert_silence_delete, NO_BODY | WORKER},
     {"GET", API "/health/stabilization-report", ROLE_ADMIN, h_health_stabilization_report,
-     NO_BODY},
+     NO_BODY | WORKER},
     {"GET", "/healthz", ROLE_PUBLIC, h_healthz, NO_BODY},
-    {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY},
-    {"GET", "/metrics", ROLE_PUBLIC, h_prometheus, NO_BODY},
+    {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY | WORKER},
+    {"GET", "/metrics", ROLE_PUBLIC, h_prometheus, NO_BODY | WORKER},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -88,14 +93,26 @@ const char *const *http_route_labels(int *n)
     return route_label_ptrs;
 }
 
+struct req;
+
 struct http_server {
-    struct _u_instance inst;
+    struct MHD_Daemon *daemon;
     struct sockaddr_in addr;
     struct app *app;
-    atomic_int in_flight;
+    atomic_int in_flight;      /* requests read whole and not yet answered */
     uint32_t id_prefix;
     atomic_uint id_counter;
     unsigned port;
+    /* The handler threads and their queue. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct req *head, *tail;
+    int queued, busy;
+    bool quit;
+    atomic_bool stopping;
+    pthread_t *threads;
+    int n_threads;             /* started */
+    int workers;               /* to start */
 };
 
 static const char csp[] =
@@ -462,10 +479,36 @@ static int parse_body(struct http_req *r, size_t limit)
     return 0;
 }
 
-static int dispatch(const struct _u_request *u, struct _u_response *resp, void *data)
+/* The route for a method and path, or NULL (404, 405 and the dashboard's
+ * files are answered without one). */
+static const struct route *find_route(const char *method, const char *path, struct http_req *r)
 {
-    struct http_server *srv = data;
-    atomic_fetch_add(&srv->in_flight, 1);
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        if (!match(routes[i].pattern, path, r))
+            continue;
+        if (!strcmp(routes[i].method, method) ||
+            (!strcmp(method, "HEAD") && !strcmp(routes[i].method, "GET")))
+            return &routes[i];
+    }
+    return NULL;
+}
+
+/* "//healthz" in the API contract names the root path /healthz. */
+static const char *route_path(const char *path)
+{
+    while (path[0] == '/' && path[1] == '/')
+        path++;
+    return path;
+}
+
+/* Handle one request: route, authenticate, check the role, parse the body,
+ * run the handler, count and log it. Runs on an epoll thread, or on a handler
+ * thread for WORKER routes. can_defer (epoll thread only) lets the handler
+ * call http_defer(); then nothing is answered, counted or logged, and false
+ * is returned. */
+static bool dispatch(struct http_server *srv, const struct _u_request *u,
+                     struct _u_response *resp, bool can_defer)
+{
     int64_t t0 = time_mono_us();
     struct http_req r;
     const struct route *rt = NULL;
@@ -473,6 +516,7 @@ static int dispatch(const struct _u_request *u, struct _u_response *resp, void *
     r.u = u;
     r.resp = resp;
     r.app = srv->app;
+    r.can_defer = can_defer;
     r.method = u->http_verb ? u->http_verb : "";
     r.path = u->url_path ? u->url_path : "/";
     snprintf(r.id, sizeof r.id, "%08x%08x", srv->id_prefix,
@@ -480,10 +524,7 @@ static int dispatch(const struct _u_request *u, struct _u_response *resp, void *
     client_ip(u, r.ip, sizeof r.ip);
     http_header(&r, "X-Request-Id", r.id);
 
-    const char *path = r.path;
-    /* "//healthz" in the API contract names the root path /healthz. */
-    while (path[0] == '/' && path[1] == '/')
-        path++;
+    const char *path = route_path(r.path);
     size_t limit = (size_t)srv->app->cfg.max_body_bytes;
     if (u->http_url && strlen(u->http_url) > HTTP_URL_MAX) {
         http_error(&r, 414, "URL too long (at most %d bytes)", HTTP_URL_MAX);
@@ -493,20 +534,15 @@ static int dispatch(const struct _u_request *u, struct _u_response *resp, void *
         http_error(&r, 413, "Request body too large (at most %zu bytes)", limit);
         goto done;
     }
-    char allow[64] = "";
-    for (size_t i = 0; i < N_ROUTES; i++) {
-        if (!match(routes[i].pattern, path, &r))
-            continue;
-        if (!strcmp(routes[i].method, r.method) ||
-            (!strcmp(r.method, "HEAD") && !strcmp(routes[i].method, "GET"))) {
-            rt = &routes[i];
-            break;
-        }
-        if (strlen(allow) + strlen(routes[i].method) + 3 < sizeof allow)
-            snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
-                     allow[0] ? ", " : "", routes[i].method);
-    }
+    rt = find_route(r.method, path, &r);
     if (!rt) {
+        char allow[64] = "";
+        for (size_t i = 0; i < N_ROUTES; i++) {
+            if (match(routes[i].pattern, path, &r) &&
+                strlen(allow) + strlen(routes[i].method) + 3 < sizeof allow)
+                snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
+                         allow[0] ? ", " : "", routes[i].method);
+        }
         if (allow[0]) {
             http_header(&r, "Allow", allow);
             http_error(&r, 405, "Method %.16s not allowed (allowed: %s)", r.method, allow);
@@ -531,6 +567,12 @@ static int dispatch(const struct _u_request *u, struct _u_response *resp, void *
     if ((rt->flags & BODY) && parse_body(&r, limit) != 0)
         goto done;
     rt->handler(&r);
+    if (r.deferred) {
+        if (r.store)
+            store_pool_put(srv->app->pool, r.store);
+        json_decref(r.body);
+        return false;
+    }
     if (!r.status)
         http_error(&r, 500, "Internal server error (request %s)", r.id);
 
@@ -545,8 +587,335 @@ done:
         log_msg(LOG_INFO, "http", "%.10s %s %d %.2fms id=%s ip=%s", r.method, p, r.status,
                 (double)(time_mono_us() - t0) / 1000.0, r.id, r.ip);
     }
-    atomic_fetch_sub(&srv->in_flight, 1);
-    return U_CALLBACK_COMPLETE;
+    return true;
+}
+
+bool http_defer(struct http_req *r)
+{
+    if (r->can_defer)
+        r->deferred = true;
+    return r->deferred;
+}
+
+/* ---- connections: epoll threads and handler threads -----------------------------
+ *
+ * libmicrohttpd runs `http_threads` epoll threads (MHD_USE_EPOLL_INTERNAL_THREAD
+ * with a thread pool); each owns its share of the connections. They read
+ * requests, write answers and answer what needs no store. A request whose
+ * handler may block (argon2id, a write waiting for the SQLite lock, a check
+ * on a large store, a PostgreSQL round trip) is suspended and queued for a
+ * handler thread; when the handler is done the connection is resumed and its
+ * epoll thread sends the answer. A slow login therefore holds one handler
+ * thread, never the other connections of its epoll thread.
+ *
+ * The request model is ulfius's (struct _u_request / _u_response, u_map,
+ * cookies, header writers); the access handler is ours because ulfius's own
+ * dispatcher cannot suspend a connection. */
+
+enum req_state { REQ_NEW, REQ_READING, REQ_QUEUED, REQ_ANSWERED };
+
+struct req {
+    struct _u_request u;
+    struct _u_response resp;
+    struct MHD_Connection *conn;
+    struct req *next;          /* handler queue */
+    atomic_int state;
+    bool counted;              /* in srv->in_flight until its answer is queued */
+    bool too_large;            /* body bytes beyond the limit were dropped */
+};
+
+/* Bytes that are not UTF-8 make a header, cookie or query value absent, as
+ * ulfius does with check_utf8. */
+static bool utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned char c = *p;
+        int n = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
+                         : (c & 0xf8) == 0xf0    ? 3 : -1;
+        if (n < 0 || (n == 1 && c < 0xc2) || (n == 3 && c > 0xf4))
+            return false;
+        uint32_t cp = c & (0x7f >> n);
+        for (int k = 1; k <= n; k++) {
+            if ((p[k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[k] & 0x3f);
+        }
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+        p += n + 1;
+    }
+    return true;
+}
+
+static enum MHD_Result fill_map(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    struct _u_map *map = cls;
+    if (!key || !utf8_valid(key) || (value && !utf8_valid(value)))
+        return MHD_YES;
+    const char *prev = u_map_get(map, key);
+    if (!prev) {
+        u_map_put(map, key, value ? value : "");
+        return MHD_YES;
+    }
+    /* A repeated name keeps every value, comma-separated (RFC 9110 5.3). */
+    size_t a = strlen(prev), b = value ? strlen(value) : 0;
+    char *both = malloc(a + b + 2);
+    if (both) {
+        memcpy(both, prev, a);
+        both[a] = ',';
+        memcpy(both + a + 1, value ? value : "", b + 1);
+        u_map_put(map, key, both);
+        free(both);
+    }
+    return MHD_YES;
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: the first thing MHD reports of a request, with
+ * the URI as sent (query included, before MHD decodes it). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    struct req *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    if (ulfius_init_request(&q->u) != U_OK) {
+        free(q);
+        return NULL;
+    }
+    if (ulfius_init_response(&q->resp) != U_OK) {
+        ulfius_clean_request(&q->u);
+        free(q);
+        return NULL;
+    }
+    q->conn = conn;
+    q->u.http_url = strdup(uri);
+    q->u.url_path = strndup(uri, strcspn(uri, "?"));
+    atomic_init(&q->state, REQ_NEW);
+    return q;
+}
+
+static const char *const default_headers[][2] = {
+    {"X-Content-Type-Options", "nosniff"},
+    {"Referrer-Policy", "no-referrer"},
+    {"X-Frame-Options", "DENY"},
+    {"Content-Security-Policy", csp},
+};
+
+static void request_done(struct http_server *s, struct req *q)
+{
+    if (q->counted) {
+        q->counted = false;
+        atomic_fetch_sub(&s->in_flight, 1);
+    }
+}
+
+/* The response's headers and cookies onto the MHD response. */
+static bool add_headers(struct MHD_Response *m, const struct _u_response *resp)
+{
+    const char **keys = u_map_enum_keys(resp->map_header);
+    for (size_t i = 0; keys && keys[i]; i++)
+        if (MHD_add_response_header(m, keys[i], u_map_get(resp->map_header, keys[i])) != MHD_YES)
+            return false;
+    for (size_t i = 0; i < sizeof default_headers / sizeof default_headers[0]; i++)
+        if (!u_map_has_key_case(resp->map_header, default_headers[i][0]) &&
+            MHD_add_response_header(m, default_headers[i][0], default_headers[i][1]) != MHD_YES)
+            return false;
+    for (unsigned i = 0; i < resp->nb_cookies; i++) {
+        const struct _u_cookie *c = &resp->map_cookie[i];
+        char line[1024];
+        bool clear = !c->value || !c->value[0];
+        /* An empty value clears the cookie: Max-Age=0. */
+        int n = snprintf(line, sizeof line, "%s=%s; Max-Age=%u%s%s%s%s%s%s%s%s", c->key,
+                         c->value ? c->value : "", clear ? 0u : c->max_age,
+                         c->domain ? "; Domain=" : "", c->domain ? c->domain : "",
+                         c->path ? "; Path=" : "", c->path ? c->path : "",
+                         c->secure ? "; Secure" : "", c->http_only ? "; HttpOnly" : "",
+                         c->same_site == U_COOKIE_SAME_SITE_STRICT ? "; SameSite=Strict"
+                         : c->same_site == U_COOKIE_SAME_SITE_LAX  ? "; SameSite=Lax"
+                                                                   : "",
+                         "");
+        if (n < 0 || (size_t)n >= sizeof line ||
+            MHD_add_response_header(m, MHD_HTTP_HEADER_SET_COOKIE, line) != MHD_YES)
+            return false;
+    }
+    return true;
+}
+
+/* Queue the answer built in q->resp. */
+static enum MHD_Result send_answer(struct http_server *s, struct req *q)
+{
+    struct MHD_Response *m;
+    if (q->resp.binary_body && q->resp.binary_body_length) {
+        m = MHD_create_response_from_buffer_with_free_callback(q->resp.binary_body_length,
+                                                               q->resp.binary_body, free);
+        if (m)
+            q->resp.binary_body = NULL;
+    } else {
+        m = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    enum MHD_Result rc = MHD_NO;
+    if (m) {
+        if (add_headers(m, &q->resp))
+            rc = MHD_queue_response(q->conn, (unsigned)q->resp.status, m);
+        else
+            log_msg(LOG_ERROR, "http", "cannot build the response headers");
+        MHD_destroy_response(m);
+    }
+    atomic_store(&q->state, REQ_ANSWERED);
+    request_done(s, q);
+    return rc;
+}
+
+static bool route_needs_worker(const struct req *q)
+{
+    struct http_req scratch;
+    scratch.n_params = 0;
+    if (q->too_large || (q->u.http_url && strlen(q->u.http_url) > HTTP_URL_MAX))
+        return false;
+    const struct route *rt = find_route(q->u.http_verb ? q->u.http_verb : "",
+                                        route_path(q->u.url_path ? q->u.url_path : "/"),
+                                        &scratch);
+    return rt && (rt->flags & WORKER);
+}
+
+/* Hand q to a handler thread. False once the handler threads are stopping:
+ * the caller answers on its own thread. */
+static bool enqueue(struct http_server *s, struct req *q)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->quit) {
+        pthread_mutex_unlock(&s->mu);
+        return false;
+    }
+    atomic_store(&q->state, REQ_QUEUED);
+    MHD_suspend_connection(q->conn);
+    q->next = NULL;
+    if (s->tail)
+        s->tail->next = q;
+    else
+        s->head = q;
+    s->tail = q;
+    s->queued++;
+    metrics_http_handlers(s->app->metrics, s->workers, s->busy, s->queued);
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)url;
+    struct http_server *s = cls;
+    struct req *q = *con_cls;
+    if (!q)
+        return MHD_NO;
+    int state = atomic_load(&q->state);
+    if (state == REQ_NEW) {
+        atomic_store(&q->state, REQ_READING);
+        q->u.http_verb = strdup(method);
+        q->u.http_protocol = strdup(version);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr && (q->u.client_address = malloc(sizeof(struct sockaddr))))
+            memcpy(q->u.client_address, ci->client_addr, sizeof(struct sockaddr));
+        if (!q->u.http_verb || !q->u.http_protocol || !q->u.http_url || !q->u.url_path)
+            return MHD_NO;
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, fill_map, q->u.map_header);
+        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, fill_map, q->u.map_url);
+        MHD_get_connection_values(conn, MHD_COOKIE_KIND, fill_map, q->u.map_cookie);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        /* Keep one byte past the limit so dispatch() answers 413; drop the rest. */
+        size_t cap = (size_t)s->app->cfg.max_body_bytes + 1, have = q->u.binary_body_length;
+        size_t take = have >= cap ? 0 : (*upload_size < cap - have ? *upload_size : cap - have);
+        if (take) {
+            char *b = realloc(q->u.binary_body, have + take);
+            if (!b)
+                return MHD_NO;
+            memcpy(b + have, upload, take);
+            q->u.binary_body = b;
+            q->u.binary_body_length = have + take;
+        }
+        if (take < *upload_size)
+            q->too_large = true;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (state == REQ_ANSWERED) /* back from a handler thread */
+        return send_answer(s, q);
+    if (state == REQ_QUEUED)
+        return MHD_YES;
+    if (!q->counted) {
+        q->counted = true;
+        atomic_fetch_add(&s->in_flight, 1);
+    }
+    if (route_needs_worker(q) && enqueue(s, q))
+        return MHD_YES;
+    bool can_defer = !atomic_load(&s->stopping);
+    if (dispatch(s, &q->u, &q->resp, can_defer))
+        return send_answer(s, q);
+    /* The handler asked for a handler thread. */
+    if (enqueue(s, q))
+        return MHD_YES;
+    dispatch(s, &q->u, &q->resp, false);
+    return send_answer(s, q);
+}
+
+static void *handler_thread(void *arg)
+{
+    struct http_server *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->head && !s->quit)
+            pthread_cond_wait(&s->cv, &s->mu);
+        struct req *q = s->head;
+        if (!q) { /* quit, and the queue is drained */
+            pthread_mutex_unlock(&s->mu);
+            return NULL;
+        }
+        s->head = q->next;
+        if (!s->head)
+            s->tail = NULL;
+        s->queued--;
+        s->busy++;
+        metrics_http_handlers(s->app->metrics, s->workers, s->busy, s->queued);
+        pthread_mutex_unlock(&s->mu);
+
+        dispatch(s, &q->u, &q->resp, false);
+        atomic_store(&q->state, REQ_ANSWERED);
+        /* From here q belongs to the epoll thread again, which may free it. */
+        MHD_resume_connection(q->conn);
+
+        pthread_mutex_lock(&s->mu);
+        s->busy--;
+        metrics_http_handlers(s->app->metrics, s->workers, s->busy, s->queued);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+/* MHD_OPTION_NOTIFY_COMPLETED: the request is over (answered, or the
+ * connection failed or timed out). */
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    struct http_server *s = cls;
+    struct req *q = *con_cls;
+    if (!q)
+        return;
+    request_done(s, q);
+    ulfius_clean_request(&q->u);
+    ulfius_clean_response(&q->resp);
+    free(q);
+    *con_cls = NULL;
 }
 
 /* ---- start and stop ------------------------------------------------------------- */
@@ -585,6 +954,26 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_msg(LOG_WARNING, "http", "libmicrohttpd: %s", msg);
 }
 
+static void stop_handler_threads(struct http_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->quit = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->n_threads; i++)
+        pthread_join(s->threads[i], NULL);
+    s->n_threads = 0;
+}
+
+static void server_free(struct http_server *s)
+{
+    stop_handler_threads(s);
+    free(s->threads);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
 int http_server_start(struct app *app, struct http_server **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -602,53 +991,49 @@ int http_server_start(struct app *app, struct http_server **out, char *err, size
     s->addr.sin_family = AF_INET;
     s->addr.sin_port = htons((uint16_t)port);
     inet_pton(AF_INET, addr, &s->addr.sin_addr);
-    if (ulfius_init_instance(&s->inst, port ? port : 1, &s->addr, NULL) != U_OK) {
-        snprintf(err, errlen, "cannot initialize the HTTP server");
-        free(s);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int io_threads = app->cfg.http_threads > 0 ? (int)app->cfg.http_threads
+                                               : (int)(cpus > 0 ? cpus : 2);
+    int workers = app->workers > 0 ? app->workers : 4;
+    s->workers = workers;
+    s->threads = calloc((size_t)workers, sizeof *s->threads);
+    if (!s->threads) {
+        snprintf(err, errlen, "out of memory");
+        server_free(s);
         return -1;
     }
-    s->inst.port = port;
-    s->inst.max_post_body_size = (size_t)app->cfg.max_body_bytes + 1;
-    s->inst.check_utf8 = 1;
-    /* Form posts are not part of the API: keep bodies as raw bytes. */
-    s->inst.allowed_post_processor = U_POST_PROCESS_NONE;
-    u_map_put(s->inst.default_headers, "X-Content-Type-Options", "nosniff");
-    u_map_put(s->inst.default_headers, "Referrer-Policy", "no-referrer");
-    u_map_put(s->inst.default_headers, "X-Frame-Options", "DENY");
-    u_map_put(s->inst.default_headers, "Content-Security-Policy", csp);
-    /* One catch-all endpoint: routing happens in dispatch(). */
-    if (ulfius_add_endpoint_by_val(&s->inst, "*", NULL, "*", 0, dispatch, s) != U_OK) {
-        snprintf(err, errlen, "cannot register the HTTP router");
-        ulfius_clean_instance(&s->inst);
-        free(s);
-        return -1;
+    for (; s->n_threads < workers; s->n_threads++) {
+        if (pthread_create(&s->threads[s->n_threads], NULL, handler_thread, s) != 0) {
+            snprintf(err, errlen, "cannot start the HTTP handler threads: %s", strerror(errno));
+            server_free(s);
+            return -1;
+        }
     }
-    /* A thread per connection: a slow request (argon2id login, a check on a
-     * large store) holds only its own connection, never other clients'. poll()
-     * instead of select() so descriptors above 1024 work. */
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
-    struct MHD_OptionItem ops[] = {
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)mhd_request_completed, NULL},
-        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)ulfius_uri_logger, NULL},
-        {MHD_OPTION_SOCK_ADDR, 0, &s->addr},
-        {MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, 512, NULL},
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, NULL},
-        {MHD_OPTION_LISTEN_BACKLOG_SIZE, 512, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
-    if (ulfius_start_framework_with_mhd_options(&s->inst, flags, ops) != U_OK) {
+    /* epoll, a thread pool sized to the machine, and suspend/resume for the
+     * requests handed to handler threads. */
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+        s, MHD_OPTION_SOCK_ADDR, &s->addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)io_threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 512u,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        512u, MHD_OPTION_END);
+    if (!s->daemon) {
         snprintf(err, errlen, "cannot listen on %s: %s", app->cfg.listen,
                  errno ? strerror(errno) : "address unavailable");
-        ulfius_clean_instance(&s->inst);
-        free(s);
+        server_free(s);
         return -1;
     }
-    const union MHD_DaemonInfo *info =
-        MHD_get_daemon_info(s->inst.mhd_daemon, MHD_DAEMON_INFO_BIND_PORT);
+    metrics_http_handlers(app->metrics, s->workers, 0, 0);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : port;
+    log_msg(LOG_INFO, "http", "%d epoll thread%s, %d handler thread%s", io_threads,
+            io_threads == 1 ? "" : "s", workers, workers == 1 ? "" : "s");
     *out = s;
     return 0;
 }
@@ -667,7 +1052,7 @@ void http_server_stop(struct http_server *s, long timeout_ms)
 {
     if (!s)
         return;
-    MHD_quiesce_daemon(s->inst.mhd_daemon);
+    MHD_quiesce_daemon(s->daemon);
     int64_t deadline = time_mono_us() + (int64_t)timeout_ms * 1000;
     while (atomic_load(&s->in_flight) > 0 && time_mono_us() < deadline) {
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -676,7 +1061,11 @@ void http_server_stop(struct http_server *s, long timeout_ms)
     if (atomic_load(&s->in_flight) > 0)
         log_msg(LOG_WARNING, "http", "stopping with %d request(s) still running",
                 atomic_load(&s->in_flight));
-    ulfius_stop_framework(&s->inst);
-    ulfius_clean_instance(&s->inst);
-    free(s);
+    /* No connection may stay suspended when the daemon stops: the handler
+     * threads finish what they hold and what is queued, each resuming its
+     * connection, before MHD_stop_daemon. */
+    atomic_store(&s->stopping, true);
+    stop_handler_threads(s);
+    MHD_stop_daemon(s->daemon);
+    server_free(s);
 }

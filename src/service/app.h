@@ -20,6 +20,7 @@ struct notifier;
 struct app {
     struct config cfg;
     struct store_pool *pool;       /* connections for request handlers and jobs */
+    int workers;                   /* size of the pool, and of serve's handler threads */
     struct monitor *monitor;       /* one check at a time; status and metrics */
     struct scheduler *scheduler;   /* NULL with --no-scheduler */
     struct metrics *metrics;       /* counters for //metrics */

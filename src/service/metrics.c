@@ -37,6 +37,7 @@ struct metrics {
     atomic_ullong duration_count;
     _Atomic double duration_sum;
     atomic_int leader;
+    atomic_int handler_threads, handlers_busy, handler_queue;
     atomic_ullong file_failures;
     int64_t started_at;
     /* Open violations by issue type, counted once per recorded check. */
@@ -125,6 +126,15 @@ void metrics_set_leader(struct metrics *m, bool leader)
 {
     if (m)
         atomic_store(&m->leader, leader ? 1 : 0);
+}
+
+void metrics_http_handlers(struct metrics *m, int threads, int busy, int queued)
+{
+    if (!m)
+        return;
+    atomic_store(&m->handler_threads, threads);
+    atomic_store(&m->handlers_busy, busy);
+    atomic_store(&m->handler_queue, queued);
 }
 
 void metrics_file_failure(struct metrics *m)
@@ -273,6 +283,14 @@ int metrics_render(struct metrics *m, struct store *s, struct buf *b)
                 buf_printf(b, "\",code=\"other\"} %llu\n", n);
         }
     }
+    head(b, "lockstep_http_handler_threads", "gauge",
+         "Threads of this process that run handlers which may block (store, password hashing).");
+    buf_printf(b, "lockstep_http_handler_threads %d\n", atomic_load(&m->handler_threads));
+    head(b, "lockstep_http_handlers_busy", "gauge", "Handler threads running a request.");
+    buf_printf(b, "lockstep_http_handlers_busy %d\n", atomic_load(&m->handlers_busy));
+    head(b, "lockstep_http_handler_queue", "gauge",
+         "Requests read whole and waiting for a free handler thread.");
+    buf_printf(b, "lockstep_http_handler_queue %d\n", atomic_load(&m->handler_queue));
     head(b, "lockstep_process_start_time_seconds", "gauge", "Unix time this process started.");
     buf_printf(b, "lockstep_process_start_time_seconds %.6f\n", (double)m->started_at / 1e6);
     return store_ok ? 0 : rc;

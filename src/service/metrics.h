@@ -30,6 +30,9 @@ void metrics_check(struct metrics *m, const char *trigger, const char *status,
 void metrics_job(struct metrics *m, const char *job, const char *status);
 /* Whether this process leads the scheduled jobs (1) or not (0). */
 void metrics_set_leader(struct metrics *m, bool leader);
+/* The HTTP handler threads: how many, how many run a request, how many
+ * requests wait for one. */
+void metrics_http_handlers(struct metrics *m, int threads, int busy, int queued);
 /* Count a report or log file that could not be written. */
 void metrics_file_failure(struct metrics *m);
 

@@ -140,6 +140,23 @@ test('the dashboard session: refresh token in an HttpOnly cookie', async () => {
   assert.equal((await fetch(`${ctx.url}/api/v1/auth/refresh`, { method: 'POST', headers: { Cookie: jar } })).status, 401);
 });
 
+test('logout clears the dashboard session cookie (Max-Age=0)', async () => {
+  ctx.addUser('cookie.user@example.com', 'instructor', 'cookie-pass-1');
+  const res = await fetch(`${ctx.url}/api/v1/auth/login?session=cookie`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: 'cookie.user@example.com', password: 'cookie-pass-1' }),
+  });
+  assert.equal(res.status, 200);
+  const { access_token: token } = await res.json();
+  const jar = res.headers.get('set-cookie').split(';')[0];
+  const out = await fetch(`${ctx.url}/api/v1/auth/logout`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, Cookie: jar } });
+  assert.equal(out.status, 200);
+  const cleared = out.headers.get('set-cookie');
+  assert.match(cleared, /^lockstep_refresh=; Max-Age=0;/);
+  assert.match(cleared, /Path=\/api\/v1\/auth/);
+  assert.equal((await fetch(`${ctx.url}/api/v1/auth/refresh`, { method: 'POST', headers: { Cookie: jar } })).status, 401);
+});
+
 test('a disabled user is refused at once; the last active admin stays', async () => {
   const id = ctx.addUser('temp.coach@example.com', 'instructor', 'temp-pass-1');
   const token = await login(ctx.url, 'temp.coach@example.com', 'temp-pass-1');

@@ -79,7 +79,15 @@ export function startServe(dir, env = {}, extra = []) {
   });
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal)));
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => {
+    // Under a sanitizer build (make api-asan) any report fails the run.
+    const report = /(AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|ThreadSanitizer)|runtime error:/.exec(stderr);
+    if (report) {
+      process.stderr.write(`lockstep serve (${dir}) reported:\n${stderr.slice(Math.max(0, report.index - 200))}\n`);
+      process.exitCode = 1;
+    }
+    resolve(code ?? signal);
+  }));
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 10000);

@@ -1,0 +1,145 @@
+// server.test.mjs — the connection model of `lockstep serve`: epoll threads
+// serve connections, and a request whose handler blocks (here: a write waiting
+// for a database lock held by another client) holds a handler thread, never
+// the other connections of its epoll thread. One epoll thread
+// (LOCKSTEP_HTTP_THREADS=1) puts every connection on the same thread.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { setupServer, request, sql, dbArgs, stopServe, sleep, PG } from './lib.mjs';
+
+let ctx;
+let pairs;
+
+before(async () => {
+  ctx = await setupServer('server', {
+    LOCKSTEP_HTTP_THREADS: '1',
+    LOCKSTEP_WORKERS: '4',
+    LOCKSTEP_BUSY_TIMEOUT_MS: '60000',
+  });
+  pairs = sql(ctx.dir, 'SELECT student_id, specialization_id FROM specialization_progress ORDER BY id LIMIT 6')
+    .split('\n').map((l) => l.split('|'));
+  assert.equal(pairs.length, 6);
+});
+
+after(async () => {
+  if (ctx) await ctx.stop();
+});
+
+/**
+ * Hold the write lock on the progress table from another client (sqlite3 or
+ * psql) until release() is called.
+ */
+async function holdWriteLock(dir) {
+  const cmd = PG
+    ? ['psql', ['-X', '-q', '-A', '-t', dbArgs(dir)[1]]]
+    : ['sqlite3', [path.join(dir, 'lockstep.db')]];
+  const proc = spawn(cmd[0], cmd[1], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stdin.write(PG
+    ? "BEGIN; LOCK TABLE specialization_progress IN EXCLUSIVE MODE; SELECT 'locked';\n"
+    : "BEGIN IMMEDIATE; SELECT 'locked';\n");
+  for (let i = 0; !out.includes('locked'); i++) {
+    if (i > 200) throw new Error('the lock was not taken');
+    await sleep(25);
+  }
+  const exited = new Promise((r) => proc.on('exit', r));
+  return {
+    async release() {
+      proc.stdin.end('ROLLBACK;\n');
+      await exited;
+    },
+  };
+}
+
+/** Start level changes (writes) on n pairs; each result records when it settled. */
+function startWrites(n) {
+  const settled = [];
+  const all = pairs.slice(0, n).map(([student, spec]) =>
+    request(ctx.url, 'POST', `/api/v1/users/${student}/progress/${spec}/level`,
+      { token: ctx.adminToken, body: { new_level: 2, reason: 'server test' } })
+      .then((r) => { settled.push(r.status); return r; }));
+  return { settled, all: Promise.all(all) };
+}
+
+test('a write waiting for the database lock does not hold the other connections of its epoll thread', async () => {
+  const lock = await holdWriteLock(ctx.dir);
+  const writes = startWrites(2);
+  try {
+    await sleep(300); // the writes have reached their handler threads and wait there
+    assert.equal(writes.settled.length, 0, 'the writes wait for the lock');
+    // Other connections, on the same (only) epoll thread: answered while the
+    // writes still wait. Reads go to the two free handler threads.
+    for (const p of ['/healthz', '/api/v1/health/status', '/api/v1/users', '/api/v1/health/metrics', '/']) {
+      const r = await request(ctx.url, 'GET', p, { token: ctx.adminToken });
+      assert.equal(r.status, 200, p);
+    }
+    assert.equal(writes.settled.length, 0, 'the writes were still waiting when the reads were answered');
+    // //metrics shows the two waiting writes, and itself, on handler threads.
+    const m = (await request(ctx.url, 'GET', '/metrics')).text;
+    const gauge = (name) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(m)[1]);
+    assert.equal(gauge('lockstep_http_handler_threads'), 4);
+    assert.equal(gauge('lockstep_http_handlers_busy'), 3);
+    assert.equal(gauge('lockstep_http_handler_queue'), 0);
+  } finally {
+    await lock.release();
+  }
+  const done = await writes.all;
+  assert.deepEqual(done.map((r) => r.status), [200, 200]);
+  assert.deepEqual(done.map((r) => r.body.progress.new_level), [2, 2]);
+});
+
+test('every handler thread waiting: requests queue and are all answered; what needs no store is answered meanwhile', async () => {
+  const lock = await holdWriteLock(ctx.dir);
+  const writes = startWrites(6); // more than the 4 handler threads
+  try {
+    await sleep(300);
+    assert.equal(writes.settled.length, 0);
+    assert.equal((await request(ctx.url, 'GET', '/healthz')).status, 200);
+    const page = await request(ctx.url, 'GET', '/admin/health');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<html/i);
+    assert.equal(writes.settled.length, 0);
+  } finally {
+    await lock.release();
+  }
+  const done = await writes.all;
+  assert.deepEqual(done.map((r) => r.status), [200, 200, 200, 200, 200, 200]);
+});
+
+test('a client that goes away while its request waits: the server carries on', async () => {
+  const lock = await holdWriteLock(ctx.dir);
+  const [student, spec] = pairs[0];
+  const ac = new AbortController();
+  const gone = fetch(`${ctx.url}/api/v1/users/${student}/progress/${spec}/level`, {
+    method: 'POST', signal: ac.signal,
+    headers: { Authorization: `Bearer ${ctx.adminToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ new_level: 3, reason: 'client gone' }),
+  }).catch((e) => e.name);
+  await sleep(300);
+  ac.abort();
+  assert.equal(await gone, 'AbortError');
+  await lock.release();
+  // The write itself completes (the enforcer's transaction does not depend on
+  // the client), and the server goes on answering.
+  for (let i = 0; i < 40 && sql(ctx.dir, `SELECT current_level FROM specialization_progress WHERE student_id = ${student} AND specialization_id = '${spec}'`) !== '3'; i++)
+    await sleep(50);
+  assert.equal(sql(ctx.dir, `SELECT current_level FROM specialization_progress WHERE student_id = ${student} AND specialization_id = '${spec}'`), '3');
+  assert.equal((await request(ctx.url, 'GET', '/api/v1/users', { token: ctx.adminToken })).status, 200);
+});
+
+test('SIGTERM with requests queued behind a lock: each is answered, then the process exits 0', async () => {
+  const lock = await holdWriteLock(ctx.dir);
+  const writes = startWrites(6);
+  await sleep(300);
+  const code = stopServe(ctx.srv);
+  await sleep(300);
+  assert.equal(writes.settled.length, 0);
+  await lock.release();
+  const done = await writes.all;
+  assert.deepEqual(done.map((r) => r.status), [200, 200, 200, 200, 200, 200]);
+  assert.equal(await code, 0);
+  ctx = null;
+});
