@@ -479,6 +479,22 @@ static int parse_body(struct http_req *r, size_t limit)
     return 0;
 }
 
+/* One request from its first line to its answer (see "connections" below):
+ * read by an epoll thread, maybe queued for a handler thread, answered. */
+enum req_state { REQ_NEW, REQ_READING, REQ_QUEUED, REQ_ANSWERED };
+
+struct req {
+    struct _u_request u;
+    struct _u_response resp;
+    struct MHD_Connection *conn;
+    struct req *next;          /* handler queue */
+    atomic_int state;
+    bool counted;              /* in srv->in_flight until its answer is queued */
+    bool too_large;            /* body bytes beyond the limit were dropped */
+    char id[20];               /* request id, set by the first dispatch() */
+    int64_t t0;                /* when it was read whole (access log duration) */
+};
+
 /* The route for a method and path, or NULL (404, 405 and the dashboard's
  * files are answered without one). */
 static const struct route *find_route(const char *method, const char *path, struct http_req *r)
@@ -506,10 +522,11 @@ static const char *route_path(const char *path)
  * thread for WORKER routes. can_defer (epoll thread only) lets the handler
  * call http_defer(); then nothing is answered, counted or logged, and false
  * is returned. */
-static bool dispatch(struct http_server *srv, const struct _u_request *u,
-                     struct _u_response *resp, bool can_defer)
+static bool dispatch(struct http_server *srv, struct req *q, bool can_defer)
 {
-    int64_t t0 = time_mono_us();
+    const struct _u_request *u = &q->u;
+    struct _u_response *resp = &q->resp;
+    int64_t t0 = q->t0;
     struct http_req r;
     const struct route *rt = NULL;
     memset(&r, 0, sizeof r);
@@ -519,8 +536,11 @@ static bool dispatch(struct http_server *srv, const struct _u_request *u,
     r.can_defer = can_defer;
     r.method = u->http_verb ? u->http_verb : "";
     r.path = u->url_path ? u->url_path : "/";
-    snprintf(r.id, sizeof r.id, "%08x%08x", srv->id_prefix,
-             atomic_fetch_add(&srv->id_counter, 1));
+    /* One id per request, kept when a deferred request runs again. */
+    if (!q->id[0])
+        snprintf(q->id, sizeof q->id, "%08x%08x", srv->id_prefix,
+                 atomic_fetch_add(&srv->id_counter, 1));
+    memcpy(r.id, q->id, sizeof r.id);
     client_ip(u, r.ip, sizeof r.ip);
     http_header(&r, "X-Request-Id", r.id);
 
@@ -612,17 +632,6 @@ bool http_defer(struct http_req *r)
  * cookies, header writers); the access handler is ours because ulfius's own
  * dispatcher cannot suspend a connection. */
 
-enum req_state { REQ_NEW, REQ_READING, REQ_QUEUED, REQ_ANSWERED };
-
-struct req {
-    struct _u_request u;
-    struct _u_response resp;
-    struct MHD_Connection *conn;
-    struct req *next;          /* handler queue */
-    atomic_int state;
-    bool counted;              /* in srv->in_flight until its answer is queued */
-    bool too_large;            /* body bytes beyond the limit were dropped */
-};
 
 /* Bytes that are not UTF-8 make a header, cookie or query value absent, as
  * ulfius does with check_utf8. */
@@ -854,17 +863,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     if (!q->counted) {
         q->counted = true;
+        q->t0 = time_mono_us();
         atomic_fetch_add(&s->in_flight, 1);
     }
     if (route_needs_worker(q) && enqueue(s, q))
         return MHD_YES;
     bool can_defer = !atomic_load(&s->stopping);
-    if (dispatch(s, &q->u, &q->resp, can_defer))
+    if (dispatch(s, q, can_defer))
         return send_answer(s, q);
     /* The handler asked for a handler thread. */
     if (enqueue(s, q))
         return MHD_YES;
-    dispatch(s, &q->u, &q->resp, false);
+    dispatch(s, q, false);
     return send_answer(s, q);
 }
 
@@ -888,7 +898,7 @@ static void *handler_thread(void *arg)
         metrics_http_handlers(s->app->metrics, s->workers, s->busy, s->queued);
         pthread_mutex_unlock(&s->mu);
 
-        dispatch(s, &q->u, &q->resp, false);
+        dispatch(s, q, false);
         atomic_store(&q->state, REQ_ANSWERED);
         /* From here q belongs to the epoll thread again, which may free it. */
         MHD_resume_connection(q->conn);
