@@ -441,6 +441,9 @@ int auth_authenticate(struct http_req *r)
         token_cache_put(token, uid, issued, exp);
     }
     if (!user_cache_get(uid, &r->user)) {
+        /* Reading the user is a handler thread's job. */
+        if (http_defer(r))
+            return 1;
         struct store *s = http_store(r);
         int rc = s->ops->user_get(s, uid, &r->user);
         if (rc == STORE_ERR_NOT_FOUND) {

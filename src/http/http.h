@@ -91,7 +91,8 @@ void http_audit(struct http_req *r, const char *action, const char *resource_typ
 
 /* Authentication (auth.c). */
 int auth_init(struct app *app, char *err, size_t errlen);
-/* Verify an access token and load its user; 0, or answers 401 and returns -1. */
+/* Verify an access token and load its user; 0, or answers 401 and returns -1.
+ * On an epoll thread a user not in the cache defers the request (1). */
 int auth_authenticate(struct http_req *r);
 /* Release the login throttle and hashing gate (auth.c). */
 void auth_shutdown(void);

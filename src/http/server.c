@@ -577,7 +577,10 @@ static bool dispatch(struct http_server *srv, struct req *q, bool can_defer)
     match(rt->pattern, path, &r);
     http_header(&r, "Cache-Control", "no-store");
     if (rt->role != ROLE_PUBLIC) {
-        if (auth_authenticate(&r) != 0)
+        int rc = auth_authenticate(&r);
+        if (rc > 0)
+            goto deferred;
+        if (rc < 0)
             goto done;
         if (users_role_rank(r.user.role) < (int)rt->role) {
             http_error(&r, 403, "Not enough permissions");
@@ -587,12 +590,8 @@ static bool dispatch(struct http_server *srv, struct req *q, bool can_defer)
     if ((rt->flags & BODY) && parse_body(&r, limit) != 0)
         goto done;
     rt->handler(&r);
-    if (r.deferred) {
-        if (r.store)
-            store_pool_put(srv->app->pool, r.store);
-        json_decref(r.body);
-        return false;
-    }
+    if (r.deferred)
+        goto deferred;
     if (!r.status)
         http_error(&r, 500, "Internal server error (request %s)", r.id);
 
@@ -608,6 +607,12 @@ done:
                 (double)(time_mono_us() - t0) / 1000.0, r.id, r.ip);
     }
     return true;
+
+deferred:
+    if (r.store)
+        store_pool_put(srv->app->pool, r.store);
+    json_decref(r.body);
+    return false;
 }
 
 bool http_defer(struct http_req *r)
