@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { setupServer, request, sql, dbArgs, stopServe, sleep, PG } from './lib.mjs';
 
@@ -128,6 +129,32 @@ test('a client that goes away while its request waits: the server carries on', a
     await sleep(50);
   assert.equal(sql(ctx.dir, `SELECT current_level FROM specialization_progress WHERE student_id = ${student} AND specialization_id = '${spec}'`), '3');
   assert.equal((await request(ctx.url, 'GET', '/api/v1/users', { token: ctx.adminToken })).status, 200);
+});
+
+test('pipelined requests on one connection, inline and on handler threads, are answered in order', async () => {
+  const { port } = new URL(ctx.url);
+  const auth = `Authorization: Bearer ${ctx.adminToken}\r\n`;
+  const reqs = [
+    'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n',
+    `GET /api/v1/users HTTP/1.1\r\nHost: x\r\n${auth}\r\n`,
+    'GET /api/v1/nope HTTP/1.1\r\nHost: x\r\n\r\n',
+    `GET /api/v1/specializations HTTP/1.1\r\nHost: x\r\n${auth}\r\n`,
+    'GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+  ];
+  const raw = await new Promise((resolve, reject) => {
+    const sock = net.connect(Number(port), '127.0.0.1', () => sock.end(reqs.join('')));
+    let out = '';
+    sock.on('data', (d) => { out += d; });
+    sock.on('end', () => resolve(out));
+    sock.on('error', reject);
+  });
+  assert.deepEqual([...raw.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]), ['200', '200', '404', '200', '200']);
+  const bodies = raw.split(/HTTP\/1\.1 \d{3}[^\n]*\n/).slice(1).map((part) => part.split('\r\n\r\n')[1]);
+  assert.equal(JSON.parse(bodies[0]).status, 'ok');
+  assert.ok(Array.isArray(JSON.parse(bodies[1])));
+  assert.equal(JSON.parse(bodies[2]).detail, 'Not found');
+  assert.ok(Array.isArray(JSON.parse(bodies[3])));
+  assert.equal(JSON.parse(bodies[4]).status, 'ready');
 });
 
 test('SIGTERM with requests queued behind a lock: each is answered, then the process exits 0', async () => {
