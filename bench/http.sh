@@ -52,6 +52,16 @@ wait %2 2>/dev/null || true
 logins=$(awk '/Requests\/sec/ {print $2}' "$work/login.txt")
 login_avg=$(awk '/^ +Latency +[0-9]/ {print $2}' "$work/login.txt")
 echo "status: $l_rps req/s (p99 $l_p99, max $l_max) while logins ran at $logins/s (mean $login_avg each)"
+echo "## a store read on a handler thread (GET /api/v1/specializations, wrk -t1 -c8 -d8s), alone and while 8 clients log in"
+storerun() { wrk -t1 -c8 -d8s --latency -H "Authorization: Bearer $token" http://127.0.0.1:18080/api/v1/specializations 2>/dev/null |
+  awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} /^ +Latency +[0-9]/ {max=$4} END {print rps, p99, max}'; }
+read -r s_rps s_p99 s_max < <(storerun)
+echo "alone: $s_rps req/s (p99 $s_p99, max $s_max)"
+wrk -t1 -c8 -d10s -s "$work/login.lua" http://127.0.0.1:18080/api/v1/auth/login > "$work/login8.txt" 2>&1 &
+sleep 1
+read -r s_rps s_p99 s_max < <(storerun)
+wait %2 2>/dev/null || true
+echo "with 8 logging in: $s_rps req/s (p99 $s_p99, max $s_max); logins $(awk '/Requests\/sec/ {print $2}' "$work/login8.txt")/s"
 sleep 2
 echo "## memory of lockstep serve: idle after start $((idle_kb / 1024)) MB, after the load $(( $(awk '/VmRSS/ {print $2}' /proc/$pid/status) / 1024 )) MB (target idle < 20 MB)"
 kill $pid

@@ -174,6 +174,13 @@ static void record_failure(const char *key, int64_t now)
     s->last = now;
 }
 
+int auth_hash_slots(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    /* argon2id is meant to be slow: leave at least one CPU for everything else. */
+    return cpus > 2 ? (int)(cpus - 1) : 1;
+}
+
 int auth_init(struct app *app, char *err, size_t errlen)
 {
     if (load_secret(app, err, errlen) != 0)
@@ -181,9 +188,7 @@ int auth_init(struct app *app, char *err, size_t errlen)
     pthread_mutex_lock(&auth_state.mu);
     if (!auth_state.ready) {
         auth_state.slots = calloc(THROTTLE_SLOTS, sizeof *auth_state.slots);
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        /* argon2id is meant to be slow: leave at least one CPU for everything else. */
-        unsigned gate = cpus > 2 ? (unsigned)(cpus - 1) : 1;
+        unsigned gate = (unsigned)auth_hash_slots();
         if (!auth_state.slots || sem_init(&auth_state.hash_gate, 0, gate) != 0) {
             free(auth_state.slots);
             auth_state.slots = NULL;

@@ -90,6 +90,9 @@ void http_audit(struct http_req *r, const char *action, const char *resource_typ
                 const char *resource_id, json_t *details);
 
 /* Authentication (auth.c). */
+/* How many argon2id hashes may run at once: CPUs − 1, at least 1. serve's
+ * password lane has this many threads. */
+int auth_hash_slots(void);
 int auth_init(struct app *app, char *err, size_t errlen);
 /* Verify an access token and load its user; 0, or answers 401 and returns -1.
  * On an epoll thread a user not in the cache defers the request (1). */

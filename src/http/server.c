@@ -24,9 +24,12 @@
 #include <unistd.h>
 
 /* BODY: the route takes a JSON object. WORKER: the handler may block (it
- * touches the store, hashes a password or runs a check), so it runs on a
- * handler thread while the epoll thread goes on serving other connections. */
-enum route_flags { NO_BODY = 0, BODY = 1, WORKER = 2 };
+ * touches the store or runs a check), so it runs on a handler thread while
+ * the epoll thread goes on serving other connections. PASSWORD: it may hash a
+ * password (argon2id, ~150 ms of CPU), so it runs on the password lane, whose
+ * few threads bound the CPU that hashing takes and keep a burst of logins from
+ * occupying the store lane. */
+enum route_flags { NO_BODY = 0, BODY = 1, WORKER = 2, PASSWORD = 4 };
 
 struct route {
     const char *method;
@@ -38,14 +41,14 @@ struct route {
 
 #define API "/api/v1"
 static const struct route routes[] = {
-    {"POST", API "/auth/login", ROLE_PUBLIC, h_login, BODY | WORKER},
+    {"POST", API "/auth/login", ROLE_PUBLIC, h_login, BODY | PASSWORD},
     {"POST", API "/auth/refresh", ROLE_PUBLIC, h_refresh, BODY | WORKER},
     {"POST", API "/auth/logout", ROLE_ANY, h_logout, NO_BODY | WORKER},
     {"GET", API "/auth/me", ROLE_ANY, h_me, NO_BODY | WORKER},
     {"GET", API "/users", ROLE_ADMIN, h_users_list, NO_BODY | WORKER},
-    {"POST", API "/users", ROLE_ADMIN, h_users_create, BODY | WORKER},
+    {"POST", API "/users", ROLE_ADMIN, h_users_create, BODY | PASSWORD},
     {"GET", API "/users/{}", ROLE_ADMIN, h_user_get, NO_BODY | WORKER},
-    {"PATCH", API "/users/{}", ROLE_ADMIN, h_user_patch, BODY | WORKER},
+    {"PATCH", API "/users/{}", ROLE_ADMIN, h_user_patch, BODY | PASSWORD},
     {"GET", API "/users/{}/progress", ROLE_ANY, h_progress_get, NO_BODY | WORKER},
     {"POST", API "/users/{}/progress/{}/level", ROLE_INSTRUCTOR, h_progress_level, BODY | WORKER},
     {"POST", API "/users/{}/progress/{}/xp", ROLE_INSTRUCTOR, h_progress_xp, BODY | WORKER},
@@ -94,6 +97,27 @@ const char *const *http_route_labels(int *n)
 }
 
 struct req;
+struct http_server;
+
+/* A queue of requests and the handler threads that serve it. */
+enum lane_id {
+    LANE_STORE = METRICS_LANE_STORE,
+    LANE_PASSWORD = METRICS_LANE_PASSWORD,
+    N_LANES = METRICS_LANES
+};
+
+struct lane {
+    struct http_server *srv;
+    enum lane_id id;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct req *head, *tail;
+    int queued, busy;
+    bool quit;
+    pthread_t *threads;
+    int n_threads;             /* started */
+    int size;                  /* to start */
+};
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -103,16 +127,8 @@ struct http_server {
     uint32_t id_prefix;
     atomic_uint id_counter;
     unsigned port;
-    /* The handler threads and their queue. */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct req *head, *tail;
-    int queued, busy;
-    bool quit;
+    struct lane lanes[N_LANES];
     atomic_bool stopping;
-    pthread_t *threads;
-    int n_threads;             /* started */
-    int workers;               /* to start */
 };
 
 static const char csp[] =
@@ -784,39 +800,47 @@ static enum MHD_Result send_answer(struct http_server *s, struct req *q)
     return rc;
 }
 
-static bool route_needs_worker(const struct req *q)
+/* The lane of the request's route, or -1: answered on the epoll thread. */
+static int route_lane(const struct req *q)
 {
     struct http_req scratch;
     scratch.n_params = 0;
     if (q->too_large || (q->u.http_url && strlen(q->u.http_url) > HTTP_URL_MAX))
-        return false;
+        return -1;
     const struct route *rt = find_route(q->u.http_verb ? q->u.http_verb : "",
                                         route_path(q->u.url_path ? q->u.url_path : "/"),
                                         &scratch);
-    return rt && (rt->flags & WORKER);
+    if (!rt)
+        return -1;
+    return rt->flags & PASSWORD ? LANE_PASSWORD : rt->flags & WORKER ? LANE_STORE : -1;
 }
 
-/* Hand q to a handler thread. False once the handler threads are stopping:
- * the caller answers on its own thread. */
-static bool enqueue(struct http_server *s, struct req *q)
+static void lane_metrics(const struct lane *l)
 {
-    pthread_mutex_lock(&s->mu);
-    if (s->quit) {
-        pthread_mutex_unlock(&s->mu);
+    metrics_http_handlers(l->srv->app->metrics, (int)l->id, l->size, l->busy, l->queued);
+}
+
+/* Hand q to a handler thread of lane l. False once the handler threads are
+ * stopping: the caller answers on its own thread. */
+static bool enqueue(struct lane *l, struct req *q)
+{
+    pthread_mutex_lock(&l->mu);
+    if (l->quit) {
+        pthread_mutex_unlock(&l->mu);
         return false;
     }
     atomic_store(&q->state, REQ_QUEUED);
     MHD_suspend_connection(q->conn);
     q->next = NULL;
-    if (s->tail)
-        s->tail->next = q;
+    if (l->tail)
+        l->tail->next = q;
     else
-        s->head = q;
-    s->tail = q;
-    s->queued++;
-    metrics_http_handlers(s->app->metrics, s->workers, s->busy, s->queued);
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+        l->head = q;
+    l->tail = q;
+    l->queued++;
+    lane_metrics(l);
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
     return true;
 }
 
@@ -871,13 +895,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         q->t0 = time_mono_us();
         atomic_fetch_add(&s->in_flight, 1);
     }
-    if (route_needs_worker(q) && enqueue(s, q))
+    int lane = route_lane(q);
+    if (lane >= 0 && enqueue(&s->lanes[lane], q))
         return MHD_YES;
     bool can_defer = !atomic_load(&s->stopping);
     if (dispatch(s, q, can_defer))
         return send_answer(s, q);
     /* The handler asked for a handler thread. */
-    if (enqueue(s, q))
+    if (enqueue(&s->lanes[LANE_STORE], q))
         return MHD_YES;
     dispatch(s, q, false);
     return send_answer(s, q);
@@ -885,33 +910,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void *handler_thread(void *arg)
 {
-    struct http_server *s = arg;
+    struct lane *l = arg;
     for (;;) {
-        pthread_mutex_lock(&s->mu);
-        while (!s->head && !s->quit)
-            pthread_cond_wait(&s->cv, &s->mu);
-        struct req *q = s->head;
+        pthread_mutex_lock(&l->mu);
+        while (!l->head && !l->quit)
+            pthread_cond_wait(&l->cv, &l->mu);
+        struct req *q = l->head;
         if (!q) { /* quit, and the queue is drained */
-            pthread_mutex_unlock(&s->mu);
+            pthread_mutex_unlock(&l->mu);
             return NULL;
         }
-        s->head = q->next;
-        if (!s->head)
-            s->tail = NULL;
-        s->queued--;
-        s->busy++;
-        metrics_http_handlers(s->app->metrics, s->workers, s->busy, s->queued);
-        pthread_mutex_unlock(&s->mu);
+        l->head = q->next;
+        if (!l->head)
+            l->tail = NULL;
+        l->queued--;
+        l->busy++;
+        lane_metrics(l);
+        pthread_mutex_unlock(&l->mu);
 
-        dispatch(s, q, false);
+        dispatch(l->srv, q, false);
         atomic_store(&q->state, REQ_ANSWERED);
         /* From here q belongs to the epoll thread again, which may free it. */
         MHD_resume_connection(q->conn);
 
-        pthread_mutex_lock(&s->mu);
-        s->busy--;
-        metrics_http_handlers(s->app->metrics, s->workers, s->busy, s->queued);
-        pthread_mutex_unlock(&s->mu);
+        pthread_mutex_lock(&l->mu);
+        l->busy--;
+        lane_metrics(l);
+        pthread_mutex_unlock(&l->mu);
     }
 }
 
@@ -969,23 +994,51 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_msg(LOG_WARNING, "http", "libmicrohttpd: %s", msg);
 }
 
-static void stop_handler_threads(struct http_server *s)
+static void lane_stop(struct lane *l)
 {
-    pthread_mutex_lock(&s->mu);
-    s->quit = true;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    for (int i = 0; i < s->n_threads; i++)
-        pthread_join(s->threads[i], NULL);
-    s->n_threads = 0;
+    pthread_mutex_lock(&l->mu);
+    l->quit = true;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    for (int i = 0; i < l->n_threads; i++)
+        pthread_join(l->threads[i], NULL);
+    l->n_threads = 0;
+}
+
+static int lane_start(struct http_server *s, enum lane_id id, int size, char *err,
+                      size_t errlen)
+{
+    struct lane *l = &s->lanes[id];
+    l->srv = s;
+    l->id = id;
+    l->size = size;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    if (!(l->threads = calloc((size_t)size, sizeof *l->threads))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (; l->n_threads < size; l->n_threads++) {
+        if (pthread_create(&l->threads[l->n_threads], NULL, handler_thread, l) != 0) {
+            snprintf(err, errlen, "cannot start the HTTP handler threads: %s", strerror(errno));
+            return -1;
+        }
+    }
+    lane_metrics(l);
+    return 0;
 }
 
 static void server_free(struct http_server *s)
 {
-    stop_handler_threads(s);
-    free(s->threads);
-    pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->mu);
+    for (int i = 0; i < N_LANES; i++) {
+        struct lane *l = &s->lanes[i];
+        if (!l->srv)
+            continue;
+        lane_stop(l);
+        free(l->threads);
+        pthread_cond_destroy(&l->cv);
+        pthread_mutex_destroy(&l->mu);
+    }
     free(s);
 }
 
@@ -1006,26 +1059,15 @@ int http_server_start(struct app *app, struct http_server **out, char *err, size
     s->addr.sin_family = AF_INET;
     s->addr.sin_port = htons((uint16_t)port);
     inet_pton(AF_INET, addr, &s->addr.sin_addr);
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
 
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     int io_threads = app->cfg.http_threads > 0 ? (int)app->cfg.http_threads
                                                : (int)(cpus > 0 ? cpus : 2);
-    int workers = app->workers > 0 ? app->workers : 4;
-    s->workers = workers;
-    s->threads = calloc((size_t)workers, sizeof *s->threads);
-    if (!s->threads) {
-        snprintf(err, errlen, "out of memory");
+    int workers = app->workers > 0 ? app->workers : 4, hashers = auth_hash_slots();
+    if (lane_start(s, LANE_STORE, workers, err, errlen) != 0 ||
+        lane_start(s, LANE_PASSWORD, hashers, err, errlen) != 0) {
         server_free(s);
         return -1;
-    }
-    for (; s->n_threads < workers; s->n_threads++) {
-        if (pthread_create(&s->threads[s->n_threads], NULL, handler_thread, s) != 0) {
-            snprintf(err, errlen, "cannot start the HTTP handler threads: %s", strerror(errno));
-            server_free(s);
-            return -1;
-        }
     }
     /* epoll, a thread pool sized to the machine, and suspend/resume for the
      * requests handed to handler threads. */
@@ -1044,11 +1086,10 @@ int http_server_start(struct app *app, struct http_server **out, char *err, size
         server_free(s);
         return -1;
     }
-    metrics_http_handlers(app->metrics, s->workers, 0, 0);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : port;
-    log_msg(LOG_INFO, "http", "%d epoll thread%s, %d handler thread%s", io_threads,
-            io_threads == 1 ? "" : "s", workers, workers == 1 ? "" : "s");
+    log_msg(LOG_INFO, "http", "%d epoll thread%s; handler threads: %d store, %d password",
+            io_threads, io_threads == 1 ? "" : "s", workers, hashers);
     *out = s;
     return 0;
 }
@@ -1080,7 +1121,8 @@ void http_server_stop(struct http_server *s, long timeout_ms)
      * threads finish what they hold and what is queued, each resuming its
      * connection, before MHD_stop_daemon. */
     atomic_store(&s->stopping, true);
-    stop_handler_threads(s);
+    for (int i = 0; i < N_LANES; i++)
+        lane_stop(&s->lanes[i]);
     MHD_stop_daemon(s->daemon);
     server_free(s);
 }

@@ -37,7 +37,8 @@ struct metrics {
     atomic_ullong duration_count;
     _Atomic double duration_sum;
     atomic_int leader;
-    atomic_int handler_threads, handlers_busy, handler_queue;
+    atomic_int handler_threads[METRICS_LANES], handlers_busy[METRICS_LANES],
+        handler_queue[METRICS_LANES];
     atomic_ullong file_failures;
     int64_t started_at;
     /* Open violations by issue type, counted once per recorded check. */
@@ -128,13 +129,13 @@ void metrics_set_leader(struct metrics *m, bool leader)
         atomic_store(&m->leader, leader ? 1 : 0);
 }
 
-void metrics_http_handlers(struct metrics *m, int threads, int busy, int queued)
+void metrics_http_handlers(struct metrics *m, int lane, int threads, int busy, int queued)
 {
-    if (!m)
+    if (!m || lane < 0 || lane >= METRICS_LANES)
         return;
-    atomic_store(&m->handler_threads, threads);
-    atomic_store(&m->handlers_busy, busy);
-    atomic_store(&m->handler_queue, queued);
+    atomic_store(&m->handler_threads[lane], threads);
+    atomic_store(&m->handlers_busy[lane], busy);
+    atomic_store(&m->handler_queue[lane], queued);
 }
 
 void metrics_file_failure(struct metrics *m)
@@ -283,14 +284,22 @@ int metrics_render(struct metrics *m, struct store *s, struct buf *b)
                 buf_printf(b, "\",code=\"other\"} %llu\n", n);
         }
     }
+    static const char *const lanes[METRICS_LANES] = {"store", "password"};
     head(b, "lockstep_http_handler_threads", "gauge",
-         "Threads of this process that run handlers which may block (store, password hashing).");
-    buf_printf(b, "lockstep_http_handler_threads %d\n", atomic_load(&m->handler_threads));
-    head(b, "lockstep_http_handlers_busy", "gauge", "Handler threads running a request.");
-    buf_printf(b, "lockstep_http_handlers_busy %d\n", atomic_load(&m->handlers_busy));
+         "Threads of this process that run handlers which may block, by pool: store "
+         "(the store, checks, syncs) and password (argon2id).");
+    for (int l = 0; l < METRICS_LANES; l++)
+        buf_printf(b, "lockstep_http_handler_threads{pool=\"%s\"} %d\n", lanes[l],
+                   atomic_load(&m->handler_threads[l]));
+    head(b, "lockstep_http_handlers_busy", "gauge", "Handler threads running a request, by pool.");
+    for (int l = 0; l < METRICS_LANES; l++)
+        buf_printf(b, "lockstep_http_handlers_busy{pool=\"%s\"} %d\n", lanes[l],
+                   atomic_load(&m->handlers_busy[l]));
     head(b, "lockstep_http_handler_queue", "gauge",
-         "Requests read whole and waiting for a free handler thread.");
-    buf_printf(b, "lockstep_http_handler_queue %d\n", atomic_load(&m->handler_queue));
+         "Requests read whole and waiting for a free handler thread, by pool.");
+    for (int l = 0; l < METRICS_LANES; l++)
+        buf_printf(b, "lockstep_http_handler_queue{pool=\"%s\"} %d\n", lanes[l],
+                   atomic_load(&m->handler_queue[l]));
     head(b, "lockstep_process_start_time_seconds", "gauge", "Unix time this process started.");
     buf_printf(b, "lockstep_process_start_time_seconds %.6f\n", (double)m->started_at / 1e6);
     return store_ok ? 0 : rc;

@@ -30,9 +30,11 @@ void metrics_check(struct metrics *m, const char *trigger, const char *status,
 void metrics_job(struct metrics *m, const char *job, const char *status);
 /* Whether this process leads the scheduled jobs (1) or not (0). */
 void metrics_set_leader(struct metrics *m, bool leader);
-/* The HTTP handler threads: how many, how many run a request, how many
+/* The lanes of HTTP handler threads (label pool="store" / "password"). */
+enum metrics_lane { METRICS_LANE_STORE, METRICS_LANE_PASSWORD, METRICS_LANES };
+/* A lane's handler threads: how many, how many run a request, how many
  * requests wait for one. */
-void metrics_http_handlers(struct metrics *m, int threads, int busy, int queued);
+void metrics_http_handlers(struct metrics *m, int lane, int threads, int busy, int queued);
 /* Count a report or log file that could not be written. */
 void metrics_file_failure(struct metrics *m);
 

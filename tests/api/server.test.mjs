@@ -80,10 +80,12 @@ test('a write waiting for the database lock does not hold the other connections 
     assert.equal(writes.settled.length, 0, 'the writes were still waiting when the reads were answered');
     // //metrics shows the two waiting writes, and itself, on handler threads.
     const m = (await request(ctx.url, 'GET', '/metrics')).text;
-    const gauge = (name) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(m)[1]);
-    assert.equal(gauge('lockstep_http_handler_threads'), 4);
-    assert.equal(gauge('lockstep_http_handlers_busy'), 3);
-    assert.equal(gauge('lockstep_http_handler_queue'), 0);
+    const gauge = (name, pool) => Number(new RegExp(`^${name}\\{pool="${pool}"\\} (\\d+)$`, 'm').exec(m)[1]);
+    assert.equal(gauge('lockstep_http_handler_threads', 'store'), 4);
+    assert.equal(gauge('lockstep_http_handlers_busy', 'store'), 3);
+    assert.equal(gauge('lockstep_http_handler_queue', 'store'), 0);
+    assert.ok(gauge('lockstep_http_handler_threads', 'password') >= 1);
+    assert.equal(gauge('lockstep_http_handlers_busy', 'password'), 0);
   } finally {
     await lock.release();
   }
@@ -129,6 +131,22 @@ test('a client that goes away while its request waits: the server carries on', a
     await sleep(50);
   assert.equal(sql(ctx.dir, `SELECT current_level FROM specialization_progress WHERE student_id = ${student} AND specialization_id = '${spec}'`), '3');
   assert.equal((await request(ctx.url, 'GET', '/api/v1/users', { token: ctx.adminToken })).status, 200);
+});
+
+test('a burst of logins waits in the password lane; store requests are answered meanwhile', async () => {
+  // Each login hashes with argon2id (~150 ms of CPU here); the password lane
+  // runs CPUs − 1 of them at a time, so 16 take seconds.
+  const settled = [];
+  const logins = Array.from({ length: 16 }, () =>
+    request(ctx.url, 'POST', '/api/v1/auth/login', { body: { email: 'admin@lockstep.local', password: ctx.adminPassword } })
+      .then((r) => { settled.push(r.status); return r; }));
+  await sleep(100);
+  for (const p of ['/api/v1/users', '/api/v1/specializations', '/api/v1/health/metrics']) {
+    const r = await request(ctx.url, 'GET', p, { token: ctx.adminToken });
+    assert.equal(r.status, 200, p);
+  }
+  assert.ok(settled.length < 8, `store requests answered only after ${settled.length} of 16 logins`);
+  assert.deepEqual((await Promise.all(logins)).map((r) => r.status), Array(16).fill(200));
 });
 
 test('pipelined requests on one connection, inline and on handler threads, are answered in order', async () => {
