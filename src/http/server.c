@@ -645,9 +645,10 @@ bool http_defer(struct http_req *r)
  * requests, write answers and answer what needs no store. A request whose
  * handler may block (argon2id, a write waiting for the SQLite lock, a check
  * on a large store, a PostgreSQL round trip) is suspended and queued for a
- * handler thread; when the handler is done the connection is resumed and its
- * epoll thread sends the answer. A slow login therefore holds one handler
- * thread, never the other connections of its epoll thread.
+ * handler thread of its lane (store, or password for argon2id); when the
+ * handler is done the connection is resumed and its epoll thread sends the
+ * answer. A slow login therefore holds one password-lane thread, never the
+ * other connections of its epoll thread nor the store lane.
  *
  * The request model is ulfius's (struct _u_request / _u_response, u_map,
  * cookies, header writers); the access handler is ours because ulfius's own
