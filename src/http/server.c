@@ -23,13 +23,15 @@
 #include <time.h>
 #include <unistd.h>
 
-/* BODY: the route takes a JSON object. WORKER: the handler may block (it
- * touches the store or runs a check), so it runs on a handler thread while
- * the epoll thread goes on serving other connections. PASSWORD: it may hash a
- * password (argon2id, ~150 ms of CPU), so it runs on the password lane, whose
- * few threads bound the CPU that hashing takes and keep a burst of logins from
- * occupying the store lane. */
-enum route_flags { NO_BODY = 0, BODY = 1, WORKER = 2, PASSWORD = 4 };
+/* BODY: the route takes a JSON object. Handlers run on a handler thread of
+ * the store lane by default (they may block: the store, a check), while the
+ * epoll thread goes on serving other connections. PASSWORD: the handler may
+ * hash a password (argon2id, ~150 ms of CPU), so it runs on the password
+ * lane, whose few threads bound the CPU that hashing takes and keep a burst of
+ * logins from occupying the store lane. INLINE: the handler never touches the
+ * store (or defers with http_defer() when it would), so the epoll thread
+ * answers it itself. */
+enum route_flags { NO_BODY = 0, BODY = 1, PASSWORD = 2, INLINE = 4 };
 
 struct route {
     const char *method;
@@ -42,42 +44,42 @@ struct route {
 #define API "/api/v1"
 static const struct route routes[] = {
     {"POST", API "/auth/login", ROLE_PUBLIC, h_login, BODY | PASSWORD},
-    {"POST", API "/auth/refresh", ROLE_PUBLIC, h_refresh, BODY | WORKER},
-    {"POST", API "/auth/logout", ROLE_ANY, h_logout, NO_BODY | WORKER},
-    {"GET", API "/auth/me", ROLE_ANY, h_me, NO_BODY | WORKER},
-    {"GET", API "/users", ROLE_ADMIN, h_users_list, NO_BODY | WORKER},
+    {"POST", API "/auth/refresh", ROLE_PUBLIC, h_refresh, BODY},
+    {"POST", API "/auth/logout", ROLE_ANY, h_logout, NO_BODY},
+    {"GET", API "/auth/me", ROLE_ANY, h_me, NO_BODY},
+    {"GET", API "/users", ROLE_ADMIN, h_users_list, NO_BODY},
     {"POST", API "/users", ROLE_ADMIN, h_users_create, BODY | PASSWORD},
-    {"GET", API "/users/{}", ROLE_ADMIN, h_user_get, NO_BODY | WORKER},
+    {"GET", API "/users/{}", ROLE_ADMIN, h_user_get, NO_BODY},
     {"PATCH", API "/users/{}", ROLE_ADMIN, h_user_patch, BODY | PASSWORD},
-    {"GET", API "/users/{}/progress", ROLE_ANY, h_progress_get, NO_BODY | WORKER},
-    {"POST", API "/users/{}/progress/{}/level", ROLE_INSTRUCTOR, h_progress_level, BODY | WORKER},
-    {"POST", API "/users/{}/progress/{}/xp", ROLE_INSTRUCTOR, h_progress_xp, BODY | WORKER},
-    {"GET", API "/specializations", ROLE_ANY, h_specs_list, NO_BODY | WORKER},
-    {"POST", API "/specializations", ROLE_ADMIN, h_specs_create, BODY | WORKER},
-    {"GET", API "/licenses/admin/sync/desync-issues", ROLE_INSTRUCTOR, h_desync_issues, NO_BODY | WORKER},
-    {"POST", API "/licenses/admin/sync/user/{}", ROLE_INSTRUCTOR, h_sync_user_spec, BODY | WORKER},
-    {"POST", API "/licenses/admin/sync/user/{}/all", ROLE_INSTRUCTOR, h_sync_user_all, BODY | WORKER},
-    {"POST", API "/licenses/admin/sync/all", ROLE_ADMIN, h_sync_all, BODY | WORKER},
-    {"GET", API "/health/status", ROLE_ADMIN, h_health_status, NO_BODY},
-    {"GET", API "/health/latest-report", ROLE_ADMIN, h_health_latest_report, NO_BODY | WORKER},
-    {"GET", API "/health/violations", ROLE_ADMIN, h_health_violations, NO_BODY | WORKER},
-    {"GET", API "/health/metrics", ROLE_ADMIN, h_health_metrics, NO_BODY | WORKER},
-    {"POST", API "/health/check-now", ROLE_ADMIN, h_health_check_now, BODY | WORKER},
-    {"GET", API "/health/history", ROLE_ADMIN, h_health_history, NO_BODY | WORKER},
-    {"GET", API "/health/jobs", ROLE_ADMIN, h_health_jobs, NO_BODY | WORKER},
-    {"GET", API "/health/baselines", ROLE_ADMIN, h_baselines_list, NO_BODY | WORKER},
-    {"POST", API "/health/baselines", ROLE_ADMIN, h_baseline_create, BODY | WORKER},
-    {"GET", API "/health/baselines/{}", ROLE_ADMIN, h_baseline_get, NO_BODY | WORKER},
-    {"GET", API "/health/trend", ROLE_ADMIN, h_health_trend, NO_BODY | WORKER},
-    {"GET", API "/health/alerts", ROLE_ADMIN, h_alerts, NO_BODY | WORKER},
-    {"GET", API "/health/alerts/silences", ROLE_ADMIN, h_alert_silences, NO_BODY | WORKER},
-    {"POST", API "/health/alerts/silences", ROLE_ADMIN, h_alert_silence_create, BODY | WORKER},
-    {"DELETE", API "/health/alerts/silences/{}", ROLE_ADMIN, h_alert_silence_delete, NO_BODY | WORKER},
+    {"GET", API "/users/{}/progress", ROLE_ANY, h_progress_get, NO_BODY},
+    {"POST", API "/users/{}/progress/{}/level", ROLE_INSTRUCTOR, h_progress_level, BODY},
+    {"POST", API "/users/{}/progress/{}/xp", ROLE_INSTRUCTOR, h_progress_xp, BODY},
+    {"GET", API "/specializations", ROLE_ANY, h_specs_list, NO_BODY},
+    {"POST", API "/specializations", ROLE_ADMIN, h_specs_create, BODY},
+    {"GET", API "/licenses/admin/sync/desync-issues", ROLE_INSTRUCTOR, h_desync_issues, NO_BODY},
+    {"POST", API "/licenses/admin/sync/user/{}", ROLE_INSTRUCTOR, h_sync_user_spec, BODY},
+    {"POST", API "/licenses/admin/sync/user/{}/all", ROLE_INSTRUCTOR, h_sync_user_all, BODY},
+    {"POST", API "/licenses/admin/sync/all", ROLE_ADMIN, h_sync_all, BODY},
+    {"GET", API "/health/status", ROLE_ADMIN, h_health_status, NO_BODY | INLINE},
+    {"GET", API "/health/latest-report", ROLE_ADMIN, h_health_latest_report, NO_BODY},
+    {"GET", API "/health/violations", ROLE_ADMIN, h_health_violations, NO_BODY},
+    {"GET", API "/health/metrics", ROLE_ADMIN, h_health_metrics, NO_BODY},
+    {"POST", API "/health/check-now", ROLE_ADMIN, h_health_check_now, BODY},
+    {"GET", API "/health/history", ROLE_ADMIN, h_health_history, NO_BODY},
+    {"GET", API "/health/jobs", ROLE_ADMIN, h_health_jobs, NO_BODY},
+    {"GET", API "/health/baselines", ROLE_ADMIN, h_baselines_list, NO_BODY},
+    {"POST", API "/health/baselines", ROLE_ADMIN, h_baseline_create, BODY},
+    {"GET", API "/health/baselines/{}", ROLE_ADMIN, h_baseline_get, NO_BODY},
+    {"GET", API "/health/trend", ROLE_ADMIN, h_health_trend, NO_BODY},
+    {"GET", API "/health/alerts", ROLE_ADMIN, h_alerts, NO_BODY},
+    {"GET", API "/health/alerts/silences", ROLE_ADMIN, h_alert_silences, NO_BODY},
+    {"POST", API "/health/alerts/silences", ROLE_ADMIN, h_alert_silence_create, BODY},
+    {"DELETE", API "/health/alerts/silences/{}", ROLE_ADMIN, h_alert_silence_delete, NO_BODY},
     {"GET", API "/health/stabilization-report", ROLE_ADMIN, h_health_stabilization_report,
-     NO_BODY | WORKER},
-    {"GET", "/healthz", ROLE_PUBLIC, h_healthz, NO_BODY},
-    {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY | WORKER},
-    {"GET", "/metrics", ROLE_PUBLIC, h_prometheus, NO_BODY | WORKER},
+     NO_BODY},
+    {"GET", "/healthz", ROLE_PUBLIC, h_healthz, NO_BODY | INLINE},
+    {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY},
+    {"GET", "/metrics", ROLE_PUBLIC, h_prometheus, NO_BODY},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -534,8 +536,8 @@ static const char *route_path(const char *path)
 }
 
 /* Handle one request: route, authenticate, check the role, parse the body,
- * run the handler, count and log it. Runs on an epoll thread, or on a handler
- * thread for WORKER routes. can_defer (epoll thread only) lets the handler
+ * run the handler, count and log it. Runs on an epoll thread (INLINE routes,
+ * and requests that match no route), or on a handler thread. can_defer (epoll thread only) lets the handler
  * call http_defer(); then nothing is answered, counted or logged, and false
  * is returned. */
 static bool dispatch(struct http_server *srv, struct req *q, bool can_defer)
@@ -813,7 +815,7 @@ static int route_lane(const struct req *q)
                                         &scratch);
     if (!rt)
         return -1;
-    return rt->flags & PASSWORD ? LANE_PASSWORD : rt->flags & WORKER ? LANE_STORE : -1;
+    return rt->flags & INLINE ? -1 : rt->flags & PASSWORD ? LANE_PASSWORD : LANE_STORE;
 }
 
 static void lane_metrics(const struct lane *l)
