@@ -509,6 +509,7 @@ struct req {
     atomic_int state;
     bool counted;              /* in srv->in_flight until its answer is queued */
     bool too_large;            /* body bytes beyond the limit were dropped */
+    const struct route *rt;    /* found once the request is read whole; NULL: none */
     char id[20];               /* request id, set by the first dispatch() */
     int64_t t0;                /* when it was read whole (access log duration) */
 };
@@ -572,7 +573,7 @@ static bool dispatch(struct http_server *srv, struct req *q, bool can_defer)
         http_error(&r, 413, "Request body too large (at most %zu bytes)", limit);
         goto done;
     }
-    rt = find_route(r.method, path, &r);
+    rt = q->rt;
     if (!rt) {
         char allow[64] = "";
         for (size_t i = 0; i < N_ROUTES; i++) {
@@ -591,7 +592,7 @@ static bool dispatch(struct http_server *srv, struct req *q, bool can_defer)
         }
         goto done;
     }
-    /* Match again: a later non-matching route may have overwritten params. */
+    /* route_lane() matched into a scratch request: capture the {} segments. */
     match(rt->pattern, path, &r);
     http_header(&r, "Cache-Control", "no-store");
     if (rt->role != ROLE_PUBLIC) {
@@ -803,19 +804,20 @@ static enum MHD_Result send_answer(struct http_server *s, struct req *q)
     return rc;
 }
 
-/* The lane of the request's route, or -1: answered on the epoll thread. */
-static int route_lane(const struct req *q)
+/* Find q's route once it is read whole (none for a body or URL that is too
+ * long: dispatch() answers 413/414), and return its lane, or -1: answered on
+ * the epoll thread. */
+static int route_lane(struct req *q)
 {
     struct http_req scratch;
     scratch.n_params = 0;
     if (q->too_large || (q->u.http_url && strlen(q->u.http_url) > HTTP_URL_MAX))
         return -1;
-    const struct route *rt = find_route(q->u.http_verb ? q->u.http_verb : "",
-                                        route_path(q->u.url_path ? q->u.url_path : "/"),
-                                        &scratch);
-    if (!rt)
+    q->rt = find_route(q->u.http_verb ? q->u.http_verb : "",
+                       route_path(q->u.url_path ? q->u.url_path : "/"), &scratch);
+    if (!q->rt)
         return -1;
-    return rt->flags & INLINE ? -1 : rt->flags & PASSWORD ? LANE_PASSWORD : LANE_STORE;
+    return q->rt->flags & INLINE ? -1 : q->rt->flags & PASSWORD ? LANE_PASSWORD : LANE_STORE;
 }
 
 static void lane_metrics(const struct lane *l)
