@@ -28,12 +28,15 @@ CONF
 nginx -c "$work/nginx.conf" -p "$work"
 sleep 0.5
 ngx_pid=$(cat "$work/nginx.pid")
-wrkrun() { wrk -t2 -c64 -d10s --latency "$@" 2>/dev/null | awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} END {print rps, p99}'; }
+# wrkstat WRK-ARGS...: "req/s p99 max" of one wrk run.
+wrkstat() { wrk --latency "$@" 2>/dev/null |
+  awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} /^ +Latency +[0-9]/ {max=$4} END {print rps, p99, max}'; }
+wrkrun() { wrkstat -t2 -c64 -d10s "$@"; }
 echo "## GET /api/v1/health/status, wrk -t2 -c64 -d10s (target >= 0.5 x nginx, p99 < 10 ms)"
 echo "status JSON: $(wc -c < "$work/html/status.json") bytes"
 for round in 1 2; do
-  read -r n_rps n_p99 < <(wrkrun http://127.0.0.1:18081/status.json)
-  read -r l_rps l_p99 < <(wrkrun -H "Authorization: Bearer $token" http://127.0.0.1:18080/api/v1/health/status)
+  read -r n_rps n_p99 _ < <(wrkrun http://127.0.0.1:18081/status.json)
+  read -r l_rps l_p99 _ < <(wrkrun -H "Authorization: Bearer $token" http://127.0.0.1:18080/api/v1/health/status)
   awk -v a="$l_rps" -v b="$n_rps" -v ap="$l_p99" -v bp="$n_p99" -v r="$round" \
     'BEGIN {printf "round %d: lockstep %.0f req/s (p99 %s), nginx %.0f req/s (p99 %s), ratio %.2f\n", r, a, ap, b, bp, a/b}'
 done
@@ -45,16 +48,14 @@ LUA
 echo "## the same while 4 clients log in continuously (argon2id)"
 wrk -t1 -c4 -d12s -s "$work/login.lua" http://127.0.0.1:18080/api/v1/auth/login > "$work/login.txt" 2>&1 &
 sleep 1
-read -r l_rps l_p99 l_max < <(wrk -t2 -c64 -d10s --latency -H "Authorization: Bearer $token" \
-  http://127.0.0.1:18080/api/v1/health/status 2>/dev/null |
-  awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} /^ +Latency +[0-9]/ {max=$4} END {print rps, p99, max}')
+read -r l_rps l_p99 l_max < <(wrkrun -H "Authorization: Bearer $token" \
+  http://127.0.0.1:18080/api/v1/health/status)
 wait %2 2>/dev/null || true
 logins=$(awk '/Requests\/sec/ {print $2}' "$work/login.txt")
 login_avg=$(awk '/^ +Latency +[0-9]/ {print $2}' "$work/login.txt")
 echo "status: $l_rps req/s (p99 $l_p99, max $l_max) while logins ran at $logins/s (mean $login_avg each)"
 echo "## a store read on a handler thread (GET /api/v1/specializations, wrk -t1 -c8 -d8s), alone and while 8 clients log in"
-storerun() { wrk -t1 -c8 -d8s --latency -H "Authorization: Bearer $token" http://127.0.0.1:18080/api/v1/specializations 2>/dev/null |
-  awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} /^ +Latency +[0-9]/ {max=$4} END {print rps, p99, max}'; }
+storerun() { wrkstat -t1 -c8 -d8s -H "Authorization: Bearer $token" http://127.0.0.1:18080/api/v1/specializations; }
 read -r s_rps s_p99 s_max < <(storerun)
 echo "alone: $s_rps req/s (p99 $s_p99, max $s_max)"
 wrk -t1 -c8 -d10s -s "$work/login.lua" http://127.0.0.1:18080/api/v1/auth/login > "$work/login8.txt" 2>&1 &
