@@ -84,7 +84,15 @@ int cli_configure(struct cli *c)
 {
     char err[600];
     config_defaults(&c->cfg);
+    /* --config, else LOCKSTEP_CONFIG (set but empty: no file at all), else the
+     * system file when it exists. A file named explicitly must exist. */
     const char *file = c->config_file ? c->config_file : getenv("LOCKSTEP_CONFIG");
+    if (!file && c->system_config && c->system_config[0] && access(c->system_config, F_OK) == 0)
+        file = c->system_config;
+    if (c->config_file && !c->config_file[0]) {
+        cli_error(NULL, "--config needs a file name");
+        return EXIT_USAGE;
+    }
     if (file && *file && config_load_file(&c->cfg, file, err, sizeof err) != 0) {
         cli_error(NULL, "%s", err);
         return EXIT_FAIL;
@@ -106,16 +114,21 @@ int cli_configure(struct cli *c)
     return 0;
 }
 
-int cli_open_store(struct cli *c, struct store **out)
+void cli_store_error(const struct cli *c, int rc, const char *err)
 {
-    return cli_open_store_migrating(c, true, out);
+    (void)c;
+    if (rc == STORE_ERR_NO_STORE)
+        cli_error(NULL, "%s; run `lockstep migrate` or pass --db/--data-dir", err);
+    else
+        cli_error(NULL, "%s", err);
 }
 
-int cli_open_store_migrating(struct cli *c, bool migrate, struct store **out)
+static int open_store(struct cli *c, bool create, bool migrate, struct store **out)
 {
     char err[600];
-    /* The embedded store and the logs live in the data dir: make sure it exists. */
-    int rc = fs_mkdir_p(c->cfg.data_dir, 0755);
+    /* The embedded store and the logs live in the data dir: a verb that may
+     * create the store makes sure it exists. */
+    int rc = create ? fs_mkdir_p(c->cfg.data_dir, 0755) : 0;
     if (rc) {
         cli_error(NULL, "cannot create data dir %s: %s", c->cfg.data_dir, strerror(-rc));
         return EXIT_FAIL;
@@ -124,13 +137,24 @@ int cli_open_store_migrating(struct cli *c, bool migrate, struct store **out)
     store_options_default(&o);
     o.busy_timeout_ms = c->cfg.busy_timeout_ms;
     o.migrate = migrate;
+    o.create = create;
     o.parallel_scan_min_bytes = c->cfg.parallel_scan_min_bytes;
     rc = store_open(c->cfg.db, &o, out, err, sizeof err);
     if (rc) {
-        cli_error(NULL, "%s", err);
+        cli_store_error(c, rc, err);
         return EXIT_FAIL;
     }
     return 0;
+}
+
+int cli_open_store(struct cli *c, struct store **out)
+{
+    return open_store(c, false, true, out);
+}
+
+int cli_create_store(struct cli *c, bool migrate, struct store **out)
+{
+    return open_store(c, true, migrate, out);
 }
 
 int cli_parse_int(const struct cli *c, const char *opt, const char *text, long long min,

@@ -20,6 +20,8 @@ struct cli {
     const char *verb;
     struct config cfg;
     const char *config_file;              /* --config */
+    const char *system_config;            /* read when it exists and neither --config nor
+                                             LOCKSTEP_CONFIG names a file */
     const char *keys[CLI_MAX_OVERRIDES];  /* config keys set by flags */
     const char *values[CLI_MAX_OVERRIDES];
     int n_overrides;
@@ -42,11 +44,18 @@ int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, 
 /* Load the configuration (defaults, file, environment, flags) and finalize it.
  * Returns 0, or prints the error and returns EXIT_FAIL. */
 int cli_configure(struct cli *c);
-/* Open the configured store (creating the data dir for the embedded store).
+/* Open the configured store, which must exist (operations.md: only serve,
+ * migrate, demo and doctor create one): pointed at a place without a store
+ * it prints "no Lockstep store at …; run `lockstep migrate` or pass
+ * --db/--data-dir" and creates nothing. Pending migrations are applied.
  * Returns 0, or prints the error and returns EXIT_FAIL. */
 int cli_open_store(struct cli *c, struct store **out);
-/* The same, choosing whether pending migrations are applied on open. */
-int cli_open_store_migrating(struct cli *c, bool migrate, struct store **out);
+/* Open the configured store, creating the data dir and a new store when there
+ * is none (the verbs that may); `migrate` applies pending migrations on open. */
+int cli_create_store(struct cli *c, bool migrate, struct store **out);
+/* Print why a store could not be opened (rc and err from store_open or
+ * store_pool_open), with the advice of operations.md when there is none. */
+void cli_store_error(const struct cli *c, int rc, const char *err);
 /* Print "lockstep: <verb>: <message>" on stderr. */
 void cli_error(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Parse a positive integer option value. Returns 0 or prints a usage error and

@@ -48,7 +48,7 @@ int cmd_demo(struct cli *c, int argc, char **argv)
     if ((rc = cli_configure(c)) != 0)
         return rc;
     struct store *s;
-    if ((rc = cli_open_store(c, &s)) != 0)
+    if ((rc = cli_create_store(c, true, &s)) != 0)
         return rc;
     struct demo_result r;
     char err[600];

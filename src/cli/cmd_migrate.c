@@ -12,7 +12,7 @@ int cmd_migrate(struct cli *c, int argc, char **argv)
     if ((rc = cli_configure(c)) != 0)
         return rc;
     struct store *s;
-    if ((rc = cli_open_store_migrating(c, false, &s)) != 0)
+    if ((rc = cli_create_store(c, false, &s)) != 0)
         return rc;
     int applied = 0, version = 0;
     rc = s->ops->migrate(s, &applied);

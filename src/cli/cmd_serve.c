@@ -80,8 +80,8 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     so.busy_timeout_ms = app.cfg.busy_timeout_ms;
     so.parallel_scan_min_bytes = app.cfg.parallel_scan_min_bytes;
     app.workers = pool_size(&app.cfg);
-    if (store_pool_open(app.cfg.db, &so, app.workers, &app.pool, err, sizeof err)) {
-        cli_error(c, "%s", err);
+    if ((rc = store_pool_open(app.cfg.db, &so, app.workers, &app.pool, err, sizeof err))) {
+        cli_store_error(c, rc, err);
         return EXIT_FAIL;
     }
     int code = EXIT_FAIL;
@@ -99,6 +99,8 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         goto out;
     }
     log_start_async();
+    if (no_scheduler)
+        scheduler_record_disabled(&app);
     if (!no_scheduler && scheduler_start(&app, &app.scheduler, err, sizeof err) != 0) {
         cli_error(c, "%s", err);
         goto out;

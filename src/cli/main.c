@@ -8,6 +8,11 @@
 #ifndef LOCKSTEP_VERSION
 #define LOCKSTEP_VERSION "0.0.0"
 #endif
+/* The config file read when neither --config nor LOCKSTEP_CONFIG names one
+ * (CMake: -DLOCKSTEP_SYSTEM_CONFIG=PATH). */
+#ifndef LOCKSTEP_SYSTEM_CONFIG
+#define LOCKSTEP_SYSTEM_CONFIG "/etc/lockstep/lockstep.ini"
+#endif
 
 static int cmd_version(struct cli *c, int argc, char **argv)
 {
@@ -85,6 +90,7 @@ int main(int argc, char **argv)
 {
     struct cli c;
     memset(&c, 0, sizeof c);
+    c.system_config = LOCKSTEP_SYSTEM_CONFIG;
     argc = take_global_options(&c, argc, argv);
     if (argc < 0)
         return EXIT_USAGE;

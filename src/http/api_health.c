@@ -217,26 +217,32 @@ void h_readyz(struct http_req *r)
     http_json(r, 200, o);
 }
 
-static json_t *job_json(struct http_req *r, const char *id, const char *name, long interval_s,
-                        int64_t since, int64_t until, int *rc)
+/* One job as the store records it: the interval and grace are those its
+ * scheduler started with (null when no start with settings is recorded). */
+static json_t *job_json(struct http_req *r, const char *id, const char *name, int64_t since,
+                        int64_t until, int *rc)
 {
     struct store *s = http_store(r);
     struct job_window w;
-    *rc = scheduler_job_window(s, id, interval_s, since, until, &w);
+    *rc = scheduler_job_window(s, id, since, until, &w);
     if (*rc)
         return NULL;
     int64_t next = scheduler_next_run(r->app->scheduler, id);
-    if (!next && w.last_due)
-        next = w.last_due + (int64_t)interval_s * USEC_PER_SEC; /* another process runs it */
+    if (!next && w.last_due && w.recorded)
+        next = w.last_due + w.interval_s * USEC_PER_SEC; /* another process runs it */
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(id));
     json_object_set_new(o, "name", json_string(name));
-    json_object_set_new(o, "interval_seconds", json_integer(interval_s));
+    json_object_set_new(o, "interval_seconds", w.recorded ? json_integer(w.interval_s)
+                                                          : json_null());
+    json_object_set_new(o, "misfire_grace_seconds", w.recorded ? json_integer(w.grace_s)
+                                                               : json_null());
+    json_object_set_new(o, "settings_recorded_at", report_time_json(w.settings_at));
     json_object_set_new(o, "next_run", report_time_json(next));
     json_object_set_new(o, "last_run", report_time_json(w.last_run));
     json_object_set_new(o, "last_status", w.last_status[0] ? json_string(w.last_status) : json_null());
     json_object_set_new(o, "last_success", report_time_json(w.last_success));
-    json_object_set_new(o, "runs_expected", json_integer(w.expected));
+    json_object_set_new(o, "runs_expected", w.recorded ? json_integer(w.expected) : json_null());
     json_object_set_new(o, "runs_ok", json_integer(w.ok));
     json_object_set_new(o, "runs_failed", json_integer(w.failed));
     json_object_set_new(o, "runs_missed", json_integer(w.missed));
@@ -268,11 +274,8 @@ void h_health_jobs(struct http_req *r)
     int64_t until = time_now_us(), since = until - secs * USEC_PER_SEC;
     int rc = 0;
     json_t *arr = json_array();
-    json_t *a = job_json(r, JOB_CHECK, JOB_CHECK_NAME, r->app->cfg.check_interval, since, until,
-                         &rc);
-    json_t *b = a ? job_json(r, JOB_SYNC, JOB_SYNC_NAME, r->app->cfg.sync_interval, since,
-                             until, &rc)
-                  : NULL;
+    json_t *a = job_json(r, JOB_CHECK, JOB_CHECK_NAME, since, until, &rc);
+    json_t *b = a ? job_json(r, JOB_SYNC, JOB_SYNC_NAME, since, until, &rc) : NULL;
     if (!a || !b) {
         json_decref(a);
         json_decref(arr);

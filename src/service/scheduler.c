@@ -10,6 +10,7 @@
 #include "service/monitor.h"
 #include "service/sync.h"
 #include "util/fsutil.h"
+#include "util/log.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -83,27 +84,87 @@ void scheduler_plan(int64_t now, int64_t due, int64_t interval, int64_t grace,
     p->next_due = last + interval;
 }
 
-int64_t scheduler_expected_runs(int64_t since, int64_t until, int64_t first_start,
-                                int64_t interval_us)
+int64_t scheduler_expected_runs(int64_t since, int64_t until,
+                                const struct schedule_segment *segs, size_t n)
 {
-    if (!first_start || interval_us <= 0)
-        return 0;
-    int64_t begin = since > first_start ? since : first_start;
-    return until > begin ? (until - begin) / interval_us : 0;
+    int64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t from = segs[i].start > since ? segs[i].start : since;
+        int64_t to = i + 1 < n && segs[i + 1].start < until ? segs[i + 1].start : until;
+        if (segs[i].interval_us > 0 && to > from)
+            total += (to - from) / segs[i].interval_us;
+    }
+    return total;
 }
 
-int scheduler_job_window(struct store *s, const char *job, int64_t interval_s, int64_t since,
-                         int64_t until, struct job_window *w)
+/* The scheduler starts of a window, as segments of one job's schedule. */
+struct seg_collect {
+    const char *job;
+    struct schedule_segment *segs;
+    size_t n, cap;
+    int64_t grace_s, settings_at;
+    bool failed;
+};
+
+static int collect_segment(void *ctx, const struct scheduler_start *r)
+{
+    struct seg_collect *c = ctx;
+    if (!r->scheduler) /* serve without the scheduler: the jobs ran elsewhere or not at all */
+        return 0;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        struct schedule_segment *g = realloc(c->segs, cap * sizeof *g);
+        if (!g) {
+            c->failed = true;
+            return 1;
+        }
+        c->segs = g;
+        c->cap = cap;
+    }
+    bool check = !strcmp(c->job, JOB_CHECK);
+    int64_t iv = r->settings_known ? (check ? r->check_interval : r->sync_interval) : 0;
+    c->segs[c->n++] = (struct schedule_segment){.start = r->started_at,
+                                                .interval_us = iv * USEC_PER_SEC};
+    if (iv > 0) {
+        c->grace_s = check ? r->check_misfire_grace : r->sync_misfire_grace;
+        c->settings_at = r->started_at;
+    }
+    return 0;
+}
+
+int scheduler_job_window(struct store *s, const char *job, int64_t since, int64_t until,
+                         struct job_window *w)
 {
     memset(w, 0, sizeof *w);
-    int64_t first = 0;
-    int rc = s->ops->scheduler_first_start(s, &first);
-    if (rc && rc != STORE_ERR_NOT_FOUND)
+    struct seg_collect c = {.job = job};
+    int rc = s->ops->scheduler_start_list(s, since, until, collect_segment, &c);
+    if (c.failed)
+        rc = store_fail(s, STORE_ERR, "out of memory");
+    if (rc) {
+        free(c.segs);
         return rc;
+    }
+    /* Starts recorded before their settings were kept come first: runs are
+     * counted from the end of the last of them, so that runs and expected
+     * runs cover the same time. */
+    w->counted_since = since;
+    for (size_t i = 0; i < c.n; i++) {
+        if (c.segs[i].interval_us > 0) {
+            w->recorded = true;
+            w->interval_s = c.segs[i].interval_us / USEC_PER_SEC;
+            continue;
+        }
+        int64_t end = i + 1 < c.n && c.segs[i + 1].start < until ? c.segs[i + 1].start : until;
+        if (end > w->counted_since)
+            w->counted_since = end;
+    }
+    w->grace_s = w->recorded ? c.grace_s : 0;
+    w->settings_at = w->recorded ? c.settings_at : 0;
+    w->expected = scheduler_expected_runs(since, until, c.segs, c.n);
+    free(c.segs);
     struct job_stats st;
-    if ((rc = s->ops->job_run_stats(s, job, since, until, &st)) != 0)
+    if ((rc = s->ops->job_run_stats(s, job, w->counted_since, until, &st)) != 0)
         return rc;
-    w->expected = scheduler_expected_runs(since, until, first, interval_s * USEC_PER_SEC);
     w->ok = st.ok;
     w->failed = st.failed;
     w->skipped = st.skipped;
@@ -349,6 +410,31 @@ static void fire(struct scheduler *s, struct job *j, int64_t now)
 
 static void become_leader(struct scheduler *s, bool at_start);
 
+/* A scheduler start with the settings it runs by: the reports judge the
+ * schedule by these, not by their own configuration. */
+static int record_start(const struct app *app, struct store *st, int64_t when, bool running)
+{
+    struct scheduler_start r;
+    memset(&r, 0, sizeof r);
+    r.started_at = when;
+    snprintf(r.owner, sizeof r.owner, "%s", app->instance_id);
+    r.scheduler = running;
+    r.check_interval = app->cfg.check_interval;
+    r.sync_interval = app->cfg.sync_interval;
+    r.check_misfire_grace = app->cfg.check_misfire_grace;
+    r.sync_misfire_grace = app->cfg.sync_misfire_grace;
+    return st->ops->scheduler_start_insert(st, &r);
+}
+
+void scheduler_record_disabled(struct app *app)
+{
+    struct store *st = store_pool_get(app->pool);
+    if (record_start(app, st, time_now_us(), false) != 0)
+        log_msg(LOG_ERROR, "scheduler", "cannot record the start without the scheduler: %s",
+                store_errmsg(st));
+    store_pool_put(app->pool, st);
+}
+
 /* Confirm or take the leadership (unlocked: it talks to the store). */
 static void check_leadership(struct scheduler *s)
 {
@@ -440,7 +526,7 @@ static void become_leader(struct scheduler *s, bool at_start)
     char previous[64] = "";
     int64_t prev_at = 0;
     st->ops->scheduler_last_start(st, &prev_at, previous);
-    if (st->ops->scheduler_start_insert(st, now, app->instance_id) != 0)
+    if (record_start(app, st, now, true) != 0)
         daylog_write(s->log, LOG_ERROR, "scheduler", "cannot record the scheduler start: %s",
                      store_errmsg(st));
     int64_t next[2];

@@ -35,14 +35,31 @@ struct schedule_plan {
 void scheduler_plan(int64_t now, int64_t due, int64_t interval, int64_t grace,
                     struct schedule_plan *p);
 
-/* Runs expected in [since, until) for a job of `interval` seconds whose
- * scheduler first started at first_start (0: never): the window clipped to
- * begin no earlier than first_start, divided by the interval, rounded down. */
-int64_t scheduler_expected_runs(int64_t since, int64_t until, int64_t first_start,
-                                int64_t interval_us);
+/* One stretch of the recorded schedule: from a start of the scheduler to the
+ * next start (or the end of the window), judged by that start's interval
+ * (0: the start was recorded without its settings). */
+struct schedule_segment {
+    int64_t start;
+    int64_t interval_us;
+};
+
+/* Runs expected in [since, until) over the segments (oldest first; each ends
+ * where the next begins, the last at `until`): the sum over the segments of
+ * (the segment clipped to the window) / its interval, each rounded down.
+ * Time before the first segment counts nothing; time after the last start
+ * counts with its interval even when the process was down (downtime shows as
+ * missed runs). */
+int64_t scheduler_expected_runs(int64_t since, int64_t until,
+                                const struct schedule_segment *segs, size_t n);
 
 /* A job's record over a window, as /health/jobs and the reports show it. */
 struct job_window {
+    bool recorded;            /* a scheduler start with its settings is recorded for
+                                 the window; false: expected and the rate are n/a */
+    int64_t interval_s;       /* of the latest such start (0 when not recorded) */
+    int64_t grace_s;          /* its misfire grace */
+    int64_t settings_at;      /* when that start was, 0 when not recorded */
+    int64_t counted_since;    /* runs are counted from here (>= since) */
     int64_t expected, ok, failed, missed, skipped, interrupted, running;
     double success_rate;      /* ok / expected × 100; < 0 when nothing was expected */
     int64_t last_run;         /* start of the latest run, 0 if none */
@@ -50,9 +67,15 @@ struct job_window {
     int64_t last_due;
     int64_t last_success;
 };
-/* Compute a job's window from the store. Returns 0 or a STORE_ERR_* code. */
-int scheduler_job_window(struct store *s, const char *job, int64_t interval_s, int64_t since,
-                         int64_t until, struct job_window *w);
+/* Compute a job's window from the store: the intervals are those `serve`
+ * recorded with each scheduler start, never this process's configuration.
+ * Returns 0 or a STORE_ERR_* code. */
+int scheduler_job_window(struct store *s, const char *job, int64_t since, int64_t until,
+                         struct job_window *w);
+
+/* Record in the store that `serve` runs without the scheduler (--no-scheduler),
+ * with the settings it would use (a failure is logged). */
+void scheduler_record_disabled(struct app *app);
 
 /* Start the jobs inside `app` (its pool, monitor, config). Marks runs left
  * `running` by a crash as `interrupted`, records the gap since the last run as

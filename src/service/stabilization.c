@@ -144,6 +144,11 @@ void stabilization_decide(const struct stab_facts *f, struct stab_verdict *v)
     if (!f->scheduler_started) {
         item(&v->reasons, "the scheduler has never started: no scheduled health-check has run");
         sched_failed = true;
+    } else if (f->settings_unknown) {
+        item(&v->reasons, "no scheduler start in the window recorded its intervals (recorded "
+                          "by an earlier version): expected runs are n/a until `lockstep "
+                          "serve` starts again");
+        sched_failed = true;
     } else if (!v->scheduler_running) {
         item(&v->reasons,
              "the scheduler is not running: the last successful health-check run ended %s, "
@@ -296,8 +301,6 @@ int stabilization_compile(struct store *s, const struct config *cfg, int64_t unt
     r->since = r->until - window_seconds * USEC_PER_SEC;
     r->healthy_threshold = cfg->healthy_threshold;
     r->degraded_threshold = cfg->degraded_threshold;
-    r->check_interval = cfg->check_interval;
-    r->sync_interval = cfg->sync_interval;
 
     /* Consistency: the checks of the window against the baseline. */
     if ((rc = trend_analyze(s, r->until, window_seconds, baseline_id, &r->trend, err, errlen)))
@@ -325,11 +328,13 @@ int stabilization_compile(struct store *s, const struct config *cfg, int64_t unt
         goto store_failed;
 
     /* Scheduler. */
-    if ((rc = scheduler_job_window(s, JOB_CHECK, cfg->check_interval, r->since, r->until,
-                                   &r->check_job)) != 0 ||
-        (rc = scheduler_job_window(s, JOB_SYNC, cfg->sync_interval, r->since, r->until,
-                                   &r->sync_job)) != 0)
+    /* The schedule is judged by the settings `serve` recorded with each start
+     * of its scheduler, never by this process's configuration. */
+    if ((rc = scheduler_job_window(s, JOB_CHECK, r->since, r->until, &r->check_job)) != 0 ||
+        (rc = scheduler_job_window(s, JOB_SYNC, r->since, r->until, &r->sync_job)) != 0)
         goto store_failed;
+    r->check_interval = (long)r->check_job.interval_s;
+    r->sync_interval = (long)r->sync_job.interval_s;
     int64_t first_start = 0, last_start = 0, last_due = 0;
     char owner[64];
     rc = s->ops->scheduler_first_start(s, &first_start);
@@ -340,11 +345,11 @@ int stabilization_compile(struct store *s, const struct config *cfg, int64_t unt
     if (rc && rc != STORE_ERR_NOT_FOUND)
         goto store_failed;
     rc = 0;
-    if (first_start) {
+    if (first_start && r->check_job.recorded) {
         int64_t from = last_due > last_start ? last_due : last_start;
         r->checks_pending = stabilization_pending_runs(
-            from, r->until, (int64_t)cfg->check_interval * USEC_PER_SEC,
-            (int64_t)cfg->check_misfire_grace * USEC_PER_SEC);
+            from, r->until, r->check_job.interval_s * USEC_PER_SEC,
+            r->check_job.grace_s * USEC_PER_SEC);
         /* Only dues the window counts as missed can be pending. */
         int64_t started = r->check_job.ok + r->check_job.failed + r->check_job.skipped +
                           r->check_job.interrupted + r->check_job.running;
@@ -370,13 +375,14 @@ int stabilization_compile(struct store *s, const struct config *cfg, int64_t unt
     f->healthy_threshold = cfg->healthy_threshold;
     f->degraded_threshold = cfg->degraded_threshold;
     f->scheduler_started = first_start != 0;
+    f->settings_unknown = first_start != 0 && !r->check_job.recorded;
     f->runs_expected = r->check_job.expected;
     f->runs_ok = r->check_job.ok;
     f->runs_in_progress = r->check_job.running + r->checks_pending;
     f->last_success_at = r->check_job.last_success;
     f->until = r->until;
-    int64_t iv = (int64_t)cfg->check_interval * USEC_PER_SEC;
-    int64_t stale = iv + (int64_t)cfg->check_misfire_grace * USEC_PER_SEC;
+    int64_t iv = r->check_job.interval_s * USEC_PER_SEC;
+    int64_t stale = iv + r->check_job.grace_s * USEC_PER_SEC;
     f->stale_after_us = 2 * iv > stale ? 2 * iv : stale;
     f->has_baseline = r->trend.has_baseline;
     f->baseline_id = r->baseline.baseline.id;
@@ -579,7 +585,7 @@ static json_t *job_window_json(const struct job_window *w)
     json_t *o = json_object();
     if (!o)
         return NULL;
-    json_object_set_new(o, "runs_expected", json_integer(w->expected));
+    json_object_set_new(o, "runs_expected", w->recorded ? json_integer(w->expected) : json_null());
     json_object_set_new(o, "runs_ok", json_integer(w->ok));
     json_object_set_new(o, "runs_failed", json_integer(w->failed));
     json_object_set_new(o, "runs_missed", json_integer(w->missed));
@@ -693,10 +699,15 @@ json_t *stabilization_json(const struct stab_report *r)
     int64_t missed = cj->missed - r->checks_pending;
     json_t *sc = json_object();
     json_object_set_new(sc, "job", json_string(JOB_CHECK));
-    json_object_set_new(sc, "interval_seconds", json_integer(r->check_interval));
+    json_object_set_new(sc, "interval_seconds", cj->recorded ? json_integer(r->check_interval)
+                                                             : json_null());
+    json_object_set_new(sc, "misfire_grace_seconds", cj->recorded ? json_integer(cj->grace_s)
+                                                                  : json_null());
+    json_object_set_new(sc, "settings_recorded_at", report_time_json(cj->settings_at));
     json_object_set_new(sc, "running", json_boolean(v->scheduler_running));
     json_object_set_new(sc, "started", json_boolean(r->facts.scheduler_started));
-    json_object_set_new(sc, "checks_expected", json_integer(cj->expected));
+    json_object_set_new(sc, "checks_expected", cj->recorded ? json_integer(cj->expected)
+                                                            : json_null());
     json_object_set_new(sc, "checks_run", json_integer(cj->ok + cj->failed + cj->interrupted +
                                                        cj->running));
     json_object_set_new(sc, "checks_recorded", json_integer(t->count));
@@ -746,7 +757,9 @@ json_t *stabilization_json(const struct stab_report *r)
     json_t *sj = job_window_json(&r->sync_job);
     if (sj) {
         json_object_set_new(sj, "job", json_string(JOB_SYNC));
-        json_object_set_new(sj, "interval_seconds", json_integer(r->sync_interval));
+        json_object_set_new(sj, "interval_seconds", r->sync_job.recorded
+                                                        ? json_integer(r->sync_interval)
+                                                        : json_null());
     }
     json_object_set_new(sy, "job", sj ? sj : json_null());
     json_object_set_new(o, "sync", sy);
@@ -848,9 +861,17 @@ int stabilization_write_md(FILE *fp, const struct stab_report *r)
     fprintf(fp, "| Scheduler | %s |\n", !r->facts.scheduler_started ? "never started"
                                          : v->scheduler_running     ? "running"
                                                                     : "not running");
-    fprintf(fp, "| Health checks run / expected | %lld / %lld (every %ld s) |\n",
-            (long long)(cj->ok + cj->failed + cj->interrupted + cj->running),
-            (long long)cj->expected, r->check_interval);
+    if (cj->recorded) {
+        time_format_iso(cj->settings_at, a);
+        fprintf(fp, "| Health checks run / expected | %lld / %lld (every %ld s, as recorded "
+                    "by serve at %s) |\n",
+                (long long)(cj->ok + cj->failed + cj->interrupted + cj->running),
+                (long long)cj->expected, r->check_interval, a);
+    } else {
+        fprintf(fp, "| Health checks run / expected | %lld / n/a (no scheduler start with its "
+                    "settings is recorded in the store) |\n",
+                (long long)(cj->ok + cj->failed + cj->interrupted + cj->running));
+    }
     fprintf(fp, "| Succeeded | %lld |\n| Failed | %lld |\n| Missed | %lld |\n",
             (long long)cj->ok, (long long)cj->failed, (long long)(missed > 0 ? missed : 0));
     fprintf(fp, "| Skipped | %lld |\n| Interrupted | %lld |\n| In progress | %lld |\n",
@@ -886,8 +907,13 @@ int stabilization_write_md(FILE *fp, const struct stab_report *r)
                 r->last_sync.dry_run ? ", dry run" : "",
                 (long long)r->last_sync.synced_count, (long long)r->last_sync.failed_count);
     }
-    fprintf(fp, "| Auto-sync job | %lld ok of %lld expected (every %ld s) |\n",
-            (long long)r->sync_job.ok, (long long)r->sync_job.expected, r->sync_interval);
+    if (r->sync_job.recorded)
+        fprintf(fp, "| Auto-sync job | %lld ok of %lld expected (every %ld s) |\n",
+                (long long)r->sync_job.ok, (long long)r->sync_job.expected, r->sync_interval);
+    else
+        fprintf(fp, "| Auto-sync job | %lld ok of n/a expected (no scheduler start with its "
+                    "settings is recorded) |\n",
+                (long long)r->sync_job.ok);
 
     fprintf(fp, "\n## Observations\n\n### Positive\n\n");
     if (!r->positive.n)

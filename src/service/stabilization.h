@@ -47,6 +47,8 @@ struct stab_facts {
      * recorded run and still within their misfire grace) are not judged yet:
      * success rate = ok / (expected − in_progress). */
     bool scheduler_started;
+    bool settings_unknown;            /* started, but no start in the window recorded the
+                                         intervals (an earlier version): expected is n/a */
     int64_t runs_expected, runs_ok, runs_in_progress;
     int64_t last_success_at;          /* end of the latest successful run, 0: none */
     int64_t until;                    /* end of the window */
@@ -103,7 +105,8 @@ int64_t stabilization_pending_runs(int64_t last_due, int64_t until, int64_t inte
 struct stab_report {
     int64_t generated_at, since, until, window_seconds;
     double healthy_threshold, degraded_threshold;
-    long check_interval, sync_interval;
+    long check_interval, sync_interval; /* as the latest recorded scheduler start ran
+                                           them; 0 when none is recorded */
 
     struct trend_result trend;        /* the checks of the window and the baseline */
     struct baseline_info baseline;    /* when trend.has_baseline */

@@ -12,6 +12,7 @@ void store_options_default(struct store_options *o)
     memset(o, 0, sizeof *o);
     o->busy_timeout_ms = 5000;
     o->migrate = true;
+    o->create = true;
     o->parallel_scan_min_bytes = 8L << 20;
 }
 

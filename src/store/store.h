@@ -27,6 +27,8 @@
 #define STORE_ERR_BUSY (-4)      /* locked by another writer beyond the busy timeout */
 #define STORE_ERR_UNAVAILABLE (-5) /* the database server cannot be reached */
 #define STORE_ERR_URL (-6)       /* the URL names no store Lockstep knows */
+#define STORE_ERR_NO_STORE (-7)  /* nothing there is a Lockstep store (and creating
+                                    one was not asked for) */
 
 #define SPEC_ID_MAX 33    /* specialization ids: 1–32 of [A-Z0-9_] */
 #define EMAIL_MAX 255
@@ -188,6 +190,20 @@ struct job_stats {
     int64_t last_success_at;
 };
 
+/* A recorded start of `serve`'s scheduler: a process began leading the jobs
+ * with these settings (`scheduler` true), or `serve` started without the
+ * scheduler (false). Rows recorded before the settings were kept have
+ * settings_known false (and scheduler true: only leaders recorded starts). */
+struct scheduler_start {
+    int64_t id;
+    int64_t started_at;
+    char owner[64];
+    bool scheduler;
+    bool settings_known;
+    int64_t check_interval, sync_interval;           /* seconds */
+    int64_t check_misfire_grace, sync_misfire_grace; /* seconds */
+};
+
 struct baseline {
     int64_t id;
     int64_t check_id;
@@ -264,6 +280,7 @@ typedef int (*store_violation_cb)(void *ctx, const struct violation *v);
 typedef int (*store_pair_rows_cb)(void *ctx, const struct progress *p, const struct license *l);
 typedef int (*store_sync_run_cb)(void *ctx, const struct sync_run *r);
 typedef int (*store_job_run_cb)(void *ctx, const struct job_run *r);
+typedef int (*store_sched_start_cb)(void *ctx, const struct scheduler_start *r);
 typedef int (*store_baseline_cb)(void *ctx, const struct baseline *b);
 typedef int (*store_alert_cb)(void *ctx, const struct alert *a);
 typedef int (*store_silence_cb)(void *ctx, const struct alert_silence *si);
@@ -375,10 +392,18 @@ struct store_ops {
     void (*leader_release)(struct store *s);
 
     /* Scheduler history. */
-    int (*scheduler_start_insert)(struct store *s, int64_t when, const char *owner);
-    int (*scheduler_first_start)(struct store *s, int64_t *when); /* NOT_FOUND if never */
-    /* The latest start: the process leading the jobs since then. */
+    /* Record a start (sets r->id; settings_known is ignored: the settings are kept). */
+    int (*scheduler_start_insert)(struct store *s, struct scheduler_start *r);
+    /* The first start with the scheduler running; NOT_FOUND if never. */
+    int (*scheduler_first_start)(struct store *s, int64_t *when);
+    /* The latest start with the scheduler running: the process leading the
+     * jobs since then. NOT_FOUND if never. */
     int (*scheduler_last_start)(struct store *s, int64_t *when, char owner[64]);
+    /* The starts that shape the window [since, until), oldest first: the latest
+     * start with the scheduler running at or before `since`, then every start
+     * (running or not) after `since` and before `until`. */
+    int (*scheduler_start_list)(struct store *s, int64_t since, int64_t until,
+                                store_sched_start_cb cb, void *ctx);
     int (*job_run_insert)(struct store *s, struct job_run *r); /* sets r->id; CONFLICT if
                                                                    (job, due) exists */
     int (*job_run_finish)(struct store *s, int64_t id, const char *status, const char *error,
@@ -440,6 +465,10 @@ struct store {
 struct store_options {
     long busy_timeout_ms; /* SQLite: how long to wait for a lock; PG: lock_timeout */
     bool migrate;         /* apply migrations on open (default true via store_options_default) */
+    bool create;          /* a place without a store gets a new one (default true); when
+                             false, a missing SQLite file or a database without Lockstep's
+                             schema_migrations table is STORE_ERR_NO_STORE and nothing is
+                             created. An empty (0-byte) SQLite file is never a store. */
     long parallel_scan_min_bytes; /* SQLite: full scans of a database file at least this
                                      large use several threads (default 8 MiB; 0 always,
                                      -1 never) */

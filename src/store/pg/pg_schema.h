@@ -224,6 +224,14 @@ static const struct pg_migration pg_migrations[] = {
      " ok BOOLEAN NOT NULL,"
      " error TEXT NOT NULL DEFAULT '');"
      "CREATE INDEX alert_attempts_delivery ON alert_attempts(delivery_id);"},
+    {8, "scheduler settings per start",
+     /* NULL settings: a start recorded before they were kept. */
+     "ALTER TABLE scheduler_starts ADD COLUMN scheduler BOOLEAN NOT NULL DEFAULT true;"
+     "ALTER TABLE scheduler_starts ADD COLUMN check_interval BIGINT;"
+     "ALTER TABLE scheduler_starts ADD COLUMN sync_interval BIGINT;"
+     "ALTER TABLE scheduler_starts ADD COLUMN check_misfire_grace BIGINT;"
+     "ALTER TABLE scheduler_starts ADD COLUMN sync_misfire_grace BIGINT;"
+     "CREATE INDEX scheduler_starts_time ON scheduler_starts(started_at);"},
 };
 
 #define PG_MIGRATION_COUNT ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))

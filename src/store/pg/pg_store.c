@@ -80,6 +80,7 @@ enum stmt_id {
     Q_SCHED_START_INSERT,
     Q_SCHED_FIRST_START,
     Q_SCHED_LAST_START,
+    Q_SCHED_START_LIST,
     Q_JOB_RUN_INSERT,
     Q_JOB_RUN_FINISH,
     Q_JOB_RUNS_INTERRUPT,
@@ -313,10 +314,19 @@ static const char *const sql[Q_COUNT] = {
                                 "AND revoked_at IS NULL",
     [Q_REFRESH_REVOKE_USER] = "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 "
                               "AND revoked_at IS NULL",
-    [Q_SCHED_START_INSERT] = "INSERT INTO scheduler_starts(started_at, owner) VALUES ($1, $2)",
-    [Q_SCHED_FIRST_START] = "SELECT min(started_at) FROM scheduler_starts",
-    [Q_SCHED_LAST_START] = "SELECT started_at, owner FROM scheduler_starts ORDER BY id DESC "
-                           "LIMIT 1",
+    [Q_SCHED_START_INSERT] = "INSERT INTO scheduler_starts(started_at, owner, scheduler, "
+                             "check_interval, sync_interval, check_misfire_grace, "
+                             "sync_misfire_grace) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                             "RETURNING id",
+    [Q_SCHED_FIRST_START] = "SELECT min(started_at) FROM scheduler_starts WHERE scheduler",
+    [Q_SCHED_LAST_START] = "SELECT started_at, owner FROM scheduler_starts WHERE scheduler "
+                           "ORDER BY id DESC LIMIT 1",
+    [Q_SCHED_START_LIST] = "SELECT id, started_at, owner, scheduler, check_interval, "
+                           "sync_interval, check_misfire_grace, sync_misfire_grace "
+                           "FROM scheduler_starts WHERE started_at < $2 AND (started_at > $1 "
+                           "OR id = (SELECT id FROM scheduler_starts WHERE scheduler "
+                           "AND started_at <= $1 ORDER BY started_at DESC, id DESC LIMIT 1)) "
+                           "ORDER BY started_at, id",
     [Q_JOB_RUN_INSERT] = "INSERT INTO job_runs(job_id, due_at, started_at, finished_at, status, "
                          "error, owner) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     [Q_JOB_RUN_FINISH] = "UPDATE job_runs SET status = $2, error = $3, finished_at = $4 "
@@ -1882,12 +1892,52 @@ static void pg_leader_release(struct store *s)
     ps->leader = false;
 }
 
-static int pg_scheduler_start_insert(struct store *s, int64_t when, const char *owner)
+static int pg_scheduler_start_insert(struct store *s, struct scheduler_start *r)
 {
     struct params p = {0};
-    p_time(&p, 0, when);
-    p.v[1] = owner;
-    return exec_q(PS(s), Q_SCHED_START_INSERT, 2, p.v, "record scheduler start");
+    p_time(&p, 0, r->started_at);
+    p.v[1] = r->owner;
+    p_bool(&p, 2, r->scheduler);
+    p_i64(&p, 3, r->check_interval);
+    p_i64(&p, 4, r->sync_interval);
+    p_i64(&p, 5, r->check_misfire_grace);
+    p_i64(&p, 6, r->sync_misfire_grace);
+    int rc;
+    PGresult *res = one(PS(s), Q_SCHED_START_INSERT, 7, p.v, "record scheduler start", &rc);
+    if (!res)
+        return rc;
+    r->id = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
+static int pg_scheduler_start_list(struct store *s, int64_t since, int64_t until,
+                                   store_sched_start_cb cb, void *ctx)
+{
+    struct params p = {0};
+    p_time(&p, 0, since);
+    p_time(&p, 1, until);
+    int rc;
+    PGresult *res = run(PS(s), Q_SCHED_START_LIST, 2, p.v, "list scheduler starts", &rc);
+    if (!res)
+        return rc;
+    int out = 0;
+    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
+        struct scheduler_start r;
+        memset(&r, 0, sizeof r);
+        r.id = c_i64(res, i, 0);
+        r.started_at = c_time(res, i, 1);
+        c_copy(res, i, 2, r.owner, sizeof r.owner);
+        r.scheduler = c_bool(res, i, 3);
+        r.settings_known = !PQgetisnull(res, i, 4);
+        r.check_interval = c_i64(res, i, 4);
+        r.sync_interval = c_i64(res, i, 5);
+        r.check_misfire_grace = c_i64(res, i, 6);
+        r.sync_misfire_grace = c_i64(res, i, 7);
+        out = cb(ctx, &r);
+    }
+    PQclear(res);
+    return out;
 }
 
 /* A single nullable timestamp: NOT_FOUND when null. */
@@ -2437,6 +2487,31 @@ int store_pg_open(const char *conninfo, const struct store_options *o, struct st
         return STORE_ERR_UNAVAILABLE;
     }
     int rc = session_setup(ps);
+    if (rc == 0 && !o->create) {
+        /* A database without Lockstep's schema is no store: nothing is created in it. */
+        bool exists = false;
+        PGresult *res = PQexec(ps->conn, "SELECT to_regclass('schema_migrations') IS NOT NULL");
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            rc = fail_result(ps, res, "read schema version");
+        } else {
+            exists = PQgetvalue(res, 0, 0)[0] == 't';
+            PQclear(res);
+        }
+        if (rc == 0 && !exists) {
+            /* Named from the connection: host and database, never the password. */
+            const char *host = PQhost(ps->conn), *port = PQport(ps->conn);
+            host = host ? host : "";
+            port = port ? port : "";
+            if (host[0] == '/') /* a Unix socket directory */
+                snprintf(err, errlen, "no Lockstep store at postgresql://%s@/%s?host=%s&port=%s",
+                         PQuser(ps->conn), PQdb(ps->conn), host, port);
+            else
+                snprintf(err, errlen, "no Lockstep store at postgresql://%s@%s:%s/%s",
+                         PQuser(ps->conn), host, port, PQdb(ps->conn));
+            pg_close(&ps->base);
+            return STORE_ERR_NO_STORE;
+        }
+    }
     if (rc == 0 && o->migrate) {
         int applied = 0;
         rc = pg_migrate(&ps->base, &applied);
@@ -2506,6 +2581,7 @@ static const struct store_ops pg_ops = {
     .scheduler_start_insert = pg_scheduler_start_insert,
     .scheduler_first_start = pg_scheduler_first_start,
     .scheduler_last_start = pg_scheduler_last_start,
+    .scheduler_start_list = pg_scheduler_start_list,
     .job_run_insert = pg_job_run_insert,
     .job_run_finish = pg_job_run_finish,
     .job_runs_interrupt_stale = pg_job_runs_interrupt_stale,

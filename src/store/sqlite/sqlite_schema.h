@@ -225,6 +225,14 @@ static const struct sqlite_migration sqlite_migrations[] = {
      " ok INTEGER NOT NULL,"
      " error TEXT NOT NULL DEFAULT '');"
      "CREATE INDEX alert_attempts_delivery ON alert_attempts(delivery_id);"},
+    {8, "scheduler settings per start",
+     /* NULL settings: a start recorded before they were kept. */
+     "ALTER TABLE scheduler_starts ADD COLUMN scheduler INTEGER NOT NULL DEFAULT 1;"
+     "ALTER TABLE scheduler_starts ADD COLUMN check_interval INTEGER;"
+     "ALTER TABLE scheduler_starts ADD COLUMN sync_interval INTEGER;"
+     "ALTER TABLE scheduler_starts ADD COLUMN check_misfire_grace INTEGER;"
+     "ALTER TABLE scheduler_starts ADD COLUMN sync_misfire_grace INTEGER;"
+     "CREATE INDEX scheduler_starts_time ON scheduler_starts(started_at);"},
 };
 
 #define SQLITE_MIGRATION_COUNT ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

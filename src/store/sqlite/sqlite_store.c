@@ -74,6 +74,7 @@ enum stmt_id {
     ST_SCHED_START_INSERT,
     ST_SCHED_FIRST_START,
     ST_SCHED_LAST_START,
+    ST_SCHED_START_LIST,
     ST_JOB_RUN_INSERT,
     ST_JOB_RUN_FINISH,
     ST_JOB_RUNS_INTERRUPT,
@@ -245,10 +246,18 @@ static const char *const stmt_sql[ST_COUNT] = {
                                  "WHERE family = ?1 AND revoked_at IS NULL",
     [ST_REFRESH_REVOKE_USER] = "UPDATE refresh_tokens SET revoked_at = ?2 "
                                "WHERE user_id = ?1 AND revoked_at IS NULL",
-    [ST_SCHED_START_INSERT] = "INSERT INTO scheduler_starts(started_at, owner) VALUES (?1, ?2)",
-    [ST_SCHED_FIRST_START] = "SELECT min(started_at) FROM scheduler_starts",
+    [ST_SCHED_START_INSERT] = "INSERT INTO scheduler_starts(started_at, owner, scheduler, "
+                              "check_interval, sync_interval, check_misfire_grace, "
+                              "sync_misfire_grace) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_SCHED_FIRST_START] = "SELECT min(started_at) FROM scheduler_starts WHERE scheduler = 1",
     [ST_SCHED_LAST_START] = "SELECT started_at, owner FROM scheduler_starts "
-                            "ORDER BY id DESC LIMIT 1",
+                            "WHERE scheduler = 1 ORDER BY id DESC LIMIT 1",
+    [ST_SCHED_START_LIST] = "SELECT id, started_at, owner, scheduler, check_interval, "
+                            "sync_interval, check_misfire_grace, sync_misfire_grace "
+                            "FROM scheduler_starts WHERE started_at < ?2 AND (started_at > ?1 "
+                            "OR id = (SELECT id FROM scheduler_starts WHERE scheduler = 1 "
+                            "AND started_at <= ?1 ORDER BY started_at DESC, id DESC LIMIT 1)) "
+                            "ORDER BY started_at, id",
     [ST_JOB_RUN_INSERT] = "INSERT INTO job_runs(job_id, due_at, started_at, finished_at, "
                           "status, error, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_JOB_RUN_FINISH] = "UPDATE job_runs SET status = ?2, error = ?3, finished_at = ?4 "
@@ -536,6 +545,22 @@ static int current_version(struct sqlite_store *ss, int *version)
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : fail(ss, rc, "read schema version");
+}
+
+/* True in *exists when the database has Lockstep's schema_migrations table. */
+static int has_schema(struct sqlite_store *ss, bool *exists)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(ss->db,
+                                "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                                "AND name = 'schema_migrations'",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return fail(ss, rc, "read schema version");
+    rc = sqlite3_step(st);
+    *exists = rc == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? 0 : fail(ss, rc, "read schema version");
 }
@@ -2105,15 +2130,54 @@ static int sq_refresh_revoke_user(struct store *s, int64_t user, int64_t when)
 
 /* ---- scheduler history ---------------------------------------------------- */
 
-static int sq_scheduler_start_insert(struct store *s, int64_t when, const char *owner)
+static int sq_scheduler_start_insert(struct store *s, struct scheduler_start *r)
 {
     struct sqlite_store *ss = SS(s);
     sqlite3_stmt *st = stmt(ss, ST_SCHED_START_INSERT);
     if (!st)
         return STORE_ERR;
-    bind_time(st, 1, when);
-    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
-    return exec_stmt(ss, st, "record scheduler start");
+    bind_time(st, 1, r->started_at);
+    sqlite3_bind_text(st, 2, r->owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, r->scheduler ? 1 : 0);
+    sqlite3_bind_int64(st, 4, r->check_interval);
+    sqlite3_bind_int64(st, 5, r->sync_interval);
+    sqlite3_bind_int64(st, 6, r->check_misfire_grace);
+    sqlite3_bind_int64(st, 7, r->sync_misfire_grace);
+    int rc = exec_stmt(ss, st, "record scheduler start");
+    if (rc == 0)
+        r->id = sqlite3_last_insert_rowid(ss->db);
+    return rc;
+}
+
+static int sq_scheduler_start_list(struct store *s, int64_t since, int64_t until,
+                                   store_sched_start_cb cb, void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_SCHED_START_LIST);
+    if (!st)
+        return STORE_ERR;
+    bind_time(st, 1, since);
+    bind_time(st, 2, until);
+    int rc, out = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct scheduler_start r;
+        memset(&r, 0, sizeof r);
+        r.id = sqlite3_column_int64(st, 0);
+        r.started_at = col_time(st, 1);
+        col_copy(st, 2, r.owner, sizeof r.owner);
+        r.scheduler = sqlite3_column_int(st, 3) != 0;
+        r.settings_known = sqlite3_column_type(st, 4) != SQLITE_NULL;
+        r.check_interval = sqlite3_column_int64(st, 4);
+        r.sync_interval = sqlite3_column_int64(st, 5);
+        r.check_misfire_grace = sqlite3_column_int64(st, 6);
+        r.sync_misfire_grace = sqlite3_column_int64(st, 7);
+        if ((out = cb(ctx, &r)) != 0)
+            break;
+    }
+    if (out == 0 && rc != SQLITE_DONE)
+        out = fail(ss, rc, "list scheduler starts");
+    sqlite3_reset(st);
+    return out;
 }
 
 static int first_time(struct sqlite_store *ss, sqlite3_stmt *st, int64_t *when,
@@ -2702,6 +2766,20 @@ static void sq_close(struct store *s)
     free(ss);
 }
 
+/* `path` made absolute for messages: an operator (or a cron job) in another
+ * directory sees which file was meant. */
+static void absolute_path(const char *path, char *out, size_t len)
+{
+    char cwd[STORE_PATH_MAX];
+    if (path[0] == '/' || !getcwd(cwd, sizeof cwd)) {
+        snprintf(out, len, "%s", path);
+        return;
+    }
+    while (path[0] == '.' && path[1] == '/')
+        path += 2;
+    snprintf(out, len, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", path);
+}
+
 int store_sqlite_open(const char *path, const struct store_options *o, struct store **out,
                       char *err, size_t errlen)
 {
@@ -2716,8 +2794,23 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
     ss->busy_timeout_ms = o->busy_timeout_ms;
     ss->parallel_min_bytes = o->parallel_scan_min_bytes;
     snprintf(ss->path, sizeof ss->path, "%s", path);
+    /* A missing file is a new store only when creating one was asked for; an
+     * empty file never is (a store emptied by accident must not come back as
+     * a fresh one that reports HEALTHY over nothing). */
+    struct stat sb;
+    bool exists = stat(path, &sb) == 0;
+    if ((exists && S_ISREG(sb.st_mode) && sb.st_size == 0) ||
+        (!exists && errno == ENOENT && !o->create)) {
+        char where[STORE_PATH_MAX + 256];
+        absolute_path(path, where, sizeof where);
+        snprintf(err, errlen, "no Lockstep store at %s%s", where,
+                 exists ? " (an empty file; remove it to start a new store)" : "");
+        free(ss);
+        return STORE_ERR_NO_STORE;
+    }
     int rc = sqlite3_open_v2(path, &ss->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             SQLITE_OPEN_READWRITE | (o->create ? SQLITE_OPEN_CREATE : 0) |
+                                 SQLITE_OPEN_NOMUTEX,
                              NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "cannot open database %s: %s", path,
@@ -2728,6 +2821,23 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
     }
     sqlite3_extended_result_codes(ss->db, 1);
     sqlite3_busy_timeout(ss->db, (int)o->busy_timeout_ms);
+    if (!o->create) {
+        /* Before the pragmas: another program's database is left as it is. */
+        bool schema = false;
+        rc = has_schema(ss, &schema);
+        if (rc) {
+            snprintf(err, errlen, "cannot open database %s: %s", path, store_errmsg(&ss->base));
+            sq_close(&ss->base);
+            return rc;
+        }
+        if (!schema) {
+            char where[STORE_PATH_MAX + 256];
+            absolute_path(path, where, sizeof where);
+            snprintf(err, errlen, "no Lockstep store at %s", where);
+            sq_close(&ss->base);
+            return STORE_ERR_NO_STORE;
+        }
+    }
     /* journal_mode needs the write lock the first time; the busy timeout covers it. */
     static const char *pragmas[] = {
         "PRAGMA journal_mode = WAL",
@@ -2817,6 +2927,7 @@ static const struct store_ops sqlite_ops = {
     .scheduler_start_insert = sq_scheduler_start_insert,
     .scheduler_first_start = sq_scheduler_first_start,
     .scheduler_last_start = sq_scheduler_last_start,
+    .scheduler_start_list = sq_scheduler_start_list,
     .job_run_insert = sq_job_run_insert,
     .job_run_finish = sq_job_run_finish,
     .job_runs_interrupt_stale = sq_job_runs_interrupt_stale,
