@@ -319,7 +319,7 @@ static void every_rule_triggers(void **state)
     struct alerts_outcome o;
 
     /* A healthy history: nothing fires. */
-    assert_int_equal(e->s->ops->scheduler_start_insert(e->s, T0, "test:1"), 0);
+    tu_sched_start(e->s, T0, "test:1", 300, 3600);
     record_check(e, T0, "healthy", 99.5, 5, 50);
     char out[64];
     assert_int_equal(tu_sql(e->dir, out, sizeof out,
@@ -391,7 +391,7 @@ static void deadman_fires_when_a_job_stops_succeeding(void **state)
     evaluate_at(e, T0 + 86400 * S, &o);
     assert_int_equal(alerts_of(e->s, true)->n, 0);
 
-    assert_int_equal(e->s->ops->scheduler_start_insert(e->s, T0, "test:1"), 0);
+    tu_sched_start(e->s, T0, "test:1", 300, 3600);
     evaluate_at(e, T0 + 600 * S, &o); /* exactly 2 x 300 s: not yet */
     assert_null(active_alert(e->s, ALERT_RULE_JOB_DEADMAN, JOB_CHECK));
     evaluate_at(e, T0 + 601 * S, &o);

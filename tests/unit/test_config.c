@@ -234,6 +234,13 @@ static void precedence_through_the_binary(void **state)
                            "'%s/f.ini' && printf 'data_dir = %s/other\\n' > '%s/o.ini'",
                            base, base, base, base, base),
                      0);
+    /* Only migrate (serve, demo) creates a store: make one in every candidate
+     * place; where the check's report lands tells which one was used. */
+    assert_int_equal(tu_sh("cd '%s/cwd' && for d in flag env file other; do %s --data-dir "
+                           "'%s/'$d migrate >/dev/null || exit 1; done && %s migrate >/dev/null "
+                           "&& %s --db 'sqlite:%s/fixed.db' migrate >/dev/null",
+                           base, tu_bin(), base, tu_bin(), tu_bin(), base),
+                     0);
     /* Flag beats environment, file and default. */
     assert_int_equal(tu_cmd(&out, "cd '%s/cwd' && LOCKSTEP_DATA_DIR='%s/env' %s "
                                   "--config '%s/f.ini' --data-dir '%s/flag' check 2>&1",
@@ -252,7 +259,7 @@ static void precedence_through_the_binary(void **state)
                             base, base, tu_bin(), base),
                      0);
     assert_true(checked_in(path_in(base, "file")));
-    assert_int_equal(tu_sh("test ! -e '%s/other'", base), 0);
+    assert_int_equal(tu_sh("test ! -e '%s/other/logs'", base), 0);
     assert_int_equal(tu_cmd(&out, "cd '%s/cwd' && LOCKSTEP_CONFIG='%s/o.ini' %s check 2>&1", base,
                             base, tu_bin()),
                      0);

@@ -86,15 +86,28 @@ static void expected_runs(void **state)
 {
     (void)state;
     int64_t day = 86400 * S, start = 10 * day;
+    struct schedule_segment one = {start - day, 300 * S};
     /* 72 h at 5 min = 864. */
-    assert_int_equal(scheduler_expected_runs(start, start + 3 * day, start - day, 300 * S), 864);
+    assert_int_equal(scheduler_expected_runs(start, start + 3 * day, &one, 1), 864);
     /* Clipped to the first scheduler start. */
-    assert_int_equal(scheduler_expected_runs(start, start + day, start + day / 2, 300 * S), 144);
+    one.start = start + day / 2;
+    assert_int_equal(scheduler_expected_runs(start, start + day, &one, 1), 144);
     /* Rounded down. */
-    assert_int_equal(scheduler_expected_runs(start, start + 299 * S, start - day, 300 * S), 0);
-    assert_int_equal(scheduler_expected_runs(start, start + 601 * S, start - day, 300 * S), 2);
+    one.start = start - day;
+    assert_int_equal(scheduler_expected_runs(start, start + 299 * S, &one, 1), 0);
+    assert_int_equal(scheduler_expected_runs(start, start + 601 * S, &one, 1), 2);
     /* Never started: nothing expected. */
-    assert_int_equal(scheduler_expected_runs(start, start + day, 0, 300 * S), 0);
+    assert_int_equal(scheduler_expected_runs(start, start + day, NULL, 0), 0);
+    /* Each start judged by its own interval: 12 h at 1 s before a restart, then
+     * 12 h at 300 s (43200 + 144); each segment rounded down on its own. */
+    struct schedule_segment two[] = {{start - day, S}, {start + day / 2, 300 * S}};
+    assert_int_equal(scheduler_expected_runs(start, start + day, two, 2), 43200 + 144);
+    assert_int_equal(scheduler_expected_runs(start + day / 2 - 90 * S, start + day / 2 + 299 * S,
+                                             two, 2),
+                     90);
+    /* A start without recorded settings counts nothing. */
+    struct schedule_segment legacy[] = {{start - day, 0}, {start + day / 2, 300 * S}};
+    assert_int_equal(scheduler_expected_runs(start, start + day, legacy, 2), 144);
 }
 
 static void add_run(struct store *s, const char *job, int64_t due, const char *status)
@@ -117,7 +130,7 @@ static void job_window_counts(void **state)
     (void)state;
     struct store *s = tu_store("sched-window", NULL);
     int64_t t0 = time_now_us() - 3600 * S;
-    assert_int_equal(s->ops->scheduler_start_insert(s, t0, "test"), 0);
+    tu_sched_start(s, t0, "test", 300, 21600);
     /* 12 dues in the hour: 9 ok, 1 failed, 1 recorded missed, 1 never recorded. */
     for (int i = 1; i <= 9; i++)
         add_run(s, JOB_CHECK, t0 + i * 300 * S, "success");
@@ -132,7 +145,7 @@ static void job_window_counts(void **state)
     assert_int_equal(s->ops->job_run_insert(s, &dup), STORE_ERR_CONFLICT);
 
     struct job_window w;
-    assert_int_equal(scheduler_job_window(s, JOB_CHECK, 300, t0, t0 + 3600 * S, &w), 0);
+    assert_int_equal(scheduler_job_window(s, JOB_CHECK, t0, t0 + 3600 * S, &w), 0);
     assert_int_equal(w.expected, 12);
     assert_int_equal(w.ok, 9);
     assert_int_equal(w.failed, 1);
@@ -141,9 +154,29 @@ static void job_window_counts(void **state)
     assert_string_equal(w.last_status, "failed");
 
     /* Nothing expected before the first start: rate n/a. */
-    assert_int_equal(scheduler_job_window(s, JOB_CHECK, 300, t0 - 7200 * S, t0, &w), 0);
+    assert_int_equal(scheduler_job_window(s, JOB_CHECK, t0 - 7200 * S, t0, &w), 0);
     assert_int_equal(w.expected, 0);
+    assert_false(w.recorded);
     assert_true(w.success_rate < 0);
+
+    /* A serve without the scheduler changes nothing; a restart with another
+     * interval is judged by its own: 12 runs at 300 s, then 10 at 60 s. */
+    struct scheduler_start off = {.started_at = t0 + 1800 * S, .scheduler = false,
+                                  .check_interval = 7, .sync_interval = 7};
+    snprintf(off.owner, sizeof off.owner, "api-only");
+    assert_int_equal(s->ops->scheduler_start_insert(s, &off), 0);
+    tu_sched_start(s, t0 + 3600 * S, "test-2", 60, 600);
+    assert_int_equal(scheduler_job_window(s, JOB_CHECK, t0, t0 + 4200 * S, &w), 0);
+    assert_true(w.recorded);
+    assert_int_equal(w.expected, 22);
+    assert_int_equal(w.interval_s, 60);
+    assert_int_equal(w.grace_s, 60);
+    assert_int_equal(w.settings_at, t0 + 3600 * S);
+    /* A window after the restart only: the earlier start's interval is not used. */
+    assert_int_equal(scheduler_job_window(s, JOB_CHECK, t0 + 3600 * S, t0 + 4200 * S, &w), 0);
+    assert_int_equal(w.expected, 10);
+    assert_int_equal(scheduler_job_window(s, JOB_SYNC, t0, t0 + 4200 * S, &w), 0);
+    assert_int_equal(w.expected, 0 + 1); /* 3600 s at 21600 s, then 600 s at 600 s */
 
     /* Runs left running by a crash become interrupted. */
     struct job_run r;

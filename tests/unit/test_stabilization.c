@@ -262,7 +262,7 @@ static int setup(void **state)
         tu_pair(h->s, h->u[i], "PLAYER", 3, 3);
     }
     h->t0 = (time_now_us() / S - 4 * 86400) * S; /* four days ago, whole seconds */
-    assert_int_equal(h->s->ops->scheduler_start_insert(h->s, h->t0, "test"), 0);
+    tu_sched_start(h->s, h->t0, "test", 300, 21600);
     *state = h;
     return 0;
 }

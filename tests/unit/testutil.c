@@ -128,6 +128,24 @@ struct store *tu_store(const char *name, char *dir_out)
     return tu_store_again(dir);
 }
 
+void tu_sched_start(struct store *s, int64_t when, const char *owner, long check_interval,
+                    long sync_interval)
+{
+    struct scheduler_start r;
+    memset(&r, 0, sizeof r);
+    r.started_at = when;
+    snprintf(r.owner, sizeof r.owner, "%s", owner);
+    r.scheduler = true;
+    r.check_interval = check_interval;
+    r.sync_interval = sync_interval;
+    r.check_misfire_grace = 60;
+    r.sync_misfire_grace = 300;
+    if (s->ops->scheduler_start_insert(s, &r) != 0) {
+        fprintf(stderr, "tu_sched_start: %s\n", store_errmsg(s));
+        abort();
+    }
+}
+
 int64_t tu_user(struct store *s, const char *tag, const char *role)
 {
     struct user u;

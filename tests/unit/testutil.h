@@ -27,6 +27,10 @@ int64_t tu_user(struct store *s, const char *tag, const char *role);
  * of 0 leaves that side out. */
 void tu_pair(struct store *s, int64_t user, const char *spec, int progress_level,
              int license_level);
+/* Record a scheduler start at `when` with these intervals (seconds) and the
+ * default misfire graces (60 s, 300 s), as `serve` records one. */
+void tu_sched_start(struct store *s, int64_t when, const char *owner, long check_interval,
+                    long sync_interval);
 /* Run a shell command; returns its exit status. */
 int tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Run a shell command and capture its standard output (add "2>&1" or
