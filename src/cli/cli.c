@@ -116,11 +116,10 @@ int cli_configure(struct cli *c)
 
 void cli_store_error(const struct cli *c, int rc, const char *err)
 {
-    (void)c;
     if (rc == STORE_ERR_NO_STORE)
-        cli_error(NULL, "%s; run `lockstep migrate` or pass --db/--data-dir", err);
+        cli_error(c, "%s; run `lockstep migrate` or pass --db/--data-dir", err);
     else
-        cli_error(NULL, "%s", err);
+        cli_error(c, "%s", err);
 }
 
 static int open_store(struct cli *c, bool create, bool migrate, struct store **out)
@@ -141,7 +140,7 @@ static int open_store(struct cli *c, bool create, bool migrate, struct store **o
     o.parallel_scan_min_bytes = c->cfg.parallel_scan_min_bytes;
     rc = store_open(c->cfg.db, &o, out, err, sizeof err);
     if (rc) {
-        cli_store_error(c, rc, err);
+        cli_store_error(NULL, rc, err);
         return EXIT_FAIL;
     }
     return 0;

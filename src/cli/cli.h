@@ -54,7 +54,8 @@ int cli_open_store(struct cli *c, struct store **out);
  * is none (the verbs that may); `migrate` applies pending migrations on open. */
 int cli_create_store(struct cli *c, bool migrate, struct store **out);
 /* Print why a store could not be opened (rc and err from store_open or
- * store_pool_open), with the advice of operations.md when there is none. */
+ * store_pool_open), with the advice of operations.md when there is none; the
+ * verb of `c` prefixes the line unless c is NULL. */
 void cli_store_error(const struct cli *c, int rc, const char *err);
 /* Print "lockstep: <verb>: <message>" on stderr. */
 void cli_error(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
