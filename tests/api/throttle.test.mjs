@@ -85,6 +85,7 @@ test('audit rows: LOGIN and LOGIN_FAILED with the user (when known) and the clie
 
 test('a limit above the old ring of 16 failures is honoured too', async () => {
   const dir = freshDir('throttle-20');
+  lockstep(dir, ['migrate']);
   lockstep(dir, ['user', 'add', '--email', 'someone@example.com', '--role', 'student', '--password-stdin'], {}, 'someone-pass-1\n');
   const srv = await startServe(dir, { LOCKSTEP_LOGIN_MAX_FAILURES: '20', LOCKSTEP_CHECK_INTERVAL: '3600' });
   try {
