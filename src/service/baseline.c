@@ -6,6 +6,7 @@
 #include "service/errors.h"
 #include "service/health.h"
 #include "service/report.h"
+#include "service/scheduler.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 
@@ -451,8 +452,18 @@ static int write_files(struct store *s, const struct config *cfg, struct baselin
         }
     }
     bool known = l->n > 0;
+    /* The monitoring schedule the README states is the one `serve` recorded
+     * with its latest scheduler start; this process's own only without one. */
+    struct config eff = *cfg;
+    struct scheduler_start st;
+    if (scheduler_recorded_settings(s, b->baseline.created_at ? b->baseline.created_at
+                                                              : time_now_us(),
+                                    &st) == 0) {
+        eff.check_interval = st.check_interval;
+        eff.sync_interval = st.sync_interval;
+    }
     if (fs_join(path, sizeof path, dir, BASELINE_README) != 0 ||
-        write_readme_file(path, cfg, b, rel, known, e, sizeof e) != 0) {
+        write_readme_file(path, &eff, b, rel, known, e, sizeof e) != 0) {
         if (!rc)
             snprintf(err, errlen, "%s", e[0] ? e : "data_dir path is too long");
         rc = -1;

@@ -186,6 +186,32 @@ int scheduler_job_window(struct store *s, const char *job, int64_t since, int64_
     return 0;
 }
 
+struct latest_settings {
+    struct scheduler_start *out;
+    int64_t at;
+    bool found;
+};
+
+static int keep_latest(void *ctx, const struct scheduler_start *r)
+{
+    struct latest_settings *l = ctx;
+    if (r->scheduler && r->settings_known && r->started_at <= l->at) {
+        *l->out = *r;
+        l->found = true;
+    }
+    return 0;
+}
+
+int scheduler_recorded_settings(struct store *s, int64_t at, struct scheduler_start *out)
+{
+    memset(out, 0, sizeof *out);
+    struct latest_settings l = {.out = out, .at = at};
+    int rc = s->ops->scheduler_start_list(s, at, at + 1, keep_latest, &l);
+    if (rc)
+        return rc;
+    return l.found ? 0 : store_fail(s, STORE_ERR_NOT_FOUND, "no scheduler start recorded");
+}
+
 /* ---- recording ------------------------------------------------------------------ */
 
 static void record_run(struct scheduler *s, struct store *st, const char *job, int64_t due,

@@ -73,6 +73,11 @@ struct job_window {
 int scheduler_job_window(struct store *s, const char *job, int64_t since, int64_t until,
                          struct job_window *w);
 
+/* The latest scheduler start at or before `at` that ran the jobs and recorded
+ * its settings. Returns 0, STORE_ERR_NOT_FOUND when there is none, or a
+ * STORE_ERR_* code. */
+int scheduler_recorded_settings(struct store *s, int64_t at, struct scheduler_start *out);
+
 /* Record in the store that `serve` runs without the scheduler (--no-scheduler),
  * with the settings it would use (a failure is logged). */
 void scheduler_record_disabled(struct app *app);

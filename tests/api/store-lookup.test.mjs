@@ -272,6 +272,13 @@ test('report after serve with other intervals: judged by what serve recorded', a
   assert.equal(rep2.sync.job.interval_seconds, 3600);
   // Judged at 300 s (the CLI's own default) it would be 0.
   assert.ok(rep2.scheduler.checks_expected > 20);
+
+  // A baseline made from the CLI states the schedule serve recorded, too.
+  const b = spawnSync(BIN, ['--data-dir', dir, ...dbArgs(dir), 'baseline', 'create'], { env: cleanEnv(), encoding: 'utf8' });
+  assert.equal(b.status, 0, b.stderr);
+  const readme = fs.readFileSync(path.join(dir, 'logs/baselines/BASELINE_README.md'), 'utf8');
+  assert.match(readme, /Automated checks every 0:00:02 /);
+  assert.match(readme, /Auto-sync every 1:00:00 /);
 });
 
 test('serve --no-scheduler records that the jobs do not run, and expects nothing from it', async () => {
