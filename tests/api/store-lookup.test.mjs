@@ -99,6 +99,21 @@ test('an empty lockstep.db is no store: check, serve and migrate refuse it and l
   }
 });
 
+test('another program\'s SQLite database is no store, and is left as it is', () => {
+  const cwd = tmp('foreign');
+  try {
+    execFileSync('sqlite3', [`${cwd}/other.db`, 'CREATE TABLE t(x); INSERT INTO t VALUES (1);']);
+    const before = fs.readFileSync(`${cwd}/other.db`);
+    const r = run(BIN, ['--db', `sqlite:${cwd}/other.db`, 'check'], { cwd });
+    assert.equal(r.code, 1);
+    assert.equal(r.err, `lockstep: no Lockstep store at ${cwd}/other.db${ADVICE}\n`);
+    assert.ok(before.equals(fs.readFileSync(`${cwd}/other.db`)), 'not a byte changed (no WAL switch, no tables)');
+    assert.deepEqual(fs.readdirSync(cwd), ['other.db']);
+  } finally {
+    fs.rmSync(cwd, { recursive: true, force: true });
+  }
+});
+
 test('a PostgreSQL database without Lockstep\'s schema is no store', { skip: !PG }, () => {
   const dir = freshDir('pg-noschema');
   const url = dbArgs(dir)[1];
