@@ -7,7 +7,7 @@ LOCKSTEP  := $(BUILD)/lockstep
 # missing cmocka fails the configure step instead of skipping the unit tests.
 CMAKE_ARGS ?=
 
-.PHONY: all build asan run test unit unit-asan api api-asan e2e pg bench clean
+.PHONY: all build asan run test unit unit-asan api api-asan e2e pg prom bench clean
 
 all: build
 
@@ -28,7 +28,7 @@ run: build
 test:
 	@scripts/bootstrap test
 	@$(MAKE) --no-print-directory build asan CMAKE_ARGS=-DLOCKSTEP_TESTS_REQUIRED=ON
-	@$(MAKE) --no-print-directory unit unit-asan api api-asan e2e pg
+	@$(MAKE) --no-print-directory prom unit unit-asan api api-asan e2e pg
 
 unit:
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -51,6 +51,12 @@ e2e:
 
 pg:
 	@scripts/pg-test $(abspath $(BUILD))
+
+# The Prometheus rules shipped in contrib/prometheus: valid, and their unit
+# tests pass (the exposition itself is linted by tests/api/prometheus.test.mjs).
+prom:
+	@promtool check rules contrib/prometheus/lockstep.rules.yml
+	@cd contrib/prometheus && promtool test rules lockstep.rules.test.yml
 
 bench: build
 	@scripts/bootstrap bench
