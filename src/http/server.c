@@ -606,7 +606,7 @@ static bool dispatch(struct http_server *srv, struct req *q, bool can_defer)
         goto done;
     }
     metric_route = route_label_of[rt - routes];
-    /* route_lane() matched into a scratch request: capture the {} segments. */
+    /* route_lane() matched into a scratch request: capture the {name} segments. */
     match(rt->pattern, path, &r);
     http_header(&r, "Cache-Control", "no-store");
     if (rt->role != ROLE_PUBLIC) {
