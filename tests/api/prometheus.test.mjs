@@ -11,9 +11,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freshDir, lockstep, startServe, stopServe, login, api, sql, waitFor, sleep } from './lib.mjs';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RULES = path.join(ROOT, 'contrib/prometheus/lockstep.rules.yml');
 const TOKEN = 'scrape-token-0123456789abcdef';
 const DRIFT = 'UPDATE user_licenses SET current_level = CASE WHEN current_level > 1 THEN current_level - 1 ELSE 2 END WHERE user_id <= 40';
@@ -141,7 +142,7 @@ async function alerts(prom) {
   return body.data.alerts;
 }
 
-test('a real Prometheus scrapes serve with the documented snippets and fires the shipped rules', { skip: noPrometheus, timeout: 120000 }, async () => {
+test('a real Prometheus scrapes serve with the documented snippets and fires the shipped rules', { skip: noPrometheus, timeout: 180000 }, async () => {
   const dir = freshDir('prometheus');
   const { password } = lockstep(dir, ['demo']);
   try { lockstep(dir, ['check']); } catch { /* exit 3: degraded */ }
@@ -161,7 +162,7 @@ test('a real Prometheus scrapes serve with the documented snippets and fires the
     const token = await login(srv.url, 'admin@lockstep.local', password);
     await traffic(srv.url, token);
 
-    await waitFor(async () => (await query(prom, 'up{job="lockstep"}'))[0]?.value[1] === '1', 20000, 250);
+    await waitFor(async () => (await query(prom, 'up{job="lockstep"}'))[0]?.value[1] === '1', 30000, 250);
     const [up] = await query(prom, 'up{job="lockstep"}');
     assert.equal(up.metric.instance, target);
 
@@ -180,8 +181,10 @@ test('a real Prometheus scrapes serve with the documented snippets and fires the
     for (const n of ['LockstepStatusCritical', 'LockstepJobNotSucceeding', 'LockstepDown', 'instance:lockstep_checks:rate1h'])
       assert.ok(names.includes(n), `${n} loaded`);
     await waitFor(async () => rules.every((g) => g.rules.every((r) => r.health !== 'err')), 1000);
-    await sleep(2000); // a few evaluations on the healthy-ish store
-    // The demo store is degraded (98.67 %): that rule waits for its 30 min.
+    // The demo store is degraded (98.67 %): that rule waits for its 30 min,
+    // and nothing else is pending or firing.
+    await waitFor(async () => (await alerts(prom)).length > 0, 30000, 250);
+    await sleep(1500); // a few more evaluations
     assert.deepEqual((await alerts(prom)).map((a) => [a.labels.alertname, a.state]),
       [['LockstepStatusDegraded', 'pending']], 'before the drift');
 
@@ -194,7 +197,7 @@ test('a real Prometheus scrapes serve with the documented snippets and fires the
       const a = await alerts(prom);
       return a.some((x) => x.labels.alertname === 'LockstepInconsistentPairs' && x.state === 'firing')
         && a.some((x) => x.labels.alertname === 'LockstepStatusCritical' && x.state === 'pending');
-    }, 20000, 250);
+    }, 30000, 250);
     const firing = (await alerts(prom)).find((x) => x.labels.alertname === 'LockstepInconsistentPairs');
     assert.equal(firing.labels.severity, 'warning');
     assert.equal(firing.labels.service, 'lockstep');
