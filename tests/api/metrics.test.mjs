@@ -2,7 +2,8 @@
 // series operations.md asks for, and its optional bearer token.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freshDir, lockstep, startServe, stopServe, login, api } from './lib.mjs';
+import { spawnSync } from 'node:child_process';
+import { BIN, dbArgs, freshDir, lockstep, startServe, stopServe, login, api } from './lib.mjs';
 
 /** A strict parser of the exposition format: families with their type and samples. */
 export function parseExposition(text) {
@@ -66,7 +67,7 @@ test('/metrics: Prometheus text format with the series of operations.md', async 
     await api(srv.url, token, 'POST', '/api/v1/health/check-now');
     await api(srv.url, token, 'GET', '/api/v1/health/status');
     const users = await api(srv.url, token, 'GET', '/api/v1/users');
-    await api(srv.url, token, 'GET', `/api/v1/users/${users.body.items?.[0]?.id ?? users.body[0].id}`);
+    await api(srv.url, token, 'GET', `/api/v1/users/${users.body[0].id}`);
     await fetch(`${srv.url}/api/v1/no-such-thing`);
     await fetch(`${srv.url}/api/v1/users/1/nothing/here`);
     await fetch(`${srv.url}/api/v1/users/1`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
@@ -178,4 +179,12 @@ test('/metrics with metrics_token wants that bearer token', async () => {
   } finally {
     await stopServe(srv);
   }
+});
+
+test('metrics_deprecated takes true or false, and nothing else', () => {
+  const dir = freshDir('metrics-deprecated');
+  lockstep(dir, ['demo']);
+  const r = spawnSync(BIN, ['--data-dir', dir, ...dbArgs(dir), 'check'], { env: { ...process.env, LOCKSTEP_METRICS_DEPRECATED: 'maybe' } });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr.toString(), /LOCKSTEP_METRICS_DEPRECATED: invalid metrics_deprecated 'maybe' \(expected true or false\)/);
 });
