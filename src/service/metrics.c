@@ -405,7 +405,8 @@ static void render_process(struct buf *b, bool deprecated)
     struct proc_stats p;
     if (proc_stats_read(&p) != 0)
         return;
-    head(b, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+    head(b, "process_cpu_seconds_total", "counter",
+         "Total user and system CPU time spent in seconds.");
     buf_printf(b, "process_cpu_seconds_total %.2f\n", p.cpu_seconds);
     head(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
     buf_printf(b, "process_resident_memory_bytes %llu\n", (unsigned long long)p.resident_bytes);

@@ -22,7 +22,13 @@
 
 static const char *const routes[] = {"/api/v1/users/{id}", "/healthz"};
 
-/* The page for `m` over a fresh store of `dir` (or none). */
+/* Sample prefixes of the request counter and of the users route's histogram. */
+#define REQ(method, route, code)                                                              \
+    "lockstep_http_requests_total{method=\"" method "\",route=\"" route "\",code=\"" code "\"} "
+#define USERS "method=\"GET\",route=\"/api/v1/users/{id}\""
+#define DURATION "lockstep_http_request_duration_seconds"
+
+/* The page of `m` over the store `s` (NULL: none). */
 static char *render(struct metrics *m, const struct config *cfg, struct store *s)
 {
     struct buf b = BUF_INIT(0);
@@ -56,7 +62,7 @@ static void http_requests_by_bucket_route_and_method(void **state)
     metrics_http(m, METRICS_ROUTE_DASHBOARD, "HEAD", 200, 5);
     metrics_http(m, 1, "GET", 299, 5);       /* an unlisted code */
     char *page = render(m, &cfg, NULL);
-    const char *u = "lockstep_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/users/{id}\",le=";
+    const char *u = DURATION "_bucket{" USERS ",le=";
     char k[256];
     snprintf(k, sizeof k, "%s\"0.0001\"} ", u);
     assert_int_equal(sample(page, k), 1);
@@ -66,14 +72,14 @@ static void http_requests_by_bucket_route_and_method(void **state)
     assert_int_equal(sample(page, k), 2);
     snprintf(k, sizeof k, "%s\"+Inf\"} ", u);
     assert_int_equal(sample(page, k), 3);
-    assert_int_equal(sample(page, "lockstep_http_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/users/{id}\"} "), 3);
-    assert_true(sample(page, "lockstep_http_request_duration_seconds_sum{method=\"GET\",route=\"/api/v1/users/{id}\"} ") > 20.0);
-    assert_int_equal(sample(page, "lockstep_http_requests_total{method=\"GET\",route=\"/api/v1/users/{id}\",code=\"200\"} "), 2);
-    assert_int_equal(sample(page, "lockstep_http_requests_total{method=\"GET\",route=\"/api/v1/users/{id}\",code=\"404\"} "), 1);
-    assert_int_equal(sample(page, "lockstep_http_requests_total{method=\"other\",route=\"/api/v1/users/{id}\",code=\"200\"} "), 1);
-    assert_int_equal(sample(page, "lockstep_http_requests_total{method=\"GET\",route=\"other\",code=\"404\"} "), 2);
-    assert_int_equal(sample(page, "lockstep_http_requests_total{method=\"HEAD\",route=\"dashboard\",code=\"200\"} "), 1);
-    assert_int_equal(sample(page, "lockstep_http_requests_total{method=\"GET\",route=\"/healthz\",code=\"other\"} "), 1);
+    assert_int_equal(sample(page, DURATION "_count{" USERS "} "), 3);
+    assert_true(sample(page, DURATION "_sum{" USERS "} ") > 20.0);
+    assert_int_equal(sample(page, REQ("GET", "/api/v1/users/{id}", "200")), 2);
+    assert_int_equal(sample(page, REQ("GET", "/api/v1/users/{id}", "404")), 1);
+    assert_int_equal(sample(page, REQ("other", "/api/v1/users/{id}", "200")), 1);
+    assert_int_equal(sample(page, REQ("GET", "other", "404")), 2);
+    assert_int_equal(sample(page, REQ("HEAD", "dashboard", "200")), 1);
+    assert_int_equal(sample(page, REQ("GET", "/healthz", "other")), 1);
     /* Nothing counted, nothing shown. */
     assert_null(strstr(page, "method=\"POST\""));
     /* Without a store: lockstep_up 0 and no data gauges, the rest is there. */
@@ -95,13 +101,16 @@ static void check_durations_from_half_a_millisecond_to_ten_minutes(void **state)
     metrics_check(m, "manual", "critical", 0.0006);
     metrics_check(m, "manual", "critical", 700);
     char *page = render(m, &cfg, NULL);
-    assert_int_equal(sample(page, "lockstep_check_duration_seconds_bucket{le=\"0.0005\"} "), 2);
+    assert_int_equal(sample(page, "lockstep_check_duration_seconds_bucket{le=\"0.0005\"} "),
+                     2);
     assert_int_equal(sample(page, "lockstep_check_duration_seconds_bucket{le=\"0.001\"} "), 3);
     assert_int_equal(sample(page, "lockstep_check_duration_seconds_bucket{le=\"600\"} "), 3);
     assert_int_equal(sample(page, "lockstep_check_duration_seconds_bucket{le=\"+Inf\"} "), 4);
     assert_int_equal(sample(page, "lockstep_check_duration_seconds_count "), 4);
-    assert_int_equal(sample(page, "lockstep_checks_total{trigger=\"scheduled\",status=\"healthy\"} "), 2);
-    assert_int_equal(sample(page, "lockstep_checks_total{trigger=\"manual\",status=\"critical\"} "), 2);
+    assert_int_equal(
+        sample(page, "lockstep_checks_total{trigger=\"scheduled\",status=\"healthy\"} "), 2);
+    assert_int_equal(
+        sample(page, "lockstep_checks_total{trigger=\"manual\",status=\"critical\"} "), 2);
     free(page);
     metrics_free(m);
 }
@@ -129,9 +138,13 @@ static void store_facts_and_deprecated_names(void **state)
     assert_int_equal(sample(page, "lockstep_inconsistent_pairs "), 20);
     assert_true(sample(page, "lockstep_last_check_duration_seconds ") == 1.5);
     assert_int_equal(sample(page, "lockstep_health_status{status=\"critical\"} "), 1);
-    assert_int_equal(sample(page, "lockstep_job_interval_seconds{job_id=\"coupling_health_check\"} "), 300);
-    assert_int_equal(sample(page, "lockstep_job_last_run_failed{job_id=\"progress_license_sync\"} "), 0);
-    assert_int_equal(sample(page, "lockstep_job_runs_total{job_id=\"coupling_health_check\",status=\"success\"} "), 1);
+    assert_int_equal(
+        sample(page, "lockstep_job_interval_seconds{job_id=\"coupling_health_check\"} "), 300);
+    assert_int_equal(
+        sample(page, "lockstep_job_last_run_failed{job_id=\"progress_license_sync\"} "), 0);
+    assert_int_equal(sample(page, "lockstep_job_runs_total{job_id=\"coupling_health_check\","
+                                  "status=\"success\"} "),
+                     1);
     assert_null(strstr(page, "job=\""));
     assert_null(strstr(page, "lockstep_baseline_consistency_ratio "));
     /* The old names, marked deprecated, by default. */
@@ -139,8 +152,10 @@ static void store_facts_and_deprecated_names(void **state)
     assert_int_equal(sample(page, "lockstep_pairs_total "), 200);
     assert_non_null(strstr(page, "# HELP lockstep_pairs_total Deprecated: use lockstep_pairs."));
     assert_non_null(strstr(page, "# TYPE lockstep_pairs_total untyped\n"));
-    assert_non_null(strstr(page, "# HELP lockstep_consistency_rate Deprecated: use lockstep_consistency_ratio"));
-    assert_non_null(strstr(page, "# HELP lockstep_process_start_time_seconds Deprecated: use process_start_time_seconds."));
+    assert_non_null(strstr(page, "# HELP lockstep_consistency_rate Deprecated: use "
+                                 "lockstep_consistency_ratio"));
+    assert_non_null(strstr(page, "# HELP lockstep_process_start_time_seconds Deprecated: use "
+                                 "process_start_time_seconds."));
     free(page);
     cfg.metrics_deprecated = false;
     page = render(m, &cfg, s);
