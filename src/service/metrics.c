@@ -46,11 +46,12 @@ static const int64_t http_buckets_us[] = {100,    250,    500,     1000,    2500
 /* One (route, method): requests by status code, and the duration histogram
  * with its buckets stored non-cumulative (the last slot is beyond the largest
  * bound), cumulated when rendered, so one request costs three relaxed atomic
- * additions and no lock. */
+ * additions and no lock. The sum and the fast buckets come first: they share
+ * one cache line, which the epoll threads pass between them. */
 struct http_cell {
-    atomic_ullong codes[N_CODES + 1];
-    atomic_ullong buckets[N_HTTP_BUCKETS + 1];
     atomic_ullong sum_us;
+    atomic_ullong buckets[N_HTTP_BUCKETS + 1];
+    atomic_ullong codes[N_CODES + 1];
 };
 
 struct metrics {
