@@ -59,7 +59,8 @@ test('promtool check metrics: the live exposition is clean, with and without the
     await api(srv.url, token, 'POST', '/api/v1/health/check-now');
     await traffic(srv.url, token);
     await traffic(old.url, token);
-    await sleep(2500); // scheduled checks and syncs
+    // A scheduled check and sync have run (both jobs show their last success).
+    await waitFor(async () => (await scrape(srv.url)).includes('lockstep_job_last_success_timestamp_seconds{job_id="progress_license_sync"}'), 20000, 250);
     const text = await scrape(srv.url);
     for (const name of ['lockstep_consistency_ratio', 'lockstep_baseline_consistency_ratio',
       'lockstep_job_last_success_timestamp_seconds{job_id="progress_license_sync"}',
