@@ -209,7 +209,7 @@ struct race {
 static void *race_side(void *arg)
 {
     struct race *r = arg;
-    struct store *s = tu_store_again(r->dir);
+    struct store *s = tu_store_contended(r->dir);
     for (int i = 0; i < RACE_ROUNDS; i++) {
         pthread_barrier_wait(r->go);
         if (r->sync_side) {
@@ -597,7 +597,7 @@ static void *create_and_level(void *arg)
 {
     struct creator *w = arg;
     static const char *specs[] = {"PLAYER", "COACH", "INTERNSHIP"};
-    struct store *s = tu_store_again(w->dir);
+    struct store *s = tu_store_contended(w->dir);
     for (int i = 0; i < CREATOR_ROUNDS; i++) {
         int k = (i + w->index) % 3;
         struct level_result r;
