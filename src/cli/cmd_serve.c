@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* SIGHUP: open the log files anew by name (logrotate renamed them). Requests
@@ -31,6 +32,20 @@ static void reopen_logs(void)
         log_msg(LOG_ERROR, "serve", "%s", err);
     else
         log_msg(LOG_INFO, "serve", "received SIGHUP; reopened the log files");
+}
+
+/* A store made by an older version (0644) lets every local user read the
+ * password hashes and emails: say so at start (the operator decides). */
+static void warn_if_store_open_to_others(const char *db)
+{
+    struct stat st;
+    if (strncmp(db, "sqlite:", 7) != 0)
+        return;
+    const char *path = db[7] == '/' && db[8] == '/' ? db + 9 : db + 7;
+    if (stat(path, &st) == 0 && (st.st_mode & 0007))
+        log_msg(LOG_WARNING, "serve",
+                "the store %s is readable by other users (mode %03o); run: chmod o-rwx %s*",
+                path, (unsigned)(st.st_mode & 0777), path);
 }
 
 static int pool_size(const struct config *cfg)
@@ -112,6 +127,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         cli_error(c, "out of memory");
         goto out;
     }
+    warn_if_store_open_to_others(app.cfg.db);
     if (auth_init(&app, err, sizeof err) != 0) {
         cli_error(c, "%s", err);
         goto out;

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  BIN, JWT_SECRET, dbArgs, freshDir, lockstep, login, request, sleep, startServe, stopServe, waitFor,
+  BIN, JWT_SECRET, PG, dbArgs, freshDir, lockstep, login, request, sleep, startServe, stopServe, waitFor,
 } from './lib.mjs';
 
 const today = () => new Date().toISOString().slice(0, 10).replace(/-/g, '');
@@ -281,6 +281,20 @@ test('files under the data dir are 0640 or tighter and secret.key 0600, whatever
   } finally {
     process.umask(old);
   }
+});
+
+test('serve warns at start when the store is readable by other users', { skip: PG && 'a PostgreSQL store has no file' }, async () => {
+  const dir = freshDir('open-store');
+  lockstep(dir, ['migrate']);
+  const db = path.join(dir, 'lockstep.db');
+  fs.chmodSync(db, 0o644); // what an older version created
+  let srv = await startServe(dir);
+  assert.equal(await stopServe(srv), 0);
+  assert.ok(srv.stderr().includes(` - serve - WARNING - the store ${db} is readable by other users (mode 644); run: chmod o-rwx ${db}*`), srv.stderr());
+  fs.chmodSync(db, 0o640);
+  srv = await startServe(dir);
+  assert.equal(await stopServe(srv), 0);
+  assert.doesNotMatch(srv.stderr(), /readable by other users/);
 });
 
 test('other verbs keep the default SIGHUP: a hangup ends them', async () => {
