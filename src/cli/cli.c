@@ -16,7 +16,7 @@ void cli_error(const struct cli *c, const char *fmt, ...)
 {
     va_list ap;
     /* Under systemd the line is an error for journald too (util/log.h). */
-    fprintf(stderr, "%slockstep: ", log_to_journal() ? "<3>" : "");
+    fprintf(stderr, "%slockstep: ", log_stderr_is_journal() ? "<3>" : "");
     if (c && c->verb)
         fprintf(stderr, "%s: ", c->verb);
     va_start(ap, fmt);

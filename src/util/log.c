@@ -84,9 +84,9 @@ bool log_detect_journal(void)
     return journal;
 }
 
-bool log_to_journal(void)
+bool log_stderr_is_journal(void)
 {
-    return journal && out_fd == STDERR_FILENO;
+    return journal;
 }
 
 int log_open_file(const char *path, char *err, size_t errlen)
@@ -164,7 +164,7 @@ int log_format_line(char *out, int len, long long now_us, enum log_level level,
 static int format_process_line(char *out, int len, long long now_us, enum log_level level,
                                const char *component, const char *message)
 {
-    if (!log_to_journal())
+    if (!journal || out_fd != STDERR_FILENO)
         return log_format_line(out, len, now_us, level, component, message);
     int n = snprintf(out, (size_t)len, "<%d>%s - %s - %s", journal_priority(level), component,
                      log_level_name(level), message);

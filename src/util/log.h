@@ -32,8 +32,9 @@ void log_write(long long now_us, enum log_level level, const char *component,
  * sd-daemon documents), lines on stderr take the journal format. Call once at
  * start, before any thread logs. Returns whether it does. */
 bool log_detect_journal(void);
-/* True while lines go to the journal (stderr is it and no log_file is open). */
-bool log_to_journal(void);
+/* True when stderr is the journal (log_detect_journal found it so); lines
+ * take the journal format while they go to stderr, not to a log_file. */
+bool log_stderr_is_journal(void);
 /* Append lines to `path` (created 0640) instead of stderr, in the day-log
  * format. Call at start, before any thread logs. Returns 0 or -errno. */
 int log_open_file(const char *path, char *err, size_t errlen);

@@ -3,7 +3,7 @@
 // systemd, and the modes of every file under the data dir.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
@@ -13,43 +13,46 @@ import {
 const today = () => new Date().toISOString().slice(0, 10).replace(/-/g, '');
 const read = (p) => (fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '');
 
-test('every verb answers --help and -h with its own help on stdout, exit 0; -V is --version', () => {
+test('every verb answers --help and -h with its own help on stdout, exit 0; -V is --version', async () => {
   const cwd = freshDir('help');
-  const run = (args) => spawnSync(BIN, args, { cwd, env: { ...process.env, LOCKSTEP_CONFIG: '' } });
-  const all = run(['help']);
+  // Each run is a process start (slow on a loaded machine): run them at once.
+  const run = (args) => new Promise((resolve) => {
+    execFile(BIN, args, { cwd, env: { ...process.env, LOCKSTEP_CONFIG: '' } }, (err, stdout, stderr) =>
+      resolve({ status: err ? err.code : 0, stdout, stderr }));
+  });
+  const all = await run(['help']);
   assert.equal(all.status, 0);
   // The verbs are read from the help itself, so a new verb cannot be left out.
-  const verbs = [...new Set([...all.stdout.toString().matchAll(/^lockstep (\w+)/gm)].map((m) => m[1]))];
+  const verbs = [...new Set([...all.stdout.matchAll(/^lockstep (\w+)/gm)].map((m) => m[1]))];
   assert.ok(verbs.length >= 13, `verbs found in 'lockstep help': ${verbs}`);
-  for (const verb of verbs) {
-    const want = run(['help', verb]);
+  await Promise.all(verbs.map(async (verb) => {
+    const want = await run(['help', verb]);
     assert.equal(want.status, 0, verb);
     const variants = [[verb, '--help'], [verb, '-h']];
     // Wherever it is among the options, global ones included.
     if (verb === 'check') variants.push([verb, '--json', '--help'], ['--data-dir', cwd, verb, '--dry-run', '-h']);
-    for (const args of variants) {
-      const r = run(args);
-      assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
-      assert.equal(r.stdout.toString(), want.stdout.toString(), args.join(' '));
-      assert.equal(r.stderr.toString(), '', args.join(' '));
+    for (const r of await Promise.all(variants.map(run))) {
+      assert.equal(r.status, 0, `${verb}: ${r.stderr}`);
+      assert.equal(r.stdout, want.stdout, verb);
+      assert.equal(r.stderr, '', verb);
     }
-  }
+  }));
   for (const flag of ['--help', '-h']) {
-    const r = run([flag]);
+    const r = await run([flag]);
     assert.equal(r.status, 0);
-    assert.equal(r.stdout.toString(), all.stdout.toString());
+    assert.equal(r.stdout, all.stdout);
   }
-  const version = run(['version']).stdout.toString();
+  const version = (await run(['version'])).stdout;
   assert.match(version, /^lockstep \d+\.\d+\.\d+/);
   for (const flag of ['-V', '--version']) {
-    const r = run([flag]);
+    const r = await run([flag]);
     assert.equal(r.status, 0);
-    assert.equal(r.stdout.toString(), version);
+    assert.equal(r.stdout, version);
   }
   // Asking for help ran nothing: no store, no data dir.
   assert.deepEqual(fs.readdirSync(cwd), []);
   // After "--", -h is an argument, not a request for help.
-  assert.equal(run(['check', '--', '-h']).status, 2);
+  assert.equal((await run(['check', '--', '-h'])).status, 2);
 });
 
 test('SIGHUP under load reopens the day log and log_file: no failed request, no exit, new lines in new files', async () => {
@@ -283,7 +286,7 @@ test('files under the data dir are 0640 or tighter and secret.key 0600, whatever
   }
 });
 
-test('serve warns at start when the store is readable by other users', { skip: PG && 'a PostgreSQL store has no file' }, async () => {
+test('serve warns at start when the store is readable by other users', { skip: PG ? 'a PostgreSQL store has no file' : false }, async () => {
   const dir = freshDir('open-store');
   lockstep(dir, ['migrate']);
   const db = path.join(dir, 'lockstep.db');
