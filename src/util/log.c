@@ -6,6 +6,7 @@
  * written at once, after whatever is buffered. */
 #include "util/log.h"
 
+#include "util/fsutil.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
@@ -25,7 +26,7 @@
 static enum log_level min_level = LOG_INFO;
 static bool access_on = true;
 /* Where lines go: stderr, or the descriptor of log_file (log_open_file), which
- * log_reopen() points at a fresh open of the same path with dup2() — atomic,
+ * log_reopen() points at a fresh open of the same path with dup3() — atomic,
  * so a writer never sees a closed descriptor. */
 static int out_fd = STDERR_FILENO;
 static char out_path[4096];
@@ -95,7 +96,7 @@ int log_open_file(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "log_file path is too long");
         return -ENAMETOOLONG;
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, FS_FILE_MODE);
     if (fd < 0) {
         int e = errno;
         snprintf(err, errlen, "cannot open log_file %s: %s", path, strerror(e));
@@ -110,7 +111,7 @@ int log_reopen(char *err, size_t errlen)
 {
     if (out_fd == STDERR_FILENO)
         return 0;
-    int fd = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    int fd = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, FS_FILE_MODE);
     if (fd < 0) {
         int e = errno;
         snprintf(err, errlen, "cannot reopen log_file %s: %s (still writing to the old file)",
