@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DAYLOG_DIR "logs/sync_jobs"
@@ -26,6 +27,9 @@ struct daylog {
     int fd;
     char day[9];      /* the day of the open file */
     unsigned generation; /* reopen_generation when it was opened */
+    char path[FS_PATH_MAX]; /* the open file's name */
+    dev_t dev;        /* and its identity, to notice a rename or removal */
+    ino_t ino;
     long failures;
     bool reported;    /* the last failure was already reported on stderr */
 };
@@ -63,7 +67,11 @@ long daylog_failures(struct daylog *d)
 static int ensure_file(struct daylog *d, const char day[9], char *err, size_t errlen)
 {
     unsigned generation = atomic_load(&reopen_generation);
-    if (d->fd >= 0 && !strcmp(d->day, day) && d->generation == generation)
+    struct stat st;
+    /* Still the file of that name? An operator may have renamed or removed it
+     * (a stat per line: the day log writes a few lines per job run). */
+    if (d->fd >= 0 && !strcmp(d->day, day) && d->generation == generation &&
+        stat(d->path, &st) == 0 && st.st_dev == d->dev && st.st_ino == d->ino)
         return 0;
     if (d->fd >= 0) {
         close(d->fd);
@@ -85,7 +93,16 @@ static int ensure_file(struct daylog *d, const char day[9], char *err, size_t er
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
         return -1;
     }
+    if (fstat(d->fd, &st) != 0) {
+        snprintf(err, errlen, "cannot stat %s: %s", path, strerror(errno));
+        close(d->fd);
+        d->fd = -1;
+        return -1;
+    }
     memcpy(d->day, day, sizeof d->day);
+    memcpy(d->path, path, sizeof d->path);
+    d->dev = st.st_dev;
+    d->ino = st.st_ino;
     d->generation = generation;
     return 0;
 }

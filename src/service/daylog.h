@@ -22,7 +22,9 @@ void daylog_write(struct daylog *d, enum log_level level, const char *component,
 void daylog_write_at(struct daylog *d, int64_t now_us, enum log_level level,
                      const char *component, const char *message);
 /* Make every day log of the process open its file anew, by name, at its next
- * line (SIGHUP: an operator renamed or removed the file). Thread-safe. */
+ * line (SIGHUP). A day log also notices by itself, at its next line, that its
+ * file was renamed or removed, and starts a new one of the canonical name.
+ * Thread-safe. */
 void daylog_reopen_all(void);
 /* How many lines could not be written. */
 long daylog_failures(struct daylog *d);
