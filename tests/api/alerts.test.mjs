@@ -560,3 +560,21 @@ test('bad alert settings stop serve at start with file:line and what is wrong, n
     assert.doesNotMatch(err, /s3cret|am:9093|relay/, 'no URL or secret repeated');
   }
 });
+
+test('a config file holding alert_webhook_authorization that others can read: serve warns, without the value', async () => {
+  const dir = freshDir('alerts-secret-file');
+  lockstep(dir, ['demo']);
+  const file = path.join(dir, 'lockstep.ini');
+  fs.writeFileSync(file, 'alert_webhook_url = http://127.0.0.1:9/hook\nalert_webhook_authorization = Bearer s3cret-in-file\n');
+  fs.chmodSync(file, 0o644);
+  let srv = await startServe(dir, { LOCKSTEP_CONFIG: file });
+  await waitFor(() => srv.stderr().includes('holds alert_webhook_authorization'), 5000);
+  await stopServe(srv);
+  assert.match(srv.stderr(), /lockstep\.ini holds alert_webhook_authorization and is readable by other users: chmod 600 it/);
+  assert.doesNotMatch(srv.stderr(), /s3cret/);
+  fs.chmodSync(file, 0o600);
+  srv = await startServe(dir, { LOCKSTEP_CONFIG: file });
+  await sleep(500);
+  await stopServe(srv);
+  assert.doesNotMatch(srv.stderr(), /readable by other users/);
+});
