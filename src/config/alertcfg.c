@@ -1,6 +1,7 @@
 /* alertcfg.c — checking and parsing the values of the alert channel keys. */
 #include "config/alertcfg.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -183,8 +184,8 @@ int alertcfg_labels_parse(const char *text, struct alertcfg_label *out, size_t *
         }
         const char *eq = memchr(s, '=', (size_t)(t - s));
         if (!eq) {
-            snprintf(err, errlen, "alert_labels: '%.*s' is not name=value", (int)(t - s > 60 ? 60 : t - s),
-                     s);
+            snprintf(err, errlen, "alert_labels: '%.*s' is not name=value",
+                     (int)(t - s > 60 ? 60 : t - s), s);
             return -1;
         }
         const char *ne = eq, *v = eq + 1;
@@ -282,9 +283,11 @@ int alertcfg_check(const char *key, const char *value, char *err, size_t errlen)
         }
     } else if (!strcmp(key, "external_url") && *value) {
         const char *path = http_url_path(value);
-        if (!path || strpbrk(path, "?#") || strlen(value) > ALERTCFG_EXTERNAL_URL_MAX) {
+        const char *host = path ? strstr(value, "://") + 3 : NULL;
+        if (!path || strpbrk(path, "?#") || strlen(value) > ALERTCFG_EXTERNAL_URL_MAX ||
+            memchr(host, '@', (size_t)(path[0] ? path - host : (ptrdiff_t)strlen(host)))) {
             snprintf(err, errlen, "external_url must be an http:// or https:// URL of at most "
-                                  "%d characters without a query or fragment (the address "
+                                  "%d characters without credentials, a query or a fragment (the address "
                                   "people open, e.g. https://lockstep.academy.example)",
                      ALERTCFG_EXTERNAL_URL_MAX);
             return -1;

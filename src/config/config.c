@@ -319,6 +319,7 @@ static int finalize_alert_keys(struct config *c, char *err, size_t errlen)
         snprintf(host, sizeof host, "localhost");
     if (!c->alert_instance[0])
         snprintf(c->alert_instance, sizeof c->alert_instance, "%s", host);
+    c->external_url_derived = !c->external_url[0];
     if (!c->external_url[0]) {
         /* A last resort: the address served, with the host name for a wildcard. */
         const char *colon = strrchr(c->listen, ':');

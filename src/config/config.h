@@ -64,6 +64,7 @@ struct config {
     char config_file[CONFIG_STR_MAX]; /* the file read, for messages ("" = none) */
     bool db_set;                      /* db was given explicitly (not derived) */
     bool secret_in_file;              /* config_file sets alert_webhook_authorization */
+    bool external_url_derived;        /* external_url was not set: derived from listen */
 };
 
 /* Fill `c` with the defaults of operations.md. */

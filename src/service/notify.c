@@ -650,8 +650,8 @@ static int send_http(const struct config *cfg, const struct alert_delivery *d, c
     char *body = http_body(cfg, d);
     struct curl_slist *headers = NULL;
     int out = -1;
-    const char *lines[3] = {"Content-Type: application/json", "User-Agent: lockstep/" LOCKSTEP_VERSION,
-                            NULL};
+    const char *lines[3] = {"Content-Type: application/json",
+                            "User-Agent: lockstep/" LOCKSTEP_VERSION, NULL};
     char auth[CONFIG_STR_MAX + 32];
     if (!am && cfg->alert_webhook_authorization[0]) {
         snprintf(auth, sizeof auth, "Authorization: %s", cfg->alert_webhook_authorization);
@@ -897,6 +897,11 @@ struct notifier *notify_start(struct app *app, char *err, size_t errlen)
         log_msg(LOG_WARNING, "alerts",
                 "%s holds alert_webhook_authorization and is readable by other users: "
                 "chmod 600 it", app->cfg.config_file);
+    if (app->cfg.external_url_derived &&
+        (alertmanager_on(&app->cfg) || webhook_on(&app->cfg) || email_on(&app->cfg)))
+        log_msg(LOG_WARNING, "alerts",
+                "external_url is not set: links in alerts point at %s (derived from listen); "
+                "set it to the address people open", app->cfg.external_url);
     struct store_options so;
     store_options_default(&so);
     so.migrate = false;

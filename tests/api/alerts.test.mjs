@@ -561,7 +561,7 @@ test('bad alert settings stop serve at start with file:line and what is wrong, n
   }
 });
 
-test('a config file holding alert_webhook_authorization that others can read: serve warns, without the value', async () => {
+test('a config file holding alert_webhook_authorization that others can read, or no external_url: serve warns, without the value', async () => {
   const dir = freshDir('alerts-secret-file');
   lockstep(dir, ['demo']);
   const file = path.join(dir, 'lockstep.ini');
@@ -572,9 +572,12 @@ test('a config file holding alert_webhook_authorization that others can read: se
   await stopServe(srv);
   assert.match(srv.stderr(), /lockstep\.ini holds alert_webhook_authorization and is readable by other users: chmod 600 it/);
   assert.doesNotMatch(srv.stderr(), /s3cret/);
+  // Without external_url, links fall back to listen: serve says so.
+  assert.match(srv.stderr(), /external_url is not set: links in alerts point at http:\/\/127\.0\.0\.1:0 \(derived from listen\)/);
   fs.chmodSync(file, 0o600);
+  fs.appendFileSync(file, 'external_url = https://lockstep.example\n');
   srv = await startServe(dir, { LOCKSTEP_CONFIG: file });
   await sleep(500);
   await stopServe(srv);
-  assert.doesNotMatch(srv.stderr(), /readable by other users/);
+  assert.doesNotMatch(srv.stderr(), /readable by other users|external_url is not set/);
 });

@@ -532,9 +532,12 @@ static void email_headers_encode_and_thread(void **state)
         if (!strstr(t, froms[i][1]))
             fail_msg("%s\n--- not in ---\n%s", froms[i][1], t);
         if (i == 0) {
-            assert_non_null(strstr(t, "\r\nMessage-ID: <lockstep.7.resolved.00@academy.example>\r\n"));
-            assert_non_null(strstr(t, "\r\nIn-Reply-To: <lockstep.7.firing.01@academy.example>\r\n"));
-            assert_non_null(strstr(t, "\r\nReferences: <lockstep.7.firing.01@academy.example>\r\n"));
+            assert_non_null(
+                strstr(t, "\r\nMessage-ID: <lockstep.7.resolved.00@academy.example>\r\n"));
+            assert_non_null(
+                strstr(t, "\r\nIn-Reply-To: <lockstep.7.firing.01@academy.example>\r\n"));
+            assert_non_null(
+                strstr(t, "\r\nReferences: <lockstep.7.firing.01@academy.example>\r\n"));
             /* The subject: encoded words of at most 75 characters, folded. */
             const char *subj = strstr(t, "\r\nSubject: =?UTF-8?B?");
             assert_non_null(subj);

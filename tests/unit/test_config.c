@@ -141,6 +141,11 @@ static void alert_keys(void **state)
     assert_int_equal(config_set(&c, "external_url", "https://lockstep.example/?x=1", err,
                                 sizeof err), -1);
     assert_non_null(strstr(err, "external_url must be"));
+    assert_int_equal(config_set(&c, "external_url", "https://u:pw@lockstep.example", err,
+                                sizeof err), -1);
+    assert_null(strstr(err, "pw@"));
+    assert_int_equal(config_set(&c, "external_url", "https://lockstep.example/a@b", err,
+                                sizeof err), 0);
     assert_int_equal(config_set(&c, "alert_webhook_authorization", "Bearer s3cret\r\nX: y", err,
                                 sizeof err), -1);
     assert_null(strstr(err, "s3cret"));
