@@ -287,8 +287,9 @@ int alertcfg_check(const char *key, const char *value, char *err, size_t errlen)
         if (!path || strpbrk(path, "?#") || strlen(value) > ALERTCFG_EXTERNAL_URL_MAX ||
             memchr(host, '@', (size_t)(path[0] ? path - host : (ptrdiff_t)strlen(host)))) {
             snprintf(err, errlen, "external_url must be an http:// or https:// URL of at most "
-                                  "%d characters without credentials, a query or a fragment (the address "
-                                  "people open, e.g. https://lockstep.academy.example)",
+                                  "%d characters without credentials, a query or a fragment "
+                                  "(the address people open, e.g. "
+                                  "https://lockstep.academy.example)",
                      ALERTCFG_EXTERNAL_URL_MAX);
             return -1;
         }

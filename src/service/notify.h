@@ -13,7 +13,6 @@
 #include "store/store.h"
 #include "util/buf.h"
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -33,44 +32,6 @@ int notify_enqueue(struct store *s, const struct config *cfg, struct alert *a,
 /* Whether `channel` (alertmanager | webhook | email) is configured. */
 bool notify_channel_on(const struct config *cfg, const char *channel);
 
-/* The labels of every notification of `a`, sorted by name: alertname,
- * severity, service="lockstep", instance (alert_instance), job (job rules) and
- * the operator's alert_labels. New reference, or NULL (no memory). */
-json_t *notify_labels_json(const struct config *cfg, const struct alert *a);
-/* The fingerprint of a label set as Prometheus and Alertmanager compute it
- * (FNV-1a 64 over the sorted names and values, 0xff after each), as 16
- * lower-case hex digits into out. */
-void notify_fingerprint(json_t *labels, char out[17]);
-/* The dashboard link of `a`: <external_url>/admin/health#alert-RULE[-JOB]. */
-void notify_alert_link(const struct config *cfg, const struct alert *a, char *out, size_t len);
-
-/* The alertmanager body for `a`: a JSON array with one alert (labels,
- * annotations summary and description, startsAt, endsAt, generatorURL). A
- * firing alert's endsAt is `now` plus twice the repeat interval (Alertmanager
- * resolves it if Lockstep stops repeating); a resolved one's is its
- * resolved_at. Returns 0 or -1 (too long / no memory). */
-int notify_alertmanager_payload(const struct config *cfg, const struct alert *a,
-                                const char *event, int64_t now, char *out, size_t len);
-/* The webhook body for `a`: what Alertmanager sends to a webhook receiver
- * (version "4", groupKey, truncatedAlerts, status, receiver "lockstep",
- * groupLabels and commonLabels (every label), commonAnnotations, externalURL
- * (external_url), alerts[] with status, labels, annotations, startsAt, endsAt
- * (Go's zero time while firing, as Alertmanager sends), generatorURL and
- * fingerprint). Returns 0 or -1. */
-int notify_webhook_payload(const struct config *cfg, const struct alert *a, const char *event,
-                           int64_t now, char *out, size_t len);
-/* The stored email text: the subject line, an empty line, the body. Returns 0
- * or -1 when it does not fit. */
-int notify_email_payload(const struct config *cfg, const struct alert *a, const char *event,
-                         char *out, size_t len);
-/* The RFC 5322 message of an email outbox row into out: Date (when it was
- * queued), From (a display name quoted or RFC 2047-encoded as needed), To,
- * Subject (RFC 2047-encoded when not ASCII), Message-ID, In-Reply-To and
- * References (a repeat or a resolve: the first mail of the alert),
- * Auto-Submitted: auto-generated, MIME headers (text/plain, UTF-8), CRLF line
- * ends. Returns 0 or a BUF_ERR_*. */
-int notify_email_message(const struct config *cfg, const struct alert_delivery *d,
-                         struct buf *out);
 /* The delay before retry number `attempts` (1: after the first failure):
  * alert_retry_min doubled per attempt, at most NOTIFY_RETRY_MAX_S; in µs. */
 int64_t notify_backoff_us(const struct config *cfg, int64_t attempts);

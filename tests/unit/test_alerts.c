@@ -6,6 +6,7 @@
  * on PostgreSQL. */
 #include "config/config.h"
 #include "service/alerts.h"
+#include "service/alertmsg.h"
 #include "service/notify.h"
 #include "service/scheduler.h"
 #include "testutil.h"
@@ -469,9 +470,9 @@ static void email_message_is_rfc5322(void **state)
     snprintf(a.description, sizeof a.description, "line one\nline two");
     struct alert_delivery d = {.id = 3, .alert_id = 7, .created_at = T0};
     snprintf(d.channel, sizeof d.channel, "email");
-    assert_int_equal(notify_email_payload(&cfg, &a, "firing", d.payload, sizeof d.payload), 0);
+    assert_int_equal(alertmsg_email_text(&cfg, &a, "firing", d.payload, sizeof d.payload), 0);
     struct buf m = BUF_INIT(0);
-    assert_int_equal(notify_email_message(&cfg, &d, &m), 0);
+    assert_int_equal(alertmsg_email_message(&cfg, &d, &m), 0);
     const char *t = buf_str(&m);
     assert_non_null(strstr(t, "Date: Mon, 21 Sep 2026 14:13:20 +0000\r\n"));
     assert_non_null(strstr(t, "+0000\r\n"));
@@ -513,7 +514,7 @@ static void email_headers_encode_and_thread(void **state)
     struct alert_delivery d = {.id = 3, .alert_id = 7, .created_at = T0};
     snprintf(d.message_id, sizeof d.message_id, "<lockstep.7.resolved.00@academy.example>");
     snprintf(d.in_reply_to, sizeof d.in_reply_to, "<lockstep.7.firing.01@academy.example>");
-    assert_int_equal(notify_email_payload(&cfg, &a, "resolved", d.payload, sizeof d.payload), 0);
+    assert_int_equal(alertmsg_email_text(&cfg, &a, "resolved", d.payload, sizeof d.payload), 0);
     const char *froms[][2] = {
         {"Lockstep North <lockstep@academy.example>",
          "\r\nFrom: Lockstep North <lockstep@academy.example>\r\n"},
@@ -527,7 +528,7 @@ static void email_headers_encode_and_thread(void **state)
     for (size_t i = 0; i < sizeof froms / sizeof froms[0]; i++) {
         snprintf(cfg.alert_email_from, sizeof cfg.alert_email_from, "%s", froms[i][0]);
         struct buf m = BUF_INIT(0);
-        assert_int_equal(notify_email_message(&cfg, &d, &m), 0);
+        assert_int_equal(alertmsg_email_message(&cfg, &d, &m), 0);
         const char *t = buf_str(&m);
         if (!strstr(t, froms[i][1]))
             fail_msg("%s\n--- not in ---\n%s", froms[i][1], t);
@@ -570,9 +571,9 @@ static void http_bodies_carry_labels_and_fingerprint(void **state)
     snprintf(a.rule, sizeof a.rule, "status_critical");
     snprintf(a.severity, sizeof a.severity, "critical");
     snprintf(a.state, sizeof a.state, "firing");
-    json_t *labels = notify_labels_json(&cfg, &a);
+    json_t *labels = alertmsg_labels_json(&cfg, &a);
     char fp[17];
-    notify_fingerprint(labels, fp);
+    alertmsg_fingerprint(labels, fp);
     assert_string_equal(fp, "c3d8983d6ffe052b");
     char *text = json_dumps(labels, JSON_COMPACT | JSON_PRESERVE_ORDER);
     assert_string_equal(text, "{\"academy\":\"north\",\"alertname\":\"status_critical\","
@@ -581,14 +582,14 @@ static void http_bodies_carry_labels_and_fingerprint(void **state)
     free(text);
     json_decref(labels);
     snprintf(cfg.alert_instance, sizeof cfg.alert_instance, "lockstep-académie");
-    labels = notify_labels_json(&cfg, &a);
-    notify_fingerprint(labels, fp);
+    labels = alertmsg_labels_json(&cfg, &a);
+    alertmsg_fingerprint(labels, fp);
     assert_string_equal(fp, "a6f74c63877bc9c2");
     json_decref(labels);
     snprintf(cfg.alert_instance, sizeof cfg.alert_instance, "north-1");
 
     char out[ALERT_PAYLOAD_MAX];
-    assert_int_equal(notify_alertmanager_payload(&cfg, &a, "firing", T0 + S, out, sizeof out), 0);
+    assert_int_equal(alertmsg_alertmanager_body(&cfg, &a, "firing", T0 + S, out, sizeof out), 0);
     json_t *arr = json_loads(out, 0, NULL);
     json_t *al = json_array_get(arr, 0);
     assert_string_equal(json_string_value(json_object_get(al, "startsAt")),
@@ -600,7 +601,7 @@ static void http_bodies_carry_labels_and_fingerprint(void **state)
 
     a.resolved_at = T0 + 90 * S + 1500;
     snprintf(a.state, sizeof a.state, "resolved");
-    assert_int_equal(notify_webhook_payload(&cfg, &a, "resolved", T0 + 91 * S, out, sizeof out),
+    assert_int_equal(alertmsg_webhook_body(&cfg, &a, "resolved", T0 + 91 * S, out, sizeof out),
                      0);
     json_t *body = json_loads(out, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(body, "status")), "resolved");
