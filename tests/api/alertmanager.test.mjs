@@ -121,9 +121,11 @@ async function deployment(name, amUrl, labels) {
 test('two deployments, one Alertmanager: two alerts; one recovering resolves only its own, in amtool and at the receiver', async () => {
   const hook = await receiver();
   const am = await startAlertmanager(hook.url);
-  const north = await deployment('north', am.url, 'environment=prod, academy=north');
-  const south = await deployment('south', am.url, 'environment=prod, academy=south');
+  let north;
+  let south;
   try {
+    north = await deployment('north', am.url, 'environment=prod, academy=north');
+    south = await deployment('south', am.url, 'environment=prod, academy=south');
     const critical = () => amtool(am.url, 'alertname=status_critical');
     await waitFor(() => critical().length === 2, 20000, 250);
     const both = critical();
@@ -172,8 +174,8 @@ test('two deployments, one Alertmanager: two alerts; one recovering resolves onl
       + "JOIN alerts a ON a.id = d.alert_id WHERE a.rule = 'status_critical' ORDER BY d.id").split('\n'),
     ['alertmanager:firing:delivered', 'alertmanager:resolved:delivered']);
   } finally {
-    await stopServe(north.srv);
-    await stopServe(south.srv);
+    if (north) await stopServe(north.srv);
+    if (south) await stopServe(south.srv);
     await am.stop();
     await hook.close();
   }
