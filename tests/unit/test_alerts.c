@@ -272,6 +272,61 @@ static void firing_repeats_every_repeat_interval(void **state)
     teardown_env(e);
 }
 
+/* The mails of one alert form one thread: the first starts it (kept with the
+ * alert), the repeats and the resolve reply to it; a new occurrence is a new
+ * thread. Every Message-ID is new. */
+static void mails_of_an_alert_form_one_thread(void **state)
+{
+    (void)state;
+    struct env *e = setup_env("alerts_thread");
+    e->cfg.alert_webhook_url[0] = '\0';
+    snprintf(e->cfg.alert_smtp_url, sizeof e->cfg.alert_smtp_url, "smtp://127.0.0.1:9");
+    snprintf(e->cfg.alert_email_to, sizeof e->cfg.alert_email_to, "ops@academy.example");
+    snprintf(e->cfg.alert_email_from, sizeof e->cfg.alert_email_from,
+             "Lockstep <lockstep@academy.example>");
+    e->cfg.alert_critical_for = 0;
+    e->cfg.alert_repeat_interval = 3600;
+    struct alerts_outcome o;
+    record_check(e, T0, "critical", 90.0, 100, 50);
+    evaluate_at(e, T0, &o);
+    int64_t id = active_alert(e->s, ALERT_RULE_STATUS_CRITICAL, "")->id;
+    evaluate_at(e, T0 + 3600 * S, &o);
+    record_check(e, T0 + 4000 * S, "healthy", 99.9, 1, 50);
+    evaluate_at(e, T0 + 4000 * S, &o);
+    struct delivery_rows *d = deliveries_of(e->s, id);
+    assert_int_equal(d->n, 3);
+    const char *root = d->items[0].message_id;
+    assert_string_equal(d->items[0].channel, "email");
+    assert_true(!strncmp(root, "<lockstep.", 10) && strstr(root, "@academy.example>"));
+    assert_string_equal(d->items[0].in_reply_to, "");
+    assert_string_equal(d->items[1].event, "repeat");
+    assert_string_equal(d->items[2].event, "resolved");
+    for (size_t i = 1; i < 3; i++) {
+        assert_string_equal(d->items[i].in_reply_to, root);
+        assert_string_not_equal(d->items[i].message_id, root);
+    }
+    assert_string_not_equal(d->items[1].message_id, d->items[2].message_id);
+    struct alert_rows *all = alerts_of(e->s, false);
+    const struct alert *stored = NULL;
+    for (int i = 0; i < (int)all->n; i++)
+        if (all->items[i].id == id)
+            stored = &all->items[i];
+    assert_non_null(stored);
+    assert_string_equal(stored->message_id, root);
+    char first_root[ALERT_MESSAGE_ID_MAX];
+    snprintf(first_root, sizeof first_root, "%s", root);
+    /* Critical again: a new alert, a new thread. */
+    record_check(e, T0 + 5000 * S, "critical", 90.0, 100, 50);
+    evaluate_at(e, T0 + 5000 * S, &o);
+    const struct alert *again = active_alert(e->s, ALERT_RULE_STATUS_CRITICAL, "");
+    assert_int_not_equal(again->id, id);
+    d = deliveries_of(e->s, again->id);
+    assert_int_equal(d->n, 1);
+    assert_string_equal(d->items[0].in_reply_to, "");
+    assert_string_not_equal(d->items[0].message_id, first_root);
+    teardown_env(e);
+}
+
 static void silence_suppresses_notifications_not_evaluation(void **state)
 {
     (void)state;
@@ -953,6 +1008,7 @@ int main(void)
         cmocka_unit_test(deadman_fires_when_a_job_stops_succeeding),
         cmocka_unit_test(history_survives_reopen),
         cmocka_unit_test(email_message_is_rfc5322),
+        cmocka_unit_test(mails_of_an_alert_form_one_thread),
         cmocka_unit_test(email_headers_encode_and_thread),
         cmocka_unit_test(http_bodies_carry_labels_and_fingerprint),
         cmocka_unit_test(backoff_doubles_to_a_cap),
