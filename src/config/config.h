@@ -36,6 +36,7 @@ struct config {
     bool check_now_wait;
     bool access_log;                  /* one stderr line per HTTP request */              /* check-now during a check: wait (true) or 409 */
     char metrics_token[CONFIG_STR_MAX]; /* bearer token for //metrics; empty = open */
+    bool metrics_deprecated;          /* //metrics also shows the deprecated names */
     char web_dir[CONFIG_STR_MAX];     /* serve the dashboard from disk (development) */
     long workers;                     /* pooled store connections and handler threads;
                                          0 = from the CPU count */
