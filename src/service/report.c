@@ -253,7 +253,7 @@ bool report_valid_file_name(const char *name)
         for (const char *p = rest + 1; p < name + n - 5; p++)
             if (!(*p >= '0' && *p <= '9'))
                 return false;
-    return rest[0] == '_' ? n > 26 + 1 + 5 : rest[0] == '.';
+    return rest[0] == '_' ? n > 26 + 1 + 5 : n == 26 + 5;
 }
 
 int report_read_whole(const char *data_dir, const char *report_file, size_t limit, char **out,
