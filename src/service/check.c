@@ -11,6 +11,7 @@
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -118,6 +119,7 @@ static void state_save(const char *dir, const struct report_state *st)
 /* Digest (hex) and size of the streamed list. Returns 0 or -1. */
 static int body_digest(FILE *body, char hex[65], long long *size)
 {
+    errno = 0;
     crypto_generichash_state h;
     unsigned char d[32], chunk[65536];
     size_t got;
@@ -182,7 +184,8 @@ static void write_report_file(struct sink *k, struct check_run *run)
     char digest[65];
     long long body_size = 0;
     if (body_digest(k->body.fp, digest, &body_size) != 0) {
-        snprintf(k->file_error, sizeof k->file_error, "cannot read back the violation list");
+        snprintf(k->file_error, sizeof k->file_error, "cannot write %s: %s", k->body.path,
+                 strerror(errno ? errno : EIO));
         return;
     }
     enum file_kind kind = FILE_FULL;
