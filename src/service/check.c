@@ -112,7 +112,7 @@ static void state_save(const char *dir, const struct report_state *st)
     json_decref(j);
     /* Lost state only costs a full list in the next file. */
     if (text && fs_join(path, sizeof path, dir, STATE_FILE) == 0)
-        (void)fs_write_atomic(path, text, strlen(text), 0644, err, sizeof err);
+        (void)fs_write_atomic(path, text, strlen(text), FS_FILE_MODE, err, sizeof err);
     free(text);
 }
 
@@ -204,7 +204,7 @@ static void write_report_file(struct sink *k, struct check_run *run)
         st.exhausted = true;
     }
 
-    if (atomic_file_open(&af, first, 0644, err, sizeof err) != 0) {
+    if (atomic_file_open(&af, first, FS_FILE_MODE, err, sizeof err) != 0) {
         snprintf(k->file_error, sizeof k->file_error, "%s", err);
         return;
     }
@@ -251,7 +251,7 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
         char body_path[FS_PATH_MAX];
         if (fs_join(body_path, sizeof body_path, o->data_dir, CHECK_DIR "/.body") != 0)
             snprintf(k.file_error, sizeof k.file_error, "data_dir path is too long");
-        else if (atomic_file_open(&k.body, body_path, 0600, k.file_error,
+        else if (atomic_file_open(&k.body, body_path, FS_SECRET_MODE, k.file_error,
                                   sizeof k.file_error) == 0)
             k.body_open = true;
     }
