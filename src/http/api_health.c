@@ -59,12 +59,13 @@ void h_health_latest_report(struct http_req *r)
         http_store_error(r, rc);
         return;
     }
-    /* The report exactly as logged: the file, when it is there. */
+    /* The report exactly as logged: the file, when it is there (with the list
+     * of the file it refers to when its list was unchanged). */
     if (c.report_file[0]) {
-        char path[FS_PATH_MAX], *text = NULL;
+        char *text = NULL;
         size_t len = 0;
-        if (fs_join(path, sizeof path, r->app->cfg.data_dir, c.report_file) == 0 &&
-            fs_read_file(path, (size_t)512 << 20, &text, &len) == 0) {
+        if (report_read_whole(r->app->cfg.data_dir, c.report_file, (size_t)512 << 20, &text,
+                              &len) == 0) {
             http_json_text(r, 200, text, len);
             free(text);
             return;
