@@ -78,7 +78,7 @@ static const struct route routes[] = {
     {"GET", API "/health/stabilization-report", ROLE_ADMIN, h_health_stabilization_report,
      NO_BODY},
     {"GET", "/healthz", ROLE_PUBLIC, h_healthz, NO_BODY | INLINE},
-    {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY},
+    {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY | INLINE},
     {"GET", "/metrics", ROLE_PUBLIC, h_prometheus, NO_BODY},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
