@@ -458,9 +458,6 @@ struct store {
 struct store_options {
     long busy_timeout_ms; /* SQLite: how long to wait for a lock; PG: lock_timeout */
     bool migrate;         /* apply migrations on open (default true via store_options_default) */
-    int lock_waiters_max; /* SQLite: at most this many connections of the process wait
-                             for a write lock held by another process; further
-                             writers fail at once with STORE_ERR_BUSY (0: no cap) */
     long parallel_scan_min_bytes; /* SQLite: full scans of a database file at least this
                                      large use several threads (default 8 MiB; 0 always,
                                      -1 never) */
