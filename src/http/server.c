@@ -4,6 +4,7 @@
 #include "http/http.h"
 #include "service/errors.h"
 #include "service/metrics.h"
+#include "service/readiness.h"
 #include "service/users.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -219,6 +220,7 @@ void http_service_error(struct http_req *r, int code, const char *message)
         return;
     case LS_ERR_UNAVAILABLE:
         log_msg(LOG_ERROR, "http", "request %s: database unavailable: %s", r->id, message);
+        readiness_store_failed(r->app->readiness, message);
         http_header(r, "Retry-After", "5");
         http_error(r, 503, "The database is unavailable; retry shortly (request %s)", r->id);
         return;

@@ -35,6 +35,7 @@ struct readiness {
     int schema_version;
     int64_t probed_at; /* monotonic; when the last probe finished */
     int64_t next_deep;
+    int64_t failed_at; /* monotonic; when a request last found the store unavailable */
 };
 
 /* One probe: the verdict into ok/check/reason. */
@@ -103,6 +104,11 @@ static void run_once(struct readiness *r)
         r->next_deep = t1 + (gap > DEEP_MIN_US ? gap : DEEP_MIN_US);
     }
     pthread_mutex_lock(&r->mu);
+    if (ok && r->failed_at >= t0) { /* a request failed while this probe ran: probe again */
+        r->probed_at = t1;
+        pthread_mutex_unlock(&r->mu);
+        return;
+    }
     if (ok != r->ok || (!ok && strcmp(reason, r->reason) != 0)) {
         if (ok)
             log_msg(LOG_INFO, "ready", "the store is ready again");
@@ -197,4 +203,19 @@ bool readiness_store_ok(struct readiness *r, int *schema_version, const char **c
         return false;
     }
     return ok;
+}
+
+void readiness_store_failed(struct readiness *r, const char *message)
+{
+    if (!r)
+        return;
+    pthread_mutex_lock(&r->mu);
+    if (r->ok)
+        log_msg(LOG_ERROR, "ready", "not ready: the store does not answer: %s", message);
+    r->ok = false;
+    r->failed_at = time_mono_us();
+    r->check = "store_unavailable";
+    snprintf(r->reason, sizeof r->reason, "the store does not answer: %s", message);
+    pthread_cond_signal(&r->wake);
+    pthread_mutex_unlock(&r->mu);
 }

@@ -24,4 +24,8 @@ void readiness_stop(struct readiness *r);
 bool readiness_store_ok(struct readiness *r, int *schema_version, const char **check,
                         char *reason, size_t len);
 
+/* A request found the store unavailable: not ready at once with that reason,
+ * until the probe, woken now, finds it answering again. */
+void readiness_store_failed(struct readiness *r, const char *message);
+
 #endif
