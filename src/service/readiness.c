@@ -80,9 +80,12 @@ static void probe(struct readiness *r, bool deep, bool *ok, const char **check, 
                  "the store is empty: no progress or license rows, while the last recorded "
                  "check counted %lld pairs",
                  (long long)p.last_check_pairs);
-    } else if (p.last_check_pairs >= 0 && p.users == 0) {
+    } else if (p.last_check_pairs > 0 && p.users == 0) {
         *check = "store_empty";
-        snprintf(reason, len, "the store is empty: no users, while checks were recorded");
+        snprintf(reason, len,
+                 "the store is empty: no users, while the last recorded check counted %lld "
+                 "pairs",
+                 (long long)p.last_check_pairs);
     } else {
         *ok = true;
         *check = "";
