@@ -44,6 +44,8 @@ static const struct key_desc keys[] = {
     {"max_body_bytes", LNG(max_body_bytes, 1024, 64L * 1024 * 1024)},
     {"check_now_wait", BOOL(check_now_wait)},
     {"access_log", BOOL(access_log)},
+    {"access_log_probes", BOOL(access_log_probes)},
+    {"log_file", STR(log_file)},
     {"metrics_token", STR(metrics_token)},
     {"metrics_deprecated", BOOL(metrics_deprecated)},
     {"web_dir", STR(web_dir)},

@@ -31,8 +31,9 @@
  * lane, whose few threads bound the CPU that hashing takes and keep a burst of
  * logins from occupying the store lane. INLINE: the handler never touches the
  * store (or defers with http_defer() when it would), so the epoll thread
- * answers it itself. */
-enum route_flags { NO_BODY = 0, BODY = 1, PASSWORD = 2, INLINE = 4 };
+ * answers it itself. PROBE: polled by monitors (load balancers, Prometheus):
+ * its access-log line is DEBUG unless access_log_probes is set. */
+enum route_flags { NO_BODY = 0, BODY = 1, PASSWORD = 2, INLINE = 4, PROBE = 8 };
 
 struct route {
     const char *method;
@@ -78,9 +79,9 @@ static const struct route routes[] = {
     {"DELETE", API "/health/alerts/silences/{id}", ROLE_ADMIN, h_alert_silence_delete, NO_BODY},
     {"GET", API "/health/stabilization-report", ROLE_ADMIN, h_health_stabilization_report,
      NO_BODY},
-    {"GET", "/healthz", ROLE_PUBLIC, h_healthz, NO_BODY | INLINE},
-    {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY | INLINE},
-    {"GET", "/metrics", ROLE_PUBLIC, h_prometheus, NO_BODY},
+    {"GET", "/healthz", ROLE_PUBLIC, h_healthz, NO_BODY | INLINE | PROBE},
+    {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY | INLINE | PROBE},
+    {"GET", "/metrics", ROLE_PUBLIC, h_prometheus, NO_BODY | PROBE},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -641,8 +642,9 @@ done:
     if (log_access_enabled()) {
         char p[256];
         printable(r.path, p, sizeof p);
-        log_msg(LOG_INFO, "http", "%.10s %s %d %.2fms id=%s ip=%s", r.method, p, r.status,
-                (double)took / 1000.0, r.id, r.ip);
+        bool probe = rt && (rt->flags & PROBE) && !srv->app->cfg.access_log_probes;
+        log_msg(probe ? LOG_DEBUG : LOG_INFO, "http", "%.10s %s %d %.2fms id=%s ip=%s",
+                r.method, p, r.status, (double)took / 1000.0, r.id, r.ip);
     }
     return true;
 
