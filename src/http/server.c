@@ -1,7 +1,9 @@
 /* server.c — routing and the request wrapper around every handler. */
 #include "http/server.h"
 
+#include "http/conn_guard.h"
 #include "http/http.h"
+#include "http/request_check.h"
 #include "service/errors.h"
 #include "service/metrics.h"
 #include "service/users.h"
@@ -131,6 +133,7 @@ struct http_server {
     unsigned port;
     struct lane lanes[N_LANES];
     atomic_bool stopping;
+    struct conn_guard *guard;  /* caps and deadlines of connections (conn_guard.c) */
 };
 
 static const char csp[] =
@@ -510,6 +513,8 @@ struct req {
     bool counted;              /* in srv->in_flight until its answer is queued */
     bool too_large;            /* body bytes beyond the limit were dropped */
     const struct route *rt;    /* found once the request is read whole; NULL: none */
+    const char *raw_target;    /* the target in libmicrohttpd's request line */
+    struct request_verdict verdict; /* refused by request_check.c: answer it and close */
     char id[20];               /* request id, set by the first dispatch() */
     int64_t t0;                /* when it was read whole (access log duration) */
 };
@@ -565,6 +570,10 @@ static bool dispatch(struct http_server *srv, struct req *q, bool can_defer)
 
     const char *path = route_path(r.path);
     size_t limit = (size_t)srv->app->cfg.max_body_bytes;
+    if (q->verdict.status) {
+        http_error(&r, q->verdict.status, "%s", q->verdict.detail);
+        goto done;
+    }
     if (u->http_url && strlen(u->http_url) > HTTP_URL_MAX) {
         http_error(&r, 414, "URL too long (at most %d bytes)", HTTP_URL_MAX);
         goto done;
@@ -728,6 +737,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     q->conn = conn;
     q->u.http_url = strdup(uri);
     q->u.url_path = strndup(uri, strcspn(uri, "?"));
+    q->raw_target = uri;
+    request_check_target(uri, &q->verdict);
     atomic_init(&q->state, REQ_NEW);
     return q;
 }
@@ -793,7 +804,11 @@ static enum MHD_Result send_answer(struct http_server *s, struct req *q)
     }
     enum MHD_Result rc = MHD_NO;
     if (m) {
-        if (add_headers(m, &q->resp))
+        /* A request refused as malformed ends its connection: what follows
+         * it on the wire cannot be trusted to be a request. */
+        if (add_headers(m, &q->resp) &&
+            (!q->verdict.status ||
+             MHD_add_response_header(m, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES))
             rc = MHD_queue_response(q->conn, (unsigned)q->resp.status, m);
         else
             log_msg(LOG_ERROR, "http", "cannot build the response headers");
@@ -811,7 +826,8 @@ static int route_lane(struct req *q)
 {
     struct http_req scratch;
     scratch.n_params = 0;
-    if (q->too_large || (q->u.http_url && strlen(q->u.http_url) > HTTP_URL_MAX))
+    if (q->too_large || q->verdict.status ||
+        (q->u.http_url && strlen(q->u.http_url) > HTTP_URL_MAX))
         return -1;
     q->rt = find_route(q->u.http_verb ? q->u.http_verb : "",
                        route_path(q->u.url_path ? q->u.url_path : "/"), &scratch);
@@ -860,6 +876,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_NO;
     int state = atomic_load(&q->state);
     if (state == REQ_NEW) {
+        if (conn_guard_refused(s->guard, conn))
+            return MHD_NO; /* answered 503 by the guard */
         atomic_store(&q->state, REQ_READING);
         q->u.http_verb = strdup(method);
         q->u.http_protocol = strdup(version);
@@ -872,7 +890,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         MHD_get_connection_values(conn, MHD_HEADER_KIND, fill_map, q->u.map_header);
         MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, fill_map, q->u.map_url);
         MHD_get_connection_values(conn, MHD_COOKIE_KIND, fill_map, q->u.map_cookie);
-        return MHD_YES;
+        if (!q->verdict.status)
+            request_check_head(conn, q->raw_target, strlen(q->u.http_url), version, &q->verdict);
+        if (!q->verdict.status) {
+            conn_guard_head_read(s->guard, conn);
+            return MHD_YES;
+        }
+        /* Refused: answered now, before any body is read. */
+        conn_guard_request_read(s->guard, conn);
+        q->counted = true;
+        q->t0 = time_mono_us();
+        atomic_fetch_add(&s->in_flight, 1);
+        dispatch(s, q, false);
+        return send_answer(s, q);
     }
     if (*upload_size) {
         /* Keep one byte past the limit so dispatch() answers 413; drop the rest. */
@@ -899,6 +929,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         q->counted = true;
         q->t0 = time_mono_us();
         atomic_fetch_add(&s->in_flight, 1);
+        conn_guard_request_read(s->guard, conn);
     }
     int lane = route_lane(q);
     if (lane >= 0 && enqueue(&s->lanes[lane], q))
@@ -950,10 +981,10 @@ static void *handler_thread(void *arg)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     (void)toe;
     struct http_server *s = cls;
     struct req *q = *con_cls;
+    conn_guard_answer_done(s->guard, conn);
     if (!q)
         return;
     request_done(s, q);
@@ -1035,6 +1066,7 @@ static int lane_start(struct http_server *s, enum lane_id id, int size, char *er
 
 static void server_free(struct http_server *s)
 {
+    conn_guard_free(s->guard);
     for (int i = 0; i < N_LANES; i++) {
         struct lane *l = &s->lanes[i];
         if (!l->srv)
@@ -1074,17 +1106,32 @@ int http_server_start(struct app *app, struct http_server **out, char *err, size
         server_free(s);
         return -1;
     }
+    const struct config *cfg = &app->cfg;
+    struct conn_guard_limits limits = {
+        .header_timeout = cfg->request_header_timeout,
+        .body_timeout = cfg->request_body_timeout,
+        .max_connections = cfg->max_connections,
+        .max_per_address = cfg->max_connections_per_address,
+    };
+    if (conn_guard_start(&limits, &s->guard, err, errlen) != 0) {
+        server_free(s);
+        return -1;
+    }
     /* epoll, a thread pool sized to the machine, and suspend/resume for the
-     * requests handed to handler threads. */
+     * requests handed to handler threads. libmicrohttpd's timeout is the idle
+     * one (keepalive_timeout); the guard adds the absolute deadlines and the
+     * caps, and libmicrohttpd's connection limit is only its backstop. */
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME;
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
         NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
         s, MHD_OPTION_SOCK_ADDR, &s->addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)io_threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 512u,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->keepalive_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, conn_guard_library_limit(s->guard, io_threads),
+        MHD_OPTION_NOTIFY_CONNECTION, conn_guard_notify, s->guard,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        512u, MHD_OPTION_END);
+        1024u, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, errlen, "cannot listen on %s: %s", app->cfg.listen,
                  errno ? strerror(errno) : "address unavailable");
