@@ -54,6 +54,7 @@ struct addr_count {
 /* How long a refused connection may stay open to read its 503. */
 #define REFUSED_LINGER_US (1 * USEC_PER_SEC)
 #define SWEEP_EVERY_MS 200
+#define LOG_LINES_PER_SECOND 10
 
 struct conn_guard {
     struct conn_guard_limits lim;
@@ -68,6 +69,9 @@ struct conn_guard {
     struct addr_count *buckets[ADDR_BUCKETS];
     unsigned long refused, timed_out;          /* totals */
     unsigned long refused_logged, timed_out_logged;
+    int64_t log_second;       /* monotonic second of the library's log budget */
+    int log_lines;            /* lines written in it */
+    unsigned long log_dropped;
 };
 
 static size_t bucket_of(const struct conn_guard *g, uint32_t addr)
@@ -367,6 +371,26 @@ unsigned conn_guard_library_limit(const struct conn_guard *g, int threads)
         (rlim_t)total > rl.rlim_cur - FD_RESERVE / 2)
         total = (long)(rl.rlim_cur - FD_RESERVE / 2);
     return (unsigned)(total > 16 ? total : 16);
+}
+
+bool conn_guard_log_allowed(struct conn_guard *g, unsigned long *dropped)
+{
+    int64_t second = time_mono_us() / USEC_PER_SEC;
+    pthread_mutex_lock(&g->mu);
+    if (second != g->log_second) {
+        g->log_second = second;
+        g->log_lines = 0;
+    }
+    bool ok = g->log_lines < LOG_LINES_PER_SECOND;
+    if (ok) {
+        g->log_lines++;
+        *dropped = g->log_dropped;
+        g->log_dropped = 0;
+    } else {
+        g->log_dropped++;
+    }
+    pthread_mutex_unlock(&g->mu);
+    return ok;
 }
 
 void conn_guard_counts(struct conn_guard *g, unsigned long *refused, unsigned long *timed_out)

@@ -45,6 +45,10 @@ bool conn_guard_refused(struct conn_guard *g, struct MHD_Connection *conn);
 void conn_guard_head_read(struct conn_guard *g, struct MHD_Connection *conn);
 void conn_guard_request_read(struct conn_guard *g, struct MHD_Connection *conn);
 void conn_guard_answer_done(struct conn_guard *g, struct MHD_Connection *conn);
+/* Whether one more of libmicrohttpd's log lines may be written now (at most
+ * LOG_LINES_PER_SECOND a second); when true, *dropped is how many were held
+ * back since the last one. */
+bool conn_guard_log_allowed(struct conn_guard *g, unsigned long *dropped);
 /* Counters since start: connections refused over a cap, and closed past a
  * deadline. */
 void conn_guard_counts(struct conn_guard *g, unsigned long *refused, unsigned long *timed_out);

@@ -1021,13 +1021,21 @@ int http_parse_listen(const char *listen, char *addr, size_t addr_len, unsigned 
     return 0;
 }
 
+/* libmicrohttpd's messages (cls: the connection guard, which rate-limits
+ * them: a flood of broken connections must not flood the log). */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    unsigned long dropped = 0;
+    if (cls && !conn_guard_log_allowed(cls, &dropped))
+        return;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
-    log_msg(LOG_WARNING, "http", "libmicrohttpd: %s", msg);
+    if (dropped)
+        log_msg(LOG_WARNING, "http", "libmicrohttpd: %s (%lu similar messages not logged)", msg,
+                dropped);
+    else
+        log_msg(LOG_WARNING, "http", "libmicrohttpd: %s", msg);
 }
 
 static void lane_stop(struct lane *l)
@@ -1125,7 +1133,7 @@ int http_server_start(struct app *app, struct http_server **out, char *err, size
                      MHD_ALLOW_SUSPEND_RESUME;
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+        s->guard, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
         s, MHD_OPTION_SOCK_ADDR, &s->addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)io_threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->keepalive_timeout,
         MHD_OPTION_CONNECTION_LIMIT, conn_guard_library_limit(s->guard, io_threads),
