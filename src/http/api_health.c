@@ -59,16 +59,13 @@ void h_health_latest_report(struct http_req *r)
         http_store_error(r, rc);
         return;
     }
-    /* The report exactly as logged: the file, when it is there. */
+    /* The report exactly as logged: the file, when it is there, sent from
+     * disk as the client reads it (it can be many megabytes). */
     if (c.report_file[0]) {
-        char path[FS_PATH_MAX], *text = NULL;
-        size_t len = 0;
+        char path[FS_PATH_MAX];
         if (fs_join(path, sizeof path, r->app->cfg.data_dir, c.report_file) == 0 &&
-            fs_read_file(path, (size_t)512 << 20, &text, &len) == 0) {
-            http_json_text(r, 200, text, len);
-            free(text);
+            http_file(r, 200, path, "application/json") == 0)
             return;
-        }
     }
     json_t *rep = report_from_store(s, &c);
     if (!rep) {
@@ -83,16 +80,28 @@ static int add_violation(void *ctx, const struct violation *v)
     return json_array_append_new(ctx, report_violation_json(v));
 }
 
+/* One page of the open violations, newest first; X-Total-Count holds how
+ * many there are. */
 void h_health_violations(struct http_req *r)
 {
+    long long limit, offset;
+    if (http_query_page(r, &limit, &offset))
+        return;
+    const char *spec = http_query(r, "specialization");
+    if (spec && !*spec)
+        spec = NULL;
     struct store *s = http_store(r);
+    int64_t total = 0;
+    int rc = s->ops->violations_open_count(s, spec, &total);
     json_t *arr = json_array();
-    int rc = s->ops->violations_open(s, NULL, add_violation, arr);
+    if (!rc)
+        rc = s->ops->violations_open_page(s, spec, limit, offset, add_violation, arr);
     if (rc) {
         json_decref(arr);
         http_store_error(r, rc);
         return;
     }
+    http_total_header(r, total);
     http_json(r, 200, arr);
 }
 

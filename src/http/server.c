@@ -794,7 +794,14 @@ static bool add_headers(struct MHD_Response *m, const struct _u_response *resp)
 static enum MHD_Result send_answer(struct http_server *s, struct req *q)
 {
     struct MHD_Response *m;
-    if (q->resp.binary_body && q->resp.binary_body_length) {
+    if (q->resp.stream_callback) { /* http_file(): read as the client takes it */
+        m = MHD_create_response_from_callback(q->resp.stream_size, q->resp.stream_block_size,
+                                              q->resp.stream_callback,
+                                              q->resp.stream_user_data,
+                                              q->resp.stream_callback_free);
+        if (m)
+            q->resp.stream_user_data = NULL;
+    } else if (q->resp.binary_body && q->resp.binary_body_length) {
         m = MHD_create_response_from_buffer_with_free_callback(q->resp.binary_body_length,
                                                                q->resp.binary_body, free);
         if (m)
@@ -987,6 +994,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     conn_guard_answer_done(s->guard, conn);
     if (!q)
         return;
+    if (q->resp.stream_callback_free && q->resp.stream_user_data) /* never sent */
+        q->resp.stream_callback_free(q->resp.stream_user_data);
+    q->resp.stream_user_data = NULL;
     request_done(s, q);
     ulfius_clean_request(&q->u);
     ulfius_clean_response(&q->resp);

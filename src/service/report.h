@@ -31,6 +31,9 @@ int report_write_violation(FILE *body, const struct violation *v, bool first);
  * copied from `body` (written with report_write_violation; NULL: none).
  * Returns 0 or -1 on a write error. */
 int report_write(FILE *fp, const struct check_run *c, FILE *body);
+/* report_write with the fields of the object `extra` (borrowed; NULL: none)
+ * after the summary's, before "violations". */
+int report_write_extra(FILE *fp, const struct check_run *c, json_t *extra, FILE *body);
 /* The report of a recorded check rebuilt from the store (its summary and the
  * open violations as of that check); used by latest-report when it is the
  * latest check. New reference, or NULL with store_errmsg(s) set. */
