@@ -28,6 +28,8 @@ port=$(sed -n 's/.*serving on http:\/\/127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$log" 
 token=$(curl -sf "http://127.0.0.1:$port/api/v1/auth/login" -H 'Content-Type: application/json' \
   -d "{\"email\":\"admin@lockstep.local\",\"password\":\"$password\"}" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
 rss() { awk '/VmRSS/ {print int($2 / 1024)}' "/proc/$pid/status"; }
+# Anonymous memory (heap, SQLite's page caches) and file pages mapped (the binary, libraries).
+parts() { awk '/RssAnon/ {a=int($2/1024)} /RssFile/ {f=int($2/1024)} END {printf "anon %d MB, file %d MB", a, f}' "/proc/$pid/status"; }
 sizes=$(for p in health/status health/violations health/latest-report licenses/admin/sync/desync-issues; do
   printf '%s %s, ' "$p" "$(curl -s -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/$p")"; done)
 idle=$(rss)
@@ -42,6 +44,7 @@ held=$(rss)
 exec 3>&-
 sleep 3
 after=$(rss)
+after_parts=$(parts)
 echo "## memory: $pairs pairs, $(awk '/drifted/ {print}' "$dir.demo.txt" | head -1 | tr -s ' ')"
 echo "answer sizes (bytes): ${sizes%, }"
-echo "$clients clients that do not read: VmRSS idle ${idle} MB, peak ${peak} MB, at ${hold} s ${held} MB, 3 s after they close ${after} MB"
+echo "$clients clients that do not read: VmRSS idle ${idle} MB, peak ${peak} MB, at ${hold} s ${held} MB, 3 s after they close ${after} MB ($after_parts)"

@@ -3,9 +3,13 @@
  * being read into memory. */
 #include "http/http.h"
 
+#include "util/timeutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
+#include <stdatomic.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,4 +83,18 @@ int http_file(struct http_req *r, int status, const char *path, const char *cont
     r->status = status;
     http_header(r, "Content-Type", content_type);
     return 0;
+}
+
+/* When memory was last given back (monotonic µs); one process, one server. */
+static atomic_llong last_trim_us;
+
+void http_memory_after_answer(void)
+{
+    int64_t now = time_mono_us();
+    long long last = atomic_load(&last_trim_us);
+    /* At most once a second, and only the thread that wins the exchange. */
+    if (now - last < USEC_PER_SEC ||
+        !atomic_compare_exchange_strong(&last_trim_us, &last, (long long)now))
+        return;
+    malloc_trim(0);
 }

@@ -97,6 +97,10 @@ void http_total_header(struct http_req *r, long long total);
  * (never whole in memory). Returns 0, or -1 when it cannot be opened as a
  * regular file (nothing answered). */
 int http_file(struct http_req *r, int status, const char *path, const char *content_type);
+/* After a request's answer is done: give freed heap pages back to the
+ * system (malloc_trim), at most once a second, so that RSS falls again
+ * after large answers. */
+void http_memory_after_answer(void);
 
 /* Write an audit row for this request (user, ip, status). Failures are logged. */
 void http_audit(struct http_req *r, const char *action, const char *resource_type,

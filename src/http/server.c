@@ -1002,6 +1002,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     ulfius_clean_response(&q->resp);
     free(q);
     *con_cls = NULL;
+    http_memory_after_answer();
 }
 
 /* ---- start and stop ------------------------------------------------------------- */
