@@ -93,7 +93,7 @@ void config_defaults(struct config *c)
     c->http_threads = 0;
     c->request_header_timeout = 10;
     c->request_body_timeout = 30;
-    c->keepalive_timeout = 15;
+    c->keepalive_timeout = 5;
     c->max_connections = 4096;
     c->max_connections_per_address = 128;
     c->status_violations_limit = 100;
