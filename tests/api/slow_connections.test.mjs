@@ -72,7 +72,7 @@ async function probeUntil(ctx, untilMs, from) {
   return { slowest, probes };
 }
 
-test('1,000 slow sockets from one address: over the per-address cap 503 at once, the rest closed by the head deadline, probes keep answering', { timeout: 30000 }, async () => {
+test('1,000 slow sockets from one address: over the per-address cap 503 at once, the rest closed by the head deadline, probes keep answering', { timeout: 60000 }, async () => {
   const ctx = await serve('slow-per-address', { LOCKSTEP_MAX_CONNECTIONS_PER_ADDRESS: '100' });
   const slow = await slowSockets(ctx.port, 1000, (HEADER_TIMEOUT + 3) * 1000);
   try {
@@ -100,7 +100,7 @@ test('1,000 slow sockets from one address: over the per-address cap 503 at once,
   }
 });
 
-test('1,000 slow sockets under a raised per-address cap: the head deadline closes them, probes keep answering', { timeout: 30000 }, async () => {
+test('1,000 slow sockets under a raised per-address cap: the head deadline closes them, probes keep answering', { timeout: 60000 }, async () => {
   const ctx = await serve('slow-global', { LOCKSTEP_MAX_CONNECTIONS_PER_ADDRESS: '100000' });
   const slow = await slowSockets(ctx.port, 1000, (HEADER_TIMEOUT + 3) * 1000);
   try {
@@ -118,7 +118,7 @@ test('1,000 slow sockets under a raised per-address cap: the head deadline close
   }
 });
 
-test('over max_connections: 503 and close at once; the slots come back after the deadline', { timeout: 30000 }, async () => {
+test('over max_connections: 503 and close at once; the slots come back after the deadline', { timeout: 60000 }, async () => {
   const ctx = await serve('slow-cap', { LOCKSTEP_MAX_CONNECTIONS: '50', LOCKSTEP_MAX_CONNECTIONS_PER_ADDRESS: '100000' });
   const slow = await slowSockets(ctx.port, 120, (HEADER_TIMEOUT + 2) * 1000);
   try {
