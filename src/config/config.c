@@ -57,6 +57,12 @@ static const struct key_desc keys[] = {
     {"web_dir", STR(web_dir)},
     {"workers", LNG(workers, 0, 256)},
     {"http_threads", LNG(http_threads, 0, 64)},
+    {"request_header_timeout", LNG(request_header_timeout, 1, 3600)},
+    {"request_body_timeout", LNG(request_body_timeout, 1, 3600)},
+    {"keepalive_timeout", LNG(keepalive_timeout, 1, 3600)},
+    {"max_connections", LNG(max_connections, 16, 1000000)},
+    {"max_connections_per_address", LNG(max_connections_per_address, 1, 1000000)},
+    {"status_violations_limit", LNG(status_violations_limit, 0, 10000)},
     {"parallel_scan_min_bytes", LNG(parallel_scan_min_bytes, -1, 1L << 40)},
     {"login_max_failures", LNG(login_max_failures, 1, LOGIN_MAX_FAILURES_LIMIT)},
     {"login_window_seconds", LNG(login_window_seconds, 1, 86400)},
@@ -103,6 +109,12 @@ void config_defaults(struct config *c)
     c->metrics_deprecated = true;
     c->workers = 0;
     c->http_threads = 0;
+    c->request_header_timeout = 10;
+    c->request_body_timeout = 30;
+    c->keepalive_timeout = 5;
+    c->max_connections = 4096;
+    c->max_connections_per_address = 128;
+    c->status_violations_limit = 100;
     c->parallel_scan_min_bytes = 8L << 20;
     c->login_max_failures = 5;
     c->login_window_seconds = 300;

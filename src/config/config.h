@@ -46,6 +46,12 @@ struct config {
     long workers;                     /* pooled store connections and handler threads;
                                          0 = from the CPU count */
     long http_threads;                /* epoll threads serving connections; 0 = CPUs */
+    long request_header_timeout;      /* seconds to read a request's head (not reset by bytes) */
+    long request_body_timeout;        /* seconds to read its body, after the head */
+    long keepalive_timeout;           /* seconds a connection may stay silent */
+    long max_connections;             /* open connections in total; more get 503 */
+    long max_connections_per_address; /* open connections per client address */
+    long status_violations_limit;     /* violations in /health/status and check-now */
     long parallel_scan_min_bytes;     /* SQLite: full scans of larger files use threads */
     long login_max_failures;          /* failures per email/address before 429 */
     long login_window_seconds;        /* the window those failures are counted in */

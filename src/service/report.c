@@ -164,9 +164,16 @@ int report_write_violation(FILE *body, const struct violation *v, bool first)
 /* "{" and the summary fields, one per line, each followed by a comma. */
 static int write_head(FILE *fp, const struct check_run *c)
 {
+    return report_write_extra(fp, c, NULL, body);
+}
+
+int report_write_extra(FILE *fp, const struct check_run *c, json_t *extra, FILE *body)
+{
     json_t *sum = report_summary_json(c);
-    if (!sum)
+    if (!sum || (extra && json_object_update(sum, extra) != 0)) {
+        json_decref(sum);
         return -1;
+    }
     int rc = fputs("{\n", fp) == EOF ? -1 : 0;
     const char *key;
     json_t *value;

@@ -376,6 +376,13 @@ struct store_ops {
     /* Violations resolved after `since` (first_seen is kept in the record). */
     int (*violations_resolved_since)(struct store *s, int64_t since, store_violation_cb cb,
                                      void *ctx);
+    /* One page of the open violations, newest first (first_seen descending,
+     * then user, specialization, issue type): at most `limit` rows after
+     * skipping `offset`; spec NULL: all. Answers stay bounded at any size. */
+    int (*violations_open_page)(struct store *s, const char *spec, int64_t limit,
+                                int64_t offset, store_violation_cb cb, void *ctx);
+    /* How many violations are open; spec NULL: all. */
+    int (*violations_open_count)(struct store *s, const char *spec, int64_t *count);
 
     int (*sync_run_insert)(struct store *s, struct sync_run *r);
     int (*sync_run_list)(struct store *s, int64_t since, store_sync_run_cb cb, void *ctx);
