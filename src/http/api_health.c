@@ -5,6 +5,7 @@
 #include "service/errors.h"
 #include "service/metrics.h"
 #include "service/monitor.h"
+#include "service/readiness.h"
 #include "service/report.h"
 #include "service/scheduler.h"
 #include "util/fsutil.h"
@@ -12,6 +13,7 @@
 #include "util/timeutil.h"
 
 #include <sodium.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,10 @@ static long next_check_minutes(struct app *app)
     return (long)((next - now + 60 * USEC_PER_SEC - 1) / (60 * USEC_PER_SEC));
 }
 
+/* Reference and truncated integrity-check files hold a summary and a few
+ * keys: far below this. A larger file holds its whole violation list. */
+#define REPORT_SMALL_FILE 65536
+
 void h_health_latest_report(struct http_req *r)
 {
     struct store *s = http_store(r);
@@ -59,15 +65,26 @@ void h_health_latest_report(struct http_req *r)
         http_store_error(r, rc);
         return;
     }
-    /* The report exactly as logged: the file, when it is there. */
+    /* The report exactly as logged. A reference file (its list unchanged
+     * since an earlier file) or a truncated one is small: it is completed
+     * from the file it names, or from the store. A large file holds its whole
+     * list and is sent from disk as the client reads it. */
     if (c.report_file[0]) {
-        char path[FS_PATH_MAX], *text = NULL;
-        size_t len = 0;
+        char path[FS_PATH_MAX];
+        struct stat st;
         if (fs_join(path, sizeof path, r->app->cfg.data_dir, c.report_file) == 0 &&
-            fs_read_file(path, (size_t)512 << 20, &text, &len) == 0) {
-            http_json_text(r, 200, text, len);
-            free(text);
-            return;
+            stat(path, &st) == 0 && st.st_size > REPORT_SMALL_FILE) {
+            if (http_file(r, 200, path, "application/json") == 0)
+                return;
+        } else {
+            char *text = NULL;
+            size_t len = 0;
+            if (report_read_whole(r->app->cfg.data_dir, c.report_file, (size_t)512 << 20,
+                                  &text, &len) == 0) {
+                http_json_text(r, 200, text, len);
+                free(text);
+                return;
+            }
         }
     }
     json_t *rep = report_from_store(s, &c);
@@ -83,16 +100,28 @@ static int add_violation(void *ctx, const struct violation *v)
     return json_array_append_new(ctx, report_violation_json(v));
 }
 
+/* One page of the open violations, newest first; X-Total-Count holds how
+ * many there are. */
 void h_health_violations(struct http_req *r)
 {
+    long long limit, offset;
+    if (http_query_page(r, &limit, &offset))
+        return;
+    const char *spec = http_query(r, "specialization");
+    if (spec && !*spec)
+        spec = NULL;
     struct store *s = http_store(r);
+    int64_t total = 0;
+    int rc = s->ops->violations_open_count(s, spec, &total);
     json_t *arr = json_array();
-    int rc = s->ops->violations_open(s, NULL, add_violation, arr);
+    if (!rc)
+        rc = s->ops->violations_open_page(s, spec, limit, offset, add_violation, arr);
     if (rc) {
         json_decref(arr);
         http_store_error(r, rc);
         return;
     }
+    http_total_header(r, total);
     http_json(r, 200, arr);
 }
 
@@ -191,23 +220,25 @@ void h_healthz(struct http_req *r)
     http_json_text(r, 200, ok, sizeof ok - 1);
 }
 
+/* Answered on the epoll thread from the readiness probe's last result and the
+ * scheduler's state: it never waits for the store. */
 void h_readyz(struct http_req *r)
 {
-    struct store *s = http_store(r);
     int version = 0;
-    int rc = s->ops->schema_version(s, &version);
-    json_t *o = json_object();
-    if (rc) {
-        json_object_set_new(o, "status", json_string("not_ready"));
-        json_object_set_new(o, "detail", json_string("the database does not answer"));
-        log_msg(LOG_WARNING, "http", "readyz: database: %s", store_errmsg(s));
-        http_json(r, 503, o);
-        return;
+    const char *check = "";
+    char reason[400];
+    bool ok = readiness_store_ok(r->app->readiness, &version, &check, reason, sizeof reason);
+    if (ok && r->app->scheduler && !scheduler_healthy(r->app->scheduler, reason, sizeof reason)) {
+        ok = false;
+        check = "scheduler";
     }
-    char reason[200];
-    if (r->app->scheduler && !scheduler_healthy(r->app->scheduler, reason, sizeof reason)) {
+    json_t *o = json_object();
+    if (!ok) {
         json_object_set_new(o, "status", json_string("not_ready"));
+        json_object_set_new(o, "check", json_string(check));
+        json_object_set_new(o, "reason", json_string(reason));
         json_object_set_new(o, "detail", json_string(reason));
+        http_header(r, "Retry-After", "5");
         http_json(r, 503, o);
         return;
     }

@@ -1,9 +1,12 @@
 /* server.c — routing and the request wrapper around every handler. */
 #include "http/server.h"
 
+#include "http/conn_guard.h"
 #include "http/http.h"
+#include "http/request_check.h"
 #include "service/errors.h"
 #include "service/metrics.h"
+#include "service/readiness.h"
 #include "service/users.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -79,7 +82,7 @@ static const struct route routes[] = {
     {"GET", API "/health/stabilization-report", ROLE_ADMIN, h_health_stabilization_report,
      NO_BODY},
     {"GET", "/healthz", ROLE_PUBLIC, h_healthz, NO_BODY | INLINE | PROBE},
-    {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY | PROBE},
+    {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY | INLINE | PROBE},
     {"GET", "/metrics", ROLE_PUBLIC, h_prometheus, NO_BODY | PROBE},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
@@ -124,6 +127,8 @@ struct lane {
     pthread_cond_t cv;
     struct req *head, *tail;
     int queued, busy;
+    int writers;               /* handler threads running a write */
+    int write_slots;           /* at most this many at once (0: no cap) */
     bool quit;
     pthread_t *threads;
     int n_threads;             /* started */
@@ -140,6 +145,7 @@ struct http_server {
     unsigned port;
     struct lane lanes[N_LANES];
     atomic_bool stopping;
+    struct conn_guard *guard;  /* caps and deadlines of connections (conn_guard.c) */
 };
 
 static const char csp[] =
@@ -218,6 +224,7 @@ void http_service_error(struct http_req *r, int code, const char *message)
         return;
     case LS_ERR_UNAVAILABLE:
         log_msg(LOG_ERROR, "http", "request %s: database unavailable: %s", r->id, message);
+        readiness_store_failed(r->app->readiness, message);
         http_header(r, "Retry-After", "5");
         http_error(r, 503, "The database is unavailable; retry shortly (request %s)", r->id);
         return;
@@ -519,6 +526,8 @@ struct req {
     bool counted;              /* in srv->in_flight until its answer is queued */
     bool too_large;            /* body bytes beyond the limit were dropped */
     const struct route *rt;    /* found once the request is read whole; NULL: none */
+    const char *raw_target;    /* the target in libmicrohttpd's request line */
+    struct request_verdict verdict; /* refused by request_check.c: answer it and close */
     char id[20];               /* request id, set by the first dispatch() */
     int64_t t0;                /* when it was read whole (access log duration) */
 };
@@ -575,6 +584,10 @@ static bool dispatch(struct http_server *srv, struct req *q, bool can_defer)
 
     const char *path = route_path(r.path);
     size_t limit = (size_t)srv->app->cfg.max_body_bytes;
+    if (q->verdict.status) {
+        http_error(&r, q->verdict.status, "%s", q->verdict.detail);
+        goto done;
+    }
     if (u->http_url && strlen(u->http_url) > HTTP_URL_MAX) {
         http_error(&r, 414, "URL too long (at most %d bytes)", HTTP_URL_MAX);
         goto done;
@@ -745,6 +758,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     q->conn = conn;
     q->u.http_url = strdup(uri);
     q->u.url_path = strndup(uri, strcspn(uri, "?"));
+    q->raw_target = uri;
+    request_check_target(uri, &q->verdict);
     atomic_init(&q->state, REQ_NEW);
     return q;
 }
@@ -800,7 +815,14 @@ static bool add_headers(struct MHD_Response *m, const struct _u_response *resp)
 static enum MHD_Result send_answer(struct http_server *s, struct req *q)
 {
     struct MHD_Response *m;
-    if (q->resp.binary_body && q->resp.binary_body_length) {
+    if (q->resp.stream_callback) { /* http_file(): read as the client takes it */
+        m = MHD_create_response_from_callback(q->resp.stream_size, q->resp.stream_block_size,
+                                              q->resp.stream_callback,
+                                              q->resp.stream_user_data,
+                                              q->resp.stream_callback_free);
+        if (m)
+            q->resp.stream_user_data = NULL;
+    } else if (q->resp.binary_body && q->resp.binary_body_length) {
         m = MHD_create_response_from_buffer_with_free_callback(q->resp.binary_body_length,
                                                                q->resp.binary_body, free);
         if (m)
@@ -810,7 +832,11 @@ static enum MHD_Result send_answer(struct http_server *s, struct req *q)
     }
     enum MHD_Result rc = MHD_NO;
     if (m) {
-        if (add_headers(m, &q->resp))
+        /* A request refused as malformed ends its connection: what follows
+         * it on the wire cannot be trusted to be a request. */
+        if (add_headers(m, &q->resp) &&
+            (!q->verdict.status ||
+             MHD_add_response_header(m, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES))
             rc = MHD_queue_response(q->conn, (unsigned)q->resp.status, m);
         else
             log_msg(LOG_ERROR, "http", "cannot build the response headers");
@@ -828,7 +854,8 @@ static int route_lane(struct req *q)
 {
     struct http_req scratch;
     scratch.n_params = 0;
-    if (q->too_large || (q->u.http_url && strlen(q->u.http_url) > HTTP_URL_MAX))
+    if (q->too_large || q->verdict.status ||
+        (q->u.http_url && strlen(q->u.http_url) > HTTP_URL_MAX))
         return -1;
     q->rt = find_route(q->u.http_verb ? q->u.http_verb : "",
                        route_path(q->u.url_path ? q->u.url_path : "/"), &scratch);
@@ -877,6 +904,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_NO;
     int state = atomic_load(&q->state);
     if (state == REQ_NEW) {
+        if (conn_guard_refused(s->guard, conn))
+            return MHD_NO; /* answered 503 by the guard */
         atomic_store(&q->state, REQ_READING);
         q->u.http_verb = strdup(method);
         q->u.http_protocol = strdup(version);
@@ -889,7 +918,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         MHD_get_connection_values(conn, MHD_HEADER_KIND, fill_map, q->u.map_header);
         MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, fill_map, q->u.map_url);
         MHD_get_connection_values(conn, MHD_COOKIE_KIND, fill_map, q->u.map_cookie);
-        return MHD_YES;
+        if (!q->verdict.status)
+            request_check_head(conn, q->raw_target, strlen(q->u.http_url), version, &q->verdict);
+        if (!q->verdict.status) {
+            conn_guard_head_read(s->guard, conn);
+            return MHD_YES;
+        }
+        /* Refused: answered now, before any body is read. */
+        conn_guard_request_read(s->guard, conn);
+        q->counted = true;
+        q->t0 = time_mono_us();
+        atomic_fetch_add(&s->in_flight, 1);
+        dispatch(s, q, false);
+        return send_answer(s, q);
     }
     if (*upload_size) {
         /* Keep one byte past the limit so dispatch() answers 413; drop the rest. */
@@ -916,6 +957,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         q->counted = true;
         q->t0 = time_mono_us();
         atomic_fetch_add(&s->in_flight, 1);
+        conn_guard_request_read(s->guard, conn);
     }
     int lane = route_lane(q);
     if (lane >= 0 && enqueue(&s->lanes[lane], q))
@@ -930,21 +972,51 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return send_answer(s, q);
 }
 
+/* A request that may write (any method but GET and HEAD). */
+static bool is_write(const struct req *q)
+{
+    const char *m = q->u.http_verb ? q->u.http_verb : "";
+    return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0;
+}
+
+/* The first queued request that may run now (under l->mu): a read always; a
+ * write while fewer than write_slots writes run. Writes beyond that stay
+ * parked in the queue without a thread, so writers waiting for a lock held by
+ * another process (an sqlite3 shell, a long PostgreSQL transaction) never
+ * take every thread of the lane and reads go on being answered. */
+static struct req *take(struct lane *l, bool *write)
+{
+    struct req *prev = NULL;
+    for (struct req *q = l->head; q; prev = q, q = q->next) {
+        *write = is_write(q);
+        if (*write && l->write_slots > 0 && l->writers >= l->write_slots)
+            continue;
+        if (prev)
+            prev->next = q->next;
+        else
+            l->head = q->next;
+        if (l->tail == q)
+            l->tail = prev;
+        if (*write)
+            l->writers++;
+        return q;
+    }
+    return NULL;
+}
+
 static void *handler_thread(void *arg)
 {
     struct lane *l = arg;
     for (;;) {
+        bool write = false;
+        struct req *q;
         pthread_mutex_lock(&l->mu);
-        while (!l->head && !l->quit)
+        while (!(q = take(l, &write)) && !(l->quit && !l->head))
             pthread_cond_wait(&l->cv, &l->mu);
-        struct req *q = l->head;
         if (!q) { /* quit, and the queue is drained */
             pthread_mutex_unlock(&l->mu);
             return NULL;
         }
-        l->head = q->next;
-        if (!l->head)
-            l->tail = NULL;
         l->queued--;
         l->busy++;
         lane_metrics(l);
@@ -957,6 +1029,11 @@ static void *handler_thread(void *arg)
 
         pthread_mutex_lock(&l->mu);
         l->busy--;
+        if (write) {
+            l->writers--;
+            if (l->head) /* a parked write may run now */
+                pthread_cond_broadcast(&l->cv);
+        }
         lane_metrics(l);
         pthread_mutex_unlock(&l->mu);
     }
@@ -967,17 +1044,21 @@ static void *handler_thread(void *arg)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     (void)toe;
     struct http_server *s = cls;
     struct req *q = *con_cls;
+    conn_guard_answer_done(s->guard, conn);
     if (!q)
         return;
+    if (q->resp.stream_callback_free && q->resp.stream_user_data) /* never sent */
+        q->resp.stream_callback_free(q->resp.stream_user_data);
+    q->resp.stream_user_data = NULL;
     request_done(s, q);
     ulfius_clean_request(&q->u);
     ulfius_clean_response(&q->resp);
     free(q);
     *con_cls = NULL;
+    http_memory_after_answer();
 }
 
 /* ---- start and stop ------------------------------------------------------------- */
@@ -1007,13 +1088,21 @@ int http_parse_listen(const char *listen, char *addr, size_t addr_len, unsigned 
     return 0;
 }
 
+/* libmicrohttpd's messages (cls: the connection guard, which rate-limits
+ * them: a flood of broken connections must not flood the log). */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    unsigned long dropped = 0;
+    if (cls && !conn_guard_log_allowed(cls, &dropped))
+        return;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
-    log_msg(LOG_WARNING, "http", "libmicrohttpd: %s", msg);
+    if (dropped)
+        log_msg(LOG_WARNING, "http", "libmicrohttpd: %s (%lu similar messages not logged)", msg,
+                dropped);
+    else
+        log_msg(LOG_WARNING, "http", "libmicrohttpd: %s", msg);
 }
 
 static void lane_stop(struct lane *l)
@@ -1052,6 +1141,7 @@ static int lane_start(struct http_server *s, enum lane_id id, int size, char *er
 
 static void server_free(struct http_server *s)
 {
+    conn_guard_free(s->guard);
     for (int i = 0; i < N_LANES; i++) {
         struct lane *l = &s->lanes[i];
         if (!l->srv)
@@ -1088,22 +1178,39 @@ int http_server_start(struct app *app, struct http_server **out, char *err, size
     int io_threads = app->cfg.http_threads > 0 ? (int)app->cfg.http_threads
                                                : (int)(cpus > 0 ? cpus : 2);
     int workers = app->workers > 0 ? app->workers : 4, hashers = auth_hash_slots();
+    /* Half the store lane may run writes; the rest stays for reads. */
+    s->lanes[LANE_STORE].write_slots = workers > 1 ? workers / 2 : 1;
     if (lane_start(s, LANE_STORE, workers, err, errlen) != 0 ||
         lane_start(s, LANE_PASSWORD, hashers, err, errlen) != 0) {
         server_free(s);
         return -1;
     }
+    const struct config *cfg = &app->cfg;
+    struct conn_guard_limits limits = {
+        .header_timeout = cfg->request_header_timeout,
+        .body_timeout = cfg->request_body_timeout,
+        .max_connections = cfg->max_connections,
+        .max_per_address = cfg->max_connections_per_address,
+    };
+    if (conn_guard_start(&limits, &s->guard, err, errlen) != 0) {
+        server_free(s);
+        return -1;
+    }
     /* epoll, a thread pool sized to the machine, and suspend/resume for the
-     * requests handed to handler threads. */
+     * requests handed to handler threads. libmicrohttpd's timeout is the idle
+     * one (keepalive_timeout); the guard adds the absolute deadlines and the
+     * caps, and libmicrohttpd's connection limit is only its backstop. */
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME;
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+        s->guard, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
         s, MHD_OPTION_SOCK_ADDR, &s->addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)io_threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 512u,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->keepalive_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, conn_guard_library_limit(s->guard, io_threads),
+        MHD_OPTION_NOTIFY_CONNECTION, conn_guard_notify, s->guard,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        512u, MHD_OPTION_END);
+        1024u, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, errlen, "cannot listen on %s: %s", app->cfg.listen,
                  errno ? strerror(errno) : "address unavailable");
@@ -1112,8 +1219,10 @@ int http_server_start(struct app *app, struct http_server **out, char *err, size
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : port;
-    log_msg(LOG_INFO, "http", "%d epoll thread%s; handler threads: %d store, %d password",
-            io_threads, io_threads == 1 ? "" : "s", workers, hashers);
+    log_msg(LOG_INFO, "http",
+            "%d epoll thread%s; handler threads: %d store (at most %d writing), %d password",
+            io_threads, io_threads == 1 ? "" : "s", workers, s->lanes[LANE_STORE].write_slots,
+            hashers);
     *out = s;
     return 0;
 }
