@@ -7,7 +7,7 @@ LOCKSTEP  := $(BUILD)/lockstep
 # missing cmocka fails the configure step instead of skipping the unit tests.
 CMAKE_ARGS ?=
 
-.PHONY: all build asan run test unit unit-asan api api-asan e2e pg bench clean
+.PHONY: all build asan run test unit unit-asan api api-asan e2e pg fuzz bench clean
 
 all: build
 
@@ -28,7 +28,7 @@ run: build
 test:
 	@scripts/bootstrap test
 	@$(MAKE) --no-print-directory build asan CMAKE_ARGS=-DLOCKSTEP_TESTS_REQUIRED=ON
-	@$(MAKE) --no-print-directory unit unit-asan api api-asan e2e pg
+	@$(MAKE) --no-print-directory unit unit-asan api api-asan e2e pg fuzz
 
 unit:
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -52,9 +52,14 @@ e2e:
 pg:
 	@scripts/pg-test $(abspath $(BUILD))
 
+# Each libFuzzer harness (fuzz/) for FUZZ_SECONDS (default 60) in build-fuzz/
+# (clang, ASan + UBSan); any crash, leak or sanitizer report fails. docs/fuzzing.md.
+fuzz:
+	@scripts/fuzz
+
 bench: build
 	@scripts/bootstrap bench
 	@bench/run $(abspath $(BUILD))
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) build-fuzz
