@@ -382,6 +382,8 @@ void fixture_start(void)
         config_set(c, "access_log", "false", err, sizeof err) ||
         config_set(c, "access_token_minutes", "1440", err, sizeof err) ||
         config_set(c, "refresh_token_days", "365", err, sizeof err) ||
+        /* Within the harnesses' input size, so that 413 is reached too. */
+        config_set(c, "max_body_bytes", "4096", err, sizeof err) ||
         config_finalize(c, err, sizeof err))
         die("config", err);
     fx.app.workers = 4;

@@ -10,7 +10,9 @@
  * Flag bits 0-1: the caller (0 none, 1 admin, 2 instructor, 3 student, each
  * with a valid access token); bit 2: add the admin session's refresh cookie.
  * CR before LF is dropped. After every input that may write (any method
- * but GET and HEAD) the store and the auth state are reset. */
+ * but GET and HEAD) the store and the auth state are reset. Besides crashes
+ * and sanitizer reports, an answer that cannot be sent and a 500 (the store
+ * is local and healthy: a 500 is a fault of the code) fail. */
 #include "fixture.h"
 
 #include <stdio.h>
@@ -89,6 +91,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (status < 100 || status > 599) {
             fprintf(stderr, "fuzz_http: %s %s: no answer could be sent (status %d)\n", method,
                     target, status);
+            abort();
+        }
+        /* The store is local and healthy: a 500 is a fault of the code. */
+        if (status == 500) {
+            fprintf(stderr, "fuzz_http: %s %s answered 500: %.*s\n", method, target,
+                    (int)resp.binary_body_length,
+                    resp.binary_body ? (const char *)resp.binary_body : "");
             abort();
         }
         ulfius_clean_response(&resp);
