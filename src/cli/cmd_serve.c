@@ -11,6 +11,7 @@
 #include "service/scheduler.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/sdnotify.h"
 #include "util/timeutil.h"
 
 #include <malloc.h>
@@ -117,10 +118,15 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     printf("Lockstep is serving on http://%s:%u/ (Ctrl-C to stop)\n", addr,
            http_server_port(srv));
     fflush(stdout);
+    char status[160];
+    snprintf(status, sizeof status, "Serving on http://%s:%u/ (scheduler %s)", addr,
+             http_server_port(srv), app.scheduler ? "on" : "off");
+    sdnotify_ready(status);
 
     int sig = 0;
     sigwait(&sigs, &sig);
     app.stopping = 1;
+    sdnotify_stopping(sig == SIGINT ? "Stopping (SIGINT)" : "Stopping (SIGTERM)");
     log_msg(LOG_INFO, "serve", "received %s; finishing requests in flight",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv, app.cfg.shutdown_timeout * 1000);
