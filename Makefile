@@ -7,7 +7,7 @@ LOCKSTEP  := $(BUILD)/lockstep
 # missing cmocka fails the configure step instead of skipping the unit tests.
 CMAKE_ARGS ?=
 
-.PHONY: all build asan run test unit unit-asan api api-asan e2e pg fuzz bench clean install deb install-test
+.PHONY: all build asan run test unit unit-asan api api-asan e2e pg prom fuzz bench clean install deb install-test
 # `make install`: under $(DESTDIR)$(PREFIX); lockstep.ini and the logrotate file
 # under $(DESTDIR)/etc (docs/operations.md "Installing").
 PREFIX    ?= /usr/local
@@ -32,7 +32,7 @@ run: build
 test:
 	@scripts/bootstrap test
 	@$(MAKE) --no-print-directory build asan CMAKE_ARGS=-DLOCKSTEP_TESTS_REQUIRED=ON
-	@$(MAKE) --no-print-directory unit unit-asan install-test api api-asan e2e pg fuzz
+	@$(MAKE) --no-print-directory prom unit unit-asan install-test api api-asan e2e pg fuzz
 
 unit:
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -60,6 +60,12 @@ pg:
 # (clang, ASan + UBSan); any crash, leak or sanitizer report fails. docs/fuzzing.md.
 fuzz:
 	@scripts/fuzz
+
+# The Prometheus rules shipped in contrib/prometheus: valid, and their unit
+# tests pass (the exposition itself is linted by tests/api/prometheus.test.mjs).
+prom:
+	@promtool check rules contrib/prometheus/lockstep.rules.yml
+	@cd contrib/prometheus && promtool test rules lockstep.rules.test.yml
 
 install: build
 	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"

@@ -195,7 +195,7 @@ static int write_log(const struct sync_options *o, struct sync_result *r, int64_
         return -1;
     }
     struct atomic_file af;
-    int rc = atomic_file_open(&af, first, 0644, r->log_error, sizeof r->log_error);
+    int rc = atomic_file_open(&af, first, FS_FILE_MODE, r->log_error, sizeof r->log_error);
     if (rc == 0) {
         if (fputs(text, af.fp) == EOF || fputc('\n', af.fp) == EOF) {
             snprintf(r->log_error, sizeof r->log_error, "cannot write %s", first);
