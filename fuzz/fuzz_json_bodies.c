@@ -1,14 +1,15 @@
 /* fuzz_json_bodies.c — libFuzzer harness: the JSON body of every route that
  * takes one, through the real routing, body parser and handler (the same
  * path as fuzz_http, with the request line fixed so that mutations go to the
- * body). Input: one byte picks the route (among the routing table's POST and
- * PATCH routes, in table order), one byte the caller (low two bits: none,
- * admin, instructor, student) and a query (bit 2: ?session=cookie, bit 3:
- * ?dry_run=true), the rest is the body. {} in a route's path becomes a demo
- * student's id, then a specialization the demo store has. */
+ * body). Input: one byte picks the route (among the routes of the routing
+ * table that take a body, in table order), one byte the caller (low two bits:
+ * none, admin, instructor, student) and a query (bit 2: ?session=cookie,
+ * bit 3: ?dry_run=true), the rest is the body. The first {…} in a route's
+ * path becomes a demo student's id, the second a specialization the demo
+ * store has. */
 #include "fixture.h"
 
-#include "http/server.h"
+#include "http/dispatch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,24 +26,22 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     fixture_start();
-    int n = 0;
-    const char *const *labels = http_route_labels(&n);
-    for (int i = 0; i < n && n_routes < MAX_ROUTES; i++) {
-        /* "POST /api/v1/users/{}/progress/{}/level" */
-        const char *sp = strchr(labels[i], ' ');
-        if (!sp || (strncmp(labels[i], "POST ", 5) && strncmp(labels[i], "PATCH ", 6)))
+    const char *method, *pattern;
+    bool body;
+    for (int i = 0; http_route_at(i, &method, &pattern, &body) && n_routes < MAX_ROUTES; i++) {
+        if (!body)
             continue;
-        snprintf(methods[n_routes], sizeof methods[n_routes], "%.*s", (int)(sp - labels[i]),
-                 labels[i]);
+        snprintf(methods[n_routes], sizeof methods[n_routes], "%s", method);
+        /* "/api/v1/users/{id}/progress/{spec}/level" → ".../users/3/progress/PLAYER/level" */
         char *t = targets[n_routes];
         size_t o = 0;
         int param = 0;
-        for (const char *p = sp + 1; *p && o + 32 < sizeof targets[n_routes]; p++) {
-            if (p[0] == '{' && p[1] == '}') {
+        for (const char *p = pattern; *p && o + 32 < sizeof targets[n_routes]; p++) {
+            if (*p == '{' && strchr(p, '}')) {
                 o += (size_t)(param++ == 0
                                   ? snprintf(t + o, 32, "%lld", (long long)fixture_student_id())
                                   : snprintf(t + o, 32, "%s", fixture_spec()));
-                p++;
+                p = strchr(p, '}');
             } else {
                 t[o++] = *p;
             }

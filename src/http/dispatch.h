@@ -6,7 +6,13 @@
 
 #include "service/app.h"
 
+#include <stdbool.h>
 #include <ulfius.h>
+
+/* Route i of the routing table (0, 1, … in table order): its method, its
+ * path pattern ("{name}" stands for one path segment) and whether it takes
+ * a JSON body. False past the last route. */
+bool http_route_at(int i, const char **method, const char **pattern, bool *takes_body);
 
 /* Add a header, query or cookie value to map as serve does with what
  * libmicrohttpd parsed: a name or value that is not UTF-8 is dropped, a

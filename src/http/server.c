@@ -1154,6 +1154,16 @@ void http_server_stop(struct http_server *s, long timeout_ms)
 
 /* ---- one request without a connection (dispatch.h) -------------------------------- */
 
+bool http_route_at(int i, const char **method, const char **pattern, bool *takes_body)
+{
+    if (i < 0 || (size_t)i >= N_ROUTES)
+        return false;
+    *method = routes[i].method;
+    *pattern = routes[i].pattern;
+    *takes_body = routes[i].flags & BODY;
+    return true;
+}
+
 void http_request_add_value(struct _u_map *map, const char *key, const char *value)
 {
     fill_map(map, MHD_HEADER_KIND, key, value);
