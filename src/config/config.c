@@ -1,6 +1,8 @@
 /* config.c — one table of keys read from INI (inih), environment and flags. */
 #include "config/config.h"
 
+#include "config/alertcfg.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum key_type { KEY_STR, KEY_LONG, KEY_DOUBLE, KEY_BOOL, KEY_DIRECTION };
 
@@ -37,6 +40,9 @@ static const struct key_desc keys[] = {
     {"healthy_threshold", DBL(healthy_threshold, 0, 100)},
     {"degraded_threshold", DBL(degraded_threshold, 0, 100)},
     {"log_retention_days", LNG(log_retention_days, 1, 3650)},
+    {"report_budget_bytes_per_day", LNG(report_budget_bytes_per_day, 0, 1L << 40)},
+    {"baseline_keep", LNG(baseline_keep, 1, 100000)},
+    {"baseline_retention_days", LNG(baseline_retention_days, 1, 36500)},
     {"shutdown_timeout", LNG(shutdown_timeout, 0, 3600)},
     {"busy_timeout_ms", LNG(busy_timeout_ms, 0, 600000)},
     {"access_token_minutes", LNG(access_token_minutes, 1, 24 * 60)},
@@ -58,7 +64,12 @@ static const struct key_desc keys[] = {
     {"sync_misfire_grace", LNG(sync_misfire_grace, 0, 86400)},
     {"inconsistent_alert_count", LNG(inconsistent_alert_count, 0, 1000000000)},
     {"alert_repeat_interval", LNG(alert_repeat_interval, 1, 86400 * 7)},
+    {"alert_alertmanager_url", STR(alert_alertmanager_url)},
     {"alert_webhook_url", STR(alert_webhook_url)},
+    {"alert_webhook_authorization", STR(alert_webhook_authorization)},
+    {"alert_instance", STR(alert_instance)},
+    {"alert_labels", STR(alert_labels)},
+    {"external_url", STR(external_url)},
     {"alert_smtp_url", STR(alert_smtp_url)},
     {"alert_email_from", STR(alert_email_from)},
     {"alert_email_to", STR(alert_email_to)},
@@ -79,6 +90,9 @@ void config_defaults(struct config *c)
     c->healthy_threshold = 99.0;
     c->degraded_threshold = 95.0;
     c->log_retention_days = 30;
+    c->report_budget_bytes_per_day = 256L << 20;
+    c->baseline_keep = 12;
+    c->baseline_retention_days = 365;
     c->shutdown_timeout = 30;
     c->busy_timeout_ms = 5000;
     c->access_token_minutes = 30;
@@ -154,6 +168,8 @@ static int set_key(struct config *c, const struct key_desc *k, const char *value
                      k->name, value);
             return -1;
         }
+        if (alertcfg_check(k->name, value, err, errlen) != 0)
+            return -1;
         memcpy(base, value, n + 1);
         if (!strcmp(k->name, "db"))
             c->db_set = n > 0;
@@ -241,6 +257,8 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
         ok = 0;
     } else if (name) { /* NULL: a section header alone */
         ok = config_set(ctx->c, name, value, msg, sizeof msg) == 0;
+        if (ok && !strcmp(name, "alert_webhook_authorization") && value[0])
+            ctx->c->secret_in_file = true;
     }
     /* inih reads on after an error and reports the line of the first one:
      * keep that line's message, not the last. */
@@ -326,41 +344,34 @@ int config_load_env(struct config *c, char *err, size_t errlen)
     return 0;
 }
 
-static bool has_prefix(const char *s, const char *p)
+/* The cross-key rules of the alert channels (each value was checked when it
+ * was set, alertcfg_check), and the defaults that depend on the machine: the
+ * instance label is the host name, external_url comes from listen. */
+static int finalize_alert_keys(struct config *c, char *err, size_t errlen)
 {
-    return !strncmp(s, p, strlen(p));
-}
-
-/* Addresses go into the SMTP envelope and the message headers: no line
- * breaks, no angle brackets, an @. */
-static bool plain_addresses(const char *s)
-{
-    return strchr(s, '@') && !strpbrk(s, "\r\n<>");
-}
-
-/* The alert channels' keys (messages never repeat a URL: it may hold a password). */
-static int check_alert_keys(const struct config *c, char *err, size_t errlen)
-{
-    if (c->alert_webhook_url[0] && !has_prefix(c->alert_webhook_url, "http://") &&
-        !has_prefix(c->alert_webhook_url, "https://")) {
-        snprintf(err, errlen, "alert_webhook_url must start with http:// or https://");
-        return -1;
-    }
-    if (c->alert_smtp_url[0] && !has_prefix(c->alert_smtp_url, "smtp://") &&
-        !has_prefix(c->alert_smtp_url, "smtps://")) {
-        snprintf(err, errlen, "alert_smtp_url must start with smtp:// or smtps://");
-        return -1;
-    }
     if (c->alert_smtp_url[0] && !c->alert_email_to[0]) {
         snprintf(err, errlen, "alert_smtp_url needs alert_email_to (the recipients)");
         return -1;
     }
-    if (!plain_addresses(c->alert_email_from) ||
-        (c->alert_email_to[0] && !plain_addresses(c->alert_email_to))) {
-        snprintf(err, errlen, "alert_email_from and alert_email_to must be plain addresses "
-                              "(name@host, separated by commas)");
-        return -1;
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0 || !host[0] || !alertcfg_text_ok(host))
+        snprintf(host, sizeof host, "localhost");
+    if (!c->alert_instance[0])
+        snprintf(c->alert_instance, sizeof c->alert_instance, "%s", host);
+    c->external_url_derived = !c->external_url[0];
+    if (!c->external_url[0]) {
+        /* A last resort: the address served, with the host name for a wildcard. */
+        const char *colon = strrchr(c->listen, ':');
+        size_t hl = colon ? (size_t)(colon - c->listen) : strlen(c->listen);
+        bool wildcard = hl == 0 || (hl == 7 && !strncmp(c->listen, "0.0.0.0", 7)) ||
+                        (hl == 4 && !strncmp(c->listen, "[::]", 4));
+        snprintf(c->external_url, sizeof c->external_url, "http://%.*s%s",
+                 wildcard ? (int)strlen(host) : (int)hl, wildcard ? host : c->listen,
+                 colon ? colon : "");
     }
+    size_t n = strlen(c->external_url);
+    while (n > 0 && c->external_url[n - 1] == '/')
+        c->external_url[--n] = '\0';
     return 0;
 }
 
@@ -383,5 +394,5 @@ int config_finalize(struct config *c, char *err, size_t errlen)
                  c->degraded_threshold, c->healthy_threshold);
         return -1;
     }
-    return check_alert_keys(c, err, errlen);
+    return finalize_alert_keys(c, err, errlen);
 }

@@ -286,7 +286,8 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
     }
     r->success = r->failed_count == 0;
     if (!o->dry_run) {
-        if (o->data_dir)
+        /* A sync with nothing to repair leaves its row and day-log line, no file. */
+        if (o->data_dir && r->n_items > 0)
             write_log(&opt, r, started);
         struct sync_run run;
         memset(&run, 0, sizeof run);

@@ -201,7 +201,8 @@ struct baseline {
 #define ALERT_SUMMARY_MAX 256
 #define ALERT_DESCRIPTION_MAX 512
 #define ALERT_COMMENT_MAX 500
-#define ALERT_PAYLOAD_MAX 8192
+#define ALERT_PAYLOAD_MAX 16384
+#define ALERT_MESSAGE_ID_MAX 320 /* an email Message-ID with its angle brackets */
 #define ALERT_ERROR_MAX 256
 
 /* An alert: one episode of a rule's condition (service/alerts.h). */
@@ -218,6 +219,8 @@ struct alert {
     int64_t resolved_at;      /* 0 while pending or firing */
     int64_t last_notified_at; /* the latest notification queued; 0: none */
     int64_t notifications;    /* notifications queued (firing, repeats, resolved) */
+    char message_id[ALERT_MESSAGE_ID_MAX]; /* the first mail of this alert (the thread the
+                                              repeats and the resolve reply to); "": none */
 };
 
 /* A silence: notifications of `rule` are suppressed in [starts_at, ends_at). */
@@ -235,13 +238,16 @@ struct alert_silence {
  * delivered or expired. */
 struct alert_delivery {
     int64_t id, alert_id;
-    char channel[STATUS_MAX]; /* webhook | email */
+    char channel[STATUS_MAX]; /* alertmanager | webhook | email */
     char event[STATUS_MAX];   /* firing | repeat | resolved */
     char status[STATUS_MAX];  /* pending | delivered | expired */
     int64_t attempts;
     int64_t created_at, next_attempt_at, delivered_at;
     char last_error[ALERT_ERROR_MAX];
     char payload[ALERT_PAYLOAD_MAX]; /* what is sent (channel-specific text) */
+    char message_id[ALERT_MESSAGE_ID_MAX];  /* email: this mail's Message-ID ("" in rows
+                                               queued before it was kept) */
+    char in_reply_to[ALERT_MESSAGE_ID_MAX]; /* email: the Message-ID it replies to; "" */
 };
 
 /* One attempt to deliver an outbox row. */
@@ -262,6 +268,17 @@ typedef int (*store_spec_cb)(void *ctx, const struct specialization *s);
 typedef int (*store_check_cb)(void *ctx, const struct check_run *c);
 typedef int (*store_violation_cb)(void *ctx, const struct violation *v);
 typedef int (*store_pair_rows_cb)(void *ctx, const struct progress *p, const struct license *l);
+/* What the readiness probe saw (store_ops.probe). */
+struct store_probe {
+    int schema_version;
+    int64_t users;           /* rows in users */
+    bool has_pairs;          /* any progress or license row */
+    int64_t last_check_pairs; /* total_checked of the latest recorded check; -1: none */
+    bool write_busy;         /* the write probe found the lock held by another connection */
+    char read_error[256];    /* why reading failed (damaged pages, cannot open), or "" */
+    char write_error[256];   /* why the write probe failed (read-only, disk full), or "" */
+};
+
 typedef int (*store_sync_run_cb)(void *ctx, const struct sync_run *r);
 typedef int (*store_job_run_cb)(void *ctx, const struct job_run *r);
 typedef int (*store_baseline_cb)(void *ctx, const struct baseline *b);
@@ -276,6 +293,13 @@ struct store_ops {
     /* Apply pending migrations; *applied gets how many. Safe to run twice. */
     int (*migrate)(struct store *s, int *applied);
     int (*schema_version)(struct store *s, int *version);
+    /* The readiness probe: read real tables (and, when deep, verify every
+     * page: SQLite's quick_check), then commit a no-op write to Lockstep's
+     * own schema_migrations. SQLite reads through a fresh connection, so
+     * damaged pages are seen even when this connection has them cached.
+     * Failures land in out->read_error / write_error; returns 0, or an error
+     * when the probe itself could not run (the connection is gone). */
+    int (*probe)(struct store *s, bool deep, struct store_probe *out);
 
     /* Transactions. READ is one consistent snapshot; WRITE takes the write
      * lock (SQLite) or starts a transaction whose row locks come from the

@@ -224,6 +224,13 @@ static const struct pg_migration pg_migrations[] = {
      " ok BOOLEAN NOT NULL,"
      " error TEXT NOT NULL DEFAULT '');"
      "CREATE INDEX alert_attempts_delivery ON alert_attempts(delivery_id);"},
+    {8, "alertmanager channel and mail threading",
+     "ALTER TABLE alerts ADD COLUMN message_id TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE alert_deliveries DROP CONSTRAINT alert_deliveries_channel_check;"
+     "ALTER TABLE alert_deliveries ADD CONSTRAINT alert_deliveries_channel_check"
+     " CHECK (channel IN ('alertmanager','webhook','email'));"
+     "ALTER TABLE alert_deliveries ADD COLUMN message_id TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE alert_deliveries ADD COLUMN in_reply_to TEXT NOT NULL DEFAULT '';"},
 };
 
 #define PG_MIGRATION_COUNT ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))
