@@ -11,6 +11,7 @@
 #include "service/demo.h"
 #include "service/metrics.h"
 #include "service/monitor.h"
+#include "service/readiness.h"
 #include "service/users.h"
 #include "util/log.h"
 
@@ -93,10 +94,15 @@ static void app_open(void)
         die("out of memory", NULL);
     if (auth_init(&fx.app, err, sizeof err))
         die("auth_init", err);
+    /* As serve: /readyz answers from this probe. */
+    if (!(fx.app.readiness = readiness_start(&fx.app, err, sizeof err)))
+        die("readiness", err);
 }
 
 static void app_close(void)
 {
+    readiness_stop(fx.app.readiness);
+    fx.app.readiness = NULL;
     auth_shutdown();
     monitor_free(fx.app.monitor);
     metrics_free(fx.app.metrics);
