@@ -281,6 +281,26 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     return ok;
 }
 
+/* Read INI text from f; name (a path) prefixes the messages. */
+static int load_stream(struct config *c, FILE *f, const char *name, char *err, size_t errlen)
+{
+    struct ini_ctx ctx = {.c = c, .f = f};
+    int line = ini_parse_stream(read_line, &ctx, on_ini_entry, &ctx);
+    if (ctx.read_errno) {
+        snprintf(err, errlen, "cannot read config file %s: %s", name, strerror(ctx.read_errno));
+        return -1;
+    }
+    if (line != 0) {
+        if (line < 0)
+            snprintf(err, errlen, "cannot read config file %s", name);
+        else
+            snprintf(err, errlen, "%s:%d: %s", name, line,
+                     ctx.msg_line == line ? ctx.msg : "syntax error");
+        return -1;
+    }
+    return 0;
+}
+
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
@@ -288,23 +308,32 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
         snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
         return -1;
     }
-    struct ini_ctx ctx = {.c = c, .f = f};
-    int line = ini_parse_stream(read_line, &ctx, on_ini_entry, &ctx);
+    int rc = load_stream(c, f, path, err, errlen);
     fclose(f);
-    if (ctx.read_errno) {
-        snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(ctx.read_errno));
-        return -1;
-    }
-    if (line != 0) {
-        if (line < 0)
-            snprintf(err, errlen, "cannot read config file %s", path);
-        else
-            snprintf(err, errlen, "%s:%d: %s", path, line,
-                     ctx.msg_line == line ? ctx.msg : "syntax error");
-        return -1;
-    }
+    if (rc)
+        return rc;
     snprintf(c->config_file, sizeof c->config_file, "%s", path);
     return 0;
+}
+
+int config_load_text(struct config *c, const char *name, const char *text, size_t len,
+                     char *err, size_t errlen)
+{
+    /* fmemopen refuses a zero size: empty text is an empty file. */
+    if (len == 0)
+        return 0;
+    FILE *f = fmemopen((void *)text, len, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot read config text %s: %s", name, strerror(errno));
+        return -1;
+    }
+    /* A buffer of our own: no allocation per call (fuzz_config runs this
+     * millions of times). */
+    char buf[1024];
+    setvbuf(f, buf, _IOFBF, sizeof buf);
+    int rc = load_stream(c, f, name, err, errlen);
+    fclose(f);
+    return rc;
 }
 
 int config_load_env(struct config *c, char *err, size_t errlen)

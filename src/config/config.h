@@ -83,6 +83,11 @@ struct config {
 void config_defaults(struct config *c);
 /* Read an INI file. Errors name "file:line: message". Returns 0 or -1. */
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
+/* Apply INI text held in memory (len bytes, NUL not needed) as
+ * config_load_file applies a file; name stands for the path in messages.
+ * Returns 0 or -1 with err. */
+int config_load_text(struct config *c, const char *name, const char *text, size_t len,
+                     char *err, size_t errlen);
 /* Apply LOCKSTEP_<KEY> environment variables. Returns 0 or -1 with err. */
 int config_load_env(struct config *c, char *err, size_t errlen);
 /* Set one key from text (flags use this). Returns 0, -1 bad value, -2 unknown key. */

@@ -2,6 +2,7 @@
 #include "http/server.h"
 
 #include "http/conn_guard.h"
+#include "http/dispatch.h"
 #include "http/http.h"
 #include "http/request_check.h"
 #include "service/errors.h"
@@ -1258,4 +1259,54 @@ void http_server_stop(struct http_server *s, long timeout_ms)
         lane_stop(&s->lanes[i]);
     MHD_stop_daemon(s->daemon);
     server_free(s);
+}
+
+/* ---- one request without a connection (dispatch.h) -------------------------------- */
+
+bool http_route_at(int i, const char **method, const char **pattern, bool *takes_body)
+{
+    if (i < 0 || (size_t)i >= N_ROUTES)
+        return false;
+    *method = routes[i].method;
+    *pattern = routes[i].pattern;
+    *takes_body = routes[i].flags & BODY;
+    return true;
+}
+
+void http_request_add_value(struct _u_map *map, const char *key, const char *value)
+{
+    fill_map(map, MHD_HEADER_KIND, key, value);
+}
+
+int http_dispatch_request(struct app *app, const struct _u_request *u,
+                          struct _u_response *resp)
+{
+    struct http_server *srv = calloc(1, sizeof *srv);
+    struct req *q = calloc(1, sizeof *q);
+    int status = -1;
+    if (!srv || !q)
+        goto out;
+    srv->app = app;
+    /* Borrowed: nothing below frees the request's parts. */
+    q->u = *u;
+    q->resp = *resp;
+    q->t0 = time_mono_us();
+    q->too_large = u->binary_body_length > (size_t)app->cfg.max_body_bytes + 1;
+    /* As on_request(): a routed request runs on a handler thread; the
+     * others on the epoll thread, which may hand them to a handler thread. */
+    if (route_lane(q) >= 0 || !dispatch(srv, q, true))
+        dispatch(srv, q, false);
+    *resp = q->resp;
+    status = resp->status;
+    struct MHD_Response *m = MHD_create_response_from_buffer(
+        resp->binary_body_length, resp->binary_body ? resp->binary_body : (void *)"",
+        MHD_RESPMEM_PERSISTENT);
+    if (!m || !add_headers(m, resp))
+        status = -1;
+    if (m)
+        MHD_destroy_response(m);
+out:
+    free(q);
+    free(srv);
+    return status;
 }

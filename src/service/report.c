@@ -161,13 +161,9 @@ int report_write_violation(FILE *body, const struct violation *v, bool first)
     return fwrite(buf, 1, n, body) == n && !ferror(body) ? 0 : -1;
 }
 
-/* "{" and the summary fields, one per line, each followed by a comma. */
-static int write_head(FILE *fp, const struct check_run *c)
-{
-    return report_write_extra(fp, c, NULL, body);
-}
-
-int report_write_extra(FILE *fp, const struct check_run *c, json_t *extra, FILE *body)
+/* "{" and the summary fields (then those of `extra`, borrowed, NULL: none),
+ * one per line, each followed by a comma. */
+static int write_head(FILE *fp, const struct check_run *c, json_t *extra)
 {
     json_t *sum = report_summary_json(c);
     if (!sum || (extra && json_object_update(sum, extra) != 0)) {
@@ -190,9 +186,9 @@ int report_write_extra(FILE *fp, const struct check_run *c, json_t *extra, FILE 
     return rc;
 }
 
-int report_write(FILE *fp, const struct check_run *c, FILE *body)
+int report_write_extra(FILE *fp, const struct check_run *c, json_t *extra, FILE *body)
 {
-    int rc = write_head(fp, c);
+    int rc = write_head(fp, c, extra);
     if (rc == 0 && fputs("  \"violations\": [", fp) == EOF)
         rc = -1;
     bool any = false;
@@ -215,9 +211,14 @@ int report_write(FILE *fp, const struct check_run *c, FILE *body)
     return rc;
 }
 
+int report_write(FILE *fp, const struct check_run *c, FILE *body)
+{
+    return report_write_extra(fp, c, NULL, body);
+}
+
 int report_write_reference(FILE *fp, const struct check_run *c, const char *violations_file)
 {
-    if (write_head(fp, c) != 0)
+    if (write_head(fp, c, NULL) != 0)
         return -1;
     json_t *name = json_string(violations_file);
     char *text = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
@@ -233,7 +234,7 @@ int report_write_reference(FILE *fp, const struct check_run *c, const char *viol
 
 int report_write_truncated(FILE *fp, const struct check_run *c)
 {
-    if (write_head(fp, c) != 0)
+    if (write_head(fp, c, NULL) != 0)
         return -1;
     return fprintf(fp, "  \"violations_truncated\": true,\n  \"violations_count\": %lld\n}\n",
                    (long long)c->inconsistent) < 0

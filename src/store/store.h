@@ -507,6 +507,14 @@ struct store_options {
 
 void store_options_default(struct store_options *o);
 
+/* What a store URL names, without opening anything: "sqlite:PATH" or
+ * "sqlite://PATH" (*target: PATH, inside url) or "postgres://…",
+ * "postgresql://…", "postgres:…" (*target: url, handed to libpq whole).
+ * Returns 0, or STORE_ERR_URL with err. */
+enum store_url_kind { STORE_URL_SQLITE, STORE_URL_POSTGRES };
+int store_url_parse(const char *url, enum store_url_kind *kind, const char **target,
+                    char *err, size_t errlen);
+
 /* Open a store from its URL: "sqlite:PATH" (or a plain path ending in .db) or
  * "postgres://…"/"postgresql://…". Migrations are applied on open when
  * o->migrate. On failure returns a negative code, *out is NULL and err gets a
