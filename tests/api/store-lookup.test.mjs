@@ -178,7 +178,7 @@ test('config lookup: --config > LOCKSTEP_CONFIG > the system file > ./var', () =
     // A check now lands in the system file's data dir.
     r = run(sysBin, ['check'], { cwd, env: env() });
     assert.equal(r.code, 0, r.err);
-    assert.equal(fs.readdirSync(`${base}/sys/logs/integrity_checks`).length, 1);
+    assert.equal(fs.readdirSync(`${base}/sys/logs/integrity_checks`).filter((f) => f.endsWith('_violations.json')).length, 1);
     assert.deepEqual(fs.readdirSync(cwd), []);
 
     // A file named but missing is an error (exit 1), also when the system file exists.
@@ -286,7 +286,7 @@ test('report after serve with other intervals: judged by what serve recorded', a
   assert.equal(rep2.scheduler.interval_seconds, 2);
   assert.equal(rep2.sync.job.interval_seconds, 3600);
   // Judged at 300 s (the CLI's own default) it would be 0.
-  assert.ok(rep2.scheduler.checks_expected > 20);
+  assert.ok(rep2.scheduler.checks_expected >= 14, `${rep2.scheduler.checks_expected} expected`);
 
   // A baseline made from the CLI states the schedule serve recorded, too.
   const b = spawnSync(BIN, ['--data-dir', dir, ...dbArgs(dir), 'baseline', 'create'], { env: cleanEnv(), encoding: 'utf8' });
