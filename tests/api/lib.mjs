@@ -90,7 +90,12 @@ export function startServe(dir, env = {}, extra = []) {
   }));
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 10000);
+    // Generous: a loaded machine (and the ASan build) starts slowly. A serve
+    // that does not start in time is killed, so it cannot keep the run alive.
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`serve did not start: ${stderr}`));
+    }, 30000);
     proc.stdout.on('data', (d) => {
       out += d;
       const m = /serving on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);

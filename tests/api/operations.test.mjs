@@ -138,7 +138,7 @@ async function serveToFile(dir, name, env, journal) {
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal)));
   const url = await new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${read(errPath)}`)), 10000);
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`serve did not start: ${read(errPath)}`)); }, 30000);
     proc.stdout.on('data', (d) => {
       out += d;
       const m = /serving on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);

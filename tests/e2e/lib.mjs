@@ -57,7 +57,7 @@ function spawnServe(dir, listen, env) {
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal)));
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 10000);
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`serve did not start: ${stderr}`)); }, 30000);
     proc.stdout.on('data', (d) => {
       out += d;
       const m = /serving on (http:\/\/127\.0\.0\.1:(\d+))\//.exec(out);
