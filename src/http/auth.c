@@ -647,10 +647,17 @@ void h_refresh(struct http_req *r)
     int64_t now = time_now_us();
     rc = s->ops->refresh_mark_used(s, t.jti, now);
     if (rc == STORE_ERR_CONFLICT) {
-        /* A rotated token came back: someone holds a copy. Revoke the family. */
-        s->ops->refresh_revoke_family(s, t.family, now);
+        /* A rotated token came back: someone holds a copy, and which of the two
+         * holders is the owner cannot be told. End every session of the user:
+         * the refresh tokens and the access tokens issued so far. */
+        rc = users_end_sessions(s, uid, now);
+        auth_forget_user(uid);
+        if (rc && rc != STORE_ERR_NOT_FOUND) {
+            http_store_error(r, rc);
+            return;
+        }
         log_msg(LOG_WARNING, "auth", "request %s: refresh token reuse for user %lld; "
-                "revoked its token family", r->id, (long long)uid);
+                "ended every session of the user", r->id, (long long)uid);
         http_error(r, 401, "Refresh token reuse detected; please log in again");
         return;
     }
@@ -675,16 +682,11 @@ void h_refresh(struct http_req *r)
 
 void h_logout(struct http_req *r)
 {
-    struct store *s = http_store(r);
-    int64_t now = time_now_us();
-    int rc = s->ops->refresh_revoke_user(s, r->user.id, now);
-    if (rc == 0) {
-        /* Access tokens issued until now stop working too. */
-        struct user u = r->user;
-        u.tokens_valid_after = now + 1;
-        rc = s->ops->user_update(s, &u);
-        auth_forget_user(u.id);
-    }
+    /* Every session of the caller ends: the refresh tokens and every access
+     * token issued until now. Only tokens_valid_after is written, never the
+     * user row read when the request was authenticated. */
+    int rc = users_end_sessions(http_store(r), r->user.id, time_now_us());
+    auth_forget_user(r->user.id);
     if (rc) {
         http_store_error(r, rc);
         return;

@@ -49,6 +49,17 @@ struct user {
     int64_t tokens_valid_after; /* tokens issued before this are refused; 0: none */
 };
 
+/* A change to one user: only the fields set are written, so an update never
+ * carries back a stale copy of the others (a row read earlier, or cached). */
+struct user_change {
+    const char *name;           /* NULL: unchanged */
+    const char *role;           /* NULL: unchanged */
+    const char *password_hash;  /* NULL: unchanged */
+    int is_active;              /* -1: unchanged; 0 or 1 */
+    int64_t tokens_valid_after; /* 0: unchanged; else raised to at least this, never lowered */
+    int64_t updated_at;         /* 0: unchanged */
+};
+
 struct user_filter {
     const char *role;  /* NULL: any */
     int active;        /* -1 any, 0 inactive, 1 active */
@@ -287,7 +298,9 @@ struct store_ops {
     int (*user_insert)(struct store *s, struct user *u);  /* sets u->id */
     int (*user_get)(struct store *s, int64_t id, struct user *u);
     int (*user_get_by_email)(struct store *s, const char *email, struct user *u);
-    int (*user_update)(struct store *s, const struct user *u);
+    /* Write the fields `c` sets, and only those; STORE_ERR_NOT_FOUND when
+     * there is no user `id`. */
+    int (*user_update)(struct store *s, int64_t id, const struct user_change *c);
     int (*user_list)(struct store *s, const struct user_filter *f, store_user_cb cb, void *ctx);
     /* Number of users with `role` (NULL: any), only active ones if active_only. */
     int (*user_count)(struct store *s, const char *role, bool active_only, int64_t *n);

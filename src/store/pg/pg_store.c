@@ -172,8 +172,14 @@ static const char *const sql[Q_COUNT] = {
                       "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     [Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = $1",
     [Q_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email = $1",
-    [Q_USER_UPDATE] = "UPDATE users SET name = $2, email = $3, password_hash = $4, role = $5, "
-                      "is_active = $6, updated_at = $7, tokens_valid_after = $8 WHERE id = $1",
+    /* Only the columns a change sets; tokens_valid_after only ever rises. */
+    [Q_USER_UPDATE] = "UPDATE users SET name = coalesce($2::text, name), "
+                      "password_hash = coalesce($3::text, password_hash), "
+                      "role = coalesce($4::text, role), "
+                      "is_active = CASE WHEN $5::int < 0 THEN is_active ELSE $5::int = 1 END, "
+                      "updated_at = coalesce($6::timestamptz, updated_at), "
+                      "tokens_valid_after = greatest(tokens_valid_after, $7::timestamptz) "
+                      "WHERE id = $1",
     [Q_USER_LIST] = "SELECT " USER_COLS " FROM users WHERE ($1::text IS NULL OR role = $1) "
                     "AND ($2::int < 0 OR is_active = ($2::int = 1)) AND ($3::text IS NULL "
                     "OR strpos(lower(name), lower($3)) > 0 OR strpos(email, lower($3)) > 0) "
@@ -875,25 +881,24 @@ static int pg_user_get_by_email(struct store *s, const char *email, struct user 
     return get_user(PS(s), Q_USER_GET_EMAIL, email, u);
 }
 
-static int pg_user_update(struct store *s, const struct user *u)
+static int pg_user_update(struct store *s, int64_t id, const struct user_change *c)
 {
     struct params p = {0};
-    p_i64(&p, 0, u->id);
-    p.v[1] = u->name;
-    p.v[2] = u->email;
-    p.v[3] = u->password_hash;
-    p.v[4] = u->role;
-    p_bool(&p, 5, u->is_active);
-    p_time(&p, 6, u->updated_at);
-    p_time(&p, 7, u->tokens_valid_after);
+    p_i64(&p, 0, id);
+    p.v[1] = c->name;
+    p.v[2] = c->password_hash;
+    p.v[3] = c->role;
+    p_i64(&p, 4, c->is_active < 0 ? -1 : c->is_active != 0);
+    p_time(&p, 5, c->updated_at);
+    p_time(&p, 6, c->tokens_valid_after);
     int rc;
-    PGresult *res = run(PS(s), Q_USER_UPDATE, 8, p.v, "update user", &rc);
+    PGresult *res = run(PS(s), Q_USER_UPDATE, 7, p.v, "update user", &rc);
     if (!res)
         return rc;
     int changed = count_changed(res);
     PQclear(res);
     return changed ? 0 : store_fail(s, STORE_ERR_NOT_FOUND, "user %lld not found",
-                                    (long long)u->id);
+                                    (long long)id);
 }
 
 static int pg_user_list(struct store *s, const struct user_filter *f, store_user_cb cb,

@@ -139,8 +139,14 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
     [ST_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email = ?1",
-    [ST_USER_UPDATE] = "UPDATE users SET name = ?2, email = ?3, password_hash = ?4, role = ?5, "
-                       "is_active = ?6, updated_at = ?7, tokens_valid_after = ?8 WHERE id = ?1",
+    /* Only the columns a change sets; tokens_valid_after only ever rises (the
+     * times are fixed-width ISO text, so max() is the later one). */
+    [ST_USER_UPDATE] = "UPDATE users SET name = coalesce(?2, name), "
+                       "password_hash = coalesce(?3, password_hash), role = coalesce(?4, role), "
+                       "is_active = CASE WHEN ?5 < 0 THEN is_active ELSE ?5 END, "
+                       "updated_at = coalesce(?6, updated_at), "
+                       "tokens_valid_after = CASE WHEN ?7 IS NULL THEN tokens_valid_after "
+                       "ELSE max(coalesce(tokens_valid_after, ?7), ?7) END WHERE id = ?1",
     [ST_USER_COUNT] = "SELECT count(*) FROM users WHERE (?1 IS NULL OR role = ?1) "
                       "AND (?2 = 0 OR is_active = 1)",
     [ST_USER_EMAIL] = "SELECT email FROM users WHERE id = ?1",
@@ -674,23 +680,22 @@ static int sq_user_get_by_email(struct store *s, const char *email, struct user 
     return get_user(ss, st, u);
 }
 
-static int sq_user_update(struct store *s, const struct user *u)
+static int sq_user_update(struct store *s, int64_t id, const struct user_change *c)
 {
     struct sqlite_store *ss = SS(s);
     sqlite3_stmt *st = stmt(ss, ST_USER_UPDATE);
     if (!st)
         return STORE_ERR;
-    sqlite3_bind_int64(st, 1, u->id);
-    sqlite3_bind_text(st, 2, u->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, u->email, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, u->password_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, u->role, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 6, u->is_active ? 1 : 0);
-    bind_time(st, 7, u->updated_at);
-    bind_time(st, 8, u->tokens_valid_after);
+    sqlite3_bind_int64(st, 1, id);
+    bind_text_or_null(st, 2, c->name);
+    bind_text_or_null(st, 3, c->password_hash);
+    bind_text_or_null(st, 4, c->role);
+    sqlite3_bind_int(st, 5, c->is_active < 0 ? -1 : c->is_active != 0);
+    bind_time(st, 6, c->updated_at);
+    bind_time(st, 7, c->tokens_valid_after);
     int rc = exec_stmt(ss, st, "update user");
     if (rc == 0 && sqlite3_changes(ss->db) == 0)
-        return store_fail(s, STORE_ERR_NOT_FOUND, "user %lld not found", (long long)u->id);
+        return store_fail(s, STORE_ERR_NOT_FOUND, "user %lld not found", (long long)id);
     return rc;
 }
 
