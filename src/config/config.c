@@ -1,6 +1,8 @@
 /* config.c — one table of keys read from INI (inih), environment and flags. */
 #include "config/config.h"
 
+#include "util/netaddr.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -51,6 +53,9 @@ static const struct key_desc keys[] = {
     {"parallel_scan_min_bytes", LNG(parallel_scan_min_bytes, -1, 1L << 40)},
     {"login_max_failures", LNG(login_max_failures, 1, LOGIN_MAX_FAILURES_LIMIT)},
     {"login_window_seconds", LNG(login_window_seconds, 1, 86400)},
+    {"login_address_max_failures", LNG(login_address_max_failures, 1, LOGIN_MAX_FAILURES_LIMIT)},
+    {"login_throttle_slots", LNG(login_throttle_slots, 16, 1L << 22)},
+    {"trusted_proxies", STR(trusted_proxies)},
     {"check_misfire_grace", LNG(check_misfire_grace, 0, 86400)},
     {"sync_misfire_grace", LNG(sync_misfire_grace, 0, 86400)},
     {"inconsistent_alert_count", LNG(inconsistent_alert_count, 0, 1000000000)},
@@ -88,6 +93,8 @@ void config_defaults(struct config *c)
     c->parallel_scan_min_bytes = 8L << 20;
     c->login_max_failures = 5;
     c->login_window_seconds = 300;
+    c->login_address_max_failures = 20;
+    c->login_throttle_slots = 16384;
     c->check_misfire_grace = 60;
     c->sync_misfire_grace = 300;
     c->inconsistent_alert_count = 10;
@@ -348,6 +355,11 @@ int config_finalize(struct config *c, char *err, size_t errlen)
         snprintf(err, errlen,
                  "degraded_threshold (%.2f) must not be above healthy_threshold (%.2f)",
                  c->degraded_threshold, c->healthy_threshold);
+        return -1;
+    }
+    char msg[200];
+    if (netaddr_list_check(c->trusted_proxies, msg, sizeof msg) != 0) {
+        snprintf(err, errlen, "invalid trusted_proxies: %s", msg);
         return -1;
     }
     return check_alert_keys(c, err, errlen);
