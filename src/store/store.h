@@ -169,6 +169,8 @@ struct sync_run {
     bool success;
     char log_file[STORE_PATH_MAX];
     char error[256];
+    char status[STATUS_MAX]; /* running | finished | interrupted */
+    char owner[64];          /* the process that ran it (host:pid) */
 };
 
 /* A refresh token (only its id is stored, never the token text). */
@@ -366,7 +368,16 @@ struct store_ops {
     int (*violations_resolved_since)(struct store *s, int64_t since, store_violation_cb cb,
                                      void *ctx);
 
+    /* Sync runs are recorded when they start (status running; sets r->id),
+     * counted in each repair's own transaction (sync_run_count_repair), and
+     * finished with sync_run_finish, which writes finished_at, the counts,
+     * success, log_file, error and status of a run still running
+     * (STORE_ERR_NOT_FOUND when it is not). */
     int (*sync_run_insert)(struct store *s, struct sync_run *r);
+    int (*sync_run_count_repair)(struct store *s, int64_t id);
+    int (*sync_run_finish)(struct store *s, const struct sync_run *r);
+    /* The runs left running, oldest first. */
+    int (*sync_run_list_running)(struct store *s, store_sync_run_cb cb, void *ctx);
     int (*sync_run_list)(struct store *s, int64_t since, store_sync_run_cb cb, void *ctx);
 
     int (*audit_insert)(struct store *s, const struct audit_entry *a);

@@ -224,6 +224,10 @@ static const struct pg_migration pg_migrations[] = {
      " ok BOOLEAN NOT NULL,"
      " error TEXT NOT NULL DEFAULT '');"
      "CREATE INDEX alert_attempts_delivery ON alert_attempts(delivery_id);"},
+    {8, "sync runs recorded while they run",
+     "ALTER TABLE sync_runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished';"
+     "ALTER TABLE sync_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
+     "CREATE INDEX sync_runs_running ON sync_runs(status) WHERE status = 'running';"},
 };
 
 #define PG_MIGRATION_COUNT ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))

@@ -225,6 +225,10 @@ static const struct sqlite_migration sqlite_migrations[] = {
      " ok INTEGER NOT NULL,"
      " error TEXT NOT NULL DEFAULT '');"
      "CREATE INDEX alert_attempts_delivery ON alert_attempts(delivery_id);"},
+    {8, "sync runs recorded while they run",
+     "ALTER TABLE sync_runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished';"
+     "ALTER TABLE sync_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
+     "CREATE INDEX sync_runs_running ON sync_runs(status) WHERE status = 'running';"},
 };
 
 #define SQLITE_MIGRATION_COUNT ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))
