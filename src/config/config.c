@@ -309,7 +309,8 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 static const char *const env_not_settings[] = {"LOCKSTEP_CONFIG", "LOCKSTEP_BIN",
                                                "LOCKSTEP_CHROMIUM"};
 static const char *const env_harness_prefixes[] = {"LOCKSTEP_TEST_", "LOCKSTEP_BENCH_",
-                                                   "LOCKSTEP_FRESH_", "LOCKSTEP_FUZZ_"};
+                                                   "LOCKSTEP_FRESH_", "LOCKSTEP_DEB_",
+                                                   "LOCKSTEP_FUZZ_"};
 
 static void env_name_of(const char *key, char env[96])
 {
