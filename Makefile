@@ -7,7 +7,11 @@ LOCKSTEP  := $(BUILD)/lockstep
 # missing cmocka fails the configure step instead of skipping the unit tests.
 CMAKE_ARGS ?=
 
-.PHONY: all build asan run test unit unit-asan api api-asan e2e pg bench clean
+.PHONY: all build asan run test unit unit-asan api api-asan e2e pg prom bench clean install deb install-test
+# `make install`: under $(DESTDIR)$(PREFIX); lockstep.ini and the logrotate file
+# under $(DESTDIR)/etc (docs/operations.md "Installing").
+PREFIX    ?= /usr/local
+DESTDIR   ?=
 
 all: build
 
@@ -28,7 +32,7 @@ run: build
 test:
 	@scripts/bootstrap test
 	@$(MAKE) --no-print-directory build asan CMAKE_ARGS=-DLOCKSTEP_TESTS_REQUIRED=ON
-	@$(MAKE) --no-print-directory unit unit-asan api api-asan e2e pg
+	@$(MAKE) --no-print-directory prom unit unit-asan install-test api api-asan e2e pg
 
 unit:
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -52,9 +56,28 @@ e2e:
 pg:
 	@scripts/pg-test $(abspath $(BUILD))
 
+# The Prometheus rules shipped in contrib/prometheus: valid, and their unit
+# tests pass (the exposition itself is linted by tests/api/prometheus.test.mjs).
+prom:
+	@promtool check rules contrib/prometheus/lockstep.rules.yml
+	@cd contrib/prometheus && promtool test rules lockstep.rules.test.yml
+
+install: build
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+# The Debian package, as build-deb/lockstep_<version>_<arch>.deb (scripts/deb-build).
+deb:
+	@scripts/bootstrap deb
+	@scripts/deb-build
+
+# `make install` into a temporary DESTDIR: every file in place, the man page
+# and the unit checked (tests/install/run).
+install-test:
+	@tests/install/run $(abspath $(BUILD))
+
 bench: build
 	@scripts/bootstrap bench
 	@bench/run $(abspath $(BUILD))
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) build-deb

@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include "util/fsutil.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -14,7 +15,8 @@
 void cli_error(const struct cli *c, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "lockstep: ");
+    /* Under systemd the line is an error for journald too (util/log.h). */
+    fprintf(stderr, "%slockstep: ", log_stderr_is_journal() ? "<3>" : "");
     if (c && c->verb)
         fprintf(stderr, "%s: ", c->verb);
     va_start(ap, fmt);
@@ -115,7 +117,7 @@ int cli_open_store_migrating(struct cli *c, bool migrate, struct store **out)
 {
     char err[600];
     /* The embedded store and the logs live in the data dir: make sure it exists. */
-    int rc = fs_mkdir_p(c->cfg.data_dir, 0755);
+    int rc = fs_mkdir_p(c->cfg.data_dir, FS_DIR_MODE);
     if (rc) {
         cli_error(NULL, "cannot create data dir %s: %s", c->cfg.data_dir, strerror(-rc));
         return EXIT_FAIL;

@@ -1,16 +1,18 @@
 /* cmd_serve.c — `lockstep serve`: the API, the dashboard and (from the
- * scheduler) the jobs, until SIGTERM or SIGINT. */
+ * scheduler) the jobs, until SIGTERM or SIGINT; SIGHUP reopens the logs. */
 #include "cli/cli.h"
 #include "http/http.h"
 #include "http/server.h"
 #include "service/alerts.h"
 #include "service/app.h"
+#include "service/daylog.h"
 #include "service/metrics.h"
 #include "service/monitor.h"
 #include "service/notify.h"
 #include "service/scheduler.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/sdnotify.h"
 #include "util/timeutil.h"
 
 #include <malloc.h>
@@ -18,7 +20,34 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* SIGHUP: open the log files anew by name (logrotate renamed them). Requests
+ * and jobs go on; a line written meanwhile lands in the old or the new file. */
+static void reopen_logs(void)
+{
+    char err[600];
+    daylog_reopen_all();
+    if (log_reopen(err, sizeof err) != 0)
+        log_msg(LOG_ERROR, "serve", "%s", err);
+    else
+        log_msg(LOG_INFO, "serve", "received SIGHUP; reopened the log files");
+}
+
+/* A store made by an older version (0644) lets every local user read the
+ * password hashes and emails: say so at start (the operator decides). */
+static void warn_if_store_open_to_others(const char *db)
+{
+    struct stat st;
+    if (strncmp(db, "sqlite:", 7) != 0)
+        return;
+    const char *path = db[7] == '/' && db[8] == '/' ? db + 9 : db + 7;
+    if (stat(path, &st) == 0 && (st.st_mode & 0007))
+        log_msg(LOG_WARNING, "serve",
+                "the store %s is readable by other users (mode %03o); run: chmod o-rwx %s*",
+                path, (unsigned)(st.st_mode & 0777), path);
+}
 
 static int pool_size(const struct config *cfg)
 {
@@ -53,10 +82,15 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     log_set_access(c->cfg.access_log);
+    if (c->cfg.log_file[0] && log_open_file(c->cfg.log_file, err, sizeof err) != 0) {
+        cli_error(c, "%s", err);
+        return EXIT_FAIL;
+    }
     /* Every request allocates and frees a few dozen small blocks (libmicrohttpd
      * and ulfius): keep freed memory for reuse instead of returning it to the
      * kernel after each burst; blocks of 1 MiB and more still come and go
@@ -70,7 +104,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     char host[64] = "localhost";
     gethostname(host, sizeof host - 1);
     snprintf(app.instance_id, sizeof app.instance_id, "%.40s:%ld", host, (long)getpid());
-    rc = fs_mkdir_p(app.cfg.data_dir, 0755);
+    rc = fs_mkdir_p(app.cfg.data_dir, FS_DIR_MODE);
     if (rc) {
         cli_error(c, "cannot create data dir %s: %s", app.cfg.data_dir, strerror(-rc));
         return EXIT_FAIL;
@@ -94,6 +128,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         cli_error(c, "out of memory");
         goto out;
     }
+    warn_if_store_open_to_others(app.cfg.db);
     if (auth_init(&app, err, sizeof err) != 0) {
         cli_error(c, "%s", err);
         goto out;
@@ -117,10 +152,16 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     printf("Lockstep is serving on http://%s:%u/ (Ctrl-C to stop)\n", addr,
            http_server_port(srv));
     fflush(stdout);
+    char status[160];
+    snprintf(status, sizeof status, "Serving on http://%s:%u/ (scheduler %s)", addr,
+             http_server_port(srv), app.scheduler ? "on" : "off");
+    sdnotify_ready(status);
 
     int sig = 0;
-    sigwait(&sigs, &sig);
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+        reopen_logs();
     app.stopping = 1;
+    sdnotify_stopping(sig == SIGINT ? "Stopping (SIGINT)" : "Stopping (SIGTERM)");
     log_msg(LOG_INFO, "serve", "received %s; finishing requests in flight",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv, app.cfg.shutdown_timeout * 1000);

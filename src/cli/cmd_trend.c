@@ -15,7 +15,7 @@ static int write_svg(const struct cli *c, const char *path, const struct trend_r
 {
     struct atomic_file af;
     char err[600];
-    if (atomic_file_open(&af, path, 0644, err, sizeof err) != 0) {
+    if (atomic_file_open(&af, path, FS_FILE_MODE, err, sizeof err) != 0) {
         cli_error(c, "%s", err);
         return -1;
     }

@@ -1,9 +1,11 @@
 /* main.c — the lockstep binary: global options, then one verb (cli/cmd_*.c). */
 #include "cli/cli.h"
 #include "service/users.h"
+#include "util/log.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #ifndef LOCKSTEP_VERSION
 #define LOCKSTEP_VERSION "0.0.0"
@@ -81,10 +83,24 @@ static int take_global_options(struct cli *c, int argc, char **argv)
     return out;
 }
 
+/* True when the verb's arguments ask for its help: --help or -h before "--".
+ * (A value that is itself "-h" is given as --option=-h.) */
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return true;
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     struct cli c;
     memset(&c, 0, sizeof c);
+    /* Everything Lockstep creates (the store and its -wal/-shm, logs, reports,
+     * baselines) is the service's own: no access for others, no group write. */
+    umask(027);
+    log_detect_journal();
     argc = take_global_options(&c, argc, argv);
     if (argc < 0)
         return EXIT_USAGE;
@@ -96,7 +112,7 @@ int main(int argc, char **argv)
         cli_usage(stdout, NULL);
         return EXIT_OK;
     }
-    if (!strcmp(argv[1], "--version")) {
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
         printf("lockstep %s\n", LOCKSTEP_VERSION);
         return EXIT_OK;
     }
@@ -107,6 +123,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
         if (!strcmp(verbs[i].name, argv[1])) {
             c.verb = verbs[i].name;
+            if (wants_help(argc - 1, argv + 1)) {
+                if (!cli_usage(stdout, verbs[i].name))
+                    cli_usage(stdout, NULL);
+                return EXIT_OK;
+            }
             return verbs[i].run(&c, argc - 1, argv + 1);
         }
     }

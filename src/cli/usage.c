@@ -11,7 +11,8 @@ struct usage {
 
 static const struct usage usages[] = {
     {"serve", "lockstep serve [--listen ADDR:PORT] [--no-scheduler] [--web-dir DIR]\n"
-              "  Serve the admin API and dashboard and run the scheduled jobs.\n"},
+              "  Serve the admin API and dashboard and run the scheduled jobs until SIGTERM\n"
+              "  or SIGINT; SIGHUP reopens the log files (the day log and log_file).\n"},
     {"check", "lockstep check [--dry-run] [--json]\n"
               "  Run one health check now. Exit 0 healthy, 3 degraded, 4 critical.\n"
               "  --dry-run  change nothing, write no file\n"

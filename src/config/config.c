@@ -46,7 +46,10 @@ static const struct key_desc keys[] = {
     {"max_body_bytes", LNG(max_body_bytes, 1024, 64L * 1024 * 1024)},
     {"check_now_wait", BOOL(check_now_wait)},
     {"access_log", BOOL(access_log)},
+    {"access_log_probes", BOOL(access_log_probes)},
+    {"log_file", STR(log_file)},
     {"metrics_token", STR(metrics_token)},
+    {"metrics_deprecated", BOOL(metrics_deprecated)},
     {"web_dir", STR(web_dir)},
     {"workers", LNG(workers, 0, 256)},
     {"http_threads", LNG(http_threads, 0, 64)},
@@ -88,6 +91,7 @@ void config_defaults(struct config *c)
     c->max_body_bytes = 64 * 1024;
     c->check_now_wait = true;
     c->access_log = true;
+    c->metrics_deprecated = true;
     c->workers = 0;
     c->http_threads = 0;
     c->parallel_scan_min_bytes = 8L << 20;

@@ -36,7 +36,10 @@ struct config {
     long max_body_bytes;              /* request bodies above this get 413 */
     bool check_now_wait;
     bool access_log;                  /* one stderr line per HTTP request */              /* check-now during a check: wait (true) or 409 */
+    bool access_log_probes;           /* /healthz, /readyz, /metrics at INFO (else DEBUG) */
+    char log_file[CONFIG_STR_MAX];    /* serve's process log; empty = stderr */
     char metrics_token[CONFIG_STR_MAX]; /* bearer token for //metrics; empty = open */
+    bool metrics_deprecated;          /* //metrics also shows the deprecated names */
     char web_dir[CONFIG_STR_MAX];     /* serve the dashboard from disk (development) */
     long workers;                     /* pooled store connections and handler threads;
                                          0 = from the CPU count */

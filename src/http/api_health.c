@@ -305,7 +305,7 @@ void h_prometheus(struct http_req *r)
         }
     }
     struct buf b = BUF_INIT(0);
-    int rc = metrics_render(r->app->metrics, http_store(r), &b);
+    int rc = metrics_render(r->app->metrics, &r->app->cfg, http_store(r), &b);
     if (rc)
         log_msg(LOG_WARNING, "http", "metrics: the store did not answer: %s",
                 store_errmsg(r->store));

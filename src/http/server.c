@@ -31,12 +31,13 @@
  * lane, whose few threads bound the CPU that hashing takes and keep a burst of
  * logins from occupying the store lane. INLINE: the handler never touches the
  * store (or defers with http_defer() when it would), so the epoll thread
- * answers it itself. */
-enum route_flags { NO_BODY = 0, BODY = 1, PASSWORD = 2, INLINE = 4 };
+ * answers it itself. PROBE: polled by monitors (load balancers, Prometheus):
+ * its access-log line is DEBUG unless access_log_probes is set. */
+enum route_flags { NO_BODY = 0, BODY = 1, PASSWORD = 2, INLINE = 4, PROBE = 8 };
 
 struct route {
     const char *method;
-    const char *pattern; /* "{}" matches one path segment */
+    const char *pattern; /* "{name}" matches one path segment; also the metrics label */
     enum http_role role;
     http_handler handler;
     int flags;
@@ -50,16 +51,16 @@ static const struct route routes[] = {
     {"GET", API "/auth/me", ROLE_ANY, h_me, NO_BODY},
     {"GET", API "/users", ROLE_ADMIN, h_users_list, NO_BODY},
     {"POST", API "/users", ROLE_ADMIN, h_users_create, BODY | PASSWORD},
-    {"GET", API "/users/{}", ROLE_ADMIN, h_user_get, NO_BODY},
-    {"PATCH", API "/users/{}", ROLE_ADMIN, h_user_patch, BODY | PASSWORD},
-    {"GET", API "/users/{}/progress", ROLE_ANY, h_progress_get, NO_BODY},
-    {"POST", API "/users/{}/progress/{}/level", ROLE_INSTRUCTOR, h_progress_level, BODY},
-    {"POST", API "/users/{}/progress/{}/xp", ROLE_INSTRUCTOR, h_progress_xp, BODY},
+    {"GET", API "/users/{id}", ROLE_ADMIN, h_user_get, NO_BODY},
+    {"PATCH", API "/users/{id}", ROLE_ADMIN, h_user_patch, BODY | PASSWORD},
+    {"GET", API "/users/{id}/progress", ROLE_ANY, h_progress_get, NO_BODY},
+    {"POST", API "/users/{id}/progress/{spec}/level", ROLE_INSTRUCTOR, h_progress_level, BODY},
+    {"POST", API "/users/{id}/progress/{spec}/xp", ROLE_INSTRUCTOR, h_progress_xp, BODY},
     {"GET", API "/specializations", ROLE_ANY, h_specs_list, NO_BODY},
     {"POST", API "/specializations", ROLE_ADMIN, h_specs_create, BODY},
     {"GET", API "/licenses/admin/sync/desync-issues", ROLE_INSTRUCTOR, h_desync_issues, NO_BODY},
-    {"POST", API "/licenses/admin/sync/user/{}", ROLE_INSTRUCTOR, h_sync_user_spec, BODY},
-    {"POST", API "/licenses/admin/sync/user/{}/all", ROLE_INSTRUCTOR, h_sync_user_all, BODY},
+    {"POST", API "/licenses/admin/sync/user/{id}", ROLE_INSTRUCTOR, h_sync_user_spec, BODY},
+    {"POST", API "/licenses/admin/sync/user/{id}/all", ROLE_INSTRUCTOR, h_sync_user_all, BODY},
     {"POST", API "/licenses/admin/sync/all", ROLE_ADMIN, h_sync_all, BODY},
     {"GET", API "/health/status", ROLE_ADMIN, h_health_status, NO_BODY | INLINE},
     {"GET", API "/health/latest-report", ROLE_ADMIN, h_health_latest_report, NO_BODY},
@@ -70,33 +71,41 @@ static const struct route routes[] = {
     {"GET", API "/health/jobs", ROLE_ADMIN, h_health_jobs, NO_BODY},
     {"GET", API "/health/baselines", ROLE_ADMIN, h_baselines_list, NO_BODY},
     {"POST", API "/health/baselines", ROLE_ADMIN, h_baseline_create, BODY},
-    {"GET", API "/health/baselines/{}", ROLE_ADMIN, h_baseline_get, NO_BODY},
+    {"GET", API "/health/baselines/{id}", ROLE_ADMIN, h_baseline_get, NO_BODY},
     {"GET", API "/health/trend", ROLE_ADMIN, h_health_trend, NO_BODY},
     {"GET", API "/health/alerts", ROLE_ADMIN, h_alerts, NO_BODY},
     {"GET", API "/health/alerts/silences", ROLE_ADMIN, h_alert_silences, NO_BODY},
     {"POST", API "/health/alerts/silences", ROLE_ADMIN, h_alert_silence_create, BODY},
-    {"DELETE", API "/health/alerts/silences/{}", ROLE_ADMIN, h_alert_silence_delete, NO_BODY},
+    {"DELETE", API "/health/alerts/silences/{id}", ROLE_ADMIN, h_alert_silence_delete, NO_BODY},
     {"GET", API "/health/stabilization-report", ROLE_ADMIN, h_health_stabilization_report,
      NO_BODY},
-    {"GET", "/healthz", ROLE_PUBLIC, h_healthz, NO_BODY | INLINE},
-    {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY},
-    {"GET", "/metrics", ROLE_PUBLIC, h_prometheus, NO_BODY},
+    {"GET", "/healthz", ROLE_PUBLIC, h_healthz, NO_BODY | INLINE | PROBE},
+    {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY | PROBE},
+    {"GET", "/metrics", ROLE_PUBLIC, h_prometheus, NO_BODY | PROBE},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
-/* Route labels for lockstep_http_requests_total: "GET /api/v1/users/{}". */
-static char route_labels[N_ROUTES][96];
-static const char *route_label_ptrs[N_ROUTES];
+/* The route label of lockstep_http_requests_total and
+ * lockstep_http_request_duration_seconds: the pattern without the method
+ * ("/api/v1/users/{id}"), each once; route_label_of[i] is routes[i]'s. */
+static const char *route_labels[N_ROUTES];
+static int n_route_labels;
+static int route_label_of[N_ROUTES];
 
 const char *const *http_route_labels(int *n)
 {
-    for (size_t i = 0; i < N_ROUTES; i++) {
-        snprintf(route_labels[i], sizeof route_labels[i], "%s %s", routes[i].method,
-                 routes[i].pattern);
-        route_label_ptrs[i] = route_labels[i];
+    if (!n_route_labels) {
+        for (size_t i = 0; i < N_ROUTES; i++) {
+            int k = 0;
+            while (k < n_route_labels && strcmp(route_labels[k], routes[i].pattern))
+                k++;
+            if (k == n_route_labels)
+                route_labels[n_route_labels++] = routes[i].pattern;
+            route_label_of[i] = k;
+        }
     }
-    *n = (int)N_ROUTES;
-    return route_label_ptrs;
+    *n = n_route_labels;
+    return route_labels;
 }
 
 struct req;
@@ -421,7 +430,7 @@ static int decode_segment(const char *s, size_t n, char *out, size_t outlen)
     return 0;
 }
 
-/* Match a path against a pattern, capturing {} segments into r->params. */
+/* Match a path against a pattern, capturing {name} segments into r->params. */
 static bool match(const char *pattern, const char *path, struct http_req *r)
 {
     const char *p = pattern, *q = path;
@@ -432,7 +441,7 @@ static bool match(const char *pattern, const char *path, struct http_req *r)
         p++;
         q++;
         size_t pl = strcspn(p, "/"), ql = strcspn(q, "/");
-        if (pl == 2 && p[0] == '{' && p[1] == '}') {
+        if (pl >= 2 && p[0] == '{' && p[pl - 1] == '}') {
             if (ql == 0 || r->n_params >= HTTP_MAX_PARAMS ||
                 decode_segment(q, ql, r->params[r->n_params], HTTP_PARAM_MAX) != 0)
                 return false;
@@ -538,6 +547,7 @@ static bool dispatch(struct http_server *srv, struct req *q, bool can_defer)
     int64_t t0 = q->t0;
     struct http_req r;
     const struct route *rt = NULL;
+    int metric_route = METRICS_ROUTE_OTHER;
     memset(&r, 0, sizeof r);
     r.u = u;
     r.resp = resp;
@@ -567,8 +577,11 @@ static bool dispatch(struct http_server *srv, struct req *q, bool can_defer)
     if (!rt) {
         char allow[64] = "";
         for (size_t i = 0; i < N_ROUTES; i++) {
-            if (match(routes[i].pattern, path, &r) &&
-                strlen(allow) + strlen(routes[i].method) + 3 < sizeof allow)
+            if (!match(routes[i].pattern, path, &r))
+                continue;
+            if (metric_route == METRICS_ROUTE_OTHER)
+                metric_route = route_label_of[i];
+            if (strlen(allow) + strlen(routes[i].method) + 3 < sizeof allow)
                 snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
                          allow[0] ? ", " : "", routes[i].method);
         }
@@ -578,11 +591,13 @@ static bool dispatch(struct http_server *srv, struct req *q, bool can_defer)
         } else if (is_api_path(path)) {
             http_error(&r, 404, "Not found");
         } else {
+            metric_route = METRICS_ROUTE_DASHBOARD;
             web_serve(&r);
         }
         goto done;
     }
-    /* route_lane() matched into a scratch request: capture the {} segments. */
+    metric_route = route_label_of[rt - routes];
+    /* route_lane() matched into a scratch request: capture the {name} segments. */
     match(rt->pattern, path, &r);
     http_header(&r, "Cache-Control", "no-store");
     if (rt->role != ROLE_PUBLIC) {
@@ -605,15 +620,17 @@ static bool dispatch(struct http_server *srv, struct req *q, bool can_defer)
         http_error(&r, 500, "Internal server error (request %s)", r.id);
 
 done:
-    metrics_http(srv->app->metrics, rt ? (int)(rt - routes) : (int)N_ROUTES, r.status);
     if (r.store)
         store_pool_put(srv->app->pool, r.store);
     json_decref(r.body);
+    int64_t took = time_mono_us() - t0;
+    metrics_http(srv->app->metrics, metric_route, r.method, r.status, took);
     if (log_access_enabled()) {
         char p[256];
         printable(r.path, p, sizeof p);
-        log_msg(LOG_INFO, "http", "%.10s %s %d %.2fms id=%s ip=%s", r.method, p, r.status,
-                (double)(time_mono_us() - t0) / 1000.0, r.id, r.ip);
+        bool probe = rt && (rt->flags & PROBE) && !srv->app->cfg.access_log_probes;
+        log_msg(probe ? LOG_DEBUG : LOG_INFO, "http", "%.10s %s %d %.2fms id=%s ip=%s",
+                r.method, p, r.status, (double)took / 1000.0, r.id, r.ip);
     }
     return true;
 
@@ -1050,6 +1067,8 @@ int http_server_start(struct app *app, struct http_server **out, char *err, size
         return -1;
     }
     s->app = app;
+    int n_labels;
+    http_route_labels(&n_labels); /* route_label_of[] for the metrics */
     s->id_prefix = randombytes_random();
     s->addr.sin_family = AF_INET;
     s->addr.sin_port = htons((uint16_t)port);

@@ -348,7 +348,7 @@ static int write_readme_file(const char *path, const struct config *cfg,
                              char *err, size_t errlen)
 {
     struct atomic_file af;
-    if (atomic_file_open(&af, path, 0644, err, errlen) != 0)
+    if (atomic_file_open(&af, path, FS_FILE_MODE, err, errlen) != 0)
         return -1;
     if (baseline_write_readme(af.fp, cfg, b, rel, known) != 0) {
         snprintf(err, errlen, "cannot write %s: write failed", path);
@@ -362,7 +362,7 @@ static int write_known_file(const char *path, const struct baseline_info *b,
                             const struct violation_list *l, char *err, size_t errlen)
 {
     struct atomic_file af;
-    if (atomic_file_open(&af, path, 0644, err, errlen) != 0)
+    if (atomic_file_open(&af, path, FS_FILE_MODE, err, errlen) != 0)
         return -1;
     if (baseline_write_known(af.fp, b, l) != 0) {
         snprintf(err, errlen, "cannot write %s: write failed", path);
@@ -406,7 +406,7 @@ static int write_report_file(const char *dir, const char *data_dir,
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    if (atomic_file_open(&af, first, 0644, err, errlen) != 0)
+    if (atomic_file_open(&af, first, FS_FILE_MODE, err, errlen) != 0)
         goto out;
     af_open = true;
     if (report_write(af.fp, &b->check, in) != 0) {

@@ -76,7 +76,7 @@ static void write_report_file(struct sink *k, struct check_run *run)
         snprintf(k->file_error, sizeof k->file_error, "data_dir path is too long");
         return;
     }
-    if (atomic_file_open(&af, first, 0644, err, sizeof err) != 0) {
+    if (atomic_file_open(&af, first, FS_FILE_MODE, err, sizeof err) != 0) {
         snprintf(k->file_error, sizeof k->file_error, "%s", err);
         return;
     }
@@ -110,7 +110,7 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
         char body_path[FS_PATH_MAX];
         if (fs_join(body_path, sizeof body_path, o->data_dir, CHECK_DIR "/.body") != 0)
             snprintf(k.file_error, sizeof k.file_error, "data_dir path is too long");
-        else if (atomic_file_open(&k.body, body_path, 0600, k.file_error,
+        else if (atomic_file_open(&k.body, body_path, FS_SECRET_MODE, k.file_error,
                                   sizeof k.file_error) == 0)
             k.body_open = true;
     }

@@ -1,7 +1,7 @@
 /* daylog.h — the scheduler's day log: logs/sync_jobs/scheduler_YYYYMMDD.log,
  * lines "YYYY-MM-DD HH:MM:SS - <component> - <LEVEL> - <message>" (UTC), the
  * file switching at midnight UTC. Operators grep it; its phrases are fixed by
- * operations.md. Every line also goes to stderr. */
+ * operations.md. Every line also goes to the process log (util/log.h). */
 #ifndef LOCKSTEP_DAYLOG_H
 #define LOCKSTEP_DAYLOG_H
 
@@ -21,6 +21,11 @@ void daylog_write(struct daylog *d, enum log_level level, const char *component,
 /* Write with an explicit time (tests of the midnight switch). */
 void daylog_write_at(struct daylog *d, int64_t now_us, enum log_level level,
                      const char *component, const char *message);
+/* Make every day log of the process open its file anew, by name, at its next
+ * line (SIGHUP). A day log also notices by itself, at its next line, that its
+ * file was renamed or removed, and starts a new one of the canonical name.
+ * Thread-safe. */
+void daylog_reopen_all(void);
 /* How many lines could not be written. */
 long daylog_failures(struct daylog *d);
 

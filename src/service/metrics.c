@@ -3,8 +3,10 @@
  * is packaged for Debian). */
 #include "service/metrics.h"
 
+#include "service/alerts.h"
 #include "service/health.h"
 #include "service/scheduler.h"
+#include "util/proc_stats.h"
 #include "util/timeutil.h"
 
 #include <pthread.h>
@@ -18,50 +20,70 @@ static const int status_codes[] = {200, 201, 204, 304, 400, 401, 403, 404,
 #define N_CODES ((int)(sizeof status_codes / sizeof status_codes[0]))
 #define OTHER_CODE N_CODES /* any other status */
 
+static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
+                                      "OPTIONS", "other"};
+#define N_METHODS ((int)(sizeof methods / sizeof methods[0]))
+
 static const char *const triggers[] = {"scheduled", "manual"};
 static const char *const statuses[] = {"healthy", "degraded", "critical"};
 static const char *const jobs[] = {JOB_CHECK, JOB_SYNC};
 static const char *const job_statuses[] = {"success", "failed", "missed", "skipped",
                                            "interrupted"};
-static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                 1, 2.5, 5, 10, 30, 60, 120, 300};
-#define N_BUCKETS ((int)(sizeof buckets / sizeof buckets[0]))
+static const char *const issues[] = {"level_mismatch", "missing_license", "missing_progress"};
+
+/* Check durations: a 150-pair store checks in about 0.5 ms, a million pairs
+ * take seconds, and check_slow cares about minutes. */
+static const double check_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                       0.1,    0.25,  0.5,    1,     2.5,  5,     10,
+                                       30,     60,    120,    300,   600};
+#define N_CHECK_BUCKETS ((int)(sizeof check_buckets / sizeof check_buckets[0]))
+/* Request durations in microseconds: most answers take well under 1 ms. */
+static const int64_t http_buckets_us[] = {100,    250,    500,     1000,    2500,   5000,
+                                          10000,  25000,  50000,   100000,  250000, 500000,
+                                          1000000, 2500000, 5000000, 10000000};
+#define N_HTTP_BUCKETS ((int)(sizeof http_buckets_us / sizeof http_buckets_us[0]))
+
+/* One (route, method): requests by status code, and the duration histogram
+ * with its buckets stored non-cumulative (the last slot is beyond the largest
+ * bound), cumulated when rendered, so one request costs three relaxed atomic
+ * additions and no lock. The sum and the fast buckets come first: they share
+ * one cache line, which the epoll threads pass between them. */
+struct http_cell {
+    atomic_ullong sum_us;
+    atomic_ullong buckets[N_HTTP_BUCKETS + 1];
+    atomic_ullong codes[N_CODES + 1];
+};
 
 struct metrics {
     const char *const *routes;
     int n_routes;
-    atomic_ullong *http; /* [(n_routes + 1) * (N_CODES + 1)] */
+    struct http_cell *http; /* [(n_routes + 2) * N_METHODS]: the routes, dashboard, other */
     atomic_ullong checks[2][3];
     atomic_ullong jobs[2][5];
-    atomic_ullong duration_buckets[N_BUCKETS];
-    atomic_ullong duration_count;
-    _Atomic double duration_sum;
+    atomic_ullong check_buckets[N_CHECK_BUCKETS + 1];
+    _Atomic double check_sum;
     atomic_int leader;
     atomic_int handler_threads[METRICS_LANES], handlers_busy[METRICS_LANES],
         handler_queue[METRICS_LANES];
     atomic_ullong file_failures;
-    int64_t started_at;
     /* Open violations by issue type, counted once per recorded check. */
     pthread_mutex_t mu;
     int64_t counted_check;
     int64_t by_issue[3];
 };
 
-static const char *const issues[] = {"level_mismatch", "missing_license", "missing_progress"};
-
 struct metrics *metrics_new(const char *const *routes, int n_routes)
 {
     struct metrics *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
-    m->http = calloc((size_t)(n_routes + 1) * (N_CODES + 1), sizeof *m->http);
+    m->http = calloc((size_t)(n_routes + 2) * N_METHODS, sizeof *m->http);
     if (!m->http) {
         free(m);
         return NULL;
     }
     m->routes = routes;
     m->n_routes = n_routes;
-    m->started_at = time_now_us();
     m->counted_check = -1;
     pthread_mutex_init(&m->mu, NULL);
     return m;
@@ -84,17 +106,34 @@ static int index_of(const char *const *names, int n, const char *name)
     return -1;
 }
 
-void metrics_http(struct metrics *m, int route, int status)
+static const char *route_name(const struct metrics *m, int r)
+{
+    return r < m->n_routes ? m->routes[r] : r == m->n_routes ? "dashboard" : "other";
+}
+
+void metrics_http(struct metrics *m, int route, const char *method, int status,
+                  int64_t duration_us)
 {
     if (!m)
         return;
-    if (route < 0 || route > m->n_routes)
+    if (route == METRICS_ROUTE_DASHBOARD)
         route = m->n_routes;
+    else if (route < 0 || route >= m->n_routes)
+        route = m->n_routes + 1;
+    int k = index_of(methods, N_METHODS - 1, method);
+    struct http_cell *c = &m->http[route * N_METHODS + (k < 0 ? N_METHODS - 1 : k)];
     int code = OTHER_CODE;
     for (int i = 0; i < N_CODES; i++)
         if (status_codes[i] == status)
             code = i;
-    atomic_fetch_add_explicit(&m->http[route * (N_CODES + 1) + code], 1, memory_order_relaxed);
+    if (duration_us < 0)
+        duration_us = 0;
+    int b = 0;
+    while (b < N_HTTP_BUCKETS && duration_us > http_buckets_us[b])
+        b++;
+    atomic_fetch_add_explicit(&c->codes[code], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->sum_us, (unsigned long long)duration_us, memory_order_relaxed);
 }
 
 void metrics_check(struct metrics *m, const char *trigger, const char *status,
@@ -105,12 +144,12 @@ void metrics_check(struct metrics *m, const char *trigger, const char *status,
     int t = index_of(triggers, 2, trigger), s = index_of(statuses, 3, status);
     if (t >= 0 && s >= 0)
         atomic_fetch_add(&m->checks[t][s], 1);
-    for (int i = 0; i < N_BUCKETS; i++)
-        if (duration_seconds <= buckets[i])
-            atomic_fetch_add(&m->duration_buckets[i], 1);
-    atomic_fetch_add(&m->duration_count, 1);
-    double old = atomic_load(&m->duration_sum);
-    while (!atomic_compare_exchange_weak(&m->duration_sum, &old, old + duration_seconds))
+    int b = 0;
+    while (b < N_CHECK_BUCKETS && duration_seconds > check_buckets[b])
+        b++;
+    atomic_fetch_add(&m->check_buckets[b], 1);
+    double old = atomic_load(&m->check_sum);
+    while (!atomic_compare_exchange_weak(&m->check_sum, &old, old + duration_seconds))
         ;
 }
 
@@ -143,6 +182,8 @@ void metrics_file_failure(struct metrics *m)
     if (m)
         atomic_fetch_add(&m->file_failures, 1);
 }
+
+/* ---- rendering -------------------------------------------------------------------- */
 
 static void head(struct buf *b, const char *name, const char *type, const char *help)
 {
@@ -179,110 +220,168 @@ static int count_firing(void *ctx, const struct alert *a)
     return 0;
 }
 
-int metrics_render(struct metrics *m, struct store *s, struct buf *b)
+/* Open violations by issue type of check `check_id`, counted once per check. */
+static int violations_by_issue(struct metrics *m, struct store *s, int64_t check_id,
+                               int64_t by_issue[3])
 {
-    struct check_run c;
-    int rc = s ? s->ops->check_latest(s, &c) : STORE_ERR;
-    bool have_check = rc == 0;
-    bool store_ok = rc == 0 || rc == STORE_ERR_NOT_FOUND;
-    int64_t by_issue[3] = {0, 0, 0};
-    if (have_check) {
-        pthread_mutex_lock(&m->mu);
-        bool fresh = m->counted_check == c.id;
-        memcpy(by_issue, m->by_issue, sizeof by_issue);
-        pthread_mutex_unlock(&m->mu);
-        if (!fresh) {
-            memset(by_issue, 0, sizeof by_issue);
-            int vrc = s->ops->violations_open(s, NULL, count_issue, by_issue);
-            if (vrc == 0) {
-                pthread_mutex_lock(&m->mu);
-                m->counted_check = c.id;
-                memcpy(m->by_issue, by_issue, sizeof by_issue);
-                pthread_mutex_unlock(&m->mu);
-            } else {
-                store_ok = false;
-                rc = vrc;
-            }
-        }
-    }
+    pthread_mutex_lock(&m->mu);
+    bool fresh = m->counted_check == check_id;
+    memcpy(by_issue, m->by_issue, 3 * sizeof *by_issue);
+    pthread_mutex_unlock(&m->mu);
+    if (fresh)
+        return 0;
+    memset(by_issue, 0, 3 * sizeof *by_issue);
+    int rc = s->ops->violations_open(s, NULL, count_issue, by_issue);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&m->mu);
+    m->counted_check = check_id;
+    memcpy(m->by_issue, by_issue, 3 * sizeof *by_issue);
+    pthread_mutex_unlock(&m->mu);
+    return 0;
+}
 
-    int64_t firing[2] = {0, 0}; /* warning, critical */
-    if (s && store_ok) {
-        int arc = s->ops->alert_list(s, true, 0, count_firing, firing);
-        if (arc) {
-            store_ok = false;
-            rc = arc;
-        }
-    }
+/* The facts of the store: the latest check, the baseline, the jobs (the same
+ * facts Lockstep's own alert rules read, so the rules shipped for Prometheus
+ * see what they see), the violations and the firing alerts. */
+struct store_view {
+    struct alerts_facts f;
+    int64_t by_issue[3];
+    int64_t firing[2]; /* warning, critical */
+};
 
-    head(b, "lockstep_up", "gauge", "1 when the store answered this scrape, else 0.");
-    buf_printf(b, "lockstep_up %d\n", store_ok ? 1 : 0);
-    if (have_check) {
-        head(b, "lockstep_consistency_rate", "gauge",
-             "Consistency rate of the last recorded check, in percent.");
-        buf_printf(b, "lockstep_consistency_rate %.2f\n", c.consistency_rate);
-        head(b, "lockstep_pairs_total", "gauge", "Pairs classified by the last recorded check.");
-        buf_printf(b, "lockstep_pairs_total %lld\n", (long long)c.total_checked);
+static int read_store(struct metrics *m, const struct config *cfg, struct store *s,
+                      struct store_view *v)
+{
+    if (!s)
+        return STORE_ERR;
+    int rc = alerts_gather(s, cfg, &v->f);
+    if (rc == 0 && v->f.has_check)
+        rc = violations_by_issue(m, s, v->f.check.id, v->by_issue);
+    if (rc == 0)
+        rc = s->ops->alert_list(s, true, 0, count_firing, v->firing);
+    return rc;
+}
+
+static void render_store(struct buf *b, const struct store_view *v, bool deprecated)
+{
+    const struct alerts_facts *f = &v->f;
+    const struct check_run *c = &f->check;
+    if (f->has_check) {
+        head(b, "lockstep_consistency_ratio", "gauge",
+             "Consistent pairs / pairs of the last recorded check (0-1).");
+        buf_printf(b, "lockstep_consistency_ratio %.15g\n", c->consistency_rate / 100.0);
+        head(b, "lockstep_pairs", "gauge", "Pairs classified by the last recorded check.");
+        buf_printf(b, "lockstep_pairs %lld\n", (long long)c->total_checked);
+        head(b, "lockstep_inconsistent_pairs", "gauge",
+             "Inconsistent pairs found by the last recorded check.");
+        buf_printf(b, "lockstep_inconsistent_pairs %lld\n", (long long)c->inconsistent);
         head(b, "lockstep_violations", "gauge",
              "Open violations after the last recorded check, by issue type.");
         for (int i = 0; i < 3; i++)
             buf_printf(b, "lockstep_violations{issue_type=\"%s\"} %lld\n", issues[i],
-                       (long long)by_issue[i]);
+                       (long long)v->by_issue[i]);
         head(b, "lockstep_last_check_timestamp_seconds", "gauge",
              "Unix time of the last recorded check.");
         buf_printf(b, "lockstep_last_check_timestamp_seconds %.6f\n",
-                   (double)c.timestamp / 1e6);
+                   (double)c->timestamp / 1e6);
+        head(b, "lockstep_last_check_duration_seconds", "gauge",
+             "How long the last recorded check took.");
+        buf_printf(b, "lockstep_last_check_duration_seconds %.6f\n", c->duration_ms / 1000.0);
         head(b, "lockstep_health_status", "gauge",
-             "1 for the status of the last recorded check.");
+             "1 for the status of the last recorded check, else 0.");
         for (int i = 0; i < 3; i++)
             buf_printf(b, "lockstep_health_status{status=\"%s\"} %d\n", statuses[i],
-                       !strcmp(c.status, statuses[i]));
+                       !strcmp(c->status, statuses[i]));
+        if (deprecated) {
+            head(b, "lockstep_consistency_rate", "gauge",
+                 "Deprecated: use lockstep_consistency_ratio (0-1; this one is in percent).");
+            buf_printf(b, "lockstep_consistency_rate %.2f\n", c->consistency_rate);
+            /* untyped: a gauge may not end in _total, and dashboards still
+             * query this name for one release (docs/operations.md). */
+            head(b, "lockstep_pairs_total", "untyped", "Deprecated: use lockstep_pairs.");
+            buf_printf(b, "lockstep_pairs_total %lld\n", (long long)c->total_checked);
+        }
+    }
+    if (f->has_baseline) {
+        head(b, "lockstep_baseline_consistency_ratio", "gauge",
+             "Consistency ratio (0-1) of the check of the latest baseline.");
+        buf_printf(b, "lockstep_baseline_consistency_ratio %.15g\n", f->baseline_rate / 100.0);
+    }
+    head(b, "lockstep_job_interval_seconds", "gauge", "Seconds between runs of a scheduled job.");
+    for (int j = 0; j < 2; j++)
+        buf_printf(b, "lockstep_job_interval_seconds{job_id=\"%s\"} %ld\n", f->jobs[j].job,
+                   f->jobs[j].interval_s);
+    head(b, "lockstep_job_last_success_timestamp_seconds", "gauge",
+         "Unix time the latest successful run of a job ended; absent when none is recorded.");
+    for (int j = 0; j < 2; j++)
+        if (f->jobs[j].last_success_at)
+            buf_printf(b, "lockstep_job_last_success_timestamp_seconds{job_id=\"%s\"} %.6f\n",
+                       f->jobs[j].job, (double)f->jobs[j].last_success_at / 1e6);
+    head(b, "lockstep_job_last_run_failed", "gauge",
+         "1 when the latest finished run of a job failed (missed and skipped runs looked "
+         "past), else 0.");
+    for (int j = 0; j < 2; j++)
+        buf_printf(b, "lockstep_job_last_run_failed{job_id=\"%s\"} %d\n", f->jobs[j].job,
+                   f->jobs[j].last_failed ? 1 : 0);
+    if (f->leader_since) {
+        head(b, "lockstep_scheduler_last_start_timestamp_seconds", "gauge",
+             "Unix time the scheduler that runs the jobs last started.");
+        buf_printf(b, "lockstep_scheduler_last_start_timestamp_seconds %.6f\n",
+                   (double)f->leader_since / 1e6);
     }
     head(b, "lockstep_alerts_firing", "gauge", "Firing alerts, by severity.");
-    buf_printf(b, "lockstep_alerts_firing{severity=\"warning\"} %lld\n", (long long)firing[0]);
-    buf_printf(b, "lockstep_alerts_firing{severity=\"critical\"} %lld\n", (long long)firing[1]);
-    head(b, "lockstep_checks_total", "counter",
-         "Recorded checks run by this process, by trigger and resulting status.");
-    for (int t = 0; t < 2; t++)
-        for (int st = 0; st < 3; st++)
-            buf_printf(b, "lockstep_checks_total{trigger=\"%s\",status=\"%s\"} %llu\n",
-                       triggers[t], statuses[st], atomic_load(&m->checks[t][st]));
-    head(b, "lockstep_check_duration_seconds", "histogram",
-         "Duration of recorded checks run by this process.");
-    for (int i = 0; i < N_BUCKETS; i++)
-        buf_printf(b, "lockstep_check_duration_seconds_bucket{le=\"%g\"} %llu\n", buckets[i],
-                   atomic_load(&m->duration_buckets[i]));
-    buf_printf(b, "lockstep_check_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-               atomic_load(&m->duration_count));
-    buf_printf(b, "lockstep_check_duration_seconds_sum %.6f\n", atomic_load(&m->duration_sum));
-    buf_printf(b, "lockstep_check_duration_seconds_count %llu\n",
-               atomic_load(&m->duration_count));
-    head(b, "lockstep_job_runs_total", "counter",
-         "Scheduled job runs recorded by this process, by job and status.");
-    for (int j = 0; j < 2; j++)
-        for (int st = 0; st < 5; st++)
-            buf_printf(b, "lockstep_job_runs_total{job=\"%s\",status=\"%s\"} %llu\n", jobs[j],
-                       job_statuses[st], atomic_load(&m->jobs[j][st]));
-    head(b, "lockstep_scheduler_leader", "gauge",
-         "1 when this process runs the scheduled jobs.");
-    buf_printf(b, "lockstep_scheduler_leader %d\n", atomic_load(&m->leader));
-    head(b, "lockstep_file_write_failures_total", "counter",
-         "Report and log files this process could not write.");
-    buf_printf(b, "lockstep_file_write_failures_total %llu\n", atomic_load(&m->file_failures));
+    buf_printf(b, "lockstep_alerts_firing{severity=\"warning\"} %lld\n", (long long)v->firing[0]);
+    buf_printf(b, "lockstep_alerts_firing{severity=\"critical\"} %lld\n",
+               (long long)v->firing[1]);
+}
+
+static void render_http(struct buf *b, struct metrics *m)
+{
+    int cells = (m->n_routes + 2) * N_METHODS;
     head(b, "lockstep_http_requests_total", "counter",
-         "HTTP requests answered by this process, by route and status code.");
-    for (int r = 0; r <= m->n_routes; r++) {
+         "HTTP requests answered by this process, by method, route pattern and status code.");
+    for (int i = 0; i < cells; i++) {
         for (int k = 0; k <= N_CODES; k++) {
-            unsigned long long n = atomic_load(&m->http[r * (N_CODES + 1) + k]);
+            unsigned long long n = atomic_load_explicit(&m->http[i].codes[k],
+                                                        memory_order_relaxed);
             if (!n)
                 continue;
-            buf_puts(b, "lockstep_http_requests_total{route=\"");
-            label_value(b, r < m->n_routes ? m->routes[r] : "other");
+            buf_printf(b, "lockstep_http_requests_total{method=\"%s\",route=\"",
+                       methods[i % N_METHODS]);
+            label_value(b, route_name(m, i / N_METHODS));
             if (k < N_CODES)
                 buf_printf(b, "\",code=\"%d\"} %llu\n", status_codes[k], n);
             else
                 buf_printf(b, "\",code=\"other\"} %llu\n", n);
         }
+    }
+    head(b, "lockstep_http_request_duration_seconds", "histogram",
+         "Time from a request read whole to its answer, by method and route pattern.");
+    for (int i = 0; i < cells; i++) {
+        unsigned long long counts[N_HTTP_BUCKETS + 1], total = 0;
+        for (int k = 0; k <= N_HTTP_BUCKETS; k++)
+            total += counts[k] = atomic_load_explicit(&m->http[i].buckets[k],
+                                                      memory_order_relaxed);
+        if (!total)
+            continue;
+        struct buf labels = BUF_INIT(0);
+        buf_printf(&labels, "method=\"%s\",route=\"", methods[i % N_METHODS]);
+        label_value(&labels, route_name(m, i / N_METHODS));
+        buf_puts(&labels, "\"");
+        const char *l = buf_str(&labels);
+        unsigned long long cumulative = 0;
+        for (int k = 0; k < N_HTTP_BUCKETS; k++) {
+            cumulative += counts[k];
+            buf_printf(b, "lockstep_http_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n", l,
+                       (double)http_buckets_us[k] / 1e6, cumulative);
+        }
+        buf_printf(b, "lockstep_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n", l,
+                   total);
+        buf_printf(b, "lockstep_http_request_duration_seconds_sum{%s} %.6f\n", l,
+                   (double)atomic_load_explicit(&m->http[i].sum_us, memory_order_relaxed) / 1e6);
+        buf_printf(b, "lockstep_http_request_duration_seconds_count{%s} %llu\n", l, total);
+        buf_free(&labels);
     }
     static const char *const lanes[METRICS_LANES] = {"store", "password"};
     head(b, "lockstep_http_handler_threads", "gauge",
@@ -300,7 +399,83 @@ int metrics_render(struct metrics *m, struct store *s, struct buf *b)
     for (int l = 0; l < METRICS_LANES; l++)
         buf_printf(b, "lockstep_http_handler_queue{pool=\"%s\"} %d\n", lanes[l],
                    atomic_load(&m->handler_queue[l]));
-    head(b, "lockstep_process_start_time_seconds", "gauge", "Unix time this process started.");
-    buf_printf(b, "lockstep_process_start_time_seconds %.6f\n", (double)m->started_at / 1e6);
-    return store_ok ? 0 : rc;
+}
+
+static void render_process(struct buf *b, bool deprecated)
+{
+    struct proc_stats p;
+    if (proc_stats_read(&p) != 0)
+        return;
+    head(b, "process_cpu_seconds_total", "counter",
+         "Total user and system CPU time spent in seconds.");
+    buf_printf(b, "process_cpu_seconds_total %.2f\n", p.cpu_seconds);
+    head(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+    buf_printf(b, "process_resident_memory_bytes %llu\n", (unsigned long long)p.resident_bytes);
+    head(b, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+    buf_printf(b, "process_virtual_memory_bytes %llu\n", (unsigned long long)p.virtual_bytes);
+    if (p.open_fds >= 0) {
+        head(b, "process_open_fds", "gauge", "Number of open file descriptors.");
+        buf_printf(b, "process_open_fds %lld\n", (long long)p.open_fds);
+    }
+    if (p.max_fds >= 0) {
+        head(b, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+        buf_printf(b, "process_max_fds %lld\n", (long long)p.max_fds);
+    }
+    head(b, "process_start_time_seconds", "gauge",
+         "Start time of the process since unix epoch in seconds.");
+    buf_printf(b, "process_start_time_seconds %.2f\n", p.start_time_seconds);
+    if (deprecated) {
+        head(b, "lockstep_process_start_time_seconds", "gauge",
+             "Deprecated: use process_start_time_seconds.");
+        buf_printf(b, "lockstep_process_start_time_seconds %.2f\n", p.start_time_seconds);
+    }
+}
+
+int metrics_render(struct metrics *m, const struct config *cfg, struct store *s,
+                   struct buf *b)
+{
+    struct store_view v;
+    memset(&v, 0, sizeof v);
+    int rc = read_store(m, cfg, s, &v);
+
+    head(b, "lockstep_up", "gauge", "1 when the store answered this scrape, else 0.");
+    buf_printf(b, "lockstep_up %d\n", rc == 0 ? 1 : 0);
+    head(b, "lockstep_build_info", "gauge", "Always 1; the version of this Lockstep build.");
+    buf_printf(b, "lockstep_build_info{version=\"%s\"} 1\n", LOCKSTEP_VERSION);
+    if (rc == 0)
+        render_store(b, &v, cfg->metrics_deprecated);
+
+    head(b, "lockstep_checks_total", "counter",
+         "Recorded checks run by this process, by trigger and resulting status.");
+    for (int t = 0; t < 2; t++)
+        for (int st = 0; st < 3; st++)
+            buf_printf(b, "lockstep_checks_total{trigger=\"%s\",status=\"%s\"} %llu\n",
+                       triggers[t], statuses[st], atomic_load(&m->checks[t][st]));
+    head(b, "lockstep_check_duration_seconds", "histogram",
+         "Duration of recorded checks run by this process.");
+    unsigned long long cumulative = 0;
+    for (int i = 0; i <= N_CHECK_BUCKETS; i++) {
+        cumulative += atomic_load(&m->check_buckets[i]);
+        if (i < N_CHECK_BUCKETS)
+            buf_printf(b, "lockstep_check_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                       check_buckets[i], cumulative);
+    }
+    buf_printf(b, "lockstep_check_duration_seconds_bucket{le=\"+Inf\"} %llu\n", cumulative);
+    buf_printf(b, "lockstep_check_duration_seconds_sum %.6f\n", atomic_load(&m->check_sum));
+    buf_printf(b, "lockstep_check_duration_seconds_count %llu\n", cumulative);
+    head(b, "lockstep_job_runs_total", "counter",
+         "Scheduled job runs recorded by this process, by job and status.");
+    for (int j = 0; j < 2; j++)
+        for (int st = 0; st < 5; st++)
+            buf_printf(b, "lockstep_job_runs_total{job_id=\"%s\",status=\"%s\"} %llu\n", jobs[j],
+                       job_statuses[st], atomic_load(&m->jobs[j][st]));
+    head(b, "lockstep_scheduler_leader", "gauge",
+         "1 when this process runs the scheduled jobs.");
+    buf_printf(b, "lockstep_scheduler_leader %d\n", atomic_load(&m->leader));
+    head(b, "lockstep_file_write_failures_total", "counter",
+         "Report and log files this process could not write.");
+    buf_printf(b, "lockstep_file_write_failures_total %llu\n", atomic_load(&m->file_failures));
+    render_http(b, m);
+    render_process(b, cfg->metrics_deprecated);
+    return rc;
 }

@@ -1,13 +1,16 @@
 /* metrics.h — the counters behind //metrics (Prometheus text format 0.0.4).
  *
- * Counters and the check-duration histogram live in this process and are
- * lock-free on the request path (atomics in fixed tables); gauges describing
- * the data (consistency rate, pairs, violations by issue type, last check
- * time) are read from the store when the page is rendered, so every process
- * of a multi-process deployment reports the same values for them. */
+ * Counters and histograms live in this process and are lock-free on the
+ * request path (relaxed atomics in fixed tables, allocated at start); gauges
+ * describing the data (consistency, pairs, violations by issue type, the last
+ * check, the baseline, the jobs) are read from the store when the page is
+ * rendered, so every process of a multi-process deployment reports the same
+ * values for them. The series and their names are listed in
+ * docs/operations.md ("Metrics"). */
 #ifndef LOCKSTEP_METRICS_H
 #define LOCKSTEP_METRICS_H
 
+#include "config/config.h"
 #include "store/store.h"
 #include "util/buf.h"
 
@@ -16,13 +19,22 @@
 
 struct metrics;
 
-/* `routes` are the label values of lockstep_http_requests_total{route}; the
- * array (borrowed) must outlive the registry. Index n_routes is used for
- * requests that matched no API route (label "other"). NULL on no memory. */
+/* Route values of requests that matched no API route: the dashboard's files
+ * and client routes, and everything else (unknown API paths, bad requests).
+ * Two values whatever the path, so the label set stays bounded. */
+enum { METRICS_ROUTE_OTHER = -1, METRICS_ROUTE_DASHBOARD = -2 };
+
+/* `routes` are the values of the label route (path patterns such as
+ * "/api/v1/users/{id}", each once); the array (borrowed) must outlive the
+ * registry. NULL on no memory. */
 struct metrics *metrics_new(const char *const *routes, int n_routes);
 void metrics_free(struct metrics *m);
-/* Count one HTTP request. */
-void metrics_http(struct metrics *m, int route, int status);
+/* Count one answered HTTP request: its route (an index into `routes`, or
+ * METRICS_ROUTE_*), its method (anything outside GET, HEAD, POST, PUT, PATCH,
+ * DELETE and OPTIONS counts as "other"), its status and how long it took from
+ * being read whole to its answer. Lock-free. */
+void metrics_http(struct metrics *m, int route, const char *method, int status,
+                  int64_t duration_us);
 /* Count one recorded check (trigger scheduled|manual, status healthy|…). */
 void metrics_check(struct metrics *m, const char *trigger, const char *status,
                    double duration_seconds);
@@ -38,9 +50,11 @@ void metrics_http_handlers(struct metrics *m, int lane, int threads, int busy, i
 /* Count a report or log file that could not be written. */
 void metrics_file_failure(struct metrics *m);
 
-/* Render the exposition text into out. The store gives the data gauges.
- * Returns 0, or a STORE_ERR_* code (the page is still rendered without
- * the store's gauges, and lockstep_up reports 0). */
-int metrics_render(struct metrics *m, struct store *s, struct buf *out);
+/* Render the exposition text into out. The store gives the data gauges; cfg
+ * gives the job intervals and whether the deprecated names are shown
+ * (metrics_deprecated). Returns 0, or a STORE_ERR_* code (the page is still
+ * rendered without the store's gauges, and lockstep_up reports 0). */
+int metrics_render(struct metrics *m, const struct config *cfg, struct store *s,
+                   struct buf *out);
 
 #endif

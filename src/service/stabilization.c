@@ -916,7 +916,7 @@ int stabilization_write_file(const char *data_dir, const struct stab_report *r, 
         return -1;
     }
     struct atomic_file af;
-    if (atomic_file_open(&af, path, 0644, err, errlen) != 0)
+    if (atomic_file_open(&af, path, FS_FILE_MODE, err, errlen) != 0)
         return -1;
     if (stabilization_write_md(af.fp, r) != 0) {
         snprintf(err, errlen, "cannot write %s: write failed", path);

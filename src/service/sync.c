@@ -209,7 +209,8 @@ static void journal_open(const struct sync_options *o, int64_t started, struct j
                          : snprintf(j->path, sizeof j->path, "%s/%s_sync_%d.log", dir, stamp, n);
         if (len < 0 || (size_t)len >= sizeof j->path)
             break;
-        j->fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+        j->fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
+                     FS_FILE_MODE);
         if (j->fd < 0 && errno != EEXIST)
             break;
     }
@@ -274,7 +275,7 @@ static int write_log(const struct sync_options *o, struct sync_result *r, int64_
     }
     struct atomic_file af;
     /* The whole result replaces the run's journal (same name). */
-    int rc = atomic_file_open(&af, j->fd >= 0 ? j->path : first, 0644, r->log_error,
+    int rc = atomic_file_open(&af, j->fd >= 0 ? j->path : first, FS_FILE_MODE, r->log_error,
                               sizeof r->log_error);
     if (rc == 0) {
         if (fputs(text, af.fp) == EOF || fputc('\n', af.fp) == EOF) {

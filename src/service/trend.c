@@ -352,7 +352,7 @@ int trend_write_file(const char *data_dir, const struct trend_result *r, char *r
         return -1;
     }
     struct atomic_file af;
-    if (atomic_file_open(&af, path, 0644, err, errlen) != 0)
+    if (atomic_file_open(&af, path, FS_FILE_MODE, err, errlen) != 0)
         return -1;
     for (size_t i = 0; i < r->series.n; i++) {
         char iso[TIME_ISO_LEN];

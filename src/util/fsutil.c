@@ -86,7 +86,7 @@ int atomic_file_open(struct atomic_file *af, const char *path, mode_t mode, char
     snprintf(af->path, sizeof af->path, "%s", path);
     int rc = dir_of(path, dir, sizeof dir);
     if (rc == 0)
-        rc = fs_mkdir_p(dir, 0755);
+        rc = fs_mkdir_p(dir, FS_DIR_MODE);
     if (rc) {
         set_err(err, errlen, "cannot create directory", dir, -rc);
         return rc;

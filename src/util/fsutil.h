@@ -11,6 +11,12 @@
 #include <sys/types.h>
 
 #define FS_PATH_MAX 4096
+/* Modes of what Lockstep creates under the data dir (serve and the verbs also
+ * run with umask 027): readable by the service's group at most, never by
+ * others; secrets by the owner only. */
+#define FS_FILE_MODE 0640
+#define FS_DIR_MODE 0750
+#define FS_SECRET_MODE 0600
 
 struct atomic_file {
     FILE *fp;                     /* write through this while open */
@@ -18,7 +24,7 @@ struct atomic_file {
     char tmp_path[FS_PATH_MAX];   /* the temporary file */
 };
 
-/* Create `path` and its parents (mode 0755 or `mode`). Returns 0 or -errno. */
+/* Create `path` and its parents with `mode` (FS_DIR_MODE). Returns 0 or -errno. */
 int fs_mkdir_p(const char *path, mode_t mode);
 /* Start an atomic write of `path` (parent directories are created). The
  * file gets `mode`. Returns 0 or -errno; `err` gets the cause. */

@@ -1,17 +1,23 @@
-/* log.c — stderr log lines in the day-log format. In serve the lines go
- * through a buffer that a background thread writes every 200 ms (one access
- * line per request would otherwise cost a write(2) each); warnings and errors
- * are written at once, after whatever is buffered. */
+/* log.c — the process log: lines in the day-log format on stderr (or in
+ * `log_file`, reopened on SIGHUP), with syslog priorities instead of
+ * timestamps when stderr is the journal. In serve the lines go through a
+ * buffer that a background thread writes every 200 ms (one access line per
+ * request would otherwise cost a write(2) each); warnings and errors are
+ * written at once, after whatever is buffered. */
 #include "util/log.h"
 
+#include "util/fsutil.h"
 #include "util/timeutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +25,12 @@
 
 static enum log_level min_level = LOG_INFO;
 static bool access_on = true;
+/* Where lines go: stderr, or the descriptor of log_file (log_open_file), which
+ * log_reopen() points at a fresh open of the same path with dup3() — atomic,
+ * so a writer never sees a closed descriptor. */
+static int out_fd = STDERR_FILENO;
+static char out_path[4096];
+static bool journal; /* stderr is the journal: "<N>" prefixes, no timestamp */
 
 static struct {
     pthread_mutex_t mu;
@@ -59,6 +71,77 @@ const char *log_level_name(enum log_level level)
     }
 }
 
+bool log_detect_journal(void)
+{
+    /* sd-daemon: JOURNAL_STREAM is "<device>:<inode>" of the stream systemd
+     * connected; it counts only while stderr is still that stream. */
+    const char *js = getenv("JOURNAL_STREAM");
+    struct stat st;
+    unsigned long long dev, ino;
+    char tail;
+    journal = js && sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) == 2 &&
+              fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+              (unsigned long long)st.st_ino == ino;
+    return journal;
+}
+
+bool log_stderr_is_journal(void)
+{
+    return journal;
+}
+
+int log_open_file(const char *path, char *err, size_t errlen)
+{
+    if (strlen(path) >= sizeof out_path) {
+        snprintf(err, errlen, "log_file path is too long");
+        return -ENAMETOOLONG;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, FS_FILE_MODE);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot open log_file %s: %s", path, strerror(e));
+        return -e;
+    }
+    snprintf(out_path, sizeof out_path, "%s", path);
+    out_fd = fd;
+    return 0;
+}
+
+int log_reopen(char *err, size_t errlen)
+{
+    if (out_fd == STDERR_FILENO)
+        return 0;
+    int fd = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, FS_FILE_MODE);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot reopen log_file %s: %s (still writing to the old file)",
+                 out_path, strerror(e));
+        return -e;
+    }
+    int rc = 0;
+    if (dup3(fd, out_fd, O_CLOEXEC) < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "cannot reopen log_file %s: %s (still writing to the old file)",
+                 out_path, strerror(-rc));
+    }
+    close(fd);
+    return rc;
+}
+
+static int journal_priority(enum log_level level)
+{
+    switch (level) {
+    case LOG_DEBUG:
+        return 7;
+    case LOG_INFO:
+        return 6;
+    case LOG_WARNING:
+        return 4;
+    default:
+        return 3;
+    }
+}
+
 int log_format_line(char *out, int len, long long now_us, enum log_level level,
                     const char *component, const char *message)
 {
@@ -77,10 +160,24 @@ int log_format_line(char *out, int len, long long now_us, enum log_level level,
     return n >= len ? len - 1 : n;
 }
 
+/* A process-log line (without the newline): the day-log format, or under the
+ * journal "<N>component - LEVEL - message" (journald adds the time). */
+static int format_process_line(char *out, int len, long long now_us, enum log_level level,
+                               const char *component, const char *message)
+{
+    if (!journal || out_fd != STDERR_FILENO)
+        return log_format_line(out, len, now_us, level, component, message);
+    int n = snprintf(out, (size_t)len, "<%d>%s - %s - %s", journal_priority(level), component,
+                     log_level_name(level), message);
+    if (n < 0)
+        return 0;
+    return n >= len ? len - 1 : n;
+}
+
 static void write_all(const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = write(STDERR_FILENO, p, n);
+        ssize_t w = write(out_fd, p, n);
         if (w <= 0)
             return;
         p += w;
@@ -97,9 +194,11 @@ static void flush_locked(void)
     }
     unsigned long dropped = atomic_exchange(&async.dropped, 0);
     if (dropped) {
-        char line[160];
-        int n = snprintf(line, sizeof line, "log: %lu line(s) dropped (stderr too slow)\n",
-                         dropped);
+        char msg[80], line[200];
+        snprintf(msg, sizeof msg, "%lu line(s) dropped (the log was too slow)", dropped);
+        int n = format_process_line(line, (int)sizeof line - 1, time_now_us(), LOG_WARNING,
+                                    "log", msg);
+        line[n++] = '\n';
         write_all(line, (size_t)n);
     }
 }
@@ -161,7 +260,7 @@ void log_stop_async(void)
     pthread_mutex_unlock(&async.mu);
 }
 
-void log_line(enum log_level level, const char *line, size_t n)
+static void log_line(enum log_level level, const char *line, size_t n)
 {
     pthread_mutex_lock(&async.mu);
     if (!async.running || level >= LOG_WARNING) {
@@ -182,16 +281,25 @@ void log_line(enum log_level level, const char *line, size_t n)
     pthread_mutex_unlock(&async.mu);
 }
 
+void log_write(long long now_us, enum log_level level, const char *component,
+               const char *message)
+{
+    if (level < min_level)
+        return;
+    char line[2300];
+    int n = format_process_line(line, (int)sizeof line - 1, now_us, level, component, message);
+    line[n++] = '\n';
+    log_line(level, line, (size_t)n);
+}
+
 void log_msg(enum log_level level, const char *component, const char *fmt, ...)
 {
     if (level < min_level)
         return;
-    char msg[2048], line[2200];
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    int n = log_format_line(line, (int)sizeof line - 1, time_now_us(), level, component, msg);
-    line[n++] = '\n';
-    log_line(level, line, (size_t)n);
+    log_write(time_now_us(), level, component, msg);
 }

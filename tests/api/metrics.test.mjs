@@ -2,7 +2,8 @@
 // series operations.md asks for, and its optional bearer token.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freshDir, lockstep, startServe, stopServe, login, api } from './lib.mjs';
+import { spawnSync } from 'node:child_process';
+import { BIN, dbArgs, freshDir, lockstep, startServe, stopServe, login, api } from './lib.mjs';
 
 /** A strict parser of the exposition format: families with their type and samples. */
 export function parseExposition(text) {
@@ -59,26 +60,38 @@ test('/metrics: Prometheus text format with the series of operations.md', async 
   const dir = freshDir('metrics');
   const { password } = lockstep(dir, ['demo']);
   try { lockstep(dir, ['check']); } catch { /* exit 3: degraded */ } // a recorded check
+  const started = Date.now();
   const srv = await startServe(dir, { LOCKSTEP_CHECK_INTERVAL: '1', LOCKSTEP_SYNC_INTERVAL: '3600' });
   try {
     const token = await login(srv.url, 'admin@lockstep.local', password);
     await api(srv.url, token, 'POST', '/api/v1/health/check-now');
     await api(srv.url, token, 'GET', '/api/v1/health/status');
+    const users = await api(srv.url, token, 'GET', '/api/v1/users');
+    await api(srv.url, token, 'GET', `/api/v1/users/${users.body[0].id}`);
+    await fetch(`${srv.url}/api/v1/no-such-thing`);
+    await fetch(`${srv.url}/api/v1/users/1/nothing/here`);
+    await fetch(`${srv.url}/api/v1/users/1`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
+    await fetch(`${srv.url}/`);
     await new Promise((r) => setTimeout(r, 1500));
     const res = await fetch(`${srv.url}/metrics`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
     const f = parseExposition(await res.text());
     const type = (n) => f.get(n)?.type;
-    assert.equal(type('lockstep_consistency_rate'), 'gauge');
-    assert.equal(f.get('lockstep_consistency_rate').samples[0].value, 98.67);
-    assert.equal(type('lockstep_pairs_total'), 'gauge');
-    assert.equal(f.get('lockstep_pairs_total').samples[0].value, 150);
+    const value = (n) => f.get(n).samples[0].value;
+    assert.equal(type('lockstep_consistency_ratio'), 'gauge');
+    assert.equal(value('lockstep_consistency_ratio'), 0.9867);
+    assert.equal(type('lockstep_pairs'), 'gauge');
+    assert.equal(value('lockstep_pairs'), 150);
+    assert.equal(value('lockstep_inconsistent_pairs'), 2);
     assert.equal(type('lockstep_violations'), 'gauge');
     const byIssue = Object.fromEntries(f.get('lockstep_violations').samples.map((s) => [s.labels.issue_type, s.value]));
     assert.deepEqual(byIssue, { level_mismatch: 2, missing_license: 0, missing_progress: 0 });
     assert.equal(type('lockstep_last_check_timestamp_seconds'), 'gauge');
-    assert.ok(Math.abs(f.get('lockstep_last_check_timestamp_seconds').samples[0].value - Date.now() / 1000) < 60);
+    assert.ok(Math.abs(value('lockstep_last_check_timestamp_seconds') - Date.now() / 1000) < 60);
+    assert.ok(value('lockstep_last_check_duration_seconds') > 0);
+    const status = Object.fromEntries(f.get('lockstep_health_status').samples.map((s) => [s.labels.status, s.value]));
+    assert.deepEqual(status, { healthy: 0, degraded: 1, critical: 0 });
     assert.equal(type('lockstep_checks_total'), 'counter');
     const checks = f.get('lockstep_checks_total').samples;
     const manual = checks.find((s) => s.labels.trigger === 'manual' && s.labels.status === 'degraded');
@@ -93,6 +106,9 @@ test('/metrics: Prometheus text format with the series of operations.md', async 
       assert.ok(b.value >= prev, 'cumulative buckets');
       prev = b.value;
     }
+    // From 0.5 ms (a small store's check) to 10 min (check_slow territory).
+    assert.equal(buckets[0].labels.le, '0.0005');
+    assert.equal(buckets.at(-2).labels.le, '600');
     assert.equal(buckets.at(-1).labels.le, '+Inf');
     const count = h.find((s) => s.name.endsWith('_count')).value;
     assert.equal(buckets.at(-1).value, count);
@@ -100,11 +116,48 @@ test('/metrics: Prometheus text format with the series of operations.md', async 
     assert.ok(h.find((s) => s.name.endsWith('_sum')).value > 0);
     assert.equal(type('lockstep_job_runs_total'), 'counter');
     const jobs = f.get('lockstep_job_runs_total').samples;
-    assert.ok(jobs.find((s) => s.labels.job === 'coupling_health_check' && s.labels.status === 'success').value >= 1);
+    assert.ok(jobs.every((s) => !('job' in s.labels) && !('instance' in s.labels)), 'no label Prometheus owns');
+    assert.ok(jobs.find((s) => s.labels.job_id === 'coupling_health_check' && s.labels.status === 'success').value >= 1);
+    const interval = Object.fromEntries(f.get('lockstep_job_interval_seconds').samples.map((s) => [s.labels.job_id, s.value]));
+    assert.deepEqual(interval, { coupling_health_check: 1, progress_license_sync: 3600 });
+    const lastOk = f.get('lockstep_job_last_success_timestamp_seconds').samples;
+    assert.deepEqual(lastOk.map((s) => s.labels.job_id), ['coupling_health_check'], 'only a job that has succeeded');
+    assert.ok(Math.abs(lastOk[0].value - Date.now() / 1000) < 60);
+    assert.deepEqual(f.get('lockstep_job_last_run_failed').samples.map((s) => s.value), [0, 0]);
+    assert.ok(Math.abs(value('lockstep_scheduler_last_start_timestamp_seconds') - Date.now() / 1000) < 60);
+    assert.equal(f.get('lockstep_baseline_consistency_ratio'), undefined, 'no baseline yet');
     assert.equal(type('lockstep_http_requests_total'), 'counter');
     const http = f.get('lockstep_http_requests_total').samples;
-    assert.ok(http.find((s) => s.labels.route === 'GET /api/v1/health/status' && s.labels.code === '200').value >= 1);
-    assert.ok(http.find((s) => s.labels.route === 'POST /api/v1/auth/login' && s.labels.code === '200'));
+    const req = (method, route, code) => http.find((s) => s.labels.method === method && s.labels.route === route && s.labels.code === code);
+    assert.ok(req('GET', '/api/v1/health/status', '200').value >= 1);
+    assert.ok(req('POST', '/api/v1/auth/login', '200'));
+    assert.equal(req('GET', '/api/v1/users/{id}', '200').value, 1, 'the pattern, not the path');
+    assert.equal(req('GET', '/api/v1/no-such-thing', '404'), undefined);
+    assert.equal(req('GET', 'other', '404').value, 2, 'unknown paths share one value');
+    assert.equal(req('DELETE', '/api/v1/users/{id}', '405').value, 1);
+    assert.ok(req('GET', 'dashboard', '200').value >= 1);
+    assert.equal(type('lockstep_http_request_duration_seconds'), 'histogram');
+    const d = f.get('lockstep_http_request_duration_seconds').samples
+      .filter((s) => s.labels.method === 'GET' && s.labels.route === '/api/v1/health/status');
+    const dCount = d.find((s) => s.name.endsWith('_count')).value;
+    assert.equal(dCount, http.filter((s) => s.labels.method === 'GET' && s.labels.route === '/api/v1/health/status')
+      .reduce((a, s) => a + s.value, 0), 'one observation per answered request');
+    assert.equal(d.find((s) => s.labels.le === '+Inf').value, dCount);
+    assert.equal(d.find((s) => s.labels.le === '0.0001').name, 'lockstep_http_request_duration_seconds_bucket');
+    assert.ok(d.find((s) => s.name.endsWith('_sum')).value > 0);
+    assert.equal(f.get('lockstep_build_info').samples[0].labels.version, lockstep(dir, ['version']).out.trim().split(' ').at(-1));
+    assert.equal(value('lockstep_build_info'), 1);
+    for (const n of ['process_resident_memory_bytes', 'process_virtual_memory_bytes', 'process_open_fds', 'process_max_fds'])
+      assert.ok(value(n) > 0, n);
+    assert.equal(type('process_cpu_seconds_total'), 'counter');
+    assert.ok(Math.abs(value('process_start_time_seconds') - started / 1000) < 5, 'the start time of serve');
+    // The names of earlier versions, one release more, marked in HELP.
+    assert.equal(value('lockstep_consistency_rate'), 98.67);
+    assert.equal(value('lockstep_pairs_total'), 150);
+    assert.equal(value('lockstep_process_start_time_seconds'), value('process_start_time_seconds'));
+    assert.match(f.get('lockstep_consistency_rate').help, /^Deprecated: use lockstep_consistency_ratio\b/);
+    assert.match(f.get('lockstep_pairs_total').help, /^Deprecated: use lockstep_pairs\b/);
+    assert.match(f.get('lockstep_process_start_time_seconds').help, /^Deprecated: use process_start_time_seconds\b/);
   } finally {
     await stopServe(srv);
   }
@@ -126,4 +179,12 @@ test('/metrics with metrics_token wants that bearer token', async () => {
   } finally {
     await stopServe(srv);
   }
+});
+
+test('metrics_deprecated takes true or false, and nothing else', () => {
+  const dir = freshDir('metrics-deprecated');
+  lockstep(dir, ['demo']);
+  const r = spawnSync(BIN, ['--data-dir', dir, ...dbArgs(dir), 'check'], { env: { ...process.env, LOCKSTEP_METRICS_DEPRECATED: 'maybe' } });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr.toString(), /LOCKSTEP_METRICS_DEPRECATED: invalid metrics_deprecated 'maybe' \(expected true or false\)/);
 });

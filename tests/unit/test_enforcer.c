@@ -380,7 +380,7 @@ static void level_up_own_thresholds(void **state)
 
 struct writer {
     struct store *conn; /* its own connection (opened before the threads start:
-                           tu_store_again is not thread-safe) */
+                           opening is not thread-safe) */
     int index;
     int64_t users[3];
     int64_t xp_ok[3];
@@ -422,7 +422,7 @@ static void concurrent_writers_stay_coupled(void **state)
     pthread_t t[WRITERS];
     for (int i = 0; i < WRITERS; i++) {
         memset(&w[i], 0, sizeof w[i]);
-        w[i].conn = tu_store_again(dir);
+        w[i].conn = tu_store_contended(dir);
         w[i].index = i;
         memcpy(w[i].users, users, sizeof users);
         assert_int_equal(pthread_create(&t[i], NULL, write_levels, &w[i]), 0);

@@ -228,6 +228,41 @@ static void daylog_unwritable(void **state)
     daylog_close(d);
 }
 
+/* An operator renamed the day log: the next line goes to a new file of the
+ * canonical name, for every day log of the process, with or without SIGHUP. */
+static void daylog_reopens_after_rename(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("daylog-reopen");
+    char base[512], path[700], moved[720], removed[720];
+    snprintf(base, sizeof base, "%s", dir);
+    struct daylog *a = daylog_open(base), *b = daylog_open(base);
+    int64_t t;
+    assert_int_equal(time_parse_iso("2025-10-25T12:00:00Z", &t), 0);
+    daylog_write_at(a, t, LOG_INFO, "health_check", "one");
+    daylog_write_at(b, t, LOG_INFO, "alerts", "two");
+    snprintf(path, sizeof path, "%s/logs/sync_jobs/scheduler_20251025.log", base);
+    snprintf(moved, sizeof moved, "%s.1", path);
+    assert_int_equal(rename(path, moved), 0);
+    daylog_write_at(a, t + S, LOG_INFO, "health_check", "three"); /* noticed without SIGHUP */
+    daylog_reopen_all();
+    daylog_write_at(a, t + 2 * S, LOG_INFO, "health_check", "four");
+    daylog_write_at(b, t + 2 * S, LOG_INFO, "alerts", "five");
+    assert_int_equal(count_lines(moved, " - INFO - "), 2);
+    assert_int_equal(count_lines(path, " - INFO - "), 3);
+    assert_int_equal(count_lines(path, "2025-10-25 12:00:01 - health_check - INFO - three\n"), 1);
+    assert_int_equal(count_lines(path, "2025-10-25 12:00:02 - health_check - INFO - four\n"), 1);
+    assert_int_equal(count_lines(path, "2025-10-25 12:00:02 - alerts - INFO - five\n"), 1);
+    /* Removed (logrotate without a rename, an operator's rm): a new file too. */
+    snprintf(removed, sizeof removed, "%s.2", path);
+    assert_int_equal(rename(path, removed), 0);
+    assert_int_equal(unlink(removed), 0);
+    daylog_write_at(b, t + 3 * S, LOG_INFO, "alerts", "six");
+    assert_int_equal(count_lines(path, " - INFO - "), 1);
+    daylog_close(a);
+    daylog_close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +275,7 @@ int main(void)
         cmocka_unit_test(job_window_counts),
         cmocka_unit_test(daylog_switches_at_midnight),
         cmocka_unit_test(daylog_unwritable),
+        cmocka_unit_test(daylog_reopens_after_rename),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -102,6 +102,20 @@ struct store *tu_store_again(const char *dir)
     return tu_store_scan(dir, 8L << 20);
 }
 
+struct store *tu_store_contended(const char *dir)
+{
+    struct store *s = NULL;
+    char err[600];
+    struct store_options o;
+    store_options_default(&o);
+    o.busy_timeout_ms = 60000;
+    if (store_open(tu_url(dir), &o, &s, err, sizeof err) != 0) {
+        fprintf(stderr, "cannot open test store: %s\n", err);
+        abort();
+    }
+    return s;
+}
+
 struct store *tu_store_scan(const char *dir, long parallel_min_bytes)
 {
     struct store *s = NULL;

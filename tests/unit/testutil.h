@@ -16,6 +16,10 @@ const char *tu_tmpdir(const char *name);
 struct store *tu_store(const char *name, char *dir_out);
 /* Open another connection to the store of `dir`. */
 struct store *tu_store_again(const char *dir);
+/* Another connection for tests of writers that contend on purpose: it waits
+ * up to a minute for a lock (the default busy timeout is 5 s), so "the busy
+ * timeout absorbs the contention" holds however loaded the machine is. */
+struct store *tu_store_contended(const char *dir);
 /* The same, with full scans threaded from `parallel_min_bytes` (0: always). */
 struct store *tu_store_scan(const char *dir, long parallel_min_bytes);
 /* The URL of the store under test in `dir` (static storage of the calling
