@@ -5,7 +5,8 @@
 // detected refresh-token reuse end every access token issued before them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { setupServer, request, sql, lockstep, waitFor } from './lib.mjs';
+import { spawn } from 'node:child_process';
+import { setupServer, request, sql, lockstep, waitFor, sleep, BIN, dbArgs } from './lib.mjs';
 
 let ctx;
 before(async () => {
@@ -35,7 +36,17 @@ test('logout right after a CLI disable: the user stays disabled and cannot log i
     ctx.addUser(email, 'student', 'gone-pass-1');
     const t = await signIn(email, 'gone-pass-1');
     assert.equal((await get('/api/v1/auth/me', t.access_token)).status, 200);
-    lockstep(ctx.dir, ['user', 'disable', '--email', email]);
+    // While the CLI runs, the server keeps reloading the row (at most a second
+    // old); right after the CLI's commit the row it holds is most likely the
+    // one from before, however slow the CLI is to start.
+    const cli = spawn(BIN, ['--data-dir', ctx.dir, ...dbArgs(ctx.dir), 'user', 'disable', '--email', email], { stdio: 'ignore' });
+    let done = false;
+    const exited = new Promise((resolve) => cli.on('exit', (code) => { done = true; resolve(code); }));
+    while (!done) {
+      await get('/api/v1/auth/me', t.access_token);
+      await Promise.race([exited, sleep(100)]);
+    }
+    assert.equal(await exited, 0);
     const out = await post('/api/v1/auth/logout', undefined, t.access_token);
     assert.ok([200, 401].includes(out.status), `logout answered ${out.status}`);
     if (out.status === 200) raced++;
