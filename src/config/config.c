@@ -1,6 +1,7 @@
 /* config.c — one table of keys read from INI (inih), environment and flags. */
 #include "config/config.h"
 
+#include "config/alertcfg.h"
 #include "util/netaddr.h"
 
 #include <ctype.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum key_type { KEY_STR, KEY_LONG, KEY_DOUBLE, KEY_BOOL, KEY_DIRECTION };
 
@@ -63,7 +65,12 @@ static const struct key_desc keys[] = {
     {"sync_misfire_grace", LNG(sync_misfire_grace, 0, 86400)},
     {"inconsistent_alert_count", LNG(inconsistent_alert_count, 0, 1000000000)},
     {"alert_repeat_interval", LNG(alert_repeat_interval, 1, 86400 * 7)},
+    {"alert_alertmanager_url", STR(alert_alertmanager_url)},
     {"alert_webhook_url", STR(alert_webhook_url)},
+    {"alert_webhook_authorization", STR(alert_webhook_authorization)},
+    {"alert_instance", STR(alert_instance)},
+    {"alert_labels", STR(alert_labels)},
+    {"external_url", STR(external_url)},
     {"alert_smtp_url", STR(alert_smtp_url)},
     {"alert_email_from", STR(alert_email_from)},
     {"alert_email_to", STR(alert_email_to)},
@@ -161,6 +168,8 @@ static int set_key(struct config *c, const struct key_desc *k, const char *value
                      k->name, value);
             return -1;
         }
+        if (alertcfg_check(k->name, value, err, errlen) != 0)
+            return -1;
         memcpy(base, value, n + 1);
         if (!strcmp(k->name, "db"))
             c->db_set = n > 0;
@@ -266,6 +275,8 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
             ok = 0;
         } else {
             ok = config_set(ctx->c, name, value, msg, sizeof msg) == 0;
+            if (ok && !strcmp(name, "alert_webhook_authorization") && value[0])
+                ctx->c->secret_in_file = true;
             if (k)
                 ctx->set_on[i] = ctx->line;
         }
@@ -311,7 +322,7 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 /* LOCKSTEP_* variables that are not settings: the config file's path, and the
  * variables of the test, benchmark and packaging harnesses (docs/operations.md). */
 static const char *const env_not_settings[] = {"LOCKSTEP_CONFIG", "LOCKSTEP_BIN",
-                                               "LOCKSTEP_CHROMIUM"};
+                                               "LOCKSTEP_CHROMIUM", "LOCKSTEP_WRITE_FIXTURE"};
 static const char *const env_harness_prefixes[] = {"LOCKSTEP_TEST_", "LOCKSTEP_BENCH_",
                                                    "LOCKSTEP_FRESH_", "LOCKSTEP_DEB_",
                                                    "LOCKSTEP_FUZZ_"};
@@ -409,41 +420,34 @@ int config_load_env(struct config *c, char *err, size_t errlen)
     return 0;
 }
 
-static bool has_prefix(const char *s, const char *p)
+/* The cross-key rules of the alert channels (each value was checked when it
+ * was set, alertcfg_check), and the defaults that depend on the machine: the
+ * instance label is the host name, external_url comes from listen. */
+static int finalize_alert_keys(struct config *c, char *err, size_t errlen)
 {
-    return !strncmp(s, p, strlen(p));
-}
-
-/* Addresses go into the SMTP envelope and the message headers: no line
- * breaks, no angle brackets, an @. */
-static bool plain_addresses(const char *s)
-{
-    return strchr(s, '@') && !strpbrk(s, "\r\n<>");
-}
-
-/* The alert channels' keys (messages never repeat a URL: it may hold a password). */
-static int check_alert_keys(const struct config *c, char *err, size_t errlen)
-{
-    if (c->alert_webhook_url[0] && !has_prefix(c->alert_webhook_url, "http://") &&
-        !has_prefix(c->alert_webhook_url, "https://")) {
-        snprintf(err, errlen, "alert_webhook_url must start with http:// or https://");
-        return -1;
-    }
-    if (c->alert_smtp_url[0] && !has_prefix(c->alert_smtp_url, "smtp://") &&
-        !has_prefix(c->alert_smtp_url, "smtps://")) {
-        snprintf(err, errlen, "alert_smtp_url must start with smtp:// or smtps://");
-        return -1;
-    }
     if (c->alert_smtp_url[0] && !c->alert_email_to[0]) {
         snprintf(err, errlen, "alert_smtp_url needs alert_email_to (the recipients)");
         return -1;
     }
-    if (!plain_addresses(c->alert_email_from) ||
-        (c->alert_email_to[0] && !plain_addresses(c->alert_email_to))) {
-        snprintf(err, errlen, "alert_email_from and alert_email_to must be plain addresses "
-                              "(name@host, separated by commas)");
-        return -1;
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0 || !host[0] || !alertcfg_text_ok(host))
+        snprintf(host, sizeof host, "localhost");
+    if (!c->alert_instance[0])
+        snprintf(c->alert_instance, sizeof c->alert_instance, "%s", host);
+    c->external_url_derived = !c->external_url[0];
+    if (!c->external_url[0]) {
+        /* A last resort: the address served, with the host name for a wildcard. */
+        const char *colon = strrchr(c->listen, ':');
+        size_t hl = colon ? (size_t)(colon - c->listen) : strlen(c->listen);
+        bool wildcard = hl == 0 || (hl == 7 && !strncmp(c->listen, "0.0.0.0", 7)) ||
+                        (hl == 4 && !strncmp(c->listen, "[::]", 4));
+        snprintf(c->external_url, sizeof c->external_url, "http://%.*s%s",
+                 wildcard ? (int)strlen(host) : (int)hl, wildcard ? host : c->listen,
+                 colon ? colon : "");
     }
+    size_t n = strlen(c->external_url);
+    while (n > 0 && c->external_url[n - 1] == '/')
+        c->external_url[--n] = '\0';
     return 0;
 }
 
@@ -471,5 +475,5 @@ int config_finalize(struct config *c, char *err, size_t errlen)
         snprintf(err, errlen, "invalid trusted_proxies: %s", msg);
         return -1;
     }
-    return check_alert_keys(c, err, errlen);
+    return finalize_alert_keys(c, err, errlen);
 }

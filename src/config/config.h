@@ -54,7 +54,13 @@ struct config {
     long sync_misfire_grace;
     long inconsistent_alert_count;    /* alert when more violations than this */
     long alert_repeat_interval;       /* seconds between re-notifications */
-    char alert_webhook_url[CONFIG_STR_MAX];
+    char alert_alertmanager_url[CONFIG_STR_MAX]; /* base URL; posts to its /api/v2/alerts */
+    char alert_webhook_url[CONFIG_STR_MAX];       /* receives the webhook (v4) body */
+    char alert_webhook_authorization[CONFIG_STR_MAX]; /* Authorization header value; secret */
+    char alert_instance[256];         /* the instance label; default the host name */
+    char alert_labels[CONFIG_STR_MAX]; /* name=value pairs on every alert (alertcfg.h) */
+    char external_url[CONFIG_STR_MAX]; /* the address people open, for links; no slash at
+                                          the end; default derived from listen */
     char alert_smtp_url[CONFIG_STR_MAX];  /* smtp://host:port */
     char alert_email_from[256];
     char alert_email_to[CONFIG_STR_MAX];  /* recipients, separated by commas */
@@ -64,6 +70,8 @@ struct config {
     long alert_send_timeout;          /* seconds one webhook or SMTP delivery may take */
     char config_file[CONFIG_STR_MAX]; /* the file read, for messages ("" = none) */
     bool db_set;                      /* db was given explicitly (not derived) */
+    bool secret_in_file;              /* config_file sets alert_webhook_authorization */
+    bool external_url_derived;        /* external_url was not set: derived from listen */
 };
 
 /* Fill `c` with the defaults of operations.md. */

@@ -285,7 +285,8 @@ static bool same_alert(const struct alert *x, const struct alert *y)
     return !strcmp(x->state, y->state) && !strcmp(x->severity, y->severity) &&
            !strcmp(x->summary, y->summary) && !strcmp(x->description, y->description) &&
            x->fired_at == y->fired_at && x->resolved_at == y->resolved_at &&
-           x->last_notified_at == y->last_notified_at && x->notifications == y->notifications;
+           x->last_notified_at == y->last_notified_at && x->notifications == y->notifications &&
+           !strcmp(x->message_id, y->message_id);
 }
 
 /* Write `a` unless it is unchanged since `before`. */
@@ -663,9 +664,10 @@ json_t *alerts_overview_json(struct store *s, const struct config *cfg, int64_t 
         json_object_set_new(o, "meaning", json_string(rules[i].meaning));
         json_object_set_new(o, "silenced", json_boolean(is_silenced(&sil, rules[i].name)));
     }
-    json_object_set_new(channels, "webhook", json_boolean(cfg->alert_webhook_url[0] != '\0'));
-    json_object_set_new(channels, "email", json_boolean(cfg->alert_smtp_url[0] != '\0' &&
-                                                        cfg->alert_email_to[0] != '\0'));
+    json_object_set_new(channels, "alertmanager",
+                        json_boolean(notify_channel_on(cfg, "alertmanager")));
+    json_object_set_new(channels, "webhook", json_boolean(notify_channel_on(cfg, "webhook")));
+    json_object_set_new(channels, "email", json_boolean(notify_channel_on(cfg, "email")));
     json_object_set_new(channels, "daylog", json_true());
     json_object_set_new(root, "repeat_interval_seconds",
                         json_integer(cfg->alert_repeat_interval));

@@ -1,20 +1,30 @@
-/* notify.c — the alert outbox: payloads, webhook and SMTP delivery through
- * libcurl, retries with backoff, and the worker thread. */
+/* notify.c — the alert outbox: queueing a notification per channel (what it says
+ * is alertmsg.c), delivery to Alertmanager, webhooks and SMTP through libcurl,
+ * retries with backoff, and the worker thread. */
 #include "service/notify.h"
 
+#include "service/alertmsg.h"
 #include "service/scheduler.h"
+#include "util/log.h"
 #include "util/timeutil.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
-/* ---- payloads ------------------------------------------------------------------------ */
+/* ---- channels ------------------------------------------------------------------------ */
+
+static bool alertmanager_on(const struct config *cfg)
+{
+    return cfg->alert_alertmanager_url[0] != '\0';
+}
 
 static bool webhook_on(const struct config *cfg)
 {
@@ -26,145 +36,24 @@ static bool email_on(const struct config *cfg)
     return cfg->alert_smtp_url[0] != '\0' && cfg->alert_email_to[0] != '\0';
 }
 
-static json_t *iso_json(int64_t us)
+bool notify_channel_on(const struct config *cfg, const char *channel)
 {
-    char iso[TIME_ISO_LEN];
-    time_format_iso(us, iso);
-    return json_string(iso);
+    return !strcmp(channel, "alertmanager") ? alertmanager_on(cfg)
+           : !strcmp(channel, "webhook")    ? webhook_on(cfg)
+           : !strcmp(channel, "email")      ? email_on(cfg)
+                                            : false;
 }
 
-int notify_webhook_payload(const struct config *cfg, const struct alert *a, const char *event,
-                           int64_t now, char *out, size_t len)
+int notify_enqueue(struct store *s, const struct config *cfg, struct alert *a, const char *event,
+                   int64_t now)
 {
-    bool resolved = !strcmp(event, "resolved");
-    json_t *labels = json_object(), *ann = json_object(), *al = json_object();
-    json_t *arr = json_array();
-    int rc = -1;
-    if (!labels || !ann || !al || !arr) {
-        json_decref(labels);
-        json_decref(ann);
-        goto out;
-    }
-    json_object_set_new(labels, "alertname", json_string(a->rule));
-    json_object_set_new(labels, "severity", json_string(a->severity));
-    json_object_set_new(labels, "service", json_string("lockstep"));
-    if (a->subject[0])
-        json_object_set_new(labels, "job", json_string(a->subject));
-    json_object_set_new(ann, "summary", json_string(a->summary));
-    json_object_set_new(ann, "description", json_string(a->description));
-    json_object_set_new(al, "labels", labels);
-    json_object_set_new(al, "annotations", ann);
-    json_object_set_new(al, "startsAt", iso_json(a->fired_at ? a->fired_at : a->started_at));
-    json_object_set_new(al, "endsAt",
-                        iso_json(resolved ? a->resolved_at
-                                          : now + 2 * (int64_t)cfg->alert_repeat_interval *
-                                                      USEC_PER_SEC));
-    char url[CONFIG_STR_MAX + 40];
-    snprintf(url, sizeof url, "http://%s/api/v1/health/alerts", cfg->listen);
-    json_object_set_new(al, "generatorURL", json_string(url));
-    json_array_append(arr, al);
-    size_t need = json_dumpb(arr, out, len, JSON_COMPACT);
-    if (need > 0 && need < len) {
-        out[need] = '\0';
-        rc = 0;
-    }
-out:
-    json_decref(al);
-    json_decref(arr);
-    return rc;
-}
-
-int notify_email_payload(const struct config *cfg, const struct alert *a, const char *event,
-                         char *out, size_t len)
-{
-    const char *head = !strcmp(event, "resolved") ? "RESOLVED"
-                       : !strcmp(event, "repeat") ? "STILL FIRING"
-                                                  : "FIRING";
-    char started[TIME_ISO_LEN], fired[TIME_ISO_LEN] = "-", resolved[TIME_ISO_LEN] = "-";
-    time_format_iso(a->started_at, started);
-    if (a->fired_at)
-        time_format_iso(a->fired_at, fired);
-    if (a->resolved_at)
-        time_format_iso(a->resolved_at, resolved);
-    int n = snprintf(out, len,
-                     "[Lockstep] %s %s: %s\n\n"
-                     "%s\n\n"
-                     "Rule:     %s%s%s\n"
-                     "Severity: %s\n"
-                     "State:    %s\n"
-                     "Since:    %s\n"
-                     "Firing:   %s\n"
-                     "Resolved: %s\n\n"
-                     "Alerts: http://%s/api/v1/health/alerts\n",
-                     head, a->severity, a->summary, a->description, a->rule,
-                     a->subject[0] ? " / job " : "", a->subject, a->severity, a->state, started,
-                     fired, resolved, cfg->listen);
-    return n > 0 && (size_t)n < len ? 0 : -1;
-}
-
-/* "Sun, 29 Nov 2026 04:38:00 +0000" (locale-independent). */
-static void rfc5322_date(int64_t us, char *out, size_t len)
-{
-    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    time_t t = (time_t)(us / USEC_PER_SEC);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(out, len, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
-             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-/* Append `text` with every line ending as CRLF. */
-static int put_crlf(struct buf *b, const char *text, size_t n)
-{
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (text[i] == '\r')
-            continue;
-        rc = text[i] == '\n' ? buf_append(b, "\r\n", 2) : buf_append(b, &text[i], 1);
-    }
-    return rc;
-}
-
-int notify_email_message(const struct config *cfg, const struct alert_delivery *d,
-                         struct buf *out)
-{
-    const char *sep = strstr(d->payload, "\n\n");
-    size_t subject_len = sep ? (size_t)(sep - d->payload) : strlen(d->payload);
-    const char *body = sep ? sep + 2 : "";
-    char date[48];
-    rfc5322_date(d->created_at, date, sizeof date);
-    const char *at = strrchr(cfg->alert_email_from, '@');
-    const char *domain = at && at[1] ? at + 1 : "localhost";
-    int rc = buf_printf(out,
-                        "Date: %s\r\n"
-                        "From: %s\r\n"
-                        "To: %s\r\n"
-                        "Subject: %.*s\r\n"
-                        "Message-ID: <lockstep-alert-%lld-%lld@%s>\r\n"
-                        "MIME-Version: 1.0\r\n"
-                        "Content-Type: text/plain; charset=utf-8\r\n"
-                        "Content-Transfer-Encoding: 8bit\r\n"
-                        "\r\n",
-                        date, cfg->alert_email_from, cfg->alert_email_to, (int)subject_len,
-                        d->payload, (long long)d->alert_id, (long long)d->id, domain);
-    if (rc == 0)
-        rc = put_crlf(out, body, strlen(body));
-    return rc;
-}
-
-int notify_enqueue(struct store *s, const struct config *cfg, const struct alert *a,
-                   const char *event, int64_t now)
-{
-    const char *channels[2] = {webhook_on(cfg) ? "webhook" : NULL,
-                               email_on(cfg) ? "email" : NULL};
+    static const char *const channels[] = {"alertmanager", "webhook", "email"};
     struct alert_delivery *d = calloc(1, sizeof *d);
     if (!d)
         return store_fail(s, STORE_ERR, "queue alert delivery: out of memory");
     int queued = 0, rc = 0;
-    for (int i = 0; i < 2 && rc == 0; i++) {
-        if (!channels[i])
+    for (size_t i = 0; i < sizeof channels / sizeof channels[0] && rc == 0; i++) {
+        if (!notify_channel_on(cfg, channels[i]))
             continue;
         memset(d, 0, sizeof *d);
         d->alert_id = a->id;
@@ -172,9 +61,20 @@ int notify_enqueue(struct store *s, const struct config *cfg, const struct alert
         snprintf(d->event, sizeof d->event, "%s", event);
         snprintf(d->status, sizeof d->status, "pending");
         d->created_at = d->next_attempt_at = now;
-        int prc = i == 0 ? notify_webhook_payload(cfg, a, event, now, d->payload,
-                                                  sizeof d->payload)
-                         : notify_email_payload(cfg, a, event, d->payload, sizeof d->payload);
+        int prc;
+        if (i == 0) {
+            prc = alertmsg_alertmanager_body(cfg, a, event, now, d->payload, sizeof d->payload);
+        } else if (i == 1) {
+            prc = alertmsg_webhook_body(cfg, a, event, now, d->payload, sizeof d->payload);
+        } else {
+            prc = alertmsg_email_text(cfg, a, event, d->payload, sizeof d->payload);
+            alertmsg_message_id(cfg, a, event, d->message_id);
+            /* The first mail of the alert starts the thread; the others reply to it. */
+            if (a->message_id[0])
+                snprintf(d->in_reply_to, sizeof d->in_reply_to, "%s", a->message_id);
+            else
+                snprintf(a->message_id, sizeof a->message_id, "%s", d->message_id);
+        }
         if (prc != 0) {
             rc = store_fail(s, STORE_ERR, "queue alert delivery: the %s payload is too long",
                             channels[i]);
@@ -256,46 +156,74 @@ static void curl_reason(CURLcode rc, const char *errbuf, char *err, size_t errle
         snprintf(err, errlen, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
 }
 
-/* A firing notification sent late still tells Alertmanager how long to keep it. */
-static char *refresh_ends_at(const struct config *cfg, const struct alert_delivery *d)
+/* The body to send for an HTTP row (NULL: the payload as stored). A firing
+ * alert sent late to Alertmanager still tells it how long to keep the alert;
+ * a webhook row queued before the webhook channel sent the v4 body (a v2
+ * array) is sent as the v4 body. Allocated; the caller frees it. */
+static char *http_body(const struct config *cfg, const struct alert_delivery *d)
 {
-    if (!strcmp(d->event, "resolved"))
+    bool resolved = !strcmp(d->event, "resolved");
+    bool am = !strcmp(d->channel, "alertmanager");
+    if (d->payload[0] != '[' || (am && resolved))
         return NULL;
     json_t *arr = json_loads(d->payload, 0, NULL);
     json_t *al = arr ? json_array_get(arr, 0) : NULL;
     char *text = NULL;
-    if (json_is_object(al)) {
-        json_object_set_new(al, "endsAt",
-                            iso_json(time_now_us() +
-                                     2 * (int64_t)cfg->alert_repeat_interval * USEC_PER_SEC));
-        text = json_dumps(arr, JSON_COMPACT);
+    if (json_is_object(al) && am) {
+        char ends[ALERTMSG_TIME_LEN];
+        alertmsg_time(time_now_us() + 2 * (int64_t)cfg->alert_repeat_interval * USEC_PER_SEC,
+                      ends);
+        json_object_set_new(al, "endsAt", json_string(ends));
+        text = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    } else if (json_is_object(al)) {
+        json_t *body = alertmsg_webhook_from_alert(cfg, al, resolved);
+        text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(body);
     }
     json_decref(arr);
     return text;
 }
 
-static int send_webhook(const struct config *cfg, const struct alert_delivery *d, char *err,
-                        size_t errlen)
+/* POST an alertmanager or webhook row. */
+static int send_http(const struct config *cfg, const struct alert_delivery *d, char *err,
+                     size_t errlen)
 {
+    bool am = !strcmp(d->channel, "alertmanager");
+    char url[CONFIG_STR_MAX + 32];
+    if (am) {
+        size_t n = strlen(cfg->alert_alertmanager_url);
+        while (n > 0 && cfg->alert_alertmanager_url[n - 1] == '/')
+            n--;
+        snprintf(url, sizeof url, "%.*s/api/v2/alerts", (int)n, cfg->alert_alertmanager_url);
+    } else {
+        snprintf(url, sizeof url, "%s", cfg->alert_webhook_url);
+    }
     CURL *h = curl_easy_init();
     if (!h) {
         snprintf(err, errlen, "cannot start an HTTP client");
         return -1;
     }
     char errbuf[CURL_ERROR_SIZE] = "";
-    char *body = refresh_ends_at(cfg, d);
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    struct curl_slist *h2 = headers ? curl_slist_append(headers, "User-Agent: lockstep/"
-                                                                 LOCKSTEP_VERSION)
-                                    : NULL;
+    char *body = http_body(cfg, d);
+    struct curl_slist *headers = NULL;
     int out = -1;
-    if (!h2) {
-        snprintf(err, errlen, "out of memory");
-        goto done;
+    const char *lines[3] = {"Content-Type: application/json",
+                            "User-Agent: lockstep/" LOCKSTEP_VERSION, NULL};
+    char auth[CONFIG_STR_MAX + 32];
+    if (!am && cfg->alert_webhook_authorization[0]) {
+        snprintf(auth, sizeof auth, "Authorization: %s", cfg->alert_webhook_authorization);
+        lines[2] = auth;
     }
-    headers = h2;
+    for (size_t i = 0; i < 3 && lines[i]; i++) {
+        struct curl_slist *next = curl_slist_append(headers, lines[i]);
+        if (!next) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
+        headers = next;
+    }
     common_options(h, cfg, errbuf);
-    curl_easy_setopt(h, CURLOPT_URL, cfg->alert_webhook_url);
+    curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : d->payload);
@@ -313,6 +241,7 @@ static int send_webhook(const struct config *cfg, const struct alert_delivery *d
     }
     out = 0;
 done:
+    sodium_memzero(auth, sizeof auth);
     curl_slist_free_all(headers);
     curl_easy_cleanup(h);
     free(body);
@@ -352,7 +281,7 @@ static int send_email(const struct config *cfg, const struct alert_delivery *d, 
                       size_t errlen)
 {
     struct buf msg = BUF_INIT(ALERT_PAYLOAD_MAX * 2);
-    if (notify_email_message(cfg, d, &msg) != 0) {
+    if (alertmsg_email_message(cfg, d, &msg) != 0) {
         buf_free(&msg);
         snprintf(err, errlen, "cannot build the message");
         return -1;
@@ -366,8 +295,9 @@ static int send_email(const struct config *cfg, const struct alert_delivery *d, 
         return -1;
     }
     char errbuf[CURL_ERROR_SIZE] = "";
-    char from[300];
-    snprintf(from, sizeof from, "<%s>", cfg->alert_email_from);
+    char from[300], display[256], addr[256];
+    alertmsg_sender(cfg, display, sizeof display, addr, sizeof addr);
+    snprintf(from, sizeof from, "<%s>", addr);
     struct upload up = {msg.data, msg.len, 0};
     common_options(h, cfg, errbuf);
     curl_easy_setopt(h, CURLOPT_URL, cfg->alert_smtp_url);
@@ -396,8 +326,8 @@ int notify_send(const struct config *cfg, const struct alert_delivery *d, char *
 {
     pthread_once(&curl_once, curl_init_once);
     err[0] = '\0';
-    if (!strcmp(d->channel, "webhook"))
-        return send_webhook(cfg, d, err, errlen);
+    if (!strcmp(d->channel, "alertmanager") || !strcmp(d->channel, "webhook"))
+        return send_http(cfg, d, err, errlen);
     if (!strcmp(d->channel, "email"))
         return send_email(cfg, d, err, errlen);
     snprintf(err, errlen, "unknown channel %s", d->channel);
@@ -430,7 +360,7 @@ int notify_deliver_due(struct store *s, const struct config *cfg, int64_t now, i
     for (size_t i = 0; rc == 0 && i < rows.n; i++) {
         struct alert_delivery *d = &rows.items[i];
         char err[ALERT_ERROR_MAX] = "";
-        bool configured = !strcmp(d->channel, "webhook") ? webhook_on(cfg) : email_on(cfg);
+        bool configured = notify_channel_on(cfg, d->channel);
         int64_t at = time_now_us();
         int sent = -1;
         if (configured) {
@@ -519,6 +449,16 @@ struct notifier *notify_start(struct app *app, char *err, size_t errlen)
         return NULL;
     }
     n->app = app;
+    struct stat st;
+    if (app->cfg.secret_in_file && stat(app->cfg.config_file, &st) == 0 && (st.st_mode & 077))
+        log_msg(LOG_WARNING, "alerts",
+                "%s holds alert_webhook_authorization and is readable by other users: "
+                "chmod 600 it", app->cfg.config_file);
+    if (app->cfg.external_url_derived &&
+        (alertmanager_on(&app->cfg) || webhook_on(&app->cfg) || email_on(&app->cfg)))
+        log_msg(LOG_WARNING, "alerts",
+                "external_url is not set: links in alerts point at %s (derived from listen); "
+                "set it to the address people open", app->cfg.external_url);
     struct store_options so;
     store_options_default(&so);
     so.migrate = false;

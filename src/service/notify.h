@@ -1,9 +1,10 @@
 /* notify.h — alert notifications: the outbox (one store row per alert event
- * and channel), its delivery by webhook (the Alertmanager POST /api/v2/alerts
- * body) and SMTP email through libcurl, retried with exponential backoff, and
- * the worker thread of `serve` that delivers due rows. Every attempt is kept
- * in the store. Delivery is at least once: a row is marked delivered after the
- * receiver accepted it. */
+ * and channel), its delivery through libcurl — to an Alertmanager (the
+ * POST /api/v2/alerts array Prometheus sends), to a webhook (the body
+ * Alertmanager sends to webhook receivers, version 4) and by SMTP email —
+ * retried with exponential backoff, and the worker thread of `serve` that
+ * delivers due rows. Every attempt is kept in the store. Delivery is at least
+ * once: a row is marked delivered after the receiver accepted it. */
 #ifndef LOCKSTEP_NOTIFY_H
 #define LOCKSTEP_NOTIFY_H
 
@@ -12,6 +13,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define NOTIFY_RETRY_MAX_S 3600              /* the backoff stops doubling here */
@@ -19,27 +21,17 @@
 #define NOTIFY_BATCH 16                      /* rows one delivery pass takes */
 
 /* Queue a notification of alert `a` (its state after the event) for `event`
- * (firing | repeat | resolved) to every configured channel (webhook when
- * alert_webhook_url is set, email when alert_smtp_url and alert_email_to are).
- * Returns how many rows were queued (0: no channel), or a STORE_ERR_* code. */
-int notify_enqueue(struct store *s, const struct config *cfg, const struct alert *a,
+ * (firing | repeat | resolved) to every configured channel (alertmanager when
+ * alert_alertmanager_url is set, webhook when alert_webhook_url is, email when
+ * alert_smtp_url and alert_email_to are). An email gets a new random
+ * Message-ID; the first one becomes a->message_id (the thread), the later
+ * ones reply to it (the caller saves `a`). Returns how many rows were queued
+ * (0: no channel), or a STORE_ERR_* code. */
+int notify_enqueue(struct store *s, const struct config *cfg, struct alert *a,
                    const char *event, int64_t now);
+/* Whether `channel` (alertmanager | webhook | email) is configured. */
+bool notify_channel_on(const struct config *cfg, const char *channel);
 
-/* The webhook body for `a`: a JSON array with one alert (labels alertname,
- * severity, service and job for job rules; annotations summary, description;
- * startsAt, endsAt, generatorURL). A firing alert's endsAt is `now` plus twice
- * the repeat interval (Alertmanager resolves it if Lockstep stops repeating);
- * a resolved one's is its resolved_at. Returns 0 or -1 (too long / no memory). */
-int notify_webhook_payload(const struct config *cfg, const struct alert *a, const char *event,
-                           int64_t now, char *out, size_t len);
-/* The stored email text: the subject line, an empty line, the body. Returns 0
- * or -1 when it does not fit. */
-int notify_email_payload(const struct config *cfg, const struct alert *a, const char *event,
-                         char *out, size_t len);
-/* The RFC 5322 message of an email outbox row (Date, From, To, Subject,
- * Message-ID, MIME headers, CRLF line ends) into out. Returns 0 or a BUF_ERR_*. */
-int notify_email_message(const struct config *cfg, const struct alert_delivery *d,
-                         struct buf *out);
 /* The delay before retry number `attempts` (1: after the first failure):
  * alert_retry_min doubled per attempt, at most NOTIFY_RETRY_MAX_S; in µs. */
 int64_t notify_backoff_us(const struct config *cfg, int64_t attempts);

@@ -214,7 +214,8 @@ struct baseline {
 #define ALERT_SUMMARY_MAX 256
 #define ALERT_DESCRIPTION_MAX 512
 #define ALERT_COMMENT_MAX 500
-#define ALERT_PAYLOAD_MAX 8192
+#define ALERT_PAYLOAD_MAX 16384
+#define ALERT_MESSAGE_ID_MAX 320 /* an email Message-ID with its angle brackets */
 #define ALERT_ERROR_MAX 256
 
 /* An alert: one episode of a rule's condition (service/alerts.h). */
@@ -231,6 +232,8 @@ struct alert {
     int64_t resolved_at;      /* 0 while pending or firing */
     int64_t last_notified_at; /* the latest notification queued; 0: none */
     int64_t notifications;    /* notifications queued (firing, repeats, resolved) */
+    char message_id[ALERT_MESSAGE_ID_MAX]; /* the first mail of this alert (the thread the
+                                              repeats and the resolve reply to); "": none */
 };
 
 /* A silence: notifications of `rule` are suppressed in [starts_at, ends_at). */
@@ -248,13 +251,16 @@ struct alert_silence {
  * delivered or expired. */
 struct alert_delivery {
     int64_t id, alert_id;
-    char channel[STATUS_MAX]; /* webhook | email */
+    char channel[STATUS_MAX]; /* alertmanager | webhook | email */
     char event[STATUS_MAX];   /* firing | repeat | resolved */
     char status[STATUS_MAX];  /* pending | delivered | expired */
     int64_t attempts;
     int64_t created_at, next_attempt_at, delivered_at;
     char last_error[ALERT_ERROR_MAX];
     char payload[ALERT_PAYLOAD_MAX]; /* what is sent (channel-specific text) */
+    char message_id[ALERT_MESSAGE_ID_MAX];  /* email: this mail's Message-ID ("" in rows
+                                               queued before it was kept) */
+    char in_reply_to[ALERT_MESSAGE_ID_MAX]; /* email: the Message-ID it replies to; "" */
 };
 
 /* One attempt to deliver an outbox row. */

@@ -1,14 +1,20 @@
 // alerts.test.mjs — alerts end to end, black-box: drift made by SQL turns the
 // status critical, the alert goes pending then firing, a local webhook receiver
-// gets the Alertmanager body and a fake SMTP server the email, the repair
-// resolves it once; a receiver that is down gets it when it comes back, also
+// gets the body Alertmanager sends to webhook receivers (held key by key to
+// one captured from a real Alertmanager, fixtures/alertmanager-webhook-v4.json)
+// with the Authorization header, and a fake SMTP server the email (parsed by
+// Python's email package: display name, threading, encoded subject); the
+// repair resolves it once; bad alert settings stop the start with file:line; a receiver that is down gets it when it comes back, also
 // after a restart; a receiver answering 500 or never answering blocks neither
 // the checks nor the API; silences through the API.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { freshDir, lockstep, startServe, stopServe, sql, login, api, waitFor, sleep, dayLog, setupServer } from './lib.mjs';
+import path from 'node:path';
+import { BIN, PG, freshDir, lockstep, startServe, stopServe, sql, login, api, waitFor, sleep, dayLog, setupServer } from './lib.mjs';
 
 const DRIFT = 'UPDATE user_licenses SET current_level = CASE WHEN current_level > 1 THEN current_level - 1 ELSE 2 END WHERE user_id <= 40';
 const REPAIR = 'UPDATE user_licenses SET current_level = (SELECT p.current_level FROM specialization_progress p '
@@ -29,10 +35,10 @@ async function webhookReceiver(port = 0) {
   });
   await new Promise((r) => server.listen(port, '127.0.0.1', r));
   state.port = server.address().port;
-  state.url = `http://127.0.0.1:${state.port}/api/v2/alerts`;
+  state.url = `http://127.0.0.1:${state.port}/hook`;
   state.close = () => new Promise((r) => { server.closeAllConnections(); server.close(r); });
-  /** Alerts received with alertname `name`, each with its POST time. */
-  state.alerts = (name) => state.posts.flatMap((p) => JSON.parse(p.body).map((a) => ({ ...a, at: p.at })))
+  /** Alerts received with alertname `name` (from v4 bodies), each with its POST time. */
+  state.alerts = (name) => state.posts.flatMap((p) => JSON.parse(p.body).alerts.map((a) => ({ ...a, at: p.at })))
     .filter((a) => a.labels.alertname === name);
   return state;
 }
@@ -93,6 +99,61 @@ async function freePort() {
   return port;
 }
 
+/** The headers of a raw mail as Python's email package reads them (policy
+ * default: decoded; compat32: as written), its body and every defect found. */
+const parsedMails = new Map();
+function parseMail(raw) {
+  if (parsedMails.has(raw)) return parsedMails.get(raw);
+  const script = `
+import email, json, sys
+from email import policy
+from email.utils import parsedate_to_datetime
+raw = sys.stdin.buffer.read()
+m = email.message_from_bytes(raw, policy=policy.default)
+w = email.message_from_bytes(raw, policy=policy.compat32)
+frm = m['From'].addresses[0]
+defects = [str(d) for d in m.defects]
+for k in m.keys():
+    defects += ['%s: %s' % (k, d) for d in getattr(m[k], 'defects', [])]
+print(json.dumps({
+    'from_display': frm.display_name, 'from_addr': frm.addr_spec, 'from_raw': w['From'],
+    'to': [a.addr_spec for a in m['To'].addresses],
+    'subject': str(m['Subject']), 'subject_raw': w['Subject'],
+    'message_id': m['Message-ID'], 'in_reply_to': m['In-Reply-To'], 'references': m['References'],
+    'auto_submitted': m['Auto-Submitted'], 'content_type': m.get_content_type(),
+    'charset': m.get_content_charset(), 'date': parsedate_to_datetime(m['Date']).isoformat(),
+    'body': m.get_content(), 'defects': defects}))
+`;
+  const r = spawnSync('python3', ['-c', script], { input: Buffer.from(raw, 'utf8') });
+  assert.equal(r.status, 0, r.stderr.toString());
+  const parsed = JSON.parse(r.stdout.toString());
+  parsed.body = parsed.body.replace(/\r\n/g, '\n');
+  parsedMails.set(raw, parsed);
+  return parsed;
+}
+
+/** The reference body: captured from a real Alertmanager (fixtures/README.md). */
+const FIXTURE = JSON.parse(fs.readFileSync(new URL('./fixtures/alertmanager-webhook-v4.json', import.meta.url)));
+
+/** `got` has the keys of `want` and no other, each of the same JSON type, down to the alerts. */
+function sameShape(got, want, where = 'body') {
+  const type = (v) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+  assert.equal(type(got), type(want), `${where}: type`);
+  if (type(want) !== 'object') return;
+  // Label sets and annotations hold whatever labels the alert has: their values are strings.
+  if (/(labels|Labels|annotations|Annotations)$/.test(where)) {
+    for (const [k, v] of Object.entries(got)) assert.equal(typeof v, 'string', `${where}.${k}`);
+    return;
+  }
+  assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort(), `${where}: keys`);
+  for (const k of Object.keys(want)) {
+    if (Array.isArray(want[k])) {
+      assert.equal(got[k].length, want[k].length, `${where}.${k}: length`);
+      got[k].forEach((x, i) => sameShape(x, want[k][0], `${where}.${k}[${i}]`));
+    } else sameShape(got[k], want[k], `${where}.${k}`);
+  }
+}
+
 async function metric(url, line) {
   const text = await (await fetch(`${url}/metrics`)).text();
   const m = new RegExp(`^${line.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text);
@@ -100,6 +161,8 @@ async function metric(url, line) {
 }
 
 const FAST = { LOCKSTEP_CHECK_INTERVAL: '1', LOCKSTEP_SYNC_INTERVAL: '3600', LOCKSTEP_ALERT_RETRY_MIN: '1' };
+
+const SECRET = 'Bearer hook-s3cret-7f1e2d';
 
 test('critical status: pending, then firing to the webhook and by email; resolved once after the repair', async () => {
   const hook = await webhookReceiver();
@@ -111,8 +174,14 @@ test('critical status: pending, then firing to the webhook and by email; resolve
     ...FAST,
     LOCKSTEP_ALERT_CRITICAL_FOR: '3',
     LOCKSTEP_ALERT_WEBHOOK_URL: hook.url,
+    LOCKSTEP_ALERT_WEBHOOK_AUTHORIZATION: SECRET,
+    // The labels of the captured alert: the same label set, the same fingerprint.
+    LOCKSTEP_ALERT_INSTANCE: FIXTURE.alerts[0].labels.instance,
+    LOCKSTEP_ALERT_LABELS: Object.entries(FIXTURE.alerts[0].labels)
+      .filter(([k]) => !['alertname', 'severity', 'service', 'instance', 'job'].includes(k)).map(([k, v]) => `${k}=${v}`).join(', '),
+    LOCKSTEP_EXTERNAL_URL: 'https://lockstep.north.academy.example/',
     LOCKSTEP_ALERT_SMTP_URL: smtp.url,
-    LOCKSTEP_ALERT_EMAIL_FROM: 'lockstep@academy.example',
+    LOCKSTEP_ALERT_EMAIL_FROM: 'Lockstep Nord – Académie <lockstep@academy.example>',
     LOCKSTEP_ALERT_EMAIL_TO: 'ops@academy.example, oncall@academy.example',
   });
   try {
@@ -127,39 +196,86 @@ test('critical status: pending, then firing to the webhook and by email; resolve
     await waitFor(() => hook.alerts('status_critical').length >= 1, 8000);
     const post = hook.posts.find((p) => p.body.includes('status_critical'));
     assert.equal(post.method, 'POST');
-    assert.equal(post.path, '/api/v2/alerts');
+    assert.equal(post.path, '/hook');
     assert.match(post.headers['content-type'], /^application\/json/);
-    const [fired] = JSON.parse(post.body);
-    assert.deepEqual(Object.keys(fired).sort(), ['annotations', 'endsAt', 'generatorURL', 'labels', 'startsAt']);
-    assert.equal(fired.labels.alertname, 'status_critical');
-    assert.equal(fired.labels.severity, 'critical');
+    assert.equal(post.headers.authorization, SECRET);
+    // The v4 receiver body, field by field against the one Alertmanager sent.
+    const body = JSON.parse(post.body);
+    sameShape(body, FIXTURE);
+    assert.equal(body.version, '4');
+    assert.equal(body.status, 'firing');
+    assert.equal(body.receiver, 'lockstep');
+    assert.equal(body.truncatedAlerts, 0);
+    assert.equal(body.externalURL, 'https://lockstep.north.academy.example');
+    const [fired] = body.alerts;
+    assert.equal(fired.status, 'firing');
+    // The same labels as the captured alert: the same fingerprint Alertmanager computed.
+    assert.deepEqual(fired.labels, FIXTURE.alerts[0].labels);
+    assert.equal(fired.fingerprint, FIXTURE.alerts[0].fingerprint);
+    assert.deepEqual(body.commonLabels, fired.labels);
+    assert.deepEqual(body.groupLabels, fired.labels);
+    assert.deepEqual(body.commonAnnotations, fired.annotations);
+    // A groupKey is the route's key, a colon, the group's label set: Lockstep's route is {}.
+    const labelSet = (ls) => `{${Object.keys(ls).sort().map((k) => `${k}="${ls[k]}"`).join(', ')}}`;
+    assert.equal(FIXTURE.groupKey, `{}/{service="lockstep"}:${labelSet(FIXTURE.groupLabels)}`);
+    assert.equal(body.groupKey, `{}:${labelSet(fired.labels)}`);
     assert.match(fired.annotations.summary, /critical/);
     assert.ok(fired.annotations.description.length > 0);
-    assert.ok(Date.parse(fired.endsAt) > Date.now(), 'a firing alert ends in the future');
+    assert.equal(fired.endsAt, FIXTURE.alerts[0].endsAt, 'a firing alert has no end, as Alertmanager sends it');
     assert.ok(Date.parse(fired.startsAt) <= Date.now());
-    assert.match(fired.generatorURL, /^http:\/\/.*\/api\/v1\/health\/alerts$/);
+    assert.match(fired.startsAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    assert.equal(fired.generatorURL, 'https://lockstep.north.academy.example/admin/health#alert-status_critical');
     assert.equal(await metric(srv.url, 'lockstep_alerts_firing{severity="critical"}'), 1);
 
-    // The email: envelope and an RFC 5322 message.
+    // The email: envelope and an RFC 5322 message, as Python's email package reads it.
     await waitFor(() => smtp.messages.some((m) => m.data.includes('status_critical')), 8000);
     const mail = smtp.messages.find((m) => m.data.includes('status_critical'));
     assert.match(mail.from, /^MAIL FROM:<lockstep@academy\.example>/i);
     assert.deepEqual(mail.rcpt.map((r) => /<([^>]+)>/.exec(r)[1]), ['ops@academy.example', 'oncall@academy.example']);
     const [head] = mail.data.split('\r\n\r\n');
     assert.match(head, /^Date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000$/m);
-    assert.match(head, /^From: lockstep@academy\.example$/m);
-    assert.match(head, /^To: ops@academy\.example, oncall@academy\.example$/m);
-    assert.match(head, /^Subject: \[Lockstep\] FIRING critical: Coupling status is critical/m);
-    assert.match(head, /^Message-ID: <lockstep-alert-\d+-\d+@academy\.example>$/m);
+    const firing = parseMail(mail.data);
+    assert.deepEqual(firing.defects, []);
+    assert.equal(firing.from_display, 'Lockstep Nord – Académie');
+    assert.equal(firing.from_addr, 'lockstep@academy.example');
+    assert.match(firing.from_raw, /^=\?UTF-8\?B\?.*\?= <lockstep@academy\.example>$/s);
+    assert.deepEqual(firing.to, ['ops@academy.example', 'oncall@academy.example']);
+    assert.equal(firing.subject.startsWith(`[Lockstep ${FIXTURE.alerts[0].labels.instance}] FIRING critical: Coupling status is critical`), true, firing.subject);
+    // Not ASCII (the instance label): RFC 2047 encoded words, decoded by Python.
+    assert.match(firing.subject_raw, /^=\?UTF-8\?B\?[A-Za-z0-9+/=]+\?=(\r?\n =\?UTF-8\?B\?[A-Za-z0-9+/=]+\?=)*$/);
+    assert.match(firing.subject, /^\[Lockstep .*\] FIRING critical: Coupling status is critical/);
+    assert.match(firing.message_id, /^<lockstep\.\d+\.firing\.[0-9a-f]{16}@academy\.example>$/);
+    assert.equal(firing.in_reply_to, null);
+    assert.equal(firing.auto_submitted, 'auto-generated');
+    assert.equal(firing.content_type, 'text/plain');
+    assert.equal(firing.charset, 'utf-8');
+    assert.ok(Math.abs(Date.parse(firing.date) - Date.now()) < 60000);
+    assert.match(firing.body, /^Dashboard: https:\/\/lockstep\.north\.academy\.example\/admin\/health#alert-status_critical$/m);
+    assert.ok(firing.body.includes(`Labels:    ${Object.entries(FIXTURE.alerts[0].labels).map(([k, v]) => `${k}=${v}`).join(', ')}\n`), firing.body);
 
     // Repair behind its back: the next check is healthy, the alert resolves, notified once.
     sql(dir, REPAIR);
-    await waitFor(() => hook.alerts('status_critical').some((a) => Date.parse(a.endsAt) <= a.at), 8000);
+    await waitFor(() => hook.alerts('status_critical').some((a) => a.status === 'resolved'), 8000);
     await sleep(2500);
-    const resolved = hook.alerts('status_critical').filter((a) => Date.parse(a.endsAt) <= a.at);
+    const resolved = hook.alerts('status_critical').filter((a) => a.status === 'resolved');
     assert.equal(resolved.length, 1, 'one resolve notification');
     assert.equal(hook.alerts('status_critical').length, 2, 'firing once, resolved once');
-    await waitFor(() => smtp.messages.some((m) => /Subject: \[Lockstep\] RESOLVED/.test(m.data)), 8000);
+    const resolvedPost = JSON.parse(hook.posts.find((p) => p.body.includes('"status":"resolved"') && p.body.includes('status_critical')).body);
+    sameShape(resolvedPost, FIXTURE);
+    assert.equal(resolvedPost.status, 'resolved');
+    assert.equal(resolvedPost.alerts[0].fingerprint, fired.fingerprint);
+    assert.ok(Date.parse(resolved[0].endsAt) <= resolved[0].at, 'a resolved alert ended');
+    assert.ok(Date.parse(resolved[0].endsAt) > Date.parse(fired.startsAt));
+    // The resolve mail replies to the firing one: one thread in a mail client.
+    await waitFor(() => smtp.messages.some((m) => m.data.includes('status_critical') && parseMail(m.data).subject.includes('RESOLVED')), 8000);
+    const resolveMail = parseMail(smtp.messages.find((m) => m.data.includes('status_critical') && parseMail(m.data).subject.includes('RESOLVED')).data);
+    assert.deepEqual(resolveMail.defects, []);
+    assert.match(resolveMail.subject, /^\[Lockstep .*\] RESOLVED critical: /);
+    assert.match(resolveMail.message_id, /^<lockstep\.\d+\.resolved\.[0-9a-f]{16}@academy\.example>$/);
+    assert.notEqual(resolveMail.message_id, firing.message_id);
+    assert.equal(resolveMail.in_reply_to, firing.message_id);
+    assert.equal(resolveMail.references, firing.message_id);
+    assert.equal(resolveMail.auto_submitted, 'auto-generated');
 
     const view = await api(srv.url, token, 'GET', '/api/v1/health/alerts');
     assert.equal(view.status, 200);
@@ -174,7 +290,11 @@ test('critical status: pending, then firing to the webhook and by email; resolve
       assert.equal(d.attempt_log.at(-1).ok, true);
     }
     assert.equal(view.body.rules.length, 7);
-    assert.deepEqual(view.body.channels, { webhook: true, email: true, daylog: true });
+    assert.deepEqual(view.body.channels, { alertmanager: false, webhook: true, email: true, daylog: true });
+    // The thread is kept with the alert, each mail's Message-ID with its outbox row.
+    assert.equal(sql(dir, `SELECT message_id FROM alerts WHERE id = ${h.id}`), firing.message_id);
+    assert.deepEqual(sql(dir, `SELECT message_id FROM alert_deliveries WHERE alert_id = ${h.id} AND channel = 'email' ORDER BY id`).split('\n'),
+      [firing.message_id, resolveMail.message_id]);
     assert.equal(await metric(srv.url, 'lockstep_alerts_firing{severity="critical"}'), 0);
   } finally {
     await stopServe(srv);
@@ -186,6 +306,10 @@ test('critical status: pending, then firing to the webhook and by email; resolve
   assert.match(log, / - alerts - ERROR - Alert status_critical \(critical\) firing: Coupling status is critical/);
   assert.match(log, / - alerts - INFO - Alert status_critical \(critical\) resolved: /);
   assert.doesNotMatch(log, new RegExp(smtp.url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')));
+  // The authorization value is a secret: in no log, and not in the store.
+  assert.ok(!log.includes('s3cret') && !srv.stderr().includes('s3cret'), 'the Authorization value is never logged');
+  for (const f of PG ? [] : ['lockstep.db', 'lockstep.db-wal'].map((n) => path.join(dir, n)).filter((f) => fs.existsSync(f)))
+    assert.ok(!fs.readFileSync(f).includes('s3cret'), `nor stored (${f})`);
 });
 
 test('a receiver that is down gets the alert when it comes back, after retries with backoff and a restart', async () => {
@@ -405,4 +529,55 @@ test('two serve processes on one store: only the leader notifies, once', async (
   }
   assert.doesNotMatch(dayLog(dir), /Cannot evaluate the alert rules/);
   assert.equal((dayLog(dir).match(/Alert status_critical \(critical\) firing/g) || []).length, 1);
+});
+
+test('bad alert settings stop serve at start with file:line and what is wrong, never the secret', () => {
+  const dir = freshDir('alerts-config');
+  const cases = [
+    ['alert_labels = environment=prod, academy north', /lockstep\.ini:2: alert_labels: 'academy north' is not name=value/],
+    ['alert_labels = environment=prod, 2fa=on', /lockstep\.ini:2: alert_labels: '2fa' is not a valid label name \(Prometheus allows \[a-zA-Z_\]\[a-zA-Z0-9_\]\*\)/],
+    ['alert_labels = __name__=x', /lockstep\.ini:2: alert_labels: label names starting with __ are reserved/],
+    ['alert_labels = environment=prod, severity=low', /lockstep\.ini:2: alert_labels: the label severity is set by Lockstep and cannot be overridden/],
+    ['alert_labels = instance=north', /lockstep\.ini:2: alert_labels: the label instance is set by Lockstep .*set alert_instance instead/],
+    ['alert_labels = academy=north, academy=south', /lockstep\.ini:2: alert_labels: the label academy is given twice/],
+    ['alert_alertmanager_url = alertmanager:9093', /lockstep\.ini:2: alert_alertmanager_url must be an http:\/\/ or https:\/\/ URL/],
+    ['alert_alertmanager_url = http://am:9093/api/v2/alerts', /lockstep\.ini:2: alert_alertmanager_url is the Alertmanager's base URL .*adds \/api\/v2\/alerts itself/],
+    ['alert_webhook_url = http://am:9093/api/v2/alerts', /lockstep\.ini:2: alert_webhook_url points at an Alertmanager API .*set alert_alertmanager_url/],
+    ['alert_webhook_url = ftp://relay/hook', /lockstep\.ini:2: alert_webhook_url must start with http:\/\/ or https:\/\//],
+    ['external_url = https://lockstep.example/admin?x=1', /lockstep\.ini:2: external_url must be an http:\/\/ or https:\/\/ URL/],
+    ['external_url = lockstep.example', /lockstep\.ini:2: external_url must be/],
+    ['alert_email_from = Lockstep North', /lockstep\.ini:2: alert_email_from must be an address .* or a name and an address/],
+    ['alert_webhook_authorization = Bearer s3cret\tx', /lockstep\.ini:2: alert_webhook_authorization must be one line of printable ASCII/],
+  ];
+  for (const [line, want] of cases) {
+    const file = path.join(dir, 'lockstep.ini');
+    fs.writeFileSync(file, `check_interval = 60\n${line}\n`, { mode: 0o600 });
+    const r = spawnSync(BIN, ['--config', file, '--data-dir', dir, 'serve', '--listen', '127.0.0.1:0'], { timeout: 10000 });
+    assert.equal(r.status, 1, `${line}: exit 1 (${r.stderr})`);
+    const err = r.stderr.toString();
+    assert.match(err, want, line);
+    assert.equal(err.trim().split('\n').length, 1, `one line: ${err}`);
+    assert.doesNotMatch(err, /s3cret|am:9093|relay/, 'no URL or secret repeated');
+  }
+});
+
+test('a config file holding alert_webhook_authorization that others can read, or no external_url: serve warns, without the value', async () => {
+  const dir = freshDir('alerts-secret-file');
+  lockstep(dir, ['demo']);
+  const file = path.join(dir, 'lockstep.ini');
+  fs.writeFileSync(file, 'alert_webhook_url = http://127.0.0.1:9/hook\nalert_webhook_authorization = Bearer s3cret-in-file\n');
+  fs.chmodSync(file, 0o644);
+  let srv = await startServe(dir, { LOCKSTEP_CONFIG: file });
+  await waitFor(() => srv.stderr().includes('holds alert_webhook_authorization'), 5000);
+  await stopServe(srv);
+  assert.match(srv.stderr(), /lockstep\.ini holds alert_webhook_authorization and is readable by other users: chmod 600 it/);
+  assert.doesNotMatch(srv.stderr(), /s3cret/);
+  // Without external_url, links fall back to listen: serve says so.
+  assert.match(srv.stderr(), /external_url is not set: links in alerts point at http:\/\/127\.0\.0\.1:0 \(derived from listen\)/);
+  fs.chmodSync(file, 0o600);
+  fs.appendFileSync(file, 'external_url = https://lockstep.example\n');
+  srv = await startServe(dir, { LOCKSTEP_CONFIG: file });
+  await sleep(500);
+  await stopServe(srv);
+  assert.doesNotMatch(srv.stderr(), /readable by other users|external_url is not set/);
 });

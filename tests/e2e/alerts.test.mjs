@@ -60,6 +60,17 @@ test('drift and a check: the critical status and the inconsistent pairs alerts, 
   await shot(p, 'alerts-firing');
 });
 
+test('the link of an alert (generatorURL, the mail) opens the health page at that alert', async () => {
+  await p.goto(`${ctx.url}/admin/health#alert-inconsistent_pairs`);
+  const linked = p.locator('tr#alert-inconsistent_pairs[data-linked]');
+  await linked.waitFor();
+  assert.equal(await p.locator('[data-linked]').count(), 1);
+  assert.equal(await linked.isVisible(), true);
+  // An alert that is over: the Alerts panel instead.
+  await p.goto(`${ctx.url}/admin/health#alert-check_slow`);
+  await p.locator('[data-testid="alerts"][data-linked]').waitFor();
+});
+
 test('a silence shows beside the alert it silences', async () => {
   const created = await api(ctx, token, 'POST', '/api/v1/health/alerts/silences',
     { rule: 'inconsistent_pairs', minutes: 60, comment: 'known drift, repair planned' });

@@ -1,6 +1,7 @@
 /* test_config.c — settings from defaults, INI file, environment and flags,
  * in that order of precedence (in the library and through the binary); every
  * bad input is an error naming its source, file:line for the INI file. */
+#include "config/alertcfg.h"
 #include "config/config.h"
 #include "testutil.h"
 
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -111,21 +113,44 @@ static void bad_inputs(void **state)
 }
 
 /* The alert channels' keys: schemes, recipients, addresses that cannot break
- * a header; a message never repeats the URL (it may hold a password). */
+ * a header; a message never repeats the URL (it may hold a password). A bad
+ * value is refused when it is set, so a file names its line. */
 static void alert_keys(void **state)
 {
     (void)state;
     struct config c;
-    char err[300];
+    char err[400];
     config_defaults(&c);
     assert_int_equal(c.alert_critical_for, 900);
     assert_int_equal(c.alert_degraded_for, 1800);
     assert_int_equal(c.alert_retry_min, 10);
     assert_int_equal(c.alert_send_timeout, 10);
     assert_int_equal(config_finalize(&c, err, sizeof err), 0);
-    assert_int_equal(config_set(&c, "alert_webhook_url", "ftp://x/hook", err, sizeof err), 0);
-    assert_int_equal(config_finalize(&c, err, sizeof err), -1);
+    assert_int_equal(config_set(&c, "alert_webhook_url", "ftp://x/hook", err, sizeof err), -1);
     assert_non_null(strstr(err, "alert_webhook_url must start with http:// or https://"));
+    assert_int_equal(config_set(&c, "alert_webhook_url", "http://am:9093/api/v2/alerts", err,
+                                sizeof err), -1);
+    assert_non_null(strstr(err, "set alert_alertmanager_url"));
+    assert_int_equal(config_set(&c, "alert_alertmanager_url", "http://u:pw@am:9093/api/v2/alerts/",
+                                err, sizeof err), -1);
+    assert_non_null(strstr(err, "base URL"));
+    assert_null(strstr(err, "pw@"));
+    assert_int_equal(config_set(&c, "alert_alertmanager_url", "am:9093", err, sizeof err), -1);
+    assert_int_equal(config_set(&c, "alert_alertmanager_url", "http://am:9093/prefix", err,
+                                sizeof err), 0);
+    assert_int_equal(config_set(&c, "external_url", "https://lockstep.example/?x=1", err,
+                                sizeof err), -1);
+    assert_non_null(strstr(err, "external_url must be"));
+    assert_int_equal(config_set(&c, "external_url", "https://u:pw@lockstep.example", err,
+                                sizeof err), -1);
+    assert_null(strstr(err, "pw@"));
+    assert_int_equal(config_set(&c, "external_url", "https://lockstep.example/a@b", err,
+                                sizeof err), 0);
+    assert_int_equal(config_set(&c, "alert_webhook_authorization", "Bearer s3cret\r\nX: y", err,
+                                sizeof err), -1);
+    assert_null(strstr(err, "s3cret"));
+    assert_int_equal(config_set(&c, "alert_webhook_authorization", "Bearer s3cret", err,
+                                sizeof err), 0);
     config_defaults(&c);
     assert_int_equal(config_set(&c, "alert_smtp_url", "smtp://user:s3cret@mail:25", err,
                                 sizeof err), 0);
@@ -133,19 +158,93 @@ static void alert_keys(void **state)
     assert_non_null(strstr(err, "alert_smtp_url needs alert_email_to"));
     assert_null(strstr(err, "s3cret"));
     assert_int_equal(config_set(&c, "alert_email_to", "ops@x\r\nBcc: evil@y", err, sizeof err),
-                     0);
-    assert_int_equal(config_finalize(&c, err, sizeof err), -1);
+                     -1);
     assert_non_null(strstr(err, "plain addresses"));
     assert_int_equal(config_set(&c, "alert_email_to", "ops@x, oncall@y", err, sizeof err), 0);
     assert_int_equal(config_finalize(&c, err, sizeof err), 0);
-    config_defaults(&c);
-    assert_int_equal(config_set(&c, "alert_smtp_url", "http://mail", err, sizeof err), 0);
-    assert_int_equal(config_finalize(&c, err, sizeof err), -1);
+    assert_int_equal(config_set(&c, "alert_smtp_url", "http://mail", err, sizeof err), -1);
     assert_non_null(strstr(err, "alert_smtp_url must start with smtp://"));
     assert_int_equal(config_set(&c, "alert_critical_for", "-1", err, sizeof err), -1);
     assert_int_equal(config_set(&c, "alert_retry_min", "0", err, sizeof err), -1);
+    /* The sender: a plain address or a display name with one. */
+    static const char *const good_from[] = {
+        "lockstep@academy.example", "Lockstep North <lockstep@academy.example>",
+        "\"Lockstep, North\" <lockstep@academy.example>", "Académie Nord <a@b.example>",
+        "<lockstep@academy.example>"};
+    for (size_t i = 0; i < sizeof good_from / sizeof good_from[0]; i++)
+        assert_int_equal(config_set(&c, "alert_email_from", good_from[i], err, sizeof err), 0);
+    static const char *const bad_from[] = {
+        "Lockstep North", "Lockstep <a@b> x", "Lockstep\r\nBcc: x <a@b>", "Lock\"step <a@b>",
+        "<a@b", "Name <a b@c>", "a@b, c@d", "Name <a@b@c>"};
+    for (size_t i = 0; i < sizeof bad_from / sizeof bad_from[0]; i++)
+        assert_int_equal(config_set(&c, "alert_email_from", bad_from[i], err, sizeof err), -1);
 }
 
+/* alert_labels: Prometheus label names, no reserved or internal names, no
+ * duplicates; instance and external_url get their defaults at finalize. */
+static void alert_labels_and_defaults(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[400];
+    config_defaults(&c);
+    struct alertcfg_label l[ALERTCFG_LABELS_MAX];
+    size_t n = 0;
+    assert_int_equal(alertcfg_labels_parse(" environment = prod ,academy=north,", l, &n, err,
+                                           sizeof err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(l[0].name, "environment");
+    assert_string_equal(l[0].value, "prod");
+    assert_string_equal(l[1].name, "academy");
+    assert_string_equal(l[1].value, "north");
+    assert_int_equal(alertcfg_labels_parse("", l, &n, err, sizeof err), 0);
+    assert_int_equal(n, 0);
+    static const char *const bad[][2] = {
+        {"environment", "is not name=value"},
+        {"1env=prod", "not a valid label name"},
+        {"env-x=prod", "not a valid label name"},
+        {"__meta=x", "reserved"},
+        {"severity=low", "set by Lockstep"},
+        {"instance=x", "set alert_instance instead"},
+        {"alertname=x", "set by Lockstep"},
+        {"service=x", "set by Lockstep"},
+        {"job=x", "set by Lockstep"},
+        {"a=1,a=2", "given twice"},
+        {"a=", "must have 1 to"},
+        {"a=1,,b=2", "an empty pair"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(config_set(&c, "alert_labels", bad[i][0], err, sizeof err), -1);
+        if (!strstr(err, bad[i][1]))
+            fail_msg("%s: %s", bad[i][0], err);
+        assert_non_null(strstr(err, "alert_labels"));
+    }
+    const char *ini = write_ini("config-labels", "check_interval = 60\n"
+                                                 "alert_labels = environment=prod, severity=x\n");
+    assert_int_equal(config_load_file(&c, ini, err, sizeof err), -1);
+    assert_non_null(strstr(err, "lockstep.ini:2: alert_labels: the label severity is set by "
+                                "Lockstep"));
+    /* Defaults: the host name, and external_url from listen as a last resort. */
+    config_defaults(&c);
+    assert_int_equal(config_finalize(&c, err, sizeof err), 0);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    assert_string_equal(c.alert_instance, host);
+    assert_string_equal(c.external_url, "http://127.0.0.1:8000");
+    config_defaults(&c);
+    assert_int_equal(config_set(&c, "listen", "0.0.0.0:8080", err, sizeof err), 0);
+    assert_int_equal(config_finalize(&c, err, sizeof err), 0);
+    char want[300];
+    snprintf(want, sizeof want, "http://%s:8080", host);
+    assert_string_equal(c.external_url, want);
+    config_defaults(&c);
+    assert_int_equal(config_set(&c, "external_url", "https://lockstep.example/ops/", err,
+                                sizeof err), 0);
+    assert_int_equal(config_set(&c, "alert_instance", "north-1", err, sizeof err), 0);
+    assert_int_equal(config_finalize(&c, err, sizeof err), 0);
+    assert_string_equal(c.external_url, "https://lockstep.example/ops");
+    assert_string_equal(c.alert_instance, "north-1");
+}
 
 /* inih reads on after the first error: the message must be the one of the
  * line reported, not of a later line. */
@@ -351,6 +450,7 @@ int main(void)
         cmocka_unit_test(precedence),
         cmocka_unit_test(bad_inputs),
         cmocka_unit_test(alert_keys),
+        cmocka_unit_test(alert_labels_and_defaults),
         cmocka_unit_test(first_error_names_its_own_line),
         cmocka_unit_test(values_of_every_type),
         cmocka_unit_test(precedence_through_the_binary),

@@ -9,10 +9,15 @@ const SEVERITY = {
   warning: { label: 'Warning', tone: 'warn' },
 };
 
+/** The anchor alert links point at (docs/alerts.md): alert-RULE, alert-RULE-JOB. */
+function anchorOf(a) {
+  return `alert-${a.rule}${a.job ? `-${a.job}` : ''}`;
+}
+
 function row(a, now) {
   const sev = SEVERITY[a.severity] || { label: String(a.severity), tone: 'info' };
   const since = a.state === 'firing' ? a.fired_at : a.started_at;
-  return h('tr', { 'data-alert': a.rule, 'data-state': a.state },
+  return h('tr', { id: anchorOf(a), 'data-alert': a.rule, 'data-state': a.state },
     h('td', { 'data-label': 'Severity' }, h('span', { class: `pill pill-${sev.tone}` }, sev.label)),
     h('th', { scope: 'row', 'data-label': 'Alert' },
       h('div', {},
@@ -29,6 +34,17 @@ function row(a, now) {
 export function createAlerts() {
   const body = h('div', {});
   const el = h('div', { class: 'alerts', 'data-testid': 'alerts' }, body);
+
+  /* A link from a notification (…/admin/health#alert-RULE) shows its alert
+   * once the panel has it, or the panel when the alert is over. */
+  let linkShown = false;
+  function showLinkedAlert() {
+    if (linkShown || !/^#alert-[\w-]+$/.test(location.hash)) return;
+    linkShown = true;
+    const target = document.getElementById(location.hash.slice(1)) || el;
+    target.setAttribute('data-linked', '');
+    target.scrollIntoView({ block: 'center' });
+  }
 
   function update(data, error) {
     const now = Date.now();
@@ -49,12 +65,14 @@ export function createAlerts() {
       replace(body, h('p', { class: 'banner banner-success', 'data-testid': 'no-alerts' },
         h('span', { class: 'banner-icon', 'aria-hidden': 'true' }, '✓'),
         h('span', { class: 'banner-text' }, 'No alerts firing or pending.')), silenceNote);
+      showLinkedAlert();
       return;
     }
     replace(body, h('div', { class: 'table-wrap' },
       h('table', { class: 'table alerts-table', 'aria-label': 'Alerts firing and pending now' },
         h('thead', {}, h('tr', {}, ['Severity', 'Alert', 'State', 'Since'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, active.map((a) => row(a, now))))), silenceNote);
+    showLinkedAlert();
   }
 
   replace(body, h('p', { class: 'muted' }, 'Loading…'));

@@ -25,9 +25,16 @@ function currentPath() {
   return p || '/';
 }
 
-/** Only the dashboard's own pages may be a place to return to after signing in. */
+/** Only the dashboard's own pages may be a place to return to after signing
+ * in, with an anchor such as the #alert-RULE of an alert's link. */
 function safeNext(value) {
-  return value && Object.hasOwn(ADMIN_ROUTES, value) ? value : null;
+  const m = /^([^#]*)(#[\w-]+)?$/.exec(value || '');
+  return m && Object.hasOwn(ADMIN_ROUTES, m[1]) ? value : null;
+}
+
+/** The current page and anchor, as a place to return to. */
+function here(path) {
+  return /^#[\w-]+$/.test(location.hash) ? path + location.hash : path;
 }
 
 export function navigate(path, { replace: replaceEntry = false } = {}) {
@@ -133,7 +140,7 @@ function render() {
     });
   } else if (Object.hasOwn(ADMIN_ROUTES, path)) {
     if (!u) {
-      navigate(`/login?next=${encodeURIComponent(path)}`, { replace: true });
+      navigate(`/login?next=${encodeURIComponent(here(path))}`, { replace: true });
       return;
     }
     if (!auth.isAdmin(u)) {

@@ -224,7 +224,14 @@ static const struct pg_migration pg_migrations[] = {
      " ok BOOLEAN NOT NULL,"
      " error TEXT NOT NULL DEFAULT '');"
      "CREATE INDEX alert_attempts_delivery ON alert_attempts(delivery_id);"},
-    {8, "sync runs recorded while they run",
+    {8, "alertmanager channel and mail threading",
+     "ALTER TABLE alerts ADD COLUMN message_id TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE alert_deliveries DROP CONSTRAINT alert_deliveries_channel_check;"
+     "ALTER TABLE alert_deliveries ADD CONSTRAINT alert_deliveries_channel_check"
+     " CHECK (channel IN ('alertmanager','webhook','email'));"
+     "ALTER TABLE alert_deliveries ADD COLUMN message_id TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE alert_deliveries ADD COLUMN in_reply_to TEXT NOT NULL DEFAULT '';"},
+    {9, "sync runs recorded while they run",
      "ALTER TABLE sync_runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished';"
      "ALTER TABLE sync_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
      "CREATE INDEX sync_runs_running ON sync_runs(status) WHERE status = 'running';"},

@@ -164,11 +164,11 @@ enum stmt_id {
 
 #define ALERT_COLS                                                                    \
     "id, rule, subject, severity, state, summary, description, started_at, fired_at, " \
-    "resolved_at, last_notified_at, notifications"
+    "resolved_at, last_notified_at, notifications, message_id"
 #define SILENCE_COLS "id, rule, starts_at, ends_at, comment, created_by, created_at, deleted_at"
 #define DELIVERY_COLS                                                                  \
     "id, alert_id, channel, event, status, attempts, created_at, next_attempt_at, "   \
-    "delivered_at, last_error, payload"
+    "delivered_at, last_error, payload, message_id, in_reply_to"
 
 static const char *const sql[Q_COUNT] = {
     [Q_USER_INSERT] = "INSERT INTO users(name, email, password_hash, role, is_active, "
@@ -361,11 +361,13 @@ static const char *const sql[Q_COUNT] = {
                         "ORDER BY id DESC",
     [Q_BASELINE_SET_FILE] = "UPDATE baselines SET file = $2 WHERE id = $1",
     [Q_ALERT_INSERT] = "INSERT INTO alerts(rule, subject, severity, state, summary, description, "
-                       "started_at, fired_at, resolved_at, last_notified_at, notifications) "
-                       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                       "started_at, fired_at, resolved_at, last_notified_at, notifications, "
+                       "message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+                       "RETURNING id",
     [Q_ALERT_UPDATE] = "UPDATE alerts SET severity = $2, state = $3, summary = $4, "
                        "description = $5, fired_at = $6, resolved_at = $7, "
-                       "last_notified_at = $8, notifications = $9 WHERE id = $1",
+                       "last_notified_at = $8, notifications = $9, message_id = $10 "
+                       "WHERE id = $1",
     [Q_ALERT_LIST_ACTIVE] = "SELECT " ALERT_COLS " FROM alerts WHERE state <> 'resolved' "
                             "ORDER BY id LIMIT $1",
     [Q_ALERT_LIST_ALL] = "SELECT " ALERT_COLS " FROM alerts ORDER BY id DESC LIMIT $1",
@@ -379,7 +381,8 @@ static const char *const sql[Q_COUNT] = {
                          "AND deleted_at IS NULL",
     [Q_DELIVERY_INSERT] = "INSERT INTO alert_deliveries(alert_id, channel, event, status, "
                           "attempts, created_at, next_attempt_at, delivered_at, last_error, "
-                          "payload) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+                          "payload, message_id, in_reply_to) "
+                          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
                           "RETURNING id",
     [Q_DELIVERY_UPDATE] = "UPDATE alert_deliveries SET status = $2, attempts = $3, "
                           "next_attempt_at = $4, delivered_at = $5, last_error = $6 "
@@ -2187,6 +2190,7 @@ static void read_alert(PGresult *r, int i, struct alert *a)
     a->resolved_at = c_time(r, i, 9);
     a->last_notified_at = c_time(r, i, 10);
     a->notifications = c_i64(r, i, 11);
+    c_copy(r, i, 12, a->message_id, sizeof a->message_id);
 }
 
 static int pg_alert_insert(struct store *s, struct alert *a)
@@ -2203,8 +2207,9 @@ static int pg_alert_insert(struct store *s, struct alert *a)
     p_time(&p, 8, a->resolved_at);
     p_time(&p, 9, a->last_notified_at);
     p_i64(&p, 10, a->notifications);
+    p.v[11] = a->message_id;
     int rc;
-    PGresult *res = run(PS(s), Q_ALERT_INSERT, 11, p.v, "record alert", &rc);
+    PGresult *res = run(PS(s), Q_ALERT_INSERT, 12, p.v, "record alert", &rc);
     if (!res)
         return rc;
     a->id = c_i64(res, 0, 0);
@@ -2224,7 +2229,8 @@ static int pg_alert_update(struct store *s, const struct alert *a)
     p_time(&p, 6, a->resolved_at);
     p_time(&p, 7, a->last_notified_at);
     p_i64(&p, 8, a->notifications);
-    return exec_q(PS(s), Q_ALERT_UPDATE, 9, p.v, "update alert");
+    p.v[9] = a->message_id;
+    return exec_q(PS(s), Q_ALERT_UPDATE, 10, p.v, "update alert");
 }
 
 static int pg_alert_list(struct store *s, bool active_only, int64_t limit, store_alert_cb cb,
@@ -2328,6 +2334,8 @@ static void read_delivery(PGresult *r, int i, struct alert_delivery *d)
     d->delivered_at = c_time(r, i, 8);
     c_copy(r, i, 9, d->last_error, sizeof d->last_error);
     c_copy(r, i, 10, d->payload, sizeof d->payload);
+    c_copy(r, i, 11, d->message_id, sizeof d->message_id);
+    c_copy(r, i, 12, d->in_reply_to, sizeof d->in_reply_to);
 }
 
 static int pg_delivery_insert(struct store *s, struct alert_delivery *d)
@@ -2343,8 +2351,10 @@ static int pg_delivery_insert(struct store *s, struct alert_delivery *d)
     p_time(&p, 7, d->delivered_at);
     p.v[8] = d->last_error;
     p.v[9] = d->payload;
+    p.v[10] = d->message_id;
+    p.v[11] = d->in_reply_to;
     int rc;
-    PGresult *res = run(PS(s), Q_DELIVERY_INSERT, 10, p.v, "queue alert delivery", &rc);
+    PGresult *res = run(PS(s), Q_DELIVERY_INSERT, 12, p.v, "queue alert delivery", &rc);
     if (!res)
         return rc;
     d->id = c_i64(res, 0, 0);

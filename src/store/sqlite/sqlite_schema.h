@@ -225,7 +225,35 @@ static const struct sqlite_migration sqlite_migrations[] = {
      " ok INTEGER NOT NULL,"
      " error TEXT NOT NULL DEFAULT '');"
      "CREATE INDEX alert_attempts_delivery ON alert_attempts(delivery_id);"},
-    {8, "sync runs recorded while they run",
+    /* SQLite cannot change a CHECK constraint: the outbox table is rebuilt
+     * (sq_migrate turns foreign keys off around migrations and checks them
+     * before the commit, as the SQLite documentation's procedure does). */
+    {8, "alertmanager channel and mail threading",
+     "ALTER TABLE alerts ADD COLUMN message_id TEXT NOT NULL DEFAULT '';"
+     "CREATE TABLE alert_deliveries_new ("
+     " id INTEGER PRIMARY KEY,"
+     " alert_id INTEGER NOT NULL REFERENCES alerts(id),"
+     " channel TEXT NOT NULL CHECK (channel IN ('alertmanager','webhook','email')),"
+     " event TEXT NOT NULL CHECK (event IN ('firing','repeat','resolved')),"
+     " status TEXT NOT NULL CHECK (status IN ('pending','delivered','expired')),"
+     " attempts INTEGER NOT NULL DEFAULT 0,"
+     " created_at TEXT NOT NULL,"
+     " next_attempt_at TEXT,"
+     " delivered_at TEXT,"
+     " last_error TEXT NOT NULL DEFAULT '',"
+     " payload TEXT NOT NULL,"
+     " message_id TEXT NOT NULL DEFAULT '',"
+     " in_reply_to TEXT NOT NULL DEFAULT '');"
+     "INSERT INTO alert_deliveries_new(id, alert_id, channel, event, status, attempts,"
+     " created_at, next_attempt_at, delivered_at, last_error, payload)"
+     " SELECT id, alert_id, channel, event, status, attempts, created_at, next_attempt_at,"
+     " delivered_at, last_error, payload FROM alert_deliveries;"
+     "DROP TABLE alert_deliveries;"
+     "ALTER TABLE alert_deliveries_new RENAME TO alert_deliveries;"
+     "CREATE INDEX alert_deliveries_alert ON alert_deliveries(alert_id);"
+     "CREATE INDEX alert_deliveries_pending ON alert_deliveries(next_attempt_at)"
+     " WHERE status = 'pending';"},
+    {9, "sync runs recorded while they run",
      "ALTER TABLE sync_runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished';"
      "ALTER TABLE sync_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
      "CREATE INDEX sync_runs_running ON sync_runs(status) WHERE status = 'running';"},

@@ -110,11 +110,11 @@ enum stmt_id {
 
 #define ALERT_COLS                                                                    \
     "id, rule, subject, severity, state, summary, description, started_at, fired_at, " \
-    "resolved_at, last_notified_at, notifications"
+    "resolved_at, last_notified_at, notifications, message_id"
 #define SILENCE_COLS "id, rule, starts_at, ends_at, comment, created_by, created_at, deleted_at"
 #define DELIVERY_COLS                                                                  \
     "id, alert_id, channel, event, status, attempts, created_at, next_attempt_at, "   \
-    "delivered_at, last_error, payload"
+    "delivered_at, last_error, payload, message_id, in_reply_to"
 #define USER_COLS \
     "id, name, email, password_hash, role, is_active, created_at, updated_at, tokens_valid_after"
 #define PROGRESS_COLS                                                                     \
@@ -292,11 +292,12 @@ static const char *const stmt_sql[ST_COUNT] = {
                          "ORDER BY id DESC",
     [ST_BASELINE_SET_FILE] = "UPDATE baselines SET file = ?2 WHERE id = ?1",
     [ST_ALERT_INSERT] = "INSERT INTO alerts(rule, subject, severity, state, summary, description, "
-                        "started_at, fired_at, resolved_at, last_notified_at, notifications) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                        "started_at, fired_at, resolved_at, last_notified_at, notifications, "
+                        "message_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [ST_ALERT_UPDATE] = "UPDATE alerts SET severity = ?2, state = ?3, summary = ?4, "
                         "description = ?5, fired_at = ?6, resolved_at = ?7, "
-                        "last_notified_at = ?8, notifications = ?9 WHERE id = ?1",
+                        "last_notified_at = ?8, notifications = ?9, message_id = ?10 "
+                        "WHERE id = ?1",
     [ST_ALERT_LIST_ACTIVE] = "SELECT " ALERT_COLS " FROM alerts WHERE state <> 'resolved' "
                              "ORDER BY id LIMIT ?1",
     [ST_ALERT_LIST_ALL] = "SELECT " ALERT_COLS " FROM alerts ORDER BY id DESC LIMIT ?1",
@@ -310,7 +311,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                           "AND deleted_at IS NULL",
     [ST_DELIVERY_INSERT] = "INSERT INTO alert_deliveries(alert_id, channel, event, status, "
                            "attempts, created_at, next_attempt_at, delivered_at, last_error, "
-                           "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                           "payload, message_id, in_reply_to) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [ST_DELIVERY_UPDATE] = "UPDATE alert_deliveries SET status = ?2, attempts = ?3, "
                            "next_attempt_at = ?4, delivered_at = ?5, last_error = ?6 "
                            "WHERE id = ?1",
@@ -561,6 +563,25 @@ static int sq_schema_version(struct store *s, int *version)
     return current_version(SS(s), version);
 }
 
+/* After migrations ran with foreign keys off: every reference still holds. */
+static int foreign_keys_hold(struct sqlite_store *ss)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(ss->db, "PRAGMA foreign_key_check", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return fail(ss, rc, "check foreign keys after migrating");
+    rc = sqlite3_step(st);
+    char table[64] = "";
+    if (rc == SQLITE_ROW)
+        snprintf(table, sizeof table, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return store_fail(&ss->base, STORE_ERR,
+                          "migrating broke a reference of table %s (nothing was changed)",
+                          table);
+    return rc == SQLITE_DONE ? 0 : fail(ss, rc, "check foreign keys after migrating");
+}
+
 static int sq_migrate(struct store *s, int *applied)
 {
     struct sqlite_store *ss = SS(s);
@@ -576,9 +597,17 @@ static int sq_migrate(struct store *s, int *applied)
                           version, SQLITE_MIGRATION_COUNT);
     if (version == SQLITE_MIGRATION_COUNT)
         return 0;
-    rc = sq_begin(s, STORE_TXN_WRITE);
+    /* A migration may rebuild a table others refer to: foreign keys are off
+     * while they run (the pragma is a no-op inside a transaction) and checked
+     * whole before the commit. */
+    rc = exec_sql(ss, "PRAGMA foreign_keys = OFF", "migrate");
     if (rc)
         return rc;
+    rc = sq_begin(s, STORE_TXN_WRITE);
+    if (rc) {
+        exec_sql(ss, "PRAGMA foreign_keys = ON", "migrate");
+        return rc;
+    }
     rc = exec_sql(ss,
                   "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
                   " name TEXT NOT NULL, applied_at TEXT NOT NULL)",
@@ -613,11 +642,17 @@ static int sq_migrate(struct store *s, int *applied)
         }
         n++;
     }
+    if (rc == 0 && n > 0)
+        rc = foreign_keys_hold(ss);
     if (rc) {
         sq_rollback(s);
+        exec_sql(ss, "PRAGMA foreign_keys = ON", "migrate");
         return rc;
     }
     rc = sq_commit(s);
+    int frc = exec_sql(ss, "PRAGMA foreign_keys = ON", "migrate");
+    if (rc == 0)
+        rc = frc;
     if (rc == 0)
         *applied = n;
     return rc;
@@ -2477,6 +2512,7 @@ static void read_alert(sqlite3_stmt *st, struct alert *a)
     a->resolved_at = col_time(st, 9);
     a->last_notified_at = col_time(st, 10);
     a->notifications = sqlite3_column_int64(st, 11);
+    col_copy(st, 12, a->message_id, sizeof a->message_id);
 }
 
 static int sq_alert_insert(struct store *s, struct alert *a)
@@ -2496,6 +2532,7 @@ static int sq_alert_insert(struct store *s, struct alert *a)
     bind_time(st, 9, a->resolved_at);
     bind_time(st, 10, a->last_notified_at);
     sqlite3_bind_int64(st, 11, a->notifications);
+    sqlite3_bind_text(st, 12, a->message_id, -1, SQLITE_STATIC);
     int rc = exec_stmt(ss, st, "record alert");
     if (rc == 0)
         a->id = sqlite3_last_insert_rowid(ss->db);
@@ -2517,6 +2554,7 @@ static int sq_alert_update(struct store *s, const struct alert *a)
     bind_time(st, 7, a->resolved_at);
     bind_time(st, 8, a->last_notified_at);
     sqlite3_bind_int64(st, 9, a->notifications);
+    sqlite3_bind_text(st, 10, a->message_id, -1, SQLITE_STATIC);
     return exec_stmt(ss, st, "update alert");
 }
 
@@ -2620,6 +2658,8 @@ static void read_delivery(sqlite3_stmt *st, struct alert_delivery *d)
     d->delivered_at = col_time(st, 8);
     col_copy(st, 9, d->last_error, sizeof d->last_error);
     col_copy(st, 10, d->payload, sizeof d->payload);
+    col_copy(st, 11, d->message_id, sizeof d->message_id);
+    col_copy(st, 12, d->in_reply_to, sizeof d->in_reply_to);
 }
 
 static int sq_delivery_insert(struct store *s, struct alert_delivery *d)
@@ -2638,6 +2678,8 @@ static int sq_delivery_insert(struct store *s, struct alert_delivery *d)
     bind_time(st, 8, d->delivered_at);
     sqlite3_bind_text(st, 9, d->last_error, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, d->payload, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 11, d->message_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 12, d->in_reply_to, -1, SQLITE_STATIC);
     int rc = exec_stmt(ss, st, "queue alert delivery");
     if (rc == 0)
         d->id = sqlite3_last_insert_rowid(ss->db);
