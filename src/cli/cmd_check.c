@@ -101,6 +101,7 @@ int cmd_check(struct cli *c, int argc, char **argv)
         .healthy_threshold = c->cfg.healthy_threshold,
         .degraded_threshold = c->cfg.degraded_threshold,
         .data_dir = c->cfg.data_dir,
+        .budget_bytes_per_day = c->cfg.report_budget_bytes_per_day,
         .on_violation = keep,
         .ctx = &sh,
     };

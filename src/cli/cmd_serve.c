@@ -7,6 +7,7 @@
 #include "service/app.h"
 #include "service/daylog.h"
 #include "service/metrics.h"
+#include "service/readiness.h"
 #include "service/monitor.h"
 #include "service/notify.h"
 #include "service/scheduler.h"
@@ -134,6 +135,10 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         goto out;
     }
     log_start_async();
+    if (!(app.readiness = readiness_start(&app, err, sizeof err))) {
+        cli_error(c, "%s", err);
+        goto out;
+    }
     if (!no_scheduler && scheduler_start(&app, &app.scheduler, err, sizeof err) != 0) {
         cli_error(c, "%s", err);
         goto out;
@@ -181,6 +186,7 @@ out:
     notify_stop(app.notifier);
     scheduler_stop(app.scheduler, 0);
     alerts_free(app.alerts);
+    readiness_stop(app.readiness);
     auth_shutdown();
     monitor_free(app.monitor);
     metrics_free(app.metrics);

@@ -41,6 +41,9 @@ static const struct key_desc keys[] = {
     {"healthy_threshold", DBL(healthy_threshold, 0, 100)},
     {"degraded_threshold", DBL(degraded_threshold, 0, 100)},
     {"log_retention_days", LNG(log_retention_days, 1, 3650)},
+    {"report_budget_bytes_per_day", LNG(report_budget_bytes_per_day, 0, 1L << 40)},
+    {"baseline_keep", LNG(baseline_keep, 1, 100000)},
+    {"baseline_retention_days", LNG(baseline_retention_days, 1, 36500)},
     {"shutdown_timeout", LNG(shutdown_timeout, 0, 3600)},
     {"busy_timeout_ms", LNG(busy_timeout_ms, 0, 600000)},
     {"access_token_minutes", LNG(access_token_minutes, 1, 24 * 60)},
@@ -91,6 +94,9 @@ void config_defaults(struct config *c)
     c->healthy_threshold = 99.0;
     c->degraded_threshold = 95.0;
     c->log_retention_days = 30;
+    c->report_budget_bytes_per_day = 256L << 20;
+    c->baseline_keep = 12;
+    c->baseline_retention_days = 365;
     c->shutdown_timeout = 30;
     c->busy_timeout_ms = 5000;
     c->access_token_minutes = 30;

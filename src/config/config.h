@@ -29,6 +29,9 @@ struct config {
     double healthy_threshold;         /* rate >= this is healthy */
     double degraded_threshold;        /* rate >= this is degraded, below critical */
     long log_retention_days;          /* files under logs/ older than this are pruned */
+    long report_budget_bytes_per_day; /* integrity-check files per UTC day; 0: none */
+    long baseline_keep;               /* baseline files: the newest N always stay */
+    long baseline_retention_days;     /* older baseline files beyond those N are pruned */
     long shutdown_timeout;            /* seconds a running job may take at shutdown */
     long busy_timeout_ms;             /* how long a write waits for a locked database */
     long access_token_minutes;

@@ -5,6 +5,7 @@
 #include "service/errors.h"
 #include "service/metrics.h"
 #include "service/monitor.h"
+#include "service/readiness.h"
 #include "service/report.h"
 #include "service/scheduler.h"
 #include "util/fsutil.h"
@@ -59,12 +60,13 @@ void h_health_latest_report(struct http_req *r)
         http_store_error(r, rc);
         return;
     }
-    /* The report exactly as logged: the file, when it is there. */
+    /* The report exactly as logged: the file, when it is there (with the list
+     * of the file it refers to when its list was unchanged). */
     if (c.report_file[0]) {
-        char path[FS_PATH_MAX], *text = NULL;
+        char *text = NULL;
         size_t len = 0;
-        if (fs_join(path, sizeof path, r->app->cfg.data_dir, c.report_file) == 0 &&
-            fs_read_file(path, (size_t)512 << 20, &text, &len) == 0) {
+        if (report_read_whole(r->app->cfg.data_dir, c.report_file, (size_t)512 << 20, &text,
+                              &len) == 0) {
             http_json_text(r, 200, text, len);
             free(text);
             return;
@@ -191,23 +193,25 @@ void h_healthz(struct http_req *r)
     http_json_text(r, 200, ok, sizeof ok - 1);
 }
 
+/* Answered on the epoll thread from the readiness probe's last result and the
+ * scheduler's state: it never waits for the store. */
 void h_readyz(struct http_req *r)
 {
-    struct store *s = http_store(r);
     int version = 0;
-    int rc = s->ops->schema_version(s, &version);
-    json_t *o = json_object();
-    if (rc) {
-        json_object_set_new(o, "status", json_string("not_ready"));
-        json_object_set_new(o, "detail", json_string("the database does not answer"));
-        log_msg(LOG_WARNING, "http", "readyz: database: %s", store_errmsg(s));
-        http_json(r, 503, o);
-        return;
+    const char *check = "";
+    char reason[400];
+    bool ok = readiness_store_ok(r->app->readiness, &version, &check, reason, sizeof reason);
+    if (ok && r->app->scheduler && !scheduler_healthy(r->app->scheduler, reason, sizeof reason)) {
+        ok = false;
+        check = "scheduler";
     }
-    char reason[200];
-    if (r->app->scheduler && !scheduler_healthy(r->app->scheduler, reason, sizeof reason)) {
+    json_t *o = json_object();
+    if (!ok) {
         json_object_set_new(o, "status", json_string("not_ready"));
+        json_object_set_new(o, "check", json_string(check));
+        json_object_set_new(o, "reason", json_string(reason));
         json_object_set_new(o, "detail", json_string(reason));
+        http_header(r, "Retry-After", "5");
         http_json(r, 503, o);
         return;
     }

@@ -5,6 +5,7 @@
 #include "http/http.h"
 #include "service/errors.h"
 #include "service/metrics.h"
+#include "service/readiness.h"
 #include "service/users.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -80,7 +81,7 @@ static const struct route routes[] = {
     {"GET", API "/health/stabilization-report", ROLE_ADMIN, h_health_stabilization_report,
      NO_BODY},
     {"GET", "/healthz", ROLE_PUBLIC, h_healthz, NO_BODY | INLINE | PROBE},
-    {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY | PROBE},
+    {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY | INLINE | PROBE},
     {"GET", "/metrics", ROLE_PUBLIC, h_prometheus, NO_BODY | PROBE},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
@@ -125,6 +126,8 @@ struct lane {
     pthread_cond_t cv;
     struct req *head, *tail;
     int queued, busy;
+    int writers;               /* handler threads running a write */
+    int write_slots;           /* at most this many at once (0: no cap) */
     bool quit;
     pthread_t *threads;
     int n_threads;             /* started */
@@ -219,6 +222,7 @@ void http_service_error(struct http_req *r, int code, const char *message)
         return;
     case LS_ERR_UNAVAILABLE:
         log_msg(LOG_ERROR, "http", "request %s: database unavailable: %s", r->id, message);
+        readiness_store_failed(r->app->readiness, message);
         http_header(r, "Retry-After", "5");
         http_error(r, 503, "The database is unavailable; retry shortly (request %s)", r->id);
         return;
@@ -920,21 +924,51 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return send_answer(s, q);
 }
 
+/* A request that may write (any method but GET and HEAD). */
+static bool is_write(const struct req *q)
+{
+    const char *m = q->u.http_verb ? q->u.http_verb : "";
+    return strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0;
+}
+
+/* The first queued request that may run now (under l->mu): a read always; a
+ * write while fewer than write_slots writes run. Writes beyond that stay
+ * parked in the queue without a thread, so writers waiting for a lock held by
+ * another process (an sqlite3 shell, a long PostgreSQL transaction) never
+ * take every thread of the lane and reads go on being answered. */
+static struct req *take(struct lane *l, bool *write)
+{
+    struct req *prev = NULL;
+    for (struct req *q = l->head; q; prev = q, q = q->next) {
+        *write = is_write(q);
+        if (*write && l->write_slots > 0 && l->writers >= l->write_slots)
+            continue;
+        if (prev)
+            prev->next = q->next;
+        else
+            l->head = q->next;
+        if (l->tail == q)
+            l->tail = prev;
+        if (*write)
+            l->writers++;
+        return q;
+    }
+    return NULL;
+}
+
 static void *handler_thread(void *arg)
 {
     struct lane *l = arg;
     for (;;) {
+        bool write = false;
+        struct req *q;
         pthread_mutex_lock(&l->mu);
-        while (!l->head && !l->quit)
+        while (!(q = take(l, &write)) && !(l->quit && !l->head))
             pthread_cond_wait(&l->cv, &l->mu);
-        struct req *q = l->head;
         if (!q) { /* quit, and the queue is drained */
             pthread_mutex_unlock(&l->mu);
             return NULL;
         }
-        l->head = q->next;
-        if (!l->head)
-            l->tail = NULL;
         l->queued--;
         l->busy++;
         lane_metrics(l);
@@ -947,6 +981,11 @@ static void *handler_thread(void *arg)
 
         pthread_mutex_lock(&l->mu);
         l->busy--;
+        if (write) {
+            l->writers--;
+            if (l->head) /* a parked write may run now */
+                pthread_cond_broadcast(&l->cv);
+        }
         lane_metrics(l);
         pthread_mutex_unlock(&l->mu);
     }
@@ -1078,6 +1117,8 @@ int http_server_start(struct app *app, struct http_server **out, char *err, size
     int io_threads = app->cfg.http_threads > 0 ? (int)app->cfg.http_threads
                                                : (int)(cpus > 0 ? cpus : 2);
     int workers = app->workers > 0 ? app->workers : 4, hashers = auth_hash_slots();
+    /* Half the store lane may run writes; the rest stays for reads. */
+    s->lanes[LANE_STORE].write_slots = workers > 1 ? workers / 2 : 1;
     if (lane_start(s, LANE_STORE, workers, err, errlen) != 0 ||
         lane_start(s, LANE_PASSWORD, hashers, err, errlen) != 0) {
         server_free(s);
@@ -1102,8 +1143,10 @@ int http_server_start(struct app *app, struct http_server **out, char *err, size
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : port;
-    log_msg(LOG_INFO, "http", "%d epoll thread%s; handler threads: %d store, %d password",
-            io_threads, io_threads == 1 ? "" : "s", workers, hashers);
+    log_msg(LOG_INFO, "http",
+            "%d epoll thread%s; handler threads: %d store (at most %d writing), %d password",
+            io_threads, io_threads == 1 ? "" : "s", workers, s->lanes[LANE_STORE].write_slots,
+            hashers);
     *out = s;
     return 0;
 }

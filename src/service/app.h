@@ -16,6 +16,7 @@ struct scheduler;
 struct metrics;
 struct alerts;
 struct notifier;
+struct readiness;
 
 struct app {
     struct config cfg;
@@ -26,6 +27,7 @@ struct app {
     struct metrics *metrics;       /* counters for //metrics */
     struct alerts *alerts;         /* alert evaluation (NULL with --no-scheduler) */
     struct notifier *notifier;     /* the outbox worker (NULL with --no-scheduler) */
+    struct readiness *readiness;   /* the store probe behind /readyz */
     unsigned char jwt_secret[64];
     size_t jwt_secret_len;
     char instance_id[64];          /* host:pid, names this process in job history */

@@ -9,9 +9,13 @@
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- violation lists ------------------------------------------------------------ */
@@ -524,6 +528,7 @@ int baseline_create(struct store *s, const struct config *cfg, const char *note,
         .healthy_threshold = cfg->healthy_threshold,
         .degraded_threshold = cfg->degraded_threshold,
         .data_dir = cfg->data_dir[0] ? cfg->data_dir : NULL,
+        .budget_bytes_per_day = cfg->report_budget_bytes_per_day,
     };
     struct check_outcome co;
     memset(out, 0, sizeof *out);
@@ -594,4 +599,65 @@ json_t *baseline_json(const struct baseline_info *b, const struct violation_list
     json_object_set_new(o, "counts_by_delta", cd);
     json_object_set_new(o, "violations", arr);
     return o;
+}
+
+static int name_desc(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)b, *(char *const *)a);
+}
+
+int baseline_prune_files(struct store *s, const struct config *cfg)
+{
+    char dir[FS_PATH_MAX], keep_name[STORE_PATH_MAX] = "";
+    if (fs_join(dir, sizeof dir, cfg->data_dir, BASELINE_DIR) != 0)
+        return -ENAMETOOLONG;
+    struct baseline latest;
+    int rc = s->ops->baseline_get(s, 0, &latest);
+    if (rc != 0 && rc != STORE_ERR_NOT_FOUND)
+        return -EIO; /* which one is current is unknown: remove nothing */
+    if (rc == 0) {
+        const char *slash = strrchr(latest.file, '/');
+        snprintf(keep_name, sizeof keep_name, "%s", slash ? slash + 1 : latest.file);
+    }
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    int removed = 0;
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (strncmp(de->d_name, "baseline_", 9) != 0 || l < 14 ||
+            strcmp(de->d_name + l - 5, ".json") != 0)
+            continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            char **p = realloc(names, nc * sizeof *p);
+            if (!p)
+                goto out;
+            names = p;
+            cap = nc;
+        }
+        if (!(names[n] = strdup(de->d_name)))
+            goto out;
+        n++;
+    }
+    /* Names carry the time (baseline_YYYYMMDD_HHMMSS[_N].json): newest first. */
+    qsort(names, n, sizeof *names, name_desc);
+    time_t cutoff = time(NULL) - (time_t)cfg->baseline_retention_days * 86400;
+    for (size_t i = (size_t)cfg->baseline_keep; i < n; i++) {
+        struct stat st;
+        if (strcmp(names[i], keep_name) == 0 ||
+            fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (st.st_mtime < cutoff && unlinkat(dirfd(d), names[i], 0) == 0)
+            removed++;
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    closedir(d);
+    return removed;
 }

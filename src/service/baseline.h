@@ -66,6 +66,13 @@ int baseline_create(struct store *s, const struct config *cfg, const char *note,
                     struct baseline_info *out, struct violation_list *violations,
                     char *file_error, size_t file_error_len, char *err, size_t errlen);
 
+/* Baseline retention: remove baseline_*.json files under logs/baselines/
+ * that are neither among the newest cfg->baseline_keep nor younger than
+ * cfg->baseline_retention_days; the file of the latest baseline in the store
+ * (the one reports compare against) always stays. Returns the number removed
+ * or -errno. */
+int baseline_prune_files(struct store *s, const struct config *cfg);
+
 /* A baseline as JSON: id, check_id, created_at, file, note and its check's
  * summary; with `violations` (may be NULL) also the list and its counts by
  * specialization and by Δ. New reference or NULL on no memory. */

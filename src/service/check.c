@@ -6,12 +6,18 @@
 #include "service/errors.h"
 #include "service/health.h"
 #include "service/pair.h"
+#include "service/daylog.h"
 #include "service/report.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 
+#include <errno.h>
+#include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct sink {
     struct store *s;
@@ -58,8 +64,100 @@ static int emit(struct sink *k, const struct pair_levels *p, struct violation *v
     return 0;
 }
 
+/* What the integrity-check files of a data dir remember between checks:
+ * logs/integrity_checks/.report_state.json (docs/operations.md,
+ * "Integrity-check files"). */
+#define STATE_FILE ".report_state.json"
+
+struct report_state {
+    char day[9];           /* YYYYMMDD (UTC) the byte count is for */
+    long long bytes;       /* written to integrity-check files that day */
+    bool exhausted;        /* the day's budget is spent: files are truncated */
+    char full_file[80];    /* the day's last file with the full list */
+    char digest[65];       /* of that list, hex */
+};
+
+static void state_load(const char *dir, struct report_state *st)
+{
+    char path[FS_PATH_MAX], *text = NULL;
+    size_t len = 0;
+    memset(st, 0, sizeof *st);
+    if (fs_join(path, sizeof path, dir, STATE_FILE) != 0 ||
+        fs_read_file(path, 4096, &text, &len) != 0)
+        return;
+    json_t *j = json_loads(text, 0, NULL);
+    free(text);
+    const char *day = json_string_value(json_object_get(j, "day"));
+    const char *file = json_string_value(json_object_get(j, "full_file"));
+    const char *digest = json_string_value(json_object_get(j, "digest"));
+    if (day && strlen(day) == 8) {
+        memcpy(st->day, day, 9);
+        st->bytes = json_integer_value(json_object_get(j, "bytes"));
+        st->exhausted = json_is_true(json_object_get(j, "exhausted"));
+        if (file && digest && report_valid_file_name(file) && strlen(digest) == 64) {
+            snprintf(st->full_file, sizeof st->full_file, "%s", file);
+            memcpy(st->digest, digest, 65);
+        }
+    }
+    json_decref(j);
+}
+
+static void state_save(const char *dir, const struct report_state *st)
+{
+    char path[FS_PATH_MAX], err[256];
+    json_t *j = json_pack("{s:s, s:I, s:b, s:s, s:s}", "day", st->day, "bytes",
+                          (json_int_t)st->bytes, "exhausted", st->exhausted, "full_file",
+                          st->full_file, "digest", st->digest);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    /* Lost state only costs a full list in the next file. */
+    if (text && fs_join(path, sizeof path, dir, STATE_FILE) == 0)
+        (void)fs_write_atomic(path, text, strlen(text), FS_FILE_MODE, err, sizeof err);
+    free(text);
+}
+
+/* Digest (hex) and size of the streamed list. Returns 0 or -1. */
+static int body_digest(FILE *body, char hex[65], long long *size)
+{
+    errno = 0;
+    crypto_generichash_state h;
+    unsigned char d[32], chunk[65536];
+    size_t got;
+    crypto_generichash_init(&h, NULL, 0, sizeof d);
+    if (fflush(body) != 0)
+        return -1;
+    rewind(body);
+    *size = 0;
+    while ((got = fread(chunk, 1, sizeof chunk, body)) > 0) {
+        crypto_generichash_update(&h, chunk, got);
+        *size += (long long)got;
+    }
+    if (ferror(body))
+        return -1;
+    crypto_generichash_final(&h, d, sizeof d);
+    sodium_bin2hex(hex, 65, d, sizeof d);
+    return 0;
+}
+
+/* Note the spent budget once in the day log (every process that writes
+ * checks on this data dir shares the state file, so the line is written once). */
+static void budget_warning(const struct check_options *o, long long bytes)
+{
+    struct daylog *log = daylog_open(o->data_dir);
+    if (!log)
+        return;
+    daylog_write(log, LOG_WARNING, "health_check",
+                 "Integrity check files reached the daily budget (%lld of %lld bytes): "
+                 "violation lists are truncated until midnight UTC",
+                 bytes, (long long)o->budget_bytes_per_day);
+    daylog_close(log);
+}
+
+enum file_kind { FILE_FULL, FILE_REFERENCE, FILE_TRUNCATED };
+
 /* Write the report file from the streamed body; fills run->report_file or
- * k->file_error. */
+ * k->file_error. The list goes in full only when it differs from the day's
+ * last full list, and only while the day's budget lasts. */
 static void write_report_file(struct sink *k, struct check_run *run)
 {
     char dir[FS_PATH_MAX], stem[32], path[FS_PATH_MAX], err[256];
@@ -76,11 +174,45 @@ static void write_report_file(struct sink *k, struct check_run *run)
         snprintf(k->file_error, sizeof k->file_error, "data_dir path is too long");
         return;
     }
+
+    struct report_state st;
+    state_load(dir, &st);
+    if (memcmp(st.day, stamp, 8) != 0) { /* a new UTC day: a new budget, a full list */
+        memset(&st, 0, sizeof st);
+        memcpy(st.day, stamp, 8);
+    }
+    char digest[65];
+    long long body_size = 0;
+    if (body_digest(k->body.fp, digest, &body_size) != 0) {
+        snprintf(k->file_error, sizeof k->file_error, "cannot write %s: %s", k->body.path,
+                 strerror(errno ? errno : EIO));
+        return;
+    }
+    enum file_kind kind = FILE_FULL;
+    char ref_path[FS_PATH_MAX];
+    struct stat sb;
+    if (run->inconsistent > 0 && st.full_file[0] && strcmp(st.digest, digest) == 0 &&
+        fs_join(ref_path, sizeof ref_path, dir, st.full_file) == 0 &&
+        stat(ref_path, &sb) == 0 && S_ISREG(sb.st_mode))
+        kind = FILE_REFERENCE;
+    long long budget = k->o->budget_bytes_per_day;
+    bool warn = false;
+    if (run->inconsistent > 0 && budget > 0 &&
+        (st.exhausted || (kind == FILE_FULL && st.bytes + body_size + 1024 > budget))) {
+        kind = FILE_TRUNCATED;
+        warn = !st.exhausted;
+        st.exhausted = true;
+    }
+
     if (atomic_file_open(&af, first, FS_FILE_MODE, err, sizeof err) != 0) {
         snprintf(k->file_error, sizeof k->file_error, "%s", err);
         return;
     }
-    if (report_write(af.fp, run, k->body.fp) != 0) {
+    int rc = kind == FILE_FULL        ? report_write(af.fp, run, k->body.fp)
+             : kind == FILE_REFERENCE ? report_write_reference(af.fp, run, st.full_file)
+                                      : report_write_truncated(af.fp, run);
+    long written = rc == 0 ? ftell(af.fp) : -1;
+    if (rc != 0 || written < 0) {
         snprintf(k->file_error, sizeof k->file_error, "cannot write %s: write failed", first);
         atomic_file_abort(&af);
         return;
@@ -92,6 +224,15 @@ static void write_report_file(struct sink *k, struct check_run *run)
     }
     /* Stored relative to the data dir, as the day log prints it. */
     snprintf(run->report_file, sizeof run->report_file, "%s", path + strlen(k->o->data_dir) + 1);
+    st.bytes += written;
+    if (kind == FILE_FULL) {
+        const char *base = strrchr(path, '/');
+        snprintf(st.full_file, sizeof st.full_file, "%s", base ? base + 1 : path);
+        memcpy(st.digest, digest, sizeof digest);
+    }
+    state_save(dir, &st);
+    if (warn)
+        budget_warning(k->o, st.bytes);
 }
 
 int check_execute(struct store *s, const struct check_options *o, struct check_outcome *out,

@@ -17,6 +17,7 @@ struct check_options {
     const char *direction;         /* the configured sync direction (recommended_action) */
     double healthy_threshold, degraded_threshold;
     const char *data_dir;          /* logs/ goes under it; NULL: write no file */
+    long long budget_bytes_per_day; /* integrity-check files per UTC day; 0: no budget */
     store_violation_cb on_violation; /* optional: each violation as it is found */
     void *ctx;
 };

@@ -111,6 +111,7 @@ static int execute(struct monitor *m, struct store *s, const struct monitor_chec
         .healthy_threshold = m->cfg->healthy_threshold,
         .degraded_threshold = m->cfg->degraded_threshold,
         .data_dir = m->cfg->data_dir,
+        .budget_bytes_per_day = m->cfg->report_budget_bytes_per_day,
         .on_violation = to_body,
         .ctx = &sink,
     };

@@ -2,7 +2,10 @@
 #include "service/report.h"
 
 #include "service/health.h"
+#include "util/fsutil.h"
 #include "util/timeutil.h"
+
+#include <errno.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -158,7 +161,8 @@ int report_write_violation(FILE *body, const struct violation *v, bool first)
     return fwrite(buf, 1, n, body) == n && !ferror(body) ? 0 : -1;
 }
 
-int report_write(FILE *fp, const struct check_run *c, FILE *body)
+/* "{" and the summary fields, one per line, each followed by a comma. */
+static int write_head(FILE *fp, const struct check_run *c)
 {
     json_t *sum = report_summary_json(c);
     if (!sum)
@@ -176,6 +180,12 @@ int report_write(FILE *fp, const struct check_run *c, FILE *body)
             break;
     }
     json_decref(sum);
+    return rc;
+}
+
+int report_write(FILE *fp, const struct check_run *c, FILE *body)
+{
+    int rc = write_head(fp, c);
     if (rc == 0 && fputs("  \"violations\": [", fp) == EOF)
         rc = -1;
     bool any = false;
@@ -196,6 +206,121 @@ int report_write(FILE *fp, const struct check_run *c, FILE *body)
     if (rc == 0 && fputs(any ? "\n  ]\n}\n" : "]\n}\n", fp) == EOF)
         rc = -1;
     return rc;
+}
+
+int report_write_reference(FILE *fp, const struct check_run *c, const char *violations_file)
+{
+    if (write_head(fp, c) != 0)
+        return -1;
+    json_t *name = json_string(violations_file);
+    char *text = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
+    json_decref(name);
+    int rc = text && fprintf(fp, "  \"violations_unchanged\": true,\n"
+                                 "  \"" REPORT_REF_KEY "\": %s\n}\n",
+                             text) >= 0
+                 ? 0
+                 : -1;
+    free(text);
+    return rc;
+}
+
+int report_write_truncated(FILE *fp, const struct check_run *c)
+{
+    if (write_head(fp, c) != 0)
+        return -1;
+    return fprintf(fp, "  \"violations_truncated\": true,\n  \"violations_count\": %lld\n}\n",
+                   (long long)c->inconsistent) < 0
+               ? -1
+               : 0;
+}
+
+/* Where the list starts in a file written by report_write. */
+static const char list_marker[] = "\n  \"violations\": [";
+
+bool report_valid_file_name(const char *name)
+{
+    /* YYYYMMDD_HHMMSS_violations.json, or _violations_N.json for a second
+     * check within the same second. */
+    size_t n = strlen(name);
+    if (n < 15 + 16 || n > 64 || strcmp(name + n - 5, ".json") != 0 ||
+        strncmp(name + 15, "_violations", 11) != 0)
+        return false;
+    for (size_t i = 0; i < 15; i++)
+        if (i == 8 ? name[i] != '_' : !(name[i] >= '0' && name[i] <= '9'))
+            return false;
+    const char *rest = name + 26; /* "" or "_N" before ".json" */
+    if (rest[0] == '_')
+        for (const char *p = rest + 1; p < name + n - 5; p++)
+            if (!(*p >= '0' && *p <= '9'))
+                return false;
+    return rest[0] == '_' ? n > 26 + 1 + 5 : n == 26 + 5;
+}
+
+int report_read_whole(const char *data_dir, const char *report_file, size_t limit, char **out,
+                      size_t *len)
+{
+    char path[FS_PATH_MAX], *text = NULL, *full = NULL;
+    size_t n = 0, fn = 0;
+    *out = NULL;
+    *len = 0;
+    if (fs_join(path, sizeof path, data_dir, report_file) != 0)
+        return -ENAMETOOLONG;
+    int rc = fs_read_file(path, limit, &text, &n);
+    if (rc)
+        return rc;
+    if (memmem(text, n, list_marker, sizeof list_marker - 1)) {
+        *out = text; /* the list is in the file itself */
+        *len = n;
+        return 0;
+    }
+    /* A reference: `"violations_file": "NAME"` in the same directory. */
+    static const char ref[] = "\n  \"" REPORT_REF_KEY "\": \"";
+    char *at = memmem(text, n, ref, sizeof ref - 1), *end = NULL, *close = NULL;
+    char name[80];
+    if (at) {
+        at += sizeof ref - 1;
+        end = memchr(at, '"', n - (size_t)(at - text));
+    }
+    /* The summary ends where the file's closing brace line starts. */
+    for (size_t i = n; i >= 2 && !close; i--)
+        if (text[i - 1] == '}' && text[i - 2] == '\n')
+            close = text + i - 2;
+    if (!at || !end || !close || (size_t)(end - at) >= sizeof name) {
+        free(text);
+        return -ENODATA; /* truncated (or not ours): the caller asks the store */
+    }
+    memcpy(name, at, (size_t)(end - at));
+    name[end - at] = '\0';
+    char dir[FS_PATH_MAX], *slash;
+    snprintf(dir, sizeof dir, "%s", path);
+    if (!report_valid_file_name(name) || !(slash = strrchr(dir, '/'))) {
+        free(text);
+        return -ENODATA;
+    }
+    *slash = '\0';
+    if (fs_join(path, sizeof path, dir, name) != 0 ||
+        (rc = fs_read_file(path, limit, &full, &fn)) != 0) {
+        free(text);
+        return rc ? rc : -ENAMETOOLONG;
+    }
+    char *list = memmem(full, fn, list_marker, sizeof list_marker - 1);
+    size_t head = (size_t)(close - text), tail = list ? fn - (size_t)(list - full) : 0;
+    char *whole = list ? malloc(head + 1 + tail + 1) : NULL;
+    if (!whole) {
+        free(text);
+        free(full);
+        return list ? -ENOMEM : -ENODATA;
+    }
+    /* This check's summary and reference, then the list of the file it names. */
+    memcpy(whole, text, head);
+    whole[head] = ',';
+    memcpy(whole + head + 1, list, tail);
+    whole[head + 1 + tail] = '\0';
+    free(text);
+    free(full);
+    *out = whole;
+    *len = head + 1 + tail;
+    return 0;
 }
 
 struct collect {

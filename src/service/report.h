@@ -31,6 +31,25 @@ int report_write_violation(FILE *body, const struct violation *v, bool first);
  * copied from `body` (written with report_write_violation; NULL: none).
  * Returns 0 or -1 on a write error. */
 int report_write(FILE *fp, const struct check_run *c, FILE *body);
+/* The key of a file whose list is unchanged since an earlier file: it names
+ * that file (same directory), which holds the identical list. */
+#define REPORT_REF_KEY "violations_file"
+/* The summary, "violations_unchanged": true and "violations_file": NAME; no
+ * "violations" (docs/operations.md, "Integrity-check files"). */
+int report_write_reference(FILE *fp, const struct check_run *c, const char *violations_file);
+/* The summary, "violations_truncated": true and "violations_count" (the
+ * day's size budget is spent); no "violations". */
+int report_write_truncated(FILE *fp, const struct check_run *c);
+/* A name an integrity-check file may have (YYYYMMDD_HHMMSS_violations[_N].json). */
+bool report_valid_file_name(const char *name);
+/* The whole report of the integrity-check file `report_file` (relative to
+ * `data_dir`): the file itself when it holds the list; for a reference, its
+ * summary and reference keys followed by the "violations" of the file it
+ * names. Each file at most `limit` bytes. Returns 0 (*out malloc'd,
+ * NUL-terminated), -ENODATA when the file holds no list (truncated, or the
+ * reference is not valid), or another -errno (missing file, too large). */
+int report_read_whole(const char *data_dir, const char *report_file, size_t limit, char **out,
+                      size_t *len);
 /* The report of a recorded check rebuilt from the store (its summary and the
  * open violations as of that check); used by latest-report when it is the
  * latest check. New reference, or NULL with store_errmsg(s) set. */

@@ -4,6 +4,7 @@
 #include "service/scheduler.h"
 
 #include "service/alerts.h"
+#include "service/baseline.h"
 #include "service/check.h"
 #include "service/daylog.h"
 #include "service/metrics.h"
@@ -158,7 +159,7 @@ static void finish_run(struct scheduler *s, struct store *st, const char *job, i
 
 /* ---- the jobs -------------------------------------------------------------------- */
 
-static void prune_logs(struct scheduler *s)
+static void prune_logs(struct scheduler *s, struct store *st)
 {
     int64_t now = time_mono_us();
     if (s->last_prune && now - s->last_prune < PRUNE_EVERY_US)
@@ -167,8 +168,9 @@ static void prune_logs(struct scheduler *s)
     long long age = s->app->cfg.log_retention_days * 86400LL;
     static const struct {
         const char *dir, *suffix;
-    } sets[] = {{CHECK_DIR, "_violations.json"}, {SYNC_DIR, "_sync.log"}, {SYNC_DIR, ".log"},
-                /* Trend and stabilization reports; baselines are references and stay. */
+    } sets[] = {/* _violations.json, and _violations_N.json of checks in the same second */
+                {CHECK_DIR, ".json"}, {SYNC_DIR, "_sync.log"}, {SYNC_DIR, ".log"},
+                /* Trend and stabilization reports; baselines have their own rule below. */
                 {"logs/reports", ".txt"}, {"logs/reports", ".md"}, {"logs/reports", ".svg"}};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
         char dir[FS_PATH_MAX];
@@ -180,6 +182,13 @@ static void prune_logs(struct scheduler *s)
                          "Removed %d file(s) older than %ld days from %s", n,
                          s->app->cfg.log_retention_days, sets[i].dir);
     }
+    int n = baseline_prune_files(st, &s->app->cfg);
+    if (n > 0)
+        daylog_write(s->log, LOG_INFO, "scheduler",
+                     "Removed %d baseline file(s) beyond the newest %ld and older than %ld days "
+                     "from %s",
+                     n, s->app->cfg.baseline_keep, s->app->cfg.baseline_retention_days,
+                     BASELINE_DIR);
 }
 
 static void run_check(struct job *j, struct store *st, int64_t due, int64_t run_id)
@@ -215,7 +224,7 @@ static void run_check(struct job *j, struct store *st, int64_t due, int64_t run_
     }
     finish_run(s, st, j->id, run_id, "success", "");
     daylog_write(s->log, LOG_INFO, "scheduler", "Job %s executed successfully", j->id);
-    prune_logs(s);
+    prune_logs(s, st);
 }
 
 static void run_sync(struct job *j, struct store *st, int64_t due, int64_t run_id)

@@ -440,7 +440,7 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
     snprintf(run.status, sizeof run.status, "running");
     owner_of_self(run.owner);
     if (!o->dry_run) {
-        if (o->data_dir) {
+        if (o->data_dir && r->n_items > 0) {
             journal_open(&opt, started, &j, r);
             if (j.fd >= 0) {
                 snprintf(run.log_file, sizeof run.log_file, "%s", j.rel);
@@ -488,7 +488,8 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
     }
     r->success = r->failed_count == 0;
     if (!o->dry_run) {
-        if (o->data_dir)
+        /* A sync with nothing to repair leaves its row and day-log line, no file. */
+        if (o->data_dir && r->n_items > 0)
             write_log(&opt, r, started, &j);
         if (j.fd >= 0)
             close(j.fd);

@@ -281,6 +281,17 @@ typedef int (*store_spec_cb)(void *ctx, const struct specialization *s);
 typedef int (*store_check_cb)(void *ctx, const struct check_run *c);
 typedef int (*store_violation_cb)(void *ctx, const struct violation *v);
 typedef int (*store_pair_rows_cb)(void *ctx, const struct progress *p, const struct license *l);
+/* What the readiness probe saw (store_ops.probe). */
+struct store_probe {
+    int schema_version;
+    int64_t users;           /* rows in users */
+    bool has_pairs;          /* any progress or license row */
+    int64_t last_check_pairs; /* total_checked of the latest recorded check; -1: none */
+    bool write_busy;         /* the write probe found the lock held by another connection */
+    char read_error[256];    /* why reading failed (damaged pages, cannot open), or "" */
+    char write_error[256];   /* why the write probe failed (read-only, disk full), or "" */
+};
+
 typedef int (*store_sync_run_cb)(void *ctx, const struct sync_run *r);
 typedef int (*store_job_run_cb)(void *ctx, const struct job_run *r);
 typedef int (*store_baseline_cb)(void *ctx, const struct baseline *b);
@@ -295,6 +306,13 @@ struct store_ops {
     /* Apply pending migrations; *applied gets how many. Safe to run twice. */
     int (*migrate)(struct store *s, int *applied);
     int (*schema_version)(struct store *s, int *version);
+    /* The readiness probe: read real tables (and, when deep, verify every
+     * page: SQLite's quick_check), then commit a no-op write to Lockstep's
+     * own schema_migrations. SQLite reads through a fresh connection, so
+     * damaged pages are seen even when this connection has them cached.
+     * Failures land in out->read_error / write_error; returns 0, or an error
+     * when the probe itself could not run (the connection is gone). */
+    int (*probe)(struct store *s, bool deep, struct store_probe *out);
 
     /* Transactions. READ is one consistent snapshot; WRITE takes the write
      * lock (SQLite) or starts a transaction whose row locks come from the

@@ -4,6 +4,7 @@
 #include "service/report.h"
 #include "util/timeutil.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -162,12 +164,100 @@ static void report_without_violations(void **state)
     fclose(body);
 }
 
+static void file_names(void **state)
+{
+    (void)state;
+    assert_true(report_valid_file_name("20251025_143000_violations.json"));
+    assert_true(report_valid_file_name("20251025_143000_violations_12.json"));
+    assert_false(report_valid_file_name("20251025_143000_violations_.json"));
+    assert_false(report_valid_file_name("20251025_143000_violations./../x.json"));
+    assert_false(report_valid_file_name("../25_143000_violations.json"));
+    assert_false(report_valid_file_name("20251025_143000_violations_1/.json"));
+    assert_false(report_valid_file_name(".report_state.json"));
+}
+
+static void write_at(const char *dir, const char *name, void (*fill)(FILE *, const void *),
+                     const void *arg)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fill(fp, arg);
+    fclose(fp);
+}
+
+static void fill_full(FILE *fp, const void *arg)
+{
+    const struct check_run *c = arg;
+    struct violation v = mismatch();
+    FILE *body = tmpfile();
+    assert_int_equal(report_write_violation(body, &v, true), 0);
+    assert_int_equal(report_write(fp, c, body), 0);
+    fclose(body);
+}
+
+static void fill_ref(FILE *fp, const void *arg)
+{
+    assert_int_equal(report_write_reference(fp, arg, "20251025_143000_violations.json"), 0);
+}
+
+static void fill_cut(FILE *fp, const void *arg)
+{
+    assert_int_equal(report_write_truncated(fp, arg), 0);
+}
+
+/* A reference file reads back as its own fields plus the named file's list. */
+static void whole_report(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/lockstep-report-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct check_run c = run_of(98.0, "degraded");
+    c.inconsistent = 1;
+    write_at(dir, "20251025_143000_violations.json", fill_full, &c);
+    struct check_run later = c;
+    later.timestamp += 300 * USEC_PER_SEC;
+    write_at(dir, "20251025_143500_violations.json", fill_ref, &later);
+    write_at(dir, "20251025_144000_violations.json", fill_cut, &later);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(report_read_whole(dir, "20251025_143500_violations.json", 1 << 20, &text,
+                                       &len), 0);
+    json_t *got = json_loads(text, 0, NULL);
+    assert_non_null(got);
+    char iso[TIME_ISO_LEN];
+    time_format_iso(later.timestamp, iso);
+    assert_string_equal(json_string_value(json_object_get(got, "timestamp")), iso);
+    assert_true(json_is_true(json_object_get(got, "violations_unchanged")));
+    json_t *vs = json_object_get(got, "violations");
+    assert_int_equal(json_array_size(vs), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(vs, 0), "user_id")), 42);
+    json_decref(got);
+    free(text);
+    /* A truncated file holds no list: the caller asks the store. */
+    assert_int_equal(report_read_whole(dir, "20251025_144000_violations.json", 1 << 20, &text,
+                                       &len), -ENODATA);
+    char path[512];
+    snprintf(path, sizeof path, "%s/20251025_143000_violations.json", dir);
+    unlink(path);
+    assert_true(report_read_whole(dir, "20251025_143500_violations.json", 1 << 20, &text,
+                                  &len) < 0);
+    snprintf(path, sizeof path, "%s/20251025_143500_violations.json", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/20251025_144000_violations.json", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(violation_object),
         cmocka_unit_test(file_form_equals_object_form),
         cmocka_unit_test(report_without_violations),
+        cmocka_unit_test(file_names),
+        cmocka_unit_test(whole_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -772,6 +772,55 @@ static int pg_schema_version(struct store *s, int *version)
     return rc ? rc : current_version(PS(s), version);
 }
 
+static void probe_error(PGresult *res, PGconn *conn, char *out, size_t len)
+{
+    const char *m = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
+    snprintf(out, len, "%.*s", (int)strcspn(m, "\n"), m);
+}
+
+static int pg_probe(struct store *s, bool deep, struct store_probe *out)
+{
+    (void)deep; /* PostgreSQL verifies its pages itself (checksums) on every read */
+    struct pg_store *ps = PS(s);
+    memset(out, 0, sizeof *out);
+    out->last_check_pairs = -1;
+    if (s->in_txn)
+        return store_fail(s, STORE_ERR, "probe: a transaction is open");
+    int rc = ensure(ps, "probe");
+    if (rc)
+        return rc;
+    PGresult *res = PQexec(
+        ps->conn,
+        "SELECT coalesce(max(version), 0),"
+        " (SELECT count(*) FROM users),"
+        " EXISTS (SELECT 1 FROM specialization_progress) OR"
+        " EXISTS (SELECT 1 FROM user_licenses),"
+        " coalesce((SELECT total_checked FROM check_runs ORDER BY id DESC LIMIT 1), -1)"
+        " FROM schema_migrations");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        probe_error(res, ps->conn, out->read_error, sizeof out->read_error);
+        PQclear(res);
+        return PQstatus(ps->conn) == CONNECTION_OK ? 0 : fail_conn(ps, "probe");
+    }
+    out->schema_version = atoi(PQgetvalue(res, 0, 0));
+    out->users = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    out->has_pairs = PQgetvalue(res, 0, 2)[0] == 't';
+    out->last_check_pairs = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+    PQclear(res);
+    /* A write that changes nothing, committed (read-only server, full disk). */
+    res = PQexec(ps->conn, "UPDATE schema_migrations SET applied_at = applied_at "
+                           "WHERE version = (SELECT max(version) FROM schema_migrations)");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (state && !strcmp(state, "55P03")) /* lock_not_available */
+            out->write_busy = true;
+        else
+            probe_error(res, ps->conn, out->write_error, sizeof out->write_error);
+    }
+    PQclear(res);
+    return PQstatus(ps->conn) == CONNECTION_OK ? 0 : fail_conn(ps, "probe");
+}
+
 static int pg_migrate(struct store *s, int *applied)
 {
     struct pg_store *ps = PS(s);
@@ -2523,6 +2572,7 @@ static const struct store_ops pg_ops = {
     .close = pg_close,
     .migrate = pg_migrate,
     .schema_version = pg_schema_version,
+    .probe = pg_probe,
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,

@@ -528,6 +528,100 @@ static void sq_rollback(struct store *s)
     s->in_txn = 0;
 }
 
+/* ---- readiness probe ------------------------------------------------------ */
+
+/* One statement on a probe connection: its first row's text column 0 into
+ * out (may be NULL). Returns the SQLite result code of the step. */
+static int probe_step(sqlite3 *db, const char *sql, char *out, size_t len)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && out) {
+            const unsigned char *t = sqlite3_column_text(st, 0);
+            snprintf(out, len, "%s", t ? (const char *)t : "");
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int sq_probe(struct store *s, bool deep, struct store_probe *out)
+{
+    struct sqlite_store *ss = SS(s);
+    memset(out, 0, sizeof *out);
+    out->last_check_pairs = -1;
+    /* A fresh connection has no page cache: it reads what is on disk now. It
+     * never creates the file. */
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(ss->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(out->read_error, sizeof out->read_error, "cannot open %s: %s", ss->path,
+                 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close_v2(db);
+        return 0;
+    }
+    sqlite3_busy_timeout(db, 1000);
+    char text[256] = "";
+    if (deep) {
+        rc = probe_step(db, "PRAGMA quick_check(1)", text, sizeof text);
+        if (rc != SQLITE_ROW || strcmp(text, "ok") != 0) {
+            snprintf(out->read_error, sizeof out->read_error, "integrity check: %s",
+                     rc == SQLITE_ROW ? text : sqlite3_errmsg(db));
+            goto done;
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(
+        db,
+        "SELECT coalesce(max(version), 0),"
+        " (SELECT count(*) FROM users),"
+        " EXISTS (SELECT 1 FROM specialization_progress) OR"
+        " EXISTS (SELECT 1 FROM user_licenses),"
+        " coalesce((SELECT total_checked FROM check_runs ORDER BY id DESC LIMIT 1), -1)"
+        " FROM schema_migrations",
+        -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        out->schema_version = sqlite3_column_int(st, 0);
+        out->users = sqlite3_column_int64(st, 1);
+        out->has_pairs = sqlite3_column_int(st, 2) != 0;
+        out->last_check_pairs = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW) {
+        snprintf(out->read_error, sizeof out->read_error, "read: %s", sqlite3_errmsg(db));
+        goto done;
+    }
+    if (sqlite3_db_readonly(db, "main") == 1) {
+        snprintf(out->write_error, sizeof out->write_error,
+                 "%s can only be opened read-only", ss->path);
+        goto done;
+    }
+    /* A write that changes nothing, committed: it needs the lock, a journal
+     * and room on the disk like any other. */
+    rc = probe_step(db, "BEGIN IMMEDIATE", NULL, 0);
+    if (rc == SQLITE_DONE)
+        rc = probe_step(db,
+                        "UPDATE schema_migrations SET applied_at = applied_at "
+                        "WHERE version = (SELECT max(version) FROM schema_migrations)",
+                        NULL, 0);
+    if (rc == SQLITE_DONE)
+        rc = probe_step(db, "COMMIT", NULL, 0);
+    if (rc != SQLITE_DONE) {
+        if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+            out->write_busy = true;
+        else
+            snprintf(out->write_error, sizeof out->write_error, "write: %s",
+                     sqlite3_errmsg(db));
+        if (!sqlite3_get_autocommit(db))
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+done:
+    sqlite3_close_v2(db);
+    return 0;
+}
+
 /* ---- migrations --------------------------------------------------------- */
 
 static int current_version(struct sqlite_store *ss, int *version)
@@ -2874,6 +2968,7 @@ static const struct store_ops sqlite_ops = {
     .close = sq_close,
     .migrate = sq_migrate,
     .schema_version = sq_schema_version,
+    .probe = sq_probe,
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
