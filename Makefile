@@ -7,7 +7,7 @@ LOCKSTEP  := $(BUILD)/lockstep
 # missing cmocka fails the configure step instead of skipping the unit tests.
 CMAKE_ARGS ?=
 
-.PHONY: all build asan run test unit unit-asan api api-asan e2e pg prom bench clean install deb install-test
+.PHONY: all build asan run test unit unit-asan api api-asan e2e pg prom fuzz fuzz-ci bench clean install deb install-test
 # `make install`: under $(DESTDIR)$(PREFIX); lockstep.ini and the logrotate file
 # under $(DESTDIR)/etc (docs/operations.md "Installing").
 PREFIX    ?= /usr/local
@@ -32,7 +32,7 @@ run: build
 test:
 	@scripts/bootstrap test
 	@$(MAKE) --no-print-directory build asan CMAKE_ARGS=-DLOCKSTEP_TESTS_REQUIRED=ON
-	@$(MAKE) --no-print-directory prom unit unit-asan install-test api api-asan e2e pg
+	@$(MAKE) --no-print-directory prom unit unit-asan install-test api api-asan e2e pg fuzz-ci
 
 unit:
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
@@ -55,6 +55,16 @@ e2e:
 
 pg:
 	@scripts/pg-test $(abspath $(BUILD))
+
+# Each libFuzzer harness (fuzz/) for FUZZ_SECONDS (default 60) in build-fuzz/
+# (clang, ASan + UBSan); any crash, leak or sanitizer report fails. docs/fuzzing.md.
+fuzz:
+	@scripts/fuzz
+
+# In make test: each harness 60 s as well, two at a time (the suites before it
+# are done, so both CPUs are free), to keep make test within its time budget.
+fuzz-ci:
+	@FUZZ_JOBS=$${FUZZ_JOBS:-2} scripts/fuzz
 
 # The Prometheus rules shipped in contrib/prometheus: valid, and their unit
 # tests pass (the exposition itself is linted by tests/api/prometheus.test.mjs).
@@ -80,4 +90,4 @@ bench: build
 	@bench/run $(abspath $(BUILD))
 
 clean:
-	rm -rf $(BUILD) $(ASAN) build-deb
+	rm -rf $(BUILD) $(ASAN) build-deb build-fuzz

@@ -58,6 +58,12 @@ static const struct key_desc keys[] = {
     {"web_dir", STR(web_dir)},
     {"workers", LNG(workers, 0, 256)},
     {"http_threads", LNG(http_threads, 0, 64)},
+    {"request_header_timeout", LNG(request_header_timeout, 1, 3600)},
+    {"request_body_timeout", LNG(request_body_timeout, 1, 3600)},
+    {"keepalive_timeout", LNG(keepalive_timeout, 1, 3600)},
+    {"max_connections", LNG(max_connections, 16, 1000000)},
+    {"max_connections_per_address", LNG(max_connections_per_address, 1, 1000000)},
+    {"status_violations_limit", LNG(status_violations_limit, 0, 10000)},
     {"parallel_scan_min_bytes", LNG(parallel_scan_min_bytes, -1, 1L << 40)},
     {"login_max_failures", LNG(login_max_failures, 1, LOGIN_MAX_FAILURES_LIMIT)},
     {"login_window_seconds", LNG(login_window_seconds, 1, 86400)},
@@ -107,6 +113,12 @@ void config_defaults(struct config *c)
     c->metrics_deprecated = true;
     c->workers = 0;
     c->http_threads = 0;
+    c->request_header_timeout = 10;
+    c->request_body_timeout = 30;
+    c->keepalive_timeout = 5;
+    c->max_connections = 4096;
+    c->max_connections_per_address = 128;
+    c->status_violations_limit = 100;
     c->parallel_scan_min_bytes = 8L << 20;
     c->login_max_failures = 5;
     c->login_window_seconds = 300;
@@ -299,6 +311,26 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     return ok;
 }
 
+/* Read INI text from f; name (a path) prefixes the messages. */
+static int load_stream(struct config *c, FILE *f, const char *name, char *err, size_t errlen)
+{
+    struct ini_ctx ctx = {.c = c, .f = f};
+    int line = ini_parse_stream(read_line, &ctx, on_ini_entry, &ctx);
+    if (ctx.read_errno) {
+        snprintf(err, errlen, "cannot read config file %s: %s", name, strerror(ctx.read_errno));
+        return -1;
+    }
+    if (line != 0) {
+        if (line < 0)
+            snprintf(err, errlen, "cannot read config file %s", name);
+        else
+            snprintf(err, errlen, "%s:%d: %s", name, line,
+                     ctx.msg_line == line ? ctx.msg : "syntax error");
+        return -1;
+    }
+    return 0;
+}
+
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
@@ -306,23 +338,32 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
         snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
         return -1;
     }
-    struct ini_ctx ctx = {.c = c, .f = f};
-    int line = ini_parse_stream(read_line, &ctx, on_ini_entry, &ctx);
+    int rc = load_stream(c, f, path, err, errlen);
     fclose(f);
-    if (ctx.read_errno) {
-        snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(ctx.read_errno));
-        return -1;
-    }
-    if (line != 0) {
-        if (line < 0)
-            snprintf(err, errlen, "cannot read config file %s", path);
-        else
-            snprintf(err, errlen, "%s:%d: %s", path, line,
-                     ctx.msg_line == line ? ctx.msg : "syntax error");
-        return -1;
-    }
+    if (rc)
+        return rc;
     snprintf(c->config_file, sizeof c->config_file, "%s", path);
     return 0;
+}
+
+int config_load_text(struct config *c, const char *name, const char *text, size_t len,
+                     char *err, size_t errlen)
+{
+    /* fmemopen refuses a zero size: empty text is an empty file. */
+    if (len == 0)
+        return 0;
+    FILE *f = fmemopen((void *)text, len, "r");
+    if (!f) {
+        snprintf(err, errlen, "cannot read config text %s: %s", name, strerror(errno));
+        return -1;
+    }
+    /* A buffer of our own: no allocation per call (fuzz_config runs this
+     * millions of times). */
+    char buf[1024];
+    setvbuf(f, buf, _IOFBF, sizeof buf);
+    int rc = load_stream(c, f, name, err, errlen);
+    fclose(f);
+    return rc;
 }
 
 /* LOCKSTEP_* variables that are not settings: the config file's path, and the

@@ -47,6 +47,12 @@ struct config {
     long workers;                     /* pooled store connections and handler threads;
                                          0 = from the CPU count */
     long http_threads;                /* epoll threads serving connections; 0 = CPUs */
+    long request_header_timeout;      /* seconds to read a request's head (not reset by bytes) */
+    long request_body_timeout;        /* seconds to read its body, after the head */
+    long keepalive_timeout;           /* seconds a connection may stay silent */
+    long max_connections;             /* open connections in total; more get 503 */
+    long max_connections_per_address; /* open connections per client address */
+    long status_violations_limit;     /* violations in /health/status and check-now */
     long parallel_scan_min_bytes;     /* SQLite: full scans of larger files use threads */
     long login_max_failures;          /* failures per email before 429 */
     long login_window_seconds;        /* the window those failures are counted in */
@@ -81,6 +87,11 @@ struct config {
 void config_defaults(struct config *c);
 /* Read an INI file. Errors name "file:line: message". Returns 0 or -1. */
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
+/* Apply INI text held in memory (len bytes, NUL not needed) as
+ * config_load_file applies a file; name stands for the path in messages.
+ * Returns 0 or -1 with err. */
+int config_load_text(struct config *c, const char *name, const char *text, size_t len,
+                     char *err, size_t errlen);
 /* Apply LOCKSTEP_<KEY> environment variables. Returns 0 or -1 with err. */
 int config_load_env(struct config *c, char *err, size_t errlen);
 /* Set one key from text (flags use this). Returns 0, -1 bad value, -2 unknown key. */

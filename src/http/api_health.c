@@ -13,6 +13,7 @@
 #include "util/timeutil.h"
 
 #include <sodium.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,10 @@ static long next_check_minutes(struct app *app)
     return (long)((next - now + 60 * USEC_PER_SEC - 1) / (60 * USEC_PER_SEC));
 }
 
+/* Reference and truncated integrity-check files hold a summary and a few
+ * keys: far below this. A larger file holds its whole violation list. */
+#define REPORT_SMALL_FILE 65536
+
 void h_health_latest_report(struct http_req *r)
 {
     struct store *s = http_store(r);
@@ -60,16 +65,26 @@ void h_health_latest_report(struct http_req *r)
         http_store_error(r, rc);
         return;
     }
-    /* The report exactly as logged: the file, when it is there (with the list
-     * of the file it refers to when its list was unchanged). */
+    /* The report exactly as logged. A reference file (its list unchanged
+     * since an earlier file) or a truncated one is small: it is completed
+     * from the file it names, or from the store. A large file holds its whole
+     * list and is sent from disk as the client reads it. */
     if (c.report_file[0]) {
-        char *text = NULL;
-        size_t len = 0;
-        if (report_read_whole(r->app->cfg.data_dir, c.report_file, (size_t)512 << 20, &text,
-                              &len) == 0) {
-            http_json_text(r, 200, text, len);
-            free(text);
-            return;
+        char path[FS_PATH_MAX];
+        struct stat st;
+        if (fs_join(path, sizeof path, r->app->cfg.data_dir, c.report_file) == 0 &&
+            stat(path, &st) == 0 && st.st_size > REPORT_SMALL_FILE) {
+            if (http_file(r, 200, path, "application/json") == 0)
+                return;
+        } else {
+            char *text = NULL;
+            size_t len = 0;
+            if (report_read_whole(r->app->cfg.data_dir, c.report_file, (size_t)512 << 20,
+                                  &text, &len) == 0) {
+                http_json_text(r, 200, text, len);
+                free(text);
+                return;
+            }
         }
     }
     json_t *rep = report_from_store(s, &c);
@@ -85,16 +100,28 @@ static int add_violation(void *ctx, const struct violation *v)
     return json_array_append_new(ctx, report_violation_json(v));
 }
 
+/* One page of the open violations, newest first; X-Total-Count holds how
+ * many there are. */
 void h_health_violations(struct http_req *r)
 {
+    long long limit, offset;
+    if (http_query_page(r, &limit, &offset))
+        return;
+    const char *spec = http_query(r, "specialization");
+    if (spec && !*spec)
+        spec = NULL;
     struct store *s = http_store(r);
+    int64_t total = 0;
+    int rc = s->ops->violations_open_count(s, spec, &total);
     json_t *arr = json_array();
-    int rc = s->ops->violations_open(s, NULL, add_violation, arr);
+    if (!rc)
+        rc = s->ops->violations_open_page(s, spec, limit, offset, add_violation, arr);
     if (rc) {
         json_decref(arr);
         http_store_error(r, rc);
         return;
     }
+    http_total_header(r, total);
     http_json(r, 200, arr);
 }
 

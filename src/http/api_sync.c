@@ -11,25 +11,52 @@
 #include <stdio.h>
 #include <string.h>
 
-static int add_violation(void *ctx, const struct violation *v)
+/* One page of a stream of violations: `offset` skipped, `limit` kept, all
+ * counted. */
+struct page {
+    json_t *arr;
+    long long limit, offset, seen;
+    bool failed;
+};
+
+static int add_to_page(void *ctx, const struct violation *v)
 {
-    return json_array_append_new(ctx, report_violation_json(v));
+    struct page *p = ctx;
+    long long i = p->seen++;
+    if (i < p->offset || i >= p->offset + p->limit)
+        return 0;
+    if (json_array_append_new(p->arr, report_violation_json(v)) != 0) {
+        p->failed = true;
+        return 1;
+    }
+    return 0;
 }
 
+/* The violations as they stand now (a live comparison), one page at a time:
+ * X-Total-Count holds how many there are. */
 void h_desync_issues(struct http_req *r)
 {
+    long long limit, offset;
+    if (http_query_page(r, &limit, &offset))
+        return;
     const char *spec = http_query(r, "specialization");
     char err[300];
-    json_t *arr = json_array();
-    int rc = check_current_violations(http_store(r), spec && *spec ? spec : NULL,
-                                      r->app->cfg.sync_direction, add_violation, arr, err,
-                                      sizeof err);
+    struct page p = {.arr = json_array(), .limit = limit, .offset = offset};
+    int rc = p.arr ? check_current_violations(http_store(r), spec && *spec ? spec : NULL,
+                                              r->app->cfg.sync_direction, add_to_page, &p, err,
+                                              sizeof err)
+                   : LS_ERR_DATABASE;
+    if (!rc && p.failed) {
+        snprintf(err, sizeof err, "out of memory");
+        rc = LS_ERR_DATABASE;
+    }
     if (rc) {
-        json_decref(arr);
+        json_decref(p.arr);
         http_service_error(r, rc, err);
         return;
     }
-    http_json(r, 200, arr);
+    http_total_header(r, p.seen);
+    http_json(r, 200, p.arr);
 }
 
 /* Run a sync with the request's direction and answer its result. */
@@ -59,7 +86,8 @@ static void run(struct http_req *r, int64_t user, const char *spec, bool dry_run
         http_service_error(r, rc, err);
         return;
     }
-    json_t *j = sync_result_json(&res);
+    /* Every repair is counted; the items listed are capped like any list. */
+    json_t *j = sync_result_json_capped(&res, HTTP_PAGE_MAX);
     if (!dry_run) {
         json_t *d = json_object();
         json_object_set_new(d, "direction", json_string(res.direction));

@@ -3,6 +3,7 @@
  * gate that keeps argon2id from taking every CPU. */
 #include "http/http.h"
 #include "http/login_throttle.h"
+#include "http/token.h"
 
 #include "service/errors.h"
 #include "service/users.h"
@@ -630,4 +631,20 @@ void h_me(struct http_req *r)
     json_object_set_new(o, "role", json_string(r->user.role));
     json_object_set_new(o, "is_active", json_boolean(r->user.is_active));
     http_json(r, 200, o);
+}
+
+/* ---- verification alone (token.h) ------------------------------------------------ */
+
+int auth_token_verify(struct app *app, const char *token, const char *type,
+                      int64_t *user_id)
+{
+    jwt_t *jwt = verify_token(app, token, type);
+    if (!jwt)
+        return -1;
+    int64_t uid = token_user(jwt);
+    jwt_free(jwt);
+    if (!uid)
+        return -1;
+    *user_id = uid;
+    return 0;
 }

@@ -85,6 +85,23 @@ int http_body_int(struct http_req *r, const char *name, bool required, long long
                   long long max, long long *out);
 int http_body_bool(struct http_req *r, const char *name, bool required, bool *out);
 
+/* Bounded answers (bounded.c). A list answers at most HTTP_PAGE_MAX items a
+ * request. */
+#define HTTP_PAGE_MAX 1000
+/* The `limit` (1..HTTP_PAGE_MAX, default HTTP_PAGE_MAX) and `offset` (>= 0,
+ * default 0) query parameters; -1 after answering 422. */
+int http_query_page(struct http_req *r, long long *limit, long long *offset);
+/* X-Total-Count: how many items the whole list holds. */
+void http_total_header(struct http_req *r, long long total);
+/* Answer the file at `path` from disk, in blocks as the client reads them
+ * (never whole in memory). Returns 0, or -1 when it cannot be opened as a
+ * regular file (nothing answered). */
+int http_file(struct http_req *r, int status, const char *path, const char *content_type);
+/* After a request's answer is done: give freed heap pages back to the
+ * system (malloc_trim), at most once a second, so that RSS falls again
+ * after large answers. */
+void http_memory_after_answer(void);
+
 /* Write an audit row for this request (user, ip, status). Failures are logged. */
 void http_audit(struct http_req *r, const char *action, const char *resource_type,
                 const char *resource_id, json_t *details);

@@ -2,7 +2,10 @@
 #include "http/server.h"
 
 #include "http/client_addr.h"
+#include "http/conn_guard.h"
+#include "http/dispatch.h"
 #include "http/http.h"
+#include "http/request_check.h"
 #include "service/errors.h"
 #include "service/metrics.h"
 #include "service/readiness.h"
@@ -144,6 +147,7 @@ struct http_server {
     unsigned port;
     struct lane lanes[N_LANES];
     atomic_bool stopping;
+    struct conn_guard *guard;  /* caps and deadlines of connections (conn_guard.c) */
 };
 
 static const char csp[] =
@@ -513,6 +517,8 @@ struct req {
     bool counted;              /* in srv->in_flight until its answer is queued */
     bool too_large;            /* body bytes beyond the limit were dropped */
     const struct route *rt;    /* found once the request is read whole; NULL: none */
+    const char *raw_target;    /* the target in libmicrohttpd's request line */
+    struct request_verdict verdict; /* refused by request_check.c: answer it and close */
     char id[20];               /* request id, set by the first dispatch() */
     int64_t t0;                /* when it was read whole (access log duration) */
 };
@@ -569,6 +575,10 @@ static bool dispatch(struct http_server *srv, struct req *q, bool can_defer)
 
     const char *path = route_path(r.path);
     size_t limit = (size_t)srv->app->cfg.max_body_bytes;
+    if (q->verdict.status) {
+        http_error(&r, q->verdict.status, "%s", q->verdict.detail);
+        goto done;
+    }
     if (u->http_url && strlen(u->http_url) > HTTP_URL_MAX) {
         http_error(&r, 414, "URL too long (at most %d bytes)", HTTP_URL_MAX);
         goto done;
@@ -739,6 +749,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     q->conn = conn;
     q->u.http_url = strdup(uri);
     q->u.url_path = strndup(uri, strcspn(uri, "?"));
+    q->raw_target = uri;
+    request_check_target(uri, &q->verdict);
     atomic_init(&q->state, REQ_NEW);
     return q;
 }
@@ -794,7 +806,14 @@ static bool add_headers(struct MHD_Response *m, const struct _u_response *resp)
 static enum MHD_Result send_answer(struct http_server *s, struct req *q)
 {
     struct MHD_Response *m;
-    if (q->resp.binary_body && q->resp.binary_body_length) {
+    if (q->resp.stream_callback) { /* http_file(): read as the client takes it */
+        m = MHD_create_response_from_callback(q->resp.stream_size, q->resp.stream_block_size,
+                                              q->resp.stream_callback,
+                                              q->resp.stream_user_data,
+                                              q->resp.stream_callback_free);
+        if (m)
+            q->resp.stream_user_data = NULL;
+    } else if (q->resp.binary_body && q->resp.binary_body_length) {
         m = MHD_create_response_from_buffer_with_free_callback(q->resp.binary_body_length,
                                                                q->resp.binary_body, free);
         if (m)
@@ -804,7 +823,11 @@ static enum MHD_Result send_answer(struct http_server *s, struct req *q)
     }
     enum MHD_Result rc = MHD_NO;
     if (m) {
-        if (add_headers(m, &q->resp))
+        /* A request refused as malformed ends its connection: what follows
+         * it on the wire cannot be trusted to be a request. */
+        if (add_headers(m, &q->resp) &&
+            (!q->verdict.status ||
+             MHD_add_response_header(m, MHD_HTTP_HEADER_CONNECTION, "close") == MHD_YES))
             rc = MHD_queue_response(q->conn, (unsigned)q->resp.status, m);
         else
             log_msg(LOG_ERROR, "http", "cannot build the response headers");
@@ -822,7 +845,8 @@ static int route_lane(struct req *q)
 {
     struct http_req scratch;
     scratch.n_params = 0;
-    if (q->too_large || (q->u.http_url && strlen(q->u.http_url) > HTTP_URL_MAX))
+    if (q->too_large || q->verdict.status ||
+        (q->u.http_url && strlen(q->u.http_url) > HTTP_URL_MAX))
         return -1;
     q->rt = find_route(q->u.http_verb ? q->u.http_verb : "",
                        route_path(q->u.url_path ? q->u.url_path : "/"), &scratch);
@@ -871,6 +895,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_NO;
     int state = atomic_load(&q->state);
     if (state == REQ_NEW) {
+        if (conn_guard_refused(s->guard, conn))
+            return MHD_NO; /* answered 503 by the guard */
         atomic_store(&q->state, REQ_READING);
         q->u.http_verb = strdup(method);
         q->u.http_protocol = strdup(version);
@@ -883,7 +909,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         MHD_get_connection_values(conn, MHD_HEADER_KIND, fill_map, q->u.map_header);
         MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, fill_map, q->u.map_url);
         MHD_get_connection_values(conn, MHD_COOKIE_KIND, fill_map, q->u.map_cookie);
-        return MHD_YES;
+        if (!q->verdict.status)
+            request_check_head(conn, q->raw_target, strlen(q->u.http_url), version, &q->verdict);
+        if (!q->verdict.status) {
+            conn_guard_head_read(s->guard, conn);
+            return MHD_YES;
+        }
+        /* Refused: answered now, before any body is read. */
+        conn_guard_request_read(s->guard, conn);
+        q->counted = true;
+        q->t0 = time_mono_us();
+        atomic_fetch_add(&s->in_flight, 1);
+        dispatch(s, q, false);
+        return send_answer(s, q);
     }
     if (*upload_size) {
         /* Keep one byte past the limit so dispatch() answers 413; drop the rest. */
@@ -910,6 +948,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         q->counted = true;
         q->t0 = time_mono_us();
         atomic_fetch_add(&s->in_flight, 1);
+        conn_guard_request_read(s->guard, conn);
     }
     int lane = route_lane(q);
     if (lane >= 0 && enqueue(&s->lanes[lane], q))
@@ -996,17 +1035,21 @@ static void *handler_thread(void *arg)
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     (void)toe;
     struct http_server *s = cls;
     struct req *q = *con_cls;
+    conn_guard_answer_done(s->guard, conn);
     if (!q)
         return;
+    if (q->resp.stream_callback_free && q->resp.stream_user_data) /* never sent */
+        q->resp.stream_callback_free(q->resp.stream_user_data);
+    q->resp.stream_user_data = NULL;
     request_done(s, q);
     ulfius_clean_request(&q->u);
     ulfius_clean_response(&q->resp);
     free(q);
     *con_cls = NULL;
+    http_memory_after_answer();
 }
 
 /* ---- start and stop ------------------------------------------------------------- */
@@ -1036,13 +1079,21 @@ int http_parse_listen(const char *listen, char *addr, size_t addr_len, unsigned 
     return 0;
 }
 
+/* libmicrohttpd's messages (cls: the connection guard, which rate-limits
+ * them: a flood of broken connections must not flood the log). */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    unsigned long dropped = 0;
+    if (cls && !conn_guard_log_allowed(cls, &dropped))
+        return;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
-    log_msg(LOG_WARNING, "http", "libmicrohttpd: %s", msg);
+    if (dropped)
+        log_msg(LOG_WARNING, "http", "libmicrohttpd: %s (%lu similar messages not logged)", msg,
+                dropped);
+    else
+        log_msg(LOG_WARNING, "http", "libmicrohttpd: %s", msg);
 }
 
 static void lane_stop(struct lane *l)
@@ -1081,6 +1132,7 @@ static int lane_start(struct http_server *s, enum lane_id id, int size, char *er
 
 static void server_free(struct http_server *s)
 {
+    conn_guard_free(s->guard);
     for (int i = 0; i < N_LANES; i++) {
         struct lane *l = &s->lanes[i];
         if (!l->srv)
@@ -1124,17 +1176,32 @@ int http_server_start(struct app *app, struct http_server **out, char *err, size
         server_free(s);
         return -1;
     }
+    const struct config *cfg = &app->cfg;
+    struct conn_guard_limits limits = {
+        .header_timeout = cfg->request_header_timeout,
+        .body_timeout = cfg->request_body_timeout,
+        .max_connections = cfg->max_connections,
+        .max_per_address = cfg->max_connections_per_address,
+    };
+    if (conn_guard_start(&limits, &s->guard, err, errlen) != 0) {
+        server_free(s);
+        return -1;
+    }
     /* epoll, a thread pool sized to the machine, and suspend/resume for the
-     * requests handed to handler threads. */
+     * requests handed to handler threads. libmicrohttpd's timeout is the idle
+     * one (keepalive_timeout); the guard adds the absolute deadlines and the
+     * caps, and libmicrohttpd's connection limit is only its backstop. */
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME;
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+        s->guard, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
         s, MHD_OPTION_SOCK_ADDR, &s->addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)io_threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 512u,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->keepalive_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, conn_guard_library_limit(s->guard, io_threads),
+        MHD_OPTION_NOTIFY_CONNECTION, conn_guard_notify, s->guard,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        512u, MHD_OPTION_END);
+        1024u, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, errlen, "cannot listen on %s: %s", app->cfg.listen,
                  errno ? strerror(errno) : "address unavailable");
@@ -1182,4 +1249,54 @@ void http_server_stop(struct http_server *s, long timeout_ms)
         lane_stop(&s->lanes[i]);
     MHD_stop_daemon(s->daemon);
     server_free(s);
+}
+
+/* ---- one request without a connection (dispatch.h) -------------------------------- */
+
+bool http_route_at(int i, const char **method, const char **pattern, bool *takes_body)
+{
+    if (i < 0 || (size_t)i >= N_ROUTES)
+        return false;
+    *method = routes[i].method;
+    *pattern = routes[i].pattern;
+    *takes_body = routes[i].flags & BODY;
+    return true;
+}
+
+void http_request_add_value(struct _u_map *map, const char *key, const char *value)
+{
+    fill_map(map, MHD_HEADER_KIND, key, value);
+}
+
+int http_dispatch_request(struct app *app, const struct _u_request *u,
+                          struct _u_response *resp)
+{
+    struct http_server *srv = calloc(1, sizeof *srv);
+    struct req *q = calloc(1, sizeof *q);
+    int status = -1;
+    if (!srv || !q)
+        goto out;
+    srv->app = app;
+    /* Borrowed: nothing below frees the request's parts. */
+    q->u = *u;
+    q->resp = *resp;
+    q->t0 = time_mono_us();
+    q->too_large = u->binary_body_length > (size_t)app->cfg.max_body_bytes + 1;
+    /* As on_request(): a routed request runs on a handler thread; the
+     * others on the epoll thread, which may hand them to a handler thread. */
+    if (route_lane(q) >= 0 || !dispatch(srv, q, true))
+        dispatch(srv, q, false);
+    *resp = q->resp;
+    status = resp->status;
+    struct MHD_Response *m = MHD_create_response_from_buffer(
+        resp->binary_body_length, resp->binary_body ? resp->binary_body : (void *)"",
+        MHD_RESPMEM_PERSISTENT);
+    if (!m || !add_headers(m, resp))
+        status = -1;
+    if (m)
+        MHD_destroy_response(m);
+out:
+    free(q);
+    free(srv);
+    return status;
 }

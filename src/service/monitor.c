@@ -77,19 +77,56 @@ void monitor_invalidate(struct monitor *m)
     pthread_mutex_unlock(&m->cache_mu);
 }
 
-struct body_sink {
-    FILE *fp;
-    bool first;
-    bool failed;
+/* The violations a check hands its caller: the newest `cap` of them (by
+ * first_seen; among equals, the first found), as /health/status shows them,
+ * and how many there were. The report file still holds every one. */
+struct newest_sink {
+    struct kept {
+        struct violation v;
+        int64_t seq; /* order found */
+    } *keep;
+    size_t n, cap;
+    size_t oldest;   /* index of the entry the next newer violation replaces */
+    int64_t total;
 };
 
-static int to_body(void *ctx, const struct violation *v)
+/* The entry to replace: the oldest first_seen, and among those the last found. */
+static size_t find_oldest(const struct newest_sink *k)
 {
-    struct body_sink *b = ctx;
-    if (report_write_violation(b->fp, v, b->first) != 0)
-        b->failed = true;
-    b->first = false;
+    size_t o = 0;
+    for (size_t i = 1; i < k->n; i++)
+        if (k->keep[i].v.first_seen < k->keep[o].v.first_seen ||
+            (k->keep[i].v.first_seen == k->keep[o].v.first_seen &&
+             k->keep[i].seq > k->keep[o].seq))
+            o = i;
+    return o;
+}
+
+static int to_newest(void *ctx, const struct violation *v)
+{
+    struct newest_sink *k = ctx;
+    int64_t seq = k->total++;
+    if (k->n < k->cap) {
+        k->keep[k->n].v = *v;
+        k->keep[k->n].seq = seq;
+        if (++k->n == k->cap)
+            k->oldest = find_oldest(k);
+        return 0;
+    }
+    if (k->cap == 0 || v->first_seen <= k->keep[k->oldest].v.first_seen)
+        return 0;
+    k->keep[k->oldest].v = *v;
+    k->keep[k->oldest].seq = seq;
+    k->oldest = find_oldest(k);
     return 0;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+    const struct kept *x = a, *y = b;
+    if (x->v.first_seen != y->v.first_seen)
+        return x->v.first_seen > y->v.first_seen ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* Run the check and build its JSON report. */
@@ -98,9 +135,8 @@ static int execute(struct monitor *m, struct store *s, const struct monitor_chec
 {
     char *body = NULL, *report = NULL;
     size_t body_len = 0, report_len = 0;
-    struct body_sink sink = {.first = true};
-    sink.fp = open_memstream(&body, &body_len);
-    if (!sink.fp) {
+    struct newest_sink sink = {.cap = (size_t)m->cfg->status_violations_limit};
+    if (sink.cap && !(sink.keep = calloc(sink.cap, sizeof *sink.keep))) {
         snprintf(err, errlen, "out of memory");
         return LS_ERR_DATABASE;
     }
@@ -112,28 +148,42 @@ static int execute(struct monitor *m, struct store *s, const struct monitor_chec
         .degraded_threshold = m->cfg->degraded_threshold,
         .data_dir = m->cfg->data_dir,
         .budget_bytes_per_day = m->cfg->report_budget_bytes_per_day,
-        .on_violation = to_body,
+        .on_violation = to_newest,
         .ctx = &sink,
     };
     int rc = check_execute(s, &o, &res->outcome, err, errlen);
-    fclose(sink.fp);
-    if (rc == 0 && sink.failed) {
-        snprintf(err, errlen, "out of memory while building the report");
-        rc = LS_ERR_DATABASE;
-    }
     if (rc == 0) {
-        FILE *in = body_len ? fmemopen(body, body_len, "r") : NULL;
-        FILE *out = open_memstream(&report, &report_len);
-        if (!out || (body_len && !in) || report_write(out, &res->outcome.run, in) != 0) {
+        qsort(sink.keep, sink.n, sizeof *sink.keep, newest_first);
+        FILE *bf = open_memstream(&body, &body_len);
+        bool failed = !bf;
+        for (size_t i = 0; bf && i < sink.n; i++)
+            if (report_write_violation(bf, &sink.keep[i].v, i == 0) != 0)
+                failed = true;
+        if (bf)
+            fclose(bf);
+        /* The answer is bounded like /health/status: the newest violations,
+         * their count and whether the list was cut. */
+        json_t *extra = json_object();
+        FILE *in = !failed && body_len ? fmemopen(body, body_len, "r") : NULL;
+        FILE *out = failed ? NULL : open_memstream(&report, &report_len);
+        if (extra) {
+            json_object_set_new(extra, "total_violations", json_integer(sink.total));
+            json_object_set_new(extra, "violations_truncated",
+                                json_boolean(sink.total > (int64_t)sink.n));
+        }
+        if (!extra || !out || (body_len && !in) ||
+            report_write_extra(out, &res->outcome.run, extra, in) != 0) {
             snprintf(err, errlen, "out of memory while building the report");
             rc = LS_ERR_DATABASE;
         }
+        json_decref(extra);
         if (in)
             fclose(in);
         if (out)
             fclose(out);
     }
     free(body);
+    free(sink.keep);
     if (rc) {
         free(report);
         return rc;
@@ -270,12 +320,18 @@ int monitor_status_json(struct monitor *m, struct store *s, char **out, size_t *
         json_decref(col.arr);
         return LS_ERR_DATABASE;
     }
-    rc = s->ops->violations_open(s, NULL, collect_violation, &col);
+    /* At most status_violations_limit, newest first: one more tells whether
+     * the list was cut (the whole list is /health/violations, paginated). */
+    int64_t limit = m->cfg->status_violations_limit;
+    rc = s->ops->violations_open_page(s, NULL, limit + 1, 0, collect_violation, &col);
     if (rc || col.failed) {
         json_decref(o);
         json_decref(col.arr);
         return rc ? ls_from_store(rc) : LS_ERR_DATABASE;
     }
+    bool truncated = (int64_t)json_array_size(col.arr) > limit;
+    if (truncated)
+        json_array_remove(col.arr, json_array_size(col.arr) - 1);
     json_object_set_new(o, "status", json_string(c.status));
     json_object_set_new(o, "last_check", report_time_json(c.timestamp));
     json_object_set_new(o, "consistency_rate", json_real(c.consistency_rate));
@@ -284,6 +340,7 @@ int monitor_status_json(struct monitor *m, struct store *s, char **out, size_t *
     json_object_set_new(o, "requires_attention",
                         json_boolean(health_requires_attention(c.status)));
     json_object_set_new(o, "violations", col.arr);
+    json_object_set_new(o, "violations_truncated", json_boolean(truncated));
     char *text = json_dumps(o, REPORT_JSON_FLAGS);
     json_decref(o);
     if (!text)

@@ -161,12 +161,15 @@ int report_write_violation(FILE *body, const struct violation *v, bool first)
     return fwrite(buf, 1, n, body) == n && !ferror(body) ? 0 : -1;
 }
 
-/* "{" and the summary fields, one per line, each followed by a comma. */
-static int write_head(FILE *fp, const struct check_run *c)
+/* "{" and the summary fields (then those of `extra`, borrowed, NULL: none),
+ * one per line, each followed by a comma. */
+static int write_head(FILE *fp, const struct check_run *c, json_t *extra)
 {
     json_t *sum = report_summary_json(c);
-    if (!sum)
+    if (!sum || (extra && json_object_update(sum, extra) != 0)) {
+        json_decref(sum);
         return -1;
+    }
     int rc = fputs("{\n", fp) == EOF ? -1 : 0;
     const char *key;
     json_t *value;
@@ -183,9 +186,9 @@ static int write_head(FILE *fp, const struct check_run *c)
     return rc;
 }
 
-int report_write(FILE *fp, const struct check_run *c, FILE *body)
+int report_write_extra(FILE *fp, const struct check_run *c, json_t *extra, FILE *body)
 {
-    int rc = write_head(fp, c);
+    int rc = write_head(fp, c, extra);
     if (rc == 0 && fputs("  \"violations\": [", fp) == EOF)
         rc = -1;
     bool any = false;
@@ -208,9 +211,14 @@ int report_write(FILE *fp, const struct check_run *c, FILE *body)
     return rc;
 }
 
+int report_write(FILE *fp, const struct check_run *c, FILE *body)
+{
+    return report_write_extra(fp, c, NULL, body);
+}
+
 int report_write_reference(FILE *fp, const struct check_run *c, const char *violations_file)
 {
-    if (write_head(fp, c) != 0)
+    if (write_head(fp, c, NULL) != 0)
         return -1;
     json_t *name = json_string(violations_file);
     char *text = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
@@ -226,7 +234,7 @@ int report_write_reference(FILE *fp, const struct check_run *c, const char *viol
 
 int report_write_truncated(FILE *fp, const struct check_run *c)
 {
-    if (write_head(fp, c) != 0)
+    if (write_head(fp, c, NULL) != 0)
         return -1;
     return fprintf(fp, "  \"violations_truncated\": true,\n  \"violations_count\": %lld\n}\n",
                    (long long)c->inconsistent) < 0

@@ -50,6 +50,9 @@ bool report_valid_file_name(const char *name);
  * reference is not valid), or another -errno (missing file, too large). */
 int report_read_whole(const char *data_dir, const char *report_file, size_t limit, char **out,
                       size_t *len);
+/* report_write with the fields of the object `extra` (borrowed; NULL: none)
+ * after the summary's, before "violations". */
+int report_write_extra(FILE *fp, const struct check_run *c, json_t *extra, FILE *body);
 /* The report of a recorded check rebuilt from the store (its summary and the
  * open violations as of that check); used by latest-report when it is the
  * latest check. New reference, or NULL with store_errmsg(s) set. */

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -510,6 +511,11 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
 
 json_t *sync_result_json(const struct sync_result *r)
 {
+    return sync_result_json_capped(r, SIZE_MAX);
+}
+
+json_t *sync_result_json_capped(const struct sync_result *r, size_t max_results)
+{
     json_t *o = json_object();
     json_t *arr = json_array();
     if (!o || !arr) {
@@ -523,7 +529,8 @@ json_t *sync_result_json(const struct sync_result *r)
     json_object_set_new(o, "total_issues", json_integer(r->total_issues));
     json_object_set_new(o, "synced_count", json_integer(r->synced_count));
     json_object_set_new(o, "failed_count", json_integer(r->failed_count));
-    for (size_t i = 0; i < r->n_items; i++) {
+    size_t listed = r->n_items < max_results ? r->n_items : max_results;
+    for (size_t i = 0; i < listed; i++) {
         const struct sync_item *it = &r->items[i];
         json_t *x = json_object();
         if (!x)
@@ -540,5 +547,9 @@ json_t *sync_result_json(const struct sync_result *r)
         json_array_append_new(arr, x);
     }
     json_object_set_new(o, "results", arr);
+    if (max_results != SIZE_MAX) {
+        json_object_set_new(o, "results_total", json_integer((json_int_t)r->n_items));
+        json_object_set_new(o, "results_truncated", json_boolean(listed < r->n_items));
+    }
     return o;
 }

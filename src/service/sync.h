@@ -58,5 +58,9 @@ void sync_result_free(struct sync_result *r);
 int sync_recover_interrupted(struct store *s, const char *data_dir, int64_t *n);
 /* The result object of domain.md. New reference. */
 json_t *sync_result_json(const struct sync_result *r);
+/* The same with at most `max_results` items in `results` (in the order they
+ * were repaired), plus `results_total` (how many items there were) and
+ * `results_truncated`. New reference. */
+json_t *sync_result_json_capped(const struct sync_result *r, size_t max_results);
 
 #endif

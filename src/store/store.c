@@ -34,15 +34,9 @@ static bool has_prefix(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
-int store_open(const char *url, const struct store_options *o, struct store **out, char *err,
-               size_t errlen)
+int store_url_parse(const char *url, enum store_url_kind *kind, const char **target,
+                    char *err, size_t errlen)
 {
-    struct store_options def;
-    if (!o) {
-        store_options_default(&def);
-        o = &def;
-    }
-    *out = NULL;
     if (!url || !*url) {
         snprintf(err, errlen, "empty database URL");
         return STORE_ERR_URL;
@@ -56,15 +50,39 @@ int store_open(const char *url, const struct store_options *o, struct store **ou
                      url);
             return STORE_ERR_URL;
         }
-        return store_sqlite_open(path, o, out, err, errlen);
+        *kind = STORE_URL_SQLITE;
+        *target = path;
+        return 0;
     }
     if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://") ||
-        has_prefix(url, "postgres:") || has_prefix(url, "postgresql:"))
-        return store_pg_open(url, o, out, err, errlen);
+        has_prefix(url, "postgres:") || has_prefix(url, "postgresql:")) {
+        *kind = STORE_URL_POSTGRES;
+        *target = url;
+        return 0;
+    }
     snprintf(err, errlen,
              "invalid database URL '%.200s' (expected sqlite:PATH or postgres://USER@HOST/DB)",
              url);
     return STORE_ERR_URL;
+}
+
+int store_open(const char *url, const struct store_options *o, struct store **out, char *err,
+               size_t errlen)
+{
+    struct store_options def;
+    if (!o) {
+        store_options_default(&def);
+        o = &def;
+    }
+    *out = NULL;
+    enum store_url_kind kind;
+    const char *target;
+    int rc = store_url_parse(url, &kind, &target, err, errlen);
+    if (rc)
+        return rc;
+    if (kind == STORE_URL_SQLITE)
+        return store_sqlite_open(target, o, out, err, errlen);
+    return store_pg_open(target, o, out, err, errlen);
 }
 
 void store_close(struct store *s)

@@ -391,6 +391,13 @@ struct store_ops {
     /* Violations resolved after `since` (first_seen is kept in the record). */
     int (*violations_resolved_since)(struct store *s, int64_t since, store_violation_cb cb,
                                      void *ctx);
+    /* One page of the open violations, newest first (first_seen descending,
+     * then user, specialization, issue type): at most `limit` rows after
+     * skipping `offset`; spec NULL: all. Answers stay bounded at any size. */
+    int (*violations_open_page)(struct store *s, const char *spec, int64_t limit,
+                                int64_t offset, store_violation_cb cb, void *ctx);
+    /* How many violations are open; spec NULL: all. */
+    int (*violations_open_count)(struct store *s, const char *spec, int64_t *count);
 
     /* Sync runs are recorded when they start (status running; sets r->id),
      * counted in each repair's own transaction (sync_run_count_repair), and
@@ -494,6 +501,14 @@ struct store_options {
 };
 
 void store_options_default(struct store_options *o);
+
+/* What a store URL names, without opening anything: "sqlite:PATH" or
+ * "sqlite://PATH" (*target: PATH, inside url) or "postgres://…",
+ * "postgresql://…", "postgres:…" (*target: url, handed to libpq whole).
+ * Returns 0, or STORE_ERR_URL with err. */
+enum store_url_kind { STORE_URL_SQLITE, STORE_URL_POSTGRES };
+int store_url_parse(const char *url, enum store_url_kind *kind, const char **target,
+                    char *err, size_t errlen);
 
 /* Open a store from its URL: "sqlite:PATH" (or a plain path ending in .db) or
  * "postgres://…"/"postgresql://…". Migrations are applied on open when

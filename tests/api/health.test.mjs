@@ -75,9 +75,18 @@ test('check-now, then status shows the new numbers at once; latest-report is the
   assert.equal(latest.status, 200);
   const logged = files().sort().at(-1);
   assert.equal(latest.text, fs.readFileSync(path.join(ctx.dir, 'logs/integrity_checks', logged), 'utf8'));
-  assert.deepEqual(latest.body, r2.body);
+  // check-now answers the same report with its violations bounded like the
+  // status (newest first, with their count); the file keeps every one.
+  const { violations: answered, total_violations: total, violations_truncated: cut, ...summary } = r2.body;
+  const { violations: logged_violations, ...logged_summary } = latest.body;
+  assert.deepEqual(logged_summary, summary);
+  assert.equal(total, logged_violations.length);
+  assert.equal(cut, false);
+  const key = (x) => `${x.user_id}/${x.specialization}/${x.issue_type}`;
+  assert.deepEqual(answered.map(key).sort(), logged_violations.map(key).sort());
   const v = await get('/api/v1/health/violations');
-  assert.deepEqual(v.body, r2.body.violations);
+  assert.deepEqual(v.body, answered);
+  assert.equal(v.headers.get('x-total-count'), String(total));
   // History: newest first, with the documented fields.
   const h = await get('/api/v1/health/history?limit=10');
   assert.equal(h.body.length, 2);

@@ -45,6 +45,11 @@ async function eachLimited(items, limit, fn) {
   await Promise.all(workers);
 }
 
+/* The status carries only the newest violations; the table pages through
+ * /health/violations (at most 1,000 a request), up to this many rows. */
+const VIOLATIONS_PAGE = 1000;
+const VIOLATIONS_SHOWN = 50000;
+
 /** Draw the page into `main`; returns its teardown (timers and listeners). */
 export function mountHealth(main) {
   let alive = true;
@@ -59,6 +64,9 @@ export function mountHealth(main) {
   let ticker = null;
   let failing = false;
   let specs = null;
+  /* The open violations of the check `violationsOf` (its last_check). */
+  let violationList = [];
+  let violationsOf = null;
   const repaired = loadRepaired();
 
   /* ---- header ---- */
@@ -177,12 +185,15 @@ export function mountHealth(main) {
       repaired.keys.clear();
       saveRepaired(repaired);
     }
-    const open = (status.violations || []).filter((v) => !repaired.keys.has(violationKey(v)));
-    const hidden = (status.violations || []).length - open.length;
+    const open = violationList.filter((v) => !repaired.keys.has(violationKey(v)));
+    const hidden = violationList.length - open.length;
+    const beyond = status.total_violations > violationList.length
+      ? `Showing the newest ${formatCount(violationList.length)} of ${formatCount(status.total_violations)} violations.` : '';
     violations.update(open, {
       hasCheck: !!status.last_check,
       specializations: specs,
-      remark: hidden ? `${formatCount(hidden)} repaired from this page since the last check (${formatTime(status.last_check)}); the next check confirms ${hidden === 1 ? 'it' : 'them'}.` : '',
+      remark: [hidden ? `${formatCount(hidden)} repaired from this page since the last check (${formatTime(status.last_check)}); the next check confirms ${hidden === 1 ? 'it' : 'them'}.` : '', beyond]
+        .filter(Boolean).join(' '),
     });
   }
 
@@ -243,6 +254,25 @@ export function mountHealth(main) {
     }
   }
 
+  /** The open violations of check `s`, page by page; fetched again only when a newer check is recorded. */
+  async function loadViolations(s) {
+    if (!s.last_check) {
+      violationList = [];
+      violationsOf = null;
+      return;
+    }
+    if (violationsOf === s.last_check) return;
+    const list = [];
+    for (let offset = 0; offset < VIOLATIONS_SHOWN; offset += VIOLATIONS_PAGE) {
+      const page = await get(`/api/v1/health/violations?limit=${VIOLATIONS_PAGE}&offset=${offset}`);
+      if (!Array.isArray(page)) break;
+      list.push(...page);
+      if (page.length < VIOLATIONS_PAGE) break;
+    }
+    violationList = list;
+    violationsOf = s.last_check;
+  }
+
   async function lookupNames(ids) {
     const found = new Map();
     await eachLimited(ids, NAME_LOOKUPS_AT_ONCE, async (id) => {
@@ -278,7 +308,7 @@ export function mountHealth(main) {
         else throw e;
       }
     }
-    await jobsDone;
+    await Promise.all([jobsDone, loadViolations(s)]);
     if (!alive) return;
     status = s;
     drawStatus(s, metrics);

@@ -68,6 +68,8 @@ enum stmt_id {
     Q_VIOLATIONS_OPEN_SPEC,
     Q_VIOLATIONS_NEW_SINCE,
     Q_VIOLATIONS_RESOLVED_SINCE,
+    Q_VIOLATIONS_OPEN_PAGE,
+    Q_VIOLATIONS_OPEN_COUNT,
     Q_SYNC_RUN_INSERT,
     Q_SYNC_RUN_LIST,
     Q_SYNC_RUN_COUNT,
@@ -302,6 +304,12 @@ static const char *const sql[Q_COUNT] = {
     [Q_VIOLATIONS_RESOLVED_SINCE] = "SELECT " VIOLATION_COLS " FROM violations WHERE "
                                     "resolved_at > $1 ORDER BY user_id, specialization, "
                                     "issue_type",
+    [Q_VIOLATIONS_OPEN_PAGE] = "SELECT " VIOLATION_COLS " FROM violations WHERE resolved_at IS "
+                               "NULL AND ($1::text IS NULL OR specialization = $1::text) "
+                               "ORDER BY first_seen DESC, user_id, specialization, issue_type "
+                               "LIMIT $2 OFFSET $3",
+    [Q_VIOLATIONS_OPEN_COUNT] = "SELECT count(*) FROM violations WHERE resolved_at IS NULL "
+                                "AND ($1::text IS NULL OR specialization = $1::text)",
     [Q_SYNC_RUN_INSERT] =
         "INSERT INTO sync_runs(started_at, finished_at, trigger, direction, dry_run, scope_user, "
         "scope_spec, total_issues, synced_count, failed_count, success, log_file, error, status, "
@@ -1764,6 +1772,30 @@ static int pg_violations_resolved_since(struct store *s, int64_t since, store_vi
     return res ? each_violation(res, cb, ctx) : rc;
 }
 
+static int pg_violations_open_page(struct store *s, const char *spec, int64_t limit,
+                                   int64_t offset, store_violation_cb cb, void *ctx)
+{
+    struct params p = {0};
+    p.v[0] = spec;
+    p_i64(&p, 1, limit);
+    p_i64(&p, 2, offset);
+    int rc;
+    PGresult *res = run(PS(s), Q_VIOLATIONS_OPEN_PAGE, 3, p.v, "list violations", &rc);
+    return res ? each_violation(res, cb, ctx) : rc;
+}
+
+static int pg_violations_open_count(struct store *s, const char *spec, int64_t *count)
+{
+    const char *v[1] = {spec};
+    int rc;
+    PGresult *res = one(PS(s), Q_VIOLATIONS_OPEN_COUNT, 1, v, "count violations", &rc);
+    if (!res)
+        return rc;
+    *count = c_i64(res, 0, 0);
+    PQclear(res);
+    return 0;
+}
+
 /* ---- sync runs, audit, refresh tokens ------------------------------------------------ */
 
 static int pg_sync_run_insert(struct store *s, struct sync_run *r)
@@ -2610,6 +2642,8 @@ static const struct store_ops pg_ops = {
     .violations_open = pg_violations_open,
     .violations_new_since = pg_violations_new_since,
     .violations_resolved_since = pg_violations_resolved_since,
+    .violations_open_page = pg_violations_open_page,
+    .violations_open_count = pg_violations_open_count,
     .sync_run_insert = pg_sync_run_insert,
     .sync_run_list = pg_sync_run_list,
     .sync_run_count_repair = pg_sync_run_count_repair,

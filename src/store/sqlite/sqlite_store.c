@@ -62,6 +62,8 @@ enum stmt_id {
     ST_VIOLATIONS_OPEN_SPEC,
     ST_VIOLATIONS_NEW_SINCE,
     ST_VIOLATIONS_RESOLVED_SINCE,
+    ST_VIOLATIONS_OPEN_PAGE,
+    ST_VIOLATIONS_OPEN_COUNT,
     ST_SYNC_RUN_INSERT,
     ST_SYNC_RUN_LIST,
     ST_SYNC_RUN_COUNT,
@@ -234,6 +236,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_VIOLATIONS_RESOLVED_SINCE] = "SELECT " VIOLATION_COLS " FROM violations "
                                      "WHERE resolved_at > ?1 "
                                      "ORDER BY user_id, specialization, issue_type",
+    [ST_VIOLATIONS_OPEN_PAGE] = "SELECT " VIOLATION_COLS " FROM violations "
+                                "WHERE resolved_at IS NULL AND (?1 IS NULL OR specialization = ?1) "
+                                "ORDER BY first_seen DESC, user_id, specialization, issue_type "
+                                "LIMIT ?2 OFFSET ?3",
+    [ST_VIOLATIONS_OPEN_COUNT] = "SELECT count(*) FROM violations WHERE resolved_at IS NULL "
+                                 "AND (?1 IS NULL OR specialization = ?1)",
     [ST_SYNC_RUN_INSERT] =
         "INSERT INTO sync_runs(started_at, finished_at, trigger, direction, dry_run, "
         "scope_user, scope_spec, total_issues, synced_count, failed_count, success, log_file, "
@@ -2077,6 +2085,40 @@ static int sq_violations_resolved_since(struct store *s, int64_t since, store_vi
     return each_violation(ss, st, cb, ctx);
 }
 
+static int sq_violations_open_page(struct store *s, const char *spec, int64_t limit,
+                                   int64_t offset, store_violation_cb cb, void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_VIOLATIONS_OPEN_PAGE);
+    if (!st)
+        return STORE_ERR;
+    if (spec)
+        sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 1);
+    sqlite3_bind_int64(st, 2, limit);
+    sqlite3_bind_int64(st, 3, offset);
+    return each_violation(ss, st, cb, ctx);
+}
+
+static int sq_violations_open_count(struct store *s, const char *spec, int64_t *count)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_VIOLATIONS_OPEN_COUNT);
+    if (!st)
+        return STORE_ERR;
+    if (spec)
+        sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 1);
+    int rc = step_one(ss, st, "count violations");
+    if (rc)
+        return rc;
+    *count = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return 0;
+}
+
 /* ---- sync runs and audit -------------------------------------------------- */
 
 static int sq_sync_run_insert(struct store *s, struct sync_run *r)
@@ -3006,6 +3048,8 @@ static const struct store_ops sqlite_ops = {
     .violations_open = sq_violations_open,
     .violations_new_since = sq_violations_new_since,
     .violations_resolved_since = sq_violations_resolved_since,
+    .violations_open_page = sq_violations_open_page,
+    .violations_open_count = sq_violations_open_count,
     .sync_run_insert = sq_sync_run_insert,
     .sync_run_list = sq_sync_run_list,
     .sync_run_count_repair = sq_sync_run_count_repair,
