@@ -2,6 +2,7 @@
 #include "config/config.h"
 
 #include "config/alertcfg.h"
+#include "util/netaddr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -66,6 +67,9 @@ static const struct key_desc keys[] = {
     {"parallel_scan_min_bytes", LNG(parallel_scan_min_bytes, -1, 1L << 40)},
     {"login_max_failures", LNG(login_max_failures, 1, LOGIN_MAX_FAILURES_LIMIT)},
     {"login_window_seconds", LNG(login_window_seconds, 1, 86400)},
+    {"login_address_max_failures", LNG(login_address_max_failures, 1, LOGIN_MAX_FAILURES_LIMIT)},
+    {"login_throttle_slots", LNG(login_throttle_slots, 16, 1L << 22)},
+    {"trusted_proxies", STR(trusted_proxies)},
     {"check_misfire_grace", LNG(check_misfire_grace, 0, 86400)},
     {"sync_misfire_grace", LNG(sync_misfire_grace, 0, 86400)},
     {"inconsistent_alert_count", LNG(inconsistent_alert_count, 0, 1000000000)},
@@ -118,6 +122,8 @@ void config_defaults(struct config *c)
     c->parallel_scan_min_bytes = 8L << 20;
     c->login_max_failures = 5;
     c->login_window_seconds = 300;
+    c->login_address_max_failures = 20;
+    c->login_throttle_slots = 16384;
     c->check_misfire_grace = 60;
     c->sync_misfire_grace = 300;
     c->inconsistent_alert_count = 10;
@@ -243,6 +249,9 @@ struct ini_ctx {
     int line;     /* lines read so far, numbered as inih numbers them */
     int msg_line;   /* the line msg is about; 0: none yet */
     int read_errno; /* a read failed (the path is a directory, an I/O error) */
+    bool indented;  /* the line read last starts with a blank (inih: a continuation) */
+    const struct key_desc *prev; /* the key of the entry before, NULL after a section */
+    int set_on[sizeof keys / sizeof keys[0]]; /* the line that set each key; 0: none */
     char msg[512];
 };
 
@@ -251,8 +260,10 @@ static char *read_line(char *str, int num, void *stream)
     struct ini_ctx *ctx = stream;
     errno = 0;
     char *got = fgets(str, num, ctx->f);
-    if (got)
+    if (got) {
         ctx->line++;
+        ctx->indented = got[0] == ' ' || got[0] == '\t';
+    }
     else if (ferror(ctx->f))
         ctx->read_errno = errno ? errno : EIO;
     return got;
@@ -268,9 +279,28 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
                  "under [lockstep])", section);
         ok = 0;
     } else if (name) { /* NULL: a section header alone */
-        ok = config_set(ctx->c, name, value, msg, sizeof msg) == 0;
-        if (ok && !strcmp(name, "alert_webhook_authorization") && value[0])
-            ctx->c->secret_in_file = true;
+        /* The top of the file and [lockstep] are one section: a key set twice
+         * there is a mistake to point at, not "the last one wins". */
+        const struct key_desc *k = find_key(name);
+        size_t i = k ? (size_t)(k - keys) : 0;
+        if (k && ctx->indented && ctx->prev == k) {
+            snprintf(msg, sizeof msg, "an indented line continues the value of %s (values "
+                     "are one line)", k->name);
+            ok = 0;
+        } else if (k && ctx->set_on[i]) {
+            snprintf(msg, sizeof msg, "duplicate key %s (first set on line %d)", k->name,
+                     ctx->set_on[i]);
+            ok = 0;
+        } else {
+            ok = config_set(ctx->c, name, value, msg, sizeof msg) == 0;
+            if (ok && !strcmp(name, "alert_webhook_authorization") && value[0])
+                ctx->c->secret_in_file = true;
+            if (k)
+                ctx->set_on[i] = ctx->line;
+        }
+        ctx->prev = k;
+    } else {
+        ctx->prev = NULL;
     }
     /* inih reads on after an error and reports the line of the first one:
      * keep that line's message, not the last. */
@@ -336,14 +366,95 @@ int config_load_text(struct config *c, const char *name, const char *text, size_
     return rc;
 }
 
+/* LOCKSTEP_* variables that are not settings: the config file's path, and the
+ * variables of the test, benchmark and packaging harnesses (docs/operations.md). */
+static const char *const env_not_settings[] = {"LOCKSTEP_CONFIG", "LOCKSTEP_BIN",
+                                               "LOCKSTEP_CHROMIUM", "LOCKSTEP_WRITE_FIXTURE"};
+static const char *const env_harness_prefixes[] = {"LOCKSTEP_TEST_", "LOCKSTEP_BENCH_",
+                                                   "LOCKSTEP_FRESH_", "LOCKSTEP_DEB_",
+                                                   "LOCKSTEP_FUZZ_"};
+
+static void env_name_of(const char *key, char env[96])
+{
+    size_t n = snprintf(env, 96, "LOCKSTEP_");
+    for (const char *p = key; *p && n + 1 < 96; p++)
+        env[n++] = (char)toupper((unsigned char)*p);
+    env[n] = '\0';
+}
+
+/* Edit distance of a and b (the first 95 characters), for a "did you mean". */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strnlen(a, 95), lb = strnlen(b, 95), row[96];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* A LOCKSTEP_* variable that names no setting is an error: a misspelt
+ * LOCKSTEP_JWT_SECRET must not leave a server with a generated secret. */
+static int check_env_names(char *err, size_t errlen)
+{
+    extern char **environ;
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, "LOCKSTEP_", 9) != 0)
+            continue;
+        size_t len = strcspn(*e, "=");
+        char name[96];
+        snprintf(name, sizeof name, "%.*s", (int)(len < 95 ? len : 95), *e);
+        bool known = false;
+        for (size_t i = 0; !known && i < sizeof env_not_settings / sizeof *env_not_settings; i++)
+            known = !strcmp(name, env_not_settings[i]);
+        for (size_t i = 0; !known && i < sizeof env_harness_prefixes / sizeof *env_harness_prefixes;
+             i++)
+            known = !strncmp(name, env_harness_prefixes[i], strlen(env_harness_prefixes[i]));
+        const char *closest = NULL;
+        size_t best = 4;
+        char env[96], closest_env[96] = "";
+        for (size_t i = 0; !known && i < sizeof keys / sizeof keys[0]; i++) {
+            env_name_of(keys[i].name, env);
+            known = !strcmp(name, env);
+            size_t d = distance(name, env);
+            if (d < best) {
+                best = d;
+                closest = keys[i].name;
+                snprintf(closest_env, sizeof closest_env, "%s", env);
+            }
+        }
+        if (known)
+            continue;
+        if (closest)
+            snprintf(err, errlen, "unknown environment variable %s (did you mean %s?)", name,
+                     closest_env);
+        else
+            snprintf(err, errlen, "unknown environment variable %s (no setting has that name)",
+                     name);
+        return -1;
+    }
+    return 0;
+}
+
 int config_load_env(struct config *c, char *err, size_t errlen)
 {
+    if (check_env_names(err, errlen) != 0)
+        return -1;
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        char env[96] = "LOCKSTEP_";
-        size_t n = strlen(env);
-        for (const char *p = keys[i].name; *p && n + 1 < sizeof env; p++)
-            env[n++] = (char)toupper((unsigned char)*p);
-        env[n] = '\0';
+        char env[96];
+        env_name_of(keys[i].name, env);
         const char *v = getenv(env);
         if (!v)
             continue;
@@ -404,6 +515,11 @@ int config_finalize(struct config *c, char *err, size_t errlen)
         snprintf(err, errlen,
                  "degraded_threshold (%.2f) must not be above healthy_threshold (%.2f)",
                  c->degraded_threshold, c->healthy_threshold);
+        return -1;
+    }
+    char msg[200];
+    if (netaddr_list_check(c->trusted_proxies, msg, sizeof msg) != 0) {
+        snprintf(err, errlen, "invalid trusted_proxies: %s", msg);
         return -1;
     }
     return finalize_alert_keys(c, err, errlen);

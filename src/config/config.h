@@ -13,9 +13,10 @@
 #include <stddef.h>
 
 #define CONFIG_STR_MAX 1024
-/* The most login_max_failures may be: the login throttle keeps this many
- * failure times per email and per client address. */
-#define LOGIN_MAX_FAILURES_LIMIT 32
+/* The most login_max_failures and login_address_max_failures may be: the
+ * login throttle keeps up to this many failure times per email and per client
+ * address. */
+#define LOGIN_MAX_FAILURES_LIMIT 100
 
 struct config {
     char db[CONFIG_STR_MAX];          /* store URL: sqlite:PATH or postgres://… */
@@ -53,8 +54,11 @@ struct config {
     long max_connections_per_address; /* open connections per client address */
     long status_violations_limit;     /* violations in /health/status and check-now */
     long parallel_scan_min_bytes;     /* SQLite: full scans of larger files use threads */
-    long login_max_failures;          /* failures per email/address before 429 */
+    long login_max_failures;          /* failures per email before 429 */
     long login_window_seconds;        /* the window those failures are counted in */
+    long login_address_max_failures;  /* failures from one address, any accounts, before 429 */
+    long login_throttle_slots;        /* records the login throttle keeps (bounded memory) */
+    char trusted_proxies[CONFIG_STR_MAX]; /* addresses/CIDRs whose X-Forwarded-For is believed */
     long check_misfire_grace;         /* seconds; a run starting later is missed */
     long sync_misfire_grace;
     long inconsistent_alert_count;    /* alert when more violations than this */

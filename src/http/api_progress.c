@@ -127,10 +127,33 @@ static void answer_result(struct http_req *r, int rc, const struct level_result 
 
 #define COUNTER_MAX 1000000000LL
 
+/* Admins change anyone's progress; instructors only that of students (not of
+ * other instructors, admins, or their own). An unknown user is left to the
+ * enforcer's 404. Returns 0 to go on, -1 when the answer is sent. */
+static int may_change_progress(struct http_req *r, int64_t id)
+{
+    if (users_role_rank(r->user.role) >= users_role_rank("admin"))
+        return 0;
+    struct user u;
+    struct store *s = http_store(r);
+    int rc = s->ops->user_get(s, id, &u);
+    if (rc == STORE_ERR_NOT_FOUND)
+        return 0;
+    if (rc) {
+        http_store_error(r, rc);
+        return -1;
+    }
+    if (strcmp(u.role, "student") != 0) {
+        http_error(r, 403, "Instructors can change the progress of students only");
+        return -1;
+    }
+    return 0;
+}
+
 void h_progress_level(struct http_req *r)
 {
     int64_t id;
-    if (http_param_id(r, 0, &id))
+    if (http_param_id(r, 0, &id) || may_change_progress(r, id))
         return;
     long long level, xp = 0, sessions = 0, projects = 0, theory = 0, practice = 0;
     const char *reason = NULL;
@@ -163,7 +186,7 @@ void h_progress_level(struct http_req *r)
 void h_progress_xp(struct http_req *r)
 {
     int64_t id;
-    if (http_param_id(r, 0, &id))
+    if (http_param_id(r, 0, &id) || may_change_progress(r, id))
         return;
     long long xp, sessions = 0;
     if (http_body_int(r, "xp_gained", true, 0, COUNTER_MAX, &xp) < 0 ||

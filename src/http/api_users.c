@@ -141,8 +141,6 @@ void h_user_patch(struct http_req *r)
         http_service_error(r, rc, err);
         return;
     }
-    if (!u.is_active || password)
-        s->ops->refresh_revoke_user(s, u.id, u.updated_at);
     http_json(r, 200, user_json(&u));
     char rid[24];
     snprintf(rid, sizeof rid, "%lld", (long long)id);

@@ -2,6 +2,7 @@
  * HS256 JWTs through libjwt; the signing secret; the login throttle and the
  * gate that keeps argon2id from taking every CPU. */
 #include "http/http.h"
+#include "http/login_throttle.h"
 #include "http/token.h"
 
 #include "service/errors.h"
@@ -93,87 +94,13 @@ static int load_secret(struct app *app, char *err, size_t errlen)
     return 0;
 }
 
-/* ---- the login throttle ---------------------------------------------------------- */
-
-#define THROTTLE_SLOTS 4096
-#define THROTTLE_PROBE 16
-#define THROTTLE_KEEP LOGIN_MAX_FAILURES_LIMIT
-
-struct throttle_slot {
-    char key[EMAIL_MAX + 4];
-    int64_t fails[THROTTLE_KEEP]; /* ring of recent failure times */
-    int next;
-    int64_t last;
-};
+/* ---- the argon2id gate -------------------------------------------------------------- */
 
 static struct {
     pthread_mutex_t mu;
-    struct throttle_slot *slots;
     sem_t hash_gate;
     bool ready;
 } auth_state = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static struct throttle_slot *slot_for(const char *key, bool create)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    struct throttle_slot *oldest = NULL;
-    for (int i = 0; i < THROTTLE_PROBE; i++) {
-        struct throttle_slot *s = &auth_state.slots[(h + (uint64_t)i) % THROTTLE_SLOTS];
-        if (!strcmp(s->key, key))
-            return s;
-        if (!oldest || s->last < oldest->last)
-            oldest = s;
-    }
-    if (!create)
-        return NULL;
-    memset(oldest, 0, sizeof *oldest);
-    snprintf(oldest->key, sizeof oldest->key, "%s", key);
-    return oldest;
-}
-
-/* Seconds until `key` may try again, or 0. Called with the mutex held. */
-static long blocked_for(const char *key, int64_t now, long max_failures, long window_s)
-{
-    struct throttle_slot *s = slot_for(key, false);
-    if (!s)
-        return 0;
-    int64_t window = (int64_t)window_s * USEC_PER_SEC, oldest = 0;
-    long n = 0;
-    for (int i = 0; i < THROTTLE_KEEP; i++) {
-        if (s->fails[i] && s->fails[i] > now - window) {
-            n++;
-            if (!oldest || s->fails[i] < oldest)
-                oldest = s->fails[i];
-        }
-    }
-    if (n < max_failures)
-        return 0;
-    /* Blocked until enough failures leave the window: the (n - max + 1)-th oldest. */
-    int64_t times[THROTTLE_KEEP];
-    int k = 0;
-    for (int i = 0; i < THROTTLE_KEEP; i++)
-        if (s->fails[i] && s->fails[i] > now - window)
-            times[k++] = s->fails[i];
-    for (int i = 1; i < k; i++)
-        for (int j = i; j > 0 && times[j - 1] > times[j]; j--) {
-            int64_t t = times[j];
-            times[j] = times[j - 1];
-            times[j - 1] = t;
-        }
-    int64_t until = times[n - max_failures] + window;
-    long secs = (long)((until - now + USEC_PER_SEC - 1) / USEC_PER_SEC);
-    return secs > 0 ? secs : 1;
-}
-
-static void record_failure(const char *key, int64_t now)
-{
-    struct throttle_slot *s = slot_for(key, true);
-    s->fails[s->next] = now;
-    s->next = (s->next + 1) % THROTTLE_KEEP;
-    s->last = now;
-}
 
 int auth_hash_slots(void)
 {
@@ -186,15 +113,20 @@ int auth_init(struct app *app, char *err, size_t errlen)
 {
     if (load_secret(app, err, errlen) != 0)
         return -1;
+    long keep = app->cfg.login_max_failures > app->cfg.login_address_max_failures
+                    ? app->cfg.login_max_failures
+                    : app->cfg.login_address_max_failures;
+    if (login_throttle_init(app->cfg.login_throttle_slots, keep) != 0) {
+        snprintf(err, errlen, "cannot allocate the login throttle (%ld records)",
+                 app->cfg.login_throttle_slots);
+        return -1;
+    }
     pthread_mutex_lock(&auth_state.mu);
     if (!auth_state.ready) {
-        auth_state.slots = calloc(THROTTLE_SLOTS, sizeof *auth_state.slots);
         unsigned gate = (unsigned)auth_hash_slots();
-        if (!auth_state.slots || sem_init(&auth_state.hash_gate, 0, gate) != 0) {
-            free(auth_state.slots);
-            auth_state.slots = NULL;
+        if (sem_init(&auth_state.hash_gate, 0, gate) != 0) {
             pthread_mutex_unlock(&auth_state.mu);
-            snprintf(err, errlen, "out of memory");
+            snprintf(err, errlen, "cannot create the password hashing gate");
             return -1;
         }
         auth_state.ready = true;
@@ -207,10 +139,9 @@ int auth_init(struct app *app, char *err, size_t errlen)
 
 void auth_shutdown(void)
 {
+    login_throttle_shutdown();
     pthread_mutex_lock(&auth_state.mu);
     if (auth_state.ready) {
-        free(auth_state.slots);
-        auth_state.slots = NULL;
         sem_destroy(&auth_state.hash_gate);
         auth_state.ready = false;
     }
@@ -542,17 +473,15 @@ void h_login(struct http_req *r)
     bool valid_email = users_normalize_email(email_in, email) == 0;
     if (!valid_email)
         snprintf(email, sizeof email, "%.*s", EMAIL_MAX, email_in);
-    char email_key[EMAIL_MAX + 4], ip_key[80];
-    snprintf(email_key, sizeof email_key, "e:%s", email);
-    snprintf(ip_key, sizeof ip_key, "i:%s", r->ip);
-    int64_t now = time_now_us();
-    pthread_mutex_lock(&auth_state.mu);
-    long wait_e = blocked_for(email_key, now, app->cfg.login_max_failures,
-                              app->cfg.login_window_seconds);
-    long wait_i = blocked_for(ip_key, now, app->cfg.login_max_failures,
-                              app->cfg.login_window_seconds);
-    pthread_mutex_unlock(&auth_state.mu);
-    long wait = wait_e > wait_i ? wait_e : wait_i;
+    struct login_throttle_limits lim = {.account_max = app->cfg.login_max_failures,
+                                        .address_max = app->cfg.login_address_max_failures,
+                                        .window_s = app->cfg.login_window_seconds};
+    struct login_throttle_ticket ticket;
+    long wait = login_throttle_begin(email, r->ip, time_now_us(), &lim, &ticket);
+    if (login_throttle_was_full())
+        log_msg(LOG_WARNING, "auth", "request %s: the login throttle has no room for more "
+                "failing accounts or addresses; refusing logins it could not count "
+                "(login_throttle_slots = %ld)", r->id, app->cfg.login_throttle_slots);
     if (wait > 0) {
         char ra[24];
         snprintf(ra, sizeof ra, "%ld", wait);
@@ -564,6 +493,7 @@ void h_login(struct http_req *r)
     struct store *s = http_store(r);
     int rc = valid_email ? s->ops->user_get_by_email(s, email, &u) : STORE_ERR_NOT_FOUND;
     if (rc && rc != STORE_ERR_NOT_FOUND) {
+        login_throttle_end(&ticket, LOGIN_ABANDONED, time_now_us());
         http_store_error(r, rc);
         return;
     }
@@ -575,11 +505,8 @@ void h_login(struct http_req *r)
         ;
     bool ok = users_verify_password(found ? u.password_hash : NULL, password);
     sem_post(&auth_state.hash_gate);
+    login_throttle_end(&ticket, ok ? LOGIN_SUCCEEDED : LOGIN_FAILED, time_now_us());
     if (!ok) {
-        pthread_mutex_lock(&auth_state.mu);
-        record_failure(email_key, time_now_us());
-        record_failure(ip_key, time_now_us());
-        pthread_mutex_unlock(&auth_state.mu);
         http_error(r, 401, "Incorrect email or password");
         json_t *d = json_object();
         json_object_set_new(d, "email", json_string(email));
@@ -600,11 +527,6 @@ void h_login(struct http_req *r)
         r->authed = false;
         return;
     }
-    pthread_mutex_lock(&auth_state.mu);
-    struct throttle_slot *slot = slot_for(email_key, false);
-    if (slot)
-        memset(slot->fails, 0, sizeof slot->fails);
-    pthread_mutex_unlock(&auth_state.mu);
     r->user = u;
     r->authed = true;
     if (issue_pair(r, &u, NULL, wants_cookie(r)) == 0)
@@ -648,10 +570,17 @@ void h_refresh(struct http_req *r)
     int64_t now = time_now_us();
     rc = s->ops->refresh_mark_used(s, t.jti, now);
     if (rc == STORE_ERR_CONFLICT) {
-        /* A rotated token came back: someone holds a copy. Revoke the family. */
-        s->ops->refresh_revoke_family(s, t.family, now);
+        /* A rotated token came back: someone holds a copy, and which of the two
+         * holders is the owner cannot be told. End every session of the user:
+         * the refresh tokens and the access tokens issued so far. */
+        rc = users_end_sessions(s, uid, now);
+        auth_forget_user(uid);
+        if (rc && rc != STORE_ERR_NOT_FOUND) {
+            http_store_error(r, rc);
+            return;
+        }
         log_msg(LOG_WARNING, "auth", "request %s: refresh token reuse for user %lld; "
-                "revoked its token family", r->id, (long long)uid);
+                "ended every session of the user", r->id, (long long)uid);
         http_error(r, 401, "Refresh token reuse detected; please log in again");
         return;
     }
@@ -676,16 +605,11 @@ void h_refresh(struct http_req *r)
 
 void h_logout(struct http_req *r)
 {
-    struct store *s = http_store(r);
-    int64_t now = time_now_us();
-    int rc = s->ops->refresh_revoke_user(s, r->user.id, now);
-    if (rc == 0) {
-        /* Access tokens issued until now stop working too. */
-        struct user u = r->user;
-        u.tokens_valid_after = now + 1;
-        rc = s->ops->user_update(s, &u);
-        auth_forget_user(u.id);
-    }
+    /* Every session of the caller ends: the refresh tokens and every access
+     * token issued until now. Only tokens_valid_after is written, never the
+     * user row read when the request was authenticated. */
+    int rc = users_end_sessions(http_store(r), r->user.id, time_now_us());
+    auth_forget_user(r->user.id);
     if (rc) {
         http_store_error(r, rc);
         return;

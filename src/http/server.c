@@ -1,6 +1,7 @@
 /* server.c — routing and the request wrapper around every handler. */
 #include "http/server.h"
 
+#include "http/client_addr.h"
 #include "http/conn_guard.h"
 #include "http/dispatch.h"
 #include "http/http.h"
@@ -473,17 +474,6 @@ static bool is_api_path(const char *path)
 
 /* ---- the wrapper ---------------------------------------------------------------- */
 
-static void client_ip(const struct _u_request *u, char *out, size_t len)
-{
-    snprintf(out, len, "unknown");
-    if (!u->client_address)
-        return;
-    if (u->client_address->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)u->client_address;
-        inet_ntop(AF_INET, &in->sin_addr, out, (socklen_t)len);
-    }
-}
-
 /* Copy for the access log with control characters replaced. */
 static void printable(const char *in, char *out, size_t len)
 {
@@ -580,7 +570,7 @@ static bool dispatch(struct http_server *srv, struct req *q, bool can_defer)
         snprintf(q->id, sizeof q->id, "%08x%08x", srv->id_prefix,
                  atomic_fetch_add(&srv->id_counter, 1));
     memcpy(r.id, q->id, sizeof r.id);
-    client_ip(u, r.ip, sizeof r.ip);
+    client_addr_of(u, srv->app->cfg.trusted_proxies, r.ip, sizeof r.ip);
     http_header(&r, "X-Request-Id", r.id);
 
     const char *path = route_path(r.path);

@@ -1,14 +1,16 @@
 /* web.c — the dashboard: files embedded at build time (or read from
- * --web-dir while developing), index.html for client routes, ETags. */
+ * --web-dir while developing: regular files under it only, no symbolic
+ * links), index.html for client routes, ETags. */
 #include "http/http.h"
 #include "http/web_assets.h"
 
-#include "util/fsutil.h"
-
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const struct web_asset *find_asset(const char *path)
 {
@@ -68,21 +70,80 @@ static void send_body(struct http_req *r, const char *type, const char *etag,
         ulfius_set_binary_body_response(r->resp, 200, (const char *)data, size);
 }
 
-/* Development: serve from the configured web_dir on disk. */
+#define WEB_FILE_MAX (16 << 20)
+
+/* Open `path` (relative, '/'-separated) under the directory `root`, one
+ * component at a time with O_NOFOLLOW: a symbolic link anywhere below the root
+ * is refused, so nothing outside it is ever served. O_NONBLOCK: opening a FIFO
+ * does not wait for a writer. Returns an fd of a regular file or -1. */
+static int open_under(const char *root, const char *path, struct stat *st)
+{
+    int dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return -1;
+    const char *p = path;
+    for (;;) {
+        while (*p == '/')
+            p++;
+        size_t len = strcspn(p, "/");
+        char name[256];
+        if (len == 0 || len >= sizeof name) {
+            close(dir);
+            return -1;
+        }
+        memcpy(name, p, len);
+        name[len] = '\0';
+        p += len;
+        while (*p == '/')
+            p++;
+        bool last = *p == '\0';
+        if (!strcmp(name, ".") || !strcmp(name, "..")) {
+            close(dir);
+            return -1;
+        }
+        int fd = openat(dir, name, last ? O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
+                                        : O_RDONLY | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+        close(dir);
+        if (fd < 0)
+            return -1;
+        if (last) {
+            if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || st->st_size > WEB_FILE_MAX) {
+                close(fd);
+                return -1;
+            }
+            return fd;
+        }
+        dir = fd;
+    }
+}
+
+/* Development: serve from the configured web_dir on disk (regular files only). */
 static bool serve_from_disk(struct http_req *r, const char *path)
 {
-    char full[FS_PATH_MAX];
-    if (strstr(path, "..") || fs_join(full, sizeof full, r->app->cfg.web_dir, path + 1) != 0)
-        return false;
-    char *data = NULL;
-    size_t len = 0;
-    if (fs_read_file(full, 16 << 20, &data, &len) != 0)
-        return false;
     struct stat st;
-    char etag[64] = "\"0\"";
-    if (stat(full, &st) == 0)
-        snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.st_mtime,
-                 (unsigned long long)st.st_size);
+    int fd = open_under(r->app->cfg.web_dir, path, &st);
+    if (fd < 0)
+        return false;
+    size_t size = (size_t)st.st_size, len = 0;
+    char *data = malloc(size ? size : 1);
+    bool ok = data != NULL;
+    while (ok && len < size) {
+        ssize_t n = read(fd, data + len, size - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            ok = false;
+        else
+            len += (size_t)n;
+    }
+    close(fd);
+    if (!ok) {
+        free(data);
+        return false;
+    }
+    char etag[64];
+    snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.st_mtime,
+             (unsigned long long)st.st_size);
     send_body(r, type_of(path), etag, (const unsigned char *)data, len);
     free(data);
     return true;

@@ -558,6 +558,10 @@ static void become_leader(struct scheduler *s, bool at_start)
         daylog_write(s->log, LOG_WARNING, "scheduler",
                      "Marked %lld job run(s) left running by a stopped process as interrupted",
                      (long long)n);
+    if (sync_recover_interrupted(st, app->cfg.data_dir, &n) == 0 && n)
+        daylog_write(s->log, LOG_WARNING, "scheduler",
+                     "Marked %lld sync run(s) left running by a stopped process as interrupted",
+                     (long long)n);
     char previous[64] = "";
     int64_t prev_at = 0;
     st->ops->scheduler_last_start(st, &prev_at, previous);

@@ -10,10 +10,14 @@
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void sync_result_free(struct sync_result *r)
 {
@@ -96,7 +100,7 @@ out:
 
 /* Repair one pair in its own transaction. Fills the item with what happened. */
 static int repair(struct store *s, const struct sync_options *o, struct sync_item *it,
-                  int64_t now)
+                  int64_t now, int64_t run_id)
 {
     struct progress p;
     struct license l;
@@ -170,6 +174,10 @@ static int repair(struct store *s, const struct sync_options *o, struct sync_ite
         p.updated_at = now;
         rc = s->ops->progress_update(s, &p);
     }
+    /* The run's count commits with the repair: a run killed at any point
+     * shows exactly the repairs that committed. */
+    if (rc == 0 && run_id)
+        rc = s->ops->sync_run_count_repair(s, run_id);
     if (rc)
         goto fail;
     return s->ops->commit(s);
@@ -178,7 +186,78 @@ fail:
     return rc;
 }
 
-static int write_log(const struct sync_options *o, struct sync_result *r, int64_t started)
+/* The sync log while the run goes on: one JSON line for the run, then one per
+ * pair as its repair commits, written straight to the file (no buffer a kill
+ * would lose). The finished run replaces it with the whole result. */
+struct journal {
+    int fd; /* -1: none */
+    char path[FS_PATH_MAX];
+    char rel[STORE_PATH_MAX]; /* relative to the data dir */
+};
+
+static void journal_open(const struct sync_options *o, int64_t started, struct journal *j,
+                         struct sync_result *r)
+{
+    j->fd = -1;
+    char stamp[16], dir[FS_PATH_MAX];
+    time_format_file(started, stamp);
+    if (fs_join(dir, sizeof dir, o->data_dir, SYNC_DIR) != 0 || fs_mkdir_p(dir, 0755) != 0) {
+        snprintf(r->log_error, sizeof r->log_error, "cannot create %s", SYNC_DIR);
+        return;
+    }
+    for (int n = 1; n <= 100 && j->fd < 0; n++) {
+        int len = n == 1 ? snprintf(j->path, sizeof j->path, "%s/%s_sync.log", dir, stamp)
+                         : snprintf(j->path, sizeof j->path, "%s/%s_sync_%d.log", dir, stamp, n);
+        if (len < 0 || (size_t)len >= sizeof j->path)
+            break;
+        j->fd = open(j->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
+                     FS_FILE_MODE);
+        if (j->fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (j->fd < 0) {
+        snprintf(r->log_error, sizeof r->log_error, "cannot create a sync log in %s: %s",
+                 SYNC_DIR, strerror(errno));
+        return;
+    }
+    snprintf(j->rel, sizeof j->rel, "%s", j->path + strlen(o->data_dir) + 1);
+}
+
+static void journal_write(int fd, json_t *line)
+{
+    char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+    json_decref(line);
+    if (!text)
+        return;
+    size_t n = strlen(text);
+    text[n] = '\n'; /* replaces the NUL: written by length */
+    size_t done = 0;
+    while (done <= n) {
+        ssize_t w = write(fd, text + done, n + 1 - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    free(text);
+}
+
+static json_t *item_json(const struct sync_item *it)
+{
+    json_t *x = json_object();
+    json_object_set_new(x, "user_id", json_integer(it->user_id));
+    json_object_set_new(x, "specialization", json_string(it->spec));
+    json_object_set_new(x, "issue_type", json_string(it->issue_type));
+    json_object_set_new(x, "action", json_string(it->action));
+    json_object_set_new(x, "old_level", it->has_old ? json_integer(it->old_level) : json_null());
+    json_object_set_new(x, "new_level", it->has_new ? json_integer(it->new_level) : json_null());
+    json_object_set_new(x, "success", json_boolean(it->success));
+    return x;
+}
+
+static int write_log(const struct sync_options *o, struct sync_result *r, int64_t started,
+                     struct journal *j)
 {
     char stamp[16], dir[FS_PATH_MAX], first[FS_PATH_MAX], path[FS_PATH_MAX], stem[32];
     time_format_file(started, stamp);
@@ -188,20 +267,25 @@ static int write_log(const struct sync_options *o, struct sync_result *r, int64_
         snprintf(r->log_error, sizeof r->log_error, "data_dir path is too long");
         return -1;
     }
-    json_t *j = sync_result_json(r);
-    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) : NULL;
-    json_decref(j);
+    json_t *jr = sync_result_json(r);
+    char *text = jr ? json_dumps(jr, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(jr);
     if (!text) {
         snprintf(r->log_error, sizeof r->log_error, "out of memory");
         return -1;
     }
     struct atomic_file af;
-    int rc = atomic_file_open(&af, first, FS_FILE_MODE, r->log_error, sizeof r->log_error);
+    /* The whole result replaces the run's journal (same name). */
+    int rc = atomic_file_open(&af, j->fd >= 0 ? j->path : first, FS_FILE_MODE, r->log_error,
+                              sizeof r->log_error);
     if (rc == 0) {
         if (fputs(text, af.fp) == EOF || fputc('\n', af.fp) == EOF) {
             snprintf(r->log_error, sizeof r->log_error, "cannot write %s", first);
             atomic_file_abort(&af);
             rc = -1;
+        } else if (j->fd >= 0) {
+            rc = atomic_file_commit(&af, r->log_error, sizeof r->log_error);
+            snprintf(path, sizeof path, "%s", j->path);
         } else {
             rc = atomic_file_commit_unique(&af, dir, stem, ".log", path, sizeof path,
                                            r->log_error, sizeof r->log_error);
@@ -210,6 +294,88 @@ static int write_log(const struct sync_options *o, struct sync_result *r, int64_
     free(text);
     if (rc == 0)
         snprintf(r->log_file, sizeof r->log_file, "%s", path + strlen(o->data_dir) + 1);
+    else if (j->fd >= 0)
+        snprintf(r->log_file, sizeof r->log_file, "%s", j->rel); /* the journal stays */
+    return rc;
+}
+
+/* host:pid of this process, as job runs name their owner. */
+static void owner_of_self(char out[64])
+{
+    char host[256] = "";
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    snprintf(out, 64, "%.40s:%ld", host, (long)getpid());
+}
+
+struct running {
+    struct sync_run runs[64];
+    size_t n;
+};
+
+static int collect_running(void *ctx, const struct sync_run *r)
+{
+    struct running *x = ctx;
+    if (x->n < sizeof x->runs / sizeof x->runs[0])
+        x->runs[x->n++] = *r;
+    return 0;
+}
+
+/* Whether the process that owns a running run is gone. Only a process of
+ * this host can be asked; another host's runs are left to that host. */
+static bool owner_gone(const char *owner, const char *self)
+{
+    const char *colon = strrchr(owner, ':'), *self_colon = strrchr(self, ':');
+    if (!colon || !self_colon || colon - owner != self_colon - self ||
+        strncmp(owner, self, (size_t)(colon - owner)) != 0)
+        return false;
+    char *end = NULL;
+    long pid = strtol(colon + 1, &end, 10);
+    if (!end || *end || pid <= 0 || pid == (long)getpid())
+        return false;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+int sync_recover_interrupted(struct store *s, const char *data_dir, int64_t *n)
+{
+    *n = 0;
+    struct running *x = calloc(1, sizeof *x);
+    if (!x)
+        return store_fail(s, STORE_ERR, "out of memory");
+    char self[64];
+    owner_of_self(self);
+    int rc = s->ops->sync_run_list_running(s, collect_running, x);
+    for (size_t i = 0; rc == 0 && i < x->n; i++) {
+        struct sync_run r = x->runs[i];
+        if (!owner_gone(r.owner, self))
+            continue;
+        r.finished_at = time_now_us();
+        r.success = false;
+        snprintf(r.status, sizeof r.status, "interrupted");
+        snprintf(r.error, sizeof r.error, "interrupted: the process stopped before the run "
+                 "finished; %lld repairs had committed", (long long)r.synced_count);
+        rc = s->ops->sync_run_finish(s, &r);
+        if (rc == STORE_ERR_NOT_FOUND) { /* finished meanwhile */
+            rc = 0;
+            continue;
+        }
+        if (rc)
+            break;
+        (*n)++;
+        char path[FS_PATH_MAX];
+        if (data_dir && r.log_file[0] && fs_join(path, sizeof path, data_dir, r.log_file) == 0) {
+            int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+            if (fd >= 0) {
+                json_t *line = json_object();
+                json_object_set_new(line, "status", json_string("interrupted"));
+                json_object_set_new(line, "synced_count", json_integer(r.synced_count));
+                journal_write(fd, line);
+                close(fd);
+            }
+        }
+    }
+    free(x);
     return rc;
 }
 
@@ -249,6 +415,8 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
             return ls_from_store(rc);
         }
     }
+    int64_t recovered = 0;
+    (void)sync_recover_interrupted(s, o->data_dir, &recovered);
     int64_t started = time_now_us();
     int rc = collect(s, &opt, o->spec ? spec : NULL, r);
     if (rc) {
@@ -257,6 +425,38 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
         return ls_from_store(rc);
     }
     r->total_issues = (int64_t)r->n_items;
+    /* The run is recorded (running) and its log opened before the first
+     * repair, so a run killed midway still shows what it committed. */
+    struct journal j = {.fd = -1};
+    struct sync_run run;
+    memset(&run, 0, sizeof run);
+    run.started_at = started;
+    run.finished_at = started;
+    snprintf(run.trigger, sizeof run.trigger, "%s", o->trigger ? o->trigger : "cli");
+    snprintf(run.direction, sizeof run.direction, "%s", direction);
+    run.scope_user = o->user_id;
+    if (o->spec)
+        memcpy(run.scope_spec, spec, sizeof run.scope_spec);
+    run.total_issues = r->total_issues;
+    snprintf(run.status, sizeof run.status, "running");
+    owner_of_self(run.owner);
+    if (!o->dry_run) {
+        if (o->data_dir && r->n_items > 0) {
+            journal_open(&opt, started, &j, r);
+            if (j.fd >= 0) {
+                snprintf(run.log_file, sizeof run.log_file, "%s", j.rel);
+                json_t *head = json_object();
+                json_object_set_new(head, "status", json_string("running"));
+                json_object_set_new(head, "direction", json_string(direction));
+                json_object_set_new(head, "total_issues", json_integer(r->total_issues));
+                journal_write(j.fd, head);
+            }
+        }
+        if (s->ops->sync_run_insert(s, &run) != 0) {
+            snprintf(r->record_error, sizeof r->record_error, "%s", store_errmsg(s));
+            run.id = 0;
+        }
+    }
     if (!o->dry_run) {
         bool stopped = false;
         for (size_t i = 0; i < r->n_items; i++) {
@@ -267,7 +467,7 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
                 r->failed_count++;
                 continue;
             }
-            rc = repair(s, &opt, it, time_now_us());
+            rc = repair(s, &opt, it, time_now_us(), run.id);
             if (rc == STORE_ERR_BUSY || rc == STORE_ERR_UNAVAILABLE) {
                 /* Every further pair would wait as long: stop here. */
                 snprintf(r->error, sizeof r->error, "%s; stopped after %lld of %zu pairs",
@@ -283,30 +483,27 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
                 if (strcmp(it->action, "none") != 0)
                     r->synced_count++;
             }
+            if (j.fd >= 0)
+                journal_write(j.fd, item_json(it));
         }
     }
     r->success = r->failed_count == 0;
     if (!o->dry_run) {
         /* A sync with nothing to repair leaves its row and day-log line, no file. */
         if (o->data_dir && r->n_items > 0)
-            write_log(&opt, r, started);
-        struct sync_run run;
-        memset(&run, 0, sizeof run);
-        run.started_at = started;
+            write_log(&opt, r, started, &j);
+        if (j.fd >= 0)
+            close(j.fd);
         run.finished_at = time_now_us();
-        snprintf(run.trigger, sizeof run.trigger, "%s", o->trigger ? o->trigger : "cli");
-        snprintf(run.direction, sizeof run.direction, "%s", direction);
-        run.scope_user = o->user_id;
-        if (o->spec)
-            memcpy(run.scope_spec, spec, sizeof run.scope_spec);
-        run.total_issues = r->total_issues;
         run.synced_count = r->synced_count;
         run.failed_count = r->failed_count;
         run.success = r->success;
         snprintf(run.log_file, sizeof run.log_file, "%s", r->log_file);
         snprintf(run.error, sizeof run.error, "%s", r->error[0] ? r->error : r->log_error);
+        snprintf(run.status, sizeof run.status, "finished");
         /* The repairs are committed; a failure to note the run is reported, not undone. */
-        if (s->ops->sync_run_insert(s, &run) != 0)
+        int frc = run.id ? s->ops->sync_run_finish(s, &run) : s->ops->sync_run_insert(s, &run);
+        if (frc != 0 && !r->record_error[0])
             snprintf(r->record_error, sizeof r->record_error, "%s", store_errmsg(s));
     }
     return 0;

@@ -50,6 +50,12 @@ struct sync_result {
 int sync_execute(struct store *s, const struct sync_options *o, struct sync_result *r,
                  char *err, size_t errlen);
 void sync_result_free(struct sync_result *r);
+/* Runs left running by a process of this host that no longer exists (killed
+ * midway) become interrupted; their counts are already those of the repairs
+ * that committed, and their log (the journal under data_dir, when not NULL)
+ * gets a last line saying so. Runs of other hosts are left alone. *n gets how
+ * many. Returns 0 or a STORE_ERR_* code. */
+int sync_recover_interrupted(struct store *s, const char *data_dir, int64_t *n);
 /* The result object of domain.md. New reference. */
 json_t *sync_result_json(const struct sync_result *r);
 /* The same with at most `max_results` items in `results` (in the order they

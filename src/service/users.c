@@ -200,17 +200,10 @@ int users_update(struct store *s, int64_t id, const char *name, const char *role
             snprintf(err, errlen, "%s", store_errmsg(s));
         goto fail;
     }
-    bool was_active = u.is_active;
     bool was_admin = u.is_active && !strcmp(u.role, "admin");
-    if (name)
-        snprintf(u.name, sizeof u.name, "%s", name);
-    if (role)
-        snprintf(u.role, sizeof u.role, "%s", role);
-    if (is_active >= 0)
-        u.is_active = is_active != 0;
-    if (password)
-        memcpy(u.password_hash, hash, sizeof u.password_hash);
-    if (was_admin && (!u.is_active || strcmp(u.role, "admin") != 0)) {
+    bool now_active = is_active >= 0 ? is_active != 0 : u.is_active;
+    const char *now_role = role ? role : u.role;
+    if (was_admin && (!now_active || strcmp(now_role, "admin") != 0)) {
         int64_t admins = 0;
         rc = s->ops->user_count(s, "admin", true, &admins);
         if (rc) {
@@ -223,12 +216,19 @@ int users_update(struct store *s, int64_t id, const char *name, const char *role
             return LS_ERR_CONFLICT;
         }
     }
-    u.updated_at = time_now_us();
-    /* Disabling ends every session: the tokens issued so far stay refused even
-     * if the account is enabled again later. */
-    if (was_active && !u.is_active)
-        u.tokens_valid_after = u.updated_at + 1;
-    if ((rc = s->ops->user_update(s, &u)) != 0) {
+    /* Only what changes is written: a concurrent change of another field (by
+     * the CLI, another server) is kept. */
+    struct user_change c = {.name = name, .role = role, .is_active = is_active,
+                            .password_hash = password ? hash : NULL,
+                            .updated_at = time_now_us()};
+    /* Disabling or a new password ends every session: the tokens issued so far
+     * stay refused even if the account is enabled again later. */
+    bool end_sessions = (u.is_active && !now_active) || password;
+    if (end_sessions)
+        c.tokens_valid_after = c.updated_at + 1;
+    if ((rc = s->ops->user_update(s, id, &c)) != 0 ||
+        (end_sessions && (rc = s->ops->refresh_revoke_user(s, id, c.updated_at)) != 0) ||
+        (rc = s->ops->user_get(s, id, &u)) != 0) {
         snprintf(err, errlen, "%s", store_errmsg(s));
         goto fail;
     }
@@ -243,4 +243,18 @@ int users_update(struct store *s, int64_t id, const char *name, const char *role
 fail:
     s->ops->rollback(s);
     return ls_from_store(rc);
+}
+
+int users_end_sessions(struct store *s, int64_t id, int64_t when)
+{
+    int rc = s->ops->begin(s, STORE_TXN_WRITE);
+    if (rc)
+        return rc;
+    struct user_change c = {.is_active = -1, .tokens_valid_after = when + 1};
+    if ((rc = s->ops->refresh_revoke_user(s, id, when)) != 0 ||
+        (rc = s->ops->user_update(s, id, &c)) != 0) {
+        s->ops->rollback(s);
+        return rc;
+    }
+    return s->ops->commit(s);
 }

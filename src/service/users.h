@@ -36,9 +36,18 @@ int users_create(struct store *s, const char *email, const char *name, const cha
 int users_get_by_email(struct store *s, const char *email, struct user *out, char *err,
                        size_t errlen);
 /* Apply changes to a user (fields NULL / -1 are left alone), refusing to
- * demote or disable the last active admin (LS_ERR_CONFLICT). */
+ * demote or disable the last active admin (LS_ERR_CONFLICT). Only the fields
+ * given are written. Disabling the user or setting a password ends every
+ * session in the same transaction (users_end_sessions). out gets the row as
+ * stored afterwards. */
 int users_update(struct store *s, int64_t id, const char *name, const char *role,
                  int is_active, const char *password, struct user *out, char *err,
                  size_t errlen);
+
+/* End every session of user `id`: revoke their refresh tokens and refuse
+ * every access token issued up to `when` (tokens_valid_after only rises; the
+ * rest of the row is not written). One write transaction; returns 0 or a
+ * STORE_ERR_* code (STORE_ERR_NOT_FOUND: no such user). */
+int users_end_sessions(struct store *s, int64_t id, int64_t when);
 
 #endif

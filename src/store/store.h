@@ -51,6 +51,17 @@ struct user {
     int64_t tokens_valid_after; /* tokens issued before this are refused; 0: none */
 };
 
+/* A change to one user: only the fields set are written, so an update never
+ * carries back a stale copy of the others (a row read earlier, or cached). */
+struct user_change {
+    const char *name;           /* NULL: unchanged */
+    const char *role;           /* NULL: unchanged */
+    const char *password_hash;  /* NULL: unchanged */
+    int is_active;              /* -1: unchanged; 0 or 1 */
+    int64_t tokens_valid_after; /* 0: unchanged; else raised to at least this, never lowered */
+    int64_t updated_at;         /* 0: unchanged */
+};
+
 struct user_filter {
     const char *role;  /* NULL: any */
     int active;        /* -1 any, 0 inactive, 1 active */
@@ -160,6 +171,8 @@ struct sync_run {
     bool success;
     char log_file[STORE_PATH_MAX];
     char error[256];
+    char status[STATUS_MAX]; /* running | finished | interrupted */
+    char owner[64];          /* the process that ran it (host:pid) */
 };
 
 /* A refresh token (only its id is stored, never the token text). */
@@ -328,7 +341,9 @@ struct store_ops {
     int (*user_insert)(struct store *s, struct user *u);  /* sets u->id */
     int (*user_get)(struct store *s, int64_t id, struct user *u);
     int (*user_get_by_email)(struct store *s, const char *email, struct user *u);
-    int (*user_update)(struct store *s, const struct user *u);
+    /* Write the fields `c` sets, and only those; STORE_ERR_NOT_FOUND when
+     * there is no user `id`. */
+    int (*user_update)(struct store *s, int64_t id, const struct user_change *c);
     int (*user_list)(struct store *s, const struct user_filter *f, store_user_cb cb, void *ctx);
     /* Number of users with `role` (NULL: any), only active ones if active_only. */
     int (*user_count)(struct store *s, const char *role, bool active_only, int64_t *n);
@@ -401,7 +416,16 @@ struct store_ops {
     /* How many violations are open; spec NULL: all. */
     int (*violations_open_count)(struct store *s, const char *spec, int64_t *count);
 
+    /* Sync runs are recorded when they start (status running; sets r->id),
+     * counted in each repair's own transaction (sync_run_count_repair), and
+     * finished with sync_run_finish, which writes finished_at, the counts,
+     * success, log_file, error and status of a run still running
+     * (STORE_ERR_NOT_FOUND when it is not). */
     int (*sync_run_insert)(struct store *s, struct sync_run *r);
+    int (*sync_run_count_repair)(struct store *s, int64_t id);
+    int (*sync_run_finish)(struct store *s, const struct sync_run *r);
+    /* The runs left running, oldest first. */
+    int (*sync_run_list_running)(struct store *s, store_sync_run_cb cb, void *ctx);
     int (*sync_run_list)(struct store *s, int64_t since, store_sync_run_cb cb, void *ctx);
 
     int (*audit_insert)(struct store *s, const struct audit_entry *a);

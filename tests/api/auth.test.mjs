@@ -8,7 +8,7 @@ let ctx;
 let studentId;
 let instructorId;
 before(async () => {
-  ctx = await setupServer('auth', { LOCKSTEP_LOGIN_MAX_FAILURES: '3', LOCKSTEP_LOGIN_WINDOW_SECONDS: '60' });
+  ctx = await setupServer('auth', { LOCKSTEP_LOGIN_MAX_FAILURES: '3', LOCKSTEP_LOGIN_ADDRESS_MAX_FAILURES: '4', LOCKSTEP_LOGIN_WINDOW_SECONDS: '60' });
   studentId = ctx.addUser('student.one@example.com', 'student', 'student-pass-1', 'Student One');
   instructorId = ctx.addUser('coach.one@example.com', 'instructor', 'coach-pass-1', 'Coach One');
 });
@@ -211,9 +211,9 @@ test('failed logins: same answer for unknown email and wrong password, then 429 
 });
 
 test('the throttle also counts per client address', async () => {
-  // This server allows 3 failures; every request comes from 127.0.0.1. Other
-  // emails have failed from this address in the test above, so the address is
-  // limited now even for a new email.
+  // This server allows 3 failures per email and 4 per address; every request
+  // comes from 127.0.0.1. Four failures (two emails) came from this address in
+  // the test above, so the address is limited now even for a new email.
   const r = await post('/api/v1/auth/login', { email: 'fresh.email@example.com', password: 'whatever-pass' });
   assert.equal(r.status, 429);
   assert.ok(Number(r.headers.get('retry-after')) > 0);

@@ -239,6 +239,10 @@ static const struct pg_migration pg_migrations[] = {
      "ALTER TABLE scheduler_starts ADD COLUMN check_misfire_grace BIGINT;"
      "ALTER TABLE scheduler_starts ADD COLUMN sync_misfire_grace BIGINT;"
      "CREATE INDEX scheduler_starts_time ON scheduler_starts(started_at);"},
+    {10, "sync runs recorded while they run",
+     "ALTER TABLE sync_runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished';"
+     "ALTER TABLE sync_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
+     "CREATE INDEX sync_runs_running ON sync_runs(status) WHERE status = 'running';"},
 };
 
 #define PG_MIGRATION_COUNT ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))

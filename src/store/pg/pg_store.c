@@ -72,6 +72,9 @@ enum stmt_id {
     Q_VIOLATIONS_OPEN_COUNT,
     Q_SYNC_RUN_INSERT,
     Q_SYNC_RUN_LIST,
+    Q_SYNC_RUN_COUNT,
+    Q_SYNC_RUN_FINISH,
+    Q_SYNC_RUN_RUNNING,
     Q_AUDIT_INSERT,
     Q_AUDIT_COUNT,
     Q_REFRESH_INSERT,
@@ -131,7 +134,7 @@ enum stmt_id {
     "recommended_action, first_seen"
 #define SYNC_COLS                                                                        \
     "id, started_at, finished_at, trigger, direction, dry_run, scope_user, scope_spec, " \
-    "total_issues, synced_count, failed_count, success, log_file, error"
+    "total_issues, synced_count, failed_count, success, log_file, error, status, owner"
 #define JOB_COLS "id, job_id, due_at, started_at, finished_at, status, error, owner"
 #define STRINGIFY(x) #x
 #define NUMBER_TEXT(x) STRINGIFY(x)
@@ -175,8 +178,14 @@ static const char *const sql[Q_COUNT] = {
                       "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     [Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = $1",
     [Q_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email = $1",
-    [Q_USER_UPDATE] = "UPDATE users SET name = $2, email = $3, password_hash = $4, role = $5, "
-                      "is_active = $6, updated_at = $7, tokens_valid_after = $8 WHERE id = $1",
+    /* Only the columns a change sets; tokens_valid_after only ever rises. */
+    [Q_USER_UPDATE] = "UPDATE users SET name = coalesce($2::text, name), "
+                      "password_hash = coalesce($3::text, password_hash), "
+                      "role = coalesce($4::text, role), "
+                      "is_active = CASE WHEN $5::int < 0 THEN is_active ELSE $5::int = 1 END, "
+                      "updated_at = coalesce($6::timestamptz, updated_at), "
+                      "tokens_valid_after = greatest(tokens_valid_after, $7::timestamptz) "
+                      "WHERE id = $1",
     [Q_USER_LIST] = "SELECT " USER_COLS " FROM users WHERE ($1::text IS NULL OR role = $1) "
                     "AND ($2::int < 0 OR is_active = ($2::int = 1)) AND ($3::text IS NULL "
                     "OR strpos(lower(name), lower($3)) > 0 OR strpos(email, lower($3)) > 0) "
@@ -304,10 +313,17 @@ static const char *const sql[Q_COUNT] = {
                                 "AND ($1::text IS NULL OR specialization = $1::text)",
     [Q_SYNC_RUN_INSERT] =
         "INSERT INTO sync_runs(started_at, finished_at, trigger, direction, dry_run, scope_user, "
-        "scope_spec, total_issues, synced_count, failed_count, success, log_file, error) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        "scope_spec, total_issues, synced_count, failed_count, success, log_file, error, status, "
+        "owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+        "RETURNING id",
     [Q_SYNC_RUN_LIST] = "SELECT " SYNC_COLS " FROM sync_runs WHERE started_at >= "
                         "coalesce($1::timestamptz, '-infinity') ORDER BY started_at, id",
+    [Q_SYNC_RUN_COUNT] = "UPDATE sync_runs SET synced_count = synced_count + 1 WHERE id = $1",
+    [Q_SYNC_RUN_FINISH] = "UPDATE sync_runs SET finished_at = $2, total_issues = $3, "
+                          "synced_count = $4, failed_count = $5, success = $6, log_file = $7, "
+                          "error = $8, status = $9 WHERE id = $1 AND status = 'running'",
+    [Q_SYNC_RUN_RUNNING] = "SELECT " SYNC_COLS " FROM sync_runs WHERE status = 'running' "
+                           "ORDER BY started_at, id",
     [Q_AUDIT_INSERT] = "INSERT INTO audit_logs(user_id, action, resource_type, resource_id, "
                        "details, ip_address, status_code, timestamp) "
                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -945,25 +961,24 @@ static int pg_user_get_by_email(struct store *s, const char *email, struct user 
     return get_user(PS(s), Q_USER_GET_EMAIL, email, u);
 }
 
-static int pg_user_update(struct store *s, const struct user *u)
+static int pg_user_update(struct store *s, int64_t id, const struct user_change *c)
 {
     struct params p = {0};
-    p_i64(&p, 0, u->id);
-    p.v[1] = u->name;
-    p.v[2] = u->email;
-    p.v[3] = u->password_hash;
-    p.v[4] = u->role;
-    p_bool(&p, 5, u->is_active);
-    p_time(&p, 6, u->updated_at);
-    p_time(&p, 7, u->tokens_valid_after);
+    p_i64(&p, 0, id);
+    p.v[1] = c->name;
+    p.v[2] = c->password_hash;
+    p.v[3] = c->role;
+    p_i64(&p, 4, c->is_active < 0 ? -1 : c->is_active != 0);
+    p_time(&p, 5, c->updated_at);
+    p_time(&p, 6, c->tokens_valid_after);
     int rc;
-    PGresult *res = run(PS(s), Q_USER_UPDATE, 8, p.v, "update user", &rc);
+    PGresult *res = run(PS(s), Q_USER_UPDATE, 7, p.v, "update user", &rc);
     if (!res)
         return rc;
     int changed = count_changed(res);
     PQclear(res);
     return changed ? 0 : store_fail(s, STORE_ERR_NOT_FOUND, "user %lld not found",
-                                    (long long)u->id);
+                                    (long long)id);
 }
 
 static int pg_user_list(struct store *s, const struct user_filter *f, store_user_cb cb,
@@ -1809,8 +1824,10 @@ static int pg_sync_run_insert(struct store *s, struct sync_run *r)
     p_bool(&p, 10, r->success);
     p.v[11] = r->log_file;
     p.v[12] = r->error;
+    p.v[13] = r->status[0] ? r->status : "finished";
+    p.v[14] = r->owner;
     int rc;
-    PGresult *res = run(PS(s), Q_SYNC_RUN_INSERT, 13, p.v, "record sync run", &rc);
+    PGresult *res = run(PS(s), Q_SYNC_RUN_INSERT, 15, p.v, "record sync run", &rc);
     if (!res)
         return rc;
     r->id = c_i64(res, 0, 0);
@@ -1818,14 +1835,8 @@ static int pg_sync_run_insert(struct store *s, struct sync_run *r)
     return 0;
 }
 
-static int pg_sync_run_list(struct store *s, int64_t since, store_sync_run_cb cb, void *ctx)
+static int each_sync_run(PGresult *res, store_sync_run_cb cb, void *ctx)
 {
-    struct params p = {0};
-    p_time(&p, 0, since);
-    int rc;
-    PGresult *res = run(PS(s), Q_SYNC_RUN_LIST, 1, p.v, "list sync runs", &rc);
-    if (!res)
-        return rc;
     int out = 0;
     for (int i = 0; i < PQntuples(res) && out == 0; i++) {
         struct sync_run r;
@@ -1844,10 +1855,57 @@ static int pg_sync_run_list(struct store *s, int64_t since, store_sync_run_cb cb
         r.success = c_bool(res, i, 11);
         c_copy(res, i, 12, r.log_file, sizeof r.log_file);
         c_copy(res, i, 13, r.error, sizeof r.error);
+        c_copy(res, i, 14, r.status, sizeof r.status);
+        c_copy(res, i, 15, r.owner, sizeof r.owner);
         out = cb(ctx, &r);
     }
     PQclear(res);
     return out;
+}
+
+static int pg_sync_run_list(struct store *s, int64_t since, store_sync_run_cb cb, void *ctx)
+{
+    struct params p = {0};
+    p_time(&p, 0, since);
+    int rc;
+    PGresult *res = run(PS(s), Q_SYNC_RUN_LIST, 1, p.v, "list sync runs", &rc);
+    return res ? each_sync_run(res, cb, ctx) : rc;
+}
+
+static int pg_sync_run_list_running(struct store *s, store_sync_run_cb cb, void *ctx)
+{
+    int rc;
+    PGresult *res = run(PS(s), Q_SYNC_RUN_RUNNING, 0, NULL, "list running sync runs", &rc);
+    return res ? each_sync_run(res, cb, ctx) : rc;
+}
+
+static int pg_sync_run_count_repair(struct store *s, int64_t id)
+{
+    struct params p = {0};
+    p_i64(&p, 0, id);
+    return exec_q(PS(s), Q_SYNC_RUN_COUNT, 1, p.v, "count a sync repair");
+}
+
+static int pg_sync_run_finish(struct store *s, const struct sync_run *r)
+{
+    struct params p = {0};
+    p_i64(&p, 0, r->id);
+    p_time(&p, 1, r->finished_at);
+    p_i64(&p, 2, r->total_issues);
+    p_i64(&p, 3, r->synced_count);
+    p_i64(&p, 4, r->failed_count);
+    p_bool(&p, 5, r->success);
+    p.v[6] = r->log_file;
+    p.v[7] = r->error;
+    p.v[8] = r->status;
+    int rc;
+    PGresult *res = run(PS(s), Q_SYNC_RUN_FINISH, 9, p.v, "finish sync run", &rc);
+    if (!res)
+        return rc;
+    int changed = count_changed(res);
+    PQclear(res);
+    return changed ? 0 : store_fail(s, STORE_ERR_NOT_FOUND, "sync run %lld is not running",
+                                    (long long)r->id);
 }
 
 static int pg_audit_insert(struct store *s, const struct audit_entry *a)
@@ -2663,6 +2721,9 @@ static const struct store_ops pg_ops = {
     .violations_open_count = pg_violations_open_count,
     .sync_run_insert = pg_sync_run_insert,
     .sync_run_list = pg_sync_run_list,
+    .sync_run_count_repair = pg_sync_run_count_repair,
+    .sync_run_finish = pg_sync_run_finish,
+    .sync_run_list_running = pg_sync_run_list_running,
     .audit_insert = pg_audit_insert,
     .audit_count = pg_audit_count,
     .refresh_insert = pg_refresh_insert,

@@ -261,6 +261,10 @@ static const struct sqlite_migration sqlite_migrations[] = {
      "ALTER TABLE scheduler_starts ADD COLUMN check_misfire_grace INTEGER;"
      "ALTER TABLE scheduler_starts ADD COLUMN sync_misfire_grace INTEGER;"
      "CREATE INDEX scheduler_starts_time ON scheduler_starts(started_at);"},
+    {10, "sync runs recorded while they run",
+     "ALTER TABLE sync_runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished';"
+     "ALTER TABLE sync_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
+     "CREATE INDEX sync_runs_running ON sync_runs(status) WHERE status = 'running';"},
 };
 
 #define SQLITE_MIGRATION_COUNT ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

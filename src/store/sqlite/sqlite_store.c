@@ -66,6 +66,9 @@ enum stmt_id {
     ST_VIOLATIONS_OPEN_COUNT,
     ST_SYNC_RUN_INSERT,
     ST_SYNC_RUN_LIST,
+    ST_SYNC_RUN_COUNT,
+    ST_SYNC_RUN_FINISH,
+    ST_SYNC_RUN_RUNNING,
     ST_AUDIT_INSERT,
     ST_AUDIT_COUNT,
     ST_REFRESH_INSERT,
@@ -132,7 +135,7 @@ enum stmt_id {
     "recommended_action, first_seen"
 #define SYNC_COLS                                                                        \
     "id, started_at, finished_at, trigger, direction, dry_run, scope_user, scope_spec, " \
-    "total_issues, synced_count, failed_count, success, log_file, error"
+    "total_issues, synced_count, failed_count, success, log_file, error, status, owner"
 #define JOB_COLS "id, job_id, due_at, started_at, finished_at, status, error, owner"
 #define SCAN_P "SELECT student_id, specialization_id, current_level FROM specialization_progress"
 #define SCAN_L "SELECT user_id, specialization_type, current_level FROM user_licenses"
@@ -142,8 +145,14 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
     [ST_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email = ?1",
-    [ST_USER_UPDATE] = "UPDATE users SET name = ?2, email = ?3, password_hash = ?4, role = ?5, "
-                       "is_active = ?6, updated_at = ?7, tokens_valid_after = ?8 WHERE id = ?1",
+    /* Only the columns a change sets; tokens_valid_after only ever rises (the
+     * times are fixed-width ISO text, so max() is the later one). */
+    [ST_USER_UPDATE] = "UPDATE users SET name = coalesce(?2, name), "
+                       "password_hash = coalesce(?3, password_hash), role = coalesce(?4, role), "
+                       "is_active = CASE WHEN ?5 < 0 THEN is_active ELSE ?5 END, "
+                       "updated_at = coalesce(?6, updated_at), "
+                       "tokens_valid_after = CASE WHEN ?7 IS NULL THEN tokens_valid_after "
+                       "ELSE max(coalesce(tokens_valid_after, ?7), ?7) END WHERE id = ?1",
     [ST_USER_COUNT] = "SELECT count(*) FROM users WHERE (?1 IS NULL OR role = ?1) "
                       "AND (?2 = 0 OR is_active = 1)",
     [ST_USER_EMAIL] = "SELECT email FROM users WHERE id = ?1",
@@ -237,9 +246,16 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SYNC_RUN_INSERT] =
         "INSERT INTO sync_runs(started_at, finished_at, trigger, direction, dry_run, "
         "scope_user, scope_spec, total_issues, synced_count, failed_count, success, log_file, "
-        "error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "error, status, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+        "?14, ?15)",
     [ST_SYNC_RUN_LIST] = "SELECT " SYNC_COLS " FROM sync_runs WHERE started_at >= ?1 "
                          "ORDER BY started_at, id",
+    [ST_SYNC_RUN_COUNT] = "UPDATE sync_runs SET synced_count = synced_count + 1 WHERE id = ?1",
+    [ST_SYNC_RUN_FINISH] = "UPDATE sync_runs SET finished_at = ?2, total_issues = ?3, "
+                           "synced_count = ?4, failed_count = ?5, success = ?6, log_file = ?7, "
+                           "error = ?8, status = ?9 WHERE id = ?1 AND status = 'running'",
+    [ST_SYNC_RUN_RUNNING] = "SELECT " SYNC_COLS " FROM sync_runs WHERE status = 'running' "
+                            "ORDER BY started_at, id",
     [ST_AUDIT_INSERT] = "INSERT INTO audit_logs(user_id, action, resource_type, resource_id, "
                         "details, ip_address, status_code, timestamp) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -836,23 +852,22 @@ static int sq_user_get_by_email(struct store *s, const char *email, struct user 
     return get_user(ss, st, u);
 }
 
-static int sq_user_update(struct store *s, const struct user *u)
+static int sq_user_update(struct store *s, int64_t id, const struct user_change *c)
 {
     struct sqlite_store *ss = SS(s);
     sqlite3_stmt *st = stmt(ss, ST_USER_UPDATE);
     if (!st)
         return STORE_ERR;
-    sqlite3_bind_int64(st, 1, u->id);
-    sqlite3_bind_text(st, 2, u->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, u->email, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, u->password_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, u->role, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 6, u->is_active ? 1 : 0);
-    bind_time(st, 7, u->updated_at);
-    bind_time(st, 8, u->tokens_valid_after);
+    sqlite3_bind_int64(st, 1, id);
+    bind_text_or_null(st, 2, c->name);
+    bind_text_or_null(st, 3, c->password_hash);
+    bind_text_or_null(st, 4, c->role);
+    sqlite3_bind_int(st, 5, c->is_active < 0 ? -1 : c->is_active != 0);
+    bind_time(st, 6, c->updated_at);
+    bind_time(st, 7, c->tokens_valid_after);
     int rc = exec_stmt(ss, st, "update user");
     if (rc == 0 && sqlite3_changes(ss->db) == 0)
-        return store_fail(s, STORE_ERR_NOT_FOUND, "user %lld not found", (long long)u->id);
+        return store_fail(s, STORE_ERR_NOT_FOUND, "user %lld not found", (long long)id);
     return rc;
 }
 
@@ -2150,19 +2165,17 @@ static int sq_sync_run_insert(struct store *s, struct sync_run *r)
     sqlite3_bind_int(st, 11, r->success);
     sqlite3_bind_text(st, 12, r->log_file, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 13, r->error, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 14, r->status[0] ? r->status : "finished", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 15, r->owner, -1, SQLITE_STATIC);
     int rc = exec_stmt(ss, st, "record sync run");
     if (rc == 0)
         r->id = sqlite3_last_insert_rowid(ss->db);
     return rc;
 }
 
-static int sq_sync_run_list(struct store *s, int64_t since, store_sync_run_cb cb, void *ctx)
+static int each_sync_run(struct sqlite_store *ss, sqlite3_stmt *st, store_sync_run_cb cb,
+                         void *ctx)
 {
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_SYNC_RUN_LIST);
-    if (!st)
-        return STORE_ERR;
-    bind_range(st, 1, since, 0);
     int rc, out = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct sync_run r;
@@ -2181,6 +2194,8 @@ static int sq_sync_run_list(struct store *s, int64_t since, store_sync_run_cb cb
         r.success = sqlite3_column_int(st, 11) != 0;
         col_copy(st, 12, r.log_file, sizeof r.log_file);
         col_copy(st, 13, r.error, sizeof r.error);
+        col_copy(st, 14, r.status, sizeof r.status);
+        col_copy(st, 15, r.owner, sizeof r.owner);
         if ((out = cb(ctx, &r)) != 0)
             break;
     }
@@ -2188,6 +2203,57 @@ static int sq_sync_run_list(struct store *s, int64_t since, store_sync_run_cb cb
         out = fail(ss, rc, "list sync runs");
     sqlite3_reset(st);
     return out;
+}
+
+static int sq_sync_run_list(struct store *s, int64_t since, store_sync_run_cb cb, void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_SYNC_RUN_LIST);
+    if (!st)
+        return STORE_ERR;
+    bind_range(st, 1, since, 0);
+    return each_sync_run(ss, st, cb, ctx);
+}
+
+static int sq_sync_run_list_running(struct store *s, store_sync_run_cb cb, void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_SYNC_RUN_RUNNING);
+    if (!st)
+        return STORE_ERR;
+    return each_sync_run(ss, st, cb, ctx);
+}
+
+static int sq_sync_run_count_repair(struct store *s, int64_t id)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_SYNC_RUN_COUNT);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    return exec_stmt(ss, st, "count a sync repair");
+}
+
+static int sq_sync_run_finish(struct store *s, const struct sync_run *r)
+{
+    struct sqlite_store *ss = SS(s);
+    sqlite3_stmt *st = stmt(ss, ST_SYNC_RUN_FINISH);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_int64(st, 1, r->id);
+    bind_time(st, 2, r->finished_at);
+    sqlite3_bind_int64(st, 3, r->total_issues);
+    sqlite3_bind_int64(st, 4, r->synced_count);
+    sqlite3_bind_int64(st, 5, r->failed_count);
+    sqlite3_bind_int(st, 6, r->success);
+    sqlite3_bind_text(st, 7, r->log_file, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, r->error, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, r->status, -1, SQLITE_STATIC);
+    int rc = exec_stmt(ss, st, "finish sync run");
+    if (rc == 0 && sqlite3_changes(ss->db) == 0)
+        return store_fail(s, STORE_ERR_NOT_FOUND, "sync run %lld is not running",
+                          (long long)r->id);
+    return rc;
 }
 
 static int sq_audit_insert(struct store *s, const struct audit_entry *a)
@@ -3096,6 +3162,9 @@ static const struct store_ops sqlite_ops = {
     .violations_open_count = sq_violations_open_count,
     .sync_run_insert = sq_sync_run_insert,
     .sync_run_list = sq_sync_run_list,
+    .sync_run_count_repair = sq_sync_run_count_repair,
+    .sync_run_finish = sq_sync_run_finish,
+    .sync_run_list_running = sq_sync_run_list_running,
     .audit_insert = sq_audit_insert,
     .audit_count = sq_audit_count,
     .refresh_insert = sq_refresh_insert,
