@@ -73,7 +73,8 @@ test('an unknown LOCKSTEP_* variable stops the start and is named; harness varia
   await assert.rejects(startServe(dir, { LOCKSTEP_NO_SUCH_SETTING: '1' }), /unknown environment variable LOCKSTEP_NO_SUCH_SETTING/);
   assert.equal(fs.existsSync(path.join(dir, 'secret.key')), false, 'a server started with a generated secret');
   // The variables of the test and packaging harnesses are not settings.
-  const ok = run(dir, ['user', 'list'], { LOCKSTEP_BIN: BIN, LOCKSTEP_TEST_ANYTHING: '1', LOCKSTEP_CONFIG: '' });
+  // (migrate: no other verb creates a store.)
+  const ok = run(dir, ['migrate'], { LOCKSTEP_BIN: BIN, LOCKSTEP_TEST_ANYTHING: '1', LOCKSTEP_CONFIG: '' });
   assert.equal(ok.status, 0, ok.stderr);
 });
 
@@ -85,6 +86,6 @@ test('a key set twice in the INI file is an error naming file and line', async (
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, new RegExp(`${ini.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5: duplicate key check_interval \\(first set on line 2\\)`));
   fs.writeFileSync(ini, '[lockstep]\ncheck_interval = 60\nsync_interval = 600\n');
-  const fine = run(dir, ['--config', ini, 'user', 'list'], {});
+  const fine = run(dir, ['--config', ini, 'migrate'], {});
   assert.equal(fine.status, 0, fine.stderr);
 });
