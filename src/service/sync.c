@@ -532,16 +532,9 @@ json_t *sync_result_json_capped(const struct sync_result *r, size_t max_results)
     size_t listed = r->n_items < max_results ? r->n_items : max_results;
     for (size_t i = 0; i < listed; i++) {
         const struct sync_item *it = &r->items[i];
-        json_t *x = json_object();
+        json_t *x = item_json(it);
         if (!x)
             break;
-        json_object_set_new(x, "user_id", json_integer(it->user_id));
-        json_object_set_new(x, "specialization", json_string(it->spec));
-        json_object_set_new(x, "issue_type", json_string(it->issue_type));
-        json_object_set_new(x, "action", json_string(it->action));
-        json_object_set_new(x, "old_level", it->has_old ? json_integer(it->old_level) : json_null());
-        json_object_set_new(x, "new_level", it->has_new ? json_integer(it->new_level) : json_null());
-        json_object_set_new(x, "success", json_boolean(it->success));
         if (it->error[0])
             json_object_set_new(x, "error", json_string(it->error));
         json_array_append_new(arr, x);

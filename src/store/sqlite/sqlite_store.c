@@ -641,34 +641,6 @@ done:
 
 /* ---- migrations --------------------------------------------------------- */
 
-static int current_version(struct sqlite_store *ss, int *version)
-{
-    *version = 0;
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(ss->db,
-                                "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-                                "AND name = 'schema_migrations'",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return fail(ss, rc, "read schema version");
-    rc = sqlite3_step(st);
-    int exists = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW)
-        return fail(ss, rc, "read schema version");
-    if (!exists)
-        return 0;
-    rc = sqlite3_prepare_v2(ss->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return fail(ss, rc, "read schema version");
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : fail(ss, rc, "read schema version");
-}
-
 /* True in *exists when the database has Lockstep's schema_migrations table. */
 static int has_schema(struct sqlite_store *ss, bool *exists)
 {
@@ -684,6 +656,26 @@ static int has_schema(struct sqlite_store *ss, bool *exists)
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? 0 : fail(ss, rc, "read schema version");
 }
+
+static int current_version(struct sqlite_store *ss, int *version)
+{
+    *version = 0;
+    bool exists = false;
+    int rc = has_schema(ss, &exists);
+    if (rc != 0 || !exists)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(ss->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return fail(ss, rc, "read schema version");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : fail(ss, rc, "read schema version");
+}
+
 
 static int sq_schema_version(struct store *s, int *version)
 {
