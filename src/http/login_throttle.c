@@ -90,8 +90,9 @@ static bool live(const struct slot *s, int64_t since)
 }
 
 /* The slot of `tag`, created when absent; -1 when the table has no room.
- * Called with the mutex held. */
-static long find_slot(uint64_t tag, int64_t since)
+ * `taken` is a slot claimed a moment ago for the attempt's other key (not
+ * live yet, but not free either), or -1. Called with the mutex held. */
+static long find_slot(uint64_t tag, int64_t since, long taken)
 {
     long start = (long)(tag % (uint64_t)tab.n_slots), free_slot = -1;
     for (long k = 0; k < tab.probe; k++) {
@@ -99,7 +100,7 @@ static long find_slot(uint64_t tag, int64_t since)
         struct slot *s = &tab.slots[i];
         if (s->tag == tag)
             return i;
-        if (free_slot < 0 && !live(s, since))
+        if (free_slot < 0 && i != taken && !live(s, since))
             free_slot = i;
     }
     if (free_slot < 0)
@@ -169,8 +170,8 @@ long login_throttle_begin(const char *account, const char *address, int64_t now_
         pthread_mutex_unlock(&tab.mu);
         return 1;
     }
-    long a = find_slot(ta, since);
-    long i = a >= 0 ? find_slot(ti, since) : -1;
+    long a = find_slot(ta, since, -1);
+    long i = a >= 0 ? find_slot(ti, since, a) : -1;
     if (a < 0 || i < 0) {
         /* No room to count a failure of this attempt: refuse it rather than
          * forget a failure counted for someone else. */
