@@ -1,0 +1,106 @@
+// lease.test.mjs — leadership of the scheduled jobs by lease, black-box, on
+// SQLite and (under LOCKSTEP_TEST_PG) PostgreSQL: a leader frozen with SIGSTOP
+// loses the lead within its lease and a follower takes over; woken with
+// SIGCONT it runs no job and follows; the dead-man rule is raised by the
+// followers of a frozen leader, once however many they are.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { freshDir, lockstep, startServe, stopServe, sql, login, api, waitFor, sleep, dayLog } from './lib.mjs';
+
+async function leaderGauge(srv) {
+  const text = await (await fetch(`${srv.url}/metrics`)).text();
+  const m = /^lockstep_scheduler_leader (\d+)$/m.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/** job_runs rows of one process (owner host:pid). */
+const runsOf = (srv) => `owner LIKE '%:${srv.proc.pid}'`;
+
+/** SIGCONT whatever is still stopped, then SIGTERM each and wait. */
+async function stopAll(...srvs) {
+  for (const s of srvs) s.proc.kill('SIGCONT');
+  for (const s of srvs) await stopServe(s);
+}
+
+test('a frozen leader loses the lead within its lease; woken, it runs no job and follows', async () => {
+  const dir = freshDir('lease-freeze');
+  const { password } = lockstep(dir, ['demo']);
+  const lease = 3;
+  const env = { LOCKSTEP_CHECK_INTERVAL: '1', LOCKSTEP_SYNC_INTERVAL: '3600', LOCKSTEP_LEADER_LEASE: String(lease) };
+  const a = await startServe(dir, env);
+  const b = await startServe(dir, env);
+  try {
+    assert.equal(await leaderGauge(a), 1, 'the first process leads');
+    assert.equal(await leaderGauge(b), 0, 'the second follows');
+    await waitFor(() => Number(sql(dir, `SELECT count(*) FROM job_runs WHERE status = 'success' AND ${runsOf(a)}`)) >= 2, 8000);
+
+    a.proc.kill('SIGSTOP');
+    const frozenAt = Date.now();
+    await waitFor(async () => (await leaderGauge(b)) === 1, (lease + 6) * 1000, 100);
+    const took = Date.now() - frozenAt;
+    // The lease runs out at most `lease` s after the last renewal, and a
+    // follower looks once a second.
+    assert.ok(took <= (lease + 2) * 1000, `taken over in ${took} ms (lease ${lease} s)`);
+    await waitFor(() => Number(sql(dir, `SELECT count(*) FROM job_runs WHERE status = 'success' AND ${runsOf(b)}`)) >= 2, 8000);
+    const readyB = await fetch(`${b.url}/readyz`);
+    assert.equal(readyB.status, 200);
+
+    a.proc.kill('SIGCONT');
+    await waitFor(async () => (await leaderGauge(a)) === 0, 5000, 100);
+    await sleep(2500);
+    assert.equal(await leaderGauge(a), 0, 'the woken process follows');
+    assert.equal(await leaderGauge(b), 1, 'the new leader keeps the lead');
+    const token = await login(a.url, 'admin@lockstep.local', password);
+    const jobsA = await api(a.url, token, 'GET', '/api/v1/health/jobs');
+    assert.equal(jobsA.body[0].led_by_this_process, false);
+    assert.match(jobsA.body[0].leader, new RegExp(`:${b.proc.pid}$`), 'the jobs name the new leader');
+    const jobsB = await api(b.url, token, 'GET', '/api/v1/health/jobs');
+    assert.equal(jobsB.body[0].led_by_this_process, true);
+    assert.equal((await fetch(`${a.url}/readyz`)).status, 200);
+  } finally {
+    await stopAll(a, b);
+  }
+  // Never two leaders: after the new leader's first run the old one started none.
+  assert.equal(sql(dir, `SELECT count(*) FROM job_runs WHERE ${runsOf(a)} AND started_at >= `
+    + `(SELECT min(started_at) FROM job_runs WHERE ${runsOf(b)})`), '0');
+  assert.equal(sql(dir, 'SELECT count(*) FROM (SELECT job_id, due_at FROM job_runs GROUP BY 1, 2 HAVING count(*) > 1) AS twice'), '0');
+  // Every scheduled check recorded belongs to a run that succeeded: none was
+  // committed by a process that had lost the lead.
+  assert.equal(sql(dir, "SELECT count(*) FROM check_runs WHERE trigger = 'scheduled'"),
+    sql(dir, "SELECT count(*) FROM job_runs WHERE job_id = 'coupling_health_check' AND status = 'success'"));
+  const log = dayLog(dir);
+  assert.match(log, /now leads the scheduled jobs, taking over from /);
+  assert.match(log, /Lost the lead of the scheduled jobs: its lease ran out or another process took it over/);
+});
+
+test('the followers of a frozen leader raise the dead-man alert, once', async () => {
+  const dir = freshDir('lease-deadman');
+  const { password } = lockstep(dir, ['demo']);
+  // The default lease (10 s) outlasts the dead-man limit of 2 x 1 s: the
+  // followers see it before one of them takes over.
+  const env = { LOCKSTEP_CHECK_INTERVAL: '1', LOCKSTEP_SYNC_INTERVAL: '3600',
+    LOCKSTEP_ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hook' };
+  const a = await startServe(dir, env);
+  const b = await startServe(dir, env);
+  const c = await startServe(dir, env);
+  const deadman = "rule = 'job_not_succeeding' AND subject = 'coupling_health_check'";
+  try {
+    await waitFor(() => Number(sql(dir, `SELECT count(*) FROM job_runs WHERE status = 'success' AND ${runsOf(a)}`)) >= 1, 8000);
+    a.proc.kill('SIGSTOP');
+    await waitFor(() => sql(dir, `SELECT count(*) FROM alerts WHERE ${deadman} AND state = 'firing'`) === '1', 7000, 100);
+    assert.equal(await leaderGauge(b), 0, 'raised while b follows');
+    assert.equal(await leaderGauge(c), 0, 'raised while c follows');
+    await sleep(2500); // both followers evaluate every second meanwhile
+    assert.equal(sql(dir, `SELECT count(*) FROM alerts WHERE ${deadman}`), '1', 'one alert from two followers');
+    assert.equal(sql(dir, `SELECT notifications FROM alerts WHERE ${deadman}`), '1');
+    assert.equal(sql(dir, `SELECT count(*) FROM alert_deliveries d JOIN alerts x ON x.id = d.alert_id WHERE x.${deadman.replace(' AND ', ' AND x.')}`), '1',
+      'one notification queued');
+    const token = await login(b.url, 'admin@lockstep.local', password);
+    const view = await api(b.url, token, 'GET', '/api/v1/health/alerts');
+    assert.deepEqual(view.body.firing.map((x) => [x.rule, x.job]), [['job_not_succeeding', 'coupling_health_check']]);
+  } finally {
+    await stopAll(a, b, c);
+  }
+  assert.equal((dayLog(dir).match(/Alert job_not_succeeding coupling_health_check \(critical\) firing/g) || []).length, 1);
+  assert.doesNotMatch(dayLog(dir), /Cannot evaluate the alert rules/);
+});
