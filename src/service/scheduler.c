@@ -331,7 +331,8 @@ static void run_check(struct job *j, struct store *st, int64_t due, int64_t run_
     char err[400];
     int rc = monitor_run_check(s->app->monitor, st, &c, &res, err, sizeof err);
     if (rc) {
-        daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
+        if (lease_valid(s)) /* else finish_run says why it stopped */
+            daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
         finish_run(s, st, j->id, run_id, "failed", err);
         return;
     }
@@ -393,7 +394,8 @@ static void run_sync(struct job *j, struct store *st, int64_t due, int64_t run_i
                          r.items[i].spec, r.items[i].error);
                 break;
             }
-        daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
+        if (lease_valid(s))
+            daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
         finish_run(s, st, j->id, run_id, "failed", err);
     } else {
         finish_run(s, st, j->id, run_id, "success", "");

@@ -1,11 +1,14 @@
 // lease.test.mjs — leadership of the scheduled jobs by lease, black-box, on
 // SQLite and (under LOCKSTEP_TEST_PG) PostgreSQL: a leader frozen with SIGSTOP
 // loses the lead within its lease and a follower takes over; woken with
-// SIGCONT it runs no job and follows; the dead-man rule is raised by the
+// SIGCONT it runs no job and follows, and a sync it was running when frozen
+// repairs no further pair; the dead-man rule is raised by the
 // followers of a frozen leader, once however many they are.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freshDir, lockstep, startServe, stopServe, sql, login, api, waitFor, sleep, dayLog } from './lib.mjs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { PG, freshDir, lockstep, startServe, stopServe, sql, login, api, waitFor, sleep, dayLog, SCALE } from './lib.mjs';
 
 async function leaderGauge(srv) {
   const text = await (await fetch(`${srv.url}/metrics`)).text();
@@ -15,6 +18,27 @@ async function leaderGauge(srv) {
 
 /** job_runs rows of one process (owner host:pid). */
 const runsOf = (srv) => `owner LIKE '%:${srv.proc.pid}'`;
+
+/**
+ * SIGSTOP a process between two of its write transactions. A process stopped
+ * inside one holds SQLite's only write lock, and then no process can write —
+ * take over the lease included — until it resumes: SQLite's single writer,
+ * not the lease's to fix. PostgreSQL locks rows, not the database.
+ */
+async function freezeOutsideWrite(dir, proc) {
+  for (let i = 0; i < 300; i++) {
+    proc.kill('SIGSTOP');
+    await sleep(20);
+    if (PG) return;
+    try {
+      execFileSync('sqlite3', [path.join(dir, 'lockstep.db'), 'BEGIN IMMEDIATE; ROLLBACK;'], { stdio: 'ignore' });
+      return;
+    } catch { /* stopped inside a write transaction: let it finish */ }
+    proc.kill('SIGCONT');
+    await sleep(5 + Math.floor(Math.random() * 20));
+  }
+  throw new Error('could not stop the process outside a write transaction');
+}
 
 /** SIGCONT whatever is still stopped, then SIGTERM each and wait. */
 async function stopAll(...srvs) {
@@ -103,4 +127,35 @@ test('the followers of a frozen leader raise the dead-man alert, once', async ()
   }
   assert.equal((dayLog(dir).match(/Alert job_not_succeeding coupling_health_check \(critical\) firing/g) || []).length, 1);
   assert.doesNotMatch(dayLog(dir), /Cannot evaluate the alert rules/);
+});
+
+test('a leader frozen during a sync repairs no further pair once woken after a takeover', async () => {
+  const dir = freshDir('lease-sync');
+  const users = Math.round(20000 * SCALE);
+  lockstep(dir, ['demo', '--users', String(users), '--drift', '100']);
+  const lease = 3;
+  const a = await startServe(dir, { LOCKSTEP_CHECK_INTERVAL: '3600', LOCKSTEP_SYNC_INTERVAL: '1', LOCKSTEP_LEADER_LEASE: String(lease) });
+  // The follower would not sync for an hour: whatever is repaired after the
+  // takeover is the old leader's doing.
+  const b = await startServe(dir, { LOCKSTEP_CHECK_INTERVAL: '3600', LOCKSTEP_SYNC_INTERVAL: '3600', LOCKSTEP_LEADER_LEASE: String(lease) });
+  let repaired;
+  try {
+    await waitFor(() => sql(dir, "SELECT count(*) FROM job_runs WHERE status = 'running'") === '1', 10000, 5);
+    await waitFor(() => Number(sql(dir, 'SELECT count(*) FROM license_progressions')) > 100, 10000, 5);
+    await freezeOutsideWrite(dir, a.proc);
+    await waitFor(async () => (await leaderGauge(b)) === 1, (lease + 6) * 1000, 100);
+    repaired = Number(sql(dir, 'SELECT count(*) FROM license_progressions'));
+    assert.ok(repaired < users, `frozen mid-way (${repaired} of ${users} repaired)`);
+    a.proc.kill('SIGCONT');
+    await waitFor(() => sql(dir, "SELECT status FROM sync_runs WHERE trigger = 'scheduled'") === 'finished', 10000);
+    await sleep(1000);
+    assert.equal(Number(sql(dir, 'SELECT count(*) FROM license_progressions')), repaired,
+      'no pair repaired after the lead was lost');
+  } finally {
+    await stopAll(a, b);
+  }
+  assert.match(sql(dir, "SELECT error FROM sync_runs WHERE trigger = 'scheduled'"), /this process no longer leads the scheduled jobs; stopped after/);
+  // The run (the others were skipped while it ran) ends interrupted, not a success.
+  assert.equal(sql(dir, "SELECT status FROM job_runs WHERE job_id = 'progress_license_sync' AND status <> 'skipped'"), 'interrupted');
+  assert.match(dayLog(dir), /Job progress_license_sync interrupted: this process lost the lead of the scheduled jobs while it ran/);
 });
