@@ -58,7 +58,8 @@ struct scheduler {
     pthread_cond_t tick;     /* wakes the timing thread */
     pthread_cond_t work;     /* wakes workers; broadcast */
     pthread_cond_t idle;     /* a job finished */
-    bool stopping;
+    bool stopping;           /* no job starts any more */
+    bool timing_done;        /* the timing thread ends (after the running jobs) */
     pthread_t thread;
     bool thread_started;
     atomic_llong last_tick;  /* monotonic, by the timing thread */
@@ -588,10 +589,10 @@ static bool lease_try_take(struct scheduler *s)
 static void check_leadership(struct scheduler *s)
 {
     pthread_mutex_lock(&s->mu);
-    bool leading = s->leader;
+    bool leading = s->leader, stopping = s->stopping;
     pthread_mutex_unlock(&s->mu);
     if (!leading) {
-        if (lease_try_take(s))
+        if (!stopping && lease_try_take(s))
             become_leader(s, false);
         return;
     }
@@ -629,7 +630,8 @@ static void *timing_main(void *arg)
     struct scheduler *s = arg;
     int64_t last_leader_check = 0;
     pthread_mutex_lock(&s->mu);
-    while (!s->stopping) {
+    /* While stopping, a job still running keeps the lease renewed. */
+    while (!s->timing_done) {
         int64_t now = time_now_us();
         atomic_store(&s->last_tick, time_mono_us());
         if (time_mono_us() - last_leader_check >= USEC_PER_SEC) {
@@ -637,18 +639,18 @@ static void *timing_main(void *arg)
             pthread_mutex_unlock(&s->mu);
             check_leadership(s);
             pthread_mutex_lock(&s->mu);
-            if (s->stopping)
+            if (s->timing_done)
                 break;
             now = time_now_us();
         }
         int64_t wake = now + USEC_PER_SEC; /* re-evaluate at least every second */
-        for (int i = 0; i < 2 && s->leader && lease_valid(s); i++) {
+        for (int i = 0; i < 2 && !s->stopping && s->leader && lease_valid(s); i++) {
             if (now >= s->jobs[i].next_due)
                 fire(s, &s->jobs[i], now);
             if (s->jobs[i].next_due < wake)
                 wake = s->jobs[i].next_due;
         }
-        if (s->stopping)
+        if (s->timing_done)
             break;
         struct timespec ts = {.tv_sec = (time_t)(wake / USEC_PER_SEC),
                               .tv_nsec = (long)(wake % USEC_PER_SEC) * 1000};
@@ -845,6 +847,8 @@ void scheduler_stop(struct scheduler *s, long timeout_ms)
                               .tv_nsec = (long)(deadline % USEC_PER_SEC) * 1000};
         pthread_cond_timedwait(&s->idle, &s->mu, &ts);
     }
+    s->timing_done = true;
+    pthread_cond_broadcast(&s->tick);
     pthread_mutex_unlock(&s->mu);
     if (s->thread_started)
         pthread_join(s->thread, NULL);

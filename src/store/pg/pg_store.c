@@ -2007,8 +2007,8 @@ static int pg_refresh_revoke_user(struct store *s, int64_t user, int64_t when)
     p_time(&p, 1, when);
     return exec_q(PS(s), Q_REFRESH_REVOKE_USER, 2, p.v, "revoke refresh tokens");
 }
-/* ---- scheduler history (the leadership lease is pg_lease.c) ---------------------- */
-/* ---- scheduler history (the leadership lease: pg_lease.c) ------------------------------------------------ */
+
+/* ---- scheduler history (leadership: pg_lease.c) -------------------------------------- */
 
 static int pg_scheduler_start_insert(struct store *s, struct scheduler_start *r)
 {
