@@ -106,6 +106,18 @@ int alerts_gather(struct store *s, const struct config *cfg, struct alerts_facts
         return rc;
     const char *ids[2] = {JOB_CHECK, JOB_SYNC};
     long intervals[2] = {cfg->check_interval, cfg->sync_interval};
+    /* The jobs run at the intervals of the process that leads them, as it
+     * recorded them: every process judges the dead-man rule by the same
+     * numbers, whatever its own configuration says (else a follower with
+     * other intervals would resolve what the leader fires, every second). */
+    struct scheduler_start led;
+    rc = scheduler_recorded_settings(s, time_now_us(), &led);
+    if (rc && rc != STORE_ERR_NOT_FOUND)
+        return rc;
+    if (rc == 0 && led.check_interval > 0 && led.sync_interval > 0) {
+        intervals[0] = (long)led.check_interval;
+        intervals[1] = (long)led.sync_interval;
+    }
     for (int i = 0; i < 2; i++) {
         struct alerts_job_facts *j = &f->jobs[i];
         j->job = ids[i];
