@@ -26,7 +26,7 @@ const runsOf = (srv) => `owner LIKE '%:${srv.proc.pid}'`;
  * not the lease's to fix. PostgreSQL locks rows, not the database.
  */
 async function freezeOutsideWrite(dir, proc) {
-  for (let i = 0; i < 300; i++) {
+  for (const end = Date.now() + 30000; Date.now() < end;) {
     proc.kill('SIGSTOP');
     await sleep(20);
     if (PG) return;
@@ -147,13 +147,17 @@ test('a leader frozen during a sync repairs no further pair once woken after a t
     repaired = Number(sql(dir, 'SELECT count(*) FROM license_progressions'));
     assert.ok(repaired < users, `frozen mid-way (${repaired} of ${users} repaired)`);
     a.proc.kill('SIGCONT');
-    await waitFor(() => sql(dir, "SELECT status FROM sync_runs WHERE trigger = 'scheduled'") === 'finished', 10000);
+    const firstRun = "FROM sync_runs WHERE id = (SELECT min(id) FROM sync_runs WHERE trigger = 'scheduled')";
+    await waitFor(() => sql(dir, `SELECT status ${firstRun}`) === 'finished', 10000);
     await sleep(1000);
-    assert.equal(Number(sql(dir, 'SELECT count(*) FROM license_progressions')), repaired,
-      'no pair repaired after the lead was lost');
+    // On PostgreSQL the process may have been stopped inside a repair's
+    // transaction, which then commits as it wakes; no repair starts after.
+    const after = Number(sql(dir, 'SELECT count(*) FROM license_progressions'));
+    assert.ok(after - repaired <= (PG ? 1 : 0), `${after - repaired} pair(s) repaired after the lead was lost`);
   } finally {
     await stopAll(a, b);
   }
+  assert.equal(sql(dir, "SELECT count(*) FROM sync_runs WHERE trigger = 'scheduled'"), '1', 'the old leader ran no other sync');
   assert.match(sql(dir, "SELECT error FROM sync_runs WHERE trigger = 'scheduled'"), /this process no longer leads the scheduled jobs; stopped after/);
   // The run (the others were skipped while it ran) ends interrupted, not a success.
   assert.equal(sql(dir, "SELECT status FROM job_runs WHERE job_id = 'progress_license_sync' AND status <> 'skipped'"), 'interrupted');

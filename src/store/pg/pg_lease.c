@@ -12,6 +12,7 @@
  * whatever their hosts' clocks say. */
 
 #define ALERT_EVAL_LOCK_KEY "7283940052" /* one-key advisory locks: 7283940050 migrations */
+#define ALERT_EVAL_IDLE_LIMIT "5s"          /* an evaluation idles for milliseconds */
 
 /* Run a lease UPDATE ... RETURNING: *held when it returned the row. */
 static int lease_update(struct store *s, const char *sql, const char *what, int n,
@@ -92,9 +93,19 @@ int pg_alert_eval_lock(struct store *s)
 {
     if (!s->in_txn)
         return store_fail(s, STORE_ERR, "alert evaluation outside a transaction");
+    /* A process stopped (SIGSTOP, a debugger) inside its evaluation would hold
+     * the lock, and every other evaluation with it, for as long as it stays
+     * stopped: the server ends such a transaction after a few idle seconds. */
     PGresult *res = NULL;
-    int rc = pg_store_exec(s, "SELECT pg_advisory_xact_lock(" ALERT_EVAL_LOCK_KEY ")", 0, NULL,
-                           "wait for the other processes' alert evaluation", &res);
+    int rc = pg_store_exec(s,
+                           "SELECT set_config('idle_in_transaction_session_timeout', "
+                           "'" ALERT_EVAL_IDLE_LIMIT "', true)",
+                           0, NULL, "limit the alert evaluation's idle time", &res);
+    PQclear(res);
+    if (rc)
+        return rc;
+    rc = pg_store_exec(s, "SELECT pg_advisory_xact_lock(" ALERT_EVAL_LOCK_KEY ")", 0, NULL,
+                       "wait for the other processes' alert evaluation", &res);
     PQclear(res);
     return rc;
 }
