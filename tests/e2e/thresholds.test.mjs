@@ -4,7 +4,7 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  api, apiToken, cliCheckSeen, colourOf, drift, launch, newPage, openHealth, signIn, startLockstep,
+  api, apiToken, colourOf, drift, launch, newPage, openHealth, signIn, startLockstep,
 } from './lib.mjs';
 
 let ctx;
@@ -54,7 +54,8 @@ test('the API tells the thresholds: /health/metrics answers thresholds {healthy,
 });
 
 test('a rate of the default degraded band is HEALTHY under 90/80, and coloured so everywhere', async () => {
-  const at = await cliCheckSeen(ctx, token);
+  // Checked by the server (its thresholds decide the recorded status).
+  const at = (await api(ctx, token, 'POST', '/api/v1/health/check-now')).body.timestamp;
   const s = (await api(ctx, token, 'GET', '/api/v1/health/status')).body;
   assert.equal(s.last_check, at);
   assert.ok(s.consistency_rate >= 90 && s.consistency_rate < 99, `demo rate ${s.consistency_rate}`);
@@ -68,7 +69,7 @@ test('a rate of the default critical band is DEGRADED under 90/80', async () => 
   const total = m.consistent + m.inconsistent;
   // Drift pairs until about 85 % stay consistent.
   drift(ctx.dir, Math.ceil(total * 0.15) - m.inconsistent);
-  await cliCheckSeen(ctx, token);
+  assert.equal((await api(ctx, token, 'POST', '/api/v1/health/check-now')).status, 200);
   const s = (await api(ctx, token, 'GET', '/api/v1/health/status')).body;
   assert.ok(s.consistency_rate >= 80 && s.consistency_rate < 90, `rate ${s.consistency_rate}`);
   assert.equal(s.status, 'degraded');
