@@ -43,7 +43,11 @@ async function assertBands(key, description) {
   assert.equal(await gauge.getAttribute('data-status'), key);
   assert.equal(await gauge.locator('.gauge-value').getAttribute('stroke'), stroke[key]);
   assert.deepEqual(await gauge.locator('.legend li').allTextContents(), ['Healthy ≥ 90%', 'Degraded 80–90%', 'Critical < 80%']);
+  // The degraded zone (the second) starts at 80 % of the half circle (radius 94 around 100,100).
+  const at = (f) => [100 + 94 * Math.cos(Math.PI * (1 - f)), 100 - 94 * Math.sin(Math.PI * (1 - f))].map((v) => v.toFixed(2)).join(' ');
   assert.equal(await gauge.locator('.gauge-zone').count(), 3);
+  assert.ok((await gauge.locator('.gauge-zone').nth(1).getAttribute('d')).startsWith(`M ${at(0.8)} `));
+  assert.ok((await gauge.locator('.gauge-zone').nth(2).getAttribute('d')).startsWith(`M ${at(0.9)} `));
   assert.deepEqual(await p.locator('.trend .threshold-label').allTextContents(), ['90% healthy', '80% degraded']);
 }
 
