@@ -14,9 +14,10 @@
  * password lane has this many threads. */
 int auth_hash_slots(void);
 /* Load (or create, in <data_dir>/secret.key) the signing secret into app,
- * size the login throttle and the hashing gate. Returns 0, or -1 with err
- * (a secret shorter than 32 or longer than AUTH_SECRET_MAX bytes, an
- * unreadable secret file, out of memory). Call auth_shutdown() at the end. */
+ * size the login throttle and the hashing gate. Returns 0, or -1 with err (a
+ * secret shorter than TOKEN_SECRET_MIN or longer than TOKEN_SECRET_MAX bytes,
+ * see token.h; an unreadable secret file; out of memory). Call
+ * auth_shutdown() at the end. */
 int auth_init(struct app *app, char *err, size_t errlen);
 /* Release the login throttle and hashing gate. */
 void auth_shutdown(void);
