@@ -926,3 +926,8 @@ long scheduler_file_failures(struct scheduler *s)
 {
     return s ? atomic_load(&s->file_failures) + daylog_failures(s->log) : 0;
 }
+
+int scheduler_leader(struct store *s, int64_t *since, char owner[64])
+{
+    return s->ops->scheduler_last_start(s, since, owner);
+}
