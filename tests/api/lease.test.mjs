@@ -77,8 +77,8 @@ test('a frozen leader loses the lead within its lease; woken, it runs no job and
     await waitFor(async () => (await leaderGauge(b)) === 1, (lease + 6) * 1000, 100);
     const took = Date.now() - frozenAt;
     // The lease runs out at most `lease` s after the last renewal, and a
-    // follower looks once a second.
-    assert.ok(took <= (lease + 2) * 1000, `taken over in ${took} ms (lease ${lease} s)`);
+    // follower looks once a second (plus slack for a loaded machine).
+    assert.ok(took <= (lease + 4) * 1000, `taken over in ${took} ms (lease ${lease} s)`);
     await waitFor(() => Number(sql(dir, `SELECT count(*) FROM job_runs WHERE status = 'success' AND ${runsOf(b)}`)) >= 2, 8000);
     const readyB = await again(() => fetch(`${b.url}/readyz`));
     assert.equal(readyB.status, 200);
