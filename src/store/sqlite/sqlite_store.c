@@ -361,12 +361,9 @@ struct staged_violation {
 
 struct stage {
     bool open;      /* check_stage_reset was called */
-    bool tracked;   /* a full scan ran to its end since then */
+    bool complete;  /* check_stage_complete since then */
     struct staged_violation *resolved, *upserts;
     size_t n_resolved, cap_resolved, n_upserts, cap_upserts;
-    /* The open violation matched by the last pair the scan returned. */
-    struct staged_violation last;
-    bool last_valid, last_matched;
 };
 
 struct sqlite_store {
@@ -1282,15 +1279,9 @@ struct store_scan {
     struct scan_stream p, l;
     sqlite3_stmt *ov;
     bool ov_ready, ov_done;
-    struct {
-        int64_t user;
-        char spec[SPEC_ID_MAX], issue[ISSUE_TYPE_MAX], email[EMAIL_MAX + 1];
-        char action[ACTION_MAX];
-        bool has_progress, has_license;
-        int progress_level, license_level;
-        int64_t first_seen;
-    } ovr;
-    bool tracking;             /* feeding ss->stage (a full scan after check_stage_reset) */
+    int64_t ov_user;           /* the current open violation: its pair, */
+    char ov_spec[SPEC_ID_MAX];
+    struct open_violation ovr; /* and the rest */
     bool bad_spec;             /* a row named a specialization not in the table */
     char bad_spec_name[SPEC_ID_MAX];
     int n_specs;
@@ -1492,72 +1483,16 @@ static int next_open_violation(struct store_scan *sc)
     if (rc != SQLITE_ROW)
         return rc == SQLITE_DONE ? 1 : fail(sc->ss, rc, "scan open violations");
     /* Columns of VIOLATION_COLS. */
-    sc->ovr.user = sqlite3_column_int64(sc->ov, 0);
-    col_copy(sc->ov, 1, sc->ovr.email, sizeof sc->ovr.email);
-    col_copy(sc->ov, 2, sc->ovr.spec, sizeof sc->ovr.spec);
-    col_copy(sc->ov, 3, sc->ovr.issue, sizeof sc->ovr.issue);
+    sc->ov_user = sqlite3_column_int64(sc->ov, 0);
+    col_copy(sc->ov, 1, sc->ovr.user_email, sizeof sc->ovr.user_email);
+    col_copy(sc->ov, 2, sc->ov_spec, sizeof sc->ov_spec);
+    col_copy(sc->ov, 3, sc->ovr.issue_type, sizeof sc->ovr.issue_type);
     sc->ovr.has_progress = sqlite3_column_type(sc->ov, 4) != SQLITE_NULL;
     sc->ovr.progress_level = sqlite3_column_int(sc->ov, 4);
     sc->ovr.has_license = sqlite3_column_type(sc->ov, 5) != SQLITE_NULL;
     sc->ovr.license_level = sqlite3_column_int(sc->ov, 5);
-    col_copy(sc->ov, 6, sc->ovr.action, sizeof sc->ovr.action);
+    col_copy(sc->ov, 6, sc->ovr.recommended_action, sizeof sc->ovr.recommended_action);
     sc->ovr.first_seen = col_time(sc->ov, 7);
-    return 0;
-}
-
-/* Grow an array of staged violations by one; NULL when out of memory. */
-static struct staged_violation *stage_push(struct staged_violation **arr, size_t *n, size_t *cap)
-{
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 256;
-        struct staged_violation *p = realloc(*arr, c * sizeof *p);
-        if (!p)
-            return NULL;
-        *arr = p;
-        *cap = c;
-    }
-    struct staged_violation *v = &(*arr)[(*n)++];
-    memset(v, 0, sizeof *v);
-    return v;
-}
-
-/* The current open violation was not seen by this check: it is resolved. */
-static int stage_resolved(struct store_scan *sc)
-{
-    struct stage *st = &sc->ss->stage;
-    struct staged_violation *v = stage_push(&st->resolved, &st->n_resolved, &st->cap_resolved);
-    if (!v)
-        return store_fail(&sc->ss->base, STORE_ERR, "out of memory");
-    v->user = sc->ovr.user;
-    memcpy(v->spec, sc->ovr.spec, sizeof v->spec);
-    memcpy(v->issue, sc->ovr.issue, sizeof v->issue);
-    return 0;
-}
-
-/* Step the open violations past everything before (user, spec); each open
- * violation stepped over is one this check no longer sees. */
-static int advance_open(struct store_scan *sc, int64_t user, const char *spec)
-{
-    while (!sc->ov_done) {
-        if (!sc->ov_ready) {
-            int rc = next_open_violation(sc);
-            if (rc < 0)
-                return rc;
-            sc->ov_ready = rc == 0;
-            sc->ov_done = rc == 1;
-            if (sc->ov_done)
-                break;
-        }
-        if (spec && (sc->ovr.user > user ||
-                     (sc->ovr.user == user && strcmp(sc->ovr.spec, spec) >= 0)))
-            break;
-        if (sc->tracking) {
-            int rc = stage_resolved(sc);
-            if (rc)
-                return rc;
-        }
-        sc->ov_ready = false;
-    }
     return 0;
 }
 
@@ -1643,7 +1578,7 @@ static int sq_pair_scan_open(struct store *s, const struct pair_filter *f,
     sc->ss = ss;
     sc->p = (struct scan_stream){.sc = sc, .what = "scan progress", .cur = -1};
     sc->l = (struct scan_stream){.sc = sc, .what = "scan licenses", .cur = -1};
-    if (full && !(sc->ov = stmt(ss, ST_VIOLATIONS_OPEN_ALL))) {
+    if (full && f && f->open_violations && !(sc->ov = stmt(ss, ST_VIOLATIONS_OPEN_ALL))) {
         free(sc);
         return STORE_ERR;
     }
@@ -1670,17 +1605,8 @@ static int sq_pair_scan_open(struct store *s, const struct pair_filter *f,
         }
     }
     sc->ov_done = sc->ov == NULL;
-    sc->tracking = sc->ov && ss->stage.open;
     *out = sc;
     return 0;
-}
-
-/* The issue type of a pair, to match it with its open violation. */
-static const char *issue_of(const struct pair_levels *p)
-{
-    if (p->has_progress && p->has_license)
-        return p->progress_level == p->license_level ? NULL : "level_mismatch";
-    return p->has_progress ? "missing_license" : "missing_progress";
 }
 
 static int cmp_row(const struct scan_row *a, const struct scan_row *b)
@@ -1688,6 +1614,15 @@ static int cmp_row(const struct scan_row *a, const struct scan_row *b)
     if (a->user != b->user)
         return a->user < b->user ? -1 : 1;
     return a->spec < b->spec ? -1 : a->spec > b->spec ? 1 : 0;
+}
+
+/* Order of the current open violation against the pair (user, spec):
+ * negative when it comes first. */
+static int cmp_open(const struct store_scan *sc, int64_t user, const char *spec)
+{
+    if (sc->ov_user != user)
+        return sc->ov_user < user ? -1 : 1;
+    return strcmp(sc->ov_spec, spec);
 }
 
 static int sq_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
@@ -1707,68 +1642,47 @@ static int sq_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
         return store_fail(&sc->ss->base, STORE_ERR,
                           "specialization %s is missing from the specializations table",
                           sc->bad_spec_name);
-    if (!sc->p.ready && !sc->l.ready) {
-        if (sc->ov) {
-            int rc = advance_open(sc, 0, NULL); /* the rest is resolved */
-            if (rc)
-                return rc;
-            if (sc->tracking)
-                sc->ss->stage.tracked = true;
-        }
-        return 0;
+    if (!sc->ov_ready && !sc->ov_done) {
+        int rc = next_open_violation(sc);
+        if (rc < 0)
+            return rc;
+        sc->ov_ready = rc == 0;
+        sc->ov_done = rc == 1;
     }
+    bool pair = sc->p.ready || sc->l.ready;
+    if (!pair && !sc->ov_ready)
+        return 0;
     int cmp = !sc->p.ready ? 1 : !sc->l.ready ? -1 : cmp_row(&sc->p.row, &sc->l.row);
     const struct scan_row *src = cmp <= 0 ? &sc->p.row : &sc->l.row;
+    out->open_known = sc->ov != NULL;
+    out->has_open = false;
+    out->has_details = false;
+    if (sc->ov_ready) {
+        int order = pair ? cmp_open(sc, src->user, sc->specs[src->spec]) : -1;
+        if (order <= 0) {
+            out->has_open = true;
+            out->open = sc->ovr;
+            sc->ov_ready = false;
+        }
+        if (order < 0) {
+            /* An open violation of a pair with no row left. */
+            out->user_id = sc->ov_user;
+            memcpy(out->spec, sc->ov_spec, sizeof out->spec);
+            out->has_progress = out->has_license = false;
+            out->progress_level = out->license_level = 0;
+            return 1;
+        }
+    }
     out->user_id = src->user;
     memcpy(out->spec, sc->specs[src->spec], sizeof out->spec);
     out->has_progress = cmp <= 0;
     out->has_license = cmp >= 0;
     out->progress_level = cmp <= 0 ? sc->p.row.level : 0;
     out->license_level = cmp >= 0 ? sc->l.row.level : 0;
-    out->has_details = false;
     if (cmp <= 0)
         sc->p.ready = false;
     if (cmp >= 0)
         sc->l.ready = false;
-    const char *issue = issue_of(out);
-    if (!issue || !sc->ov)
-        return 1;
-    int rc = advance_open(sc, out->user_id, out->spec);
-    if (rc)
-        return rc;
-    out->has_details = true;
-    out->first_seen = 0;
-    out->user_email[0] = '\0';
-    struct stage *st = &sc->ss->stage;
-    bool same_pair = sc->ov_ready && sc->ovr.user == out->user_id &&
-                     !strcmp(sc->ovr.spec, out->spec);
-    bool matched = same_pair && !strcmp(sc->ovr.issue, issue);
-    if (matched) {
-        out->first_seen = sc->ovr.first_seen;
-        memcpy(out->user_email, sc->ovr.email, sizeof out->user_email);
-    }
-    if (sc->tracking) {
-        /* What check_stage_add will compare the violation with. */
-        st->last_valid = true;
-        st->last_matched = matched;
-        st->last.user = out->user_id;
-        memcpy(st->last.spec, out->spec, sizeof st->last.spec);
-        snprintf(st->last.issue, sizeof st->last.issue, "%s", issue);
-        if (matched) {
-            st->last.has_progress = sc->ovr.has_progress;
-            st->last.has_license = sc->ovr.has_license;
-            st->last.progress_level = sc->ovr.progress_level;
-            st->last.license_level = sc->ovr.license_level;
-            memcpy(st->last.action, sc->ovr.action, sizeof st->last.action);
-        }
-    }
-    if (same_pair) {
-        /* Matched or of another issue type: either way this open row is done
-         * (an open violation of another type is resolved). */
-        if (!matched && sc->tracking && (rc = stage_resolved(sc)) != 0)
-            return rc;
-        sc->ov_ready = false;
-    }
     return 1;
 }
 
@@ -1808,6 +1722,22 @@ static int sq_violation_first_seen(struct store *s, int64_t user, const char *sp
     return 0;
 }
 
+/* Grow an array of staged violations by one; NULL when out of memory. */
+static struct staged_violation *stage_push(struct staged_violation **arr, size_t *n, size_t *cap)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 256;
+        struct staged_violation *p = realloc(*arr, c * sizeof *p);
+        if (!p)
+            return NULL;
+        *arr = p;
+        *cap = c;
+    }
+    struct staged_violation *v = &(*arr)[(*n)++];
+    memset(v, 0, sizeof *v);
+    return v;
+}
+
 static void stage_clear(struct stage *st)
 {
     for (size_t i = 0; i < st->n_upserts; i++)
@@ -1825,20 +1755,14 @@ static int sq_check_stage_reset(struct store *s)
     return 0;
 }
 
-/* A violation of the check: nothing to write when it is the open violation the
- * scan just matched, unchanged; otherwise it is staged to be opened or updated. */
-static int sq_check_stage_add(struct store *s, const struct violation *v)
+/* A violation of the check: nothing to write when it is the pair's open
+ * violation unchanged; otherwise it is staged to be opened or updated. */
+static int sq_check_stage_add(struct store *s, const struct violation *v, bool unchanged)
 {
     struct stage *st = &SS(s)->stage;
     if (!st->open)
         return store_fail(s, STORE_ERR, "check_stage_add before check_stage_reset");
-    bool same = st->last_valid && st->last.user == v->user_id &&
-                !strcmp(st->last.spec, v->spec) && !strcmp(st->last.issue, v->issue_type);
-    if (same && st->last_matched && st->last.has_progress == v->has_progress &&
-        st->last.has_license == v->has_license &&
-        (!v->has_progress || st->last.progress_level == v->progress_level) &&
-        (!v->has_license || st->last.license_level == v->license_level) &&
-        !strcmp(st->last.action, v->recommended_action))
+    if (unchanged)
         return 0;
     struct staged_violation *u = stage_push(&st->upserts, &st->n_upserts, &st->cap_upserts);
     if (!u || !(u->email = strdup(v->user_email))) {
@@ -1855,6 +1779,31 @@ static int sq_check_stage_add(struct store *s, const struct violation *v)
     u->progress_level = v->progress_level;
     u->license_level = v->license_level;
     u->first_seen = v->first_seen;
+    return 0;
+}
+
+/* An open violation the check no longer finds: staged to be resolved. */
+static int sq_check_stage_resolve(struct store *s, int64_t user, const char *spec,
+                                  const char *issue)
+{
+    struct stage *st = &SS(s)->stage;
+    if (!st->open)
+        return store_fail(s, STORE_ERR, "check_stage_resolve before check_stage_reset");
+    struct staged_violation *v = stage_push(&st->resolved, &st->n_resolved, &st->cap_resolved);
+    if (!v)
+        return store_fail(s, STORE_ERR, "out of memory");
+    v->user = user;
+    snprintf(v->spec, sizeof v->spec, "%s", spec);
+    snprintf(v->issue, sizeof v->issue, "%s", issue);
+    return 0;
+}
+
+static int sq_check_stage_complete(struct store *s)
+{
+    struct stage *st = &SS(s)->stage;
+    if (!st->open)
+        return store_fail(s, STORE_ERR, "check_stage_complete before check_stage_reset");
+    st->complete = true;
     return 0;
 }
 
@@ -1877,7 +1826,7 @@ static int sq_check_record(struct store *s, struct check_run *c)
 {
     struct sqlite_store *ss = SS(s);
     struct stage *stg = &ss->stage;
-    if (!stg->open || !stg->tracked)
+    if (!stg->open || !stg->complete)
         return store_fail(s, STORE_ERR, "check_record needs a complete full pair scan after "
                                         "check_stage_reset");
     int rc = sq_begin(s, STORE_TXN_WRITE);
@@ -3142,6 +3091,8 @@ static const struct store_ops sqlite_ops = {
     .violation_first_seen = sq_violation_first_seen,
     .check_stage_reset = sq_check_stage_reset,
     .check_stage_add = sq_check_stage_add,
+    .check_stage_resolve = sq_check_stage_resolve,
+    .check_stage_complete = sq_check_stage_complete,
     .check_record = sq_check_record,
     .check_set_file = sq_check_set_file,
     .check_latest = sq_check_latest,
