@@ -215,8 +215,6 @@ struct store_ops {
     int (*sync_run_list)(struct store *s, int64_t since, store_sync_run_cb cb, void *ctx);
 
     int (*audit_insert)(struct store *s, const struct audit_entry *a);
-    /* Count audit rows with `action` (tests and reports). */
-    int (*audit_count)(struct store *s, const char *action, int64_t *n);
 
     int (*refresh_insert)(struct store *s, const struct refresh_token *t);
     int (*refresh_get)(struct store *s, const char *jti, struct refresh_token *t);

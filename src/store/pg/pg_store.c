@@ -10,6 +10,7 @@
 #include "util/buf.h"
 #include "util/timeutil.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -20,6 +21,9 @@
 #include <string.h>
 
 #define SCAN_FETCH 16384
+/* The most parameters a statement may take: a statement that needs more is
+ * refused when prepared, with the reason, never run with some unbound. */
+#define PARAMS_MAX 32
 /* Staged violations go to the session's stage table this many at a time, so
  * a check holds at most one batch of them in memory however many it finds. */
 #define STAGE_BATCH 4096
@@ -78,7 +82,6 @@ enum stmt_id {
     Q_SYNC_RUN_FINISH,
     Q_SYNC_RUN_RUNNING,
     Q_AUDIT_INSERT,
-    Q_AUDIT_COUNT,
     Q_REFRESH_INSERT,
     Q_REFRESH_GET,
     Q_REFRESH_MARK_USED,
@@ -324,7 +327,6 @@ static const char *const sql[Q_COUNT] = {
     [Q_AUDIT_INSERT] = "INSERT INTO audit_logs(user_id, action, resource_type, resource_id, "
                        "details, ip_address, status_code, timestamp) "
                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    [Q_AUDIT_COUNT] = "SELECT count(*) FROM audit_logs WHERE action = $1",
     [Q_REFRESH_INSERT] = "INSERT INTO refresh_tokens(jti, user_id, family, issued_at, "
                          "expires_at) VALUES ($1, $2, $3, $4, $5)",
     [Q_REFRESH_GET] = "SELECT jti, user_id, family, issued_at, expires_at, used_at, revoked_at "
@@ -610,6 +612,20 @@ static const char *statement_text(enum stmt_id id)
     return scan_sql[id - Q_SCAN_ALL][0] ? scan_sql[id - Q_SCAN_ALL] : NULL;
 }
 
+/* The highest $N a statement names (0: none). */
+static int highest_parameter(const char *text)
+{
+    int highest = 0;
+    for (const char *c = strchr(text, '$'); c; c = strchr(c + 1, '$')) {
+        int n = 0;
+        for (const char *d = c + 1; *d >= '0' && *d <= '9' && n < 100000; d++)
+            n = n * 10 + (*d - '0');
+        if (n > highest)
+            highest = n;
+    }
+    return highest;
+}
+
 /* Prepare statement `id` on this connection unless it already is; its name
  * goes to name[16]. */
 static int prepare(struct pg_store *ps, enum stmt_id id, char name[16], const char *what)
@@ -620,6 +636,11 @@ static int prepare(struct pg_store *ps, enum stmt_id id, char name[16], const ch
     const char *text = statement_text(id);
     if (!text)
         return store_fail(&ps->base, STORE_ERR, "%s: the statement text does not fit", what);
+    int highest = highest_parameter(text);
+    if (highest > PARAMS_MAX)
+        return store_fail(&ps->base, STORE_ERR,
+                          "%s: the statement takes %d parameters, more than the %d supported",
+                          what, highest, PARAMS_MAX);
     PGresult *p = PQprepare(ps->conn, name, text, 0, NULL);
     if (PQresultStatus(p) != PGRES_COMMAND_OK)
         return fail_result(ps, p, what);
@@ -635,6 +656,11 @@ static PGresult *run(struct pg_store *ps, enum stmt_id id, int n, const char *co
     if (*rc)
         return NULL;
     char name[16];
+    if (n < 0 || n > PARAMS_MAX) {
+        *rc = store_fail(&ps->base, STORE_ERR, "%s: %d parameters, more than the %d supported",
+                         what, n, PARAMS_MAX);
+        return NULL;
+    }
     if ((*rc = prepare(ps, id, name, what)) != 0)
         return NULL;
     PGresult *res = PQexecPrepared(ps->conn, name, n, vals, NULL, NULL, 0);
@@ -659,12 +685,13 @@ static int exec_q(struct pg_store *ps, enum stmt_id id, int n, const char *const
 /* ---- parameters and columns ------------------------------------------------------ */
 
 struct params {
-    const char *v[16];
-    char buf[16][48];
+    const char *v[PARAMS_MAX];
+    char buf[PARAMS_MAX][48];
 };
 
 static void p_i64(struct params *p, int i, int64_t v)
 {
+    assert(i >= 0 && i < PARAMS_MAX);
     snprintf(p->buf[i], sizeof p->buf[i], "%" PRId64, v);
     p->v[i] = p->buf[i];
 }
@@ -679,17 +706,20 @@ static void p_id_or_null(struct params *p, int i, int64_t v)
 
 static void p_dbl(struct params *p, int i, double v)
 {
+    assert(i >= 0 && i < PARAMS_MAX);
     snprintf(p->buf[i], sizeof p->buf[i], "%.17g", v);
     p->v[i] = p->buf[i];
 }
 
 static void p_bool(struct params *p, int i, bool v)
 {
+    assert(i >= 0 && i < PARAMS_MAX);
     p->v[i] = v ? "t" : "f";
 }
 
 static void p_time(struct params *p, int i, int64_t us)
 {
+    assert(i >= 0 && i < PARAMS_MAX);
     if (!us) {
         p->v[i] = NULL;
         return;
@@ -1968,18 +1998,6 @@ static int pg_audit_insert(struct store *s, const struct audit_entry *a)
     return exec_q(PS(s), Q_AUDIT_INSERT, 8, p.v, "write audit log");
 }
 
-static int pg_audit_count(struct store *s, const char *action, int64_t *n)
-{
-    const char *v[1] = {action};
-    int rc;
-    PGresult *res = one(PS(s), Q_AUDIT_COUNT, 1, v, "count audit rows", &rc);
-    if (!res)
-        return rc;
-    *n = c_i64(res, 0, 0);
-    PQclear(res);
-    return 0;
-}
-
 static int pg_refresh_insert(struct store *s, const struct refresh_token *t)
 {
     struct params p = {0};
@@ -2773,7 +2791,6 @@ static const struct store_ops pg_ops = {
     .sync_run_finish = pg_sync_run_finish,
     .sync_run_list_running = pg_sync_run_list_running,
     .audit_insert = pg_audit_insert,
-    .audit_count = pg_audit_count,
     .refresh_insert = pg_refresh_insert,
     .refresh_get = pg_refresh_get,
     .refresh_mark_used = pg_refresh_mark_used,

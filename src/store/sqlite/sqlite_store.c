@@ -70,7 +70,6 @@ enum stmt_id {
     ST_SYNC_RUN_FINISH,
     ST_SYNC_RUN_RUNNING,
     ST_AUDIT_INSERT,
-    ST_AUDIT_COUNT,
     ST_REFRESH_INSERT,
     ST_REFRESH_GET,
     ST_REFRESH_MARK_USED,
@@ -259,7 +258,6 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_AUDIT_INSERT] = "INSERT INTO audit_logs(user_id, action, resource_type, resource_id, "
                         "details, ip_address, status_code, timestamp) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [ST_AUDIT_COUNT] = "SELECT count(*) FROM audit_logs WHERE action = ?1",
     [ST_REFRESH_INSERT] = "INSERT INTO refresh_tokens(jti, user_id, family, issued_at, "
                           "expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_REFRESH_GET] = "SELECT jti, user_id, family, issued_at, expires_at, used_at, "
@@ -1240,7 +1238,6 @@ static int sq_user_pairs(struct store *s, int64_t user, store_pair_rows_cb cb, v
 
 #define SCAN_BATCH 4096
 #define SCAN_BATCHES 4
-#define SCAN_MAX_SPECS 1024
 
 struct scan_row {
     int64_t user;
@@ -1284,10 +1281,10 @@ struct store_scan {
     struct open_violation ovr; /* and the rest */
     bool bad_spec;             /* a row named a specialization not in the table */
     char bad_spec_name[SPEC_ID_MAX];
-    int n_specs;
-    char specs[SCAN_MAX_SPECS][SPEC_ID_MAX]; /* sorted */
-    uint8_t spec_len[SCAN_MAX_SPECS];
-    int16_t spec_hash[256];    /* rank + 1 by spec_hash_of(), 0 empty, -1 ambiguous */
+    int n_specs, cap_specs;
+    char (*specs)[SPEC_ID_MAX]; /* sorted; owned */
+    uint8_t *spec_len;          /* owned */
+    int32_t spec_hash[256];     /* rank + 1 by spec_hash_of(), 0 empty, -1 ambiguous */
 };
 
 static unsigned spec_hash_of(const unsigned char *t, int n)
@@ -1295,14 +1292,28 @@ static unsigned spec_hash_of(const unsigned char *t, int n)
     return n > 0 ? ((unsigned)n * 31u + t[0] * 7u + t[n - 1]) & 255u : 0u;
 }
 
+/* Read every specialization id, in byte order, into sc->specs (grown as
+ * needed: there is no limit on how many). */
 static int load_specs(struct store_scan *sc, sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, "SELECT id FROM specializations ORDER BY id", -1, &st, NULL);
     sc->n_specs = 0;
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sc->n_specs < SCAN_MAX_SPECS)
-            col_copy(st, 0, sc->specs[sc->n_specs++], SPEC_ID_MAX);
+        if (sc->n_specs == sc->cap_specs) {
+            int cap = sc->cap_specs ? sc->cap_specs * 2 : 64;
+            char(*specs)[SPEC_ID_MAX] = realloc(sc->specs, (size_t)cap * sizeof *specs);
+            if (specs)
+                sc->specs = specs;
+            uint8_t *len = specs ? realloc(sc->spec_len, (size_t)cap) : NULL;
+            if (!len) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            sc->spec_len = len;
+            sc->cap_specs = cap;
+        }
+        col_copy(st, 0, sc->specs[sc->n_specs++], SPEC_ID_MAX);
         rc = SQLITE_OK;
     }
     sqlite3_finalize(st);
@@ -1311,7 +1322,7 @@ static int load_specs(struct store_scan *sc, sqlite3 *db)
         int n = (int)strlen(sc->specs[i]);
         unsigned h = spec_hash_of((const unsigned char *)sc->specs[i], n);
         sc->spec_len[i] = (uint8_t)n;
-        sc->spec_hash[h] = sc->spec_hash[h] ? -1 : (int16_t)(i + 1);
+        sc->spec_hash[h] = sc->spec_hash[h] ? -1 : i + 1;
     }
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
@@ -1562,6 +1573,13 @@ static bool start_parallel(struct store_scan *sc)
     return true;
 }
 
+static void scan_free(struct store_scan *sc)
+{
+    free(sc->specs);
+    free(sc->spec_len);
+    free(sc);
+}
+
 static int sq_pair_scan_open(struct store *s, const struct pair_filter *f,
                              struct store_scan **out)
 {
@@ -1579,19 +1597,19 @@ static int sq_pair_scan_open(struct store *s, const struct pair_filter *f,
     sc->p = (struct scan_stream){.sc = sc, .what = "scan progress", .cur = -1};
     sc->l = (struct scan_stream){.sc = sc, .what = "scan licenses", .cur = -1};
     if (full && f && f->open_violations && !(sc->ov = stmt(ss, ST_VIOLATIONS_OPEN_ALL))) {
-        free(sc);
+        scan_free(sc);
         return STORE_ERR;
     }
     if (!full || !start_parallel(sc)) {
         int rc = load_specs(sc, ss->db);
         if (rc != SQLITE_OK) {
-            free(sc);
+            scan_free(sc);
             return fail(ss, rc, "read specializations");
         }
         sc->p.st = stmt(ss, pid);
         sc->l.st = sc->p.st ? stmt(ss, lid) : NULL;
         if (!sc->p.st || !sc->l.st) {
-            free(sc);
+            scan_free(sc);
             return STORE_ERR;
         }
         sc->p.db = sc->l.db = ss->db;
@@ -1699,7 +1717,7 @@ static void sq_pair_scan_close(struct store_scan *sc)
     }
     if (sc->ov)
         sqlite3_reset(sc->ov);
-    free(sc);
+    scan_free(sc);
 }
 
 /* ---- recorded checks and open violations -------------------------------- */
@@ -2215,21 +2233,6 @@ static int sq_audit_insert(struct store *s, const struct audit_entry *a)
         sqlite3_bind_null(st, 7);
     bind_time(st, 8, a->timestamp ? a->timestamp : time_now_us());
     return exec_stmt(ss, st, "write audit log");
-}
-
-static int sq_audit_count(struct store *s, const char *action, int64_t *n)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_AUDIT_COUNT);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, action, -1, SQLITE_STATIC);
-    int rc = step_one(ss, st, "count audit rows");
-    if (rc)
-        return rc;
-    *n = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return 0;
 }
 
 /* ---- refresh tokens ------------------------------------------------------ */
@@ -3109,7 +3112,6 @@ static const struct store_ops sqlite_ops = {
     .sync_run_finish = sq_sync_run_finish,
     .sync_run_list_running = sq_sync_run_list_running,
     .audit_insert = sq_audit_insert,
-    .audit_count = sq_audit_count,
     .refresh_insert = sq_refresh_insert,
     .refresh_get = sq_refresh_get,
     .refresh_mark_used = sq_refresh_mark_used,
