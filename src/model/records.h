@@ -187,6 +187,15 @@ struct scheduler_start {
     int64_t check_misfire_grace, sync_misfire_grace; /* seconds */
 };
 
+/* The leadership lease of the scheduled jobs (one row). owner: "host:pid:random"
+ * of a `serve` process, "" when no one ever held it. */
+#define LEASE_OWNER_MAX 80
+struct scheduler_lease {
+    char owner[LEASE_OWNER_MAX];
+    int64_t expires_at, renewed_at; /* microseconds; renewed_at 0: never */
+    bool expired;                   /* by the store's clock, when read */
+};
+
 struct baseline {
     int64_t id;
     int64_t check_id;
