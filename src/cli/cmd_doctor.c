@@ -6,11 +6,13 @@
  * probe's). Doubles as the configuration test before a (re)start, like
  * `nginx -t`. */
 #include "cli/cli.h"
+#include "http/token.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,8 +113,16 @@ static void check_dir(struct doctor *d, const char *name, const char *dir, const
 static void check_secret(struct doctor *d, const struct config *cfg)
 {
     if (cfg->jwt_secret[0]) {
-        add(d, "secret", V_OK, "jwt_secret comes from the configuration (%zu characters)",
-            strlen(cfg->jwt_secret));
+        size_t n = strlen(cfg->jwt_secret);
+        if (n < TOKEN_SECRET_MIN || n > TOKEN_SECRET_MAX) {
+            struct point *p = add(d, "secret", V_FAIL,
+                                  "jwt_secret has %zu characters; serve refuses it", n);
+            set_fix(p, "give it %d to %zu characters (or leave it empty: serve generates "
+                       "secret.key)", TOKEN_SECRET_MIN, TOKEN_SECRET_MAX);
+        } else {
+            add(d, "secret", V_OK, "jwt_secret comes from the configuration (%zu characters)",
+                n);
+        }
         return;
     }
     char path[CONFIG_STR_MAX + 16];
@@ -133,7 +143,27 @@ static void check_secret(struct doctor *d, const struct config *cfg)
         struct point *p = add(d, "secret", V_FAIL, "%s cannot be read: %s", path, strerror(errno));
         set_fix(p, "chown it to the user Lockstep runs as");
     } else {
-        add(d, "secret", V_OK, "%s (mode %04o)", path, (unsigned)(st.st_mode & 07777));
+        /* The length serve accepts, counted as serve counts it (without the
+         * line end); the text itself is wiped at once and never shown. */
+        char *text = NULL;
+        size_t len = 0;
+        int rc = fs_read_file(path, TOKEN_SECRET_MAX + 2, &text, &len);
+        if (rc == 0) {
+            while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+                len--;
+            sodium_memzero(text, len);
+            free(text);
+        }
+        if (rc == 0 && len >= TOKEN_SECRET_MIN) {
+            add(d, "secret", V_OK, "%s (mode %04o)", path, (unsigned)(st.st_mode & 07777));
+        } else {
+            struct point *p = add(d, "secret", V_FAIL, "%s %s; serve refuses it", path,
+                                  rc == -EFBIG ? "holds too many characters"
+                                  : rc         ? "cannot be read"
+                                               : "holds too few characters");
+            set_fix(p, "remove it (serve generates a new one; sessions end) or write %d to "
+                       "%zu characters into it", TOKEN_SECRET_MIN, TOKEN_SECRET_MAX);
+        }
     }
 }
 

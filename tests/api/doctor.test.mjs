@@ -126,6 +126,18 @@ test('a secret readable by others and an unreachable database are ✗ with their
   j = points(dir);
   assert.equal(j.by.secret.result, 'ok');
   assert.equal(fs.statSync(key).mode & 0o777, 0o600);
+  // Lengths serve refuses: a short or over-long secret.key, a short jwt_secret.
+  for (const text of ['short\n', 'x'.repeat(1100)]) {
+    fs.writeFileSync(key, text, { mode: 0o600 });
+    j = points(dir);
+    assert.equal(j.code, 1, text.length);
+    assert.match(j.by.secret.message, /serve refuses it$/);
+    assert.ok(!j.by.secret.message.includes(text.trim()), 'the secret is never shown');
+  }
+  j = points(dir, [], { LOCKSTEP_JWT_SECRET: 'too-short' });
+  assert.equal(j.by.secret.result, 'fail');
+  assert.equal(j.by.secret.message, 'jwt_secret has 9 characters; serve refuses it');
+  fs.writeFileSync(key, 'a'.repeat(64), { mode: 0o600 });
   // A database server that is not there: ✗ store, and the other points still come.
   const r = spawnSync(BIN, ['--data-dir', dir, '--db', 'postgres://lockstep@127.0.0.1:1/nothing?connect_timeout=2',
     'doctor', '--json'], { env: env(), encoding: 'utf8' });
