@@ -34,6 +34,19 @@ export const JWT_SECRET = 'test-signing-secret-0123456789abcdef-lockstep';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// The synchronous helpers (execFileSync: the CLI, sqlite3, psql) block the
+// event loop; a kept-alive connection that serve closed meanwhile (its idle
+// timeout, keepalive_timeout: 5 s by default) is seen closed only once the
+// loop turns, and a fetch made before that reuses it and fails ("fetch
+// failed", no request sent). Every fetch (the tests' own too) first lets the
+// loop turn a few times (its I/O, then undici's handling of the close), so
+// such a connection is dropped instead of reused.
+const fetchNow = globalThis.fetch;
+globalThis.fetch = async (...args) => {
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+  return fetchNow(...args);
+};
+
 // ---------------------------------------------------------------------------
 // What is still running: stopped after the file's tests, killed at exit.
 
