@@ -72,6 +72,7 @@ static const struct key_desc keys[] = {
     {"trusted_proxies", STR(trusted_proxies)},
     {"check_misfire_grace", LNG(check_misfire_grace, 0, 86400)},
     {"sync_misfire_grace", LNG(sync_misfire_grace, 0, 86400)},
+    {"leader_lease", LNG(leader_lease, 2, 3600)},
     {"inconsistent_alert_count", LNG(inconsistent_alert_count, 0, 1000000000)},
     {"alert_repeat_interval", LNG(alert_repeat_interval, 1, 86400 * 7)},
     {"alert_alertmanager_url", STR(alert_alertmanager_url)},
@@ -126,6 +127,7 @@ void config_defaults(struct config *c)
     c->login_throttle_slots = 16384;
     c->check_misfire_grace = 60;
     c->sync_misfire_grace = 300;
+    c->leader_lease = 10;
     c->inconsistent_alert_count = 10;
     c->alert_repeat_interval = 4 * 3600;
     snprintf(c->alert_email_from, sizeof c->alert_email_from, "lockstep@localhost");

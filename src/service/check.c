@@ -292,6 +292,13 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
     if (o->dry_run)
         return 0;
 
+    if (o->may_record && !o->may_record(o->may_record_ctx)) {
+        snprintf(err, errlen, "health check not recorded: this process no longer leads the "
+                 "scheduled jobs");
+        if (k.body_open)
+            atomic_file_abort(&k.body);
+        return LS_ERR_CONFLICT;
+    }
     if ((rc = s->ops->check_record(s, run)) != 0)
         goto store_failed;
     out->recorded = true;

@@ -461,6 +461,12 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
         bool stopped = false;
         for (size_t i = 0; i < r->n_items; i++) {
             struct sync_item *it = &r->items[i];
+            if (!stopped && o->may_continue && !o->may_continue(o->may_continue_ctx)) {
+                snprintf(r->error, sizeof r->error, "this process no longer leads the scheduled "
+                         "jobs; stopped after %lld of %zu pairs", (long long)r->synced_count,
+                         r->n_items);
+                stopped = true;
+            }
             if (stopped) {
                 it->success = false;
                 snprintf(it->error, sizeof it->error, "not attempted: %s", r->error);

@@ -2,6 +2,7 @@
 #include "service/users.h"
 
 #include "service/errors.h"
+#include "service/report.h"
 #include "util/timeutil.h"
 
 #include <ctype.h>
@@ -257,4 +258,31 @@ int users_end_sessions(struct store *s, int64_t id, int64_t when)
         return rc;
     }
     return s->ops->commit(s);
+}
+
+int users_get(struct store *s, int64_t id, struct user *out)
+{
+    return s->ops->user_get(s, id, out);
+}
+
+int users_list(struct store *s, const struct user_filter *f, store_user_cb cb, void *ctx)
+{
+    return s->ops->user_list(s, f, cb, ctx);
+}
+
+json_t *users_json(const struct user *u, bool with_times)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "id", json_integer(u->id));
+    json_object_set_new(o, "email", json_string(u->email));
+    json_object_set_new(o, "name", json_string(u->name));
+    json_object_set_new(o, "role", json_string(u->role));
+    json_object_set_new(o, "is_active", json_boolean(u->is_active));
+    if (with_times) {
+        json_object_set_new(o, "created_at", report_time_json(u->created_at));
+        json_object_set_new(o, "updated_at", report_time_json(u->updated_at));
+    }
+    return o;
 }

@@ -217,6 +217,15 @@ struct scheduler_start {
     int64_t check_misfire_grace, sync_misfire_grace; /* seconds */
 };
 
+/* The leadership lease of the scheduled jobs (one row). owner: "host:pid:random"
+ * of a `serve` process, "" when no one ever held it. */
+#define LEASE_OWNER_MAX 80
+struct scheduler_lease {
+    char owner[LEASE_OWNER_MAX];
+    int64_t expires_at, renewed_at; /* microseconds; renewed_at 0: never */
+    bool expired;                   /* by the store's clock, when read */
+};
+
 struct baseline {
     int64_t id;
     int64_t check_id;
@@ -319,6 +328,7 @@ typedef int (*store_attempt_cb)(void *ctx, const struct alert_attempt *a);
 
 struct store_ops {
     const char *name; /* "sqlite" or "postgres" */
+    int schema_latest;  /* the schema version this build migrates to */
     void (*close)(struct store *s);
     /* Apply pending migrations; *applied gets how many. Safe to run twice. */
     int (*migrate)(struct store *s, int *applied);
@@ -439,12 +449,29 @@ struct store_ops {
     int (*refresh_revoke_family)(struct store *s, const char *family, int64_t when);
     int (*refresh_revoke_user)(struct store *s, int64_t user, int64_t when);
 
-    /* Leadership of the scheduled jobs among the processes sharing this store
-     * (SQLite: a lock file beside the database; PostgreSQL: an advisory lock).
-     * Takes it when free, or confirms this connection still holds it; never
-     * waits. *leader tells which. Kept until leader_release or close. */
-    int (*leader_hold)(struct store *s, bool *leader);
-    void (*leader_release)(struct store *s);
+    /* Leadership of the scheduled jobs among the processes sharing this store:
+     * the one-row scheduler_lease, held by one owner until expires_at. Times
+     * are the store's clock: PostgreSQL's clock_timestamp(), SQLite's the
+     * writing process's wall clock. None of these waits for another process
+     * beyond the store's busy timeout.
+     * lease_get: the row, and whether it has expired by the store's clock.
+     * lease_renew: extend the lease `owner` holds to now + duration_ms; *held
+     *   false (and nothing written) when `owner` does not hold it or it has
+     *   expired.
+     * lease_take: take it for `owner` (until now + duration_ms) when it has
+     *   expired, or when its holder is `from` (a holder known to be gone; NULL:
+     *   only when expired); *held tells whether `owner` holds it now.
+     * lease_release: let it expire now if `owner` holds it.
+     * alert_eval_lock: called first in an alert evaluation's write transaction,
+     *   so that the evaluations of all processes run one after another
+     *   (PostgreSQL: a transaction advisory lock; SQLite: a write transaction
+     *   is already exclusive). */
+    int (*lease_get)(struct store *s, struct scheduler_lease *out);
+    int (*lease_renew)(struct store *s, const char *owner, int64_t duration_ms, bool *held);
+    int (*lease_take)(struct store *s, const char *owner, const char *from,
+                      int64_t duration_ms, bool *held);
+    int (*lease_release)(struct store *s, const char *owner);
+    int (*alert_eval_lock)(struct store *s);
 
     /* Scheduler history. */
     /* Record a start (sets r->id; settings_known is ignored: the settings are kept). */

@@ -4,6 +4,7 @@
  * parameters; timestamps travel as ISO 8601 text in UTC. A lost connection
  * answers STORE_ERR_UNAVAILABLE and is re-established by the next call, so a
  * database restart under a running server needs no restart of Lockstep. */
+#include "store/pg/pg_lease.h"
 #include "store/pg/pg_schema.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -22,7 +23,6 @@
  * a check holds at most one batch of them in memory however many it finds. */
 #define STAGE_BATCH 4096
 #define STAGE_TABLE "lockstep_check_stage"
-#define LEADER_LOCK_KEY "7283940051" /* pg_advisory_lock key of the scheduler leader */
 
 enum stmt_id {
     Q_USER_INSERT,
@@ -207,7 +207,7 @@ static const char *const sql[Q_COUNT] = {
                             "WHERE student_id = $1 AND specialization_id = $2 FOR UPDATE",
     /* Taken by a writer that found a pair's row missing: see lock_or_claim.
      * $1: 1 progress, 2 license (the two-key advisory lock space, apart from
-     * the one-key locks of migrations and leadership). */
+     * the one-key locks of migrations and alert evaluations). */
     [Q_CREATE_CLAIM] = "SELECT pg_advisory_xact_lock($1::int, hashtext($2::text || ':' || $3))",
     [Q_PROGRESS_INSERT] =
         "INSERT INTO specialization_progress(student_id, specialization_id, current_level, "
@@ -424,7 +424,6 @@ struct pg_store {
     char conninfo[1024];
     long lock_timeout_ms;
     bool prepared[Q_COUNT];
-    bool leader;
     bool txn_lost;      /* the connection broke inside the caller's transaction */
     /* The check being recorded: COPY text of staged violations not yet sent
      * to the session's temporary stage table. */
@@ -557,7 +556,6 @@ static int ensure(struct pg_store *ps, const char *what)
     }
     PQreset(ps->conn);
     memset(ps->prepared, 0, sizeof ps->prepared);
-    ps->leader = false;
     /* The stage table went with the session, and with it what was staged. */
     ps->stage_table = ps->stage_open = ps->stage_tracked = false;
     buf_reset(&ps->stage_copy);
@@ -613,6 +611,22 @@ static PGresult *run(struct pg_store *ps, enum stmt_id id, int n, const char *co
         return NULL;
     }
     return res;
+}
+
+int pg_store_exec(struct store *s, const char *text, int n, const char *const *vals,
+                  const char *what, PGresult **out)
+{
+    struct pg_store *ps = PS(s);
+    *out = NULL;
+    int rc = ensure(ps, what);
+    if (rc)
+        return rc;
+    PGresult *res = PQexecParams(ps->conn, text, n, NULL, vals, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        return fail_result(ps, res, what);
+    *out = res;
+    return 0;
 }
 
 /* Run a statement that returns no rows. */
@@ -1994,45 +2008,7 @@ static int pg_refresh_revoke_user(struct store *s, int64_t user, int64_t when)
     return exec_q(PS(s), Q_REFRESH_REVOKE_USER, 2, p.v, "revoke refresh tokens");
 }
 
-/* ---- leadership and scheduler history ------------------------------------------------ */
-
-static int pg_leader_hold(struct store *s, bool *leader)
-{
-    struct pg_store *ps = PS(s);
-    *leader = false;
-    if (ps->leader) {
-        /* The lock lives as long as the session: check the session is alive. */
-        PGresult *res = PQexec(ps->conn, "SELECT 1");
-        bool alive = PQresultStatus(res) == PGRES_TUPLES_OK;
-        PQclear(res);
-        if (alive) {
-            *leader = true;
-            return 0;
-        }
-        ps->leader = false;
-        return fail_conn(ps, "keep the scheduler lead");
-    }
-    int rc = ensure(ps, "take the scheduler lead");
-    if (rc)
-        return rc;
-    PGresult *res = PQexec(ps->conn, "SELECT pg_try_advisory_lock(" LEADER_LOCK_KEY ")");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return fail_result(ps, res, "take the scheduler lead");
-    ps->leader = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    *leader = ps->leader;
-    return 0;
-}
-
-static void pg_leader_release(struct store *s)
-{
-    struct pg_store *ps = PS(s);
-    if (ps->leader && PQstatus(ps->conn) == CONNECTION_OK) {
-        PGresult *res = PQexec(ps->conn, "SELECT pg_advisory_unlock(" LEADER_LOCK_KEY ")");
-        PQclear(res);
-    }
-    ps->leader = false;
-}
+/* ---- scheduler history (leadership: pg_lease.c) -------------------------------------- */
 
 static int pg_scheduler_start_insert(struct store *s, struct scheduler_start *r)
 {
@@ -2676,6 +2652,7 @@ int store_pg_open(const char *conninfo, const struct store_options *o, struct st
 
 static const struct store_ops pg_ops = {
     .name = "postgres",
+    .schema_latest = PG_MIGRATION_COUNT,
     .close = pg_close,
     .migrate = pg_migrate,
     .schema_version = pg_schema_version,
@@ -2731,8 +2708,11 @@ static const struct store_ops pg_ops = {
     .refresh_mark_used = pg_refresh_mark_used,
     .refresh_revoke_family = pg_refresh_revoke_family,
     .refresh_revoke_user = pg_refresh_revoke_user,
-    .leader_hold = pg_leader_hold,
-    .leader_release = pg_leader_release,
+    .lease_get = pg_lease_get,
+    .lease_renew = pg_lease_renew,
+    .lease_take = pg_lease_take,
+    .lease_release = pg_lease_release,
+    .alert_eval_lock = pg_alert_eval_lock,
     .scheduler_start_insert = pg_scheduler_start_insert,
     .scheduler_first_start = pg_scheduler_first_start,
     .scheduler_last_start = pg_scheduler_last_start,

@@ -5,6 +5,7 @@
  * Timestamps are ISO 8601 text with microseconds, so the database reads well
  * in the sqlite3 shell and sorts by time as text.
  */
+#include "store/sqlite/sqlite_lease.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "store/store.h"
 #include "util/timeutil.h"
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -380,7 +380,6 @@ struct sqlite_store {
     sqlite3 *scan_db[2];       /* threaded full scans: read progress, licenses */
     sqlite3 *lock_db;          /* holds the write lock while a scan's snapshots start */
     sqlite3_stmt *scan_stmt[2];
-    int leader_fd;             /* the scheduler lock file while this connection leads, or -1 */
 };
 
 
@@ -403,6 +402,16 @@ static int fail(struct sqlite_store *ss, int rc, const char *what)
     if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
         code = STORE_ERR_CONFLICT;
     return store_fail(&ss->base, code, "%s: %s", what, sqlite3_errmsg(ss->db));
+}
+
+sqlite3 *sqlite_store_db(struct store *s)
+{
+    return SS(s)->db;
+}
+
+int sqlite_store_fail(struct store *s, int rc, const char *what)
+{
+    return fail(SS(s), rc, what);
 }
 
 static sqlite3_stmt *stmt(struct sqlite_store *ss, enum stmt_id id)
@@ -2421,40 +2430,6 @@ static int first_time(struct sqlite_store *ss, sqlite3_stmt *st, int64_t *when,
     return null ? store_fail(&ss->base, STORE_ERR_NOT_FOUND, "%s: none", what) : 0;
 }
 
-static int sq_leader_hold(struct store *s, bool *leader)
-{
-    struct sqlite_store *ss = SS(s);
-    *leader = false;
-    if (ss->leader_fd >= 0) {
-        *leader = true;
-        return 0;
-    }
-    char path[STORE_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s-scheduler.lock", ss->path);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return store_fail(s, STORE_ERR, "cannot open %s: %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
-        close(fd);
-        if (e == EWOULDBLOCK)
-            return 0; /* another process leads */
-        return store_fail(s, STORE_ERR, "cannot lock %s: %s", path, strerror(e));
-    }
-    ss->leader_fd = fd;
-    *leader = true;
-    return 0;
-}
-
-static void sq_leader_release(struct store *s)
-{
-    struct sqlite_store *ss = SS(s);
-    if (ss->leader_fd >= 0) {
-        close(ss->leader_fd); /* releases the flock */
-        ss->leader_fd = -1;
-    }
-}
-
 static int sq_scheduler_last_start(struct store *s, int64_t *when, char owner[64])
 {
     struct sqlite_store *ss = SS(s);
@@ -2992,7 +2967,6 @@ static void sq_close(struct store *s)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(ss->stmts[i]);
     stage_clear(&ss->stage);
-    sq_leader_release(s);
     for (int i = 0; i < 2; i++) {
         sqlite3_finalize(ss->scan_stmt[i]);
         sqlite3_close_v2(ss->scan_db[i]);
@@ -3026,7 +3000,6 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
         return STORE_ERR;
     }
     ss->base.ops = &sqlite_ops;
-    ss->leader_fd = -1;
     ss->busy_timeout_ms = o->busy_timeout_ms;
     ss->parallel_min_bytes = o->parallel_scan_min_bytes;
     snprintf(ss->path, sizeof ss->path, "%s", path);
@@ -3109,6 +3082,7 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
 
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
+    .schema_latest = SQLITE_MIGRATION_COUNT,
     .close = sq_close,
     .migrate = sq_migrate,
     .schema_version = sq_schema_version,
@@ -3164,8 +3138,11 @@ static const struct store_ops sqlite_ops = {
     .refresh_mark_used = sq_refresh_mark_used,
     .refresh_revoke_family = sq_refresh_revoke_family,
     .refresh_revoke_user = sq_refresh_revoke_user,
-    .leader_hold = sq_leader_hold,
-    .leader_release = sq_leader_release,
+    .lease_get = sqlite_lease_get,
+    .lease_renew = sqlite_lease_renew,
+    .lease_take = sqlite_lease_take,
+    .lease_release = sqlite_lease_release,
+    .alert_eval_lock = sqlite_alert_eval_lock,
     .scheduler_start_insert = sq_scheduler_start_insert,
     .scheduler_first_start = sq_scheduler_first_start,
     .scheduler_last_start = sq_scheduler_last_start,
