@@ -2,6 +2,7 @@
 #include "config/config.h"
 
 #include "config/alertcfg.h"
+#include "model/direction.h"
 #include "util/netaddr.h"
 
 #include <ctype.h>
@@ -97,7 +98,7 @@ void config_defaults(struct config *c)
     snprintf(c->listen, sizeof c->listen, "127.0.0.1:8000");
     c->check_interval = 300;
     c->sync_interval = 21600;
-    snprintf(c->sync_direction, sizeof c->sync_direction, "progress_to_license");
+    snprintf(c->sync_direction, sizeof c->sync_direction, "%s", DIRECTION_PROGRESS_TO_LICENSE);
     c->healthy_threshold = 99.0;
     c->degraded_threshold = 95.0;
     c->log_retention_days = 30;
@@ -139,8 +140,7 @@ void config_defaults(struct config *c)
 
 bool config_valid_direction(const char *d)
 {
-    return d && (!strcmp(d, "progress_to_license") || !strcmp(d, "license_to_progress") ||
-                 !strcmp(d, "higher_wins"));
+    return direction_valid(d);
 }
 
 static const struct key_desc *find_key(const char *name)

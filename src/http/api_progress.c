@@ -5,7 +5,7 @@
 
 #include "service/enforcer.h"
 #include "service/errors.h"
-#include "service/pair.h"
+#include "model/pair.h"
 #include "service/progress.h"
 #include "service/report.h"
 #include "service/users.h"

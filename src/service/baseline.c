@@ -4,7 +4,7 @@
 
 #include "service/check.h"
 #include "service/errors.h"
-#include "service/health.h"
+#include "model/health.h"
 #include "service/report.h"
 #include "service/scheduler.h"
 #include "util/fsutil.h"

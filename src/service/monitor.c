@@ -2,7 +2,7 @@
 #include "service/monitor.h"
 
 #include "service/errors.h"
-#include "service/health.h"
+#include "model/health.h"
 #include "service/metrics.h"
 #include "service/report.h"
 #include "service/scheduler.h"

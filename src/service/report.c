@@ -1,7 +1,7 @@
 /* report.c — violation and report JSON. */
 #include "service/report.h"
 
-#include "service/health.h"
+#include "model/health.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 

@@ -4,7 +4,8 @@
 
 #include "config/config.h"
 #include "service/errors.h"
-#include "service/pair.h"
+#include "model/direction.h"
+#include "model/pair.h"
 #include "service/report.h"
 #include "service/specs.h"
 #include "util/fsutil.h"
@@ -383,7 +384,7 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
                  char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
-    const char *direction = o->direction ? o->direction : "progress_to_license";
+    const char *direction = o->direction ? o->direction : DIRECTION_PROGRESS_TO_LICENSE;
     if (!config_valid_direction(direction)) {
         snprintf(err, errlen,
                  "invalid direction '%.40s' (expected progress_to_license, "

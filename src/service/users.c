@@ -1,6 +1,7 @@
 /* users.c — accounts and argon2id password hashes (libsodium). */
 #include "service/users.h"
 
+#include "model/role.h"
 #include "service/errors.h"
 #include "service/report.h"
 #include "util/timeutil.h"
@@ -37,20 +38,12 @@ int users_normalize_email(const char *in, char out[EMAIL_MAX + 1])
 
 bool users_valid_role(const char *role)
 {
-    return users_role_rank(role) > 0;
+    return role_valid(role);
 }
 
 int users_role_rank(const char *role)
 {
-    if (!role)
-        return 0;
-    if (!strcmp(role, "student"))
-        return 1;
-    if (!strcmp(role, "instructor"))
-        return 2;
-    if (!strcmp(role, "admin"))
-        return 3;
-    return 0;
+    return role_rank(role);
 }
 
 int users_hash_password(const char *password, char out[192], char *err, size_t errlen)

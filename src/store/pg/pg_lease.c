@@ -13,6 +13,7 @@
 
 #define ALERT_EVAL_LOCK_KEY "7283940052" /* one-key advisory locks: 7283940050 migrations */
 #define ALERT_EVAL_IDLE_LIMIT "5s"          /* an evaluation idles for milliseconds */
+#define ALERT_EVAL_LOCK_WAIT "15s"          /* longer than a stopped holder keeps it */
 
 /* Run a lease UPDATE ... RETURNING: *held when it returned the row. */
 static int lease_update(struct store *s, const char *sql, const char *what, int n,
@@ -95,11 +96,13 @@ int pg_alert_eval_lock(struct store *s)
         return store_fail(s, STORE_ERR, "alert evaluation outside a transaction");
     /* A process stopped (SIGSTOP, a debugger) inside its evaluation would hold
      * the lock, and every other evaluation with it, for as long as it stays
-     * stopped: the server ends such a transaction after a few idle seconds. */
+     * stopped: the server ends such a transaction after a few idle seconds,
+     * and the others wait longer than that for the lock. */
     PGresult *res = NULL;
     int rc = pg_store_exec(s,
                            "SELECT set_config('idle_in_transaction_session_timeout', "
-                           "'" ALERT_EVAL_IDLE_LIMIT "', true)",
+                           "'" ALERT_EVAL_IDLE_LIMIT "', true),"
+                           " set_config('lock_timeout', '" ALERT_EVAL_LOCK_WAIT "', true)",
                            0, NULL, "limit the alert evaluation's idle time", &res);
     PQclear(res);
     if (rc)
