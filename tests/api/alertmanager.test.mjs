@@ -15,19 +15,15 @@
 // the webhook channel to; see fixtures/README.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freshDir, lockstep, startServe, stopServe, sql, waitFor, sleep } from './lib.mjs';
+import {
+  freshDir, lockstep, startServe, stopServe, sql, waitFor, sleep, spawnChild, freePort, webhookReceiver,
+  DRIFT_SQL as DRIFT, REPAIR_SQL as REPAIR,
+} from './lib.mjs';
 
-const DRIFT = 'UPDATE user_licenses SET current_level = CASE WHEN current_level > 1 THEN current_level - 1 ELSE 2 END WHERE user_id <= 40';
-const REPAIR = 'UPDATE user_licenses SET current_level = (SELECT p.current_level FROM specialization_progress p '
-  + 'WHERE p.student_id = user_licenses.user_id AND p.specialization_id = user_licenses.specialization_type) '
-  + 'WHERE EXISTS (SELECT 1 FROM specialization_progress p WHERE p.student_id = user_licenses.user_id '
-  + 'AND p.specialization_id = user_licenses.specialization_type)';
 
 const DOC = fs.readFileSync(new URL('../../docs/alerts.md', import.meta.url), 'utf8');
 
@@ -36,31 +32,6 @@ function docBlock(name) {
   const m = new RegExp(`<!-- ${name.replace('.', '\\.')}:[^>]*-->\\s*\`\`\`\\w*\\n([\\s\\S]*?)\`\`\``).exec(DOC);
   assert.ok(m, `docs/alerts.md has the ${name} block`);
   return m[1];
-}
-
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** A webhook receiver standing for the team's relay: every body Alertmanager posts. */
-async function receiver() {
-  const state = { bodies: [] };
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => { body += d; });
-    req.on('end', () => {
-      state.bodies.push(JSON.parse(body));
-      res.end();
-    });
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  state.url = `http://127.0.0.1:${server.address().port}/hook`;
-  state.close = () => new Promise((r) => { server.closeAllConnections(); server.close(r); });
-  return state;
 }
 
 /** A throwaway Alertmanager on loopback with the documented configuration. */
@@ -74,7 +45,7 @@ async function startAlertmanager(hookUrl) {
   fs.writeFileSync(path.join(dir, 'alertmanager.yml'), yml);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = spawn('prometheus-alertmanager', [
+  const proc = spawnChild('prometheus-alertmanager', [
     `--config.file=${path.join(dir, 'alertmanager.yml')}`, `--storage.path=${path.join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=',
     '--web.external-url=http://alertmanager.example:9093'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -119,7 +90,8 @@ async function deployment(name, amUrl, labels) {
 }
 
 test('two deployments, one Alertmanager: two alerts; one recovering resolves only its own, in amtool and at the receiver', async () => {
-  const hook = await receiver();
+  // A webhook receiver standing for the team's relay: every body Alertmanager posts.
+  const hook = await webhookReceiver();
   const am = await startAlertmanager(hook.url);
   let north;
   let south;

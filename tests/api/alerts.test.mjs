@@ -11,37 +11,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { BIN, PG, freshDir, lockstep, startServe, stopServe, sql, login, api, waitFor, sleep, dayLog, setupServer } from './lib.mjs';
+import {
+  BIN, PG, freshDir, lockstep, startServe, stopServe, sql, login, api, waitFor, sleep, dayLog, setupServer,
+  freePort, webhookReceiver, DRIFT_SQL as DRIFT, REPAIR_SQL as REPAIR,
+} from './lib.mjs';
 
-const DRIFT = 'UPDATE user_licenses SET current_level = CASE WHEN current_level > 1 THEN current_level - 1 ELSE 2 END WHERE user_id <= 40';
-const REPAIR = 'UPDATE user_licenses SET current_level = (SELECT p.current_level FROM specialization_progress p '
-  + 'WHERE p.student_id = user_licenses.user_id AND p.specialization_id = user_licenses.specialization_type) '
-  + 'WHERE EXISTS (SELECT 1 FROM specialization_progress p WHERE p.student_id = user_licenses.user_id '
-  + 'AND p.specialization_id = user_licenses.specialization_type)';
-
-/** A webhook receiver on 127.0.0.1 (`port` 0: a free one) answering `state.status` after `state.delayMs`. */
-async function webhookReceiver(port = 0) {
-  const state = { status: 200, delayMs: 0, posts: [] };
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => { body += d; });
-    req.on('end', () => {
-      state.posts.push({ method: req.method, path: req.url, headers: req.headers, body, at: Date.now() });
-      setTimeout(() => { res.statusCode = state.status; res.end(); }, state.delayMs);
-    });
-  });
-  await new Promise((r) => server.listen(port, '127.0.0.1', r));
-  state.port = server.address().port;
-  state.url = `http://127.0.0.1:${state.port}/hook`;
-  state.close = () => new Promise((r) => { server.closeAllConnections(); server.close(r); });
-  /** Alerts received with alertname `name` (from v4 bodies), each with its POST time. */
-  state.alerts = (name) => state.posts.flatMap((p) => JSON.parse(p.body).alerts.map((a) => ({ ...a, at: p.at })))
-    .filter((a) => a.labels.alertname === name);
-  return state;
-}
 
 /** A minimal SMTP server: 220, EHLO/HELO 250, MAIL/RCPT 250, DATA 354, '.' 250, QUIT 221.
  * With hang, it accepts connections and never says a word. */
@@ -88,15 +64,6 @@ async function smtpServer({ hang = false } = {}) {
   state.url = `smtp://127.0.0.1:${server.address().port}`;
   state.close = () => new Promise((r) => { for (const s of state.sockets) s.destroy(); server.close(r); });
   return state;
-}
-
-/** A loopback port nothing listens on (taken and released). */
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** The headers of a raw mail as Python's email package reads them (policy

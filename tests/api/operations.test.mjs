@@ -3,11 +3,11 @@
 // systemd, and the modes of every file under the data dir.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  BIN, JWT_SECRET, PG, dbArgs, freshDir, lockstep, login, request, sleep, startServe, stopServe, waitFor,
+  BIN, JWT_SECRET, PG, dbArgs, freshDir, lockstep, login, request, sleep, spawnChild, startServe, stopServe, waitFor,
 } from './lib.mjs';
 
 const today = () => new Date().toISOString().slice(0, 10).replace(/-/g, '');
@@ -130,7 +130,7 @@ async function serveToFile(dir, name, env, journal) {
   const fd = fs.openSync(errPath, 'w');
   const st = fs.fstatSync(fd, { bigint: true });
   const stream = journal === true ? `${st.dev}:${st.ino}` : journal;
-  const proc = spawn(BIN, ['--data-dir', dir, ...dbArgs(dir), 'serve', '--listen', '127.0.0.1:0'], {
+  const proc = spawnChild(BIN, ['--data-dir', dir, ...dbArgs(dir), 'serve', '--listen', '127.0.0.1:0'], {
     env: { ...process.env, JOURNAL_STREAM: stream, ...env },
     stdio: ['ignore', 'pipe', fd],
   });
@@ -305,7 +305,7 @@ test('other verbs keep the default SIGHUP: a hangup ends them', async () => {
   // terminal must still end. `user passwd` waits on stdin: hang it up there.
   const dir = freshDir('hup-cli');
   lockstep(dir, ['demo', '--users', '1']);
-  const proc = spawn(BIN, ['--data-dir', dir, ...dbArgs(dir), 'user', 'passwd', '--email', 'admin@lockstep.local'],
+  const proc = spawnChild(BIN, ['--data-dir', dir, ...dbArgs(dir), 'user', 'passwd', '--email', 'admin@lockstep.local'],
     { stdio: ['pipe', 'pipe', 'pipe'] });
   await sleep(300);
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve(signal ?? code)));

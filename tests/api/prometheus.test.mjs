@@ -7,17 +7,17 @@
 // plus a check makes its alerts pending and firing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freshDir, lockstep, startServe, stopServe, login, api, sql, waitFor, sleep } from './lib.mjs';
+import {
+  freshDir, lockstep, startServe, stopServe, login, api, sql, waitFor, sleep, spawnChild, freePort, DRIFT_SQL as DRIFT,
+} from './lib.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const RULES = path.join(ROOT, 'contrib/prometheus/lockstep.rules.yml');
 const TOKEN = 'scrape-token-0123456789abcdef';
-const DRIFT = 'UPDATE user_licenses SET current_level = CASE WHEN current_level > 1 THEN current_level - 1 ELSE 2 END WHERE user_id <= 40';
 const have = (bin) => spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0;
 const noPrometheus = !have('prometheus') || !have('promtool')
   ? 'the prometheus and promtool binaries are missing (scripts/bootstrap test installs Debian\'s prometheus)'
@@ -98,22 +98,11 @@ function docSnippet(first) {
   return block;
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function startPrometheus(dir, config) {
   const port = await freePort();
   const cfg = path.join(dir, 'prometheus.yml');
   fs.writeFileSync(cfg, config);
-  const proc = spawn('prometheus', [`--config.file=${cfg}`, `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
+  const proc = spawnChild('prometheus', [`--config.file=${cfg}`, `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
     `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr.on('data', (d) => { log += d; });

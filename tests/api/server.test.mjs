@@ -5,10 +5,8 @@
 // (LOCKSTEP_HTTP_THREADS=1) puts every connection on the same thread.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
-import { setupServer, request, sql, dbArgs, stopServe, sleep, PG } from './lib.mjs';
+import { setupServer, request, sql, stopServe, sleep, holdWriteLock } from './lib.mjs';
 
 let ctx;
 let pairs;
@@ -27,33 +25,6 @@ before(async () => {
 after(async () => {
   if (ctx) await ctx.stop();
 });
-
-/**
- * Hold the write lock on the progress table from another client (sqlite3 or
- * psql) until release() is called.
- */
-async function holdWriteLock(dir) {
-  const cmd = PG
-    ? ['psql', ['-X', '-q', '-A', '-t', dbArgs(dir)[1]]]
-    : ['sqlite3', [path.join(dir, 'lockstep.db')]];
-  const proc = spawn(cmd[0], cmd[1], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  proc.stdout.on('data', (d) => { out += d; });
-  proc.stdin.write(PG
-    ? "BEGIN; LOCK TABLE specialization_progress IN EXCLUSIVE MODE; SELECT 'locked';\n"
-    : "BEGIN IMMEDIATE; SELECT 'locked';\n");
-  for (let i = 0; !out.includes('locked'); i++) {
-    if (i > 200) throw new Error('the lock was not taken');
-    await sleep(25);
-  }
-  const exited = new Promise((r) => proc.on('exit', r));
-  return {
-    async release() {
-      proc.stdin.end('ROLLBACK;\n');
-      await exited;
-    },
-  };
-}
 
 /** Start level changes (writes) on n pairs; each result records when it settled. */
 function startWrites(n) {

@@ -5,8 +5,7 @@
 // detected refresh-token reuse end every access token issued before them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { setupServer, request, sql, lockstep, waitFor, sleep, BIN, dbArgs } from './lib.mjs';
+import { setupServer, request, sql, lockstep, waitFor, sleep, BIN, dbArgs, spawnChild } from './lib.mjs';
 
 let ctx;
 before(async () => {
@@ -39,7 +38,7 @@ test('logout right after a CLI disable: the user stays disabled and cannot log i
     // While the CLI runs, the server keeps reloading the row (at most a second
     // old); right after the CLI's commit the row it holds is most likely the
     // one from before, however slow the CLI is to start.
-    const cli = spawn(BIN, ['--data-dir', ctx.dir, ...dbArgs(ctx.dir), 'user', 'disable', '--email', email], { stdio: 'ignore' });
+    const cli = spawnChild(BIN, ['--data-dir', ctx.dir, ...dbArgs(ctx.dir), 'user', 'disable', '--email', email], { stdio: 'ignore' });
     let done = false;
     const exited = new Promise((resolve) => cli.on('exit', (code) => { done = true; resolve(code); }));
     while (!done) {

@@ -7,11 +7,10 @@
 // well under a minute.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setupServer, request, sleep } from './lib.mjs';
+import { setupServer, request, sleep, spawnChild } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -43,7 +42,7 @@ async function serve(name, env) {
  * (times in ms from the start; closed 0: still open).
  */
 async function slowSockets(port, n, ms, from = '127.0.0.1', everyMs = 1000) {
-  const proc = spawn(process.execPath, [path.join(HERE, 'slow_clients.mjs'), String(port), String(n), from, String(everyMs), String(ms)],
+  const proc = spawnChild(process.execPath, [path.join(HERE, 'slow_clients.mjs'), String(port), String(n), from, String(everyMs), String(ms)],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (d) => { out += d; });

@@ -3,10 +3,9 @@
 // the repairs that committed, and the next start marks the run interrupted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freshDir, lockstep, startServe, stopServe, sql, waitFor, login, BIN, dbArgs, SCALE, dayLog } from './lib.mjs';
+import { freshDir, lockstep, startServe, stopServe, sql, waitFor, login, BIN, dbArgs, SCALE, dayLog, spawnChild } from './lib.mjs';
 
 const repaired = (dir) => Number(sql(dir, 'SELECT count(*) FROM license_progressions'));
 
@@ -29,7 +28,7 @@ test('kill -9 of a CLI sync: the run is recorded, counted per repair, and interr
   const dir = freshDir('sync-kill-cli');
   const users = Math.round(20000 * SCALE);
   lockstep(dir, ['demo', '--users', String(users), '--drift', '100']);
-  const proc = spawn(BIN, ['--data-dir', dir, ...dbArgs(dir), 'sync'], { stdio: 'ignore' });
+  const proc = spawnChild(BIN, ['--data-dir', dir, ...dbArgs(dir), 'sync'], { stdio: 'ignore' });
   const exited = new Promise((resolve) => proc.on('exit', resolve));
   await waitFor(() => repaired(dir) > 100, 20000, 5);
   proc.kill('SIGKILL');

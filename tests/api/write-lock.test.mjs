@@ -5,9 +5,7 @@
 // answered at once. Nothing is lost: once the lock goes, every write lands.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { setupServer, request, sql, dbArgs, sleep, PG } from './lib.mjs';
+import { setupServer, request, sql, sleep, holdWriteLock } from './lib.mjs';
 
 let ctx;
 
@@ -21,29 +19,6 @@ before(async () => {
 after(async () => {
   if (ctx) await ctx.stop();
 });
-
-async function holdWriteLock(dir) {
-  const cmd = PG
-    ? ['psql', ['-X', '-q', '-A', '-t', dbArgs(dir)[1]]]
-    : ['sqlite3', [path.join(dir, 'lockstep.db')]];
-  const proc = spawn(cmd[0], cmd[1], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let out = '';
-  proc.stdout.on('data', (d) => { out += d; });
-  proc.stdin.write(PG
-    ? "BEGIN; LOCK TABLE specialization_progress IN EXCLUSIVE MODE; SELECT 'locked';\n"
-    : "BEGIN IMMEDIATE; SELECT 'locked';\n");
-  for (let i = 0; !out.includes('locked'); i++) {
-    if (i > 200) throw new Error('the lock was not taken');
-    await sleep(25);
-  }
-  const exited = new Promise((r) => proc.on('exit', r));
-  return {
-    async release() {
-      proc.stdin.end('ROLLBACK;\n');
-      await exited;
-    },
-  };
-}
 
 test('12 writes waiting on an external write lock: GET /api/v1/users answers in under 1 s throughout', async () => {
   const pairs = sql(ctx.dir, 'SELECT student_id, specialization_id FROM specialization_progress ORDER BY id LIMIT 12')

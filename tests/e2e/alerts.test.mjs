@@ -2,34 +2,15 @@
 // store; after drift and a check, the critical status and the inconsistent
 // pairs alerts firing with their severities; a silence shown beside them;
 // after a repair and a check, quiet again.
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  api, apiToken, cliCheckSeen, colourOf, drift, launch, lockstep, newPage, openHealth, shot, signIn, startLockstep, until,
+  api, cliCheckSeen, colourOf, drift, lockstep, openHealth, shot, until, useDashboard,
 } from './lib.mjs';
 
-let ctx;
-let browser;
-let token;
-let p;
-
-before(async () => {
-  ctx = await startLockstep('alerts', {
-    demoArgs: ['--drift', '0'],
-    env: { LOCKSTEP_ALERT_CRITICAL_FOR: '0' },
-  });
-  token = await apiToken(ctx);
-  browser = await launch();
-  p = await newPage(browser);
-  await signIn(p, ctx);
-});
-after(async () => {
-  await browser?.close();
-  await ctx?.close();
-});
-afterEach(() => {
-  assert.deepEqual(p.problems, [], 'no CSP violation, page error or console error');
-});
+let ctx, token, p;
+useDashboard('alerts', { demoArgs: ['--drift', '0'], env: { LOCKSTEP_ALERT_CRITICAL_FOR: '0' } },
+  (d) => ({ ctx, token, page: p } = d));
 
 const firingRules = async () => (await api(ctx, token, 'GET', '/api/v1/health/alerts')).body.firing.map((a) => a.rule).sort();
 

@@ -4,38 +4,28 @@
 // ("Checking..." while it runs, then the new numbers); the trend chart (one
 // point per recorded check in 24 h / 72 h / 7 d, hover and keyboard); the
 // scheduler panel, including while /health/jobs answers 404.
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, apiToken, drift, launch, newPage, openHealth, shot, signIn, sql, startLockstep, until } from './lib.mjs';
+import {
+  api, drift, openHealth, shot, sql, until, useDashboard,
+} from './lib.mjs';
 
-let ctx;
-let browser;
-let token;
-let p;
+let ctx, token, p;
 
 const iso = (msAgo) => new Date(Date.now() - msAgo).toISOString().replace('Z', '000Z');
 const HOUR = 3600e3;
 
-before(async () => {
-  ctx = await startLockstep('actions', { demoArgs: ['--users', '3000', '--drift', '40'] });
-  // Three older checks, recorded before any real one (the latest check is the highest id).
-  for (const [ago, rate, status] of [[5 * 24 * HOUR, 99.5, 'healthy'], [50 * HOUR, 93.1, 'critical'], [30 * HOUR, 96.4, 'degraded']]) {
-    sql(ctx.dir, `INSERT INTO check_runs (timestamp, total_checked, consistent, inconsistent, consistency_rate, status, trigger, duration_ms)
-      VALUES ('${iso(ago)}', 3000, ${Math.round(rate * 30)}, ${3000 - Math.round(rate * 30)}, ${rate}, '${status}', 'scheduled', 12.5)`);
-  }
-  token = await apiToken(ctx);
-  assert.equal((await api(ctx, token, 'POST', '/api/v1/health/check-now')).status, 200);
-  browser = await launch();
-  p = await newPage(browser);
-  await signIn(p, ctx);
-});
-after(async () => {
-  await browser?.close();
-  await ctx?.close();
-});
-afterEach(() => {
-  assert.deepEqual(p.problems, [], 'no CSP violation, page error or console error');
-});
+useDashboard('actions', {
+  demoArgs: ['--users', '3000', '--drift', '40'],
+  async prepare(c, t) {
+    // Three older checks, recorded before any real one (the latest check is the highest id).
+    for (const [ago, rate, status] of [[5 * 24 * HOUR, 99.5, 'healthy'], [50 * HOUR, 93.1, 'critical'], [30 * HOUR, 96.4, 'degraded']]) {
+      sql(c.dir, `INSERT INTO check_runs (timestamp, total_checked, consistent, inconsistent, consistency_rate, status, trigger, duration_ms)
+        VALUES ('${iso(ago)}', 3000, ${Math.round(rate * 30)}, ${3000 - Math.round(rate * 30)}, ${rate}, '${status}', 'scheduled', 12.5)`);
+    }
+    assert.equal((await api(c, t, 'POST', '/api/v1/health/check-now')).status, 200);
+  },
+}, (d) => ({ ctx, token, page: p } = d));
 
 const rows = () => p.locator('.violations-table tbody tr');
 const title = () => p.locator('#violations-title').textContent();

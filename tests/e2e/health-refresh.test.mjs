@@ -3,27 +3,16 @@
 // from the CLI picked up by the auto-refresh, the pause while the tab is
 // hidden; an API failure (the server stopped, then a 503 with a message)
 // shown in a red banner that goes away by itself once the API answers.
-import { test, before, after, afterEach } from 'node:test';
+import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiToken, cliCheckSeen, colourOf, drift, launch, newPage, shot, signIn, startLockstep, until } from './lib.mjs';
+import {
+  assertNoProblems, cliCheckSeen, colourOf, drift, newPage, shot, signIn, until, useDashboard,
+} from './lib.mjs';
 
-let ctx;
-let browser;
-let token;
-let p;
-
-before(async () => {
-  ctx = await startLockstep('refresh');
-  token = await apiToken(ctx);
-  await cliCheckSeen(ctx, token);
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await ctx?.close();
-});
+let ctx, browser, token, p;
+useDashboard('refresh', { signedIn: false, prepare: cliCheckSeen }, (d) => ({ ctx, token, browser } = d));
 afterEach(async () => {
-  assert.deepEqual(p.problems, [], 'no CSP violation, page error or console error');
+  assertNoProblems(p);
   await p.context().close();
 });
 

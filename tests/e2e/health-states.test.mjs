@@ -3,32 +3,15 @@
 // first check, whose button runs it), DEGRADED (the demo's 2 drifted pairs),
 // CRITICAL (more drift by SQL), HEALTHY (after `lockstep sync`); the
 // dashboard's System Health card leading to the health page.
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  api, apiToken, cliCheckSeen, colourOf, drift, launch, lockstep, newPage, openHealth, shot, signIn, startLockstep,
+  api, cliCheckSeen, colourOf, drift, lockstep, openHealth, shot, useDashboard,
 } from './lib.mjs';
 
-let ctx;
-let browser;
-let token;
-let p;
-
-before(async () => {
-  // Checks every 10 minutes: the empty state names that, and none runs during the tests.
-  ctx = await startLockstep('states', { env: { LOCKSTEP_CHECK_INTERVAL: '600' } });
-  token = await apiToken(ctx);
-  browser = await launch();
-  p = await newPage(browser);
-  await signIn(p, ctx);
-});
-after(async () => {
-  await browser?.close();
-  await ctx?.close();
-});
-afterEach(() => {
-  assert.deepEqual(p.problems, [], 'no CSP violation, page error or console error');
-});
+let ctx, token, p;
+// Checks every 10 minutes: the empty state names that, and none runs during the tests.
+useDashboard('states', { env: { LOCKSTEP_CHECK_INTERVAL: '600' } }, (d) => ({ ctx, token, page: p } = d));
 
 const metric = (key) => p.locator(`[data-metric="${key}"]`).textContent();
 const rgb = { healthy: 'rgb(16, 185, 129)', degraded: 'rgb(245, 158, 11)', critical: 'rgb(239, 68, 68)', unknown: 'rgb(156, 163, 175)' };

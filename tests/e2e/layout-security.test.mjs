@@ -3,39 +3,32 @@
 // focus outlines, sorting, Run Check Now, the Sync dialog), values from the API
 // inserted as text (a user name and a specialization name full of markup), and
 // the security headers and the no-inline-code rules the CSP depends on.
-import { test, before, after, afterEach } from 'node:test';
+import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  WEB_DIR, addUser, api, apiToken, launch, lockstep, newPage, openHealth, shot, signIn, sql, startLockstep, until,
+  WEB_DIR, addUser, api, assertNoProblems, lockstep, newPage, openHealth, shot, signIn, sql, until, useDashboard,
 } from './lib.mjs';
 
-let ctx;
-let browser;
-let token;
-let p;
+let ctx, browser, token, p;
 const MARKUP_NAME = '<img src=x onerror="window.__injected=1"><script>window.__injected=2</script><b>Eve</b> & "Mallory"';
 const MARKUP_SPEC = '<i onmouseover="window.__injected=3">Goalkeeper</i>';
 let markupUser;
 
-before(async () => {
-  ctx = await startLockstep('layout');
-  lockstep(ctx.dir, ['spec', 'add', 'GOALIE', '--name', MARKUP_SPEC, '--max-levels', '5']);
-  markupUser = addUser(ctx.dir, { email: 'eve@example.com', name: MARKUP_NAME });
-  const now = new Date().toISOString();
-  sql(ctx.dir, `INSERT INTO specialization_progress (student_id, specialization_id, current_level, created_at, updated_at)
-    VALUES (${markupUser}, 'GOALIE', 3, '${now}', '${now}')`);
-  token = await apiToken(ctx);
-  assert.equal((await api(ctx, token, 'POST', '/api/v1/health/check-now')).status, 200);
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await ctx?.close();
-});
+useDashboard('layout', {
+  signedIn: false,
+  async prepare(c, t) {
+    lockstep(c.dir, ['spec', 'add', 'GOALIE', '--name', MARKUP_SPEC, '--max-levels', '5']);
+    markupUser = addUser(c.dir, { email: 'eve@example.com', name: MARKUP_NAME });
+    const now = new Date().toISOString();
+    sql(c.dir, `INSERT INTO specialization_progress (student_id, specialization_id, current_level, created_at, updated_at)
+      VALUES (${markupUser}, 'GOALIE', 3, '${now}', '${now}')`);
+    assert.equal((await api(c, t, 'POST', '/api/v1/health/check-now')).status, 200);
+  },
+}, (d) => ({ ctx, token, browser } = d));
 afterEach(async () => {
-  assert.deepEqual(p.problems, [], 'no CSP violation, page error or console error');
+  assertNoProblems(p);
   await p.context().close();
 });
 

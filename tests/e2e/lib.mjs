@@ -1,29 +1,24 @@
-// lib.mjs — helpers of the browser tests: a fresh data dir and `lockstep serve`
-// on a free port, SQL and CLI verbs on its store, Chromium through
-// playwright-core, signing in through the page, screenshots under
-// tests/output/e2e/, and a watch on CSP violations and page errors.
-import { spawn, execFileSync } from 'node:child_process';
+// lib.mjs — the browser tests' face of the shared harness
+// (tests/lib/harness.mjs): a fresh data dir and `lockstep serve` on a free
+// port, SQL and CLI verbs on its store, Chromium through playwright-core; and
+// what only the browser tests use: signing in through the page, screenshots
+// under tests/output/e2e/, a watch on CSP violations and page errors, and
+// the usual arrangement of a file (a served demo store, a browser, a
+// signed-in page) in one call.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { before, after, afterEach } from 'node:test';
+import {
+  ADMIN, ROOT, api, cli, freshDir, launchChromium, login, sql, startServe, stopServe, until,
+} from '../lib/harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const BIN = process.env.LOCKSTEP_BIN || path.resolve(here, '../../build/lockstep');
-export const CHROMIUM = process.env.LOCKSTEP_CHROMIUM || '/usr/bin/chromium';
-export const SHOTS = path.resolve(here, '../output/e2e');
-export const WEB_DIR = path.resolve(here, '../../web');
-export const ADMIN = 'admin@lockstep.local';
+export { BIN, CHROMIUM, ADMIN, addUser, sql, api, until } from '../lib/harness.mjs';
+export const SHOTS = path.join(ROOT, 'tests/output/e2e');
+export const WEB_DIR = path.join(ROOT, 'web');
 
 /** Run a lockstep verb on `dir`; returns stdout. `input` goes to stdin. */
-export function lockstep(dir, args, { env = {}, input } = {}) {
-  return execFileSync(BIN, ['--data-dir', dir, ...args], {
-    env: { ...process.env, ...env },
-    input,
-    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-  }).toString();
-}
+export const lockstep = (dir, args, { env = {}, input } = {}) => cli(dir, args, { env, input });
 
 /** `lockstep check` may exit 3 (degraded) or 4 (critical): those are results, not failures. */
 export function cliCheck(dir) {
@@ -35,64 +30,29 @@ export function cliCheck(dir) {
   }
 }
 
-/** SQL on the data dir's SQLite store; rows as `a|b` lines. */
-export function sql(dir, query) {
-  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', path.join(dir, 'lockstep.db'), query]).toString().trim();
-}
-
-/** Add a user with a password; returns the id. */
-export function addUser(dir, { email, role = 'student', name = 'Test User', password = 'password-123' }) {
-  const out = lockstep(dir, ['user', 'add', '--email', email, '--role', role, '--name', name, '--password-stdin'],
-    { input: `${password}\n` });
-  return Number(/\(id (\d+)\)/.exec(out)[1]);
-}
-
-function spawnServe(dir, listen, env) {
-  const proc = spawn(BIN, ['--data-dir', dir, 'serve', '--listen', listen], {
-    env: { ...process.env, LOCKSTEP_CHECK_INTERVAL: '3600', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve(code ?? signal)));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`serve did not start: ${stderr}`)); }, 30000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = /serving on (http:\/\/127\.0\.0\.1:(\d+))\//.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, url: m[1], port: Number(m[2]), exited, stderr: () => stderr });
-      }
-    });
-    proc.on('exit', () => { clearTimeout(timer); reject(new Error(`serve exited: ${stderr}`)); });
-  });
-}
-
 /**
  * A demo store (`lockstep demo` with `demoArgs`) served on a free port. Returns
  * {dir, url, password, stop(), restart()}; scheduled checks are an hour apart
  * unless `env` says otherwise, so every check in a test is one it ran.
  */
 export async function startLockstep(name, { demoArgs = [], env = {} } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lockstep-e2e-${name}-`));
+  const dir = freshDir(`e2e-${name}`);
   const out = lockstep(dir, ['demo', ...demoArgs]);
   const password = /password:\s+(\S+)/.exec(out)[1];
-  let srv = await spawnServe(dir, '127.0.0.1:0', env);
+  const serveEnv = { LOCKSTEP_CHECK_INTERVAL: '3600', ...env };
+  let srv = await startServe(dir, serveEnv);
   const ctx = {
     dir, url: srv.url, port: srv.port, password,
     serverLog: () => srv.stderr(),
     /** Stop serving (SIGTERM) and wait for the exit. */
     async stop() {
       if (!srv) return;
-      srv.proc.kill('SIGTERM');
-      await srv.exited;
+      await stopServe(srv);
       srv = null;
     },
     /** Serve again on the same port and data dir. */
     async restart() {
-      srv = await spawnServe(dir, `127.0.0.1:${ctx.port}`, env);
+      srv = await startServe(dir, serveEnv, [], { listen: `127.0.0.1:${ctx.port}` });
     },
     async close() {
       await ctx.stop();
@@ -103,31 +63,61 @@ export async function startLockstep(name, { demoArgs = [], env = {} } = {}) {
 }
 
 /** The admin's access token through the API (for arranging data). */
-export async function apiToken(ctx, email = ADMIN, password = ctx.password) {
-  const res = await fetch(`${ctx.url}/api/v1/auth/login`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password }),
-  });
-  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
-  return (await res.json()).access_token;
+export const apiToken = (ctx, email = ADMIN, password = ctx.password) => login(ctx, email, password);
+
+/** Headless Chromium with the project's flags. */
+export const launch = launchChromium;
+
+/**
+ * The arrangement most files share: a demo store served (startLockstep's
+ * options), the admin's API token, a browser and, unless `signedIn` is false,
+ * a page signed in as the admin. `prepare(ctx, token)` arranges data before
+ * the browser starts. Whatever was started is closed again if a later step fails.
+ */
+export async function openDashboard(name, { signedIn = true, prepare, ...options } = {}) {
+  const ctx = await startLockstep(name, options);
+  let browser;
+  try {
+    const token = await apiToken(ctx);
+    await prepare?.(ctx, token);
+    browser = await launch();
+    let page;
+    if (signedIn) {
+      page = await newPage(browser);
+      await signIn(page, ctx);
+    }
+    return { ctx, token, browser, page };
+  } catch (e) {
+    await browser?.close();
+    await ctx.close();
+    throw e;
+  }
 }
 
-/** An API call from the test (not the page). */
-export async function api(ctx, token, method, p, body) {
-  const res = await fetch(`${ctx.url}${p}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
+/** Close what openDashboard (or startLockstep and launch) opened. */
+export async function closeDashboard({ browser, ctx } = {}) {
+  await browser?.close();
+  await ctx?.close();
 }
 
-export async function launch() {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
+/**
+ * openDashboard for the whole file: before its tests, `receive` gets
+ * {ctx, token, browser, page}; after them all is closed; after each test
+ * the signed-in page must have seen no problem.
+ */
+export function useDashboard(name, options, receive) {
+  let d = {};
+  before(async () => {
+    d = await openDashboard(name, options);
+    receive(d);
   });
+  after(() => closeDashboard(d));
+  if (options?.signedIn !== false) afterEach(() => assertNoProblems(d.page));
+}
+
+/** What every test's page must not have seen (newPage's `problems`). */
+export function assertNoProblems(page) {
+  assert.deepEqual(page.problems, [], 'no CSP violation, page error or console error');
 }
 
 /**
@@ -182,17 +172,6 @@ export async function cliCheckSeen(ctx, token) {
 export async function shot(page, name, { fullPage = true } = {}) {
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage });
-}
-
-/** Poll `fn` (sync or async) until it returns a truthy value or time runs out. */
-export async function until(fn, { timeout = 10000, every = 50, what = 'condition' } = {}) {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`${what} not met within ${timeout} ms`);
-    await new Promise((r) => setTimeout(r, every));
-  }
 }
 
 /** Make `count` pairs of the demo store drift (license level off by one). */

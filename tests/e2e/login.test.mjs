@@ -4,7 +4,7 @@
 // logout, a non-admin, an unknown page, the login throttle's message.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, addUser, launch, newPage, shot, signIn, startLockstep } from './lib.mjs';
+import { ADMIN, addUser, assertNoProblems, closeDashboard, launch, newPage, shot, signIn, startLockstep } from './lib.mjs';
 
 let ctx;
 let browser;
@@ -19,13 +19,10 @@ before(async () => {
   ctx = await startLockstep('login');
   browser = await launch();
 });
-after(async () => {
-  await browser?.close();
-  await ctx?.close();
-});
+after(() => closeDashboard({ browser, ctx }));
 afterEach(async () => {
   for (const p of pages.splice(0)) {
-    assert.deepEqual(p.problems, [], 'no CSP violation, page error or console error');
+    assertNoProblems(p);
     await p.context().close();
   }
 });

@@ -4,34 +4,17 @@
 // drift made by SQL behind Lockstep's back turning it to FIX ISSUES (red)
 // with its reasons and the new violations counted; the window switch; an API
 // failure in the banner; one column on a phone.
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  api, apiToken, colourOf, drift, launch, newPage, shot, signIn, startLockstep, until,
+  api, colourOf, drift, newPage, shot, signIn, until, useDashboard,
 } from './lib.mjs';
 
-let ctx;
-let browser;
-let token;
-let p;
-
-before(async () => {
-  ctx = await startLockstep('stabilization', {
-    demoArgs: ['--drift', '0'],
-    env: { LOCKSTEP_CHECK_INTERVAL: '1', LOCKSTEP_SYNC_INTERVAL: '3600' },
-  });
-  token = await apiToken(ctx);
-  browser = await launch();
-  p = await newPage(browser);
-  await signIn(p, ctx);
-});
-after(async () => {
-  await browser?.close();
-  await ctx?.close();
-});
-afterEach(() => {
-  assert.deepEqual(p.problems, [], 'no CSP violation, page error or console error');
-});
+let ctx, browser, token, p;
+useDashboard('stabilization', {
+  demoArgs: ['--drift', '0'],
+  env: { LOCKSTEP_CHECK_INTERVAL: '1', LOCKSTEP_SYNC_INTERVAL: '3600' },
+}, (d) => ({ ctx, token, browser, page: p } = d));
 
 const rgb = { green: 'rgb(16, 185, 129)', amber: 'rgb(245, 158, 11)', red: 'rgb(239, 68, 68)', grey: 'rgb(156, 163, 175)' };
 const report = async () => (await api(ctx, token, 'GET', '/api/v1/health/stabilization-report?window=72h')).body;

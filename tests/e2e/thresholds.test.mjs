@@ -1,33 +1,14 @@
 // thresholds.test.mjs — a server with its own status thresholds
 // (healthy_threshold 90, degraded_threshold 80): the dashboard colours,
 // words and draws the bands the server decides by, never the default 99/95.
-import { test, before, after, afterEach } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  api, apiToken, colourOf, drift, launch, newPage, openHealth, signIn, startLockstep,
-} from './lib.mjs';
+import { api, colourOf, drift, openHealth, useDashboard } from './lib.mjs';
 
-let ctx;
-let browser;
-let token;
-let p;
-
-before(async () => {
-  ctx = await startLockstep('thresholds', {
-    env: { LOCKSTEP_CHECK_INTERVAL: '3600', LOCKSTEP_HEALTHY_THRESHOLD: '90', LOCKSTEP_DEGRADED_THRESHOLD: '80' },
-  });
-  token = await apiToken(ctx);
-  browser = await launch();
-  p = await newPage(browser);
-  await signIn(p, ctx);
-});
-after(async () => {
-  await browser?.close();
-  await ctx?.close();
-});
-afterEach(() => {
-  assert.deepEqual(p.problems, [], 'no CSP violation, page error or console error');
-});
+let ctx, token, p;
+useDashboard('thresholds', {
+  env: { LOCKSTEP_CHECK_INTERVAL: '3600', LOCKSTEP_HEALTHY_THRESHOLD: '90', LOCKSTEP_DEGRADED_THRESHOLD: '80' },
+}, (d) => ({ ctx, token, page: p } = d));
 
 const rgb = { healthy: 'rgb(16, 185, 129)', degraded: 'rgb(245, 158, 11)', critical: 'rgb(239, 68, 68)' };
 const stroke = { healthy: '#10b981', degraded: '#f59e0b', critical: '#ef4444' };

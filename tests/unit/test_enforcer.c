@@ -180,18 +180,6 @@ static void failures_change_nothing(void **state)
 
 
 /* The progression rows of a user's licenses, "from>to by reason" joined by '\n'. */
-static const char *progression_rows(int64_t user)
-{
-    static char out[4000];
-    assert_int_equal(tu_sql(dir, out, sizeof out,
-                            "SELECT p.from_level, p.to_level, coalesce(p.advanced_by, 0), "
-                            "p.advancement_reason FROM license_progressions p JOIN "
-                            "user_licenses l ON l.id = p.user_license_id WHERE l.user_id = %lld "
-                            "ORDER BY p.id",
-                            (long long)user),
-                     0);
-    return out;
-}
 
 static void progression_rows_say_who_and_why(void **state)
 {
@@ -205,7 +193,7 @@ static void progression_rows_say_who_and_why(void **state)
     char want[200];
     snprintf(want, sizeof want, "1|3|0|Atomic level update to 3\n3|2|%lld|Failed assessment",
              (long long)coach);
-    assert_string_equal(progression_rows(u), want);
+    assert_string_equal(tu_progression_rows(dir, u), want);
 }
 
 /* A pair with one side only: the missing side is created at level 1 first. */
@@ -220,7 +208,7 @@ static void one_missing_side_created_at_level_1(void **state)
     assert_int_equal(r.old_progress_level, 4);
     assert_int_equal(r.old_license_level, 1);
     assert_int_equal(r.new_license_level, 5);
-    assert_string_equal(progression_rows(a), "1|5|0|Atomic level update to 5");
+    assert_string_equal(tu_progression_rows(dir, a), "1|5|0|Atomic level update to 5");
     assert_int_equal(change(b, "COACH", 5, 40, &r), 0);
     assert_int_equal(r.old_progress_level, 1);
     assert_int_equal(r.old_license_level, 5);
@@ -229,7 +217,7 @@ static void one_missing_side_created_at_level_1(void **state)
     struct progress p;
     assert_int_equal(s->ops->progress_get(s, b, "COACH", false, &p), 0);
     assert_int_equal(p.current_level, 5);
-    assert_string_equal(progression_rows(b), "");
+    assert_string_equal(tu_progression_rows(dir, b), "");
 }
 
 /* A refused change on an existing pair: every field as it was. */
@@ -338,7 +326,7 @@ static void level_up_keeps_the_pair_coupled(void **state)
     assert_int_equal(enforcer_level_up(s, u, "PLAYER", 4000, 0, 0, &r), 0);
     assert_int_equal(r.new_progress_level, 4); /* 4010 >= 4 * 1000 */
     assert_string_equal(r.message, "Leveled up to 4 in PLAYER");
-    assert_string_equal(progression_rows(u), "1|3|0|Atomic level update to 3\n"
+    assert_string_equal(tu_progression_rows(dir, u), "1|3|0|Atomic level update to 3\n"
                                              "3|4|0|Atomic level update to 4");
 }
 

@@ -23,18 +23,6 @@ static int setup(void **state)
     return 0;
 }
 
-/* The file's contents (static buffer), or "<missing>". */
-static const char *contents(const char *path)
-{
-    static char text[8192];
-    char *p = NULL;
-    size_t len = 0;
-    if (fs_read_file(path, sizeof text - 1, &p, &len) != 0)
-        return "<missing>";
-    memcpy(text, p, len + 1);
-    free(p);
-    return text;
-}
 
 static int entries(const char *d)
 {
@@ -49,13 +37,13 @@ static void atomic_write_and_replace(void **state)
     char path[700], err[300];
     snprintf(path, sizeof path, "%s/a/b/c.txt", dir);
     assert_int_equal(fs_write_atomic(path, "hello", 5, 0600, err, sizeof err), 0);
-    assert_string_equal(contents(path), "hello");
+    assert_string_equal(tu_file_text(path), "hello");
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600); /* secret.key relies on this */
     /* Replacing keeps one file with the new contents and no temporary left. */
     assert_int_equal(fs_write_atomic(path, "bye", 3, 0644, err, sizeof err), 0);
-    assert_string_equal(contents(path), "bye");
+    assert_string_equal(tu_file_text(path), "bye");
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0644);
     char sub[700];
@@ -64,7 +52,7 @@ static void atomic_write_and_replace(void **state)
     /* An empty file is a file. */
     snprintf(path, sizeof path, "%s/empty", dir);
     assert_int_equal(fs_write_atomic(path, "", 0, 0644, err, sizeof err), 0);
-    assert_string_equal(contents(path), "");
+    assert_string_equal(tu_file_text(path), "");
 }
 
 static void unique_names_never_replace(void **state)
@@ -87,9 +75,9 @@ static void unique_names_never_replace(void **state)
         assert_string_equal(out, path);
     }
     snprintf(path, sizeof path, "%s/20251025_143000_violations.json", sub);
-    assert_string_equal(contents(path), "1");
+    assert_string_equal(tu_file_text(path), "1");
     snprintf(path, sizeof path, "%s/20251025_143000_violations_3.json", sub);
-    assert_string_equal(contents(path), "3");
+    assert_string_equal(tu_file_text(path), "3");
     assert_int_equal(entries(sub), 3);
 }
 
@@ -104,10 +92,10 @@ static void aborted_write_leaves_nothing(void **state)
     assert_int_equal(atomic_file_open(&af, path, 0644, err, sizeof err), 0);
     fputs("partial", af.fp);
     fflush(af.fp);
-    assert_string_equal(contents(path), "old"); /* a reader never sees half a file */
+    assert_string_equal(tu_file_text(path), "old"); /* a reader never sees half a file */
     atomic_file_abort(&af);
     atomic_file_abort(&af); /* twice is safe */
-    assert_string_equal(contents(path), "old");
+    assert_string_equal(tu_file_text(path), "old");
     assert_int_equal(entries(sub), 1);
 }
 

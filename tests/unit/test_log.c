@@ -18,18 +18,6 @@
 
 #include <cmocka.h>
 
-/* The file's contents (static buffer), or "<missing>". */
-static const char *contents(const char *path)
-{
-    static char text[16384];
-    char *p = NULL;
-    size_t len = 0;
-    if (fs_read_file(path, sizeof text - 1, &p, &len) != 0)
-        return "<missing>";
-    memcpy(text, p, len + 1);
-    free(p);
-    return text;
-}
 
 /* Point stderr at a fresh file `name` of the test directory; its path goes to
  * path[len]. Returns the saved stderr for restore_stderr(). */
@@ -70,7 +58,7 @@ static void journal_lines_carry_priorities_and_no_timestamp(void **state)
     log_set_level(LOG_INFO);
     log_msg(LOG_DEBUG, "http", "GET /metrics 200"); /* below the level: dropped */
     restore_stderr(saved);
-    assert_string_equal(contents(path), "<3>serve - ERROR - broken 1\n"
+    assert_string_equal(tu_file_text(path), "<3>serve - ERROR - broken 1\n"
                                         "<4>http - WARNING - slow\n"
                                         "<6>scheduler - INFO - Health check complete: 1/1 "
                                         "consistent (100.00%)\n"
@@ -82,7 +70,7 @@ static void journal_lines_carry_priorities_and_no_timestamp(void **state)
     assert_false(log_detect_journal()); /* stream still names the first file */
     log_msg(LOG_ERROR, "serve", "plain");
     restore_stderr(saved);
-    const char *text = contents(path);
+    const char *text = tu_file_text(path);
     assert_int_equal(strlen(text), strlen("YYYY-MM-DD HH:MM:SS - serve - ERROR - plain\n"));
     assert_non_null(strstr(text, " - serve - ERROR - plain\n"));
     assert_true(text[4] == '-' && text[10] == ' ' && text[13] == ':');
@@ -117,16 +105,16 @@ static void log_file_follows_a_rename_on_reopen(void **state)
     log_msg(LOG_INFO, "http", "GET /c 200");
     log_msg(LOG_ERROR, "serve", "second error");
     log_stop_async();
-    const char *old_text = contents(rotated);
+    const char *old_text = tu_file_text(rotated);
     assert_non_null(strstr(old_text, " - http - INFO - GET /a 200\n"));
     assert_non_null(strstr(old_text, " - serve - ERROR - first error\n"));
-    const char *new_text = contents(path);
+    const char *new_text = tu_file_text(path);
     assert_non_null(strstr(new_text, " - http - INFO - GET /c 200\n"));
     assert_non_null(strstr(new_text, " - serve - ERROR - second error\n"));
     assert_null(strstr(new_text, "first error"));
     /* The line written between rename and reopen is in one file or the other. */
-    assert_true((strstr(contents(rotated), "GET /b 200") != NULL) !=
-                (strstr(contents(path), "GET /b 200") != NULL));
+    assert_true((strstr(tu_file_text(rotated), "GET /b 200") != NULL) !=
+                (strstr(tu_file_text(path), "GET /b 200") != NULL));
 
     /* A path that cannot be opened again keeps the old file and says why. */
     assert_int_equal(tu_sh("rm -rf '%s' && mkdir '%s'", path, path), 0);

@@ -77,19 +77,6 @@ static const struct sync_item *item_of(const struct sync_result *r, int64_t user
     return NULL;
 }
 
-/* The progression rows of a user's licenses, "from|to|advanced_by|reason" by line. */
-static const char *progression_rows(struct fixture *f, int64_t user)
-{
-    static char out[4000];
-    assert_int_equal(tu_sql(f->dir, out, sizeof out,
-                            "SELECT p.from_level, p.to_level, coalesce(p.advanced_by, 0), "
-                            "p.advancement_reason FROM license_progressions p JOIN "
-                            "user_licenses l ON l.id = p.user_license_id WHERE l.user_id = %lld "
-                            "ORDER BY p.id",
-                            (long long)user),
-                     0);
-    return out;
-}
 
 static long long all_progressions(struct fixture *f)
 {
@@ -228,10 +215,10 @@ static void progress_to_license(void **state)
     char want[200];
     snprintf(want, sizeof want, "3|5|%lld|Auto-sync from SpecializationProgress",
              (long long)f->admin);
-    assert_string_equal(progression_rows(f, f->up), want);
+    assert_string_equal(tu_progression_rows(f->dir, f->up), want);
     snprintf(want, sizeof want, "6|2|%lld|Auto-sync from SpecializationProgress",
              (long long)f->admin);
-    assert_string_equal(progression_rows(f, f->down), want);
+    assert_string_equal(tu_progression_rows(f->dir, f->down), want);
     /* max_achieved never goes down; the license change has its progression. */
     struct license li;
     assert_int_equal(f->s->ops->license_get(f->s, f->down, "COACH", false, &li), 0);
@@ -303,8 +290,8 @@ static void higher_wins(void **state)
     char want[200];
     snprintf(want, sizeof want, "3|5|%lld|Auto-sync from SpecializationProgress",
              (long long)f->admin);
-    assert_string_equal(progression_rows(f, f->up), want);
-    assert_string_equal(progression_rows(f, f->down), "");
+    assert_string_equal(tu_progression_rows(f->dir, f->up), want);
+    assert_string_equal(tu_progression_rows(f->dir, f->down), "");
     assert_int_equal(sync_run(f, "higher_wins", false, 0, NULL, &r), 0);
     assert_int_equal(r.total_issues, 0);
     sync_result_free(&r);
@@ -320,7 +307,7 @@ static void progression_reason_and_caller(void **state)
     char want[200];
     snprintf(want, sizeof want, "3|5|%lld|Auto-sync from SpecializationProgress",
              (long long)f->admin);
-    assert_string_equal(progression_rows(f, f->up), want);
+    assert_string_equal(tu_progression_rows(f->dir, f->up), want);
     /* The scheduler syncs as the system: advanced_by stays empty. */
     struct sync_options o = {.direction = "progress_to_license", .trigger = "scheduled",
                              .data_dir = f->dir};
@@ -329,7 +316,7 @@ static void progression_reason_and_caller(void **state)
     assert_int_equal(r.synced_count, 3);
     sync_result_free(&r);
     snprintf(want, sizeof want, "6|2|0|Auto-sync from SpecializationProgress");
-    assert_string_equal(progression_rows(f, f->down), want);
+    assert_string_equal(tu_progression_rows(f->dir, f->down), want);
 }
 
 static void scopes(void **state)

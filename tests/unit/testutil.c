@@ -207,14 +207,13 @@ void tu_pair(struct store *s, int64_t user, const char *spec, int progress_level
     }
 }
 
-int tu_cmd(char **out, const char *fmt, ...)
+static int cmd_v(char **out, bool with_stderr, const char *fmt, va_list ap)
 {
     static char buf[1 << 17];
     char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
+    if (with_stderr)
+        strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
     FILE *p = popen(cmd, "r");
     size_t n = 0;
     if (p) {
@@ -230,6 +229,24 @@ int tu_cmd(char **out, const char *fmt, ...)
     if (out)
         *out = buf;
     return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int tu_cmd(char **out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int st = cmd_v(out, false, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+int tu_cmd_all(char **out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int st = cmd_v(out, true, fmt, ap);
+    va_end(ap);
+    return st;
 }
 
 const char *tu_bin(void)
@@ -339,4 +356,31 @@ long long tu_sql_int(const char *dir, const char *fmt, ...)
     va_end(ap);
     long long v = rc == 0 ? strtoll(out, &end, 10) : -1;
     return rc == 0 && end != out && *end == '\0' ? v : -1;
+}
+
+const char *tu_file_text(const char *path)
+{
+    static char text[1 << 16];
+    char *p = NULL;
+    size_t len = 0;
+    if (fs_read_file(path, sizeof text - 1, &p, &len) != 0)
+        return "<missing>";
+    memcpy(text, p, len + 1);
+    free(p);
+    return text;
+}
+
+const char *tu_progression_rows(const char *dir, int64_t user)
+{
+    static char out[4000];
+    if (tu_sql(dir, out, sizeof out,
+               "SELECT p.from_level, p.to_level, coalesce(p.advanced_by, 0), "
+               "p.advancement_reason FROM license_progressions p JOIN "
+               "user_licenses l ON l.id = p.user_license_id WHERE l.user_id = %lld "
+               "ORDER BY p.id",
+               (long long)user) != 0) {
+        fprintf(stderr, "cannot read the progression rows of user %lld\n", (long long)user);
+        abort();
+    }
+    return out;
 }

@@ -42,6 +42,8 @@ int tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * valid until the next call, stored in *out. Returns the exit status, or -1
  * when the command did not exit normally. */
 int tu_cmd(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with standard error too (" 2>&1" appended to the command line). */
+int tu_cmd_all(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The lockstep binary under test ($LOCKSTEP_BIN). */
 const char *tu_bin(void);
 /* True when the tests run on PostgreSQL (LOCKSTEP_TEST_PG). */
@@ -55,5 +57,12 @@ int tu_sql(const char *dir, char *out, size_t outlen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* The same, for a query that answers one integer; -1 on any failure. */
 long long tu_sql_int(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A file's contents (static buffer, up to 64 KiB, valid until the next call),
+ * or "<missing>" when it cannot be read. */
+const char *tu_file_text(const char *path);
+/* The progression rows of a user's licenses in the store of `dir`,
+ * "from|to|advanced_by|reason" by line (static buffer, valid until the next
+ * call). Aborts the test when the query fails. */
+const char *tu_progression_rows(const char *dir, int64_t user);
 
 #endif
