@@ -90,19 +90,23 @@ test('SIGHUP under load reopens the day log and log_file: no failed request, no 
       // What logrotate does: rename, then HUP.
       fs.renameSync(day, `${day}.${round}`);
       fs.renameSync(logFile, `${logFile}.${round}`);
+      const answeredBefore = ok;
       srv.proc.kill('SIGHUP');
       const canonical = path.join(dayDir, `scheduler_${today()}.log`);
       // New lines go to a new file of the canonical name at once, not after midnight.
       await waitFor(() => read(canonical).includes('Health check complete'), 5000);
       await waitFor(() => /GET \/api\/v1\/health\/status 200/.test(read(logFile)), 5000);
       assert.match(read(logFile), /serve - INFO - received SIGHUP; reopened the log files/);
+      // The load goes on being answered after the reopening (how many depends on
+      // the machine, not on Lockstep: one more from each of the six loops).
+      await waitFor(() => ok >= answeredBefore + 6, 10000);
       assert.equal(srv.proc.exitCode, null, 'serve still runs');
       assert.equal(srv.proc.signalCode, null, 'serve still runs');
     }
     stop = true;
     await Promise.all(load);
     assert.deepEqual(failed.slice(0, 10), [], `${failed.length} failed requests`);
-    assert.ok(ok > 50, `only ${ok} requests answered`);
+    assert.ok(ok >= 18, `only ${ok} requests answered`);
     // The day log format is the operators' (grep) format, also after reopening.
     for (const line of read(path.join(dayDir, `scheduler_${today()}.log`)).trim().split('\n'))
       assert.match(line, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - \w+ - (INFO|WARNING|ERROR) - /);
