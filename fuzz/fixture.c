@@ -73,7 +73,7 @@ static struct {
     sqlite3_stmt *data_version;
     long long version;     /* live_db's data_version after the last restore */
     int schema_cookie;     /* the store's schema_version as fixture_start() left it */
-    int dir_watch;         /* inotify: an entry was made in the data directory */
+    int dir_watch;         /* inotify on the data directory (see watch_dir) */
     bool trace;            /* LOCKSTEP_FUZZ_TRACE: each request and its answer on stderr */
 } fx;
 
@@ -137,21 +137,33 @@ static void clean_dir(void)
         die("cannot clean the data directory", fx.dir);
 }
 
-/* Whether anything was made in the data directory since the last call. After
- * a clean it holds only the stores' files, so whatever a request writes
- * (a report, a log, a directory for them) first makes an entry in it; the
- * store's own files are there already. One read of the watch instead of a
- * walk of the directory after every input. */
-static bool dir_touched(void)
+/* What happened in the data directory since the last call: one read of an
+ * inotify watch instead of walking the directory and asking the store after
+ * every input. *files: an entry was made in it (after a clean it holds only
+ * the stores' files, so whatever a request writes — a report, a log, a
+ * directory for them — first makes an entry in it). *store: a store file was
+ * written (in WAL mode every commit writes lockstep.db-wal, and SQLite writes
+ * with write(2), never through a mapping); the caller then asks the store
+ * whether its content changed. */
+static void watch_dir(bool *files, bool *store)
 {
     char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-    bool touched = false;
+    *files = *store = false;
     ssize_t n;
-    while ((n = read(fx.dir_watch, events, sizeof events)) > 0)
-        touched = true;
+    while ((n = read(fx.dir_watch, events, sizeof events)) > 0) {
+        for (ssize_t o = 0; o < n;) {
+            const struct inotify_event *e = (const struct inotify_event *)(events + o);
+            if (e->mask & IN_Q_OVERFLOW)
+                *files = *store = true;
+            else if ((e->mask & IN_MODIFY) && e->len && !strncmp(e->name, "lockstep.db", 11))
+                *store = true;
+            else
+                *files = true;
+            o += (ssize_t)(sizeof *e + e->len);
+        }
+    }
     if (n < 0 && errno != EAGAIN)
         die("inotify", strerror(errno));
-    return touched;
 }
 
 static void copy_file(const char *from, const char *to)
@@ -232,7 +244,7 @@ static void open_snapshot(void)
     fx.schema_cookie = schema_cookie();
     fx.dir_watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fx.dir_watch < 0 ||
-        inotify_add_watch(fx.dir_watch, fx.dir, IN_CREATE | IN_MOVED_TO) < 0)
+        inotify_add_watch(fx.dir_watch, fx.dir, IN_CREATE | IN_MOVED_TO | IN_MODIFY) < 0)
         die("inotify", strerror(errno));
 }
 
@@ -495,16 +507,18 @@ void fixture_start(void)
 
 void fixture_reset(const char *target)
 {
-    /* The login throttle (megabytes to clear: only after what reached login). */
+    /* The login throttle (only after what reached login). */
     if (strstr(target, "login")) {
         auth_shutdown();
         char err[600];
         if (auth_init(&fx.app, err, sizeof err))
             die("auth_init", err);
     }
-    if (dir_touched())
+    bool files, store;
+    watch_dir(&files, &store);
+    if (files)
         clean_dir();
-    if (live_version() == fx.version)
+    if (!store || live_version() == fx.version)
         return;
     restore_store();
     monitor_invalidate(fx.app.monitor);
