@@ -31,8 +31,13 @@ run: build
 
 test:
 	@scripts/bootstrap test
-	@$(MAKE) --no-print-directory build asan CMAKE_ARGS=-DLOCKSTEP_TESTS_REQUIRED=ON
-	@$(MAKE) --no-print-directory prom unit unit-asan install-test api api-asan e2e pg fuzz-ci
+	@start=$$(date +%s); $(MAKE) --no-print-directory build asan CMAKE_ARGS=-DLOCKSTEP_TESTS_REQUIRED=ON && \
+	  echo "make test: build asan took $$(( $$(date +%s) - start )) s"
+	@for step in prom unit unit-asan install-test api api-asan e2e pg fuzz-ci; do \
+	  start=$$(date +%s); \
+	  $(MAKE) --no-print-directory $$step || { echo "make test: $$step failed"; exit 1; }; \
+	  echo "make test: $$step took $$(( $$(date +%s) - start )) s"; \
+	done
 
 unit:
 	@cd $(BUILD) && ctest --output-on-failure -j$(JOBS)

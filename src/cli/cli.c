@@ -85,6 +85,18 @@ int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, 
 int cli_configure(struct cli *c)
 {
     char err[600];
+    if (c->config_file && !c->config_file[0]) {
+        cli_error(NULL, "--config needs a file name");
+        return EXIT_USAGE;
+    }
+    int rc = cli_load_config(c, err, sizeof err);
+    if (rc)
+        cli_error(rc == EXIT_USAGE ? c : NULL, "%s", err);
+    return rc;
+}
+
+int cli_load_config(struct cli *c, char *err, size_t errlen)
+{
     config_defaults(&c->cfg);
     /* --config, else LOCKSTEP_CONFIG (set but empty: no file at all), else the
      * system file when it exists. A file named explicitly must exist. */
@@ -92,27 +104,18 @@ int cli_configure(struct cli *c)
     if (!file && c->system_config && c->system_config[0] && access(c->system_config, F_OK) == 0)
         file = c->system_config;
     if (c->config_file && !c->config_file[0]) {
-        cli_error(NULL, "--config needs a file name");
+        snprintf(err, errlen, "--config needs a file name");
         return EXIT_USAGE;
     }
-    if (file && *file && config_load_file(&c->cfg, file, err, sizeof err) != 0) {
-        cli_error(NULL, "%s", err);
+    if (file && *file && config_load_file(&c->cfg, file, err, errlen) != 0)
         return EXIT_FAIL;
-    }
-    if (config_load_env(&c->cfg, err, sizeof err) != 0) {
-        cli_error(NULL, "%s", err);
+    if (config_load_env(&c->cfg, err, errlen) != 0)
         return EXIT_FAIL;
-    }
-    for (int i = 0; i < c->n_overrides; i++) {
-        if (config_set(&c->cfg, c->keys[i], c->values[i], err, sizeof err) != 0) {
-            cli_error(c, "%s", err);
+    for (int i = 0; i < c->n_overrides; i++)
+        if (config_set(&c->cfg, c->keys[i], c->values[i], err, errlen) != 0)
             return EXIT_USAGE;
-        }
-    }
-    if (config_finalize(&c->cfg, err, sizeof err) != 0) {
-        cli_error(NULL, "%s", err);
+    if (config_finalize(&c->cfg, err, errlen) != 0)
         return EXIT_FAIL;
-    }
     return 0;
 }
 

@@ -44,6 +44,9 @@ int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, 
 /* Load the configuration (defaults, file, environment, flags) and finalize it.
  * Returns 0, or prints the error and returns EXIT_FAIL. */
 int cli_configure(struct cli *c);
+/* The same without printing: the error goes to err. Returns 0, EXIT_FAIL or
+ * EXIT_USAGE (a bad flag value). */
+int cli_load_config(struct cli *c, char *err, size_t errlen);
 /* Open the configured store, which must exist (operations.md: only serve,
  * migrate, demo and doctor create one): pointed at a place without a store
  * it prints "no Lockstep store at …; run `lockstep migrate` or pass
@@ -79,6 +82,7 @@ int cmd_baseline(struct cli *c, int argc, char **argv);
 int cmd_trend(struct cli *c, int argc, char **argv);
 int cmd_report(struct cli *c, int argc, char **argv);
 int cmd_alerts(struct cli *c, int argc, char **argv);
+int cmd_doctor(struct cli *c, int argc, char **argv);
 /* Usage text of one verb, or of all when verb is NULL; false if unknown. */
 bool cli_usage(FILE *out, const char *verb);
 

@@ -54,6 +54,13 @@ static const struct usage usages[] = {
                "  deliveries) and silences: a silenced rule is evaluated but not notified.\n"
                "  Rules: status_critical, status_degraded, consistency_below_baseline,\n"
                "  inconsistent_pairs, job_failed, job_not_succeeding, check_slow.\n"},
+    {"doctor", "lockstep doctor [--json]\n"
+               "  Tell whether this configuration will work, changing nothing: the config\n"
+               "  parses, the data and log dirs are writable, the secret is private, the\n"
+               "  store is reachable, its schema current, readable and writable, and what\n"
+               "  it holds, the scheduler settings, the alert channels. One line per point:\n"
+               "  \u2713 holds, ! holds with a remark, \u2717 does not (with the fix).\n"
+               "  Exit 0 when nothing is \u2717, 1 otherwise.\n"},
     {"migrate", "lockstep migrate\n  Apply pending schema migrations.\n"},
     {"version", "lockstep version\n"},
     {"help", "lockstep help [VERB]\n"},

@@ -319,6 +319,7 @@ typedef int (*store_attempt_cb)(void *ctx, const struct alert_attempt *a);
 
 struct store_ops {
     const char *name; /* "sqlite" or "postgres" */
+    int schema_latest;  /* the schema version this build migrates to */
     void (*close)(struct store *s);
     /* Apply pending migrations; *applied gets how many. Safe to run twice. */
     int (*migrate)(struct store *s, int *applied);

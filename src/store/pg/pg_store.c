@@ -2676,6 +2676,7 @@ int store_pg_open(const char *conninfo, const struct store_options *o, struct st
 
 static const struct store_ops pg_ops = {
     .name = "postgres",
+    .schema_latest = PG_MIGRATION_COUNT,
     .close = pg_close,
     .migrate = pg_migrate,
     .schema_version = pg_schema_version,

@@ -3109,6 +3109,7 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
 
 static const struct store_ops sqlite_ops = {
     .name = "sqlite",
+    .schema_latest = SQLITE_MIGRATION_COUNT,
     .close = sq_close,
     .migrate = sq_migrate,
     .schema_version = sq_schema_version,

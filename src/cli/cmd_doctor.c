@@ -1,0 +1,398 @@
+/* cmd_doctor.c — `lockstep doctor`: will this configuration work? One line per
+ * point (✓ holds, ! holds with a remark, ✗ does not, with the fix), exit 0 when
+ * nothing is ✗, 1 otherwise; `--json` for tools. It changes nothing: the store
+ * is opened without creating or migrating it, and the write test is a
+ * committed update that writes every value back as it was (the readiness
+ * probe's). Doubles as the configuration test before a (re)start, like
+ * `nginx -t`. */
+#include "cli/cli.h"
+#include "util/fsutil.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum verdict { V_OK, V_NOTE, V_FAIL };
+
+#define DOCTOR_MAX_POINTS 24
+
+struct point {
+    const char *name;
+    enum verdict v;
+    char text[640];
+    char fix[320];
+};
+
+struct doctor {
+    struct point p[DOCTOR_MAX_POINTS];
+    int n;
+};
+
+static struct point *add(struct doctor *d, const char *name, enum verdict v, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static struct point *add(struct doctor *d, const char *name, enum verdict v, const char *fmt, ...)
+{
+    static struct point spare; /* never reached: the points are fewer than the array */
+    struct point *p = d->n < DOCTOR_MAX_POINTS ? &d->p[d->n++] : &spare;
+    p->name = name;
+    p->v = v;
+    p->fix[0] = '\0';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->text, sizeof p->text, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+static void set_fix(struct point *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_fix(struct point *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->fix, sizeof p->fix, fmt, ap);
+    va_end(ap);
+}
+
+/* A directory Lockstep writes into: there and writable, or creatable (its
+ * nearest existing parent is writable). */
+static void check_dir(struct doctor *d, const char *name, const char *dir, const char *creator)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            struct point *p = add(d, name, V_FAIL, "%s is not a directory", dir);
+            set_fix(p, "remove it or point data_dir elsewhere");
+        } else if (access(dir, W_OK | X_OK) != 0) {
+            struct point *p = add(d, name, V_FAIL, "%s is not writable: %s", dir, strerror(errno));
+            set_fix(p, "give the user Lockstep runs as write access (chown or chmod)");
+        } else {
+            add(d, name, V_OK, "%s is writable", dir);
+        }
+        return;
+    }
+    if (errno != ENOENT) {
+        struct point *p = add(d, name, V_FAIL, "%s: %s", dir, strerror(errno));
+        set_fix(p, "give the user Lockstep runs as access to it");
+        return;
+    }
+    char parent[CONFIG_STR_MAX];
+    snprintf(parent, sizeof parent, "%s", dir);
+    for (;;) {
+        char *slash = strrchr(parent, '/');
+        if (!slash) {
+            snprintf(parent, sizeof parent, ".");
+            break;
+        }
+        if (slash == parent) {
+            parent[1] = '\0';
+            break;
+        }
+        *slash = '\0';
+        if (access(parent, F_OK) == 0)
+            break;
+    }
+    if (access(parent, W_OK | X_OK) == 0) {
+        add(d, name, V_NOTE, "%s does not exist yet; %s creates it", dir, creator);
+    } else {
+        struct point *p = add(d, name, V_FAIL, "%s does not exist and %s is not writable", dir,
+                              parent);
+        set_fix(p, "create %s for the user Lockstep runs as", dir);
+    }
+}
+
+static void check_secret(struct doctor *d, const struct config *cfg)
+{
+    if (cfg->jwt_secret[0]) {
+        add(d, "secret", V_OK, "jwt_secret comes from the configuration (%zu characters)",
+            strlen(cfg->jwt_secret));
+        return;
+    }
+    char path[CONFIG_STR_MAX + 16];
+    if (fs_join(path, sizeof path, cfg->data_dir, "secret.key") != 0) {
+        add(d, "secret", V_FAIL, "data_dir is too long");
+        return;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        add(d, "secret", V_NOTE, "%s does not exist yet; serve generates it (mode 0600)", path);
+        return;
+    }
+    if (st.st_mode & 077) {
+        struct point *p = add(d, "secret", V_FAIL, "%s is readable by others (mode %04o)", path,
+                              (unsigned)(st.st_mode & 07777));
+        set_fix(p, "chmod 600 %s", path);
+    } else if (access(path, R_OK) != 0) {
+        struct point *p = add(d, "secret", V_FAIL, "%s cannot be read: %s", path, strerror(errno));
+        set_fix(p, "chown it to the user Lockstep runs as");
+    } else {
+        add(d, "secret", V_OK, "%s (mode %04o)", path, (unsigned)(st.st_mode & 07777));
+    }
+}
+
+static void check_listen(struct doctor *d, const struct config *cfg)
+{
+    const char *colon = strrchr(cfg->listen, ':');
+    size_t n = colon ? (size_t)(colon - cfg->listen) : 0;
+    bool loopback = (n >= 4 && !strncmp(cfg->listen, "127.", 4)) ||
+                    (n == 9 && !strncmp(cfg->listen, "localhost", 9));
+    if (loopback) {
+        add(d, "listen", V_OK, "serve listens on %s (loopback only)", cfg->listen);
+    } else {
+        struct point *p = add(d, "listen", V_NOTE, "serve listens on %s, beyond this machine",
+                              cfg->listen);
+        set_fix(p, "keep it on 127.0.0.1 behind a TLS proxy (docs/operations.md) unless the "
+                   "network is trusted");
+    }
+}
+
+static void check_scheduler(struct doctor *d, const struct config *cfg, struct store *s)
+{
+    struct point *p = add(d, "scheduler", V_OK,
+                          "check every %lds, auto-sync every %lds (%s); healthy >= %.2f%%, "
+                          "degraded >= %.2f%%",
+                          cfg->check_interval, cfg->sync_interval, cfg->sync_direction,
+                          cfg->healthy_threshold, cfg->degraded_threshold);
+    if (!s)
+        return;
+    int64_t when = 0;
+    char owner[64] = "";
+    int rc = s->ops->scheduler_last_start(s, &when, owner);
+    if (rc == STORE_ERR_NOT_FOUND) {
+        snprintf(p->text + strlen(p->text), sizeof p->text - strlen(p->text),
+                 "; no scheduler has run on this store yet");
+    } else if (rc == 0) {
+        char ts[TIME_ISO_LEN];
+        time_format_iso(when, ts);
+        snprintf(p->text + strlen(p->text), sizeof p->text - strlen(p->text),
+                 "; the scheduler last started %s (%s)", ts, owner);
+    } else {
+        p->v = V_FAIL;
+        snprintf(p->text + strlen(p->text), sizeof p->text - strlen(p->text),
+                 "; its history cannot be read: %s", store_errmsg(s));
+    }
+}
+
+static void check_alerts(struct doctor *d, const struct config *cfg)
+{
+    char list[256] = "";
+    if (cfg->alert_alertmanager_url[0])
+        strcat(list, "alertmanager ");
+    if (cfg->alert_webhook_url[0])
+        strcat(list, "webhook ");
+    if (cfg->alert_smtp_url[0] && cfg->alert_email_to[0])
+        strcat(list, "email ");
+    if (list[0]) {
+        list[strlen(list) - 1] = '\0';
+        add(d, "alerts", V_OK, "alerts go to: %s", list);
+    } else {
+        struct point *p = add(d, "alerts", V_NOTE,
+                              "no alert channel is configured: alerts are only recorded");
+        set_fix(p, "set alert_alertmanager_url, alert_webhook_url or alert_smtp_url with "
+                   "alert_email_to (docs/alerts.md)");
+    }
+}
+
+struct count_ctx {
+    int64_t n;
+};
+
+static int count_spec(void *ctx, const struct specialization *sp)
+{
+    (void)sp;
+    ((struct count_ctx *)ctx)->n++;
+    return 0;
+}
+
+/* Everything that needs the store. Returns the open store (for the
+ * scheduler point) or NULL. */
+static struct store *check_store(struct doctor *d, const struct config *cfg)
+{
+    struct store_options o;
+    store_options_default(&o);
+    o.busy_timeout_ms = cfg->busy_timeout_ms;
+    o.migrate = false;
+    o.create = false;
+    o.parallel_scan_min_bytes = cfg->parallel_scan_min_bytes;
+    struct store *s = NULL;
+    char err[600];
+    enum store_url_kind kind;
+    const char *target = NULL;
+    if (store_url_parse(cfg->db, &kind, &target, err, sizeof err) != 0) {
+        add(d, "store", V_FAIL, "%s", err);
+        return NULL;
+    }
+    const char *what = kind == STORE_URL_SQLITE ? "SQLite" : "PostgreSQL";
+    int rc = store_open(cfg->db, &o, &s, err, sizeof err);
+    if (rc == STORE_ERR_NO_STORE) {
+        struct point *p = add(d, "store", V_NOTE, "%s", err);
+        set_fix(p, "`lockstep serve` or `lockstep migrate` creates it; or pass --db/--data-dir "
+                   "if it is elsewhere");
+        return NULL;
+    }
+    if (rc) {
+        struct point *p = add(d, "store", V_FAIL, "%s store: %s", what, err);
+        set_fix(p, kind == STORE_URL_SQLITE
+                       ? "check the path and its permissions"
+                       : "check that the server runs and the URL's host, port, user and "
+                         "database");
+        return NULL;
+    }
+    add(d, "store", V_OK, "%s store reachable", what);
+
+    int version = 0;
+    if (s->ops->schema_version(s, &version) != 0) {
+        add(d, "schema", V_FAIL, "the schema version cannot be read: %s", store_errmsg(s));
+    } else if (version == s->ops->schema_latest) {
+        add(d, "schema", V_OK, "schema at version %d, as this lockstep expects", version);
+    } else if (version < s->ops->schema_latest) {
+        struct point *p = add(d, "schema", V_NOTE,
+                              "schema at version %d; this lockstep migrates it to %d", version,
+                              s->ops->schema_latest);
+        set_fix(p, "`lockstep migrate` (serve also migrates at start)");
+    } else {
+        struct point *p = add(d, "schema", V_FAIL,
+                              "schema at version %d, newer than this lockstep understands (%d)",
+                              version, s->ops->schema_latest);
+        set_fix(p, "upgrade lockstep");
+    }
+
+    struct store_probe pr;
+    memset(&pr, 0, sizeof pr);
+    if (s->ops->probe(s, true, &pr) != 0) {
+        add(d, "read", V_FAIL, "the store cannot be probed: %s", store_errmsg(s));
+        return s;
+    }
+    if (pr.read_error[0]) {
+        struct point *p = add(d, "read", V_FAIL, "reading fails: %s", pr.read_error);
+        set_fix(p, "restore the store from a backup (docs/operations.md)");
+    } else {
+        add(d, "read", V_OK, "every table reads%s",
+            kind == STORE_URL_SQLITE ? " and every page passes quick_check" : "");
+    }
+    if (pr.write_error[0]) {
+        struct point *p = add(d, "write", V_FAIL, "writing fails: %s", pr.write_error);
+        set_fix(p, "check the disk space and the permissions (or the role's rights)");
+    } else if (pr.write_busy) {
+        add(d, "write", V_NOTE, "writable, but another connection holds the write lock now");
+    } else {
+        add(d, "write", V_OK, "a write commits");
+    }
+
+    struct count_ctx specs = {0};
+    int64_t users = 0;
+    if (s->ops->spec_list(s, count_spec, &specs) != 0 ||
+        s->ops->user_count(s, NULL, false, &users) != 0) {
+        add(d, "data", V_FAIL, "counting rows fails: %s", store_errmsg(s));
+    } else if (specs.n == 0) {
+        struct point *p = add(d, "data", V_NOTE, "%lld users, no specializations",
+                              (long long)users);
+        set_fix(p, "`lockstep spec add` (or `lockstep demo` for demonstration data)");
+    } else if (pr.last_check_pairs < 0) {
+        add(d, "data", V_NOTE, "%lld users, %lld specializations; no check recorded yet",
+            (long long)users, (long long)specs.n);
+    } else {
+        add(d, "data", V_OK, "%lld users, %lld specializations; the last check covered %lld pairs",
+            (long long)users, (long long)specs.n, (long long)pr.last_check_pairs);
+    }
+    return s;
+}
+
+static const char *mark(enum verdict v)
+{
+    return v == V_OK ? "\u2713" : v == V_NOTE ? "!" : "\u2717";
+}
+
+static const char *word(enum verdict v)
+{
+    return v == V_OK ? "ok" : v == V_NOTE ? "note" : "fail";
+}
+
+static int print_json(const struct doctor *d, bool ok)
+{
+    json_t *points = json_array();
+    for (int i = 0; i < d->n; i++) {
+        const struct point *p = &d->p[i];
+        json_t *o = json_pack("{s:s, s:s, s:s}", "name", p->name, "result", word(p->v),
+                              "message", p->text);
+        if (o && p->fix[0])
+            json_object_set_new(o, "fix", json_string(p->fix));
+        if (!o || json_array_append_new(points, o) != 0) {
+            json_decref(points);
+            return EXIT_FAIL;
+        }
+    }
+    json_t *root = json_pack("{s:b, s:o}", "ok", ok, "points", points);
+    char *text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
+    json_decref(root);
+    if (!text)
+        return EXIT_FAIL;
+    printf("%s\n", text);
+    free(text);
+    return 0;
+}
+
+int cmd_doctor(struct cli *c, int argc, char **argv)
+{
+    bool as_json = false;
+    const struct cli_opt opts[] = {{"--json", OPT_FLAG, NULL, &as_json, NULL}, {0}};
+    char *pos[1];
+    int npos, rc;
+    if ((rc = cli_parse(c, argc, argv, opts, pos, 0, &npos)) != 0)
+        return rc;
+    static struct doctor d; /* a few kB of text: kept off the stack */
+    memset(&d, 0, sizeof d);
+    char err[600];
+    rc = cli_load_config(c, err, sizeof err);
+    if (rc == EXIT_USAGE && c->config_file && !c->config_file[0]) {
+        cli_error(NULL, "%s", err);
+        return EXIT_USAGE;
+    }
+    struct store *s = NULL;
+    if (rc) {
+        struct point *p = add(&d, "config", V_FAIL, "%s", err);
+        set_fix(p, "correct the configuration; nothing else can be checked before it parses");
+    } else {
+        if (c->cfg.config_file[0])
+            add(&d, "config", V_OK, "%s parsed", c->cfg.config_file);
+        else
+            add(&d, "config", V_OK, "no config file: defaults, LOCKSTEP_* environment and flags");
+        check_dir(&d, "data_dir", c->cfg.data_dir, "serve");
+        char logs[CONFIG_STR_MAX + 8];
+        if (fs_join(logs, sizeof logs, c->cfg.data_dir, "logs") == 0)
+            check_dir(&d, "logs", logs, "serve");
+        check_secret(&d, &c->cfg);
+        check_listen(&d, &c->cfg);
+        s = check_store(&d, &c->cfg);
+        check_scheduler(&d, &c->cfg, s);
+        check_alerts(&d, &c->cfg);
+        if (s)
+            store_close(s);
+    }
+    bool ok = true;
+    for (int i = 0; i < d.n; i++)
+        ok = ok && d.p[i].v != V_FAIL;
+    if (as_json) {
+        if (print_json(&d, ok) != 0) {
+            cli_error(c, "out of memory");
+            return EXIT_FAIL;
+        }
+    } else {
+        for (int i = 0; i < d.n; i++) {
+            const struct point *p = &d.p[i];
+            printf("%s %-9s %s\n", mark(p->v), p->name, p->text);
+            if (p->fix[0])
+                printf("  %-9s fix: %s\n", "", p->fix);
+        }
+        printf("%s\n", ok ? "doctor: this configuration will work"
+                          : "doctor: fix the points marked \u2717 first");
+    }
+    return ok ? EXIT_OK : EXIT_FAIL;
+}
