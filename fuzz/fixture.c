@@ -4,9 +4,9 @@
 #include "fixture.h"
 
 #include "config/config.h"
+#include "http/auth.h"
 #include "http/dispatch.h"
-#include "http/http.h"
-#include "http/server.h"
+#include "http/router.h"
 #include "service/app.h"
 #include "service/demo.h"
 #include "service/metrics.h"

@@ -1,5 +1,5 @@
 /* fuzz_jwt.c — libFuzzer harness: Lockstep's token verification
- * (auth_token_verify in src/http/auth.c, what every request and refresh runs)
+ * (auth_token_verify in src/http/tokens.c, what every request and refresh runs)
  * with a fixed secret. No token that was not signed with that secret may
  * verify, nor one whose header is not HS256, nor one whose claims are wrong
  * (type, exp, sub).

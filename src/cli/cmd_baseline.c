@@ -55,50 +55,34 @@ static void print_baseline(const struct baseline_info *b, const struct violation
     }
 }
 
-struct lister {
-    struct store *s;
-    bool json;
-    json_t *arr;
-    int failed;
-};
-
-static int list_one(void *ctx, const struct baseline *b)
+static int print_line(void *ctx, const struct baseline_info *bi)
 {
-    struct lister *ls = ctx;
-    struct baseline_info bi = {.baseline = *b};
-    int rc = ls->s->ops->check_get(ls->s, b->check_id, &bi.check);
-    if (rc)
-        return rc;
-    if (ls->json) {
-        json_t *o = baseline_json(&bi, NULL);
-        if (!o || json_array_append_new(ls->arr, o) != 0) {
-            ls->failed = 1;
-            return 1;
-        }
-        return 0;
-    }
+    (void)ctx;
+    const struct baseline *b = &bi->baseline;
     char created[TIME_ISO_LEN];
     time_format_iso(b->created_at, created);
     printf("%-5lld %s  check #%-7lld %7.2f%%  %-9s %6lld violations  %s\n", (long long)b->id,
-           created, (long long)b->check_id, bi.check.consistency_rate, bi.check.status,
-           (long long)bi.check.inconsistent, b->file[0] ? b->file : "-");
+           created, (long long)b->check_id, bi->check.consistency_rate, bi->check.status,
+           (long long)bi->check.inconsistent, b->file[0] ? b->file : "-");
     return 0;
 }
 
 static int do_list(struct cli *c, struct store *s, bool json)
 {
-    struct lister ls = {s, json, json ? json_array() : NULL, 0};
-    if (json && !ls.arr) {
-        cli_error(c, "out of memory");
+    if (json) {
+        json_t *arr;
+        char err[600];
+        if (baseline_list_json(s, &arr, err, sizeof err) != 0) {
+            cli_error(c, "cannot list baselines: %s", err);
+            return EXIT_FAIL;
+        }
+        return print_json(c, arr);
+    }
+    if (baseline_list_each(s, print_line, NULL) != 0) {
+        cli_error(c, "cannot list baselines: %s", store_errmsg(s));
         return EXIT_FAIL;
     }
-    int rc = s->ops->baseline_list(s, list_one, &ls);
-    if (rc || ls.failed) {
-        cli_error(c, "cannot list baselines: %s", ls.failed ? "out of memory" : store_errmsg(s));
-        json_decref(ls.arr);
-        return EXIT_FAIL;
-    }
-    return json ? print_json(c, ls.arr) : EXIT_OK;
+    return EXIT_OK;
 }
 
 static int do_show(struct cli *c, struct store *s, int64_t id, bool json)

@@ -1,7 +1,7 @@
 /* cmd_check.c — `lockstep check`: one health check now, summary or JSON. */
 #include "cli/cli.h"
 #include "service/check.h"
-#include "service/health.h"
+#include "model/health.h"
 #include "service/report.h"
 #include "util/timeutil.h"
 

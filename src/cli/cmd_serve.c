@@ -1,7 +1,8 @@
 /* cmd_serve.c — `lockstep serve`: the API, the dashboard and (from the
  * scheduler) the jobs, until SIGTERM or SIGINT; SIGHUP reopens the logs. */
 #include "cli/cli.h"
-#include "http/http.h"
+#include "http/auth.h"
+#include "http/router.h"
 #include "http/server.h"
 #include "service/alerts.h"
 #include "service/app.h"

@@ -2,6 +2,7 @@
 #include "config/config.h"
 
 #include "config/alertcfg.h"
+#include "model/direction.h"
 #include "util/netaddr.h"
 
 #include <ctype.h>
@@ -72,6 +73,7 @@ static const struct key_desc keys[] = {
     {"trusted_proxies", STR(trusted_proxies)},
     {"check_misfire_grace", LNG(check_misfire_grace, 0, 86400)},
     {"sync_misfire_grace", LNG(sync_misfire_grace, 0, 86400)},
+    {"leader_lease", LNG(leader_lease, 2, 3600)},
     {"inconsistent_alert_count", LNG(inconsistent_alert_count, 0, 1000000000)},
     {"alert_repeat_interval", LNG(alert_repeat_interval, 1, 86400 * 7)},
     {"alert_alertmanager_url", STR(alert_alertmanager_url)},
@@ -96,7 +98,7 @@ void config_defaults(struct config *c)
     snprintf(c->listen, sizeof c->listen, "127.0.0.1:8000");
     c->check_interval = 300;
     c->sync_interval = 21600;
-    snprintf(c->sync_direction, sizeof c->sync_direction, "progress_to_license");
+    snprintf(c->sync_direction, sizeof c->sync_direction, "%s", DIRECTION_PROGRESS_TO_LICENSE);
     c->healthy_threshold = 99.0;
     c->degraded_threshold = 95.0;
     c->log_retention_days = 30;
@@ -126,6 +128,7 @@ void config_defaults(struct config *c)
     c->login_throttle_slots = 16384;
     c->check_misfire_grace = 60;
     c->sync_misfire_grace = 300;
+    c->leader_lease = 10;
     c->inconsistent_alert_count = 10;
     c->alert_repeat_interval = 4 * 3600;
     snprintf(c->alert_email_from, sizeof c->alert_email_from, "lockstep@localhost");
@@ -137,8 +140,7 @@ void config_defaults(struct config *c)
 
 bool config_valid_direction(const char *d)
 {
-    return d && (!strcmp(d, "progress_to_license") || !strcmp(d, "license_to_progress") ||
-                 !strcmp(d, "higher_wins"));
+    return direction_valid(d);
 }
 
 static const struct key_desc *find_key(const char *name)

@@ -61,6 +61,7 @@ struct config {
     char trusted_proxies[CONFIG_STR_MAX]; /* addresses/CIDRs whose X-Forwarded-For is believed */
     long check_misfire_grace;         /* seconds; a run starting later is missed */
     long sync_misfire_grace;
+    long leader_lease;                /* seconds a leader of the jobs holds its lease unrenewed */
     long inconsistent_alert_count;    /* alert when more violations than this */
     long alert_repeat_interval;       /* seconds between re-notifications */
     char alert_alertmanager_url[CONFIG_STR_MAX]; /* base URL; posts to its /api/v2/alerts */

@@ -1,10 +1,12 @@
 /* api_alerts.c — alerts (admin): GET /health/alerts (firing and pending now,
  * the recent history with its deliveries), GET/POST /health/alerts/silences
  * and DELETE /health/alerts/silences/{id}. */
-#include "http/http.h"
+#include "http/handlers.h"
+#include "http/request.h"
 
 #include "service/alerts.h"
 #include "service/errors.h"
+#include "service/silences.h"
 #include "util/timeutil.h"
 
 #include <stdio.h>
@@ -26,40 +28,18 @@ void h_alerts(struct http_req *r)
     http_json(r, 200, o);
 }
 
-struct silence_list {
-    json_t *arr;
-    int64_t now;
-    bool active_only;
-};
-
-static int add_silence(void *ctx, const struct alert_silence *si)
-{
-    struct silence_list *l = ctx;
-    json_t *o = alerts_silence_json(si, l->now);
-    if (!o)
-        return STORE_ERR;
-    if (l->active_only && !json_is_true(json_object_get(o, "active"))) {
-        json_decref(o);
-        return 0;
-    }
-    return json_array_append_new(l->arr, o) ? STORE_ERR : 0;
-}
-
 void h_alert_silences(struct http_req *r)
 {
     bool all = false;
     if (http_query_bool(r, "all", false, &all))
         return;
-    struct store *s = http_store(r);
-    struct silence_list l = {json_array(), time_now_us(), !all};
-    int rc = l.arr ? s->ops->silence_list(s, all ? 0 : l.now, all ? 500 : 0, add_silence, &l)
-                   : STORE_ERR;
+    json_t *arr;
+    int rc = silences_list_json(http_store(r), time_now_us(), all, &arr);
     if (rc) {
-        json_decref(l.arr);
         http_store_error(r, rc);
         return;
     }
-    http_json(r, 200, l.arr);
+    http_json(r, 200, arr);
 }
 
 void h_alert_silence_create(struct http_req *r)
@@ -116,8 +96,7 @@ void h_alert_silence_delete(struct http_req *r)
     int64_t id;
     if (http_param_id(r, 0, &id) != 0)
         return;
-    struct store *s = http_store(r);
-    int rc = s->ops->silence_delete(s, id, time_now_us());
+    int rc = silences_delete(http_store(r), id, time_now_us());
     if (rc == STORE_ERR_NOT_FOUND) {
         http_error(r, 404, "Silence %lld not found or already deleted", (long long)id);
         return;

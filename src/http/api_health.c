@@ -1,7 +1,9 @@
 /* api_health.c — the health endpoints (admin) and the infrastructure probes. */
-#include "http/http.h"
+#include "http/handlers.h"
+#include "http/request.h"
 
 #include "service/alerts.h"
+#include "service/check_history.h"
 #include "service/errors.h"
 #include "service/metrics.h"
 #include "service/monitor.h"
@@ -54,7 +56,7 @@ void h_health_latest_report(struct http_req *r)
 {
     struct store *s = http_store(r);
     struct check_run c;
-    int rc = s->ops->check_latest(s, &c);
+    int rc = check_history_latest(s, &c);
     if (rc == STORE_ERR_NOT_FOUND) {
         long n = next_check_minutes(r->app);
         http_error(r, 404, "No health reports available yet. The first check runs in %ld minute%s.",
@@ -110,12 +112,10 @@ void h_health_violations(struct http_req *r)
     const char *spec = http_query(r, "specialization");
     if (spec && !*spec)
         spec = NULL;
-    struct store *s = http_store(r);
     int64_t total = 0;
-    int rc = s->ops->violations_open_count(s, spec, &total);
     json_t *arr = json_array();
-    if (!rc)
-        rc = s->ops->violations_open_page(s, spec, limit, offset, add_violation, arr);
+    int rc = check_history_open_violations(http_store(r), spec, limit, offset, add_violation, arr,
+                                           &total);
     if (rc) {
         json_decref(arr);
         http_store_error(r, rc);
@@ -129,10 +129,17 @@ void h_health_metrics(struct http_req *r)
 {
     struct store *s = http_store(r);
     json_t *o = monitor_metrics_json(r->app->monitor, s);
-    if (!o) {
-        http_service_error(r, LS_ERR_DATABASE, store_errmsg(s));
+    json_t *t = o ? json_object() : NULL;
+    if (!t) {
+        json_decref(o);
+        http_service_error(r, LS_ERR_DATABASE, o ? "out of memory" : store_errmsg(s));
         return;
     }
+    /* The status bands of this server, so the dashboard draws what the
+     * server decides (its statuses come from the same thresholds). */
+    json_object_set_new(t, "healthy", json_real(r->app->cfg.healthy_threshold));
+    json_object_set_new(t, "degraded", json_real(r->app->cfg.degraded_threshold));
+    json_object_set_new(o, "thresholds", t);
     http_json(r, 200, o);
 }
 
@@ -170,16 +177,7 @@ void h_health_check_now(struct http_req *r)
 
 static int add_check(void *ctx, const struct check_run *c)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "timestamp", report_time_json(c->timestamp));
-    json_object_set_new(o, "total_checked", json_integer(c->total_checked));
-    json_object_set_new(o, "consistent", json_integer(c->consistent));
-    json_object_set_new(o, "inconsistent", json_integer(c->inconsistent));
-    json_object_set_new(o, "consistency_rate", json_real(c->consistency_rate));
-    json_object_set_new(o, "status", json_string(c->status));
-    json_object_set_new(o, "trigger", json_string(c->trigger));
-    json_object_set_new(o, "duration_ms", json_real(c->duration_ms));
-    return json_array_append_new(ctx, o);
+    return json_array_append_new(ctx, report_history_json(c));
 }
 
 /* A time query parameter: ISO 8601; 0 when absent; -1 after answering 422. */
@@ -203,9 +201,8 @@ void h_health_history(struct http_req *r)
     if (query_time(r, "since", &since) || query_time(r, "until", &until) ||
         http_query_int(r, "limit", 100, 1, 10000, &limit))
         return;
-    struct store *s = http_store(r);
     json_t *arr = json_array();
-    int rc = s->ops->check_list(s, since, until, limit, add_check, arr);
+    int rc = check_history_list(http_store(r), since, until, limit, add_check, arr);
     if (rc) {
         json_decref(arr);
         http_store_error(r, rc);
@@ -285,7 +282,7 @@ static json_t *job_json(struct http_req *r, const char *id, const char *name, in
     /* Which process runs the jobs: the latest scheduler start is the leader's. */
     char leader[64] = "";
     int64_t since_at = 0;
-    if (s->ops->scheduler_last_start(s, &since_at, leader) != 0)
+    if (scheduler_leader(s, &since_at, leader) != 0)
         leader[0] = '\0';
     json_object_set_new(o, "leader", leader[0] ? json_string(leader) : json_null());
     json_object_set_new(o, "leader_since", report_time_json(since_at));

@@ -1,10 +1,12 @@
 /* api_progress.c — a user's pairs, and the two level-changing endpoints (both
  * through the coupling enforcer only). */
-#include "http/http.h"
+#include "http/handlers.h"
+#include "http/request.h"
 
 #include "service/enforcer.h"
 #include "service/errors.h"
-#include "service/pair.h"
+#include "model/pair.h"
+#include "service/progress.h"
 #include "service/report.h"
 #include "service/users.h"
 
@@ -63,20 +65,12 @@ void h_progress_get(struct http_req *r)
         http_error(r, 403, "Not enough permissions");
         return;
     }
-    struct store *s = http_store(r);
-    struct user u;
-    int rc = s->ops->user_get(s, id, &u);
+    json_t *arr = json_array();
+    int rc = progress_user_pairs(http_store(r), id, add_pair, arr);
     if (rc == STORE_ERR_NOT_FOUND) {
+        json_decref(arr);
         http_error(r, 404, "User %lld not found", (long long)id);
         return;
-    }
-    json_t *arr = json_array();
-    if (rc == 0 && (rc = s->ops->begin(s, STORE_TXN_READ)) == 0) {
-        rc = s->ops->user_pairs(s, id, add_pair, arr);
-        if (rc == 0)
-            rc = s->ops->commit(s);
-        else
-            s->ops->rollback(s);
     }
     if (rc) {
         json_decref(arr);
@@ -135,8 +129,7 @@ static int may_change_progress(struct http_req *r, int64_t id)
     if (users_role_rank(r->user.role) >= users_role_rank("admin"))
         return 0;
     struct user u;
-    struct store *s = http_store(r);
-    int rc = s->ops->user_get(s, id, &u);
+    int rc = users_get(http_store(r), id, &u);
     if (rc == STORE_ERR_NOT_FOUND)
         return 0;
     if (rc) {

@@ -2,7 +2,8 @@
  * (admin): GET/POST /health/baselines, GET /health/baselines/{id},
  * GET /health/trend, GET /health/stabilization-report. GETs only read; the
  * CLI verbs are the ones that write the report files. */
-#include "http/http.h"
+#include "http/handlers.h"
+#include "http/request.h"
 
 #include "service/alerts.h"
 #include "service/baseline.h"
@@ -35,41 +36,16 @@ static int64_t query_baseline(struct http_req *r)
     return (int64_t)id;
 }
 
-struct lister {
-    struct store *s;
-    json_t *arr;
-    int failed;
-};
-
-static int list_one(void *ctx, const struct baseline *b)
-{
-    struct lister *ls = ctx;
-    struct baseline_info bi = {.baseline = *b};
-    int rc = ls->s->ops->check_get(ls->s, b->check_id, &bi.check);
-    if (rc)
-        return rc;
-    json_t *o = baseline_json(&bi, NULL);
-    if (!o || json_array_append_new(ls->arr, o) != 0) {
-        ls->failed = 1;
-        return 1;
-    }
-    return 0;
-}
-
 void h_baselines_list(struct http_req *r)
 {
-    struct store *s = http_store(r);
-    struct lister ls = {s, json_array(), 0};
-    int rc = ls.arr ? s->ops->baseline_list(s, list_one, &ls) : STORE_ERR;
-    if (rc || ls.failed) {
-        json_decref(ls.arr);
-        if (ls.failed || !ls.arr)
-            http_service_error(r, LS_ERR_DATABASE, "out of memory");
-        else
-            http_store_error(r, rc);
+    json_t *arr;
+    char err[300];
+    int rc = baseline_list_json(http_store(r), &arr, err, sizeof err);
+    if (rc) {
+        http_service_error(r, rc, err);
         return;
     }
-    http_json(r, 200, ls.arr);
+    http_json(r, 200, arr);
 }
 
 void h_baseline_get(struct http_req *r)

@@ -1,6 +1,7 @@
 /* api_sync.c — the repair endpoints (paths kept from the system Lockstep
  * replaces). */
-#include "http/http.h"
+#include "http/handlers.h"
+#include "http/request.h"
 
 #include "config/config.h"
 #include "service/check.h"

@@ -1,5 +1,7 @@
 /* api_users.c — users and specializations (admin). */
-#include "http/http.h"
+#include "http/auth.h"
+#include "http/handlers.h"
+#include "http/request.h"
 
 #include "service/errors.h"
 #include "service/report.h"
@@ -8,19 +10,6 @@
 
 #include <stdio.h>
 #include <string.h>
-
-static json_t *user_json(const struct user *u)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer(u->id));
-    json_object_set_new(o, "email", json_string(u->email));
-    json_object_set_new(o, "name", json_string(u->name));
-    json_object_set_new(o, "role", json_string(u->role));
-    json_object_set_new(o, "is_active", json_boolean(u->is_active));
-    json_object_set_new(o, "created_at", report_time_json(u->created_at));
-    json_object_set_new(o, "updated_at", report_time_json(u->updated_at));
-    return o;
-}
 
 static json_t *spec_json(const struct specialization *sp)
 {
@@ -35,7 +24,7 @@ static json_t *spec_json(const struct specialization *sp)
 
 static int add_user(void *ctx, const struct user *u)
 {
-    return json_array_append_new(ctx, user_json(u));
+    return json_array_append_new(ctx, users_json(u, true));
 }
 
 void h_users_list(struct http_req *r)
@@ -63,8 +52,7 @@ void h_users_list(struct http_req *r)
     struct user_filter f = {.role = role, .active = active_filter, .query = q, .limit = limit,
                             .offset = offset};
     json_t *arr = json_array();
-    struct store *s = http_store(r);
-    int rc = s->ops->user_list(s, &f, add_user, arr);
+    int rc = users_list(http_store(r), &f, add_user, arr);
     if (rc) {
         json_decref(arr);
         http_store_error(r, rc);
@@ -89,7 +77,7 @@ void h_users_create(struct http_req *r)
         http_service_error(r, rc, err);
         return;
     }
-    http_json(r, 201, user_json(&u));
+    http_json(r, 201, users_json(&u, true));
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)u.id);
     json_t *d = json_object();
@@ -105,8 +93,7 @@ void h_user_get(struct http_req *r)
     if (http_param_id(r, 0, &id))
         return;
     struct user u;
-    struct store *s = http_store(r);
-    int rc = s->ops->user_get(s, id, &u);
+    int rc = users_get(http_store(r), id, &u);
     if (rc == STORE_ERR_NOT_FOUND) {
         http_error(r, 404, "User %lld not found", (long long)id);
         return;
@@ -115,7 +102,7 @@ void h_user_get(struct http_req *r)
         http_store_error(r, rc);
         return;
     }
-    http_json(r, 200, user_json(&u));
+    http_json(r, 200, users_json(&u, true));
 }
 
 void h_user_patch(struct http_req *r)
@@ -141,7 +128,7 @@ void h_user_patch(struct http_req *r)
         http_service_error(r, rc, err);
         return;
     }
-    http_json(r, 200, user_json(&u));
+    http_json(r, 200, users_json(&u, true));
     char rid[24];
     snprintf(rid, sizeof rid, "%lld", (long long)id);
     json_t *d = json_object();
@@ -165,8 +152,7 @@ static int add_spec(void *ctx, const struct specialization *sp)
 void h_specs_list(struct http_req *r)
 {
     json_t *arr = json_array();
-    struct store *s = http_store(r);
-    int rc = s->ops->spec_list(s, add_spec, arr);
+    int rc = specs_list(http_store(r), add_spec, arr);
     if (rc) {
         json_decref(arr);
         http_store_error(r, rc);

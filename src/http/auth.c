@@ -1,98 +1,31 @@
-/* auth.c — login, refresh with rotation and reuse detection, logout, /auth/me;
- * HS256 JWTs through libjwt; the signing secret; the login throttle and the
- * gate that keeps argon2id from taking every CPU. */
-#include "http/http.h"
+/* auth.c — authentication of `lockstep serve`: bearer tokens on every
+ * request; login, refresh with rotation and reuse detection, logout, /auth/me;
+ * the gate that keeps argon2id from taking every CPU. Tokens are tokens.c's,
+ * the caches auth_cache.c's, the throttle login_throttle.c's. */
+#include "http/auth.h"
+
+#include "http/auth_cache.h"
+#include "http/handlers.h"
 #include "http/login_throttle.h"
 #include "http/token.h"
-
 #include "service/errors.h"
+#include "service/sessions.h"
 #include "service/users.h"
-#include "util/fsutil.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
 #include <errno.h>
-#include <jwt.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <strings.h>
 #include <unistd.h>
 
-#define TOKEN_MAX 4096
 #define COOKIE_NAME "lockstep_refresh"
 #define COOKIE_PATH "/api/v1/auth"
-
-/* ---- the signing secret ------------------------------------------------------- */
-
-static int load_secret(struct app *app, char *err, size_t errlen)
-{
-    const char *cfg = app->cfg.jwt_secret;
-    if (cfg[0]) {
-        size_t n = strlen(cfg);
-        if (n < 32) {
-            snprintf(err, errlen, "jwt_secret must be at least 32 characters");
-            return -1;
-        }
-        if (n > sizeof app->jwt_secret)
-            n = sizeof app->jwt_secret;
-        memcpy(app->jwt_secret, cfg, n);
-        app->jwt_secret_len = n;
-        return 0;
-    }
-    char path[FS_PATH_MAX];
-    if (fs_join(path, sizeof path, app->cfg.data_dir, "secret.key") != 0) {
-        snprintf(err, errlen, "data_dir path is too long");
-        return -1;
-    }
-    char *text = NULL;
-    size_t len = 0;
-    int rc = fs_read_file(path, 1024, &text, &len);
-    if (rc == -ENOENT) {
-        /* First start: 64 random bytes, hex, readable by the owner only. */
-        unsigned char raw[64];
-        char hex[129];
-        randombytes_buf(raw, sizeof raw);
-        sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
-        hex[128] = '\n';
-        rc = fs_write_atomic(path, hex, sizeof hex, 0600, err, errlen);
-        sodium_memzero(raw, sizeof raw);
-        if (rc)
-            return -1;
-        memcpy(app->jwt_secret, hex, 64);
-        app->jwt_secret_len = 64;
-        sodium_memzero(hex, sizeof hex);
-        log_msg(LOG_INFO, "auth", "generated a new signing secret in %s (mode 0600)", path);
-        return 0;
-    }
-    if (rc) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(-rc));
-        return -1;
-    }
-    struct stat st;
-    if (stat(path, &st) == 0 && (st.st_mode & 077)) {
-        log_msg(LOG_WARNING, "auth", "%s was readable by others; setting mode 0600", path);
-        chmod(path, 0600);
-    }
-    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
-        len--;
-    if (len < 32) {
-        sodium_memzero(text, len);
-        free(text);
-        snprintf(err, errlen, "%s holds fewer than 32 characters", path);
-        return -1;
-    }
-    if (len > sizeof app->jwt_secret)
-        len = sizeof app->jwt_secret;
-    memcpy(app->jwt_secret, text, len);
-    app->jwt_secret_len = len;
-    sodium_memzero(text, len);
-    free(text);
-    return 0;
-}
 
 /* ---- the argon2id gate -------------------------------------------------------------- */
 
@@ -111,7 +44,7 @@ int auth_hash_slots(void)
 
 int auth_init(struct app *app, char *err, size_t errlen)
 {
-    if (load_secret(app, err, errlen) != 0)
+    if (token_load_secret(app, err, errlen) != 0)
         return -1;
     long keep = app->cfg.login_max_failures > app->cfg.login_address_max_failures
                     ? app->cfg.login_max_failures
@@ -148,199 +81,12 @@ void auth_shutdown(void)
     pthread_mutex_unlock(&auth_state.mu);
 }
 
-/* ---- verified access tokens ---------------------------------------------------------
- *
- * Decoding and verifying a JWT costs about 15 µs (base64, JSON, HMAC); a
- * dashboard or a script sends the same token many times. A verified token is
- * remembered by its keyed BLAKE2b digest (the key is random per process, so a
- * digest cannot be forged or precomputed) with its user, issue time and
- * expiry. The user is still loaded on every request, so disabling a user or
- * logging out takes effect at once. */
-
-#define TOKEN_CACHE_SLOTS 1024
-#define TOKEN_CACHE_STRIPES 32
-
-struct token_entry {
-    unsigned char digest[16];
-    int64_t user_id, issued_us, exp_s;
-};
-
-static struct {
-    unsigned char key[crypto_generichash_KEYBYTES];
-    struct token_entry slots[TOKEN_CACHE_SLOTS];
-    pthread_mutex_t stripes[TOKEN_CACHE_STRIPES];
-    pthread_once_t once;
-} token_cache = {.once = PTHREAD_ONCE_INIT};
-
-static void token_cache_init(void)
-{
-    randombytes_buf(token_cache.key, sizeof token_cache.key);
-    for (int i = 0; i < TOKEN_CACHE_STRIPES; i++)
-        pthread_mutex_init(&token_cache.stripes[i], NULL);
-}
-
-static size_t token_digest(const char *token, unsigned char digest[16])
-{
-    pthread_once(&token_cache.once, token_cache_init);
-    crypto_generichash(digest, 16, (const unsigned char *)token, strlen(token),
-                       token_cache.key, sizeof token_cache.key);
-    uint64_t h;
-    memcpy(&h, digest, sizeof h);
-    return (size_t)(h % TOKEN_CACHE_SLOTS);
-}
-
-static bool token_cache_get(const char *token, int64_t *uid, int64_t *issued)
-{
-    unsigned char d[16];
-    size_t slot = token_digest(token, d);
-    pthread_mutex_t *mu = &token_cache.stripes[slot % TOKEN_CACHE_STRIPES];
-    pthread_mutex_lock(mu);
-    struct token_entry e = token_cache.slots[slot];
-    pthread_mutex_unlock(mu);
-    if (e.user_id == 0 || sodium_memcmp(e.digest, d, sizeof d) != 0 ||
-        e.exp_s <= time_now_us() / USEC_PER_SEC)
-        return false;
-    *uid = e.user_id;
-    *issued = e.issued_us;
-    return true;
-}
-
-static void token_cache_put(const char *token, int64_t uid, int64_t issued, int64_t exp_s)
-{
-    struct token_entry e = {.user_id = uid, .issued_us = issued, .exp_s = exp_s};
-    size_t slot = token_digest(token, e.digest);
-    pthread_mutex_t *mu = &token_cache.stripes[slot % TOKEN_CACHE_STRIPES];
-    pthread_mutex_lock(mu);
-    token_cache.slots[slot] = e;
-    pthread_mutex_unlock(mu);
-}
-
-/* ---- recently loaded users ---------------------------------------------------------
- *
- * Every request re-checks that its user exists and is active. Within this
- * process every change to a user (PATCH, logout, password) forgets the cached
- * row at once; a change made by another process (the CLI, another server on
- * the same PostgreSQL) is seen within USER_CACHE_TTL_US. */
-
-#define USER_CACHE_SLOTS 512
-#define USER_CACHE_TTL_US (1000 * 1000)
-
-static struct {
-    pthread_mutex_t mu;
-    struct {
-        struct user u;
-        int64_t loaded_at; /* monotonic; 0 = empty */
-    } slots[USER_CACHE_SLOTS];
-} user_cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static bool user_cache_get(int64_t id, struct user *out)
-{
-    size_t slot = (size_t)id % USER_CACHE_SLOTS;
-    bool hit = false;
-    pthread_mutex_lock(&user_cache.mu);
-    if (user_cache.slots[slot].loaded_at && user_cache.slots[slot].u.id == id &&
-        time_mono_us() - user_cache.slots[slot].loaded_at < USER_CACHE_TTL_US) {
-        *out = user_cache.slots[slot].u;
-        hit = true;
-    }
-    pthread_mutex_unlock(&user_cache.mu);
-    return hit;
-}
-
-static void user_cache_put(const struct user *u)
-{
-    size_t slot = (size_t)u->id % USER_CACHE_SLOTS;
-    pthread_mutex_lock(&user_cache.mu);
-    user_cache.slots[slot].u = *u;
-    user_cache.slots[slot].loaded_at = time_mono_us();
-    pthread_mutex_unlock(&user_cache.mu);
-}
-
 void auth_forget_user(int64_t id)
 {
-    size_t slot = (size_t)id % USER_CACHE_SLOTS;
-    pthread_mutex_lock(&user_cache.mu);
-    if (user_cache.slots[slot].u.id == id)
-        user_cache.slots[slot].loaded_at = 0;
-    pthread_mutex_unlock(&user_cache.mu);
+    auth_cache_user_forget(id);
 }
 
-/* ---- tokens ---------------------------------------------------------------------- */
-
-static void random_id(char out[33])
-{
-    unsigned char raw[16];
-    randombytes_buf(raw, sizeof raw);
-    sodium_bin2hex(out, 33, raw, sizeof raw);
-}
-
-/* A signed token; caller frees. type "access" or "refresh". */
-static char *make_token(struct app *app, const struct user *u, const char *type, int64_t now,
-                        int64_t ttl_s, const char *jti, const char *family)
-{
-    jwt_t *jwt = NULL;
-    char *out = NULL, sub[24];
-    snprintf(sub, sizeof sub, "%lld", (long long)u->id);
-    if (jwt_new(&jwt) != 0)
-        return NULL;
-    int64_t iat = now / USEC_PER_SEC;
-    if (jwt_add_grant(jwt, "sub", sub) || jwt_add_grant(jwt, "type", type) ||
-        jwt_add_grant(jwt, "jti", jti) || jwt_add_grant_int(jwt, "iat", (long)iat) ||
-        jwt_add_grant_int(jwt, "iat_us", (long)now) ||
-        jwt_add_grant_int(jwt, "exp", (long)(iat + ttl_s)))
-        goto out;
-    if (!strcmp(type, "access") &&
-        (jwt_add_grant(jwt, "email", u->email) || jwt_add_grant(jwt, "role", u->role)))
-        goto out;
-    if (family && jwt_add_grant(jwt, "fam", family))
-        goto out;
-    if (jwt_set_alg(jwt, JWT_ALG_HS256, app->jwt_secret, (int)app->jwt_secret_len) != 0)
-        goto out;
-    out = jwt_encode_str(jwt);
-out:
-    jwt_free(jwt);
-    return out;
-}
-
-/* Verify signature, algorithm, expiry and type. Returns the decoded token or NULL. */
-static jwt_t *verify_token(struct app *app, const char *token, const char *type)
-{
-    if (!token || !*token || strlen(token) > TOKEN_MAX)
-        return NULL;
-    jwt_t *jwt = NULL;
-    if (jwt_decode(&jwt, token, app->jwt_secret, (int)app->jwt_secret_len) != 0 || !jwt)
-        return NULL;
-    /* Only HS256: "alg": "none" or any other algorithm is refused outright. */
-    if (jwt_get_alg(jwt) != JWT_ALG_HS256) {
-        jwt_free(jwt);
-        return NULL;
-    }
-    const char *t = jwt_get_grant(jwt, "type");
-    errno = 0;
-    long exp = jwt_get_grant_int(jwt, "exp");
-    if (errno || !t || strcmp(t, type) != 0 || exp <= (long)(time_now_us() / USEC_PER_SEC)) {
-        jwt_free(jwt);
-        return NULL;
-    }
-    return jwt;
-}
-
-static int64_t token_user(jwt_t *jwt)
-{
-    const char *sub = jwt_get_grant(jwt, "sub");
-    if (!sub)
-        return 0;
-    char *end = NULL;
-    long long id = strtoll(sub, &end, 10);
-    return (end && *end == '\0' && id > 0) ? id : 0;
-}
-
-static int64_t token_issued_us(jwt_t *jwt)
-{
-    errno = 0;
-    long v = jwt_get_grant_int(jwt, "iat_us");
-    return errno ? 0 : (int64_t)v;
-}
+/* ---- requests ------------------------------------------------------------------ */
 
 int auth_authenticate(struct http_req *r)
 {
@@ -361,28 +107,22 @@ int auth_authenticate(struct http_req *r)
         return -1;
     }
     int64_t uid = 0, issued = 0;
-    if (!token_cache_get(token, &uid, &issued)) {
-        jwt_t *jwt = verify_token(r->app, token, "access");
-        if (!jwt) {
+    if (!auth_cache_token_get(token, &uid, &issued)) {
+        struct token_claims claims;
+        if (token_verify(r->app, token, "access", &claims) != 0 || !claims.user_id) {
             http_error(r, 401, "Could not validate credentials");
             return -1;
         }
-        uid = token_user(jwt);
-        issued = token_issued_us(jwt);
-        long exp = jwt_get_grant_int(jwt, "exp");
-        jwt_free(jwt);
-        if (!uid) {
-            http_error(r, 401, "Could not validate credentials");
-            return -1;
-        }
-        token_cache_put(token, uid, issued, exp);
+        uid = claims.user_id;
+        issued = claims.issued_us;
+        auth_cache_token_put(token, uid, issued, claims.exp_s);
     }
-    if (!user_cache_get(uid, &r->user)) {
+    if (!auth_cache_user_get(uid, &r->user)) {
         /* Reading the user is a handler thread's job. */
         if (http_defer(r))
             return 1;
         struct store *s = http_store(r);
-        int rc = s->ops->user_get(s, uid, &r->user);
+        int rc = users_get(s, uid, &r->user);
         if (rc == STORE_ERR_NOT_FOUND) {
             http_error(r, 401, "Could not validate credentials");
             return -1;
@@ -391,7 +131,7 @@ int auth_authenticate(struct http_req *r)
             http_store_error(r, rc);
             return -1;
         }
-        user_cache_put(&r->user);
+        auth_cache_user_put(&r->user);
     }
     if (!r->user.is_active) {
         http_error(r, 401, "Inactive user");
@@ -412,16 +152,16 @@ static int issue_pair(struct http_req *r, const struct user *u, const char *fami
     struct app *app = r->app;
     int64_t now = time_now_us();
     char jti_a[33], jti_r[33], fam[33];
-    random_id(jti_a);
-    random_id(jti_r);
+    token_random_id(jti_a);
+    token_random_id(jti_r);
     if (family)
         snprintf(fam, sizeof fam, "%s", family);
     else
-        random_id(fam);
+        token_random_id(fam);
     int64_t access_ttl = app->cfg.access_token_minutes * 60;
     int64_t refresh_ttl = app->cfg.refresh_token_days * 86400;
-    char *access = make_token(app, u, "access", now, access_ttl, jti_a, NULL);
-    char *refresh = make_token(app, u, "refresh", now, refresh_ttl, jti_r, fam);
+    char *access = token_sign(app, u, "access", now, access_ttl, jti_a, NULL);
+    char *refresh = token_sign(app, u, "refresh", now, refresh_ttl, jti_r, fam);
     if (!access || !refresh) {
         free(access);
         free(refresh);
@@ -433,7 +173,7 @@ static int issue_pair(struct http_req *r, const struct user *u, const char *fami
     snprintf(t.jti, sizeof t.jti, "%s", jti_r);
     snprintf(t.family, sizeof t.family, "%s", fam);
     struct store *s = http_store(r);
-    int rc = s->ops->refresh_insert(s, &t);
+    int rc = sessions_record(s, &t);
     if (rc) {
         free(access);
         free(refresh);
@@ -490,11 +230,11 @@ void h_login(struct http_req *r)
         return;
     }
     struct user u;
-    struct store *s = http_store(r);
-    int rc = valid_email ? s->ops->user_get_by_email(s, email, &u) : STORE_ERR_NOT_FOUND;
-    if (rc && rc != STORE_ERR_NOT_FOUND) {
+    char err[512];
+    int rc = users_get_by_email(http_store(r), email, &u, err, sizeof err);
+    if (rc && rc != LS_ERR_NOT_FOUND) {
         login_throttle_end(&ticket, LOGIN_ABANDONED, time_now_us());
-        http_store_error(r, rc);
+        http_service_error(r, rc, err);
         return;
     }
     bool found = rc == 0;
@@ -547,50 +287,30 @@ void h_refresh(struct http_req *r)
         http_error(r, 401, "A refresh token is required");
         return;
     }
-    jwt_t *jwt = verify_token(r->app, token, "refresh");
-    const char *jti = jwt ? jwt_get_grant(jwt, "jti") : NULL;
-    int64_t uid = jwt ? token_user(jwt) : 0;
-    if (!jwt || !jti || !uid) {
-        jwt_free(jwt);
+    struct token_claims claims;
+    if (token_verify(r->app, token, "refresh", &claims) != 0 || !claims.jti[0] ||
+        !claims.user_id) {
         http_error(r, 401, "Invalid or expired refresh token");
         return;
     }
-    struct store *s = http_store(r);
+    int64_t uid = claims.user_id;
     struct refresh_token t;
-    int rc = s->ops->refresh_get(s, jti, &t);
-    jwt_free(jwt);
-    if (rc == STORE_ERR_NOT_FOUND || (rc == 0 && (t.revoked_at || t.user_id != uid))) {
+    struct user u;
+    bool reused = false;
+    int rc = sessions_rotate(http_store(r), claims.jti, uid, time_now_us(), &t, &u, &reused);
+    if (reused)
+        auth_forget_user(uid);
+    if (rc == SESSIONS_INVALID) {
         http_error(r, 401, "Invalid or expired refresh token");
         return;
     }
-    if (rc) {
-        http_store_error(r, rc);
-        return;
-    }
-    int64_t now = time_now_us();
-    rc = s->ops->refresh_mark_used(s, t.jti, now);
-    if (rc == STORE_ERR_CONFLICT) {
-        /* A rotated token came back: someone holds a copy, and which of the two
-         * holders is the owner cannot be told. End every session of the user:
-         * the refresh tokens and the access tokens issued so far. */
-        rc = users_end_sessions(s, uid, now);
-        auth_forget_user(uid);
-        if (rc && rc != STORE_ERR_NOT_FOUND) {
-            http_store_error(r, rc);
-            return;
-        }
+    if (rc == SESSIONS_REUSED) {
         log_msg(LOG_WARNING, "auth", "request %s: refresh token reuse for user %lld; "
                 "ended every session of the user", r->id, (long long)uid);
         http_error(r, 401, "Refresh token reuse detected; please log in again");
         return;
     }
-    if (rc) {
-        http_store_error(r, rc);
-        return;
-    }
-    struct user u;
-    rc = s->ops->user_get(s, uid, &u);
-    if (rc == STORE_ERR_NOT_FOUND || (rc == 0 && !u.is_active)) {
+    if (rc == SESSIONS_NO_USER) {
         http_error(r, 401, "Inactive or unknown user");
         return;
     }
@@ -624,27 +344,5 @@ void h_logout(struct http_req *r)
 
 void h_me(struct http_req *r)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer(r->user.id));
-    json_object_set_new(o, "email", json_string(r->user.email));
-    json_object_set_new(o, "name", json_string(r->user.name));
-    json_object_set_new(o, "role", json_string(r->user.role));
-    json_object_set_new(o, "is_active", json_boolean(r->user.is_active));
-    http_json(r, 200, o);
-}
-
-/* ---- verification alone (token.h) ------------------------------------------------ */
-
-int auth_token_verify(struct app *app, const char *token, const char *type,
-                      int64_t *user_id)
-{
-    jwt_t *jwt = verify_token(app, token, type);
-    if (!jwt)
-        return -1;
-    int64_t uid = token_user(jwt);
-    jwt_free(jwt);
-    if (!uid)
-        return -1;
-    *user_id = uid;
-    return 0;
+    http_json(r, 200, users_json(&r->user, false));
 }

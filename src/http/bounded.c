@@ -1,7 +1,7 @@
 /* bounded.c — answers that stay bounded at any store size: the limit/offset
  * of a paginated list, and a file answered from disk in blocks instead of
  * being read into memory. */
-#include "http/http.h"
+#include "http/request.h"
 
 #include "util/timeutil.h"
 

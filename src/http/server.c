@@ -1,20 +1,19 @@
-/* server.c — routing and the request wrapper around every handler. */
+/* server.c — the listener of `lockstep serve`: libmicrohttpd's epoll threads
+ * read requests and send answers, handler threads (lanes) run the handlers
+ * that may block, and a graceful stop. Routing is router.c's. */
 #include "http/server.h"
 
-#include "http/client_addr.h"
+#include "http/auth.h"
 #include "http/conn_guard.h"
 #include "http/dispatch.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "http/request_check.h"
-#include "service/errors.h"
+#include "http/router.h"
 #include "service/metrics.h"
-#include "service/readiness.h"
-#include "service/users.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -27,90 +26,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-/* BODY: the route takes a JSON object. Handlers run on a handler thread of
- * the store lane by default (they may block: the store, a check), while the
- * epoll thread goes on serving other connections. PASSWORD: the handler may
- * hash a password (argon2id, ~150 ms of CPU), so it runs on the password
- * lane, whose few threads bound the CPU that hashing takes and keep a burst of
- * logins from occupying the store lane. INLINE: the handler never touches the
- * store (or defers with http_defer() when it would), so the epoll thread
- * answers it itself. PROBE: polled by monitors (load balancers, Prometheus):
- * its access-log line is DEBUG unless access_log_probes is set. */
-enum route_flags { NO_BODY = 0, BODY = 1, PASSWORD = 2, INLINE = 4, PROBE = 8 };
-
-struct route {
-    const char *method;
-    const char *pattern; /* "{name}" matches one path segment; also the metrics label */
-    enum http_role role;
-    http_handler handler;
-    int flags;
-};
-
-#define API "/api/v1"
-static const struct route routes[] = {
-    {"POST", API "/auth/login", ROLE_PUBLIC, h_login, BODY | PASSWORD},
-    {"POST", API "/auth/refresh", ROLE_PUBLIC, h_refresh, BODY},
-    {"POST", API "/auth/logout", ROLE_ANY, h_logout, NO_BODY},
-    {"GET", API "/auth/me", ROLE_ANY, h_me, NO_BODY},
-    {"GET", API "/users", ROLE_ADMIN, h_users_list, NO_BODY},
-    {"POST", API "/users", ROLE_ADMIN, h_users_create, BODY | PASSWORD},
-    {"GET", API "/users/{id}", ROLE_ADMIN, h_user_get, NO_BODY},
-    {"PATCH", API "/users/{id}", ROLE_ADMIN, h_user_patch, BODY | PASSWORD},
-    {"GET", API "/users/{id}/progress", ROLE_ANY, h_progress_get, NO_BODY},
-    {"POST", API "/users/{id}/progress/{spec}/level", ROLE_INSTRUCTOR, h_progress_level, BODY},
-    {"POST", API "/users/{id}/progress/{spec}/xp", ROLE_INSTRUCTOR, h_progress_xp, BODY},
-    {"GET", API "/specializations", ROLE_ANY, h_specs_list, NO_BODY},
-    {"POST", API "/specializations", ROLE_ADMIN, h_specs_create, BODY},
-    {"GET", API "/licenses/admin/sync/desync-issues", ROLE_INSTRUCTOR, h_desync_issues, NO_BODY},
-    {"POST", API "/licenses/admin/sync/user/{id}", ROLE_INSTRUCTOR, h_sync_user_spec, BODY},
-    {"POST", API "/licenses/admin/sync/user/{id}/all", ROLE_INSTRUCTOR, h_sync_user_all, BODY},
-    {"POST", API "/licenses/admin/sync/all", ROLE_ADMIN, h_sync_all, BODY},
-    {"GET", API "/health/status", ROLE_ADMIN, h_health_status, NO_BODY | INLINE},
-    {"GET", API "/health/latest-report", ROLE_ADMIN, h_health_latest_report, NO_BODY},
-    {"GET", API "/health/violations", ROLE_ADMIN, h_health_violations, NO_BODY},
-    {"GET", API "/health/metrics", ROLE_ADMIN, h_health_metrics, NO_BODY},
-    {"POST", API "/health/check-now", ROLE_ADMIN, h_health_check_now, BODY},
-    {"GET", API "/health/history", ROLE_ADMIN, h_health_history, NO_BODY},
-    {"GET", API "/health/jobs", ROLE_ADMIN, h_health_jobs, NO_BODY},
-    {"GET", API "/health/baselines", ROLE_ADMIN, h_baselines_list, NO_BODY},
-    {"POST", API "/health/baselines", ROLE_ADMIN, h_baseline_create, BODY},
-    {"GET", API "/health/baselines/{id}", ROLE_ADMIN, h_baseline_get, NO_BODY},
-    {"GET", API "/health/trend", ROLE_ADMIN, h_health_trend, NO_BODY},
-    {"GET", API "/health/alerts", ROLE_ADMIN, h_alerts, NO_BODY},
-    {"GET", API "/health/alerts/silences", ROLE_ADMIN, h_alert_silences, NO_BODY},
-    {"POST", API "/health/alerts/silences", ROLE_ADMIN, h_alert_silence_create, BODY},
-    {"DELETE", API "/health/alerts/silences/{id}", ROLE_ADMIN, h_alert_silence_delete, NO_BODY},
-    {"GET", API "/health/stabilization-report", ROLE_ADMIN, h_health_stabilization_report,
-     NO_BODY},
-    {"GET", "/healthz", ROLE_PUBLIC, h_healthz, NO_BODY | INLINE | PROBE},
-    {"GET", "/readyz", ROLE_PUBLIC, h_readyz, NO_BODY | INLINE | PROBE},
-    {"GET", "/metrics", ROLE_PUBLIC, h_prometheus, NO_BODY | PROBE},
-};
-#define N_ROUTES (sizeof routes / sizeof routes[0])
-
-/* The route label of lockstep_http_requests_total and
- * lockstep_http_request_duration_seconds: the pattern without the method
- * ("/api/v1/users/{id}"), each once; route_label_of[i] is routes[i]'s. */
-static const char *route_labels[N_ROUTES];
-static int n_route_labels;
-static int route_label_of[N_ROUTES];
-
-const char *const *http_route_labels(int *n)
-{
-    if (!n_route_labels) {
-        for (size_t i = 0; i < N_ROUTES; i++) {
-            int k = 0;
-            while (k < n_route_labels && strcmp(route_labels[k], routes[i].pattern))
-                k++;
-            if (k == n_route_labels)
-                route_labels[n_route_labels++] = routes[i].pattern;
-            route_label_of[i] = k;
-        }
-    }
-    *n = n_route_labels;
-    return route_labels;
-}
 
 struct req;
 struct http_server;
@@ -155,355 +70,6 @@ static const char csp[] =
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'";
 
-/* ---- response helpers ------------------------------------------------------ */
-
-void http_header(struct http_req *r, const char *name, const char *value)
-{
-    u_map_put(r->resp->map_header, name, value);
-}
-
-void http_json_text(struct http_req *r, int status, const char *text, size_t len)
-{
-    r->status = status;
-    http_header(r, "Content-Type", "application/json");
-    ulfius_set_binary_body_response(r->resp, (unsigned)status, text, len);
-}
-
-void http_json(struct http_req *r, int status, json_t *value)
-{
-    char *text = value ? json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY |
-                                               JSON_REAL_PRECISION(15))
-                       : NULL;
-    json_decref(value);
-    if (!text) {
-        http_error(r, 500, "Internal server error (request %s)", r->id);
-        return;
-    }
-    http_json_text(r, status, text, strlen(text));
-    free(text);
-}
-
-void http_error(struct http_req *r, int status, const char *fmt, ...)
-{
-    char msg[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    json_t *o = json_object();
-    /* json_string refuses invalid UTF-8: fall back to a plain message. */
-    json_t *d = json_string(msg);
-    json_object_set_new(o, "detail", d ? d : json_string("Invalid request"));
-    char *text = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (status == 401)
-        http_header(r, "WWW-Authenticate", "Bearer");
-    if (text) {
-        http_json_text(r, status, text, strlen(text));
-        free(text);
-    } else {
-        static const char fallback[] = "{\"detail\":\"Internal server error\"}";
-        http_json_text(r, 500, fallback, sizeof fallback - 1);
-    }
-}
-
-void http_service_error(struct http_req *r, int code, const char *message)
-{
-    switch (code) {
-    case LS_ERR_VALIDATION:
-        http_error(r, 422, "%s", message);
-        return;
-    case LS_ERR_NOT_FOUND:
-        http_error(r, 404, "%s", message);
-        return;
-    case LS_ERR_CONFLICT:
-        http_error(r, 409, "%s", message);
-        return;
-    case LS_ERR_BUSY:
-        log_msg(LOG_WARNING, "http", "request %s: database busy: %s", r->id, message);
-        http_header(r, "Retry-After", "1");
-        http_error(r, 503, "The database is busy; retry shortly (request %s)", r->id);
-        return;
-    case LS_ERR_UNAVAILABLE:
-        log_msg(LOG_ERROR, "http", "request %s: database unavailable: %s", r->id, message);
-        readiness_store_failed(r->app->readiness, message);
-        http_header(r, "Retry-After", "5");
-        http_error(r, 503, "The database is unavailable; retry shortly (request %s)", r->id);
-        return;
-    default:
-        log_msg(LOG_ERROR, "http", "request %s: %s", r->id, message);
-        http_error(r, 500, "Internal server error (request %s)", r->id);
-    }
-}
-
-void http_store_error(struct http_req *r, int store_code)
-{
-    const char *msg = r->store ? store_errmsg(r->store) : "no database connection";
-    http_service_error(r, ls_from_store(store_code), msg);
-}
-
-struct store *http_store(struct http_req *r)
-{
-    if (!r->store)
-        r->store = store_pool_get(r->app->pool);
-    return r->store;
-}
-
-/* ---- query, path and body parsing ------------------------------------------ */
-
-const char *http_query(struct http_req *r, const char *name)
-{
-    return u_map_get(r->u->map_url, name);
-}
-
-int http_query_bool(struct http_req *r, const char *name, bool def, bool *out)
-{
-    const char *v = http_query(r, name);
-    if (!v) {
-        *out = def;
-        return 0;
-    }
-    if (!strcmp(v, "true") || !strcmp(v, "1")) {
-        *out = true;
-        return 0;
-    }
-    if (!strcmp(v, "false") || !strcmp(v, "0")) {
-        *out = false;
-        return 0;
-    }
-    http_error(r, 422, "Query parameter %s must be true or false", name);
-    return -1;
-}
-
-int http_query_int(struct http_req *r, const char *name, long long def, long long min,
-                   long long max, long long *out)
-{
-    const char *v = http_query(r, name);
-    if (!v) {
-        *out = def;
-        return 0;
-    }
-    char *end = NULL;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno || end == v || *end || n < min || n > max) {
-        http_error(r, 422, "Query parameter %s must be an integer from %lld to %lld", name, min,
-                   max);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
-
-int http_param_id(struct http_req *r, int i, int64_t *out)
-{
-    const char *p = r->params[i];
-    char *end = NULL;
-    errno = 0;
-    long long n = strtoll(p, &end, 10);
-    if (!*p || errno || *end || n <= 0 || !isdigit((unsigned char)p[0])) {
-        http_error(r, 404, "Not found: '%.40s' is not an id", p);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
-
-static json_t *body_field(struct http_req *r, const char *name)
-{
-    return r->body ? json_object_get(r->body, name) : NULL;
-}
-
-int http_body_string(struct http_req *r, const char *name, bool required, size_t max_len,
-                     const char **out)
-{
-    json_t *v = body_field(r, name);
-    if (!v || json_is_null(v)) {
-        if (required) {
-            http_error(r, 400, "Field '%s' is required", name);
-            return -1;
-        }
-        return 0;
-    }
-    if (!json_is_string(v)) {
-        http_error(r, 400, "Field '%s' must be a string", name);
-        return -1;
-    }
-    if (json_string_length(v) > max_len) {
-        http_error(r, 422, "Field '%s' is longer than %zu characters", name, max_len);
-        return -1;
-    }
-    if (strlen(json_string_value(v)) != json_string_length(v)) {
-        http_error(r, 422, "Field '%s' must not contain NUL characters", name);
-        return -1;
-    }
-    *out = json_string_value(v);
-    return 1;
-}
-
-int http_body_int(struct http_req *r, const char *name, bool required, long long min,
-                  long long max, long long *out)
-{
-    json_t *v = body_field(r, name);
-    if (!v || json_is_null(v)) {
-        if (required) {
-            http_error(r, 400, "Field '%s' is required", name);
-            return -1;
-        }
-        return 0;
-    }
-    if (!json_is_integer(v)) {
-        http_error(r, 400, "Field '%s' must be an integer", name);
-        return -1;
-    }
-    long long n = json_integer_value(v);
-    if (n < min || n > max) {
-        http_error(r, 422, "Field '%s' must be from %lld to %lld", name, min, max);
-        return -1;
-    }
-    *out = n;
-    return 1;
-}
-
-int http_body_bool(struct http_req *r, const char *name, bool required, bool *out)
-{
-    json_t *v = body_field(r, name);
-    if (!v || json_is_null(v)) {
-        if (required) {
-            http_error(r, 400, "Field '%s' is required", name);
-            return -1;
-        }
-        return 0;
-    }
-    if (!json_is_boolean(v)) {
-        http_error(r, 400, "Field '%s' must be true or false", name);
-        return -1;
-    }
-    *out = json_is_true(v);
-    return 1;
-}
-
-void http_audit(struct http_req *r, const char *action, const char *resource_type,
-                const char *resource_id, json_t *details)
-{
-    char *text = details ? json_dumps(details, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
-    struct audit_entry a = {
-        .user_id = r->authed ? r->user.id : 0,
-        .action = action,
-        .resource_type = resource_type,
-        .resource_id = resource_id,
-        .details = text,
-        .ip_address = r->ip,
-        .status_code = r->status,
-        .timestamp = time_now_us(),
-    };
-    struct store *s = http_store(r);
-    int rc = s->ops->audit_insert(s, &a);
-    if (rc)
-        log_msg(LOG_ERROR, "http", "request %s: cannot write audit row %s: %s", r->id, action,
-                store_errmsg(s));
-    free(text);
-}
-
-/* ---- routing ------------------------------------------------------------------ */
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)tolower((unsigned char)c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* Percent-decode one path segment. Returns 0, or -1 when too long or it
- * decodes to a NUL or '/'. */
-static int decode_segment(const char *s, size_t n, char *out, size_t outlen)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-            if (c == '\0' || c == '/')
-                return -1;
-        }
-        if (o + 1 >= outlen)
-            return -1;
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    return 0;
-}
-
-/* Match a path against a pattern, capturing {name} segments into r->params. */
-static bool match(const char *pattern, const char *path, struct http_req *r)
-{
-    const char *p = pattern, *q = path;
-    r->n_params = 0;
-    while (*p && *q) {
-        if (*p != '/' || *q != '/')
-            return false;
-        p++;
-        q++;
-        size_t pl = strcspn(p, "/"), ql = strcspn(q, "/");
-        if (pl >= 2 && p[0] == '{' && p[pl - 1] == '}') {
-            if (ql == 0 || r->n_params >= HTTP_MAX_PARAMS ||
-                decode_segment(q, ql, r->params[r->n_params], HTTP_PARAM_MAX) != 0)
-                return false;
-            r->n_params++;
-        } else if (pl != ql || memcmp(p, q, pl) != 0) {
-            return false;
-        }
-        p += pl;
-        q += ql;
-    }
-    /* One trailing slash is tolerated: /api/v1/users/ is /api/v1/users. */
-    if (*p == '\0' && q[0] == '/' && q[1] == '\0')
-        return true;
-    return *p == '\0' && *q == '\0';
-}
-
-static bool is_api_path(const char *path)
-{
-    return !strncmp(path, "/api/", 5) || !strcmp(path, "/api") || !strcmp(path, "/healthz") ||
-           !strcmp(path, "/readyz") || !strcmp(path, "/metrics");
-}
-
-/* ---- the wrapper ---------------------------------------------------------------- */
-
-/* Copy for the access log with control characters replaced. */
-static void printable(const char *in, char *out, size_t len)
-{
-    size_t o = 0;
-    for (; *in && o + 1 < len; in++)
-        out[o++] = (unsigned char)*in < 0x20 || *in == 0x7f ? '?' : *in;
-    out[o] = '\0';
-}
-
-static int parse_body(struct http_req *r, size_t limit)
-{
-    size_t n = r->u->binary_body_length;
-    if (n == 0)
-        return 0;
-    json_error_t jerr;
-    json_t *b = json_loadb(r->u->binary_body, n, JSON_REJECT_DUPLICATES, &jerr);
-    if (!b) {
-        http_error(r, 400, "Malformed JSON body: %.200s", jerr.text);
-        return -1;
-    }
-    if (!json_is_object(b)) {
-        json_decref(b);
-        http_error(r, 400, "The request body must be a JSON object");
-        return -1;
-    }
-    (void)limit;
-    r->body = b;
-    return 0;
-}
-
 /* One request from its first line to its answer (see "connections" below):
  * read by an epoll thread, maybe queued for a handler thread, answered. */
 enum req_state { REQ_NEW, REQ_READING, REQ_QUEUED, REQ_ANSWERED };
@@ -523,143 +89,16 @@ struct req {
     int64_t t0;                /* when it was read whole (access log duration) */
 };
 
-/* The route for a method and path, or NULL (404, 405 and the dashboard's
- * files are answered without one). */
-static const struct route *find_route(const char *method, const char *path, struct http_req *r)
+/* Answer q through the router (see router_dispatch); the request id is
+ * drawn on the first call and kept when a deferred request runs again. */
+static bool dispatch(struct http_server *s, struct req *q, bool can_defer)
 {
-    for (size_t i = 0; i < N_ROUTES; i++) {
-        if (!match(routes[i].pattern, path, r))
-            continue;
-        if (!strcmp(routes[i].method, method) ||
-            (!strcmp(method, "HEAD") && !strcmp(routes[i].method, "GET")))
-            return &routes[i];
-    }
-    return NULL;
-}
-
-/* "//healthz" in the API contract names the root path /healthz. */
-static const char *route_path(const char *path)
-{
-    while (path[0] == '/' && path[1] == '/')
-        path++;
-    return path;
-}
-
-/* Handle one request: route, authenticate, check the role, parse the body,
- * run the handler, count and log it. Runs on an epoll thread (INLINE routes,
- * and requests that match no route), or on a handler thread. can_defer (epoll thread only) lets the handler
- * call http_defer(); then nothing is answered, counted or logged, and false
- * is returned. */
-static bool dispatch(struct http_server *srv, struct req *q, bool can_defer)
-{
-    const struct _u_request *u = &q->u;
-    struct _u_response *resp = &q->resp;
-    int64_t t0 = q->t0;
-    struct http_req r;
-    const struct route *rt = NULL;
-    int metric_route = METRICS_ROUTE_OTHER;
-    memset(&r, 0, sizeof r);
-    r.u = u;
-    r.resp = resp;
-    r.app = srv->app;
-    r.can_defer = can_defer;
-    r.method = u->http_verb ? u->http_verb : "";
-    r.path = u->url_path ? u->url_path : "/";
-    /* One id per request, kept when a deferred request runs again. */
     if (!q->id[0])
-        snprintf(q->id, sizeof q->id, "%08x%08x", srv->id_prefix,
-                 atomic_fetch_add(&srv->id_counter, 1));
-    memcpy(r.id, q->id, sizeof r.id);
-    client_addr_of(u, srv->app->cfg.trusted_proxies, r.ip, sizeof r.ip);
-    http_header(&r, "X-Request-Id", r.id);
-
-    const char *path = route_path(r.path);
-    size_t limit = (size_t)srv->app->cfg.max_body_bytes;
-    if (q->verdict.status) {
-        http_error(&r, q->verdict.status, "%s", q->verdict.detail);
-        goto done;
-    }
-    if (u->http_url && strlen(u->http_url) > HTTP_URL_MAX) {
-        http_error(&r, 414, "URL too long (at most %d bytes)", HTTP_URL_MAX);
-        goto done;
-    }
-    if (u->binary_body_length > limit) {
-        http_error(&r, 413, "Request body too large (at most %zu bytes)", limit);
-        goto done;
-    }
-    rt = q->rt;
-    if (!rt) {
-        char allow[64] = "";
-        for (size_t i = 0; i < N_ROUTES; i++) {
-            if (!match(routes[i].pattern, path, &r))
-                continue;
-            if (metric_route == METRICS_ROUTE_OTHER)
-                metric_route = route_label_of[i];
-            if (strlen(allow) + strlen(routes[i].method) + 3 < sizeof allow)
-                snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
-                         allow[0] ? ", " : "", routes[i].method);
-        }
-        if (allow[0]) {
-            http_header(&r, "Allow", allow);
-            http_error(&r, 405, "Method %.16s not allowed (allowed: %s)", r.method, allow);
-        } else if (is_api_path(path)) {
-            http_error(&r, 404, "Not found");
-        } else {
-            metric_route = METRICS_ROUTE_DASHBOARD;
-            web_serve(&r);
-        }
-        goto done;
-    }
-    metric_route = route_label_of[rt - routes];
-    /* route_lane() matched into a scratch request: capture the {name} segments. */
-    match(rt->pattern, path, &r);
-    http_header(&r, "Cache-Control", "no-store");
-    if (rt->role != ROLE_PUBLIC) {
-        int rc = auth_authenticate(&r);
-        if (rc > 0)
-            goto deferred;
-        if (rc < 0)
-            goto done;
-        if (users_role_rank(r.user.role) < (int)rt->role) {
-            http_error(&r, 403, "Not enough permissions");
-            goto done;
-        }
-    }
-    if ((rt->flags & BODY) && parse_body(&r, limit) != 0)
-        goto done;
-    rt->handler(&r);
-    if (r.deferred)
-        goto deferred;
-    if (!r.status)
-        http_error(&r, 500, "Internal server error (request %s)", r.id);
-
-done:
-    if (r.store)
-        store_pool_put(srv->app->pool, r.store);
-    json_decref(r.body);
-    int64_t took = time_mono_us() - t0;
-    metrics_http(srv->app->metrics, metric_route, r.method, r.status, took);
-    if (log_access_enabled()) {
-        char p[256];
-        printable(r.path, p, sizeof p);
-        bool probe = rt && (rt->flags & PROBE) && !srv->app->cfg.access_log_probes;
-        log_msg(probe ? LOG_DEBUG : LOG_INFO, "http", "%.10s %s %d %.2fms id=%s ip=%s",
-                r.method, p, r.status, (double)took / 1000.0, r.id, r.ip);
-    }
-    return true;
-
-deferred:
-    if (r.store)
-        store_pool_put(srv->app->pool, r.store);
-    json_decref(r.body);
-    return false;
-}
-
-bool http_defer(struct http_req *r)
-{
-    if (r->can_defer)
-        r->deferred = true;
-    return r->deferred;
+        snprintf(q->id, sizeof q->id, "%08x%08x", s->id_prefix,
+                 atomic_fetch_add(&s->id_counter, 1));
+    struct router_call c = {.u = &q->u, .resp = &q->resp, .rt = q->rt, .verdict = &q->verdict,
+                            .id = q->id, .t0 = q->t0};
+    return router_dispatch(s->app, &c, can_defer);
 }
 
 /* ---- connections: epoll threads and handler threads -----------------------------
@@ -677,7 +116,6 @@ bool http_defer(struct http_req *r)
  * The request model is ulfius's (struct _u_request / _u_response, u_map,
  * cookies, header writers); the access handler is ours because ulfius's own
  * dispatcher cannot suspend a connection. */
-
 
 /* Bytes that are not UTF-8 make a header, cookie or query value absent, as
  * ulfius does with check_utf8. */
@@ -839,20 +277,18 @@ static enum MHD_Result send_answer(struct http_server *s, struct req *q)
 }
 
 /* Find q's route once it is read whole (none for a body or URL that is too
- * long: dispatch() answers 413/414), and return its lane, or -1: answered on
+ * long: the router answers 413/414), and return its lane, or -1: answered on
  * the epoll thread. */
 static int route_lane(struct req *q)
 {
-    struct http_req scratch;
-    scratch.n_params = 0;
     if (q->too_large || q->verdict.status ||
         (q->u.http_url && strlen(q->u.http_url) > HTTP_URL_MAX))
         return -1;
-    q->rt = find_route(q->u.http_verb ? q->u.http_verb : "",
-                       route_path(q->u.url_path ? q->u.url_path : "/"), &scratch);
-    if (!q->rt)
+    q->rt = router_find(q->u.http_verb ? q->u.http_verb : "",
+                        q->u.url_path ? q->u.url_path : "/");
+    if (!q->rt || router_inline(q->rt))
         return -1;
-    return q->rt->flags & INLINE ? -1 : q->rt->flags & PASSWORD ? LANE_PASSWORD : LANE_STORE;
+    return router_hashes_password(q->rt) ? LANE_PASSWORD : LANE_STORE;
 }
 
 static void lane_metrics(const struct lane *l)
@@ -924,7 +360,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return send_answer(s, q);
     }
     if (*upload_size) {
-        /* Keep one byte past the limit so dispatch() answers 413; drop the rest. */
+        /* Keep one byte past the limit so the router answers 413; drop the rest. */
         size_t cap = (size_t)s->app->cfg.max_body_bytes + 1, have = q->u.binary_body_length;
         size_t take = have >= cap ? 0 : (*upload_size < cap - have ? *upload_size : cap - have);
         if (take) {
@@ -1223,11 +659,6 @@ unsigned http_server_port(const struct http_server *s)
     return s->port;
 }
 
-int http_server_in_flight(const struct http_server *s)
-{
-    return atomic_load(&((struct http_server *)s)->in_flight);
-}
-
 void http_server_stop(struct http_server *s, long timeout_ms)
 {
     if (!s)
@@ -1252,16 +683,6 @@ void http_server_stop(struct http_server *s, long timeout_ms)
 }
 
 /* ---- one request without a connection (dispatch.h) -------------------------------- */
-
-bool http_route_at(int i, const char **method, const char **pattern, bool *takes_body)
-{
-    if (i < 0 || (size_t)i >= N_ROUTES)
-        return false;
-    *method = routes[i].method;
-    *pattern = routes[i].pattern;
-    *takes_body = routes[i].flags & BODY;
-    return true;
-}
 
 void http_request_add_value(struct _u_map *map, const char *key, const char *value)
 {

@@ -1,6 +1,6 @@
-/* server.h — the HTTP server of `lockstep serve`: libmicrohttpd through
- * ulfius, one routing table, the request wrapper (request id, auth, roles,
- * body limits, security headers, access log) and a graceful stop. */
+/* server.h — the HTTP server of `lockstep serve`: libmicrohttpd with ulfius's
+ * request model, epoll threads and handler lanes, security headers and a
+ * graceful stop. The routes are router.h's. */
 #ifndef LOCKSTEP_SERVER_H
 #define LOCKSTEP_SERVER_H
 
@@ -21,9 +21,5 @@ unsigned http_server_port(const struct http_server *s);
 /* Stop accepting connections, let requests in flight finish (at most
  * timeout_ms), then stop and free the server. */
 void http_server_stop(struct http_server *s, long timeout_ms);
-/* The label of every route, for the metrics registry (static storage). */
-const char *const *http_route_labels(int *n);
-/* Number of requests being handled right now. */
-int http_server_in_flight(const struct http_server *s);
 
 #endif

@@ -1,16 +1,51 @@
-/* token.h — verifying a Lockstep JWT outside a request: the entry point of
- * the token fuzz harness (fuzz/fuzz_jwt.c) and of tests. */
+/* token.h — Lockstep's JWTs (HS256 through libjwt): the signing secret,
+ * signing and verifying (tokens.c). Also the entry point of the token fuzz
+ * harness (fuzz/fuzz_jwt.c) and of tests. */
 #ifndef LOCKSTEP_TOKEN_H
 #define LOCKSTEP_TOKEN_H
 
 #include "service/app.h"
+#include "store/store.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
+/* The longest token accepted anywhere (bearer header, refresh body, cookie). */
+#define TOKEN_MAX 4096
+/* A signing secret holds 32 to TOKEN_SECRET_MAX bytes, used whole. */
+#define TOKEN_SECRET_MIN 32
+#define TOKEN_SECRET_MAX (sizeof ((struct app *)0)->jwt_secret)
+
+/* What a verified token says. */
+struct token_claims {
+    int64_t user_id;   /* "sub": a positive id, else 0 */
+    int64_t issued_us; /* "iat_us": when it was issued (µs), 0 when absent */
+    int64_t exp_s;     /* "exp": when it expires (s) */
+    char jti[48];      /* "jti": its id, "" when absent or too long */
+    char family[48];   /* "fam" of a refresh token, else "" */
+};
+
+/* Load app's signing secret: cfg.jwt_secret when set, else
+ * <data_dir>/secret.key, created (64 random bytes, hex, mode 0600) on first
+ * start. Returns 0, or -1 with err (shorter than TOKEN_SECRET_MIN or longer
+ * than TOKEN_SECRET_MAX bytes, unreadable file). */
+int token_load_secret(struct app *app, char *err, size_t errlen);
+/* 16 random bytes as 32 hex digits: a token id or family. */
+void token_random_id(char out[33]);
+/* Sign a token of `type` ("access" or "refresh") for user u, issued at `now`
+ * (µs) and valid ttl_s seconds, with id `jti` and, for a refresh token, its
+ * `family` (NULL: none). An access token also carries email and role.
+ * Returns the token (caller frees), or NULL when out of memory. */
+char *token_sign(struct app *app, const struct user *u, const char *type, int64_t now,
+                 int64_t ttl_s, const char *jti, const char *family);
+/* Verify token: HS256 with app's secret only, an "exp" in the future, "type"
+ * equal to type. Returns 0 with *out filled, or -1. */
+int token_verify(struct app *app, const char *token, const char *type,
+                 struct token_claims *out);
+
 /* Check token as every request checks its bearer token (and refresh its
- * refresh token): HS256 with app's secret, an "exp" in the future, "type"
- * equal to type ("access" or "refresh"), a positive user id in "sub".
- * Nothing is cached or stored. Returns 0 with *user_id set, or -1. */
+ * refresh token): token_verify and a positive user id in "sub". Nothing is
+ * cached or stored. Returns 0 with *user_id set, or -1. */
 int auth_token_verify(struct app *app, const char *token, const char *type,
                       int64_t *user_id);
 

@@ -1,7 +1,9 @@
 /* web.c — the dashboard: files embedded at build time (or read from
  * --web-dir while developing: regular files under it only, no symbolic
  * links), index.html for client routes, ETags. */
-#include "http/http.h"
+#include "http/web.h"
+
+#include "http/request.h"
 #include "http/web_assets.h"
 
 #include <errno.h>

@@ -106,6 +106,18 @@ int alerts_gather(struct store *s, const struct config *cfg, struct alerts_facts
         return rc;
     const char *ids[2] = {JOB_CHECK, JOB_SYNC};
     long intervals[2] = {cfg->check_interval, cfg->sync_interval};
+    /* The jobs run at the intervals of the process that leads them, as it
+     * recorded them: every process judges the dead-man rule by the same
+     * numbers, whatever its own configuration says (else a follower with
+     * other intervals would resolve what the leader fires, every second). */
+    struct scheduler_start led;
+    rc = scheduler_recorded_settings(s, time_now_us(), &led);
+    if (rc && rc != STORE_ERR_NOT_FOUND)
+        return rc;
+    if (rc == 0 && led.check_interval > 0 && led.sync_interval > 0) {
+        intervals[0] = (long)led.check_interval;
+        intervals[1] = (long)led.sync_interval;
+    }
     for (int i = 0; i < 2; i++) {
         struct alerts_job_facts *j = &f->jobs[i];
         j->job = ids[i];
@@ -397,20 +409,27 @@ int alerts_apply(struct store *s, const struct config *cfg, struct daylog *log, 
     }
     set->n = 0;
     lines->n = 0;
-    /* Most evaluations find nothing to do: no write transaction for them. */
+    /* Most evaluations find nothing to do: no write transaction for them
+     * (nothing active, and no open alert of these conditions to resolve). */
     bool any = false;
     for (size_t i = 0; i < n && !any; i++)
         any = c[i].active;
     if (!any) {
-        if ((rc = s->ops->alert_list(s, true, 1, collect_active, set)) != 0)
+        if ((rc = s->ops->alert_list(s, true, ALERTS_MAX_ACTIVE, collect_active, set)) != 0)
             goto fail;
-        if (set->n == 0)
+        for (size_t k = 0; k < set->n && !any; k++)
+            for (size_t i = 0; i < n && !any; i++)
+                any = !strcmp(set->items[k].rule, c[i].rule->name) &&
+                      !strcmp(set->items[k].subject, c[i].subject);
+        if (!any)
             goto out;
         set->n = 0;
     }
     if ((rc = s->ops->begin(s, STORE_TXN_WRITE)) != 0)
         goto fail;
-    if ((rc = s->ops->alert_list(s, true, ALERTS_MAX_ACTIVE, collect_active, set)) != 0 ||
+    /* Other processes evaluate too: wait for theirs to commit, then read. */
+    if ((rc = s->ops->alert_eval_lock(s)) != 0 ||
+        (rc = s->ops->alert_list(s, true, ALERTS_MAX_ACTIVE, collect_active, set)) != 0 ||
         (rc = s->ops->silence_list(s, now, 0, collect_silence, &sil)) != 0)
         goto rollback;
     for (size_t i = 0; i < n; i++) {
@@ -442,8 +461,9 @@ out:
     return rc;
 }
 
-int alerts_evaluate(struct store *s, const struct config *cfg, struct daylog *log,
-                    struct alerts_outcome *out, char *err, size_t errlen)
+int alerts_evaluate_rule(struct store *s, const struct config *cfg, struct daylog *log,
+                         const char *rule, struct alerts_outcome *out, char *err,
+                         size_t errlen)
 {
     struct alerts_facts f;
     int rc = alerts_gather(s, cfg, &f);
@@ -454,8 +474,17 @@ int alerts_evaluate(struct store *s, const struct config *cfg, struct daylog *lo
     }
     struct alert_condition c[ALERTS_MAX_CONDITIONS];
     int64_t now = time_now_us();
-    size_t n = alerts_conditions(cfg, &f, now, c);
-    return alerts_apply(s, cfg, log, now, c, n, out, err, errlen);
+    size_t n = alerts_conditions(cfg, &f, now, c), kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!rule || !strcmp(c[i].rule->name, rule))
+            c[kept++] = c[i];
+    return alerts_apply(s, cfg, log, now, c, kept, out, err, errlen);
+}
+
+int alerts_evaluate(struct store *s, const struct config *cfg, struct daylog *log,
+                    struct alerts_outcome *out, char *err, size_t errlen)
+{
+    return alerts_evaluate_rule(s, cfg, log, NULL, out, err, errlen);
 }
 
 /* ---- the API's view ---------------------------------------------------------------- */
@@ -700,19 +729,22 @@ static void *alerts_main(void *arg)
     while (!a->stopping) {
         a->kicked = false;
         pthread_mutex_unlock(&a->mu);
-        if (scheduler_is_leader(a->app->scheduler)) {
-            struct alerts_outcome o;
-            char err[300];
-            int rc = alerts_evaluate(a->store, &a->app->cfg, a->log, &o, err, sizeof err);
-            if (rc && strcmp(err, a->last_error)) {
-                daylog_write(a->log, LOG_ERROR, "alerts", "Cannot evaluate the alert rules: %s",
-                             err);
-                snprintf(a->last_error, sizeof a->last_error, "%s", err);
-            } else if (rc == 0) {
-                a->last_error[0] = '\0';
-                if (o.notifications)
-                    notify_kick(a->app->notifier);
-            }
+        /* The leader evaluates every rule; a follower the dead-man rule,
+         * which must fire when the leader stops running the jobs. */
+        const char *only = scheduler_is_leader(a->app->scheduler) ? NULL
+                                                                  : ALERT_RULE_JOB_DEADMAN;
+        struct alerts_outcome o;
+        char err[300];
+        int rc = alerts_evaluate_rule(a->store, &a->app->cfg, a->log, only, &o, err,
+                                      sizeof err);
+        if (rc && strcmp(err, a->last_error)) {
+            daylog_write(a->log, LOG_ERROR, "alerts", "Cannot evaluate the alert rules: %s",
+                         err);
+            snprintf(a->last_error, sizeof a->last_error, "%s", err);
+        } else if (rc == 0) {
+            a->last_error[0] = '\0';
+            if (o.notifications)
+                notify_kick(a->app->notifier);
         }
         pthread_mutex_lock(&a->mu);
         if (a->stopping || a->kicked)

@@ -99,6 +99,11 @@ int alerts_apply(struct store *s, const struct config *cfg, struct daylog *log, 
 /* alerts_gather + alerts_conditions + alerts_apply at time_now_us(). */
 int alerts_evaluate(struct store *s, const struct config *cfg, struct daylog *log,
                     struct alerts_outcome *out, char *err, size_t errlen);
+/* The same for the conditions of one rule only (the others' alerts are left
+ * as they are): what a follower of the scheduled jobs evaluates. */
+int alerts_evaluate_rule(struct store *s, const struct config *cfg, struct daylog *log,
+                         const char *rule, struct alerts_outcome *out, char *err,
+                         size_t errlen);
 
 /* ---- the API's view ---------------------------------------------------------- */
 
@@ -123,9 +128,12 @@ json_t *alerts_silence_json(const struct alert_silence *si, int64_t now);
 json_t *alerts_overview_json(struct store *s, const struct config *cfg, int64_t now,
                              int64_t history_limit, int *rc);
 
-/* The evaluation thread of `serve` (only the leader of the scheduled jobs
- * evaluates, so several processes never notify twice). Returns NULL when the
- * thread cannot start (err says why). */
+/* The evaluation thread of `serve`: the leader of the scheduled jobs evaluates
+ * every rule, a follower the dead-man rule only (so a stopped or frozen leader
+ * is still noticed). Evaluations of all processes take turns (alert_eval_lock)
+ * and an alert is open at most once per rule and subject, so two processes
+ * never raise or notify one twice. Returns NULL when the thread cannot start
+ * (err says why). */
 struct alerts;
 struct alerts *alerts_start(struct app *app, char *err, size_t errlen);
 /* Evaluate soon: a check or a job run was recorded. NULL is ignored. */

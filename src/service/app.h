@@ -28,7 +28,7 @@ struct app {
     struct alerts *alerts;         /* alert evaluation (NULL with --no-scheduler) */
     struct notifier *notifier;     /* the outbox worker (NULL with --no-scheduler) */
     struct readiness *readiness;   /* the store probe behind /readyz */
-    unsigned char jwt_secret[64];
+    unsigned char jwt_secret[CONFIG_STR_MAX]; /* the HS256 key, whole (auth_init) */
     size_t jwt_secret_len;
     char instance_id[64];          /* host:pid, names this process in job history */
     int64_t started_at;

@@ -4,7 +4,7 @@
 
 #include "service/check.h"
 #include "service/errors.h"
-#include "service/health.h"
+#include "model/health.h"
 #include "service/report.h"
 #include "service/scheduler.h"
 #include "util/fsutil.h"
@@ -671,4 +671,59 @@ out:
     free(names);
     closedir(d);
     return removed;
+}
+
+struct info_lister {
+    struct store *s;
+    baseline_info_cb cb;
+    void *ctx;
+};
+
+static int with_check(void *ctx, const struct baseline *b)
+{
+    struct info_lister *ls = ctx;
+    struct baseline_info bi = {.baseline = *b};
+    int rc = ls->s->ops->check_get(ls->s, b->check_id, &bi.check);
+    return rc ? rc : ls->cb(ls->ctx, &bi);
+}
+
+int baseline_list_each(struct store *s, baseline_info_cb cb, void *ctx)
+{
+    struct info_lister ls = {s, cb, ctx};
+    return s->ops->baseline_list(s, with_check, &ls);
+}
+
+struct json_lister {
+    json_t *arr;
+    bool failed;
+};
+
+static int append_json(void *ctx, const struct baseline_info *b)
+{
+    struct json_lister *ls = ctx;
+    json_t *o = baseline_json(b, NULL);
+    if (!o || json_array_append_new(ls->arr, o) != 0) {
+        ls->failed = true;
+        return 1;
+    }
+    return 0;
+}
+
+int baseline_list_json(struct store *s, json_t **out, char *err, size_t errlen)
+{
+    struct json_lister ls = {json_array(), false};
+    *out = NULL;
+    int rc = ls.arr ? baseline_list_each(s, append_json, &ls) : 0;
+    if (!ls.arr || ls.failed) {
+        json_decref(ls.arr);
+        snprintf(err, errlen, "out of memory");
+        return LS_ERR_DATABASE;
+    }
+    if (rc) {
+        json_decref(ls.arr);
+        snprintf(err, errlen, "%s", store_errmsg(s));
+        return ls_from_store(rc);
+    }
+    *out = ls.arr;
+    return 0;
 }

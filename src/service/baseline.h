@@ -73,6 +73,15 @@ int baseline_create(struct store *s, const struct config *cfg, const char *note,
  * or -errno. */
 int baseline_prune_files(struct store *s, const struct config *cfg);
 
+/* Each recorded baseline with its check, in the store's order, through cb.
+ * Returns 0, a STORE_ERR_* code or cb's nonzero return. */
+typedef int (*baseline_info_cb)(void *ctx, const struct baseline_info *b);
+int baseline_list_each(struct store *s, baseline_info_cb cb, void *ctx);
+/* Every baseline as baseline_json without violations, in one JSON array (the
+ * listing of GET /health/baselines and `baseline list --json`). Returns 0
+ * with *out set (new reference), or an LS_ERR_* code with err. */
+int baseline_list_json(struct store *s, json_t **out, char *err, size_t errlen);
+
 /* A baseline as JSON: id, check_id, created_at, file, note and its check's
  * summary; with `violations` (may be NULL) also the list and its counts by
  * specialization and by Δ. New reference or NULL on no memory. */

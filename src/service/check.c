@@ -4,8 +4,8 @@
 #include "service/check.h"
 
 #include "service/errors.h"
-#include "service/health.h"
-#include "service/pair.h"
+#include "model/health.h"
+#include "model/pair.h"
 #include "service/daylog.h"
 #include "service/report.h"
 #include "util/fsutil.h"
@@ -29,12 +29,38 @@ struct sink {
     char file_error[256];
 };
 
+/* The pair's open violation when it is of v's issue type; NULL otherwise. */
+static const struct open_violation *same_open(const struct pair_levels *p,
+                                              const struct violation *v)
+{
+    return p->has_open && !strcmp(p->open.issue_type, v->issue_type) ? &p->open : NULL;
+}
+
+/* The open-violation sink: what one classified pair changes in the open
+ * violations (v NULL: the pair is consistent). A recorded check stages every
+ * violation; an open violation the scan reported that the pair no longer has
+ * is staged to be resolved. Returns 0 or a store error. */
+static int stage_pair(struct store *s, const struct pair_levels *p, const struct violation *v)
+{
+    int rc = 0;
+    if (p->has_open && (!v || strcmp(p->open.issue_type, v->issue_type) != 0))
+        rc = s->ops->check_stage_resolve(s, p->user_id, p->spec, p->open.issue_type);
+    if (rc == 0 && v)
+        rc = s->ops->check_stage_add(s, v, p->has_open && pair_open_unchanged(&p->open, v));
+    return rc;
+}
+
 /* Where violations go while the scan runs. Returns 0 or a store error. */
 static int emit(struct sink *k, const struct pair_levels *p, struct violation *v)
 {
     struct store *s = k->s;
     int rc = 0;
-    if (p->has_details) {
+    const struct open_violation *open;
+    if (p->open_known) {
+        open = same_open(p, v);
+        v->first_seen = open && open->first_seen ? open->first_seen : k->now;
+        snprintf(v->user_email, sizeof v->user_email, "%s", open ? open->user_email : "");
+    } else if (p->has_details) {
         v->first_seen = p->first_seen ? p->first_seen : k->now;
         memcpy(v->user_email, p->user_email, sizeof v->user_email);
     } else {
@@ -48,7 +74,7 @@ static int emit(struct sink *k, const struct pair_levels *p, struct violation *v
     }
     if (!v->user_email[0] && (rc = s->ops->user_email(s, v->user_id, v->user_email)) != 0)
         return rc;
-    if (!k->o->dry_run && (rc = s->ops->check_stage_add(s, v)) != 0)
+    if (!k->o->dry_run && (rc = stage_pair(s, p, v)) != 0)
         return rc;
     if (k->body_open) {
         if (report_write_violation(k->body.fp, v, k->first) != 0) {
@@ -259,12 +285,18 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
         goto store_failed;
     if ((rc = s->ops->begin(s, STORE_TXN_READ)) != 0)
         goto store_failed;
-    if ((rc = s->ops->pair_scan_open(s, NULL, &scan)) != 0)
+    struct pair_filter all = {.open_violations = true};
+    if ((rc = s->ops->pair_scan_open(s, &all, &scan)) != 0)
         goto store_failed;
     struct pair_levels p;
     struct violation v;
     int64_t last_user = 0;
     while ((rc = s->ops->pair_scan_next(scan, &p)) == 1) {
+        if (!p.has_progress && !p.has_license) { /* an open violation whose rows are gone */
+            if (!o->dry_run && (rc = stage_pair(s, &p, NULL)) != 0)
+                goto store_failed;
+            continue;
+        }
         run->total_checked++;
         if (p.user_id != last_user) { /* pairs arrive ordered by user */
             run->users_checked++;
@@ -272,6 +304,8 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
         }
         if (!pair_violation(&p, o->direction, &v)) {
             run->consistent++;
+            if (p.has_open && !o->dry_run && (rc = stage_pair(s, &p, NULL)) != 0)
+                goto store_failed;
             continue;
         }
         run->inconsistent++;
@@ -282,6 +316,8 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
         goto store_failed;
     s->ops->pair_scan_close(scan);
     scan = NULL;
+    if (!o->dry_run && (rc = s->ops->check_stage_complete(s)) != 0)
+        goto store_failed;
     if ((rc = s->ops->commit(s)) != 0)
         goto store_failed;
 
@@ -292,6 +328,13 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
     if (o->dry_run)
         return 0;
 
+    if (o->may_record && !o->may_record(o->may_record_ctx)) {
+        snprintf(err, errlen, "health check not recorded: this process no longer leads the "
+                 "scheduled jobs");
+        if (k.body_open)
+            atomic_file_abort(&k.body);
+        return LS_ERR_CONFLICT;
+    }
     if ((rc = s->ops->check_record(s, run)) != 0)
         goto store_failed;
     out->recorded = true;
@@ -326,7 +369,7 @@ int check_current_violations(struct store *s, const char *spec, const char *dire
     struct check_options o = {.dry_run = true, .direction = direction, .on_violation = cb,
                               .ctx = ctx};
     struct sink k = {.s = s, .o = &o, .first = true, .now = time_now_us()};
-    struct pair_filter f = {.spec = spec};
+    struct pair_filter f = {.spec = spec, .open_violations = true};
     struct store_scan *scan = NULL;
     int rc = s->ops->begin(s, STORE_TXN_READ);
     if (rc == 0)
@@ -335,7 +378,7 @@ int check_current_violations(struct store *s, const char *spec, const char *dire
     struct violation v;
     while (rc == 0 && (rc = s->ops->pair_scan_next(scan, &p)) == 1) {
         rc = 0;
-        if (pair_violation(&p, direction, &v))
+        if ((p.has_progress || p.has_license) && pair_violation(&p, direction, &v))
             rc = emit(&k, &p, &v);
     }
     if (scan)

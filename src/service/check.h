@@ -20,6 +20,11 @@ struct check_options {
     long long budget_bytes_per_day; /* integrity-check files per UTC day; 0: no budget */
     store_violation_cb on_violation; /* optional: each violation as it is found */
     void *ctx;
+    /* Optional: asked right before the check is recorded; false: nothing is
+     * recorded and check_execute fails with LS_ERR_CONFLICT (a scheduled check
+     * of a process that no longer leads the scheduled jobs). */
+    bool (*may_record)(void *ctx);
+    void *may_record_ctx;
 };
 
 struct check_outcome {

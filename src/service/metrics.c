@@ -4,7 +4,7 @@
 #include "service/metrics.h"
 
 #include "service/alerts.h"
-#include "service/health.h"
+#include "model/health.h"
 #include "service/scheduler.h"
 #include "util/proc_stats.h"
 #include "util/timeutil.h"

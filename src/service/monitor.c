@@ -2,7 +2,7 @@
 #include "service/monitor.h"
 
 #include "service/errors.h"
-#include "service/health.h"
+#include "model/health.h"
 #include "service/metrics.h"
 #include "service/report.h"
 #include "service/scheduler.h"
@@ -150,6 +150,8 @@ static int execute(struct monitor *m, struct store *s, const struct monitor_chec
         .budget_bytes_per_day = m->cfg->report_budget_bytes_per_day,
         .on_violation = to_newest,
         .ctx = &sink,
+        .may_record = c->may_record,
+        .may_record_ctx = c->may_record_ctx,
     };
     int rc = check_execute(s, &o, &res->outcome, err, errlen);
     if (rc == 0) {

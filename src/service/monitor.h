@@ -17,6 +17,8 @@ struct monitor_check {
     bool dry_run;
     const char *trigger;  /* scheduled | manual */
     bool wait;            /* a check is running: wait for it (true) or LS_ERR_CONFLICT */
+    bool (*may_record)(void *ctx); /* optional: check_options.may_record */
+    void *may_record_ctx;
 };
 
 struct monitor_result {

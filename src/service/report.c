@@ -1,7 +1,7 @@
 /* report.c — violation and report JSON. */
 #include "service/report.h"
 
-#include "service/health.h"
+#include "model/health.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 
@@ -40,7 +40,9 @@ json_t *report_violation_json(const struct violation *v)
     return o;
 }
 
-json_t *report_summary_json(const struct check_run *c)
+/* The summary fields of a check; requires_attention only in a report (the
+ * history's items leave it out, api.md). */
+static json_t *summary_json(const struct check_run *c, bool attention)
 {
     json_t *o = json_object();
     if (!o)
@@ -51,11 +53,22 @@ json_t *report_summary_json(const struct check_run *c)
     json_object_set_new(o, "inconsistent", json_integer(c->inconsistent));
     json_object_set_new(o, "consistency_rate", json_real(c->consistency_rate));
     json_object_set_new(o, "status", json_string(c->status));
-    json_object_set_new(o, "requires_attention",
-                        json_boolean(health_requires_attention(c->status)));
+    if (attention)
+        json_object_set_new(o, "requires_attention",
+                            json_boolean(health_requires_attention(c->status)));
     json_object_set_new(o, "trigger", json_string(c->trigger));
     json_object_set_new(o, "duration_ms", json_real(c->duration_ms));
     return o;
+}
+
+json_t *report_summary_json(const struct check_run *c)
+{
+    return summary_json(c, true);
+}
+
+json_t *report_history_json(const struct check_run *c)
+{
+    return summary_json(c, false);
 }
 
 /* One violation line is built in memory and written with one fwrite: a check

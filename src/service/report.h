@@ -23,6 +23,9 @@ json_t *report_violation_json(const struct violation *v);
  * inconsistent, consistency_rate, status, requires_attention, trigger,
  * duration_ms) without violations. New reference. */
 json_t *report_summary_json(const struct check_run *c);
+/* A recorded check as GET /health/history lists it: the summary fields
+ * without requires_attention. New reference; NULL on allocation failure. */
+json_t *report_history_json(const struct check_run *c);
 /* Append one violation to a report body (see report_write): a comma unless
  * it is the first, a newline, then the compact object. Returns 0 or -1. */
 int report_write_violation(FILE *body, const struct violation *v, bool first);

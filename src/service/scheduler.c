@@ -16,11 +16,14 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_GAP_RECORDS 100000 /* missed dues recorded for one downtime, at most */
 #define PRUNE_EVERY_US (3600 * USEC_PER_SEC)
@@ -45,13 +48,18 @@ struct job {
 struct scheduler {
     struct app *app;
     struct daylog *log;
-    struct store *leader_store; /* its own connection: leadership lives with it */
+    struct store *leader_store; /* its own connection: the lease is renewed on it */
     bool leader;
+    char lease_owner[LEASE_OWNER_MAX]; /* host:pid:random: this process in scheduler_lease */
+    int64_t lease_us;                  /* leader_lease */
+    atomic_llong lease_valid_until;    /* lease clock; no job starts or commits after it */
+    bool renew_failing;                /* the last renewal failed (said once in the day log) */
     pthread_mutex_t mu;
     pthread_cond_t tick;     /* wakes the timing thread */
     pthread_cond_t work;     /* wakes workers; broadcast */
     pthread_cond_t idle;     /* a job finished */
-    bool stopping;
+    bool stopping;           /* no job starts any more */
+    bool timing_done;        /* the timing thread ends (after the running jobs) */
     pthread_t thread;
     bool thread_started;
     atomic_llong last_tick;  /* monotonic, by the timing thread */
@@ -59,6 +67,33 @@ struct scheduler {
     int64_t last_prune;
     struct job jobs[2];
 };
+
+/* ---- the lease's local deadline ---------------------------------------------------- */
+
+/* The clock of the deadline: it runs on while the process is stopped (SIGSTOP)
+ * or the machine sleeps, so a process that wakes up finds its deadline passed
+ * before it writes anything as the leader. */
+static int64_t lease_clock_us(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/* Whether this process may still start or commit a job as the leader: its
+ * last renewal began less than one lease duration ago. The store's lease
+ * lasts from the renewal's execution, later than its beginning, so this
+ * deadline passes first (the clocks' rates agree over a few seconds). */
+static bool lease_valid(struct scheduler *s)
+{
+    return lease_clock_us() < atomic_load(&s->lease_valid_until);
+}
+
+static bool lease_valid_cb(void *ctx)
+{
+    return lease_valid(ctx);
+}
 
 /* ---- pure arithmetic ----------------------------------------------------------- */
 
@@ -237,6 +272,15 @@ static void record_run(struct scheduler *s, struct store *st, const char *job, i
 static void finish_run(struct scheduler *s, struct store *st, const char *job, int64_t run_id,
                        const char *status, const char *error)
 {
+    if (!lease_valid(s)) {
+        /* Another process may lead by now and has marked this run interrupted
+         * (or will): say the same, whatever the job did before it stopped. */
+        status = "interrupted";
+        error = "this process lost the lead of the scheduled jobs while the job ran";
+        daylog_write(s->log, LOG_WARNING, "scheduler",
+                     "Job %s interrupted: this process lost the lead of the scheduled jobs "
+                     "while it ran", job);
+    }
     if (st->ops->job_run_finish(st, run_id, status, error, time_now_us()) != 0)
         daylog_write(s->log, LOG_ERROR, "scheduler", "cannot record the end of a %s run: %s",
                      job, store_errmsg(st));
@@ -282,12 +326,14 @@ static void run_check(struct job *j, struct store *st, int64_t due, int64_t run_
 {
     struct scheduler *s = j->sched;
     (void)due;
-    struct monitor_check c = {.dry_run = false, .trigger = "scheduled", .wait = true};
+    struct monitor_check c = {.dry_run = false, .trigger = "scheduled", .wait = true,
+                              .may_record = lease_valid_cb, .may_record_ctx = s};
     struct monitor_result res;
     char err[400];
     int rc = monitor_run_check(s->app->monitor, st, &c, &res, err, sizeof err);
     if (rc) {
-        daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
+        if (lease_valid(s)) /* else finish_run says why it stopped */
+            daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
         finish_run(s, st, j->id, run_id, "failed", err);
         return;
     }
@@ -322,6 +368,8 @@ static void run_sync(struct job *j, struct store *st, int64_t due, int64_t run_i
         .direction = s->app->cfg.sync_direction,
         .trigger = "scheduled",
         .data_dir = s->app->cfg.data_dir,
+        .may_continue = lease_valid_cb,
+        .may_continue_ctx = s,
     };
     struct sync_result r;
     char err[400];
@@ -347,7 +395,8 @@ static void run_sync(struct job *j, struct store *st, int64_t due, int64_t run_i
                          r.items[i].spec, r.items[i].error);
                 break;
             }
-        daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
+        if (lease_valid(s))
+            daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
         finish_run(s, st, j->id, run_id, "failed", err);
     } else {
         finish_run(s, st, j->id, run_id, "success", "");
@@ -360,6 +409,12 @@ static void run_sync(struct job *j, struct store *st, int64_t due, int64_t run_i
 static void execute(struct job *j, int64_t due)
 {
     struct scheduler *s = j->sched;
+    if (!lease_valid(s)) {
+        daylog_write(s->log, LOG_WARNING, "scheduler",
+                     "Job %s not started: this process's lead of the scheduled jobs has lapsed",
+                     j->id);
+        return;
+    }
     struct store *st = store_pool_get(s->app->pool);
     struct job_run r;
     memset(&r, 0, sizeof r);
@@ -470,24 +525,103 @@ void scheduler_record_disabled(struct app *app)
     store_pool_put(app->pool, st);
 }
 
-/* Confirm or take the leadership (unlocked: it talks to the store). */
+/* This process no longer leads: no job starts or commits from now on. */
+static void step_down(struct scheduler *s, const char *why)
+{
+    pthread_mutex_lock(&s->mu);
+    bool was = s->leader;
+    s->leader = false;
+    atomic_store(&s->lease_valid_until, 0);
+    pthread_mutex_unlock(&s->mu);
+    metrics_set_leader(s->app->metrics, false);
+    if (was)
+        daylog_write(s->log, LOG_ERROR, "scheduler",
+                     "Lost the lead of the scheduled jobs: %s; another process may take over",
+                     why);
+}
+
+/* Whether the holder of the lease is a process of this host that no longer
+ * exists (killed, crashed): then its lease need not run out. Another host's
+ * processes cannot be asked; their lease runs out. */
+static bool lease_holder_gone(const char *holder, const char *self)
+{
+    const char *r = strrchr(holder, ':'), *self_r = strrchr(self, ':');
+    if (!r || !self_r)
+        return false;
+    const char *p = r, *self_p = self_r;
+    while (p > holder && p[-1] != ':')
+        p--;
+    while (self_p > self && self_p[-1] != ':')
+        self_p--;
+    if (p == holder || self_p == self || p - holder != self_p - self ||
+        strncmp(holder, self, (size_t)(p - holder)) != 0)
+        return false; /* another host */
+    char *end = NULL;
+    long pid = strtol(p, &end, 10);
+    if (end != r || pid <= 0 || pid == (long)getpid())
+        return false;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/* Take the lease when it is free: expired, never held, or held by a process
+ * of this host that is gone (or by this process, which let it lapse). True
+ * when this process holds it now; the deadline is set. */
+static bool lease_try_take(struct scheduler *s)
+{
+    struct store *st = s->leader_store;
+    int64_t start = lease_clock_us();
+    struct scheduler_lease l;
+    if (st->ops->lease_get(st, &l) != 0)
+        return false;
+    const char *from = NULL;
+    if (!l.expired && (!strcmp(l.owner, s->lease_owner) ||
+                       lease_holder_gone(l.owner, s->lease_owner)))
+        from = l.owner;
+    bool held = false;
+    if ((!l.expired && !from) ||
+        st->ops->lease_take(st, s->lease_owner, from, s->lease_us / 1000, &held) != 0 || !held)
+        return false;
+    atomic_store(&s->lease_valid_until, start + s->lease_us);
+    return true;
+}
+
+/* Renew the lease, or take it when free (unlocked: it talks to the store). */
 static void check_leadership(struct scheduler *s)
 {
-    bool leader = false;
-    int rc = s->leader_store->ops->leader_hold(s->leader_store, &leader);
-    if (rc)
-        leader = false;
-    if (s->leader && !leader) {
+    pthread_mutex_lock(&s->mu);
+    bool leading = s->leader, stopping = s->stopping;
+    pthread_mutex_unlock(&s->mu);
+    if (!leading) {
+        if (!stopping && lease_try_take(s))
+            become_leader(s, false);
+        return;
+    }
+    struct store *st = s->leader_store;
+    int64_t start = lease_clock_us();
+    bool held = false;
+    int rc = st->ops->lease_renew(st, s->lease_owner, s->lease_us / 1000, &held);
+    if (rc == 0 && held) {
+        atomic_store(&s->lease_valid_until, start + s->lease_us);
+        if (s->renew_failing)
+            daylog_write(s->log, LOG_INFO, "scheduler",
+                         "Renewed the lead of the scheduled jobs again");
+        s->renew_failing = false;
+        return;
+    }
+    if (rc == 0) {
+        s->renew_failing = false;
+        step_down(s, "its lease ran out or another process took it over");
+        return;
+    }
+    /* The store did not answer: lead on until the lease could have run out. */
+    if (!s->renew_failing)
         daylog_write(s->log, LOG_ERROR, "scheduler",
-                     "Lost the lead of the scheduled jobs%s%s; another process may take over",
-                     rc ? ": " : "", rc ? store_errmsg(s->leader_store) : "");
-        pthread_mutex_lock(&s->mu);
-        s->leader = false;
-        pthread_mutex_unlock(&s->mu);
-        metrics_set_leader(s->app->metrics, false);
-        s->leader_store->ops->leader_release(s->leader_store);
-    } else if (!s->leader && leader) {
-        become_leader(s, false);
+                     "Cannot renew the lead of the scheduled jobs: %s; no job starts once the "
+                     "lease runs out", store_errmsg(st));
+    s->renew_failing = true;
+    if (!lease_valid(s)) {
+        s->renew_failing = false;
+        step_down(s, "its lease ran out while the store could not renew it");
     }
 }
 
@@ -496,7 +630,8 @@ static void *timing_main(void *arg)
     struct scheduler *s = arg;
     int64_t last_leader_check = 0;
     pthread_mutex_lock(&s->mu);
-    while (!s->stopping) {
+    /* While stopping, a job still running keeps the lease renewed. */
+    while (!s->timing_done) {
         int64_t now = time_now_us();
         atomic_store(&s->last_tick, time_mono_us());
         if (time_mono_us() - last_leader_check >= USEC_PER_SEC) {
@@ -504,18 +639,18 @@ static void *timing_main(void *arg)
             pthread_mutex_unlock(&s->mu);
             check_leadership(s);
             pthread_mutex_lock(&s->mu);
-            if (s->stopping)
+            if (s->timing_done)
                 break;
             now = time_now_us();
         }
         int64_t wake = now + USEC_PER_SEC; /* re-evaluate at least every second */
-        for (int i = 0; i < 2 && s->leader; i++) {
+        for (int i = 0; i < 2 && !s->stopping && s->leader && lease_valid(s); i++) {
             if (now >= s->jobs[i].next_due)
                 fire(s, &s->jobs[i], now);
             if (s->jobs[i].next_due < wake)
                 wake = s->jobs[i].next_due;
         }
-        if (s->stopping)
+        if (s->timing_done)
             break;
         struct timespec ts = {.tv_sec = (time_t)(wake / USEC_PER_SEC),
                               .tv_nsec = (long)(wake % USEC_PER_SEC) * 1000};
@@ -628,14 +763,27 @@ int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t e
         free(s);
         return -1;
     }
-    bool leader = false;
-    if (s->leader_store->ops->leader_hold(s->leader_store, &leader) != 0) {
+    s->lease_us = app->cfg.leader_lease * USEC_PER_SEC;
+    unsigned char nonce[6];
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "cannot start the scheduler: no random numbers");
+        store_close(s->leader_store);
+        daylog_close(s->log);
+        free(s);
+        return -1;
+    }
+    randombytes_buf(nonce, sizeof nonce);
+    snprintf(s->lease_owner, sizeof s->lease_owner, "%s:%02x%02x%02x%02x%02x%02x",
+             app->instance_id, nonce[0], nonce[1], nonce[2], nonce[3], nonce[4], nonce[5]);
+    struct scheduler_lease l;
+    if (s->leader_store->ops->lease_get(s->leader_store, &l) != 0) {
         snprintf(err, errlen, "cannot start the scheduler: %s", store_errmsg(s->leader_store));
         store_close(s->leader_store);
         daylog_close(s->log);
         free(s);
         return -1;
     }
+    bool leader = lease_try_take(s);
     if (leader)
         become_leader(s, true);
     /* A process killed while writing leaves hidden temporary files: remove them. */
@@ -699,6 +847,8 @@ void scheduler_stop(struct scheduler *s, long timeout_ms)
                               .tv_nsec = (long)(deadline % USEC_PER_SEC) * 1000};
         pthread_cond_timedwait(&s->idle, &s->mu, &ts);
     }
+    s->timing_done = true;
+    pthread_cond_broadcast(&s->tick);
     pthread_mutex_unlock(&s->mu);
     if (s->thread_started)
         pthread_join(s->thread, NULL);
@@ -712,7 +862,12 @@ void scheduler_stop(struct scheduler *s, long timeout_ms)
         if (s->jobs[i].worker_started)
             pthread_join(s->jobs[i].worker, NULL);
     daylog_write(s->log, LOG_INFO, "scheduler", "Background scheduler stopped");
-    store_close(s->leader_store); /* releases the leadership */
+    /* Let the lease go now, so that another process takes over at once. */
+    if (s->leader && s->leader_store->ops->lease_release(s->leader_store, s->lease_owner) != 0)
+        daylog_write(s->log, LOG_WARNING, "scheduler",
+                     "Cannot release the lead of the scheduled jobs (it runs out in %ld s): %s",
+                     s->app->cfg.leader_lease, store_errmsg(s->leader_store));
+    store_close(s->leader_store);
     daylog_close(s->log);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->tick);
@@ -728,7 +883,7 @@ bool scheduler_is_leader(struct scheduler *s)
     pthread_mutex_lock(&s->mu);
     bool l = s->leader;
     pthread_mutex_unlock(&s->mu);
-    return l;
+    return l && lease_valid(s);
 }
 
 int64_t scheduler_next_run(struct scheduler *s, const char *job)
@@ -770,4 +925,9 @@ bool scheduler_healthy(struct scheduler *s, char *reason, size_t len)
 long scheduler_file_failures(struct scheduler *s)
 {
     return s ? atomic_load(&s->file_failures) + daylog_failures(s->log) : 0;
+}
+
+int scheduler_leader(struct store *s, int64_t *since, char owner[64])
+{
+    return s->ops->scheduler_last_start(s, since, owner);
 }

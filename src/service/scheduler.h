@@ -92,6 +92,10 @@ int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t e
 void scheduler_stop(struct scheduler *s, long timeout_ms);
 /* True while this process leads the scheduled jobs. */
 bool scheduler_is_leader(struct scheduler *s);
+/* The process leading the jobs (host:pid) as the store records it — the
+ * latest scheduler start with the scheduler running — and since when.
+ * Returns 0, STORE_ERR_NOT_FOUND (never) or another STORE_ERR_* code. */
+int scheduler_leader(struct store *s, int64_t *since, char owner[64]);
 /* Next due time of a job (0 if unknown or another process leads). */
 int64_t scheduler_next_run(struct scheduler *s, const char *job);
 /* True when the scheduler thread is alive and no job has been running longer

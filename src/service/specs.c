@@ -74,3 +74,8 @@ int specs_get(struct store *s, const char *id, struct specialization *out, char 
     }
     return 0;
 }
+
+int specs_list(struct store *s, store_spec_cb cb, void *ctx)
+{
+    return s->ops->spec_list(s, cb, ctx);
+}

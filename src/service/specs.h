@@ -21,5 +21,8 @@ int specs_create(struct store *s, const char *id, const char *name, int max_leve
  * "Unknown specialization X" when there is none or the id is malformed. */
 int specs_get(struct store *s, const char *id, struct specialization *out, char *err,
               size_t errlen);
+/* Every specialization through cb. Returns 0, a STORE_ERR_* code, or cb's
+ * nonzero return. */
+int specs_list(struct store *s, store_spec_cb cb, void *ctx);
 
 #endif

@@ -4,7 +4,8 @@
 
 #include "config/config.h"
 #include "service/errors.h"
-#include "service/pair.h"
+#include "model/direction.h"
+#include "model/pair.h"
 #include "service/report.h"
 #include "service/specs.h"
 #include "util/fsutil.h"
@@ -383,7 +384,7 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
                  char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
-    const char *direction = o->direction ? o->direction : "progress_to_license";
+    const char *direction = o->direction ? o->direction : DIRECTION_PROGRESS_TO_LICENSE;
     if (!config_valid_direction(direction)) {
         snprintf(err, errlen,
                  "invalid direction '%.40s' (expected progress_to_license, "
@@ -461,6 +462,12 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
         bool stopped = false;
         for (size_t i = 0; i < r->n_items; i++) {
             struct sync_item *it = &r->items[i];
+            if (!stopped && o->may_continue && !o->may_continue(o->may_continue_ctx)) {
+                snprintf(r->error, sizeof r->error, "this process no longer leads the scheduled "
+                         "jobs; stopped after %lld of %zu pairs", (long long)r->synced_count,
+                         r->n_items);
+                stopped = true;
+            }
             if (stopped) {
                 it->success = false;
                 snprintf(it->error, sizeof it->error, "not attempted: %s", r->error);

@@ -18,6 +18,10 @@ struct sync_options {
     int64_t caller;         /* advanced_by of license changes; 0 = the system */
     const char *trigger;    /* cli | api | scheduled (recorded in the sync history) */
     const char *data_dir;   /* logs/sync_jobs goes under it; NULL: no log file */
+    /* Optional: asked before each repair; false stops the run there (a
+     * scheduled sync of a process that no longer leads the scheduled jobs). */
+    bool (*may_continue)(void *ctx);
+    void *may_continue_ctx;
 };
 
 struct sync_item {

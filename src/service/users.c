@@ -1,7 +1,9 @@
 /* users.c — accounts and argon2id password hashes (libsodium). */
 #include "service/users.h"
 
+#include "model/role.h"
 #include "service/errors.h"
+#include "service/report.h"
 #include "util/timeutil.h"
 
 #include <ctype.h>
@@ -36,20 +38,12 @@ int users_normalize_email(const char *in, char out[EMAIL_MAX + 1])
 
 bool users_valid_role(const char *role)
 {
-    return users_role_rank(role) > 0;
+    return role_valid(role);
 }
 
 int users_role_rank(const char *role)
 {
-    if (!role)
-        return 0;
-    if (!strcmp(role, "student"))
-        return 1;
-    if (!strcmp(role, "instructor"))
-        return 2;
-    if (!strcmp(role, "admin"))
-        return 3;
-    return 0;
+    return role_rank(role);
 }
 
 int users_hash_password(const char *password, char out[192], char *err, size_t errlen)
@@ -257,4 +251,31 @@ int users_end_sessions(struct store *s, int64_t id, int64_t when)
         return rc;
     }
     return s->ops->commit(s);
+}
+
+int users_get(struct store *s, int64_t id, struct user *out)
+{
+    return s->ops->user_get(s, id, out);
+}
+
+int users_list(struct store *s, const struct user_filter *f, store_user_cb cb, void *ctx)
+{
+    return s->ops->user_list(s, f, cb, ctx);
+}
+
+json_t *users_json(const struct user *u, bool with_times)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "id", json_integer(u->id));
+    json_object_set_new(o, "email", json_string(u->email));
+    json_object_set_new(o, "name", json_string(u->name));
+    json_object_set_new(o, "role", json_string(u->role));
+    json_object_set_new(o, "is_active", json_boolean(u->is_active));
+    if (with_times) {
+        json_object_set_new(o, "created_at", report_time_json(u->created_at));
+        json_object_set_new(o, "updated_at", report_time_json(u->updated_at));
+    }
+    return o;
 }

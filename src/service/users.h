@@ -4,6 +4,7 @@
 
 #include "store/store.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -49,5 +50,16 @@ int users_update(struct store *s, int64_t id, const char *name, const char *role
  * rest of the row is not written). One write transaction; returns 0 or a
  * STORE_ERR_* code (STORE_ERR_NOT_FOUND: no such user). */
 int users_end_sessions(struct store *s, int64_t id, int64_t when);
+
+/* Load user `id`. Returns 0 or a STORE_ERR_* code (STORE_ERR_NOT_FOUND: no
+ * such user). */
+int users_get(struct store *s, int64_t id, struct user *out);
+/* Each user matching `f` through cb, as the store orders them. Returns 0, a
+ * STORE_ERR_* code, or cb's nonzero return. */
+int users_list(struct store *s, const struct user_filter *f, store_user_cb cb, void *ctx);
+/* A user as the API shows it: id, email, name, role, is_active and, when
+ * with_times, created_at and updated_at (the password hash never). New
+ * reference, or NULL when out of memory. */
+json_t *users_json(const struct user *u, bool with_times);
 
 #endif

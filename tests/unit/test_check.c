@@ -402,6 +402,43 @@ static void report_from_store_matches_file(void **state)
     json_decref(rebuilt);
 }
 
+/* More specializations than a scan once interned (1,024): every pair is still
+ * checked, the ones of the last specialization in byte order too. */
+static void thousands_of_specializations(void **state)
+{
+    struct fixture *f = *state;
+    struct store *s = f->s;
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    for (int i = 0; i < 1500; i++) {
+        struct specialization sp = {.max_levels = 10, .is_active = true, .created_at = 1};
+        snprintf(sp.id, sizeof sp.id, "ZZ%04d", i);
+        snprintf(sp.name, sizeof sp.name, "Specialization %d", i);
+        assert_int_equal(s->ops->spec_insert(s, &sp), 0);
+    }
+    assert_int_equal(s->ops->commit(s), 0);
+    tu_pair(s, f->u[0], "ZZ1499", 2, 3);
+    tu_pair(s, f->u[1], "ZZ0000", 4, 4);
+    struct seen seen = {.n = 0};
+    struct check_options o = opts(f->dir, false);
+    o.on_violation = collect;
+    o.ctx = &seen;
+    struct check_outcome out;
+    char err[300];
+    assert_int_equal(check_execute(s, &o, &out, err, sizeof err), 0);
+    assert_int_equal(out.run.total_checked, 9);
+    assert_int_equal(out.run.inconsistent, 4);
+    assert_int_equal(seen.n, 4);
+    assert_int_equal(seen.v[0].user_id, f->u[0]);
+    assert_string_equal(seen.v[0].spec, "ZZ1499");
+    assert_string_equal(seen.v[0].issue_type, "level_mismatch");
+    /* The next check keeps it open, first seen by the first. */
+    seen.n = 0;
+    int64_t first = out.run.timestamp;
+    assert_int_equal(check_execute(s, &o, &out, err, sizeof err), 0);
+    assert_int_equal(out.run.inconsistent, 4);
+    assert_int_equal(seen.v[0].first_seen, first);
+}
+
 static void empty_store_is_healthy(void **state)
 {
     (void)state;
@@ -440,6 +477,7 @@ int main(void)
         BOTH(same_second_files_get_suffixes),
         BOTH(unwritable_log_dir),
         BOTH(report_from_store_matches_file),
+        BOTH(thousands_of_specializations),
         cmocka_unit_test(empty_store_is_healthy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,5 @@
 /* test_health.c — rate rounding, the status thresholds and check's exit codes. */
-#include "service/health.h"
+#include "model/health.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

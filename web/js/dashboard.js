@@ -2,7 +2,7 @@
 // rate, violations, last check) leading to the health page, and monitoring figures.
 import { ApiError, get } from './api.js';
 import { h, replace } from './dom.js';
-import { formatCount, formatRate, formatRelative, statusInfo, timeElement } from './format.js';
+import { formatCount, formatRate, formatRelative, setThresholds, statusInfo, timeElement } from './format.js';
 
 export function mountDashboard(main, { user }) {
   let alive = true;
@@ -46,6 +46,7 @@ export function mountDashboard(main, { user }) {
   }
 
   Promise.all([get('/api/v1/health/status'), get('/api/v1/health/metrics')]).then(([s, m]) => {
+    setThresholds(m && m.thresholds);
     if (alive) replace(body, healthCard(s), monitoringCard(m));
   }, (e) => {
     if (!alive || (e instanceof ApiError && e.status === 401)) return;

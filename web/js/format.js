@@ -2,19 +2,40 @@
 // and their thresholds, rates, counts, times, issue types and actions.
 import { h } from './dom.js';
 
+/** The status bands of the server (healthy_threshold, degraded_threshold):
+ * the defaults until GET /health/metrics tells its own (`thresholds`). */
+export const thresholds = { healthy: 99, degraded: 95 };
+
+/** Take the server's thresholds ({healthy, degraded}); true when they changed. */
+export function setThresholds(t) {
+  if (!t || typeof t.healthy !== 'number' || typeof t.degraded !== 'number' ||
+      !Number.isFinite(t.healthy) || !Number.isFinite(t.degraded)) return false;
+  if (t.healthy === thresholds.healthy && t.degraded === thresholds.degraded) return false;
+  thresholds.healthy = t.healthy;
+  thresholds.degraded = t.degraded;
+  return true;
+}
+
+/** A threshold as the dashboard words it: 99, 97.5. */
+export function formatThreshold(v) {
+  return `${+v.toFixed(2)}`;
+}
+
 /** The four statuses of domain.md with the dashboard's colour, icon and wording. */
 export const STATUS = {
   healthy: {
     key: 'healthy', label: 'HEALTHY', colour: '#10b981', icon: '✓',
-    description: 'System operating normally (≥99% consistency)',
+    get description() { return `System operating normally (≥${formatThreshold(thresholds.healthy)}% consistency)`; },
   },
   degraded: {
     key: 'degraded', label: 'DEGRADED', colour: '#f59e0b', icon: '!',
-    description: 'Minor issues detected (95-99% consistency)',
+    get description() {
+      return `Minor issues detected (${formatThreshold(thresholds.degraded)}-${formatThreshold(thresholds.healthy)}% consistency)`;
+    },
   },
   critical: {
     key: 'critical', label: 'CRITICAL', colour: '#ef4444', icon: '✕',
-    description: 'Immediate attention required (<95% consistency)',
+    get description() { return `Immediate attention required (<${formatThreshold(thresholds.degraded)}% consistency)`; },
   },
   unknown: {
     key: 'unknown', label: 'UNKNOWN', colour: '#9ca3af', icon: '?',
@@ -22,20 +43,16 @@ export const STATUS = {
   },
 };
 
-/** Default thresholds (operators may configure others on the server; the
- * server's `status` field is used wherever it is given). */
-export const HEALTHY_RATE = 99;
-export const DEGRADED_RATE = 95;
-
 export function statusInfo(status) {
   return STATUS[status] || STATUS.unknown;
 }
 
-/** The status a rate falls in under the default thresholds. */
+/** The status a rate falls in under the server's thresholds (the server's
+ * `status` field is used wherever it is given). */
 export function statusOfRate(rate) {
   if (rate === null || rate === undefined || Number.isNaN(rate)) return STATUS.unknown;
-  if (rate >= HEALTHY_RATE) return STATUS.healthy;
-  if (rate >= DEGRADED_RATE) return STATUS.degraded;
+  if (rate >= thresholds.healthy) return STATUS.healthy;
+  if (rate >= thresholds.degraded) return STATUS.degraded;
   return STATUS.critical;
 }
 

@@ -1,7 +1,7 @@
 // gauge.js — the semicircle gauge of the consistency rate (0–100 %), coloured
-// by status, with ticks at the 95 and 99 % thresholds and a legend.
+// by status, with its zones at the server's thresholds and a legend.
 import { h, svg } from './dom.js';
-import { DEGRADED_RATE, HEALTHY_RATE, STATUS, formatRate, statusInfo, statusOfRate } from './format.js';
+import { STATUS, formatRate, formatThreshold, statusInfo, statusOfRate, thresholds } from './format.js';
 
 const CX = 100;
 const CY = 100;
@@ -31,28 +31,42 @@ function zone(from, to, colour) {
 }
 
 /** A gauge; update(rate, status) redraws it. `status` (the server's) picks the
- * colour when given, else the rate's status under the default thresholds. */
+ * colour when given, else the rate's status under the thresholds. The zones
+ * and the legend follow the thresholds (format.js) at each update. */
 export function createGauge() {
   const track = svg('path', { d: arc(1), class: 'gauge-track', fill: 'none', 'stroke-width': WIDTH });
   const value = svg('path', { d: '', class: 'gauge-value', fill: 'none', 'stroke-width': WIDTH, 'stroke-linecap': 'butt' });
   const number = svg('text', { x: CX, y: 86, 'text-anchor': 'middle', class: 'gauge-number' }, 'N/A');
   const caption = svg('text', { x: CX, y: 104, 'text-anchor': 'middle', class: 'gauge-caption' }, 'consistency');
+  const zones = svg('g', { class: 'gauge-zones' });
   const graphic = svg('svg', { viewBox: '-8 -8 216 130', class: 'gauge-svg', role: 'img', 'aria-label': 'Consistency rate: not available' },
-    track, value, zone(0, DEGRADED_RATE, STATUS.critical.colour), zone(DEGRADED_RATE, HEALTHY_RATE, STATUS.degraded.colour),
-    zone(HEALTHY_RATE, 100, STATUS.healthy.colour), number, caption,
+    track, value, zones, number, caption,
     svg('text', { x: 20, y: 120, 'text-anchor': 'middle', class: 'gauge-scale' }, '0'),
     svg('text', { x: 180, y: 120, 'text-anchor': 'middle', class: 'gauge-scale' }, '100'));
 
-  const legend = h('ul', { class: 'legend', 'aria-label': 'Gauge colours' },
-    [STATUS.healthy, STATUS.degraded, STATUS.critical].map((s) =>
-      h('li', {}, h('span', { class: `swatch swatch-${s.key}`, 'aria-hidden': 'true' }),
+  const legend = h('ul', { class: 'legend', 'aria-label': 'Gauge colours' });
+  let bands = '';
+
+  /* The zones and the legend for the thresholds now, when they changed. */
+  function drawBands() {
+    const { healthy, degraded } = thresholds;
+    if (bands === `${healthy}/${degraded}`) return;
+    bands = `${healthy}/${degraded}`;
+    const hi = formatThreshold(healthy);
+    const lo = formatThreshold(degraded);
+    zones.replaceChildren(zone(0, degraded, STATUS.critical.colour), zone(degraded, healthy, STATUS.degraded.colour),
+      zone(healthy, 100, STATUS.healthy.colour));
+    legend.replaceChildren(...[STATUS.healthy, STATUS.degraded, STATUS.critical].map((s) =>
+      h('li', { 'data-status': s.key }, h('span', { class: `swatch swatch-${s.key}`, 'aria-hidden': 'true' }),
         `${s.label[0]}${s.label.slice(1).toLowerCase()} `,
         h('span', { class: 'muted' },
-          s === STATUS.healthy ? `≥ ${HEALTHY_RATE}%` : s === STATUS.degraded ? `${DEGRADED_RATE}–${HEALTHY_RATE}%` : `< ${DEGRADED_RATE}%`))));
+          s === STATUS.healthy ? `≥ ${hi}%` : s === STATUS.degraded ? `${lo}–${hi}%` : `< ${lo}%`))));
+  }
 
   const el = h('div', { class: 'gauge', 'data-testid': 'gauge' }, graphic, legend);
 
   function update(rate, status) {
+    drawBands();
     const known = typeof rate === 'number' && Number.isFinite(rate);
     const info = known ? (status && status !== 'unknown' ? statusInfo(status) : statusOfRate(rate)) : STATUS.unknown;
     const fraction = known ? Math.min(1, Math.max(0, rate / 100)) : 0;

@@ -5,7 +5,7 @@
 import { ApiError, get, post } from './api.js';
 import { confirmDialog } from './dialog.js';
 import { card, h, replace } from './dom.js';
-import { actionLabel, formatCount, formatRate, formatRelative, formatTime, statusInfo, timeElement } from './format.js';
+import { actionLabel, formatCount, formatRate, formatRelative, formatTime, setThresholds, statusInfo, timeElement } from './format.js';
 import { createGauge } from './gauge.js';
 import { createAlerts } from './alerts.js';
 import { createJobs } from './jobs.js';
@@ -310,6 +310,7 @@ export function mountHealth(main) {
     }
     await Promise.all([jobsDone, loadViolations(s)]);
     if (!alive) return;
+    if (setThresholds(metrics && metrics.thresholds)) trend.redraw();
     status = s;
     drawStatus(s, metrics);
     drawEmpty(message || 'No health reports available yet.');

@@ -1,8 +1,8 @@
 // trend.js — the consistency trend chart: one point per recorded check from
-// /health/history over 24 h, 72 h or 7 d, the 99 and 95 % thresholds drawn,
+// /health/history over 24 h, 72 h or 7 d, the server's thresholds drawn,
 // time and value shown on hover or with the arrow keys.
 import { h, svg, replace } from './dom.js';
-import { DEGRADED_RATE, HEALTHY_RATE, formatDateTime, formatRate, statusInfo, statusOfRate } from './format.js';
+import { formatDateTime, formatRate, formatThreshold, statusInfo, statusOfRate, thresholds as bands } from './format.js';
 
 export const RANGES = {
   '24h': { label: '24 h', ms: 24 * 3600e3, words: 'the last 24 hours', tickHours: 4,
@@ -100,7 +100,7 @@ export function createTrend({ onRangeChange }) {
     const x1 = Math.max(now, points.length ? points[points.length - 1].t : now);
     const x0 = x1 - span;
     const minRate = points.length ? Math.min(...points.map((p) => p.rate)) : 100;
-    const lo = Math.max(0, Math.floor(Math.min(DEGRADED_RATE - 1, minRate - 1)));
+    const lo = Math.max(0, Math.floor(Math.min(bands.degraded - 1, minRate - 1)));
     const hi = 100;
     const innerW = width - MARGIN.left - MARGIN.right;
     const innerH = height - MARGIN.top - MARGIN.bottom;
@@ -127,9 +127,9 @@ export function createTrend({ onRangeChange }) {
       xTicks.append(svg('text', { x: sx(t), y: height - 8, 'text-anchor': 'middle', class: 'axis-label' }, RANGES[range].tick.format(t)));
     }
     const thresholds = svg('g', { class: 'trend-thresholds' },
-      [[HEALTHY_RATE, 'healthy'], [DEGRADED_RATE, 'degraded']].map(([v, key]) => svg('g', { class: `threshold threshold-${key}` },
+      [[bands.healthy, 'healthy'], [bands.degraded, 'degraded']].map(([v, key]) => svg('g', { class: `threshold threshold-${key}` },
         svg('line', { x1: MARGIN.left, x2: width - MARGIN.right, y1: sy(v), y2: sy(v), 'stroke-dasharray': '6 4' }),
-        svg('text', { x: width - MARGIN.right - 4, y: sy(v) - 5, 'text-anchor': 'end', class: 'threshold-label' }, `${v}% ${key}`))));
+        svg('text', { x: width - MARGIN.right - 4, y: sy(v) - 5, 'text-anchor': 'end', class: 'threshold-label' }, `${formatThreshold(v)}% ${key}`))));
 
     const xs = points.map((p) => sx(p.t));
     const ys = points.map((p) => sy(p.rate));
@@ -211,5 +211,5 @@ export function createTrend({ onRangeChange }) {
   });
   resize.observe(plot);
 
-  return { el, update, destroy: () => resize.disconnect() };
+  return { el, update, redraw: draw, destroy: () => resize.disconnect() };
 }

@@ -243,6 +243,14 @@ static const struct pg_migration pg_migrations[] = {
      "ALTER TABLE sync_runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished';"
      "ALTER TABLE sync_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
      "CREATE INDEX sync_runs_running ON sync_runs(status) WHERE status = 'running';"},
+    /* One row: who leads the scheduled jobs, until when (pg_lease.c). */
+    {11, "scheduler leadership lease",
+     "CREATE TABLE scheduler_lease ("
+     " id INTEGER PRIMARY KEY CHECK (id = 1),"
+     " owner TEXT NOT NULL DEFAULT '',"
+     " expires_at TIMESTAMPTZ NOT NULL DEFAULT 'epoch',"
+     " renewed_at TIMESTAMPTZ);"
+     "INSERT INTO scheduler_lease(id) VALUES (1);"},
 };
 
 #define PG_MIGRATION_COUNT ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))

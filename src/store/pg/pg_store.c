@@ -4,25 +4,32 @@
  * parameters; timestamps travel as ISO 8601 text in UTC. A lost connection
  * answers STORE_ERR_UNAVAILABLE and is re-established by the next call, so a
  * database restart under a running server needs no restart of Lockstep. */
+#include "model/pair.h"
+#include "store/columns.h"
+#include "store/pg/pg_lease.h"
 #include "store/pg/pg_schema.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/timeutil.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SCAN_FETCH 16384
+/* The most parameters a statement may take: a statement that needs more is
+ * refused when prepared, with the reason, never run with some unbound. */
+#define PARAMS_MAX 32
 /* Staged violations go to the session's stage table this many at a time, so
  * a check holds at most one batch of them in memory however many it finds. */
 #define STAGE_BATCH 4096
 #define STAGE_TABLE "lockstep_check_stage"
-#define LEADER_LOCK_KEY "7283940051" /* pg_advisory_lock key of the scheduler leader */
 
 enum stmt_id {
     Q_USER_INSERT,
@@ -76,7 +83,6 @@ enum stmt_id {
     Q_SYNC_RUN_FINISH,
     Q_SYNC_RUN_RUNNING,
     Q_AUDIT_INSERT,
-    Q_AUDIT_COUNT,
     Q_REFRESH_INSERT,
     Q_REFRESH_GET,
     Q_REFRESH_MARK_USED,
@@ -117,61 +123,36 @@ enum stmt_id {
     Q_COUNT
 };
 
-#define USER_COLS "id, name, email, password_hash, role, is_active, created_at, updated_at, " \
-                  "tokens_valid_after"
-#define PROGRESS_COLS                                                                     \
-    "id, student_id, specialization_id, current_level, total_xp, completed_sessions, "    \
-    "completed_projects, theory_hours_completed, practice_hours_completed, last_activity, " \
-    "created_at, updated_at"
-#define LICENSE_COLS                                                                   \
-    "id, user_id, specialization_type, current_level, max_achieved_level, started_at, " \
-    "last_advanced_at, created_at, updated_at"
-#define CHECK_COLS                                                                        \
-    "id, timestamp, total_checked, consistent, inconsistent, consistency_rate, status, "  \
-    "trigger, duration_ms, report_file, file_error, users_checked"
-#define VIOLATION_COLS                                                                    \
-    "user_id, user_email, specialization, issue_type, progress_level, license_level, "    \
-    "recommended_action, first_seen"
-#define SYNC_COLS                                                                        \
-    "id, started_at, finished_at, trigger, direction, dry_run, scope_user, scope_spec, " \
-    "total_issues, synced_count, failed_count, success, log_file, error, status, owner"
-#define JOB_COLS "id, job_id, due_at, started_at, finished_at, status, error, owner"
 #define STRINGIFY(x) #x
 #define NUMBER_TEXT(x) STRINGIFY(x)
 
 /* The pair scan: one FULL OUTER JOIN of both tables on (user, specialization)
- * read through a cursor. PW and LW restrict each side before the join, so a
- * filtered scan is an index range on both sides whatever plan is cached (one
- * prepared statement per filter shape). The email and first_seen are looked
- * up only for inconsistent pairs: first_seen of the open violation of the
- * pair's current issue type. */
-#define SCAN_SQL(PW, LW)                                                                 \
+ * read through a cursor. The where clauses restrict each side before the
+ * join, so a filtered scan is an index range on both sides whatever plan is
+ * cached (one prepared statement per filter shape). The email and first_seen
+ * are looked up only for inconsistent pairs: first_seen of the open violation
+ * of the pair's current issue type. Which pairs are inconsistent, and their
+ * issue type, is the coupling rule of model/pair.c written out as SQL
+ * (pair_sql_issue, the ISSUE argument). */
+#define SCAN_FORMAT                                                                      \
     "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "                                       \
     "SELECT coalesce(p.student_id, l.user_id), "                                         \
     "coalesce(p.specialization_id, l.specialization_type), p.current_level, "            \
     "l.current_level, "                                                                  \
-    "CASE WHEN p.current_level IS DISTINCT FROM l.current_level THEN "                   \
+    "CASE WHEN (%1$s) IS NOT NULL THEN "                                                 \
     " (SELECT email FROM users u WHERE u.id = coalesce(p.student_id, l.user_id)) END, "  \
-    "CASE WHEN p.current_level IS DISTINCT FROM l.current_level THEN "                   \
+    "CASE WHEN (%1$s) IS NOT NULL THEN "                                                 \
     " (SELECT (extract(epoch FROM v.first_seen) * 1000000)::bigint FROM violations v "   \
     "  WHERE v.user_id = coalesce(p.student_id, l.user_id) "                             \
     "  AND v.specialization = coalesce(p.specialization_id, l.specialization_type) "     \
-    "  AND v.issue_type = CASE WHEN p.student_id IS NULL THEN 'missing_progress' "       \
-    "   WHEN l.user_id IS NULL THEN 'missing_license' ELSE 'level_mismatch' END "        \
+    "  AND v.issue_type = (%1$s) "                                                       \
     "  AND v.resolved_at IS NULL) END "                                                  \
     "FROM (SELECT student_id, specialization_id, current_level "                         \
-    "      FROM specialization_progress" PW ") p "                                       \
+    "      FROM specialization_progress%2$s) p "                                         \
     "FULL JOIN (SELECT user_id, specialization_type, current_level "                     \
-    "      FROM user_licenses" LW ") l "                                                 \
+    "      FROM user_licenses%3$s) l "                                                   \
     "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id"
 
-#define ALERT_COLS                                                                    \
-    "id, rule, subject, severity, state, summary, description, started_at, fired_at, " \
-    "resolved_at, last_notified_at, notifications, message_id"
-#define SILENCE_COLS "id, rule, starts_at, ends_at, comment, created_by, created_at, deleted_at"
-#define DELIVERY_COLS                                                                  \
-    "id, alert_id, channel, event, status, attempts, created_at, next_attempt_at, "   \
-    "delivered_at, last_error, payload, message_id, in_reply_to"
 
 static const char *const sql[Q_COUNT] = {
     [Q_USER_INSERT] = "INSERT INTO users(name, email, password_hash, role, is_active, "
@@ -207,7 +188,7 @@ static const char *const sql[Q_COUNT] = {
                             "WHERE student_id = $1 AND specialization_id = $2 FOR UPDATE",
     /* Taken by a writer that found a pair's row missing: see lock_or_claim.
      * $1: 1 progress, 2 license (the two-key advisory lock space, apart from
-     * the one-key locks of migrations and leadership). */
+     * the one-key locks of migrations and alert evaluations). */
     [Q_CREATE_CLAIM] = "SELECT pg_advisory_xact_lock($1::int, hashtext($2::text || ':' || $3))",
     [Q_PROGRESS_INSERT] =
         "INSERT INTO specialization_progress(student_id, specialization_id, current_level, "
@@ -249,13 +230,7 @@ static const char *const sql[Q_COUNT] = {
      * would not. pair_scan_next verifies the order. */
     [Q_SCAN_PLAN] = "SELECT set_config('enable_hashjoin', 'off', true), "
                     "set_config('enable_nestloop', 'off', true)",
-    [Q_SCAN_ALL] = SCAN_SQL("", ""),
-    [Q_SCAN_USER] = SCAN_SQL(" WHERE student_id = $1::bigint", " WHERE user_id = $1::bigint"),
-    [Q_SCAN_SPEC] = SCAN_SQL(" WHERE specialization_id = $1::text",
-                             " WHERE specialization_type = $1::text"),
-    [Q_SCAN_USER_SPEC] =
-        SCAN_SQL(" WHERE student_id = $1::bigint AND specialization_id = $2::text",
-                 " WHERE user_id = $1::bigint AND specialization_type = $2::text"),
+    /* Q_SCAN_ALL … Q_SCAN_USER_SPEC: scan_text() */
     [Q_SCAN_FETCH] = "FETCH FORWARD " NUMBER_TEXT(SCAN_FETCH) " FROM lockstep_pairs",
     [Q_SCAN_CLOSE] = "CLOSE lockstep_pairs",
     [Q_VIOLATION_FIRST_SEEN] = "SELECT first_seen FROM violations WHERE user_id = $1 AND "
@@ -327,7 +302,6 @@ static const char *const sql[Q_COUNT] = {
     [Q_AUDIT_INSERT] = "INSERT INTO audit_logs(user_id, action, resource_type, resource_id, "
                        "details, ip_address, status_code, timestamp) "
                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    [Q_AUDIT_COUNT] = "SELECT count(*) FROM audit_logs WHERE action = $1",
     [Q_REFRESH_INSERT] = "INSERT INTO refresh_tokens(jti, user_id, family, issued_at, "
                          "expires_at) VALUES ($1, $2, $3, $4, $5)",
     [Q_REFRESH_GET] = "SELECT jti, user_id, family, issued_at, expires_at, used_at, revoked_at "
@@ -424,14 +398,13 @@ struct pg_store {
     char conninfo[1024];
     long lock_timeout_ms;
     bool prepared[Q_COUNT];
-    bool leader;
     bool txn_lost;      /* the connection broke inside the caller's transaction */
     /* The check being recorded: COPY text of staged violations not yet sent
      * to the session's temporary stage table. */
     struct buf stage_copy;
     int stage_pending;
     bool stage_open;    /* check_stage_reset was called */
-    bool stage_tracked; /* a full pair scan ran to its end since then */
+    bool stage_complete; /* check_stage_complete since then */
     bool stage_table;   /* the stage table exists in this session */
     struct store_scan *scan; /* the open pair scan, if any */
 };
@@ -448,7 +421,6 @@ struct store_scan {
     int64_t last_user;
     char last_spec[SPEC_ID_MAX];
     bool any;
-    bool tracking; /* a full scan after check_stage_reset: its end completes the stage */
 };
 
 static const struct store_ops pg_ops;
@@ -557,9 +529,8 @@ static int ensure(struct pg_store *ps, const char *what)
     }
     PQreset(ps->conn);
     memset(ps->prepared, 0, sizeof ps->prepared);
-    ps->leader = false;
     /* The stage table went with the session, and with it what was staged. */
-    ps->stage_table = ps->stage_open = ps->stage_tracked = false;
+    ps->stage_table = ps->stage_open = ps->stage_complete = false;
     buf_reset(&ps->stage_copy);
     ps->stage_pending = 0;
     if (PQstatus(ps->conn) != CONNECTION_OK)
@@ -580,8 +551,54 @@ static int command(struct pg_store *ps, const char *text, const char *what)
     return 0;
 }
 
-/* Run a prepared statement. Returns the result (caller clears) or NULL with
- * *rc set. Rows are expected when want_rows. */
+/* The where clauses of the pair scans, progress side then license side. */
+static const char *const scan_where[4][2] = {
+    {"", ""},
+    {" WHERE student_id = $1::bigint", " WHERE user_id = $1::bigint"},
+    {" WHERE specialization_id = $1::text", " WHERE specialization_type = $1::text"},
+    {" WHERE student_id = $1::bigint AND specialization_id = $2::text",
+     " WHERE user_id = $1::bigint AND specialization_type = $2::text"},
+};
+static char scan_sql[4][4096];
+static pthread_once_t scan_sql_once = PTHREAD_ONCE_INIT;
+
+static void scan_sql_build(void)
+{
+    char issue[1024];
+    if (pair_sql_issue(issue, sizeof issue, "p.student_id", "l.user_id", "p.current_level",
+                       "l.current_level") != 0)
+        return; /* left empty: preparing the scan fails with a clear message */
+    for (int i = 0; i < 4; i++) {
+        int n = snprintf(scan_sql[i], sizeof scan_sql[i], SCAN_FORMAT, issue, scan_where[i][0],
+                         scan_where[i][1]);
+        if (n < 0 || n >= (int)sizeof scan_sql[i])
+            scan_sql[i][0] = '\0';
+    }
+}
+
+/* The text of statement `id`. */
+static const char *statement_text(enum stmt_id id)
+{
+    if (id < Q_SCAN_ALL || id > Q_SCAN_USER_SPEC)
+        return sql[id];
+    pthread_once(&scan_sql_once, scan_sql_build);
+    return scan_sql[id - Q_SCAN_ALL][0] ? scan_sql[id - Q_SCAN_ALL] : NULL;
+}
+
+/* The highest $N a statement names (0: none). */
+static int highest_parameter(const char *text)
+{
+    int highest = 0;
+    for (const char *c = strchr(text, '$'); c; c = strchr(c + 1, '$')) {
+        int n = 0;
+        for (const char *d = c + 1; *d >= '0' && *d <= '9' && n < 100000; d++)
+            n = n * 10 + (*d - '0');
+        if (n > highest)
+            highest = n;
+    }
+    return highest;
+}
+
 /* Prepare statement `id` on this connection unless it already is; its name
  * goes to name[16]. */
 static int prepare(struct pg_store *ps, enum stmt_id id, char name[16], const char *what)
@@ -589,7 +606,15 @@ static int prepare(struct pg_store *ps, enum stmt_id id, char name[16], const ch
     snprintf(name, 16, "lk%d", (int)id);
     if (ps->prepared[id])
         return 0;
-    PGresult *p = PQprepare(ps->conn, name, sql[id], 0, NULL);
+    const char *text = statement_text(id);
+    if (!text)
+        return store_fail(&ps->base, STORE_ERR, "%s: the statement text does not fit", what);
+    int highest = highest_parameter(text);
+    if (highest > PARAMS_MAX)
+        return store_fail(&ps->base, STORE_ERR,
+                          "%s: the statement takes %d parameters, more than the %d supported",
+                          what, highest, PARAMS_MAX);
+    PGresult *p = PQprepare(ps->conn, name, text, 0, NULL);
     if (PQresultStatus(p) != PGRES_COMMAND_OK)
         return fail_result(ps, p, what);
     PQclear(p);
@@ -604,6 +629,11 @@ static PGresult *run(struct pg_store *ps, enum stmt_id id, int n, const char *co
     if (*rc)
         return NULL;
     char name[16];
+    if (n < 0 || n > PARAMS_MAX) {
+        *rc = store_fail(&ps->base, STORE_ERR, "%s: %d parameters, more than the %d supported",
+                         what, n, PARAMS_MAX);
+        return NULL;
+    }
     if ((*rc = prepare(ps, id, name, what)) != 0)
         return NULL;
     PGresult *res = PQexecPrepared(ps->conn, name, n, vals, NULL, NULL, 0);
@@ -613,6 +643,22 @@ static PGresult *run(struct pg_store *ps, enum stmt_id id, int n, const char *co
         return NULL;
     }
     return res;
+}
+
+int pg_store_exec(struct store *s, const char *text, int n, const char *const *vals,
+                  const char *what, PGresult **out)
+{
+    struct pg_store *ps = PS(s);
+    *out = NULL;
+    int rc = ensure(ps, what);
+    if (rc)
+        return rc;
+    PGresult *res = PQexecParams(ps->conn, text, n, NULL, vals, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        return fail_result(ps, res, what);
+    *out = res;
+    return 0;
 }
 
 /* Run a statement that returns no rows. */
@@ -628,12 +674,13 @@ static int exec_q(struct pg_store *ps, enum stmt_id id, int n, const char *const
 /* ---- parameters and columns ------------------------------------------------------ */
 
 struct params {
-    const char *v[16];
-    char buf[16][48];
+    const char *v[PARAMS_MAX];
+    char buf[PARAMS_MAX][48];
 };
 
 static void p_i64(struct params *p, int i, int64_t v)
 {
+    assert(i >= 0 && i < PARAMS_MAX);
     snprintf(p->buf[i], sizeof p->buf[i], "%" PRId64, v);
     p->v[i] = p->buf[i];
 }
@@ -648,17 +695,20 @@ static void p_id_or_null(struct params *p, int i, int64_t v)
 
 static void p_dbl(struct params *p, int i, double v)
 {
+    assert(i >= 0 && i < PARAMS_MAX);
     snprintf(p->buf[i], sizeof p->buf[i], "%.17g", v);
     p->v[i] = p->buf[i];
 }
 
 static void p_bool(struct params *p, int i, bool v)
 {
+    assert(i >= 0 && i < PARAMS_MAX);
     p->v[i] = v ? "t" : "f";
 }
 
 static void p_time(struct params *p, int i, int64_t us)
 {
+    assert(i >= 0 && i < PARAMS_MAX);
     if (!us) {
         p->v[i] = NULL;
         return;
@@ -1351,17 +1401,8 @@ static int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
         return store_fail(s, STORE_ERR, "out of memory");
     }
     sc->ps = ps;
-    sc->tracking = ps->stage_open && id == Q_SCAN_ALL;
     ps->scan = sc;
     *out = sc;
-    return 0;
-}
-
-/* The scan ran to its end: a full one saw every violation there is. */
-static int scan_end(struct store_scan *sc)
-{
-    if (sc->tracking)
-        sc->ps->stage_tracked = true;
     return 0;
 }
 
@@ -1392,7 +1433,7 @@ static int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
     struct pg_store *ps = sc->ps;
     if (sc->row >= sc->rows) {
         if (sc->done)
-            return scan_end(sc);
+            return 0;
         PQclear(sc->batch);
         sc->batch = NULL;
         int rc = 0;
@@ -1419,7 +1460,7 @@ static int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
         else if ((rc = send_fetch(sc)) != 0) /* the next batch, while this one is read */
             return rc;
         if (sc->rows == 0)
-            return scan_end(sc);
+            return 0;
     }
     PGresult *r = sc->batch;
     int i = sc->row++;
@@ -1433,8 +1474,9 @@ static int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
     out->has_license = !PQgetisnull(r, i, 3);
     out->progress_level = out->has_progress ? (int)fast_i64(PQgetvalue(r, i, 2)) : 0;
     out->license_level = out->has_license ? (int)fast_i64(PQgetvalue(r, i, 3)) : 0;
-    out->has_details = !(out->has_progress && out->has_license &&
-                         out->progress_level == out->license_level);
+    out->has_details = pair_is_violation(pair_classify(
+        out->has_progress, out->progress_level, out->has_license, out->license_level));
+    out->open_known = out->has_open = false;
     if (out->has_details) {
         c_copy(r, i, 4, out->user_email, sizeof out->user_email);
         out->first_seen = c_i64(r, i, 5);
@@ -1527,7 +1569,7 @@ static int pg_check_stage_reset(struct store *s)
     struct pg_store *ps = PS(s);
     buf_reset(&ps->stage_copy);
     ps->stage_pending = 0;
-    ps->stage_open = ps->stage_tracked = false;
+    ps->stage_open = ps->stage_complete = false;
     int rc;
     if (!ps->stage_table) {
         if (s->in_txn == (int)STORE_TXN_READ + 1)
@@ -1568,8 +1610,11 @@ static int copy_text(struct buf *b, const char *s)
 
 /* One COPY line per violation, sent a batch at a time (during the scan, into
  * the temporary table, which a read-only transaction may write). */
-static int pg_check_stage_add(struct store *s, const struct violation *v)
+static int pg_check_stage_add(struct store *s, const struct violation *v, bool unchanged)
 {
+    /* Every violation is staged, unchanged or not: check_record resolves the
+     * open violations that are not. */
+    (void)unchanged;
     struct pg_store *ps = PS(s);
     if (!ps->stage_open)
         return store_fail(s, STORE_ERR, "check_stage_add before check_stage_reset");
@@ -1610,10 +1655,30 @@ static int pg_check_stage_add(struct store *s, const struct violation *v)
     return 0;
 }
 
+/* The pair scan never reports the open violations here (open_known is
+ * false), so nothing calls this during a check; check_record resolves every
+ * open violation not staged, which covers one named here as well. */
+static int pg_check_stage_resolve(struct store *s, int64_t user, const char *spec,
+                                  const char *issue)
+{
+    if (!PS(s)->stage_open)
+        return store_fail(s, STORE_ERR, "check_stage_resolve before check_stage_reset");
+    return 0;
+}
+
+static int pg_check_stage_complete(struct store *s)
+{
+    struct pg_store *ps = PS(s);
+    if (!ps->stage_open)
+        return store_fail(s, STORE_ERR, "check_stage_complete before check_stage_reset");
+    ps->stage_complete = true;
+    return 0;
+}
+
 static int pg_check_record(struct store *s, struct check_run *c)
 {
     struct pg_store *ps = PS(s);
-    if (!ps->stage_open || !ps->stage_tracked)
+    if (!ps->stage_open || !ps->stage_complete)
         return store_fail(s, STORE_ERR, "check_record needs a complete full pair scan after "
                                         "check_stage_reset");
     int rc = stage_flush(ps);
@@ -1651,7 +1716,7 @@ static int pg_check_record(struct store *s, struct check_run *c)
     if ((rc = exec_q(ps, Q_VIOLATIONS_OPEN_NEW, 2, open_new, "open new violations")) != 0)
         goto out;
     if ((rc = pg_commit(s)) == 0)
-        ps->stage_open = ps->stage_tracked = false;
+        ps->stage_open = ps->stage_complete = false;
     return rc;
 out:
     pg_rollback(s);
@@ -1922,18 +1987,6 @@ static int pg_audit_insert(struct store *s, const struct audit_entry *a)
     return exec_q(PS(s), Q_AUDIT_INSERT, 8, p.v, "write audit log");
 }
 
-static int pg_audit_count(struct store *s, const char *action, int64_t *n)
-{
-    const char *v[1] = {action};
-    int rc;
-    PGresult *res = one(PS(s), Q_AUDIT_COUNT, 1, v, "count audit rows", &rc);
-    if (!res)
-        return rc;
-    *n = c_i64(res, 0, 0);
-    PQclear(res);
-    return 0;
-}
-
 static int pg_refresh_insert(struct store *s, const struct refresh_token *t)
 {
     struct params p = {0};
@@ -1994,45 +2047,7 @@ static int pg_refresh_revoke_user(struct store *s, int64_t user, int64_t when)
     return exec_q(PS(s), Q_REFRESH_REVOKE_USER, 2, p.v, "revoke refresh tokens");
 }
 
-/* ---- leadership and scheduler history ------------------------------------------------ */
-
-static int pg_leader_hold(struct store *s, bool *leader)
-{
-    struct pg_store *ps = PS(s);
-    *leader = false;
-    if (ps->leader) {
-        /* The lock lives as long as the session: check the session is alive. */
-        PGresult *res = PQexec(ps->conn, "SELECT 1");
-        bool alive = PQresultStatus(res) == PGRES_TUPLES_OK;
-        PQclear(res);
-        if (alive) {
-            *leader = true;
-            return 0;
-        }
-        ps->leader = false;
-        return fail_conn(ps, "keep the scheduler lead");
-    }
-    int rc = ensure(ps, "take the scheduler lead");
-    if (rc)
-        return rc;
-    PGresult *res = PQexec(ps->conn, "SELECT pg_try_advisory_lock(" LEADER_LOCK_KEY ")");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return fail_result(ps, res, "take the scheduler lead");
-    ps->leader = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    *leader = ps->leader;
-    return 0;
-}
-
-static void pg_leader_release(struct store *s)
-{
-    struct pg_store *ps = PS(s);
-    if (ps->leader && PQstatus(ps->conn) == CONNECTION_OK) {
-        PGresult *res = PQexec(ps->conn, "SELECT pg_advisory_unlock(" LEADER_LOCK_KEY ")");
-        PQclear(res);
-    }
-    ps->leader = false;
-}
+/* ---- scheduler history (leadership: pg_lease.c) -------------------------------------- */
 
 static int pg_scheduler_start_insert(struct store *s, struct scheduler_start *r)
 {
@@ -2710,6 +2725,8 @@ static const struct store_ops pg_ops = {
     .violation_first_seen = pg_violation_first_seen,
     .check_stage_reset = pg_check_stage_reset,
     .check_stage_add = pg_check_stage_add,
+    .check_stage_resolve = pg_check_stage_resolve,
+    .check_stage_complete = pg_check_stage_complete,
     .check_record = pg_check_record,
     .check_set_file = pg_check_set_file,
     .check_latest = pg_check_latest,
@@ -2726,14 +2743,16 @@ static const struct store_ops pg_ops = {
     .sync_run_finish = pg_sync_run_finish,
     .sync_run_list_running = pg_sync_run_list_running,
     .audit_insert = pg_audit_insert,
-    .audit_count = pg_audit_count,
     .refresh_insert = pg_refresh_insert,
     .refresh_get = pg_refresh_get,
     .refresh_mark_used = pg_refresh_mark_used,
     .refresh_revoke_family = pg_refresh_revoke_family,
     .refresh_revoke_user = pg_refresh_revoke_user,
-    .leader_hold = pg_leader_hold,
-    .leader_release = pg_leader_release,
+    .lease_get = pg_lease_get,
+    .lease_renew = pg_lease_renew,
+    .lease_take = pg_lease_take,
+    .lease_release = pg_lease_release,
+    .alert_eval_lock = pg_alert_eval_lock,
     .scheduler_start_insert = pg_scheduler_start_insert,
     .scheduler_first_start = pg_scheduler_first_start,
     .scheduler_last_start = pg_scheduler_last_start,

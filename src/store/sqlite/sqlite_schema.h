@@ -265,6 +265,15 @@ static const struct sqlite_migration sqlite_migrations[] = {
      "ALTER TABLE sync_runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished';"
      "ALTER TABLE sync_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
      "CREATE INDEX sync_runs_running ON sync_runs(status) WHERE status = 'running';"},
+    /* One row: who leads the scheduled jobs, until when (sqlite_lease.c). */
+    {11, "scheduler leadership lease",
+     "CREATE TABLE scheduler_lease ("
+     " id INTEGER PRIMARY KEY CHECK (id = 1),"
+     " owner TEXT NOT NULL DEFAULT '',"
+     " expires_at TEXT NOT NULL,"
+     " renewed_at TEXT);"
+     "INSERT INTO scheduler_lease(id, owner, expires_at)"
+     " VALUES (1, '', '1970-01-01T00:00:00.000000Z');"},
 };
 
 #define SQLITE_MIGRATION_COUNT ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

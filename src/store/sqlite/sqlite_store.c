@@ -5,6 +5,8 @@
  * Timestamps are ISO 8601 text with microseconds, so the database reads well
  * in the sqlite3 shell and sorts by time as text.
  */
+#include "store/columns.h"
+#include "store/sqlite/sqlite_lease.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "store/store.h"
 #include "util/timeutil.h"
@@ -16,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,7 +71,6 @@ enum stmt_id {
     ST_SYNC_RUN_FINISH,
     ST_SYNC_RUN_RUNNING,
     ST_AUDIT_INSERT,
-    ST_AUDIT_COUNT,
     ST_REFRESH_INSERT,
     ST_REFRESH_GET,
     ST_REFRESH_MARK_USED,
@@ -111,32 +111,6 @@ enum stmt_id {
     ST_COUNT
 };
 
-#define ALERT_COLS                                                                    \
-    "id, rule, subject, severity, state, summary, description, started_at, fired_at, " \
-    "resolved_at, last_notified_at, notifications, message_id"
-#define SILENCE_COLS "id, rule, starts_at, ends_at, comment, created_by, created_at, deleted_at"
-#define DELIVERY_COLS                                                                  \
-    "id, alert_id, channel, event, status, attempts, created_at, next_attempt_at, "   \
-    "delivered_at, last_error, payload, message_id, in_reply_to"
-#define USER_COLS \
-    "id, name, email, password_hash, role, is_active, created_at, updated_at, tokens_valid_after"
-#define PROGRESS_COLS                                                                     \
-    "id, student_id, specialization_id, current_level, total_xp, completed_sessions, "    \
-    "completed_projects, theory_hours_completed, practice_hours_completed, last_activity, " \
-    "created_at, updated_at"
-#define LICENSE_COLS                                                                   \
-    "id, user_id, specialization_type, current_level, max_achieved_level, started_at, " \
-    "last_advanced_at, created_at, updated_at"
-#define CHECK_COLS                                                                        \
-    "id, timestamp, total_checked, consistent, inconsistent, consistency_rate, status, "  \
-    "trigger, duration_ms, report_file, file_error, users_checked"
-#define VIOLATION_COLS                                                                    \
-    "user_id, user_email, specialization, issue_type, progress_level, license_level, "    \
-    "recommended_action, first_seen"
-#define SYNC_COLS                                                                        \
-    "id, started_at, finished_at, trigger, direction, dry_run, scope_user, scope_spec, " \
-    "total_issues, synced_count, failed_count, success, log_file, error, status, owner"
-#define JOB_COLS "id, job_id, due_at, started_at, finished_at, status, error, owner"
 #define SCAN_P "SELECT student_id, specialization_id, current_level FROM specialization_progress"
 #define SCAN_L "SELECT user_id, specialization_type, current_level FROM user_licenses"
 
@@ -259,7 +233,6 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_AUDIT_INSERT] = "INSERT INTO audit_logs(user_id, action, resource_type, resource_id, "
                         "details, ip_address, status_code, timestamp) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [ST_AUDIT_COUNT] = "SELECT count(*) FROM audit_logs WHERE action = ?1",
     [ST_REFRESH_INSERT] = "INSERT INTO refresh_tokens(jti, user_id, family, issued_at, "
                           "expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_REFRESH_GET] = "SELECT jti, user_id, family, issued_at, expires_at, used_at, "
@@ -361,12 +334,9 @@ struct staged_violation {
 
 struct stage {
     bool open;      /* check_stage_reset was called */
-    bool tracked;   /* a full scan ran to its end since then */
+    bool complete;  /* check_stage_complete since then */
     struct staged_violation *resolved, *upserts;
     size_t n_resolved, cap_resolved, n_upserts, cap_upserts;
-    /* The open violation matched by the last pair the scan returned. */
-    struct staged_violation last;
-    bool last_valid, last_matched;
 };
 
 struct sqlite_store {
@@ -380,7 +350,6 @@ struct sqlite_store {
     sqlite3 *scan_db[2];       /* threaded full scans: read progress, licenses */
     sqlite3 *lock_db;          /* holds the write lock while a scan's snapshots start */
     sqlite3_stmt *scan_stmt[2];
-    int leader_fd;             /* the scheduler lock file while this connection leads, or -1 */
 };
 
 
@@ -403,6 +372,16 @@ static int fail(struct sqlite_store *ss, int rc, const char *what)
     if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
         code = STORE_ERR_CONFLICT;
     return store_fail(&ss->base, code, "%s: %s", what, sqlite3_errmsg(ss->db));
+}
+
+sqlite3 *sqlite_store_db(struct store *s)
+{
+    return SS(s)->db;
+}
+
+int sqlite_store_fail(struct store *s, int rc, const char *what)
+{
+    return fail(SS(s), rc, what);
 }
 
 static sqlite3_stmt *stmt(struct sqlite_store *ss, enum stmt_id id)
@@ -1243,7 +1222,6 @@ static int sq_user_pairs(struct store *s, int64_t user, store_pair_rows_cb cb, v
 
 #define SCAN_BATCH 4096
 #define SCAN_BATCHES 4
-#define SCAN_MAX_SPECS 1024
 
 struct scan_row {
     int64_t user;
@@ -1282,21 +1260,15 @@ struct store_scan {
     struct scan_stream p, l;
     sqlite3_stmt *ov;
     bool ov_ready, ov_done;
-    struct {
-        int64_t user;
-        char spec[SPEC_ID_MAX], issue[ISSUE_TYPE_MAX], email[EMAIL_MAX + 1];
-        char action[ACTION_MAX];
-        bool has_progress, has_license;
-        int progress_level, license_level;
-        int64_t first_seen;
-    } ovr;
-    bool tracking;             /* feeding ss->stage (a full scan after check_stage_reset) */
+    int64_t ov_user;           /* the current open violation: its pair, */
+    char ov_spec[SPEC_ID_MAX];
+    struct open_violation ovr; /* and the rest */
     bool bad_spec;             /* a row named a specialization not in the table */
     char bad_spec_name[SPEC_ID_MAX];
-    int n_specs;
-    char specs[SCAN_MAX_SPECS][SPEC_ID_MAX]; /* sorted */
-    uint8_t spec_len[SCAN_MAX_SPECS];
-    int16_t spec_hash[256];    /* rank + 1 by spec_hash_of(), 0 empty, -1 ambiguous */
+    int n_specs, cap_specs;
+    char (*specs)[SPEC_ID_MAX]; /* sorted; owned */
+    uint8_t *spec_len;          /* owned */
+    int32_t spec_hash[256];     /* rank + 1 by spec_hash_of(), 0 empty, -1 ambiguous */
 };
 
 static unsigned spec_hash_of(const unsigned char *t, int n)
@@ -1304,14 +1276,28 @@ static unsigned spec_hash_of(const unsigned char *t, int n)
     return n > 0 ? ((unsigned)n * 31u + t[0] * 7u + t[n - 1]) & 255u : 0u;
 }
 
+/* Read every specialization id, in byte order, into sc->specs (grown as
+ * needed: there is no limit on how many). */
 static int load_specs(struct store_scan *sc, sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db, "SELECT id FROM specializations ORDER BY id", -1, &st, NULL);
     sc->n_specs = 0;
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sc->n_specs < SCAN_MAX_SPECS)
-            col_copy(st, 0, sc->specs[sc->n_specs++], SPEC_ID_MAX);
+        if (sc->n_specs == sc->cap_specs) {
+            int cap = sc->cap_specs ? sc->cap_specs * 2 : 64;
+            char(*specs)[SPEC_ID_MAX] = realloc(sc->specs, (size_t)cap * sizeof *specs);
+            if (specs)
+                sc->specs = specs;
+            uint8_t *len = specs ? realloc(sc->spec_len, (size_t)cap) : NULL;
+            if (!len) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            sc->spec_len = len;
+            sc->cap_specs = cap;
+        }
+        col_copy(st, 0, sc->specs[sc->n_specs++], SPEC_ID_MAX);
         rc = SQLITE_OK;
     }
     sqlite3_finalize(st);
@@ -1320,7 +1306,7 @@ static int load_specs(struct store_scan *sc, sqlite3 *db)
         int n = (int)strlen(sc->specs[i]);
         unsigned h = spec_hash_of((const unsigned char *)sc->specs[i], n);
         sc->spec_len[i] = (uint8_t)n;
-        sc->spec_hash[h] = sc->spec_hash[h] ? -1 : (int16_t)(i + 1);
+        sc->spec_hash[h] = sc->spec_hash[h] ? -1 : i + 1;
     }
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
@@ -1492,72 +1478,16 @@ static int next_open_violation(struct store_scan *sc)
     if (rc != SQLITE_ROW)
         return rc == SQLITE_DONE ? 1 : fail(sc->ss, rc, "scan open violations");
     /* Columns of VIOLATION_COLS. */
-    sc->ovr.user = sqlite3_column_int64(sc->ov, 0);
-    col_copy(sc->ov, 1, sc->ovr.email, sizeof sc->ovr.email);
-    col_copy(sc->ov, 2, sc->ovr.spec, sizeof sc->ovr.spec);
-    col_copy(sc->ov, 3, sc->ovr.issue, sizeof sc->ovr.issue);
+    sc->ov_user = sqlite3_column_int64(sc->ov, 0);
+    col_copy(sc->ov, 1, sc->ovr.user_email, sizeof sc->ovr.user_email);
+    col_copy(sc->ov, 2, sc->ov_spec, sizeof sc->ov_spec);
+    col_copy(sc->ov, 3, sc->ovr.issue_type, sizeof sc->ovr.issue_type);
     sc->ovr.has_progress = sqlite3_column_type(sc->ov, 4) != SQLITE_NULL;
     sc->ovr.progress_level = sqlite3_column_int(sc->ov, 4);
     sc->ovr.has_license = sqlite3_column_type(sc->ov, 5) != SQLITE_NULL;
     sc->ovr.license_level = sqlite3_column_int(sc->ov, 5);
-    col_copy(sc->ov, 6, sc->ovr.action, sizeof sc->ovr.action);
+    col_copy(sc->ov, 6, sc->ovr.recommended_action, sizeof sc->ovr.recommended_action);
     sc->ovr.first_seen = col_time(sc->ov, 7);
-    return 0;
-}
-
-/* Grow an array of staged violations by one; NULL when out of memory. */
-static struct staged_violation *stage_push(struct staged_violation **arr, size_t *n, size_t *cap)
-{
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 256;
-        struct staged_violation *p = realloc(*arr, c * sizeof *p);
-        if (!p)
-            return NULL;
-        *arr = p;
-        *cap = c;
-    }
-    struct staged_violation *v = &(*arr)[(*n)++];
-    memset(v, 0, sizeof *v);
-    return v;
-}
-
-/* The current open violation was not seen by this check: it is resolved. */
-static int stage_resolved(struct store_scan *sc)
-{
-    struct stage *st = &sc->ss->stage;
-    struct staged_violation *v = stage_push(&st->resolved, &st->n_resolved, &st->cap_resolved);
-    if (!v)
-        return store_fail(&sc->ss->base, STORE_ERR, "out of memory");
-    v->user = sc->ovr.user;
-    memcpy(v->spec, sc->ovr.spec, sizeof v->spec);
-    memcpy(v->issue, sc->ovr.issue, sizeof v->issue);
-    return 0;
-}
-
-/* Step the open violations past everything before (user, spec); each open
- * violation stepped over is one this check no longer sees. */
-static int advance_open(struct store_scan *sc, int64_t user, const char *spec)
-{
-    while (!sc->ov_done) {
-        if (!sc->ov_ready) {
-            int rc = next_open_violation(sc);
-            if (rc < 0)
-                return rc;
-            sc->ov_ready = rc == 0;
-            sc->ov_done = rc == 1;
-            if (sc->ov_done)
-                break;
-        }
-        if (spec && (sc->ovr.user > user ||
-                     (sc->ovr.user == user && strcmp(sc->ovr.spec, spec) >= 0)))
-            break;
-        if (sc->tracking) {
-            int rc = stage_resolved(sc);
-            if (rc)
-                return rc;
-        }
-        sc->ov_ready = false;
-    }
     return 0;
 }
 
@@ -1627,6 +1557,13 @@ static bool start_parallel(struct store_scan *sc)
     return true;
 }
 
+static void scan_free(struct store_scan *sc)
+{
+    free(sc->specs);
+    free(sc->spec_len);
+    free(sc);
+}
+
 static int sq_pair_scan_open(struct store *s, const struct pair_filter *f,
                              struct store_scan **out)
 {
@@ -1643,20 +1580,20 @@ static int sq_pair_scan_open(struct store *s, const struct pair_filter *f,
     sc->ss = ss;
     sc->p = (struct scan_stream){.sc = sc, .what = "scan progress", .cur = -1};
     sc->l = (struct scan_stream){.sc = sc, .what = "scan licenses", .cur = -1};
-    if (full && !(sc->ov = stmt(ss, ST_VIOLATIONS_OPEN_ALL))) {
-        free(sc);
+    if (full && f && f->open_violations && !(sc->ov = stmt(ss, ST_VIOLATIONS_OPEN_ALL))) {
+        scan_free(sc);
         return STORE_ERR;
     }
     if (!full || !start_parallel(sc)) {
         int rc = load_specs(sc, ss->db);
         if (rc != SQLITE_OK) {
-            free(sc);
+            scan_free(sc);
             return fail(ss, rc, "read specializations");
         }
         sc->p.st = stmt(ss, pid);
         sc->l.st = sc->p.st ? stmt(ss, lid) : NULL;
         if (!sc->p.st || !sc->l.st) {
-            free(sc);
+            scan_free(sc);
             return STORE_ERR;
         }
         sc->p.db = sc->l.db = ss->db;
@@ -1670,17 +1607,8 @@ static int sq_pair_scan_open(struct store *s, const struct pair_filter *f,
         }
     }
     sc->ov_done = sc->ov == NULL;
-    sc->tracking = sc->ov && ss->stage.open;
     *out = sc;
     return 0;
-}
-
-/* The issue type of a pair, to match it with its open violation. */
-static const char *issue_of(const struct pair_levels *p)
-{
-    if (p->has_progress && p->has_license)
-        return p->progress_level == p->license_level ? NULL : "level_mismatch";
-    return p->has_progress ? "missing_license" : "missing_progress";
 }
 
 static int cmp_row(const struct scan_row *a, const struct scan_row *b)
@@ -1688,6 +1616,15 @@ static int cmp_row(const struct scan_row *a, const struct scan_row *b)
     if (a->user != b->user)
         return a->user < b->user ? -1 : 1;
     return a->spec < b->spec ? -1 : a->spec > b->spec ? 1 : 0;
+}
+
+/* Order of the current open violation against the pair (user, spec):
+ * negative when it comes first. */
+static int cmp_open(const struct store_scan *sc, int64_t user, const char *spec)
+{
+    if (sc->ov_user != user)
+        return sc->ov_user < user ? -1 : 1;
+    return strcmp(sc->ov_spec, spec);
 }
 
 static int sq_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
@@ -1707,68 +1644,47 @@ static int sq_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
         return store_fail(&sc->ss->base, STORE_ERR,
                           "specialization %s is missing from the specializations table",
                           sc->bad_spec_name);
-    if (!sc->p.ready && !sc->l.ready) {
-        if (sc->ov) {
-            int rc = advance_open(sc, 0, NULL); /* the rest is resolved */
-            if (rc)
-                return rc;
-            if (sc->tracking)
-                sc->ss->stage.tracked = true;
-        }
-        return 0;
+    if (!sc->ov_ready && !sc->ov_done) {
+        int rc = next_open_violation(sc);
+        if (rc < 0)
+            return rc;
+        sc->ov_ready = rc == 0;
+        sc->ov_done = rc == 1;
     }
+    bool pair = sc->p.ready || sc->l.ready;
+    if (!pair && !sc->ov_ready)
+        return 0;
     int cmp = !sc->p.ready ? 1 : !sc->l.ready ? -1 : cmp_row(&sc->p.row, &sc->l.row);
     const struct scan_row *src = cmp <= 0 ? &sc->p.row : &sc->l.row;
+    out->open_known = sc->ov != NULL;
+    out->has_open = false;
+    out->has_details = false;
+    if (sc->ov_ready) {
+        int order = pair ? cmp_open(sc, src->user, sc->specs[src->spec]) : -1;
+        if (order <= 0) {
+            out->has_open = true;
+            out->open = sc->ovr;
+            sc->ov_ready = false;
+        }
+        if (order < 0) {
+            /* An open violation of a pair with no row left. */
+            out->user_id = sc->ov_user;
+            memcpy(out->spec, sc->ov_spec, sizeof out->spec);
+            out->has_progress = out->has_license = false;
+            out->progress_level = out->license_level = 0;
+            return 1;
+        }
+    }
     out->user_id = src->user;
     memcpy(out->spec, sc->specs[src->spec], sizeof out->spec);
     out->has_progress = cmp <= 0;
     out->has_license = cmp >= 0;
     out->progress_level = cmp <= 0 ? sc->p.row.level : 0;
     out->license_level = cmp >= 0 ? sc->l.row.level : 0;
-    out->has_details = false;
     if (cmp <= 0)
         sc->p.ready = false;
     if (cmp >= 0)
         sc->l.ready = false;
-    const char *issue = issue_of(out);
-    if (!issue || !sc->ov)
-        return 1;
-    int rc = advance_open(sc, out->user_id, out->spec);
-    if (rc)
-        return rc;
-    out->has_details = true;
-    out->first_seen = 0;
-    out->user_email[0] = '\0';
-    struct stage *st = &sc->ss->stage;
-    bool same_pair = sc->ov_ready && sc->ovr.user == out->user_id &&
-                     !strcmp(sc->ovr.spec, out->spec);
-    bool matched = same_pair && !strcmp(sc->ovr.issue, issue);
-    if (matched) {
-        out->first_seen = sc->ovr.first_seen;
-        memcpy(out->user_email, sc->ovr.email, sizeof out->user_email);
-    }
-    if (sc->tracking) {
-        /* What check_stage_add will compare the violation with. */
-        st->last_valid = true;
-        st->last_matched = matched;
-        st->last.user = out->user_id;
-        memcpy(st->last.spec, out->spec, sizeof st->last.spec);
-        snprintf(st->last.issue, sizeof st->last.issue, "%s", issue);
-        if (matched) {
-            st->last.has_progress = sc->ovr.has_progress;
-            st->last.has_license = sc->ovr.has_license;
-            st->last.progress_level = sc->ovr.progress_level;
-            st->last.license_level = sc->ovr.license_level;
-            memcpy(st->last.action, sc->ovr.action, sizeof st->last.action);
-        }
-    }
-    if (same_pair) {
-        /* Matched or of another issue type: either way this open row is done
-         * (an open violation of another type is resolved). */
-        if (!matched && sc->tracking && (rc = stage_resolved(sc)) != 0)
-            return rc;
-        sc->ov_ready = false;
-    }
     return 1;
 }
 
@@ -1785,7 +1701,7 @@ static void sq_pair_scan_close(struct store_scan *sc)
     }
     if (sc->ov)
         sqlite3_reset(sc->ov);
-    free(sc);
+    scan_free(sc);
 }
 
 /* ---- recorded checks and open violations -------------------------------- */
@@ -1808,6 +1724,22 @@ static int sq_violation_first_seen(struct store *s, int64_t user, const char *sp
     return 0;
 }
 
+/* Grow an array of staged violations by one; NULL when out of memory. */
+static struct staged_violation *stage_push(struct staged_violation **arr, size_t *n, size_t *cap)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 256;
+        struct staged_violation *p = realloc(*arr, c * sizeof *p);
+        if (!p)
+            return NULL;
+        *arr = p;
+        *cap = c;
+    }
+    struct staged_violation *v = &(*arr)[(*n)++];
+    memset(v, 0, sizeof *v);
+    return v;
+}
+
 static void stage_clear(struct stage *st)
 {
     for (size_t i = 0; i < st->n_upserts; i++)
@@ -1825,20 +1757,14 @@ static int sq_check_stage_reset(struct store *s)
     return 0;
 }
 
-/* A violation of the check: nothing to write when it is the open violation the
- * scan just matched, unchanged; otherwise it is staged to be opened or updated. */
-static int sq_check_stage_add(struct store *s, const struct violation *v)
+/* A violation of the check: nothing to write when it is the pair's open
+ * violation unchanged; otherwise it is staged to be opened or updated. */
+static int sq_check_stage_add(struct store *s, const struct violation *v, bool unchanged)
 {
     struct stage *st = &SS(s)->stage;
     if (!st->open)
         return store_fail(s, STORE_ERR, "check_stage_add before check_stage_reset");
-    bool same = st->last_valid && st->last.user == v->user_id &&
-                !strcmp(st->last.spec, v->spec) && !strcmp(st->last.issue, v->issue_type);
-    if (same && st->last_matched && st->last.has_progress == v->has_progress &&
-        st->last.has_license == v->has_license &&
-        (!v->has_progress || st->last.progress_level == v->progress_level) &&
-        (!v->has_license || st->last.license_level == v->license_level) &&
-        !strcmp(st->last.action, v->recommended_action))
+    if (unchanged)
         return 0;
     struct staged_violation *u = stage_push(&st->upserts, &st->n_upserts, &st->cap_upserts);
     if (!u || !(u->email = strdup(v->user_email))) {
@@ -1855,6 +1781,31 @@ static int sq_check_stage_add(struct store *s, const struct violation *v)
     u->progress_level = v->progress_level;
     u->license_level = v->license_level;
     u->first_seen = v->first_seen;
+    return 0;
+}
+
+/* An open violation the check no longer finds: staged to be resolved. */
+static int sq_check_stage_resolve(struct store *s, int64_t user, const char *spec,
+                                  const char *issue)
+{
+    struct stage *st = &SS(s)->stage;
+    if (!st->open)
+        return store_fail(s, STORE_ERR, "check_stage_resolve before check_stage_reset");
+    struct staged_violation *v = stage_push(&st->resolved, &st->n_resolved, &st->cap_resolved);
+    if (!v)
+        return store_fail(s, STORE_ERR, "out of memory");
+    v->user = user;
+    snprintf(v->spec, sizeof v->spec, "%s", spec);
+    snprintf(v->issue, sizeof v->issue, "%s", issue);
+    return 0;
+}
+
+static int sq_check_stage_complete(struct store *s)
+{
+    struct stage *st = &SS(s)->stage;
+    if (!st->open)
+        return store_fail(s, STORE_ERR, "check_stage_complete before check_stage_reset");
+    st->complete = true;
     return 0;
 }
 
@@ -1877,7 +1828,7 @@ static int sq_check_record(struct store *s, struct check_run *c)
 {
     struct sqlite_store *ss = SS(s);
     struct stage *stg = &ss->stage;
-    if (!stg->open || !stg->tracked)
+    if (!stg->open || !stg->complete)
         return store_fail(s, STORE_ERR, "check_record needs a complete full pair scan after "
                                         "check_stage_reset");
     int rc = sq_begin(s, STORE_TXN_WRITE);
@@ -2268,21 +2219,6 @@ static int sq_audit_insert(struct store *s, const struct audit_entry *a)
     return exec_stmt(ss, st, "write audit log");
 }
 
-static int sq_audit_count(struct store *s, const char *action, int64_t *n)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_AUDIT_COUNT);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, action, -1, SQLITE_STATIC);
-    int rc = step_one(ss, st, "count audit rows");
-    if (rc)
-        return rc;
-    *n = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return 0;
-}
-
 /* ---- refresh tokens ------------------------------------------------------ */
 
 static int sq_refresh_insert(struct store *s, const struct refresh_token *t)
@@ -2419,40 +2355,6 @@ static int first_time(struct sqlite_store *ss, sqlite3_stmt *st, int64_t *when,
     *when = null ? 0 : col_time(st, 0);
     sqlite3_reset(st);
     return null ? store_fail(&ss->base, STORE_ERR_NOT_FOUND, "%s: none", what) : 0;
-}
-
-static int sq_leader_hold(struct store *s, bool *leader)
-{
-    struct sqlite_store *ss = SS(s);
-    *leader = false;
-    if (ss->leader_fd >= 0) {
-        *leader = true;
-        return 0;
-    }
-    char path[STORE_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s-scheduler.lock", ss->path);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return store_fail(s, STORE_ERR, "cannot open %s: %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
-        close(fd);
-        if (e == EWOULDBLOCK)
-            return 0; /* another process leads */
-        return store_fail(s, STORE_ERR, "cannot lock %s: %s", path, strerror(e));
-    }
-    ss->leader_fd = fd;
-    *leader = true;
-    return 0;
-}
-
-static void sq_leader_release(struct store *s)
-{
-    struct sqlite_store *ss = SS(s);
-    if (ss->leader_fd >= 0) {
-        close(ss->leader_fd); /* releases the flock */
-        ss->leader_fd = -1;
-    }
 }
 
 static int sq_scheduler_last_start(struct store *s, int64_t *when, char owner[64])
@@ -2992,7 +2894,6 @@ static void sq_close(struct store *s)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(ss->stmts[i]);
     stage_clear(&ss->stage);
-    sq_leader_release(s);
     for (int i = 0; i < 2; i++) {
         sqlite3_finalize(ss->scan_stmt[i]);
         sqlite3_close_v2(ss->scan_db[i]);
@@ -3026,7 +2927,6 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
         return STORE_ERR;
     }
     ss->base.ops = &sqlite_ops;
-    ss->leader_fd = -1;
     ss->busy_timeout_ms = o->busy_timeout_ms;
     ss->parallel_min_bytes = o->parallel_scan_min_bytes;
     snprintf(ss->path, sizeof ss->path, "%s", path);
@@ -3143,6 +3043,8 @@ static const struct store_ops sqlite_ops = {
     .violation_first_seen = sq_violation_first_seen,
     .check_stage_reset = sq_check_stage_reset,
     .check_stage_add = sq_check_stage_add,
+    .check_stage_resolve = sq_check_stage_resolve,
+    .check_stage_complete = sq_check_stage_complete,
     .check_record = sq_check_record,
     .check_set_file = sq_check_set_file,
     .check_latest = sq_check_latest,
@@ -3159,14 +3061,16 @@ static const struct store_ops sqlite_ops = {
     .sync_run_finish = sq_sync_run_finish,
     .sync_run_list_running = sq_sync_run_list_running,
     .audit_insert = sq_audit_insert,
-    .audit_count = sq_audit_count,
     .refresh_insert = sq_refresh_insert,
     .refresh_get = sq_refresh_get,
     .refresh_mark_used = sq_refresh_mark_used,
     .refresh_revoke_family = sq_refresh_revoke_family,
     .refresh_revoke_user = sq_refresh_revoke_user,
-    .leader_hold = sq_leader_hold,
-    .leader_release = sq_leader_release,
+    .lease_get = sqlite_lease_get,
+    .lease_renew = sqlite_lease_renew,
+    .lease_take = sqlite_lease_take,
+    .lease_release = sqlite_lease_release,
+    .alert_eval_lock = sqlite_alert_eval_lock,
     .scheduler_start_insert = sq_scheduler_start_insert,
     .scheduler_first_start = sq_scheduler_first_start,
     .scheduler_last_start = sq_scheduler_last_start,

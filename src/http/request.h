@@ -1,24 +1,23 @@
-/* http.h — the HTTP layer's internals shared by its files: the request
- * context every handler receives, response helpers, and the handlers.
- * Handlers never build SQL: they call services (src/service) and the store
- * interface. */
-#ifndef LOCKSTEP_HTTP_H
-#define LOCKSTEP_HTTP_H
+/* request.h — the request model of the HTTP layer: the context every handler
+ * receives, the answer helpers, query/path/body parsing and bounded answers
+ * (request.c, bounded.c). Handlers never build SQL and never call the store
+ * themselves: they call services (src/service) with the request's
+ * connection. */
+#ifndef LOCKSTEP_HTTP_REQUEST_H
+#define LOCKSTEP_HTTP_REQUEST_H
 
 #include "service/app.h"
 #include "store/store.h"
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <ulfius.h>
 
 #define HTTP_MAX_PARAMS 4
 #define HTTP_PARAM_MAX 256
 #define HTTP_URL_MAX 2048
-
-/* Minimum role of a route: none (public), any signed-in user, instructor, admin. */
-enum http_role { ROLE_PUBLIC = 0, ROLE_ANY = 1, ROLE_INSTRUCTOR = 2, ROLE_ADMIN = 3 };
 
 struct http_req {
     const struct _u_request *u;
@@ -38,8 +37,6 @@ struct http_req {
     bool can_defer;                    /* on an epoll thread: http_defer() works */
     bool deferred;
 };
-
-typedef void (*http_handler)(struct http_req *r);
 
 /* The connection for this request (borrowed from the pool until the request
  * ends). */
@@ -105,58 +102,5 @@ void http_memory_after_answer(void);
 /* Write an audit row for this request (user, ip, status). Failures are logged. */
 void http_audit(struct http_req *r, const char *action, const char *resource_type,
                 const char *resource_id, json_t *details);
-
-/* Authentication (auth.c). */
-/* How many argon2id hashes may run at once: CPUs − 1, at least 1. serve's
- * password lane has this many threads. */
-int auth_hash_slots(void);
-int auth_init(struct app *app, char *err, size_t errlen);
-/* Verify an access token and load its user; 0, or answers 401 and returns -1.
- * On an epoll thread a user not in the cache defers the request (1). */
-int auth_authenticate(struct http_req *r);
-/* Release the login throttle and hashing gate (auth.c). */
-void auth_shutdown(void);
-/* Forget the cached row of a user that just changed (PATCH, logout). */
-void auth_forget_user(int64_t id);
-
-/* Handlers. */
-void h_login(struct http_req *r);
-void h_refresh(struct http_req *r);
-void h_logout(struct http_req *r);
-void h_me(struct http_req *r);
-void h_users_list(struct http_req *r);
-void h_users_create(struct http_req *r);
-void h_user_get(struct http_req *r);
-void h_user_patch(struct http_req *r);
-void h_specs_list(struct http_req *r);
-void h_specs_create(struct http_req *r);
-void h_progress_get(struct http_req *r);
-void h_progress_level(struct http_req *r);
-void h_progress_xp(struct http_req *r);
-void h_desync_issues(struct http_req *r);
-void h_sync_user_spec(struct http_req *r);
-void h_sync_user_all(struct http_req *r);
-void h_sync_all(struct http_req *r);
-void h_health_status(struct http_req *r);
-void h_health_latest_report(struct http_req *r);
-void h_health_violations(struct http_req *r);
-void h_health_metrics(struct http_req *r);
-void h_health_check_now(struct http_req *r);
-void h_health_history(struct http_req *r);
-void h_health_jobs(struct http_req *r);
-void h_baselines_list(struct http_req *r);
-void h_baseline_create(struct http_req *r);
-void h_baseline_get(struct http_req *r);
-void h_health_trend(struct http_req *r);
-void h_health_stabilization_report(struct http_req *r);
-void h_alerts(struct http_req *r);
-void h_alert_silences(struct http_req *r);
-void h_alert_silence_create(struct http_req *r);
-void h_alert_silence_delete(struct http_req *r);
-void h_healthz(struct http_req *r);
-void h_readyz(struct http_req *r);
-void h_prometheus(struct http_req *r);
-/* Serve the dashboard: assets, and index.html for client routes (web.c). */
-void web_serve(struct http_req *r);
 
 #endif

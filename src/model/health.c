@@ -1,5 +1,5 @@
 /* health.c — the rate and the status thresholds. */
-#include "service/health.h"
+#include "model/health.h"
 
 #include <math.h>
 #include <string.h>
