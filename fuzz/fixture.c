@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,6 +72,8 @@ static struct {
     sqlite3 *pristine_db;  /* in memory: the store as fixture_start() left it */
     sqlite3_stmt *data_version;
     long long version;     /* live_db's data_version after the last restore */
+    int schema_cookie;     /* the store's schema_version as fixture_start() left it */
+    int dir_watch;         /* inotify on the data directory (see watch_dir) */
     bool trace;            /* LOCKSTEP_FUZZ_TRACE: each request and its answer on stderr */
 } fx;
 
@@ -134,6 +137,35 @@ static void clean_dir(void)
         die("cannot clean the data directory", fx.dir);
 }
 
+/* What happened in the data directory since the last call: one read of an
+ * inotify watch instead of walking the directory and asking the store after
+ * every input. *files: an entry was made in it (after a clean it holds only
+ * the stores' files, so whatever a request writes — a report, a log, a
+ * directory for them — first makes an entry in it). *store: a store file was
+ * written (in WAL mode every commit writes lockstep.db-wal, and SQLite writes
+ * with write(2), never through a mapping); the caller then asks the store
+ * whether its content changed. */
+static void watch_dir(bool *files, bool *store)
+{
+    char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    *files = *store = false;
+    ssize_t n;
+    while ((n = read(fx.dir_watch, events, sizeof events)) > 0) {
+        for (ssize_t o = 0; o < n;) {
+            const struct inotify_event *e = (const struct inotify_event *)(events + o);
+            if (e->mask & IN_Q_OVERFLOW)
+                *files = *store = true;
+            else if ((e->mask & IN_MODIFY) && e->len && !strncmp(e->name, "lockstep.db", 11))
+                *store = true;
+            else
+                *files = true;
+            o += (ssize_t)(sizeof *e + e->len);
+        }
+    }
+    if (n < 0 && errno != EAGAIN)
+        die("inotify", strerror(errno));
+}
+
 static void copy_file(const char *from, const char *to)
 {
     int in = open(from, O_RDONLY | O_CLOEXEC);
@@ -160,13 +192,34 @@ static long long live_version(void)
     return v;
 }
 
+static int schema_cookie(void)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(fx.live_db, "PRAGMA schema_version", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW)
+        die("PRAGMA schema_version", sqlite3_errmsg(fx.live_db));
+    int v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
 /* Copy the pristine pages over the live store (SQLite's backup API, in one
- * transaction that the pool's connections see like any other commit). */
+ * transaction that the pool's connections see like any other commit). The
+ * backup raises the schema cookie so that other connections re-read the
+ * schema; the schema is the pristine one they already hold (Lockstep runs no
+ * DDL after its migrations), so the cookie is set back to its pristine value
+ * too: the store is then the pristine store byte for byte, and the pool's
+ * connections keep their parsed schema and prepared statements instead of
+ * re-reading them after every input that wrote. */
 static void restore_store(void)
 {
     sqlite3_backup *b = sqlite3_backup_init(fx.live_db, "main", fx.pristine_db, "main");
     if (!b || sqlite3_backup_step(b, -1) != SQLITE_DONE || sqlite3_backup_finish(b) != SQLITE_OK)
         die("cannot restore the store", sqlite3_errmsg(fx.live_db));
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA schema_version = %d", fx.schema_cookie);
+    if (sqlite3_exec(fx.live_db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        die("PRAGMA schema_version", sqlite3_errmsg(fx.live_db));
     fx.version = live_version();
 }
 
@@ -188,6 +241,11 @@ static void open_snapshot(void)
         SQLITE_OK)
         die("PRAGMA data_version", sqlite3_errmsg(fx.live_db));
     fx.version = live_version();
+    fx.schema_cookie = schema_cookie();
+    fx.dir_watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fx.dir_watch < 0 ||
+        inotify_add_watch(fx.dir_watch, fx.dir, IN_CREATE | IN_MOVED_TO | IN_MODIFY) < 0)
+        die("inotify", strerror(errno));
 }
 
 static void remove_dir(void)
@@ -198,9 +256,22 @@ static void remove_dir(void)
     sqlite3_finalize(fx.data_version);
     sqlite3_close(fx.live_db);
     sqlite3_close(fx.pristine_db);
+    close(fx.dir_watch);
     fx.pristine[0] = '\0';
     nftw(fx.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     rmdir(fx.dir);
+}
+
+static void metrics_baseline(void)
+{
+    struct metrics *m = fx.app.metrics;
+    metrics_reset(m);
+    metrics_http(m, 0, "GET", 200, 180);
+    metrics_http(m, 0, "GET", 404, 20000000);
+    metrics_http(m, METRICS_ROUTE_DASHBOARD, "HEAD", 304, 40);
+    metrics_http(m, METRICS_ROUTE_OTHER, "BREW", 418, 7);
+    metrics_check(m, "manual", "degraded", 0.004);
+    metrics_job(m, "coupling_health_check", "success");
 }
 
 /* The query string into map as libmicrohttpd splits and decodes it. */
@@ -293,6 +364,13 @@ int fixture_request(const char *method, const char *target, const struct fixture
         memcpy(u.binary_body, body, body_len);
         u.binary_body_length = body_len;
     }
+    /* The counters are process-wide and every request adds to them: left
+     * alone, the metrics page grows with the requests of every earlier input
+     * (to a megabyte) and differs from one run to the next. Before a request
+     * that may reach it, the counters hold a fixed few, so every part of the
+     * page (request counters, histograms, checks, jobs) is rendered. */
+    if (strcasestr(target, "metrics"))
+        metrics_baseline();
     int status = http_dispatch_request(&fx.app, &u, resp);
     if (fx.trace)
         fprintf(stderr, "fuzz: %s %s -> %d %.*s\n", method, target, status,
@@ -390,6 +468,11 @@ void fixture_start(void)
         config_set(c, "refresh_token_days", "365", err, sizeof err) ||
         /* Within the harnesses' input size, so that 413 is reached too. */
         config_set(c, "max_body_bytes", "4096", err, sizeof err) ||
+        /* The smallest login throttle: it is emptied after every input that
+         * reached login, and the default 16,384 records are megabytes to
+         * allocate and clear each time. One input is one login attempt, far
+         * from filling even this table. */
+        config_set(c, "login_throttle_slots", "16", err, sizeof err) ||
         config_finalize(c, err, sizeof err))
         die("config", err);
     fx.app.workers = 4;
@@ -424,15 +507,18 @@ void fixture_start(void)
 
 void fixture_reset(const char *target)
 {
-    /* The login throttle (megabytes to clear: only after what reached login). */
+    /* The login throttle (only after what reached login). */
     if (strstr(target, "login")) {
         auth_shutdown();
         char err[600];
         if (auth_init(&fx.app, err, sizeof err))
             die("auth_init", err);
     }
-    clean_dir();
-    if (live_version() == fx.version)
+    bool files, store;
+    watch_dir(&files, &store);
+    if (files)
+        clean_dir();
+    if (!store || live_version() == fx.version)
         return;
     restore_store();
     monitor_invalidate(fx.app.monitor);

@@ -145,8 +145,10 @@ bool config_valid_direction(const char *d)
 
 static const struct key_desc *find_key(const char *name)
 {
+    /* The first byte first: a config file or the environment names up to a
+     * hundred keys, each compared with every key otherwise. */
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (!strcmp(keys[i].name, name))
+        if (keys[i].name[0] == name[0] && !strcmp(keys[i].name, name))
             return &keys[i];
     return NULL;
 }

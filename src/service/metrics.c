@@ -98,6 +98,41 @@ void metrics_free(struct metrics *m)
     free(m);
 }
 
+void metrics_reset(struct metrics *m)
+{
+    if (!m)
+        return;
+    int cells = (m->n_routes + 2) * N_METHODS;
+    for (int i = 0; i < cells; i++) {
+        struct http_cell *c = &m->http[i];
+        atomic_store_explicit(&c->sum_us, 0, memory_order_relaxed);
+        for (int k = 0; k <= N_HTTP_BUCKETS; k++)
+            atomic_store_explicit(&c->buckets[k], 0, memory_order_relaxed);
+        for (int k = 0; k <= N_CODES; k++)
+            atomic_store_explicit(&c->codes[k], 0, memory_order_relaxed);
+    }
+    for (int t = 0; t < 2; t++)
+        for (int s = 0; s < 3; s++)
+            atomic_store(&m->checks[t][s], 0);
+    for (int j = 0; j < 2; j++)
+        for (int s = 0; s < 5; s++)
+            atomic_store(&m->jobs[j][s], 0);
+    for (int b = 0; b <= N_CHECK_BUCKETS; b++)
+        atomic_store(&m->check_buckets[b], 0);
+    atomic_store(&m->check_sum, 0.0);
+    atomic_store(&m->leader, 0);
+    for (int l = 0; l < METRICS_LANES; l++) {
+        atomic_store(&m->handler_threads[l], 0);
+        atomic_store(&m->handlers_busy[l], 0);
+        atomic_store(&m->handler_queue[l], 0);
+    }
+    atomic_store(&m->file_failures, 0);
+    pthread_mutex_lock(&m->mu);
+    m->counted_check = -1;
+    memset(m->by_issue, 0, sizeof m->by_issue);
+    pthread_mutex_unlock(&m->mu);
+}
+
 static int index_of(const char *const *names, int n, const char *name)
 {
     for (int i = 0; i < n; i++)

@@ -29,6 +29,10 @@ enum { METRICS_ROUTE_OTHER = -1, METRICS_ROUTE_DASHBOARD = -2 };
  * registry. NULL on no memory. */
 struct metrics *metrics_new(const char *const *routes, int n_routes);
 void metrics_free(struct metrics *m);
+/* Set every counter, histogram and gauge back to what metrics_new gave (as
+ * after a restart of the process). Not atomic as a whole: meant for a
+ * registry that no request is counting into at the time. */
+void metrics_reset(struct metrics *m);
 /* Count one answered HTTP request: its route (an index into `routes`, or
  * METRICS_ROUTE_*), its method (anything outside GET, HEAD, POST, PUT, PATCH,
  * DELETE and OPTIONS counts as "other"), its status and how long it took from

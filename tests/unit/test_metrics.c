@@ -169,6 +169,40 @@ static void store_facts_and_deprecated_names(void **state)
     store_close(s);
 }
 
+static void reset_forgets_every_count(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_new(routes, 2);
+    struct config cfg;
+    config_defaults(&cfg);
+    char *fresh = render(m, &cfg, NULL);
+    metrics_http(m, 0, "GET", 200, 100);
+    metrics_http(m, METRICS_ROUTE_OTHER, "BREW", 299, 5);
+    metrics_check(m, "manual", "critical", 0.2);
+    metrics_job(m, "coupling_health_check", "failed");
+    metrics_set_leader(m, true);
+    metrics_http_handlers(m, METRICS_LANE_STORE, 4, 2, 1);
+    metrics_file_failure(m);
+    metrics_reset(m);
+    char *page = render(m, &cfg, NULL);
+    /* The page of a registry that never counted (process_* figures aside). */
+    char *cut_fresh = strstr(fresh, "# HELP process_"), *cut_page = strstr(page, "# HELP process_");
+    assert_non_null(cut_fresh);
+    assert_non_null(cut_page);
+    *cut_fresh = *cut_page = '\0';
+    assert_string_equal(page, fresh);
+    assert_int_equal(sample(page, REQ("GET", "/api/v1/users/{id}", "200")), -1);
+    /* Counting goes on from zero. */
+    metrics_http(m, 0, "GET", 200, 100);
+    free(page);
+    page = render(m, &cfg, NULL);
+    assert_int_equal(sample(page, REQ("GET", "/api/v1/users/{id}", "200")), 1);
+    assert_int_equal(sample(page, DURATION "_count{" USERS "} "), 1);
+    free(page);
+    free(fresh);
+    metrics_free(m);
+}
+
 static void process_figures_from_proc(void **state)
 {
     (void)state;
@@ -198,6 +232,7 @@ int main(void)
         cmocka_unit_test(http_requests_by_bucket_route_and_method),
         cmocka_unit_test(check_durations_from_half_a_millisecond_to_ten_minutes),
         cmocka_unit_test(store_facts_and_deprecated_names),
+        cmocka_unit_test(reset_forgets_every_count),
         cmocka_unit_test(process_figures_from_proc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
