@@ -179,6 +179,13 @@ static int repair(struct store *s, const struct sync_options *o, struct sync_ite
      * shows exactly the repairs that committed. */
     if (rc == 0 && run_id)
         rc = s->ops->sync_run_count_repair(s, run_id);
+    /* The lead is asked again inside the transaction, just before it commits:
+     * a process frozen after the question in the loop and woken after a
+     * takeover must not commit this repair. On SQLite the write lock held
+     * here keeps anyone from taking the lease until the commit; PostgreSQL's
+     * limit is in docs/architecture.md ("Leadership"). */
+    if (rc == 0 && o->may_continue && !o->may_continue(o->may_continue_ctx))
+        rc = store_fail(s, STORE_ERR, "this process no longer leads the scheduled jobs");
     if (rc)
         goto fail;
     return s->ops->commit(s);
@@ -475,7 +482,12 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
                 continue;
             }
             rc = repair(s, &opt, it, time_now_us(), run.id);
-            if (rc == STORE_ERR_BUSY || rc == STORE_ERR_UNAVAILABLE) {
+            if (rc && o->may_continue && !o->may_continue(o->may_continue_ctx)) {
+                snprintf(r->error, sizeof r->error, "this process no longer leads the scheduled "
+                         "jobs; stopped after %lld of %zu pairs", (long long)r->synced_count,
+                         r->n_items);
+                stopped = true;
+            } else if (rc == STORE_ERR_BUSY || rc == STORE_ERR_UNAVAILABLE) {
                 /* Every further pair would wait as long: stop here. */
                 snprintf(r->error, sizeof r->error, "%s; stopped after %lld of %zu pairs",
                          store_errmsg(s), (long long)r->synced_count, r->n_items);
