@@ -3,6 +3,9 @@ BUILD     ?= build
 ASAN      ?= build-asan
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 LOCKSTEP  := $(BUILD)/lockstep
+# API test files run at once: they mostly wait (on serve's schedules, throttle
+# windows, receivers), so three at a time fit two CPUs.
+API_JOBS  ?= 3
 # Extra CMake settings; `make test` sets LOCKSTEP_TESTS_REQUIRED so that a
 # missing cmocka fails the configure step instead of skipping the unit tests.
 CMAKE_ARGS ?=
@@ -46,12 +49,12 @@ unit-asan:
 	@cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
 
 api:
-	@cd tests && LOCKSTEP_BIN=$(abspath $(LOCKSTEP)) node --test --test-concurrency=2 api/
+	@cd tests && LOCKSTEP_BIN=$(abspath $(LOCKSTEP)) node --test --test-concurrency=$(API_JOBS) api/
 
 # The API suite against the AddressSanitizer + UBSan build: any report fails it.
 api-asan:
 	@cd tests && LOCKSTEP_BIN=$(abspath $(ASAN))/lockstep ASAN_OPTIONS=detect_leaks=1 \
-		node --test --test-concurrency=2 api/
+		node --test --test-concurrency=$(API_JOBS) api/
 
 e2e:
 	@if ls tests/e2e/*.test.mjs >/dev/null 2>&1; then \
@@ -66,10 +69,11 @@ pg:
 fuzz:
 	@scripts/fuzz
 
-# In make test: each harness 60 s as well, two at a time (the suites before it
-# are done, so both CPUs are free), to keep make test within its time budget.
+# In make test: each harness 30 s, two at a time (the suites before it are
+# done, so both CPUs are free), to keep make test within its time budget; the
+# long runs are `make fuzz` with FUZZ_SECONDS or FUZZ_RUNS (docs/fuzzing.md).
 fuzz-ci:
-	@FUZZ_JOBS=$${FUZZ_JOBS:-2} scripts/fuzz
+	@FUZZ_JOBS=$${FUZZ_JOBS:-2} FUZZ_SECONDS=$${FUZZ_SECONDS:-30} scripts/fuzz
 
 # The Prometheus rules shipped in contrib/prometheus: valid, and their unit
 # tests pass (the exposition itself is linted by tests/api/prometheus.test.mjs).
