@@ -75,6 +75,19 @@ int cmd_sync(struct cli *c, int argc, char **argv)
                    it->spec, it->issue_type, it->action, from, to,
                    it->success ? "" : "  FAILED: ", it->error);
         }
+        if (r.n_manual)
+            printf("%zu pair%s need%s manual review (never repaired automatically):\n",
+                   r.n_manual, r.n_manual == 1 ? "" : "s", r.n_manual == 1 ? "s" : "");
+        for (size_t i = 0; i < r.n_manual; i++) {
+            const struct violation *v = &r.manual[i];
+            char pl[16] = "-", ll[16] = "-";
+            if (v->has_progress)
+                snprintf(pl, sizeof pl, "%d", v->progress_level);
+            if (v->has_license)
+                snprintf(ll, sizeof ll, "%d", v->license_level);
+            printf("  user %-6lld %-12s %-22s progress %s, license %s\n",
+                   (long long)v->user_id, v->spec, v->issue_type, pl, ll);
+        }
         if (r.log_file[0])
             printf("Result logged to %s\n", r.log_file);
     }

@@ -43,10 +43,9 @@ static json_t *license_json(const struct license *l)
     return o;
 }
 
-static int add_pair(void *ctx, const struct progress *p, const struct license *l)
+static int add_pair(void *ctx, enum pair_state st, const struct progress *p,
+                    const struct license *l)
 {
-    enum pair_state st = pair_classify(p != NULL, p ? p->current_level : 0, l != NULL,
-                                       l ? l->current_level : 0);
     json_t *o = json_object();
     json_object_set_new(o, "specialization", json_string(p ? p->spec : l->spec));
     json_object_set_new(o, "state", json_string(pair_is_violation(st) ? pair_issue_type(st)

@@ -85,8 +85,21 @@ struct open_violation {
 struct pair_levels {
     int64_t user_id;
     char spec[SPEC_ID_MAX];
+    /* Whether a row of each side exists, decided by the key alone (never by
+     * the level), and the level read from it (0 when the row is missing). */
     bool has_progress, has_license;
     int progress_level, license_level;
+    /* The row's level is NULL, or not an integer that fits an int (its
+     * *_level is then 0): an invalid_level. */
+    bool progress_level_null, license_level_null;
+    /* How many rows of each side the pair has when more than one (a table
+     * without its unique constraint): duplicate_rows. 0 or 1: not duplicated
+     * (has_* says whether the row exists). */
+    int64_t progress_rows, license_rows;
+    /* The specialization's maximum level; 0: not known (no such
+     * specialization, or no maximum for it): unknown_specialization. Every
+     * backend fills it for every pair; left 0 the pair is never repaired. */
+    int max_level;
     /* A backend may fill these for inconsistent pairs in the same pass (a
      * lookup per violation is costly). has_details: first_seen is known — the
      * first_seen of the pair's open violation of its current issue type, or 0
@@ -107,7 +120,11 @@ struct violation {
     int64_t user_id;
     char user_email[EMAIL_MAX + 1];
     char spec[SPEC_ID_MAX];
-    char issue_type[ISSUE_TYPE_MAX]; /* level_mismatch | missing_license | missing_progress */
+    char issue_type[ISSUE_TYPE_MAX]; /* level_mismatch | missing_license | missing_progress |
+                                        invalid_level | unknown_specialization |
+                                        duplicate_rows (model/pair.h) */
+    /* Whether each level is shown: false gives null (a missing row, a NULL
+     * level, a side with duplicate rows; model/pair.h). */
     bool has_progress, has_license;
     int progress_level, license_level;
     char recommended_action[ACTION_MAX];

@@ -2,6 +2,8 @@
  * open-violation history, and its files (hand-written; see baseline.h). */
 #include "service/baseline.h"
 
+#include "model/pair.h"
+
 #include "service/check.h"
 #include "service/errors.h"
 #include "model/health.h"
@@ -143,7 +145,7 @@ static int tally_violations(const struct violation_list *l, struct tallies *by_s
         char key[32];
         int group = 1;
         long delta = 0;
-        if (v->has_progress && v->has_license) {
+        if (!strcmp(v->issue_type, "level_mismatch") && v->has_progress && v->has_license) {
             delta = v->progress_level - v->license_level;
             snprintf(key, sizeof key, "%ld", delta);
             group = 0;
@@ -202,7 +204,15 @@ const char *baseline_status_badge(const char *status)
 
 void baseline_violation_line(const struct violation *v, char *out, size_t len)
 {
-    if (v->has_progress && v->has_license)
+    char pl[16] = "none", ll[16] = "none";
+    if (v->has_progress)
+        snprintf(pl, sizeof pl, "%d", v->progress_level);
+    if (v->has_license)
+        snprintf(ll, sizeof ll, "%d", v->license_level);
+    if (strcmp(v->recommended_action, PAIR_MANUAL_REVIEW) == 0)
+        snprintf(out, len, "User %lld | %s: Progress Level %s vs License Level %s (%s: "
+                 "manual review)", (long long)v->user_id, v->spec, pl, ll, v->issue_type);
+    else if (v->has_progress && v->has_license)
         snprintf(out, len, "User %lld | %s: Progress Level %d vs License Level %d (Δ %d)",
                  (long long)v->user_id, v->spec, v->progress_level, v->license_level,
                  v->progress_level - v->license_level);

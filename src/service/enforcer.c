@@ -2,6 +2,7 @@
  * coupling rules themselves). */
 #include "service/enforcer.h"
 
+#include "model/pair.h"
 #include "service/errors.h"
 #include "service/specs.h"
 #include "util/timeutil.h"
@@ -108,6 +109,16 @@ static int apply_once(struct store *s, const struct level_change *c, enum level_
         goto store_fail;
 
     int new_level = c->new_level;
+    /* A level-up counts from the progress level: one outside 1..max (written
+     * behind Lockstep's back) is an invalid_level for a person to look at,
+     * never a base to count from or a level to copy to the license. */
+    if (mode == LEVEL_UP_BY_XP && !pair_level_in_range(p.current_level, sp.max_levels)) {
+        rc = set_error(r, LS_ERR_VALIDATION,
+                       "Progress level %d of %s is outside its valid range (1-%d): the pair "
+                       "needs manual review (invalid_level)",
+                       p.current_level, spec_id, sp.max_levels);
+        goto fail;
+    }
     if (mode == LEVEL_UP_BY_XP) {
         new_level = p.current_level;
         if (p.current_level < sp.max_levels) {

@@ -5,6 +5,7 @@
 
 #include "service/alerts.h"
 #include "model/health.h"
+#include "model/pair.h"
 #include "service/scheduler.h"
 #include "util/proc_stats.h"
 #include "util/timeutil.h"
@@ -29,7 +30,9 @@ static const char *const statuses[] = {"healthy", "degraded", "critical"};
 static const char *const jobs[] = {JOB_CHECK, JOB_SYNC};
 static const char *const job_statuses[] = {"success", "failed", "missed", "skipped",
                                            "interrupted"};
-static const char *const issues[] = {"level_mismatch", "missing_license", "missing_progress"};
+/* Open violations are counted by every issue type of the coupling rule
+ * (model/pair.h, pair_issue_type_at). */
+#define N_ISSUES 6
 
 /* Check durations: a 150-pair store checks in about 0.5 ms, a million pairs
  * take seconds, and check_slow cares about minutes. */
@@ -69,7 +72,7 @@ struct metrics {
     /* Open violations by issue type, counted once per recorded check. */
     pthread_mutex_t mu;
     int64_t counted_check;
-    int64_t by_issue[3];
+    int64_t by_issue[N_ISSUES];
 };
 
 struct metrics *metrics_new(const char *const *routes, int n_routes)
@@ -241,9 +244,11 @@ static void label_value(struct buf *b, const char *v)
 static int count_issue(void *ctx, const struct violation *v)
 {
     int64_t *by = ctx;
-    int i = index_of(issues, 3, v->issue_type);
-    if (i >= 0)
-        by[i]++;
+    for (size_t i = 0; i < N_ISSUES && pair_issue_type_at(i); i++)
+        if (!strcmp(pair_issue_type_at(i), v->issue_type)) {
+            by[i]++;
+            break;
+        }
     return 0;
 }
 
@@ -257,21 +262,21 @@ static int count_firing(void *ctx, const struct alert *a)
 
 /* Open violations by issue type of check `check_id`, counted once per check. */
 static int violations_by_issue(struct metrics *m, struct store *s, int64_t check_id,
-                               int64_t by_issue[3])
+                               int64_t by_issue[N_ISSUES])
 {
     pthread_mutex_lock(&m->mu);
     bool fresh = m->counted_check == check_id;
-    memcpy(by_issue, m->by_issue, 3 * sizeof *by_issue);
+    memcpy(by_issue, m->by_issue, N_ISSUES * sizeof *by_issue);
     pthread_mutex_unlock(&m->mu);
     if (fresh)
         return 0;
-    memset(by_issue, 0, 3 * sizeof *by_issue);
+    memset(by_issue, 0, N_ISSUES * sizeof *by_issue);
     int rc = s->ops->violations_open(s, NULL, count_issue, by_issue);
     if (rc)
         return rc;
     pthread_mutex_lock(&m->mu);
     m->counted_check = check_id;
-    memcpy(m->by_issue, by_issue, 3 * sizeof *by_issue);
+    memcpy(m->by_issue, by_issue, N_ISSUES * sizeof *by_issue);
     pthread_mutex_unlock(&m->mu);
     return 0;
 }
@@ -281,7 +286,7 @@ static int violations_by_issue(struct metrics *m, struct store *s, int64_t check
  * see what they see), the violations and the firing alerts. */
 struct store_view {
     struct alerts_facts f;
-    int64_t by_issue[3];
+    int64_t by_issue[N_ISSUES];
     int64_t firing[2]; /* warning, critical */
 };
 
@@ -313,8 +318,8 @@ static void render_store(struct buf *b, const struct store_view *v, bool depreca
         buf_printf(b, "lockstep_inconsistent_pairs %lld\n", (long long)c->inconsistent);
         head(b, "lockstep_violations", "gauge",
              "Open violations after the last recorded check, by issue type.");
-        for (int i = 0; i < 3; i++)
-            buf_printf(b, "lockstep_violations{issue_type=\"%s\"} %lld\n", issues[i],
+        for (size_t i = 0; i < N_ISSUES && pair_issue_type_at(i); i++)
+            buf_printf(b, "lockstep_violations{issue_type=\"%s\"} %lld\n", pair_issue_type_at(i),
                        (long long)v->by_issue[i]);
         head(b, "lockstep_last_check_timestamp_seconds", "gauge",
              "Unix time of the last recorded check.");

@@ -4,13 +4,20 @@
 #ifndef LOCKSTEP_PROGRESS_H
 #define LOCKSTEP_PROGRESS_H
 
+#include "model/pair.h"
 #include "store/store.h"
 
 #include <stdint.h>
 
+/* One pair of a user: its state (model/pair.h, the whole rule) and its rows
+ * (NULL: none; the first row when the side has duplicates). Borrowed. */
+typedef int (*progress_pair_cb)(void *ctx, enum pair_state st, const struct progress *p,
+                                const struct license *l);
+
 /* Every pair of user `id` (a specialization with progress, a license or both)
- * through cb, read in one snapshot. Returns 0, STORE_ERR_NOT_FOUND (no such
- * user), another STORE_ERR_* code, or cb's nonzero return. */
-int progress_user_pairs(struct store *s, int64_t id, store_pair_rows_cb cb, void *ctx);
+ * through cb once, ordered by specialization, read in one snapshot. Returns 0,
+ * STORE_ERR_NOT_FOUND (no such user), another STORE_ERR_* code, or cb's
+ * nonzero return. */
+int progress_user_pairs(struct store *s, int64_t id, progress_pair_cb cb, void *ctx);
 
 #endif

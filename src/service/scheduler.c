@@ -381,6 +381,12 @@ static void run_sync(struct job *j, struct store *st, int64_t due, int64_t run_i
     }
     daylog_write(s->log, LOG_INFO, "auto_sync", "Auto-sync complete: %lld synced, %lld failed",
                  (long long)r.synced_count, (long long)r.failed_count);
+    if (r.n_manual)
+        daylog_write(s->log, LOG_WARNING, "auto_sync",
+                     "Auto-sync left %zu pair(s) for manual review (never repaired "
+                     "automatically; first: user %lld %s: %s)",
+                     r.n_manual, (long long)r.manual[0].user_id, r.manual[0].spec,
+                     r.manual[0].issue_type);
     if (r.log_error[0]) {
         atomic_fetch_add(&s->file_failures, 1);
         metrics_file_failure(s->app->metrics);

@@ -25,6 +25,24 @@ void sync_result_free(struct sync_result *r)
     free(r->items);
     r->items = NULL;
     r->n_items = r->cap_items = 0;
+    free(r->manual);
+    r->manual = NULL;
+    r->n_manual = r->cap_manual = 0;
+}
+
+/* Note a pair no sync repairs. Returns 0, or -1 out of memory. */
+static int add_manual(struct sync_result *r, const struct violation *v)
+{
+    if (r->n_manual == r->cap_manual) {
+        size_t cap = r->cap_manual ? r->cap_manual * 2 : 16;
+        struct violation *p = realloc(r->manual, cap * sizeof *p);
+        if (!p)
+            return -1;
+        r->manual = p;
+        r->cap_manual = cap;
+    }
+    r->manual[r->n_manual++] = *v;
+    return 0;
 }
 
 static struct sync_item *add_item(struct sync_result *r)
@@ -42,7 +60,8 @@ static struct sync_item *add_item(struct sync_result *r)
     return it;
 }
 
-/* The candidate pairs: every violation in scope, from one snapshot. */
+/* The candidate pairs: every violation in scope, from one snapshot. The
+ * pairs no sync repairs (pair_needs_review) are listed apart. */
 static int collect(struct store *s, const struct sync_options *o, const char *spec,
                    struct sync_result *r)
 {
@@ -55,10 +74,17 @@ static int collect(struct store *s, const struct sync_options *o, const char *sp
         goto out;
     struct pair_levels p;
     while ((rc = s->ops->pair_scan_next(scan, &p)) == 1) {
-        enum pair_state st =
-            pair_classify(p.has_progress, p.progress_level, p.has_license, p.license_level);
+        enum pair_state st = pair_state_of(&p);
         if (!pair_is_violation(st))
             continue;
+        if (pair_needs_review(st)) {
+            struct violation v;
+            if (pair_violation(&p, o->direction, &v) && add_manual(r, &v) != 0) {
+                rc = store_fail(s, STORE_ERR, "out of memory");
+                goto out;
+            }
+            continue;
+        }
         struct sync_item *it = add_item(r);
         if (!it) {
             rc = store_fail(s, STORE_ERR, "out of memory");
@@ -99,6 +125,23 @@ out:
     return rc;
 }
 
+/* The pair (user, spec) as a scan sees it now, inside the caller's
+ * transaction: has_progress and has_license false when it has no row. */
+static int pair_now(struct store *s, int64_t user, const char *spec, struct pair_levels *out)
+{
+    struct pair_filter f = {.user_id = user, .spec = spec};
+    struct store_scan *scan = NULL;
+    memset(out, 0, sizeof *out);
+    int rc = s->ops->pair_scan_open(s, &f, &scan);
+    if (rc)
+        return rc;
+    rc = s->ops->pair_scan_next(scan, out);
+    s->ops->pair_scan_close(scan);
+    if (rc == 0)
+        memset(out, 0, sizeof *out);
+    return rc < 0 ? rc : 0;
+}
+
 /* Repair one pair in its own transaction. Fills the item with what happened. */
 static int repair(struct store *s, const struct sync_options *o, struct sync_item *it,
                   int64_t now, int64_t run_id)
@@ -118,8 +161,13 @@ static int repair(struct store *s, const struct sync_options *o, struct sync_ite
         rc = lrc;
         goto fail;
     }
+    /* Re-validated with the whole rule (duplicates, NULL levels, the
+     * specialization's maximum), on the rows now locked. */
+    struct pair_levels now_pair;
+    if ((rc = pair_now(s, it->user_id, it->spec, &now_pair)) != 0)
+        goto fail;
     bool hp = prc == 0, hl = lrc == 0;
-    enum pair_state st = pair_classify(hp, hp ? p.current_level : 0, hl, hl ? l.current_level : 0);
+    enum pair_state st = pair_state_of(&now_pair);
     it->has_old = it->has_new = false;
     if (!pair_is_violation(st)) {
         snprintf(it->action, sizeof it->action, "none");
@@ -130,6 +178,30 @@ static int repair(struct store *s, const struct sync_options *o, struct sync_ite
     const char *action = pair_recommended_action(st, o->direction, hp ? p.current_level : 0,
                                                  hl ? l.current_level : 0);
     snprintf(it->action, sizeof it->action, "%s", action);
+    if (pair_needs_review(st)) { /* became one since the run's snapshot */
+        rc = store_fail(s, STORE_ERR, "not repaired: the pair is now %s (%s)",
+                        pair_issue_type(st), PAIR_MANUAL_REVIEW);
+        goto fail;
+    }
+    /* The guard of every write below, apart from the classification: no
+     * level outside 1..max of the specialization is ever stored. */
+    struct specialization sp;
+    if ((rc = s->ops->spec_get(s, it->spec, &sp)) != 0) {
+        if (rc == STORE_ERR_NOT_FOUND)
+            rc = store_fail(s, STORE_ERR, "not repaired: specialization %s is unknown",
+                            it->spec);
+        goto fail;
+    }
+    int write_level = !strcmp(action, "sync_license_to_progress") ||
+                              st == PAIR_MISSING_PROGRESS
+                          ? l.current_level
+                          : p.current_level;
+    if (!pair_level_in_range(write_level, sp.max_levels)) {
+        rc = store_fail(s, STORE_ERR,
+                        "not repaired: level %d is outside 1-%d of %s (%s)", write_level,
+                        sp.max_levels, it->spec, PAIR_MANUAL_REVIEW);
+        goto fail;
+    }
     if (st == PAIR_MISSING_LICENSE) {
         memset(&l, 0, sizeof l);
         l.user_id = it->user_id;
@@ -509,7 +581,7 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
     r->success = r->failed_count == 0;
     if (!o->dry_run) {
         /* A sync with nothing to repair leaves its row and day-log line, no file. */
-        if (o->data_dir && r->n_items > 0)
+        if (o->data_dir && (r->n_items > 0 || r->n_manual > 0))
             write_log(&opt, r, started, &j);
         if (j.fd >= 0)
             close(j.fd);
@@ -563,5 +635,18 @@ json_t *sync_result_json_capped(const struct sync_result *r, size_t max_results)
         json_object_set_new(o, "results_total", json_integer((json_int_t)r->n_items));
         json_object_set_new(o, "results_truncated", json_boolean(listed < r->n_items));
     }
+    /* The pairs left for a person, with the same cap. */
+    json_t *manual = json_array();
+    size_t listed_manual = r->n_manual < max_results ? r->n_manual : max_results;
+    for (size_t i = 0; manual && i < listed_manual; i++) {
+        json_t *x = report_violation_json(&r->manual[i]);
+        if (!x)
+            break;
+        json_object_del(x, "first_seen");
+        json_object_del(x, "user_email");
+        json_array_append_new(manual, x);
+    }
+    json_object_set_new(o, "manual_review_count", json_integer((json_int_t)r->n_manual));
+    json_object_set_new(o, "manual_review", manual ? manual : json_array());
     return o;
 }

@@ -41,6 +41,12 @@ struct sync_result {
     int64_t total_issues, synced_count, failed_count;
     struct sync_item *items;   /* owned; sync_result_free releases it */
     size_t n_items, cap_items;
+    /* The violations in scope no sync repairs (model/pair.h,
+     * pair_needs_review: duplicate_rows, unknown_specialization,
+     * invalid_level): listed for a person to look at, never written, not in
+     * total_issues. Owned; sync_result_free releases it. */
+    struct violation *manual;
+    size_t n_manual, cap_manual;
     char log_file[STORE_PATH_MAX]; /* relative to the data dir, "" if none */
     char log_error[256];           /* why the log file was not written */
     char record_error[256];        /* why the run was not recorded in the store */

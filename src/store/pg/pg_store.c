@@ -129,30 +129,52 @@ enum stmt_id {
 /* The pair scan: one FULL OUTER JOIN of both tables on (user, specialization)
  * read through a cursor. The where clauses restrict each side before the
  * join, so a filtered scan is an index range on both sides whatever plan is
- * cached (one prepared statement per filter shape). The email and first_seen
- * are looked up only for inconsistent pairs: first_seen of the open violation
- * of the pair's current issue type. Which pairs are inconsistent, and their
- * issue type, is the coupling rule of model/pair.c written out as SQL
- * (pair_sql_issue, the ISSUE argument). */
+ * cached (one prepared statement per filter shape). Each side is grouped by
+ * its key first (a stream over the index, in order): a pair has one row per
+ * side whatever the table holds, with the number of rows when more than one
+ * (duplicate_rows; NULL otherwise, so the common row carries nothing more).
+ * The specialization's max_levels comes from two arrays read once per query
+ * (an init plan), not a lookup per pair. The email and first_seen are looked
+ * up only for inconsistent pairs: first_seen of the open violation of the
+ * pair's current issue type. Which pairs are inconsistent, and their issue
+ * type, is the coupling rule of model/pair.c written out as SQL
+ * (pair_sql_issue, the ISSUE argument, over the columns of y). OFFSET 0 keeps
+ * each level a level of its own, so the rule is evaluated once per pair. */
 #define SCAN_FORMAT                                                                      \
     "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "                                       \
-    "SELECT coalesce(p.student_id, l.user_id), "                                         \
-    "coalesce(p.specialization_id, l.specialization_type), p.current_level, "            \
-    "l.current_level, "                                                                  \
-    "CASE WHEN (%1$s) IS NOT NULL THEN "                                                 \
-    " (SELECT email FROM users u WHERE u.id = coalesce(p.student_id, l.user_id)) END, "  \
-    "CASE WHEN (%1$s) IS NOT NULL THEN "                                                 \
+    "SELECT x.u, x.sp, x.pk IS NOT NULL, x.lk IS NOT NULL, x.pl, x.ll, x.pn, x.ln, x.mx, " \
+    "CASE WHEN x.issue IS NOT NULL THEN "                                                \
+    " (SELECT email FROM users u WHERE u.id = x.u) END, "                                \
+    "CASE WHEN x.issue IS NOT NULL THEN "                                                \
     " (SELECT (extract(epoch FROM v.first_seen) * 1000000)::bigint FROM violations v "   \
-    "  WHERE v.user_id = coalesce(p.student_id, l.user_id) "                             \
-    "  AND v.specialization = coalesce(p.specialization_id, l.specialization_type) "     \
-    "  AND v.issue_type = (%1$s) "                                                       \
+    "  WHERE v.user_id = x.u AND v.specialization = x.sp AND v.issue_type = x.issue "    \
     "  AND v.resolved_at IS NULL) END "                                                  \
-    "FROM (SELECT student_id, specialization_id, current_level "                         \
-    "      FROM specialization_progress%2$s) p "                                         \
-    "FULL JOIN (SELECT user_id, specialization_type, current_level "                     \
-    "      FROM user_licenses%3$s) l "                                                   \
-    "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id"
+    "FROM (SELECT y.*, %1$s AS issue FROM ("                                             \
+    "SELECT coalesce(p.student_id, l.user_id) AS u, "                                    \
+    "coalesce(p.specialization_id, l.specialization_type) AS sp, "                       \
+    "p.student_id AS pk, l.user_id AS lk, p.lvl AS pl, l.lvl AS ll, p.n AS pn, l.n AS ln, " \
+    "(SELECT array_agg(max_levels ORDER BY id) FROM specializations)"                    \
+    "[array_position((SELECT array_agg(id ORDER BY id) FROM specializations), "          \
+    "coalesce(p.specialization_id, l.specialization_type))] AS mx "                      \
+    "FROM (SELECT student_id, specialization_id, min(current_level) AS lvl, "            \
+    "      nullif(count(*), 1) AS n FROM specialization_progress%2$s "                   \
+    "      GROUP BY student_id, specialization_id) p "                                   \
+    "FULL JOIN (SELECT user_id, specialization_type, min(current_level) AS lvl, "        \
+    "      nullif(count(*), 1) AS n FROM user_licenses%3$s "                             \
+    "      GROUP BY user_id, specialization_type) l "                                    \
+    "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id "      \
+    "OFFSET 0) y OFFSET 0) x"
 
+/* The columns of y the rule reads. */
+static const struct pair_sql_columns scan_columns = {
+    .progress_row = "y.pk",
+    .license_row = "y.lk",
+    .progress_level = "y.pl",
+    .license_level = "y.ll",
+    .progress_rows = "y.pn",
+    .license_rows = "y.ln",
+    .max_level = "y.mx",
+};
 
 static const char *const sql[Q_COUNT] = {
     [Q_USER_INSERT] = "INSERT INTO users(name, email, password_hash, role, is_active, "
@@ -229,7 +251,8 @@ static const char *const sql[Q_COUNT] = {
      * an ORDER BY would add a sort of every pair); hash and nested-loop joins
      * would not. pair_scan_next verifies the order. */
     [Q_SCAN_PLAN] = "SELECT set_config('enable_hashjoin', 'off', true), "
-                    "set_config('enable_nestloop', 'off', true)",
+                    "set_config('enable_nestloop', 'off', true), "
+                    "set_config('enable_hashagg', 'off', true)",
     /* Q_SCAN_ALL … Q_SCAN_USER_SPEC: scan_text() */
     [Q_SCAN_FETCH] = "FETCH FORWARD " NUMBER_TEXT(SCAN_FETCH) " FROM lockstep_pairs",
     [Q_SCAN_CLOSE] = "CLOSE lockstep_pairs",
@@ -559,14 +582,13 @@ static const char *const scan_where[4][2] = {
     {" WHERE student_id = $1::bigint AND specialization_id = $2::text",
      " WHERE user_id = $1::bigint AND specialization_type = $2::text"},
 };
-static char scan_sql[4][4096];
+static char scan_sql[4][8192];
 static pthread_once_t scan_sql_once = PTHREAD_ONCE_INIT;
 
 static void scan_sql_build(void)
 {
-    char issue[1024];
-    if (pair_sql_issue(issue, sizeof issue, "p.student_id", "l.user_id", "p.current_level",
-                       "l.current_level") != 0)
+    char issue[2048];
+    if (pair_sql_issue(issue, sizeof issue, &scan_columns) != 0)
         return; /* left empty: preparing the scan fails with a clear message */
     for (int i = 0; i < 4; i++) {
         int n = snprintf(scan_sql[i], sizeof scan_sql[i], SCAN_FORMAT, issue, scan_where[i][0],
@@ -1428,6 +1450,17 @@ static int64_t fast_i64(const char *p)
     return neg ? -v : v;
 }
 
+/* One side of a scanned pair: its level (column lc; NULL when the level is
+ * NULL) and its row count (column nc; NULL when one). */
+static void scan_side(PGresult *r, int i, int lc, int nc, bool present, int *level,
+                      bool *level_null, int64_t *rows)
+{
+    *rows = !present ? 0 : PQgetisnull(r, i, nc) ? 1 : fast_i64(PQgetvalue(r, i, nc));
+    int64_t v = present && !PQgetisnull(r, i, lc) ? fast_i64(PQgetvalue(r, i, lc)) : 0;
+    *level_null = present && (PQgetisnull(r, i, lc) || v <= INT32_MIN || v > INT32_MAX);
+    *level = *level_null ? 0 : (int)v;
+}
+
 static int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
 {
     struct pg_store *ps = sc->ps;
@@ -1470,16 +1503,21 @@ static int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
         n = SPEC_ID_MAX - 1;
     memcpy(out->spec, PQgetvalue(r, i, 1), (size_t)n);
     out->spec[n] = '\0';
-    out->has_progress = !PQgetisnull(r, i, 2);
-    out->has_license = !PQgetisnull(r, i, 3);
-    out->progress_level = out->has_progress ? (int)fast_i64(PQgetvalue(r, i, 2)) : 0;
-    out->license_level = out->has_license ? (int)fast_i64(PQgetvalue(r, i, 3)) : 0;
-    out->has_details = pair_is_violation(pair_classify(
-        out->has_progress, out->progress_level, out->has_license, out->license_level));
+    /* Columns of SCAN_FORMAT: u, sp, progress row, license row, levels,
+     * row counts (NULL: one), max_levels (NULL: unknown), email, first_seen. */
+    out->has_progress = PQgetvalue(r, i, 2)[0] == 't';
+    out->has_license = PQgetvalue(r, i, 3)[0] == 't';
+    scan_side(r, i, 4, 6, out->has_progress, &out->progress_level, &out->progress_level_null,
+              &out->progress_rows);
+    scan_side(r, i, 5, 7, out->has_license, &out->license_level, &out->license_level_null,
+              &out->license_rows);
+    int64_t max = PQgetisnull(r, i, 8) ? 0 : fast_i64(PQgetvalue(r, i, 8));
+    out->max_level = max > 0 && max <= INT32_MAX ? (int)max : 0;
+    out->has_details = pair_is_violation(pair_state_of(out));
     out->open_known = out->has_open = false;
     if (out->has_details) {
-        c_copy(r, i, 4, out->user_email, sizeof out->user_email);
-        out->first_seen = c_i64(r, i, 5);
+        c_copy(r, i, 9, out->user_email, sizeof out->user_email);
+        out->first_seen = c_i64(r, i, 10);
     } else {
         out->user_email[0] = '\0';
         out->first_seen = 0;

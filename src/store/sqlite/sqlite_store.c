@@ -1218,20 +1218,27 @@ static int sq_user_pairs(struct store *s, int64_t user, store_pair_rows_cb cb, v
  * stream (on this connection), so the check learns first_seen and the email
  * of known violations without a lookup per violation. Specialization names
  * are interned to their rank in the specializations table, which keeps rows
- * small and comparisons integer. */
+ * small and comparisons integer; a name that is not in the table (a row
+ * written without foreign keys) travels as its bytes beside the row and
+ * compares bytewise, the order of the indexes (BINARY collation). Consecutive
+ * rows of one stream with the same key are duplicates of one pair. */
 
 #define SCAN_BATCH 4096
 #define SCAN_BATCHES 4
+#define SCAN_LEVEL_NULL INT32_MIN /* the level is NULL, not an integer, or too large */
 
 struct scan_row {
     int64_t user;
-    int32_t spec;  /* rank of the specialization id in byte order */
-    int32_t level;
+    int32_t spec;  /* rank of the specialization id in byte order; negative: a name
+                      not in the table, its bytes kept apart (see the stream) */
+    int32_t level; /* SCAN_LEVEL_NULL: no usable level */
 };
 
 struct scan_batch {
-    int n;
+    int n, n_names;
     struct scan_row rows[SCAN_BATCH];
+    char (*names)[SPEC_ID_MAX]; /* unknown names of this batch, row spec -1 - index;
+                                   allocated at the first one; owned */
 };
 
 struct scan_stream {
@@ -1242,6 +1249,7 @@ struct scan_stream {
     bool produced;             /* read by a producer thread */
     bool ready, done;          /* a current row is decoded / the stream ended */
     struct scan_row row;
+    char row_name[SPEC_ID_MAX]; /* the name of row when row.spec < 0 */
     /* producer */
     bool thread_started, stop, producer_done, first_pending;
     int producer_rc;
@@ -1263,11 +1271,10 @@ struct store_scan {
     int64_t ov_user;           /* the current open violation: its pair, */
     char ov_spec[SPEC_ID_MAX];
     struct open_violation ovr; /* and the rest */
-    bool bad_spec;             /* a row named a specialization not in the table */
-    char bad_spec_name[SPEC_ID_MAX];
     int n_specs, cap_specs;
     char (*specs)[SPEC_ID_MAX]; /* sorted; owned */
     uint8_t *spec_len;          /* owned */
+    int *spec_max;              /* max_levels by rank, 0: none; owned */
     int32_t spec_hash[256];     /* rank + 1 by spec_hash_of(), 0 empty, -1 ambiguous */
 };
 
@@ -1276,12 +1283,13 @@ static unsigned spec_hash_of(const unsigned char *t, int n)
     return n > 0 ? ((unsigned)n * 31u + t[0] * 7u + t[n - 1]) & 255u : 0u;
 }
 
-/* Read every specialization id, in byte order, into sc->specs (grown as
- * needed: there is no limit on how many). */
+/* Read every specialization id and its max_levels, in byte order, into
+ * sc->specs (grown as needed: there is no limit on how many). */
 static int load_specs(struct store_scan *sc, sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, "SELECT id FROM specializations ORDER BY id", -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(db, "SELECT id, max_levels FROM specializations ORDER BY id",
+                                -1, &st, NULL);
     sc->n_specs = 0;
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (sc->n_specs == sc->cap_specs) {
@@ -1290,14 +1298,19 @@ static int load_specs(struct store_scan *sc, sqlite3 *db)
             if (specs)
                 sc->specs = specs;
             uint8_t *len = specs ? realloc(sc->spec_len, (size_t)cap) : NULL;
-            if (!len) {
+            if (len)
+                sc->spec_len = len;
+            int *max = len ? realloc(sc->spec_max, (size_t)cap * sizeof *max) : NULL;
+            if (!max) {
                 rc = SQLITE_NOMEM;
                 break;
             }
-            sc->spec_len = len;
+            sc->spec_max = max;
             sc->cap_specs = cap;
         }
-        col_copy(st, 0, sc->specs[sc->n_specs++], SPEC_ID_MAX);
+        col_copy(st, 0, sc->specs[sc->n_specs], SPEC_ID_MAX);
+        int max = sqlite3_column_type(st, 1) == SQLITE_INTEGER ? sqlite3_column_int(st, 1) : 0;
+        sc->spec_max[sc->n_specs++] = max > 0 ? max : 0;
         rc = SQLITE_OK;
     }
     sqlite3_finalize(st);
@@ -1311,7 +1324,9 @@ static int load_specs(struct store_scan *sc, sqlite3 *db)
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static int32_t spec_rank(struct store_scan *sc, const unsigned char *t, int n)
+/* The rank of a specialization name, or -1 when it is not in the table.
+ * Reads only what load_specs built: safe from any thread. */
+static int32_t spec_rank(const struct store_scan *sc, const unsigned char *t, int n)
 {
     /* One hash probe finds nearly every name; a binary search the rest. */
     int h = sc->spec_hash[spec_hash_of(t, n)];
@@ -1321,7 +1336,7 @@ static int32_t spec_rank(struct store_scan *sc, const unsigned char *t, int n)
     while (lo <= hi) {
         int mid = (lo + hi) / 2;
         const char *m = sc->specs[mid];
-        int ml = (int)strlen(m), c = memcmp(m, t, (size_t)(ml < n ? ml : n));
+        int ml = sc->spec_len[mid], c = memcmp(m, t, (size_t)(ml < n ? ml : n));
         if (c == 0)
             c = ml - n;
         if (c == 0)
@@ -1331,19 +1346,32 @@ static int32_t spec_rank(struct store_scan *sc, const unsigned char *t, int n)
         else
             hi = mid - 1;
     }
-    /* Foreign keys make this impossible; report it rather than mis-merge. */
-    sc->bad_spec = true;
-    snprintf(sc->bad_spec_name, sizeof sc->bad_spec_name, "%.*s", n < 32 ? n : 32,
-             (const char *)t);
-    return 0;
+    return -1;
 }
 
-static void decode_row(struct store_scan *sc, sqlite3_stmt *st, struct scan_row *r)
+/* Decode the current row of st. A specialization not in the table gets spec
+ * -1 and its name (truncated to SPEC_ID_MAX - 1 bytes) in name. */
+static void decode_row(const struct store_scan *sc, sqlite3_stmt *st, struct scan_row *r,
+                       char name[SPEC_ID_MAX])
 {
     r->user = sqlite3_column_int64(st, 0);
     const unsigned char *t = sqlite3_column_blob(st, 1);
-    r->spec = spec_rank(sc, t ? t : (const unsigned char *)"", sqlite3_column_bytes(st, 1));
-    r->level = sqlite3_column_int(st, 2);
+    int n = sqlite3_column_bytes(st, 1);
+    if (!t)
+        t = (const unsigned char *)"";
+    r->spec = spec_rank(sc, t, n);
+    if (r->spec < 0) {
+        if (n > SPEC_ID_MAX - 1)
+            n = SPEC_ID_MAX - 1;
+        memcpy(name, t, (size_t)n);
+        name[n] = '\0';
+    }
+    if (sqlite3_column_type(st, 2) == SQLITE_INTEGER) {
+        int64_t level = sqlite3_column_int64(st, 2);
+        r->level = level > INT32_MIN && level <= INT32_MAX ? (int32_t)level : SCAN_LEVEL_NULL;
+    } else {
+        r->level = SCAN_LEVEL_NULL;
+    }
 }
 
 static void *stream_producer(void *arg)
@@ -1361,14 +1389,26 @@ static void *stream_producer(void *arg)
         int b = ps->free_q[--ps->n_free];
         pthread_mutex_unlock(&ps->mu);
         struct scan_batch *batch = &ps->batches[b];
-        batch->n = 0;
+        batch->n = batch->n_names = 0;
+        char name[SPEC_ID_MAX];
         while (batch->n < SCAN_BATCH) {
             if (!ps->first_pending)
                 rc = sqlite3_step(ps->st);
             ps->first_pending = false;
             if (rc != SQLITE_ROW)
                 break;
-            decode_row(ps->sc, ps->st, &batch->rows[batch->n++]);
+            struct scan_row *r = &batch->rows[batch->n++];
+            decode_row(ps->sc, ps->st, r, name);
+            if (r->spec < 0) { /* rare: the name goes beside the batch */
+                if (!batch->names &&
+                    !(batch->names = malloc(SCAN_BATCH * sizeof *batch->names))) {
+                    rc = SQLITE_NOMEM;
+                    batch->n--;
+                    break;
+                }
+                memcpy(batch->names[batch->n_names], name, SPEC_ID_MAX);
+                r->spec = -1 - batch->n_names++;
+            }
         }
         pthread_mutex_lock(&ps->mu);
         ps->ready_q[(ps->ready_head + ps->n_ready) % SCAN_BATCHES] = b;
@@ -1376,7 +1416,9 @@ static void *stream_producer(void *arg)
         if (rc != SQLITE_ROW) {
             ps->producer_done = true;
             ps->producer_rc = rc == SQLITE_DONE ? 0 : rc;
-            if (rc != SQLITE_DONE)
+            if (rc == SQLITE_NOMEM)
+                snprintf(ps->producer_err, sizeof ps->producer_err, "out of memory");
+            else if (rc != SQLITE_DONE)
                 snprintf(ps->producer_err, sizeof ps->producer_err, "%s",
                          sqlite3_errmsg(ps->db));
         }
@@ -1395,14 +1437,17 @@ static int stream_next(struct scan_stream *ps)
         int rc = ps->first_pending ? SQLITE_ROW : sqlite3_step(ps->st);
         ps->first_pending = false;
         if (rc == SQLITE_ROW) {
-            decode_row(sc, ps->st, &ps->row);
+            decode_row(sc, ps->st, &ps->row, ps->row_name);
             return 0;
         }
         return rc == SQLITE_DONE ? 1 : fail(sc->ss, rc, ps->what);
     }
     for (;;) {
         if (ps->cur >= 0 && ps->cur_pos < ps->batches[ps->cur].n) {
-            ps->row = ps->batches[ps->cur].rows[ps->cur_pos++];
+            const struct scan_batch *batch = &ps->batches[ps->cur];
+            ps->row = batch->rows[ps->cur_pos++];
+            if (ps->row.spec < 0) /* kept with the row: the batch goes back to the producer */
+                memcpy(ps->row_name, batch->names[-1 - ps->row.spec], SPEC_ID_MAX);
             return 0;
         }
         pthread_mutex_lock(&ps->mu);
@@ -1432,7 +1477,7 @@ static int stream_next(struct scan_stream *ps)
 
 static bool stream_start_producer(struct scan_stream *ps)
 {
-    ps->batches = malloc(sizeof *ps->batches * SCAN_BATCHES);
+    ps->batches = calloc(SCAN_BATCHES, sizeof *ps->batches);
     if (!ps->batches)
         return false;
     pthread_mutex_init(&ps->mu, NULL);
@@ -1466,6 +1511,8 @@ static void stream_stop(struct scan_stream *ps)
         pthread_cond_destroy(&ps->cv);
         ps->thread_started = false;
     }
+    for (int i = 0; ps->batches && i < SCAN_BATCHES; i++)
+        free(ps->batches[i].names);
     free(ps->batches);
     ps->batches = NULL;
     if (ps->st)
@@ -1561,6 +1608,7 @@ static void scan_free(struct store_scan *sc)
 {
     free(sc->specs);
     free(sc->spec_len);
+    free(sc->spec_max);
     free(sc);
 }
 
@@ -1611,11 +1659,23 @@ static int sq_pair_scan_open(struct store *s, const struct pair_filter *f,
     return 0;
 }
 
-static int cmp_row(const struct scan_row *a, const struct scan_row *b)
+/* The specialization name of a row (name: the stream's row_name). */
+static const char *row_spec(const struct store_scan *sc, const struct scan_row *r,
+                            const char *name)
+{
+    return r->spec >= 0 ? sc->specs[r->spec] : name;
+}
+
+/* Pair order of two rows: user, then the specialization bytewise (the rank
+ * when both are in the table, the bytes otherwise). */
+static int cmp_key(const struct store_scan *sc, const struct scan_row *a, const char *a_name,
+                   const struct scan_row *b, const char *b_name)
 {
     if (a->user != b->user)
         return a->user < b->user ? -1 : 1;
-    return a->spec < b->spec ? -1 : a->spec > b->spec ? 1 : 0;
+    if ((a->spec | b->spec) >= 0)
+        return a->spec < b->spec ? -1 : a->spec > b->spec ? 1 : 0;
+    return strcmp(row_spec(sc, a, a_name), row_spec(sc, b, b_name));
 }
 
 /* Order of the current open violation against the pair (user, spec):
@@ -1627,23 +1687,57 @@ static int cmp_open(const struct store_scan *sc, int64_t user, const char *spec)
     return strcmp(sc->ov_spec, spec);
 }
 
+/* Make the stream's next row current (ready), unless it ended. */
+static int stream_advance(struct scan_stream *ps)
+{
+    int rc = stream_next(ps);
+    if (rc < 0)
+        return rc;
+    ps->ready = rc == 0;
+    ps->done = rc == 1;
+    return 0;
+}
+
+/* Take the stream's current row as one side of the pair: its level, and the
+ * rows after it with the same key (duplicates), counted. The next row of
+ * another pair is left current. */
+static int take_side(struct store_scan *sc, struct scan_stream *ps, int64_t *rows, int *level,
+                     bool *level_null)
+{
+    struct scan_row key = ps->row;
+    char key_name[SPEC_ID_MAX];
+    if (key.spec < 0)
+        memcpy(key_name, ps->row_name, SPEC_ID_MAX);
+    *rows = 1;
+    *level_null = key.level == SCAN_LEVEL_NULL;
+    *level = *level_null ? 0 : key.level;
+    for (;;) {
+        int rc = stream_advance(ps);
+        if (rc < 0 || ps->done)
+            return rc;
+        int order = cmp_key(sc, &ps->row, ps->row_name, &key, key_name);
+        if (order > 0)
+            return 0;
+        if (order < 0) /* a column whose values do not sort as text (SQLite's typing) */
+            return store_fail(&sc->ss->base, STORE_ERR,
+                              "%s: rows out of pair order after user %lld %s (a key column "
+                              "holds values of another type)",
+                              ps->what, (long long)key.user, row_spec(sc, &key, key_name));
+        (*rows)++;
+    }
+}
+
 static int sq_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
 {
     struct scan_stream *streams[2] = {&sc->p, &sc->l};
     for (int i = 0; i < 2; i++) {
         struct scan_stream *ps = streams[i];
         if (!ps->ready && !ps->done) {
-            int rc = stream_next(ps);
+            int rc = stream_advance(ps);
             if (rc < 0)
                 return rc;
-            ps->ready = rc == 0;
-            ps->done = rc == 1;
         }
     }
-    if (sc->bad_spec)
-        return store_fail(&sc->ss->base, STORE_ERR,
-                          "specialization %s is missing from the specializations table",
-                          sc->bad_spec_name);
     if (!sc->ov_ready && !sc->ov_done) {
         int rc = next_open_violation(sc);
         if (rc < 0)
@@ -1654,13 +1748,17 @@ static int sq_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
     bool pair = sc->p.ready || sc->l.ready;
     if (!pair && !sc->ov_ready)
         return 0;
-    int cmp = !sc->p.ready ? 1 : !sc->l.ready ? -1 : cmp_row(&sc->p.row, &sc->l.row);
-    const struct scan_row *src = cmp <= 0 ? &sc->p.row : &sc->l.row;
+    int cmp = !sc->p.ready   ? 1
+              : !sc->l.ready ? -1
+                             : cmp_key(sc, &sc->p.row, sc->p.row_name, &sc->l.row,
+                                       sc->l.row_name);
+    struct scan_stream *src = cmp <= 0 ? &sc->p : &sc->l;
+    const char *spec = pair ? row_spec(sc, &src->row, src->row_name) : NULL;
     out->open_known = sc->ov != NULL;
     out->has_open = false;
     out->has_details = false;
     if (sc->ov_ready) {
-        int order = pair ? cmp_open(sc, src->user, sc->specs[src->spec]) : -1;
+        int order = pair ? cmp_open(sc, src->row.user, spec) : -1;
         if (order <= 0) {
             out->has_open = true;
             out->open = sc->ovr;
@@ -1672,20 +1770,28 @@ static int sq_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
             memcpy(out->spec, sc->ov_spec, sizeof out->spec);
             out->has_progress = out->has_license = false;
             out->progress_level = out->license_level = 0;
+            out->progress_level_null = out->license_level_null = false;
+            out->progress_rows = out->license_rows = 0;
+            out->max_level = 0;
             return 1;
         }
     }
-    out->user_id = src->user;
-    memcpy(out->spec, sc->specs[src->spec], sizeof out->spec);
+    out->user_id = src->row.user;
+    memcpy(out->spec, spec, sizeof out->spec); /* both sources are SPEC_ID_MAX arrays */
+    out->max_level = src->row.spec >= 0 ? sc->spec_max[src->row.spec] : 0;
     out->has_progress = cmp <= 0;
     out->has_license = cmp >= 0;
-    out->progress_level = cmp <= 0 ? sc->p.row.level : 0;
-    out->license_level = cmp >= 0 ? sc->l.row.level : 0;
+    out->progress_rows = out->license_rows = 0;
+    out->progress_level = out->license_level = 0;
+    out->progress_level_null = out->license_level_null = false;
+    int rc = 0;
     if (cmp <= 0)
-        sc->p.ready = false;
-    if (cmp >= 0)
-        sc->l.ready = false;
-    return 1;
+        rc = take_side(sc, &sc->p, &out->progress_rows, &out->progress_level,
+                       &out->progress_level_null);
+    if (rc == 0 && cmp >= 0)
+        rc = take_side(sc, &sc->l, &out->license_rows, &out->license_level,
+                       &out->license_level_null);
+    return rc < 0 ? rc : 1;
 }
 
 static void sq_pair_scan_close(struct store_scan *sc)
