@@ -141,6 +141,9 @@ export const ISSUES = {
   level_mismatch: 'Level mismatch',
   missing_license: 'Missing license',
   missing_progress: 'Missing progress',
+  invalid_level: 'Invalid level',
+  unknown_specialization: 'Unknown specialization',
+  duplicate_rows: 'Duplicate rows',
 };
 
 export const ACTIONS = {
@@ -148,6 +151,7 @@ export const ACTIONS = {
   sync_license_to_progress: 'Set progress to license level',
   create_license_from_progress: 'Create license from progress',
   create_progress_from_license: 'Create progress from license',
+  manual_review: 'Manual review (never synced automatically)',
 };
 
 export function issueLabel(type) {

@@ -2,7 +2,7 @@
 // specialization filter, a search, pages (it stays fast with thousands of
 // rows: only the page shown is drawn), and a Sync button per row.
 import { h, replace, srOnly } from './dom.js';
-import { actionLabel, formatCount, formatDelta, formatShortDateTime, issueLabel, timeElement } from './format.js';
+import { ISSUES, actionLabel, formatCount, formatDelta, formatShortDateTime, issueLabel, timeElement } from './format.js';
 
 const COLUMNS = [
   { key: 'user', label: 'User', sort: (v) => v.user_id },
@@ -54,6 +54,7 @@ export function createViolations({ onSync, names }) {
   let sortKey = 'first_seen';
   let sortDir = 1;
   let spec = '';
+  let issue = '';
   let query = '';
   let page = 0;
   let pageSize = PAGE_SIZES[0];
@@ -63,6 +64,9 @@ export function createViolations({ onSync, names }) {
   const title = h('h2', { id: 'violations-title', tabindex: '-1' }, 'Active Violations (0)');
   const note = h('p', { class: 'muted small', hidden: true });
   const specSelect = h('select', { id: 'violations-spec', onchange: () => { spec = specSelect.value; page = 0; render(); } });
+  const issueSelect = h('select', { id: 'violations-issue', onchange: () => { issue = issueSelect.value; page = 0; render(); } },
+    h('option', { value: '' }, 'All issues'),
+    Object.keys(ISSUES).map((t) => h('option', { value: t }, issueLabel(t))));
   const search = h('input', {
     id: 'violations-search', type: 'search', placeholder: 'Email, name or user id', autocomplete: 'off',
     oninput: () => { query = search.value.trim().toLowerCase(); page = 0; render(); },
@@ -71,6 +75,7 @@ export function createViolations({ onSync, names }) {
     PAGE_SIZES.map((n) => h('option', { value: String(n) }, `${n} per page`)));
   const toolbar = h('div', { class: 'toolbar' },
     h('div', { class: 'field field-inline' }, h('label', { for: 'violations-spec' }, 'Specialization'), specSelect),
+    h('div', { class: 'field field-inline' }, h('label', { for: 'violations-issue' }, 'Issue'), issueSelect),
     h('div', { class: 'field field-inline field-grow' }, h('label', { for: 'violations-search' }, 'Search'), search),
     h('div', { class: 'field field-inline' }, h('label', { for: 'violations-size' }, 'Rows'), sizeSelect));
   const headRow = h('tr');
@@ -113,6 +118,7 @@ export function createViolations({ onSync, names }) {
   function filtered() {
     return all.filter((v) => {
       if (spec && v.specialization !== spec) return false;
+      if (issue && v.issue_type !== issue) return false;
       if (!query) return true;
       const name = nameOf.get(v.user_id);
       return String(v.user_id) === query.replace(/^#/, '')
@@ -148,7 +154,10 @@ export function createViolations({ onSync, names }) {
       h('td', { 'data-label': 'First seen', class: 'nowrap' }, timeElement(v.first_seen, formatShortDateTime(v.first_seen))),
       h('td', { 'data-label': 'Recommended action' }, actionLabel(v.recommended_action)),
       h('td', { class: 'cell-action' },
-        h('button', {
+        // No sync repairs these pairs (duplicate rows, unknown specialization, invalid level).
+        v.recommended_action === 'manual_review'
+          ? h('span', { class: 'pill pill-warn review-note', title: 'Never repaired automatically: fix the rows by hand' }, 'Needs review')
+          : h('button', {
           // aria-disabled, not disabled: a disabled button would lose the keyboard focus.
           type: 'button', class: 'btn btn-secondary btn-small sync-button', 'data-key': key, 'aria-disabled': syncing ? 'true' : null,
           'aria-label': `Sync ${v.specialization} for ${who}`,
