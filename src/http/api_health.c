@@ -140,6 +140,14 @@ void h_health_metrics(struct http_req *r)
     json_object_set_new(t, "healthy", json_real(r->app->cfg.healthy_threshold));
     json_object_set_new(t, "degraded", json_real(r->app->cfg.degraded_threshold));
     json_object_set_new(o, "thresholds", t);
+    json_t *by_type = NULL;
+    int rc = metrics_violations_by_type(r->app->metrics, s, &by_type);
+    if (rc) {
+        json_decref(o);
+        http_store_error(r, rc);
+        return;
+    }
+    json_object_set_new(o, "violations_by_type", by_type);
     http_json(r, 200, o);
 }
 

@@ -281,6 +281,31 @@ static int violations_by_issue(struct metrics *m, struct store *s, int64_t check
     return 0;
 }
 
+int metrics_violations_by_type(struct metrics *m, struct store *s, json_t **out)
+{
+    *out = NULL;
+    struct check_run c;
+    int rc = s->ops->check_latest(s, &c);
+    json_t *o = json_object();
+    if (!o)
+        return store_fail(s, STORE_ERR, "out of memory");
+    if (rc == STORE_ERR_NOT_FOUND) {
+        *out = o;
+        return 0;
+    }
+    int64_t by_issue[N_ISSUES];
+    if (rc == 0)
+        rc = violations_by_issue(m, s, c.id, by_issue);
+    if (rc) {
+        json_decref(o);
+        return rc;
+    }
+    for (size_t i = 0; i < N_ISSUES && pair_issue_type_at(i); i++)
+        json_object_set_new(o, pair_issue_type_at(i), json_integer(by_issue[i]));
+    *out = o;
+    return 0;
+}
+
 /* The facts of the store: the latest check, the baseline, the jobs (the same
  * facts Lockstep's own alert rules read, so the rules shipped for Prometheus
  * see what they see), the violations and the firing alerts. */

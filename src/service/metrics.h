@@ -14,6 +14,8 @@
 #include "store/store.h"
 #include "util/buf.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -53,6 +55,12 @@ enum metrics_lane { METRICS_LANE_STORE, METRICS_LANE_PASSWORD, METRICS_LANES };
 void metrics_http_handlers(struct metrics *m, int lane, int threads, int busy, int queued);
 /* Count a report or log file that could not be written. */
 void metrics_file_failure(struct metrics *m);
+
+/* The open violations of the latest recorded check by issue type (every
+ * type of model/pair.h, 0 when none), counted once per check: a new JSON
+ * object into *out (the caller owns it; {} when no check was recorded).
+ * Returns 0 or a STORE_ERR_* code. */
+int metrics_violations_by_type(struct metrics *m, struct store *s, json_t **out);
 
 /* Render the exposition text into out. The store gives the data gauges; cfg
  * gives the job intervals and whether the deprecated names are shown

@@ -86,7 +86,9 @@ test('/metrics: Prometheus text format with the series of operations.md', async 
     assert.equal(value('lockstep_inconsistent_pairs'), 2);
     assert.equal(type('lockstep_violations'), 'gauge');
     const byIssue = Object.fromEntries(f.get('lockstep_violations').samples.map((s) => [s.labels.issue_type, s.value]));
-    assert.deepEqual(byIssue, { level_mismatch: 2, missing_license: 0, missing_progress: 0 });
+    assert.deepEqual(byIssue, {
+      level_mismatch: 2, missing_license: 0, missing_progress: 0, invalid_level: 0, unknown_specialization: 0, duplicate_rows: 0,
+    });
     assert.equal(type('lockstep_last_check_timestamp_seconds'), 'gauge');
     assert.ok(Math.abs(value('lockstep_last_check_timestamp_seconds') - Date.now() / 1000) < 60);
     assert.ok(value('lockstep_last_check_duration_seconds') > 0);
