@@ -464,6 +464,86 @@ static void empty_store_is_healthy(void **state)
     store_close(s);
 }
 
+struct by_type {
+    int64_t n[8];
+};
+
+static int count_types(void *ctx, const struct violation *v)
+{
+    static const char *const types[] = {"level_mismatch", "missing_license", "missing_progress",
+                                        "invalid_level", "unknown_specialization",
+                                        "duplicate_rows"};
+    struct by_type *t = ctx;
+    for (int i = 0; i < 6; i++)
+        if (!strcmp(v->issue_type, types[i]))
+            t->n[i]++;
+    if (!strcmp(v->spec, "GHOST")) /* both rows, level 2: one pair, levels as read */
+        assert_true(v->has_progress && v->has_license && v->progress_level == 2 &&
+                    v->license_level == 2);
+    return 0;
+}
+
+/* Rows another client wrote without foreign keys (the sqlite3 shell's
+ * default): specialization names missing from the table, ordered bytewise
+ * among the known ones, thousands of them so that the threaded scan carries
+ * them across its batches; and a level out of range. Each is one pair of its
+ * own state, and the check goes on (SQLite: the merge is Lockstep's own). */
+static void rows_behind_lockstep(void **state)
+{
+    struct fixture *f = *state;
+    if (tu_pg())
+        skip();
+    char out[64];
+    const char *now = "'2026-01-01T00:00:00.000000Z'";
+    assert_int_equal(tu_sql(f->dir, out, sizeof out,
+                            "INSERT INTO specialization_progress(student_id, specialization_id, "
+                            "current_level, created_at, updated_at) VALUES "
+                            "(%lld, 'AAA', 1, %s, %s), (%lld, 'GHOST', 2, %s, %s), "
+                            "(%lld, 'zeta', 3, %s, %s)",
+                            (long long)f->u[0], now, now, (long long)f->u[0], now, now,
+                            (long long)f->u[0], now, now),
+                     0);
+    assert_int_equal(tu_sql(f->dir, out, sizeof out,
+                            "INSERT INTO user_licenses(user_id, specialization_type, current_level, "
+                            "max_achieved_level, started_at, created_at, updated_at) VALUES "
+                            "(%lld, 'GHOST', 2, 2, %s, %s, %s), (%lld, 'ZZZ', 1, 1, %s, %s, %s)",
+                            (long long)f->u[0], now, now, now, (long long)f->u[0], now, now, now),
+                     0);
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(
+            tu_sql(f->dir, out, sizeof out,
+                   t ? "INSERT INTO user_licenses(user_id, specialization_type, current_level, "
+                       "max_achieved_level, started_at, created_at, updated_at) "
+                       "WITH RECURSIVE n(i) AS (SELECT 100000 UNION ALL SELECT i + 1 FROM n "
+                       "WHERE i < 105000) SELECT i, 'NOPE', 1, 1, %s, %s, %s FROM n"
+                     : "INSERT INTO specialization_progress(student_id, specialization_id, "
+                       "current_level, created_at, updated_at) "
+                       "WITH RECURSIVE n(i) AS (SELECT 100000 UNION ALL SELECT i + 1 FROM n "
+                       "WHERE i < 105000) SELECT i, 'NOPE', 1, %s, %s FROM n",
+                   now, now, now),
+            0);
+    assert_int_equal(tu_sql(f->dir, out, sizeof out,
+                            "UPDATE specialization_progress SET current_level = 99 "
+                            "WHERE student_id = %lld AND specialization_id = 'PLAYER'",
+                            (long long)f->u[1]),
+                     0);
+    struct by_type t = {{0}};
+    struct check_options o = opts(f->dir, false);
+    o.on_violation = count_types;
+    o.ctx = &t;
+    struct check_outcome out_run;
+    char err[300];
+    assert_int_equal(check_execute(f->s, &o, &out_run, err, sizeof err), 0);
+    assert_int_equal(out_run.run.total_checked, 7 + 4 + 5001);
+    assert_int_equal(out_run.run.inconsistent, 3 + 1 + 4 + 5001);
+    assert_int_equal(t.n[0], 1); /* the mismatch */
+    assert_int_equal(t.n[1], 1);
+    assert_int_equal(t.n[2], 1);
+    assert_int_equal(t.n[3], 1);        /* PLAYER at 99 */
+    assert_int_equal(t.n[4], 4 + 5001); /* AAA, GHOST, zeta, ZZZ and the NOPE pairs */
+    assert_int_equal(t.n[5], 0);
+}
+
 #define BOTH(t) cmocka_unit_test_setup_teardown(t, setup_single, teardown), \
                 cmocka_unit_test_setup_teardown(t, setup_threaded, teardown)
 
@@ -478,6 +558,7 @@ int main(void)
         BOTH(unwritable_log_dir),
         BOTH(report_from_store_matches_file),
         BOTH(thousands_of_specializations),
+        BOTH(rows_behind_lockstep),
         cmocka_unit_test(empty_store_is_healthy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
