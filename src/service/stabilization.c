@@ -3,6 +3,8 @@
  * (hand-written; see stabilization.h). */
 #include "service/stabilization.h"
 
+#include "model/pair.h"
+
 #include "service/errors.h"
 #include "service/report.h"
 #include "util/fsutil.h"
@@ -476,6 +478,13 @@ static void observe(struct stab_report *r)
         item(&r->issues, "%lld new violation%s since %s (users: %s%s)", (long long)r->new_count,
              r->new_count == 1 ? "" : "s", ref, users, r->new_count > 5 ? ", …" : "");
     }
+    int64_t review = 0;
+    for (size_t i = 0; i < r->new_list.n; i++)
+        review += !strcmp(r->new_list.items[i].recommended_action, PAIR_MANUAL_REVIEW);
+    if (review > 0)
+        item(&r->issues, "%lld of the new violations listed need%s manual review (invalid level, "
+             "unknown specialization or duplicate rows): no sync repairs them",
+             (long long)review, review == 1 ? "s" : "");
     int64_t known_open = r->current_violations - r->new_count;
     if (known_open > 0)
         item(&r->issues, "%lld known violation%s still open", (long long)known_open,
