@@ -60,6 +60,7 @@ enum stmt_id {
     Q_SCAN_USER,
     Q_SCAN_SPEC,
     Q_SCAN_USER_SPEC,
+    Q_SCAN_ALL_KEYED, /* the full scan when both tables keep a unique pair key */
     Q_SCAN_FETCH,
     Q_SCAN_CLOSE,
     Q_VIOLATION_FIRST_SEEN,
@@ -133,6 +134,9 @@ enum stmt_id {
  * its key first (a stream over the index, in order): a pair has one row per
  * side whatever the table holds, with the number of rows when more than one
  * (duplicate_rows; NULL otherwise, so the common row carries nothing more).
+ * A full scan over tables that both keep a unique index on the pair's key
+ * (Q_SCAN_PLAN asks the catalog, in the scan's transaction) reads the rows
+ * as they are instead (Q_SCAN_ALL_KEYED).
  * The specialization's max_levels comes from two arrays read once per query
  * (an init plan), not a lookup per pair. The email and first_seen are looked
  * up only for inconsistent pairs: first_seen of the open violation of the
@@ -156,14 +160,27 @@ enum stmt_id {
     "(SELECT array_agg(max_levels ORDER BY id) FROM specializations)"                    \
     "[array_position((SELECT array_agg(id ORDER BY id) FROM specializations), "          \
     "coalesce(p.specialization_id, l.specialization_type))] AS mx "                      \
-    "FROM (SELECT student_id, specialization_id, min(current_level) AS lvl, "            \
-    "      nullif(count(*), 1) AS n FROM specialization_progress%2$s "                   \
-    "      GROUP BY student_id, specialization_id) p "                                   \
-    "FULL JOIN (SELECT user_id, specialization_type, min(current_level) AS lvl, "        \
-    "      nullif(count(*), 1) AS n FROM user_licenses%3$s "                             \
-    "      GROUP BY user_id, specialization_type) l "                                    \
+    "FROM (%2$s) p FULL JOIN (%3$s) l "                                                 \
     "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id "      \
     "OFFSET 0) y OFFSET 0) x"
+
+/* Each side of the join, grouped by its key (duplicates counted), or as its
+ * rows when the table's unique key makes a group of one certain (the full
+ * scan's fast path: grouping a million rows costs about as much as the join).
+ * The argument is the side's where clause. */
+#define SIDE_PROGRESS_GROUPED                                                          \
+    "SELECT student_id, specialization_id, min(current_level) AS lvl, "               \
+    "nullif(count(*), 1) AS n FROM specialization_progress%s "                        \
+    "GROUP BY student_id, specialization_id"
+#define SIDE_LICENSE_GROUPED                                                           \
+    "SELECT user_id, specialization_type, min(current_level) AS lvl, "                \
+    "nullif(count(*), 1) AS n FROM user_licenses%s GROUP BY user_id, specialization_type"
+#define SIDE_PROGRESS_KEYED                                                            \
+    "SELECT student_id, specialization_id, current_level AS lvl, NULL::bigint AS n "  \
+    "FROM specialization_progress%s"
+#define SIDE_LICENSE_KEYED                                                             \
+    "SELECT user_id, specialization_type, current_level AS lvl, NULL::bigint AS n "   \
+    "FROM user_licenses%s"
 
 /* The columns of y the rule reads. */
 static const struct pair_sql_columns scan_columns = {
@@ -252,7 +269,19 @@ static const char *const sql[Q_COUNT] = {
      * would not. pair_scan_next verifies the order. */
     [Q_SCAN_PLAN] = "SELECT set_config('enable_hashjoin', 'off', true), "
                     "set_config('enable_nestloop', 'off', true), "
-                    "set_config('enable_hashagg', 'off', true)",
+                    "set_config('enable_hashagg', 'off', true), "
+                    /* Whether both tables have a valid unique index whose key
+                     * columns are among the pair's two: then no pair has two
+                     * rows of a table, and the full scan need not group. */
+                    "(SELECT count(*) = 2 FROM (VALUES "
+                    "('specialization_progress', 'student_id', 'specialization_id'), "
+                    "('user_licenses', 'user_id', 'specialization_type')) AS t(rel, u, s) "
+                    "WHERE EXISTS (SELECT 1 FROM pg_index i "
+                    " WHERE i.indrelid = to_regclass(t.rel) AND i.indisunique AND i.indisvalid "
+                    " AND i.indpred IS NULL AND i.indexprs IS NULL AND NOT EXISTS ("
+                    "  SELECT 1 FROM generate_series(0, i.indnkeyatts - 1) k "
+                    "  WHERE i.indkey[k] NOT IN (SELECT a.attnum FROM pg_attribute a "
+                    "   WHERE a.attrelid = i.indrelid AND a.attname IN (t.u, t.s)))))",
     /* Q_SCAN_ALL … Q_SCAN_USER_SPEC: scan_text() */
     [Q_SCAN_FETCH] = "FETCH FORWARD " NUMBER_TEXT(SCAN_FETCH) " FROM lockstep_pairs",
     [Q_SCAN_CLOSE] = "CLOSE lockstep_pairs",
@@ -582,7 +611,7 @@ static const char *const scan_where[4][2] = {
     {" WHERE student_id = $1::bigint AND specialization_id = $2::text",
      " WHERE user_id = $1::bigint AND specialization_type = $2::text"},
 };
-static char scan_sql[4][8192];
+static char scan_sql[5][8192];
 static pthread_once_t scan_sql_once = PTHREAD_ONCE_INIT;
 
 static void scan_sql_build(void)
@@ -590,10 +619,17 @@ static void scan_sql_build(void)
     char issue[2048];
     if (pair_sql_issue(issue, sizeof issue, &scan_columns) != 0)
         return; /* left empty: preparing the scan fails with a clear message */
-    for (int i = 0; i < 4; i++) {
-        int n = snprintf(scan_sql[i], sizeof scan_sql[i], SCAN_FORMAT, issue, scan_where[i][0],
-                         scan_where[i][1]);
-        if (n < 0 || n >= (int)sizeof scan_sql[i])
+    for (int i = 0; i < 5; i++) {
+        /* 0-3: grouped, by filter; 4: the full scan over keyed tables. */
+        char side[2][512];
+        const char *where_p = scan_where[i < 4 ? i : 0][0], *where_l = scan_where[i < 4 ? i : 0][1];
+        int n0 = snprintf(side[0], sizeof side[0],
+                          i < 4 ? SIDE_PROGRESS_GROUPED : SIDE_PROGRESS_KEYED, where_p);
+        int n1 = snprintf(side[1], sizeof side[1],
+                          i < 4 ? SIDE_LICENSE_GROUPED : SIDE_LICENSE_KEYED, where_l);
+        int n = snprintf(scan_sql[i], sizeof scan_sql[i], SCAN_FORMAT, issue, side[0], side[1]);
+        if (n0 < 0 || n0 >= (int)sizeof side[0] || n1 < 0 || n1 >= (int)sizeof side[1] ||
+            n < 0 || n >= (int)sizeof scan_sql[i])
             scan_sql[i][0] = '\0';
     }
 }
@@ -601,7 +637,7 @@ static void scan_sql_build(void)
 /* The text of statement `id`. */
 static const char *statement_text(enum stmt_id id)
 {
-    if (id < Q_SCAN_ALL || id > Q_SCAN_USER_SPEC)
+    if (id < Q_SCAN_ALL || id > Q_SCAN_ALL_KEYED)
         return sql[id];
     pthread_once(&scan_sql_once, scan_sql_build);
     return scan_sql[id - Q_SCAN_ALL][0] ? scan_sql[id - Q_SCAN_ALL] : NULL;
@@ -1412,7 +1448,11 @@ static int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
         p_i64(&p, n++, f->user_id);
     if (by_spec)
         p.v[n++] = f->spec;
-    int rc = exec_q(ps, Q_SCAN_PLAN, 0, NULL, "prepare the pair scan");
+    int rc;
+    PGresult *plan = run(ps, Q_SCAN_PLAN, 0, NULL, "prepare the pair scan", &rc);
+    if (plan && id == Q_SCAN_ALL && PQntuples(plan) == 1 && PQgetvalue(plan, 0, 3)[0] == 't')
+        id = Q_SCAN_ALL_KEYED;
+    PQclear(plan);
     if (rc == 0)
         rc = exec_q(ps, id, n, p.v, "open the pair scan");
     if (rc)
