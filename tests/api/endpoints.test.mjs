@@ -129,7 +129,7 @@ test('sync endpoints: roles, defaults and the result object', async () => {
   assert.equal((await as(coach).post('/api/v1/licenses/admin/sync/all', {})).status, 403);
   const dry = await as(ctx.adminToken).post('/api/v1/licenses/admin/sync/all', {});
   assert.equal(dry.status, 200);
-  assert.deepEqual(Object.keys(dry.body).sort(), ['direction', 'dry_run', 'failed_count', 'results', 'results_total', 'results_truncated', 'success', 'synced_count', 'total_issues']);
+  assert.deepEqual(Object.keys(dry.body).sort(), ['direction', 'dry_run', 'failed_count', 'manual_review', 'manual_review_count', 'results', 'results_total', 'results_truncated', 'success', 'synced_count', 'total_issues']);
   assert.equal(dry.body.dry_run, true);
   assert.equal(dry.body.total_issues, 2);
   assert.equal(dry.body.synced_count, 0);

@@ -28,8 +28,9 @@ test('before any check: status unknown, latest-report 404 with the minutes to th
   assert.equal(r.body.detail, 'No health reports available yet. The first check runs in 10 minutes.');
   const m = await get('/api/v1/health/metrics');
   assert.deepEqual(Object.keys(m.body).sort(), ['check_success_rate_24h', 'checks_last_24h', 'consistency_rate', 'consistent',
-    'inconsistent', 'last_check', 'last_check_duration_ms', 'requires_attention', 'status', 'thresholds', 'total_users_monitored', 'violations_count']);
+    'inconsistent', 'last_check', 'last_check_duration_ms', 'requires_attention', 'status', 'thresholds', 'total_users_monitored', 'violations_by_type', 'violations_count']);
   assert.deepEqual(m.body.thresholds, { healthy: 99, degraded: 95 });
+  assert.deepEqual(m.body.violations_by_type, {}, 'no check: no counts');
   assert.equal(m.body.status, 'unknown');
   assert.equal(m.body.consistency_rate, null);
   assert.equal(m.body.checks_last_24h, 0);
