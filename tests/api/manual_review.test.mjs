@@ -189,6 +189,15 @@ test('invalid levels, unknown specializations and duplicate rows: shown everywhe
     await stopServe(srv);
   }
 
+  // License wins: the 99 would be copied into progress; it is not.
+  const licenseWins = run(dir, ['sync', '--json', '--direction', 'license_to_progress', '--user', String(a.user), '--spec', a.spec]);
+  assert.equal(licenseWins.status, 0, licenseWins.err);
+  const lw = JSON.parse(licenseWins.out);
+  assert.equal(lw.synced_count, 0);
+  assert.equal(lw.manual_review_count, 1);
+  assert.equal(lw.manual_review[0].recommended_action, 'manual_review');
+  assert.deepEqual(snapshot(dir), before, 'a license-wins sync over level 99 writes nothing');
+
   // The real sync repairs the mismatch only; every other row stays as it was.
   const synced = run(dir, ['sync', '--json']);
   assert.equal(synced.status, 0, synced.err);
