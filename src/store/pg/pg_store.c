@@ -415,6 +415,7 @@ struct pg_store {
     long lock_timeout_ms;
     bool prepared[Q_COUNT];
     struct domain_map domain; /* the names of the domain tables */
+    bool attached;            /* they are another application's: never created here */
     char *sql[Q_COUNT];       /* each statement's SQL, made from its template when first
                                  used; owned */
     bool txn_lost;      /* the connection broke inside the caller's transaction */
@@ -951,6 +952,8 @@ static int pg_migrate(struct store *s, int *applied)
         char what[96];
         snprintf(what, sizeof what, "migration %d (%s)", m->version, m->name);
         if ((rc = command(ps, m->sql, what)) != 0)
+            break;
+        if (m->domain_sql && !ps->attached && (rc = command(ps, m->domain_sql, what)) != 0)
             break;
         char v[16];
         snprintf(v, sizeof v, "%d", m->version);
@@ -2655,6 +2658,7 @@ int store_pg_open(const char *conninfo, const struct store_options *o, struct st
         ps->domain = *o->domain;
     else
         domain_map_own(&ps->domain);
+    ps->attached = o->attached;
     ps->stage_copy = (struct buf)BUF_INIT(0);
     ps->lock_timeout_ms = o->busy_timeout_ms;
     snprintf(ps->conninfo, sizeof ps->conninfo, "%s", conninfo);

@@ -365,6 +365,7 @@ struct sqlite_store {
     sqlite3 *lock_db;          /* holds the write lock while a scan's snapshots start */
     sqlite3_stmt *scan_stmt[2];
     struct domain_map domain;  /* the names of the domain tables */
+    bool attached;             /* they are another application's: never created here */
     char *sql[ST_COUNT];       /* each statement's SQL, made from its template when first
                                   used; owned */
 };
@@ -755,6 +756,8 @@ static int sq_migrate(struct store *s, int *applied)
         char what[96];
         snprintf(what, sizeof what, "migration %d (%s)", m->version, m->name);
         rc = exec_sql(ss, m->sql, what);
+        if (rc == 0 && m->domain_sql && !ss->attached)
+            rc = exec_sql(ss, m->domain_sql, what);
         if (rc)
             break;
         sqlite3_stmt *st = NULL;
@@ -2973,6 +2976,7 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
         ss->domain = *o->domain;
     else
         domain_map_own(&ss->domain);
+    ss->attached = o->attached;
     ss->busy_timeout_ms = o->busy_timeout_ms;
     ss->parallel_min_bytes = o->parallel_scan_min_bytes;
     snprintf(ss->path, sizeof ss->path, "%s", path);
