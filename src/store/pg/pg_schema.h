@@ -254,6 +254,10 @@ static const struct pg_migration pg_migrations[] = {
      " expires_at TIMESTAMPTZ NOT NULL DEFAULT 'epoch',"
      " renewed_at TIMESTAMPTZ);"
      "INSERT INTO scheduler_lease(id) VALUES (1);", NULL},
+    /* Emails match without regard to case (attach.md): the lookup by
+     * lower(email) uses this index. */
+    {12, "emails without regard to case",
+     "CREATE INDEX users_email_lower ON users(lower(email));", NULL},
 };
 
 #define PG_MIGRATION_COUNT ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))

@@ -162,7 +162,10 @@ static const char *const sql[Q_COUNT] = {
     [Q_USER_INSERT] = "INSERT INTO users(name, email, password_hash, role, is_active, "
                       "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     [Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = $1",
-    [Q_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email = $1",
+    /* Without regard to case: an address another program stored with capitals
+     * is found too; an exact match first if case alone tells two apart. */
+    [Q_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE lower(email) = lower($1) "
+                         "ORDER BY email = $1 DESC, id LIMIT 1",
     /* Only the columns a change sets; tokens_valid_after only ever rises. */
     [Q_USER_UPDATE] = "UPDATE users SET name = coalesce($2::text, name), "
                       "password_hash = coalesce($3::text, password_hash), "
@@ -173,7 +176,7 @@ static const char *const sql[Q_COUNT] = {
                       "WHERE id = $1",
     [Q_USER_LIST] = "SELECT " USER_COLS " FROM users WHERE ($1::text IS NULL OR role = $1) "
                     "AND ($2::int < 0 OR is_active = ($2::int = 1)) AND ($3::text IS NULL "
-                    "OR strpos(lower(name), lower($3)) > 0 OR strpos(email, lower($3)) > 0) "
+                    "OR strpos(lower(name), lower($3)) > 0 OR strpos(lower(email), lower($3)) > 0) "
                     "ORDER BY id LIMIT $4 OFFSET $5",
     [Q_USER_COUNT] = "SELECT count(*) FROM users WHERE ($1::text IS NULL OR role = $1) "
                      "AND ($2::int = 0 OR is_active)",

@@ -277,6 +277,10 @@ static const struct sqlite_migration sqlite_migrations[] = {
      " renewed_at TEXT);"
      "INSERT INTO scheduler_lease(id, owner, expires_at)"
      " VALUES (1, '', '1970-01-01T00:00:00.000000Z');", NULL},
+    /* Emails match without regard to case (attach.md): the lookup by
+     * lower(email) uses this index. */
+    {12, "emails without regard to case",
+     "CREATE INDEX users_email_lower ON users(lower(email));", NULL},
 };
 
 #define SQLITE_MIGRATION_COUNT ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

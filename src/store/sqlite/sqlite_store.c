@@ -125,7 +125,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_USER_INSERT] = "INSERT INTO users(name, email, password_hash, role, is_active, "
                        "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
-    [ST_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email = ?1",
+    /* Without regard to case: an address another program stored with capitals
+     * is found too; an exact match first if case alone tells two apart. */
+    [ST_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE lower(email) = lower(?1) "
+                          "ORDER BY email = ?1 DESC, id LIMIT 1",
     /* Only the columns a change sets; tokens_valid_after only ever rises (the
      * times are fixed-width ISO text, so max() is the later one). */
     [ST_USER_UPDATE] = "UPDATE users SET name = coalesce(?2, name), "
@@ -891,7 +894,7 @@ static int sq_user_list(struct store *s, const struct user_filter *f, store_user
         ss->db,
         "SELECT " USER_COLS " FROM users WHERE (?1 IS NULL OR role = ?1) "
         "AND (?2 < 0 OR is_active = ?2) AND (?3 IS NULL OR instr(lower(name), lower(?3)) > 0 "
-        "OR instr(email, lower(?3)) > 0) ORDER BY id LIMIT ?4 OFFSET ?5",
+        "OR instr(lower(email), lower(?3)) > 0) ORDER BY id LIMIT ?4 OFFSET ?5",
         -1, &st, NULL);
     if (rc != SQLITE_OK)
         return fail(ss, rc, "list users");
