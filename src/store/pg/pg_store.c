@@ -244,7 +244,8 @@ static const char *const sql[Q_COUNT] = {
     /* What /readyz and doctor see: schema version, accounts, any pair, the
      * size of the last check. */
     [Q_PROBE] = "SELECT coalesce(max(version), 0), (SELECT count(*) FROM users), "
-                "EXISTS (SELECT 1 FROM {progress_table}) OR EXISTS (SELECT 1 FROM {license_table}), "
+                "EXISTS (SELECT 1 FROM {progress_table}) OR "
+                "EXISTS (SELECT 1 FROM {license_table}), "
                 "coalesce((SELECT total_checked FROM check_runs ORDER BY id DESC LIMIT 1), -1) "
                 "FROM schema_migrations",
     [Q_SCAN_PLAN] = "SELECT set_config('enable_hashjoin', 'off', true), "
