@@ -58,6 +58,14 @@ static int pool_size(const struct config *cfg)
     return (int)(n < 4 ? 4 : n);
 }
 
+/* The job-done hook: the alert rules are evaluated after every job run. */
+static void kick_alerts(void *alerts, const char *job, const char *status)
+{
+    (void)job;
+    (void)status;
+    alerts_kick(alerts);
+}
+
 int cmd_serve(struct cli *c, int argc, char **argv)
 {
     bool no_scheduler = false;
@@ -151,6 +159,10 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         cli_error(c, "%s", err);
         goto out;
     }
+    if (app.alerts && scheduler_add_job_done_hook(app.scheduler, kick_alerts, app.alerts)) {
+        cli_error(c, "cannot hook the alert evaluation to the scheduled jobs");
+        goto out;
+    }
     if (http_server_start(&app, &srv, err, sizeof err) != 0) {
         cli_error(c, "%s", err);
         goto out;
@@ -174,9 +186,11 @@ int cmd_serve(struct cli *c, int argc, char **argv)
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv, app.cfg.shutdown_timeout * 1000);
     srv = NULL;
-    /* The evaluation stops before the scheduler it asks about; its state goes
-     * after the scheduler, whose jobs kick it. */
+    /* The evaluation and the outbox stop before the scheduler they ask about;
+     * the scheduler's jobs stop kicking the evaluation first. */
+    scheduler_remove_job_done_hook(app.scheduler, kick_alerts, app.alerts);
     alerts_stop(app.alerts);
+    app.alerts = NULL;
     notify_stop(app.notifier);
     app.notifier = NULL;
     scheduler_stop(app.scheduler, app.cfg.shutdown_timeout * 1000);
@@ -185,10 +199,10 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     log_msg(LOG_INFO, "serve", "stopped");
 out:
     http_server_stop(srv, 0);
+    scheduler_remove_job_done_hook(app.scheduler, kick_alerts, app.alerts);
     alerts_stop(app.alerts);
     notify_stop(app.notifier);
     scheduler_stop(app.scheduler, 0);
-    alerts_free(app.alerts);
     readiness_stop(app.readiness);
     auth_shutdown();
     monitor_free(app.monitor);

@@ -138,11 +138,9 @@ struct alerts;
 struct alerts *alerts_start(struct app *app, char *err, size_t errlen);
 /* Evaluate soon: a check or a job run was recorded. NULL is ignored. */
 void alerts_kick(struct alerts *a);
-/* Stop the thread (it no longer reads the store or the scheduler); kicks stay
- * harmless until alerts_free. NULL is ignored. */
+/* Stop the thread (an evaluation in progress ends first) and free it. Call it
+ * once nothing kicks it any more (the job-done hook removed, the HTTP server
+ * stopped), and before the scheduler it asks about stops. NULL is ignored. */
 void alerts_stop(struct alerts *a);
-/* Free a stopped evaluation thread's state, once nothing kicks it any more
- * (after scheduler_stop). NULL is ignored. */
-void alerts_free(struct alerts *a);
 
 #endif

@@ -1,18 +1,19 @@
 /* scheduler.c — one timing thread and one worker thread per job. The timing
- * thread decides (scheduler_plan) and records skipped/missed runs; a worker
- * runs its job and records the outcome. */
+ * thread decides (job_history_plan) and records skipped/missed runs; a worker
+ * runs its job, records the outcome and calls the job-done hooks. */
 #include "service/scheduler.h"
 
-#include "service/alerts.h"
 #include "service/baseline.h"
 #include "service/check.h"
 #include "service/daylog.h"
+#include "service/job_history.h"
 #include "service/metrics.h"
 #include "service/monitor.h"
 #include "service/sync.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+#include "util/worker.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -40,8 +41,7 @@ struct job {
     int64_t running_since;           /* monotonic */
     bool has_work;
     int64_t work_due;
-    pthread_t worker;
-    bool worker_started;
+    struct worker *worker;           /* runs the job when has_work */
     void (*run)(struct job *j, struct store *st, int64_t due, int64_t run_id);
 };
 
@@ -55,17 +55,19 @@ struct scheduler {
     atomic_llong lease_valid_until;    /* lease clock; no job starts or commits after it */
     bool renew_failing;                /* the last renewal failed (said once in the day log) */
     pthread_mutex_t mu;
-    pthread_cond_t tick;     /* wakes the timing thread */
-    pthread_cond_t work;     /* wakes workers; broadcast */
-    pthread_cond_t idle;     /* a job finished */
     bool stopping;           /* no job starts any more */
-    bool timing_done;        /* the timing thread ends (after the running jobs) */
-    pthread_t thread;
-    bool thread_started;
+    struct worker *timer;    /* the timing thread */
+    int64_t last_leader_check; /* monotonic, by the timing thread */
     atomic_llong last_tick;  /* monotonic, by the timing thread */
     atomic_long file_failures;
     int64_t last_prune;
     struct job jobs[2];
+    pthread_mutex_t hooks_mu; /* held while the hooks are called */
+    struct {
+        scheduler_job_done_fn fn;
+        void *ctx;
+    } hooks[SCHEDULER_HOOKS_MAX];
+    size_t n_hooks;
 };
 
 /* ---- the lease's local deadline ---------------------------------------------------- */
@@ -93,159 +95,6 @@ static bool lease_valid(struct scheduler *s)
 static bool lease_valid_cb(void *ctx)
 {
     return lease_valid(ctx);
-}
-
-/* ---- pure arithmetic ----------------------------------------------------------- */
-
-void scheduler_plan(int64_t now, int64_t due, int64_t interval, int64_t grace,
-                    struct schedule_plan *p)
-{
-    memset(p, 0, sizeof *p);
-    if (interval <= 0)
-        interval = 1;
-    if (now < due) {
-        p->next_due = due;
-        return;
-    }
-    int64_t k = (now - due) / interval;
-    int64_t last = due + k * interval;
-    p->first_missed = due;
-    p->n_missed = k;
-    if (now - last <= grace) {
-        p->run = true;
-        p->run_due = last;
-    } else {
-        p->n_missed = k + 1;
-    }
-    p->next_due = last + interval;
-}
-
-int64_t scheduler_expected_runs(int64_t since, int64_t until,
-                                const struct schedule_segment *segs, size_t n)
-{
-    int64_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        int64_t from = segs[i].start > since ? segs[i].start : since;
-        int64_t to = i + 1 < n && segs[i + 1].start < until ? segs[i + 1].start : until;
-        if (segs[i].interval_us > 0 && to > from)
-            total += (to - from) / segs[i].interval_us;
-    }
-    return total;
-}
-
-/* The scheduler starts of a window, as segments of one job's schedule. */
-struct seg_collect {
-    const char *job;
-    struct schedule_segment *segs;
-    size_t n, cap;
-    int64_t grace_s, settings_at;
-    bool failed;
-};
-
-static int collect_segment(void *ctx, const struct scheduler_start *r)
-{
-    struct seg_collect *c = ctx;
-    if (!r->scheduler) /* serve without the scheduler: the jobs ran elsewhere or not at all */
-        return 0;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        struct schedule_segment *g = realloc(c->segs, cap * sizeof *g);
-        if (!g) {
-            c->failed = true;
-            return 1;
-        }
-        c->segs = g;
-        c->cap = cap;
-    }
-    bool check = !strcmp(c->job, JOB_CHECK);
-    int64_t iv = r->settings_known ? (check ? r->check_interval : r->sync_interval) : 0;
-    c->segs[c->n++] = (struct schedule_segment){.start = r->started_at,
-                                                .interval_us = iv * USEC_PER_SEC};
-    if (iv > 0) {
-        c->grace_s = check ? r->check_misfire_grace : r->sync_misfire_grace;
-        c->settings_at = r->started_at;
-    }
-    return 0;
-}
-
-int scheduler_job_window(struct store *s, const char *job, int64_t since, int64_t until,
-                         struct job_window *w)
-{
-    memset(w, 0, sizeof *w);
-    struct seg_collect c = {.job = job};
-    int rc = s->ops->scheduler_start_list(s, since, until, collect_segment, &c);
-    if (c.failed)
-        rc = store_fail(s, STORE_ERR, "out of memory");
-    if (rc) {
-        free(c.segs);
-        return rc;
-    }
-    /* Starts recorded before their settings were kept come first: runs are
-     * counted from the end of the last of them, so that runs and expected
-     * runs cover the same time. */
-    w->counted_since = since;
-    for (size_t i = 0; i < c.n; i++) {
-        if (c.segs[i].interval_us > 0) {
-            w->recorded = true;
-            w->interval_s = c.segs[i].interval_us / USEC_PER_SEC;
-            continue;
-        }
-        int64_t end = i + 1 < c.n && c.segs[i + 1].start < until ? c.segs[i + 1].start : until;
-        if (end > w->counted_since)
-            w->counted_since = end;
-    }
-    w->grace_s = w->recorded ? c.grace_s : 0;
-    w->settings_at = w->recorded ? c.settings_at : 0;
-    w->expected = scheduler_expected_runs(since, until, c.segs, c.n);
-    free(c.segs);
-    struct job_stats st;
-    if ((rc = s->ops->job_run_stats(s, job, w->counted_since, until, &st)) != 0)
-        return rc;
-    w->ok = st.ok;
-    w->failed = st.failed;
-    w->skipped = st.skipped;
-    w->interrupted = st.interrupted;
-    w->running = st.running;
-    /* Dues that never started — recorded as missed or not recorded at all
-     * (the process was down) — are missed. */
-    int64_t started = st.ok + st.failed + st.skipped + st.interrupted + st.running;
-    w->missed = w->expected - started > st.missed ? w->expected - started : st.missed;
-    w->success_rate = w->expected > 0 ? (double)(st.ok > w->expected ? w->expected : st.ok) *
-                                            100.0 / (double)w->expected
-                                      : -1.0;
-    w->success_rate = w->success_rate >= 0 ? (double)(int64_t)(w->success_rate * 100 + 0.5) / 100
-                                           : -1.0;
-    w->last_run = st.last_started_at;
-    w->last_due = st.last_due_at;
-    w->last_success = st.last_success_at;
-    memcpy(w->last_status, st.last_status, sizeof w->last_status);
-    return 0;
-}
-
-struct latest_settings {
-    struct scheduler_start *out;
-    int64_t at;
-    bool found;
-};
-
-static int keep_latest(void *ctx, const struct scheduler_start *r)
-{
-    struct latest_settings *l = ctx;
-    if (r->scheduler && r->settings_known && r->started_at <= l->at) {
-        *l->out = *r;
-        l->found = true;
-    }
-    return 0;
-}
-
-int scheduler_recorded_settings(struct store *s, int64_t at, struct scheduler_start *out)
-{
-    memset(out, 0, sizeof *out);
-    struct latest_settings l = {.out = out, .at = at};
-    int rc = s->ops->scheduler_start_list(s, at, at + 1, keep_latest, &l);
-    if (rc)
-        return rc;
-    return l.found ? 0 : store_fail(s, STORE_ERR_NOT_FOUND, "no scheduler start recorded");
 }
 
 /* ---- recording ------------------------------------------------------------------ */
@@ -285,7 +134,10 @@ static void finish_run(struct scheduler *s, struct store *st, const char *job, i
         daylog_write(s->log, LOG_ERROR, "scheduler", "cannot record the end of a %s run: %s",
                      job, store_errmsg(st));
     metrics_job(s->app->metrics, job, status);
-    alerts_kick(s->app->alerts); /* the rules are evaluated after every job run */
+    pthread_mutex_lock(&s->hooks_mu);
+    for (size_t i = 0; i < s->n_hooks; i++)
+        s->hooks[i].fn(s->hooks[i].ctx, job, status);
+    pthread_mutex_unlock(&s->hooks_mu);
 }
 
 /* ---- the jobs -------------------------------------------------------------------- */
@@ -439,28 +291,27 @@ static void execute(struct job *j, int64_t due)
     store_pool_put(s->app->pool, st);
 }
 
-static void *worker_main(void *arg)
+/* A job's worker: run the job when the timing thread gave it a due time. */
+static int64_t job_pass(void *arg)
 {
     struct job *j = arg;
     struct scheduler *s = j->sched;
     pthread_mutex_lock(&s->mu);
-    for (;;) {
-        while (!j->has_work && !s->stopping)
-            pthread_cond_wait(&s->work, &s->mu);
-        if (!j->has_work)
-            break;
-        int64_t due = j->work_due;
+    bool work = j->has_work && !s->stopping;
+    int64_t due = j->work_due;
+    if (work) {
         j->has_work = false;
         j->running = true;
         j->running_since = time_mono_us();
-        pthread_mutex_unlock(&s->mu);
-        execute(j, due);
-        pthread_mutex_lock(&s->mu);
-        j->running = false;
-        pthread_cond_broadcast(&s->idle);
     }
     pthread_mutex_unlock(&s->mu);
-    return NULL;
+    if (!work)
+        return WORKER_IDLE;
+    execute(j, due);
+    pthread_mutex_lock(&s->mu);
+    j->running = false;
+    pthread_mutex_unlock(&s->mu);
+    return WORKER_IDLE;
 }
 
 /* ---- the timing thread ------------------------------------------------------------ */
@@ -470,13 +321,13 @@ static void *worker_main(void *arg)
 static void fire(struct scheduler *s, struct job *j, int64_t now)
 {
     struct schedule_plan p;
-    scheduler_plan(now, j->next_due, j->interval_us, j->grace_us, &p);
+    job_history_plan(now, j->next_due, j->interval_us, j->grace_us, &p);
     j->next_due = p.next_due;
     bool skip = p.run && (j->running || j->has_work);
     if (p.run && !skip) {
         j->has_work = true;
         j->work_due = p.run_due;
-        pthread_cond_broadcast(&s->work);
+        worker_wake(j->worker);
     }
     if (p.n_missed == 0 && !skip)
         return;
@@ -625,39 +476,28 @@ static void check_leadership(struct scheduler *s)
     }
 }
 
-static void *timing_main(void *arg)
+/* One pass of the timing thread: renew (or take) the lease every second, fire
+ * the jobs that are due; sleep until the next due time, at most a second.
+ * While stopping, a job still running keeps the lease renewed. */
+static int64_t timing_pass(void *arg)
 {
     struct scheduler *s = arg;
-    int64_t last_leader_check = 0;
+    atomic_store(&s->last_tick, time_mono_us());
+    if (time_mono_us() - s->last_leader_check >= USEC_PER_SEC) {
+        s->last_leader_check = time_mono_us();
+        check_leadership(s);
+    }
+    int64_t now = time_now_us();
+    int64_t wake = now + USEC_PER_SEC; /* re-evaluate at least every second */
     pthread_mutex_lock(&s->mu);
-    /* While stopping, a job still running keeps the lease renewed. */
-    while (!s->timing_done) {
-        int64_t now = time_now_us();
-        atomic_store(&s->last_tick, time_mono_us());
-        if (time_mono_us() - last_leader_check >= USEC_PER_SEC) {
-            last_leader_check = time_mono_us();
-            pthread_mutex_unlock(&s->mu);
-            check_leadership(s);
-            pthread_mutex_lock(&s->mu);
-            if (s->timing_done)
-                break;
-            now = time_now_us();
-        }
-        int64_t wake = now + USEC_PER_SEC; /* re-evaluate at least every second */
-        for (int i = 0; i < 2 && !s->stopping && s->leader && lease_valid(s); i++) {
-            if (now >= s->jobs[i].next_due)
-                fire(s, &s->jobs[i], now);
-            if (s->jobs[i].next_due < wake)
-                wake = s->jobs[i].next_due;
-        }
-        if (s->timing_done)
-            break;
-        struct timespec ts = {.tv_sec = (time_t)(wake / USEC_PER_SEC),
-                              .tv_nsec = (long)(wake % USEC_PER_SEC) * 1000};
-        pthread_cond_timedwait(&s->tick, &s->mu, &ts);
+    for (int i = 0; i < 2 && !s->stopping && s->leader && lease_valid(s); i++) {
+        if (now >= s->jobs[i].next_due)
+            fire(s, &s->jobs[i], now);
+        if (s->jobs[i].next_due < wake)
+            wake = s->jobs[i].next_due;
     }
     pthread_mutex_unlock(&s->mu);
-    return NULL;
+    return wake - time_now_us();
 }
 
 /* ---- start and stop --------------------------------------------------------------- */
@@ -719,7 +559,6 @@ static void become_leader(struct scheduler *s, bool at_start)
     for (int i = 0; i < 2; i++)
         s->jobs[i].next_due = next[i];
     s->leader = true;
-    pthread_cond_broadcast(&s->tick);
     pthread_mutex_unlock(&s->mu);
     metrics_set_leader(app->metrics, true);
     if (!at_start)
@@ -739,9 +578,7 @@ int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t e
     }
     s->app = app;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->tick, NULL);
-    pthread_cond_init(&s->work, NULL);
-    pthread_cond_init(&s->idle, NULL);
+    pthread_mutex_init(&s->hooks_mu, NULL);
     struct job *c = &s->jobs[0], *y = &s->jobs[1];
     *c = (struct job){.sched = s, .id = JOB_CHECK, .name = JOB_CHECK_NAME,
                       .interval_us = app->cfg.check_interval * USEC_PER_SEC,
@@ -797,20 +634,18 @@ int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t e
     }
 
     for (int i = 0; i < 2; i++) {
-        if (pthread_create(&s->jobs[i].worker, NULL, worker_main, &s->jobs[i]) != 0) {
+        if (worker_start(job_pass, &s->jobs[i], &s->jobs[i].worker) != 0) {
             snprintf(err, errlen, "cannot start a job thread");
             scheduler_stop(s, 0);
             return -1;
         }
-        s->jobs[i].worker_started = true;
     }
     atomic_store(&s->last_tick, time_mono_us());
-    if (pthread_create(&s->thread, NULL, timing_main, s) != 0) {
+    if (worker_start(timing_pass, s, &s->timer) != 0) {
         snprintf(err, errlen, "cannot start the scheduler thread");
         scheduler_stop(s, 0);
         return -1;
     }
-    s->thread_started = true;
     char a[48], b[48];
     time_format_interval(app->cfg.sync_interval, a, sizeof a);
     time_format_interval(app->cfg.check_interval, b, sizeof b);
@@ -835,32 +670,27 @@ void scheduler_stop(struct scheduler *s, long timeout_ms)
     s->stopping = true;
     for (int i = 0; i < 2; i++)
         s->jobs[i].has_work = false;
-    pthread_cond_broadcast(&s->tick);
-    pthread_cond_broadcast(&s->work);
-    int64_t deadline = time_now_us() + (int64_t)timeout_ms * 1000;
-    bool busy = false;
-    for (;;) {
-        busy = s->jobs[0].running || s->jobs[1].running;
-        if (!busy || time_now_us() >= deadline)
-            break;
-        struct timespec ts = {.tv_sec = (time_t)(deadline / USEC_PER_SEC),
-                              .tv_nsec = (long)(deadline % USEC_PER_SEC) * 1000};
-        pthread_cond_timedwait(&s->idle, &s->mu, &ts);
-    }
-    s->timing_done = true;
-    pthread_cond_broadcast(&s->tick);
     pthread_mutex_unlock(&s->mu);
-    if (s->thread_started)
-        pthread_join(s->thread, NULL);
+    /* The running jobs get the timeout to finish; the timing thread renews
+     * the lease meanwhile, and stops after them. */
+    int64_t deadline = time_mono_us() + (int64_t)timeout_ms * 1000;
+    bool busy = false;
+    for (int i = 0; i < 2; i++) {
+        int64_t left = deadline - time_mono_us();
+        if (!worker_stop(s->jobs[i].worker, left > 0 ? (long)(left / 1000) : 0))
+            busy = true;
+    }
+    worker_stop(s->timer, -1);
+    pthread_mutex_lock(&s->hooks_mu);
+    s->n_hooks = 0; /* a job left running calls none */
+    pthread_mutex_unlock(&s->hooks_mu);
     if (busy) {
-        /* A job overran the shutdown timeout: leave it to the process exit. */
+        /* A job overran the shutdown timeout: leave it, and the scheduler it
+         * uses, to the process exit. */
         daylog_write(s->log, LOG_WARNING, "scheduler",
                      "Stopping with a job still running; it will be marked interrupted");
         return;
     }
-    for (int i = 0; i < 2; i++)
-        if (s->jobs[i].worker_started)
-            pthread_join(s->jobs[i].worker, NULL);
     daylog_write(s->log, LOG_INFO, "scheduler", "Background scheduler stopped");
     /* Let the lease go now, so that another process takes over at once. */
     if (s->leader && s->leader_store->ops->lease_release(s->leader_store, s->lease_owner) != 0)
@@ -870,10 +700,36 @@ void scheduler_stop(struct scheduler *s, long timeout_ms)
     store_close(s->leader_store);
     daylog_close(s->log);
     pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->tick);
-    pthread_cond_destroy(&s->work);
-    pthread_cond_destroy(&s->idle);
+    pthread_mutex_destroy(&s->hooks_mu);
     free(s);
+}
+
+int scheduler_add_job_done_hook(struct scheduler *s, scheduler_job_done_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&s->hooks_mu);
+    int rc = -1;
+    if (s->n_hooks < SCHEDULER_HOOKS_MAX) {
+        s->hooks[s->n_hooks].fn = fn;
+        s->hooks[s->n_hooks].ctx = ctx;
+        s->n_hooks++;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&s->hooks_mu);
+    return rc;
+}
+
+void scheduler_remove_job_done_hook(struct scheduler *s, scheduler_job_done_fn fn, void *ctx)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->hooks_mu);
+    for (size_t i = 0; i < s->n_hooks; i++)
+        if (s->hooks[i].fn == fn && s->hooks[i].ctx == ctx) {
+            memmove(&s->hooks[i], &s->hooks[i + 1], (s->n_hooks - i - 1) * sizeof s->hooks[0]);
+            s->n_hooks--;
+            break;
+        }
+    pthread_mutex_unlock(&s->hooks_mu);
 }
 
 bool scheduler_is_leader(struct scheduler *s)
@@ -925,9 +781,4 @@ bool scheduler_healthy(struct scheduler *s, char *reason, size_t len)
 long scheduler_file_failures(struct scheduler *s)
 {
     return s ? atomic_load(&s->file_failures) + daylog_failures(s->log) : 0;
-}
-
-int scheduler_leader(struct store *s, int64_t *since, char owner[64])
-{
-    return s->ops->scheduler_last_start(s, since, owner);
 }

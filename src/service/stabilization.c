@@ -59,19 +59,6 @@ int stabilization_exit_code(enum stab_decision d)
     }
 }
 
-int64_t stabilization_pending_runs(int64_t last_due, int64_t until, int64_t interval_us,
-                                   int64_t grace_us)
-{
-    if (!last_due || interval_us <= 0 || until <= last_due)
-        return 0;
-    /* Dues last_due + k·interval (k ≥ 1) in (until − grace, until]. */
-    int64_t kmax = (until - last_due) / interval_us;
-    int64_t kmin = 1;
-    if (until - grace_us - last_due >= 0)
-        kmin = (until - grace_us - last_due) / interval_us + 1;
-    return kmax >= kmin ? kmax - kmin + 1 : 0;
-}
-
 /* ---- the decision ----------------------------------------------------------------- */
 
 static void fmt_time(int64_t us, char out[TIME_ISO_LEN])
@@ -99,7 +86,7 @@ void stabilization_decide(const struct stab_facts *f, struct stab_verdict *v)
     struct stab_criteria *cr = &v->criteria;
     int64_t judged = f->runs_expected - f->runs_in_progress;
     int64_t ok = f->runs_ok > judged ? judged : f->runs_ok;
-    v->success_rate = judged > 0 ? round((double)ok * 10000.0 / (double)judged) / 100.0 : -1.0;
+    v->success_rate = job_history_success_rate(f->runs_ok, judged);
     v->scheduler_running = f->scheduler_started && f->last_success_at &&
                            f->until - f->last_success_at <= f->stale_after_us;
     v->all_known = f->new_violations == 0;
@@ -330,8 +317,8 @@ int stabilization_compile(struct store *s, const struct config *cfg, int64_t unt
     /* Scheduler. */
     /* The schedule is judged by the settings `serve` recorded with each start
      * of its scheduler, never by this process's configuration. */
-    if ((rc = scheduler_job_window(s, JOB_CHECK, r->since, r->until, &r->check_job)) != 0 ||
-        (rc = scheduler_job_window(s, JOB_SYNC, r->since, r->until, &r->sync_job)) != 0)
+    if ((rc = job_history_window(s, JOB_CHECK, r->since, r->until, &r->check_job)) != 0 ||
+        (rc = job_history_window(s, JOB_SYNC, r->since, r->until, &r->sync_job)) != 0)
         goto store_failed;
     r->check_interval = (long)r->check_job.interval_s;
     r->sync_interval = (long)r->sync_job.interval_s;
@@ -347,13 +334,11 @@ int stabilization_compile(struct store *s, const struct config *cfg, int64_t unt
     rc = 0;
     if (first_start && r->check_job.recorded) {
         int64_t from = last_due > last_start ? last_due : last_start;
-        r->checks_pending = stabilization_pending_runs(
+        r->checks_pending = job_history_pending_runs(
             from, r->until, r->check_job.interval_s * USEC_PER_SEC,
             r->check_job.grace_s * USEC_PER_SEC);
         /* Only dues the window counts as missed can be pending. */
-        int64_t started = r->check_job.ok + r->check_job.failed + r->check_job.skipped +
-                          r->check_job.interrupted + r->check_job.running;
-        int64_t unstarted = r->check_job.expected - started;
+        int64_t unstarted = r->check_job.expected - job_history_started(&r->check_job);
         if (r->checks_pending > unstarted)
             r->checks_pending = unstarted > 0 ? unstarted : 0;
     }
@@ -381,9 +366,8 @@ int stabilization_compile(struct store *s, const struct config *cfg, int64_t unt
     f->runs_in_progress = r->check_job.running + r->checks_pending;
     f->last_success_at = r->check_job.last_success;
     f->until = r->until;
-    int64_t iv = r->check_job.interval_s * USEC_PER_SEC;
-    int64_t stale = iv + r->check_job.grace_s * USEC_PER_SEC;
-    f->stale_after_us = 2 * iv > stale ? 2 * iv : stale;
+    f->stale_after_us = job_history_stale_after(r->check_job.interval_s * USEC_PER_SEC,
+                                                r->check_job.grace_s * USEC_PER_SEC);
     f->has_baseline = r->trend.has_baseline;
     f->baseline_id = r->baseline.baseline.id;
     f->reference_at = r->reference_at;

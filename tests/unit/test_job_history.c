@@ -1,8 +1,7 @@
-/* test_scheduler.c — the scheduler's due/misfire/skip arithmetic with a fake
- * clock, expected-run accounting, job windows from recorded runs, and the day
- * log's midnight switch. */
-#include "service/daylog.h"
-#include "service/scheduler.h"
+/* test_job_history.c — the scheduled jobs' arithmetic with a fake clock:
+ * due/misfire/skip decisions, expected and pending runs, success rates, and
+ * job windows from recorded runs. */
+#include "service/job_history.h"
 #include "testutil.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
@@ -10,6 +9,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,7 +22,7 @@ static void on_time_runs(void **state)
     (void)state;
     struct schedule_plan p;
     int64_t due = 1000 * S;
-    scheduler_plan(due, due, 300 * S, 60 * S, &p);
+    job_history_plan(due, due, 300 * S, 60 * S, &p);
     assert_true(p.run);
     assert_int_equal(p.run_due, due);
     assert_int_equal(p.n_missed, 0);
@@ -33,7 +33,7 @@ static void not_due_yet(void **state)
 {
     (void)state;
     struct schedule_plan p;
-    scheduler_plan(999 * S, 1000 * S, 300 * S, 60 * S, &p);
+    job_history_plan(999 * S, 1000 * S, 300 * S, 60 * S, &p);
     assert_false(p.run);
     assert_int_equal(p.n_missed, 0);
     assert_int_equal(p.next_due, 1000 * S);
@@ -43,7 +43,7 @@ static void late_within_grace_runs(void **state)
 {
     (void)state;
     struct schedule_plan p;
-    scheduler_plan(1059 * S, 1000 * S, 300 * S, 60 * S, &p);
+    job_history_plan(1059 * S, 1000 * S, 300 * S, 60 * S, &p);
     assert_true(p.run);
     assert_int_equal(p.run_due, 1000 * S);
     assert_int_equal(p.n_missed, 0);
@@ -54,7 +54,7 @@ static void late_beyond_grace_is_missed(void **state)
 {
     (void)state;
     struct schedule_plan p;
-    scheduler_plan(1061 * S, 1000 * S, 300 * S, 60 * S, &p);
+    job_history_plan(1061 * S, 1000 * S, 300 * S, 60 * S, &p);
     assert_false(p.run);
     assert_int_equal(p.n_missed, 1);
     assert_int_equal(p.first_missed, 1000 * S);
@@ -68,7 +68,7 @@ static void no_catch_up_after_pause(void **state)
     (void)state;
     struct schedule_plan p;
     int64_t due = 1000 * S, now = due + 3600 * S + 10 * S;
-    scheduler_plan(now, due, 300 * S, 60 * S, &p);
+    job_history_plan(now, due, 300 * S, 60 * S, &p);
     assert_true(p.run);
     assert_int_equal(p.run_due, due + 3600 * S);
     assert_int_equal(p.n_missed, 12);
@@ -76,7 +76,7 @@ static void no_catch_up_after_pause(void **state)
     assert_true(p.next_due > now);
     assert_int_equal(p.next_due, due + 3900 * S);
     /* Tiny intervals with a long grace coalesce too: one run, not a burst. */
-    scheduler_plan(due + 10 * S, due, 1 * S, 60 * S, &p);
+    job_history_plan(due + 10 * S, due, 1 * S, 60 * S, &p);
     assert_true(p.run);
     assert_int_equal(p.run_due, due + 10 * S);
     assert_int_equal(p.n_missed, 10);
@@ -88,26 +88,109 @@ static void expected_runs(void **state)
     int64_t day = 86400 * S, start = 10 * day;
     struct schedule_segment one = {start - day, 300 * S};
     /* 72 h at 5 min = 864. */
-    assert_int_equal(scheduler_expected_runs(start, start + 3 * day, &one, 1), 864);
+    assert_int_equal(job_history_expected_runs(start, start + 3 * day, &one, 1), 864);
     /* Clipped to the first scheduler start. */
     one.start = start + day / 2;
-    assert_int_equal(scheduler_expected_runs(start, start + day, &one, 1), 144);
+    assert_int_equal(job_history_expected_runs(start, start + day, &one, 1), 144);
     /* Rounded down. */
     one.start = start - day;
-    assert_int_equal(scheduler_expected_runs(start, start + 299 * S, &one, 1), 0);
-    assert_int_equal(scheduler_expected_runs(start, start + 601 * S, &one, 1), 2);
+    assert_int_equal(job_history_expected_runs(start, start + 299 * S, &one, 1), 0);
+    assert_int_equal(job_history_expected_runs(start, start + 601 * S, &one, 1), 2);
     /* Never started: nothing expected. */
-    assert_int_equal(scheduler_expected_runs(start, start + day, NULL, 0), 0);
+    assert_int_equal(job_history_expected_runs(start, start + day, NULL, 0), 0);
     /* Each start judged by its own interval: 12 h at 1 s before a restart, then
      * 12 h at 300 s (43200 + 144); each segment rounded down on its own. */
     struct schedule_segment two[] = {{start - day, S}, {start + day / 2, 300 * S}};
-    assert_int_equal(scheduler_expected_runs(start, start + day, two, 2), 43200 + 144);
-    assert_int_equal(scheduler_expected_runs(start + day / 2 - 90 * S, start + day / 2 + 299 * S,
+    assert_int_equal(job_history_expected_runs(start, start + day, two, 2), 43200 + 144);
+    assert_int_equal(job_history_expected_runs(start + day / 2 - 90 * S, start + day / 2 + 299 * S,
                                              two, 2),
                      90);
     /* A start without recorded settings counts nothing. */
     struct schedule_segment legacy[] = {{start - day, 0}, {start + day / 2, 300 * S}};
-    assert_int_equal(scheduler_expected_runs(start, start + day, legacy, 2), 144);
+    assert_int_equal(job_history_expected_runs(start, start + day, legacy, 2), 144);
+}
+
+/* Dues after the last recorded one that may still start: within the grace. */
+static void pending_runs(void **state)
+{
+    (void)state;
+    /* 5-minute interval, 60 s grace: the due 10 s ago may still start. */
+    int64_t last = 1000 * S;
+    assert_int_equal(job_history_pending_runs(last, last + 310 * S, 300 * S, 60 * S), 1);
+    assert_int_equal(job_history_pending_runs(last, last + 299 * S, 300 * S, 60 * S), 0);
+    assert_int_equal(job_history_pending_runs(last, last + 361 * S, 300 * S, 60 * S), 0);
+    /* 1-second interval: up to a minute of dues. */
+    assert_int_equal(job_history_pending_runs(last, last + 3 * S, 1 * S, 60 * S), 3);
+    assert_int_equal(job_history_pending_runs(last, last + 100 * S, 1 * S, 60 * S), 60);
+    assert_int_equal(job_history_pending_runs(0, last, 300 * S, 60 * S), 0);
+}
+
+/* ok / expected in percent to two decimals; more ok than expected is 100 %,
+ * nothing expected is n/a (-1). */
+static void success_rate(void **state)
+{
+    (void)state;
+    assert_true(job_history_success_rate(9, 12) > 74.999 &&
+                job_history_success_rate(9, 12) < 75.001);
+    assert_true(job_history_success_rate(2, 3) > 66.669 &&
+                job_history_success_rate(2, 3) < 66.671); /* 66.666… rounds up */
+    assert_true(job_history_success_rate(1, 3) > 33.329 &&
+                job_history_success_rate(1, 3) < 33.331);
+    assert_true(job_history_success_rate(15, 12) > 99.999 &&
+                job_history_success_rate(15, 12) < 100.001);
+    assert_true(job_history_success_rate(0, 5) == 0.0);
+    assert_true(job_history_success_rate(3, 0) < 0);
+    assert_true(job_history_success_rate(0, -2) < 0);
+}
+
+/* A job stops counting as running after two intervals, or one plus its grace
+ * when the grace is longer than an interval. */
+static void stale_after(void **state)
+{
+    (void)state;
+    assert_int_equal(job_history_stale_after(300 * S, 60 * S), 600 * S);
+    assert_int_equal(job_history_stale_after(60 * S, 600 * S), 660 * S);
+    assert_int_equal(job_history_stale_after(0, 0), 0);
+}
+
+/* The window's arithmetic without a store: a start recorded without its
+ * settings moves the counting past it; dues never recorded are missed. */
+static void window_from_schedule_and_runs(void **state)
+{
+    (void)state;
+    int64_t t0 = 1000000 * S;
+    struct schedule_segment segs[] = {{t0 - 600 * S, 0}, {t0 + 600 * S, 300 * S}};
+    struct job_window w;
+    memset(&w, 0, sizeof w);
+    job_history_window_schedule(t0, t0 + 3600 * S, segs, 2, &w);
+    assert_true(w.recorded);
+    assert_int_equal(w.interval_s, 300);
+    assert_int_equal(w.counted_since, t0 + 600 * S);
+    assert_int_equal(w.expected, 10);
+    struct job_stats st = {.ok = 6, .failed = 1, .missed = 1, .running = 1,
+                           .last_started_at = t0 + 3500 * S, .last_due_at = t0 + 3300 * S,
+                           .last_success_at = t0 + 3000 * S};
+    snprintf(st.last_status, sizeof st.last_status, "running");
+    job_history_window_runs(&st, &w);
+    assert_int_equal(job_history_started(&w), 8);
+    assert_int_equal(w.missed, 2); /* one recorded, one never recorded */
+    assert_true(w.success_rate > 59.999 && w.success_rate < 60.001);
+    assert_int_equal(w.last_run, t0 + 3500 * S);
+    assert_int_equal(w.last_due, t0 + 3300 * S);
+    assert_int_equal(w.last_success, t0 + 3000 * S);
+    assert_string_equal(w.last_status, "running");
+    /* More recorded missed than unstarted dues: the record wins. */
+    st.missed = 5;
+    job_history_window_runs(&st, &w);
+    assert_int_equal(w.missed, 5);
+
+    /* Only starts without settings: nothing expected, n/a. */
+    job_history_window_schedule(t0, t0 + 3600 * S, segs, 1, &w);
+    assert_false(w.recorded);
+    assert_int_equal(w.expected, 0);
+    assert_int_equal(w.counted_since, t0 + 3600 * S);
+    job_history_window_runs(&st, &w);
+    assert_true(w.success_rate < 0);
 }
 
 static void add_run(struct store *s, const char *job, int64_t due, const char *status)
@@ -145,7 +228,7 @@ static void job_window_counts(void **state)
     assert_int_equal(s->ops->job_run_insert(s, &dup), STORE_ERR_CONFLICT);
 
     struct job_window w;
-    assert_int_equal(scheduler_job_window(s, JOB_CHECK, t0, t0 + 3600 * S, &w), 0);
+    assert_int_equal(job_history_window(s, JOB_CHECK, t0, t0 + 3600 * S, &w), 0);
     assert_int_equal(w.expected, 12);
     assert_int_equal(w.ok, 9);
     assert_int_equal(w.failed, 1);
@@ -154,7 +237,7 @@ static void job_window_counts(void **state)
     assert_string_equal(w.last_status, "failed");
 
     /* Nothing expected before the first start: rate n/a. */
-    assert_int_equal(scheduler_job_window(s, JOB_CHECK, t0 - 7200 * S, t0, &w), 0);
+    assert_int_equal(job_history_window(s, JOB_CHECK, t0 - 7200 * S, t0, &w), 0);
     assert_int_equal(w.expected, 0);
     assert_false(w.recorded);
     assert_true(w.success_rate < 0);
@@ -166,16 +249,16 @@ static void job_window_counts(void **state)
     snprintf(off.owner, sizeof off.owner, "api-only");
     assert_int_equal(s->ops->scheduler_start_insert(s, &off), 0);
     tu_sched_start(s, t0 + 3600 * S, "test-2", 60, 600);
-    assert_int_equal(scheduler_job_window(s, JOB_CHECK, t0, t0 + 4200 * S, &w), 0);
+    assert_int_equal(job_history_window(s, JOB_CHECK, t0, t0 + 4200 * S, &w), 0);
     assert_true(w.recorded);
     assert_int_equal(w.expected, 22);
     assert_int_equal(w.interval_s, 60);
     assert_int_equal(w.grace_s, 60);
     assert_int_equal(w.settings_at, t0 + 3600 * S);
     /* A window after the restart only: the earlier start's interval is not used. */
-    assert_int_equal(scheduler_job_window(s, JOB_CHECK, t0 + 3600 * S, t0 + 4200 * S, &w), 0);
+    assert_int_equal(job_history_window(s, JOB_CHECK, t0 + 3600 * S, t0 + 4200 * S, &w), 0);
     assert_int_equal(w.expected, 10);
-    assert_int_equal(scheduler_job_window(s, JOB_SYNC, t0, t0 + 4200 * S, &w), 0);
+    assert_int_equal(job_history_window(s, JOB_SYNC, t0, t0 + 4200 * S, &w), 0);
     assert_int_equal(w.expected, 0 + 1); /* 3600 s at 21600 s, then 600 s at 600 s */
 
     /* Runs left running by a crash become interrupted. */
@@ -196,106 +279,6 @@ static void job_window_counts(void **state)
     store_close(s);
 }
 
-static int count_lines(const char *path, const char *needle)
-{
-    char *text = NULL;
-    size_t len = 0;
-    if (fs_read_file(path, 1 << 20, &text, &len) != 0)
-        return -1;
-    int n = 0;
-    for (char *p = text; (p = strstr(p, needle)) != NULL; p++)
-        n++;
-    free(text);
-    return n;
-}
-
-/* Lines go to the file of their UTC day: the log switches at midnight. */
-static void daylog_switches_at_midnight(void **state)
-{
-    (void)state;
-    const char *dir = tu_tmpdir("daylog");
-    char base[512];
-    snprintf(base, sizeof base, "%s", dir);
-    struct daylog *d = daylog_open(base);
-    assert_non_null(d);
-    int64_t midnight;
-    assert_int_equal(time_parse_iso("2025-10-26T00:00:00Z", &midnight), 0);
-    daylog_write_at(d, midnight - S, LOG_INFO, "health_check",
-                    "Health check complete: 148/150 consistent (98.67%)");
-    daylog_write_at(d, midnight, LOG_INFO, "health_check",
-                    "Health check complete: 150/150 consistent (100.00%)");
-    daylog_write_at(d, midnight + S, LOG_ERROR, "scheduler", "Job coupling_health_check failed: x");
-    daylog_close(d);
-    char a[700], b[700];
-    snprintf(a, sizeof a, "%s/logs/sync_jobs/scheduler_20251025.log", base);
-    snprintf(b, sizeof b, "%s/logs/sync_jobs/scheduler_20251026.log", base);
-    assert_int_equal(count_lines(a, "Health check complete"), 1);
-    assert_int_equal(count_lines(b, "Health check complete"), 1);
-    assert_int_equal(count_lines(a, "2025-10-25 23:59:59 - health_check - INFO - Health check "
-                                    "complete: 148/150 consistent (98.67%)\n"),
-                     1);
-    assert_int_equal(count_lines(b, " - scheduler - ERROR - Job coupling_health_check failed: x"),
-                     1);
-    /* The grep/awk of operations.md yields one rate per check. */
-    char cmd[2000];
-    snprintf(cmd, sizeof cmd,
-             "test \"$(grep -h 'Health check complete' %s %s | awk -F'[()]' '{print $2}' | "
-             "tr '\\n' ' ')\" = '98.67%% 100.00%% '",
-             a, b);
-    assert_int_equal(tu_sh("%s", cmd), 0);
-}
-
-/* A log directory that cannot be written costs a counted failure, not a crash. */
-static void daylog_unwritable(void **state)
-{
-    (void)state;
-    const char *dir = tu_tmpdir("daylog-ro");
-    char base[512], blocker[700];
-    snprintf(base, sizeof base, "%s", dir);
-    snprintf(blocker, sizeof blocker, "%s/logs", base);
-    assert_int_equal(tu_sh("mkdir -p '%s' && touch '%s/sync_jobs'", blocker, blocker), 0);
-    struct daylog *d = daylog_open(base);
-    daylog_write(d, LOG_INFO, "scheduler", "Starting background scheduler...");
-    daylog_write(d, LOG_INFO, "scheduler", "Background scheduler started successfully");
-    assert_int_equal(daylog_failures(d), 2);
-    daylog_close(d);
-}
-
-/* An operator renamed the day log: the next line goes to a new file of the
- * canonical name, for every day log of the process, with or without SIGHUP. */
-static void daylog_reopens_after_rename(void **state)
-{
-    (void)state;
-    const char *dir = tu_tmpdir("daylog-reopen");
-    char base[512], path[700], moved[720], removed[720];
-    snprintf(base, sizeof base, "%s", dir);
-    struct daylog *a = daylog_open(base), *b = daylog_open(base);
-    int64_t t;
-    assert_int_equal(time_parse_iso("2025-10-25T12:00:00Z", &t), 0);
-    daylog_write_at(a, t, LOG_INFO, "health_check", "one");
-    daylog_write_at(b, t, LOG_INFO, "alerts", "two");
-    snprintf(path, sizeof path, "%s/logs/sync_jobs/scheduler_20251025.log", base);
-    snprintf(moved, sizeof moved, "%s.1", path);
-    assert_int_equal(rename(path, moved), 0);
-    daylog_write_at(a, t + S, LOG_INFO, "health_check", "three"); /* noticed without SIGHUP */
-    daylog_reopen_all();
-    daylog_write_at(a, t + 2 * S, LOG_INFO, "health_check", "four");
-    daylog_write_at(b, t + 2 * S, LOG_INFO, "alerts", "five");
-    assert_int_equal(count_lines(moved, " - INFO - "), 2);
-    assert_int_equal(count_lines(path, " - INFO - "), 3);
-    assert_int_equal(count_lines(path, "2025-10-25 12:00:01 - health_check - INFO - three\n"), 1);
-    assert_int_equal(count_lines(path, "2025-10-25 12:00:02 - health_check - INFO - four\n"), 1);
-    assert_int_equal(count_lines(path, "2025-10-25 12:00:02 - alerts - INFO - five\n"), 1);
-    /* Removed (logrotate without a rename, an operator's rm): a new file too. */
-    snprintf(removed, sizeof removed, "%s.2", path);
-    assert_int_equal(rename(path, removed), 0);
-    assert_int_equal(unlink(removed), 0);
-    daylog_write_at(b, t + 3 * S, LOG_INFO, "alerts", "six");
-    assert_int_equal(count_lines(path, " - INFO - "), 1);
-    daylog_close(a);
-    daylog_close(b);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,10 +288,11 @@ int main(void)
         cmocka_unit_test(late_beyond_grace_is_missed),
         cmocka_unit_test(no_catch_up_after_pause),
         cmocka_unit_test(expected_runs),
+        cmocka_unit_test(pending_runs),
+        cmocka_unit_test(success_rate),
+        cmocka_unit_test(stale_after),
+        cmocka_unit_test(window_from_schedule_and_runs),
         cmocka_unit_test(job_window_counts),
-        cmocka_unit_test(daylog_switches_at_midnight),
-        cmocka_unit_test(daylog_unwritable),
-        cmocka_unit_test(daylog_reopens_after_rename),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
