@@ -179,6 +179,29 @@ int job_history_window(struct store *s, const char *job, int64_t since, int64_t 
     return 0;
 }
 
+int job_history_pending(struct store *s, const char *job, const struct job_window *w,
+                        int64_t until, int64_t *pending)
+{
+    *pending = 0;
+    if (!w->recorded)
+        return 0;
+    int64_t last_start = 0, last_due = 0;
+    char owner[64];
+    int rc = s->ops->scheduler_last_start(s, &last_start, owner);
+    if (rc == 0)
+        rc = s->ops->job_run_last_due(s, job, &last_due);
+    if (rc && rc != STORE_ERR_NOT_FOUND)
+        return rc;
+    int64_t from = last_due > last_start ? last_due : last_start;
+    int64_t n = job_history_pending_runs(from, until, w->interval_s * USEC_PER_SEC,
+                                         w->grace_s * USEC_PER_SEC);
+    int64_t unstarted = w->expected - job_history_started(w);
+    if (n > unstarted)
+        n = unstarted > 0 ? unstarted : 0;
+    *pending = n;
+    return 0;
+}
+
 struct latest_settings {
     struct scheduler_start *out;
     int64_t at;

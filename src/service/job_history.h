@@ -100,6 +100,14 @@ int64_t job_history_started(const struct job_window *w);
 int job_history_window(struct store *s, const char *job, int64_t since, int64_t until,
                        struct job_window *w);
 
+/* The dues of a job's window `w` (computed up to `until`) that may still
+ * start: after the job's last recorded due, or the latest scheduler start
+ * when later, within the grace (job_history_pending_runs) — and only dues the
+ * window counts as missed. 0 when the window has no recorded settings.
+ * Returns 0 or a STORE_ERR_* code. */
+int job_history_pending(struct store *s, const char *job, const struct job_window *w,
+                        int64_t until, int64_t *pending);
+
 /* The latest scheduler start at or before `at` that ran the jobs and recorded
  * its settings. Returns 0, STORE_ERR_NOT_FOUND when there is none, or a
  * STORE_ERR_* code. */
