@@ -105,6 +105,13 @@ static void kick_alerts(void *alerts, const char *job, const char *status)
     alerts_kick(alerts);
 }
 
+/* Whether this process leads the scheduled jobs (asked by the evaluation and
+ * the outbox). */
+static bool leads_jobs(void *scheduler)
+{
+    return scheduler_is_leader(scheduler);
+}
+
 /* The scheduled jobs and, with them, the alert evaluation and the outbox
  * (none with --no-scheduler). Returns 0 or -1 with err. */
 static int start_jobs(struct app *app, bool no_scheduler, char *err, size_t errlen)
@@ -114,8 +121,8 @@ static int start_jobs(struct app *app, bool no_scheduler, char *err, size_t errl
         return 0;
     }
     if (scheduler_start(app, &app->scheduler, err, errlen) != 0 ||
-        !(app->notifier = notify_start(app, err, errlen)) ||
-        !(app->alerts = alerts_start(app, err, errlen)))
+        !(app->notifier = notify_start(app, leads_jobs, app->scheduler, err, errlen)) ||
+        !(app->alerts = alerts_start(app, leads_jobs, app->scheduler, err, errlen)))
         return -1;
     if (scheduler_add_job_done_hook(app->scheduler, kick_alerts, app->alerts) != 0) {
         snprintf(err, errlen, "cannot hook the alert evaluation to the scheduled jobs");

@@ -5,7 +5,6 @@
 #include "service/errors.h"
 #include "service/job_history.h"
 #include "service/notify.h"
-#include "service/scheduler.h"
 #include "util/timeutil.h"
 #include "util/worker.h"
 
@@ -717,6 +716,8 @@ struct alerts {
     struct store *store; /* its own connection */
     struct daylog *log;
     struct worker *worker;
+    alerts_leader_fn is_leader;
+    void *leader_ctx;
     char last_error[256]; /* the last failure written to the day log, to not repeat it */
 };
 
@@ -726,7 +727,7 @@ static int64_t alerts_pass(void *arg)
     struct alerts *a = arg;
     /* The leader evaluates every rule; a follower the dead-man rule, which
      * must fire when the leader stops running the jobs. */
-    const char *only = scheduler_is_leader(a->app->scheduler) ? NULL : ALERT_RULE_JOB_DEADMAN;
+    const char *only = a->is_leader(a->leader_ctx) ? NULL : ALERT_RULE_JOB_DEADMAN;
     struct alerts_outcome o;
     char err[300];
     int rc = alerts_evaluate_rule(a->store, &a->app->cfg, a->log, only, &o, err, sizeof err);
@@ -748,7 +749,8 @@ static void alerts_free(struct alerts *a)
     free(a);
 }
 
-struct alerts *alerts_start(struct app *app, char *err, size_t errlen)
+struct alerts *alerts_start(struct app *app, alerts_leader_fn is_leader, void *leader_ctx,
+                            char *err, size_t errlen)
 {
     struct alerts *a = calloc(1, sizeof *a);
     if (!a || !(a->log = daylog_open(app->cfg.data_dir))) {
@@ -757,6 +759,8 @@ struct alerts *alerts_start(struct app *app, char *err, size_t errlen)
         return NULL;
     }
     a->app = app;
+    a->is_leader = is_leader;
+    a->leader_ctx = leader_ctx;
     struct store_options so;
     store_options_default(&so);
     so.migrate = false;

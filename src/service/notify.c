@@ -4,7 +4,6 @@
 #include "service/notify.h"
 
 #include "service/alertmsg.h"
-#include "service/scheduler.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 #include "util/worker.h"
@@ -405,6 +404,8 @@ struct notifier {
     struct app *app;
     struct store *store; /* its own connection */
     struct worker *worker;
+    notify_leader_fn is_leader;
+    void *leader_ctx;
 };
 
 /* One delivery pass on the leader; the next when a row comes due (at most a
@@ -413,7 +414,7 @@ static int64_t notifier_pass(void *arg)
 {
     struct notifier *n = arg;
     int64_t wake = time_now_us() + USEC_PER_SEC;
-    if (scheduler_is_leader(n->app->scheduler)) {
+    if (n->is_leader(n->leader_ctx)) {
         int delivered = 0, failed = 0;
         int rc = notify_deliver_due(n->store, &n->app->cfg, time_now_us(), &delivered, &failed);
         int64_t next = 0;
@@ -425,7 +426,8 @@ static int64_t notifier_pass(void *arg)
     return wake - time_now_us();
 }
 
-struct notifier *notify_start(struct app *app, char *err, size_t errlen)
+struct notifier *notify_start(struct app *app, notify_leader_fn is_leader, void *leader_ctx,
+                              char *err, size_t errlen)
 {
     pthread_once(&curl_once, curl_init_once);
     atomic_store(&abort_sends, 0);
@@ -435,6 +437,8 @@ struct notifier *notify_start(struct app *app, char *err, size_t errlen)
         return NULL;
     }
     n->app = app;
+    n->is_leader = is_leader;
+    n->leader_ctx = leader_ctx;
     struct stat st;
     if (app->cfg.secret_in_file && stat(app->cfg.config_file, &st) == 0 && (st.st_mode & 077))
         log_msg(LOG_WARNING, "alerts",
