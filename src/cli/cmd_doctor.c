@@ -149,22 +149,20 @@ static void check_secret(struct doctor *d, const struct config *cfg)
          * line end); the text itself is wiped at once and never shown. */
         char *text = NULL;
         size_t len = 0, n = 0;
-        int rc = fs_read_file(path, TOKEN_SECRET_MAX + 2, &text, &len);
+        int rc = fs_read_file(path, TOKEN_SECRET_MAX + 2, &text, &len), verdict = 0;
         if (rc == 0) {
-            int verdict = token_secret_check(text, len, true, path, &n, why, sizeof why);
-            rc = verdict == TOKEN_SECRET_LONG    ? -EFBIG
-                 : verdict == TOKEN_SECRET_SHORT ? -EINVAL
-                                                 : 0;
+            verdict = token_secret_check(text, len, true, path, &n, why, sizeof why);
             sodium_memzero(text, len);
             free(text);
         }
-        if (rc == 0) {
+        if (rc == 0 && verdict == 0) {
             add(d, "secret", V_OK, "%s (mode %04o)", path, (unsigned)(st.st_mode & 07777));
         } else {
             struct point *p = add(d, "secret", V_FAIL, "%s %s; serve refuses it", path,
-                                  rc == -EFBIG    ? "holds too many characters"
-                                  : rc == -EINVAL ? "holds too few characters"
-                                                  : "cannot be read");
+                                  rc == -EFBIG || verdict == TOKEN_SECRET_LONG
+                                      ? "holds too many characters"
+                                  : rc ? "cannot be read"
+                                       : "holds too few characters");
             set_fix(p, "remove it (serve generates a new one; sessions end) or write %d to "
                        "%zu characters into it", TOKEN_SECRET_MIN, TOKEN_SECRET_MAX);
         }

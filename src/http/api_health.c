@@ -257,8 +257,8 @@ static json_t *job_json(struct http_req *r, const char *id, const char *name, in
     if (*rc)
         return NULL;
     int64_t next = scheduler_next_run(r->app->scheduler, id);
-    if (!next && w.last_due && w.recorded)
-        next = w.last_due + w.interval_s * USEC_PER_SEC; /* another process runs it */
+    if (!next)
+        next = job_history_next_due(&w); /* another process runs it */
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(id));
     json_object_set_new(o, "name", json_string(name));

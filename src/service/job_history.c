@@ -121,6 +121,11 @@ int64_t job_history_started(const struct job_window *w)
     return w->ok + w->failed + w->skipped + w->interrupted + w->running;
 }
 
+int64_t job_history_next_due(const struct job_window *w)
+{
+    return w->recorded && w->last_due ? w->last_due + w->interval_s * USEC_PER_SEC : 0;
+}
+
 /* The scheduler starts of a window, as segments of one job's schedule. */
 struct seg_collect {
     const char *job;

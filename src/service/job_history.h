@@ -94,6 +94,11 @@ void job_history_window_runs(const struct job_stats *st, struct job_window *w);
 /* Runs of the window that started (whatever their outcome). */
 int64_t job_history_started(const struct job_window *w);
 
+/* The next due time of a job as its recorded history says — its last due
+ * plus its recorded interval — for a job another process runs; 0 when the
+ * window has no recorded settings or no due. */
+int64_t job_history_next_due(const struct job_window *w);
+
 /* Compute a job's window from the store: the intervals are those `serve`
  * recorded with each scheduler start, never this process's configuration.
  * Returns 0 or a STORE_ERR_* code. */

@@ -179,6 +179,7 @@ static void window_from_schedule_and_runs(void **state)
     assert_int_equal(w.last_due, t0 + 3300 * S);
     assert_int_equal(w.last_success, t0 + 3000 * S);
     assert_string_equal(w.last_status, "running");
+    assert_int_equal(job_history_next_due(&w), t0 + 3600 * S);
     /* More recorded missed than unstarted dues: the record wins. */
     st.missed = 5;
     job_history_window_runs(&st, &w);
@@ -191,6 +192,7 @@ static void window_from_schedule_and_runs(void **state)
     assert_int_equal(w.counted_since, t0 + 3600 * S);
     job_history_window_runs(&st, &w);
     assert_true(w.success_rate < 0);
+    assert_int_equal(job_history_next_due(&w), 0); /* no recorded interval */
 }
 
 static void add_run(struct store *s, const char *job, int64_t due, const char *status)
