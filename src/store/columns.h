@@ -13,13 +13,15 @@
     "delivered_at, last_error, payload, message_id, in_reply_to"
 #define USER_COLS \
     "id, name, email, password_hash, role, is_active, created_at, updated_at, tokens_valid_after"
+/* The two domain row lists are statement templates (store/domain_sql.h): the
+ * mapped columns are named by their keys. */
 #define PROGRESS_COLS                                                                     \
-    "id, student_id, specialization_id, current_level, total_xp, completed_sessions, "    \
-    "completed_projects, theory_hours_completed, practice_hours_completed, last_activity, " \
-    "created_at, updated_at"
-#define LICENSE_COLS                                                                   \
-    "id, user_id, specialization_type, current_level, max_achieved_level, started_at, " \
-    "last_advanced_at, created_at, updated_at"
+    "id, {progress_user}, {progress_spec}, {progress_level}, total_xp, "                  \
+    "completed_sessions, completed_projects, theory_hours_completed, "                    \
+    "practice_hours_completed, last_activity, created_at, {progress_updated_at}"
+#define LICENSE_COLS                                                                      \
+    "id, {license_user}, {license_spec}, {license_level}, {license_max_level}, "          \
+    "{license_started_at}, last_advanced_at, created_at, {license_updated_at}"
 #define CHECK_COLS                                                                        \
     "id, timestamp, total_checked, consistent, inconsistent, consistency_rate, status, "  \
     "trigger, duration_ms, report_file, file_error, users_checked"

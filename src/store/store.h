@@ -319,6 +319,8 @@ struct store {
     int in_txn; /* 0, or the enum store_txn + 1 of the open transaction */
 };
 
+struct domain_map;
+
 struct store_options {
     long busy_timeout_ms; /* SQLite: how long to wait for a lock; PG: lock_timeout */
     bool migrate;         /* apply migrations on open (default true via store_options_default) */
@@ -329,6 +331,8 @@ struct store_options {
     long parallel_scan_min_bytes; /* SQLite: full scans of a database file at least this
                                      large use several threads (default 8 MiB; 0 always,
                                      -1 never) */
+    const struct domain_map *domain; /* the names of the domain tables (copied at open);
+                                        NULL: Lockstep's own, those of domain.md */
 };
 
 void store_options_default(struct store_options *o);

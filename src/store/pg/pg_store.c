@@ -6,6 +6,7 @@
  * database restart under a running server needs no restart of Lockstep. */
 #include "model/pair.h"
 #include "store/columns.h"
+#include "store/domain_sql.h"
 #include "store/pg/pg_lease.h"
 #include "store/pg/pg_schema.h"
 #include "store/store.h"
@@ -55,6 +56,7 @@ enum stmt_id {
     Q_PROGRESSION_INSERT,
     Q_PROGRESSION_COUNT,
     Q_USER_PAIRS,
+    Q_PROBE,
     Q_SCAN_PLAN,
     Q_SCAN_ALL,
     Q_SCAN_USER,
@@ -133,24 +135,26 @@ enum stmt_id {
  * are looked up only for inconsistent pairs: first_seen of the open violation
  * of the pair's current issue type. Which pairs are inconsistent, and their
  * issue type, is the coupling rule of model/pair.c written out as SQL
- * (pair_sql_issue, the ISSUE argument). */
+ * (pair_sql_issue, the ISSUE argument). A template (store/domain_sql.h): each
+ * side is read through the mapped names and renamed to domain.md's. */
 #define SCAN_FORMAT                                                                      \
     "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "                                       \
     "SELECT coalesce(p.student_id, l.user_id), "                                         \
     "coalesce(p.specialization_id, l.specialization_type), p.current_level, "            \
     "l.current_level, "                                                                  \
     "CASE WHEN (%1$s) IS NOT NULL THEN "                                                 \
-    " (SELECT email FROM users u WHERE u.id = coalesce(p.student_id, l.user_id)) END, "  \
+    " (SELECT u.{users_email} FROM {users_table} u "                                     \
+    "  WHERE u.{users_id} = coalesce(p.student_id, l.user_id)) END, "                     \
     "CASE WHEN (%1$s) IS NOT NULL THEN "                                                 \
     " (SELECT (extract(epoch FROM v.first_seen) * 1000000)::bigint FROM violations v "   \
     "  WHERE v.user_id = coalesce(p.student_id, l.user_id) "                             \
     "  AND v.specialization = coalesce(p.specialization_id, l.specialization_type) "     \
     "  AND v.issue_type = (%1$s) "                                                       \
     "  AND v.resolved_at IS NULL) END "                                                  \
-    "FROM (SELECT student_id, specialization_id, current_level "                         \
-    "      FROM specialization_progress%2$s) p "                                         \
-    "FULL JOIN (SELECT user_id, specialization_type, current_level "                     \
-    "      FROM user_licenses%3$s) l "                                                   \
+    "FROM (SELECT {progress_user} AS student_id, {progress_spec} AS specialization_id, "  \
+    "      {progress_level} AS current_level FROM {progress_table}%2$s) p "              \
+    "FULL JOIN (SELECT {license_user} AS user_id, {license_spec} AS specialization_type, " \
+    "      {license_level} AS current_level FROM {license_table}%3$s) l "                \
     "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id"
 
 
@@ -173,61 +177,73 @@ static const char *const sql[Q_COUNT] = {
                     "ORDER BY id LIMIT $4 OFFSET $5",
     [Q_USER_COUNT] = "SELECT count(*) FROM users WHERE ($1::text IS NULL OR role = $1) "
                      "AND ($2::int = 0 OR is_active)",
-    [Q_USER_EMAIL] = "SELECT email FROM users WHERE id = $1",
-    [Q_SPEC_INSERT] = "INSERT INTO specializations(id, name, max_levels, is_active, created_at) "
-                      "VALUES ($1, $2, $3, $4, $5)",
-    [Q_SPEC_GET] = "SELECT id, name, max_levels, is_active, created_at FROM specializations "
-                   "WHERE id = $1",
-    [Q_SPEC_LIST] = "SELECT id, name, max_levels, is_active, created_at FROM specializations "
-                    "ORDER BY id",
+    /* The statements over the domain tables are templates (store/domain_sql.h):
+     * {key} is the mapped name of that table or column. */
+    [Q_USER_EMAIL] = "SELECT {users_email} FROM {users_table} WHERE {users_id} = $1",
+    [Q_SPEC_INSERT] = "INSERT INTO {specs_table}(id, name, {specs_max_levels}, is_active, "
+                      "created_at) VALUES ($1, $2, $3, $4, $5)",
+    [Q_SPEC_GET] = "SELECT id, name, {specs_max_levels}, is_active, created_at "
+                   "FROM {specs_table} WHERE id = $1",
+    [Q_SPEC_LIST] = "SELECT id, name, {specs_max_levels}, is_active, created_at "
+                    "FROM {specs_table} ORDER BY id",
     [Q_SPEC_LEVEL_XP] = "SELECT xp_required FROM specialization_level_thresholds "
                         "WHERE specialization_id = $1 AND level = $2",
-    [Q_PROGRESS_GET] = "SELECT " PROGRESS_COLS " FROM specialization_progress "
-                       "WHERE student_id = $1 AND specialization_id = $2",
-    [Q_PROGRESS_GET_LOCK] = "SELECT " PROGRESS_COLS " FROM specialization_progress "
-                            "WHERE student_id = $1 AND specialization_id = $2 FOR UPDATE",
+    [Q_PROGRESS_GET] = "SELECT " PROGRESS_COLS " FROM {progress_table} "
+                       "WHERE {progress_user} = $1 AND {progress_spec} = $2",
+    [Q_PROGRESS_GET_LOCK] = "SELECT " PROGRESS_COLS " FROM {progress_table} "
+                            "WHERE {progress_user} = $1 AND {progress_spec} = $2 FOR UPDATE",
     /* Taken by a writer that found a pair's row missing: see lock_or_claim.
      * $1: 1 progress, 2 license (the two-key advisory lock space, apart from
      * the one-key locks of migrations and alert evaluations). */
     [Q_CREATE_CLAIM] = "SELECT pg_advisory_xact_lock($1::int, hashtext($2::text || ':' || $3))",
     [Q_PROGRESS_INSERT] =
-        "INSERT INTO specialization_progress(student_id, specialization_id, current_level, "
+        "INSERT INTO {progress_table}({progress_user}, {progress_spec}, {progress_level}, "
         "total_xp, completed_sessions, completed_projects, theory_hours_completed, "
-        "practice_hours_completed, last_activity, created_at, updated_at) "
+        "practice_hours_completed, last_activity, created_at, {progress_updated_at}) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     [Q_PROGRESS_UPDATE] =
-        "UPDATE specialization_progress SET current_level = $2, total_xp = $3, "
+        "UPDATE {progress_table} SET {progress_level} = $2, total_xp = $3, "
         "completed_sessions = $4, completed_projects = $5, theory_hours_completed = $6, "
-        "practice_hours_completed = $7, last_activity = $8, updated_at = $9 WHERE id = $1",
-    [Q_LICENSE_GET] = "SELECT " LICENSE_COLS " FROM user_licenses "
-                      "WHERE user_id = $1 AND specialization_type = $2",
-    [Q_LICENSE_GET_LOCK] = "SELECT " LICENSE_COLS " FROM user_licenses "
-                           "WHERE user_id = $1 AND specialization_type = $2 FOR UPDATE",
+        "practice_hours_completed = $7, last_activity = $8, {progress_updated_at} = $9 "
+        "WHERE id = $1",
+    [Q_LICENSE_GET] = "SELECT " LICENSE_COLS " FROM {license_table} "
+                      "WHERE {license_user} = $1 AND {license_spec} = $2",
+    [Q_LICENSE_GET_LOCK] = "SELECT " LICENSE_COLS " FROM {license_table} "
+                           "WHERE {license_user} = $1 AND {license_spec} = $2 FOR UPDATE",
     [Q_LICENSE_INSERT] =
-        "INSERT INTO user_licenses(user_id, specialization_type, current_level, "
-        "max_achieved_level, started_at, last_advanced_at, created_at, updated_at) "
+        "INSERT INTO {license_table}({license_user}, {license_spec}, {license_level}, "
+        "{license_max_level}, {license_started_at}, last_advanced_at, created_at, "
+        "{license_updated_at}) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-    [Q_LICENSE_UPDATE] = "UPDATE user_licenses SET current_level = $2, max_achieved_level = $3, "
-                         "last_advanced_at = $4, updated_at = $5 WHERE id = $1",
+    [Q_LICENSE_UPDATE] = "UPDATE {license_table} SET {license_level} = $2, "
+                         "{license_max_level} = $3, last_advanced_at = $4, "
+                         "{license_updated_at} = $5 WHERE id = $1",
     [Q_PROGRESSION_INSERT] =
-        "INSERT INTO license_progressions(user_license_id, from_level, to_level, advanced_by, "
+        "INSERT INTO {progressions_table}(user_license_id, from_level, to_level, advanced_by, "
         "advancement_reason, advanced_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-    [Q_PROGRESSION_COUNT] = "SELECT count(*) FROM license_progressions WHERE user_license_id = $1",
+    [Q_PROGRESSION_COUNT] = "SELECT count(*) FROM {progressions_table} "
+                            "WHERE user_license_id = $1",
     [Q_USER_PAIRS] =
-        "SELECT p.id, p.student_id, p.specialization_id, p.current_level, p.total_xp, "
+        "SELECT p.id, p.{progress_user}, p.{progress_spec}, p.{progress_level}, p.total_xp, "
         "p.completed_sessions, p.completed_projects, p.theory_hours_completed, "
-        "p.practice_hours_completed, p.last_activity, p.created_at, p.updated_at, "
-        "l.id, l.user_id, l.specialization_type, l.current_level, l.max_achieved_level, "
-        "l.started_at, l.last_advanced_at, l.created_at, l.updated_at "
-        "FROM (SELECT * FROM specialization_progress WHERE student_id = $1) p "
-        "FULL JOIN (SELECT * FROM user_licenses WHERE user_id = $1) l "
-        "ON l.specialization_type = p.specialization_id "
-        "ORDER BY coalesce(p.specialization_id, l.specialization_type)",
+        "p.practice_hours_completed, p.last_activity, p.created_at, p.{progress_updated_at}, "
+        "l.id, l.{license_user}, l.{license_spec}, l.{license_level}, l.{license_max_level}, "
+        "l.{license_started_at}, l.last_advanced_at, l.created_at, l.{license_updated_at} "
+        "FROM (SELECT * FROM {progress_table} WHERE {progress_user} = $1) p "
+        "FULL JOIN (SELECT * FROM {license_table} WHERE {license_user} = $1) l "
+        "ON l.{license_spec} = p.{progress_spec} "
+        "ORDER BY coalesce(p.{progress_spec}, l.{license_spec})",
     /* A merge join over the two covering (user, specialization, level)
      * indexes returns the pairs in pair order without sorting them all first
      * (the planner cannot see that a full join's merge output is ordered, so
      * an ORDER BY would add a sort of every pair); hash and nested-loop joins
      * would not. pair_scan_next verifies the order. */
+    /* What /readyz and doctor see: schema version, accounts, any pair, the
+     * size of the last check. */
+    [Q_PROBE] = "SELECT coalesce(max(version), 0), (SELECT count(*) FROM users), "
+                "EXISTS (SELECT 1 FROM {progress_table}) OR EXISTS (SELECT 1 FROM {license_table}), "
+                "coalesce((SELECT total_checked FROM check_runs ORDER BY id DESC LIMIT 1), -1) "
+                "FROM schema_migrations",
     [Q_SCAN_PLAN] = "SELECT set_config('enable_hashjoin', 'off', true), "
                     "set_config('enable_nestloop', 'off', true)",
     /* Q_SCAN_ALL … Q_SCAN_USER_SPEC: scan_text() */
@@ -398,6 +414,9 @@ struct pg_store {
     char conninfo[1024];
     long lock_timeout_ms;
     bool prepared[Q_COUNT];
+    struct domain_map domain; /* the names of the domain tables */
+    char *sql[Q_COUNT];       /* each statement's SQL, made from its template when first
+                                 used; owned */
     bool txn_lost;      /* the connection broke inside the caller's transaction */
     /* The check being recorded: COPY text of staged violations not yet sent
      * to the session's temporary stage table. */
@@ -554,35 +573,43 @@ static int command(struct pg_store *ps, const char *text, const char *what)
 /* The where clauses of the pair scans, progress side then license side. */
 static const char *const scan_where[4][2] = {
     {"", ""},
-    {" WHERE student_id = $1::bigint", " WHERE user_id = $1::bigint"},
-    {" WHERE specialization_id = $1::text", " WHERE specialization_type = $1::text"},
-    {" WHERE student_id = $1::bigint AND specialization_id = $2::text",
-     " WHERE user_id = $1::bigint AND specialization_type = $2::text"},
+    {" WHERE {progress_user} = $1::bigint", " WHERE {license_user} = $1::bigint"},
+    {" WHERE {progress_spec} = $1::text", " WHERE {license_spec} = $1::text"},
+    {" WHERE {progress_user} = $1::bigint AND {progress_spec} = $2::text",
+     " WHERE {license_user} = $1::bigint AND {license_spec} = $2::text"},
 };
-static char scan_sql[4][4096];
-static pthread_once_t scan_sql_once = PTHREAD_ONCE_INIT;
 
-static void scan_sql_build(void)
+/* The template of scan statement `id` (Q_SCAN_ALL … Q_SCAN_USER_SPEC) into
+ * out[len]. Returns 0, or -1 when it does not fit. */
+static int scan_template(enum stmt_id id, char *out, size_t len)
 {
     char issue[1024];
     if (pair_sql_issue(issue, sizeof issue, "p.student_id", "l.user_id", "p.current_level",
                        "l.current_level") != 0)
-        return; /* left empty: preparing the scan fails with a clear message */
-    for (int i = 0; i < 4; i++) {
-        int n = snprintf(scan_sql[i], sizeof scan_sql[i], SCAN_FORMAT, issue, scan_where[i][0],
-                         scan_where[i][1]);
-        if (n < 0 || n >= (int)sizeof scan_sql[i])
-            scan_sql[i][0] = '\0';
-    }
+        return -1;
+    int i = (int)(id - Q_SCAN_ALL);
+    int n = snprintf(out, len, SCAN_FORMAT, issue, scan_where[i][0], scan_where[i][1]);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-/* The text of statement `id`. */
-static const char *statement_text(enum stmt_id id)
+/* The SQL of statement `id` for this store's domain tables (borrowed), or
+ * NULL with the reason in err[errlen]. */
+static const char *statement_text(struct pg_store *ps, enum stmt_id id, char *err,
+                                  size_t errlen)
 {
-    if (id < Q_SCAN_ALL || id > Q_SCAN_USER_SPEC)
-        return sql[id];
-    pthread_once(&scan_sql_once, scan_sql_build);
-    return scan_sql[id - Q_SCAN_ALL][0] ? scan_sql[id - Q_SCAN_ALL] : NULL;
+    if (ps->sql[id])
+        return ps->sql[id];
+    const char *tmpl = sql[id];
+    char scan[4096];
+    if (id >= Q_SCAN_ALL && id <= Q_SCAN_USER_SPEC) {
+        if (scan_template(id, scan, sizeof scan) != 0) {
+            snprintf(err, errlen, "the statement text does not fit");
+            return NULL;
+        }
+        tmpl = scan;
+    }
+    ps->sql[id] = domain_sql_expand(&ps->domain, NULL, tmpl, err, errlen);
+    return ps->sql[id];
 }
 
 /* The highest $N a statement names (0: none). */
@@ -606,9 +633,10 @@ static int prepare(struct pg_store *ps, enum stmt_id id, char name[16], const ch
     snprintf(name, 16, "lk%d", (int)id);
     if (ps->prepared[id])
         return 0;
-    const char *text = statement_text(id);
+    char err[256];
+    const char *text = statement_text(ps, id, err, sizeof err);
     if (!text)
-        return store_fail(&ps->base, STORE_ERR, "%s: the statement text does not fit", what);
+        return store_fail(&ps->base, STORE_ERR, "%s: %s", what, err);
     int highest = highest_parameter(text);
     if (highest > PARAMS_MAX)
         return store_fail(&ps->base, STORE_ERR,
@@ -857,14 +885,13 @@ static int pg_probe(struct store *s, bool deep, struct store_probe *out)
     int rc = ensure(ps, "probe");
     if (rc)
         return rc;
-    PGresult *res = PQexec(
-        ps->conn,
-        "SELECT coalesce(max(version), 0),"
-        " (SELECT count(*) FROM users),"
-        " EXISTS (SELECT 1 FROM specialization_progress) OR"
-        " EXISTS (SELECT 1 FROM user_licenses),"
-        " coalesce((SELECT total_checked FROM check_runs ORDER BY id DESC LIMIT 1), -1)"
-        " FROM schema_migrations");
+    char err[256];
+    const char *text = statement_text(ps, Q_PROBE, err, sizeof err);
+    if (!text) {
+        snprintf(out->read_error, sizeof out->read_error, "read: %s", err);
+        return 0;
+    }
+    PGresult *res = PQexec(ps->conn, text);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         probe_error(res, ps->conn, out->read_error, sizeof out->read_error);
         PQclear(res);
@@ -2609,6 +2636,8 @@ static void pg_close(struct store *s)
     struct pg_store *ps = PS(s);
     buf_free(&ps->stage_copy);
     PQfinish(ps->conn);
+    for (int i = 0; i < Q_COUNT; i++)
+        free(ps->sql[i]);
     free(ps);
 }
 
@@ -2622,6 +2651,10 @@ int store_pg_open(const char *conninfo, const struct store_options *o, struct st
         return STORE_ERR;
     }
     ps->base.ops = &pg_ops;
+    if (o->domain)
+        ps->domain = *o->domain;
+    else
+        domain_map_own(&ps->domain);
     ps->stage_copy = (struct buf)BUF_INIT(0);
     ps->lock_timeout_ms = o->busy_timeout_ms;
     snprintf(ps->conninfo, sizeof ps->conninfo, "%s", conninfo);

@@ -6,6 +6,7 @@
  * in the sqlite3 shell and sorts by time as text.
  */
 #include "store/columns.h"
+#include "store/domain_sql.h"
 #include "store/sqlite/sqlite_lease.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "store/store.h"
@@ -31,6 +32,8 @@ enum stmt_id {
     ST_SPEC_INSERT,
     ST_SPEC_GET,
     ST_SPEC_LIST,
+    ST_SPEC_IDS,
+    ST_PROBE,
     ST_SPEC_LEVEL_XP,
     ST_PROGRESS_GET,
     ST_PROGRESS_INSERT,
@@ -111,8 +114,12 @@ enum stmt_id {
     ST_COUNT
 };
 
-#define SCAN_P "SELECT student_id, specialization_id, current_level FROM specialization_progress"
-#define SCAN_L "SELECT user_id, specialization_type, current_level FROM user_licenses"
+/* The statements over the domain tables are templates (store/domain_sql.h):
+ * {key} is the mapped name of that table or column. */
+#define SCAN_P "SELECT {progress_user}, {progress_spec}, {progress_level} FROM {progress_table}"
+#define SCAN_L "SELECT {license_user}, {license_spec}, {license_level} FROM {license_table}"
+#define SCAN_P_ORDER " ORDER BY {progress_user}, {progress_spec}"
+#define SCAN_L_ORDER " ORDER BY {license_user}, {license_spec}"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_USER_INSERT] = "INSERT INTO users(name, email, password_hash, role, is_active, "
@@ -129,54 +136,61 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "ELSE max(coalesce(tokens_valid_after, ?7), ?7) END WHERE id = ?1",
     [ST_USER_COUNT] = "SELECT count(*) FROM users WHERE (?1 IS NULL OR role = ?1) "
                       "AND (?2 = 0 OR is_active = 1)",
-    [ST_USER_EMAIL] = "SELECT email FROM users WHERE id = ?1",
-    [ST_SPEC_INSERT] = "INSERT INTO specializations(id, name, max_levels, is_active, created_at) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5)",
-    [ST_SPEC_GET] = "SELECT id, name, max_levels, is_active, created_at FROM specializations "
-                    "WHERE id = ?1",
-    [ST_SPEC_LIST] = "SELECT id, name, max_levels, is_active, created_at FROM specializations "
-                     "ORDER BY id",
+    /* A student's email, from the domain's users table. */
+    [ST_USER_EMAIL] = "SELECT {users_email} FROM {users_table} WHERE {users_id} = ?1",
+    [ST_SPEC_INSERT] = "INSERT INTO {specs_table}(id, name, {specs_max_levels}, is_active, "
+                       "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_SPEC_GET] = "SELECT id, name, {specs_max_levels}, is_active, created_at "
+                    "FROM {specs_table} WHERE id = ?1",
+    [ST_SPEC_LIST] = "SELECT id, name, {specs_max_levels}, is_active, created_at "
+                     "FROM {specs_table} ORDER BY id",
+    [ST_SPEC_IDS] = "SELECT id FROM {specs_table} ORDER BY id",
     [ST_SPEC_LEVEL_XP] = "SELECT xp_required FROM specialization_level_thresholds "
                          "WHERE specialization_id = ?1 AND level = ?2",
-    [ST_PROGRESS_GET] = "SELECT " PROGRESS_COLS " FROM specialization_progress "
-                        "WHERE student_id = ?1 AND specialization_id = ?2",
+    [ST_PROGRESS_GET] = "SELECT " PROGRESS_COLS " FROM {progress_table} "
+                        "WHERE {progress_user} = ?1 AND {progress_spec} = ?2",
     [ST_PROGRESS_INSERT] =
-        "INSERT INTO specialization_progress(student_id, specialization_id, current_level, "
+        "INSERT INTO {progress_table}({progress_user}, {progress_spec}, {progress_level}, "
         "total_xp, completed_sessions, completed_projects, theory_hours_completed, "
-        "practice_hours_completed, last_activity, created_at, updated_at) "
+        "practice_hours_completed, last_activity, created_at, {progress_updated_at}) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_PROGRESS_UPDATE] =
-        "UPDATE specialization_progress SET current_level = ?2, total_xp = ?3, "
+        "UPDATE {progress_table} SET {progress_level} = ?2, total_xp = ?3, "
         "completed_sessions = ?4, completed_projects = ?5, theory_hours_completed = ?6, "
-        "practice_hours_completed = ?7, last_activity = ?8, updated_at = ?9 WHERE id = ?1",
-    [ST_LICENSE_GET] = "SELECT " LICENSE_COLS " FROM user_licenses "
-                       "WHERE user_id = ?1 AND specialization_type = ?2",
+        "practice_hours_completed = ?7, last_activity = ?8, {progress_updated_at} = ?9 "
+        "WHERE id = ?1",
+    [ST_LICENSE_GET] = "SELECT " LICENSE_COLS " FROM {license_table} "
+                       "WHERE {license_user} = ?1 AND {license_spec} = ?2",
     [ST_LICENSE_INSERT] =
-        "INSERT INTO user_licenses(user_id, specialization_type, current_level, "
-        "max_achieved_level, started_at, last_advanced_at, created_at, updated_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO {license_table}({license_user}, {license_spec}, {license_level}, "
+        "{license_max_level}, {license_started_at}, last_advanced_at, created_at, "
+        "{license_updated_at}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_LICENSE_UPDATE] =
-        "UPDATE user_licenses SET current_level = ?2, max_achieved_level = ?3, "
-        "last_advanced_at = ?4, updated_at = ?5 WHERE id = ?1",
+        "UPDATE {license_table} SET {license_level} = ?2, {license_max_level} = ?3, "
+        "last_advanced_at = ?4, {license_updated_at} = ?5 WHERE id = ?1",
     [ST_PROGRESSION_INSERT] =
-        "INSERT INTO license_progressions(user_license_id, from_level, to_level, advanced_by, "
+        "INSERT INTO {progressions_table}(user_license_id, from_level, to_level, advanced_by, "
         "advancement_reason, advanced_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_PROGRESSION_COUNT] = "SELECT count(*) FROM license_progressions "
+    [ST_PROGRESSION_COUNT] = "SELECT count(*) FROM {progressions_table} "
                              "WHERE user_license_id = ?1",
-    [ST_USER_PROGRESS_ROWS] = "SELECT " PROGRESS_COLS " FROM specialization_progress "
-                              "WHERE student_id = ?1 ORDER BY specialization_id",
-    [ST_USER_LICENSE_ROWS] = "SELECT " LICENSE_COLS " FROM user_licenses "
-                             "WHERE user_id = ?1 ORDER BY specialization_type",
-    [ST_SCAN_P_ALL] = SCAN_P " ORDER BY student_id, specialization_id",
-    [ST_SCAN_P_USER] = SCAN_P " WHERE student_id = ?1 ORDER BY student_id, specialization_id",
-    [ST_SCAN_P_SPEC] = SCAN_P " WHERE specialization_id = ?2 "
-                              "ORDER BY student_id, specialization_id",
-    [ST_SCAN_P_USER_SPEC] = SCAN_P " WHERE student_id = ?1 AND specialization_id = ?2",
-    [ST_SCAN_L_ALL] = SCAN_L " ORDER BY user_id, specialization_type",
-    [ST_SCAN_L_USER] = SCAN_L " WHERE user_id = ?1 ORDER BY user_id, specialization_type",
-    [ST_SCAN_L_SPEC] = SCAN_L " WHERE specialization_type = ?2 "
-                              "ORDER BY user_id, specialization_type",
-    [ST_SCAN_L_USER_SPEC] = SCAN_L " WHERE user_id = ?1 AND specialization_type = ?2",
+    [ST_USER_PROGRESS_ROWS] = "SELECT " PROGRESS_COLS " FROM {progress_table} "
+                              "WHERE {progress_user} = ?1 ORDER BY {progress_spec}",
+    [ST_USER_LICENSE_ROWS] = "SELECT " LICENSE_COLS " FROM {license_table} "
+                             "WHERE {license_user} = ?1 ORDER BY {license_spec}",
+    /* What /readyz and doctor see: schema version, accounts, any pair, the
+     * size of the last check. */
+    [ST_PROBE] = "SELECT coalesce(max(version), 0), (SELECT count(*) FROM users), "
+                 "EXISTS (SELECT 1 FROM {progress_table}) OR EXISTS (SELECT 1 FROM {license_table}), "
+                 "coalesce((SELECT total_checked FROM check_runs ORDER BY id DESC LIMIT 1), -1) "
+                 "FROM schema_migrations",
+    [ST_SCAN_P_ALL] = SCAN_P SCAN_P_ORDER,
+    [ST_SCAN_P_USER] = SCAN_P " WHERE {progress_user} = ?1" SCAN_P_ORDER,
+    [ST_SCAN_P_SPEC] = SCAN_P " WHERE {progress_spec} = ?2" SCAN_P_ORDER,
+    [ST_SCAN_P_USER_SPEC] = SCAN_P " WHERE {progress_user} = ?1 AND {progress_spec} = ?2",
+    [ST_SCAN_L_ALL] = SCAN_L SCAN_L_ORDER,
+    [ST_SCAN_L_USER] = SCAN_L " WHERE {license_user} = ?1" SCAN_L_ORDER,
+    [ST_SCAN_L_SPEC] = SCAN_L " WHERE {license_spec} = ?2" SCAN_L_ORDER,
+    [ST_SCAN_L_USER_SPEC] = SCAN_L " WHERE {license_user} = ?1 AND {license_spec} = ?2",
     [ST_VIOLATION_FIRST_SEEN] = "SELECT first_seen FROM violations WHERE user_id = ?1 AND "
                                 "specialization = ?2 AND issue_type = ?3 AND resolved_at IS NULL",
     [ST_CHECK_INSERT] =
@@ -350,6 +364,9 @@ struct sqlite_store {
     sqlite3 *scan_db[2];       /* threaded full scans: read progress, licenses */
     sqlite3 *lock_db;          /* holds the write lock while a scan's snapshots start */
     sqlite3_stmt *scan_stmt[2];
+    struct domain_map domain;  /* the names of the domain tables */
+    char *sql[ST_COUNT];       /* each statement's SQL, made from its template when first
+                                  used; owned */
 };
 
 
@@ -384,6 +401,28 @@ int sqlite_store_fail(struct store *s, int rc, const char *what)
     return fail(SS(s), rc, what);
 }
 
+/* A double-quoted name is always an identifier: SQLite would otherwise take a
+ * quoted column that does not exist for a string literal, and a mapped name
+ * that is wrong would read as a constant instead of failing. */
+static void no_quoted_strings(sqlite3 *db)
+{
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)NULL);
+}
+
+/* The SQL of statement `id` for this store's domain tables (borrowed), or
+ * NULL with the store's error set. */
+static const char *sql_text(struct sqlite_store *ss, enum stmt_id id)
+{
+    if (!ss->sql[id]) {
+        char err[256];
+        ss->sql[id] = domain_sql_expand(&ss->domain, NULL, stmt_sql[id], err, sizeof err);
+        if (!ss->sql[id])
+            store_fail(&ss->base, STORE_ERR, "%s", err);
+    }
+    return ss->sql[id];
+}
+
 static sqlite3_stmt *stmt(struct sqlite_store *ss, enum stmt_id id)
 {
     sqlite3_stmt *st = ss->stmts[id];
@@ -392,7 +431,10 @@ static sqlite3_stmt *stmt(struct sqlite_store *ss, enum stmt_id id)
         sqlite3_clear_bindings(st);
         return st;
     }
-    int rc = sqlite3_prepare_v3(ss->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    const char *text = sql_text(ss, id);
+    if (!text)
+        return NULL;
+    int rc = sqlite3_prepare_v3(ss->db, text, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
     if (rc != SQLITE_OK) {
         fail(ss, rc, "prepare");
         return NULL;
@@ -569,15 +611,8 @@ static int sq_probe(struct store *s, bool deep, struct store_probe *out)
         }
     }
     sqlite3_stmt *st = NULL;
-    rc = sqlite3_prepare_v2(
-        db,
-        "SELECT coalesce(max(version), 0),"
-        " (SELECT count(*) FROM users),"
-        " EXISTS (SELECT 1 FROM specialization_progress) OR"
-        " EXISTS (SELECT 1 FROM user_licenses),"
-        " coalesce((SELECT total_checked FROM check_runs ORDER BY id DESC LIMIT 1), -1)"
-        " FROM schema_migrations",
-        -1, &st, NULL);
+    const char *probe_sql = sql_text(ss, ST_PROBE);
+    rc = probe_sql ? sqlite3_prepare_v2(db, probe_sql, -1, &st, NULL) : SQLITE_ERROR;
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         out->schema_version = sqlite3_column_int(st, 0);
         out->users = sqlite3_column_int64(st, 1);
@@ -586,7 +621,8 @@ static int sq_probe(struct store *s, bool deep, struct store_probe *out)
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW) {
-        snprintf(out->read_error, sizeof out->read_error, "read: %s", sqlite3_errmsg(db));
+        snprintf(out->read_error, sizeof out->read_error, "read: %s",
+                 probe_sql ? sqlite3_errmsg(db) : store_errmsg(&ss->base));
         goto done;
     }
     if (sqlite3_db_readonly(db, "main") == 1) {
@@ -1281,7 +1317,8 @@ static unsigned spec_hash_of(const unsigned char *t, int n)
 static int load_specs(struct store_scan *sc, sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, "SELECT id FROM specializations ORDER BY id", -1, &st, NULL);
+    const char *text = sql_text(sc->ss, ST_SPEC_IDS);
+    int rc = text ? sqlite3_prepare_v2(db, text, -1, &st, NULL) : SQLITE_ERROR;
     sc->n_specs = 0;
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (sc->n_specs == sc->cap_specs) {
@@ -1502,6 +1539,7 @@ static int open_aux(struct sqlite_store *ss, sqlite3 **db)
         *db = NULL;
         return rc;
     }
+    no_quoted_strings(*db);
     sqlite3_busy_timeout(*db, (int)ss->busy_timeout_ms);
     return SQLITE_OK;
 }
@@ -1521,8 +1559,10 @@ static bool start_parallel(struct store_scan *sc)
         return false;
     for (int i = 0; i < 2; i++)
         if (!ss->scan_stmt[i] &&
-            sqlite3_prepare_v3(ss->scan_db[i], stmt_sql[i ? ST_SCAN_L_ALL : ST_SCAN_P_ALL], -1,
-                               SQLITE_PREPARE_PERSISTENT, &ss->scan_stmt[i], NULL) != SQLITE_OK)
+            (!sql_text(ss, i ? ST_SCAN_L_ALL : ST_SCAN_P_ALL) ||
+             sqlite3_prepare_v3(ss->scan_db[i], ss->sql[i ? ST_SCAN_L_ALL : ST_SCAN_P_ALL], -1,
+                                SQLITE_PREPARE_PERSISTENT, &ss->scan_stmt[i],
+                                NULL) != SQLITE_OK))
             return false;
     if (sqlite3_exec(ss->lock_db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return false;
@@ -2900,6 +2940,8 @@ static void sq_close(struct store *s)
     }
     sqlite3_close_v2(ss->lock_db);
     sqlite3_close_v2(ss->db);
+    for (int i = 0; i < ST_COUNT; i++)
+        free(ss->sql[i]);
     free(ss);
 }
 
@@ -2927,6 +2969,10 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
         return STORE_ERR;
     }
     ss->base.ops = &sqlite_ops;
+    if (o->domain)
+        ss->domain = *o->domain;
+    else
+        domain_map_own(&ss->domain);
     ss->busy_timeout_ms = o->busy_timeout_ms;
     ss->parallel_min_bytes = o->parallel_scan_min_bytes;
     snprintf(ss->path, sizeof ss->path, "%s", path);
@@ -2956,6 +3002,7 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
         return STORE_ERR;
     }
     sqlite3_extended_result_codes(ss->db, 1);
+    no_quoted_strings(ss->db);
     sqlite3_busy_timeout(ss->db, (int)o->busy_timeout_ms);
     if (!o->create) {
         /* Before the pragmas: another program's database is left as it is. */

@@ -1,0 +1,60 @@
+/* domain_map.h — the names of the domain tables and columns (attach.md, "The
+ * mapping"): one description of the domain schema, read by both store
+ * backends. Own mode uses the names of domain.md; attached mode (attach.md)
+ * fills it from the [domain] section of the config. */
+#ifndef LOCKSTEP_DOMAIN_MAP_H
+#define LOCKSTEP_DOMAIN_MAP_H
+
+#include <stddef.h>
+
+/* Each mapped name, in the order of attach.md; domain_name_key() gives the
+ * config key, which is also the token a SQL template writes as {key}. */
+enum domain_name {
+    DOMAIN_PROGRESS_TABLE,
+    DOMAIN_PROGRESS_USER,
+    DOMAIN_PROGRESS_SPEC,
+    DOMAIN_PROGRESS_LEVEL,
+    DOMAIN_PROGRESS_UPDATED_AT,
+    DOMAIN_LICENSE_TABLE,
+    DOMAIN_LICENSE_USER,
+    DOMAIN_LICENSE_SPEC,
+    DOMAIN_LICENSE_LEVEL,
+    DOMAIN_LICENSE_MAX_LEVEL,
+    DOMAIN_LICENSE_STARTED_AT,
+    DOMAIN_LICENSE_UPDATED_AT,
+    DOMAIN_PROGRESSIONS_TABLE,
+    DOMAIN_USERS_TABLE,
+    DOMAIN_USERS_ID,
+    DOMAIN_USERS_EMAIL,
+    DOMAIN_USERS_NAME,
+    DOMAIN_SPECS_TABLE,
+    DOMAIN_SPECS_MAX_LEVELS,
+    DOMAIN_NAME_COUNT
+};
+
+/* PostgreSQL's identifier limit (NAMEDATALEN - 1), and the room for it. */
+#define DOMAIN_IDENT_MAX 64
+
+struct domain_map {
+    /* Each name, unquoted; "" for an optional name left unmapped
+     * (progress_updated_at, license_updated_at, progressions_table,
+     * specs_max_levels). */
+    char name[DOMAIN_NAME_COUNT][DOMAIN_IDENT_MAX];
+};
+
+/* The config key of a name ("progress_table"). */
+const char *domain_name_key(enum domain_name n);
+/* The name whose key is `key`, or -1 when no name has that key. */
+int domain_name_find(const char *key);
+/* True for the names that may be left empty (unmapped). */
+int domain_name_optional(enum domain_name n);
+/* Fill m with the names of domain.md: Lockstep's own tables. */
+void domain_map_own(struct domain_map *m);
+/* Set one name from the config. An identifier is 1..63 bytes without control
+ * characters (a quote is allowed: it is doubled when quoted); empty is allowed
+ * only for an optional name. Returns 0, or -1 with a reason in err[errlen]
+ * (m unchanged). */
+int domain_map_set(struct domain_map *m, enum domain_name n, const char *value, char *err,
+                   size_t errlen);
+
+#endif

@@ -1,0 +1,26 @@
+/* domain_sql.h — the statements over the domain tables are written once per
+ * backend as templates that name each mapped table and column by its key in
+ * braces ("SELECT {progress_user} FROM {progress_table}"); a store makes its
+ * SQL from them and its domain_map when it opens. Private to the backends. */
+#ifndef LOCKSTEP_STORE_DOMAIN_SQL_H
+#define LOCKSTEP_STORE_DOMAIN_SQL_H
+
+#include "model/domain_map.h"
+
+#include <stddef.h>
+
+/* The SQL of `tmpl` for the tables of `m`: each {key} of domain_map becomes
+ * that name as a quoted identifier ("name", a quote inside doubled); the
+ * *_table names are qualified as "qualifier"."name" when qualifier is not NULL
+ * (a PostgreSQL schema, an attached SQLite database). Text outside tokens is
+ * copied as it is. Returns the SQL (malloc'd; the caller frees it), or NULL
+ * with a reason in err[errlen]: a token that is no key, an optional name the
+ * map leaves empty, out of memory. */
+char *domain_sql_expand(const struct domain_map *m, const char *qualifier, const char *tmpl,
+                        char *err, size_t errlen);
+
+/* Append `name` as a quoted identifier to out[len] (NUL-terminated). Returns
+ * 0, or -1 when it does not fit. */
+int domain_sql_quote(char *out, size_t len, const char *name);
+
+#endif

@@ -1,0 +1,199 @@
+/* test_domain_sql.c — the one description of the domain schema: mapped names,
+ * templates made into SQL, and a store that reads domain tables under other
+ * names through it (both stores). */
+#include "model/domain_map.h"
+#include "store/domain_sql.h"
+#include "testutil.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static void own_names_are_those_of_domain_md(void **state)
+{
+    (void)state;
+    struct domain_map m;
+    domain_map_own(&m);
+    assert_string_equal(m.name[DOMAIN_PROGRESS_TABLE], "specialization_progress");
+    assert_string_equal(m.name[DOMAIN_LICENSE_SPEC], "specialization_type");
+    assert_string_equal(m.name[DOMAIN_SPECS_MAX_LEVELS], "max_levels");
+    assert_int_equal(domain_name_find("license_max_level"), DOMAIN_LICENSE_MAX_LEVEL);
+    assert_int_equal(domain_name_find("license_max_levels"), -1);
+    assert_string_equal(domain_name_key(DOMAIN_USERS_EMAIL), "users_email");
+    assert_null(domain_name_key(DOMAIN_NAME_COUNT));
+}
+
+static void names_are_checked_when_set(void **state)
+{
+    (void)state;
+    struct domain_map m;
+    domain_map_own(&m);
+    char err[128];
+    assert_int_equal(domain_map_set(&m, DOMAIN_PROGRESS_TABLE, "Progress \"2\"", err, sizeof err), 0);
+    assert_string_equal(m.name[DOMAIN_PROGRESS_TABLE], "Progress \"2\"");
+    assert_int_equal(domain_map_set(&m, DOMAIN_PROGRESS_USER, "", err, sizeof err), -1);
+    assert_string_equal(err, "progress_user must name a column");
+    assert_string_equal(m.name[DOMAIN_PROGRESS_USER], "student_id");
+    assert_int_equal(domain_map_set(&m, DOMAIN_LICENSE_TABLE, "", err, sizeof err), -1);
+    assert_string_equal(err, "license_table must name a table");
+    assert_int_equal(domain_map_set(&m, DOMAIN_PROGRESS_UPDATED_AT, "", err, sizeof err), 0);
+    assert_string_equal(m.name[DOMAIN_PROGRESS_UPDATED_AT], "");
+    char longest[DOMAIN_IDENT_MAX + 1];
+    memset(longest, 'a', sizeof longest - 1);
+    longest[sizeof longest - 1] = '\0';
+    assert_int_equal(domain_map_set(&m, DOMAIN_USERS_NAME, longest, err, sizeof err), -1);
+    assert_string_equal(err, "users_name: an identifier is at most 63 bytes");
+    longest[DOMAIN_IDENT_MAX - 1] = '\0';
+    assert_int_equal(domain_map_set(&m, DOMAIN_USERS_NAME, longest, err, sizeof err), 0);
+    assert_int_equal(domain_map_set(&m, DOMAIN_USERS_NAME, "na\nme", err, sizeof err), -1);
+    assert_string_equal(err, "users_name: an identifier has no control characters");
+}
+
+static void templates_become_quoted_sql(void **state)
+{
+    (void)state;
+    struct domain_map m;
+    domain_map_own(&m);
+    char err[160];
+    char *sql = domain_sql_expand(&m, NULL, "SELECT {progress_user} FROM {progress_table}",
+                                  err, sizeof err);
+    assert_non_null(sql);
+    assert_string_equal(sql, "SELECT \"student_id\" FROM \"specialization_progress\"");
+    free(sql);
+    /* Tables are qualified, columns never; a quote in a name is doubled. */
+    assert_int_equal(domain_map_set(&m, DOMAIN_LICENSE_LEVEL, "lvl\"x", err, sizeof err), 0);
+    sql = domain_sql_expand(&m, "academy", "SELECT l.{license_level} FROM {license_table} l",
+                            err, sizeof err);
+    assert_non_null(sql);
+    assert_string_equal(sql, "SELECT l.\"lvl\"\"x\" FROM \"academy\".\"user_licenses\" l");
+    free(sql);
+    /* Braces that are no token are SQL like the rest. */
+    sql = domain_sql_expand(&m, NULL, "SELECT '{}', '{X}', '{a' FROM t", err, sizeof err);
+    assert_non_null(sql);
+    assert_string_equal(sql, "SELECT '{}', '{X}', '{a' FROM t");
+    free(sql);
+    assert_null(domain_sql_expand(&m, NULL, "SELECT {no_such_key} FROM t", err, sizeof err));
+    assert_string_equal(err, "statement template: {no_such_key} names no mapped table or column");
+    assert_int_equal(domain_map_set(&m, DOMAIN_PROGRESSIONS_TABLE, "", err, sizeof err), 0);
+    assert_null(domain_sql_expand(&m, NULL, "INSERT INTO {progressions_table} VALUES (1)", err,
+                                  sizeof err));
+    assert_string_equal(err, "a statement needs progressions_table, which the mapping leaves empty");
+    char q[16];
+    assert_int_equal(domain_sql_quote(q, sizeof q, "a\"b"), 0);
+    assert_string_equal(q, "\"a\"\"b\"");
+    assert_int_equal(domain_sql_quote(q, 5, "abcd"), -1);
+}
+
+/* The pairs of a full scan as "user:spec:progress:license" lines (- for a
+ * missing row). */
+static void scan_lines(struct store *s, int64_t user, char *out, size_t len)
+{
+    struct pair_filter f = {.user_id = user};
+    struct store_scan *sc = NULL;
+    assert_int_equal(s->ops->begin(s, STORE_TXN_READ), 0);
+    int rc = s->ops->pair_scan_open(s, &f, &sc);
+    if (rc)
+        fprintf(stderr, "scan: %s\n", store_errmsg(s));
+    assert_int_equal(rc, 0);
+    struct pair_levels p;
+    size_t used = 0;
+    out[0] = '\0';
+    while ((rc = s->ops->pair_scan_next(sc, &p)) == 1) {
+        char pl[16] = "-", ll[16] = "-";
+        if (p.has_progress)
+            snprintf(pl, sizeof pl, "%d", p.progress_level);
+        if (p.has_license)
+            snprintf(ll, sizeof ll, "%d", p.license_level);
+        used += (size_t)snprintf(out + used, len - used, "%lld:%s:%s:%s\n",
+                                 (long long)p.user_id, p.spec, pl, ll);
+        assert_true(used < len);
+    }
+    assert_int_equal(rc, 0);
+    s->ops->pair_scan_close(sc);
+    s->ops->rollback(s);
+}
+
+/* The domain tables renamed behind the store's back, and a store opened with
+ * a map of the new names reads the same pairs, levels and rows. */
+static void a_store_reads_domain_tables_through_the_map(void **state)
+{
+    (void)state;
+    char dir[512];
+    struct store *s = tu_store("domain_sql_map", dir);
+    int64_t a = tu_user(s, "mapped-a", NULL), b = tu_user(s, "mapped-b", NULL);
+    tu_pair(s, a, "PLAYER", 3, 2);
+    tu_pair(s, a, "COACH", 2, 2);
+    tu_pair(s, b, "PLAYER", 4, 0);
+    tu_pair(s, b, "COACH", 0, 5);
+    char before[1024], after[1024];
+    scan_lines(s, 0, before, sizeof before);
+    store_close(s);
+
+    char out[64];
+    assert_int_equal(tu_sql(dir, out, sizeof out, "ALTER TABLE specialization_progress "
+                                                  "RENAME TO \"Academy Progress\""), 0);
+    assert_int_equal(tu_sql(dir, out, sizeof out, "ALTER TABLE \"Academy Progress\" "
+                                                  "RENAME COLUMN current_level TO \"Level\""), 0);
+    assert_int_equal(tu_sql(dir, out, sizeof out, "ALTER TABLE user_licenses "
+                                                  "RENAME COLUMN user_id TO student"), 0);
+    assert_int_equal(tu_sql(dir, out, sizeof out, "ALTER TABLE user_licenses "
+                                                  "RENAME COLUMN specialization_type TO track"), 0);
+
+    /* Opened with the names of domain.md, the renamed tables are not found. */
+    struct store_options o;
+    store_options_default(&o);
+    o.migrate = false;
+    o.create = false;
+    char err[512];
+    assert_int_equal(store_open(tu_url(dir), &o, &s, err, sizeof err), 0);
+    struct pair_filter all = {0};
+    struct store_scan *sc = NULL;
+    struct pair_levels p;
+    assert_int_equal(s->ops->begin(s, STORE_TXN_READ), 0);
+    int rc = s->ops->pair_scan_open(s, &all, &sc);
+    if (rc == 0) {
+        rc = s->ops->pair_scan_next(sc, &p);
+        s->ops->pair_scan_close(sc);
+    }
+    s->ops->rollback(s);
+    assert_true(rc < 0);
+    store_close(s);
+
+    struct domain_map m;
+    domain_map_own(&m);
+    assert_int_equal(domain_map_set(&m, DOMAIN_PROGRESS_TABLE, "Academy Progress", err, sizeof err), 0);
+    assert_int_equal(domain_map_set(&m, DOMAIN_PROGRESS_LEVEL, "Level", err, sizeof err), 0);
+    assert_int_equal(domain_map_set(&m, DOMAIN_LICENSE_USER, "student", err, sizeof err), 0);
+    assert_int_equal(domain_map_set(&m, DOMAIN_LICENSE_SPEC, "track", err, sizeof err), 0);
+    o.domain = &m;
+    assert_int_equal(store_open(tu_url(dir), &o, &s, err, sizeof err), 0);
+    scan_lines(s, 0, after, sizeof after);
+    assert_string_equal(after, before);
+    scan_lines(s, b, after, sizeof after);
+    char want[128];
+    snprintf(want, sizeof want, "%lld:COACH:-:5\n%lld:PLAYER:4:-\n", (long long)b, (long long)b);
+    assert_string_equal(after, want);
+    struct progress pr;
+    assert_int_equal(s->ops->progress_get(s, a, "PLAYER", false, &pr), 0);
+    assert_int_equal(pr.current_level, 3);
+    struct license li;
+    assert_int_equal(s->ops->license_get(s, a, "PLAYER", false, &li), 0);
+    assert_int_equal(li.current_level, 2);
+    store_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(own_names_are_those_of_domain_md),
+        cmocka_unit_test(names_are_checked_when_set),
+        cmocka_unit_test(templates_become_quoted_sql),
+        cmocka_unit_test(a_store_reads_domain_tables_through_the_map),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
