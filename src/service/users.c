@@ -132,6 +132,18 @@ int users_create(struct store *s, const char *email, const char *name, const cha
     snprintf(u.role, sizeof u.role, "%s", role);
     u.is_active = true;
     u.created_at = u.updated_at = time_now_us();
+    /* Addresses are one without regard to case, also one another program
+     * stored with capitals (the unique index compares them exactly). */
+    struct user same;
+    rc = s->ops->user_get_by_email(s, u.email, &same);
+    if (rc == 0) {
+        snprintf(err, errlen, "a user with email %s already exists", same.email);
+        return LS_ERR_CONFLICT;
+    }
+    if (rc != STORE_ERR_NOT_FOUND) {
+        snprintf(err, errlen, "%s", store_errmsg(s));
+        return ls_from_store(rc);
+    }
     rc = s->ops->user_insert(s, &u);
     if (rc) {
         if (rc == STORE_ERR_CONFLICT)

@@ -333,6 +333,8 @@ struct store_options {
                                      -1 never) */
     const struct domain_map *domain; /* the names of the domain tables (copied at open);
                                         NULL: Lockstep's own, those of domain.md */
+    bool attached; /* the domain tables are another application's (attach.md): migrations
+                      create only Lockstep's own tables, never a domain table */
 };
 
 void store_options_default(struct store_options *o);

@@ -34,6 +34,19 @@ test('login answers the token pair; /auth/me the caller', async () => {
   assert.deepEqual(me.body, { id: studentId, email: 'student.one@example.com', name: 'Student One', role: 'student', is_active: true });
 });
 
+test('an address another program stored with capitals logs in, in any case', async () => {
+  const id = ctx.addUser('capital.letters@example.com', 'student', 'capital-pass-1', 'Capital Letters');
+  sql(ctx.dir, `UPDATE users SET email = 'Capital.Letters@Example.COM' WHERE id = ${id}`);
+  for (const email of ['capital.letters@example.com', 'CAPITAL.LETTERS@EXAMPLE.COM', 'Capital.Letters@Example.COM']) {
+    const r = await post('/api/v1/auth/login', { email, password: 'capital-pass-1' });
+    assert.equal(r.status, 200, email);
+    const me = await get('/api/v1/auth/me', r.body.access_token);
+    assert.equal(me.body.id, id);
+  }
+  const wrong = await post('/api/v1/auth/login', { email: 'capital.letters@example.com', password: 'not-the-password' });
+  assert.equal(wrong.status, 401);
+});
+
 test('401 for every token that is not a valid access token, always with WWW-Authenticate: Bearer', async () => {
   const now = Math.floor(Date.now() / 1000);
   const good = { sub: '1', email: 'admin@lockstep.local', role: 'admin', type: 'access', iat: now, exp: now + 600, jti: 'x' };

@@ -103,9 +103,17 @@ test('a frozen leader loses the lead within its lease; woken, it runs no job and
     + `(SELECT min(started_at) FROM job_runs WHERE ${runsOf(b)})`), '0');
   assert.equal(sql(dir, 'SELECT count(*) FROM (SELECT job_id, due_at FROM job_runs GROUP BY 1, 2 HAVING count(*) > 1) AS twice'), '0');
   // Every scheduled check recorded belongs to a run that succeeded: none was
-  // committed by a process that had lost the lead.
-  assert.equal(sql(dir, "SELECT count(*) FROM check_runs WHERE trigger = 'scheduled'"),
-    sql(dir, "SELECT count(*) FROM job_runs WHERE job_id = 'coupling_health_check' AND status = 'success'"));
+  // committed by a process that had lost the lead. One exception is allowed:
+  // the frozen process's run in flight, when the signal stopped it after its
+  // check was recorded (while it led) but before the run was marked done;
+  // woken past its lease, that run ends `interrupted` (a loaded machine makes
+  // this likely: the check takes longer).
+  const checks = Number(sql(dir, "SELECT count(*) FROM check_runs WHERE trigger = 'scheduled'"));
+  const succeeded = Number(sql(dir, "SELECT count(*) FROM job_runs WHERE job_id = 'coupling_health_check' AND status = 'success'"));
+  const cutShort = Number(sql(dir, `SELECT count(*) FROM job_runs WHERE job_id = 'coupling_health_check' AND status = 'interrupted' AND ${runsOf(a)}`));
+  assert.ok(cutShort <= 1, `${cutShort} runs of the frozen process interrupted`);
+  assert.ok(checks >= succeeded && checks <= succeeded + cutShort,
+    `${checks} scheduled checks recorded, ${succeeded} runs succeeded, ${cutShort} interrupted`);
   const log = dayLog(dir);
   assert.match(log, /now leads the scheduled jobs, taking over from /);
   assert.match(log, /Lost the lead of the scheduled jobs: its lease ran out or another process took it over/);

@@ -187,6 +187,49 @@ static void a_store_reads_domain_tables_through_the_map(void **state)
     store_close(s);
 }
 
+/* 1: the table exists in the store of `dir`. */
+static long long table_exists(const char *dir, const char *table)
+{
+    if (tu_pg())
+        return tu_sql_int(dir, "SELECT count(*) FROM information_schema.tables "
+                               "WHERE table_schema = current_schema() AND table_name = '%s'",
+                          table);
+    return tu_sql_int(dir, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                           "AND name = '%s'", table);
+}
+
+/* A store whose domain tables are another application's gets every table of
+ * its own from the migrations, and not one of domain.md's. */
+static void an_attached_store_creates_no_domain_table(void **state)
+{
+    (void)state;
+    char dir[512], err[512];
+    const char *url = tu_fresh_place("domain_sql_attached", dir);
+    struct store_options o;
+    store_options_default(&o);
+    o.attached = true;
+    struct store *s = NULL;
+    assert_int_equal(store_open(url, &o, &s, err, sizeof err), 0);
+    struct store_probe p;
+    assert_int_equal(s->ops->probe(s, false, &p), 0);
+    store_close(s);
+    const char *domain[] = {"specializations", "specialization_level_thresholds",
+                            "specialization_progress", "user_licenses", "license_progressions"};
+    for (size_t i = 0; i < sizeof domain / sizeof domain[0]; i++)
+        assert_int_equal(table_exists(dir, domain[i]), 0);
+    const char *own[] = {"users", "audit_logs", "check_runs", "violations", "job_runs",
+                         "baselines", "alerts", "scheduler_lease", "schema_migrations"};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        assert_int_equal(table_exists(dir, own[i]), 1);
+    /* Every migration is recorded: the same schema version as an own store. */
+    char again[512];
+    struct store *own_store = tu_store("domain_sql_own", again);
+    long long own_version = tu_sql_int(again, "SELECT max(version) FROM schema_migrations");
+    store_close(own_store);
+    assert_true(own_version > 0);
+    assert_int_equal(tu_sql_int(dir, "SELECT max(version) FROM schema_migrations"), own_version);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +237,7 @@ int main(void)
         cmocka_unit_test(names_are_checked_when_set),
         cmocka_unit_test(templates_become_quoted_sql),
         cmocka_unit_test(a_store_reads_domain_tables_through_the_map),
+        cmocka_unit_test(an_attached_store_creates_no_domain_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

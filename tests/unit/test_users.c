@@ -12,11 +12,12 @@
 #include <cmocka.h>
 
 static struct store *s;
+static char dir[512];
 
 static int setup(void **state)
 {
     (void)state;
-    s = tu_store("users", NULL);
+    s = tu_store("users", dir);
     return 0;
 }
 
@@ -94,6 +95,41 @@ static void duplicate_email_in_any_case(void **state)
     assert_int_equal(create("dup@EXAMPLE.com", NULL, NULL, &u, err), LS_ERR_CONFLICT);
     assert_int_equal(count_users(), 1);
     assert_string_equal(ls_error_type(LS_ERR_CONFLICT), "conflict");
+}
+
+static int count_cb(void *ctx, const struct user *u)
+{
+    (void)u;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* Another program (an academy's backend, an import) stored an address with
+ * capitals: every lookup still finds it, and no second account differs from
+ * it by case alone. */
+static void an_address_stored_with_capitals_is_found_in_any_case(void **state)
+{
+    (void)state;
+    struct user u, found;
+    char err[300], out[64];
+    assert_int_equal(create("mixed.case@example.com", "password1", "instructor", &u, err), 0);
+    assert_int_equal(tu_sql(dir, out, sizeof out, "UPDATE users SET email = "
+                                                  "'Mixed.Case@Example.COM' WHERE id = %lld",
+                            (long long)u.id),
+                     0);
+    assert_int_equal(users_get_by_email(s, "mixed.case@example.com", &found, err, sizeof err), 0);
+    assert_int_equal(found.id, u.id);
+    assert_int_equal(users_get_by_email(s, "MIXED.CASE@EXAMPLE.COM", &found, err, sizeof err), 0);
+    assert_int_equal(found.id, u.id);
+    assert_true(users_verify_password(found.password_hash, "password1"));
+    assert_int_equal(create("MIXED.case@example.com", "password2", "student", &u, err),
+                     LS_ERR_CONFLICT);
+    assert_string_equal(err, "a user with email Mixed.Case@Example.COM already exists");
+    assert_int_equal(count_users(), 1);
+    struct user_filter f = {.active = -1, .query = "case@EXAMPLE", .limit = 10};
+    int n = 0;
+    assert_int_equal(s->ops->user_list(s, &f, count_cb, &n), 0);
+    assert_int_equal(n, 1);
 }
 
 static void bad_input_changes_nothing(void **state)
@@ -219,6 +255,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(create_and_verify),  T(no_password_cannot_log_in), T(duplicate_email_in_any_case),
+        T(an_address_stored_with_capitals_is_found_in_any_case),
         T(bad_input_changes_nothing), T(roles), T(last_active_admin_stays),
         T(update_password_and_errors),
     };

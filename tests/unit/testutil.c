@@ -130,15 +130,24 @@ struct store *tu_store_scan(const char *dir, long parallel_min_bytes)
     return s;
 }
 
-struct store *tu_store(const char *name, char *dir_out)
+const char *tu_fresh_place(const char *name, char *dir_out)
 {
-    users_init();
     const char *dir = tu_tmpdir(name);
     if (dir_out)
         snprintf(dir_out, 512, "%s", dir);
     const char *pg = getenv("LOCKSTEP_TEST_PG");
     if (pg && *pg)
         pg_fresh_database(dir);
+    return tu_url(dir);
+}
+
+struct store *tu_store(const char *name, char *dir_out)
+{
+    users_init();
+    char dir[512];
+    tu_fresh_place(name, dir);
+    if (dir_out)
+        snprintf(dir_out, 512, "%s", dir);
     return tu_store_again(dir);
 }
 

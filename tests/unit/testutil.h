@@ -14,6 +14,10 @@ const char *tu_tmpdir(const char *name);
 /* Open a fresh SQLite store in a fresh directory; the directory goes to
  * dir_out (at least 512 bytes) when non-NULL. Aborts the test on failure. */
 struct store *tu_store(const char *name, char *dir_out);
+/* A fresh place for a store that is not opened yet: an empty directory (and,
+ * on PostgreSQL, an empty database); the directory goes to dir_out (at least
+ * 512 bytes). Returns its URL (as tu_url). */
+const char *tu_fresh_place(const char *name, char *dir_out);
 /* Open another connection to the store of `dir`. */
 struct store *tu_store_again(const char *dir);
 /* Another connection for tests of writers that contend on purpose: it waits

@@ -8,7 +8,9 @@
 struct pg_migration {
     int version;
     const char *name;
-    const char *sql;
+    const char *sql;        /* Lockstep's own tables: every store */
+    const char *domain_sql; /* the domain tables of domain.md: only a store that holds them
+                               (own mode; attached mode reads another application's) */
 };
 
 static const struct pg_migration pg_migrations[] = {
@@ -22,6 +24,18 @@ static const struct pg_migration pg_migrations[] = {
      " is_active BOOLEAN NOT NULL DEFAULT TRUE,"
      " created_at TIMESTAMPTZ NOT NULL,"
      " updated_at TIMESTAMPTZ NOT NULL);"
+     "CREATE TABLE audit_logs ("
+     " id BIGSERIAL PRIMARY KEY,"
+     " user_id BIGINT,"
+     " action TEXT NOT NULL,"
+     " resource_type TEXT,"
+     " resource_id TEXT,"
+     " details TEXT,"
+     " ip_address TEXT,"
+     " status_code INTEGER,"
+     " timestamp TIMESTAMPTZ NOT NULL);"
+     "CREATE INDEX audit_logs_action_time ON audit_logs(action, timestamp);",
+     /* domain */
      "CREATE TABLE specializations ("
      " id TEXT COLLATE \"C\" PRIMARY KEY CHECK (id = upper(id) AND length(id) BETWEEN 1 AND 32),"
      " name TEXT NOT NULL,"
@@ -76,17 +90,6 @@ static const struct pg_migration pg_migrations[] = {
      " requirements_met TEXT NOT NULL DEFAULT '{}',"
      " advanced_at TIMESTAMPTZ NOT NULL);"
      "CREATE INDEX license_progressions_license ON license_progressions(user_license_id);"
-     "CREATE TABLE audit_logs ("
-     " id BIGSERIAL PRIMARY KEY,"
-     " user_id BIGINT,"
-     " action TEXT NOT NULL,"
-     " resource_type TEXT,"
-     " resource_id TEXT,"
-     " details TEXT,"
-     " ip_address TEXT,"
-     " status_code INTEGER,"
-     " timestamp TIMESTAMPTZ NOT NULL);"
-     "CREATE INDEX audit_logs_action_time ON audit_logs(action, timestamp);"
      "INSERT INTO specializations(id, name, max_levels, is_active, created_at) VALUES"
      " ('PLAYER', 'Player', 8, TRUE, now()),"
      " ('COACH', 'Coach', 8, TRUE, now()),"
@@ -139,7 +142,7 @@ static const struct pg_migration pg_migrations[] = {
      " success BOOLEAN NOT NULL,"
      " log_file TEXT NOT NULL DEFAULT '',"
      " error TEXT NOT NULL DEFAULT '');"
-     "CREATE INDEX sync_runs_time ON sync_runs(started_at);"},
+     "CREATE INDEX sync_runs_time ON sync_runs(started_at);", NULL},
     {3, "refresh tokens",
      "CREATE TABLE refresh_tokens ("
      " jti TEXT PRIMARY KEY,"
@@ -150,7 +153,7 @@ static const struct pg_migration pg_migrations[] = {
      " used_at TIMESTAMPTZ,"
      " revoked_at TIMESTAMPTZ);"
      "CREATE INDEX refresh_tokens_family ON refresh_tokens(family);"
-     "CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);"},
+     "CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);", NULL},
     {4, "scheduler history",
      "CREATE TABLE scheduler_starts ("
      " id BIGSERIAL PRIMARY KEY,"
@@ -167,17 +170,17 @@ static const struct pg_migration pg_migrations[] = {
      " error TEXT NOT NULL DEFAULT '',"
      " owner TEXT NOT NULL DEFAULT '',"
      " UNIQUE (job_id, due_at));"
-     "CREATE INDEX job_runs_status ON job_runs(status) WHERE status = 'running';"},
+     "CREATE INDEX job_runs_status ON job_runs(status) WHERE status = 'running';", NULL},
     {5, "baselines",
      "CREATE TABLE baselines ("
      " id BIGSERIAL PRIMARY KEY,"
      " check_id BIGINT NOT NULL REFERENCES check_runs(id),"
      " created_at TIMESTAMPTZ NOT NULL,"
      " file TEXT NOT NULL DEFAULT '',"
-     " note TEXT NOT NULL DEFAULT '');"},
+     " note TEXT NOT NULL DEFAULT '');", NULL},
     {6, "token revocation and users per check",
      "ALTER TABLE users ADD COLUMN tokens_valid_after TIMESTAMPTZ;"
-     "ALTER TABLE check_runs ADD COLUMN users_checked BIGINT NOT NULL DEFAULT 0;"},
+     "ALTER TABLE check_runs ADD COLUMN users_checked BIGINT NOT NULL DEFAULT 0;", NULL},
     {7, "alerts",
      "CREATE TABLE alerts ("
      " id BIGSERIAL PRIMARY KEY,"
@@ -223,14 +226,14 @@ static const struct pg_migration pg_migrations[] = {
      " attempted_at TIMESTAMPTZ NOT NULL,"
      " ok BOOLEAN NOT NULL,"
      " error TEXT NOT NULL DEFAULT '');"
-     "CREATE INDEX alert_attempts_delivery ON alert_attempts(delivery_id);"},
+     "CREATE INDEX alert_attempts_delivery ON alert_attempts(delivery_id);", NULL},
     {8, "alertmanager channel and mail threading",
      "ALTER TABLE alerts ADD COLUMN message_id TEXT NOT NULL DEFAULT '';"
      "ALTER TABLE alert_deliveries DROP CONSTRAINT alert_deliveries_channel_check;"
      "ALTER TABLE alert_deliveries ADD CONSTRAINT alert_deliveries_channel_check"
      " CHECK (channel IN ('alertmanager','webhook','email'));"
      "ALTER TABLE alert_deliveries ADD COLUMN message_id TEXT NOT NULL DEFAULT '';"
-     "ALTER TABLE alert_deliveries ADD COLUMN in_reply_to TEXT NOT NULL DEFAULT '';"},
+     "ALTER TABLE alert_deliveries ADD COLUMN in_reply_to TEXT NOT NULL DEFAULT '';", NULL},
     {9, "scheduler settings per start",
      /* NULL settings: a start recorded before they were kept. */
      "ALTER TABLE scheduler_starts ADD COLUMN scheduler BOOLEAN NOT NULL DEFAULT true;"
@@ -238,11 +241,11 @@ static const struct pg_migration pg_migrations[] = {
      "ALTER TABLE scheduler_starts ADD COLUMN sync_interval BIGINT;"
      "ALTER TABLE scheduler_starts ADD COLUMN check_misfire_grace BIGINT;"
      "ALTER TABLE scheduler_starts ADD COLUMN sync_misfire_grace BIGINT;"
-     "CREATE INDEX scheduler_starts_time ON scheduler_starts(started_at);"},
+     "CREATE INDEX scheduler_starts_time ON scheduler_starts(started_at);", NULL},
     {10, "sync runs recorded while they run",
      "ALTER TABLE sync_runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished';"
      "ALTER TABLE sync_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
-     "CREATE INDEX sync_runs_running ON sync_runs(status) WHERE status = 'running';"},
+     "CREATE INDEX sync_runs_running ON sync_runs(status) WHERE status = 'running';", NULL},
     /* One row: who leads the scheduled jobs, until when (pg_lease.c). */
     {11, "scheduler leadership lease",
      "CREATE TABLE scheduler_lease ("
@@ -250,7 +253,11 @@ static const struct pg_migration pg_migrations[] = {
      " owner TEXT NOT NULL DEFAULT '',"
      " expires_at TIMESTAMPTZ NOT NULL DEFAULT 'epoch',"
      " renewed_at TIMESTAMPTZ);"
-     "INSERT INTO scheduler_lease(id) VALUES (1);"},
+     "INSERT INTO scheduler_lease(id) VALUES (1);", NULL},
+    /* Emails match without regard to case (attach.md): the lookup by
+     * lower(email) uses this index. */
+    {12, "emails without regard to case",
+     "CREATE INDEX users_email_lower ON users(lower(email));", NULL},
 };
 
 #define PG_MIGRATION_COUNT ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))

@@ -8,6 +8,7 @@
 #include "store/columns.h"
 #include "store/domain_sql.h"
 #include "store/pg/pg_lease.h"
+#include "store/pg/pg_private.h"
 #include "store/pg/pg_schema.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -26,104 +27,11 @@
 #define SCAN_FETCH 16384
 /* The most parameters a statement may take: a statement that needs more is
  * refused when prepared, with the reason, never run with some unbound. */
-#define PARAMS_MAX 32
 /* Staged violations go to the session's stage table this many at a time, so
  * a check holds at most one batch of them in memory however many it finds. */
 #define STAGE_BATCH 4096
 #define STAGE_TABLE "lockstep_check_stage"
 
-enum stmt_id {
-    Q_USER_INSERT,
-    Q_USER_GET,
-    Q_USER_GET_EMAIL,
-    Q_USER_UPDATE,
-    Q_USER_LIST,
-    Q_USER_COUNT,
-    Q_USER_EMAIL,
-    Q_SPEC_INSERT,
-    Q_SPEC_GET,
-    Q_SPEC_LIST,
-    Q_SPEC_LEVEL_XP,
-    Q_PROGRESS_GET,
-    Q_PROGRESS_GET_LOCK,
-    Q_CREATE_CLAIM,
-    Q_PROGRESS_INSERT,
-    Q_PROGRESS_UPDATE,
-    Q_LICENSE_GET,
-    Q_LICENSE_GET_LOCK,
-    Q_LICENSE_INSERT,
-    Q_LICENSE_UPDATE,
-    Q_PROGRESSION_INSERT,
-    Q_PROGRESSION_COUNT,
-    Q_USER_PAIRS,
-    Q_PROBE,
-    Q_SCAN_PLAN,
-    Q_SCAN_ALL,
-    Q_SCAN_USER,
-    Q_SCAN_SPEC,
-    Q_SCAN_USER_SPEC,
-    Q_SCAN_FETCH,
-    Q_SCAN_CLOSE,
-    Q_VIOLATION_FIRST_SEEN,
-    Q_CHECK_INSERT,
-    Q_VIOLATIONS_RESOLVE,
-    Q_VIOLATIONS_TOUCH,
-    Q_VIOLATIONS_OPEN_NEW,
-    Q_CHECK_SET_FILE,
-    Q_CHECK_LATEST,
-    Q_CHECK_GET,
-    Q_CHECK_LIST,
-    Q_VIOLATIONS_OPEN_ALL,
-    Q_VIOLATIONS_OPEN_SPEC,
-    Q_VIOLATIONS_NEW_SINCE,
-    Q_VIOLATIONS_RESOLVED_SINCE,
-    Q_VIOLATIONS_OPEN_PAGE,
-    Q_VIOLATIONS_OPEN_COUNT,
-    Q_SYNC_RUN_INSERT,
-    Q_SYNC_RUN_LIST,
-    Q_SYNC_RUN_COUNT,
-    Q_SYNC_RUN_FINISH,
-    Q_SYNC_RUN_RUNNING,
-    Q_AUDIT_INSERT,
-    Q_REFRESH_INSERT,
-    Q_REFRESH_GET,
-    Q_REFRESH_MARK_USED,
-    Q_REFRESH_REVOKE_FAMILY,
-    Q_REFRESH_REVOKE_USER,
-    Q_SCHED_START_INSERT,
-    Q_SCHED_FIRST_START,
-    Q_SCHED_LAST_START,
-    Q_SCHED_START_LIST,
-    Q_JOB_RUN_INSERT,
-    Q_JOB_RUN_FINISH,
-    Q_JOB_RUNS_INTERRUPT,
-    Q_JOB_RUN_STATS,
-    Q_JOB_RUN_LAST,
-    Q_JOB_RUN_LAST_SUCCESS,
-    Q_JOB_RUN_LIST,
-    Q_JOB_RUN_LAST_DUE,
-    Q_BASELINE_INSERT,
-    Q_BASELINE_GET,
-    Q_BASELINE_LATEST,
-    Q_BASELINE_LIST,
-    Q_BASELINE_SET_FILE,
-    Q_ALERT_INSERT,
-    Q_ALERT_UPDATE,
-    Q_ALERT_LIST_ACTIVE,
-    Q_ALERT_LIST_ALL,
-    Q_SILENCE_INSERT,
-    Q_SILENCE_LIST_AT,
-    Q_SILENCE_LIST_ALL,
-    Q_SILENCE_DELETE,
-    Q_DELIVERY_INSERT,
-    Q_DELIVERY_UPDATE,
-    Q_DELIVERY_DUE,
-    Q_DELIVERY_LIST,
-    Q_DELIVERY_NEXT_DUE,
-    Q_ATTEMPT_INSERT,
-    Q_ATTEMPT_LIST,
-    Q_COUNT
-};
 
 #define STRINGIFY(x) #x
 #define NUMBER_TEXT(x) STRINGIFY(x)
@@ -162,7 +70,10 @@ static const char *const sql[Q_COUNT] = {
     [Q_USER_INSERT] = "INSERT INTO users(name, email, password_hash, role, is_active, "
                       "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     [Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = $1",
-    [Q_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email = $1",
+    /* Without regard to case: an address another program stored with capitals
+     * is found too; an exact match first if case alone tells two apart. */
+    [Q_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE lower(email) = lower($1) "
+                         "ORDER BY email = $1 DESC, id LIMIT 1",
     /* Only the columns a change sets; tokens_valid_after only ever rises. */
     [Q_USER_UPDATE] = "UPDATE users SET name = coalesce($2::text, name), "
                       "password_hash = coalesce($3::text, password_hash), "
@@ -173,7 +84,7 @@ static const char *const sql[Q_COUNT] = {
                       "WHERE id = $1",
     [Q_USER_LIST] = "SELECT " USER_COLS " FROM users WHERE ($1::text IS NULL OR role = $1) "
                     "AND ($2::int < 0 OR is_active = ($2::int = 1)) AND ($3::text IS NULL "
-                    "OR strpos(lower(name), lower($3)) > 0 OR strpos(email, lower($3)) > 0) "
+                    "OR strpos(lower(name), lower($3)) > 0 OR strpos(lower(email), lower($3)) > 0) "
                     "ORDER BY id LIMIT $4 OFFSET $5",
     [Q_USER_COUNT] = "SELECT count(*) FROM users WHERE ($1::text IS NULL OR role = $1) "
                      "AND ($2::int = 0 OR is_active)",
@@ -241,7 +152,8 @@ static const char *const sql[Q_COUNT] = {
     /* What /readyz and doctor see: schema version, accounts, any pair, the
      * size of the last check. */
     [Q_PROBE] = "SELECT coalesce(max(version), 0), (SELECT count(*) FROM users), "
-                "EXISTS (SELECT 1 FROM {progress_table}) OR EXISTS (SELECT 1 FROM {license_table}), "
+                "EXISTS (SELECT 1 FROM {progress_table}) OR "
+                "EXISTS (SELECT 1 FROM {license_table}), "
                 "coalesce((SELECT total_checked FROM check_runs ORDER BY id DESC LIMIT 1), -1) "
                 "FROM schema_migrations",
     [Q_SCAN_PLAN] = "SELECT set_config('enable_hashjoin', 'off', true), "
@@ -408,25 +320,6 @@ static const char *const sql[Q_COUNT] = {
                        "WHERE delivery_id = $1 ORDER BY id",
 };
 
-struct pg_store {
-    struct store base;
-    PGconn *conn;
-    char conninfo[1024];
-    long lock_timeout_ms;
-    bool prepared[Q_COUNT];
-    struct domain_map domain; /* the names of the domain tables */
-    char *sql[Q_COUNT];       /* each statement's SQL, made from its template when first
-                                 used; owned */
-    bool txn_lost;      /* the connection broke inside the caller's transaction */
-    /* The check being recorded: COPY text of staged violations not yet sent
-     * to the session's temporary stage table. */
-    struct buf stage_copy;
-    int stage_pending;
-    bool stage_open;    /* check_stage_reset was called */
-    bool stage_complete; /* check_stage_complete since then */
-    bool stage_table;   /* the stage table exists in this session */
-    struct store_scan *scan; /* the open pair scan, if any */
-};
 
 struct store_scan {
     struct pg_store *ps;
@@ -444,10 +337,6 @@ struct store_scan {
 
 static const struct store_ops pg_ops;
 
-static struct pg_store *PS(struct store *s)
-{
-    return (struct pg_store *)s;
-}
 
 /* ---- connection and errors --------------------------------------------------- */
 
@@ -650,8 +539,8 @@ static int prepare(struct pg_store *ps, enum stmt_id id, char name[16], const ch
     return 0;
 }
 
-static PGresult *run(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
-                     const char *what, int *rc)
+PGresult *pg_run(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+                 const char *what, int *rc)
 {
     *rc = ensure(ps, what);
     if (*rc)
@@ -690,94 +579,23 @@ int pg_store_exec(struct store *s, const char *text, int n, const char *const *v
 }
 
 /* Run a statement that returns no rows. */
-static int exec_q(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
-                  const char *what)
+int pg_exec_q(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+              const char *what)
 {
     int rc;
-    PGresult *res = run(ps, id, n, vals, what, &rc);
+    PGresult *res = pg_run(ps, id, n, vals, what, &rc);
     PQclear(res);
     return rc;
 }
 
 /* ---- parameters and columns ------------------------------------------------------ */
 
-struct params {
-    const char *v[PARAMS_MAX];
-    char buf[PARAMS_MAX][48];
-};
-
-static void p_i64(struct params *p, int i, int64_t v)
-{
-    assert(i >= 0 && i < PARAMS_MAX);
-    snprintf(p->buf[i], sizeof p->buf[i], "%" PRId64, v);
-    p->v[i] = p->buf[i];
-}
-
-static void p_id_or_null(struct params *p, int i, int64_t v)
-{
-    if (v)
-        p_i64(p, i, v);
-    else
-        p->v[i] = NULL;
-}
-
-static void p_dbl(struct params *p, int i, double v)
-{
-    assert(i >= 0 && i < PARAMS_MAX);
-    snprintf(p->buf[i], sizeof p->buf[i], "%.17g", v);
-    p->v[i] = p->buf[i];
-}
-
-static void p_bool(struct params *p, int i, bool v)
-{
-    assert(i >= 0 && i < PARAMS_MAX);
-    p->v[i] = v ? "t" : "f";
-}
-
-static void p_time(struct params *p, int i, int64_t us)
-{
-    assert(i >= 0 && i < PARAMS_MAX);
-    if (!us) {
-        p->v[i] = NULL;
-        return;
-    }
-    time_format_iso(us, p->buf[i]);
-    p->v[i] = p->buf[i];
-}
-
-static int64_t c_i64(PGresult *r, int row, int col)
-{
-    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
-
-static double c_dbl(PGresult *r, int row, int col)
-{
-    return PQgetisnull(r, row, col) ? 0 : strtod(PQgetvalue(r, row, col), NULL);
-}
-
-static bool c_bool(PGresult *r, int row, int col)
-{
-    return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
-}
-
-static int64_t c_time(PGresult *r, int row, int col)
-{
-    int64_t us = 0;
-    if (PQgetisnull(r, row, col) || time_parse_iso(PQgetvalue(r, row, col), &us) != 0)
-        return 0;
-    return us;
-}
-
-static void c_copy(PGresult *r, int row, int col, char *out, size_t len)
-{
-    snprintf(out, len, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
-}
 
 /* One row expected: 0 with it, NOT_FOUND, or an error. */
-static PGresult *one(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
-                     const char *what, int *rc)
+PGresult *pg_one(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+                 const char *what, int *rc)
 {
-    PGresult *res = run(ps, id, n, vals, what, rc);
+    PGresult *res = pg_run(ps, id, n, vals, what, rc);
     if (!res)
         return NULL;
     if (PQntuples(res) == 0) {
@@ -788,7 +606,7 @@ static PGresult *one(struct pg_store *ps, enum stmt_id id, int n, const char *co
     return res;
 }
 
-static int count_changed(PGresult *res)
+int pg_count_changed(PGresult *res)
 {
     const char *t = PQcmdTuples(res);
     return t && *t ? atoi(t) : 0;
@@ -952,6 +770,8 @@ static int pg_migrate(struct store *s, int *applied)
         snprintf(what, sizeof what, "migration %d (%s)", m->version, m->name);
         if ((rc = command(ps, m->sql, what)) != 0)
             break;
+        if (m->domain_sql && !ps->attached && (rc = command(ps, m->domain_sql, what)) != 0)
+            break;
         char v[16];
         snprintf(v, sizeof v, "%d", m->version);
         const char *vals[2] = {v, m->name};
@@ -977,140 +797,7 @@ static int pg_migrate(struct store *s, int *applied)
     return rc;
 }
 
-/* ---- users and specializations ----------------------------------------------------- */
-
-static void read_user(PGresult *r, int i, struct user *u)
-{
-    memset(u, 0, sizeof *u);
-    u->id = c_i64(r, i, 0);
-    c_copy(r, i, 1, u->name, sizeof u->name);
-    c_copy(r, i, 2, u->email, sizeof u->email);
-    c_copy(r, i, 3, u->password_hash, sizeof u->password_hash);
-    c_copy(r, i, 4, u->role, sizeof u->role);
-    u->is_active = c_bool(r, i, 5);
-    u->created_at = c_time(r, i, 6);
-    u->updated_at = c_time(r, i, 7);
-    u->tokens_valid_after = c_time(r, i, 8);
-}
-
-static int pg_user_insert(struct store *s, struct user *u)
-{
-    struct params p = {0};
-    p.v[0] = u->name;
-    p.v[1] = u->email;
-    p.v[2] = u->password_hash;
-    p.v[3] = u->role;
-    p_bool(&p, 4, u->is_active);
-    p_time(&p, 5, u->created_at);
-    p_time(&p, 6, u->updated_at);
-    int rc;
-    PGresult *res = run(PS(s), Q_USER_INSERT, 7, p.v, "insert user", &rc);
-    if (rc == STORE_ERR_CONFLICT)
-        return store_fail(s, rc, "a user with email %s already exists", u->email);
-    if (!res)
-        return rc;
-    u->id = c_i64(res, 0, 0);
-    PQclear(res);
-    return 0;
-}
-
-static int get_user(struct pg_store *ps, enum stmt_id id, const char *key, struct user *u)
-{
-    const char *v[1] = {key};
-    int rc;
-    PGresult *res = one(ps, id, 1, v, "user", &rc);
-    if (!res)
-        return rc;
-    read_user(res, 0, u);
-    PQclear(res);
-    return 0;
-}
-
-static int pg_user_get(struct store *s, int64_t id, struct user *u)
-{
-    char k[24];
-    snprintf(k, sizeof k, "%" PRId64, id);
-    return get_user(PS(s), Q_USER_GET, k, u);
-}
-
-static int pg_user_get_by_email(struct store *s, const char *email, struct user *u)
-{
-    return get_user(PS(s), Q_USER_GET_EMAIL, email, u);
-}
-
-static int pg_user_update(struct store *s, int64_t id, const struct user_change *c)
-{
-    struct params p = {0};
-    p_i64(&p, 0, id);
-    p.v[1] = c->name;
-    p.v[2] = c->password_hash;
-    p.v[3] = c->role;
-    p_i64(&p, 4, c->is_active < 0 ? -1 : c->is_active != 0);
-    p_time(&p, 5, c->updated_at);
-    p_time(&p, 6, c->tokens_valid_after);
-    int rc;
-    PGresult *res = run(PS(s), Q_USER_UPDATE, 7, p.v, "update user", &rc);
-    if (!res)
-        return rc;
-    int changed = count_changed(res);
-    PQclear(res);
-    return changed ? 0 : store_fail(s, STORE_ERR_NOT_FOUND, "user %lld not found",
-                                    (long long)id);
-}
-
-static int pg_user_list(struct store *s, const struct user_filter *f, store_user_cb cb,
-                        void *ctx)
-{
-    struct params p = {0};
-    p.v[0] = f->role;
-    p_i64(&p, 1, f->active);
-    p.v[2] = f->query;
-    if (f->limit > 0)
-        p_i64(&p, 3, f->limit);
-    p_i64(&p, 4, f->offset > 0 ? f->offset : 0);
-    int rc;
-    PGresult *res = run(PS(s), Q_USER_LIST, 5, p.v, "list users", &rc);
-    if (!res)
-        return rc;
-    int out = 0;
-    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
-        struct user u;
-        read_user(res, i, &u);
-        out = cb(ctx, &u);
-    }
-    PQclear(res);
-    return out;
-}
-
-static int pg_user_count(struct store *s, const char *role, bool active_only, int64_t *n)
-{
-    struct params p = {0};
-    p.v[0] = role;
-    p_i64(&p, 1, active_only ? 1 : 0);
-    int rc;
-    PGresult *res = one(PS(s), Q_USER_COUNT, 2, p.v, "count users", &rc);
-    if (!res)
-        return rc;
-    *n = c_i64(res, 0, 0);
-    PQclear(res);
-    return 0;
-}
-
-static int pg_user_email(struct store *s, int64_t id, char *out)
-{
-    struct params p = {0};
-    p_i64(&p, 0, id);
-    int rc;
-    PGresult *res = run(PS(s), Q_USER_EMAIL, 1, p.v, "user email", &rc);
-    if (!res)
-        return rc;
-    if (PQntuples(res))
-        c_copy(res, 0, 0, out, EMAIL_MAX + 1);
-    else
-        out[0] = '\0';
-    PQclear(res);
-    return 0;
-}
+/* ---- specializations ---------------------------------------------------------------- */
 
 static void read_spec(PGresult *r, int i, struct specialization *sp)
 {
@@ -1130,7 +817,7 @@ static int pg_spec_insert(struct store *s, const struct specialization *sp)
     p_i64(&p, 2, sp->max_levels);
     p_bool(&p, 3, sp->is_active);
     p_time(&p, 4, sp->created_at);
-    int rc = exec_q(PS(s), Q_SPEC_INSERT, 5, p.v, "insert specialization");
+    int rc = pg_exec_q(PS(s), Q_SPEC_INSERT, 5, p.v, "insert specialization");
     if (rc == STORE_ERR_CONFLICT)
         return store_fail(s, rc, "specialization %s already exists", sp->id);
     return rc;
@@ -1140,7 +827,7 @@ static int pg_spec_get(struct store *s, const char *id, struct specialization *s
 {
     const char *v[1] = {id};
     int rc;
-    PGresult *res = one(PS(s), Q_SPEC_GET, 1, v, "specialization", &rc);
+    PGresult *res = pg_one(PS(s), Q_SPEC_GET, 1, v, "specialization", &rc);
     if (rc == STORE_ERR_NOT_FOUND)
         return store_fail(s, rc, "unknown specialization %s", id);
     if (!res)
@@ -1153,7 +840,7 @@ static int pg_spec_get(struct store *s, const char *id, struct specialization *s
 static int pg_spec_list(struct store *s, store_spec_cb cb, void *ctx)
 {
     int rc;
-    PGresult *res = run(PS(s), Q_SPEC_LIST, 0, NULL, "list specializations", &rc);
+    PGresult *res = pg_run(PS(s), Q_SPEC_LIST, 0, NULL, "list specializations", &rc);
     if (!res)
         return rc;
     int out = 0;
@@ -1172,7 +859,7 @@ static int pg_spec_level_xp(struct store *s, const char *spec, int level, int64_
     p.v[0] = spec;
     p_i64(&p, 1, level);
     int rc;
-    PGresult *res = one(PS(s), Q_SPEC_LEVEL_XP, 2, p.v, "level threshold", &rc);
+    PGresult *res = pg_one(PS(s), Q_SPEC_LEVEL_XP, 2, p.v, "level threshold", &rc);
     if (!res)
         return rc;
     *xp = c_i64(res, 0, 0);
@@ -1224,14 +911,14 @@ static void read_license(PGresult *r, int i, int c, struct license *l)
 static PGresult *lock_or_claim(struct pg_store *ps, enum stmt_id id, const char *table,
                                const char *const *vals, const char *what, int *rc)
 {
-    PGresult *res = run(ps, id, 2, vals, what, rc);
+    PGresult *res = pg_run(ps, id, 2, vals, what, rc);
     if (!res || PQntuples(res) > 0 || ps->base.in_txn != (int)STORE_TXN_WRITE + 1)
         return res;
     PQclear(res);
     const char *claim[3] = {table, vals[0], vals[1]};
-    if ((*rc = exec_q(ps, Q_CREATE_CLAIM, 3, claim, what)) != 0)
+    if ((*rc = pg_exec_q(ps, Q_CREATE_CLAIM, 3, claim, what)) != 0)
         return NULL;
-    return run(ps, id, 2, vals, what, rc);
+    return pg_run(ps, id, 2, vals, what, rc);
 }
 
 static int pg_progress_get(struct store *s, int64_t user, const char *spec, bool for_update,
@@ -1243,7 +930,7 @@ static int pg_progress_get(struct store *s, int64_t user, const char *spec, bool
     int rc;
     PGresult *res = for_update
                         ? lock_or_claim(PS(s), Q_PROGRESS_GET_LOCK, "1", p.v, "progress", &rc)
-                        : run(PS(s), Q_PROGRESS_GET, 2, p.v, "progress", &rc);
+                        : pg_run(PS(s), Q_PROGRESS_GET, 2, p.v, "progress", &rc);
     if (!res)
         return rc;
     if (PQntuples(res) == 0) {
@@ -1270,7 +957,7 @@ static int pg_progress_insert(struct store *s, struct progress *pr)
     p_time(&p, 9, pr->created_at);
     p_time(&p, 10, pr->updated_at);
     int rc;
-    PGresult *res = run(PS(s), Q_PROGRESS_INSERT, 11, p.v, "insert progress", &rc);
+    PGresult *res = pg_run(PS(s), Q_PROGRESS_INSERT, 11, p.v, "insert progress", &rc);
     if (!res)
         return rc;
     pr->id = c_i64(res, 0, 0);
@@ -1290,7 +977,7 @@ static int pg_progress_update(struct store *s, const struct progress *pr)
     p_i64(&p, 6, pr->practice_hours_completed);
     p_time(&p, 7, pr->last_activity);
     p_time(&p, 8, pr->updated_at);
-    return exec_q(PS(s), Q_PROGRESS_UPDATE, 9, p.v, "update progress");
+    return pg_exec_q(PS(s), Q_PROGRESS_UPDATE, 9, p.v, "update progress");
 }
 
 static int pg_license_get(struct store *s, int64_t user, const char *spec, bool for_update,
@@ -1302,7 +989,7 @@ static int pg_license_get(struct store *s, int64_t user, const char *spec, bool 
     int rc;
     PGresult *res = for_update
                         ? lock_or_claim(PS(s), Q_LICENSE_GET_LOCK, "2", p.v, "license", &rc)
-                        : run(PS(s), Q_LICENSE_GET, 2, p.v, "license", &rc);
+                        : pg_run(PS(s), Q_LICENSE_GET, 2, p.v, "license", &rc);
     if (!res)
         return rc;
     if (PQntuples(res) == 0) {
@@ -1326,7 +1013,7 @@ static int pg_license_insert(struct store *s, struct license *l)
     p_time(&p, 6, l->created_at);
     p_time(&p, 7, l->updated_at);
     int rc;
-    PGresult *res = run(PS(s), Q_LICENSE_INSERT, 8, p.v, "insert license", &rc);
+    PGresult *res = pg_run(PS(s), Q_LICENSE_INSERT, 8, p.v, "insert license", &rc);
     if (!res)
         return rc;
     l->id = c_i64(res, 0, 0);
@@ -1342,7 +1029,7 @@ static int pg_license_update(struct store *s, const struct license *l)
     p_i64(&p, 2, l->max_achieved_level);
     p_time(&p, 3, l->last_advanced_at);
     p_time(&p, 4, l->updated_at);
-    return exec_q(PS(s), Q_LICENSE_UPDATE, 5, p.v, "update license");
+    return pg_exec_q(PS(s), Q_LICENSE_UPDATE, 5, p.v, "update license");
 }
 
 static int pg_progression_insert(struct store *s, struct progression *pr)
@@ -1355,7 +1042,7 @@ static int pg_progression_insert(struct store *s, struct progression *pr)
     p.v[4] = pr->reason;
     p_time(&p, 5, pr->advanced_at);
     int rc;
-    PGresult *res = run(PS(s), Q_PROGRESSION_INSERT, 6, p.v, "insert license progression", &rc);
+    PGresult *res = pg_run(PS(s), Q_PROGRESSION_INSERT, 6, p.v, "insert license progression", &rc);
     if (!res)
         return rc;
     pr->id = c_i64(res, 0, 0);
@@ -1368,7 +1055,7 @@ static int pg_progression_count(struct store *s, int64_t license_id, int64_t *n)
     struct params p = {0};
     p_i64(&p, 0, license_id);
     int rc;
-    PGresult *res = one(PS(s), Q_PROGRESSION_COUNT, 1, p.v, "count progressions", &rc);
+    PGresult *res = pg_one(PS(s), Q_PROGRESSION_COUNT, 1, p.v, "count progressions", &rc);
     if (!res)
         return rc;
     *n = c_i64(res, 0, 0);
@@ -1381,7 +1068,7 @@ static int pg_user_pairs(struct store *s, int64_t user, store_pair_rows_cb cb, v
     struct params p = {0};
     p_i64(&p, 0, user);
     int rc;
-    PGresult *res = run(PS(s), Q_USER_PAIRS, 1, p.v, "read progress and licenses", &rc);
+    PGresult *res = pg_run(PS(s), Q_USER_PAIRS, 1, p.v, "read progress and licenses", &rc);
     if (!res)
         return rc;
     int out = 0;
@@ -1417,14 +1104,14 @@ static int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
         p_i64(&p, n++, f->user_id);
     if (by_spec)
         p.v[n++] = f->spec;
-    int rc = exec_q(ps, Q_SCAN_PLAN, 0, NULL, "prepare the pair scan");
+    int rc = pg_exec_q(ps, Q_SCAN_PLAN, 0, NULL, "prepare the pair scan");
     if (rc == 0)
-        rc = exec_q(ps, id, n, p.v, "open the pair scan");
+        rc = pg_exec_q(ps, id, n, p.v, "open the pair scan");
     if (rc)
         return rc;
     struct store_scan *sc = calloc(1, sizeof *sc);
     if (!sc) {
-        PQclear(run(ps, Q_SCAN_CLOSE, 0, NULL, "close the pair scan", &rc));
+        PQclear(pg_run(ps, Q_SCAN_CLOSE, 0, NULL, "close the pair scan", &rc));
         return store_fail(s, STORE_ERR, "out of memory");
     }
     sc->ps = ps;
@@ -1536,7 +1223,7 @@ static void pg_pair_scan_close(struct store_scan *sc)
         char saved[STORE_ERRMSG_MAX];
         memcpy(saved, sc->ps->base.errmsg, sizeof saved);
         int rc;
-        PQclear(run(sc->ps, Q_SCAN_CLOSE, 0, NULL, "close the pair scan", &rc));
+        PQclear(pg_run(sc->ps, Q_SCAN_CLOSE, 0, NULL, "close the pair scan", &rc));
         memcpy(sc->ps->base.errmsg, saved, sizeof saved);
     }
     free(sc);
@@ -1552,7 +1239,7 @@ static int pg_violation_first_seen(struct store *s, int64_t user, const char *sp
     p.v[1] = spec;
     p.v[2] = issue;
     int rc;
-    PGresult *res = one(PS(s), Q_VIOLATION_FIRST_SEEN, 3, p.v, "open violation", &rc);
+    PGresult *res = pg_one(PS(s), Q_VIOLATION_FIRST_SEEN, 3, p.v, "open violation", &rc);
     if (!res)
         return rc;
     *first_seen = c_time(res, 0, 0);
@@ -1725,7 +1412,7 @@ static int pg_check_record(struct store *s, struct check_run *c)
     p.v[8] = c->report_file;
     p.v[9] = c->file_error;
     p_i64(&p, 10, c->users_checked);
-    PGresult *res = run(ps, Q_CHECK_INSERT, 11, p.v, "record check", &rc);
+    PGresult *res = pg_run(ps, Q_CHECK_INSERT, 11, p.v, "record check", &rc);
     if (!res)
         goto out;
     c->id = c_i64(res, 0, 0);
@@ -1736,11 +1423,11 @@ static int pg_check_record(struct store *s, struct check_run *c)
     p_time(&q, 0, c->timestamp);
     p_i64(&q, 1, c->id);
     const char *open_new[2] = {q.v[1], q.v[0]};
-    if ((rc = exec_q(ps, Q_VIOLATIONS_RESOLVE, 2, q.v, "resolve violations")) != 0)
+    if ((rc = pg_exec_q(ps, Q_VIOLATIONS_RESOLVE, 2, q.v, "resolve violations")) != 0)
         goto out;
-    if ((rc = exec_q(ps, Q_VIOLATIONS_TOUCH, 1, q.v + 1, "update open violations")) != 0)
+    if ((rc = pg_exec_q(ps, Q_VIOLATIONS_TOUCH, 1, q.v + 1, "update open violations")) != 0)
         goto out;
-    if ((rc = exec_q(ps, Q_VIOLATIONS_OPEN_NEW, 2, open_new, "open new violations")) != 0)
+    if ((rc = pg_exec_q(ps, Q_VIOLATIONS_OPEN_NEW, 2, open_new, "open new violations")) != 0)
         goto out;
     if ((rc = pg_commit(s)) == 0)
         ps->stage_open = ps->stage_complete = false;
@@ -1756,7 +1443,7 @@ static int pg_check_set_file(struct store *s, int64_t id, const char *file, cons
     p_i64(&p, 0, id);
     p.v[1] = file ? file : "";
     p.v[2] = error ? error : "";
-    return exec_q(PS(s), Q_CHECK_SET_FILE, 3, p.v, "record check file");
+    return pg_exec_q(PS(s), Q_CHECK_SET_FILE, 3, p.v, "record check file");
 }
 
 static void read_check(PGresult *r, int i, struct check_run *c)
@@ -1779,7 +1466,7 @@ static void read_check(PGresult *r, int i, struct check_run *c)
 static int pg_check_latest(struct store *s, struct check_run *c)
 {
     int rc;
-    PGresult *res = one(PS(s), Q_CHECK_LATEST, 0, NULL, "check", &rc);
+    PGresult *res = pg_one(PS(s), Q_CHECK_LATEST, 0, NULL, "check", &rc);
     if (!res)
         return rc;
     read_check(res, 0, c);
@@ -1792,7 +1479,7 @@ static int pg_check_get(struct store *s, int64_t id, struct check_run *c)
     struct params p = {0};
     p_i64(&p, 0, id);
     int rc;
-    PGresult *res = one(PS(s), Q_CHECK_GET, 1, p.v, "check", &rc);
+    PGresult *res = pg_one(PS(s), Q_CHECK_GET, 1, p.v, "check", &rc);
     if (!res)
         return rc;
     read_check(res, 0, c);
@@ -1809,7 +1496,7 @@ static int pg_check_list(struct store *s, int64_t since, int64_t until, int64_t 
     if (limit > 0)
         p_i64(&p, 2, limit);
     int rc;
-    PGresult *res = run(PS(s), Q_CHECK_LIST, 3, p.v, "list checks", &rc);
+    PGresult *res = pg_run(PS(s), Q_CHECK_LIST, 3, p.v, "list checks", &rc);
     if (!res)
         return rc;
     int out = 0;
@@ -1849,7 +1536,7 @@ static int pg_violations_open(struct store *s, const char *spec, store_violation
 {
     const char *v[1] = {spec};
     int rc;
-    PGresult *res = run(PS(s), spec ? Q_VIOLATIONS_OPEN_SPEC : Q_VIOLATIONS_OPEN_ALL,
+    PGresult *res = pg_run(PS(s), spec ? Q_VIOLATIONS_OPEN_SPEC : Q_VIOLATIONS_OPEN_ALL,
                         spec ? 1 : 0, v, "list violations", &rc);
     return res ? each_violation(res, cb, ctx) : rc;
 }
@@ -1860,7 +1547,7 @@ static int pg_violations_new_since(struct store *s, int64_t since, store_violati
     struct params p = {0};
     p_time(&p, 0, since ? since : 1);
     int rc;
-    PGresult *res = run(PS(s), Q_VIOLATIONS_NEW_SINCE, 1, p.v, "list violations", &rc);
+    PGresult *res = pg_run(PS(s), Q_VIOLATIONS_NEW_SINCE, 1, p.v, "list violations", &rc);
     return res ? each_violation(res, cb, ctx) : rc;
 }
 
@@ -1870,7 +1557,7 @@ static int pg_violations_resolved_since(struct store *s, int64_t since, store_vi
     struct params p = {0};
     p_time(&p, 0, since ? since : 1);
     int rc;
-    PGresult *res = run(PS(s), Q_VIOLATIONS_RESOLVED_SINCE, 1, p.v, "list violations", &rc);
+    PGresult *res = pg_run(PS(s), Q_VIOLATIONS_RESOLVED_SINCE, 1, p.v, "list violations", &rc);
     return res ? each_violation(res, cb, ctx) : rc;
 }
 
@@ -1882,7 +1569,7 @@ static int pg_violations_open_page(struct store *s, const char *spec, int64_t li
     p_i64(&p, 1, limit);
     p_i64(&p, 2, offset);
     int rc;
-    PGresult *res = run(PS(s), Q_VIOLATIONS_OPEN_PAGE, 3, p.v, "list violations", &rc);
+    PGresult *res = pg_run(PS(s), Q_VIOLATIONS_OPEN_PAGE, 3, p.v, "list violations", &rc);
     return res ? each_violation(res, cb, ctx) : rc;
 }
 
@@ -1890,7 +1577,7 @@ static int pg_violations_open_count(struct store *s, const char *spec, int64_t *
 {
     const char *v[1] = {spec};
     int rc;
-    PGresult *res = one(PS(s), Q_VIOLATIONS_OPEN_COUNT, 1, v, "count violations", &rc);
+    PGresult *res = pg_one(PS(s), Q_VIOLATIONS_OPEN_COUNT, 1, v, "count violations", &rc);
     if (!res)
         return rc;
     *count = c_i64(res, 0, 0);
@@ -1898,735 +1585,18 @@ static int pg_violations_open_count(struct store *s, const char *spec, int64_t *
     return 0;
 }
 
-/* ---- sync runs, audit, refresh tokens ------------------------------------------------ */
-
-static int pg_sync_run_insert(struct store *s, struct sync_run *r)
-{
-    struct params p = {0};
-    p_time(&p, 0, r->started_at);
-    p_time(&p, 1, r->finished_at);
-    p.v[2] = r->trigger;
-    p.v[3] = r->direction;
-    p_bool(&p, 4, r->dry_run);
-    p_id_or_null(&p, 5, r->scope_user);
-    p.v[6] = r->scope_spec[0] ? r->scope_spec : NULL;
-    p_i64(&p, 7, r->total_issues);
-    p_i64(&p, 8, r->synced_count);
-    p_i64(&p, 9, r->failed_count);
-    p_bool(&p, 10, r->success);
-    p.v[11] = r->log_file;
-    p.v[12] = r->error;
-    p.v[13] = r->status[0] ? r->status : "finished";
-    p.v[14] = r->owner;
-    int rc;
-    PGresult *res = run(PS(s), Q_SYNC_RUN_INSERT, 15, p.v, "record sync run", &rc);
-    if (!res)
-        return rc;
-    r->id = c_i64(res, 0, 0);
-    PQclear(res);
-    return 0;
-}
-
-static int each_sync_run(PGresult *res, store_sync_run_cb cb, void *ctx)
-{
-    int out = 0;
-    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
-        struct sync_run r;
-        memset(&r, 0, sizeof r);
-        r.id = c_i64(res, i, 0);
-        r.started_at = c_time(res, i, 1);
-        r.finished_at = c_time(res, i, 2);
-        c_copy(res, i, 3, r.trigger, sizeof r.trigger);
-        c_copy(res, i, 4, r.direction, sizeof r.direction);
-        r.dry_run = c_bool(res, i, 5);
-        r.scope_user = c_i64(res, i, 6);
-        c_copy(res, i, 7, r.scope_spec, sizeof r.scope_spec);
-        r.total_issues = c_i64(res, i, 8);
-        r.synced_count = c_i64(res, i, 9);
-        r.failed_count = c_i64(res, i, 10);
-        r.success = c_bool(res, i, 11);
-        c_copy(res, i, 12, r.log_file, sizeof r.log_file);
-        c_copy(res, i, 13, r.error, sizeof r.error);
-        c_copy(res, i, 14, r.status, sizeof r.status);
-        c_copy(res, i, 15, r.owner, sizeof r.owner);
-        out = cb(ctx, &r);
-    }
-    PQclear(res);
-    return out;
-}
-
-static int pg_sync_run_list(struct store *s, int64_t since, store_sync_run_cb cb, void *ctx)
-{
-    struct params p = {0};
-    p_time(&p, 0, since);
-    int rc;
-    PGresult *res = run(PS(s), Q_SYNC_RUN_LIST, 1, p.v, "list sync runs", &rc);
-    return res ? each_sync_run(res, cb, ctx) : rc;
-}
-
-static int pg_sync_run_list_running(struct store *s, store_sync_run_cb cb, void *ctx)
-{
-    int rc;
-    PGresult *res = run(PS(s), Q_SYNC_RUN_RUNNING, 0, NULL, "list running sync runs", &rc);
-    return res ? each_sync_run(res, cb, ctx) : rc;
-}
-
-static int pg_sync_run_count_repair(struct store *s, int64_t id)
-{
-    struct params p = {0};
-    p_i64(&p, 0, id);
-    return exec_q(PS(s), Q_SYNC_RUN_COUNT, 1, p.v, "count a sync repair");
-}
-
-static int pg_sync_run_finish(struct store *s, const struct sync_run *r)
-{
-    struct params p = {0};
-    p_i64(&p, 0, r->id);
-    p_time(&p, 1, r->finished_at);
-    p_i64(&p, 2, r->total_issues);
-    p_i64(&p, 3, r->synced_count);
-    p_i64(&p, 4, r->failed_count);
-    p_bool(&p, 5, r->success);
-    p.v[6] = r->log_file;
-    p.v[7] = r->error;
-    p.v[8] = r->status;
-    int rc;
-    PGresult *res = run(PS(s), Q_SYNC_RUN_FINISH, 9, p.v, "finish sync run", &rc);
-    if (!res)
-        return rc;
-    int changed = count_changed(res);
-    PQclear(res);
-    return changed ? 0 : store_fail(s, STORE_ERR_NOT_FOUND, "sync run %lld is not running",
-                                    (long long)r->id);
-}
-
-static int pg_audit_insert(struct store *s, const struct audit_entry *a)
-{
-    struct params p = {0};
-    p_id_or_null(&p, 0, a->user_id);
-    p.v[1] = a->action;
-    p.v[2] = a->resource_type;
-    p.v[3] = a->resource_id;
-    p.v[4] = a->details;
-    p.v[5] = a->ip_address;
-    p_id_or_null(&p, 6, a->status_code);
-    p_time(&p, 7, a->timestamp ? a->timestamp : time_now_us());
-    return exec_q(PS(s), Q_AUDIT_INSERT, 8, p.v, "write audit log");
-}
-
-static int pg_refresh_insert(struct store *s, const struct refresh_token *t)
-{
-    struct params p = {0};
-    p.v[0] = t->jti;
-    p_i64(&p, 1, t->user_id);
-    p.v[2] = t->family;
-    p_time(&p, 3, t->issued_at);
-    p_time(&p, 4, t->expires_at);
-    return exec_q(PS(s), Q_REFRESH_INSERT, 5, p.v, "store refresh token");
-}
-
-static int pg_refresh_get(struct store *s, const char *jti, struct refresh_token *t)
-{
-    const char *v[1] = {jti};
-    int rc;
-    PGresult *res = one(PS(s), Q_REFRESH_GET, 1, v, "refresh token", &rc);
-    if (!res)
-        return rc;
-    memset(t, 0, sizeof *t);
-    c_copy(res, 0, 0, t->jti, sizeof t->jti);
-    t->user_id = c_i64(res, 0, 1);
-    c_copy(res, 0, 2, t->family, sizeof t->family);
-    t->issued_at = c_time(res, 0, 3);
-    t->expires_at = c_time(res, 0, 4);
-    t->used_at = c_time(res, 0, 5);
-    t->revoked_at = c_time(res, 0, 6);
-    PQclear(res);
-    return 0;
-}
-
-static int pg_refresh_mark_used(struct store *s, const char *jti, int64_t when)
-{
-    struct params p = {0};
-    p.v[0] = jti;
-    p_time(&p, 1, when);
-    int rc;
-    PGresult *res = run(PS(s), Q_REFRESH_MARK_USED, 2, p.v, "rotate refresh token", &rc);
-    if (!res)
-        return rc;
-    int changed = count_changed(res);
-    PQclear(res);
-    return changed ? 0 : store_fail(s, STORE_ERR_CONFLICT, "refresh token already used");
-}
-
-static int pg_refresh_revoke_family(struct store *s, const char *family, int64_t when)
-{
-    struct params p = {0};
-    p.v[0] = family;
-    p_time(&p, 1, when);
-    return exec_q(PS(s), Q_REFRESH_REVOKE_FAMILY, 2, p.v, "revoke refresh tokens");
-}
-
-static int pg_refresh_revoke_user(struct store *s, int64_t user, int64_t when)
-{
-    struct params p = {0};
-    p_i64(&p, 0, user);
-    p_time(&p, 1, when);
-    return exec_q(PS(s), Q_REFRESH_REVOKE_USER, 2, p.v, "revoke refresh tokens");
-}
-
-/* ---- scheduler history (leadership: pg_lease.c) -------------------------------------- */
-
-static int pg_scheduler_start_insert(struct store *s, struct scheduler_start *r)
-{
-    struct params p = {0};
-    p_time(&p, 0, r->started_at);
-    p.v[1] = r->owner;
-    p_bool(&p, 2, r->scheduler);
-    p_i64(&p, 3, r->check_interval);
-    p_i64(&p, 4, r->sync_interval);
-    p_i64(&p, 5, r->check_misfire_grace);
-    p_i64(&p, 6, r->sync_misfire_grace);
-    int rc;
-    PGresult *res = one(PS(s), Q_SCHED_START_INSERT, 7, p.v, "record scheduler start", &rc);
-    if (!res)
-        return rc;
-    r->id = c_i64(res, 0, 0);
-    PQclear(res);
-    return 0;
-}
-
-static int pg_scheduler_start_list(struct store *s, int64_t since, int64_t until,
-                                   store_sched_start_cb cb, void *ctx)
-{
-    struct params p = {0};
-    p_time(&p, 0, since);
-    p_time(&p, 1, until);
-    int rc;
-    PGresult *res = run(PS(s), Q_SCHED_START_LIST, 2, p.v, "list scheduler starts", &rc);
-    if (!res)
-        return rc;
-    int out = 0;
-    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
-        struct scheduler_start r;
-        memset(&r, 0, sizeof r);
-        r.id = c_i64(res, i, 0);
-        r.started_at = c_time(res, i, 1);
-        c_copy(res, i, 2, r.owner, sizeof r.owner);
-        r.scheduler = c_bool(res, i, 3);
-        r.settings_known = !PQgetisnull(res, i, 4);
-        r.check_interval = c_i64(res, i, 4);
-        r.sync_interval = c_i64(res, i, 5);
-        r.check_misfire_grace = c_i64(res, i, 6);
-        r.sync_misfire_grace = c_i64(res, i, 7);
-        out = cb(ctx, &r);
-    }
-    PQclear(res);
-    return out;
-}
-
 /* A single nullable timestamp: NOT_FOUND when null. */
-static int one_time(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
-                    int64_t *when, const char *what)
+int pg_one_time(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+                int64_t *when, const char *what)
 {
     int rc;
-    PGresult *res = one(ps, id, n, vals, what, &rc);
+    PGresult *res = pg_one(ps, id, n, vals, what, &rc);
     if (!res)
         return rc;
     bool null = PQgetisnull(res, 0, 0);
     *when = null ? 0 : c_time(res, 0, 0);
     PQclear(res);
     return null ? store_fail(&ps->base, STORE_ERR_NOT_FOUND, "%s: none", what) : 0;
-}
-
-static int pg_scheduler_first_start(struct store *s, int64_t *when)
-{
-    return one_time(PS(s), Q_SCHED_FIRST_START, 0, NULL, when, "scheduler start");
-}
-
-static int pg_scheduler_last_start(struct store *s, int64_t *when, char owner[64])
-{
-    int rc;
-    PGresult *res = one(PS(s), Q_SCHED_LAST_START, 0, NULL, "scheduler start", &rc);
-    if (!res)
-        return rc;
-    *when = c_time(res, 0, 0);
-    c_copy(res, 0, 1, owner, 64);
-    PQclear(res);
-    return 0;
-}
-
-static int pg_job_run_insert(struct store *s, struct job_run *r)
-{
-    struct params p = {0};
-    p.v[0] = r->job_id;
-    p_time(&p, 1, r->due_at);
-    p_time(&p, 2, r->started_at);
-    p_time(&p, 3, r->finished_at);
-    p.v[4] = r->status;
-    p.v[5] = r->error;
-    p.v[6] = r->owner;
-    int rc;
-    PGresult *res = run(PS(s), Q_JOB_RUN_INSERT, 7, p.v, "record job run", &rc);
-    if (!res)
-        return rc;
-    r->id = c_i64(res, 0, 0);
-    PQclear(res);
-    return 0;
-}
-
-static int pg_job_run_finish(struct store *s, int64_t id, const char *status, const char *error,
-                             int64_t finished_at)
-{
-    struct params p = {0};
-    p_i64(&p, 0, id);
-    p.v[1] = status;
-    p.v[2] = error ? error : "";
-    p_time(&p, 3, finished_at);
-    return exec_q(PS(s), Q_JOB_RUN_FINISH, 4, p.v, "finish job run");
-}
-
-static int pg_job_runs_interrupt_stale(struct store *s, int64_t when, int64_t *n)
-{
-    struct params p = {0};
-    p_time(&p, 0, when);
-    int rc;
-    PGresult *res = run(PS(s), Q_JOB_RUNS_INTERRUPT, 1, p.v, "mark interrupted job runs", &rc);
-    if (!res)
-        return rc;
-    if (n)
-        *n = count_changed(res);
-    PQclear(res);
-    return 0;
-}
-
-static int pg_job_run_stats(struct store *s, const char *job, int64_t since, int64_t until,
-                            struct job_stats *st)
-{
-    struct pg_store *ps = PS(s);
-    memset(st, 0, sizeof *st);
-    struct params p = {0};
-    p.v[0] = job;
-    p_time(&p, 1, since);
-    p_time(&p, 2, until);
-    int rc;
-    PGresult *res = run(ps, Q_JOB_RUN_STATS, 3, p.v, "job run counts", &rc);
-    if (!res)
-        return rc;
-    for (int i = 0; i < PQntuples(res); i++) {
-        const char *status = PQgetvalue(res, i, 0);
-        int64_t n = c_i64(res, i, 1);
-        if (!strcmp(status, "success"))
-            st->ok = n;
-        else if (!strcmp(status, "failed"))
-            st->failed = n;
-        else if (!strcmp(status, "missed"))
-            st->missed = n;
-        else if (!strcmp(status, "skipped"))
-            st->skipped = n;
-        else if (!strcmp(status, "interrupted"))
-            st->interrupted = n;
-        else if (!strcmp(status, "running"))
-            st->running = n;
-    }
-    PQclear(res);
-    res = run(ps, Q_JOB_RUN_LAST, 1, p.v, "last job run", &rc);
-    if (!res)
-        return rc;
-    if (PQntuples(res)) {
-        c_copy(res, 0, 0, st->last_status, sizeof st->last_status);
-        st->last_started_at = c_time(res, 0, 1);
-        st->last_due_at = c_time(res, 0, 2);
-    }
-    PQclear(res);
-    rc = one_time(ps, Q_JOB_RUN_LAST_SUCCESS, 1, p.v, &st->last_success_at,
-                  "last successful run");
-    return rc == STORE_ERR_NOT_FOUND ? 0 : rc;
-}
-
-static int pg_job_run_list(struct store *s, const char *job, int64_t since, int64_t until,
-                           int64_t limit, store_job_run_cb cb, void *ctx)
-{
-    struct params p = {0};
-    p.v[0] = job;
-    p_time(&p, 1, since);
-    p_time(&p, 2, until);
-    if (limit > 0)
-        p_i64(&p, 3, limit);
-    int rc;
-    PGresult *res = run(PS(s), Q_JOB_RUN_LIST, 4, p.v, "list job runs", &rc);
-    if (!res)
-        return rc;
-    int out = 0;
-    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
-        struct job_run r;
-        memset(&r, 0, sizeof r);
-        r.id = c_i64(res, i, 0);
-        c_copy(res, i, 1, r.job_id, sizeof r.job_id);
-        r.due_at = c_time(res, i, 2);
-        r.started_at = c_time(res, i, 3);
-        r.finished_at = c_time(res, i, 4);
-        c_copy(res, i, 5, r.status, sizeof r.status);
-        c_copy(res, i, 6, r.error, sizeof r.error);
-        c_copy(res, i, 7, r.owner, sizeof r.owner);
-        out = cb(ctx, &r);
-    }
-    PQclear(res);
-    return out;
-}
-
-static int pg_job_run_last_due(struct store *s, const char *job, int64_t *due)
-{
-    const char *v[1] = {job};
-    return one_time(PS(s), Q_JOB_RUN_LAST_DUE, 1, v, due, "last job run");
-}
-
-/* ---- baselines ------------------------------------------------------------------------- */
-
-static void read_baseline(PGresult *r, int i, struct baseline *b)
-{
-    memset(b, 0, sizeof *b);
-    b->id = c_i64(r, i, 0);
-    b->check_id = c_i64(r, i, 1);
-    b->created_at = c_time(r, i, 2);
-    c_copy(r, i, 3, b->file, sizeof b->file);
-    c_copy(r, i, 4, b->note, sizeof b->note);
-}
-
-static int pg_baseline_insert(struct store *s, struct baseline *b)
-{
-    struct params p = {0};
-    p_i64(&p, 0, b->check_id);
-    p_time(&p, 1, b->created_at);
-    p.v[2] = b->file;
-    p.v[3] = b->note;
-    int rc;
-    PGresult *res = run(PS(s), Q_BASELINE_INSERT, 4, p.v, "record baseline", &rc);
-    if (!res)
-        return rc;
-    b->id = c_i64(res, 0, 0);
-    PQclear(res);
-    return 0;
-}
-
-static int pg_baseline_get(struct store *s, int64_t id, struct baseline *b)
-{
-    struct params p = {0};
-    p_i64(&p, 0, id);
-    int rc;
-    PGresult *res = one(PS(s), id ? Q_BASELINE_GET : Q_BASELINE_LATEST, id ? 1 : 0, p.v,
-                        "baseline", &rc);
-    if (!res)
-        return rc;
-    read_baseline(res, 0, b);
-    PQclear(res);
-    return 0;
-}
-
-static int pg_baseline_list(struct store *s, store_baseline_cb cb, void *ctx)
-{
-    int rc;
-    PGresult *res = run(PS(s), Q_BASELINE_LIST, 0, NULL, "list baselines", &rc);
-    if (!res)
-        return rc;
-    int out = 0;
-    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
-        struct baseline b;
-        read_baseline(res, i, &b);
-        out = cb(ctx, &b);
-    }
-    PQclear(res);
-    return out;
-}
-
-static int pg_baseline_set_file(struct store *s, int64_t id, const char *file)
-{
-    struct params p = {0};
-    p_i64(&p, 0, id);
-    p.v[1] = file;
-    return exec_q(PS(s), Q_BASELINE_SET_FILE, 2, p.v, "record baseline file");
-}
-
-/* ---- alerts, silences, the outbox ---------------------------------------------------- */
-
-static void read_alert(PGresult *r, int i, struct alert *a)
-{
-    memset(a, 0, sizeof *a);
-    a->id = c_i64(r, i, 0);
-    c_copy(r, i, 1, a->rule, sizeof a->rule);
-    c_copy(r, i, 2, a->subject, sizeof a->subject);
-    c_copy(r, i, 3, a->severity, sizeof a->severity);
-    c_copy(r, i, 4, a->state, sizeof a->state);
-    c_copy(r, i, 5, a->summary, sizeof a->summary);
-    c_copy(r, i, 6, a->description, sizeof a->description);
-    a->started_at = c_time(r, i, 7);
-    a->fired_at = c_time(r, i, 8);
-    a->resolved_at = c_time(r, i, 9);
-    a->last_notified_at = c_time(r, i, 10);
-    a->notifications = c_i64(r, i, 11);
-    c_copy(r, i, 12, a->message_id, sizeof a->message_id);
-}
-
-static int pg_alert_insert(struct store *s, struct alert *a)
-{
-    struct params p = {0};
-    p.v[0] = a->rule;
-    p.v[1] = a->subject;
-    p.v[2] = a->severity;
-    p.v[3] = a->state;
-    p.v[4] = a->summary;
-    p.v[5] = a->description;
-    p_time(&p, 6, a->started_at);
-    p_time(&p, 7, a->fired_at);
-    p_time(&p, 8, a->resolved_at);
-    p_time(&p, 9, a->last_notified_at);
-    p_i64(&p, 10, a->notifications);
-    p.v[11] = a->message_id;
-    int rc;
-    PGresult *res = run(PS(s), Q_ALERT_INSERT, 12, p.v, "record alert", &rc);
-    if (!res)
-        return rc;
-    a->id = c_i64(res, 0, 0);
-    PQclear(res);
-    return 0;
-}
-
-static int pg_alert_update(struct store *s, const struct alert *a)
-{
-    struct params p = {0};
-    p_i64(&p, 0, a->id);
-    p.v[1] = a->severity;
-    p.v[2] = a->state;
-    p.v[3] = a->summary;
-    p.v[4] = a->description;
-    p_time(&p, 5, a->fired_at);
-    p_time(&p, 6, a->resolved_at);
-    p_time(&p, 7, a->last_notified_at);
-    p_i64(&p, 8, a->notifications);
-    p.v[9] = a->message_id;
-    return exec_q(PS(s), Q_ALERT_UPDATE, 10, p.v, "update alert");
-}
-
-static int pg_alert_list(struct store *s, bool active_only, int64_t limit, store_alert_cb cb,
-                         void *ctx)
-{
-    struct params p = {0};
-    p_id_or_null(&p, 0, limit > 0 ? limit : 0);
-    int rc;
-    PGresult *res = run(PS(s), active_only ? Q_ALERT_LIST_ACTIVE : Q_ALERT_LIST_ALL, 1, p.v,
-                        "list alerts", &rc);
-    if (!res)
-        return rc;
-    int out = 0;
-    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
-        struct alert a;
-        read_alert(res, i, &a);
-        out = cb(ctx, &a);
-    }
-    PQclear(res);
-    return out;
-}
-
-static int pg_silence_insert(struct store *s, struct alert_silence *si)
-{
-    struct params p = {0};
-    p.v[0] = si->rule;
-    p_time(&p, 1, si->starts_at);
-    p_time(&p, 2, si->ends_at);
-    p.v[3] = si->comment;
-    p_id_or_null(&p, 4, si->created_by);
-    p_time(&p, 5, si->created_at);
-    int rc;
-    PGresult *res = run(PS(s), Q_SILENCE_INSERT, 6, p.v, "record silence", &rc);
-    if (!res)
-        return rc;
-    si->id = c_i64(res, 0, 0);
-    PQclear(res);
-    return 0;
-}
-
-static int pg_silence_list(struct store *s, int64_t at, int64_t limit, store_silence_cb cb,
-                           void *ctx)
-{
-    struct params p = {0};
-    int rc;
-    PGresult *res;
-    if (at) {
-        p_time(&p, 0, at);
-        p_id_or_null(&p, 1, limit > 0 ? limit : 0);
-        res = run(PS(s), Q_SILENCE_LIST_AT, 2, p.v, "list silences", &rc);
-    } else {
-        p_id_or_null(&p, 0, limit > 0 ? limit : 0);
-        res = run(PS(s), Q_SILENCE_LIST_ALL, 1, p.v, "list silences", &rc);
-    }
-    if (!res)
-        return rc;
-    int out = 0;
-    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
-        struct alert_silence si;
-        memset(&si, 0, sizeof si);
-        si.id = c_i64(res, i, 0);
-        c_copy(res, i, 1, si.rule, sizeof si.rule);
-        si.starts_at = c_time(res, i, 2);
-        si.ends_at = c_time(res, i, 3);
-        c_copy(res, i, 4, si.comment, sizeof si.comment);
-        si.created_by = c_i64(res, i, 5);
-        si.created_at = c_time(res, i, 6);
-        si.deleted_at = c_time(res, i, 7);
-        out = cb(ctx, &si);
-    }
-    PQclear(res);
-    return out;
-}
-
-static int pg_silence_delete(struct store *s, int64_t id, int64_t when)
-{
-    struct params p = {0};
-    p_i64(&p, 0, id);
-    p_time(&p, 1, when);
-    int rc;
-    PGresult *res = run(PS(s), Q_SILENCE_DELETE, 2, p.v, "delete silence", &rc);
-    if (!res)
-        return rc;
-    int n = count_changed(res);
-    PQclear(res);
-    if (n == 0)
-        return store_fail(s, STORE_ERR_NOT_FOUND, "silence %lld: not found", (long long)id);
-    return 0;
-}
-
-static void read_delivery(PGresult *r, int i, struct alert_delivery *d)
-{
-    d->id = c_i64(r, i, 0);
-    d->alert_id = c_i64(r, i, 1);
-    c_copy(r, i, 2, d->channel, sizeof d->channel);
-    c_copy(r, i, 3, d->event, sizeof d->event);
-    c_copy(r, i, 4, d->status, sizeof d->status);
-    d->attempts = c_i64(r, i, 5);
-    d->created_at = c_time(r, i, 6);
-    d->next_attempt_at = c_time(r, i, 7);
-    d->delivered_at = c_time(r, i, 8);
-    c_copy(r, i, 9, d->last_error, sizeof d->last_error);
-    c_copy(r, i, 10, d->payload, sizeof d->payload);
-    c_copy(r, i, 11, d->message_id, sizeof d->message_id);
-    c_copy(r, i, 12, d->in_reply_to, sizeof d->in_reply_to);
-}
-
-static int pg_delivery_insert(struct store *s, struct alert_delivery *d)
-{
-    struct params p = {0};
-    p_i64(&p, 0, d->alert_id);
-    p.v[1] = d->channel;
-    p.v[2] = d->event;
-    p.v[3] = d->status;
-    p_i64(&p, 4, d->attempts);
-    p_time(&p, 5, d->created_at);
-    p_time(&p, 6, d->next_attempt_at);
-    p_time(&p, 7, d->delivered_at);
-    p.v[8] = d->last_error;
-    p.v[9] = d->payload;
-    p.v[10] = d->message_id;
-    p.v[11] = d->in_reply_to;
-    int rc;
-    PGresult *res = run(PS(s), Q_DELIVERY_INSERT, 12, p.v, "queue alert delivery", &rc);
-    if (!res)
-        return rc;
-    d->id = c_i64(res, 0, 0);
-    PQclear(res);
-    return 0;
-}
-
-static int pg_delivery_update(struct store *s, const struct alert_delivery *d)
-{
-    struct params p = {0};
-    p_i64(&p, 0, d->id);
-    p.v[1] = d->status;
-    p_i64(&p, 2, d->attempts);
-    p_time(&p, 3, d->next_attempt_at);
-    p_time(&p, 4, d->delivered_at);
-    p.v[5] = d->last_error;
-    return exec_q(PS(s), Q_DELIVERY_UPDATE, 6, p.v, "update alert delivery");
-}
-
-static int each_delivery(struct pg_store *ps, PGresult *res, store_delivery_cb cb, void *ctx)
-{
-    struct alert_delivery *d = malloc(sizeof *d);
-    if (!d) {
-        PQclear(res);
-        return store_fail(&ps->base, STORE_ERR, "list alert deliveries: out of memory");
-    }
-    int out = 0;
-    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
-        memset(d, 0, sizeof *d);
-        read_delivery(res, i, d);
-        out = cb(ctx, d);
-    }
-    free(d);
-    PQclear(res);
-    return out;
-}
-
-static int pg_delivery_due(struct store *s, int64_t now, int64_t limit, store_delivery_cb cb,
-                           void *ctx)
-{
-    struct params p = {0};
-    p_time(&p, 0, now);
-    p_id_or_null(&p, 1, limit > 0 ? limit : 0);
-    int rc;
-    PGresult *res = run(PS(s), Q_DELIVERY_DUE, 2, p.v, "list due alert deliveries", &rc);
-    return res ? each_delivery(PS(s), res, cb, ctx) : rc;
-}
-
-static int pg_delivery_list(struct store *s, int64_t alert_id, store_delivery_cb cb, void *ctx)
-{
-    struct params p = {0};
-    p_i64(&p, 0, alert_id);
-    int rc;
-    PGresult *res = run(PS(s), Q_DELIVERY_LIST, 1, p.v, "list alert deliveries", &rc);
-    return res ? each_delivery(PS(s), res, cb, ctx) : rc;
-}
-
-static int pg_delivery_next_due(struct store *s, int64_t *when)
-{
-    return one_time(PS(s), Q_DELIVERY_NEXT_DUE, 0, NULL, when, "next alert delivery");
-}
-
-static int pg_attempt_insert(struct store *s, struct alert_attempt *a)
-{
-    struct params p = {0};
-    p_i64(&p, 0, a->delivery_id);
-    p_time(&p, 1, a->attempted_at);
-    p_bool(&p, 2, a->ok);
-    p.v[3] = a->error;
-    int rc;
-    PGresult *res = run(PS(s), Q_ATTEMPT_INSERT, 4, p.v, "record delivery attempt", &rc);
-    if (!res)
-        return rc;
-    a->id = c_i64(res, 0, 0);
-    PQclear(res);
-    return 0;
-}
-
-static int pg_attempt_list(struct store *s, int64_t delivery_id, store_attempt_cb cb, void *ctx)
-{
-    struct params p = {0};
-    p_i64(&p, 0, delivery_id);
-    int rc;
-    PGresult *res = run(PS(s), Q_ATTEMPT_LIST, 1, p.v, "list delivery attempts", &rc);
-    if (!res)
-        return rc;
-    int out = 0;
-    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
-        struct alert_attempt a;
-        memset(&a, 0, sizeof a);
-        a.id = c_i64(res, i, 0);
-        a.delivery_id = c_i64(res, i, 1);
-        a.attempted_at = c_time(res, i, 2);
-        a.ok = c_bool(res, i, 3);
-        c_copy(res, i, 4, a.error, sizeof a.error);
-        out = cb(ctx, &a);
-    }
-    PQclear(res);
-    return out;
 }
 
 /* ---- open and close ---------------------------------------------------------------------- */
@@ -2655,6 +1625,7 @@ int store_pg_open(const char *conninfo, const struct store_options *o, struct st
         ps->domain = *o->domain;
     else
         domain_map_own(&ps->domain);
+    ps->attached = o->attached;
     ps->stage_copy = (struct buf)BUF_INIT(0);
     ps->lock_timeout_ms = o->busy_timeout_ms;
     snprintf(ps->conninfo, sizeof ps->conninfo, "%s", conninfo);

@@ -11,7 +11,9 @@
 struct sqlite_migration {
     int version;
     const char *name;
-    const char *sql;
+    const char *sql;        /* Lockstep's own tables: every store */
+    const char *domain_sql; /* the domain tables of domain.md: only a store that holds them
+                               (own mode; attached mode reads another application's) */
 };
 
 static const struct sqlite_migration sqlite_migrations[] = {
@@ -25,6 +27,18 @@ static const struct sqlite_migration sqlite_migrations[] = {
      " is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0,1)),"
      " created_at TEXT NOT NULL,"
      " updated_at TEXT NOT NULL);"
+     "CREATE TABLE audit_logs ("
+     " id INTEGER PRIMARY KEY,"
+     " user_id INTEGER,"
+     " action TEXT NOT NULL,"
+     " resource_type TEXT,"
+     " resource_id TEXT,"
+     " details TEXT,"
+     " ip_address TEXT,"
+     " status_code INTEGER,"
+     " timestamp TEXT NOT NULL);"
+     "CREATE INDEX audit_logs_action_time ON audit_logs(action, timestamp);",
+     /* domain */
      "CREATE TABLE specializations ("
      " id TEXT PRIMARY KEY CHECK (id = upper(id) AND length(id) BETWEEN 1 AND 32),"
      " name TEXT NOT NULL,"
@@ -77,17 +91,6 @@ static const struct sqlite_migration sqlite_migrations[] = {
      " requirements_met TEXT NOT NULL DEFAULT '{}',"
      " advanced_at TEXT NOT NULL);"
      "CREATE INDEX license_progressions_license ON license_progressions(user_license_id);"
-     "CREATE TABLE audit_logs ("
-     " id INTEGER PRIMARY KEY,"
-     " user_id INTEGER,"
-     " action TEXT NOT NULL,"
-     " resource_type TEXT,"
-     " resource_id TEXT,"
-     " details TEXT,"
-     " ip_address TEXT,"
-     " status_code INTEGER,"
-     " timestamp TEXT NOT NULL);"
-     "CREATE INDEX audit_logs_action_time ON audit_logs(action, timestamp);"
      "INSERT INTO specializations(id, name, max_levels, is_active, created_at) VALUES"
      " ('PLAYER', 'Player', 8, 1, " SQLITE_NOW "),"
      " ('COACH', 'Coach', 8, 1, " SQLITE_NOW "),"
@@ -140,7 +143,7 @@ static const struct sqlite_migration sqlite_migrations[] = {
      " success INTEGER NOT NULL,"
      " log_file TEXT NOT NULL DEFAULT '',"
      " error TEXT NOT NULL DEFAULT '');"
-     "CREATE INDEX sync_runs_time ON sync_runs(started_at);"},
+     "CREATE INDEX sync_runs_time ON sync_runs(started_at);", NULL},
     {3, "refresh tokens",
      "CREATE TABLE refresh_tokens ("
      " jti TEXT PRIMARY KEY,"
@@ -151,7 +154,7 @@ static const struct sqlite_migration sqlite_migrations[] = {
      " used_at TEXT,"
      " revoked_at TEXT) WITHOUT ROWID;"
      "CREATE INDEX refresh_tokens_family ON refresh_tokens(family);"
-     "CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);"},
+     "CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);", NULL},
     {4, "scheduler history",
      "CREATE TABLE scheduler_starts ("
      " id INTEGER PRIMARY KEY,"
@@ -168,17 +171,17 @@ static const struct sqlite_migration sqlite_migrations[] = {
      " error TEXT NOT NULL DEFAULT '',"
      " owner TEXT NOT NULL DEFAULT '',"
      " UNIQUE (job_id, due_at));"
-     "CREATE INDEX job_runs_status ON job_runs(status) WHERE status = 'running';"},
+     "CREATE INDEX job_runs_status ON job_runs(status) WHERE status = 'running';", NULL},
     {5, "baselines",
      "CREATE TABLE baselines ("
      " id INTEGER PRIMARY KEY,"
      " check_id INTEGER NOT NULL REFERENCES check_runs(id),"
      " created_at TEXT NOT NULL,"
      " file TEXT NOT NULL DEFAULT '',"
-     " note TEXT NOT NULL DEFAULT '');"},
+     " note TEXT NOT NULL DEFAULT '');", NULL},
     {6, "token revocation and users per check",
      "ALTER TABLE users ADD COLUMN tokens_valid_after TEXT;"
-     "ALTER TABLE check_runs ADD COLUMN users_checked INTEGER NOT NULL DEFAULT 0;"},
+     "ALTER TABLE check_runs ADD COLUMN users_checked INTEGER NOT NULL DEFAULT 0;", NULL},
     {7, "alerts",
      "CREATE TABLE alerts ("
      " id INTEGER PRIMARY KEY,"
@@ -224,7 +227,7 @@ static const struct sqlite_migration sqlite_migrations[] = {
      " attempted_at TEXT NOT NULL,"
      " ok INTEGER NOT NULL,"
      " error TEXT NOT NULL DEFAULT '');"
-     "CREATE INDEX alert_attempts_delivery ON alert_attempts(delivery_id);"},
+     "CREATE INDEX alert_attempts_delivery ON alert_attempts(delivery_id);", NULL},
     /* SQLite cannot change a CHECK constraint: the outbox table is rebuilt
      * (sq_migrate turns foreign keys off around migrations and checks them
      * before the commit, as the SQLite documentation's procedure does). */
@@ -252,7 +255,7 @@ static const struct sqlite_migration sqlite_migrations[] = {
      "ALTER TABLE alert_deliveries_new RENAME TO alert_deliveries;"
      "CREATE INDEX alert_deliveries_alert ON alert_deliveries(alert_id);"
      "CREATE INDEX alert_deliveries_pending ON alert_deliveries(next_attempt_at)"
-     " WHERE status = 'pending';"},
+     " WHERE status = 'pending';", NULL},
     {9, "scheduler settings per start",
      /* NULL settings: a start recorded before they were kept. */
      "ALTER TABLE scheduler_starts ADD COLUMN scheduler INTEGER NOT NULL DEFAULT 1;"
@@ -260,11 +263,11 @@ static const struct sqlite_migration sqlite_migrations[] = {
      "ALTER TABLE scheduler_starts ADD COLUMN sync_interval INTEGER;"
      "ALTER TABLE scheduler_starts ADD COLUMN check_misfire_grace INTEGER;"
      "ALTER TABLE scheduler_starts ADD COLUMN sync_misfire_grace INTEGER;"
-     "CREATE INDEX scheduler_starts_time ON scheduler_starts(started_at);"},
+     "CREATE INDEX scheduler_starts_time ON scheduler_starts(started_at);", NULL},
     {10, "sync runs recorded while they run",
      "ALTER TABLE sync_runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished';"
      "ALTER TABLE sync_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
-     "CREATE INDEX sync_runs_running ON sync_runs(status) WHERE status = 'running';"},
+     "CREATE INDEX sync_runs_running ON sync_runs(status) WHERE status = 'running';", NULL},
     /* One row: who leads the scheduled jobs, until when (sqlite_lease.c). */
     {11, "scheduler leadership lease",
      "CREATE TABLE scheduler_lease ("
@@ -273,7 +276,11 @@ static const struct sqlite_migration sqlite_migrations[] = {
      " expires_at TEXT NOT NULL,"
      " renewed_at TEXT);"
      "INSERT INTO scheduler_lease(id, owner, expires_at)"
-     " VALUES (1, '', '1970-01-01T00:00:00.000000Z');"},
+     " VALUES (1, '', '1970-01-01T00:00:00.000000Z');", NULL},
+    /* Emails match without regard to case (attach.md): the lookup by
+     * lower(email) uses this index. */
+    {12, "emails without regard to case",
+     "CREATE INDEX users_email_lower ON users(lower(email));", NULL},
 };
 
 #define SQLITE_MIGRATION_COUNT ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -8,6 +8,7 @@
 #include "store/columns.h"
 #include "store/domain_sql.h"
 #include "store/sqlite/sqlite_lease.h"
+#include "store/sqlite/sqlite_private.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "store/store.h"
 #include "util/timeutil.h"
@@ -22,97 +23,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum stmt_id {
-    ST_USER_INSERT,
-    ST_USER_GET,
-    ST_USER_GET_EMAIL,
-    ST_USER_UPDATE,
-    ST_USER_COUNT,
-    ST_USER_EMAIL,
-    ST_SPEC_INSERT,
-    ST_SPEC_GET,
-    ST_SPEC_LIST,
-    ST_SPEC_IDS,
-    ST_PROBE,
-    ST_SPEC_LEVEL_XP,
-    ST_PROGRESS_GET,
-    ST_PROGRESS_INSERT,
-    ST_PROGRESS_UPDATE,
-    ST_LICENSE_GET,
-    ST_LICENSE_INSERT,
-    ST_LICENSE_UPDATE,
-    ST_PROGRESSION_INSERT,
-    ST_PROGRESSION_COUNT,
-    ST_USER_PROGRESS_ROWS,
-    ST_USER_LICENSE_ROWS,
-    ST_SCAN_P_ALL,
-    ST_SCAN_P_USER,
-    ST_SCAN_P_SPEC,
-    ST_SCAN_P_USER_SPEC,
-    ST_SCAN_L_ALL,
-    ST_SCAN_L_USER,
-    ST_SCAN_L_SPEC,
-    ST_SCAN_L_USER_SPEC,
-    ST_VIOLATION_FIRST_SEEN,
-    ST_CHECK_INSERT,
-    ST_VIOLATION_RESOLVE,
-    ST_VIOLATION_UPDATE_OPEN,
-    ST_VIOLATION_INSERT,
-    ST_CHECK_SET_FILE,
-    ST_CHECK_LATEST,
-    ST_CHECK_GET,
-    ST_CHECK_LIST,
-    ST_VIOLATIONS_OPEN_ALL,
-    ST_VIOLATIONS_OPEN_SPEC,
-    ST_VIOLATIONS_NEW_SINCE,
-    ST_VIOLATIONS_RESOLVED_SINCE,
-    ST_VIOLATIONS_OPEN_PAGE,
-    ST_VIOLATIONS_OPEN_COUNT,
-    ST_SYNC_RUN_INSERT,
-    ST_SYNC_RUN_LIST,
-    ST_SYNC_RUN_COUNT,
-    ST_SYNC_RUN_FINISH,
-    ST_SYNC_RUN_RUNNING,
-    ST_AUDIT_INSERT,
-    ST_REFRESH_INSERT,
-    ST_REFRESH_GET,
-    ST_REFRESH_MARK_USED,
-    ST_REFRESH_REVOKE_FAMILY,
-    ST_REFRESH_REVOKE_USER,
-    ST_SCHED_START_INSERT,
-    ST_SCHED_FIRST_START,
-    ST_SCHED_LAST_START,
-    ST_SCHED_START_LIST,
-    ST_JOB_RUN_INSERT,
-    ST_JOB_RUN_FINISH,
-    ST_JOB_RUNS_INTERRUPT,
-    ST_JOB_RUN_STATS,
-    ST_JOB_RUN_LAST,
-    ST_JOB_RUN_LAST_SUCCESS,
-    ST_JOB_RUN_LIST,
-    ST_JOB_RUN_LAST_DUE,
-    ST_BASELINE_INSERT,
-    ST_BASELINE_GET,
-    ST_BASELINE_LATEST,
-    ST_BASELINE_LIST,
-    ST_BASELINE_SET_FILE,
-    ST_ALERT_INSERT,
-    ST_ALERT_UPDATE,
-    ST_ALERT_LIST_ACTIVE,
-    ST_ALERT_LIST_ALL,
-    ST_SILENCE_INSERT,
-    ST_SILENCE_LIST_AT,
-    ST_SILENCE_LIST_ALL,
-    ST_SILENCE_DELETE,
-    ST_DELIVERY_INSERT,
-    ST_DELIVERY_UPDATE,
-    ST_DELIVERY_DUE,
-    ST_DELIVERY_LIST,
-    ST_DELIVERY_NEXT_DUE,
-    ST_ATTEMPT_INSERT,
-    ST_ATTEMPT_LIST,
-    ST_COUNT
-};
 
 /* The statements over the domain tables are templates (store/domain_sql.h):
  * {key} is the mapped name of that table or column. */
@@ -125,7 +35,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_USER_INSERT] = "INSERT INTO users(name, email, password_hash, role, is_active, "
                        "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
-    [ST_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE email = ?1",
+    /* Without regard to case: an address another program stored with capitals
+     * is found too; an exact match first if case alone tells two apart. */
+    [ST_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE lower(email) = lower(?1) "
+                          "ORDER BY email = ?1 DESC, id LIMIT 1",
     /* Only the columns a change sets; tokens_valid_after only ever rises (the
      * times are fixed-width ISO text, so max() is the later one). */
     [ST_USER_UPDATE] = "UPDATE users SET name = coalesce(?2, name), "
@@ -180,7 +93,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     /* What /readyz and doctor see: schema version, accounts, any pair, the
      * size of the last check. */
     [ST_PROBE] = "SELECT coalesce(max(version), 0), (SELECT count(*) FROM users), "
-                 "EXISTS (SELECT 1 FROM {progress_table}) OR EXISTS (SELECT 1 FROM {license_table}), "
+                 "EXISTS (SELECT 1 FROM {progress_table}) OR "
+                 "EXISTS (SELECT 1 FROM {license_table}), "
                  "coalesce((SELECT total_checked FROM check_runs ORDER BY id DESC LIMIT 1), -1) "
                  "FROM schema_migrations",
     [ST_SCAN_P_ALL] = SCAN_P SCAN_P_ORDER,
@@ -333,52 +247,13 @@ static const char *const stmt_sql[ST_COUNT] = {
                         "WHERE delivery_id = ?1 ORDER BY id",
 };
 
-/* The changes a check makes to the open violations, gathered while its full
- * scan runs (see "the pair scan") so that recording touches only what changed. */
-struct staged_violation {
-    int64_t user;
-    char spec[SPEC_ID_MAX];
-    char issue[ISSUE_TYPE_MAX];
-    char action[ACTION_MAX];
-    bool has_progress, has_license;
-    int progress_level, license_level;
-    int64_t first_seen;
-    char *email; /* owned */
-};
-
-struct stage {
-    bool open;      /* check_stage_reset was called */
-    bool complete;  /* check_stage_complete since then */
-    struct staged_violation *resolved, *upserts;
-    size_t n_resolved, cap_resolved, n_upserts, cap_upserts;
-};
-
-struct sqlite_store {
-    struct store base;
-    sqlite3 *db;
-    char path[STORE_PATH_MAX];
-    long busy_timeout_ms;
-    sqlite3_stmt *stmts[ST_COUNT];
-    struct stage stage;        /* what the next check_record writes */
-    long parallel_min_bytes;   /* threaded full scans above this file size; -1 never */
-    sqlite3 *scan_db[2];       /* threaded full scans: read progress, licenses */
-    sqlite3 *lock_db;          /* holds the write lock while a scan's snapshots start */
-    sqlite3_stmt *scan_stmt[2];
-    struct domain_map domain;  /* the names of the domain tables */
-    char *sql[ST_COUNT];       /* each statement's SQL, made from its template when first
-                                  used; owned */
-};
 
 
 static const struct store_ops sqlite_ops;
 
-static struct sqlite_store *SS(struct store *s)
-{
-    return (struct sqlite_store *)s;
-}
 
 /* Map a SQLite result code to a store code and record the message. */
-static int fail(struct sqlite_store *ss, int rc, const char *what)
+int sq_fail(struct sqlite_store *ss, int rc, const char *what)
 {
     int code = STORE_ERR;
     int primary = rc & 0xff;
@@ -398,7 +273,7 @@ sqlite3 *sqlite_store_db(struct store *s)
 
 int sqlite_store_fail(struct store *s, int rc, const char *what)
 {
-    return fail(SS(s), rc, what);
+    return sq_fail(SS(s), rc, what);
 }
 
 /* A double-quoted name is always an identifier: SQLite would otherwise take a
@@ -423,7 +298,7 @@ static const char *sql_text(struct sqlite_store *ss, enum stmt_id id)
     return ss->sql[id];
 }
 
-static sqlite3_stmt *stmt(struct sqlite_store *ss, enum stmt_id id)
+sqlite3_stmt *sq_stmt(struct sqlite_store *ss, enum stmt_id id)
 {
     sqlite3_stmt *st = ss->stmts[id];
     if (st) {
@@ -436,14 +311,14 @@ static sqlite3_stmt *stmt(struct sqlite_store *ss, enum stmt_id id)
         return NULL;
     int rc = sqlite3_prepare_v3(ss->db, text, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
     if (rc != SQLITE_OK) {
-        fail(ss, rc, "prepare");
+        sq_fail(ss, rc, "prepare");
         return NULL;
     }
     ss->stmts[id] = st;
     return st;
 }
 
-static void bind_time(sqlite3_stmt *st, int i, int64_t us)
+void sq_bind_time(sqlite3_stmt *st, int i, int64_t us)
 {
     if (!us) {
         sqlite3_bind_null(st, i);
@@ -454,7 +329,7 @@ static void bind_time(sqlite3_stmt *st, int i, int64_t us)
     sqlite3_bind_text(st, i, iso, -1, SQLITE_TRANSIENT);
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+void sq_bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 {
     if (s)
         sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
@@ -462,7 +337,7 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
-static void bind_id_or_null(sqlite3_stmt *st, int i, int64_t id)
+void sq_bind_id_or_null(sqlite3_stmt *st, int i, int64_t id)
 {
     if (id)
         sqlite3_bind_int64(st, i, id);
@@ -470,7 +345,7 @@ static void bind_id_or_null(sqlite3_stmt *st, int i, int64_t id)
         sqlite3_bind_null(st, i);
 }
 
-static int64_t col_time(sqlite3_stmt *st, int i)
+int64_t sq_col_time(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     int64_t us = 0;
@@ -479,25 +354,25 @@ static int64_t col_time(sqlite3_stmt *st, int i)
     return us;
 }
 
-static void col_copy(sqlite3_stmt *st, int i, char *out, size_t len)
+void sq_col_copy(sqlite3_stmt *st, int i, char *out, size_t len)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     snprintf(out, len, "%s", t ? (const char *)t : "");
 }
 
 /* Step a statement that returns no rows. */
-static int exec_stmt(struct sqlite_store *ss, sqlite3_stmt *st, const char *what)
+int sq_exec_stmt(struct sqlite_store *ss, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
-        return fail(ss, rc, what);
+        return sq_fail(ss, rc, what);
     return 0;
 }
 
 /* Step a statement expected to return one row: 0 with the row current,
  * STORE_ERR_NOT_FOUND, or an error. The caller resets. */
-static int step_one(struct sqlite_store *ss, sqlite3_stmt *st, const char *what)
+int sq_step_one(struct sqlite_store *ss, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
@@ -505,10 +380,22 @@ static int step_one(struct sqlite_store *ss, sqlite3_stmt *st, const char *what)
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
         return store_fail(&ss->base, STORE_ERR_NOT_FOUND, "%s: not found", what);
-    return fail(ss, rc, what);
+    return sq_fail(ss, rc, what);
 }
 
-static int exec_sql(struct sqlite_store *ss, const char *sql, const char *what)
+int sq_first_time(struct sqlite_store *ss, sqlite3_stmt *st, int64_t *when,
+                  const char *what)
+{
+    int rc = sq_step_one(ss, st, what);
+    if (rc)
+        return rc;
+    bool null = sqlite3_column_type(st, 0) == SQLITE_NULL;
+    *when = null ? 0 : sq_col_time(st, 0);
+    sqlite3_reset(st);
+    return null ? store_fail(&ss->base, STORE_ERR_NOT_FOUND, "%s: none", what) : 0;
+}
+
+int sq_exec_sql(struct sqlite_store *ss, const char *sql, const char *what)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(ss->db, sql, NULL, NULL, &msg);
@@ -533,7 +420,7 @@ static int sq_begin(struct store *s, enum store_txn kind)
     struct sqlite_store *ss = SS(s);
     if (s->in_txn)
         return store_fail(s, STORE_ERR, "a transaction is already open");
-    int rc = exec_sql(ss, kind == STORE_TXN_WRITE ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED",
+    int rc = sq_exec_sql(ss, kind == STORE_TXN_WRITE ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED",
                       "begin transaction");
     if (rc == 0)
         s->in_txn = (int)kind + 1;
@@ -545,10 +432,10 @@ static int sq_commit(struct store *s)
     struct sqlite_store *ss = SS(s);
     if (!s->in_txn)
         return store_fail(s, STORE_ERR, "no transaction is open");
-    int rc = exec_sql(ss, "COMMIT", "commit");
+    int rc = sq_exec_sql(ss, "COMMIT", "commit");
     if (rc) {
         if (sqlite3_get_autocommit(ss->db) == 0)
-            exec_sql(ss, "ROLLBACK", "rollback");
+            sq_exec_sql(ss, "ROLLBACK", "rollback");
     }
     s->in_txn = 0;
     return rc;
@@ -560,7 +447,7 @@ static void sq_rollback(struct store *s)
     if (sqlite3_get_autocommit(ss->db) == 0) {
         char saved[STORE_ERRMSG_MAX];
         memcpy(saved, s->errmsg, sizeof saved);
-        exec_sql(ss, "ROLLBACK", "rollback");
+        sq_exec_sql(ss, "ROLLBACK", "rollback");
         memcpy(s->errmsg, saved, sizeof saved);
     }
     s->in_txn = 0;
@@ -665,11 +552,11 @@ static int has_schema(struct sqlite_store *ss, bool *exists)
                                 "AND name = 'schema_migrations'",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return fail(ss, rc, "read schema version");
+        return sq_fail(ss, rc, "read schema version");
     rc = sqlite3_step(st);
     *exists = rc == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
     sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : fail(ss, rc, "read schema version");
+    return rc == SQLITE_ROW ? 0 : sq_fail(ss, rc, "read schema version");
 }
 
 static int current_version(struct sqlite_store *ss, int *version)
@@ -683,12 +570,12 @@ static int current_version(struct sqlite_store *ss, int *version)
     rc = sqlite3_prepare_v2(ss->db, "SELECT coalesce(max(version), 0) FROM schema_migrations",
                             -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return fail(ss, rc, "read schema version");
+        return sq_fail(ss, rc, "read schema version");
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : fail(ss, rc, "read schema version");
+    return rc == SQLITE_ROW ? 0 : sq_fail(ss, rc, "read schema version");
 }
 
 
@@ -703,7 +590,7 @@ static int foreign_keys_hold(struct sqlite_store *ss)
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(ss->db, "PRAGMA foreign_key_check", -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return fail(ss, rc, "check foreign keys after migrating");
+        return sq_fail(ss, rc, "check foreign keys after migrating");
     rc = sqlite3_step(st);
     char table[64] = "";
     if (rc == SQLITE_ROW)
@@ -713,7 +600,7 @@ static int foreign_keys_hold(struct sqlite_store *ss)
         return store_fail(&ss->base, STORE_ERR,
                           "migrating broke a reference of table %s (nothing was changed)",
                           table);
-    return rc == SQLITE_DONE ? 0 : fail(ss, rc, "check foreign keys after migrating");
+    return rc == SQLITE_DONE ? 0 : sq_fail(ss, rc, "check foreign keys after migrating");
 }
 
 static int sq_migrate(struct store *s, int *applied)
@@ -734,15 +621,15 @@ static int sq_migrate(struct store *s, int *applied)
     /* A migration may rebuild a table others refer to: foreign keys are off
      * while they run (the pragma is a no-op inside a transaction) and checked
      * whole before the commit. */
-    rc = exec_sql(ss, "PRAGMA foreign_keys = OFF", "migrate");
+    rc = sq_exec_sql(ss, "PRAGMA foreign_keys = OFF", "migrate");
     if (rc)
         return rc;
     rc = sq_begin(s, STORE_TXN_WRITE);
     if (rc) {
-        exec_sql(ss, "PRAGMA foreign_keys = ON", "migrate");
+        sq_exec_sql(ss, "PRAGMA foreign_keys = ON", "migrate");
         return rc;
     }
-    rc = exec_sql(ss,
+    rc = sq_exec_sql(ss,
                   "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
                   " name TEXT NOT NULL, applied_at TEXT NOT NULL)",
                   "create schema_migrations");
@@ -754,7 +641,9 @@ static int sq_migrate(struct store *s, int *applied)
             continue;
         char what[96];
         snprintf(what, sizeof what, "migration %d (%s)", m->version, m->name);
-        rc = exec_sql(ss, m->sql, what);
+        rc = sq_exec_sql(ss, m->sql, what);
+        if (rc == 0 && m->domain_sql && !ss->attached)
+            rc = sq_exec_sql(ss, m->domain_sql, what);
         if (rc)
             break;
         sqlite3_stmt *st = NULL;
@@ -765,13 +654,13 @@ static int sq_migrate(struct store *s, int *applied)
         if (src == SQLITE_OK) {
             sqlite3_bind_int(st, 1, m->version);
             sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
-            bind_time(st, 3, time_now_us());
+            sq_bind_time(st, 3, time_now_us());
             src = sqlite3_step(st);
             src = src == SQLITE_DONE ? SQLITE_OK : src;
         }
         sqlite3_finalize(st);
         if (src != SQLITE_OK) {
-            rc = fail(ss, src, what);
+            rc = sq_fail(ss, src, what);
             break;
         }
         n++;
@@ -780,11 +669,11 @@ static int sq_migrate(struct store *s, int *applied)
         rc = foreign_keys_hold(ss);
     if (rc) {
         sq_rollback(s);
-        exec_sql(ss, "PRAGMA foreign_keys = ON", "migrate");
+        sq_exec_sql(ss, "PRAGMA foreign_keys = ON", "migrate");
         return rc;
     }
     rc = sq_commit(s);
-    int frc = exec_sql(ss, "PRAGMA foreign_keys = ON", "migrate");
+    int frc = sq_exec_sql(ss, "PRAGMA foreign_keys = ON", "migrate");
     if (rc == 0)
         rc = frc;
     if (rc == 0)
@@ -792,183 +681,30 @@ static int sq_migrate(struct store *s, int *applied)
     return rc;
 }
 
-/* ---- users ------------------------------------------------------------- */
-
-static void read_user(sqlite3_stmt *st, struct user *u)
-{
-    memset(u, 0, sizeof *u);
-    u->id = sqlite3_column_int64(st, 0);
-    col_copy(st, 1, u->name, sizeof u->name);
-    col_copy(st, 2, u->email, sizeof u->email);
-    col_copy(st, 3, u->password_hash, sizeof u->password_hash);
-    col_copy(st, 4, u->role, sizeof u->role);
-    u->is_active = sqlite3_column_int(st, 5) != 0;
-    u->created_at = col_time(st, 6);
-    u->updated_at = col_time(st, 7);
-    u->tokens_valid_after = col_time(st, 8);
-}
-
-static int sq_user_insert(struct store *s, struct user *u)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_USER_INSERT);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, u->email, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, u->password_hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, u->role, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, u->is_active ? 1 : 0);
-    bind_time(st, 6, u->created_at);
-    bind_time(st, 7, u->updated_at);
-    int rc = exec_stmt(ss, st, "insert user");
-    if (rc == STORE_ERR_CONFLICT)
-        return store_fail(s, rc, "a user with email %s already exists", u->email);
-    if (rc == 0)
-        u->id = sqlite3_last_insert_rowid(ss->db);
-    return rc;
-}
-
-static int get_user(struct sqlite_store *ss, sqlite3_stmt *st, struct user *u)
-{
-    int rc = step_one(ss, st, "user");
-    if (rc)
-        return rc;
-    read_user(st, u);
-    sqlite3_reset(st);
-    return 0;
-}
-
-static int sq_user_get(struct store *s, int64_t id, struct user *u)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_USER_GET);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    return get_user(ss, st, u);
-}
-
-static int sq_user_get_by_email(struct store *s, const char *email, struct user *u)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_USER_GET_EMAIL);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, email, -1, SQLITE_STATIC);
-    return get_user(ss, st, u);
-}
-
-static int sq_user_update(struct store *s, int64_t id, const struct user_change *c)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_USER_UPDATE);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    bind_text_or_null(st, 2, c->name);
-    bind_text_or_null(st, 3, c->password_hash);
-    bind_text_or_null(st, 4, c->role);
-    sqlite3_bind_int(st, 5, c->is_active < 0 ? -1 : c->is_active != 0);
-    bind_time(st, 6, c->updated_at);
-    bind_time(st, 7, c->tokens_valid_after);
-    int rc = exec_stmt(ss, st, "update user");
-    if (rc == 0 && sqlite3_changes(ss->db) == 0)
-        return store_fail(s, STORE_ERR_NOT_FOUND, "user %lld not found", (long long)id);
-    return rc;
-}
-
-static int sq_user_list(struct store *s, const struct user_filter *f, store_user_cb cb,
-                        void *ctx)
-{
-    struct sqlite_store *ss = SS(s);
-    /* Built once per call from fixed fragments only; every value is bound. */
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(
-        ss->db,
-        "SELECT " USER_COLS " FROM users WHERE (?1 IS NULL OR role = ?1) "
-        "AND (?2 < 0 OR is_active = ?2) AND (?3 IS NULL OR instr(lower(name), lower(?3)) > 0 "
-        "OR instr(email, lower(?3)) > 0) ORDER BY id LIMIT ?4 OFFSET ?5",
-        -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return fail(ss, rc, "list users");
-    bind_text_or_null(st, 1, f->role);
-    sqlite3_bind_int(st, 2, f->active);
-    bind_text_or_null(st, 3, f->query);
-    sqlite3_bind_int64(st, 4, f->limit > 0 ? f->limit : -1);
-    sqlite3_bind_int64(st, 5, f->offset > 0 ? f->offset : 0);
-    int out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct user u;
-        read_user(st, &u);
-        if ((out = cb(ctx, &u)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = fail(ss, rc, "list users");
-    sqlite3_finalize(st);
-    return out;
-}
-
-static int sq_user_count(struct store *s, const char *role, bool active_only, int64_t *n)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_USER_COUNT);
-    if (!st)
-        return STORE_ERR;
-    bind_text_or_null(st, 1, role);
-    sqlite3_bind_int(st, 2, active_only ? 1 : 0);
-    int rc = step_one(ss, st, "count users");
-    if (rc)
-        return rc;
-    *n = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return 0;
-}
-
-static int sq_user_email(struct store *s, int64_t id, char *out)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_USER_EMAIL);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = step_one(ss, st, "user email");
-    if (rc == STORE_ERR_NOT_FOUND) {
-        out[0] = '\0';
-        return 0;
-    }
-    if (rc)
-        return rc;
-    col_copy(st, 0, out, EMAIL_MAX + 1);
-    sqlite3_reset(st);
-    return 0;
-}
-
 /* ---- specializations ----------------------------------------------------- */
 
 static void read_spec(sqlite3_stmt *st, struct specialization *sp)
 {
     memset(sp, 0, sizeof *sp);
-    col_copy(st, 0, sp->id, sizeof sp->id);
-    col_copy(st, 1, sp->name, sizeof sp->name);
+    sq_col_copy(st, 0, sp->id, sizeof sp->id);
+    sq_col_copy(st, 1, sp->name, sizeof sp->name);
     sp->max_levels = sqlite3_column_int(st, 2);
     sp->is_active = sqlite3_column_int(st, 3) != 0;
-    sp->created_at = col_time(st, 4);
+    sp->created_at = sq_col_time(st, 4);
 }
 
 static int sq_spec_insert(struct store *s, const struct specialization *sp)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_SPEC_INSERT);
+    sqlite3_stmt *st = sq_stmt(ss, ST_SPEC_INSERT);
     if (!st)
         return STORE_ERR;
     sqlite3_bind_text(st, 1, sp->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, sp->name, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, sp->max_levels);
     sqlite3_bind_int(st, 4, sp->is_active ? 1 : 0);
-    bind_time(st, 5, sp->created_at);
-    int rc = exec_stmt(ss, st, "insert specialization");
+    sq_bind_time(st, 5, sp->created_at);
+    int rc = sq_exec_stmt(ss, st, "insert specialization");
     if (rc == STORE_ERR_CONFLICT)
         return store_fail(s, rc, "specialization %s already exists", sp->id);
     return rc;
@@ -977,11 +713,11 @@ static int sq_spec_insert(struct store *s, const struct specialization *sp)
 static int sq_spec_get(struct store *s, const char *id, struct specialization *sp)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_SPEC_GET);
+    sqlite3_stmt *st = sq_stmt(ss, ST_SPEC_GET);
     if (!st)
         return STORE_ERR;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    int rc = step_one(ss, st, "specialization");
+    int rc = sq_step_one(ss, st, "specialization");
     if (rc == STORE_ERR_NOT_FOUND)
         return store_fail(s, rc, "unknown specialization %s", id);
     if (rc)
@@ -994,7 +730,7 @@ static int sq_spec_get(struct store *s, const char *id, struct specialization *s
 static int sq_spec_list(struct store *s, store_spec_cb cb, void *ctx)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_SPEC_LIST);
+    sqlite3_stmt *st = sq_stmt(ss, ST_SPEC_LIST);
     if (!st)
         return STORE_ERR;
     int rc, out = 0;
@@ -1005,7 +741,7 @@ static int sq_spec_list(struct store *s, store_spec_cb cb, void *ctx)
             break;
     }
     if (out == 0 && rc != SQLITE_DONE)
-        out = fail(ss, rc, "list specializations");
+        out = sq_fail(ss, rc, "list specializations");
     sqlite3_reset(st);
     return out;
 }
@@ -1013,12 +749,12 @@ static int sq_spec_list(struct store *s, store_spec_cb cb, void *ctx)
 static int sq_spec_level_xp(struct store *s, const char *spec, int level, int64_t *xp)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_SPEC_LEVEL_XP);
+    sqlite3_stmt *st = sq_stmt(ss, ST_SPEC_LEVEL_XP);
     if (!st)
         return STORE_ERR;
     sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, level);
-    int rc = step_one(ss, st, "level threshold");
+    int rc = sq_step_one(ss, st, "level threshold");
     if (rc)
         return rc;
     *xp = sqlite3_column_int64(st, 0);
@@ -1033,16 +769,16 @@ static void read_progress(sqlite3_stmt *st, struct progress *p)
     memset(p, 0, sizeof *p);
     p->id = sqlite3_column_int64(st, 0);
     p->student_id = sqlite3_column_int64(st, 1);
-    col_copy(st, 2, p->spec, sizeof p->spec);
+    sq_col_copy(st, 2, p->spec, sizeof p->spec);
     p->current_level = sqlite3_column_int(st, 3);
     p->total_xp = sqlite3_column_int64(st, 4);
     p->completed_sessions = sqlite3_column_int64(st, 5);
     p->completed_projects = sqlite3_column_int64(st, 6);
     p->theory_hours_completed = sqlite3_column_int64(st, 7);
     p->practice_hours_completed = sqlite3_column_int64(st, 8);
-    p->last_activity = col_time(st, 9);
-    p->created_at = col_time(st, 10);
-    p->updated_at = col_time(st, 11);
+    p->last_activity = sq_col_time(st, 9);
+    p->created_at = sq_col_time(st, 10);
+    p->updated_at = sq_col_time(st, 11);
 }
 
 static void read_license(sqlite3_stmt *st, struct license *l)
@@ -1050,13 +786,13 @@ static void read_license(sqlite3_stmt *st, struct license *l)
     memset(l, 0, sizeof *l);
     l->id = sqlite3_column_int64(st, 0);
     l->user_id = sqlite3_column_int64(st, 1);
-    col_copy(st, 2, l->spec, sizeof l->spec);
+    sq_col_copy(st, 2, l->spec, sizeof l->spec);
     l->current_level = sqlite3_column_int(st, 3);
     l->max_achieved_level = sqlite3_column_int(st, 4);
-    l->started_at = col_time(st, 5);
-    l->last_advanced_at = col_time(st, 6);
-    l->created_at = col_time(st, 7);
-    l->updated_at = col_time(st, 8);
+    l->started_at = sq_col_time(st, 5);
+    l->last_advanced_at = sq_col_time(st, 6);
+    l->created_at = sq_col_time(st, 7);
+    l->updated_at = sq_col_time(st, 8);
 }
 
 static int sq_progress_get(struct store *s, int64_t user, const char *spec, bool for_update,
@@ -1064,12 +800,12 @@ static int sq_progress_get(struct store *s, int64_t user, const char *spec, bool
 {
     (void)for_update; /* the write transaction already holds the database lock */
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_PROGRESS_GET);
+    sqlite3_stmt *st = sq_stmt(ss, ST_PROGRESS_GET);
     if (!st)
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, user);
     sqlite3_bind_text(st, 2, spec, -1, SQLITE_STATIC);
-    int rc = step_one(ss, st, "progress");
+    int rc = sq_step_one(ss, st, "progress");
     if (rc)
         return rc;
     read_progress(st, p);
@@ -1080,7 +816,7 @@ static int sq_progress_get(struct store *s, int64_t user, const char *spec, bool
 static int sq_progress_insert(struct store *s, struct progress *p)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_PROGRESS_INSERT);
+    sqlite3_stmt *st = sq_stmt(ss, ST_PROGRESS_INSERT);
     if (!st)
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, p->student_id);
@@ -1091,10 +827,10 @@ static int sq_progress_insert(struct store *s, struct progress *p)
     sqlite3_bind_int64(st, 6, p->completed_projects);
     sqlite3_bind_int64(st, 7, p->theory_hours_completed);
     sqlite3_bind_int64(st, 8, p->practice_hours_completed);
-    bind_time(st, 9, p->last_activity);
-    bind_time(st, 10, p->created_at);
-    bind_time(st, 11, p->updated_at);
-    int rc = exec_stmt(ss, st, "insert progress");
+    sq_bind_time(st, 9, p->last_activity);
+    sq_bind_time(st, 10, p->created_at);
+    sq_bind_time(st, 11, p->updated_at);
+    int rc = sq_exec_stmt(ss, st, "insert progress");
     if (rc == 0)
         p->id = sqlite3_last_insert_rowid(ss->db);
     return rc;
@@ -1103,7 +839,7 @@ static int sq_progress_insert(struct store *s, struct progress *p)
 static int sq_progress_update(struct store *s, const struct progress *p)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_PROGRESS_UPDATE);
+    sqlite3_stmt *st = sq_stmt(ss, ST_PROGRESS_UPDATE);
     if (!st)
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, p->id);
@@ -1113,9 +849,9 @@ static int sq_progress_update(struct store *s, const struct progress *p)
     sqlite3_bind_int64(st, 5, p->completed_projects);
     sqlite3_bind_int64(st, 6, p->theory_hours_completed);
     sqlite3_bind_int64(st, 7, p->practice_hours_completed);
-    bind_time(st, 8, p->last_activity);
-    bind_time(st, 9, p->updated_at);
-    return exec_stmt(ss, st, "update progress");
+    sq_bind_time(st, 8, p->last_activity);
+    sq_bind_time(st, 9, p->updated_at);
+    return sq_exec_stmt(ss, st, "update progress");
 }
 
 static int sq_license_get(struct store *s, int64_t user, const char *spec, bool for_update,
@@ -1123,12 +859,12 @@ static int sq_license_get(struct store *s, int64_t user, const char *spec, bool 
 {
     (void)for_update;
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_LICENSE_GET);
+    sqlite3_stmt *st = sq_stmt(ss, ST_LICENSE_GET);
     if (!st)
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, user);
     sqlite3_bind_text(st, 2, spec, -1, SQLITE_STATIC);
-    int rc = step_one(ss, st, "license");
+    int rc = sq_step_one(ss, st, "license");
     if (rc)
         return rc;
     read_license(st, l);
@@ -1139,18 +875,18 @@ static int sq_license_get(struct store *s, int64_t user, const char *spec, bool 
 static int sq_license_insert(struct store *s, struct license *l)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_LICENSE_INSERT);
+    sqlite3_stmt *st = sq_stmt(ss, ST_LICENSE_INSERT);
     if (!st)
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, l->user_id);
     sqlite3_bind_text(st, 2, l->spec, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, l->current_level);
     sqlite3_bind_int(st, 4, l->max_achieved_level);
-    bind_time(st, 5, l->started_at);
-    bind_time(st, 6, l->last_advanced_at);
-    bind_time(st, 7, l->created_at);
-    bind_time(st, 8, l->updated_at);
-    int rc = exec_stmt(ss, st, "insert license");
+    sq_bind_time(st, 5, l->started_at);
+    sq_bind_time(st, 6, l->last_advanced_at);
+    sq_bind_time(st, 7, l->created_at);
+    sq_bind_time(st, 8, l->updated_at);
+    int rc = sq_exec_stmt(ss, st, "insert license");
     if (rc == 0)
         l->id = sqlite3_last_insert_rowid(ss->db);
     return rc;
@@ -1159,30 +895,30 @@ static int sq_license_insert(struct store *s, struct license *l)
 static int sq_license_update(struct store *s, const struct license *l)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_LICENSE_UPDATE);
+    sqlite3_stmt *st = sq_stmt(ss, ST_LICENSE_UPDATE);
     if (!st)
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, l->id);
     sqlite3_bind_int(st, 2, l->current_level);
     sqlite3_bind_int(st, 3, l->max_achieved_level);
-    bind_time(st, 4, l->last_advanced_at);
-    bind_time(st, 5, l->updated_at);
-    return exec_stmt(ss, st, "update license");
+    sq_bind_time(st, 4, l->last_advanced_at);
+    sq_bind_time(st, 5, l->updated_at);
+    return sq_exec_stmt(ss, st, "update license");
 }
 
 static int sq_progression_insert(struct store *s, struct progression *pr)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_PROGRESSION_INSERT);
+    sqlite3_stmt *st = sq_stmt(ss, ST_PROGRESSION_INSERT);
     if (!st)
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, pr->user_license_id);
     sqlite3_bind_int(st, 2, pr->from_level);
     sqlite3_bind_int(st, 3, pr->to_level);
-    bind_id_or_null(st, 4, pr->advanced_by);
+    sq_bind_id_or_null(st, 4, pr->advanced_by);
     sqlite3_bind_text(st, 5, pr->reason, -1, SQLITE_STATIC);
-    bind_time(st, 6, pr->advanced_at);
-    int rc = exec_stmt(ss, st, "insert license progression");
+    sq_bind_time(st, 6, pr->advanced_at);
+    int rc = sq_exec_stmt(ss, st, "insert license progression");
     if (rc == 0)
         pr->id = sqlite3_last_insert_rowid(ss->db);
     return rc;
@@ -1191,11 +927,11 @@ static int sq_progression_insert(struct store *s, struct progression *pr)
 static int sq_progression_count(struct store *s, int64_t license_id, int64_t *n)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_PROGRESSION_COUNT);
+    sqlite3_stmt *st = sq_stmt(ss, ST_PROGRESSION_COUNT);
     if (!st)
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, license_id);
-    int rc = step_one(ss, st, "count progressions");
+    int rc = sq_step_one(ss, st, "count progressions");
     if (rc)
         return rc;
     *n = sqlite3_column_int64(st, 0);
@@ -1206,8 +942,8 @@ static int sq_progression_count(struct store *s, int64_t license_id, int64_t *n)
 static int sq_user_pairs(struct store *s, int64_t user, store_pair_rows_cb cb, void *ctx)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *ps = stmt(ss, ST_USER_PROGRESS_ROWS);
-    sqlite3_stmt *ls = ps ? stmt(ss, ST_USER_LICENSE_ROWS) : NULL;
+    sqlite3_stmt *ps = sq_stmt(ss, ST_USER_PROGRESS_ROWS);
+    sqlite3_stmt *ls = ps ? sq_stmt(ss, ST_USER_LICENSE_ROWS) : NULL;
     if (!ps || !ls)
         return STORE_ERR;
     sqlite3_bind_int64(ps, 1, user);
@@ -1236,7 +972,7 @@ static int sq_user_pairs(struct store *s, int64_t user, store_pair_rows_cb cb, v
     }
     if (out == 0 && (prc != SQLITE_DONE || lrc != SQLITE_DONE) &&
         (prc != SQLITE_ROW && lrc != SQLITE_ROW))
-        out = fail(ss, prc != SQLITE_DONE ? prc : lrc, "read progress and licenses");
+        out = sq_fail(ss, prc != SQLITE_DONE ? prc : lrc, "read progress and licenses");
     sqlite3_reset(ps);
     sqlite3_reset(ls);
     return out;
@@ -1334,7 +1070,7 @@ static int load_specs(struct store_scan *sc, sqlite3 *db)
             sc->spec_len = len;
             sc->cap_specs = cap;
         }
-        col_copy(st, 0, sc->specs[sc->n_specs++], SPEC_ID_MAX);
+        sq_col_copy(st, 0, sc->specs[sc->n_specs++], SPEC_ID_MAX);
         rc = SQLITE_OK;
     }
     sqlite3_finalize(st);
@@ -1435,7 +1171,7 @@ static int stream_next(struct scan_stream *ps)
             decode_row(sc, ps->st, &ps->row);
             return 0;
         }
-        return rc == SQLITE_DONE ? 1 : fail(sc->ss, rc, ps->what);
+        return rc == SQLITE_DONE ? 1 : sq_fail(sc->ss, rc, ps->what);
     }
     for (;;) {
         if (ps->cur >= 0 && ps->cur_pos < ps->batches[ps->cur].n) {
@@ -1513,18 +1249,18 @@ static int next_open_violation(struct store_scan *sc)
 {
     int rc = sqlite3_step(sc->ov);
     if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? 1 : fail(sc->ss, rc, "scan open violations");
+        return rc == SQLITE_DONE ? 1 : sq_fail(sc->ss, rc, "scan open violations");
     /* Columns of VIOLATION_COLS. */
     sc->ov_user = sqlite3_column_int64(sc->ov, 0);
-    col_copy(sc->ov, 1, sc->ovr.user_email, sizeof sc->ovr.user_email);
-    col_copy(sc->ov, 2, sc->ov_spec, sizeof sc->ov_spec);
-    col_copy(sc->ov, 3, sc->ovr.issue_type, sizeof sc->ovr.issue_type);
+    sq_col_copy(sc->ov, 1, sc->ovr.user_email, sizeof sc->ovr.user_email);
+    sq_col_copy(sc->ov, 2, sc->ov_spec, sizeof sc->ov_spec);
+    sq_col_copy(sc->ov, 3, sc->ovr.issue_type, sizeof sc->ovr.issue_type);
     sc->ovr.has_progress = sqlite3_column_type(sc->ov, 4) != SQLITE_NULL;
     sc->ovr.progress_level = sqlite3_column_int(sc->ov, 4);
     sc->ovr.has_license = sqlite3_column_type(sc->ov, 5) != SQLITE_NULL;
     sc->ovr.license_level = sqlite3_column_int(sc->ov, 5);
-    col_copy(sc->ov, 6, sc->ovr.recommended_action, sizeof sc->ovr.recommended_action);
-    sc->ovr.first_seen = col_time(sc->ov, 7);
+    sq_col_copy(sc->ov, 6, sc->ovr.recommended_action, sizeof sc->ovr.recommended_action);
+    sc->ovr.first_seen = sq_col_time(sc->ov, 7);
     return 0;
 }
 
@@ -1620,7 +1356,7 @@ static int sq_pair_scan_open(struct store *s, const struct pair_filter *f,
     sc->ss = ss;
     sc->p = (struct scan_stream){.sc = sc, .what = "scan progress", .cur = -1};
     sc->l = (struct scan_stream){.sc = sc, .what = "scan licenses", .cur = -1};
-    if (full && f && f->open_violations && !(sc->ov = stmt(ss, ST_VIOLATIONS_OPEN_ALL))) {
+    if (full && f && f->open_violations && !(sc->ov = sq_stmt(ss, ST_VIOLATIONS_OPEN_ALL))) {
         scan_free(sc);
         return STORE_ERR;
     }
@@ -1628,10 +1364,10 @@ static int sq_pair_scan_open(struct store *s, const struct pair_filter *f,
         int rc = load_specs(sc, ss->db);
         if (rc != SQLITE_OK) {
             scan_free(sc);
-            return fail(ss, rc, "read specializations");
+            return sq_fail(ss, rc, "read specializations");
         }
-        sc->p.st = stmt(ss, pid);
-        sc->l.st = sc->p.st ? stmt(ss, lid) : NULL;
+        sc->p.st = sq_stmt(ss, pid);
+        sc->l.st = sc->p.st ? sq_stmt(ss, lid) : NULL;
         if (!sc->p.st || !sc->l.st) {
             scan_free(sc);
             return STORE_ERR;
@@ -1750,16 +1486,16 @@ static int sq_violation_first_seen(struct store *s, int64_t user, const char *sp
                                    const char *issue, int64_t *first_seen)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_VIOLATION_FIRST_SEEN);
+    sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATION_FIRST_SEEN);
     if (!st)
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, user);
     sqlite3_bind_text(st, 2, spec, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, issue, -1, SQLITE_STATIC);
-    int rc = step_one(ss, st, "open violation");
+    int rc = sq_step_one(ss, st, "open violation");
     if (rc)
         return rc;
-    *first_seen = col_time(st, 0);
+    *first_seen = sq_col_time(st, 0);
     sqlite3_reset(st);
     return 0;
 }
@@ -1874,12 +1610,12 @@ static int sq_check_record(struct store *s, struct check_run *c)
     int rc = sq_begin(s, STORE_TXN_WRITE);
     if (rc)
         return rc;
-    sqlite3_stmt *st = stmt(ss, ST_CHECK_INSERT);
+    sqlite3_stmt *st = sq_stmt(ss, ST_CHECK_INSERT);
     if (!st) {
         rc = STORE_ERR;
         goto out;
     }
-    bind_time(st, 1, c->timestamp);
+    sq_bind_time(st, 1, c->timestamp);
     sqlite3_bind_int64(st, 2, c->total_checked);
     sqlite3_bind_int64(st, 3, c->consistent);
     sqlite3_bind_int64(st, 4, c->inconsistent);
@@ -1890,23 +1626,23 @@ static int sq_check_record(struct store *s, struct check_run *c)
     sqlite3_bind_text(st, 9, c->report_file, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, c->file_error, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 11, c->users_checked);
-    if ((rc = exec_stmt(ss, st, "record check")) != 0)
+    if ((rc = sq_exec_stmt(ss, st, "record check")) != 0)
         goto out;
     c->id = sqlite3_last_insert_rowid(ss->db);
     for (size_t i = 0; i < stg->n_resolved; i++) {
-        if (!(st = stmt(ss, ST_VIOLATION_RESOLVE))) {
+        if (!(st = sq_stmt(ss, ST_VIOLATION_RESOLVE))) {
             rc = STORE_ERR;
             goto out;
         }
         bind_key(st, &stg->resolved[i]);
-        bind_time(st, 4, c->timestamp);
+        sq_bind_time(st, 4, c->timestamp);
         sqlite3_bind_int64(st, 5, c->id);
-        if ((rc = exec_stmt(ss, st, "resolve violation")) != 0)
+        if ((rc = sq_exec_stmt(ss, st, "resolve violation")) != 0)
             goto out;
     }
     for (size_t i = 0; i < stg->n_upserts; i++) {
         const struct staged_violation *v = &stg->upserts[i];
-        if (!(st = stmt(ss, ST_VIOLATION_UPDATE_OPEN))) {
+        if (!(st = sq_stmt(ss, ST_VIOLATION_UPDATE_OPEN))) {
             rc = STORE_ERR;
             goto out;
         }
@@ -1916,11 +1652,11 @@ static int sq_check_record(struct store *s, struct check_run *c)
         bind_level_or_null(st, 6, v->has_license, v->license_level);
         sqlite3_bind_text(st, 7, v->action, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 8, c->id);
-        if ((rc = exec_stmt(ss, st, "update open violation")) != 0)
+        if ((rc = sq_exec_stmt(ss, st, "update open violation")) != 0)
             goto out;
         if (sqlite3_changes(ss->db) > 0)
             continue;
-        if (!(st = stmt(ss, ST_VIOLATION_INSERT))) {
+        if (!(st = sq_stmt(ss, ST_VIOLATION_INSERT))) {
             rc = STORE_ERR;
             goto out;
         }
@@ -1929,9 +1665,9 @@ static int sq_check_record(struct store *s, struct check_run *c)
         bind_level_or_null(st, 5, v->has_progress, v->progress_level);
         bind_level_or_null(st, 6, v->has_license, v->license_level);
         sqlite3_bind_text(st, 7, v->action, -1, SQLITE_STATIC);
-        bind_time(st, 8, v->first_seen ? v->first_seen : c->timestamp);
+        sq_bind_time(st, 8, v->first_seen ? v->first_seen : c->timestamp);
         sqlite3_bind_int64(st, 9, c->id);
-        if ((rc = exec_stmt(ss, st, "open violation")) != 0)
+        if ((rc = sq_exec_stmt(ss, st, "open violation")) != 0)
             goto out;
     }
     if ((rc = sq_commit(s)) == 0)
@@ -1945,35 +1681,35 @@ out:
 static int sq_check_set_file(struct store *s, int64_t id, const char *file, const char *error)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_CHECK_SET_FILE);
+    sqlite3_stmt *st = sq_stmt(ss, ST_CHECK_SET_FILE);
     if (!st)
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, file ? file : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, error ? error : "", -1, SQLITE_STATIC);
-    return exec_stmt(ss, st, "record check file");
+    return sq_exec_stmt(ss, st, "record check file");
 }
 
 static void read_check(sqlite3_stmt *st, struct check_run *c)
 {
     memset(c, 0, sizeof *c);
     c->id = sqlite3_column_int64(st, 0);
-    c->timestamp = col_time(st, 1);
+    c->timestamp = sq_col_time(st, 1);
     c->total_checked = sqlite3_column_int64(st, 2);
     c->consistent = sqlite3_column_int64(st, 3);
     c->inconsistent = sqlite3_column_int64(st, 4);
     c->consistency_rate = sqlite3_column_double(st, 5);
-    col_copy(st, 6, c->status, sizeof c->status);
-    col_copy(st, 7, c->trigger, sizeof c->trigger);
+    sq_col_copy(st, 6, c->status, sizeof c->status);
+    sq_col_copy(st, 7, c->trigger, sizeof c->trigger);
     c->duration_ms = sqlite3_column_double(st, 8);
-    col_copy(st, 9, c->report_file, sizeof c->report_file);
-    col_copy(st, 10, c->file_error, sizeof c->file_error);
+    sq_col_copy(st, 9, c->report_file, sizeof c->report_file);
+    sq_col_copy(st, 10, c->file_error, sizeof c->file_error);
     c->users_checked = sqlite3_column_int64(st, 11);
 }
 
 static int get_check(struct sqlite_store *ss, sqlite3_stmt *st, struct check_run *c)
 {
-    int rc = step_one(ss, st, "check");
+    int rc = sq_step_one(ss, st, "check");
     if (rc)
         return rc;
     read_check(st, c);
@@ -1984,14 +1720,14 @@ static int get_check(struct sqlite_store *ss, sqlite3_stmt *st, struct check_run
 static int sq_check_latest(struct store *s, struct check_run *c)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_CHECK_LATEST);
+    sqlite3_stmt *st = sq_stmt(ss, ST_CHECK_LATEST);
     return st ? get_check(ss, st, c) : STORE_ERR;
 }
 
 static int sq_check_get(struct store *s, int64_t id, struct check_run *c)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_CHECK_GET);
+    sqlite3_stmt *st = sq_stmt(ss, ST_CHECK_GET);
     if (!st)
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, id);
@@ -1999,14 +1735,14 @@ static int sq_check_get(struct store *s, int64_t id, struct check_run *c)
 }
 
 /* Bind a time range as text bounds: 0 means unbounded. */
-static void bind_range(sqlite3_stmt *st, int i, int64_t since, int64_t until)
+void sq_bind_range(sqlite3_stmt *st, int i, int64_t since, int64_t until)
 {
     if (since)
-        bind_time(st, i, since);
+        sq_bind_time(st, i, since);
     else
         sqlite3_bind_text(st, i, "", -1, SQLITE_STATIC);
     if (until)
-        bind_time(st, i + 1, until);
+        sq_bind_time(st, i + 1, until);
     else
         sqlite3_bind_text(st, i + 1, "~", -1, SQLITE_STATIC);
 }
@@ -2015,10 +1751,10 @@ static int sq_check_list(struct store *s, int64_t since, int64_t until, int64_t 
                          store_check_cb cb, void *ctx)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_CHECK_LIST);
+    sqlite3_stmt *st = sq_stmt(ss, ST_CHECK_LIST);
     if (!st)
         return STORE_ERR;
-    bind_range(st, 1, since, until);
+    sq_bind_range(st, 1, since, until);
     sqlite3_bind_int64(st, 3, limit > 0 ? limit : -1);
     int rc, out = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -2028,7 +1764,7 @@ static int sq_check_list(struct store *s, int64_t since, int64_t until, int64_t 
             break;
     }
     if (out == 0 && rc != SQLITE_DONE)
-        out = fail(ss, rc, "list checks");
+        out = sq_fail(ss, rc, "list checks");
     sqlite3_reset(st);
     return out;
 }
@@ -2041,20 +1777,20 @@ static int each_violation(struct sqlite_store *ss, sqlite3_stmt *st, store_viola
         struct violation v;
         memset(&v, 0, sizeof v);
         v.user_id = sqlite3_column_int64(st, 0);
-        col_copy(st, 1, v.user_email, sizeof v.user_email);
-        col_copy(st, 2, v.spec, sizeof v.spec);
-        col_copy(st, 3, v.issue_type, sizeof v.issue_type);
+        sq_col_copy(st, 1, v.user_email, sizeof v.user_email);
+        sq_col_copy(st, 2, v.spec, sizeof v.spec);
+        sq_col_copy(st, 3, v.issue_type, sizeof v.issue_type);
         v.has_progress = sqlite3_column_type(st, 4) != SQLITE_NULL;
         v.progress_level = sqlite3_column_int(st, 4);
         v.has_license = sqlite3_column_type(st, 5) != SQLITE_NULL;
         v.license_level = sqlite3_column_int(st, 5);
-        col_copy(st, 6, v.recommended_action, sizeof v.recommended_action);
-        v.first_seen = col_time(st, 7);
+        sq_col_copy(st, 6, v.recommended_action, sizeof v.recommended_action);
+        v.first_seen = sq_col_time(st, 7);
         if ((out = cb(ctx, &v)) != 0)
             break;
     }
     if (out == 0 && rc != SQLITE_DONE)
-        out = fail(ss, rc, "list violations");
+        out = sq_fail(ss, rc, "list violations");
     sqlite3_reset(st);
     return out;
 }
@@ -2063,7 +1799,7 @@ static int sq_violations_open(struct store *s, const char *spec, store_violation
                               void *ctx)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, spec ? ST_VIOLATIONS_OPEN_SPEC : ST_VIOLATIONS_OPEN_ALL);
+    sqlite3_stmt *st = sq_stmt(ss, spec ? ST_VIOLATIONS_OPEN_SPEC : ST_VIOLATIONS_OPEN_ALL);
     if (!st)
         return STORE_ERR;
     if (spec)
@@ -2075,10 +1811,10 @@ static int sq_violations_new_since(struct store *s, int64_t since, store_violati
                                    void *ctx)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_VIOLATIONS_NEW_SINCE);
+    sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATIONS_NEW_SINCE);
     if (!st)
         return STORE_ERR;
-    bind_time(st, 1, since ? since : 1);
+    sq_bind_time(st, 1, since ? since : 1);
     return each_violation(ss, st, cb, ctx);
 }
 
@@ -2086,10 +1822,10 @@ static int sq_violations_resolved_since(struct store *s, int64_t since, store_vi
                                         void *ctx)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_VIOLATIONS_RESOLVED_SINCE);
+    sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATIONS_RESOLVED_SINCE);
     if (!st)
         return STORE_ERR;
-    bind_time(st, 1, since ? since : 1);
+    sq_bind_time(st, 1, since ? since : 1);
     return each_violation(ss, st, cb, ctx);
 }
 
@@ -2097,7 +1833,7 @@ static int sq_violations_open_page(struct store *s, const char *spec, int64_t li
                                    int64_t offset, store_violation_cb cb, void *ctx)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_VIOLATIONS_OPEN_PAGE);
+    sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATIONS_OPEN_PAGE);
     if (!st)
         return STORE_ERR;
     if (spec)
@@ -2112,818 +1848,19 @@ static int sq_violations_open_page(struct store *s, const char *spec, int64_t li
 static int sq_violations_open_count(struct store *s, const char *spec, int64_t *count)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_VIOLATIONS_OPEN_COUNT);
+    sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATIONS_OPEN_COUNT);
     if (!st)
         return STORE_ERR;
     if (spec)
         sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 1);
-    int rc = step_one(ss, st, "count violations");
+    int rc = sq_step_one(ss, st, "count violations");
     if (rc)
         return rc;
     *count = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
     return 0;
-}
-
-/* ---- sync runs and audit -------------------------------------------------- */
-
-static int sq_sync_run_insert(struct store *s, struct sync_run *r)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_SYNC_RUN_INSERT);
-    if (!st)
-        return STORE_ERR;
-    bind_time(st, 1, r->started_at);
-    bind_time(st, 2, r->finished_at);
-    sqlite3_bind_text(st, 3, r->trigger, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, r->direction, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, r->dry_run);
-    bind_id_or_null(st, 6, r->scope_user);
-    bind_text_or_null(st, 7, r->scope_spec[0] ? r->scope_spec : NULL);
-    sqlite3_bind_int64(st, 8, r->total_issues);
-    sqlite3_bind_int64(st, 9, r->synced_count);
-    sqlite3_bind_int64(st, 10, r->failed_count);
-    sqlite3_bind_int(st, 11, r->success);
-    sqlite3_bind_text(st, 12, r->log_file, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 13, r->error, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 14, r->status[0] ? r->status : "finished", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 15, r->owner, -1, SQLITE_STATIC);
-    int rc = exec_stmt(ss, st, "record sync run");
-    if (rc == 0)
-        r->id = sqlite3_last_insert_rowid(ss->db);
-    return rc;
-}
-
-static int each_sync_run(struct sqlite_store *ss, sqlite3_stmt *st, store_sync_run_cb cb,
-                         void *ctx)
-{
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct sync_run r;
-        memset(&r, 0, sizeof r);
-        r.id = sqlite3_column_int64(st, 0);
-        r.started_at = col_time(st, 1);
-        r.finished_at = col_time(st, 2);
-        col_copy(st, 3, r.trigger, sizeof r.trigger);
-        col_copy(st, 4, r.direction, sizeof r.direction);
-        r.dry_run = sqlite3_column_int(st, 5) != 0;
-        r.scope_user = sqlite3_column_int64(st, 6);
-        col_copy(st, 7, r.scope_spec, sizeof r.scope_spec);
-        r.total_issues = sqlite3_column_int64(st, 8);
-        r.synced_count = sqlite3_column_int64(st, 9);
-        r.failed_count = sqlite3_column_int64(st, 10);
-        r.success = sqlite3_column_int(st, 11) != 0;
-        col_copy(st, 12, r.log_file, sizeof r.log_file);
-        col_copy(st, 13, r.error, sizeof r.error);
-        col_copy(st, 14, r.status, sizeof r.status);
-        col_copy(st, 15, r.owner, sizeof r.owner);
-        if ((out = cb(ctx, &r)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = fail(ss, rc, "list sync runs");
-    sqlite3_reset(st);
-    return out;
-}
-
-static int sq_sync_run_list(struct store *s, int64_t since, store_sync_run_cb cb, void *ctx)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_SYNC_RUN_LIST);
-    if (!st)
-        return STORE_ERR;
-    bind_range(st, 1, since, 0);
-    return each_sync_run(ss, st, cb, ctx);
-}
-
-static int sq_sync_run_list_running(struct store *s, store_sync_run_cb cb, void *ctx)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_SYNC_RUN_RUNNING);
-    if (!st)
-        return STORE_ERR;
-    return each_sync_run(ss, st, cb, ctx);
-}
-
-static int sq_sync_run_count_repair(struct store *s, int64_t id)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_SYNC_RUN_COUNT);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    return exec_stmt(ss, st, "count a sync repair");
-}
-
-static int sq_sync_run_finish(struct store *s, const struct sync_run *r)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_SYNC_RUN_FINISH);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, r->id);
-    bind_time(st, 2, r->finished_at);
-    sqlite3_bind_int64(st, 3, r->total_issues);
-    sqlite3_bind_int64(st, 4, r->synced_count);
-    sqlite3_bind_int64(st, 5, r->failed_count);
-    sqlite3_bind_int(st, 6, r->success);
-    sqlite3_bind_text(st, 7, r->log_file, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 8, r->error, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, r->status, -1, SQLITE_STATIC);
-    int rc = exec_stmt(ss, st, "finish sync run");
-    if (rc == 0 && sqlite3_changes(ss->db) == 0)
-        return store_fail(s, STORE_ERR_NOT_FOUND, "sync run %lld is not running",
-                          (long long)r->id);
-    return rc;
-}
-
-static int sq_audit_insert(struct store *s, const struct audit_entry *a)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_AUDIT_INSERT);
-    if (!st)
-        return STORE_ERR;
-    bind_id_or_null(st, 1, a->user_id);
-    sqlite3_bind_text(st, 2, a->action, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 3, a->resource_type);
-    bind_text_or_null(st, 4, a->resource_id);
-    bind_text_or_null(st, 5, a->details);
-    bind_text_or_null(st, 6, a->ip_address);
-    if (a->status_code)
-        sqlite3_bind_int(st, 7, a->status_code);
-    else
-        sqlite3_bind_null(st, 7);
-    bind_time(st, 8, a->timestamp ? a->timestamp : time_now_us());
-    return exec_stmt(ss, st, "write audit log");
-}
-
-/* ---- refresh tokens ------------------------------------------------------ */
-
-static int sq_refresh_insert(struct store *s, const struct refresh_token *t)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_REFRESH_INSERT);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, t->jti, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, t->user_id);
-    sqlite3_bind_text(st, 3, t->family, -1, SQLITE_STATIC);
-    bind_time(st, 4, t->issued_at);
-    bind_time(st, 5, t->expires_at);
-    return exec_stmt(ss, st, "store refresh token");
-}
-
-static int sq_refresh_get(struct store *s, const char *jti, struct refresh_token *t)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_REFRESH_GET);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, jti, -1, SQLITE_STATIC);
-    int rc = step_one(ss, st, "refresh token");
-    if (rc)
-        return rc;
-    memset(t, 0, sizeof *t);
-    col_copy(st, 0, t->jti, sizeof t->jti);
-    t->user_id = sqlite3_column_int64(st, 1);
-    col_copy(st, 2, t->family, sizeof t->family);
-    t->issued_at = col_time(st, 3);
-    t->expires_at = col_time(st, 4);
-    t->used_at = col_time(st, 5);
-    t->revoked_at = col_time(st, 6);
-    sqlite3_reset(st);
-    return 0;
-}
-
-static int sq_refresh_mark_used(struct store *s, const char *jti, int64_t when)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_REFRESH_MARK_USED);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, jti, -1, SQLITE_STATIC);
-    bind_time(st, 2, when);
-    int rc = exec_stmt(ss, st, "rotate refresh token");
-    if (rc == 0 && sqlite3_changes(ss->db) == 0)
-        return store_fail(s, STORE_ERR_CONFLICT, "refresh token already used");
-    return rc;
-}
-
-static int sq_refresh_revoke_family(struct store *s, const char *family, int64_t when)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_REFRESH_REVOKE_FAMILY);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, family, -1, SQLITE_STATIC);
-    bind_time(st, 2, when);
-    return exec_stmt(ss, st, "revoke refresh tokens");
-}
-
-static int sq_refresh_revoke_user(struct store *s, int64_t user, int64_t when)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_REFRESH_REVOKE_USER);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, user);
-    bind_time(st, 2, when);
-    return exec_stmt(ss, st, "revoke refresh tokens");
-}
-
-/* ---- scheduler history ---------------------------------------------------- */
-
-static int sq_scheduler_start_insert(struct store *s, struct scheduler_start *r)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_SCHED_START_INSERT);
-    if (!st)
-        return STORE_ERR;
-    bind_time(st, 1, r->started_at);
-    sqlite3_bind_text(st, 2, r->owner, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, r->scheduler ? 1 : 0);
-    sqlite3_bind_int64(st, 4, r->check_interval);
-    sqlite3_bind_int64(st, 5, r->sync_interval);
-    sqlite3_bind_int64(st, 6, r->check_misfire_grace);
-    sqlite3_bind_int64(st, 7, r->sync_misfire_grace);
-    int rc = exec_stmt(ss, st, "record scheduler start");
-    if (rc == 0)
-        r->id = sqlite3_last_insert_rowid(ss->db);
-    return rc;
-}
-
-static int sq_scheduler_start_list(struct store *s, int64_t since, int64_t until,
-                                   store_sched_start_cb cb, void *ctx)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_SCHED_START_LIST);
-    if (!st)
-        return STORE_ERR;
-    bind_time(st, 1, since);
-    bind_time(st, 2, until);
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct scheduler_start r;
-        memset(&r, 0, sizeof r);
-        r.id = sqlite3_column_int64(st, 0);
-        r.started_at = col_time(st, 1);
-        col_copy(st, 2, r.owner, sizeof r.owner);
-        r.scheduler = sqlite3_column_int(st, 3) != 0;
-        r.settings_known = sqlite3_column_type(st, 4) != SQLITE_NULL;
-        r.check_interval = sqlite3_column_int64(st, 4);
-        r.sync_interval = sqlite3_column_int64(st, 5);
-        r.check_misfire_grace = sqlite3_column_int64(st, 6);
-        r.sync_misfire_grace = sqlite3_column_int64(st, 7);
-        if ((out = cb(ctx, &r)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = fail(ss, rc, "list scheduler starts");
-    sqlite3_reset(st);
-    return out;
-}
-
-static int first_time(struct sqlite_store *ss, sqlite3_stmt *st, int64_t *when,
-                      const char *what)
-{
-    int rc = step_one(ss, st, what);
-    if (rc)
-        return rc;
-    bool null = sqlite3_column_type(st, 0) == SQLITE_NULL;
-    *when = null ? 0 : col_time(st, 0);
-    sqlite3_reset(st);
-    return null ? store_fail(&ss->base, STORE_ERR_NOT_FOUND, "%s: none", what) : 0;
-}
-
-static int sq_scheduler_last_start(struct store *s, int64_t *when, char owner[64])
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_SCHED_LAST_START);
-    if (!st)
-        return STORE_ERR;
-    int rc = step_one(ss, st, "scheduler start");
-    if (rc)
-        return rc;
-    *when = col_time(st, 0);
-    col_copy(st, 1, owner, 64);
-    sqlite3_reset(st);
-    return 0;
-}
-
-static int sq_scheduler_first_start(struct store *s, int64_t *when)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_SCHED_FIRST_START);
-    return st ? first_time(ss, st, when, "scheduler start") : STORE_ERR;
-}
-
-static int sq_job_run_insert(struct store *s, struct job_run *r)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_JOB_RUN_INSERT);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, r->job_id, -1, SQLITE_STATIC);
-    bind_time(st, 2, r->due_at);
-    bind_time(st, 3, r->started_at);
-    bind_time(st, 4, r->finished_at);
-    sqlite3_bind_text(st, 5, r->status, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, r->error, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, r->owner, -1, SQLITE_STATIC);
-    int rc = exec_stmt(ss, st, "record job run");
-    if (rc == 0)
-        r->id = sqlite3_last_insert_rowid(ss->db);
-    return rc;
-}
-
-static int sq_job_run_finish(struct store *s, int64_t id, const char *status, const char *error,
-                             int64_t finished_at)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_JOB_RUN_FINISH);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, error ? error : "", -1, SQLITE_STATIC);
-    bind_time(st, 4, finished_at);
-    return exec_stmt(ss, st, "finish job run");
-}
-
-static int sq_job_runs_interrupt_stale(struct store *s, int64_t when, int64_t *n)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_JOB_RUNS_INTERRUPT);
-    if (!st)
-        return STORE_ERR;
-    bind_time(st, 1, when);
-    int rc = exec_stmt(ss, st, "mark interrupted job runs");
-    if (rc == 0 && n)
-        *n = sqlite3_changes(ss->db);
-    return rc;
-}
-
-static int sq_job_run_stats(struct store *s, const char *job, int64_t since, int64_t until,
-                            struct job_stats *stats)
-{
-    struct sqlite_store *ss = SS(s);
-    memset(stats, 0, sizeof *stats);
-    sqlite3_stmt *st = stmt(ss, ST_JOB_RUN_STATS);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-    bind_range(st, 2, since, until);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *status = (const char *)sqlite3_column_text(st, 0);
-        int64_t n = sqlite3_column_int64(st, 1);
-        if (!strcmp(status, "success"))
-            stats->ok = n;
-        else if (!strcmp(status, "failed"))
-            stats->failed = n;
-        else if (!strcmp(status, "missed"))
-            stats->missed = n;
-        else if (!strcmp(status, "skipped"))
-            stats->skipped = n;
-        else if (!strcmp(status, "interrupted"))
-            stats->interrupted = n;
-        else if (!strcmp(status, "running"))
-            stats->running = n;
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return fail(ss, rc, "job run counts");
-    if (!(st = stmt(ss, ST_JOB_RUN_LAST)))
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        col_copy(st, 0, stats->last_status, sizeof stats->last_status);
-        stats->last_started_at = col_time(st, 1);
-        stats->last_due_at = col_time(st, 2);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return fail(ss, rc, "last job run");
-    if (!(st = stmt(ss, ST_JOB_RUN_LAST_SUCCESS)))
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-    rc = first_time(ss, st, &stats->last_success_at, "last successful run");
-    return rc == STORE_ERR_NOT_FOUND ? 0 : rc;
-}
-
-static int sq_job_run_list(struct store *s, const char *job, int64_t since, int64_t until,
-                           int64_t limit, store_job_run_cb cb, void *ctx)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_JOB_RUN_LIST);
-    if (!st)
-        return STORE_ERR;
-    bind_text_or_null(st, 1, job);
-    bind_range(st, 2, since, until);
-    sqlite3_bind_int64(st, 4, limit > 0 ? limit : -1);
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct job_run r;
-        memset(&r, 0, sizeof r);
-        r.id = sqlite3_column_int64(st, 0);
-        col_copy(st, 1, r.job_id, sizeof r.job_id);
-        r.due_at = col_time(st, 2);
-        r.started_at = col_time(st, 3);
-        r.finished_at = col_time(st, 4);
-        col_copy(st, 5, r.status, sizeof r.status);
-        col_copy(st, 6, r.error, sizeof r.error);
-        col_copy(st, 7, r.owner, sizeof r.owner);
-        if ((out = cb(ctx, &r)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = fail(ss, rc, "list job runs");
-    sqlite3_reset(st);
-    return out;
-}
-
-static int sq_job_run_last_due(struct store *s, const char *job, int64_t *due)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_JOB_RUN_LAST_DUE);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-    return first_time(ss, st, due, "last job run");
-}
-
-/* ---- baselines ------------------------------------------------------------ */
-
-static void read_baseline(sqlite3_stmt *st, struct baseline *b)
-{
-    memset(b, 0, sizeof *b);
-    b->id = sqlite3_column_int64(st, 0);
-    b->check_id = sqlite3_column_int64(st, 1);
-    b->created_at = col_time(st, 2);
-    col_copy(st, 3, b->file, sizeof b->file);
-    col_copy(st, 4, b->note, sizeof b->note);
-}
-
-static int sq_baseline_insert(struct store *s, struct baseline *b)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_BASELINE_INSERT);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, b->check_id);
-    bind_time(st, 2, b->created_at);
-    sqlite3_bind_text(st, 3, b->file, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, b->note, -1, SQLITE_STATIC);
-    int rc = exec_stmt(ss, st, "record baseline");
-    if (rc == 0)
-        b->id = sqlite3_last_insert_rowid(ss->db);
-    return rc;
-}
-
-static int sq_baseline_get(struct store *s, int64_t id, struct baseline *b)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, id ? ST_BASELINE_GET : ST_BASELINE_LATEST);
-    if (!st)
-        return STORE_ERR;
-    if (id)
-        sqlite3_bind_int64(st, 1, id);
-    int rc = step_one(ss, st, "baseline");
-    if (rc)
-        return rc;
-    read_baseline(st, b);
-    sqlite3_reset(st);
-    return 0;
-}
-
-static int sq_baseline_list(struct store *s, store_baseline_cb cb, void *ctx)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_BASELINE_LIST);
-    if (!st)
-        return STORE_ERR;
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct baseline b;
-        read_baseline(st, &b);
-        if ((out = cb(ctx, &b)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = fail(ss, rc, "list baselines");
-    sqlite3_reset(st);
-    return out;
-}
-
-static int sq_baseline_set_file(struct store *s, int64_t id, const char *file)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_BASELINE_SET_FILE);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, file, -1, SQLITE_STATIC);
-    return exec_stmt(ss, st, "record baseline file");
-}
-
-/* ---- alerts, silences, the outbox --------------------------------------------- */
-
-static void read_alert(sqlite3_stmt *st, struct alert *a)
-{
-    memset(a, 0, sizeof *a);
-    a->id = sqlite3_column_int64(st, 0);
-    col_copy(st, 1, a->rule, sizeof a->rule);
-    col_copy(st, 2, a->subject, sizeof a->subject);
-    col_copy(st, 3, a->severity, sizeof a->severity);
-    col_copy(st, 4, a->state, sizeof a->state);
-    col_copy(st, 5, a->summary, sizeof a->summary);
-    col_copy(st, 6, a->description, sizeof a->description);
-    a->started_at = col_time(st, 7);
-    a->fired_at = col_time(st, 8);
-    a->resolved_at = col_time(st, 9);
-    a->last_notified_at = col_time(st, 10);
-    a->notifications = sqlite3_column_int64(st, 11);
-    col_copy(st, 12, a->message_id, sizeof a->message_id);
-}
-
-static int sq_alert_insert(struct store *s, struct alert *a)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_ALERT_INSERT);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, a->rule, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, a->subject, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, a->severity, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, a->state, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, a->summary, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, a->description, -1, SQLITE_STATIC);
-    bind_time(st, 7, a->started_at);
-    bind_time(st, 8, a->fired_at);
-    bind_time(st, 9, a->resolved_at);
-    bind_time(st, 10, a->last_notified_at);
-    sqlite3_bind_int64(st, 11, a->notifications);
-    sqlite3_bind_text(st, 12, a->message_id, -1, SQLITE_STATIC);
-    int rc = exec_stmt(ss, st, "record alert");
-    if (rc == 0)
-        a->id = sqlite3_last_insert_rowid(ss->db);
-    return rc;
-}
-
-static int sq_alert_update(struct store *s, const struct alert *a)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_ALERT_UPDATE);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, a->id);
-    sqlite3_bind_text(st, 2, a->severity, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, a->state, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, a->summary, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, a->description, -1, SQLITE_STATIC);
-    bind_time(st, 6, a->fired_at);
-    bind_time(st, 7, a->resolved_at);
-    bind_time(st, 8, a->last_notified_at);
-    sqlite3_bind_int64(st, 9, a->notifications);
-    sqlite3_bind_text(st, 10, a->message_id, -1, SQLITE_STATIC);
-    return exec_stmt(ss, st, "update alert");
-}
-
-static int sq_alert_list(struct store *s, bool active_only, int64_t limit, store_alert_cb cb,
-                         void *ctx)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, active_only ? ST_ALERT_LIST_ACTIVE : ST_ALERT_LIST_ALL);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct alert a;
-        read_alert(st, &a);
-        if ((out = cb(ctx, &a)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = fail(ss, rc, "list alerts");
-    sqlite3_reset(st);
-    return out;
-}
-
-static int sq_silence_insert(struct store *s, struct alert_silence *si)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_SILENCE_INSERT);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_text(st, 1, si->rule, -1, SQLITE_STATIC);
-    bind_time(st, 2, si->starts_at);
-    bind_time(st, 3, si->ends_at);
-    sqlite3_bind_text(st, 4, si->comment, -1, SQLITE_STATIC);
-    bind_id_or_null(st, 5, si->created_by);
-    bind_time(st, 6, si->created_at);
-    int rc = exec_stmt(ss, st, "record silence");
-    if (rc == 0)
-        si->id = sqlite3_last_insert_rowid(ss->db);
-    return rc;
-}
-
-static int sq_silence_list(struct store *s, int64_t at, int64_t limit, store_silence_cb cb,
-                           void *ctx)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, at ? ST_SILENCE_LIST_AT : ST_SILENCE_LIST_ALL);
-    if (!st)
-        return STORE_ERR;
-    if (at) {
-        bind_time(st, 1, at);
-        sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
-    } else {
-        sqlite3_bind_int64(st, 1, limit > 0 ? limit : -1);
-    }
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct alert_silence si;
-        memset(&si, 0, sizeof si);
-        si.id = sqlite3_column_int64(st, 0);
-        col_copy(st, 1, si.rule, sizeof si.rule);
-        si.starts_at = col_time(st, 2);
-        si.ends_at = col_time(st, 3);
-        col_copy(st, 4, si.comment, sizeof si.comment);
-        si.created_by = sqlite3_column_int64(st, 5);
-        si.created_at = col_time(st, 6);
-        si.deleted_at = col_time(st, 7);
-        if ((out = cb(ctx, &si)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = fail(ss, rc, "list silences");
-    sqlite3_reset(st);
-    return out;
-}
-
-static int sq_silence_delete(struct store *s, int64_t id, int64_t when)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_SILENCE_DELETE);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    bind_time(st, 2, when);
-    int rc = exec_stmt(ss, st, "delete silence");
-    if (rc == 0 && sqlite3_changes(ss->db) == 0)
-        return store_fail(s, STORE_ERR_NOT_FOUND, "silence %lld: not found", (long long)id);
-    return rc;
-}
-
-static void read_delivery(sqlite3_stmt *st, struct alert_delivery *d)
-{
-    d->id = sqlite3_column_int64(st, 0);
-    d->alert_id = sqlite3_column_int64(st, 1);
-    col_copy(st, 2, d->channel, sizeof d->channel);
-    col_copy(st, 3, d->event, sizeof d->event);
-    col_copy(st, 4, d->status, sizeof d->status);
-    d->attempts = sqlite3_column_int64(st, 5);
-    d->created_at = col_time(st, 6);
-    d->next_attempt_at = col_time(st, 7);
-    d->delivered_at = col_time(st, 8);
-    col_copy(st, 9, d->last_error, sizeof d->last_error);
-    col_copy(st, 10, d->payload, sizeof d->payload);
-    col_copy(st, 11, d->message_id, sizeof d->message_id);
-    col_copy(st, 12, d->in_reply_to, sizeof d->in_reply_to);
-}
-
-static int sq_delivery_insert(struct store *s, struct alert_delivery *d)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_DELIVERY_INSERT);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, d->alert_id);
-    sqlite3_bind_text(st, 2, d->channel, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, d->event, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, d->status, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, d->attempts);
-    bind_time(st, 6, d->created_at);
-    bind_time(st, 7, d->next_attempt_at);
-    bind_time(st, 8, d->delivered_at);
-    sqlite3_bind_text(st, 9, d->last_error, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, d->payload, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 11, d->message_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 12, d->in_reply_to, -1, SQLITE_STATIC);
-    int rc = exec_stmt(ss, st, "queue alert delivery");
-    if (rc == 0)
-        d->id = sqlite3_last_insert_rowid(ss->db);
-    return rc;
-}
-
-static int sq_delivery_update(struct store *s, const struct alert_delivery *d)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_DELIVERY_UPDATE);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, d->id);
-    sqlite3_bind_text(st, 2, d->status, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, d->attempts);
-    bind_time(st, 4, d->next_attempt_at);
-    bind_time(st, 5, d->delivered_at);
-    sqlite3_bind_text(st, 6, d->last_error, -1, SQLITE_STATIC);
-    return exec_stmt(ss, st, "update alert delivery");
-}
-
-static int each_delivery(struct sqlite_store *ss, sqlite3_stmt *st, store_delivery_cb cb,
-                         void *ctx)
-{
-    struct alert_delivery *d = malloc(sizeof *d);
-    if (!d) {
-        sqlite3_reset(st);
-        return store_fail(&ss->base, STORE_ERR, "list alert deliveries: out of memory");
-    }
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        read_delivery(st, d);
-        if ((out = cb(ctx, d)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = fail(ss, rc, "list alert deliveries");
-    sqlite3_reset(st);
-    free(d);
-    return out;
-}
-
-static int sq_delivery_due(struct store *s, int64_t now, int64_t limit, store_delivery_cb cb,
-                           void *ctx)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_DELIVERY_DUE);
-    if (!st)
-        return STORE_ERR;
-    bind_time(st, 1, now);
-    sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
-    return each_delivery(ss, st, cb, ctx);
-}
-
-static int sq_delivery_list(struct store *s, int64_t alert_id, store_delivery_cb cb, void *ctx)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_DELIVERY_LIST);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, alert_id);
-    return each_delivery(ss, st, cb, ctx);
-}
-
-static int sq_delivery_next_due(struct store *s, int64_t *when)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_DELIVERY_NEXT_DUE);
-    return st ? first_time(ss, st, when, "next alert delivery") : STORE_ERR;
-}
-
-static int sq_attempt_insert(struct store *s, struct alert_attempt *a)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_ATTEMPT_INSERT);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, a->delivery_id);
-    bind_time(st, 2, a->attempted_at);
-    sqlite3_bind_int(st, 3, a->ok ? 1 : 0);
-    sqlite3_bind_text(st, 4, a->error, -1, SQLITE_STATIC);
-    int rc = exec_stmt(ss, st, "record delivery attempt");
-    if (rc == 0)
-        a->id = sqlite3_last_insert_rowid(ss->db);
-    return rc;
-}
-
-static int sq_attempt_list(struct store *s, int64_t delivery_id, store_attempt_cb cb, void *ctx)
-{
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = stmt(ss, ST_ATTEMPT_LIST);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, delivery_id);
-    int rc, out = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct alert_attempt a;
-        memset(&a, 0, sizeof a);
-        a.id = sqlite3_column_int64(st, 0);
-        a.delivery_id = sqlite3_column_int64(st, 1);
-        a.attempted_at = col_time(st, 2);
-        a.ok = sqlite3_column_int(st, 3) != 0;
-        col_copy(st, 4, a.error, sizeof a.error);
-        if ((out = cb(ctx, &a)) != 0)
-            break;
-    }
-    if (out == 0 && rc != SQLITE_DONE)
-        out = fail(ss, rc, "list delivery attempts");
-    sqlite3_reset(st);
-    return out;
 }
 
 /* ---- open and close -------------------------------------------------------- */
@@ -2973,6 +1910,7 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
         ss->domain = *o->domain;
     else
         domain_map_own(&ss->domain);
+    ss->attached = o->attached;
     ss->busy_timeout_ms = o->busy_timeout_ms;
     ss->parallel_min_bytes = o->parallel_scan_min_bytes;
     snprintf(ss->path, sizeof ss->path, "%s", path);

@@ -1,0 +1,299 @@
+/* pg_private.h — what the files of the PostgreSQL store share: the statement
+ * ids, the store struct, text parameters and column readers, and the helpers
+ * that run a prepared statement. Private to store/pg. */
+#ifndef LOCKSTEP_PG_PRIVATE_H
+#define LOCKSTEP_PG_PRIVATE_H
+
+#include "model/domain_map.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/timeutil.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define PARAMS_MAX 32
+
+/* Every statement of the store, prepared once per connection (pg_run). Their
+ * SQL is the table in pg_store.c. */
+enum stmt_id {
+    Q_USER_INSERT,
+    Q_USER_GET,
+    Q_USER_GET_EMAIL,
+    Q_USER_UPDATE,
+    Q_USER_LIST,
+    Q_USER_COUNT,
+    Q_USER_EMAIL,
+    Q_SPEC_INSERT,
+    Q_SPEC_GET,
+    Q_SPEC_LIST,
+    Q_SPEC_LEVEL_XP,
+    Q_PROGRESS_GET,
+    Q_PROGRESS_GET_LOCK,
+    Q_CREATE_CLAIM,
+    Q_PROGRESS_INSERT,
+    Q_PROGRESS_UPDATE,
+    Q_LICENSE_GET,
+    Q_LICENSE_GET_LOCK,
+    Q_LICENSE_INSERT,
+    Q_LICENSE_UPDATE,
+    Q_PROGRESSION_INSERT,
+    Q_PROGRESSION_COUNT,
+    Q_USER_PAIRS,
+    Q_PROBE,
+    Q_SCAN_PLAN,
+    Q_SCAN_ALL,
+    Q_SCAN_USER,
+    Q_SCAN_SPEC,
+    Q_SCAN_USER_SPEC,
+    Q_SCAN_FETCH,
+    Q_SCAN_CLOSE,
+    Q_VIOLATION_FIRST_SEEN,
+    Q_CHECK_INSERT,
+    Q_VIOLATIONS_RESOLVE,
+    Q_VIOLATIONS_TOUCH,
+    Q_VIOLATIONS_OPEN_NEW,
+    Q_CHECK_SET_FILE,
+    Q_CHECK_LATEST,
+    Q_CHECK_GET,
+    Q_CHECK_LIST,
+    Q_VIOLATIONS_OPEN_ALL,
+    Q_VIOLATIONS_OPEN_SPEC,
+    Q_VIOLATIONS_NEW_SINCE,
+    Q_VIOLATIONS_RESOLVED_SINCE,
+    Q_VIOLATIONS_OPEN_PAGE,
+    Q_VIOLATIONS_OPEN_COUNT,
+    Q_SYNC_RUN_INSERT,
+    Q_SYNC_RUN_LIST,
+    Q_SYNC_RUN_COUNT,
+    Q_SYNC_RUN_FINISH,
+    Q_SYNC_RUN_RUNNING,
+    Q_AUDIT_INSERT,
+    Q_REFRESH_INSERT,
+    Q_REFRESH_GET,
+    Q_REFRESH_MARK_USED,
+    Q_REFRESH_REVOKE_FAMILY,
+    Q_REFRESH_REVOKE_USER,
+    Q_SCHED_START_INSERT,
+    Q_SCHED_FIRST_START,
+    Q_SCHED_LAST_START,
+    Q_SCHED_START_LIST,
+    Q_JOB_RUN_INSERT,
+    Q_JOB_RUN_FINISH,
+    Q_JOB_RUNS_INTERRUPT,
+    Q_JOB_RUN_STATS,
+    Q_JOB_RUN_LAST,
+    Q_JOB_RUN_LAST_SUCCESS,
+    Q_JOB_RUN_LIST,
+    Q_JOB_RUN_LAST_DUE,
+    Q_BASELINE_INSERT,
+    Q_BASELINE_GET,
+    Q_BASELINE_LATEST,
+    Q_BASELINE_LIST,
+    Q_BASELINE_SET_FILE,
+    Q_ALERT_INSERT,
+    Q_ALERT_UPDATE,
+    Q_ALERT_LIST_ACTIVE,
+    Q_ALERT_LIST_ALL,
+    Q_SILENCE_INSERT,
+    Q_SILENCE_LIST_AT,
+    Q_SILENCE_LIST_ALL,
+    Q_SILENCE_DELETE,
+    Q_DELIVERY_INSERT,
+    Q_DELIVERY_UPDATE,
+    Q_DELIVERY_DUE,
+    Q_DELIVERY_LIST,
+    Q_DELIVERY_NEXT_DUE,
+    Q_ATTEMPT_INSERT,
+    Q_ATTEMPT_LIST,
+    Q_COUNT
+};
+
+struct pg_store {
+    struct store base;
+    PGconn *conn;
+    char conninfo[1024];
+    long lock_timeout_ms;
+    bool prepared[Q_COUNT];
+    struct domain_map domain; /* the names of the domain tables */
+    bool attached;            /* they are another application's: never created here */
+    char *sql[Q_COUNT];       /* each statement's SQL, made from its template when first
+                                 used; owned */
+    bool txn_lost;      /* the connection broke inside the caller's transaction */
+    /* The check being recorded: COPY text of staged violations not yet sent
+     * to the session's temporary stage table. */
+    struct buf stage_copy;
+    int stage_pending;
+    bool stage_open;    /* check_stage_reset was called */
+    bool stage_complete; /* check_stage_complete since then */
+    bool stage_table;   /* the stage table exists in this session */
+    struct store_scan *scan; /* the open pair scan, if any */
+};
+
+static inline struct pg_store *PS(struct store *s)
+{
+    return (struct pg_store *)s;
+}
+
+/* ---- text parameters and column readers ------------------------------------------ */
+
+struct params {
+    const char *v[PARAMS_MAX];
+    char buf[PARAMS_MAX][48];
+};
+
+static inline void p_i64(struct params *p, int i, int64_t v)
+{
+    assert(i >= 0 && i < PARAMS_MAX);
+    snprintf(p->buf[i], sizeof p->buf[i], "%" PRId64, v);
+    p->v[i] = p->buf[i];
+}
+
+static inline void p_id_or_null(struct params *p, int i, int64_t v)
+{
+    if (v)
+        p_i64(p, i, v);
+    else
+        p->v[i] = NULL;
+}
+
+static inline void p_dbl(struct params *p, int i, double v)
+{
+    assert(i >= 0 && i < PARAMS_MAX);
+    snprintf(p->buf[i], sizeof p->buf[i], "%.17g", v);
+    p->v[i] = p->buf[i];
+}
+
+static inline void p_bool(struct params *p, int i, bool v)
+{
+    assert(i >= 0 && i < PARAMS_MAX);
+    p->v[i] = v ? "t" : "f";
+}
+
+static inline void p_time(struct params *p, int i, int64_t us)
+{
+    assert(i >= 0 && i < PARAMS_MAX);
+    if (!us) {
+        p->v[i] = NULL;
+        return;
+    }
+    time_format_iso(us, p->buf[i]);
+    p->v[i] = p->buf[i];
+}
+
+static inline int64_t c_i64(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static inline double c_dbl(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtod(PQgetvalue(r, row, col), NULL);
+}
+
+static inline bool c_bool(PGresult *r, int row, int col)
+{
+    return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}
+
+static inline int64_t c_time(PGresult *r, int row, int col)
+{
+    int64_t us = 0;
+    if (PQgetisnull(r, row, col) || time_parse_iso(PQgetvalue(r, row, col), &us) != 0)
+        return 0;
+    return us;
+}
+
+static inline void c_copy(PGresult *r, int row, int col, char *out, size_t len)
+{
+    snprintf(out, len, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+/* ---- running statements (pg_store.c) ----------------------------------------------- */
+
+/* Run statement `id` with `n` text parameters: its result (the caller clears
+ * it), or NULL with *rc set and the store's error. */
+PGresult *pg_run(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+                 const char *what, int *rc);
+/* Run a statement that returns no rows: 0 or a STORE_ERR_* code. */
+int pg_exec_q(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+              const char *what);
+/* Run a statement that returns one row: its result, or NULL with *rc
+ * (STORE_ERR_NOT_FOUND when no row). */
+PGresult *pg_one(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+                 const char *what, int *rc);
+/* The number of rows a statement changed. */
+int pg_count_changed(PGresult *res);
+/* The time in the first column of the one row of statement `id`: 0,
+ * STORE_ERR_NOT_FOUND when there is no row or it is NULL, or an error. */
+int pg_one_time(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+                int64_t *when, const char *what);
+
+/* Accounts (pg_accounts.c): the store_ops named as these without
+ * "pg_". */
+int pg_user_insert(struct store *s, struct user *u);
+int pg_user_get(struct store *s, int64_t id, struct user *u);
+int pg_user_get_by_email(struct store *s, const char *email, struct user *u);
+int pg_user_update(struct store *s, int64_t id, const struct user_change *c);
+int pg_user_list(struct store *s, const struct user_filter *f, store_user_cb cb,
+                 void *ctx);
+int pg_user_count(struct store *s, const char *role, bool active_only, int64_t *n);
+int pg_user_email(struct store *s, int64_t id, char *out);
+int pg_refresh_insert(struct store *s, const struct refresh_token *t);
+int pg_refresh_get(struct store *s, const char *jti, struct refresh_token *t);
+int pg_refresh_mark_used(struct store *s, const char *jti, int64_t when);
+int pg_refresh_revoke_family(struct store *s, const char *family, int64_t when);
+int pg_refresh_revoke_user(struct store *s, int64_t user, int64_t when);
+int pg_audit_insert(struct store *s, const struct audit_entry *a);
+
+/* Jobs, sync runs and baselines (pg_jobs.c): the store_ops named as these without
+ * "pg_". */
+int pg_sync_run_insert(struct store *s, struct sync_run *r);
+int pg_sync_run_list(struct store *s, int64_t since, store_sync_run_cb cb, void *ctx);
+int pg_sync_run_list_running(struct store *s, store_sync_run_cb cb, void *ctx);
+int pg_sync_run_count_repair(struct store *s, int64_t id);
+int pg_sync_run_finish(struct store *s, const struct sync_run *r);
+int pg_scheduler_start_insert(struct store *s, struct scheduler_start *r);
+int pg_scheduler_start_list(struct store *s, int64_t since, int64_t until,
+                            store_sched_start_cb cb, void *ctx);
+int pg_scheduler_first_start(struct store *s, int64_t *when);
+int pg_scheduler_last_start(struct store *s, int64_t *when, char owner[64]);
+int pg_job_run_insert(struct store *s, struct job_run *r);
+int pg_job_run_finish(struct store *s, int64_t id, const char *status, const char *error,
+                      int64_t finished_at);
+int pg_job_runs_interrupt_stale(struct store *s, int64_t when, int64_t *n);
+int pg_job_run_stats(struct store *s, const char *job, int64_t since, int64_t until,
+                     struct job_stats *st);
+int pg_job_run_list(struct store *s, const char *job, int64_t since, int64_t until,
+                    int64_t limit, store_job_run_cb cb, void *ctx);
+int pg_job_run_last_due(struct store *s, const char *job, int64_t *due);
+int pg_baseline_insert(struct store *s, struct baseline *b);
+int pg_baseline_get(struct store *s, int64_t id, struct baseline *b);
+int pg_baseline_list(struct store *s, store_baseline_cb cb, void *ctx);
+int pg_baseline_set_file(struct store *s, int64_t id, const char *file);
+
+/* Alerts, silences and the outbox (pg_alerts.c): the store_ops named as these without
+ * "pg_". */
+int pg_alert_insert(struct store *s, struct alert *a);
+int pg_alert_update(struct store *s, const struct alert *a);
+int pg_alert_list(struct store *s, bool active_only, int64_t limit, store_alert_cb cb,
+                  void *ctx);
+int pg_silence_insert(struct store *s, struct alert_silence *si);
+int pg_silence_list(struct store *s, int64_t at, int64_t limit, store_silence_cb cb,
+                    void *ctx);
+int pg_silence_delete(struct store *s, int64_t id, int64_t when);
+int pg_delivery_insert(struct store *s, struct alert_delivery *d);
+int pg_delivery_update(struct store *s, const struct alert_delivery *d);
+int pg_delivery_due(struct store *s, int64_t now, int64_t limit, store_delivery_cb cb,
+                    void *ctx);
+int pg_delivery_list(struct store *s, int64_t alert_id, store_delivery_cb cb, void *ctx);
+int pg_delivery_next_due(struct store *s, int64_t *when);
+int pg_attempt_insert(struct store *s, struct alert_attempt *a);
+int pg_attempt_list(struct store *s, int64_t delivery_id, store_attempt_cb cb, void *ctx);
+
+#endif

@@ -1,0 +1,238 @@
+/* sqlite_private.h — what the files of the SQLite store share: the statement
+ * ids, the store struct and the helpers that prepare, bind and read. Private
+ * to store/sqlite (the rest of Lockstep sees store.h only). */
+#ifndef LOCKSTEP_SQLITE_PRIVATE_H
+#define LOCKSTEP_SQLITE_PRIVATE_H
+
+#include "model/domain_map.h"
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every statement of the store, prepared once per connection (sq_stmt). Their
+ * SQL is the table in sqlite_store.c. */
+enum stmt_id {
+    ST_USER_INSERT,
+    ST_USER_GET,
+    ST_USER_GET_EMAIL,
+    ST_USER_UPDATE,
+    ST_USER_COUNT,
+    ST_USER_EMAIL,
+    ST_SPEC_INSERT,
+    ST_SPEC_GET,
+    ST_SPEC_LIST,
+    ST_SPEC_IDS,
+    ST_PROBE,
+    ST_SPEC_LEVEL_XP,
+    ST_PROGRESS_GET,
+    ST_PROGRESS_INSERT,
+    ST_PROGRESS_UPDATE,
+    ST_LICENSE_GET,
+    ST_LICENSE_INSERT,
+    ST_LICENSE_UPDATE,
+    ST_PROGRESSION_INSERT,
+    ST_PROGRESSION_COUNT,
+    ST_USER_PROGRESS_ROWS,
+    ST_USER_LICENSE_ROWS,
+    ST_SCAN_P_ALL,
+    ST_SCAN_P_USER,
+    ST_SCAN_P_SPEC,
+    ST_SCAN_P_USER_SPEC,
+    ST_SCAN_L_ALL,
+    ST_SCAN_L_USER,
+    ST_SCAN_L_SPEC,
+    ST_SCAN_L_USER_SPEC,
+    ST_VIOLATION_FIRST_SEEN,
+    ST_CHECK_INSERT,
+    ST_VIOLATION_RESOLVE,
+    ST_VIOLATION_UPDATE_OPEN,
+    ST_VIOLATION_INSERT,
+    ST_CHECK_SET_FILE,
+    ST_CHECK_LATEST,
+    ST_CHECK_GET,
+    ST_CHECK_LIST,
+    ST_VIOLATIONS_OPEN_ALL,
+    ST_VIOLATIONS_OPEN_SPEC,
+    ST_VIOLATIONS_NEW_SINCE,
+    ST_VIOLATIONS_RESOLVED_SINCE,
+    ST_VIOLATIONS_OPEN_PAGE,
+    ST_VIOLATIONS_OPEN_COUNT,
+    ST_SYNC_RUN_INSERT,
+    ST_SYNC_RUN_LIST,
+    ST_SYNC_RUN_COUNT,
+    ST_SYNC_RUN_FINISH,
+    ST_SYNC_RUN_RUNNING,
+    ST_AUDIT_INSERT,
+    ST_REFRESH_INSERT,
+    ST_REFRESH_GET,
+    ST_REFRESH_MARK_USED,
+    ST_REFRESH_REVOKE_FAMILY,
+    ST_REFRESH_REVOKE_USER,
+    ST_SCHED_START_INSERT,
+    ST_SCHED_FIRST_START,
+    ST_SCHED_LAST_START,
+    ST_SCHED_START_LIST,
+    ST_JOB_RUN_INSERT,
+    ST_JOB_RUN_FINISH,
+    ST_JOB_RUNS_INTERRUPT,
+    ST_JOB_RUN_STATS,
+    ST_JOB_RUN_LAST,
+    ST_JOB_RUN_LAST_SUCCESS,
+    ST_JOB_RUN_LIST,
+    ST_JOB_RUN_LAST_DUE,
+    ST_BASELINE_INSERT,
+    ST_BASELINE_GET,
+    ST_BASELINE_LATEST,
+    ST_BASELINE_LIST,
+    ST_BASELINE_SET_FILE,
+    ST_ALERT_INSERT,
+    ST_ALERT_UPDATE,
+    ST_ALERT_LIST_ACTIVE,
+    ST_ALERT_LIST_ALL,
+    ST_SILENCE_INSERT,
+    ST_SILENCE_LIST_AT,
+    ST_SILENCE_LIST_ALL,
+    ST_SILENCE_DELETE,
+    ST_DELIVERY_INSERT,
+    ST_DELIVERY_UPDATE,
+    ST_DELIVERY_DUE,
+    ST_DELIVERY_LIST,
+    ST_DELIVERY_NEXT_DUE,
+    ST_ATTEMPT_INSERT,
+    ST_ATTEMPT_LIST,
+    ST_COUNT
+};
+
+/* The changes a check makes to the open violations, gathered while its full
+ * scan runs (see "the pair scan") so that recording touches only what changed. */
+struct staged_violation {
+    int64_t user;
+    char spec[SPEC_ID_MAX];
+    char issue[ISSUE_TYPE_MAX];
+    char action[ACTION_MAX];
+    bool has_progress, has_license;
+    int progress_level, license_level;
+    int64_t first_seen;
+    char *email; /* owned */
+};
+
+struct stage {
+    bool open;      /* check_stage_reset was called */
+    bool complete;  /* check_stage_complete since then */
+    struct staged_violation *resolved, *upserts;
+    size_t n_resolved, cap_resolved, n_upserts, cap_upserts;
+};
+
+struct sqlite_store {
+    struct store base;
+    sqlite3 *db;
+    char path[STORE_PATH_MAX];
+    long busy_timeout_ms;
+    sqlite3_stmt *stmts[ST_COUNT];
+    struct stage stage;        /* what the next check_record writes */
+    long parallel_min_bytes;   /* threaded full scans above this file size; -1 never */
+    sqlite3 *scan_db[2];       /* threaded full scans: read progress, licenses */
+    sqlite3 *lock_db;          /* holds the write lock while a scan's snapshots start */
+    sqlite3_stmt *scan_stmt[2];
+    struct domain_map domain;  /* the names of the domain tables */
+    bool attached;             /* they are another application's: never created here */
+    char *sql[ST_COUNT];       /* each statement's SQL, made from its template when first
+                                  used; owned */
+};
+
+static inline struct sqlite_store *SS(struct store *s)
+{
+    return (struct sqlite_store *)s;
+}
+
+/* Record SQLite result code `rc` of `what` as the store's error; returns the
+ * store code (STORE_ERR_BUSY, STORE_ERR_CONFLICT, STORE_ERR). */
+int sq_fail(struct sqlite_store *ss, int rc, const char *what);
+/* Statement `id` of this connection, reset and unbound, prepared the first
+ * time (borrowed: the store finalizes it); NULL with the store's error set. */
+sqlite3_stmt *sq_stmt(struct sqlite_store *ss, enum stmt_id id);
+/* Bind helpers: a time as ISO text (0: NULL), a string or NULL, an id or NULL
+ * (0: NULL), a [since, until) range of times at i and i + 1 (0: open). */
+void sq_bind_time(sqlite3_stmt *st, int i, int64_t us);
+void sq_bind_text_or_null(sqlite3_stmt *st, int i, const char *s);
+void sq_bind_id_or_null(sqlite3_stmt *st, int i, int64_t id);
+void sq_bind_range(sqlite3_stmt *st, int i, int64_t since, int64_t until);
+/* Column readers: a time (NULL: 0), text copied into out[len] (NULL: ""). */
+int64_t sq_col_time(sqlite3_stmt *st, int i);
+void sq_col_copy(sqlite3_stmt *st, int i, char *out, size_t len);
+/* The time in the first column of the one row of `st` (reset after): 0 ok,
+ * STORE_ERR_NOT_FOUND when there is no row or the time is NULL. */
+int sq_first_time(struct sqlite_store *ss, sqlite3_stmt *st, int64_t *when, const char *what);
+/* Step a statement that returns no row (sq_exec_stmt) or at most one
+ * (sq_step_one: SQLITE_ROW, SQLITE_DONE or the store code of a failure), or
+ * run SQL text without parameters (sq_exec_sql); `what` names it in errors. */
+int sq_exec_stmt(struct sqlite_store *ss, sqlite3_stmt *st, const char *what);
+int sq_step_one(struct sqlite_store *ss, sqlite3_stmt *st, const char *what);
+int sq_exec_sql(struct sqlite_store *ss, const char *sql, const char *what);
+
+/* Accounts (sqlite_accounts.c): the store_ops of the same names
+ * without "sq_". */
+int sq_user_insert(struct store *s, struct user *u);
+int sq_user_get(struct store *s, int64_t id, struct user *u);
+int sq_user_get_by_email(struct store *s, const char *email, struct user *u);
+int sq_user_update(struct store *s, int64_t id, const struct user_change *c);
+int sq_user_list(struct store *s, const struct user_filter *f, store_user_cb cb,
+                 void *ctx);
+int sq_user_count(struct store *s, const char *role, bool active_only, int64_t *n);
+int sq_user_email(struct store *s, int64_t id, char *out);
+int sq_refresh_insert(struct store *s, const struct refresh_token *t);
+int sq_refresh_get(struct store *s, const char *jti, struct refresh_token *t);
+int sq_refresh_mark_used(struct store *s, const char *jti, int64_t when);
+int sq_refresh_revoke_family(struct store *s, const char *family, int64_t when);
+int sq_refresh_revoke_user(struct store *s, int64_t user, int64_t when);
+int sq_audit_insert(struct store *s, const struct audit_entry *a);
+
+/* Jobs, sync runs and baselines (sqlite_jobs.c): the store_ops of the same names
+ * without "sq_". */
+int sq_sync_run_insert(struct store *s, struct sync_run *r);
+int sq_sync_run_list(struct store *s, int64_t since, store_sync_run_cb cb, void *ctx);
+int sq_sync_run_list_running(struct store *s, store_sync_run_cb cb, void *ctx);
+int sq_sync_run_count_repair(struct store *s, int64_t id);
+int sq_sync_run_finish(struct store *s, const struct sync_run *r);
+int sq_scheduler_start_insert(struct store *s, struct scheduler_start *r);
+int sq_scheduler_start_list(struct store *s, int64_t since, int64_t until,
+                            store_sched_start_cb cb, void *ctx);
+int sq_scheduler_last_start(struct store *s, int64_t *when, char owner[64]);
+int sq_scheduler_first_start(struct store *s, int64_t *when);
+int sq_job_run_insert(struct store *s, struct job_run *r);
+int sq_job_run_finish(struct store *s, int64_t id, const char *status, const char *error,
+                      int64_t finished_at);
+int sq_job_runs_interrupt_stale(struct store *s, int64_t when, int64_t *n);
+int sq_job_run_stats(struct store *s, const char *job, int64_t since, int64_t until,
+                     struct job_stats *stats);
+int sq_job_run_list(struct store *s, const char *job, int64_t since, int64_t until,
+                    int64_t limit, store_job_run_cb cb, void *ctx);
+int sq_job_run_last_due(struct store *s, const char *job, int64_t *due);
+int sq_baseline_insert(struct store *s, struct baseline *b);
+int sq_baseline_get(struct store *s, int64_t id, struct baseline *b);
+int sq_baseline_list(struct store *s, store_baseline_cb cb, void *ctx);
+int sq_baseline_set_file(struct store *s, int64_t id, const char *file);
+
+/* Alerts, silences and the outbox (sqlite_alerts.c): the store_ops of the same names
+ * without "sq_". */
+int sq_alert_insert(struct store *s, struct alert *a);
+int sq_alert_update(struct store *s, const struct alert *a);
+int sq_alert_list(struct store *s, bool active_only, int64_t limit, store_alert_cb cb,
+                  void *ctx);
+int sq_silence_insert(struct store *s, struct alert_silence *si);
+int sq_silence_list(struct store *s, int64_t at, int64_t limit, store_silence_cb cb,
+                    void *ctx);
+int sq_silence_delete(struct store *s, int64_t id, int64_t when);
+int sq_delivery_insert(struct store *s, struct alert_delivery *d);
+int sq_delivery_update(struct store *s, const struct alert_delivery *d);
+int sq_delivery_due(struct store *s, int64_t now, int64_t limit, store_delivery_cb cb,
+                    void *ctx);
+int sq_delivery_list(struct store *s, int64_t alert_id, store_delivery_cb cb, void *ctx);
+int sq_delivery_next_due(struct store *s, int64_t *when);
+int sq_attempt_insert(struct store *s, struct alert_attempt *a);
+int sq_attempt_list(struct store *s, int64_t delivery_id, store_attempt_cb cb, void *ctx);
+
+#endif
