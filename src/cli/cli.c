@@ -127,23 +127,30 @@ void cli_store_error(const struct cli *c, int rc, const char *err)
         cli_error(c, "%s", err);
 }
 
-static int open_store(struct cli *c, bool create, bool migrate, struct store **out)
+int cli_store_open(const struct config *cfg, bool create, bool migrate, struct store **out,
+                   char *err, size_t errlen)
 {
-    char err[600];
+    *out = NULL;
     /* The embedded store and the logs live in the data dir: a verb that may
      * create the store makes sure it exists. */
-    int rc = create ? fs_mkdir_p(c->cfg.data_dir, FS_DIR_MODE) : 0;
+    int rc = create ? fs_mkdir_p(cfg->data_dir, FS_DIR_MODE) : 0;
     if (rc) {
-        cli_error(NULL, "cannot create data dir %s: %s", c->cfg.data_dir, strerror(-rc));
-        return EXIT_FAIL;
+        snprintf(err, errlen, "cannot create data dir %s: %s", cfg->data_dir, strerror(-rc));
+        return STORE_ERR;
     }
     struct store_options o;
     store_options_default(&o);
-    o.busy_timeout_ms = c->cfg.busy_timeout_ms;
+    o.busy_timeout_ms = cfg->busy_timeout_ms;
     o.migrate = migrate;
     o.create = create;
-    o.parallel_scan_min_bytes = c->cfg.parallel_scan_min_bytes;
-    rc = store_open(c->cfg.db, &o, out, err, sizeof err);
+    o.parallel_scan_min_bytes = cfg->parallel_scan_min_bytes;
+    return store_open(cfg->db, &o, out, err, errlen);
+}
+
+static int open_store(struct cli *c, bool create, bool migrate, struct store **out)
+{
+    char err[600];
+    int rc = cli_store_open(&c->cfg, create, migrate, out, err, sizeof err);
     if (rc) {
         cli_store_error(NULL, rc, err);
         return EXIT_FAIL;

@@ -56,6 +56,12 @@ int cli_open_store(struct cli *c, struct store **out);
 /* Open the configured store, creating the data dir and a new store when there
  * is none (the verbs that may); `migrate` applies pending migrations on open. */
 int cli_create_store(struct cli *c, bool migrate, struct store **out);
+/* Open the store of `cfg` (its db, busy timeout, parallel scan) without
+ * printing: `create` makes the data dir and a new store when there is none,
+ * `migrate` applies pending migrations. Returns 0 with *out, or a STORE_ERR_*
+ * code with err filled (STORE_ERR_NO_STORE: nothing there and not create). */
+int cli_store_open(const struct config *cfg, bool create, bool migrate, struct store **out,
+                   char *err, size_t errlen);
 /* Print why a store could not be opened (rc and err from store_open or
  * store_pool_open), with the advice of operations.md when there is none; the
  * verb of `c` prefixes the line unless c is NULL. */

@@ -112,9 +112,11 @@ static void check_dir(struct doctor *d, const char *name, const char *dir, const
 
 static void check_secret(struct doctor *d, const struct config *cfg)
 {
+    char why[CONFIG_STR_MAX + 80];
     if (cfg->jwt_secret[0]) {
-        size_t n = strlen(cfg->jwt_secret);
-        if (n < TOKEN_SECRET_MIN || n > TOKEN_SECRET_MAX) {
+        size_t n = 0;
+        if (token_secret_check(cfg->jwt_secret, strlen(cfg->jwt_secret), false, "jwt_secret",
+                               &n, why, sizeof why) != 0) {
             struct point *p = add(d, "secret", V_FAIL,
                                   "jwt_secret has %zu characters; serve refuses it", n);
             set_fix(p, "give it %d to %zu characters (or leave it empty: serve generates "
@@ -146,21 +148,21 @@ static void check_secret(struct doctor *d, const struct config *cfg)
         /* The length serve accepts, counted as serve counts it (without the
          * line end); the text itself is wiped at once and never shown. */
         char *text = NULL;
-        size_t len = 0;
-        int rc = fs_read_file(path, TOKEN_SECRET_MAX + 2, &text, &len);
+        size_t len = 0, n = 0;
+        int rc = fs_read_file(path, TOKEN_SECRET_MAX + 2, &text, &len), verdict = 0;
         if (rc == 0) {
-            while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
-                len--;
+            verdict = token_secret_check(text, len, true, path, &n, why, sizeof why);
             sodium_memzero(text, len);
             free(text);
         }
-        if (rc == 0 && len >= TOKEN_SECRET_MIN) {
+        if (rc == 0 && verdict == 0) {
             add(d, "secret", V_OK, "%s (mode %04o)", path, (unsigned)(st.st_mode & 07777));
         } else {
             struct point *p = add(d, "secret", V_FAIL, "%s %s; serve refuses it", path,
-                                  rc == -EFBIG ? "holds too many characters"
-                                  : rc         ? "cannot be read"
-                                               : "holds too few characters");
+                                  rc == -EFBIG || verdict == TOKEN_SECRET_LONG
+                                      ? "holds too many characters"
+                                  : rc ? "cannot be read"
+                                       : "holds too few characters");
             set_fix(p, "remove it (serve generates a new one; sessions end) or write %d to "
                        "%zu characters into it", TOKEN_SECRET_MIN, TOKEN_SECRET_MAX);
         }
@@ -245,12 +247,6 @@ static int count_spec(void *ctx, const struct specialization *sp)
  * scheduler point) or NULL. */
 static struct store *check_store(struct doctor *d, const struct config *cfg)
 {
-    struct store_options o;
-    store_options_default(&o);
-    o.busy_timeout_ms = cfg->busy_timeout_ms;
-    o.migrate = false;
-    o.create = false;
-    o.parallel_scan_min_bytes = cfg->parallel_scan_min_bytes;
     struct store *s = NULL;
     char err[600];
     enum store_url_kind kind;
@@ -260,7 +256,7 @@ static struct store *check_store(struct doctor *d, const struct config *cfg)
         return NULL;
     }
     const char *what = kind == STORE_URL_SQLITE ? "SQLite" : "PostgreSQL";
-    int rc = store_open(cfg->db, &o, &s, err, sizeof err);
+    int rc = cli_store_open(cfg, false, false, &s, err, sizeof err);
     if (rc == STORE_ERR_NO_STORE) {
         struct point *p = add(d, "store", V_NOTE, "%s", err);
         set_fix(p, "`lockstep serve` or `lockstep migrate` creates it; or pass --db/--data-dir "

@@ -58,6 +58,93 @@ static int pool_size(const struct config *cfg)
     return (int)(n < 4 ? 4 : n);
 }
 
+/* Signals are taken by sigwait(): block them before any thread starts. */
+static void block_signals(sigset_t *sigs)
+{
+    sigemptyset(sigs);
+    sigaddset(sigs, SIGINT);
+    sigaddset(sigs, SIGTERM);
+    sigaddset(sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* The app of this process: its configuration, name, data dir and pool of
+ * store connections. Returns 0, or prints why and returns EXIT_FAIL. */
+static int app_open(struct cli *c, struct app *app)
+{
+    memset(app, 0, sizeof *app);
+    app->cfg = c->cfg;
+    app->started_at = time_now_us();
+    char host[64] = "localhost";
+    gethostname(host, sizeof host - 1);
+    snprintf(app->instance_id, sizeof app->instance_id, "%.40s:%ld", host, (long)getpid());
+    int rc = fs_mkdir_p(app->cfg.data_dir, FS_DIR_MODE);
+    if (rc) {
+        cli_error(c, "cannot create data dir %s: %s", app->cfg.data_dir, strerror(-rc));
+        return EXIT_FAIL;
+    }
+    struct store_options so;
+    store_options_default(&so);
+    so.busy_timeout_ms = app->cfg.busy_timeout_ms;
+    so.parallel_scan_min_bytes = app->cfg.parallel_scan_min_bytes;
+    app->workers = pool_size(&app->cfg);
+    char err[600];
+    if ((rc = store_pool_open(app->cfg.db, &so, app->workers, &app->pool, err, sizeof err))) {
+        cli_store_error(c, rc, err);
+        return EXIT_FAIL;
+    }
+    return 0;
+}
+
+/* The job-done hook: the alert rules are evaluated after every job run. */
+static void kick_alerts(void *alerts, const char *job, const char *status)
+{
+    (void)job;
+    (void)status;
+    alerts_kick(alerts);
+}
+
+/* Whether this process leads the scheduled jobs (asked by the evaluation and
+ * the outbox). */
+static bool leads_jobs(void *scheduler)
+{
+    return scheduler_is_leader(scheduler);
+}
+
+/* The scheduled jobs and, with them, the alert evaluation and the outbox
+ * (none with --no-scheduler). Returns 0 or -1 with err. */
+static int start_jobs(struct app *app, bool no_scheduler, char *err, size_t errlen)
+{
+    if (no_scheduler) {
+        scheduler_record_disabled(app);
+        return 0;
+    }
+    if (scheduler_start(app, &app->scheduler, err, errlen) != 0 ||
+        !(app->notifier = notify_start(app, leads_jobs, app->scheduler, err, errlen)) ||
+        !(app->alerts = alerts_start(app, leads_jobs, app->scheduler, err, errlen)))
+        return -1;
+    if (scheduler_add_job_done_hook(app->scheduler, kick_alerts, app->alerts) != 0) {
+        snprintf(err, errlen, "cannot hook the alert evaluation to the scheduled jobs");
+        return -1;
+    }
+    return 0;
+}
+
+/* Stop what start_jobs started (any part of it): the evaluation and the
+ * outbox before the scheduler they ask about, once its jobs no longer kick
+ * the evaluation; running jobs get timeout_ms to finish. */
+static void stop_jobs(struct app *app, long timeout_ms)
+{
+    scheduler_remove_job_done_hook(app->scheduler, kick_alerts, app->alerts);
+    alerts_stop(app->alerts);
+    app->alerts = NULL;
+    notify_stop(app->notifier);
+    app->notifier = NULL;
+    scheduler_stop(app->scheduler, timeout_ms);
+    app->scheduler = NULL;
+}
+
 int cmd_serve(struct cli *c, int argc, char **argv)
 {
     bool no_scheduler = false;
@@ -79,14 +166,8 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         cli_error(c, "%s", err);
         return EXIT_FAIL;
     }
-    /* Signals are taken by sigwait() below: block them before any thread starts. */
     sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    block_signals(&sigs);
 
     log_set_access(c->cfg.access_log);
     if (c->cfg.log_file[0] && log_open_file(c->cfg.log_file, err, sizeof err) != 0) {
@@ -100,26 +181,8 @@ int cmd_serve(struct cli *c, int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
     struct app app;
-    memset(&app, 0, sizeof app);
-    app.cfg = c->cfg;
-    app.started_at = time_now_us();
-    char host[64] = "localhost";
-    gethostname(host, sizeof host - 1);
-    snprintf(app.instance_id, sizeof app.instance_id, "%.40s:%ld", host, (long)getpid());
-    rc = fs_mkdir_p(app.cfg.data_dir, FS_DIR_MODE);
-    if (rc) {
-        cli_error(c, "cannot create data dir %s: %s", app.cfg.data_dir, strerror(-rc));
-        return EXIT_FAIL;
-    }
-    struct store_options so;
-    store_options_default(&so);
-    so.busy_timeout_ms = app.cfg.busy_timeout_ms;
-    so.parallel_scan_min_bytes = app.cfg.parallel_scan_min_bytes;
-    app.workers = pool_size(&app.cfg);
-    if ((rc = store_pool_open(app.cfg.db, &so, app.workers, &app.pool, err, sizeof err))) {
-        cli_store_error(c, rc, err);
-        return EXIT_FAIL;
-    }
+    if ((rc = app_open(c, &app)) != 0)
+        return rc;
     int code = EXIT_FAIL;
     struct http_server *srv = NULL;
     int n_routes = 0;
@@ -140,14 +203,7 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         cli_error(c, "%s", err);
         goto out;
     }
-    if (no_scheduler)
-        scheduler_record_disabled(&app);
-    if (!no_scheduler && scheduler_start(&app, &app.scheduler, err, sizeof err) != 0) {
-        cli_error(c, "%s", err);
-        goto out;
-    }
-    if (app.scheduler && (!(app.notifier = notify_start(&app, err, sizeof err)) ||
-                          !(app.alerts = alerts_start(&app, err, sizeof err)))) {
+    if (start_jobs(&app, no_scheduler, err, sizeof err) != 0) {
         cli_error(c, "%s", err);
         goto out;
     }
@@ -174,21 +230,12 @@ int cmd_serve(struct cli *c, int argc, char **argv)
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv, app.cfg.shutdown_timeout * 1000);
     srv = NULL;
-    /* The evaluation stops before the scheduler it asks about; its state goes
-     * after the scheduler, whose jobs kick it. */
-    alerts_stop(app.alerts);
-    notify_stop(app.notifier);
-    app.notifier = NULL;
-    scheduler_stop(app.scheduler, app.cfg.shutdown_timeout * 1000);
-    app.scheduler = NULL;
+    stop_jobs(&app, app.cfg.shutdown_timeout * 1000);
     code = EXIT_OK;
     log_msg(LOG_INFO, "serve", "stopped");
 out:
     http_server_stop(srv, 0);
-    alerts_stop(app.alerts);
-    notify_stop(app.notifier);
-    scheduler_stop(app.scheduler, 0);
-    alerts_free(app.alerts);
+    stop_jobs(&app, 0);
     readiness_stop(app.readiness);
     auth_shutdown();
     monitor_free(app.monitor);

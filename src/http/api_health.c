@@ -5,6 +5,7 @@
 #include "service/alerts.h"
 #include "service/check_history.h"
 #include "service/errors.h"
+#include "service/job_history.h"
 #include "service/metrics.h"
 #include "service/monitor.h"
 #include "service/readiness.h"
@@ -260,12 +261,12 @@ static json_t *job_json(struct http_req *r, const char *id, const char *name, in
 {
     struct store *s = http_store(r);
     struct job_window w;
-    *rc = scheduler_job_window(s, id, since, until, &w);
+    *rc = job_history_window(s, id, since, until, &w);
     if (*rc)
         return NULL;
     int64_t next = scheduler_next_run(r->app->scheduler, id);
-    if (!next && w.last_due && w.recorded)
-        next = w.last_due + w.interval_s * USEC_PER_SEC; /* another process runs it */
+    if (!next)
+        next = job_history_next_due(&w); /* another process runs it */
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(id));
     json_object_set_new(o, "name", json_string(name));
@@ -290,7 +291,7 @@ static json_t *job_json(struct http_req *r, const char *id, const char *name, in
     /* Which process runs the jobs: the latest scheduler start is the leader's. */
     char leader[64] = "";
     int64_t since_at = 0;
-    if (scheduler_leader(s, &since_at, leader) != 0)
+    if (job_history_leader(s, &since_at, leader) != 0)
         leader[0] = '\0';
     json_object_set_new(o, "leader", leader[0] ? json_string(leader) : json_null());
     json_object_set_new(o, "leader_since", report_time_json(since_at));

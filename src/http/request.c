@@ -170,22 +170,28 @@ int http_param_id(struct http_req *r, int i, int64_t *out)
     return 0;
 }
 
-static json_t *body_field(struct http_req *r, const char *name)
+/* The prelude every body field shares: *v is the field, or NULL when it is
+ * absent or null. Returns 1 when present, 0 when absent and not required,
+ * -1 after answering 400 when absent and required. */
+static int body_field(struct http_req *r, const char *name, bool required, json_t **v)
 {
-    return r->body ? json_object_get(r->body, name) : NULL;
+    *v = r->body ? json_object_get(r->body, name) : NULL;
+    if (*v && !json_is_null(*v))
+        return 1;
+    *v = NULL;
+    if (!required)
+        return 0;
+    http_error(r, 400, "Field '%s' is required", name);
+    return -1;
 }
 
 int http_body_string(struct http_req *r, const char *name, bool required, size_t max_len,
                      const char **out)
 {
-    json_t *v = body_field(r, name);
-    if (!v || json_is_null(v)) {
-        if (required) {
-            http_error(r, 400, "Field '%s' is required", name);
-            return -1;
-        }
-        return 0;
-    }
+    json_t *v;
+    int rc = body_field(r, name, required, &v);
+    if (rc <= 0)
+        return rc;
     if (!json_is_string(v)) {
         http_error(r, 400, "Field '%s' must be a string", name);
         return -1;
@@ -205,14 +211,10 @@ int http_body_string(struct http_req *r, const char *name, bool required, size_t
 int http_body_int(struct http_req *r, const char *name, bool required, long long min,
                   long long max, long long *out)
 {
-    json_t *v = body_field(r, name);
-    if (!v || json_is_null(v)) {
-        if (required) {
-            http_error(r, 400, "Field '%s' is required", name);
-            return -1;
-        }
-        return 0;
-    }
+    json_t *v;
+    int rc = body_field(r, name, required, &v);
+    if (rc <= 0)
+        return rc;
     if (!json_is_integer(v)) {
         http_error(r, 400, "Field '%s' must be an integer", name);
         return -1;
@@ -228,14 +230,10 @@ int http_body_int(struct http_req *r, const char *name, bool required, long long
 
 int http_body_bool(struct http_req *r, const char *name, bool required, bool *out)
 {
-    json_t *v = body_field(r, name);
-    if (!v || json_is_null(v)) {
-        if (required) {
-            http_error(r, 400, "Field '%s' is required", name);
-            return -1;
-        }
-        return 0;
-    }
+    json_t *v;
+    int rc = body_field(r, name, required, &v);
+    if (rc <= 0)
+        return rc;
     if (!json_is_boolean(v)) {
         http_error(r, 400, "Field '%s' must be true or false", name);
         return -1;

@@ -7,6 +7,7 @@
 #include "service/app.h"
 #include "store/store.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,17 @@
 /* A signing secret holds 32 to TOKEN_SECRET_MAX bytes, used whole. */
 #define TOKEN_SECRET_MIN 32
 #define TOKEN_SECRET_MAX (sizeof ((struct app *)0)->jwt_secret)
+
+/* The one rule for a signing secret: `text` (len bytes) is used whole, except
+ * that the line end and trailing spaces of a file's text are not part of it
+ * (trim_line_end); what remains must hold TOKEN_SECRET_MIN to
+ * TOKEN_SECRET_MAX bytes. Sets *secret_len to the length that counts (also
+ * when refused). Returns 0, TOKEN_SECRET_SHORT or TOKEN_SECRET_LONG with err
+ * naming `what` (where the text came from) and saying why. */
+#define TOKEN_SECRET_SHORT (-1)
+#define TOKEN_SECRET_LONG (-2)
+int token_secret_check(const char *text, size_t len, bool trim_line_end, const char *what,
+                       size_t *secret_len, char *err, size_t errlen);
 
 /* What a verified token says. */
 struct token_claims {

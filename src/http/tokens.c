@@ -16,22 +16,35 @@
 
 /* ---- the signing secret ------------------------------------------------------- */
 
-/* Use `text` (len bytes) whole as app's secret, or refuse it. `what` names
- * where it came from, for the message. */
-static int set_secret(struct app *app, const char *text, size_t len, const char *what,
-                      char *err, size_t errlen)
+int token_secret_check(const char *text, size_t len, bool trim_line_end, const char *what,
+                       size_t *secret_len, char *err, size_t errlen)
 {
+    while (trim_line_end && len &&
+           (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+        len--;
+    *secret_len = len;
     if (len < TOKEN_SECRET_MIN) {
         snprintf(err, errlen, "%s must be at least %d characters", what, TOKEN_SECRET_MIN);
-        return -1;
+        return TOKEN_SECRET_SHORT;
     }
     if (len > TOKEN_SECRET_MAX) {
         snprintf(err, errlen, "%s must be at most %zu characters (it has %zu)", what,
                  TOKEN_SECRET_MAX, len);
-        return -1;
+        return TOKEN_SECRET_LONG;
     }
-    memcpy(app->jwt_secret, text, len);
-    app->jwt_secret_len = len;
+    return 0;
+}
+
+/* Use `text` (len bytes) as app's secret under token_secret_check's rule, or
+ * refuse it (-1 with err). */
+static int set_secret(struct app *app, const char *text, size_t len, bool from_file,
+                      const char *what, char *err, size_t errlen)
+{
+    size_t n = 0;
+    if (token_secret_check(text, len, from_file, what, &n, err, errlen) != 0)
+        return -1;
+    memcpy(app->jwt_secret, text, n);
+    app->jwt_secret_len = n;
     return 0;
 }
 
@@ -58,7 +71,7 @@ int token_load_secret(struct app *app, char *err, size_t errlen)
 {
     const char *cfg = app->cfg.jwt_secret;
     if (cfg[0])
-        return set_secret(app, cfg, strlen(cfg), "jwt_secret", err, errlen);
+        return set_secret(app, cfg, strlen(cfg), false, "jwt_secret", err, errlen);
     char path[FS_PATH_MAX];
     if (fs_join(path, sizeof path, app->cfg.data_dir, "secret.key") != 0) {
         snprintf(err, errlen, "data_dir path is too long");
@@ -83,9 +96,7 @@ int token_load_secret(struct app *app, char *err, size_t errlen)
         log_msg(LOG_WARNING, "auth", "%s was readable by others; setting mode 0600", path);
         chmod(path, 0600);
     }
-    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
-        len--;
-    rc = set_secret(app, text, len, path, err, errlen);
+    rc = set_secret(app, text, len, true, path, err, errlen);
     sodium_memzero(text, len);
     free(text);
     return rc;

@@ -3,11 +3,11 @@
 
 #include "service/daylog.h"
 #include "service/errors.h"
+#include "service/job_history.h"
 #include "service/notify.h"
-#include "service/scheduler.h"
 #include "util/timeutil.h"
+#include "util/worker.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +111,7 @@ int alerts_gather(struct store *s, const struct config *cfg, struct alerts_facts
      * numbers, whatever its own configuration says (else a follower with
      * other intervals would resolve what the leader fires, every second). */
     struct scheduler_start led;
-    rc = scheduler_recorded_settings(s, time_now_us(), &led);
+    rc = job_history_settings_at(s, time_now_us(), &led);
     if (rc && rc != STORE_ERR_NOT_FOUND)
         return rc;
     if (rc == 0 && led.check_interval > 0 && led.sync_interval > 0) {
@@ -715,50 +715,42 @@ struct alerts {
     struct app *app;
     struct store *store; /* its own connection */
     struct daylog *log;
-    pthread_mutex_t mu;
-    pthread_cond_t wake;
-    bool kicked, stopping;
-    pthread_t thread;
+    struct worker *worker;
+    alerts_leader_fn is_leader;
+    void *leader_ctx;
     char last_error[256]; /* the last failure written to the day log, to not repeat it */
 };
 
-static void *alerts_main(void *arg)
+/* One evaluation; the next comes a second later, or at once when kicked. */
+static int64_t alerts_pass(void *arg)
 {
     struct alerts *a = arg;
-    pthread_mutex_lock(&a->mu);
-    while (!a->stopping) {
-        a->kicked = false;
-        pthread_mutex_unlock(&a->mu);
-        /* The leader evaluates every rule; a follower the dead-man rule,
-         * which must fire when the leader stops running the jobs. */
-        const char *only = scheduler_is_leader(a->app->scheduler) ? NULL
-                                                                  : ALERT_RULE_JOB_DEADMAN;
-        struct alerts_outcome o;
-        char err[300];
-        int rc = alerts_evaluate_rule(a->store, &a->app->cfg, a->log, only, &o, err,
-                                      sizeof err);
-        if (rc && strcmp(err, a->last_error)) {
-            daylog_write(a->log, LOG_ERROR, "alerts", "Cannot evaluate the alert rules: %s",
-                         err);
-            snprintf(a->last_error, sizeof a->last_error, "%s", err);
-        } else if (rc == 0) {
-            a->last_error[0] = '\0';
-            if (o.notifications)
-                notify_kick(a->app->notifier);
-        }
-        pthread_mutex_lock(&a->mu);
-        if (a->stopping || a->kicked)
-            continue;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
-        pthread_cond_timedwait(&a->wake, &a->mu, &ts);
+    /* The leader evaluates every rule; a follower the dead-man rule, which
+     * must fire when the leader stops running the jobs. */
+    const char *only = a->is_leader(a->leader_ctx) ? NULL : ALERT_RULE_JOB_DEADMAN;
+    struct alerts_outcome o;
+    char err[300];
+    int rc = alerts_evaluate_rule(a->store, &a->app->cfg, a->log, only, &o, err, sizeof err);
+    if (rc && strcmp(err, a->last_error)) {
+        daylog_write(a->log, LOG_ERROR, "alerts", "Cannot evaluate the alert rules: %s", err);
+        snprintf(a->last_error, sizeof a->last_error, "%s", err);
+    } else if (rc == 0) {
+        a->last_error[0] = '\0';
+        if (o.notifications)
+            notify_kick(a->app->notifier);
     }
-    pthread_mutex_unlock(&a->mu);
-    return NULL;
+    return USEC_PER_SEC;
 }
 
-struct alerts *alerts_start(struct app *app, char *err, size_t errlen)
+static void alerts_free(struct alerts *a)
+{
+    store_close(a->store);
+    daylog_close(a->log);
+    free(a);
+}
+
+struct alerts *alerts_start(struct app *app, alerts_leader_fn is_leader, void *leader_ctx,
+                            char *err, size_t errlen)
 {
     struct alerts *a = calloc(1, sizeof *a);
     if (!a || !(a->log = daylog_open(app->cfg.data_dir))) {
@@ -767,6 +759,8 @@ struct alerts *alerts_start(struct app *app, char *err, size_t errlen)
         return NULL;
     }
     a->app = app;
+    a->is_leader = is_leader;
+    a->leader_ctx = leader_ctx;
     struct store_options so;
     store_options_default(&so);
     so.migrate = false;
@@ -774,19 +768,12 @@ struct alerts *alerts_start(struct app *app, char *err, size_t errlen)
     char oerr[400];
     if (store_open(app->cfg.db, &so, &a->store, oerr, sizeof oerr) != 0) {
         snprintf(err, errlen, "cannot start the alerts: %s", oerr);
-        daylog_close(a->log);
-        free(a);
+        alerts_free(a);
         return NULL;
     }
-    pthread_mutex_init(&a->mu, NULL);
-    pthread_cond_init(&a->wake, NULL);
-    if (pthread_create(&a->thread, NULL, alerts_main, a) != 0) {
+    if (worker_start(alerts_pass, a, &a->worker) != 0) {
         snprintf(err, errlen, "cannot start the alerts thread");
-        store_close(a->store);
-        daylog_close(a->log);
-        pthread_mutex_destroy(&a->mu);
-        pthread_cond_destroy(&a->wake);
-        free(a);
+        alerts_free(a);
         return NULL;
     }
     return a;
@@ -794,38 +781,14 @@ struct alerts *alerts_start(struct app *app, char *err, size_t errlen)
 
 void alerts_kick(struct alerts *a)
 {
-    if (!a)
-        return;
-    pthread_mutex_lock(&a->mu);
-    a->kicked = true;
-    pthread_cond_signal(&a->wake);
-    pthread_mutex_unlock(&a->mu);
+    if (a)
+        worker_wake(a->worker);
 }
 
 void alerts_stop(struct alerts *a)
 {
     if (!a)
         return;
-    pthread_mutex_lock(&a->mu);
-    bool running = !a->stopping;
-    a->stopping = true;
-    pthread_cond_signal(&a->wake);
-    pthread_mutex_unlock(&a->mu);
-    if (!running)
-        return;
-    pthread_join(a->thread, NULL);
-    store_close(a->store);
-    a->store = NULL;
-    daylog_close(a->log);
-    a->log = NULL;
-}
-
-void alerts_free(struct alerts *a)
-{
-    if (!a)
-        return;
-    alerts_stop(a);
-    pthread_mutex_destroy(&a->mu);
-    pthread_cond_destroy(&a->wake);
-    free(a);
+    worker_stop(a->worker, -1);
+    alerts_free(a);
 }

@@ -135,14 +135,16 @@ json_t *alerts_overview_json(struct store *s, const struct config *cfg, int64_t 
  * never raise or notify one twice. Returns NULL when the thread cannot start
  * (err says why). */
 struct alerts;
-struct alerts *alerts_start(struct app *app, char *err, size_t errlen);
+/* Whether this process leads the scheduled jobs, asked before each pass of
+ * the evaluation (and of the outbox, notify_start). */
+typedef bool (*alerts_leader_fn)(void *ctx);
+struct alerts *alerts_start(struct app *app, alerts_leader_fn is_leader, void *leader_ctx,
+                            char *err, size_t errlen);
 /* Evaluate soon: a check or a job run was recorded. NULL is ignored. */
 void alerts_kick(struct alerts *a);
-/* Stop the thread (it no longer reads the store or the scheduler); kicks stay
- * harmless until alerts_free. NULL is ignored. */
+/* Stop the thread (an evaluation in progress ends first) and free it. Call it
+ * once nothing kicks it any more (the job-done hook removed, the HTTP server
+ * stopped), and before the scheduler it asks about stops. NULL is ignored. */
 void alerts_stop(struct alerts *a);
-/* Free a stopped evaluation thread's state, once nothing kicks it any more
- * (after scheduler_stop). NULL is ignored. */
-void alerts_free(struct alerts *a);
 
 #endif

@@ -8,7 +8,7 @@
 #include "service/errors.h"
 #include "model/health.h"
 #include "service/report.h"
-#include "service/scheduler.h"
+#include "service/job_history.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 
@@ -470,7 +470,7 @@ static int write_files(struct store *s, const struct config *cfg, struct baselin
      * with its latest scheduler start; this process's own only without one. */
     struct config eff = *cfg;
     struct scheduler_start st;
-    if (scheduler_recorded_settings(s, b->baseline.created_at ? b->baseline.created_at
+    if (job_history_settings_at(s, b->baseline.created_at ? b->baseline.created_at
                                                               : time_now_us(),
                                     &st) == 0) {
         eff.check_interval = st.check_interval;

@@ -6,7 +6,7 @@
 #include "service/alerts.h"
 #include "model/health.h"
 #include "model/pair.h"
-#include "service/scheduler.h"
+#include "service/job_history.h"
 #include "util/proc_stats.h"
 #include "util/timeutil.h"
 

@@ -5,7 +5,7 @@
 #include "model/health.h"
 #include "service/metrics.h"
 #include "service/report.h"
-#include "service/scheduler.h"
+#include "service/job_history.h"
 #include "util/timeutil.h"
 
 #include <pthread.h>
@@ -381,7 +381,7 @@ json_t *monitor_metrics_json(struct monitor *m, struct store *s)
     if (!none && (rc = s->ops->check_list(s, now - day, 0, 0, count_check, &checks)) != 0)
         return NULL;
     struct job_window w;
-    if ((rc = scheduler_job_window(s, JOB_CHECK, now - day, now, &w)))
+    if ((rc = job_history_window(s, JOB_CHECK, now - day, now, &w)))
         return NULL;
     json_t *o = json_object();
     if (!o)

@@ -4,9 +4,9 @@
 #include "service/notify.h"
 
 #include "service/alertmsg.h"
-#include "service/scheduler.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+#include "util/worker.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -403,43 +403,31 @@ int notify_deliver_due(struct store *s, const struct config *cfg, int64_t now, i
 struct notifier {
     struct app *app;
     struct store *store; /* its own connection */
-    pthread_mutex_t mu;
-    pthread_cond_t wake;
-    bool kicked, stopping;
-    pthread_t thread;
+    struct worker *worker;
+    notify_leader_fn is_leader;
+    void *leader_ctx;
 };
 
-static void *notifier_main(void *arg)
+/* One delivery pass on the leader; the next when a row comes due (at most a
+ * second later), at once when a full batch went out or when kicked. */
+static int64_t notifier_pass(void *arg)
 {
     struct notifier *n = arg;
-    pthread_mutex_lock(&n->mu);
-    while (!n->stopping) {
-        n->kicked = false;
-        pthread_mutex_unlock(&n->mu);
-        int64_t wake = time_now_us() + USEC_PER_SEC;
-        if (scheduler_is_leader(n->app->scheduler)) {
-            int delivered = 0, failed = 0;
-            int rc = notify_deliver_due(n->store, &n->app->cfg, time_now_us(), &delivered,
-                                        &failed);
-            int64_t next = 0;
-            if (rc == 0 && n->store->ops->delivery_next_due(n->store, &next) == 0 &&
-                next < wake)
-                wake = next;
-            if (rc == 0 && delivered + failed == NOTIFY_BATCH)
-                wake = 0; /* more may be due: go on at once */
-        }
-        pthread_mutex_lock(&n->mu);
-        if (n->stopping || n->kicked || wake <= time_now_us())
-            continue;
-        struct timespec ts = {.tv_sec = (time_t)(wake / USEC_PER_SEC),
-                              .tv_nsec = (long)(wake % USEC_PER_SEC) * 1000};
-        pthread_cond_timedwait(&n->wake, &n->mu, &ts);
+    int64_t wake = time_now_us() + USEC_PER_SEC;
+    if (n->is_leader(n->leader_ctx)) {
+        int delivered = 0, failed = 0;
+        int rc = notify_deliver_due(n->store, &n->app->cfg, time_now_us(), &delivered, &failed);
+        int64_t next = 0;
+        if (rc == 0 && n->store->ops->delivery_next_due(n->store, &next) == 0 && next < wake)
+            wake = next;
+        if (rc == 0 && delivered + failed == NOTIFY_BATCH)
+            return 0; /* more may be due: go on at once */
     }
-    pthread_mutex_unlock(&n->mu);
-    return NULL;
+    return wake - time_now_us();
 }
 
-struct notifier *notify_start(struct app *app, char *err, size_t errlen)
+struct notifier *notify_start(struct app *app, notify_leader_fn is_leader, void *leader_ctx,
+                              char *err, size_t errlen)
 {
     pthread_once(&curl_once, curl_init_once);
     atomic_store(&abort_sends, 0);
@@ -449,6 +437,8 @@ struct notifier *notify_start(struct app *app, char *err, size_t errlen)
         return NULL;
     }
     n->app = app;
+    n->is_leader = is_leader;
+    n->leader_ctx = leader_ctx;
     struct stat st;
     if (app->cfg.secret_in_file && stat(app->cfg.config_file, &st) == 0 && (st.st_mode & 077))
         log_msg(LOG_WARNING, "alerts",
@@ -469,13 +459,9 @@ struct notifier *notify_start(struct app *app, char *err, size_t errlen)
         free(n);
         return NULL;
     }
-    pthread_mutex_init(&n->mu, NULL);
-    pthread_cond_init(&n->wake, NULL);
-    if (pthread_create(&n->thread, NULL, notifier_main, n) != 0) {
+    if (worker_start(notifier_pass, n, &n->worker) != 0) {
         snprintf(err, errlen, "cannot start the alert outbox thread");
         store_close(n->store);
-        pthread_mutex_destroy(&n->mu);
-        pthread_cond_destroy(&n->wake);
         free(n);
         return NULL;
     }
@@ -484,12 +470,8 @@ struct notifier *notify_start(struct app *app, char *err, size_t errlen)
 
 void notify_kick(struct notifier *n)
 {
-    if (!n)
-        return;
-    pthread_mutex_lock(&n->mu);
-    n->kicked = true;
-    pthread_cond_signal(&n->wake);
-    pthread_mutex_unlock(&n->mu);
+    if (n)
+        worker_wake(n->worker);
 }
 
 void notify_stop(struct notifier *n)
@@ -497,13 +479,7 @@ void notify_stop(struct notifier *n)
     if (!n)
         return;
     atomic_store(&abort_sends, 1);
-    pthread_mutex_lock(&n->mu);
-    n->stopping = true;
-    pthread_cond_signal(&n->wake);
-    pthread_mutex_unlock(&n->mu);
-    pthread_join(n->thread, NULL);
+    worker_stop(n->worker, -1);
     store_close(n->store);
-    pthread_mutex_destroy(&n->mu);
-    pthread_cond_destroy(&n->wake);
     free(n);
 }

@@ -52,7 +52,10 @@ int notify_deliver_due(struct store *s, const struct config *cfg, int64_t now, i
 /* The outbox worker of `serve`: delivers on the leader of the scheduled jobs,
  * when rows come due and when kicked. NULL when it cannot start (err). */
 struct notifier;
-struct notifier *notify_start(struct app *app, char *err, size_t errlen);
+/* Whether this process leads the scheduled jobs: only the leader delivers. */
+typedef bool (*notify_leader_fn)(void *ctx);
+struct notifier *notify_start(struct app *app, notify_leader_fn is_leader, void *leader_ctx,
+                              char *err, size_t errlen);
 /* Deliver soon: rows were queued. NULL is ignored. */
 void notify_kick(struct notifier *n);
 /* Stop (an attempt in flight is aborted) and free. NULL is ignored. */

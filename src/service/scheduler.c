@@ -1,252 +1,23 @@
 /* scheduler.c — one timing thread and one worker thread per job. The timing
- * thread decides (scheduler_plan) and records skipped/missed runs; a worker
- * runs its job and records the outcome. */
-#include "service/scheduler.h"
+ * thread decides (job_history_plan) and records skipped/missed runs; a worker
+ * runs its job, records the outcome and calls the job-done hooks. */
+#include "service/scheduler_internal.h"
 
-#include "service/alerts.h"
-#include "service/baseline.h"
 #include "service/check.h"
-#include "service/daylog.h"
+#include "service/job_history.h"
 #include "service/metrics.h"
-#include "service/monitor.h"
 #include "service/sync.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
-#include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sodium.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #define MAX_GAP_RECORDS 100000 /* missed dues recorded for one downtime, at most */
-#define PRUNE_EVERY_US (3600 * USEC_PER_SEC)
 #define STUCK_FLOOR_US (10 * USEC_PER_SEC)
-
-struct scheduler;
-
-struct job {
-    struct scheduler *sched;
-    const char *id, *name;
-    int64_t interval_us, grace_us;
-    int64_t next_due;                /* wall clock */
-    bool running;
-    int64_t running_since;           /* monotonic */
-    bool has_work;
-    int64_t work_due;
-    pthread_t worker;
-    bool worker_started;
-    void (*run)(struct job *j, struct store *st, int64_t due, int64_t run_id);
-};
-
-struct scheduler {
-    struct app *app;
-    struct daylog *log;
-    struct store *leader_store; /* its own connection: the lease is renewed on it */
-    bool leader;
-    char lease_owner[LEASE_OWNER_MAX]; /* host:pid:random: this process in scheduler_lease */
-    int64_t lease_us;                  /* leader_lease */
-    atomic_llong lease_valid_until;    /* lease clock; no job starts or commits after it */
-    bool renew_failing;                /* the last renewal failed (said once in the day log) */
-    pthread_mutex_t mu;
-    pthread_cond_t tick;     /* wakes the timing thread */
-    pthread_cond_t work;     /* wakes workers; broadcast */
-    pthread_cond_t idle;     /* a job finished */
-    bool stopping;           /* no job starts any more */
-    bool timing_done;        /* the timing thread ends (after the running jobs) */
-    pthread_t thread;
-    bool thread_started;
-    atomic_llong last_tick;  /* monotonic, by the timing thread */
-    atomic_long file_failures;
-    int64_t last_prune;
-    struct job jobs[2];
-};
-
-/* ---- the lease's local deadline ---------------------------------------------------- */
-
-/* The clock of the deadline: it runs on while the process is stopped (SIGSTOP)
- * or the machine sleeps, so a process that wakes up finds its deadline passed
- * before it writes anything as the leader. */
-static int64_t lease_clock_us(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * USEC_PER_SEC + ts.tv_nsec / 1000;
-}
-
-/* Whether this process may still start or commit a job as the leader: its
- * last renewal began less than one lease duration ago. The store's lease
- * lasts from the renewal's execution, later than its beginning, so this
- * deadline passes first (the clocks' rates agree over a few seconds). */
-static bool lease_valid(struct scheduler *s)
-{
-    return lease_clock_us() < atomic_load(&s->lease_valid_until);
-}
-
-static bool lease_valid_cb(void *ctx)
-{
-    return lease_valid(ctx);
-}
-
-/* ---- pure arithmetic ----------------------------------------------------------- */
-
-void scheduler_plan(int64_t now, int64_t due, int64_t interval, int64_t grace,
-                    struct schedule_plan *p)
-{
-    memset(p, 0, sizeof *p);
-    if (interval <= 0)
-        interval = 1;
-    if (now < due) {
-        p->next_due = due;
-        return;
-    }
-    int64_t k = (now - due) / interval;
-    int64_t last = due + k * interval;
-    p->first_missed = due;
-    p->n_missed = k;
-    if (now - last <= grace) {
-        p->run = true;
-        p->run_due = last;
-    } else {
-        p->n_missed = k + 1;
-    }
-    p->next_due = last + interval;
-}
-
-int64_t scheduler_expected_runs(int64_t since, int64_t until,
-                                const struct schedule_segment *segs, size_t n)
-{
-    int64_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        int64_t from = segs[i].start > since ? segs[i].start : since;
-        int64_t to = i + 1 < n && segs[i + 1].start < until ? segs[i + 1].start : until;
-        if (segs[i].interval_us > 0 && to > from)
-            total += (to - from) / segs[i].interval_us;
-    }
-    return total;
-}
-
-/* The scheduler starts of a window, as segments of one job's schedule. */
-struct seg_collect {
-    const char *job;
-    struct schedule_segment *segs;
-    size_t n, cap;
-    int64_t grace_s, settings_at;
-    bool failed;
-};
-
-static int collect_segment(void *ctx, const struct scheduler_start *r)
-{
-    struct seg_collect *c = ctx;
-    if (!r->scheduler) /* serve without the scheduler: the jobs ran elsewhere or not at all */
-        return 0;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        struct schedule_segment *g = realloc(c->segs, cap * sizeof *g);
-        if (!g) {
-            c->failed = true;
-            return 1;
-        }
-        c->segs = g;
-        c->cap = cap;
-    }
-    bool check = !strcmp(c->job, JOB_CHECK);
-    int64_t iv = r->settings_known ? (check ? r->check_interval : r->sync_interval) : 0;
-    c->segs[c->n++] = (struct schedule_segment){.start = r->started_at,
-                                                .interval_us = iv * USEC_PER_SEC};
-    if (iv > 0) {
-        c->grace_s = check ? r->check_misfire_grace : r->sync_misfire_grace;
-        c->settings_at = r->started_at;
-    }
-    return 0;
-}
-
-int scheduler_job_window(struct store *s, const char *job, int64_t since, int64_t until,
-                         struct job_window *w)
-{
-    memset(w, 0, sizeof *w);
-    struct seg_collect c = {.job = job};
-    int rc = s->ops->scheduler_start_list(s, since, until, collect_segment, &c);
-    if (c.failed)
-        rc = store_fail(s, STORE_ERR, "out of memory");
-    if (rc) {
-        free(c.segs);
-        return rc;
-    }
-    /* Starts recorded before their settings were kept come first: runs are
-     * counted from the end of the last of them, so that runs and expected
-     * runs cover the same time. */
-    w->counted_since = since;
-    for (size_t i = 0; i < c.n; i++) {
-        if (c.segs[i].interval_us > 0) {
-            w->recorded = true;
-            w->interval_s = c.segs[i].interval_us / USEC_PER_SEC;
-            continue;
-        }
-        int64_t end = i + 1 < c.n && c.segs[i + 1].start < until ? c.segs[i + 1].start : until;
-        if (end > w->counted_since)
-            w->counted_since = end;
-    }
-    w->grace_s = w->recorded ? c.grace_s : 0;
-    w->settings_at = w->recorded ? c.settings_at : 0;
-    w->expected = scheduler_expected_runs(since, until, c.segs, c.n);
-    free(c.segs);
-    struct job_stats st;
-    if ((rc = s->ops->job_run_stats(s, job, w->counted_since, until, &st)) != 0)
-        return rc;
-    w->ok = st.ok;
-    w->failed = st.failed;
-    w->skipped = st.skipped;
-    w->interrupted = st.interrupted;
-    w->running = st.running;
-    /* Dues that never started — recorded as missed or not recorded at all
-     * (the process was down) — are missed. */
-    int64_t started = st.ok + st.failed + st.skipped + st.interrupted + st.running;
-    w->missed = w->expected - started > st.missed ? w->expected - started : st.missed;
-    w->success_rate = w->expected > 0 ? (double)(st.ok > w->expected ? w->expected : st.ok) *
-                                            100.0 / (double)w->expected
-                                      : -1.0;
-    w->success_rate = w->success_rate >= 0 ? (double)(int64_t)(w->success_rate * 100 + 0.5) / 100
-                                           : -1.0;
-    w->last_run = st.last_started_at;
-    w->last_due = st.last_due_at;
-    w->last_success = st.last_success_at;
-    memcpy(w->last_status, st.last_status, sizeof w->last_status);
-    return 0;
-}
-
-struct latest_settings {
-    struct scheduler_start *out;
-    int64_t at;
-    bool found;
-};
-
-static int keep_latest(void *ctx, const struct scheduler_start *r)
-{
-    struct latest_settings *l = ctx;
-    if (r->scheduler && r->settings_known && r->started_at <= l->at) {
-        *l->out = *r;
-        l->found = true;
-    }
-    return 0;
-}
-
-int scheduler_recorded_settings(struct store *s, int64_t at, struct scheduler_start *out)
-{
-    memset(out, 0, sizeof *out);
-    struct latest_settings l = {.out = out, .at = at};
-    int rc = s->ops->scheduler_start_list(s, at, at + 1, keep_latest, &l);
-    if (rc)
-        return rc;
-    return l.found ? 0 : store_fail(s, STORE_ERR_NOT_FOUND, "no scheduler start recorded");
-}
 
 /* ---- recording ------------------------------------------------------------------ */
 
@@ -269,10 +40,10 @@ static void record_run(struct scheduler *s, struct store *st, const char *job, i
 }
 
 /* Finish a run and count its outcome. */
-static void finish_run(struct scheduler *s, struct store *st, const char *job, int64_t run_id,
-                       const char *status, const char *error)
+void scheduler_finish_run(struct scheduler *s, struct store *st, const char *job, int64_t run_id,
+                          const char *status, const char *error)
 {
-    if (!lease_valid(s)) {
+    if (!scheduler_lease_valid(s)) {
         /* Another process may lead by now and has marked this run interrupted
          * (or will): say the same, whatever the job did before it stopped. */
         status = "interrupted";
@@ -285,137 +56,16 @@ static void finish_run(struct scheduler *s, struct store *st, const char *job, i
         daylog_write(s->log, LOG_ERROR, "scheduler", "cannot record the end of a %s run: %s",
                      job, store_errmsg(st));
     metrics_job(s->app->metrics, job, status);
-    alerts_kick(s->app->alerts); /* the rules are evaluated after every job run */
-}
-
-/* ---- the jobs -------------------------------------------------------------------- */
-
-static void prune_logs(struct scheduler *s, struct store *st)
-{
-    int64_t now = time_mono_us();
-    if (s->last_prune && now - s->last_prune < PRUNE_EVERY_US)
-        return;
-    s->last_prune = now;
-    long long age = s->app->cfg.log_retention_days * 86400LL;
-    static const struct {
-        const char *dir, *suffix;
-    } sets[] = {/* _violations.json, and _violations_N.json of checks in the same second */
-                {CHECK_DIR, ".json"}, {SYNC_DIR, "_sync.log"}, {SYNC_DIR, ".log"},
-                /* Trend and stabilization reports; baselines have their own rule below. */
-                {"logs/reports", ".txt"}, {"logs/reports", ".md"}, {"logs/reports", ".svg"}};
-    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        char dir[FS_PATH_MAX];
-        if (fs_join(dir, sizeof dir, s->app->cfg.data_dir, sets[i].dir) != 0)
-            continue;
-        int n = fs_prune_older(dir, sets[i].suffix, age);
-        if (n > 0)
-            daylog_write(s->log, LOG_INFO, "scheduler",
-                         "Removed %d file(s) older than %ld days from %s", n,
-                         s->app->cfg.log_retention_days, sets[i].dir);
-    }
-    int n = baseline_prune_files(st, &s->app->cfg);
-    if (n > 0)
-        daylog_write(s->log, LOG_INFO, "scheduler",
-                     "Removed %d baseline file(s) beyond the newest %ld and older than %ld days "
-                     "from %s",
-                     n, s->app->cfg.baseline_keep, s->app->cfg.baseline_retention_days,
-                     BASELINE_DIR);
-}
-
-static void run_check(struct job *j, struct store *st, int64_t due, int64_t run_id)
-{
-    struct scheduler *s = j->sched;
-    (void)due;
-    struct monitor_check c = {.dry_run = false, .trigger = "scheduled", .wait = true,
-                              .may_record = lease_valid_cb, .may_record_ctx = s};
-    struct monitor_result res;
-    char err[400];
-    int rc = monitor_run_check(s->app->monitor, st, &c, &res, err, sizeof err);
-    if (rc) {
-        if (lease_valid(s)) /* else finish_run says why it stopped */
-            daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
-        finish_run(s, st, j->id, run_id, "failed", err);
-        return;
-    }
-    free(res.report);
-    const struct check_run *r = &res.outcome.run;
-    daylog_write(s->log, LOG_INFO, "health_check", "Health check complete: %lld/%lld consistent (%.2f%%)",
-                 (long long)r->consistent, (long long)r->total_checked, r->consistency_rate);
-    if (r->inconsistent > 0)
-        daylog_write(s->log, LOG_WARNING, "health_check", "Found %lld inconsistencies",
-                     (long long)r->inconsistent);
-    if (res.outcome.file_error[0]) {
-        atomic_fetch_add(&s->file_failures, 1);
-        daylog_write(s->log, LOG_ERROR, "health_check",
-                     "Cannot write the integrity check file (check #%lld is recorded): %s",
-                     (long long)r->id, res.outcome.file_error);
-    } else if (r->report_file[0] && r->inconsistent > 0) {
-        daylog_write(s->log, LOG_INFO, "health_check", "Violations logged to %s",
-                     r->report_file);
-    } else if (r->report_file[0]) {
-        daylog_write(s->log, LOG_INFO, "health_check", "Report logged to %s", r->report_file);
-    }
-    finish_run(s, st, j->id, run_id, "success", "");
-    daylog_write(s->log, LOG_INFO, "scheduler", "Job %s executed successfully", j->id);
-    prune_logs(s, st);
-}
-
-static void run_sync(struct job *j, struct store *st, int64_t due, int64_t run_id)
-{
-    struct scheduler *s = j->sched;
-    (void)due;
-    struct sync_options o = {
-        .direction = s->app->cfg.sync_direction,
-        .trigger = "scheduled",
-        .data_dir = s->app->cfg.data_dir,
-        .may_continue = lease_valid_cb,
-        .may_continue_ctx = s,
-    };
-    struct sync_result r;
-    char err[400];
-    int rc = sync_execute(st, &o, &r, err, sizeof err);
-    if (rc) {
-        daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
-        finish_run(s, st, j->id, run_id, "failed", err);
-        return;
-    }
-    daylog_write(s->log, LOG_INFO, "auto_sync", "Auto-sync complete: %lld synced, %lld failed",
-                 (long long)r.synced_count, (long long)r.failed_count);
-    if (r.n_manual)
-        daylog_write(s->log, LOG_WARNING, "auto_sync",
-                     "Auto-sync left %zu pair(s) for manual review (never repaired "
-                     "automatically; first: user %lld %s: %s)",
-                     r.n_manual, (long long)r.manual[0].user_id, r.manual[0].spec,
-                     r.manual[0].issue_type);
-    if (r.log_error[0]) {
-        atomic_fetch_add(&s->file_failures, 1);
-        metrics_file_failure(s->app->metrics);
-        daylog_write(s->log, LOG_ERROR, "auto_sync", "Cannot write the sync log: %s",
-                     r.log_error);
-    }
-    if (r.failed_count > 0) {
-        for (size_t i = 0; i < r.n_items; i++)
-            if (!r.items[i].success) {
-                snprintf(err, sizeof err, "%lld pair(s) could not be repaired (first: user %lld "
-                         "%s: %s)", (long long)r.failed_count, (long long)r.items[i].user_id,
-                         r.items[i].spec, r.items[i].error);
-                break;
-            }
-        if (lease_valid(s))
-            daylog_write(s->log, LOG_ERROR, "scheduler", "Job %s failed: %s", j->id, err);
-        finish_run(s, st, j->id, run_id, "failed", err);
-    } else {
-        finish_run(s, st, j->id, run_id, "success", "");
-        daylog_write(s->log, LOG_INFO, "scheduler", "Job %s executed successfully", j->id);
-    }
-    sync_result_free(&r);
-    monitor_invalidate(s->app->monitor);
+    pthread_mutex_lock(&s->hooks_mu);
+    for (size_t i = 0; i < s->n_hooks; i++)
+        s->hooks[i].fn(s->hooks[i].ctx, job, status);
+    pthread_mutex_unlock(&s->hooks_mu);
 }
 
 static void execute(struct job *j, int64_t due)
 {
     struct scheduler *s = j->sched;
-    if (!lease_valid(s)) {
+    if (!scheduler_lease_valid(s)) {
         daylog_write(s->log, LOG_WARNING, "scheduler",
                      "Job %s not started: this process's lead of the scheduled jobs has lapsed",
                      j->id);
@@ -445,28 +95,27 @@ static void execute(struct job *j, int64_t due)
     store_pool_put(s->app->pool, st);
 }
 
-static void *worker_main(void *arg)
+/* A job's worker: run the job when the timing thread gave it a due time. */
+static int64_t job_pass(void *arg)
 {
     struct job *j = arg;
     struct scheduler *s = j->sched;
     pthread_mutex_lock(&s->mu);
-    for (;;) {
-        while (!j->has_work && !s->stopping)
-            pthread_cond_wait(&s->work, &s->mu);
-        if (!j->has_work)
-            break;
-        int64_t due = j->work_due;
+    bool work = j->has_work && !s->stopping;
+    int64_t due = j->work_due;
+    if (work) {
         j->has_work = false;
         j->running = true;
         j->running_since = time_mono_us();
-        pthread_mutex_unlock(&s->mu);
-        execute(j, due);
-        pthread_mutex_lock(&s->mu);
-        j->running = false;
-        pthread_cond_broadcast(&s->idle);
     }
     pthread_mutex_unlock(&s->mu);
-    return NULL;
+    if (!work)
+        return WORKER_IDLE;
+    execute(j, due);
+    pthread_mutex_lock(&s->mu);
+    j->running = false;
+    pthread_mutex_unlock(&s->mu);
+    return WORKER_IDLE;
 }
 
 /* ---- the timing thread ------------------------------------------------------------ */
@@ -476,13 +125,13 @@ static void *worker_main(void *arg)
 static void fire(struct scheduler *s, struct job *j, int64_t now)
 {
     struct schedule_plan p;
-    scheduler_plan(now, j->next_due, j->interval_us, j->grace_us, &p);
+    job_history_plan(now, j->next_due, j->interval_us, j->grace_us, &p);
     j->next_due = p.next_due;
     bool skip = p.run && (j->running || j->has_work);
     if (p.run && !skip) {
         j->has_work = true;
         j->work_due = p.run_due;
-        pthread_cond_broadcast(&s->work);
+        worker_wake(j->worker);
     }
     if (p.n_missed == 0 && !skip)
         return;
@@ -503,8 +152,6 @@ static void fire(struct scheduler *s, struct job *j, int64_t now)
     store_pool_put(s->app->pool, st);
     pthread_mutex_lock(&s->mu);
 }
-
-static void become_leader(struct scheduler *s, bool at_start);
 
 /* A scheduler start with the settings it runs by: the reports judge the
  * schedule by these, not by their own configuration. */
@@ -531,139 +178,28 @@ void scheduler_record_disabled(struct app *app)
     store_pool_put(app->pool, st);
 }
 
-/* This process no longer leads: no job starts or commits from now on. */
-static void step_down(struct scheduler *s, const char *why)
-{
-    pthread_mutex_lock(&s->mu);
-    bool was = s->leader;
-    s->leader = false;
-    atomic_store(&s->lease_valid_until, 0);
-    pthread_mutex_unlock(&s->mu);
-    metrics_set_leader(s->app->metrics, false);
-    if (was)
-        daylog_write(s->log, LOG_ERROR, "scheduler",
-                     "Lost the lead of the scheduled jobs: %s; another process may take over",
-                     why);
-}
-
-/* Whether the holder of the lease is a process of this host that no longer
- * exists (killed, crashed): then its lease need not run out. Another host's
- * processes cannot be asked; their lease runs out. */
-static bool lease_holder_gone(const char *holder, const char *self)
-{
-    const char *r = strrchr(holder, ':'), *self_r = strrchr(self, ':');
-    if (!r || !self_r)
-        return false;
-    const char *p = r, *self_p = self_r;
-    while (p > holder && p[-1] != ':')
-        p--;
-    while (self_p > self && self_p[-1] != ':')
-        self_p--;
-    if (p == holder || self_p == self || p - holder != self_p - self ||
-        strncmp(holder, self, (size_t)(p - holder)) != 0)
-        return false; /* another host */
-    char *end = NULL;
-    long pid = strtol(p, &end, 10);
-    if (end != r || pid <= 0 || pid == (long)getpid())
-        return false;
-    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-}
-
-/* Take the lease when it is free: expired, never held, or held by a process
- * of this host that is gone (or by this process, which let it lapse). True
- * when this process holds it now; the deadline is set. */
-static bool lease_try_take(struct scheduler *s)
-{
-    struct store *st = s->leader_store;
-    int64_t start = lease_clock_us();
-    struct scheduler_lease l;
-    if (st->ops->lease_get(st, &l) != 0)
-        return false;
-    const char *from = NULL;
-    if (!l.expired && (!strcmp(l.owner, s->lease_owner) ||
-                       lease_holder_gone(l.owner, s->lease_owner)))
-        from = l.owner;
-    bool held = false;
-    if ((!l.expired && !from) ||
-        st->ops->lease_take(st, s->lease_owner, from, s->lease_us / 1000, &held) != 0 || !held)
-        return false;
-    atomic_store(&s->lease_valid_until, start + s->lease_us);
-    return true;
-}
-
-/* Renew the lease, or take it when free (unlocked: it talks to the store). */
-static void check_leadership(struct scheduler *s)
-{
-    pthread_mutex_lock(&s->mu);
-    bool leading = s->leader, stopping = s->stopping;
-    pthread_mutex_unlock(&s->mu);
-    if (!leading) {
-        if (!stopping && lease_try_take(s))
-            become_leader(s, false);
-        return;
-    }
-    struct store *st = s->leader_store;
-    int64_t start = lease_clock_us();
-    bool held = false;
-    int rc = st->ops->lease_renew(st, s->lease_owner, s->lease_us / 1000, &held);
-    if (rc == 0 && held) {
-        atomic_store(&s->lease_valid_until, start + s->lease_us);
-        if (s->renew_failing)
-            daylog_write(s->log, LOG_INFO, "scheduler",
-                         "Renewed the lead of the scheduled jobs again");
-        s->renew_failing = false;
-        return;
-    }
-    if (rc == 0) {
-        s->renew_failing = false;
-        step_down(s, "its lease ran out or another process took it over");
-        return;
-    }
-    /* The store did not answer: lead on until the lease could have run out. */
-    if (!s->renew_failing)
-        daylog_write(s->log, LOG_ERROR, "scheduler",
-                     "Cannot renew the lead of the scheduled jobs: %s; no job starts once the "
-                     "lease runs out", store_errmsg(st));
-    s->renew_failing = true;
-    if (!lease_valid(s)) {
-        s->renew_failing = false;
-        step_down(s, "its lease ran out while the store could not renew it");
-    }
-}
-
-static void *timing_main(void *arg)
+/* One pass of the timing thread: renew (or take) the lease every second, fire
+ * the jobs that are due; sleep until the next due time, at most a second.
+ * While stopping, a job still running keeps the lease renewed. */
+static int64_t timing_pass(void *arg)
 {
     struct scheduler *s = arg;
-    int64_t last_leader_check = 0;
+    atomic_store(&s->last_tick, time_mono_us());
+    if (time_mono_us() - s->last_leader_check >= USEC_PER_SEC) {
+        s->last_leader_check = time_mono_us();
+        scheduler_lease_check(s);
+    }
+    int64_t now = time_now_us();
+    int64_t wake = now + USEC_PER_SEC; /* re-evaluate at least every second */
     pthread_mutex_lock(&s->mu);
-    /* While stopping, a job still running keeps the lease renewed. */
-    while (!s->timing_done) {
-        int64_t now = time_now_us();
-        atomic_store(&s->last_tick, time_mono_us());
-        if (time_mono_us() - last_leader_check >= USEC_PER_SEC) {
-            last_leader_check = time_mono_us();
-            pthread_mutex_unlock(&s->mu);
-            check_leadership(s);
-            pthread_mutex_lock(&s->mu);
-            if (s->timing_done)
-                break;
-            now = time_now_us();
-        }
-        int64_t wake = now + USEC_PER_SEC; /* re-evaluate at least every second */
-        for (int i = 0; i < 2 && !s->stopping && s->leader && lease_valid(s); i++) {
-            if (now >= s->jobs[i].next_due)
-                fire(s, &s->jobs[i], now);
-            if (s->jobs[i].next_due < wake)
-                wake = s->jobs[i].next_due;
-        }
-        if (s->timing_done)
-            break;
-        struct timespec ts = {.tv_sec = (time_t)(wake / USEC_PER_SEC),
-                              .tv_nsec = (long)(wake % USEC_PER_SEC) * 1000};
-        pthread_cond_timedwait(&s->tick, &s->mu, &ts);
+    for (int i = 0; i < 2 && !s->stopping && s->leader && scheduler_lease_valid(s); i++) {
+        if (now >= s->jobs[i].next_due)
+            fire(s, &s->jobs[i], now);
+        if (s->jobs[i].next_due < wake)
+            wake = s->jobs[i].next_due;
     }
     pthread_mutex_unlock(&s->mu);
-    return NULL;
+    return wake - time_now_us();
 }
 
 /* ---- start and stop --------------------------------------------------------------- */
@@ -689,7 +225,7 @@ static void record_gap(struct scheduler *s, struct store *st, struct job *j, int
  * taking over from a process that stopped, the due times continue where its
  * history ends (a due already run is never run again: job runs are unique
  * per due time). */
-static void become_leader(struct scheduler *s, bool at_start)
+void scheduler_become_leader(struct scheduler *s, bool at_start)
 {
     struct app *app = s->app;
     int64_t now = time_now_us();
@@ -725,13 +261,43 @@ static void become_leader(struct scheduler *s, bool at_start)
     for (int i = 0; i < 2; i++)
         s->jobs[i].next_due = next[i];
     s->leader = true;
-    pthread_cond_broadcast(&s->tick);
     pthread_mutex_unlock(&s->mu);
     metrics_set_leader(app->metrics, true);
     if (!at_start)
         daylog_write(s->log, LOG_WARNING, "scheduler",
                      "This process (%s) now leads the scheduled jobs, taking over from %s",
                      app->instance_id, previous[0] ? previous : "no one");
+}
+
+/* The scheduler's own connection, this process's name in the lease, and a
+ * first read of the lease (the store answers). Returns 0 or -1 with err. */
+static int open_lease(struct scheduler *s, char *err, size_t errlen)
+{
+    const struct app *app = s->app;
+    struct store_options so;
+    store_options_default(&so);
+    so.migrate = false;
+    so.busy_timeout_ms = app->cfg.busy_timeout_ms;
+    char oerr[400];
+    if (store_open(app->cfg.db, &so, &s->leader_store, oerr, sizeof oerr) != 0) {
+        snprintf(err, errlen, "cannot start the scheduler: %s", oerr);
+        return -1;
+    }
+    s->lease_us = app->cfg.leader_lease * USEC_PER_SEC;
+    unsigned char nonce[6];
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "cannot start the scheduler: no random numbers");
+        return -1;
+    }
+    randombytes_buf(nonce, sizeof nonce);
+    snprintf(s->lease_owner, sizeof s->lease_owner, "%s:%02x%02x%02x%02x%02x%02x",
+             app->instance_id, nonce[0], nonce[1], nonce[2], nonce[3], nonce[4], nonce[5]);
+    struct scheduler_lease l;
+    if (s->leader_store->ops->lease_get(s->leader_store, &l) != 0) {
+        snprintf(err, errlen, "cannot start the scheduler: %s", store_errmsg(s->leader_store));
+        return -1;
+    }
+    return 0;
 }
 
 int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t errlen)
@@ -745,53 +311,28 @@ int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t e
     }
     s->app = app;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->tick, NULL);
-    pthread_cond_init(&s->work, NULL);
-    pthread_cond_init(&s->idle, NULL);
-    struct job *c = &s->jobs[0], *y = &s->jobs[1];
-    *c = (struct job){.sched = s, .id = JOB_CHECK, .name = JOB_CHECK_NAME,
-                      .interval_us = app->cfg.check_interval * USEC_PER_SEC,
-                      .grace_us = app->cfg.check_misfire_grace * USEC_PER_SEC, .run = run_check};
-    *y = (struct job){.sched = s, .id = JOB_SYNC, .name = JOB_SYNC_NAME,
-                      .interval_us = app->cfg.sync_interval * USEC_PER_SEC,
-                      .grace_us = app->cfg.sync_misfire_grace * USEC_PER_SEC, .run = run_sync};
-    c->next_due = y->next_due = INT64_MAX;
-
+    pthread_mutex_init(&s->hooks_mu, NULL);
+    const struct config *cfg = &app->cfg;
+    s->jobs[0] = (struct job){.sched = s, .id = JOB_CHECK, .name = JOB_CHECK_NAME,
+                              .interval_us = cfg->check_interval * USEC_PER_SEC,
+                              .grace_us = cfg->check_misfire_grace * USEC_PER_SEC,
+                              .next_due = INT64_MAX, .run = scheduler_run_check};
+    s->jobs[1] = (struct job){.sched = s, .id = JOB_SYNC, .name = JOB_SYNC_NAME,
+                              .interval_us = cfg->sync_interval * USEC_PER_SEC,
+                              .grace_us = cfg->sync_misfire_grace * USEC_PER_SEC,
+                              .next_due = INT64_MAX, .run = scheduler_run_sync};
     daylog_write(s->log, LOG_INFO, "scheduler", "Starting background scheduler...");
-    struct store_options so;
-    store_options_default(&so);
-    so.migrate = false;
-    so.busy_timeout_ms = app->cfg.busy_timeout_ms;
-    char oerr[400];
-    if (store_open(app->cfg.db, &so, &s->leader_store, oerr, sizeof oerr) != 0) {
-        snprintf(err, errlen, "cannot start the scheduler: %s", oerr);
-        daylog_close(s->log);
-        free(s);
-        return -1;
-    }
-    s->lease_us = app->cfg.leader_lease * USEC_PER_SEC;
-    unsigned char nonce[6];
-    if (sodium_init() < 0) {
-        snprintf(err, errlen, "cannot start the scheduler: no random numbers");
+    if (open_lease(s, err, errlen) != 0) {
         store_close(s->leader_store);
         daylog_close(s->log);
+        pthread_mutex_destroy(&s->mu);
+        pthread_mutex_destroy(&s->hooks_mu);
         free(s);
         return -1;
     }
-    randombytes_buf(nonce, sizeof nonce);
-    snprintf(s->lease_owner, sizeof s->lease_owner, "%s:%02x%02x%02x%02x%02x%02x",
-             app->instance_id, nonce[0], nonce[1], nonce[2], nonce[3], nonce[4], nonce[5]);
-    struct scheduler_lease l;
-    if (s->leader_store->ops->lease_get(s->leader_store, &l) != 0) {
-        snprintf(err, errlen, "cannot start the scheduler: %s", store_errmsg(s->leader_store));
-        store_close(s->leader_store);
-        daylog_close(s->log);
-        free(s);
-        return -1;
-    }
-    bool leader = lease_try_take(s);
+    bool leader = scheduler_lease_try_take(s);
     if (leader)
-        become_leader(s, true);
+        scheduler_become_leader(s, true);
     /* A process killed while writing leaves hidden temporary files: remove them. */
     static const char *const dirs[] = {CHECK_DIR, SYNC_DIR, "logs/baselines", "logs/reports"};
     for (size_t i = 0; leader && i < sizeof dirs / sizeof dirs[0]; i++) {
@@ -803,20 +344,18 @@ int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t e
     }
 
     for (int i = 0; i < 2; i++) {
-        if (pthread_create(&s->jobs[i].worker, NULL, worker_main, &s->jobs[i]) != 0) {
+        if (worker_start(job_pass, &s->jobs[i], &s->jobs[i].worker) != 0) {
             snprintf(err, errlen, "cannot start a job thread");
             scheduler_stop(s, 0);
             return -1;
         }
-        s->jobs[i].worker_started = true;
     }
     atomic_store(&s->last_tick, time_mono_us());
-    if (pthread_create(&s->thread, NULL, timing_main, s) != 0) {
+    if (worker_start(timing_pass, s, &s->timer) != 0) {
         snprintf(err, errlen, "cannot start the scheduler thread");
         scheduler_stop(s, 0);
         return -1;
     }
-    s->thread_started = true;
     char a[48], b[48];
     time_format_interval(app->cfg.sync_interval, a, sizeof a);
     time_format_interval(app->cfg.check_interval, b, sizeof b);
@@ -841,32 +380,27 @@ void scheduler_stop(struct scheduler *s, long timeout_ms)
     s->stopping = true;
     for (int i = 0; i < 2; i++)
         s->jobs[i].has_work = false;
-    pthread_cond_broadcast(&s->tick);
-    pthread_cond_broadcast(&s->work);
-    int64_t deadline = time_now_us() + (int64_t)timeout_ms * 1000;
-    bool busy = false;
-    for (;;) {
-        busy = s->jobs[0].running || s->jobs[1].running;
-        if (!busy || time_now_us() >= deadline)
-            break;
-        struct timespec ts = {.tv_sec = (time_t)(deadline / USEC_PER_SEC),
-                              .tv_nsec = (long)(deadline % USEC_PER_SEC) * 1000};
-        pthread_cond_timedwait(&s->idle, &s->mu, &ts);
-    }
-    s->timing_done = true;
-    pthread_cond_broadcast(&s->tick);
     pthread_mutex_unlock(&s->mu);
-    if (s->thread_started)
-        pthread_join(s->thread, NULL);
+    /* The running jobs get the timeout to finish; the timing thread renews
+     * the lease meanwhile, and stops after them. */
+    int64_t deadline = time_mono_us() + (int64_t)timeout_ms * 1000;
+    bool busy = false;
+    for (int i = 0; i < 2; i++) {
+        int64_t left = deadline - time_mono_us();
+        if (!worker_stop(s->jobs[i].worker, left > 0 ? (long)(left / 1000) : 0))
+            busy = true;
+    }
+    worker_stop(s->timer, -1);
+    pthread_mutex_lock(&s->hooks_mu);
+    s->n_hooks = 0; /* a job left running calls none */
+    pthread_mutex_unlock(&s->hooks_mu);
     if (busy) {
-        /* A job overran the shutdown timeout: leave it to the process exit. */
+        /* A job overran the shutdown timeout: leave it, and the scheduler it
+         * uses, to the process exit. */
         daylog_write(s->log, LOG_WARNING, "scheduler",
                      "Stopping with a job still running; it will be marked interrupted");
         return;
     }
-    for (int i = 0; i < 2; i++)
-        if (s->jobs[i].worker_started)
-            pthread_join(s->jobs[i].worker, NULL);
     daylog_write(s->log, LOG_INFO, "scheduler", "Background scheduler stopped");
     /* Let the lease go now, so that another process takes over at once. */
     if (s->leader && s->leader_store->ops->lease_release(s->leader_store, s->lease_owner) != 0)
@@ -876,10 +410,36 @@ void scheduler_stop(struct scheduler *s, long timeout_ms)
     store_close(s->leader_store);
     daylog_close(s->log);
     pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->tick);
-    pthread_cond_destroy(&s->work);
-    pthread_cond_destroy(&s->idle);
+    pthread_mutex_destroy(&s->hooks_mu);
     free(s);
+}
+
+int scheduler_add_job_done_hook(struct scheduler *s, scheduler_job_done_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&s->hooks_mu);
+    int rc = -1;
+    if (s->n_hooks < SCHEDULER_HOOKS_MAX) {
+        s->hooks[s->n_hooks].fn = fn;
+        s->hooks[s->n_hooks].ctx = ctx;
+        s->n_hooks++;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&s->hooks_mu);
+    return rc;
+}
+
+void scheduler_remove_job_done_hook(struct scheduler *s, scheduler_job_done_fn fn, void *ctx)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->hooks_mu);
+    for (size_t i = 0; i < s->n_hooks; i++)
+        if (s->hooks[i].fn == fn && s->hooks[i].ctx == ctx) {
+            memmove(&s->hooks[i], &s->hooks[i + 1], (s->n_hooks - i - 1) * sizeof s->hooks[0]);
+            s->n_hooks--;
+            break;
+        }
+    pthread_mutex_unlock(&s->hooks_mu);
 }
 
 bool scheduler_is_leader(struct scheduler *s)
@@ -889,7 +449,7 @@ bool scheduler_is_leader(struct scheduler *s)
     pthread_mutex_lock(&s->mu);
     bool l = s->leader;
     pthread_mutex_unlock(&s->mu);
-    return l && lease_valid(s);
+    return l && scheduler_lease_valid(s);
 }
 
 int64_t scheduler_next_run(struct scheduler *s, const char *job)
@@ -931,9 +491,4 @@ bool scheduler_healthy(struct scheduler *s, char *reason, size_t len)
 long scheduler_file_failures(struct scheduler *s)
 {
     return s ? atomic_load(&s->file_failures) + daylog_failures(s->log) : 0;
-}
-
-int scheduler_leader(struct store *s, int64_t *since, char owner[64])
-{
-    return s->ops->scheduler_last_start(s, since, owner);
 }

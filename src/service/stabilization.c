@@ -61,19 +61,6 @@ int stabilization_exit_code(enum stab_decision d)
     }
 }
 
-int64_t stabilization_pending_runs(int64_t last_due, int64_t until, int64_t interval_us,
-                                   int64_t grace_us)
-{
-    if (!last_due || interval_us <= 0 || until <= last_due)
-        return 0;
-    /* Dues last_due + k·interval (k ≥ 1) in (until − grace, until]. */
-    int64_t kmax = (until - last_due) / interval_us;
-    int64_t kmin = 1;
-    if (until - grace_us - last_due >= 0)
-        kmin = (until - grace_us - last_due) / interval_us + 1;
-    return kmax >= kmin ? kmax - kmin + 1 : 0;
-}
-
 /* ---- the decision ----------------------------------------------------------------- */
 
 static void fmt_time(int64_t us, char out[TIME_ISO_LEN])
@@ -95,13 +82,48 @@ static void reference_words(const struct stab_facts *f, char *out, size_t len)
         snprintf(out, len, "the first check of the window (%s; no baseline recorded)", at);
 }
 
+/* PROCEED, or INVESTIGATE what falls short of it: the criteria that hold
+ * are listed after those that do not. `ok` of `judged` runs succeeded. */
+static void decide_proceed(const struct stab_facts *f, struct stab_verdict *v, int64_t ok,
+                           int64_t judged, const char *ref)
+{
+    bool rate_ok = f->current_rate >= f->healthy_threshold - EPS;
+    bool trend_ok = f->trend == TREND_STABLE || f->trend == TREND_IMPROVING;
+    bool sched_ok = v->success_rate >= STAB_SCHEDULER_GOOD - EPS;
+    char text[4][STAB_ITEM_LEN];
+    bool passed[4] = {rate_ok, trend_ok, sched_ok, true};
+    if (rate_ok)
+        snprintf(text[0], sizeof text[0], "current consistency %.2f%% is at or above %.2f%%",
+                 f->current_rate, f->healthy_threshold);
+    else
+        snprintf(text[0], sizeof text[0],
+                 "current consistency %.2f%% is between %.2f%% and %.2f%% (degraded)",
+                 f->current_rate, f->degraded_threshold, f->healthy_threshold);
+    snprintf(text[1], sizeof text[1], "the trend is %s: %s", trend_verdict_name(f->trend),
+             f->trend_explanation);
+    snprintf(text[2], sizeof text[2],
+             "health-check job success rate %.2f%% (%lld of %lld runs) is %s %.0f%%",
+             v->success_rate, (long long)ok, (long long)judged,
+             sched_ok ? "at or above" : "below", STAB_SCHEDULER_GOOD);
+    if (f->open_violations == 0)
+        snprintf(text[3], sizeof text[3], "no violations are open");
+    else
+        snprintf(text[3], sizeof text[3], "all %lld open violation%s were known at %s",
+                 (long long)f->open_violations, f->open_violations == 1 ? "" : "s", ref);
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < 4; i++)
+            if (passed[i] == (pass == 1))
+                item(&v->reasons, "%s", text[i]);
+    v->decision = rate_ok && trend_ok && sched_ok ? STAB_PROCEED : STAB_INVESTIGATE;
+}
+
 void stabilization_decide(const struct stab_facts *f, struct stab_verdict *v)
 {
     memset(v, 0, sizeof *v);
     struct stab_criteria *cr = &v->criteria;
     int64_t judged = f->runs_expected - f->runs_in_progress;
     int64_t ok = f->runs_ok > judged ? judged : f->runs_ok;
-    v->success_rate = judged > 0 ? round((double)ok * 10000.0 / (double)judged) / 100.0 : -1.0;
+    v->success_rate = job_history_success_rate(f->runs_ok, judged);
     v->scheduler_running = f->scheduler_started && f->last_success_at &&
                            f->until - f->last_success_at <= f->stale_after_us;
     v->all_known = f->new_violations == 0;
@@ -188,35 +210,7 @@ void stabilization_decide(const struct stab_facts *f, struct stab_verdict *v)
         return;
     }
 
-    /* PROCEED, or INVESTIGATE what falls short of it. */
-    bool rate_ok = f->current_rate >= f->healthy_threshold - EPS;
-    bool trend_ok = f->trend == TREND_STABLE || f->trend == TREND_IMPROVING;
-    bool sched_ok = v->success_rate >= STAB_SCHEDULER_GOOD - EPS;
-    char text[4][STAB_ITEM_LEN];
-    bool passed[4] = {rate_ok, trend_ok, sched_ok, true};
-    if (rate_ok)
-        snprintf(text[0], sizeof text[0], "current consistency %.2f%% is at or above %.2f%%",
-                 f->current_rate, f->healthy_threshold);
-    else
-        snprintf(text[0], sizeof text[0],
-                 "current consistency %.2f%% is between %.2f%% and %.2f%% (degraded)",
-                 f->current_rate, f->degraded_threshold, f->healthy_threshold);
-    snprintf(text[1], sizeof text[1], "the trend is %s: %s", trend_verdict_name(f->trend),
-             f->trend_explanation);
-    snprintf(text[2], sizeof text[2],
-             "health-check job success rate %.2f%% (%lld of %lld runs) is %s %.0f%%",
-             v->success_rate, (long long)ok, (long long)judged,
-             sched_ok ? "at or above" : "below", STAB_SCHEDULER_GOOD);
-    if (f->open_violations == 0)
-        snprintf(text[3], sizeof text[3], "no violations are open");
-    else
-        snprintf(text[3], sizeof text[3], "all %lld open violation%s were known at %s",
-                 (long long)f->open_violations, f->open_violations == 1 ? "" : "s", ref);
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < 4; i++)
-            if (passed[i] == (pass == 1))
-                item(&v->reasons, "%s", text[i]);
-    v->decision = rate_ok && trend_ok && sched_ok ? STAB_PROCEED : STAB_INVESTIGATE;
+    decide_proceed(f, v, ok, judged, ref);
 }
 
 /* ---- gathering the facts ---------------------------------------------------------- */
@@ -332,33 +326,19 @@ int stabilization_compile(struct store *s, const struct config *cfg, int64_t unt
     /* Scheduler. */
     /* The schedule is judged by the settings `serve` recorded with each start
      * of its scheduler, never by this process's configuration. */
-    if ((rc = scheduler_job_window(s, JOB_CHECK, r->since, r->until, &r->check_job)) != 0 ||
-        (rc = scheduler_job_window(s, JOB_SYNC, r->since, r->until, &r->sync_job)) != 0)
+    if ((rc = job_history_window(s, JOB_CHECK, r->since, r->until, &r->check_job)) != 0 ||
+        (rc = job_history_window(s, JOB_SYNC, r->since, r->until, &r->sync_job)) != 0)
         goto store_failed;
     r->check_interval = (long)r->check_job.interval_s;
     r->sync_interval = (long)r->sync_job.interval_s;
-    int64_t first_start = 0, last_start = 0, last_due = 0;
-    char owner[64];
+    int64_t first_start = 0;
     rc = s->ops->scheduler_first_start(s, &first_start);
-    if (rc == 0)
-        rc = s->ops->scheduler_last_start(s, &last_start, owner);
-    if (rc == 0)
-        rc = s->ops->job_run_last_due(s, JOB_CHECK, &last_due);
     if (rc && rc != STORE_ERR_NOT_FOUND)
         goto store_failed;
+    if (first_start &&
+        (rc = job_history_pending(s, JOB_CHECK, &r->check_job, r->until, &r->checks_pending)))
+        goto store_failed;
     rc = 0;
-    if (first_start && r->check_job.recorded) {
-        int64_t from = last_due > last_start ? last_due : last_start;
-        r->checks_pending = stabilization_pending_runs(
-            from, r->until, r->check_job.interval_s * USEC_PER_SEC,
-            r->check_job.grace_s * USEC_PER_SEC);
-        /* Only dues the window counts as missed can be pending. */
-        int64_t started = r->check_job.ok + r->check_job.failed + r->check_job.skipped +
-                          r->check_job.interrupted + r->check_job.running;
-        int64_t unstarted = r->check_job.expected - started;
-        if (r->checks_pending > unstarted)
-            r->checks_pending = unstarted > 0 ? unstarted : 0;
-    }
     struct ecollect ec = {r};
     if ((rc = s->ops->job_run_list(s, NULL, r->since, r->until, 0, collect_error, &ec)) != 0)
         goto store_failed;
@@ -383,9 +363,8 @@ int stabilization_compile(struct store *s, const struct config *cfg, int64_t unt
     f->runs_in_progress = r->check_job.running + r->checks_pending;
     f->last_success_at = r->check_job.last_success;
     f->until = r->until;
-    int64_t iv = r->check_job.interval_s * USEC_PER_SEC;
-    int64_t stale = iv + r->check_job.grace_s * USEC_PER_SEC;
-    f->stale_after_us = 2 * iv > stale ? 2 * iv : stale;
+    f->stale_after_us = job_history_stale_after(r->check_job.interval_s * USEC_PER_SEC,
+                                                r->check_job.grace_s * USEC_PER_SEC);
     f->has_baseline = r->trend.has_baseline;
     f->baseline_id = r->baseline.baseline.id;
     f->reference_at = r->reference_at;
@@ -779,187 +758,4 @@ json_t *stabilization_json(const struct stab_report *r)
     json_object_set_new(o, "observations", ob);
     json_object_set_new(o, "action_items", items_json(&r->actions));
     return o;
-}
-
-/* ---- Markdown ------------------------------------------------------------------- */
-
-static void md_violations(FILE *fp, const char *title, const struct violation_list *l,
-                          int64_t total)
-{
-    if (total <= 0)
-        return;
-    fprintf(fp, "\n%s (%lld%s):\n\n", title, (long long)total,
-            total > (int64_t)l->n ? ", the first listed" : "");
-    for (size_t i = 0; i < l->n; i++) {
-        char line[200], seen[TIME_ISO_LEN];
-        baseline_violation_line(&l->items[i], line, sizeof line);
-        time_format_iso(l->items[i].first_seen, seen);
-        fprintf(fp, "- %s — first seen %s\n", line, seen);
-    }
-}
-
-int stabilization_write_md(FILE *fp, const struct stab_report *r)
-{
-    const struct trend *t = &r->trend.trend;
-    const struct stab_verdict *v = &r->verdict;
-    const struct job_window *cj = &r->check_job;
-    char label[32], a[TIME_ISO_LEN], b[TIME_ISO_LEN];
-    trend_window_label(r->window_seconds, label, sizeof label);
-    time_format_iso(r->since, a);
-    time_format_iso(r->until, b);
-
-    fprintf(fp, "# Lockstep stabilization report\n\n");
-    time_format_iso(r->generated_at, b);
-    fprintf(fp, "Generated %s. Window: %s (%s to ", b, label, a);
-    time_format_iso(r->until, b);
-    fprintf(fp, "%s).\n", b);
-
-    fprintf(fp, "\n## Decision: %s\n\n", stabilization_decision_name(v->decision));
-    if (v->decision == STAB_INSUFFICIENT_DATA)
-        fprintf(fp, "Too little data to decide.\n\n");
-    for (int i = 0; i < v->reasons.n; i++)
-        fprintf(fp, "- %s\n", v->reasons.text[i]);
-    fprintf(fp, "\n| criterion | result |\n|---|---|\n");
-    fprintf(fp, "| data (≥ %d checks) | %s |\n", TREND_MIN_CHECKS, v->criteria.data);
-    fprintf(fp, "| consistency | %s |\n| trend | %s |\n| scheduler | %s |\n| violations | %s |\n",
-            v->criteria.consistency, v->criteria.trend, v->criteria.scheduler,
-            v->criteria.violations);
-
-    fprintf(fp, "\n## Consistency\n\n| | |\n|---|---|\n");
-    if (r->trend.has_baseline) {
-        time_format_iso(r->baseline.check.timestamp, a);
-        fprintf(fp, "| Baseline | #%lld: %.2f%% (%s, check at %s) |\n",
-                (long long)r->baseline.baseline.id, r->baseline.check.consistency_rate,
-                r->baseline.check.status, a);
-    } else {
-        fprintf(fp, "| Baseline | none recorded |\n");
-    }
-    if (r->trend.series.has_latest) {
-        time_format_iso(r->trend.series.latest.timestamp, a);
-        fprintf(fp, "| Current | %.2f%% (%s, check at %s) |\n",
-                r->trend.series.latest.consistency_rate, r->trend.series.latest.status, a);
-    } else {
-        fprintf(fp, "| Current | no check in the window |\n");
-    }
-    fprintf(fp, "| Checks recorded | %lld |\n", (long long)t->count);
-    if (t->count > 0) {
-        fprintf(fp, "| Average | %.2f%% |\n", t->average);
-        fprintf(fp, "| Min / max | %.2f%% / %.2f%% |\n", t->min, t->max);
-        fprintf(fp, "| Standard deviation | %.3f |\n", t->stddev);
-        fprintf(fp, "| First / last | %.2f%% / %.2f%% |\n", t->first, t->last);
-        fprintf(fp, "| Slope | %+.4f points per hour |\n", t->slope_per_hour);
-    }
-    fprintf(fp, "| Trend | %s: %s |\n", trend_verdict_name(t->verdict), t->explanation);
-
-    fprintf(fp, "\n## Violations\n\n| | |\n|---|---|\n");
-    if (r->baseline_violations >= 0)
-        fprintf(fp, "| At the baseline | %lld |\n", (long long)r->baseline_violations);
-    else
-        fprintf(fp, "| At the baseline | no baseline (reference: the first check of the "
-                    "window) |\n");
-    fprintf(fp, "| Current | %lld |\n", (long long)r->current_violations);
-    fprintf(fp, "| New since the baseline | %lld |\n", (long long)r->new_count);
-    fprintf(fp, "| Resolved since the baseline | %lld |\n", (long long)r->resolved_count);
-    fprintf(fp, "| Appeared and resolved since | %lld |\n", (long long)r->transient_count);
-    fprintf(fp, "| All known | %s |\n", v->all_known ? "yes" : "no");
-    md_violations(fp, "New since the baseline", &r->new_list, r->new_count);
-    md_violations(fp, "Resolved since the baseline", &r->resolved_list, r->resolved_count);
-
-    int64_t missed = cj->missed - r->checks_pending;
-    fprintf(fp, "\n## Scheduler\n\n| | |\n|---|---|\n");
-    fprintf(fp, "| Scheduler | %s |\n", !r->facts.scheduler_started ? "never started"
-                                         : v->scheduler_running     ? "running"
-                                                                    : "not running");
-    if (cj->recorded) {
-        time_format_iso(cj->settings_at, a);
-        fprintf(fp, "| Health checks run / expected | %lld / %lld (every %ld s, as recorded "
-                    "by serve at %s) |\n",
-                (long long)(cj->ok + cj->failed + cj->interrupted + cj->running),
-                (long long)cj->expected, r->check_interval, a);
-    } else {
-        fprintf(fp, "| Health checks run / expected | %lld / n/a (no scheduler start with its "
-                    "settings is recorded in the store) |\n",
-                (long long)(cj->ok + cj->failed + cj->interrupted + cj->running));
-    }
-    fprintf(fp, "| Succeeded | %lld |\n| Failed | %lld |\n| Missed | %lld |\n",
-            (long long)cj->ok, (long long)cj->failed, (long long)(missed > 0 ? missed : 0));
-    fprintf(fp, "| Skipped | %lld |\n| Interrupted | %lld |\n| In progress | %lld |\n",
-            (long long)cj->skipped, (long long)cj->interrupted,
-            (long long)r->facts.runs_in_progress);
-    if (v->success_rate >= 0)
-        fprintf(fp, "| Success rate | %.2f%% |\n", v->success_rate);
-    else
-        fprintf(fp, "| Success rate | n/a (nothing expected) |\n");
-    time_format_iso(cj->last_success, a);
-    fprintf(fp, "| Last success | %s |\n", cj->last_success ? a : "never");
-    fprintf(fp, "| Errors in the window | %lld |\n", (long long)r->check_errors_total);
-    if (r->n_errors > 0) {
-        fprintf(fp, "\nErrors (newest first):\n\n");
-        for (int i = 0; i < r->n_errors; i++) {
-            time_format_iso(r->errors[i].due_at, a);
-            fprintf(fp, "- %s due %s: %s%s%s\n", r->errors[i].job_id, a, r->errors[i].status,
-                    r->errors[i].error[0] ? ": " : "", r->errors[i].error);
-        }
-    }
-
-    fprintf(fp, "\n### Sync runs\n\n| | |\n|---|---|\n");
-    fprintf(fp, "| Runs | %lld (%lld dry runs) |\n", (long long)r->sync_runs,
-            (long long)r->sync_dry_runs);
-    fprintf(fp, "| Succeeded / failed | %lld / %lld |\n", (long long)r->sync_succeeded,
-            (long long)r->sync_failed);
-    fprintf(fp, "| Pairs repaired / not repaired | %lld / %lld |\n",
-            (long long)r->sync_pairs_repaired, (long long)r->sync_pairs_failed);
-    if (r->has_last_sync) {
-        time_format_iso(r->last_sync.started_at, a);
-        fprintf(fp, "| Last run | %s (%s, %s%s): %lld synced, %lld failed |\n", a,
-                r->last_sync.trigger, r->last_sync.direction,
-                r->last_sync.dry_run ? ", dry run" : "",
-                (long long)r->last_sync.synced_count, (long long)r->last_sync.failed_count);
-    }
-    if (r->sync_job.recorded)
-        fprintf(fp, "| Auto-sync job | %lld ok of %lld expected (every %ld s) |\n",
-                (long long)r->sync_job.ok, (long long)r->sync_job.expected, r->sync_interval);
-    else
-        fprintf(fp, "| Auto-sync job | %lld ok of n/a expected (no scheduler start with its "
-                    "settings is recorded) |\n",
-                (long long)r->sync_job.ok);
-
-    fprintf(fp, "\n## Observations\n\n### Positive\n\n");
-    if (!r->positive.n)
-        fprintf(fp, "- none\n");
-    for (int i = 0; i < r->positive.n; i++)
-        fprintf(fp, "- %s\n", r->positive.text[i]);
-    fprintf(fp, "\n### Issues\n\n");
-    if (!r->issues.n)
-        fprintf(fp, "- none\n");
-    for (int i = 0; i < r->issues.n; i++)
-        fprintf(fp, "- %s\n", r->issues.text[i]);
-    fprintf(fp, "\n## Action items\n\n");
-    for (int i = 0; i < r->actions.n; i++)
-        fprintf(fp, "%d. %s\n", i + 1, r->actions.text[i]);
-    return ferror(fp) ? -1 : 0;
-}
-
-int stabilization_write_file(const char *data_dir, const struct stab_report *r, char *rel,
-                             size_t rellen, char *err, size_t errlen)
-{
-    char day[9], name[96], path[FS_PATH_MAX];
-    time_format_day(r->until, day);
-    snprintf(name, sizeof name, REPORTS_DIR "/stabilization_report_%s.md", day);
-    if (fs_join(path, sizeof path, data_dir, name) != 0) {
-        snprintf(err, errlen, "data_dir path is too long");
-        return -1;
-    }
-    struct atomic_file af;
-    if (atomic_file_open(&af, path, FS_FILE_MODE, err, errlen) != 0)
-        return -1;
-    if (stabilization_write_md(af.fp, r) != 0) {
-        snprintf(err, errlen, "cannot write %s: write failed", path);
-        atomic_file_abort(&af);
-        return -1;
-    }
-    if (atomic_file_commit(&af, err, errlen) != 0)
-        return -1;
-    snprintf(rel, rellen, "%s", name);
-    return 0;
 }

@@ -12,7 +12,7 @@
 
 #include "config/config.h"
 #include "service/baseline.h"
-#include "service/scheduler.h"
+#include "service/job_history.h"
 #include "service/trend.h"
 #include "store/store.h"
 
@@ -95,12 +95,6 @@ const char *stabilization_decision_name(enum stab_decision d);
 /* `lockstep report` exit code: 0 PROCEED, 3 INVESTIGATE, 4 FIX_ISSUES,
  * 5 FIX_SCHEDULER, 6 INSUFFICIENT_DATA. */
 int stabilization_exit_code(enum stab_decision d);
-/* Health-check runs due after the last recorded one (`last_due`, or the
- * scheduler's start when later) that may still start: dues in
- * (until − grace, until]. Pure. */
-int64_t stabilization_pending_runs(int64_t last_due, int64_t until, int64_t interval_us,
-                                   int64_t grace_us);
-
 /* The whole report. Owns its lists; release with stabilization_free. */
 struct stab_report {
     int64_t generated_at, since, until, window_seconds;

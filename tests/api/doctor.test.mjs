@@ -127,7 +127,8 @@ test('a secret readable by others and an unreachable database are ✗ with their
   assert.equal(j.by.secret.result, 'ok');
   assert.equal(fs.statSync(key).mode & 0o777, 0o600);
   // Lengths serve refuses: a short or over-long secret.key, a short jwt_secret.
-  for (const text of ['short\n', 'x'.repeat(1100)]) {
+  // One past the longest (1,024) is refused by the same rule serve applies.
+  for (const text of ['short\n', 'x'.repeat(1100), 'y'.repeat(1025), 'z'.repeat(1025) + '\n']) {
     fs.writeFileSync(key, text, { mode: 0o600 });
     j = points(dir);
     assert.equal(j.code, 1, text.length);

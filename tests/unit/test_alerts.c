@@ -8,7 +8,7 @@
 #include "service/alerts.h"
 #include "service/alertmsg.h"
 #include "service/notify.h"
-#include "service/scheduler.h"
+#include "service/job_history.h"
 #include "testutil.h"
 #include "util/buf.h"
 #include "util/timeutil.h"

@@ -1,314 +1,118 @@
-/* test_scheduler.c — the scheduler's due/misfire/skip arithmetic with a fake
- * clock, expected-run accounting, job windows from recorded runs, and the day
- * log's midnight switch. */
-#include "service/daylog.h"
+/* test_scheduler.c — the scheduler inside a process, as serve runs it: the
+ * job-done hooks are called after every run with its job and status, a hook
+ * removed is never called again, and a stop between runs returns at once. */
+#include "config/config.h"
+#include "service/app.h"
+#include "service/job_history.h"
+#include "service/metrics.h"
+#include "service/monitor.h"
 #include "service/scheduler.h"
 #include "testutil.h"
-#include "util/fsutil.h"
 #include "util/timeutil.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
-#define S USEC_PER_SEC
+struct seen {
+    pthread_mutex_t mu;
+    int calls;
+    char job[64], status[32];
+};
 
-static void on_time_runs(void **state)
+static void on_job_done(void *ctx, const char *job, const char *status)
 {
-    (void)state;
-    struct schedule_plan p;
-    int64_t due = 1000 * S;
-    scheduler_plan(due, due, 300 * S, 60 * S, &p);
-    assert_true(p.run);
-    assert_int_equal(p.run_due, due);
-    assert_int_equal(p.n_missed, 0);
-    assert_int_equal(p.next_due, due + 300 * S);
+    struct seen *s = ctx;
+    pthread_mutex_lock(&s->mu);
+    s->calls++;
+    snprintf(s->job, sizeof s->job, "%s", job);
+    snprintf(s->status, sizeof s->status, "%s", status);
+    pthread_mutex_unlock(&s->mu);
 }
 
-static void not_due_yet(void **state)
+static int calls(struct seen *s)
 {
-    (void)state;
-    struct schedule_plan p;
-    scheduler_plan(999 * S, 1000 * S, 300 * S, 60 * S, &p);
-    assert_false(p.run);
-    assert_int_equal(p.n_missed, 0);
-    assert_int_equal(p.next_due, 1000 * S);
-}
-
-static void late_within_grace_runs(void **state)
-{
-    (void)state;
-    struct schedule_plan p;
-    scheduler_plan(1059 * S, 1000 * S, 300 * S, 60 * S, &p);
-    assert_true(p.run);
-    assert_int_equal(p.run_due, 1000 * S);
-    assert_int_equal(p.n_missed, 0);
-    assert_int_equal(p.next_due, 1300 * S);
-}
-
-static void late_beyond_grace_is_missed(void **state)
-{
-    (void)state;
-    struct schedule_plan p;
-    scheduler_plan(1061 * S, 1000 * S, 300 * S, 60 * S, &p);
-    assert_false(p.run);
-    assert_int_equal(p.n_missed, 1);
-    assert_int_equal(p.first_missed, 1000 * S);
-    assert_int_equal(p.next_due, 1300 * S);
-}
-
-/* After a pause of an hour only the latest due can run; the rest are missed,
- * never stacked up. */
-static void no_catch_up_after_pause(void **state)
-{
-    (void)state;
-    struct schedule_plan p;
-    int64_t due = 1000 * S, now = due + 3600 * S + 10 * S;
-    scheduler_plan(now, due, 300 * S, 60 * S, &p);
-    assert_true(p.run);
-    assert_int_equal(p.run_due, due + 3600 * S);
-    assert_int_equal(p.n_missed, 12);
-    assert_int_equal(p.first_missed, due);
-    assert_true(p.next_due > now);
-    assert_int_equal(p.next_due, due + 3900 * S);
-    /* Tiny intervals with a long grace coalesce too: one run, not a burst. */
-    scheduler_plan(due + 10 * S, due, 1 * S, 60 * S, &p);
-    assert_true(p.run);
-    assert_int_equal(p.run_due, due + 10 * S);
-    assert_int_equal(p.n_missed, 10);
-}
-
-static void expected_runs(void **state)
-{
-    (void)state;
-    int64_t day = 86400 * S, start = 10 * day;
-    struct schedule_segment one = {start - day, 300 * S};
-    /* 72 h at 5 min = 864. */
-    assert_int_equal(scheduler_expected_runs(start, start + 3 * day, &one, 1), 864);
-    /* Clipped to the first scheduler start. */
-    one.start = start + day / 2;
-    assert_int_equal(scheduler_expected_runs(start, start + day, &one, 1), 144);
-    /* Rounded down. */
-    one.start = start - day;
-    assert_int_equal(scheduler_expected_runs(start, start + 299 * S, &one, 1), 0);
-    assert_int_equal(scheduler_expected_runs(start, start + 601 * S, &one, 1), 2);
-    /* Never started: nothing expected. */
-    assert_int_equal(scheduler_expected_runs(start, start + day, NULL, 0), 0);
-    /* Each start judged by its own interval: 12 h at 1 s before a restart, then
-     * 12 h at 300 s (43200 + 144); each segment rounded down on its own. */
-    struct schedule_segment two[] = {{start - day, S}, {start + day / 2, 300 * S}};
-    assert_int_equal(scheduler_expected_runs(start, start + day, two, 2), 43200 + 144);
-    assert_int_equal(scheduler_expected_runs(start + day / 2 - 90 * S, start + day / 2 + 299 * S,
-                                             two, 2),
-                     90);
-    /* A start without recorded settings counts nothing. */
-    struct schedule_segment legacy[] = {{start - day, 0}, {start + day / 2, 300 * S}};
-    assert_int_equal(scheduler_expected_runs(start, start + day, legacy, 2), 144);
-}
-
-static void add_run(struct store *s, const char *job, int64_t due, const char *status)
-{
-    struct job_run r;
-    memset(&r, 0, sizeof r);
-    snprintf(r.job_id, sizeof r.job_id, "%s", job);
-    r.due_at = due;
-    r.started_at = strcmp(status, "missed") ? due + S : 0;
-    r.finished_at = r.started_at ? due + 2 * S : 0;
-    snprintf(r.status, sizeof r.status, "%s", status);
-    snprintf(r.owner, sizeof r.owner, "test");
-    assert_int_equal(s->ops->job_run_insert(s, &r), 0);
-}
-
-/* A job window over recorded runs: success rate is ok / expected, and dues
- * with no record at all (the process was down) count as missed. */
-static void job_window_counts(void **state)
-{
-    (void)state;
-    struct store *s = tu_store("sched-window", NULL);
-    int64_t t0 = time_now_us() - 3600 * S;
-    tu_sched_start(s, t0, "test", 300, 21600);
-    /* 12 dues in the hour: 9 ok, 1 failed, 1 recorded missed, 1 never recorded. */
-    for (int i = 1; i <= 9; i++)
-        add_run(s, JOB_CHECK, t0 + i * 300 * S, "success");
-    add_run(s, JOB_CHECK, t0 + 10 * 300 * S, "failed");
-    add_run(s, JOB_CHECK, t0 + 11 * 300 * S, "missed");
-    /* A duplicate due time is refused: history never shows two runs of one due. */
-    struct job_run dup;
-    memset(&dup, 0, sizeof dup);
-    snprintf(dup.job_id, sizeof dup.job_id, JOB_CHECK);
-    dup.due_at = t0 + 300 * S;
-    snprintf(dup.status, sizeof dup.status, "success");
-    assert_int_equal(s->ops->job_run_insert(s, &dup), STORE_ERR_CONFLICT);
-
-    struct job_window w;
-    assert_int_equal(scheduler_job_window(s, JOB_CHECK, t0, t0 + 3600 * S, &w), 0);
-    assert_int_equal(w.expected, 12);
-    assert_int_equal(w.ok, 9);
-    assert_int_equal(w.failed, 1);
-    assert_int_equal(w.missed, 2);
-    assert_true(w.success_rate > 74.99 && w.success_rate < 75.01);
-    assert_string_equal(w.last_status, "failed");
-
-    /* Nothing expected before the first start: rate n/a. */
-    assert_int_equal(scheduler_job_window(s, JOB_CHECK, t0 - 7200 * S, t0, &w), 0);
-    assert_int_equal(w.expected, 0);
-    assert_false(w.recorded);
-    assert_true(w.success_rate < 0);
-
-    /* A serve without the scheduler changes nothing; a restart with another
-     * interval is judged by its own: 12 runs at 300 s, then 10 at 60 s. */
-    struct scheduler_start off = {.started_at = t0 + 1800 * S, .scheduler = false,
-                                  .check_interval = 7, .sync_interval = 7};
-    snprintf(off.owner, sizeof off.owner, "api-only");
-    assert_int_equal(s->ops->scheduler_start_insert(s, &off), 0);
-    tu_sched_start(s, t0 + 3600 * S, "test-2", 60, 600);
-    assert_int_equal(scheduler_job_window(s, JOB_CHECK, t0, t0 + 4200 * S, &w), 0);
-    assert_true(w.recorded);
-    assert_int_equal(w.expected, 22);
-    assert_int_equal(w.interval_s, 60);
-    assert_int_equal(w.grace_s, 60);
-    assert_int_equal(w.settings_at, t0 + 3600 * S);
-    /* A window after the restart only: the earlier start's interval is not used. */
-    assert_int_equal(scheduler_job_window(s, JOB_CHECK, t0 + 3600 * S, t0 + 4200 * S, &w), 0);
-    assert_int_equal(w.expected, 10);
-    assert_int_equal(scheduler_job_window(s, JOB_SYNC, t0, t0 + 4200 * S, &w), 0);
-    assert_int_equal(w.expected, 0 + 1); /* 3600 s at 21600 s, then 600 s at 600 s */
-
-    /* Runs left running by a crash become interrupted. */
-    struct job_run r;
-    memset(&r, 0, sizeof r);
-    snprintf(r.job_id, sizeof r.job_id, JOB_SYNC);
-    r.due_at = t0 + 100 * S;
-    r.started_at = t0 + 100 * S;
-    snprintf(r.status, sizeof r.status, "running");
-    assert_int_equal(s->ops->job_run_insert(s, &r), 0);
-    int64_t n = 0;
-    assert_int_equal(s->ops->job_runs_interrupt_stale(s, time_now_us(), &n), 0);
-    assert_int_equal(n, 1);
-    struct job_stats st;
-    assert_int_equal(s->ops->job_run_stats(s, JOB_SYNC, t0, 0, &st), 0);
-    assert_int_equal(st.interrupted, 1);
-    assert_int_equal(st.running, 0);
-    store_close(s);
-}
-
-static int count_lines(const char *path, const char *needle)
-{
-    char *text = NULL;
-    size_t len = 0;
-    if (fs_read_file(path, 1 << 20, &text, &len) != 0)
-        return -1;
-    int n = 0;
-    for (char *p = text; (p = strstr(p, needle)) != NULL; p++)
-        n++;
-    free(text);
+    pthread_mutex_lock(&s->mu);
+    int n = s->calls;
+    pthread_mutex_unlock(&s->mu);
     return n;
 }
 
-/* Lines go to the file of their UTC day: the log switches at midnight. */
-static void daylog_switches_at_midnight(void **state)
+static void sleep_ms(long ms)
 {
-    (void)state;
-    const char *dir = tu_tmpdir("daylog");
-    char base[512];
-    snprintf(base, sizeof base, "%s", dir);
-    struct daylog *d = daylog_open(base);
-    assert_non_null(d);
-    int64_t midnight;
-    assert_int_equal(time_parse_iso("2025-10-26T00:00:00Z", &midnight), 0);
-    daylog_write_at(d, midnight - S, LOG_INFO, "health_check",
-                    "Health check complete: 148/150 consistent (98.67%)");
-    daylog_write_at(d, midnight, LOG_INFO, "health_check",
-                    "Health check complete: 150/150 consistent (100.00%)");
-    daylog_write_at(d, midnight + S, LOG_ERROR, "scheduler", "Job coupling_health_check failed: x");
-    daylog_close(d);
-    char a[700], b[700];
-    snprintf(a, sizeof a, "%s/logs/sync_jobs/scheduler_20251025.log", base);
-    snprintf(b, sizeof b, "%s/logs/sync_jobs/scheduler_20251026.log", base);
-    assert_int_equal(count_lines(a, "Health check complete"), 1);
-    assert_int_equal(count_lines(b, "Health check complete"), 1);
-    assert_int_equal(count_lines(a, "2025-10-25 23:59:59 - health_check - INFO - Health check "
-                                    "complete: 148/150 consistent (98.67%)\n"),
-                     1);
-    assert_int_equal(count_lines(b, " - scheduler - ERROR - Job coupling_health_check failed: x"),
-                     1);
-    /* The grep/awk of operations.md yields one rate per check. */
-    char cmd[2000];
-    snprintf(cmd, sizeof cmd,
-             "test \"$(grep -h 'Health check complete' %s %s | awk -F'[()]' '{print $2}' | "
-             "tr '\\n' ' ')\" = '98.67%% 100.00%% '",
-             a, b);
-    assert_int_equal(tu_sh("%s", cmd), 0);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
 }
 
-/* A log directory that cannot be written costs a counted failure, not a crash. */
-static void daylog_unwritable(void **state)
+static void job_done_hooks(void **state)
 {
     (void)state;
-    const char *dir = tu_tmpdir("daylog-ro");
-    char base[512], blocker[700];
-    snprintf(base, sizeof base, "%s", dir);
-    snprintf(blocker, sizeof blocker, "%s/logs", base);
-    assert_int_equal(tu_sh("mkdir -p '%s' && touch '%s/sync_jobs'", blocker, blocker), 0);
-    struct daylog *d = daylog_open(base);
-    daylog_write(d, LOG_INFO, "scheduler", "Starting background scheduler...");
-    daylog_write(d, LOG_INFO, "scheduler", "Background scheduler started successfully");
-    assert_int_equal(daylog_failures(d), 2);
-    daylog_close(d);
-}
+    char dir[512];
+    struct store *seed = tu_store("sched-hooks", dir);
+    store_close(seed);
+    struct app app;
+    memset(&app, 0, sizeof app);
+    config_defaults(&app.cfg);
+    snprintf(app.cfg.data_dir, sizeof app.cfg.data_dir, "%s", dir);
+    snprintf(app.cfg.db, sizeof app.cfg.db, "%s", tu_url(dir));
+    app.cfg.check_interval = 1;
+    app.cfg.sync_interval = 3600;
+    char err[600];
+    assert_int_equal(config_finalize(&app.cfg, err, sizeof err), 0);
+    snprintf(app.instance_id, sizeof app.instance_id, "test:%ld", (long)getpid());
+    app.started_at = time_now_us();
+    struct store_options so;
+    store_options_default(&so);
+    assert_int_equal(store_pool_open(app.cfg.db, &so, 2, &app.pool, err, sizeof err), 0);
+    app.metrics = metrics_new(NULL, 0);
+    assert_non_null(app.metrics);
+    app.monitor = monitor_new(&app.cfg, app.metrics);
+    assert_non_null(app.monitor);
 
-/* An operator renamed the day log: the next line goes to a new file of the
- * canonical name, for every day log of the process, with or without SIGHUP. */
-static void daylog_reopens_after_rename(void **state)
-{
-    (void)state;
-    const char *dir = tu_tmpdir("daylog-reopen");
-    char base[512], path[700], moved[720], removed[720];
-    snprintf(base, sizeof base, "%s", dir);
-    struct daylog *a = daylog_open(base), *b = daylog_open(base);
-    int64_t t;
-    assert_int_equal(time_parse_iso("2025-10-25T12:00:00Z", &t), 0);
-    daylog_write_at(a, t, LOG_INFO, "health_check", "one");
-    daylog_write_at(b, t, LOG_INFO, "alerts", "two");
-    snprintf(path, sizeof path, "%s/logs/sync_jobs/scheduler_20251025.log", base);
-    snprintf(moved, sizeof moved, "%s.1", path);
-    assert_int_equal(rename(path, moved), 0);
-    daylog_write_at(a, t + S, LOG_INFO, "health_check", "three"); /* noticed without SIGHUP */
-    daylog_reopen_all();
-    daylog_write_at(a, t + 2 * S, LOG_INFO, "health_check", "four");
-    daylog_write_at(b, t + 2 * S, LOG_INFO, "alerts", "five");
-    assert_int_equal(count_lines(moved, " - INFO - "), 2);
-    assert_int_equal(count_lines(path, " - INFO - "), 3);
-    assert_int_equal(count_lines(path, "2025-10-25 12:00:01 - health_check - INFO - three\n"), 1);
-    assert_int_equal(count_lines(path, "2025-10-25 12:00:02 - health_check - INFO - four\n"), 1);
-    assert_int_equal(count_lines(path, "2025-10-25 12:00:02 - alerts - INFO - five\n"), 1);
-    /* Removed (logrotate without a rename, an operator's rm): a new file too. */
-    snprintf(removed, sizeof removed, "%s.2", path);
-    assert_int_equal(rename(path, removed), 0);
-    assert_int_equal(unlink(removed), 0);
-    daylog_write_at(b, t + 3 * S, LOG_INFO, "alerts", "six");
-    assert_int_equal(count_lines(path, " - INFO - "), 1);
-    daylog_close(a);
-    daylog_close(b);
+    assert_int_equal(scheduler_start(&app, &app.scheduler, err, sizeof err), 0);
+    struct seen seen = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    assert_int_equal(scheduler_add_job_done_hook(app.scheduler, on_job_done, &seen), 0);
+    for (int i = 0; i < 1000 && calls(&seen) < 2; i++)
+        sleep_ms(10);
+    assert_true(calls(&seen) >= 2); /* one a second */
+    pthread_mutex_lock(&seen.mu);
+    assert_string_equal(seen.job, JOB_CHECK);
+    assert_string_equal(seen.status, "success");
+    pthread_mutex_unlock(&seen.mu);
+
+    /* The list is bounded: a clear refusal past its size. */
+    struct seen other = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    for (int i = 1; i < SCHEDULER_HOOKS_MAX; i++)
+        assert_int_equal(scheduler_add_job_done_hook(app.scheduler, on_job_done, &other), 0);
+    assert_int_equal(scheduler_add_job_done_hook(app.scheduler, on_job_done, &other), -1);
+    for (int i = 1; i < SCHEDULER_HOOKS_MAX; i++)
+        scheduler_remove_job_done_hook(app.scheduler, on_job_done, &other);
+
+    /* Removed: never called again, though the check goes on every second. */
+    scheduler_remove_job_done_hook(app.scheduler, on_job_done, &seen);
+    int n = calls(&seen);
+    sleep_ms(2500);
+    assert_int_equal(calls(&seen), n);
+
+    int64_t t = time_mono_us();
+    scheduler_stop(app.scheduler, 10000);
+    assert_true(time_mono_us() - t < 5 * USEC_PER_SEC);
+    monitor_free(app.monitor);
+    metrics_free(app.metrics);
+    store_pool_close(app.pool);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(on_time_runs),
-        cmocka_unit_test(not_due_yet),
-        cmocka_unit_test(late_within_grace_runs),
-        cmocka_unit_test(late_beyond_grace_is_missed),
-        cmocka_unit_test(no_catch_up_after_pause),
-        cmocka_unit_test(expected_runs),
-        cmocka_unit_test(job_window_counts),
-        cmocka_unit_test(daylog_switches_at_midnight),
-        cmocka_unit_test(daylog_unwritable),
-        cmocka_unit_test(daylog_reopens_after_rename),
+        cmocka_unit_test(job_done_hooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,7 @@
 #include "service/baseline.h"
 #include "service/check.h"
 #include "service/errors.h"
-#include "service/scheduler.h"
+#include "service/job_history.h"
 #include "service/stabilization.h"
 #include "testutil.h"
 #include "util/fsutil.h"
@@ -225,15 +225,6 @@ static void in_progress_runs(void **state)
     f.runs_in_progress = 1;
     stabilization_decide(&f, &v);
     assert_true(fabs(v.success_rate - 100.0) < 1e-9);
-    /* 5-minute interval, 60 s grace: the due 10 s ago may still start. */
-    int64_t last = 1000 * S;
-    assert_int_equal(stabilization_pending_runs(last, last + 310 * S, 300 * S, 60 * S), 1);
-    assert_int_equal(stabilization_pending_runs(last, last + 299 * S, 300 * S, 60 * S), 0);
-    assert_int_equal(stabilization_pending_runs(last, last + 361 * S, 300 * S, 60 * S), 0);
-    /* 1-second interval: up to a minute of dues. */
-    assert_int_equal(stabilization_pending_runs(last, last + 3 * S, 1 * S, 60 * S), 3);
-    assert_int_equal(stabilization_pending_runs(last, last + 100 * S, 1 * S, 60 * S), 60);
-    assert_int_equal(stabilization_pending_runs(0, last, 300 * S, 60 * S), 0);
 }
 
 /* ---- histories through the store --------------------------------------------- */
