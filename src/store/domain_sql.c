@@ -18,16 +18,6 @@ static int put_quoted(struct buf *b, const char *name)
     return rc ? rc : buf_puts(b, "\"");
 }
 
-int domain_sql_quote(char *out, size_t len, const char *name)
-{
-    struct buf b = BUF_INIT(len ? len - 1 : 0);
-    int rc = len ? put_quoted(&b, name) : -1;
-    if (rc == 0)
-        memcpy(out, buf_str(&b), b.len + 1);
-    buf_free(&b);
-    return rc ? -1 : 0;
-}
-
 /* The length of the key of a token at t (just after '{'), or 0 when t does
  * not start "key}". */
 static size_t token_len(const char *t)

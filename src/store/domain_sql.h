@@ -19,8 +19,4 @@
 char *domain_sql_expand(const struct domain_map *m, const char *qualifier, const char *tmpl,
                         char *err, size_t errlen);
 
-/* Append `name` as a quoted identifier to out[len] (NUL-terminated). Returns
- * 0, or -1 when it does not fit. */
-int domain_sql_quote(char *out, size_t len, const char *name);
-
 #endif

@@ -83,10 +83,6 @@ static void templates_become_quoted_sql(void **state)
     assert_null(domain_sql_expand(&m, NULL, "INSERT INTO {progressions_table} VALUES (1)", err,
                                   sizeof err));
     assert_string_equal(err, "a statement needs progressions_table, which the mapping leaves empty");
-    char q[16];
-    assert_int_equal(domain_sql_quote(q, sizeof q, "a\"b"), 0);
-    assert_string_equal(q, "\"a\"\"b\"");
-    assert_int_equal(domain_sql_quote(q, 5, "abcd"), -1);
 }
 
 /* The pairs of a full scan as "user:spec:progress:license" lines (- for a
