@@ -13,8 +13,11 @@
 static int put_quoted(struct buf *b, const char *name)
 {
     int rc = buf_puts(b, "\"");
-    for (const char *c = name; rc == 0 && *c; c++)
-        rc = buf_append(b, c, 1) ? -1 : (*c == '"' ? buf_append(b, "\"", 1) : 0);
+    for (const char *c = name; rc == 0 && *c; c++) {
+        rc = buf_append(b, c, 1);
+        if (rc == 0 && *c == '"')
+            rc = buf_append(b, "\"", 1);
+    }
     return rc ? rc : buf_puts(b, "\"");
 }
 
