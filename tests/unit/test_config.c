@@ -283,6 +283,9 @@ static void domain_sections(void **state)
     assert_int_equal(domain_map_level(&c.domain, "PLAYER"), 8); /* upper-cased */
     assert_int_equal(domain_map_level(&c.domain, "INTERNSHIP"), 3);
     assert_int_equal(domain_map_level(&c.domain, "COACH"), 0);
+    assert_int_equal(load_domain(&c, "[domain]\nsource = attached\nrepair = on\n", err,
+                                 sizeof err), 0);
+    assert_true(c.domain.repair);
 
     static const struct {
         const char *ini, *says;
@@ -292,7 +295,6 @@ static void domain_sections(void **state)
         {"[domain]\nsource = attached\nsource = attached\n", "lockstep.ini:3: duplicate key source"},
         {"[domain]\nprogress_table = x\n", "progress_table is read only with source = attached"},
         {"[levels]\nPLAYER = 8\n", "[levels] is read only with [domain] source = attached"},
-        {"[domain]\nsource = attached\nrepair = on\n", "not supported yet"},
         {"[domain]\nsource = attached\nrepair = maybe\n", "repair is on or off"},
         {"[domain]\nsource = attached\nallow_empty = yes\n", "allow_empty is true or false"},
         {"[domain]\nsource = attached\nlockstep_schema = public\n", "lockstep_schema must differ"},
