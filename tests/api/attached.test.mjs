@@ -1,0 +1,552 @@
+// attached.test.mjs — attached mode on PostgreSQL (attach.md), black-box:
+// Lockstep pointed at the reference academy database (tests/fixtures/academy:
+// the schema a FastAPI + SQLAlchemy backend creates, 10,000 users, drift,
+// orphans both ways, NULL and out-of-range levels, tracks without a level
+// count) in a database with the en_US.UTF-8 collation. `migrate`, `check`,
+// `check --dry-run`, `doctor`, `baseline create`, `serve` (login, health, sync
+// refused) and `sync` run on it; the figures equal the independent SQL oracle
+// (tests/fixtures/academy/expected.sql) pair by pair; Lockstep's schema holds
+// no domain tables; and the academy's schema `public` — its schema dump, every
+// row, every tuple's place, every sequence — is the same after every verb as
+// before. Also: an unknown [domain] key, a mapping to a missing column, an
+// emptied academy, a read-only role, duplicate rows, and track names whose
+// order differs between the collation and bytes.
+//
+// Runs only against a PostgreSQL server (LOCKSTEP_TEST_PG, as scripts/pg-test
+// sets it); the database's collation needs the en_US.UTF-8 locale on the
+// server's machine (scripts/bootstrap test generates it).
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BIN, PG, startServe, stopServe, login, api, request } from './lib.mjs';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/academy/', import.meta.url));
+const SKIP = PG ? false : 'attached mode on PostgreSQL needs LOCKSTEP_TEST_PG (scripts/pg-test)';
+/** The level counts the academy keeps in its own config files (attach.md). */
+const LEVELS = { PLAYER: 8, COACH: 8, INTERNSHIP: 3 };
+const REPAIRS_OFF = 'repairs are off for the attached database (domain.repair = off)';
+const ACADEMY_TABLES = ['users', 'specializations', 'specialization_progress', 'user_licenses',
+  'license_progressions', 'audit_logs'];
+const ISSUE_TYPES = ['level_mismatch', 'missing_license', 'missing_progress', 'invalid_level',
+  'unknown_specialization', 'duplicate_rows'];
+const ACTION = {
+  level_mismatch: 'sync_progress_to_license', // the default direction, progress_to_license
+  missing_license: 'create_license_from_progress',
+  missing_progress: 'create_progress_from_license',
+  invalid_level: 'manual_review',
+  unknown_specialization: 'manual_review',
+  duplicate_rows: 'manual_review',
+};
+
+// ---------------------------------------------------------------------------
+// Databases, roles and directories of this file: dropped and removed when
+// every test passed; kept for a look after a failure or with LOCKSTEP_TEST_KEEP.
+
+const made = { databases: [], roles: [], dirs: [] };
+let serial = 0;
+
+function pgUrl(db, user) {
+  const u = new URL(PG);
+  u.pathname = `/${db}`;
+  if (user) { u.username = user; u.password = ''; }
+  return u.toString();
+}
+
+/** psql on `url`, unaligned and tuples only; returns stdout trimmed. */
+function psql(url, args, { fieldSep = '|' } = {}) {
+  return execFileSync('psql', ['-X', '-q', '-A', '-t', '-F', fieldSep, '-v', 'ON_ERROR_STOP=1', url, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20 }).toString().trim();
+}
+const q = (url, sql) => psql(url, ['-c', sql]);
+
+process.on('exit', (code) => {
+  if (code || process.exitCode || process.env.LOCKSTEP_TEST_KEEP || !PG) return;
+  for (const db of made.databases) {
+    try { execFileSync('psql', ['-X', '-q', PG, '-c', `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`], { stdio: 'ignore' }); } catch { /* in use */ }
+  }
+  for (const role of made.roles) {
+    try { execFileSync('psql', ['-X', '-q', PG, '-c', `DROP ROLE IF EXISTS "${role}"`], { stdio: 'ignore' }); } catch { /* owns something */ }
+  }
+  for (const dir of made.dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function tmpDir(name) {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `lockstep-attached-${name}-`)));
+  made.dirs.push(dir);
+  return dir;
+}
+
+/**
+ * A new database with the en_US.UTF-8 collation (an academy's usual one, where
+ * ORDER BY text is not bytewise), as a copy of `template` or, without one,
+ * loaded with the reference schema and `files` of the fixture.
+ */
+function createAcademy(name, { template, files = ['schema.sql', 'seed.sql'] } = {}) {
+  const db = `lockstep_academy_${process.pid}_${++serial}_${name}`;
+  const how = template ? `TEMPLATE "${template}"`
+    : "TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'en_US.UTF-8' LC_CTYPE 'en_US.UTF-8'";
+  try {
+    q(PG, `CREATE DATABASE "${db}" ${how}`);
+  } catch (e) {
+    throw new Error(`cannot create a database with the en_US.UTF-8 collation (scripts/bootstrap test generates the locale): ${e.stderr}`);
+  }
+  made.databases.push(db);
+  const url = pgUrl(db);
+  if (!template) for (const f of files) psql(url, ['-f', path.join(FIXTURE, f)]);
+  return url;
+}
+
+/** A fixture file more on an academy database. */
+const load = (url, file) => psql(url, ['-f', path.join(FIXTURE, file)]);
+
+/**
+ * The oracle (expected.sql) on `url`: the summary {total_checked, consistent,
+ * inconsistent, <issue type>…} and the inconsistent pairs, each
+ * {user_id, specialization, issue_type, progress_level, license_level}.
+ */
+function oracle(url, levels = LEVELS) {
+  const values = Object.entries(levels).map(([s, m]) => `('${s}', ${m})`).join(', ');
+  const out = psql(url, ['-v', `levels=${values}`, '-f', path.join(FIXTURE, 'expected.sql'), '-c',
+    `SELECT 'pair', user_id, specialization, issue_type, coalesce(progress_level::text, ''),
+            coalesce(license_level::text, '')
+     FROM academy_expected WHERE issue_type IS NOT NULL ORDER BY user_id, specialization COLLATE "C"`]);
+  const summary = {};
+  const pairs = [];
+  for (const line of out.split('\n')) {
+    const f = line.split('|');
+    if (f[0] === 'pair') {
+      const lvl = (s) => (s === '' ? null : Number(s));
+      pairs.push({ user_id: Number(f[1]), specialization: f[2], issue_type: f[3], progress_level: lvl(f[4]), license_level: lvl(f[5]) });
+    } else {
+      summary[f[0]] = Number(f[1]);
+    }
+  }
+  summary.consistency_rate = summary.total_checked
+    ? Math.round((summary.consistent / summary.total_checked) * 10000) / 100 : 100;
+  return { summary, pairs };
+}
+
+/** check's exit code for a rate (domain.md's default thresholds). */
+const exitFor = (rate) => (rate >= 99 ? 0 : rate >= 95 ? 3 : 4);
+const statusFor = (rate) => (rate >= 99 ? 'healthy' : rate >= 95 ? 'degraded' : 'critical');
+
+/**
+ * What the academy's schema `public` is: the schema dump (`pg_dump -s`),
+ * every table's rows (content checksum, bytewise order) and the place and
+ * writing transaction of every tuple (a row rewritten with the same values
+ * moves), and every sequence's state. Equal snapshots: nothing of it changed.
+ */
+function snapshot(url, schema = 'public') {
+  const dump = execFileSync('pg_dump', ['--schema-only', `--schema=${schema}`, url], { maxBuffer: 64 << 20 })
+    .toString().split('\n').filter((l) => !/^\\(un)?restrict /.test(l)).join('\n');
+  const tables = q(url, `SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                         WHERE n.nspname = '${schema}' AND c.relkind IN ('r', 'p') ORDER BY relname COLLATE "C"`)
+    .split('\n').filter(Boolean);
+  const rows = {};
+  for (const t of tables) {
+    rows[t] = q(url, `SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text COLLATE "C"), ''))
+                        || ' ' || (SELECT md5(coalesce(string_agg(ctid::text || ':' || xmin::text, ',' ORDER BY ctid), ''))
+                                   FROM "${schema}"."${t}")
+                      FROM "${schema}"."${t}" x`);
+  }
+  const seqs = q(url, `SELECT sequencename || '=' || coalesce(last_value::text, 'null') FROM pg_sequences
+                       WHERE schemaname = '${schema}' ORDER BY sequencename COLLATE "C"`);
+  return { dump, rows, seqs };
+}
+
+function assertUnchanged(url, before, what) {
+  const now = snapshot(url);
+  assert.deepEqual(Object.keys(now.rows), Object.keys(before.rows), `${what}: the academy's tables`);
+  for (const t of Object.keys(before.rows))
+    assert.equal(now.rows[t], before.rows[t], `${what}: rows of ${t} changed (count md5 tuples)`);
+  assert.equal(now.seqs, before.seqs, `${what}: a sequence of the academy moved`);
+  assert.equal(now.dump, before.dump, `${what}: the schema dump of public changed`);
+}
+
+/** The caller's environment without any Lockstep setting (LOCKSTEP_BIN and the test's own stay). */
+function cleanEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('LOCKSTEP_') || k === 'LOCKSTEP_BIN' || k.startsWith('LOCKSTEP_TEST')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+/** A config file for Lockstep attached to `url`: attach.md's [domain] and [levels]. */
+function writeConfig(dir, url, { domain = {}, levels = LEVELS, top = {} } = {}) {
+  const lines = [`db = ${url}`, `data_dir = ${dir}`, 'check_interval = 3600'];
+  for (const [k, v] of Object.entries(top)) lines.push(`${k} = ${v}`);
+  lines.push('[domain]', 'source = attached', 'schema = public', 'lockstep_schema = lockstep');
+  for (const [k, v] of Object.entries(domain)) lines.push(`${k} = ${v}`);
+  lines.push('[levels]');
+  for (const [k, v] of Object.entries(levels)) lines.push(`${k} = ${v}`);
+  const file = path.join(dir, 'lockstep.ini');
+  fs.writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  return file;
+}
+
+/** `lockstep --config FILE ARGS…`; {code, out, err}. */
+function lockstep(cfg, args, { input } = {}) {
+  const r = spawnSync(BIN, ['--config', cfg, ...args], {
+    env: cleanEnv(), encoding: 'utf8', input, maxBuffer: 256 << 20,
+  });
+  return { code: r.status, signal: r.signal, out: r.stdout, err: r.stderr };
+}
+const show = (r) => `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\nstdout: ${r.out.slice(0, 3000)}\nstderr: ${r.err.slice(0, 3000)}`;
+
+/** Check a `check --json` report against the oracle, figure by figure and pair by pair. */
+function assertReport(report, expected, emails, what) {
+  const { summary, pairs } = expected;
+  assert.equal(report.total_checked, summary.total_checked, `${what}: total_checked`);
+  assert.equal(report.consistent, summary.consistent, `${what}: consistent`);
+  assert.equal(report.inconsistent, summary.inconsistent, `${what}: inconsistent`);
+  assert.equal(report.consistency_rate, summary.consistency_rate, `${what}: consistency_rate`);
+  assert.equal(report.status, statusFor(summary.consistency_rate), `${what}: status`);
+  const counts = Object.fromEntries(ISSUE_TYPES.map((t) => [t, 0]));
+  for (const v of report.violations) counts[v.issue_type] = (counts[v.issue_type] ?? 0) + 1;
+  assert.deepEqual(counts, Object.fromEntries(ISSUE_TYPES.map((t) => [t, summary[t]])), `${what}: violations per issue type`);
+  const key = (v) => `${v.user_id}|${v.specialization}|${v.issue_type}`;
+  const got = report.violations.map(key).sort();
+  const want = pairs.map(key).sort();
+  assert.deepEqual(got, want, `${what}: the inconsistent pairs and their issue types`);
+  const byKey = new Map(pairs.map((p) => [key(p), p]));
+  for (const v of report.violations) {
+    const p = byKey.get(key(v));
+    assert.equal(v.recommended_action, ACTION[v.issue_type], `${what}: action of ${key(v)}`);
+    assert.equal(v.user_email?.toLowerCase(), emails.get(v.user_id)?.toLowerCase(), `${what}: e-mail of ${key(v)}`);
+    if (v.issue_type === 'duplicate_rows') continue; // which row's level is shown is not fixed
+    assert.equal(v.progress_level, p.progress_level, `${what}: progress_level of ${key(v)}`);
+    assert.equal(v.license_level, p.license_level, `${what}: license_level of ${key(v)}`);
+    const delta = p.progress_level !== null && p.license_level !== null ? p.progress_level - p.license_level : null;
+    assert.equal(v.delta, delta, `${what}: delta of ${key(v)}`);
+  }
+}
+
+function emailsOf(url) {
+  return new Map(q(url, 'SELECT id, email FROM users').split('\n').map((l) => {
+    const [id, email] = l.split('|');
+    return [Number(id), email];
+  }));
+}
+
+// ---------------------------------------------------------------------------
+// The template every test copies: the reference academy, loaded once.
+
+let base;
+let baseOracle;
+
+before(() => {
+  if (!PG) return;
+  base = createAcademy('base');
+  baseOracle = oracle(base);
+});
+
+test('the fixture: an en_US.UTF-8 database with attach.md\'s facts, and the oracle on its deliberate cases', { skip: SKIP }, () => {
+  assert.equal(q(base, 'SELECT datcollate FROM pg_database WHERE datname = current_database()'), 'en_US.UTF-8');
+  assert.equal(q(base, "SELECT 'a' < 'B', 'GK_A' < 'GKB', 'GK_A' < 'GKB' COLLATE \"C\""), 't|t|f', 'ORDER BY text is not bytewise here');
+  // attach.md's facts.
+  assert.equal(q(base, "SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = 'userrole'"),
+    'ADMIN,INSTRUCTOR,STUDENT');
+  assert.equal(q(base, "SELECT count(*) FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = 'specializationtype'"), '6');
+  assert.equal(q(base, "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'users'"), '28');
+  assert.equal(q(base, "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'specializations'"),
+    'id,is_active,created_at');
+  assert.equal(q(base, `SELECT string_agg(column_name || ':' || is_nullable || ':' || coalesce(column_default, '-'), ',' ORDER BY column_name)
+                        FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'specialization_progress'
+                        AND column_name IN ('current_level', 'total_xp')`), 'current_level:YES:-,total_xp:YES:-');
+  assert.equal(q(base, `SELECT count(*) FROM pg_constraint WHERE conrelid = 'specialization_progress'::regclass AND contype = 'u'`), '2',
+    'two identical unique constraints on the pair');
+  assert.equal(q(base, `SELECT data_type || character_maximum_length FROM information_schema.columns
+                        WHERE table_name = 'user_licenses' AND column_name = 'specialization_type'`), 'character varying20');
+  assert.equal(q(base, `SELECT string_agg(column_name, ',' ORDER BY column_name) FROM information_schema.columns
+                        WHERE table_name = 'user_licenses' AND is_nullable = 'NO' AND column_default IS NULL`),
+    'current_level,max_achieved_level,specialization_type,started_at,user_id');
+  assert.equal(q(base, `SELECT data_type || ':' || is_nullable || ':' || coalesce(column_default, '-') FROM information_schema.columns
+                        WHERE table_name = 'users' AND column_name = 'payment_verified'`), 'boolean:NO:-');
+  assert.equal(q(base, "SELECT count(*) FROM users"), '10000');
+  assert.ok(Number(q(base, 'SELECT count(*) FROM users WHERE email <> lower(email)')) > 1000, 'mixed-case e-mails');
+  assert.equal(q(base, "SELECT count(*) FROM specializations"), '6');
+  assert.equal(q(base, "SELECT count(*) FROM specialization_progress WHERE current_level IS NULL"), '3');
+
+  // The oracle, on the cases the seed made on purpose (domain.md's states).
+  const { summary, pairs } = baseOracle;
+  const of = (where) => q(base, `SELECT student_id || '|' || specialization_id FROM specialization_progress WHERE ${where}`).split('\n');
+  const issue = (k) => pairs.find((p) => `${p.user_id}|${p.specialization}` === k)?.issue_type;
+  for (const k of of('current_level IS NULL'))
+    assert.equal(issue(k), 'invalid_level', `${k}: a NULL progress level with its license is invalid_level, not missing_progress`);
+  for (const k of of("specialization_id = 'INTERNSHIP' AND current_level > 3"))
+    assert.equal(issue(k), 'invalid_level', `${k}: INTERNSHIP above 3 (with or without its license)`);
+  for (const k of of("specialization_id = 'COACH' AND current_level = 9"))
+    assert.equal(issue(k), 'invalid_level', `${k}: equal levels outside 1..8 are not consistent`);
+  for (const k of of("specialization_id IN ('LFA_COACH', 'GANCUJU_PLAYER', 'LFA_FOOTBALL_PLAYER')"))
+    assert.equal(issue(k), 'unknown_specialization', `${k}: a track without a level count`);
+  assert.equal(issue(q(base, "SELECT user_id || '|' || specialization_type FROM user_licenses WHERE current_level = 0")), 'invalid_level');
+  assert.deepEqual(summary, {
+    total_checked: 10918, consistent: 10374, inconsistent: 544, level_mismatch: 262, missing_license: 113,
+    missing_progress: 122, invalid_level: 7, unknown_specialization: 40, duplicate_rows: 0, consistency_rate: 95.02,
+  }, 'the fixture as seed.sql documents it');
+});
+
+describe('Lockstep attached to the reference academy', { skip: SKIP }, () => {
+  let url;
+  let dir;
+  let cfg;
+  let snap;
+  let emails;
+  const ADMIN_EMAIL = 'Ops.Admin@Lockstep.test';
+  const ADMIN_PASSWORD = 'attached-admin-password-1';
+
+  before(() => {
+    url = createAcademy('main', { template: base.split('/').pop() });
+    dir = tmpDir('main');
+    cfg = writeConfig(dir, url);
+    emails = emailsOf(url);
+    snap = snapshot(url);
+  });
+
+  test('migrate: Lockstep\'s schema only; the academy untouched', () => {
+    const r = lockstep(cfg, ['migrate']);
+    assert.equal(r.code, 0, show(r));
+    assert.equal(q(url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'lockstep'"), '1', 'lockstep_schema created');
+    assert.notEqual(q(url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'lockstep' AND tablename = 'schema_migrations'"), '0',
+      'the migrations are recorded in Lockstep\'s schema');
+    assertUnchanged(url, snap, 'migrate');
+    const again = lockstep(cfg, ['migrate']);
+    assert.equal(again.code, 0, show(again));
+    assertUnchanged(url, snap, 'migrate (twice)');
+  });
+
+  test('check --json: the oracle\'s figures, pair by pair; exit by status', () => {
+    const r = lockstep(cfg, ['check', '--json']);
+    assert.equal(r.code, exitFor(baseOracle.summary.consistency_rate), show(r));
+    assertReport(JSON.parse(r.out), baseOracle, emails, 'check');
+    assertUnchanged(url, snap, 'check');
+  });
+
+  test('check --dry-run: the same figures, nothing written', () => {
+    const r = lockstep(cfg, ['check', '--dry-run', '--json']);
+    assert.equal(r.code, exitFor(baseOracle.summary.consistency_rate), show(r));
+    assertReport(JSON.parse(r.out), baseOracle, emails, 'check --dry-run');
+    const plain = lockstep(cfg, ['check', '--dry-run']);
+    assert.equal(plain.code, exitFor(baseOracle.summary.consistency_rate), show(plain));
+    assert.match(plain.out, new RegExp(`\\(${baseOracle.summary.consistent}/${baseOracle.summary.total_checked} consistent, ${baseOracle.summary.inconsistent} inconsistent\\)`));
+    assertUnchanged(url, snap, 'check --dry-run');
+  });
+
+  test('doctor: every point holds (exit 0), --json ok, nothing changed', () => {
+    const r = lockstep(cfg, ['doctor']);
+    assert.equal(r.code, 0, show(r));
+    assert.doesNotMatch(r.out, /^✗/m, r.out);
+    const j = lockstep(cfg, ['doctor', '--json']);
+    assert.equal(j.code, 0, show(j));
+    const doc = JSON.parse(j.out);
+    assert.equal(doc.ok, true, j.out);
+    assert.ok(doc.points.every((p) => p.result !== 'fail'), j.out);
+    assertUnchanged(url, snap, 'doctor');
+  });
+
+  test('baseline create: the oracle\'s figures, the academy untouched', () => {
+    const r = lockstep(cfg, ['baseline', 'create', '--json']);
+    assert.equal(r.code, 0, show(r));
+    assert.match(r.out, new RegExp(`"total_checked":\\s*${baseOracle.summary.total_checked}\\b`));
+    assertUnchanged(url, snap, 'baseline create');
+  });
+
+  test('user add: a Lockstep login in Lockstep\'s schema; the academy\'s users untouched', () => {
+    const r = lockstep(cfg, ['user', 'add', '--email', ADMIN_EMAIL, '--role', 'admin', '--name', 'Ops Admin',
+      '--password-stdin'], { input: `${ADMIN_PASSWORD}\n` });
+    assert.equal(r.code, 0, show(r));
+    assertUnchanged(url, snap, 'user add');
+  });
+
+  test('serve: login, health, sync refused with 409, level changes refused; the academy untouched', async () => {
+    const srv = await startServe(dir, { LOCKSTEP_CONFIG: cfg });
+    try {
+      // Logins are Lockstep's own accounts; e-mails match case-insensitively.
+      const token = await login(srv.url, ADMIN_EMAIL.toLowerCase(), ADMIN_PASSWORD);
+      const academyAdmin = q(url, "SELECT email FROM users WHERE role = 'ADMIN' ORDER BY id LIMIT 1");
+      const denied = await request(srv.url, 'POST', '/api/v1/auth/login', { body: { email: academyAdmin, password: 'password' } });
+      assert.equal(denied.status, 401, 'an academy account is no Lockstep login');
+
+      const status = await api(srv.url, token, 'GET', '/api/v1/health/status');
+      assert.equal(status.status, 200, JSON.stringify(status.body));
+      assert.equal(status.body.status, statusFor(baseOracle.summary.consistency_rate));
+      assert.equal(status.body.consistency_rate, baseOracle.summary.consistency_rate);
+      assert.equal(status.body.total_violations, baseOracle.summary.inconsistent);
+
+      const sync = await api(srv.url, token, 'POST', '/api/v1/licenses/admin/sync/all', { dry_run: false });
+      assert.equal(sync.status, 409, JSON.stringify(sync.body));
+      assert.ok(sync.body.detail.includes(REPAIRS_OFF), sync.body.detail);
+      const dry = await api(srv.url, token, 'POST', '/api/v1/licenses/admin/sync/all', { dry_run: true });
+      assert.equal(dry.status, 200, JSON.stringify(dry.body));
+      assert.equal(dry.body.dry_run, true);
+
+      const mismatch = baseOracle.pairs.find((p) => p.issue_type === 'level_mismatch');
+      const one = await api(srv.url, token, 'POST', `/api/v1/licenses/admin/sync/user/${mismatch.user_id}`,
+        { specialization: mismatch.specialization });
+      assert.equal(one.status, 409, JSON.stringify(one.body));
+      assert.ok(one.body.detail.includes(REPAIRS_OFF), one.body.detail);
+      const level = await api(srv.url, token, 'POST', `/api/v1/users/${mismatch.user_id}/progress/${mismatch.specialization}/level`,
+        { new_level: 2 });
+      assert.equal(level.status, 409, JSON.stringify(level.body));
+      assert.ok(level.body.detail.includes(REPAIRS_OFF), level.body.detail);
+    } finally {
+      assert.equal(await stopServe(srv), 0, srv.stderr());
+    }
+    assertUnchanged(url, snap, 'serve');
+  });
+
+  test('sync: exit 1 with the message; sync --dry-run lists and changes nothing', () => {
+    const r = lockstep(cfg, ['sync']);
+    assert.equal(r.code, 1, show(r));
+    assert.ok(r.err.includes(REPAIRS_OFF), show(r));
+    assertUnchanged(url, snap, 'sync');
+    const d = lockstep(cfg, ['sync', '--dry-run']);
+    assert.ok(!d.err.includes(REPAIRS_OFF), `a dry run is allowed: ${show(d)}`);
+    assert.equal(d.code, 0, show(d));
+    assertUnchanged(url, snap, 'sync --dry-run');
+  });
+
+  test('Lockstep\'s schema holds no domain tables, and no schema but it appeared', () => {
+    const domain = q(url, `SELECT table_schema || '.' || table_name FROM information_schema.tables
+                           WHERE table_schema <> 'public' AND table_name IN
+                           ('specializations', 'specialization_progress', 'user_licenses', 'license_progressions')`);
+    assert.equal(domain, '', 'no copy of a domain table');
+    // Lockstep's logins live in its own schema (attach.md): whatever the
+    // table is called, it holds Lockstep's one account, not the academy's users.
+    const users = q(url, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'lockstep' AND table_name = 'users'");
+    if (users === '1') assert.equal(q(url, 'SELECT count(*) FROM lockstep.users'), '1', 'lockstep.users holds Lockstep\'s accounts only');
+    assert.equal(q(url, `SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace
+                         WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'`), 'lockstep,public');
+  });
+
+  test('the academy\'s schema public is byte-for-byte what it was', () => {
+    assertUnchanged(url, snap, 'after every verb');
+  });
+});
+
+test('an unknown key in [domain]: an error naming it, nothing created', { skip: SKIP }, () => {
+  const url = createAcademy('badkey', { files: ['schema.sql'] });
+  const snap = snapshot(url);
+  const dir = tmpDir('badkey');
+  const cfg = writeConfig(dir, url, { domain: { progress_lvl: 'current_level' } });
+  for (const args of [['migrate'], ['check', '--dry-run'], ['doctor']]) {
+    const r = lockstep(cfg, args);
+    assert.notEqual(r.code, 0, `${args.join(' ')}: ${show(r)}`);
+    assert.ok(r.code === 1 || r.code === 2, `${args.join(' ')}: exit 1 or 2, not a crash: ${show(r)}`);
+    assert.match(r.err + r.out, /progress_lvl/, `${args.join(' ')} names the key: ${show(r)}`);
+  }
+  assert.equal(q(url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'lockstep'"), '0', 'no schema created');
+  assertUnchanged(url, snap, 'an unknown key');
+});
+
+test('a mapping to a missing column: an error at start naming key, table and column', { skip: SKIP }, async () => {
+  const url = createAcademy('badcol', { files: ['schema.sql'] });
+  const snap = snapshot(url);
+  const dir = tmpDir('badcol');
+  const cfg = writeConfig(dir, url, { domain: { progress_level: 'lvl' } });
+  const names = (r, what) => {
+    const text = r.err + r.out;
+    for (const word of ['progress_level', 'specialization_progress', 'lvl'])
+      assert.match(text, new RegExp(`\\b${word}\\b`), `${what} names ${word}: ${show(r)}`);
+  };
+  for (const args of [['migrate'], ['check'], ['check', '--dry-run']]) {
+    const r = lockstep(cfg, args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${show(r)}`);
+    names(r, args.join(' '));
+  }
+  const d = lockstep(cfg, ['doctor']);
+  assert.equal(d.code, 1, show(d));
+  assert.match(d.out, /^✗ /m, show(d));
+  names(d, 'doctor');
+  await assert.rejects(startServe(dir, { LOCKSTEP_CONFIG: cfg }), (e) => {
+    for (const word of ['progress_level', 'specialization_progress', 'lvl']) assert.match(e.message, new RegExp(`\\b${word}\\b`));
+    return true;
+  }, 'serve does not start');
+  assertUnchanged(url, snap, 'a missing column');
+});
+
+test('an emptied academy: check exit 1, status unknown (allow_empty = false); 0 pairs allowed with allow_empty = true', { skip: SKIP }, () => {
+  const url = createAcademy('empty', { template: base.split('/').pop() });
+  q(url, 'TRUNCATE license_progressions, user_licenses, specialization_progress');
+  const snap = snapshot(url);
+  const dir = tmpDir('empty');
+  const cfg = writeConfig(dir, url, { domain: { allow_empty: 'false' } });
+  const m = lockstep(cfg, ['migrate']);
+  assert.equal(m.code, 0, show(m));
+  const r = lockstep(cfg, ['check']);
+  assert.equal(r.code, 1, show(r));
+  assert.notEqual(r.err.trim(), '', 'with the reason');
+  const j = lockstep(cfg, ['check', '--json']);
+  assert.equal(j.code, 1, show(j));
+  if (j.out.trim()) assert.equal(JSON.parse(j.out).status, 'unknown', show(j));
+  const dry = lockstep(cfg, ['check', '--dry-run']);
+  assert.equal(dry.code, 1, show(dry));
+  // The same database with allow_empty = true: a healthy check over 0 pairs.
+  const cfgOk = writeConfig(tmpDir('empty-ok'), url, { domain: { allow_empty: 'true' }, top: {} });
+  const ok = lockstep(cfgOk, ['check', '--json', '--dry-run']);
+  assert.equal(ok.code, 0, show(ok));
+  assert.equal(JSON.parse(ok.out).total_checked, 0);
+  assertUnchanged(url, snap, 'an emptied academy');
+});
+
+test('a read-only role (SELECT on public, its own schema lockstep) runs migrate and check --dry-run', { skip: SKIP }, () => {
+  const url = createAcademy('readonly', { template: base.split('/').pop() });
+  const role = `academy_ro_${process.pid}`;
+  q(PG, `CREATE ROLE "${role}" LOGIN`);
+  made.roles.push(role);
+  q(url, `GRANT USAGE ON SCHEMA public TO "${role}"; GRANT SELECT ON ALL TABLES IN SCHEMA public TO "${role}";
+          CREATE SCHEMA lockstep; GRANT ALL ON SCHEMA lockstep TO "${role}"`);
+  const roUrl = pgUrl(new URL(url).pathname.slice(1), role);
+  // The role cannot write the academy (so the test means something).
+  assert.throws(() => q(roUrl, 'UPDATE user_licenses SET current_level = current_level WHERE id = 1'), /permission denied/);
+  assert.throws(() => q(roUrl, 'CREATE TABLE public.x (i int)'), /permission denied/);
+  const snap = snapshot(url);
+  const dir = tmpDir('readonly');
+  const cfg = writeConfig(dir, roUrl);
+  const m = lockstep(cfg, ['migrate']);
+  assert.equal(m.code, 0, show(m));
+  const r = lockstep(cfg, ['check', '--dry-run', '--json']);
+  assert.equal(r.code, exitFor(baseOracle.summary.consistency_rate), show(r));
+  assertReport(JSON.parse(r.out), oracle(url), emailsOf(url), 'check --dry-run as a read-only role');
+  const c = lockstep(cfg, ['check', '--json']);
+  assert.equal(c.code, exitFor(baseOracle.summary.consistency_rate), show(c));
+  assertUnchanged(url, snap, 'a read-only role');
+});
+
+test('duplicate rows (no unique constraint on the pair): duplicate_rows per pair, counted once', { skip: SKIP }, () => {
+  const url = createAcademy('dup', { template: base.split('/').pop() });
+  load(url, 'duplicates.sql');
+  const expected = oracle(url);
+  assert.equal(expected.summary.duplicate_rows, 6);
+  assert.equal(expected.summary.total_checked, baseOracle.summary.total_checked, 'a duplicate adds no pair');
+  const snap = snapshot(url);
+  const dir = tmpDir('dup');
+  const cfg = writeConfig(dir, url);
+  assert.equal(lockstep(cfg, ['migrate']).code, 0);
+  const r = lockstep(cfg, ['check', '--json']);
+  assert.equal(r.code, exitFor(expected.summary.consistency_rate), show(r));
+  assertReport(JSON.parse(r.out), expected, emailsOf(url), 'check over duplicates');
+  const d = lockstep(cfg, ['doctor']);
+  assert.match(d.out, /unique/i, `doctor speaks of the missing unique constraints: ${show(d)}`);
+  assertUnchanged(url, snap, 'duplicates');
+});
+
+test('track names whose en_US.UTF-8 order is not their byte order: the merge pairs the right rows', { skip: SKIP }, () => {
+  const url = createAcademy('collation', { template: base.split('/').pop() });
+  load(url, 'collation.sql');
+  const levels = { ...LEVELS, GK_A: 4, GKB: 4 };
+  const expected = oracle(url, levels);
+  const snap = snapshot(url);
+  const dir = tmpDir('collation');
+  const cfg = writeConfig(dir, url, { levels });
+  assert.equal(lockstep(cfg, ['migrate']).code, 0);
+  const r = lockstep(cfg, ['check', '--dry-run', '--json']);
+  assert.equal(r.code, exitFor(expected.summary.consistency_rate), show(r));
+  assertReport(JSON.parse(r.out), expected, emailsOf(url), 'check under en_US.UTF-8');
+  assertUnchanged(url, snap, 'collation');
+});
