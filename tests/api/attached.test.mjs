@@ -356,11 +356,20 @@ describe('Lockstep attached to the reference academy', { skip: SKIP }, () => {
     assertUnchanged(url, snap, 'baseline create');
   });
 
-  test('user add: a Lockstep login in Lockstep\'s schema; the academy\'s users untouched', () => {
+  test('user add/list/passwd: Lockstep\'s own logins only; the academy\'s users untouched', () => {
     const r = lockstep(cfg, ['user', 'add', '--email', ADMIN_EMAIL, '--role', 'admin', '--name', 'Ops Admin',
       '--password-stdin'], { input: `${ADMIN_PASSWORD}\n` });
     assert.equal(r.code, 0, show(r));
     assertUnchanged(url, snap, 'user add');
+    const list = lockstep(cfg, ['user', 'list']);
+    assert.equal(list.code, 0, show(list));
+    assert.match(list.out, new RegExp(ADMIN_EMAIL.replace(/\./g, '\\.'), 'i'), show(list));
+    assert.doesNotMatch(list.out, /academy\.example|gmail\.com|example\.org/i, 'the academy\'s users are no Lockstep logins');
+    // An academy admin's account is not Lockstep's to change (its bcrypt hash stays).
+    const academyAdmin = q(url, "SELECT email FROM users WHERE role = 'ADMIN' ORDER BY id LIMIT 1");
+    const pw = lockstep(cfg, ['user', 'passwd', '--email', academyAdmin], { input: 'a-new-password-123\n' });
+    assert.equal(pw.code, 1, show(pw));
+    assertUnchanged(url, snap, 'user list, user passwd');
   });
 
   test('serve: login, health, sync refused with 409, level changes refused; the academy untouched', async () => {
@@ -394,6 +403,10 @@ describe('Lockstep attached to the reference academy', { skip: SKIP }, () => {
         { new_level: 2 });
       assert.equal(level.status, 409, JSON.stringify(level.body));
       assert.ok(level.body.detail.includes(REPAIRS_OFF), level.body.detail);
+      const xp = await api(srv.url, token, 'POST', `/api/v1/users/${mismatch.user_id}/progress/${mismatch.specialization}/xp`,
+        { xp_gained: 5000 });
+      assert.equal(xp.status, 409, JSON.stringify(xp.body));
+      assert.ok(xp.body.detail.includes(REPAIRS_OFF), xp.body.detail);
     } finally {
       assert.equal(await stopServe(srv), 0, srv.stderr());
     }
@@ -467,6 +480,7 @@ test('a mapping to a missing column: an error at start naming key, table and col
     for (const word of ['progress_level', 'specialization_progress', 'lvl']) assert.match(e.message, new RegExp(`\\b${word}\\b`));
     return true;
   }, 'serve does not start');
+  assert.equal(q(url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'lockstep'"), '0', 'no schema created');
   assertUnchanged(url, snap, 'a missing column');
 });
 
@@ -531,8 +545,10 @@ test('duplicate rows (no unique constraint on the pair): duplicate_rows per pair
   const r = lockstep(cfg, ['check', '--json']);
   assert.equal(r.code, exitFor(expected.summary.consistency_rate), show(r));
   assertReport(JSON.parse(r.out), expected, emailsOf(url), 'check over duplicates');
-  const d = lockstep(cfg, ['doctor']);
-  assert.match(d.out, /unique/i, `doctor speaks of the missing unique constraints: ${show(d)}`);
+  const d = lockstep(cfg, ['doctor', '--json']);
+  const points = JSON.parse(d.out).points;
+  assert.ok(points.some((p) => p.result !== 'ok' && /unique/i.test(`${p.message} ${p.fix ?? ''}`)),
+    `doctor marks the missing unique constraints: ${show(d)}`);
   assertUnchanged(url, snap, 'duplicates');
 });
 
