@@ -144,6 +144,7 @@ int cli_store_open(const struct config *cfg, bool create, bool migrate, struct s
     o.migrate = migrate;
     o.create = create;
     o.parallel_scan_min_bytes = cfg->parallel_scan_min_bytes;
+    o.domain = &cfg->domain;
     return store_open(cfg->db, &o, out, err, errlen);
 }
 

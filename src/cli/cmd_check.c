@@ -102,6 +102,7 @@ int cmd_check(struct cli *c, int argc, char **argv)
         .degraded_threshold = c->cfg.degraded_threshold,
         .data_dir = c->cfg.data_dir,
         .budget_bytes_per_day = c->cfg.report_budget_bytes_per_day,
+        .require_pairs = c->cfg.domain.attached && !c->cfg.domain.allow_empty,
         .on_violation = keep,
         .ctx = &sh,
     };

@@ -22,7 +22,7 @@
 
 enum verdict { V_OK, V_NOTE, V_FAIL };
 
-#define DOCTOR_MAX_POINTS 24
+#define DOCTOR_MAX_POINTS 40
 
 struct point {
     const char *name;
@@ -243,6 +243,17 @@ static int count_spec(void *ctx, const struct specialization *sp)
     return 0;
 }
 
+/* A point about the attached database (store_ops.attached_inspect). The
+ * names are those of attach.md's list; they are static strings. */
+static void attached_point(void *ctx, const char *name, int verdict, const char *text,
+                           const char *fix)
+{
+    struct point *p = add(ctx, name, verdict == 0 ? V_OK : verdict == 1 ? V_NOTE : V_FAIL,
+                          "%s", text);
+    if (fix[0])
+        set_fix(p, "%s", fix);
+}
+
 /* Everything that needs the store. Returns the open store (for the
  * scheduler point) or NULL. */
 static struct store *check_store(struct doctor *d, const struct config *cfg)
@@ -311,6 +322,11 @@ static struct store *check_store(struct doctor *d, const struct config *cfg)
     } else {
         add(d, "write", V_OK, "a write commits");
     }
+
+    if (cfg->domain.attached && s->ops->attached_inspect &&
+        s->ops->attached_inspect(s, attached_point, d) != 0)
+        add(d, "attached", V_FAIL, "the attached database cannot be inspected: %s",
+            store_errmsg(s));
 
     struct count_ctx specs = {0};
     int64_t users = 0;

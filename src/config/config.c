@@ -136,6 +136,139 @@ void config_defaults(struct config *c)
     c->alert_degraded_for = 1800;
     c->alert_retry_min = 10;
     c->alert_send_timeout = 10;
+    domain_map_own(&c->domain);
+}
+
+/* The [domain] keys that are not table or column names, after them in
+ * domain_keys_set's bits. */
+enum { DK_SOURCE = DOMAIN_NAME_COUNT, DK_SCHEMA, DK_DATABASE, DK_LOCKSTEP_SCHEMA, DK_REPAIR,
+       DK_ALLOW_EMPTY, DK_COUNT };
+static const char *const domain_flag_keys[] = {"source", "schema", "database",
+                                               "lockstep_schema", "repair", "allow_empty"};
+
+static int domain_key_index(const char *key)
+{
+    int n = domain_name_find(key);
+    if (n >= 0)
+        return n;
+    for (int i = 0; i < DK_COUNT - DK_SOURCE; i++)
+        if (!strcmp(domain_flag_keys[i], key))
+            return DK_SOURCE + i;
+    return -1;
+}
+
+static int parse_on_off(const char *key, const char *value, const char *on, const char *off,
+                        bool *out, char *err, size_t errlen)
+{
+    if (!strcmp(value, on))
+        *out = true;
+    else if (!strcmp(value, off))
+        *out = false;
+    else {
+        snprintf(err, errlen, "[domain] %s is %s or %s, not '%.40s'", key, on, off, value);
+        return -1;
+    }
+    return 0;
+}
+
+int config_set_domain(struct config *c, const char *key, const char *value, char *err,
+                      size_t errlen)
+{
+    struct domain_map *m = &c->domain;
+    int k = domain_key_index(key);
+    char msg[256];
+    int rc = 0;
+    if (k < 0) {
+        snprintf(err, errlen, "unknown key '%.64s' in [domain] (attach.md lists them)", key);
+        return -2;
+    }
+    if (k < DOMAIN_NAME_COUNT) {
+        if ((rc = domain_map_set(m, (enum domain_name)k, value, msg, sizeof msg)) != 0)
+            snprintf(err, errlen, "[domain] %s", msg);
+    } else if (k == DK_SOURCE) {
+        bool attached = false;
+        rc = parse_on_off(key, value, "attached", "own", &attached, err, errlen);
+        m->attached = attached;
+    } else if (k == DK_REPAIR) {
+        rc = parse_on_off(key, value, "on", "off", &m->repair, err, errlen);
+    } else if (k == DK_ALLOW_EMPTY) {
+        rc = parse_on_off(key, value, "true", "false", &m->allow_empty, err, errlen);
+    } else if (k == DK_DATABASE) {
+        if (strlen(value) >= sizeof m->database) {
+            snprintf(err, errlen, "[domain] database: a path is at most %zu bytes",
+                     sizeof m->database - 1);
+            rc = -1;
+        } else {
+            snprintf(m->database, sizeof m->database, "%s", value);
+        }
+    } else { /* schema, lockstep_schema: identifiers like the mapped names */
+        char *dst = k == DK_SCHEMA ? m->schema : m->own_schema;
+        size_t len = strlen(value);
+        bool ok = len > 0 && len < DOMAIN_IDENT_MAX;
+        for (size_t i = 0; ok && i < len; i++)
+            ok = (unsigned char)value[i] >= 0x20 && value[i] != 0x7f;
+        if (!ok) {
+            snprintf(err, errlen, "[domain] %s must name a schema (1-%d bytes, no control "
+                     "characters)", key, DOMAIN_IDENT_MAX - 1);
+            rc = -1;
+        } else {
+            memcpy(dst, value, len + 1);
+        }
+    }
+    if (rc == 0)
+        c->domain_keys_set |= 1u << k;
+    return rc;
+}
+
+/* The [domain] rules that span keys (attach.md): the mapping is read only in
+ * attached mode; repairs are on in own mode and off by default in attached
+ * mode; [levels] is read only where specs_max_levels is not mapped. */
+static int finalize_domain(struct config *c, char *err, size_t errlen)
+{
+    struct domain_map *m = &c->domain;
+    unsigned set = c->domain_keys_set;
+    if (!m->attached) {
+        for (int k = 0; k < DK_COUNT; k++) {
+            if (k == DK_SOURCE || !(set & (1u << k)))
+                continue;
+            snprintf(err, errlen, "[domain] %s is read only with source = attached (own mode "
+                     "uses Lockstep's own tables)",
+                     k < DOMAIN_NAME_COUNT ? domain_name_key((enum domain_name)k)
+                                           : domain_flag_keys[k - DK_SOURCE]);
+            return -1;
+        }
+        if (m->levels) {
+            snprintf(err, errlen, "[levels] is read only with [domain] source = attached (own "
+                     "mode keeps each maximum in the specializations table)");
+            return -1;
+        }
+        m->repair = true;
+        return 0;
+    }
+    if (!(set & (1u << DK_REPAIR)))
+        m->repair = false;
+    if (m->repair) {
+        snprintf(err, errlen, "[domain] repair = on: repairs of an attached database are not "
+                 "supported yet (leave repair = off: check, API, dashboard and alerts read "
+                 "the attached tables)");
+        return -1;
+    }
+    /* attach.md: specs_max_levels is empty unless set (the academy's table
+     * has no such column; the limits come from [levels]). */
+    if (!(set & (1u << DOMAIN_SPECS_MAX_LEVELS)))
+        m->name[DOMAIN_SPECS_MAX_LEVELS][0] = '\0';
+    if (m->name[DOMAIN_SPECS_MAX_LEVELS][0] && m->levels) {
+        snprintf(err, errlen, "[levels] is read only when [domain] specs_max_levels is empty "
+                 "(the maximum levels come from the column %s)",
+                 m->name[DOMAIN_SPECS_MAX_LEVELS]);
+        return -1;
+    }
+    if (!strcmp(m->schema, m->own_schema)) {
+        snprintf(err, errlen, "[domain] lockstep_schema must differ from schema ('%s'): "
+                 "Lockstep's tables never sit beside the attached ones", m->schema);
+        return -1;
+    }
+    return 0;
 }
 
 bool config_valid_direction(const char *d)
@@ -278,9 +411,27 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     struct ini_ctx *ctx = user;
     char msg[sizeof ctx->msg];
     int ok = 1;
-    if (section[0] && strcmp(section, "lockstep") != 0) {
-        snprintf(msg, sizeof msg, "unknown section [%.64s] (keys go at the top or "
-                 "under [lockstep])", section);
+    if (!strcmp(section, "domain") || !strcmp(section, "levels")) {
+        ctx->prev = NULL;
+        if (name) {
+            bool levels = section[0] == 'l';
+            int k = levels ? -1 : domain_key_index(name);
+            if (ctx->indented) {
+                snprintf(msg, sizeof msg, "an indented line continues the value of %s (values "
+                         "are one line)", name);
+                ok = 0;
+            } else if (k >= 0 && (ctx->c->domain_keys_set & (1u << k))) {
+                snprintf(msg, sizeof msg, "duplicate key %s in [domain]", name);
+                ok = 0;
+            } else if (levels) {
+                ok = domain_map_set_level(&ctx->c->domain, name, value, msg, sizeof msg) == 0;
+            } else {
+                ok = config_set_domain(ctx->c, name, value, msg, sizeof msg) == 0;
+            }
+        }
+    } else if (section[0] && strcmp(section, "lockstep") != 0) {
+        snprintf(msg, sizeof msg, "unknown section [%.64s] (keys go at the top, under "
+                 "[lockstep], [domain] or [levels])", section);
         ok = 0;
     } else if (name) { /* NULL: a section header alone */
         /* The top of the file and [lockstep] are one section: a key set twice
@@ -526,5 +677,7 @@ int config_finalize(struct config *c, char *err, size_t errlen)
         snprintf(err, errlen, "invalid trusted_proxies: %s", msg);
         return -1;
     }
+    if (finalize_domain(c, err, errlen) != 0)
+        return -1;
     return finalize_alert_keys(c, err, errlen);
 }

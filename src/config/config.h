@@ -9,6 +9,8 @@
 #ifndef LOCKSTEP_CONFIG_H
 #define LOCKSTEP_CONFIG_H
 
+#include "model/domain_map.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -78,6 +80,8 @@ struct config {
     long alert_degraded_for;          /* seconds status is degraded before its alert fires */
     long alert_retry_min;             /* first retry delay of a failed delivery, seconds */
     long alert_send_timeout;          /* seconds one webhook or SMTP delivery may take */
+    struct domain_map domain;         /* [domain] and [levels] (attach.md); own mode by default */
+    unsigned domain_keys_set;         /* which [domain] keys the file set (config.c) */
     char config_file[CONFIG_STR_MAX]; /* the file read, for messages ("" = none) */
     bool db_set;                      /* db was given explicitly (not derived) */
     bool secret_in_file;              /* config_file sets alert_webhook_authorization */
@@ -101,6 +105,10 @@ int config_set(struct config *c, const char *key, const char *value, char *err,
 /* Derive what depends on other keys (the default db from data_dir) and check
  * cross-key rules. Returns 0 or -1 with err. */
 int config_finalize(struct config *c, char *err, size_t errlen);
+/* Set one key of the [domain] section (attach.md). Returns 0, -1 bad value,
+ * -2 unknown key. */
+int config_set_domain(struct config *c, const char *key, const char *value, char *err,
+                      size_t errlen);
 /* True when `d` is one of the three sync directions. */
 bool config_valid_direction(const char *d);
 

@@ -264,12 +264,16 @@ static json_t *job_json(struct http_req *r, const char *id, const char *name, in
     *rc = job_history_window(s, id, since, until, &w);
     if (*rc)
         return NULL;
-    int64_t next = scheduler_next_run(r->app->scheduler, id);
-    if (!next)
+    bool enabled = strcmp(id, JOB_SYNC) != 0 || scheduler_sync_enabled(&r->app->cfg);
+    int64_t next = enabled ? scheduler_next_run(r->app->scheduler, id) : 0;
+    if (!next && enabled)
         next = job_history_next_due(&w); /* another process runs it */
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(id));
     json_object_set_new(o, "name", json_string(name));
+    /* The auto-sync is not scheduled while repairs of an attached database are off. */
+    json_object_set_new(o, "enabled", json_boolean(enabled));
+    json_object_set_new(o, "disabled_reason", enabled ? json_null() : json_string(STORE_REPAIR_OFF));
     json_object_set_new(o, "interval_seconds", w.recorded ? json_integer(w.interval_s)
                                                           : json_null());
     json_object_set_new(o, "misfire_grace_seconds", w.recorded ? json_integer(w.grace_s)

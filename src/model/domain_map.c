@@ -2,7 +2,10 @@
  * of domain.md, and the rule for a valid identifier. */
 #include "model/domain_map.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct {
@@ -49,8 +52,38 @@ int domain_name_optional(enum domain_name n)
     return (unsigned)n < DOMAIN_NAME_COUNT && names[n].optional;
 }
 
+int domain_name_table(enum domain_name n)
+{
+    switch (n) {
+    case DOMAIN_PROGRESS_USER:
+    case DOMAIN_PROGRESS_SPEC:
+    case DOMAIN_PROGRESS_LEVEL:
+    case DOMAIN_PROGRESS_UPDATED_AT:
+        return DOMAIN_PROGRESS_TABLE;
+    case DOMAIN_LICENSE_USER:
+    case DOMAIN_LICENSE_SPEC:
+    case DOMAIN_LICENSE_LEVEL:
+    case DOMAIN_LICENSE_MAX_LEVEL:
+    case DOMAIN_LICENSE_STARTED_AT:
+    case DOMAIN_LICENSE_UPDATED_AT:
+        return DOMAIN_LICENSE_TABLE;
+    case DOMAIN_USERS_ID:
+    case DOMAIN_USERS_EMAIL:
+    case DOMAIN_USERS_NAME:
+        return DOMAIN_USERS_TABLE;
+    case DOMAIN_SPECS_MAX_LEVELS:
+        return DOMAIN_SPECS_TABLE;
+    default:
+        return -1;
+    }
+}
+
 void domain_map_own(struct domain_map *m)
 {
+    memset(m, 0, sizeof *m);
+    m->repair = true;
+    snprintf(m->schema, sizeof m->schema, "public");
+    snprintf(m->own_schema, sizeof m->own_schema, "lockstep");
     for (int i = 0; i < DOMAIN_NAME_COUNT; i++)
         snprintf(m->name[i], sizeof m->name[i], "%s", names[i].own);
 }
@@ -81,5 +114,54 @@ int domain_map_set(struct domain_map *m, enum domain_name n, const char *value, 
         }
     }
     memcpy(m->name[n], value, len + 1);
+    return 0;
+}
+
+int domain_map_set_level(struct domain_map *m, const char *spec, const char *value, char *err,
+                         size_t errlen)
+{
+    char id[DOMAIN_SPEC_MAX];
+    size_t len = strlen(spec);
+    if (len == 0 || len >= sizeof id) {
+        snprintf(err, errlen, "[levels] %.40s: a specialization id is 1-%d characters", spec,
+                 DOMAIN_SPEC_MAX - 1);
+        return -1;
+    }
+    for (size_t i = 0; i <= len; i++) {
+        unsigned char c = (unsigned char)toupper((unsigned char)spec[i]);
+        if (c && !((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
+            snprintf(err, errlen, "[levels] %.40s: a specialization id is made of A-Z, 0-9 and _",
+                     spec);
+            return -1;
+        }
+        id[i] = (char)c;
+    }
+    char *end = NULL;
+    errno = 0;
+    long max = strtol(value, &end, 10);
+    if (!value[0] || *end || errno || max < 1 || max > DOMAIN_LEVEL_LIMIT) {
+        snprintf(err, errlen, "[levels] %s: the maximum level is a whole number 1-%d, not '%.40s'",
+                 id, DOMAIN_LEVEL_LIMIT, value);
+        return -1;
+    }
+    if (domain_map_level(m, id)) {
+        snprintf(err, errlen, "[levels] %s is given twice", id);
+        return -1;
+    }
+    if (m->levels >= DOMAIN_LEVELS_MAX) {
+        snprintf(err, errlen, "[levels] lists at most %d specializations", DOMAIN_LEVELS_MAX);
+        return -1;
+    }
+    struct domain_level *l = &m->level[m->levels++];
+    memcpy(l->spec, id, len + 1);
+    l->max = (int)max;
+    return 0;
+}
+
+int domain_map_level(const struct domain_map *m, const char *spec)
+{
+    for (int i = 0; i < m->levels; i++)
+        if (!strcmp(m->level[i].spec, spec))
+            return m->level[i].max;
     return 0;
 }

@@ -765,6 +765,7 @@ struct alerts *alerts_start(struct app *app, alerts_leader_fn is_leader, void *l
     store_options_default(&so);
     so.migrate = false;
     so.busy_timeout_ms = app->cfg.busy_timeout_ms;
+    so.domain = &app->cfg.domain;
     char oerr[400];
     if (store_open(app->cfg.db, &so, &a->store, oerr, sizeof oerr) != 0) {
         snprintf(err, errlen, "cannot start the alerts: %s", oerr);

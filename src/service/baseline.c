@@ -550,6 +550,7 @@ int baseline_create(struct store *s, const struct config *cfg, const char *note,
         .degraded_threshold = cfg->degraded_threshold,
         .data_dir = cfg->data_dir[0] ? cfg->data_dir : NULL,
         .budget_bytes_per_day = cfg->report_budget_bytes_per_day,
+        .require_pairs = cfg->domain.attached && !cfg->domain.allow_empty,
     };
     struct check_outcome co;
     memset(out, 0, sizeof *out);

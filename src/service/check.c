@@ -316,6 +316,15 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
         goto store_failed;
     s->ops->pair_scan_close(scan);
     scan = NULL;
+    if (o->require_pairs && run->total_checked == 0) {
+        snprintf(err, errlen, "the attached database has no pairs: nothing in its progress and "
+                 "license tables (status unknown; set [domain] allow_empty = true when that is "
+                 "expected)");
+        s->ops->rollback(s); /* nothing staged is applied: open violations stay open */
+        if (k.body_open)
+            atomic_file_abort(&k.body);
+        return LS_ERR_VALIDATION;
+    }
     if (!o->dry_run && (rc = s->ops->check_stage_complete(s)) != 0)
         goto store_failed;
     if ((rc = s->ops->commit(s)) != 0)

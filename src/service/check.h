@@ -25,6 +25,9 @@ struct check_options {
      * of a process that no longer leads the scheduled jobs). */
     bool (*may_record)(void *ctx);
     void *may_record_ctx;
+    /* A check over zero pairs fails (LS_ERR_VALIDATION, nothing recorded):
+     * an attached database without [domain] allow_empty (attach.md, rule 8). */
+    bool require_pairs;
 };
 
 struct check_outcome {

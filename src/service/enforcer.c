@@ -223,6 +223,10 @@ fail:
 static int apply(struct store *s, const struct level_change *c, enum level_mode mode,
                  struct level_result *r)
 {
+    if (s->domain_read_only) { /* an attached database with repairs off (attach.md) */
+        memset(r, 0, sizeof *r);
+        return set_error(r, LS_ERR_CONFLICT, "%s", STORE_REPAIR_OFF);
+    }
     int rc = LS_ERR_CONFLICT;
     for (int attempt = 0; attempt < 5 && rc == LS_ERR_CONFLICT; attempt++)
         rc = apply_once(s, c, mode, r);

@@ -148,6 +148,7 @@ static int execute(struct monitor *m, struct store *s, const struct monitor_chec
         .degraded_threshold = m->cfg->degraded_threshold,
         .data_dir = m->cfg->data_dir,
         .budget_bytes_per_day = m->cfg->report_budget_bytes_per_day,
+        .require_pairs = m->cfg->domain.attached && !m->cfg->domain.allow_empty,
         .on_violation = to_newest,
         .ctx = &sink,
         .may_record = c->may_record,

@@ -453,6 +453,7 @@ struct notifier *notify_start(struct app *app, notify_leader_fn is_leader, void 
     store_options_default(&so);
     so.migrate = false;
     so.busy_timeout_ms = app->cfg.busy_timeout_ms;
+    so.domain = &app->cfg.domain;
     char oerr[400];
     if (store_open(app->cfg.db, &so, &n->store, oerr, sizeof oerr) != 0) {
         snprintf(err, errlen, "cannot start the alert outbox: %s", oerr);

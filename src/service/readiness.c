@@ -49,6 +49,7 @@ static void probe(struct readiness *r, bool deep, bool *ok, const char **check, 
         so.migrate = false;
         so.busy_timeout_ms = 1000;
         so.parallel_scan_min_bytes = -1;
+        so.domain = &r->app->cfg.domain;
         char err[256];
         if (store_open(r->app->cfg.db, &so, &r->store, err, sizeof err) != 0) {
             *check = "store_unavailable";

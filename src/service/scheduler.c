@@ -193,6 +193,8 @@ static int64_t timing_pass(void *arg)
     int64_t wake = now + USEC_PER_SEC; /* re-evaluate at least every second */
     pthread_mutex_lock(&s->mu);
     for (int i = 0; i < 2 && !s->stopping && s->leader && scheduler_lease_valid(s); i++) {
+        if (s->jobs[i].disabled)
+            continue;
         if (now >= s->jobs[i].next_due)
             fire(s, &s->jobs[i], now);
         if (s->jobs[i].next_due < wake)
@@ -249,7 +251,9 @@ void scheduler_become_leader(struct scheduler *s, bool at_start)
     for (int i = 0; i < 2; i++) {
         struct job *j = &s->jobs[i];
         int64_t last = 0;
-        if (at_start || st->ops->job_run_last_due(st, j->id, &last) != 0) {
+        if (j->disabled) {
+            next[i] = INT64_MAX;
+        } else if (at_start || st->ops->job_run_last_due(st, j->id, &last) != 0) {
             record_gap(s, st, j, now);
             next[i] = now + j->interval_us;
         } else {
@@ -278,6 +282,7 @@ static int open_lease(struct scheduler *s, char *err, size_t errlen)
     store_options_default(&so);
     so.migrate = false;
     so.busy_timeout_ms = app->cfg.busy_timeout_ms;
+    so.domain = &app->cfg.domain;
     char oerr[400];
     if (store_open(app->cfg.db, &so, &s->leader_store, oerr, sizeof oerr) != 0) {
         snprintf(err, errlen, "cannot start the scheduler: %s", oerr);
@@ -300,6 +305,11 @@ static int open_lease(struct scheduler *s, char *err, size_t errlen)
     return 0;
 }
 
+bool scheduler_sync_enabled(const struct config *cfg)
+{
+    return !cfg->domain.attached || cfg->domain.repair;
+}
+
 int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -320,7 +330,8 @@ int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t e
     s->jobs[1] = (struct job){.sched = s, .id = JOB_SYNC, .name = JOB_SYNC_NAME,
                               .interval_us = cfg->sync_interval * USEC_PER_SEC,
                               .grace_us = cfg->sync_misfire_grace * USEC_PER_SEC,
-                              .next_due = INT64_MAX, .run = scheduler_run_sync};
+                              .next_due = INT64_MAX, .run = scheduler_run_sync,
+                              .disabled = !scheduler_sync_enabled(cfg)};
     daylog_write(s->log, LOG_INFO, "scheduler", "Starting background scheduler...");
     if (open_lease(s, err, errlen) != 0) {
         store_close(s->leader_store);
@@ -361,8 +372,12 @@ int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t e
     time_format_interval(app->cfg.check_interval, b, sizeof b);
     daylog_write(s->log, LOG_INFO, "scheduler", "Background scheduler started successfully");
     daylog_write(s->log, LOG_INFO, "scheduler", "Scheduled jobs:");
-    daylog_write(s->log, LOG_INFO, "scheduler", "  - %s (ID: %s): interval[%s]", JOB_SYNC_NAME,
-                 JOB_SYNC, a);
+    if (s->jobs[1].disabled)
+        daylog_write(s->log, LOG_INFO, "scheduler", "  - %s (ID: %s): disabled (%s)",
+                     JOB_SYNC_NAME, JOB_SYNC, STORE_REPAIR_OFF);
+    else
+        daylog_write(s->log, LOG_INFO, "scheduler", "  - %s (ID: %s): interval[%s]",
+                     JOB_SYNC_NAME, JOB_SYNC, a);
     daylog_write(s->log, LOG_INFO, "scheduler", "  - %s (ID: %s): interval[%s]", JOB_CHECK_NAME,
                  JOB_CHECK, b);
     if (!leader)
@@ -460,7 +475,7 @@ int64_t scheduler_next_run(struct scheduler *s, const char *job)
     pthread_mutex_lock(&s->mu);
     for (int i = 0; i < 2 && s->leader; i++)
         if (!strcmp(s->jobs[i].id, job))
-            next = s->jobs[i].next_due;
+            next = s->jobs[i].disabled ? 0 : s->jobs[i].next_due;
     pthread_mutex_unlock(&s->mu);
     return next;
 }

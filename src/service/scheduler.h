@@ -27,6 +27,10 @@ typedef void (*scheduler_job_done_fn)(void *ctx, const char *job, const char *st
  * with the settings it would use (a failure is logged). */
 void scheduler_record_disabled(struct app *app);
 
+/* False when the auto-sync is not scheduled: the domain tables are an
+ * attached database's and repairs are off (attach.md, rule 2). */
+bool scheduler_sync_enabled(const struct config *cfg);
+
 /* Start the jobs inside `app` (its pool, monitor, config). Marks runs left
  * `running` by a crash as `interrupted`, records the gap since the last run as
  * missed, writes the start banner to the day log. Returns 0 or -1 with err. */

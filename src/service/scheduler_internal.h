@@ -21,6 +21,7 @@ struct job {
     const char *id, *name;
     int64_t interval_us, grace_us;
     int64_t next_due;                /* wall clock */
+    bool disabled;                   /* never runs (the auto-sync while repairs are off) */
     bool running;
     int64_t running_since;           /* monotonic */
     bool has_work;

@@ -28,6 +28,10 @@ int specs_create(struct store *s, const char *id, const char *name, int max_leve
 {
     struct specialization sp;
     memset(&sp, 0, sizeof sp);
+    if (s->domain_read_only) { /* the attached database's specializations are its own */
+        snprintf(err, errlen, "%s", STORE_REPAIR_OFF);
+        return LS_ERR_CONFLICT;
+    }
     if (specs_normalize_id(id, sp.id)) {
         snprintf(err, errlen,
                  "invalid specialization id '%.40s' (1-32 letters, digits or _)", id ? id : "");

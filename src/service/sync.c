@@ -471,6 +471,10 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
                  direction);
         return LS_ERR_VALIDATION;
     }
+    if (!o->dry_run && s->domain_read_only) { /* attach.md, rule 2: nothing is written */
+        snprintf(err, errlen, "%s", STORE_REPAIR_OFF);
+        return LS_ERR_CONFLICT;
+    }
     struct sync_options opt = *o;
     opt.direction = direction;
     snprintf(r->direction, sizeof r->direction, "%s", direction);

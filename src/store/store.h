@@ -90,6 +90,9 @@ typedef int (*store_silence_cb)(void *ctx, const struct alert_silence *si);
 typedef int (*store_delivery_cb)(void *ctx, const struct alert_delivery *d);
 typedef int (*store_attempt_cb)(void *ctx, const struct alert_attempt *a);
 
+typedef void (*store_doctor_cb)(void *ctx, const char *name, int verdict, const char *text,
+                                const char *fix);
+
 struct store_ops {
     const char *name; /* "sqlite" or "postgres" */
     int schema_latest;  /* the schema version this build migrates to */
@@ -104,6 +107,11 @@ struct store_ops {
      * Failures land in out->read_error / write_error; returns 0, or an error
      * when the probe itself could not run (the connection is gone). */
     int (*probe)(struct store *s, bool deep, struct store_probe *out);
+    /* What `lockstep doctor` says about an attached database (attach.md,
+     * "lockstep doctor"): one call of cb per point, verdict 0 holds, 1 holds
+     * with a remark, 2 does not; fix may be "". NULL in a backend without
+     * attached mode. Reads only. */
+    int (*attached_inspect)(struct store *s, store_doctor_cb cb, void *ctx);
 
     /* Transactions. READ is one consistent snapshot; WRITE takes the write
      * lock (SQLite) or starts a transaction whose row locks come from the
@@ -317,7 +325,13 @@ struct store {
     const struct store_ops *ops;
     char errmsg[STORE_ERRMSG_MAX];
     int in_txn; /* 0, or the enum store_txn + 1 of the open transaction */
+    /* The domain tables are an attached database's and repairs are off
+     * (attach.md): nothing may write them; writers answer STORE_REPAIR_OFF. */
+    bool domain_read_only;
 };
+
+/* What a refused write of an attached database says (attach.md, rule 2). */
+#define STORE_REPAIR_OFF "repairs are off for the attached database (domain.repair = off)"
 
 struct domain_map;
 
@@ -331,10 +345,13 @@ struct store_options {
     long parallel_scan_min_bytes; /* SQLite: full scans of a database file at least this
                                      large use several threads (default 8 MiB; 0 always,
                                      -1 never) */
-    const struct domain_map *domain; /* the names of the domain tables (copied at open);
-                                        NULL: Lockstep's own, those of domain.md */
-    bool attached; /* the domain tables are another application's (attach.md): migrations
-                      create only Lockstep's own tables, never a domain table */
+    const struct domain_map *domain; /* the domain tables (copied at open); NULL:
+                                        Lockstep's own, those of domain.md. When
+                                        domain->attached they are another application's
+                                        (attach.md): migrations create only Lockstep's own
+                                        tables (PostgreSQL: in domain->own_schema), never
+                                        a domain table, and the mapped tables and columns
+                                        must exist (store_open fails naming them) */
 };
 
 void store_options_default(struct store_options *o);

@@ -63,7 +63,9 @@ export function createJobs() {
               h('span', { class: 'muted small block job-interval' }, formatInterval(job.interval_seconds)))),
           h('td', { 'data-label': 'Last run' }, job.last_run || job.running ? h('div', {}, timeWithRelative(job.last_run, now), statusPill(job))
             : h('span', { class: 'muted' }, 'not run yet')),
-          h('td', { 'data-label': 'Next run' }, timeWithRelative(job.next_run, now)),
+          h('td', { 'data-label': 'Next run' }, job.enabled === false
+            ? h('span', { class: 'pill muted', 'data-testid': 'job-disabled', title: job.disabled_reason || '' }, 'disabled')
+            : timeWithRelative(job.next_run, now)),
           h('td', { 'data-label': 'Success rate (24 h)' }, rate(job)),
           h('td', { 'data-label': 'Missed', class: 'num' }, count(job.runs_missed, 'warn')),
           h('td', { 'data-label': 'Failed', class: 'num' }, count(job.runs_failed, 'bad'))))))));

@@ -235,6 +235,13 @@ int pg_count_changed(PGresult *res);
 int pg_one_time(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
                 int64_t *when, const char *what);
 
+/* An attached database (pg_attach.c, attach.md). pg_attach_prepare: on open,
+ * Lockstep's schema exists (or is created when `create`), and every mapped
+ * table and column exists; else an error naming key, table and column (err).
+ * pg_attached_inspect: store_ops.attached_inspect. */
+int pg_attach_prepare(struct pg_store *ps, bool create, char *err, size_t errlen);
+int pg_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx);
+
 /* Accounts (pg_accounts.c): the store_ops named as these without
  * "pg_". */
 int pg_user_insert(struct store *s, struct user *u);

@@ -68,9 +68,7 @@
     "SELECT coalesce(p.student_id, l.user_id) AS u, "                                    \
     "coalesce(p.specialization_id, l.specialization_type) AS sp, "                       \
     "p.student_id AS pk, l.user_id AS lk, p.lvl AS pl, l.lvl AS ll, p.n AS pn, l.n AS ln, " \
-    "(SELECT array_agg({specs_max_levels} ORDER BY id) FROM {specs_table})"              \
-    "[array_position((SELECT array_agg(id ORDER BY id) FROM {specs_table}), "            \
-    "coalesce(p.specialization_id, l.specialization_type))] AS mx "                      \
+    "%4$s AS mx "                                                                         \
     "FROM (%2$s) p FULL JOIN (%3$s) l "                                                 \
     "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id "      \
     "OFFSET 0) y OFFSET 0) x"
@@ -93,6 +91,42 @@
 #define SIDE_LICENSE_KEYED                                                             \
     "SELECT {license_user} AS user_id, {license_spec} AS specialization_type, "       \
     "{license_level} AS lvl, NULL::bigint AS n FROM {license_table}%s"
+
+/* The maximum level of the pair's specialization (NULL: not known), from the
+ * specializations table's column (own mode, or an attached table that keeps
+ * one): two arrays read once per query (an init plan), not a lookup per
+ * pair. An attached database without the column gets its limits from
+ * [levels], written into the statement as two constant arrays (ids of
+ * [A-Z0-9_] and numbers only: see domain_map_set_level). */
+#define MAX_FROM_SPECS                                                                   \
+    "(SELECT array_agg({specs_max_levels} ORDER BY id::text) FROM {specs_table})"          \
+    "[array_position((SELECT array_agg(id::text ORDER BY id::text) FROM {specs_table}), " \
+    "coalesce(p.specialization_id, l.specialization_type)::text)]"
+
+/* An attached database's tables are another application's: their key columns
+ * may be of any type that reads as text (varchar, an enum) and of any
+ * collation. Each side reads them as text in the "C" collation, so the merge
+ * is bytewise whatever the database's collation (attach.md, rule 6); the
+ * grouping sorts them so (an index of the table in another collation cannot
+ * give that order). */
+#define SIDE_PROGRESS_GROUPED_ATTACHED                                                   \
+    "SELECT {progress_user}::bigint AS student_id, "                                      \
+    "{progress_spec}::text COLLATE \"C\" AS specialization_id, "                          \
+    "min({progress_level})::bigint AS lvl, nullif(count(*), 1) AS n FROM {progress_table}%s " \
+    "GROUP BY 1, 2"
+#define SIDE_LICENSE_GROUPED_ATTACHED                                                    \
+    "SELECT {license_user}::bigint AS user_id, "                                          \
+    "{license_spec}::text COLLATE \"C\" AS specialization_type, "                         \
+    "min({license_level})::bigint AS lvl, nullif(count(*), 1) AS n FROM {license_table}%s " \
+    "GROUP BY 1, 2"
+#define SIDE_PROGRESS_KEYED_ATTACHED                                                     \
+    "SELECT {progress_user}::bigint AS student_id, "                                      \
+    "{progress_spec}::text COLLATE \"C\" AS specialization_id, "                          \
+    "{progress_level}::bigint AS lvl, NULL::bigint AS n FROM {progress_table}%s"
+#define SIDE_LICENSE_KEYED_ATTACHED                                                      \
+    "SELECT {license_user}::bigint AS user_id, "                                          \
+    "{license_spec}::text COLLATE \"C\" AS specialization_type, "                         \
+    "{license_level}::bigint AS lvl, NULL::bigint AS n FROM {license_table}%s"
 
 /* The columns of y the rule reads. */
 static const struct pair_sql_columns scan_columns = {
@@ -457,8 +491,20 @@ static int session_setup(struct pg_store *ps)
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return fail_result(ps, res, "configure the session");
     PQclear(res);
+    if (ps->attached) {
+        /* Lockstep's own tables live in their schema, and only there: every
+         * statement names them unqualified, and the attached tables by
+         * their schema. */
+        v[0] = ps->domain.own_schema;
+        res = PQexecParams(ps->conn, "SELECT set_config('search_path', quote_ident($1), false)",
+                           1, NULL, v, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+            return fail_result(ps, res, "configure the session");
+        PQclear(res);
+    }
     return 0;
 }
+
 
 /* Wait for a FETCH sent ahead; the result (or NULL) stays with the scan. */
 static PGresult *collect_prefetch(struct store_scan *sc)
@@ -514,6 +560,36 @@ static int command(struct pg_store *ps, const char *text, const char *what)
     return 0;
 }
 
+/* The statements that differ for an attached database (attach.md): its
+ * specializations table has only id, is_active and created_at (the maximum
+ * level from [levels] unless specs_max_levels maps a column: {max_levels} is
+ * that column or NULL), and its key columns are compared as text. */
+static const char *const attached_sql[Q_COUNT] = {
+    [Q_SPEC_GET] = "SELECT id::text, id::text, {max_levels}, coalesce(is_active, true), "
+                   "created_at::timestamptz FROM {specs_table} WHERE id::text = $1",
+    [Q_SPEC_LIST] = "SELECT id::text, id::text, {max_levels}, coalesce(is_active, true), "
+                    "created_at::timestamptz FROM {specs_table} ORDER BY id::text COLLATE \"C\"",
+};
+
+/* The statements that write the domain tables (refused while repairs are off
+ * for an attached database). */
+static bool writes_domain(enum stmt_id id)
+{
+    switch (id) {
+    case Q_SPEC_INSERT:
+    case Q_PROGRESS_GET_LOCK:
+    case Q_PROGRESS_INSERT:
+    case Q_PROGRESS_UPDATE:
+    case Q_LICENSE_GET_LOCK:
+    case Q_LICENSE_INSERT:
+    case Q_LICENSE_UPDATE:
+    case Q_PROGRESSION_INSERT:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* The where clauses of the pair scans, progress side then license side. */
 static const char *const scan_where[4][2] = {
     {"", ""},
@@ -522,26 +598,82 @@ static const char *const scan_where[4][2] = {
     {" WHERE {progress_user} = $1::bigint AND {progress_spec} = $2::text",
      " WHERE {license_user} = $1::bigint AND {license_spec} = $2::text"},
 };
+/* The same over an attached database's columns of any type. */
+static const char *const scan_where_attached[4][2] = {
+    {"", ""},
+    {" WHERE {progress_user} = $1::bigint", " WHERE {license_user} = $1::bigint"},
+    {" WHERE {progress_spec}::text = $1::text", " WHERE {license_spec}::text = $1::text"},
+    {" WHERE {progress_user} = $1::bigint AND {progress_spec}::text = $2::text",
+     " WHERE {license_user} = $1::bigint AND {license_spec}::text = $2::text"},
+};
+
+/* The maximum level expression of the scan for this store's domain (see
+ * MAX_FROM_SPECS) into out[len]. Returns 0, or -1 when it does not fit. */
+static int max_level_expr(const struct domain_map *m, char *out, size_t len)
+{
+    if (!m->attached || m->name[DOMAIN_SPECS_MAX_LEVELS][0]) {
+        int n = snprintf(out, len, "%s", MAX_FROM_SPECS);
+        return n < 0 || (size_t)n >= len ? -1 : 0;
+    }
+    if (m->levels == 0) {
+        int n = snprintf(out, len, "NULL::int");
+        return n < 0 || (size_t)n >= len ? -1 : 0;
+    }
+    struct buf ids = BUF_INIT(0), maxes = BUF_INIT(0);
+    int bad = 0;
+    for (int i = 0; i < m->levels; i++) {
+        bad |= buf_printf(&ids, "%s'%s'", i ? ", " : "", m->level[i].spec) != 0;
+        bad |= buf_printf(&maxes, "%s%d", i ? ", " : "", m->level[i].max) != 0;
+    }
+    int rc = -1;
+    if (!bad) {
+        int n = snprintf(out, len,
+                         "(ARRAY[%s]::int[])[array_position(ARRAY[%s]::text[], "
+                         "coalesce(p.specialization_id, l.specialization_type)::text)]",
+                         buf_str(&maxes), buf_str(&ids));
+        rc = n < 0 || (size_t)n >= len ? -1 : 0;
+    }
+    buf_free(&ids);
+    buf_free(&maxes);
+    return rc;
+}
 
 /* The template of scan statement `id` (Q_SCAN_ALL … Q_SCAN_ALL_KEYED) into
  * out[len]. Returns 0, or -1 when it does not fit. */
-static int scan_template(enum stmt_id id, char *out, size_t len)
+static int scan_template(const struct domain_map *m, enum stmt_id id, char *out, size_t len)
 {
     char issue[2048];
     if (pair_sql_issue(issue, sizeof issue, &scan_columns) != 0)
         return -1;
+    char *mx = malloc(16384);
+    if (!mx || max_level_expr(m, mx, 16384) != 0) {
+        free(mx);
+        return -1;
+    }
     /* Q_SCAN_ALL … Q_SCAN_USER_SPEC: grouped, by filter; Q_SCAN_ALL_KEYED: the
      * full scan over keyed tables. */
     bool keyed = id == Q_SCAN_ALL_KEYED;
     int i = keyed ? 0 : (int)(id - Q_SCAN_ALL);
+    const char *const(*where)[2] = m->attached ? scan_where_attached : scan_where;
     char side[2][1024];
-    int n0 = snprintf(side[0], sizeof side[0], keyed ? SIDE_PROGRESS_KEYED : SIDE_PROGRESS_GROUPED,
-                      scan_where[i][0]);
-    int n1 = snprintf(side[1], sizeof side[1], keyed ? SIDE_LICENSE_KEYED : SIDE_LICENSE_GROUPED,
-                      scan_where[i][1]);
-    if (n0 < 0 || n0 >= (int)sizeof side[0] || n1 < 0 || n1 >= (int)sizeof side[1])
-        return -1;
-    int n = snprintf(out, len, SCAN_FORMAT, issue, side[0], side[1]);
+    int n0, n1;
+    if (m->attached && keyed) {
+        n0 = snprintf(side[0], sizeof side[0], SIDE_PROGRESS_KEYED_ATTACHED, where[i][0]);
+        n1 = snprintf(side[1], sizeof side[1], SIDE_LICENSE_KEYED_ATTACHED, where[i][1]);
+    } else if (m->attached) {
+        n0 = snprintf(side[0], sizeof side[0], SIDE_PROGRESS_GROUPED_ATTACHED, where[i][0]);
+        n1 = snprintf(side[1], sizeof side[1], SIDE_LICENSE_GROUPED_ATTACHED, where[i][1]);
+    } else if (keyed) {
+        n0 = snprintf(side[0], sizeof side[0], SIDE_PROGRESS_KEYED, where[i][0]);
+        n1 = snprintf(side[1], sizeof side[1], SIDE_LICENSE_KEYED, where[i][1]);
+    } else {
+        n0 = snprintf(side[0], sizeof side[0], SIDE_PROGRESS_GROUPED, where[i][0]);
+        n1 = snprintf(side[1], sizeof side[1], SIDE_LICENSE_GROUPED, where[i][1]);
+    }
+    int n = -1;
+    if (n0 >= 0 && n0 < (int)sizeof side[0] && n1 >= 0 && n1 < (int)sizeof side[1])
+        n = snprintf(out, len, SCAN_FORMAT, issue, side[0], side[1], mx);
+    free(mx);
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
@@ -552,16 +684,36 @@ static const char *statement_text(struct pg_store *ps, enum stmt_id id, char *er
 {
     if (ps->sql[id])
         return ps->sql[id];
-    const char *tmpl = sql[id];
-    char scan[8192];
+    const char *tmpl = ps->attached && attached_sql[id] ? attached_sql[id] : sql[id];
+    char *text = NULL;
     if (id >= Q_SCAN_ALL && id <= Q_SCAN_ALL_KEYED) {
-        if (scan_template(id, scan, sizeof scan) != 0) {
+        text = malloc(32768);
+        if (!text || scan_template(&ps->domain, id, text, 32768) != 0) {
+            free(text);
             snprintf(err, errlen, "the statement text does not fit");
             return NULL;
         }
-        tmpl = scan;
+        tmpl = text;
+    } else if (strstr(tmpl, "{max_levels}")) {
+        /* The maximum level column of an attached specializations table, or
+         * NULL (then [levels] gives it: read_spec). */
+        const char *col = ps->domain.name[DOMAIN_SPECS_MAX_LEVELS];
+        size_t at = (size_t)(strstr(tmpl, "{max_levels}") - tmpl);
+        struct buf b = BUF_INIT(0);
+        int bad = buf_append(&b, tmpl, at) != 0;
+        bad |= buf_puts(&b, col[0] ? "{specs_max_levels}::int" : "NULL::int") != 0;
+        bad |= buf_puts(&b, tmpl + at + strlen("{max_levels}")) != 0;
+        text = bad ? NULL : buf_detach(&b);
+        buf_free(&b);
+        if (!text) {
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
+        tmpl = text;
     }
-    ps->sql[id] = domain_sql_expand(&ps->domain, NULL, tmpl, err, errlen);
+    ps->sql[id] = domain_sql_expand(&ps->domain, ps->attached ? ps->domain.schema : NULL, tmpl,
+                                    err, errlen);
+    free(text);
     return ps->sql[id];
 }
 
@@ -586,6 +738,8 @@ static int prepare(struct pg_store *ps, enum stmt_id id, char name[16], const ch
     snprintf(name, 16, "lk%d", (int)id);
     if (ps->prepared[id])
         return 0;
+    if (ps->base.domain_read_only && writes_domain(id))
+        return store_fail(&ps->base, STORE_ERR, "%s: %s", what, STORE_REPAIR_OFF);
     char err[256];
     const char *text = statement_text(ps, id, err, sizeof err);
     if (!text)
@@ -863,12 +1017,15 @@ static int pg_migrate(struct store *s, int *applied)
 
 /* ---- specializations ---------------------------------------------------------------- */
 
-static void read_spec(PGresult *r, int i, struct specialization *sp)
+static void read_spec(const struct pg_store *ps, PGresult *r, int i, struct specialization *sp)
 {
     memset(sp, 0, sizeof *sp);
     c_copy(r, i, 0, sp->id, sizeof sp->id);
     c_copy(r, i, 1, sp->name, sizeof sp->name);
-    sp->max_levels = (int)c_i64(r, i, 2);
+    /* NULL (an attached table without the column): from [levels]; 0 when
+     * it gives none (an unknown_specialization). */
+    sp->max_levels = PQgetisnull(r, i, 2) ? domain_map_level(&ps->domain, sp->id)
+                                          : (int)c_i64(r, i, 2);
     sp->is_active = c_bool(r, i, 3);
     sp->created_at = c_time(r, i, 4);
 }
@@ -896,7 +1053,7 @@ static int pg_spec_get(struct store *s, const char *id, struct specialization *s
         return store_fail(s, rc, "unknown specialization %s", id);
     if (!res)
         return rc;
-    read_spec(res, 0, sp);
+    read_spec(PS(s), res, 0, sp);
     PQclear(res);
     return 0;
 }
@@ -910,7 +1067,7 @@ static int pg_spec_list(struct store *s, store_spec_cb cb, void *ctx)
     int out = 0;
     for (int i = 0; i < PQntuples(res) && out == 0; i++) {
         struct specialization sp;
-        read_spec(res, i, &sp);
+        read_spec(PS(s), res, i, &sp);
         out = cb(ctx, &sp);
     }
     PQclear(res);
@@ -1713,7 +1870,8 @@ int store_pg_open(const char *conninfo, const struct store_options *o, struct st
         ps->domain = *o->domain;
     else
         domain_map_own(&ps->domain);
-    ps->attached = o->attached;
+    ps->attached = ps->domain.attached;
+    ps->base.domain_read_only = ps->attached && !ps->domain.repair;
     ps->stage_copy = (struct buf)BUF_INIT(0);
     ps->lock_timeout_ms = o->busy_timeout_ms;
     snprintf(ps->conninfo, sizeof ps->conninfo, "%s", conninfo);
@@ -1743,6 +1901,11 @@ int store_pg_open(const char *conninfo, const struct store_options *o, struct st
         return STORE_ERR_UNAVAILABLE;
     }
     int rc = session_setup(ps);
+    if (rc == 0 && ps->attached && (rc = pg_attach_prepare(ps, o->create || o->migrate, err,
+                                                         errlen)) != 0) {
+        pg_close(&ps->base);
+        return rc;
+    }
     if (rc == 0 && !o->create) {
         /* A database without Lockstep's schema is no store: nothing is created in it. */
         bool exists = false;
@@ -1788,6 +1951,7 @@ static const struct store_ops pg_ops = {
     .migrate = pg_migrate,
     .schema_version = pg_schema_version,
     .probe = pg_probe,
+    .attached_inspect = pg_attached_inspect,
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
