@@ -71,19 +71,7 @@ int pg_attach_prepare(struct pg_store *ps, bool create, char *err, size_t errlen
                  PQdb(ps->conn));
         return STORE_ERR_NO_STORE;
     }
-    if (!exists) {
-        /* The name is quoted by the server (format %I), then run as it is. */
-        res = query(ps, "SELECT format('CREATE SCHEMA IF NOT EXISTS %I', $1::text)", 1, v, msg,
-                    sizeof msg);
-        PGresult *made = res ? query(ps, PQgetvalue(res, 0, 0), 0, NULL, msg, sizeof msg) : NULL;
-        PQclear(res);
-        if (!made) {
-            snprintf(err, errlen, "cannot create Lockstep's schema \"%s\" ([domain] "
-                     "lockstep_schema): %s", m->own_schema, msg);
-            return STORE_ERR;
-        }
-        PQclear(made);
-    }
+    /* The mapping first: a wrong name creates nothing. */
     for (int t = 0; t < DOMAIN_NAME_COUNT; t++) {
         if (domain_name_table((enum domain_name)t) != -1 || !m->name[t][0])
             continue;
@@ -112,6 +100,20 @@ int pg_attach_prepare(struct pg_store *ps, bool create, char *err, size_t errlen
             }
         }
         PQclear(res);
+    }
+    if (!exists) {
+        v[0] = m->own_schema;
+        /* The name is quoted by the server (format %I), then run as it is. */
+        res = query(ps, "SELECT format('CREATE SCHEMA IF NOT EXISTS %I', $1::text)", 1, v, msg,
+                    sizeof msg);
+        PGresult *made = res ? query(ps, PQgetvalue(res, 0, 0), 0, NULL, msg, sizeof msg) : NULL;
+        PQclear(res);
+        if (!made) {
+            snprintf(err, errlen, "cannot create Lockstep's schema \"%s\" ([domain] "
+                     "lockstep_schema): %s", m->own_schema, msg);
+            return STORE_ERR;
+        }
+        PQclear(made);
     }
     return 0;
 }
