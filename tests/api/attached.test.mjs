@@ -394,6 +394,14 @@ describe('Lockstep attached to the reference academy', { skip: SKIP }, () => {
       assert.equal(dry.status, 200, JSON.stringify(dry.body));
       assert.equal(dry.body.dry_run, true);
 
+      // The auto-sync is not scheduled and shows as disabled.
+      const jobs = await api(srv.url, token, 'GET', '/api/v1/health/jobs');
+      assert.equal(jobs.status, 200, JSON.stringify(jobs.body));
+      const autoSync = jobs.body.find((j) => j.id === 'progress_license_sync');
+      assert.ok(autoSync, JSON.stringify(jobs.body));
+      assert.equal(autoSync.next_run, null, `not scheduled: ${JSON.stringify(autoSync)}`);
+      assert.match(JSON.stringify(autoSync), /disabled|"enabled":false/, 'shown as disabled');
+
       const mismatch = baseOracle.pairs.find((p) => p.issue_type === 'level_mismatch');
       const one = await api(srv.url, token, 'POST', `/api/v1/licenses/admin/sync/user/${mismatch.user_id}`,
         { specialization: mismatch.specialization });
