@@ -247,12 +247,6 @@ static int finalize_domain(struct config *c, char *err, size_t errlen)
     }
     if (!(set & (1u << DK_REPAIR)))
         m->repair = false;
-    if (m->repair) {
-        snprintf(err, errlen, "[domain] repair = on: repairs of an attached database are not "
-                 "supported yet (leave repair = off: check, API, dashboard and alerts read "
-                 "the attached tables)");
-        return -1;
-    }
     /* attach.md: specs_max_levels is empty unless set (the academy's table
      * has no such column; the limits come from [levels]). */
     if (!(set & (1u << DOMAIN_SPECS_MAX_LEVELS)))

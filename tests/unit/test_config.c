@@ -248,6 +248,72 @@ static void alert_labels_and_defaults(void **state)
 
 /* inih reads on after the first error: the message must be the one of the
  * line reported, not of a later line. */
+/* Load INI text and finalize: 0, or -1 with err. */
+static int load_domain(struct config *c, const char *text, char *err, size_t errlen)
+{
+    config_defaults(c);
+    if (config_load_text(c, "lockstep.ini", text, strlen(text), err, errlen) != 0)
+        return -1;
+    return config_finalize(c, err, errlen);
+}
+
+/* [domain] and [levels] (attach.md): own mode by default; attached mode's
+ * defaults; every bad key or value an error naming it. */
+static void domain_sections(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[400];
+    assert_int_equal(load_domain(&c, "", err, sizeof err), 0);
+    assert_false(c.domain.attached);
+    assert_true(c.domain.repair);
+    assert_string_equal(c.domain.name[DOMAIN_SPECS_MAX_LEVELS], "max_levels");
+
+    assert_int_equal(load_domain(&c, "[domain]\nsource = attached\nprogress_level = lvl\n"
+                                     "[levels]\nplayer = 8\nINTERNSHIP = 3\n",
+                                 err, sizeof err), 0);
+    assert_true(c.domain.attached);
+    assert_false(c.domain.repair);     /* off unless asked */
+    assert_false(c.domain.allow_empty);
+    assert_string_equal(c.domain.schema, "public");
+    assert_string_equal(c.domain.own_schema, "lockstep");
+    assert_string_equal(c.domain.name[DOMAIN_PROGRESS_LEVEL], "lvl");
+    assert_string_equal(c.domain.name[DOMAIN_LICENSE_LEVEL], "current_level");
+    assert_string_equal(c.domain.name[DOMAIN_SPECS_MAX_LEVELS], ""); /* from [levels] */
+    assert_int_equal(domain_map_level(&c.domain, "PLAYER"), 8); /* upper-cased */
+    assert_int_equal(domain_map_level(&c.domain, "INTERNSHIP"), 3);
+    assert_int_equal(domain_map_level(&c.domain, "COACH"), 0);
+    assert_int_equal(load_domain(&c, "[domain]\nsource = attached\nrepair = on\n", err,
+                                 sizeof err), 0);
+    assert_true(c.domain.repair);
+
+    static const struct {
+        const char *ini, *says;
+    } bad[] = {
+        {"[domain]\nsource = attached\nfrobnicate = 1\n", "lockstep.ini:3: unknown key 'frobnicate' in [domain]"},
+        {"[domain]\nsource = elsewhere\n", "source is attached or own"},
+        {"[domain]\nsource = attached\nsource = attached\n", "lockstep.ini:3: duplicate key source"},
+        {"[domain]\nprogress_table = x\n", "progress_table is read only with source = attached"},
+        {"[levels]\nPLAYER = 8\n", "[levels] is read only with [domain] source = attached"},
+        {"[domain]\nsource = attached\nrepair = maybe\n", "repair is on or off"},
+        {"[domain]\nsource = attached\nallow_empty = yes\n", "allow_empty is true or false"},
+        {"[domain]\nsource = attached\nlockstep_schema = public\n", "lockstep_schema must differ"},
+        {"[domain]\nsource = attached\nprogress_user =\n", "progress_user must name a column"},
+        {"[domain]\nsource = attached\nspecs_max_levels = levels\n[levels]\nA = 1\n",
+         "[levels] is read only when [domain] specs_max_levels is empty"},
+        {"[domain]\nsource = attached\n[levels]\nPLAYER = 0\n", "whole number 1-100"},
+        {"[domain]\nsource = attached\n[levels]\nPLAYER = 101\n", "whole number 1-100"},
+        {"[domain]\nsource = attached\n[levels]\nPLAYER = 8\nplayer = 8\n", "PLAYER is given twice"},
+        {"[domain]\nsource = attached\n[levels]\nPLAY-ER = 8\n", "made of A-Z, 0-9 and _"},
+        {"[elsewhere]\nx = 1\n", "unknown section [elsewhere]"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(load_domain(&c, bad[i].ini, err, sizeof err), -1);
+        if (!strstr(err, bad[i].says))
+            fail_msg("%s: said '%s', expected '%s'", bad[i].ini, err, bad[i].says);
+    }
+}
+
 static void first_error_names_its_own_line(void **state)
 {
     (void)state;
@@ -458,6 +524,7 @@ int main(void)
         cmocka_unit_test(bad_inputs),
         cmocka_unit_test(alert_keys),
         cmocka_unit_test(alert_labels_and_defaults),
+        cmocka_unit_test(domain_sections),
         cmocka_unit_test(first_error_names_its_own_line),
         cmocka_unit_test(values_of_every_type),
         cmocka_unit_test(precedence_through_the_binary),

@@ -52,6 +52,23 @@ static int row_of(PGresult *r, const char *column)
     return -1;
 }
 
+/* The first column a repair needs beyond the mapped ones that table t lacks
+ * (NULL: none): each row's id, and the columns of domain.md's progressions. */
+static const char *repair_column_missing(PGresult *columns, int t)
+{
+    static const char *const row[] = {"id", NULL};
+    static const char *const progression[] = {"user_license_id", "from_level", "to_level",
+                                              "advanced_by", "advancement_reason",
+                                              "advanced_at", NULL};
+    const char *const *need = t == DOMAIN_PROGRESS_TABLE || t == DOMAIN_LICENSE_TABLE ? row
+                              : t == DOMAIN_PROGRESSIONS_TABLE                         ? progression
+                                                                                       : NULL;
+    for (int i = 0; need && need[i]; i++)
+        if (row_of(columns, need[i]) < 0)
+            return need[i];
+    return NULL;
+}
+
 int pg_attach_prepare(struct pg_store *ps, bool create, char *err, size_t errlen)
 {
     const struct domain_map *m = &ps->domain;
@@ -99,7 +116,16 @@ int pg_attach_prepare(struct pg_store *ps, bool create, char *err, size_t errlen
                 return STORE_ERR;
             }
         }
+        const char *missing = m->repair ? repair_column_missing(res, t) : NULL;
         PQclear(res);
+        if (missing) {
+            snprintf(err, errlen, "[domain] repair = on: repairs need the column %s in table "
+                     "%s.%s (%s)", missing, m->schema, m->name[t],
+                     t == DOMAIN_PROGRESSIONS_TABLE ? "the columns of domain.md's "
+                                                      "license_progressions"
+                                                    : "rows are updated by their id");
+            return STORE_ERR;
+        }
     }
     if (!exists) {
         v[0] = m->own_schema;

@@ -564,12 +564,87 @@ static int command(struct pg_store *ps, const char *text, const char *what)
  * specializations table has only id, is_active and created_at (the maximum
  * level from [levels] unless specs_max_levels maps a column: {max_levels} is
  * that column or NULL), and its key columns are compared as text. */
+#define PROGRESS_COLS_ATTACHED                                                         \
+    "id, {progress_user}, {progress_spec}::text, {progress_level}, NULL::int, NULL::int, " \
+    "NULL::int, NULL::int, NULL::int, NULL::timestamptz, NULL::timestamptz, "           \
+    "{?progress_updated_at|{progress_updated_at}::timestamptz}"                          \
+    "{!progress_updated_at|NULL::timestamptz}"
+#define LICENSE_COLS_ATTACHED                                                          \
+    "id, {license_user}, {license_spec}::text, {license_level}, {license_max_level}, "  \
+    "{license_started_at}::timestamptz, NULL::timestamptz, NULL::timestamptz, "         \
+    "{?license_updated_at|{license_updated_at}::timestamptz}"                            \
+    "{!license_updated_at|NULL::timestamptz}"
+
 static const char *const attached_sql[Q_COUNT] = {
+    /* Only the mapped columns are read and written (attach.md, rule 3): the
+     * academy's counters, notes and other columns are not Lockstep's; rows
+     * are addressed by their id. The parameters a statement leaves unused
+     * are still bound (bound_params). */
+    [Q_PROGRESS_GET] = "SELECT " PROGRESS_COLS_ATTACHED " FROM {progress_table} "
+                       "WHERE {progress_user} = $1 AND {progress_spec}::text = $2",
+    [Q_PROGRESS_GET_LOCK] = "SELECT " PROGRESS_COLS_ATTACHED " FROM {progress_table} "
+                            "WHERE {progress_user} = $1 AND {progress_spec}::text = $2 "
+                            "FOR UPDATE",
+    [Q_PROGRESS_INSERT] =
+        "INSERT INTO {progress_table}({progress_user}, {progress_spec}, {progress_level}"
+        "{?progress_updated_at|, {progress_updated_at}}) "
+        "VALUES ($1, $2, $3{?progress_updated_at|, $11}) RETURNING id",
+    [Q_PROGRESS_UPDATE] = "UPDATE {progress_table} SET {progress_level} = $2"
+                          "{?progress_updated_at|, {progress_updated_at} = $9} WHERE id = $1",
+    [Q_LICENSE_GET] = "SELECT " LICENSE_COLS_ATTACHED " FROM {license_table} "
+                      "WHERE {license_user} = $1 AND {license_spec}::text = $2",
+    [Q_LICENSE_GET_LOCK] = "SELECT " LICENSE_COLS_ATTACHED " FROM {license_table} "
+                           "WHERE {license_user} = $1 AND {license_spec}::text = $2 FOR UPDATE",
+    [Q_LICENSE_INSERT] =
+        "INSERT INTO {license_table}({license_user}, {license_spec}, {license_level}, "
+        "{license_max_level}, {license_started_at}{?license_updated_at|, {license_updated_at}}) "
+        "VALUES ($1, $2, $3, $4, $5{?license_updated_at|, $8}) RETURNING id",
+    [Q_LICENSE_UPDATE] = "UPDATE {license_table} SET {license_level} = $2, "
+                         "{license_max_level} = $3{?license_updated_at|, {license_updated_at} = $5} "
+                         "WHERE id = $1",
+    /* advanced_by stays NULL (the system): Lockstep's accounts are not the
+     * academy's users, whose ids that column refers to. */
+    [Q_PROGRESSION_INSERT] =
+        "INSERT INTO {progressions_table}(user_license_id, from_level, to_level, advanced_by, "
+        "advancement_reason, advanced_at) VALUES ($1, $2, $3, NULL, $5, $6) RETURNING id",
+    [Q_USER_PAIRS] =
+        "SELECT p.id, p.{progress_user}, p.{progress_spec}::text, p.{progress_level}, NULL::int, "
+        "NULL::int, NULL::int, NULL::int, NULL::int, NULL::timestamptz, NULL::timestamptz, "
+        "{?progress_updated_at|p.{progress_updated_at}::timestamptz}"
+        "{!progress_updated_at|NULL::timestamptz}, "
+        "l.id, l.{license_user}, l.{license_spec}::text, l.{license_level}, "
+        "l.{license_max_level}, l.{license_started_at}::timestamptz, NULL::timestamptz, "
+        "NULL::timestamptz, {?license_updated_at|l.{license_updated_at}::timestamptz}"
+        "{!license_updated_at|NULL::timestamptz} "
+        "FROM (SELECT * FROM {progress_table} WHERE {progress_user} = $1) p "
+        "FULL JOIN (SELECT * FROM {license_table} WHERE {license_user} = $1) l "
+        "ON l.{license_spec}::text = p.{progress_spec}::text "
+        "ORDER BY coalesce(p.{progress_spec}::text, l.{license_spec}::text) COLLATE \"C\"",
     [Q_SPEC_GET] = "SELECT id::text, id::text, {max_levels}, coalesce(is_active, true), "
                    "created_at::timestamptz FROM {specs_table} WHERE id::text = $1",
     [Q_SPEC_LIST] = "SELECT id::text, id::text, {max_levels}, coalesce(is_active, true), "
                     "created_at::timestamptz FROM {specs_table} ORDER BY id::text COLLATE \"C\"",
 };
+
+/* How many parameters the code binds to the statements whose attached form
+ * may leave some unused (PostgreSQL must be told their type: text). */
+static int bound_params(enum stmt_id id)
+{
+    switch (id) {
+    case Q_PROGRESS_INSERT:
+        return 11;
+    case Q_PROGRESS_UPDATE:
+        return 9;
+    case Q_LICENSE_INSERT:
+        return 8;
+    case Q_LICENSE_UPDATE:
+        return 5;
+    case Q_PROGRESSION_INSERT:
+        return 6;
+    default:
+        return 0;
+    }
+}
 
 /* The statements that write the domain tables (refused while repairs are off
  * for an attached database). */
@@ -749,7 +824,21 @@ static int prepare(struct pg_store *ps, enum stmt_id id, char name[16], const ch
         return store_fail(&ps->base, STORE_ERR,
                           "%s: the statement takes %d parameters, more than the %d supported",
                           what, highest, PARAMS_MAX);
-    PGresult *p = PQprepare(ps->conn, name, text, 0, NULL);
+    /* A parameter bound but not used: typed text, so the server accepts it. */
+    Oid types[PARAMS_MAX] = {0};
+    int nparams = 0;
+    if (bound_params(id) > 0) {
+        nparams = bound_params(id);
+        for (int k = 1; k <= nparams; k++) {
+            char tok[8];
+            int tl = snprintf(tok, sizeof tok, "$%d", k);
+            bool used = false;
+            for (const char *c = strstr(text, tok); c && !used; c = strstr(c + 1, tok))
+                used = !(c[tl] >= '0' && c[tl] <= '9');
+            types[k - 1] = used ? 0 : 25; /* TEXTOID */
+        }
+    }
+    PGresult *p = PQprepare(ps->conn, name, text, nparams, nparams ? types : NULL);
     if (PQresultStatus(p) != PGRES_COMMAND_OK)
         return fail_result(ps, p, what);
     PQclear(p);
@@ -1255,6 +1344,10 @@ static int pg_license_update(struct store *s, const struct license *l)
 
 static int pg_progression_insert(struct store *s, struct progression *pr)
 {
+    if (PS(s)->attached && !PS(s)->domain.name[DOMAIN_PROGRESSIONS_TABLE][0]) {
+        pr->id = 0; /* progressions_table left empty: none appended (attach.md) */
+        return 0;
+    }
     struct params p = {0};
     p_i64(&p, 0, pr->user_license_id);
     p_i64(&p, 1, pr->from_level);
