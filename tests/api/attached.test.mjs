@@ -745,6 +745,22 @@ test('repair = on with a writing role: sync repairs what it may, through the map
   assert.equal(JSON.parse(again.out).synced_count, 0, show(again));
 });
 
+test('repair = on with progressions_table empty: the repairs happen, no progression is appended', { skip: SKIP }, () => {
+  const url = createAcademy('noprog', { template: base.split('/').pop() });
+  const dir = tmpDir('noprog');
+  const cfg = writeConfig(dir, url, { domain: { repair: 'on', progressions_table: '' } });
+  { const mg = lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, show(mg)); }
+  const before = snapshot(url);
+  const r = lockstep(cfg, ['sync', '--json']);
+  assert.ok(r.code === 0 || r.code === 1, show(r));
+  const after = oracle(url);
+  for (const t of ['level_mismatch', 'missing_license', 'missing_progress']) assert.equal(after.summary[t], 0, `${t}: ${r.out.slice(0, 1000)}`);
+  const now = snapshot(url);
+  assert.equal(now.rows.license_progressions, before.rows.license_progressions, 'license_progressions untouched');
+  const seq = (snap) => /license_progressions_id_seq=(\S+)/.exec(snap.seqs)[1];
+  assert.equal(seq(now), seq(before), 'no progression id taken');
+});
+
 test('repair = on: no write of Lockstep stores a level outside 1..max, nor on a track without a level count', { skip: SKIP }, async () => {
   const url = createAcademy('guard', { template: base.split('/').pop() });
   const dir = tmpDir('guard');
