@@ -88,7 +88,7 @@ static int apply_once(struct store *s, const struct level_change *c, enum level_
         return store_error(s, r, rc);
     int64_t now = time_now_us();
     struct specialization sp;
-    struct user u;
+    char email[EMAIL_MAX + 1]; /* the student exists (in attached mode: the academy's) */
     struct progress p;
     struct license l;
     if ((rc = s->ops->spec_get(s, spec_id, &sp)) != 0) {
@@ -98,7 +98,7 @@ static int apply_once(struct store *s, const struct level_change *c, enum level_
         }
         goto store_fail;
     }
-    if ((rc = s->ops->user_get(s, c->user_id, &u)) != 0) {
+    if ((rc = s->ops->user_email(s, c->user_id, email)) != 0) {
         if (rc == STORE_ERR_NOT_FOUND) {
             rc = set_error(r, LS_ERR_NOT_FOUND, "User %lld not found", (long long)c->user_id);
             goto fail;
@@ -165,15 +165,19 @@ static int apply_once(struct store *s, const struct level_change *c, enum level_
         }
     }
     p.last_activity = p.updated_at = now;
-    if ((rc = s->ops->progress_update(s, &p)) != 0)
+    /* An attached row whose mapped columns would not change is not written. */
+    bool attached = s->domain_attached;
+    if ((!attached || r->old_progress_level != new_level) &&
+        (rc = s->ops->progress_update(s, &p)) != 0)
         goto store_fail;
 
-    int old_license = l.current_level;
+    int old_license = l.current_level, old_max = l.max_achieved_level;
     l.current_level = new_level;
     if (new_level > l.max_achieved_level)
         l.max_achieved_level = new_level;
     l.last_advanced_at = l.updated_at = now;
-    if ((rc = s->ops->license_update(s, &l)) != 0)
+    if ((!attached || old_license != new_level || old_max != l.max_achieved_level) &&
+        (rc = s->ops->license_update(s, &l)) != 0)
         goto store_fail;
     if (old_license != new_level) {
         struct progression pr;
@@ -226,6 +230,17 @@ static int apply(struct store *s, const struct level_change *c, enum level_mode 
     if (s->domain_read_only) { /* an attached database with repairs off (attach.md) */
         memset(r, 0, sizeof *r);
         return set_error(r, LS_ERR_CONFLICT, "%s", STORE_REPAIR_OFF);
+    }
+    /* An attached database's xp, session and hour counters are its own
+     * (attach.md, rule 3: writes touch only mapped columns): Lockstep moves
+     * levels there, and counts nothing. */
+    if (s->domain_attached && (mode == LEVEL_UP_BY_XP || c->xp_change || c->sessions_change ||
+                               c->projects_change || c->theory_hours_change ||
+                               c->practice_hours_change)) {
+        memset(r, 0, sizeof *r);
+        return set_error(r, LS_ERR_CONFLICT,
+                         "xp, sessions and hours are the attached database's own counters: "
+                         "Lockstep changes only levels there");
     }
     int rc = LS_ERR_CONFLICT;
     for (int attempt = 0; attempt < 5 && rc == LS_ERR_CONFLICT; attempt++)

@@ -488,8 +488,8 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
         memcpy(spec, sp.id, sizeof spec);
     }
     if (o->user_id) {
-        struct user u;
-        int rc = s->ops->user_get(s, o->user_id, &u);
+        char email[EMAIL_MAX + 1]; /* the student exists (in attached mode: the academy's) */
+        int rc = s->ops->user_email(s, o->user_id, email);
         if (rc == STORE_ERR_NOT_FOUND) {
             snprintf(err, errlen, "User %lld not found", (long long)o->user_id);
             return LS_ERR_NOT_FOUND;

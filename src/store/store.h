@@ -129,7 +129,9 @@ struct store_ops {
     int (*user_list)(struct store *s, const struct user_filter *f, store_user_cb cb, void *ctx);
     /* Number of users with `role` (NULL: any), only active ones if active_only. */
     int (*user_count)(struct store *s, const char *role, bool active_only, int64_t *n);
-    /* The email of user `id` into out[EMAIL_MAX+1] ("" when the user is gone). */
+    /* The email of student `id` (the domain's users table: an attached
+     * database's users in attached mode) into out[EMAIL_MAX+1];
+     * STORE_ERR_NOT_FOUND and "" when there is no such user. */
     int (*user_email)(struct store *s, int64_t id, char *out);
 
     int (*spec_insert)(struct store *s, const struct specialization *sp);
@@ -328,6 +330,9 @@ struct store {
     /* The domain tables are an attached database's and repairs are off
      * (attach.md): nothing may write them; writers answer STORE_REPAIR_OFF. */
     bool domain_read_only;
+    /* The domain tables are an attached database's: only their mapped
+     * columns (keys, levels, times) are Lockstep's to write. */
+    bool domain_attached;
 };
 
 /* What a refused write of an attached database says (attach.md, rule 2). */

@@ -135,12 +135,13 @@ int pg_user_email(struct store *s, int64_t id, char *out)
     PGresult *res = pg_run(PS(s), Q_USER_EMAIL, 1, p.v, "user email", &rc);
     if (!res)
         return rc;
-    if (PQntuples(res))
+    bool found = PQntuples(res) > 0;
+    if (found)
         c_copy(res, 0, 0, out, EMAIL_MAX + 1);
     else
         out[0] = '\0';
     PQclear(res);
-    return 0;
+    return found ? 0 : store_fail(s, STORE_ERR_NOT_FOUND, "user %lld not found", (long long)id);
 }
 
 int pg_refresh_insert(struct store *s, const struct refresh_token *t)

@@ -72,22 +72,9 @@ static const char *repair_column_missing(PGresult *columns, int t)
 int pg_attach_prepare(struct pg_store *ps, bool create, char *err, size_t errlen)
 {
     const struct domain_map *m = &ps->domain;
-    const char *v[2] = {m->own_schema, NULL};
+    const char *v[2] = {NULL, NULL};
     char msg[300];
-    PGresult *res = query(ps, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
-                          1, v, msg, sizeof msg);
-    if (!res) {
-        snprintf(err, errlen, "cannot look for Lockstep's schema: %s", msg);
-        return STORE_ERR;
-    }
-    bool exists = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    if (!exists && !create) {
-        snprintf(err, errlen, "no Lockstep schema \"%s\" in database %s ([domain] "
-                 "lockstep_schema; `lockstep migrate` creates it)", m->own_schema,
-                 PQdb(ps->conn));
-        return STORE_ERR_NO_STORE;
-    }
+    PGresult *res = NULL;
     /* The mapping first: a wrong name creates nothing. */
     for (int t = 0; t < DOMAIN_NAME_COUNT; t++) {
         if (domain_name_table((enum domain_name)t) != -1 || !m->name[t][0])
@@ -126,6 +113,22 @@ int pg_attach_prepare(struct pg_store *ps, bool create, char *err, size_t errlen
                                                     : "rows are updated by their id");
             return STORE_ERR;
         }
+    }
+    v[0] = m->own_schema;
+    v[1] = NULL;
+    res = query(ps, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
+                          1, v, msg, sizeof msg);
+    if (!res) {
+        snprintf(err, errlen, "cannot look for Lockstep's schema: %s", msg);
+        return STORE_ERR;
+    }
+    bool exists = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (!exists && !create) {
+        snprintf(err, errlen, "no Lockstep schema \"%s\" in database %s ([domain] "
+                 "lockstep_schema; `lockstep migrate` creates it)", m->own_schema,
+                 PQdb(ps->conn));
+        return STORE_ERR_NO_STORE;
     }
     if (!exists) {
         v[0] = m->own_schema;

@@ -1965,6 +1965,7 @@ int store_pg_open(const char *conninfo, const struct store_options *o, struct st
         domain_map_own(&ps->domain);
     ps->attached = ps->domain.attached;
     ps->base.domain_read_only = ps->attached && !ps->domain.repair;
+    ps->base.domain_attached = ps->attached;
     ps->stage_copy = (struct buf)BUF_INIT(0);
     ps->lock_timeout_ms = o->busy_timeout_ms;
     snprintf(ps->conninfo, sizeof ps->conninfo, "%s", conninfo);

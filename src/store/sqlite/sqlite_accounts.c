@@ -153,7 +153,7 @@ int sq_user_email(struct store *s, int64_t id, char *out)
     int rc = sq_step_one(ss, st, "user email");
     if (rc == STORE_ERR_NOT_FOUND) {
         out[0] = '\0';
-        return 0;
+        return rc;
     }
     if (rc)
         return rc;
