@@ -733,6 +733,17 @@ test('repair = on with a writing role: sync repairs what it may, through the map
   for (const a of appended)
     assert.ok(['level_mismatch', 'missing_license'].includes(issueOf.get(a.key)), `a progression only for a repaired license (${a.key})`);
 
+  // The academy's own trigger on license levels ran as it runs for the
+  // application: its rows are in the academy's audit_logs (one per level
+  // change), not in a table of Lockstep's that its unqualified name could
+  // find through Lockstep's search_path.
+  assert.equal(q(url, "SELECT count(*) FROM public.audit_logs WHERE action = 'LICENSE_LEVEL_CHANGE'"), String(mismatched.length),
+    'the academy\'s trigger wrote its audit rows to the academy\'s audit_logs');
+  const foreign = q(url, `SELECT string_agg(n.nspname || '.' || c.relname, ',') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                          WHERE n.nspname = 'lockstep' AND c.relname = 'audit_logs'`);
+  if (foreign) assert.equal(q(url, "SELECT count(*) FROM lockstep.audit_logs WHERE action = 'LICENSE_LEVEL_CHANGE'"), '0',
+    'no row of the academy\'s trigger in Lockstep\'s own audit table');
+
   // The rest of the academy: users, specializations, schema unchanged.
   const s = snapshot(url);
   assert.equal(s.dump, untouched.dump, 'the schema dump of public');
@@ -759,6 +770,58 @@ test('repair = on with progressions_table empty: the repairs happen, no progress
   assert.equal(now.rows.license_progressions, before.rows.license_progressions, 'license_progressions untouched');
   const seq = (snap) => /license_progressions_id_seq=(\S+)/.exec(snap.seqs)[1];
   assert.equal(seq(now), seq(before), 'no progression id taken');
+});
+
+test('repair = on with the GRANTs of docs/attach.md only: the pairs the academy\'s audit trigger cannot follow fail with the database\'s reason, and change nothing', { skip: SKIP }, () => {
+  const url = createAcademy('docgrants', { template: base.split('/').pop() });
+  const role = `academy_doc_${process.pid}`;
+  q(PG, `CREATE ROLE "${role}" LOGIN`);
+  made.roles.push(role);
+  // docs/attach.md, step 1 and "Repairs", word for word but the role's name.
+  q(url, `GRANT USAGE ON SCHEMA public TO "${role}";
+          GRANT SELECT ON specialization_progress, user_licenses, license_progressions, users, specializations TO "${role}";
+          CREATE SCHEMA lockstep AUTHORIZATION "${role}";
+          GRANT INSERT, UPDATE ON specialization_progress, user_licenses TO "${role}";
+          GRANT INSERT ON license_progressions TO "${role}";
+          GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "${role}"`);
+  const before = oracle(url);
+  const rows = rowsByPair(url);
+  const snap = snapshot(url);
+  const dir = tmpDir('docgrants');
+  const cfg = writeConfig(dir, pgUrl(new URL(url).pathname.slice(1), role), { domain: { repair: 'on' } });
+  { const mg = lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, show(mg)); }
+  const d = lockstep(cfg, ['doctor']);
+  assert.equal(d.code, 0, show(d));
+
+  // A license level change fires the academy's trigger, which writes
+  // audit_logs as the role that changed the level: Lockstep's, without INSERT there.
+  const r = lockstep(cfg, ['sync', '--json']);
+  assert.equal(r.code, 1, `a pair could not be repaired: ${show(r)}`);
+  const result = JSON.parse(r.out);
+  const count = (t) => before.pairs.filter((p) => p.issue_type === t).length;
+  assert.equal(result.failed_count, count('level_mismatch'), r.out.slice(0, 2000));
+  assert.equal(result.synced_count, count('missing_license') + count('missing_progress'), r.out.slice(0, 2000));
+  const failed = result.results.filter((x) => x.success === false);
+  assert.equal(failed.length, count('level_mismatch'));
+  for (const x of failed) {
+    assert.equal(x.issue_type, 'level_mismatch', JSON.stringify(x));
+    assert.match(x.error, /permission denied for table audit_logs/, JSON.stringify(x));
+  }
+
+  // The failed pairs changed nothing: their licenses as they were, no progression, no audit row.
+  const after = oracle(url);
+  assert.deepEqual(after.pairs.filter((p) => p.issue_type === 'level_mismatch'), before.pairs.filter((p) => p.issue_type === 'level_mismatch'));
+  assert.equal(after.summary.missing_license + after.summary.missing_progress, 0);
+  const now = rowsByPair(url);
+  for (const p of before.pairs.filter((x) => x.issue_type === 'level_mismatch')) {
+    const k = `${p.user_id}|${p.specialization}`;
+    assert.deepEqual(now.license.get(k), rows.license.get(k), `license ${k}`);
+    assert.deepEqual(now.progress.get(k), rows.progress.get(k), `progress ${k}`);
+  }
+  const s2 = snapshot(url);
+  assert.equal(s2.rows.audit_logs, snap.rows.audit_logs, 'audit_logs untouched');
+  assert.equal(s2.rows.users, snap.rows.users, 'users untouched');
+  assert.equal(s2.dump, snap.dump, 'the schema dump of public');
 });
 
 test('repair = on: no write of Lockstep stores a level outside 1..max, nor on a track without a level count', { skip: SKIP }, async () => {
