@@ -151,6 +151,16 @@ static inline struct sqlite_store *SS(struct store *s)
 /* Record SQLite result code `rc` of `what` as the store's error; returns the
  * store code (STORE_ERR_BUSY, STORE_ERR_CONFLICT, STORE_ERR). */
 int sq_fail(struct sqlite_store *ss, int rc, const char *what);
+
+/* An attached academy file (sqlite_attach.c, attach.md): its schema name in
+ * every connection of the store. sq_attach_academy attaches [domain] database
+ * to db (read-only unless repairs are on; a missing file is an error, never
+ * created); with err, it also checks that every mapped table and column
+ * exists (else an error naming key, table and column). Returns 0 or a
+ * STORE_ERR_* code. sq_attached_inspect: store_ops.attached_inspect. */
+#define SQ_ACADEMY "academy"
+int sq_attach_academy(struct sqlite_store *ss, sqlite3 *db, char *err, size_t errlen);
+int sq_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx);
 /* Statement `id` of this connection, reset and unbound, prepared the first
  * time (borrowed: the store finalizes it); NULL with the store's error set. */
 sqlite3_stmt *sq_stmt(struct sqlite_store *ss, enum stmt_id id);

@@ -285,13 +285,94 @@ static void no_quoted_strings(sqlite3 *db)
     sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0, (int *)NULL);
 }
 
+/* The statements that differ for an attached academy file (attach.md): its
+ * specializations table has no name and, unless specs_max_levels maps one,
+ * no maximum level ([levels] gives it: read_spec, load_specs); its keys are
+ * ordered bytewise whatever collation their columns declare; only the mapped
+ * columns are read and written (rows by their id; the parameters a statement
+ * leaves unused are bound all the same, which SQLite allows below the
+ * highest one it names). */
+#define PROGRESS_COLS_ATTACHED                                                         \
+    "id, {progress_user}, {progress_spec}, {progress_level}, NULL, NULL, NULL, NULL, NULL, " \
+    "NULL, NULL, {?progress_updated_at|{progress_updated_at}}{!progress_updated_at|NULL}"
+#define LICENSE_COLS_ATTACHED                                                          \
+    "id, {license_user}, {license_spec}, {license_level}, {license_max_level}, "        \
+    "{license_started_at}, NULL, NULL, {?license_updated_at|{license_updated_at}}"      \
+    "{!license_updated_at|NULL}"
+#define MAX_LEVELS_ATTACHED "{?specs_max_levels|{specs_max_levels}}{!specs_max_levels|NULL}"
+#define SCAN_P_ATTACHED                                                                \
+    "SELECT {progress_user}, {progress_spec}, {progress_level} FROM {progress_table}"
+#define SCAN_L_ATTACHED                                                                \
+    "SELECT {license_user}, {license_spec}, {license_level} FROM {license_table}"
+#define SCAN_P_ORDER_ATTACHED                                                          \
+    " ORDER BY {progress_user}, {progress_spec} COLLATE BINARY"
+#define SCAN_L_ORDER_ATTACHED                                                          \
+    " ORDER BY {license_user}, {license_spec} COLLATE BINARY"
+
+static const char *const attached_sql[ST_COUNT] = {
+    [ST_SPEC_GET] = "SELECT id, id, " MAX_LEVELS_ATTACHED ", coalesce(is_active, 1), created_at "
+                    "FROM {specs_table} WHERE id = ?1",
+    [ST_SPEC_LIST] = "SELECT id, id, " MAX_LEVELS_ATTACHED ", coalesce(is_active, 1), "
+                     "created_at FROM {specs_table} ORDER BY id COLLATE BINARY",
+    [ST_SPEC_IDS] = "SELECT id, " MAX_LEVELS_ATTACHED " FROM {specs_table} "
+                    "ORDER BY id COLLATE BINARY",
+    [ST_PROGRESS_GET] = "SELECT " PROGRESS_COLS_ATTACHED " FROM {progress_table} "
+                        "WHERE {progress_user} = ?1 AND {progress_spec} = ?2",
+    [ST_PROGRESS_INSERT] =
+        "INSERT INTO {progress_table}({progress_user}, {progress_spec}, {progress_level}"
+        "{?progress_updated_at|, {progress_updated_at}}) "
+        "VALUES (?1, ?2, ?3{?progress_updated_at|, ?11})",
+    [ST_PROGRESS_UPDATE] = "UPDATE {progress_table} SET {progress_level} = ?2"
+                           "{?progress_updated_at|, {progress_updated_at} = ?9} WHERE id = ?1",
+    [ST_LICENSE_GET] = "SELECT " LICENSE_COLS_ATTACHED " FROM {license_table} "
+                       "WHERE {license_user} = ?1 AND {license_spec} = ?2",
+    [ST_LICENSE_INSERT] =
+        "INSERT INTO {license_table}({license_user}, {license_spec}, {license_level}, "
+        "{license_max_level}, {license_started_at}{?license_updated_at|, {license_updated_at}}) "
+        "VALUES (?1, ?2, ?3, ?4, ?5{?license_updated_at|, ?8})",
+    [ST_LICENSE_UPDATE] = "UPDATE {license_table} SET {license_level} = ?2, "
+                          "{license_max_level} = ?3{?license_updated_at|, {license_updated_at} = ?5} "
+                          "WHERE id = ?1",
+    [ST_PROGRESSION_INSERT] =
+        "INSERT INTO {progressions_table}(user_license_id, from_level, to_level, advanced_by, "
+        "advancement_reason, advanced_at) VALUES (?1, ?2, ?3, NULL, ?5, ?6)",
+    [ST_USER_PROGRESS_ROWS] = "SELECT " PROGRESS_COLS_ATTACHED " FROM {progress_table} "
+                              "WHERE {progress_user} = ?1 ORDER BY {progress_spec} COLLATE BINARY",
+    [ST_USER_LICENSE_ROWS] = "SELECT " LICENSE_COLS_ATTACHED " FROM {license_table} "
+                             "WHERE {license_user} = ?1 ORDER BY {license_spec} COLLATE BINARY",
+    [ST_SCAN_P_ALL] = SCAN_P_ATTACHED SCAN_P_ORDER_ATTACHED,
+    [ST_SCAN_P_USER] = SCAN_P_ATTACHED " WHERE {progress_user} = ?1" SCAN_P_ORDER_ATTACHED,
+    [ST_SCAN_P_SPEC] = SCAN_P_ATTACHED " WHERE {progress_spec} = ?2" SCAN_P_ORDER_ATTACHED,
+    [ST_SCAN_P_USER_SPEC] = SCAN_P_ATTACHED " WHERE {progress_user} = ?1 AND {progress_spec} = ?2"
+                            SCAN_P_ORDER_ATTACHED,
+    [ST_SCAN_L_ALL] = SCAN_L_ATTACHED SCAN_L_ORDER_ATTACHED,
+    [ST_SCAN_L_USER] = SCAN_L_ATTACHED " WHERE {license_user} = ?1" SCAN_L_ORDER_ATTACHED,
+    [ST_SCAN_L_SPEC] = SCAN_L_ATTACHED " WHERE {license_spec} = ?2" SCAN_L_ORDER_ATTACHED,
+    [ST_SCAN_L_USER_SPEC] = SCAN_L_ATTACHED " WHERE {license_user} = ?1 AND {license_spec} = ?2"
+                            SCAN_L_ORDER_ATTACHED,
+};
+
+/* The statements that write the domain tables (refused while repairs are off
+ * for an attached file). */
+static bool writes_domain(enum stmt_id id)
+{
+    return id == ST_SPEC_INSERT || id == ST_PROGRESS_INSERT || id == ST_PROGRESS_UPDATE ||
+           id == ST_LICENSE_INSERT || id == ST_LICENSE_UPDATE || id == ST_PROGRESSION_INSERT;
+}
+
 /* The SQL of statement `id` for this store's domain tables (borrowed), or
  * NULL with the store's error set. */
 static const char *sql_text(struct sqlite_store *ss, enum stmt_id id)
 {
     if (!ss->sql[id]) {
         char err[256];
-        ss->sql[id] = domain_sql_expand(&ss->domain, NULL, stmt_sql[id], err, sizeof err);
+        if (ss->base.domain_read_only && writes_domain(id)) {
+            store_fail(&ss->base, STORE_ERR, "%s", STORE_REPAIR_OFF);
+            return NULL;
+        }
+        const char *tmpl = ss->attached && attached_sql[id] ? attached_sql[id] : stmt_sql[id];
+        ss->sql[id] = domain_sql_expand(&ss->domain, ss->attached ? SQ_ACADEMY : NULL, tmpl, err,
+                                        sizeof err);
         if (!ss->sql[id])
             store_fail(&ss->base, STORE_ERR, "%s", err);
     }
@@ -480,7 +561,8 @@ static int sq_probe(struct store *s, bool deep, struct store_probe *out)
     /* A fresh connection has no page cache: it reads what is on disk now. It
      * never creates the file. */
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(ss->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(ss->path, &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
     if (rc != SQLITE_OK) {
         snprintf(out->read_error, sizeof out->read_error, "cannot open %s: %s", ss->path,
                  db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -497,6 +579,8 @@ static int sq_probe(struct store *s, bool deep, struct store_probe *out)
             goto done;
         }
     }
+    if (ss->attached && sq_attach_academy(ss, db, out->read_error, sizeof out->read_error))
+        goto done;
     sqlite3_stmt *st = NULL;
     const char *probe_sql = sql_text(ss, ST_PROBE);
     rc = probe_sql ? sqlite3_prepare_v2(db, probe_sql, -1, &st, NULL) : SQLITE_ERROR;
@@ -683,12 +767,16 @@ static int sq_migrate(struct store *s, int *applied)
 
 /* ---- specializations ----------------------------------------------------- */
 
-static void read_spec(sqlite3_stmt *st, struct specialization *sp)
+static void read_spec(const struct sqlite_store *ss, sqlite3_stmt *st,
+                      struct specialization *sp)
 {
     memset(sp, 0, sizeof *sp);
     sq_col_copy(st, 0, sp->id, sizeof sp->id);
     sq_col_copy(st, 1, sp->name, sizeof sp->name);
-    sp->max_levels = sqlite3_column_int(st, 2);
+    /* NULL (an attached table without the column): from [levels]. */
+    sp->max_levels = sqlite3_column_type(st, 2) == SQLITE_NULL
+                         ? domain_map_level(&ss->domain, sp->id)
+                         : sqlite3_column_int(st, 2);
     sp->is_active = sqlite3_column_int(st, 3) != 0;
     sp->created_at = sq_col_time(st, 4);
 }
@@ -722,7 +810,7 @@ static int sq_spec_get(struct store *s, const char *id, struct specialization *s
         return store_fail(s, rc, "unknown specialization %s", id);
     if (rc)
         return rc;
-    read_spec(st, sp);
+    read_spec(ss, st, sp);
     sqlite3_reset(st);
     return 0;
 }
@@ -736,7 +824,7 @@ static int sq_spec_list(struct store *s, store_spec_cb cb, void *ctx)
     int rc, out = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct specialization sp;
-        read_spec(st, &sp);
+        read_spec(ss, st, &sp);
         if ((out = cb(ctx, &sp)) != 0)
             break;
     }
@@ -909,6 +997,10 @@ static int sq_license_update(struct store *s, const struct license *l)
 static int sq_progression_insert(struct store *s, struct progression *pr)
 {
     struct sqlite_store *ss = SS(s);
+    if (ss->attached && !ss->domain.name[DOMAIN_PROGRESSIONS_TABLE][0]) {
+        pr->id = 0; /* progressions_table left empty: none appended (attach.md) */
+        return 0;
+    }
     sqlite3_stmt *st = sq_stmt(ss, ST_PROGRESSION_INSERT);
     if (!st)
         return STORE_ERR;
@@ -1081,7 +1173,10 @@ static int load_specs(struct store_scan *sc, sqlite3 *db)
             sc->cap_specs = cap;
         }
         sq_col_copy(st, 0, sc->specs[sc->n_specs], SPEC_ID_MAX);
-        int max = sqlite3_column_type(st, 1) == SQLITE_INTEGER ? sqlite3_column_int(st, 1) : 0;
+        int max = sqlite3_column_type(st, 1) == SQLITE_INTEGER ? sqlite3_column_int(st, 1)
+                  : sqlite3_column_type(st, 1) == SQLITE_NULL && sc->ss->attached
+                      ? domain_map_level(&sc->ss->domain, sc->specs[sc->n_specs])
+                      : 0;
         sc->spec_max[sc->n_specs++] = max > 0 ? max : 0;
         rc = SQLITE_OK;
     }
@@ -1315,7 +1410,8 @@ static int open_aux(struct sqlite_store *ss, sqlite3 **db)
 {
     if (*db)
         return SQLITE_OK;
-    int rc = sqlite3_open_v2(ss->path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(ss->path, db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
     if (rc != SQLITE_OK) {
         sqlite3_close_v2(*db);
         *db = NULL;
@@ -1323,6 +1419,11 @@ static int open_aux(struct sqlite_store *ss, sqlite3 **db)
     }
     no_quoted_strings(*db);
     sqlite3_busy_timeout(*db, (int)ss->busy_timeout_ms);
+    if (ss->attached && sq_attach_academy(ss, *db, NULL, 0) != 0) {
+        sqlite3_close_v2(*db);
+        *db = NULL;
+        return SQLITE_ERROR;
+    }
     return SQLITE_OK;
 }
 
@@ -2016,11 +2117,11 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
     else
         domain_map_own(&ss->domain);
     ss->attached = ss->domain.attached;
-    if (ss->attached) {
-        /* attach.md's SQLite form (the academy's file attached to lockstep.db)
-         * is not built yet: say so rather than check nothing. */
-        snprintf(err, errlen, "[domain] source = attached reads a PostgreSQL database; an "
-                 "attached SQLite file ([domain] database) is not supported yet");
+    ss->base.domain_read_only = ss->attached && !ss->domain.repair;
+    ss->base.domain_attached = ss->attached;
+    if (ss->attached && !ss->domain.database[0]) {
+        snprintf(err, errlen, "[domain] database: the path of the academy's SQLite file is "
+                 "needed with source = attached and an SQLite store");
         free(ss);
         return STORE_ERR;
     }
@@ -2043,7 +2144,7 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
     }
     int rc = sqlite3_open_v2(path, &ss->db,
                              SQLITE_OPEN_READWRITE | (o->create ? SQLITE_OPEN_CREATE : 0) |
-                                 SQLITE_OPEN_NOMUTEX,
+                                 SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
                              NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "cannot open database %s: %s", path,
@@ -2055,6 +2156,12 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
     sqlite3_extended_result_codes(ss->db, 1);
     no_quoted_strings(ss->db);
     sqlite3_busy_timeout(ss->db, (int)o->busy_timeout_ms);
+    if (ss->attached && (rc = sq_attach_academy(ss, ss->db, err, errlen)) != 0) {
+        sq_close(&ss->base);
+        if (!exists) /* a wrong mapping creates nothing */
+            unlink(path);
+        return rc;
+    }
     if (!o->create) {
         /* Before the pragmas: another program's database is left as it is. */
         bool schema = false;
@@ -2074,7 +2181,7 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
     }
     /* journal_mode needs the write lock the first time; the busy timeout covers it. */
     static const char *pragmas[] = {
-        "PRAGMA journal_mode = WAL",
+        "PRAGMA main.journal_mode = WAL", /* not the attached academy file's */
         "PRAGMA synchronous = NORMAL",
         "PRAGMA foreign_keys = ON",
         "PRAGMA cache_size = -16000",
@@ -2112,6 +2219,7 @@ static const struct store_ops sqlite_ops = {
     .migrate = sq_migrate,
     .schema_version = sq_schema_version,
     .probe = sq_probe,
+    .attached_inspect = sq_attached_inspect,
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
