@@ -618,6 +618,64 @@ test('a mapping with renamed tables and columns in another schema (names that ne
   assertUnchanged(url, snapPublic, 'a renamed mapping (public)');
 });
 
+/** The rows of a PostgreSQL academy as SQLite INSERTs (booleans 0/1, NULLs kept). */
+function sqliteInserts(url) {
+  const out = ['BEGIN;'];
+  for (const t of ['alembic_version', 'users', 'specializations', 'specialization_progress', 'user_licenses',
+    'license_progressions', 'audit_logs']) {
+    out.push(q(url, `SELECT format('INSERT INTO %I (%s) VALUES (%s);', '${t}',
+        string_agg(format('%I', j.key), ', ' ORDER BY j.ord),
+        string_agg(CASE json_typeof(j.value) WHEN 'null' THEN 'NULL'
+                     WHEN 'boolean' THEN CASE WHEN j.value::text = 'true' THEN '1' ELSE '0' END
+                     WHEN 'number' THEN j.value::text
+                     WHEN 'string' THEN quote_literal(j.value #>> '{}')
+                     ELSE quote_literal(j.value::text) END, ', ' ORDER BY j.ord))
+      FROM "${t}" t, json_each(row_to_json(t)) WITH ORDINALITY AS j(key, value, ord)
+      GROUP BY row_to_json(t)::text ORDER BY row_to_json(t)::text`));
+  }
+  out.push('COMMIT;');
+  return out.join('\n');
+}
+
+const sha256 = (file) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+test('an academy on SQLite with the same rows: the same figures; the academy\'s file byte-for-byte unchanged', { skip: SKIP }, () => {
+  const dir = tmpDir('sqlite');
+  const file = path.join(dir, 'academy.db');
+  execFileSync('sqlite3', [file], { input: fs.readFileSync(path.join(FIXTURE, 'schema.sqlite.sql')) });
+  execFileSync('sqlite3', [file], { input: sqliteInserts(base), maxBuffer: 64 << 20 });
+  assert.equal(execFileSync('sqlite3', [file, 'SELECT count(*) FROM users; SELECT count(*) FROM specialization_progress WHERE current_level IS NULL;']).toString(),
+    '10000\n3\n');
+  const before = sha256(file);
+  const data = path.join(dir, 'lockstep');
+  const cfg = path.join(dir, 'lockstep.ini');
+  fs.writeFileSync(cfg, [`data_dir = ${data}`, 'check_interval = 3600', '[domain]', 'source = attached', `database = ${file}`,
+    '[levels]', ...Object.entries(LEVELS).map(([k, v]) => `${k} = ${v}`), ''].join('\n'), { mode: 0o600 });
+  const unchanged = (what) => {
+    assert.equal(sha256(file), before, `${what}: the academy's file changed`);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['academy.db', 'lockstep', 'lockstep.ini'], `${what}: no journal or WAL file beside the academy's`);
+  };
+  const m = lockstep(cfg, ['migrate']);
+  assert.equal(m.code, 0, show(m));
+  unchanged('migrate');
+  for (const args of [['check', '--json'], ['check', '--dry-run', '--json']]) {
+    const r = lockstep(cfg, args);
+    assert.equal(r.code, exitFor(baseOracle.summary.consistency_rate), show(r));
+    assertReport(JSON.parse(r.out), baseOracle, emailsOf(base), args.join(' '));
+    unchanged(args.join(' '));
+  }
+  const d = lockstep(cfg, ['doctor']);
+  assert.equal(d.code, 0, show(d));
+  unchanged('doctor');
+  const sy = lockstep(cfg, ['sync']);
+  assert.equal(sy.code, 1, show(sy));
+  assert.ok(sy.err.includes(REPAIRS_OFF), show(sy));
+  unchanged('sync');
+  const own = execFileSync('sqlite3', [path.join(data, 'lockstep.db'),
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('specializations', 'specialization_progress', 'user_licenses', 'license_progressions')"]).toString();
+  assert.equal(own, '', 'no domain table in lockstep.db');
+});
+
 // ---------------------------------------------------------------------------
 // repair = on: a writing role, `sync` over the academy.
 
