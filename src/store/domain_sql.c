@@ -116,6 +116,11 @@ char *domain_sql_expand(const struct domain_map *m, const char *qualifier, const
         rc = buf_append(&b, c, (size_t)(open - c));
         char key[DOMAIN_IDENT_MAX];
         snprintf(key, sizeof key, "%.*s", (int)(n < sizeof key ? n : sizeof key - 1), open + 1);
+        if (!strcmp(key, "lockstep_schema")) { /* Lockstep's own schema, quoted */
+            rc = rc ? rc : put_quoted(&b, m->own_schema);
+            c = open + 1 + n + 1;
+            continue;
+        }
         int name = domain_name_find(key);
         if (name < 0) {
             snprintf(err, errlen, "statement template: {%s} names no mapped table or column",

@@ -16,7 +16,8 @@
  * {?key|text} is text (its tokens made) when the map gives key a name, and
  * nothing when it leaves key empty; {!key|text} the other way round (an
  * optional column: "{?progress_updated_at|, {progress_updated_at} = $9}").
- * Text outside tokens is copied as it is. Returns the SQL (malloc'd; the caller frees it), or NULL
+ * {lockstep_schema} is Lockstep's own schema (own_schema), quoted. Text
+ * outside tokens is copied as it is. Returns the SQL (malloc'd; the caller frees it), or NULL
  * with a reason in err[errlen]: a token that is no key, an optional name the
  * map leaves empty, out of memory. */
 char *domain_sql_expand(const struct domain_map *m, const char *qualifier, const char *tmpl,

@@ -123,6 +123,8 @@ struct pg_store {
     bool prepared[Q_COUNT];
     struct domain_map domain; /* the names of the domain tables */
     bool attached;            /* they are another application's: never created here */
+    bool academy_path_set;    /* this transaction's search_path is the attached schema
+                                 (pg_store.c, academy_path) */
     char *sql[Q_COUNT];       /* each statement's SQL, made from its template when first
                                  used; owned */
     bool txn_lost;      /* the connection broke inside the caller's transaction */

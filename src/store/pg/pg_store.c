@@ -609,6 +609,10 @@ static const char *const attached_sql[Q_COUNT] = {
     [Q_PROGRESSION_INSERT] =
         "INSERT INTO {progressions_table}(user_license_id, from_level, to_level, advanced_by, "
         "advancement_reason, advanced_at) VALUES ($1, $2, $3, NULL, $5, $6) RETURNING id",
+    /* Run after the pair's writes, under the academy's search_path (see
+     * academy_path): Lockstep's table named by its schema. */
+    [Q_SYNC_RUN_COUNT] = "UPDATE {lockstep_schema}.sync_runs SET synced_count = synced_count + 1 "
+                         "WHERE id = $1",
     [Q_USER_PAIRS] =
         "SELECT p.id, p.{progress_user}, p.{progress_spec}::text, p.{progress_level}, NULL::int, "
         "NULL::int, NULL::int, NULL::int, NULL::int, NULL::timestamptz, NULL::timestamptz, "
@@ -832,6 +836,40 @@ static int prepare(struct pg_store *ps, enum stmt_id id, char name[16], const ch
     return 0;
 }
 
+/* An attached database's own triggers run in Lockstep's session and name
+ * their tables unqualified (an audit trigger's INSERT INTO audit_logs): they
+ * must find the academy's, not Lockstep's. So the first write of a domain
+ * table in a transaction sets the transaction's search_path to the academy's
+ * schema; from then until the commit every statement must name its tables by
+ * schema (the domain templates do; Lockstep's own, only those written so:
+ * anything else fails here rather than land in a table of the academy's). */
+static int academy_path(struct pg_store *ps, enum stmt_id id, const char *what)
+{
+    const char *tmpl = attached_sql[id] ? attached_sql[id] : sql[id];
+    bool qualified = (id >= Q_SCAN_ALL && id <= Q_SCAN_ALL_KEYED) || /* made from templates */
+                     id == Q_CREATE_CLAIM || /* an advisory lock: no table */
+                     (tmpl && strchr(tmpl, '{') != NULL);
+    if (ps->academy_path_set)
+        return qualified ? 0
+                         : store_fail(&ps->base, STORE_ERR,
+                                      "%s: a statement over Lockstep's own tables after a write "
+                                      "of the attached tables in one transaction",
+                                      what);
+    if (!writes_domain(id) || id == Q_PROGRESS_GET_LOCK || id == Q_LICENSE_GET_LOCK)
+        return 0;
+    if (!ps->base.in_txn)
+        return store_fail(&ps->base, STORE_ERR, "%s: a write of the attached tables outside "
+                          "a transaction", what);
+    const char *v[1] = {ps->domain.schema};
+    PGresult *res = PQexecParams(ps->conn, "SELECT set_config('search_path', quote_ident($1), "
+                                 "true)", 1, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return fail_result(ps, res, what);
+    PQclear(res);
+    ps->academy_path_set = true;
+    return 0;
+}
+
 PGresult *pg_run(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
                  const char *what, int *rc)
 {
@@ -845,6 +883,8 @@ PGresult *pg_run(struct pg_store *ps, enum stmt_id id, int n, const char *const 
         return NULL;
     }
     if ((*rc = prepare(ps, id, name, what)) != 0)
+        return NULL;
+    if (ps->attached && (*rc = academy_path(ps, id, what)) != 0)
         return NULL;
     PGresult *res = PQexecPrepared(ps->conn, name, n, vals, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
@@ -918,6 +958,7 @@ static int pg_begin(struct store *s, enum store_txn kind)
                      "begin transaction");
     if (rc == 0)
         s->in_txn = (int)kind + 1;
+    ps->academy_path_set = false;
     return rc;
 }
 
@@ -935,6 +976,7 @@ static int pg_commit(struct store *s)
     }
     PGresult *res = PQexec(ps->conn, "COMMIT");
     s->in_txn = 0;
+    ps->academy_path_set = false;
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         return fail_result(ps, res, "commit");
     /* COMMIT of a failed transaction reports ROLLBACK: the change did not happen. */
@@ -953,6 +995,7 @@ static void pg_rollback(struct store *s)
     }
     s->in_txn = 0;
     ps->txn_lost = false;
+    ps->academy_path_set = false;
 }
 
 static int current_version(struct pg_store *ps, int *version)
