@@ -65,7 +65,8 @@ void h_progress_get(struct http_req *r)
         return;
     }
     json_t *arr = json_array();
-    int rc = progress_user_pairs(http_store(r), id, add_pair, arr);
+    char email[EMAIL_MAX + 1], name[USER_NAME_MAX + 1];
+    int rc = progress_user_pairs(http_store(r), id, email, name, add_pair, arr);
     if (rc == STORE_ERR_NOT_FOUND) {
         json_decref(arr);
         http_error(r, 404, "User %lld not found", (long long)id);
@@ -78,6 +79,10 @@ void h_progress_get(struct http_req *r)
     }
     json_t *o = json_object();
     json_object_set_new(o, "user_id", json_integer(id));
+    /* The student as the domain's users table has it (attached mode: the
+     * academy's, whose ids are not those of Lockstep's accounts). */
+    json_object_set_new(o, "email", json_string(email));
+    json_object_set_new(o, "name", json_string(name));
     json_object_set_new(o, "specializations", arr);
     http_json(r, 200, o);
 }
@@ -126,6 +131,10 @@ static void answer_result(struct http_req *r, int rc, const struct level_result 
 static int may_change_progress(struct http_req *r, int64_t id)
 {
     if (users_role_rank(r->user.role) >= users_role_rank("admin"))
+        return 0;
+    /* Attached mode: the ids are the academy's students, not Lockstep's
+     * accounts (whose roles say nothing about them). */
+    if (r->app->cfg.domain.attached)
         return 0;
     struct user u;
     int rc = users_get(http_store(r), id, &u);

@@ -73,7 +73,7 @@ static int emit(struct sink *k, const struct pair_levels *p, struct violation *v
         v->user_email[0] = '\0';
     }
     /* A user gone from the users table keeps its pair's rows: no email then. */
-    if (!v->user_email[0] && (rc = s->ops->user_email(s, v->user_id, v->user_email)) != 0 &&
+    if (!v->user_email[0] && (rc = s->ops->user_email(s, v->user_id, v->user_email, NULL)) != 0 &&
         rc != STORE_ERR_NOT_FOUND)
         return rc;
     if (!k->o->dry_run && (rc = stage_pair(s, p, v)) != 0)

@@ -98,7 +98,7 @@ static int apply_once(struct store *s, const struct level_change *c, enum level_
         }
         goto store_fail;
     }
-    if ((rc = s->ops->user_email(s, c->user_id, email)) != 0) {
+    if ((rc = s->ops->user_email(s, c->user_id, email, NULL)) != 0) {
         if (rc == STORE_ERR_NOT_FOUND) {
             rc = set_error(r, LS_ERR_NOT_FOUND, "User %lld not found", (long long)c->user_id);
             goto fail;

@@ -32,10 +32,11 @@ static int pass_pair(void *ctx, const struct progress *p, const struct license *
     return u->cb(u->ctx, st, p, l);
 }
 
-int progress_user_pairs(struct store *s, int64_t id, progress_pair_cb cb, void *ctx)
+int progress_user_pairs(struct store *s, int64_t id, char *email, char *name,
+                        progress_pair_cb cb, void *ctx)
 {
-    char email[EMAIL_MAX + 1]; /* the student exists (in attached mode: the academy's) */
-    int rc = s->ops->user_email(s, id, email);
+    /* The student exists (in attached mode: the academy's). */
+    int rc = s->ops->user_email(s, id, email, name);
     if (rc)
         return rc;
     if ((rc = s->ops->begin(s, STORE_TXN_READ)) != 0)

@@ -15,9 +15,12 @@ typedef int (*progress_pair_cb)(void *ctx, enum pair_state st, const struct prog
                                 const struct license *l);
 
 /* Every pair of user `id` (a specialization with progress, a license or both)
- * through cb once, ordered by specialization, read in one snapshot. Returns 0,
+ * through cb once, ordered by specialization, read in one snapshot; the
+ * student's email and name (from the domain's users table: the academy's in
+ * attached mode) into email[EMAIL_MAX+1] and name[USER_NAME_MAX+1]. Returns 0,
  * STORE_ERR_NOT_FOUND (no such user), another STORE_ERR_* code, or cb's
  * nonzero return. */
-int progress_user_pairs(struct store *s, int64_t id, progress_pair_cb cb, void *ctx);
+int progress_user_pairs(struct store *s, int64_t id, char *email, char *name,
+                        progress_pair_cb cb, void *ctx);
 
 #endif

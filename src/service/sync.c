@@ -489,7 +489,7 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
     }
     if (o->user_id) {
         char email[EMAIL_MAX + 1]; /* the student exists (in attached mode: the academy's) */
-        int rc = s->ops->user_email(s, o->user_id, email);
+        int rc = s->ops->user_email(s, o->user_id, email, NULL);
         if (rc == STORE_ERR_NOT_FOUND) {
             snprintf(err, errlen, "User %lld not found", (long long)o->user_id);
             return LS_ERR_NOT_FOUND;

@@ -131,8 +131,9 @@ struct store_ops {
     int (*user_count)(struct store *s, const char *role, bool active_only, int64_t *n);
     /* The email of student `id` (the domain's users table: an attached
      * database's users in attached mode) into out[EMAIL_MAX+1];
-     * STORE_ERR_NOT_FOUND and "" when there is no such user. */
-    int (*user_email)(struct store *s, int64_t id, char *out);
+     * STORE_ERR_NOT_FOUND and "" when there is no such user. The name too
+     * into name[USER_NAME_MAX+1] when name is not NULL. */
+    int (*user_email)(struct store *s, int64_t id, char *out, char *name);
 
     int (*spec_insert)(struct store *s, const struct specialization *sp);
     int (*spec_get)(struct store *s, const char *id, struct specialization *sp);

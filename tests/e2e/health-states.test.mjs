@@ -69,7 +69,7 @@ test('DEGRADED: amber, 98.67 %, attention YES, the two drifted pairs listed', as
   const id = Number(await first.getAttribute('data-user-id'));
   const expected = status.violations.find((x) => x.user_id === id);
   const user = (await api(ctx, token, 'GET', `/api/v1/users/${id}`)).body;
-  await first.locator('.user-name', { hasText: user.name }).waitFor(); // names come from /users/{id}
+  await first.locator('.user-name', { hasText: user.name }).waitFor(); // the same name as /users/{id} (read from /users/{id}/progress)
   const cells = await first.locator('td').allTextContents();
   assert.equal(cells[1], expected.user_email);
   assert.equal(cells[2], expected.specialization);

@@ -218,9 +218,11 @@ static void attached_sqlite_file(struct domain_map *m, struct store_options *o)
     struct specialization sp;
     assert_int_equal(s->ops->spec_get(s, "PLAYER", &sp), 0);
     char email[EMAIL_MAX + 1];
-    assert_int_equal(s->ops->user_email(s, u, email), 0);
+    char name[USER_NAME_MAX + 1];
+    assert_int_equal(s->ops->user_email(s, u, email, name), 0);
+    assert_string_equal(name, "User attached");
     assert_string_equal(email, "attached@test.local");
-    assert_int_equal(s->ops->user_email(s, u + 1000, email), STORE_ERR_NOT_FOUND);
+    assert_int_equal(s->ops->user_email(s, u + 1000, email, NULL), STORE_ERR_NOT_FOUND);
     store_close(s);
     snprintf(path, sizeof path, "%s", own_dir);
     const char *domain[] = {"specializations", "specialization_progress", "user_licenses",

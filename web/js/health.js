@@ -277,8 +277,10 @@ export function mountHealth(main) {
     const found = new Map();
     await eachLimited(ids, NAME_LOOKUPS_AT_ONCE, async (id) => {
       try {
-        const u = await get(`/api/v1/users/${encodeURIComponent(id)}`);
-        if (u && typeof u.name === 'string') found.set(id, u.name);
+        // The student as the domain's users table has it (in attached mode the
+        // academy's: its ids are not those of Lockstep's accounts under /users).
+        const u = await get(`/api/v1/users/${encodeURIComponent(id)}/progress`);
+        if (u && typeof u.name === 'string' && u.name) found.set(id, u.name);
       } catch {
         /* unknown or unreadable: the row shows the id */
       }

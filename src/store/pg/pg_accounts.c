@@ -127,7 +127,7 @@ int pg_user_count(struct store *s, const char *role, bool active_only, int64_t *
     return 0;
 }
 
-int pg_user_email(struct store *s, int64_t id, char *out)
+int pg_user_email(struct store *s, int64_t id, char *out, char *name)
 {
     struct params p = {0};
     p_i64(&p, 0, id);
@@ -140,6 +140,8 @@ int pg_user_email(struct store *s, int64_t id, char *out)
         c_copy(res, 0, 0, out, EMAIL_MAX + 1);
     else
         out[0] = '\0';
+    if (name)
+        c_copy(res, 0, 1, name, found ? USER_NAME_MAX + 1 : 1);
     PQclear(res);
     return found ? 0 : store_fail(s, STORE_ERR_NOT_FOUND, "user %lld not found", (long long)id);
 }

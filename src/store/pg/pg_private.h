@@ -253,7 +253,7 @@ int pg_user_update(struct store *s, int64_t id, const struct user_change *c);
 int pg_user_list(struct store *s, const struct user_filter *f, store_user_cb cb,
                  void *ctx);
 int pg_user_count(struct store *s, const char *role, bool active_only, int64_t *n);
-int pg_user_email(struct store *s, int64_t id, char *out);
+int pg_user_email(struct store *s, int64_t id, char *out, char *name);
 int pg_refresh_insert(struct store *s, const struct refresh_token *t);
 int pg_refresh_get(struct store *s, const char *jti, struct refresh_token *t);
 int pg_refresh_mark_used(struct store *s, const char *jti, int64_t when);

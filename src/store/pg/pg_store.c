@@ -163,7 +163,7 @@ static const char *const sql[Q_COUNT] = {
                      "AND ($2::int = 0 OR is_active)",
     /* The statements over the domain tables are templates (store/domain_sql.h):
      * {key} is the mapped name of that table or column. */
-    [Q_USER_EMAIL] = "SELECT {users_email} FROM {users_table} WHERE {users_id} = $1",
+    [Q_USER_EMAIL] = "SELECT {users_email}, {users_name} FROM {users_table} WHERE {users_id} = $1",
     [Q_SPEC_INSERT] = "INSERT INTO {specs_table}(id, name, {specs_max_levels}, is_active, "
                       "created_at) VALUES ($1, $2, $3, $4, $5)",
     [Q_SPEC_GET] = "SELECT id, name, {specs_max_levels}, is_active, created_at "

@@ -143,7 +143,7 @@ int sq_user_count(struct store *s, const char *role, bool active_only, int64_t *
     return 0;
 }
 
-int sq_user_email(struct store *s, int64_t id, char *out)
+int sq_user_email(struct store *s, int64_t id, char *out, char *name)
 {
     struct sqlite_store *ss = SS(s);
     sqlite3_stmt *st = sq_stmt(ss, ST_USER_EMAIL);
@@ -153,11 +153,15 @@ int sq_user_email(struct store *s, int64_t id, char *out)
     int rc = sq_step_one(ss, st, "user email");
     if (rc == STORE_ERR_NOT_FOUND) {
         out[0] = '\0';
+        if (name)
+            name[0] = '\0';
         return rc;
     }
     if (rc)
         return rc;
     sq_col_copy(st, 0, out, EMAIL_MAX + 1);
+    if (name)
+        sq_col_copy(st, 1, name, USER_NAME_MAX + 1);
     sqlite3_reset(st);
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 /* The file: URI of path (characters URIs give a meaning escaped). */
@@ -185,6 +186,50 @@ static long long count_rows(sqlite3 *db, const char *table)
     return n;
 }
 
+/* Whether column `col` of table t is one a repair fills (a mapped one). */
+static bool repair_fills(const struct domain_map *m, int t, const char *col)
+{
+    for (int c = 0; c < DOMAIN_NAME_COUNT; c++)
+        if (domain_name_table((enum domain_name)c) == t && m->name[c][0] &&
+            !strcmp(m->name[c], col))
+            return true;
+    return false;
+}
+
+/* NOT NULL columns without a default (and not the rowid) of the progress and
+ * license tables that a repair inserting a row would leave unfilled. */
+static void inspect_not_null(struct sqlite_store *ss, store_doctor_cb cb, void *ctx)
+{
+    const struct domain_map *m = &ss->domain;
+    struct buf unfilled = BUF_INIT(4096);
+    static const int tables[] = {DOMAIN_PROGRESS_TABLE, DOMAIN_LICENSE_TABLE};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        int t = tables[i];
+        sqlite3_stmt *st = columns_of(ss->db, m->name[t]);
+        while (st && sqlite3_step(st) == SQLITE_ROW) {
+            const char *col = (const char *)sqlite3_column_text(st, 0);
+            const char *type = (const char *)sqlite3_column_text(st, 1);
+            bool rowid = sqlite3_column_int(st, 4) > 0 && type && !strcasecmp(type, "INTEGER");
+            if (col && sqlite3_column_int(st, 2) && !sqlite3_column_int(st, 3) && !rowid &&
+                !repair_fills(m, t, col))
+                buf_printf(&unfilled, "%s%s.%s", unfilled.len ? ", " : "", m->name[t], col);
+        }
+        sqlite3_finalize(st);
+    }
+    if (!unfilled.len)
+        say(cb, ctx, "not_null", 0, NULL, "no NOT NULL column without a default beyond the "
+            "mapped ones: a repair can insert rows");
+    else if (m->repair)
+        say(cb, ctx, "not_null", 1, "give those columns defaults, or expect each such insert "
+            "to fail for its pair with the database's reason",
+            "a repair that inserts a row leaves these NOT NULL columns without a default "
+            "unfilled: %s", buf_str(&unfilled));
+    else
+        say(cb, ctx, "not_null", 0, NULL, "repairs are off: nothing is inserted (NOT NULL "
+            "columns without a default a repair could not fill: %s)", buf_str(&unfilled));
+    buf_free(&unfilled);
+}
+
 int sq_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx)
 {
     struct sqlite_store *ss = SS(s);
@@ -203,6 +248,7 @@ int sq_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx)
     }
     say(cb, ctx, "tables", 0, NULL, "%d tables and %d columns mapped in %s", tables, columns,
         m->database);
+    inspect_not_null(ss, cb, ctx);
     static const struct {
         int table, user, spec;
     } keys[2] = {{DOMAIN_PROGRESS_TABLE, DOMAIN_PROGRESS_USER, DOMAIN_PROGRESS_SPEC},

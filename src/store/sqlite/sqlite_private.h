@@ -192,7 +192,7 @@ int sq_user_update(struct store *s, int64_t id, const struct user_change *c);
 int sq_user_list(struct store *s, const struct user_filter *f, store_user_cb cb,
                  void *ctx);
 int sq_user_count(struct store *s, const char *role, bool active_only, int64_t *n);
-int sq_user_email(struct store *s, int64_t id, char *out);
+int sq_user_email(struct store *s, int64_t id, char *out, char *name);
 int sq_refresh_insert(struct store *s, const struct refresh_token *t);
 int sq_refresh_get(struct store *s, const char *jti, struct refresh_token *t);
 int sq_refresh_mark_used(struct store *s, const char *jti, int64_t when);

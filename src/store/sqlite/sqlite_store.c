@@ -50,7 +50,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_USER_COUNT] = "SELECT count(*) FROM users WHERE (?1 IS NULL OR role = ?1) "
                       "AND (?2 = 0 OR is_active = 1)",
     /* A student's email, from the domain's users table. */
-    [ST_USER_EMAIL] = "SELECT {users_email} FROM {users_table} WHERE {users_id} = ?1",
+    [ST_USER_EMAIL] = "SELECT {users_email}, {users_name} FROM {users_table} "
+                      "WHERE {users_id} = ?1",
     [ST_SPEC_INSERT] = "INSERT INTO {specs_table}(id, name, {specs_max_levels}, is_active, "
                        "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_SPEC_GET] = "SELECT id, name, {specs_max_levels}, is_active, created_at "
@@ -2135,6 +2136,20 @@ int store_sqlite_open(const char *path, const struct store_options *o, struct st
     bool exists = stat(path, &sb) == 0;
     if ((exists && S_ISREG(sb.st_mode) && sb.st_size == 0) ||
         (!exists && errno == ENOENT && !o->create)) {
+        /* No store yet: the academy's file and the mapping are still checked
+         * (doctor runs before the first migrate), on a connection of nothing. */
+        sqlite3 *mem = NULL;
+        int mrc = ss->attached ? sqlite3_open_v2(":memory:", &mem,
+                                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, NULL)
+                               : SQLITE_OK;
+        if (ss->attached && (mrc != SQLITE_OK || sq_attach_academy(ss, mem, err, errlen) != 0)) {
+            if (mrc != SQLITE_OK)
+                snprintf(err, errlen, "cannot check the academy's database: out of memory");
+            sqlite3_close_v2(mem);
+            free(ss);
+            return STORE_ERR;
+        }
+        sqlite3_close_v2(mem);
         char where[STORE_PATH_MAX + 256];
         absolute_path(path, where, sizeof where);
         snprintf(err, errlen, "no Lockstep store at %s%s", where,
