@@ -592,6 +592,42 @@ test('doctor with repair = on names the NOT NULL column without default a repair
   assert.equal(sha256(notNullFile), hash, 'doctor changes nothing');
 });
 
+test('repair = on: the level endpoint never stores a level outside 1..max, nor on a track without a level count', async () => {
+  const file = copyAcademy(base, 'guard');
+  const dir = tmpDir('guard');
+  const cfg = writeConfig(dir, file, { domain: { repair: 'on' } });
+  { const mg = lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, show(mg)); }
+  const r = lockstep(cfg, ['user', 'add', '--email', 'guard@lockstep.test', '--role', 'admin', '--password-stdin'],
+    { input: 'guard-password-123\n' });
+  assert.equal(r.code, 0, show(r));
+  const levels = () => sq(file, `SELECT 'p', id, current_level FROM specialization_progress UNION ALL
+    SELECT 'l', id, current_level || '/' || max_achieved_level FROM user_licenses ORDER BY 1, 2`);
+  const was = levels();
+  const consistent = (spec) => sq(file, `SELECT p.student_id FROM specialization_progress p JOIN user_licenses l
+    ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id
+    WHERE p.specialization_id = '${spec}' AND p.current_level = l.current_level ORDER BY 1 LIMIT 1`);
+  const srv = await startServe(dir, { LOCKSTEP_CONFIG: cfg });
+  try {
+    const token = await login(srv.url, 'GUARD@lockstep.test', 'guard-password-123');
+    for (const [spec, level] of [['PLAYER', 9], ['PLAYER', 0], ['PLAYER', -1], ['INTERNSHIP', 4], ['GK_A', 5], ['GKB', 5]]) {
+      const u = consistent(spec);
+      assert.ok(u, spec);
+      const res = await api(srv.url, token, 'POST', `/api/v1/users/${u}/progress/${spec}/level`, { new_level: level });
+      assert.equal(res.status, 422, `${spec} level ${level}: ${JSON.stringify(res.body)}`);
+    }
+    const lfa = consistent('LFA_COACH');
+    const res = await api(srv.url, token, 'POST', `/api/v1/users/${lfa}/progress/LFA_COACH/level`, { new_level: 1 });
+    assert.ok(res.status >= 400 && res.status < 500, `LFA_COACH has no known maximum: ${res.status} ${JSON.stringify(res.body)}`);
+    // The NULL-level pair is manual_review: a sync of it changes nothing.
+    const nul = baseOracle.pairs.find((x) => x.issue_type === 'invalid_level' && x.progress_level === null);
+    const one = await api(srv.url, token, 'POST', `/api/v1/licenses/admin/sync/user/${nul.user_id}`, { specialization: nul.specialization });
+    assert.ok(one.status === 200 || one.status === 409 || one.status === 422, JSON.stringify(one.body));
+  } finally {
+    assert.equal(await stopServe(srv), 0, srv.stderr());
+  }
+  assert.equal(levels(), was, 'no level written');
+});
+
 // ---------------------------------------------------------------------------
 // Errors.
 
