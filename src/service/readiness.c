@@ -58,6 +58,7 @@ static void probe(struct readiness *r, bool deep, bool *ok, const char **check, 
         }
     }
     struct store_probe p;
+    bool attached = r->app->cfg.domain.attached;
     int rc = r->store->ops->probe(r->store, deep, &p);
     if (rc) {
         *check = "store_unavailable";
@@ -75,13 +76,20 @@ static void probe(struct readiness *r, bool deep, bool *ok, const char **check, 
     } else if (p.write_error[0]) {
         *check = "store_unwritable";
         snprintf(reason, len, "the store cannot be written: %s", p.write_error);
+    } else if (attached && !r->app->cfg.domain.allow_empty && !p.has_pairs) {
+        /* attach.md, rule 8: an attached database without pairs is loud. */
+        *check = "store_empty";
+        snprintf(reason, len, "the attached database has no pairs: its progress and license "
+                 "tables are empty (set [domain] allow_empty = true when that is expected)");
     } else if (p.last_check_pairs > 0 && !p.has_pairs) {
         *check = "store_empty";
         snprintf(reason, len,
                  "the store is empty: no progress or license rows, while the last recorded "
                  "check counted %lld pairs",
                  (long long)p.last_check_pairs);
-    } else if (p.last_check_pairs > 0 && p.users == 0) {
+    } else if (!attached && p.last_check_pairs > 0 && p.users == 0) {
+        /* (In attached mode the users are the academy's; Lockstep's own
+         * accounts are only logins.) */
         *check = "store_empty";
         snprintf(reason, len,
                  "the store is empty: no users, while the last recorded check counted %lld "

@@ -562,8 +562,10 @@ static int command(struct pg_store *ps, const char *text, const char *what)
 
 /* The statements that differ for an attached database (attach.md): its
  * specializations table has only id, is_active and created_at (the maximum
- * level from [levels] unless specs_max_levels maps a column: {max_levels} is
- * that column or NULL), and its key columns are compared as text. */
+ * level from [levels] unless specs_max_levels maps a column: NULL here, and
+ * read_spec fills it in), and its key columns are compared as text. */
+#define MAX_LEVELS_ATTACHED                                                            \
+    "{?specs_max_levels|{specs_max_levels}::int}{!specs_max_levels|NULL::int}"
 #define PROGRESS_COLS_ATTACHED                                                         \
     "id, {progress_user}, {progress_spec}::text, {progress_level}, NULL::int, NULL::int, " \
     "NULL::int, NULL::int, NULL::int, NULL::timestamptz, NULL::timestamptz, "           \
@@ -620,9 +622,9 @@ static const char *const attached_sql[Q_COUNT] = {
         "FULL JOIN (SELECT * FROM {license_table} WHERE {license_user} = $1) l "
         "ON l.{license_spec}::text = p.{progress_spec}::text "
         "ORDER BY coalesce(p.{progress_spec}::text, l.{license_spec}::text) COLLATE \"C\"",
-    [Q_SPEC_GET] = "SELECT id::text, id::text, {max_levels}, coalesce(is_active, true), "
+    [Q_SPEC_GET] = "SELECT id::text, id::text, " MAX_LEVELS_ATTACHED ", coalesce(is_active, true), "
                    "created_at::timestamptz FROM {specs_table} WHERE id::text = $1",
-    [Q_SPEC_LIST] = "SELECT id::text, id::text, {max_levels}, coalesce(is_active, true), "
+    [Q_SPEC_LIST] = "SELECT id::text, id::text, " MAX_LEVELS_ATTACHED ", coalesce(is_active, true), "
                     "created_at::timestamptz FROM {specs_table} ORDER BY id::text COLLATE \"C\"",
 };
 
@@ -766,22 +768,6 @@ static const char *statement_text(struct pg_store *ps, enum stmt_id id, char *er
         if (!text || scan_template(&ps->domain, id, text, 32768) != 0) {
             free(text);
             snprintf(err, errlen, "the statement text does not fit");
-            return NULL;
-        }
-        tmpl = text;
-    } else if (strstr(tmpl, "{max_levels}")) {
-        /* The maximum level column of an attached specializations table, or
-         * NULL (then [levels] gives it: read_spec). */
-        const char *col = ps->domain.name[DOMAIN_SPECS_MAX_LEVELS];
-        size_t at = (size_t)(strstr(tmpl, "{max_levels}") - tmpl);
-        struct buf b = BUF_INIT(0);
-        int bad = buf_append(&b, tmpl, at) != 0;
-        bad |= buf_puts(&b, col[0] ? "{specs_max_levels}::int" : "NULL::int") != 0;
-        bad |= buf_puts(&b, tmpl + at + strlen("{max_levels}")) != 0;
-        text = bad ? NULL : buf_detach(&b);
-        buf_free(&b);
-        if (!text) {
-            snprintf(err, errlen, "out of memory");
             return NULL;
         }
         tmpl = text;
