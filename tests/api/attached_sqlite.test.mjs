@@ -532,6 +532,9 @@ test('repair = on: sync repairs through the mapped columns only, leaves manual_r
   assert.equal(Number(sq(file, "SELECT count(*) FROM audit_logs WHERE action = 'LICENSE_LEVEL_CHANGE'")),
     before.pairs.filter((p) => p.issue_type === 'level_mismatch').length);
 
+  // Lockstep's WAL is its own file's: the academy keeps its journal mode, and no journal is left beside it.
+  assert.equal(sq(file, 'PRAGMA journal_mode'), 'delete');
+  assert.deepEqual(beside(file), ['academy.db']);
   const c = lockstep(cfg, ['check', '--json']);
   assertReport(JSON.parse(c.out), after, emailsOf(file), 'check after sync');
   const again = lockstep(cfg, ['sync', '--json']);
