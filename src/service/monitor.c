@@ -62,14 +62,6 @@ void monitor_free(struct monitor *m)
     free(m);
 }
 
-bool monitor_check_running(struct monitor *m)
-{
-    pthread_mutex_lock(&m->mu);
-    bool r = m->running;
-    pthread_mutex_unlock(&m->mu);
-    return r;
-}
-
 void monitor_invalidate(struct monitor *m)
 {
     pthread_mutex_lock(&m->cache_mu);

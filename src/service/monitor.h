@@ -37,8 +37,6 @@ void monitor_free(struct monitor *m);
  * with err set. */
 int monitor_run_check(struct monitor *m, struct store *s, const struct monitor_check *c,
                       struct monitor_result *res, char *err, size_t errlen);
-/* True while a check is running. */
-bool monitor_check_running(struct monitor *m);
 /* GET /health/status as a JSON text (caller frees), built from the store or
  * copied from the cache when the latest check id has not changed. */
 int monitor_status_json(struct monitor *m, struct store *s, char **out, size_t *len);

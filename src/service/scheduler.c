@@ -503,7 +503,3 @@ bool scheduler_healthy(struct scheduler *s, char *reason, size_t len)
     return ok;
 }
 
-long scheduler_file_failures(struct scheduler *s)
-{
-    return s ? atomic_load(&s->file_failures) + daylog_failures(s->log) : 0;
-}

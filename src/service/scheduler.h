@@ -53,7 +53,5 @@ int64_t scheduler_next_run(struct scheduler *s, const char *job);
 /* True when the scheduler thread is alive and no job has been running longer
  * than its interval (at least 10 s); otherwise false with the reason. */
 bool scheduler_healthy(struct scheduler *s, char *reason, size_t len);
-/* Failed integrity-check file writes and day-log writes since start. */
-long scheduler_file_failures(struct scheduler *s);
 
 #endif

@@ -44,7 +44,6 @@ struct scheduler {
     struct worker *timer;    /* the timing thread */
     int64_t last_leader_check; /* monotonic, by the timing thread */
     atomic_llong last_tick;  /* monotonic, by the timing thread */
-    atomic_long file_failures;
     int64_t last_prune;
     struct job jobs[2];
     pthread_mutex_t hooks_mu; /* held while the hooks are called */

@@ -70,8 +70,7 @@ void scheduler_run_check(struct job *j, struct store *st, int64_t due, int64_t r
     if (r->inconsistent > 0)
         daylog_write(s->log, LOG_WARNING, "health_check", "Found %lld inconsistencies",
                      (long long)r->inconsistent);
-    if (res.outcome.file_error[0]) {
-        atomic_fetch_add(&s->file_failures, 1);
+    if (res.outcome.file_error[0]) { /* counted by the monitor (metrics_file_failure) */
         daylog_write(s->log, LOG_ERROR, "health_check",
                      "Cannot write the integrity check file (check #%lld is recorded): %s",
                      (long long)r->id, res.outcome.file_error);
@@ -114,7 +113,6 @@ void scheduler_run_sync(struct job *j, struct store *st, int64_t due, int64_t ru
                      r.n_manual, (long long)r.manual[0].user_id, r.manual[0].spec,
                      r.manual[0].issue_type);
     if (r.log_error[0]) {
-        atomic_fetch_add(&s->file_failures, 1);
         metrics_file_failure(s->app->metrics);
         daylog_write(s->log, LOG_ERROR, "auto_sync", "Cannot write the sync log: %s",
                      r.log_error);
