@@ -6,6 +6,7 @@
 // the usual arrangement of a file (a served demo store, a browser, a
 // signed-in page) in one call.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { before, after, afterEach } from 'node:test';
@@ -34,15 +35,27 @@ export function cliCheck(dir) {
  * A demo store (`lockstep demo` with `demoArgs`) served on a free port. Returns
  * {dir, url, password, stop(), restart()}; scheduled checks are an hour apart
  * unless `env` says otherwise, so every check in a test is one it ran.
+ * `setup(dir)` replaces the demo: it arranges a store of its own in a plain
+ * temp dir (its config named by the env it returns, e.g. LOCKSTEP_CONFIG,
+ * whatever LOCKSTEP_TEST_PG says) and returns {env, email, password}, the login.
  */
-export async function startLockstep(name, { demoArgs = [], env = {} } = {}) {
-  const dir = freshDir(`e2e-${name}`);
-  const out = lockstep(dir, ['demo', ...demoArgs]);
-  const password = /password:\s+(\S+)/.exec(out)[1];
-  const serveEnv = { LOCKSTEP_CHECK_INTERVAL: '3600', ...env };
+export async function startLockstep(name, { demoArgs = [], env = {}, setup } = {}) {
+  let dir;
+  let password;
+  let email;
+  let setupEnv = {};
+  if (setup) {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), `lockstep-e2e-${name}-`));
+    ({ env: setupEnv = {}, email, password } = await setup(dir));
+  } else {
+    dir = freshDir(`e2e-${name}`);
+    const out = lockstep(dir, ['demo', ...demoArgs]);
+    password = /password:\s+(\S+)/.exec(out)[1];
+  }
+  const serveEnv = { LOCKSTEP_CHECK_INTERVAL: '3600', ...setupEnv, ...env };
   let srv = await startServe(dir, serveEnv);
   const ctx = {
-    dir, url: srv.url, port: srv.port, password,
+    dir, url: srv.url, port: srv.port, password, email,
     serverLog: () => srv.stderr(),
     /** Stop serving (SIGTERM) and wait for the exit. */
     async stop() {
@@ -63,7 +76,7 @@ export async function startLockstep(name, { demoArgs = [], env = {} } = {}) {
 }
 
 /** The admin's access token through the API (for arranging data). */
-export const apiToken = (ctx, email = ADMIN, password = ctx.password) => login(ctx, email, password);
+export const apiToken = (ctx, email = ctx.email || ADMIN, password = ctx.password) => login(ctx, email, password);
 
 /** Headless Chromium with the project's flags. */
 export const launch = launchChromium;
@@ -144,7 +157,7 @@ export async function newPage(browser, { viewport = { width: 1360, height: 900 }
 }
 
 /** Sign in through the login page; waits for the dashboard. */
-export async function signIn(page, ctx, { email = ADMIN, password = ctx.password, to = '/admin/dashboard' } = {}) {
+export async function signIn(page, ctx, { email = ctx.email || ADMIN, password = ctx.password, to = '/admin/dashboard' } = {}) {
   await page.goto(`${ctx.url}/login${to === '/admin/dashboard' ? '' : `?next=${encodeURIComponent(to)}`}`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
