@@ -1,10 +1,12 @@
 /* cmd_check.c — `lockstep check`: one health check now, summary or JSON. */
 #include "cli/cli.h"
 #include "service/check.h"
+#include "service/errors.h"
 #include "model/health.h"
 #include "service/report.h"
 #include "util/timeutil.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -114,6 +116,16 @@ int cmd_check(struct cli *c, int argc, char **argv)
         cli_error(c, "%s", err);
         if (sh.body)
             fclose(sh.body);
+        /* An attached database without pairs: --json says so too (attach.md,
+         * rule 8: status unknown with the reason). */
+        if (json && o.require_pairs && rc == LS_ERR_VALIDATION) {
+            json_t *j = json_pack("{s:s, s:s, s:b}", "status", "unknown", "reason", err,
+                                  "requires_attention", 1);
+            if (j)
+                json_dumpf(j, stdout, JSON_INDENT(2));
+            json_decref(j);
+            fputc('\n', stdout);
+        }
         return EXIT_FAIL;
     }
     if (json) {

@@ -333,16 +333,24 @@ static struct store *check_store(struct doctor *d, const struct config *cfg)
     if (s->ops->spec_list(s, count_spec, &specs) != 0 ||
         s->ops->user_count(s, NULL, false, &users) != 0) {
         add(d, "data", V_FAIL, "counting rows fails: %s", store_errmsg(s));
-    } else if (specs.n == 0) {
-        struct point *p = add(d, "data", V_NOTE, "%lld users, no specializations",
-                              (long long)users);
-        set_fix(p, "`lockstep spec add` (or `lockstep demo` for demonstration data)");
-    } else if (pr.last_check_pairs < 0) {
-        add(d, "data", V_NOTE, "%lld users, %lld specializations; no check recorded yet",
-            (long long)users, (long long)specs.n);
     } else {
-        add(d, "data", V_OK, "%lld users, %lld specializations; the last check covered %lld pairs",
-            (long long)users, (long long)specs.n, (long long)pr.last_check_pairs);
+        /* In attached mode the users are the academy's; Lockstep's own are
+         * its logins. */
+        const char *who = cfg->domain.attached ? "Lockstep logins" : "users";
+        if (specs.n == 0) {
+            struct point *p = add(d, "data", V_NOTE, "%lld %s, no specializations",
+                                  (long long)users, who);
+            set_fix(p, cfg->domain.attached
+                           ? "check [domain] specs_table: the academy's specializations"
+                           : "`lockstep spec add` (or `lockstep demo` for demonstration data)");
+        } else if (pr.last_check_pairs < 0) {
+            add(d, "data", V_NOTE, "%lld %s, %lld specializations; no check recorded yet",
+                (long long)users, who, (long long)specs.n);
+        } else {
+            add(d, "data", V_OK, "%lld %s, %lld specializations; the last check covered %lld "
+                "pairs", (long long)users, who, (long long)specs.n,
+                (long long)pr.last_check_pairs);
+        }
     }
     return s;
 }
