@@ -17,232 +17,47 @@
 // server's machine (scripts/bootstrap test generates it).
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { BIN, PG, startServe, stopServe, login, api, request } from './lib.mjs';
-
-const FIXTURE = fileURLToPath(new URL('../fixtures/academy/', import.meta.url));
-const SKIP = PG ? false : 'attached mode on PostgreSQL needs LOCKSTEP_TEST_PG (scripts/pg-test)';
-/** The level counts the academy keeps in its own config files (attach.md). */
-const LEVELS = { PLAYER: 8, COACH: 8, INTERNSHIP: 3 };
-const REPAIRS_OFF = 'repairs are off for the attached database (domain.repair = off)';
-const ACADEMY_TABLES = ['users', 'specializations', 'specialization_progress', 'user_licenses',
-  'license_progressions', 'audit_logs'];
-const ISSUE_TYPES = ['level_mismatch', 'missing_license', 'missing_progress', 'invalid_level',
-  'unknown_specialization', 'duplicate_rows'];
-const ACTION = {
-  level_mismatch: 'sync_progress_to_license', // the default direction, progress_to_license
-  missing_license: 'create_license_from_progress',
-  missing_progress: 'create_progress_from_license',
-  invalid_level: 'manual_review',
-  unknown_specialization: 'manual_review',
-  duplicate_rows: 'manual_review',
-};
-
-// ---------------------------------------------------------------------------
-// Databases, roles and directories of this file: dropped and removed when
-// every test passed; kept for a look after a failure or with LOCKSTEP_TEST_KEEP.
-
-const made = { databases: [], roles: [], dirs: [] };
-let serial = 0;
-
-function pgUrl(db, user) {
-  const u = new URL(PG);
-  u.pathname = `/${db}`;
-  if (user) { u.username = user; u.password = ''; }
-  return u.toString();
-}
-
-/** psql on `url`, unaligned and tuples only; returns stdout trimmed. */
-function psql(url, args, { fieldSep = '|' } = {}) {
-  return execFileSync('psql', ['-X', '-q', '-A', '-t', '-F', fieldSep, '-v', 'ON_ERROR_STOP=1', url, ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 << 20 }).toString().trim();
-}
-const q = (url, sql) => psql(url, ['-c', sql]);
-
-process.on('exit', (code) => {
-  if (code || process.exitCode || process.env.LOCKSTEP_TEST_KEEP || !PG) return;
-  for (const db of made.databases) {
-    try { execFileSync('psql', ['-X', '-q', PG, '-c', `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`], { stdio: 'ignore' }); } catch { /* in use */ }
-  }
-  for (const role of made.roles) {
-    try { execFileSync('psql', ['-X', '-q', PG, '-c', `DROP ROLE IF EXISTS "${role}"`], { stdio: 'ignore' }); } catch { /* owns something */ }
-  }
-  for (const dir of made.dirs) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function tmpDir(name) {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `lockstep-attached-${name}-`)));
-  made.dirs.push(dir);
-  return dir;
-}
-
-/**
- * A new database with the en_US.UTF-8 collation (an academy's usual one, where
- * ORDER BY text is not bytewise), as a copy of `template` or, without one,
- * loaded with the reference schema and `files` of the fixture.
- */
-function createAcademy(name, { template, files = ['schema.sql', 'seed.sql'] } = {}) {
-  const db = `lockstep_academy_${process.pid}_${++serial}_${name}`;
-  const how = template ? `TEMPLATE "${template}"`
-    : "TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'en_US.UTF-8' LC_CTYPE 'en_US.UTF-8'";
-  try {
-    q(PG, `CREATE DATABASE "${db}" ${how}`);
-  } catch (e) {
-    throw new Error(`cannot create a database with the en_US.UTF-8 collation (scripts/bootstrap test generates the locale): ${e.stderr}`);
-  }
-  made.databases.push(db);
-  const url = pgUrl(db);
-  if (!template) for (const f of files) psql(url, ['-f', path.join(FIXTURE, f)]);
-  return url;
-}
-
-/** A fixture file more on an academy database. */
-const load = (url, file) => psql(url, ['-f', path.join(FIXTURE, file)]);
-
-/**
- * The oracle (expected.sql) on `url`: the summary {total_checked, consistent,
- * inconsistent, <issue type>…} and the inconsistent pairs, each
- * {user_id, specialization, issue_type, progress_level, license_level}.
- */
-function oracle(url, levels = LEVELS) {
-  const values = Object.entries(levels).map(([s, m]) => `('${s}', ${m})`).join(', ');
-  const out = psql(url, ['-v', `levels=${values}`, '-f', path.join(FIXTURE, 'expected.sql'), '-c',
-    `SELECT 'pair', user_id, specialization, issue_type, coalesce(progress_level::text, ''),
-            coalesce(license_level::text, '')
-     FROM academy_expected WHERE issue_type IS NOT NULL ORDER BY user_id, specialization COLLATE "C"`]);
-  const summary = {};
-  const pairs = [];
-  for (const line of out.split('\n')) {
-    const f = line.split('|');
-    if (f[0] === 'pair') {
-      const lvl = (s) => (s === '' ? null : Number(s));
-      pairs.push({ user_id: Number(f[1]), specialization: f[2], issue_type: f[3], progress_level: lvl(f[4]), license_level: lvl(f[5]) });
-    } else {
-      summary[f[0]] = Number(f[1]);
-    }
-  }
-  summary.consistency_rate = summary.total_checked
-    ? Math.round((summary.consistent / summary.total_checked) * 10000) / 100 : 100;
-  return { summary, pairs };
-}
-
-/** check's exit code for a rate (domain.md's default thresholds). */
-const exitFor = (rate) => (rate >= 99 ? 0 : rate >= 95 ? 3 : 4);
-const statusFor = (rate) => (rate >= 99 ? 'healthy' : rate >= 95 ? 'degraded' : 'critical');
-
-/**
- * What the academy's schema `public` is: the schema dump (`pg_dump -s`),
- * every table's rows (content checksum, bytewise order) and the place and
- * writing transaction of every tuple (a row rewritten with the same values
- * moves), and every sequence's state. Equal snapshots: nothing of it changed.
- */
-function snapshot(url, schema = 'public') {
-  const dump = execFileSync('pg_dump', ['--schema-only', `--schema="${schema}"`, url], { maxBuffer: 64 << 20 })
-    .toString().split('\n').filter((l) => !/^\\(un)?restrict /.test(l)).join('\n');
-  const tables = q(url, `SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                         WHERE n.nspname = '${schema}' AND c.relkind IN ('r', 'p') ORDER BY relname COLLATE "C"`)
-    .split('\n').filter(Boolean);
-  const rows = {};
-  for (const t of tables) {
-    rows[t] = q(url, `SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text COLLATE "C"), ''))
-                        || ' ' || (SELECT md5(coalesce(string_agg(ctid::text || ':' || xmin::text, ',' ORDER BY ctid), ''))
-                                   FROM "${schema}"."${t}")
-                      FROM "${schema}"."${t}" x`);
-  }
-  const seqs = q(url, `SELECT sequencename || '=' || coalesce(last_value::text, 'null') FROM pg_sequences
-                       WHERE schemaname = '${schema}' ORDER BY sequencename COLLATE "C"`);
-  return { dump, rows, seqs };
-}
-
-function assertUnchanged(url, before, what, schema = 'public') {
-  const now = snapshot(url, schema);
-  assert.deepEqual(Object.keys(now.rows), Object.keys(before.rows), `${what}: the academy's tables`);
-  for (const t of Object.keys(before.rows))
-    assert.equal(now.rows[t], before.rows[t], `${what}: rows of ${t} changed (count md5 tuples)`);
-  assert.equal(now.seqs, before.seqs, `${what}: a sequence of the academy moved`);
-  assert.equal(now.dump, before.dump, `${what}: the schema dump of ${schema} changed`);
-}
-
-/** The caller's environment without any Lockstep setting (LOCKSTEP_BIN and the test's own stay). */
-function cleanEnv(extra = {}) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (!k.startsWith('LOCKSTEP_') || k === 'LOCKSTEP_BIN' || k.startsWith('LOCKSTEP_TEST')) env[k] = v;
-  return { ...env, ...extra };
-}
-
-/** A config file for Lockstep attached to `url`: attach.md's [domain] and [levels]. */
-function writeConfig(dir, url, { domain = {}, levels = LEVELS, top = {} } = {}) {
-  const lines = [`db = ${url}`, `data_dir = ${dir}`, 'check_interval = 3600'];
-  for (const [k, v] of Object.entries(top)) lines.push(`${k} = ${v}`);
-  lines.push('[domain]', 'source = attached', 'schema = public', 'lockstep_schema = lockstep');
-  for (const [k, v] of Object.entries(domain)) lines.push(`${k} = ${v}`);
-  lines.push('[levels]');
-  for (const [k, v] of Object.entries(levels)) lines.push(`${k} = ${v}`);
-  const file = path.join(dir, 'lockstep.ini');
-  fs.writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
-  return file;
-}
-
-/** `lockstep --config FILE ARGS…`; {code, out, err}. */
-function lockstep(cfg, args, { input } = {}) {
-  const r = spawnSync(BIN, ['--config', cfg, ...args], {
-    env: cleanEnv(), encoding: 'utf8', input, maxBuffer: 256 << 20,
-  });
-  return { code: r.status, signal: r.signal, out: r.stdout, err: r.stderr };
-}
-const show = (r) => `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\nstdout: ${r.out.slice(0, 3000)}\nstderr: ${r.err.slice(0, 3000)}`;
-
-/** Check a `check --json` report against the oracle, figure by figure and pair by pair. */
-function assertReport(report, expected, emails, what) {
-  const { summary, pairs } = expected;
-  assert.equal(report.total_checked, summary.total_checked, `${what}: total_checked`);
-  assert.equal(report.consistent, summary.consistent, `${what}: consistent`);
-  assert.equal(report.inconsistent, summary.inconsistent, `${what}: inconsistent`);
-  assert.equal(report.consistency_rate, summary.consistency_rate, `${what}: consistency_rate`);
-  assert.equal(report.status, statusFor(summary.consistency_rate), `${what}: status`);
-  const counts = Object.fromEntries(ISSUE_TYPES.map((t) => [t, 0]));
-  for (const v of report.violations) counts[v.issue_type] = (counts[v.issue_type] ?? 0) + 1;
-  assert.deepEqual(counts, Object.fromEntries(ISSUE_TYPES.map((t) => [t, summary[t]])), `${what}: violations per issue type`);
-  const key = (v) => `${v.user_id}|${v.specialization}|${v.issue_type}`;
-  const got = report.violations.map(key).sort();
-  const want = pairs.map(key).sort();
-  assert.deepEqual(got, want, `${what}: the inconsistent pairs and their issue types`);
-  const byKey = new Map(pairs.map((p) => [key(p), p]));
-  for (const v of report.violations) {
-    const p = byKey.get(key(v));
-    assert.equal(v.recommended_action, ACTION[v.issue_type], `${what}: action of ${key(v)}`);
-    assert.equal(v.user_email?.toLowerCase(), emails.get(v.user_id)?.toLowerCase(), `${what}: e-mail of ${key(v)}`);
-    if (v.issue_type === 'duplicate_rows') continue; // which row's level is shown is not fixed
-    assert.equal(v.progress_level, p.progress_level, `${what}: progress_level of ${key(v)}`);
-    assert.equal(v.license_level, p.license_level, `${what}: license_level of ${key(v)}`);
-    const delta = p.progress_level !== null && p.license_level !== null ? p.progress_level - p.license_level : null;
-    assert.equal(v.delta, delta, `${what}: delta of ${key(v)}`);
-  }
-}
-
-function emailsOf(url) {
-  return new Map(q(url, 'SELECT id, email FROM users').split('\n').map((l) => {
-    const [id, email] = l.split('|');
-    return [Number(id), email];
-  }));
-}
-
-// ---------------------------------------------------------------------------
-// The template every test copies: the reference academy, loaded once.
+import { PG, startServe, stopServe, login, api, request } from './lib.mjs';
+import {
+  FIXTURE,
+  SKIP,
+  LEVELS,
+  REPAIRS_OFF,
+  ACADEMY_TABLES,
+  ISSUE_TYPES,
+  ACTION,
+  made,
+  serial,
+  pgUrl,
+  psql,
+  q,
+  tmpDir,
+  createAcademy,
+  load,
+  oracle,
+  exitFor,
+  statusFor,
+  snapshot,
+  assertUnchanged,
+  cleanEnv,
+  writeConfig,
+  lockstep,
+  show,
+  assertReport,
+  emailsOf,
+  loadBase,
+} from './attached_lib.mjs';
 
 let base;
 let baseOracle;
 
 before(() => {
   if (!PG) return;
-  base = createAcademy('base');
-  baseOracle = oracle(base);
+  ({ base, baseOracle } = loadBase());
 });
 
 test('the fixture: an en_US.UTF-8 database with attach.md\'s facts, and the oracle on its deliberate cases', { skip: SKIP }, () => {
@@ -680,247 +495,3 @@ test('an academy on SQLite with the same rows: the same figures; the academy\'s 
 // repair = on: a writing role, `sync` over the academy.
 
 /** Every progress and license row of the academy, by pair key, as JSON. */
-function rowsByPair(url) {
-  const read = (sql) => new Map(q(url, sql).split('\n').filter(Boolean).map((l) => {
-    const i = l.indexOf('\t');
-    return [l.slice(0, i), JSON.parse(l.slice(i + 1))];
-  }));
-  return {
-    progress: read(`SELECT student_id || '|' || specialization_id || E'\\t' || row_to_json(p)::text FROM specialization_progress p`),
-    license: read(`SELECT user_id || '|' || specialization_type || E'\\t' || row_to_json(l)::text FROM user_licenses l`),
-  };
-}
-
-test('repair = on with a writing role: sync repairs what it may, through the mapped columns only, and leaves manual_review pairs alone', { skip: SKIP }, () => {
-  const url = createAcademy('repair', { template: base.split('/').pop() });
-  const role = `academy_rw_${process.pid}`;
-  q(PG, `CREATE ROLE "${role}" LOGIN`);
-  made.roles.push(role);
-  // Read everything; write the three tables a repair writes (and, for the
-  // academy's own audit trigger on license levels, audit_logs).
-  q(url, `GRANT SELECT ON ALL TABLES IN SCHEMA public TO "${role}";
-          GRANT INSERT, UPDATE ON specialization_progress, user_licenses, license_progressions, audit_logs TO "${role}";
-          GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "${role}";
-          CREATE SCHEMA lockstep; GRANT ALL ON SCHEMA lockstep TO "${role}"`);
-  const before = oracle(url);
-  const rows = rowsByPair(url);
-  const untouched = snapshot(url);
-  const progressionsBefore = Number(q(url, 'SELECT max(id) FROM license_progressions'));
-  const dir = tmpDir('repair');
-  const cfg = writeConfig(dir, pgUrl(new URL(url).pathname.slice(1), role), { domain: { repair: 'on' } });
-  { const mg = lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, show(mg)); }
-
-  const dry = lockstep(cfg, ['sync', '--dry-run', '--json']);
-  assert.equal(dry.code, 0, show(dry));
-  assertUnchanged(url, untouched, 'sync --dry-run with repair = on');
-
-  const r = lockstep(cfg, ['sync', '--json']);
-  assert.ok(r.code === 0 || r.code === 1, show(r));
-  const result = JSON.parse(r.out);
-  const repairable = before.pairs.filter((p) => ['level_mismatch', 'missing_license', 'missing_progress'].includes(p.issue_type));
-  assert.equal(result.synced_count, repairable.length, `every repairable pair synced: ${r.out.slice(0, 2000)}`);
-
-  // The oracle afterwards: nothing repairable left; the manual_review pairs as they were.
-  const after = oracle(url);
-  for (const t of ['level_mismatch', 'missing_license', 'missing_progress']) assert.equal(after.summary[t], 0, t);
-  const manual = (o) => o.pairs.filter((p) => ACTION[p.issue_type] === 'manual_review');
-  assert.deepEqual(manual(after), manual(before), 'the manual_review pairs are the same');
-  assert.equal(after.summary.total_checked, before.summary.total_checked, 'no pair appeared or vanished');
-
-  // Row by row: manual_review and consistent pairs untouched; repaired pairs
-  // changed only in the mapped columns; no level outside 1..max.
-  const now = rowsByPair(url);
-  const issueOf = new Map(before.pairs.map((p) => [`${p.user_id}|${p.specialization}`, p.issue_type]));
-  const LICENSE_MAPPED = ['current_level', 'max_achieved_level', 'started_at', 'updated_at'];
-  const same = (a, b, except, what) => {
-    for (const k of Object.keys(a)) if (!except.includes(k)) assert.deepEqual(b[k], a[k], `${what}: ${k}`);
-  };
-  // Progress wins: no existing progress row is written at all.
-  for (const [k, p] of rows.progress)
-    assert.deepEqual(now.progress.get(k), p, `progress ${k} (${issueOf.get(k) ?? 'consistent'}) untouched`);
-  for (const [k, l] of rows.license) {
-    const issue = issueOf.get(k);
-    const n = now.license.get(k);
-    if (issue === 'level_mismatch') {
-      same(l, n, LICENSE_MAPPED.filter((c) => c !== 'started_at'), `license ${k}: only mapped columns`);
-      assert.equal(n.current_level, rows.progress.get(k).current_level, `license ${k} at the progress level`);
-      assert.equal(n.max_achieved_level, Math.max(l.max_achieved_level, n.current_level), `license ${k}: max achieved never goes down`);
-    } else {
-      assert.deepEqual(n, l, `license ${k} (${issue ?? 'consistent'}) untouched`);
-    }
-  }
-  for (const p of repairable) {
-    const k = `${p.user_id}|${p.specialization}`;
-    const max = LEVELS[p.specialization];
-    if (p.issue_type === 'missing_license') {
-      const n = now.license.get(k);
-      assert.ok(n, `license ${k} created`);
-      assert.equal(n.current_level, p.progress_level, `license ${k} at the progress level`);
-      assert.equal(n.max_achieved_level, p.progress_level, `license ${k}: max achieved = level`);
-      assert.ok(n.started_at, `license ${k}: started_at filled`);
-      assert.equal(n.instructor_notes, null, `license ${k}: an unmapped column left to its default`);
-      assert.equal(n.last_advanced_at, null, `license ${k}: an unmapped column left to its default`);
-    }
-    if (p.issue_type === 'missing_progress') {
-      const n = now.progress.get(k);
-      assert.ok(n, `progress ${k} created`);
-      assert.equal(n.current_level, p.license_level, `progress ${k} at the license level`);
-      for (const c of ['total_xp', 'completed_sessions', 'completed_projects', 'theory_hours_completed', 'practice_hours_completed', 'last_activity'])
-        assert.equal(n[c], null, `progress ${k}: ${c} is not mapped, left to the table's default (none: NULL)`);
-    }
-    for (const side of ['progress', 'license']) {
-      const lvl = now[side].get(k)?.current_level;
-      assert.ok(lvl >= 1 && lvl <= max, `${side} ${k}: level ${lvl} within 1..${max}`);
-    }
-  }
-
-  // Progressions: one per license level change, from the old level to the new, and only there.
-  const appended = q(url, `SELECT l.user_id || '|' || l.specialization_type, g.from_level, g.to_level, coalesce(g.advancement_reason, '')
-                           FROM license_progressions g JOIN user_licenses l ON l.id = g.user_license_id
-                           WHERE g.id > ${progressionsBefore}`).split('\n').filter(Boolean).map((x) => x.split('|'))
-    .map(([u, s, from, to, reason]) => ({ key: `${u}|${s}`, from: Number(from), to: Number(to), reason }));
-  const mismatched = repairable.filter((p) => p.issue_type === 'level_mismatch');
-  for (const p of mismatched) {
-    const k = `${p.user_id}|${p.specialization}`;
-    const mine = appended.filter((a) => a.key === k);
-    assert.equal(mine.length, 1, `one progression for ${k}`);
-    assert.equal(mine[0].from, p.license_level);
-    assert.equal(mine[0].to, p.progress_level);
-    assert.match(mine[0].reason, /^Auto-sync from SpecializationProgress/);
-  }
-  for (const a of appended)
-    assert.ok(['level_mismatch', 'missing_license'].includes(issueOf.get(a.key)), `a progression only for a repaired license (${a.key})`);
-
-  // The academy's own trigger on license levels ran as it runs for the
-  // application: its rows are in the academy's audit_logs (one per level
-  // change), not in a table of Lockstep's that its unqualified name could
-  // find through Lockstep's search_path.
-  assert.equal(q(url, "SELECT count(*) FROM public.audit_logs WHERE action = 'LICENSE_LEVEL_CHANGE'"), String(mismatched.length),
-    'the academy\'s trigger wrote its audit rows to the academy\'s audit_logs');
-  const foreign = q(url, `SELECT string_agg(n.nspname || '.' || c.relname, ',') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                          WHERE n.nspname = 'lockstep' AND c.relname = 'audit_logs'`);
-  if (foreign) assert.equal(q(url, "SELECT count(*) FROM lockstep.audit_logs WHERE action = 'LICENSE_LEVEL_CHANGE'"), '0',
-    'no row of the academy\'s trigger in Lockstep\'s own audit table');
-
-  // The rest of the academy: users, specializations, schema unchanged.
-  const s = snapshot(url);
-  assert.equal(s.dump, untouched.dump, 'the schema dump of public');
-  for (const t of ['users', 'specializations', 'alembic_version']) assert.equal(s.rows[t], untouched.rows[t], t);
-
-  // A check agrees with the oracle; a second sync finds nothing.
-  const c = lockstep(cfg, ['check', '--json']);
-  assertReport(JSON.parse(c.out), after, emailsOf(url), 'check after sync');
-  const again = lockstep(cfg, ['sync', '--json']);
-  assert.equal(JSON.parse(again.out).synced_count, 0, show(again));
-});
-
-test('repair = on with progressions_table empty: the repairs happen, no progression is appended', { skip: SKIP }, () => {
-  const url = createAcademy('noprog', { template: base.split('/').pop() });
-  const dir = tmpDir('noprog');
-  const cfg = writeConfig(dir, url, { domain: { repair: 'on', progressions_table: '' } });
-  { const mg = lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, show(mg)); }
-  const before = snapshot(url);
-  const r = lockstep(cfg, ['sync', '--json']);
-  assert.ok(r.code === 0 || r.code === 1, show(r));
-  const after = oracle(url);
-  for (const t of ['level_mismatch', 'missing_license', 'missing_progress']) assert.equal(after.summary[t], 0, `${t}: ${r.out.slice(0, 1000)}`);
-  const now = snapshot(url);
-  assert.equal(now.rows.license_progressions, before.rows.license_progressions, 'license_progressions untouched');
-  const seq = (snap) => /license_progressions_id_seq=(\S+)/.exec(snap.seqs)[1];
-  assert.equal(seq(now), seq(before), 'no progression id taken');
-});
-
-test('repair = on with the GRANTs of docs/attach.md only: the pairs the academy\'s audit trigger cannot follow fail with the database\'s reason, and change nothing', { skip: SKIP }, () => {
-  const url = createAcademy('docgrants', { template: base.split('/').pop() });
-  const role = `academy_doc_${process.pid}`;
-  q(PG, `CREATE ROLE "${role}" LOGIN`);
-  made.roles.push(role);
-  // docs/attach.md, step 1 and "Repairs", word for word but the role's name.
-  q(url, `GRANT USAGE ON SCHEMA public TO "${role}";
-          GRANT SELECT ON specialization_progress, user_licenses, license_progressions, users, specializations TO "${role}";
-          CREATE SCHEMA lockstep AUTHORIZATION "${role}";
-          GRANT INSERT, UPDATE ON specialization_progress, user_licenses TO "${role}";
-          GRANT INSERT ON license_progressions TO "${role}";
-          GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "${role}"`);
-  const before = oracle(url);
-  const rows = rowsByPair(url);
-  const snap = snapshot(url);
-  const dir = tmpDir('docgrants');
-  const cfg = writeConfig(dir, pgUrl(new URL(url).pathname.slice(1), role), { domain: { repair: 'on' } });
-  { const mg = lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, show(mg)); }
-  const d = lockstep(cfg, ['doctor']);
-  assert.equal(d.code, 0, show(d));
-
-  // A license level change fires the academy's trigger, which writes
-  // audit_logs as the role that changed the level: Lockstep's, without INSERT there.
-  const r = lockstep(cfg, ['sync', '--json']);
-  assert.equal(r.code, 1, `a pair could not be repaired: ${show(r)}`);
-  const result = JSON.parse(r.out);
-  const count = (t) => before.pairs.filter((p) => p.issue_type === t).length;
-  assert.equal(result.failed_count, count('level_mismatch'), r.out.slice(0, 2000));
-  assert.equal(result.synced_count, count('missing_license') + count('missing_progress'), r.out.slice(0, 2000));
-  const failed = result.results.filter((x) => x.success === false);
-  assert.equal(failed.length, count('level_mismatch'));
-  for (const x of failed) {
-    assert.equal(x.issue_type, 'level_mismatch', JSON.stringify(x));
-    assert.match(x.error, /permission denied for table audit_logs/, JSON.stringify(x));
-  }
-
-  // The failed pairs changed nothing: their licenses as they were, no progression, no audit row.
-  const after = oracle(url);
-  assert.deepEqual(after.pairs.filter((p) => p.issue_type === 'level_mismatch'), before.pairs.filter((p) => p.issue_type === 'level_mismatch'));
-  assert.equal(after.summary.missing_license + after.summary.missing_progress, 0);
-  const now = rowsByPair(url);
-  for (const p of before.pairs.filter((x) => x.issue_type === 'level_mismatch')) {
-    const k = `${p.user_id}|${p.specialization}`;
-    assert.deepEqual(now.license.get(k), rows.license.get(k), `license ${k}`);
-    assert.deepEqual(now.progress.get(k), rows.progress.get(k), `progress ${k}`);
-  }
-  const s2 = snapshot(url);
-  assert.equal(s2.rows.audit_logs, snap.rows.audit_logs, 'audit_logs untouched');
-  assert.equal(s2.rows.users, snap.rows.users, 'users untouched');
-  assert.equal(s2.dump, snap.dump, 'the schema dump of public');
-});
-
-test('repair = on: no write of Lockstep stores a level outside 1..max, nor on a track without a level count', { skip: SKIP }, async () => {
-  const url = createAcademy('guard', { template: base.split('/').pop() });
-  const dir = tmpDir('guard');
-  const cfg = writeConfig(dir, url, { domain: { repair: 'on' } });
-  { const mg = lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, show(mg)); }
-  const r = lockstep(cfg, ['user', 'add', '--email', 'guard@lockstep.test', '--role', 'admin', '--password-stdin'],
-    { input: 'guard-password-123\n' });
-  assert.equal(r.code, 0, show(r));
-  const snap = snapshot(url);
-  const consistent = (spec) => q(url, `SELECT p.student_id FROM specialization_progress p JOIN user_licenses l
-    ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id
-    WHERE p.specialization_id = '${spec}' AND p.current_level = l.current_level ORDER BY 1 LIMIT 1`);
-  const srv = await startServe(dir, { LOCKSTEP_CONFIG: cfg });
-  try {
-    const token = await login(srv.url, 'guard@lockstep.test', 'guard-password-123');
-    for (const [spec, level] of [['PLAYER', 9], ['PLAYER', 0], ['PLAYER', -1], ['INTERNSHIP', 4], ['COACH', 9]]) {
-      const u = consistent(spec);
-      const res = await api(srv.url, token, 'POST', `/api/v1/users/${u}/progress/${spec}/level`, { new_level: level });
-      assert.equal(res.status, 422, `${spec} level ${level}: ${JSON.stringify(res.body)}`);
-    }
-    const lfa = consistent('LFA_COACH');
-    const res = await api(srv.url, token, 'POST', `/api/v1/users/${lfa}/progress/LFA_COACH/level`, { new_level: 1 });
-    assert.ok(res.status >= 400 && res.status < 500, `LFA_COACH has no known maximum: ${res.status} ${JSON.stringify(res.body)}`);
-    // An xp gain cannot lift a level past the maximum either.
-    const top = q(url, `SELECT p.student_id FROM specialization_progress p JOIN user_licenses l
-      ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id
-      WHERE p.specialization_id = 'INTERNSHIP' AND p.current_level = 3 AND l.current_level = 3 ORDER BY 1 LIMIT 1`);
-    const xp = await api(srv.url, token, 'POST', `/api/v1/users/${top}/progress/INTERNSHIP/xp`, { xp_gained: 100000 });
-    assert.ok(xp.status < 500, JSON.stringify(xp.body));
-    assert.equal(q(url, `SELECT current_level FROM specialization_progress WHERE student_id = ${top} AND specialization_id = 'INTERNSHIP'`), '3');
-    assert.equal(q(url, `SELECT current_level FROM user_licenses WHERE user_id = ${top} AND specialization_type = 'INTERNSHIP'`), '3');
-  } finally {
-    assert.equal(await stopServe(srv), 0, srv.stderr());
-  }
-  const now = snapshot(url);
-  // Rows are "count md5 tuples": the content of these tables is what it was.
-  for (const t of ['users', 'specializations', 'user_licenses', 'license_progressions'])
-    assert.equal(now.rows[t].split(' ')[1], snap.rows[t].split(' ')[1], `${t}: nothing written`);
-  assert.equal(q(url, `SELECT count(*) FROM specialization_progress WHERE specialization_id IN ('PLAYER', 'COACH', 'INTERNSHIP')
-    AND (current_level < 1 OR current_level > CASE specialization_id WHEN 'INTERNSHIP' THEN 3 ELSE 8 END)`), '3',
-  'the seed\'s three out-of-range progress levels, no new one');
-});
