@@ -78,6 +78,15 @@ int domain_name_table(enum domain_name n)
     }
 }
 
+bool domain_map_maps_column(const struct domain_map *m, enum domain_name table, const char *col)
+{
+    for (int c = 0; c < DOMAIN_NAME_COUNT; c++)
+        if (domain_name_table((enum domain_name)c) == (int)table && m->name[c][0] &&
+            !strcmp(m->name[c], col))
+            return true;
+    return false;
+}
+
 void domain_map_own(struct domain_map *m)
 {
     memset(m, 0, sizeof *m);

@@ -75,6 +75,9 @@ int domain_name_optional(enum domain_name n);
 /* The table a column name belongs to (DOMAIN_PROGRESS_USER → DOMAIN_PROGRESS_TABLE),
  * or -1 when n names a table. */
 int domain_name_table(enum domain_name n);
+/* Whether `col` is one of the columns m maps in table `table` (the columns a
+ * repair writes: attach.md, rule 3). */
+bool domain_map_maps_column(const struct domain_map *m, enum domain_name table, const char *col);
 /* Fill m with the names of domain.md: Lockstep's own tables (own mode,
  * repairs on, no [levels]). */
 void domain_map_own(struct domain_map *m);

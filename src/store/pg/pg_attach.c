@@ -176,17 +176,6 @@ static const char *wanted_category(enum domain_name n)
     }
 }
 
-/* Whether a repair would fill column `col` of table `t` (the mapped columns
- * it writes: attach.md, rule 3). */
-static bool repair_fills(const struct domain_map *m, int t, const char *col)
-{
-    for (int c = 0; c < DOMAIN_NAME_COUNT; c++)
-        if (domain_name_table((enum domain_name)c) == t && m->name[c][0] &&
-            !strcmp(m->name[c], col))
-            return true;
-    return false;
-}
-
 struct inspect {
     struct pg_store *ps;
     store_doctor_cb cb;
@@ -247,7 +236,7 @@ static void inspect_tables(struct inspect *in)
             for (int r = 0; r < PQntuples(res); r++) {
                 const char *col = PQgetvalue(res, r, 0);
                 if (PQgetvalue(res, r, 2)[0] == 't' && PQgetvalue(res, r, 3)[0] != 't' &&
-                    !repair_fills(m, t, col))
+                    !domain_map_maps_column(m, (enum domain_name)t, col))
                     buf_printf(&unfilled, "%s%s.%s", unfilled.len ? ", " : "", m->name[t], col);
             }
         }

@@ -186,16 +186,6 @@ static long long count_rows(sqlite3 *db, const char *table)
     return n;
 }
 
-/* Whether column `col` of table t is one a repair fills (a mapped one). */
-static bool repair_fills(const struct domain_map *m, int t, const char *col)
-{
-    for (int c = 0; c < DOMAIN_NAME_COUNT; c++)
-        if (domain_name_table((enum domain_name)c) == t && m->name[c][0] &&
-            !strcmp(m->name[c], col))
-            return true;
-    return false;
-}
-
 /* NOT NULL columns without a default (and not the rowid) of the progress and
  * license tables that a repair inserting a row would leave unfilled. */
 static void inspect_not_null(struct sqlite_store *ss, store_doctor_cb cb, void *ctx)
@@ -211,7 +201,7 @@ static void inspect_not_null(struct sqlite_store *ss, store_doctor_cb cb, void *
             const char *type = (const char *)sqlite3_column_text(st, 1);
             bool rowid = sqlite3_column_int(st, 4) > 0 && type && !strcasecmp(type, "INTEGER");
             if (col && sqlite3_column_int(st, 2) && !sqlite3_column_int(st, 3) && !rowid &&
-                !repair_fills(m, t, col))
+                !domain_map_maps_column(m, (enum domain_name)t, col))
                 buf_printf(&unfilled, "%s%s.%s", unfilled.len ? ", " : "", m->name[t], col);
         }
         sqlite3_finalize(st);
