@@ -77,7 +77,7 @@ void h_alert_silence_create(struct http_req *r)
     }
     json_t *o = alerts_silence_json(&si, now);
     if (!o) {
-        http_service_error(r, LS_ERR_DATABASE, "out of memory");
+        http_service_error(r, LS_ERR_NOMEM, "out of memory");
         return;
     }
     char id[24];

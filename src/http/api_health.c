@@ -133,7 +133,7 @@ void h_health_metrics(struct http_req *r)
     json_t *t = o ? json_object() : NULL;
     if (!t) {
         json_decref(o);
-        http_service_error(r, LS_ERR_DATABASE, o ? "out of memory" : store_errmsg(s));
+        http_service_error(r, o ? LS_ERR_NOMEM : LS_ERR_DATABASE, o ? "out of memory" : store_errmsg(s));
         return;
     }
     /* The status bands of this server, so the dashboard draws what the

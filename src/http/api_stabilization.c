@@ -74,7 +74,7 @@ void h_baseline_get(struct http_req *r)
     json_t *o = baseline_json(&bi, &l);
     violation_list_free(&l);
     if (!o) {
-        http_service_error(r, LS_ERR_DATABASE, "out of memory");
+        http_service_error(r, LS_ERR_NOMEM, "out of memory");
         return;
     }
     http_json(r, 200, o);
@@ -114,7 +114,7 @@ void h_baseline_create(struct http_req *r)
     json_t *o = baseline_json(&bi, &l);
     violation_list_free(&l);
     if (!o) {
-        http_service_error(r, LS_ERR_DATABASE, "out of memory");
+        http_service_error(r, LS_ERR_NOMEM, "out of memory");
         return;
     }
     if (file_error[0])
@@ -157,7 +157,7 @@ void h_health_trend(struct http_req *r)
     json_t *o = trend_json(&t, points);
     trend_result_free(&t);
     if (!o) {
-        http_service_error(r, LS_ERR_DATABASE, "out of memory");
+        http_service_error(r, LS_ERR_NOMEM, "out of memory");
         return;
     }
     http_json(r, 200, o);
@@ -186,7 +186,7 @@ void h_health_stabilization_report(struct http_req *r)
     json_t *o = stabilization_json(rep);
     stabilization_free(rep);
     if (!o) {
-        http_service_error(r, LS_ERR_DATABASE, "out of memory");
+        http_service_error(r, LS_ERR_NOMEM, "out of memory");
         return;
     }
     http_json(r, 200, o);

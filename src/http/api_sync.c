@@ -46,10 +46,10 @@ void h_desync_issues(struct http_req *r)
     int rc = p.arr ? check_current_violations(http_store(r), spec && *spec ? spec : NULL,
                                               r->app->cfg.sync_direction, add_to_page, &p, err,
                                               sizeof err)
-                   : LS_ERR_DATABASE;
+                   : LS_ERR_NOMEM;
     if (!rc && p.failed) {
         snprintf(err, sizeof err, "out of memory");
-        rc = LS_ERR_DATABASE;
+        rc = LS_ERR_NOMEM;
     }
     if (rc) {
         json_decref(p.arr);

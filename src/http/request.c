@@ -91,6 +91,10 @@ void http_service_error(struct http_req *r, int code, const char *message)
         http_header(r, "Retry-After", "5");
         http_error(r, 503, "The database is unavailable; retry shortly (request %s)", r->id);
         return;
+    case LS_ERR_NOMEM:
+        log_msg(LOG_ERROR, "http", "request %s: out of memory: %s", r->id, message);
+        http_error(r, 500, "Internal server error (request %s)", r->id);
+        return;
     default:
         log_msg(LOG_ERROR, "http", "request %s: %s", r->id, message);
         http_error(r, 500, "Internal server error (request %s)", r->id);

@@ -576,7 +576,7 @@ static int add_delivery(void *ctx, const struct alert_delivery *d)
     if (!o || !attempts) {
         json_decref(o);
         json_decref(attempts);
-        return store_fail(dc->s, STORE_ERR, "out of memory");
+        return store_fail(dc->s, STORE_ERR_NOMEM, "out of memory");
     }
     json_object_set_new(o, "id", json_integer(d->id));
     json_object_set_new(o, "channel", json_string(d->channel));
@@ -592,9 +592,9 @@ static int add_delivery(void *ctx, const struct alert_delivery *d)
                                                           : json_null());
     json_object_set_new(o, "attempt_log", attempts);
     if (json_array_append_new(dc->arr, o))
-        return store_fail(dc->s, STORE_ERR, "out of memory");
+        return store_fail(dc->s, STORE_ERR_NOMEM, "out of memory");
     int rc = dc->s->ops->attempt_list(dc->s, d->id, add_attempt, attempts);
-    return rc > 0 ? store_fail(dc->s, STORE_ERR, "out of memory") : rc;
+    return rc > 0 ? store_fail(dc->s, STORE_ERR_NOMEM, "out of memory") : rc;
 }
 
 struct overview_ctx {
@@ -609,7 +609,7 @@ static int add_alert(void *ctx, const struct alert *a)
     struct overview_ctx *oc = ctx;
     json_t *o = json_object();
     if (!o)
-        return store_fail(oc->s, STORE_ERR, "out of memory");
+        return store_fail(oc->s, STORE_ERR_NOMEM, "out of memory");
     json_object_set_new(o, "id", json_integer(a->id));
     json_object_set_new(o, "rule", json_string(a->rule));
     json_object_set_new(o, "job", a->subject[0] ? json_string(a->subject) : json_null());
@@ -630,7 +630,7 @@ static int add_alert(void *ctx, const struct alert *a)
         json_t *d = json_array();
         if (!d) {
             json_decref(o);
-            return store_fail(oc->s, STORE_ERR, "out of memory");
+            return store_fail(oc->s, STORE_ERR_NOMEM, "out of memory");
         }
         json_object_set_new(o, "deliveries", d);
         struct delivery_ctx dc = {oc->s, d};
@@ -640,7 +640,7 @@ static int add_alert(void *ctx, const struct alert *a)
             return rc;
         }
     }
-    return json_array_append_new(target, o) ? store_fail(oc->s, STORE_ERR, "out of memory") : 0;
+    return json_array_append_new(target, o) ? store_fail(oc->s, STORE_ERR_NOMEM, "out of memory") : 0;
 }
 
 struct silence_ctx {

@@ -56,7 +56,7 @@ static int keep_if_seen_by(void *ctx, const struct violation *v)
     if (v->first_seen > a->at)
         return 0;
     if (violation_list_add(a->out, v) != 0)
-        return store_fail(a->s, STORE_ERR, "out of memory reading violations");
+        return store_fail(a->s, STORE_ERR_NOMEM, "out of memory reading violations");
     return 0;
 }
 
@@ -728,7 +728,7 @@ int baseline_list_json(struct store *s, json_t **out, char *err, size_t errlen)
     if (!ls.arr || ls.failed) {
         json_decref(ls.arr);
         snprintf(err, errlen, "out of memory");
-        return LS_ERR_DATABASE;
+        return LS_ERR_NOMEM;
     }
     if (rc) {
         json_decref(ls.arr);

@@ -174,7 +174,7 @@ int demo_generate(struct store *s, const struct demo_options *o, struct demo_res
     unsigned char *drift = calloc((size_t)(n / 8 + 1), 1);
     if (!drift) {
         snprintf(err, errlen, "out of memory");
-        return LS_ERR_DATABASE;
+        return LS_ERR_NOMEM;
     }
     uint64_t rng = o->seed;
     for (int64_t k = 0; k < drifted;) {

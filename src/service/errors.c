@@ -30,6 +30,8 @@ int ls_from_store(int store_code)
         return LS_ERR_BUSY;
     case STORE_ERR_UNAVAILABLE:
         return LS_ERR_UNAVAILABLE;
+    case STORE_ERR_NOMEM:
+        return LS_ERR_NOMEM;
     default:
         return LS_ERR_DATABASE;
     }

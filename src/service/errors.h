@@ -14,6 +14,8 @@
 #define LS_ERR_BUSY (-14)       /* the store stayed locked past the busy timeout */
 #define LS_ERR_IO (-15)         /* a file could not be written */
 #define LS_ERR_UNAVAILABLE (-16) /* the database server cannot be reached: HTTP 503 */
+#define LS_ERR_NOMEM (-17)      /* out of memory: HTTP 500; error_type database_error, the
+                                   only fault type domain.md names */
 
 /* The domain's error_type name for a code ("validation_error", …). */
 const char *ls_error_type(int code);

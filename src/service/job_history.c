@@ -168,7 +168,7 @@ int job_history_window(struct store *s, const char *job, int64_t since, int64_t 
     struct seg_collect c = {.job = job};
     int rc = s->ops->scheduler_start_list(s, since, until, collect_segment, &c);
     if (c.failed)
-        rc = store_fail(s, STORE_ERR, "out of memory");
+        rc = store_fail(s, STORE_ERR_NOMEM, "out of memory");
     if (rc) {
         free(c.segs);
         return rc;

@@ -288,7 +288,7 @@ int metrics_violations_by_type(struct metrics *m, struct store *s, json_t **out)
     int rc = s->ops->check_latest(s, &c);
     json_t *o = json_object();
     if (!o)
-        return store_fail(s, STORE_ERR, "out of memory");
+        return store_fail(s, STORE_ERR_NOMEM, "out of memory");
     if (rc == STORE_ERR_NOT_FOUND) {
         *out = o;
         return 0;

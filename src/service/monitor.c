@@ -130,7 +130,7 @@ static int execute(struct monitor *m, struct store *s, const struct monitor_chec
     struct newest_sink sink = {.cap = (size_t)m->cfg->status_violations_limit};
     if (sink.cap && !(sink.keep = calloc(sink.cap, sizeof *sink.keep))) {
         snprintf(err, errlen, "out of memory");
-        return LS_ERR_DATABASE;
+        return LS_ERR_NOMEM;
     }
     struct check_options o = {
         .dry_run = c->dry_run,
@@ -169,7 +169,7 @@ static int execute(struct monitor *m, struct store *s, const struct monitor_chec
         if (!extra || !out || (body_len && !in) ||
             report_write_extra(out, &res->outcome.run, extra, in) != 0) {
             snprintf(err, errlen, "out of memory while building the report");
-            rc = LS_ERR_DATABASE;
+            rc = LS_ERR_NOMEM;
         }
         json_decref(extra);
         if (in)
@@ -208,7 +208,7 @@ int monitor_run_check(struct monitor *m, struct store *s, const struct monitor_c
             res->outcome = m->result_outcome;
             res->shared = true;
             if (!res->report)
-                rc = LS_ERR_DATABASE;
+                rc = LS_ERR_NOMEM;
         }
         snprintf(err, errlen, "%s", rc && m->result_err[0] ? m->result_err : "out of memory");
         pthread_mutex_unlock(&m->mu);
@@ -301,7 +301,7 @@ int monitor_status_json(struct monitor *m, struct store *s, char **out, size_t *
     int rc = s->ops->check_latest(s, &c);
     if (rc == STORE_ERR_NOT_FOUND) {
         *out = unknown_status(len);
-        return *out ? 0 : LS_ERR_DATABASE;
+        return *out ? 0 : LS_ERR_NOMEM;
     }
     if (rc)
         return ls_from_store(rc);
@@ -313,7 +313,7 @@ int monitor_status_json(struct monitor *m, struct store *s, char **out, size_t *
     if (!o || !col.arr) {
         json_decref(o);
         json_decref(col.arr);
-        return LS_ERR_DATABASE;
+        return LS_ERR_NOMEM;
     }
     /* At most status_violations_limit, newest first: one more tells whether
      * the list was cut (the whole list is /health/violations, paginated). */
@@ -322,7 +322,7 @@ int monitor_status_json(struct monitor *m, struct store *s, char **out, size_t *
     if (rc || col.failed) {
         json_decref(o);
         json_decref(col.arr);
-        return rc ? ls_from_store(rc) : LS_ERR_DATABASE;
+        return rc ? ls_from_store(rc) : LS_ERR_NOMEM;
     }
     bool truncated = (int64_t)json_array_size(col.arr) > limit;
     if (truncated)
@@ -339,7 +339,7 @@ int monitor_status_json(struct monitor *m, struct store *s, char **out, size_t *
     char *text = json_dumps(o, REPORT_JSON_FLAGS);
     json_decref(o);
     if (!text)
-        return LS_ERR_DATABASE;
+        return LS_ERR_NOMEM;
     *len = strlen(text);
     pthread_mutex_lock(&m->cache_mu);
     char *copy = malloc(*len + 1);

@@ -50,7 +50,7 @@ int notify_enqueue(struct store *s, const struct config *cfg, struct alert *a, c
     static const char *const channels[] = {"alertmanager", "webhook", "email"};
     struct alert_delivery *d = calloc(1, sizeof *d);
     if (!d)
-        return store_fail(s, STORE_ERR, "queue alert delivery: out of memory");
+        return store_fail(s, STORE_ERR_NOMEM, "queue alert delivery: out of memory");
     int queued = 0, rc = 0;
     for (size_t i = 0; i < sizeof channels / sizeof channels[0] && rc == 0; i++) {
         if (!notify_channel_on(cfg, channels[i]))
@@ -355,7 +355,7 @@ int notify_deliver_due(struct store *s, const struct config *cfg, int64_t now, i
     int ok = 0, bad = 0;
     struct due_rows rows = {calloc(NOTIFY_BATCH, sizeof *rows.items), 0};
     if (!rows.items)
-        return store_fail(s, STORE_ERR, "deliver alerts: out of memory");
+        return store_fail(s, STORE_ERR_NOMEM, "deliver alerts: out of memory");
     int rc = s->ops->delivery_due(s, now, NOTIFY_BATCH, collect_due, &rows);
     for (size_t i = 0; rc == 0 && i < rows.n; i++) {
         struct alert_delivery *d = &rows.items[i];

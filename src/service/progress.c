@@ -51,7 +51,7 @@ int progress_user_pairs(struct store *s, int64_t id, char *email, char *name,
                 size_t cap = us.cap ? us.cap * 2 : 8;
                 struct pair_levels *grown = realloc(us.pairs, cap * sizeof *grown);
                 if (!grown) {
-                    rc = store_fail(s, STORE_ERR, "out of memory");
+                    rc = store_fail(s, STORE_ERR_NOMEM, "out of memory");
                     break;
                 }
                 us.pairs = grown;

@@ -367,7 +367,7 @@ json_t *report_from_store(struct store *s, const struct check_run *c)
     if (!rep || !arr) {
         json_decref(rep);
         json_decref(arr);
-        store_fail(s, STORE_ERR, "out of memory");
+        store_fail(s, STORE_ERR_NOMEM, "out of memory");
         return NULL;
     }
     struct collect col = {arr, 0};
@@ -376,7 +376,7 @@ json_t *report_from_store(struct store *s, const struct check_run *c)
         json_decref(rep);
         json_decref(arr);
         if (col.failed)
-            store_fail(s, STORE_ERR, "out of memory");
+            store_fail(s, STORE_ERR_NOMEM, "out of memory");
         return NULL;
     }
     json_object_set_new(rep, "violations", arr);

@@ -228,7 +228,7 @@ static int collect_new(void *ctx, const struct violation *v)
     struct vcollect *c = ctx;
     (*c->count)++;
     if (c->list->n < STAB_LIST_MAX && violation_list_add(c->list, v) != 0)
-        return store_fail(c->s, STORE_ERR, "out of memory");
+        return store_fail(c->s, STORE_ERR_NOMEM, "out of memory");
     return 0;
 }
 
@@ -288,7 +288,7 @@ int stabilization_compile(struct store *s, const struct config *cfg, int64_t unt
     struct stab_report *r = calloc(1, sizeof *r);
     if (!r) {
         snprintf(err, errlen, "out of memory");
-        return LS_ERR_DATABASE;
+        return LS_ERR_NOMEM;
     }
     int rc = 0;
     r->generated_at = time_now_us();

@@ -80,14 +80,14 @@ static int collect(struct store *s, const struct sync_options *o, const char *sp
         if (pair_needs_review(st)) {
             struct violation v;
             if (pair_violation(&p, o->direction, &v) && add_manual(r, &v) != 0) {
-                rc = store_fail(s, STORE_ERR, "out of memory");
+                rc = store_fail(s, STORE_ERR_NOMEM, "out of memory");
                 goto out;
             }
             continue;
         }
         struct sync_item *it = add_item(r);
         if (!it) {
-            rc = store_fail(s, STORE_ERR, "out of memory");
+            rc = store_fail(s, STORE_ERR_NOMEM, "out of memory");
             goto out;
         }
         it->user_id = p.user_id;
@@ -422,7 +422,7 @@ int sync_recover_interrupted(struct store *s, const char *data_dir, int64_t *n)
     *n = 0;
     struct running *x = calloc(1, sizeof *x);
     if (!x)
-        return store_fail(s, STORE_ERR, "out of memory");
+        return store_fail(s, STORE_ERR_NOMEM, "out of memory");
     char self[64];
     owner_of_self(self);
     int rc = s->ops->sync_run_list_running(s, collect_running, x);

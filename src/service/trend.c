@@ -138,7 +138,7 @@ static int add_point(void *ctx, const struct check_run *c)
         size_t cap = ser->cap ? ser->cap * 2 : 256;
         struct trend_point *p = realloc(ser->points, cap * sizeof *p);
         if (!p)
-            return store_fail(ld->s, STORE_ERR, "out of memory reading the check history");
+            return store_fail(ld->s, STORE_ERR_NOMEM, "out of memory reading the check history");
         ser->points = p;
         ser->cap = cap;
     }

@@ -58,7 +58,7 @@ int users_hash_password(const char *password, char out[192], char *err, size_t e
     if (crypto_pwhash_str(hash, password, n, crypto_pwhash_OPSLIMIT_INTERACTIVE,
                           crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
         snprintf(err, errlen, "out of memory while hashing the password");
-        return LS_ERR_DATABASE;
+        return LS_ERR_NOMEM;
     }
     snprintf(out, 192, "%s", hash);
     sodium_memzero(hash, sizeof hash);

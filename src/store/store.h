@@ -29,6 +29,7 @@
 #define STORE_ERR_URL (-6)       /* the URL names no store Lockstep knows */
 #define STORE_ERR_NO_STORE (-7)  /* nothing there is a Lockstep store (and creating
                                     one was not asked for) */
+#define STORE_ERR_NOMEM (-8)     /* out of memory (in the store or in a callback) */
 
 #include "model/records.h"
 
