@@ -74,6 +74,151 @@ static int lock_pair(struct store *s, int64_t user, const char *spec, int64_t no
     return rc;
 }
 
+/* The specialization and the student exist (in attached mode: the academy's
+ * student). Inside the write transaction. Returns 0, or an error set in r. */
+static int find_spec_and_student(struct store *s, const char *spec_id, int64_t user,
+                                 struct specialization *sp, struct level_result *r)
+{
+    char email[EMAIL_MAX + 1];
+    int rc = s->ops->spec_get(s, spec_id, sp);
+    if (rc == STORE_ERR_NOT_FOUND)
+        return set_error(r, LS_ERR_NOT_FOUND, "Unknown specialization %s", spec_id);
+    if (rc)
+        return store_error(s, r, rc);
+    rc = s->ops->user_email(s, user, email, NULL);
+    if (rc == STORE_ERR_NOT_FOUND)
+        return set_error(r, LS_ERR_NOT_FOUND, "User %lld not found", (long long)user);
+    return rc ? store_error(s, r, rc) : 0;
+}
+
+/* The level the pair moves to: c->new_level, or for a level-up the progress
+ * level plus one when the xp reaches the next level's threshold. Refuses a
+ * level outside 1..max. Returns 0 with *out, or an error set in r. */
+static int choose_level(struct store *s, const struct level_change *c, enum level_mode mode,
+                        const char *spec_id, const struct specialization *sp,
+                        const struct progress *p, struct level_result *r, int *out)
+{
+    int new_level = c->new_level;
+    /* A level-up counts from the progress level: one outside 1..max (written
+     * behind Lockstep's back) is an invalid_level for a person to look at,
+     * never a base to count from or a level to copy to the license. */
+    if (mode == LEVEL_UP_BY_XP && !pair_level_in_range(p->current_level, sp->max_levels))
+        return set_error(r, LS_ERR_VALIDATION,
+                         "Progress level %d of %s is outside its valid range (1-%d): the pair "
+                         "needs manual review (invalid_level)",
+                         p->current_level, spec_id, sp->max_levels);
+    if (mode == LEVEL_UP_BY_XP) {
+        new_level = p->current_level;
+        if (p->current_level < sp->max_levels) {
+            int64_t need;
+            int rc = enforcer_level_threshold(s, spec_id, p->current_level + 1, &need);
+            if (rc)
+                return store_error(s, r, rc);
+            int64_t xp; /* an overflowing sum is refused with the counters */
+            if (__builtin_add_overflow(p->total_xp, c->xp_change, &xp) || xp >= need)
+                new_level = p->current_level + 1;
+        }
+    }
+    if (new_level < 1 || new_level > sp->max_levels)
+        return set_error(r, LS_ERR_VALIDATION, "Invalid level %d for %s (valid range: 1-%d)",
+                         new_level, spec_id, sp->max_levels);
+    *out = new_level;
+    return 0;
+}
+
+/* Add the change's counters to the progress row; refuses an overflow or a
+ * negative result. Returns 0, or an error set in r. */
+static int add_counters(const struct level_change *c, const char *spec_id, struct progress *p,
+                        struct level_result *r)
+{
+    bool coach = !strcmp(spec_id, "COACH");
+    const struct {
+        const char *name;
+        int64_t *value;
+        int64_t change;
+    } counters[] = {
+        {"total_xp", &p->total_xp, c->xp_change},
+        {"completed_sessions", &p->completed_sessions, c->sessions_change},
+        {"completed_projects", &p->completed_projects, c->projects_change},
+        {"theory_hours_completed", &p->theory_hours_completed,
+         coach ? c->theory_hours_change : 0},
+        {"practice_hours_completed", &p->practice_hours_completed,
+         coach ? c->practice_hours_change : 0},
+    };
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+        if (__builtin_add_overflow(*counters[i].value, counters[i].change, counters[i].value))
+            return set_error(r, LS_ERR_VALIDATION, "%s would overflow", counters[i].name);
+        if (*counters[i].value < 0)
+            return set_error(r, LS_ERR_VALIDATION, "%s would become negative (%lld)",
+                             counters[i].name, (long long)*counters[i].value);
+    }
+    return 0;
+}
+
+/* Write both rows at new_level and, when the license level changes, its
+ * progression. An attached row whose mapped columns would not change is not
+ * written. Returns 0 or a store code. */
+static int write_pair(struct store *s, const struct level_change *c, int new_level, int64_t now,
+                      struct progress *p, struct license *l, struct level_result *r)
+{
+    int rc;
+    bool attached = s->domain_attached;
+    p->current_level = new_level;
+    p->last_activity = p->updated_at = now;
+    if ((!attached || r->old_progress_level != new_level) &&
+        (rc = s->ops->progress_update(s, p)) != 0)
+        return rc;
+    int old_license = l->current_level, old_max = l->max_achieved_level;
+    l->current_level = new_level;
+    if (new_level > l->max_achieved_level)
+        l->max_achieved_level = new_level;
+    l->last_advanced_at = l->updated_at = now;
+    if ((!attached || old_license != new_level || old_max != l->max_achieved_level) &&
+        (rc = s->ops->license_update(s, l)) != 0)
+        return rc;
+    if (old_license == new_level)
+        return 0;
+    struct progression pr;
+    memset(&pr, 0, sizeof pr);
+    pr.user_license_id = l->id;
+    pr.from_level = old_license;
+    pr.to_level = new_level;
+    pr.advanced_by = c->advanced_by;
+    if (c->reason && *c->reason)
+        snprintf(pr.reason, sizeof pr.reason, "%s", c->reason);
+    else
+        snprintf(pr.reason, sizeof pr.reason, "Atomic level update to %d", new_level);
+    pr.advanced_at = now;
+    if ((rc = s->ops->progression_insert(s, &pr)) != 0)
+        return rc;
+    r->progression_created = true;
+    return 0;
+}
+
+/* The result of a committed change and its message. */
+static void fill_result(const struct level_change *c, enum level_mode mode, const char *spec_id,
+                        const struct progress *p, const struct license *l,
+                        struct level_result *r)
+{
+    int new_level = p->current_level;
+    r->success = true;
+    r->new_progress_level = new_level;
+    r->total_xp = p->total_xp;
+    r->completed_sessions = p->completed_sessions;
+    r->new_license_level = l->current_level;
+    r->max_achieved_level = l->max_achieved_level;
+    if (mode == LEVEL_UP_BY_XP && new_level != r->old_progress_level)
+        snprintf(r->message, sizeof r->message, "Leveled up to %d in %s", new_level, spec_id);
+    else if (mode == LEVEL_UP_BY_XP)
+        snprintf(r->message, sizeof r->message, "Added %lld xp in %s (level %d)",
+                 (long long)c->xp_change, spec_id, new_level);
+    else
+        snprintf(r->message, sizeof r->message, "Level updated to %d in %s", new_level,
+                 spec_id);
+}
+
+/* One attempt of a level change in one write transaction: both rows locked
+ * in the enforcer's order, written together, or nothing. */
 static int apply_once(struct store *s, const struct level_change *c, enum level_mode mode,
                       struct level_result *r)
 {
@@ -88,134 +233,30 @@ static int apply_once(struct store *s, const struct level_change *c, enum level_
         return store_error(s, r, rc);
     int64_t now = time_now_us();
     struct specialization sp;
-    char email[EMAIL_MAX + 1]; /* the student exists (in attached mode: the academy's) */
     struct progress p;
     struct license l;
-    if ((rc = s->ops->spec_get(s, spec_id, &sp)) != 0) {
-        if (rc == STORE_ERR_NOT_FOUND) {
-            rc = set_error(r, LS_ERR_NOT_FOUND, "Unknown specialization %s", spec_id);
-            goto fail;
-        }
-        goto store_fail;
-    }
-    if ((rc = s->ops->user_email(s, c->user_id, email, NULL)) != 0) {
-        if (rc == STORE_ERR_NOT_FOUND) {
-            rc = set_error(r, LS_ERR_NOT_FOUND, "User %lld not found", (long long)c->user_id);
-            goto fail;
-        }
-        goto store_fail;
-    }
-    if ((rc = lock_pair(s, c->user_id, spec_id, now, &p, &l)) != 0)
-        goto store_fail;
-
-    int new_level = c->new_level;
-    /* A level-up counts from the progress level: one outside 1..max (written
-     * behind Lockstep's back) is an invalid_level for a person to look at,
-     * never a base to count from or a level to copy to the license. */
-    if (mode == LEVEL_UP_BY_XP && !pair_level_in_range(p.current_level, sp.max_levels)) {
-        rc = set_error(r, LS_ERR_VALIDATION,
-                       "Progress level %d of %s is outside its valid range (1-%d): the pair "
-                       "needs manual review (invalid_level)",
-                       p.current_level, spec_id, sp.max_levels);
+    int new_level = 0;
+    if ((rc = find_spec_and_student(s, spec_id, c->user_id, &sp, r)) != 0)
+        goto fail;
+    if ((rc = lock_pair(s, c->user_id, spec_id, now, &p, &l)) != 0) {
+        rc = store_error(s, r, rc);
         goto fail;
     }
-    if (mode == LEVEL_UP_BY_XP) {
-        new_level = p.current_level;
-        if (p.current_level < sp.max_levels) {
-            int64_t need;
-            if ((rc = enforcer_level_threshold(s, spec_id, p.current_level + 1, &need)) != 0)
-                goto store_fail;
-            int64_t xp; /* an overflowing sum is refused below */
-            if (__builtin_add_overflow(p.total_xp, c->xp_change, &xp) || xp >= need)
-                new_level = p.current_level + 1;
-        }
-    }
-    if (new_level < 1 || new_level > sp.max_levels) {
-        rc = set_error(r, LS_ERR_VALIDATION, "Invalid level %d for %s (valid range: 1-%d)",
-                       new_level, spec_id, sp.max_levels);
+    if ((rc = choose_level(s, c, mode, spec_id, &sp, &p, r, &new_level)) != 0 ||
+        (rc = add_counters(c, spec_id, &p, r)) != 0)
         goto fail;
-    }
-
     r->old_progress_level = p.current_level;
     r->old_license_level = l.current_level;
-    p.current_level = new_level;
-    bool coach = !strcmp(spec_id, "COACH");
-    const struct {
-        const char *name;
-        int64_t *value;
-        int64_t change;
-    } counters[] = {
-        {"total_xp", &p.total_xp, c->xp_change},
-        {"completed_sessions", &p.completed_sessions, c->sessions_change},
-        {"completed_projects", &p.completed_projects, c->projects_change},
-        {"theory_hours_completed", &p.theory_hours_completed,
-         coach ? c->theory_hours_change : 0},
-        {"practice_hours_completed", &p.practice_hours_completed,
-         coach ? c->practice_hours_change : 0},
-    };
-    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
-        if (__builtin_add_overflow(*counters[i].value, counters[i].change, counters[i].value)) {
-            rc = set_error(r, LS_ERR_VALIDATION, "%s would overflow", counters[i].name);
-            goto fail;
-        }
-        if (*counters[i].value < 0) {
-            rc = set_error(r, LS_ERR_VALIDATION, "%s would become negative (%lld)",
-                           counters[i].name, (long long)*counters[i].value);
-            goto fail;
-        }
+    if ((rc = write_pair(s, c, new_level, now, &p, &l, r)) != 0 ||
+        (rc = s->ops->commit(s)) != 0) {
+        rc = store_error(s, r, rc);
+        goto fail;
     }
-    p.last_activity = p.updated_at = now;
-    /* An attached row whose mapped columns would not change is not written. */
-    bool attached = s->domain_attached;
-    if ((!attached || r->old_progress_level != new_level) &&
-        (rc = s->ops->progress_update(s, &p)) != 0)
-        goto store_fail;
-
-    int old_license = l.current_level, old_max = l.max_achieved_level;
-    l.current_level = new_level;
-    if (new_level > l.max_achieved_level)
-        l.max_achieved_level = new_level;
-    l.last_advanced_at = l.updated_at = now;
-    if ((!attached || old_license != new_level || old_max != l.max_achieved_level) &&
-        (rc = s->ops->license_update(s, &l)) != 0)
-        goto store_fail;
-    if (old_license != new_level) {
-        struct progression pr;
-        memset(&pr, 0, sizeof pr);
-        pr.user_license_id = l.id;
-        pr.from_level = old_license;
-        pr.to_level = new_level;
-        pr.advanced_by = c->advanced_by;
-        if (c->reason && *c->reason)
-            snprintf(pr.reason, sizeof pr.reason, "%s", c->reason);
-        else
-            snprintf(pr.reason, sizeof pr.reason, "Atomic level update to %d", new_level);
-        pr.advanced_at = now;
-        if ((rc = s->ops->progression_insert(s, &pr)) != 0)
-            goto store_fail;
-        r->progression_created = true;
-    }
-    if ((rc = s->ops->commit(s)) != 0)
-        return store_error(s, r, rc);
-    r->success = true;
-    r->new_progress_level = p.current_level;
-    r->total_xp = p.total_xp;
-    r->completed_sessions = p.completed_sessions;
-    r->new_license_level = l.current_level;
-    r->max_achieved_level = l.max_achieved_level;
-    if (mode == LEVEL_UP_BY_XP && new_level != r->old_progress_level)
-        snprintf(r->message, sizeof r->message, "Leveled up to %d in %s", new_level, spec_id);
-    else if (mode == LEVEL_UP_BY_XP)
-        snprintf(r->message, sizeof r->message, "Added %lld xp in %s (level %d)",
-                 (long long)c->xp_change, spec_id, new_level);
-    else
-        snprintf(r->message, sizeof r->message, "Level updated to %d in %s", new_level,
-                 spec_id);
+    fill_result(c, mode, spec_id, &p, &l, r);
     return 0;
-store_fail:
-    rc = store_error(s, r, rc);
 fail:
-    s->ops->rollback(s);
+    if (s->in_txn)
+        s->ops->rollback(s);
     r->progression_created = false;
     return rc;
 }

@@ -142,6 +142,62 @@ static int pair_now(struct store *s, int64_t user, const char *spec, struct pair
     return rc < 0 ? rc : 0;
 }
 
+/* The repair's writes on the locked rows: create the missing row, or copy
+ * one side's level to the other (with a progression when the license moves),
+ * as `action` says. Fills the item's levels. Returns 0 or a store code. */
+static int write_repair(struct store *s, const struct sync_options *o, enum pair_state st,
+                        const char *action, int64_t now, struct progress *p,
+                        struct license *l, struct sync_item *it)
+{
+    int rc;
+    if (st == PAIR_MISSING_LICENSE) {
+        memset(l, 0, sizeof *l);
+        l->user_id = it->user_id;
+        memcpy(l->spec, it->spec, sizeof l->spec);
+        l->current_level = l->max_achieved_level = p->current_level;
+        l->started_at = l->created_at = l->updated_at = now;
+        it->has_new = true;
+        it->new_level = l->current_level;
+        rc = s->ops->license_insert(s, l);
+    } else if (st == PAIR_MISSING_PROGRESS) {
+        memset(p, 0, sizeof *p);
+        p->student_id = it->user_id;
+        memcpy(p->spec, it->spec, sizeof p->spec);
+        p->current_level = l->current_level;
+        p->created_at = p->updated_at = p->last_activity = now;
+        it->has_new = true;
+        it->new_level = p->current_level;
+        rc = s->ops->progress_insert(s, p);
+    } else if (!strcmp(action, "sync_progress_to_license")) {
+        struct progression pr;
+        memset(&pr, 0, sizeof pr);
+        pr.user_license_id = l->id;
+        pr.from_level = l->current_level;
+        pr.to_level = p->current_level;
+        pr.advanced_by = o->caller;
+        pr.advanced_at = now;
+        snprintf(pr.reason, sizeof pr.reason, "Auto-sync from SpecializationProgress");
+        it->has_old = it->has_new = true;
+        it->old_level = l->current_level;
+        it->new_level = p->current_level;
+        l->current_level = p->current_level;
+        if (l->current_level > l->max_achieved_level)
+            l->max_achieved_level = l->current_level;
+        l->last_advanced_at = l->updated_at = now;
+        rc = s->ops->license_update(s, l);
+        if (rc == 0)
+            rc = s->ops->progression_insert(s, &pr);
+    } else {
+        it->has_old = it->has_new = true;
+        it->old_level = p->current_level;
+        it->new_level = l->current_level;
+        p->current_level = l->current_level;
+        p->updated_at = now;
+        rc = s->ops->progress_update(s, p);
+    }
+    return rc;
+}
+
 /* Repair one pair in its own transaction. Fills the item with what happened. */
 static int repair(struct store *s, const struct sync_options *o, struct sync_item *it,
                   int64_t now, int64_t run_id)
@@ -202,51 +258,7 @@ static int repair(struct store *s, const struct sync_options *o, struct sync_ite
                         sp.max_levels, it->spec, PAIR_MANUAL_REVIEW);
         goto fail;
     }
-    if (st == PAIR_MISSING_LICENSE) {
-        memset(&l, 0, sizeof l);
-        l.user_id = it->user_id;
-        memcpy(l.spec, it->spec, sizeof l.spec);
-        l.current_level = l.max_achieved_level = p.current_level;
-        l.started_at = l.created_at = l.updated_at = now;
-        it->has_new = true;
-        it->new_level = l.current_level;
-        rc = s->ops->license_insert(s, &l);
-    } else if (st == PAIR_MISSING_PROGRESS) {
-        memset(&p, 0, sizeof p);
-        p.student_id = it->user_id;
-        memcpy(p.spec, it->spec, sizeof p.spec);
-        p.current_level = l.current_level;
-        p.created_at = p.updated_at = p.last_activity = now;
-        it->has_new = true;
-        it->new_level = p.current_level;
-        rc = s->ops->progress_insert(s, &p);
-    } else if (!strcmp(action, "sync_progress_to_license")) {
-        struct progression pr;
-        memset(&pr, 0, sizeof pr);
-        pr.user_license_id = l.id;
-        pr.from_level = l.current_level;
-        pr.to_level = p.current_level;
-        pr.advanced_by = o->caller;
-        pr.advanced_at = now;
-        snprintf(pr.reason, sizeof pr.reason, "Auto-sync from SpecializationProgress");
-        it->has_old = it->has_new = true;
-        it->old_level = l.current_level;
-        it->new_level = p.current_level;
-        l.current_level = p.current_level;
-        if (l.current_level > l.max_achieved_level)
-            l.max_achieved_level = l.current_level;
-        l.last_advanced_at = l.updated_at = now;
-        rc = s->ops->license_update(s, &l);
-        if (rc == 0)
-            rc = s->ops->progression_insert(s, &pr);
-    } else {
-        it->has_old = it->has_new = true;
-        it->old_level = p.current_level;
-        it->new_level = l.current_level;
-        p.current_level = l.current_level;
-        p.updated_at = now;
-        rc = s->ops->progress_update(s, &p);
-    }
+    rc = write_repair(s, o, st, action, now, &p, &l, it);
     /* The run's count commits with the repair: a run killed at any point
      * shows exactly the repairs that committed. */
     if (rc == 0 && run_id)
@@ -459,6 +471,142 @@ int sync_recover_interrupted(struct store *s, const char *data_dir, int64_t *n)
     return rc;
 }
 
+/* The scope names a specialization and a student that exist (in attached
+ * mode: the academy's student); spec gets the specialization's id. Returns 0
+ * or an LS_ERR_* code with err. */
+static int check_scope(struct store *s, const struct sync_options *o, char spec[SPEC_ID_MAX],
+                       char *err, size_t errlen)
+{
+    if (o->spec) {
+        struct specialization sp;
+        int rc = specs_get(s, o->spec, &sp, err, errlen);
+        if (rc)
+            return rc;
+        memcpy(spec, sp.id, SPEC_ID_MAX);
+    }
+    if (o->user_id) {
+        char email[EMAIL_MAX + 1];
+        int rc = s->ops->user_email(s, o->user_id, email, NULL);
+        if (rc == STORE_ERR_NOT_FOUND) {
+            snprintf(err, errlen, "User %lld not found", (long long)o->user_id);
+            return LS_ERR_NOT_FOUND;
+        }
+        if (rc) {
+            snprintf(err, errlen, "%s", store_errmsg(s));
+            return ls_from_store(rc);
+        }
+    }
+    return 0;
+}
+
+/* Record the run (running) and open its log before the first repair, so a
+ * run killed midway still shows what it committed. */
+static void start_run(struct store *s, const struct sync_options *o, const char *spec,
+                      int64_t started, struct sync_run *run, struct journal *j,
+                      struct sync_result *r)
+{
+    memset(run, 0, sizeof *run);
+    run->started_at = started;
+    run->finished_at = started;
+    snprintf(run->trigger, sizeof run->trigger, "%s", o->trigger ? o->trigger : "cli");
+    snprintf(run->direction, sizeof run->direction, "%s", o->direction);
+    run->scope_user = o->user_id;
+    if (spec)
+        memcpy(run->scope_spec, spec, sizeof run->scope_spec);
+    run->total_issues = r->total_issues;
+    snprintf(run->status, sizeof run->status, "running");
+    owner_of_self(run->owner);
+    if (o->data_dir && r->n_items > 0) {
+        journal_open(o, started, j, r);
+        if (j->fd >= 0) {
+            snprintf(run->log_file, sizeof run->log_file, "%s", j->rel);
+            json_t *head = json_object();
+            json_object_set_new(head, "status", json_string("running"));
+            json_object_set_new(head, "direction", json_string(o->direction));
+            json_object_set_new(head, "total_issues", json_integer(r->total_issues));
+            journal_write(j->fd, head);
+        }
+    }
+    if (s->ops->sync_run_insert(s, run) != 0) {
+        snprintf(r->record_error, sizeof r->record_error, "%s", store_errmsg(s));
+        run->id = 0;
+    }
+}
+
+/* Why the run stops early, into r->error: true when it must. */
+static bool must_stop(struct store *s, const struct sync_options *o, int rc,
+                      struct sync_result *r)
+{
+    if (o->may_continue && !o->may_continue(o->may_continue_ctx)) {
+        snprintf(r->error, sizeof r->error, "this process no longer leads the scheduled "
+                 "jobs; stopped after %lld of %zu pairs", (long long)r->synced_count,
+                 r->n_items);
+        return true;
+    }
+    if (rc == STORE_ERR_BUSY || rc == STORE_ERR_UNAVAILABLE) {
+        /* Every further pair would wait as long: stop here. */
+        snprintf(r->error, sizeof r->error, "%s; stopped after %lld of %zu pairs",
+                 store_errmsg(s), (long long)r->synced_count, r->n_items);
+        return true;
+    }
+    return false;
+}
+
+/* Repair every collected pair, each in its own transaction, journalled as it
+ * commits. */
+static void repair_all(struct store *s, const struct sync_options *o, int64_t run_id,
+                       const struct journal *j, struct sync_result *r)
+{
+    bool stopped = false;
+    for (size_t i = 0; i < r->n_items; i++) {
+        struct sync_item *it = &r->items[i];
+        if (!stopped && o->may_continue)
+            stopped = must_stop(s, o, 0, r);
+        if (stopped) {
+            it->success = false;
+            snprintf(it->error, sizeof it->error, "not attempted: %s", r->error);
+            r->failed_count++;
+            continue;
+        }
+        int rc = repair(s, o, it, time_now_us(), run_id);
+        if (rc)
+            stopped = must_stop(s, o, rc, r);
+        if (rc) {
+            it->success = false;
+            snprintf(it->error, sizeof it->error, "%s", store_errmsg(s));
+            r->failed_count++;
+        } else {
+            it->success = true;
+            if (strcmp(it->action, "none") != 0)
+                r->synced_count++;
+        }
+        if (j->fd >= 0)
+            journal_write(j->fd, item_json(it));
+    }
+}
+
+/* Write the log file and finish the run's row. The repairs are committed: a
+ * failure to note the run is reported, not undone. */
+static void finish_run(struct store *s, const struct sync_options *o, int64_t started,
+                       struct sync_run *run, struct journal *j, struct sync_result *r)
+{
+    /* A sync with nothing to repair leaves its row and day-log line, no file. */
+    if (o->data_dir && (r->n_items > 0 || r->n_manual > 0))
+        write_log(o, r, started, j);
+    if (j->fd >= 0)
+        close(j->fd);
+    run->finished_at = time_now_us();
+    run->synced_count = r->synced_count;
+    run->failed_count = r->failed_count;
+    run->success = r->success;
+    snprintf(run->log_file, sizeof run->log_file, "%s", r->log_file);
+    snprintf(run->error, sizeof run->error, "%s", r->error[0] ? r->error : r->log_error);
+    snprintf(run->status, sizeof run->status, "finished");
+    int frc = run->id ? s->ops->sync_run_finish(s, run) : s->ops->sync_run_insert(s, run);
+    if (frc != 0 && !r->record_error[0])
+        snprintf(r->record_error, sizeof r->record_error, "%s", store_errmsg(s));
+}
+
 int sync_execute(struct store *s, const struct sync_options *o, struct sync_result *r,
                  char *err, size_t errlen)
 {
@@ -479,128 +627,29 @@ int sync_execute(struct store *s, const struct sync_options *o, struct sync_resu
     opt.direction = direction;
     snprintf(r->direction, sizeof r->direction, "%s", direction);
     r->dry_run = o->dry_run;
-    char spec[SPEC_ID_MAX];
-    struct specialization sp;
-    if (o->spec) {
-        int rc = specs_get(s, o->spec, &sp, err, errlen);
-        if (rc)
-            return rc;
-        memcpy(spec, sp.id, sizeof spec);
-    }
-    if (o->user_id) {
-        char email[EMAIL_MAX + 1]; /* the student exists (in attached mode: the academy's) */
-        int rc = s->ops->user_email(s, o->user_id, email, NULL);
-        if (rc == STORE_ERR_NOT_FOUND) {
-            snprintf(err, errlen, "User %lld not found", (long long)o->user_id);
-            return LS_ERR_NOT_FOUND;
-        }
-        if (rc) {
-            snprintf(err, errlen, "%s", store_errmsg(s));
-            return ls_from_store(rc);
-        }
-    }
+    char spec[SPEC_ID_MAX] = "";
+    int rc = check_scope(s, o, spec, err, errlen);
+    if (rc)
+        return rc;
     int64_t recovered = 0;
     (void)sync_recover_interrupted(s, o->data_dir, &recovered);
     int64_t started = time_now_us();
-    int rc = collect(s, &opt, o->spec ? spec : NULL, r);
-    if (rc) {
+    if ((rc = collect(s, &opt, o->spec ? spec : NULL, r)) != 0) {
         snprintf(err, errlen, "sync failed: %s", store_errmsg(s));
         sync_result_free(r);
         return ls_from_store(rc);
     }
     r->total_issues = (int64_t)r->n_items;
-    /* The run is recorded (running) and its log opened before the first
-     * repair, so a run killed midway still shows what it committed. */
+    if (o->dry_run) {
+        r->success = true;
+        return 0;
+    }
     struct journal j = {.fd = -1};
     struct sync_run run;
-    memset(&run, 0, sizeof run);
-    run.started_at = started;
-    run.finished_at = started;
-    snprintf(run.trigger, sizeof run.trigger, "%s", o->trigger ? o->trigger : "cli");
-    snprintf(run.direction, sizeof run.direction, "%s", direction);
-    run.scope_user = o->user_id;
-    if (o->spec)
-        memcpy(run.scope_spec, spec, sizeof run.scope_spec);
-    run.total_issues = r->total_issues;
-    snprintf(run.status, sizeof run.status, "running");
-    owner_of_self(run.owner);
-    if (!o->dry_run) {
-        if (o->data_dir && r->n_items > 0) {
-            journal_open(&opt, started, &j, r);
-            if (j.fd >= 0) {
-                snprintf(run.log_file, sizeof run.log_file, "%s", j.rel);
-                json_t *head = json_object();
-                json_object_set_new(head, "status", json_string("running"));
-                json_object_set_new(head, "direction", json_string(direction));
-                json_object_set_new(head, "total_issues", json_integer(r->total_issues));
-                journal_write(j.fd, head);
-            }
-        }
-        if (s->ops->sync_run_insert(s, &run) != 0) {
-            snprintf(r->record_error, sizeof r->record_error, "%s", store_errmsg(s));
-            run.id = 0;
-        }
-    }
-    if (!o->dry_run) {
-        bool stopped = false;
-        for (size_t i = 0; i < r->n_items; i++) {
-            struct sync_item *it = &r->items[i];
-            if (!stopped && o->may_continue && !o->may_continue(o->may_continue_ctx)) {
-                snprintf(r->error, sizeof r->error, "this process no longer leads the scheduled "
-                         "jobs; stopped after %lld of %zu pairs", (long long)r->synced_count,
-                         r->n_items);
-                stopped = true;
-            }
-            if (stopped) {
-                it->success = false;
-                snprintf(it->error, sizeof it->error, "not attempted: %s", r->error);
-                r->failed_count++;
-                continue;
-            }
-            rc = repair(s, &opt, it, time_now_us(), run.id);
-            if (rc && o->may_continue && !o->may_continue(o->may_continue_ctx)) {
-                snprintf(r->error, sizeof r->error, "this process no longer leads the scheduled "
-                         "jobs; stopped after %lld of %zu pairs", (long long)r->synced_count,
-                         r->n_items);
-                stopped = true;
-            } else if (rc == STORE_ERR_BUSY || rc == STORE_ERR_UNAVAILABLE) {
-                /* Every further pair would wait as long: stop here. */
-                snprintf(r->error, sizeof r->error, "%s; stopped after %lld of %zu pairs",
-                         store_errmsg(s), (long long)r->synced_count, r->n_items);
-                stopped = true;
-            }
-            if (rc) {
-                it->success = false;
-                snprintf(it->error, sizeof it->error, "%s", store_errmsg(s));
-                r->failed_count++;
-            } else {
-                it->success = true;
-                if (strcmp(it->action, "none") != 0)
-                    r->synced_count++;
-            }
-            if (j.fd >= 0)
-                journal_write(j.fd, item_json(it));
-        }
-    }
+    start_run(s, &opt, o->spec ? spec : NULL, started, &run, &j, r);
+    repair_all(s, &opt, run.id, &j, r);
     r->success = r->failed_count == 0;
-    if (!o->dry_run) {
-        /* A sync with nothing to repair leaves its row and day-log line, no file. */
-        if (o->data_dir && (r->n_items > 0 || r->n_manual > 0))
-            write_log(&opt, r, started, &j);
-        if (j.fd >= 0)
-            close(j.fd);
-        run.finished_at = time_now_us();
-        run.synced_count = r->synced_count;
-        run.failed_count = r->failed_count;
-        run.success = r->success;
-        snprintf(run.log_file, sizeof run.log_file, "%s", r->log_file);
-        snprintf(run.error, sizeof run.error, "%s", r->error[0] ? r->error : r->log_error);
-        snprintf(run.status, sizeof run.status, "finished");
-        /* The repairs are committed; a failure to note the run is reported, not undone. */
-        int frc = run.id ? s->ops->sync_run_finish(s, &run) : s->ops->sync_run_insert(s, &run);
-        if (frc != 0 && !r->record_error[0])
-            snprintf(r->record_error, sizeof r->record_error, "%s", store_errmsg(s));
-    }
+    finish_run(s, &opt, started, &run, &j, r);
     return 0;
 }
 
