@@ -11,6 +11,7 @@
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -263,6 +264,41 @@ static void write_report_file(struct sink *k, struct check_run *run)
         budget_warning(k->o, st.bytes);
 }
 
+/* Classify every pair the scan gives: count them into run, stage what
+ * changes in the open violations, emit each violation. Returns 0 or a store
+ * error. */
+static int classify_all(struct sink *k, struct store_scan *scan, struct check_run *run)
+{
+    struct store *s = k->s;
+    const struct check_options *o = k->o;
+    struct pair_levels p;
+    struct violation v;
+    int64_t last_user = 0;
+    int rc;
+    while ((rc = s->ops->pair_scan_next(scan, &p)) == 1) {
+        if (!p.has_progress && !p.has_license) { /* an open violation whose rows are gone */
+            if (!o->dry_run && (rc = stage_pair(s, &p, NULL)) != 0)
+                return rc;
+            continue;
+        }
+        run->total_checked++;
+        if (p.user_id != last_user) { /* pairs arrive ordered by user */
+            run->users_checked++;
+            last_user = p.user_id;
+        }
+        if (!pair_violation(&p, o->direction, &v)) {
+            run->consistent++;
+            if (p.has_open && !o->dry_run && (rc = stage_pair(s, &p, NULL)) != 0)
+                return rc;
+            continue;
+        }
+        run->inconsistent++;
+        if ((rc = emit(k, &p, &v)) != 0)
+            return rc;
+    }
+    return rc < 0 ? rc : 0;
+}
+
 int check_execute(struct store *s, const struct check_options *o, struct check_outcome *out,
                   char *err, size_t errlen)
 {
@@ -290,32 +326,10 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
     struct pair_filter all = {.open_violations = true};
     if ((rc = s->ops->pair_scan_open(s, &all, &scan)) != 0)
         goto store_failed;
-    struct pair_levels p;
-    struct violation v;
-    int64_t last_user = 0;
-    while ((rc = s->ops->pair_scan_next(scan, &p)) == 1) {
-        if (!p.has_progress && !p.has_license) { /* an open violation whose rows are gone */
-            if (!o->dry_run && (rc = stage_pair(s, &p, NULL)) != 0)
-                goto store_failed;
-            continue;
-        }
-        run->total_checked++;
-        if (p.user_id != last_user) { /* pairs arrive ordered by user */
-            run->users_checked++;
-            last_user = p.user_id;
-        }
-        if (!pair_violation(&p, o->direction, &v)) {
-            run->consistent++;
-            if (p.has_open && !o->dry_run && (rc = stage_pair(s, &p, NULL)) != 0)
-                goto store_failed;
-            continue;
-        }
-        run->inconsistent++;
-        if ((rc = emit(&k, &p, &v)) != 0)
-            goto store_failed;
-    }
-    if (rc < 0)
+    if ((rc = classify_all(&k, scan, run)) != 0)
         goto store_failed;
+    assert(run->consistent + run->inconsistent == run->total_checked);
+    assert(run->users_checked <= run->total_checked);
     s->ops->pair_scan_close(scan);
     scan = NULL;
     if (o->require_pairs && run->total_checked == 0) {

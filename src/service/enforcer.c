@@ -7,6 +7,7 @@
 #include "service/specs.h"
 #include "util/timeutil.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -247,7 +248,12 @@ static int apply_once(struct store *s, const struct level_change *c, enum level_
         goto fail;
     r->old_progress_level = p.current_level;
     r->old_license_level = l.current_level;
-    if ((rc = write_pair(s, c, new_level, now, &p, &l, r)) != 0 ||
+    rc = write_pair(s, c, new_level, now, &p, &l, r);
+    /* The coupling itself: both records at one level, in range. */
+    assert(rc != 0 || (p.current_level == l.current_level && l.current_level == new_level &&
+                       l.max_achieved_level >= l.current_level &&
+                       pair_level_in_range(new_level, sp.max_levels)));
+    if (rc != 0 ||
         (rc = s->ops->commit(s)) != 0) {
         rc = store_error(s, r, rc);
         goto fail;

@@ -395,18 +395,12 @@ void stabilization_free(struct stab_report *r)
 
 /* ---- observations and action items -------------------------------------------- */
 
-static void observe(struct stab_report *r)
+/* What went well in the window. */
+static void observe_positive(struct stab_report *r, const char *ref)
 {
     const struct trend *t = &r->trend.trend;
     const struct stab_verdict *v = &r->verdict;
     const struct job_window *cj = &r->check_job;
-    char at[TIME_ISO_LEN], ref[160];
-    reference_words(&r->facts, ref, sizeof ref);
-    int64_t missed = cj->missed - r->checks_pending;
-    if (missed < 0)
-        missed = 0;
-
-    /* Positive. */
     if (t->count > 0 && t->min >= r->healthy_threshold - EPS)
         item(&r->positive, "consistency stayed at or above %.2f%% in all %lld checks",
              r->healthy_threshold, (long long)t->count);
@@ -429,8 +423,18 @@ static void observe(struct stab_report *r)
         item(&r->positive, "all %lld sync run%s succeeded (%lld pair%s repaired)",
              (long long)r->sync_runs, r->sync_runs == 1 ? "" : "s",
              (long long)r->sync_pairs_repaired, r->sync_pairs_repaired == 1 ? "" : "s");
+}
 
-    /* Issues. */
+/* What stands in the way of going ahead. */
+static void observe_issues(struct stab_report *r, const char *ref, int64_t known_open)
+{
+    const struct trend *t = &r->trend.trend;
+    const struct stab_verdict *v = &r->verdict;
+    const struct job_window *cj = &r->check_job;
+    char at[TIME_ISO_LEN];
+    int64_t missed = cj->missed - r->checks_pending;
+    if (missed < 0)
+        missed = 0;
     if (t->count < TREND_MIN_CHECKS)
         item(&r->issues, "only %lld recorded check%s in the window (%d needed for a decision)",
              (long long)t->count, t->count == 1 ? "" : "s", TREND_MIN_CHECKS);
@@ -464,7 +468,6 @@ static void observe(struct stab_report *r)
         item(&r->issues, "%lld of the new violations listed need%s manual review (invalid level, "
              "unknown specialization or duplicate rows): no sync repairs them",
              (long long)review, review == 1 ? "s" : "");
-    int64_t known_open = r->current_violations - r->new_count;
     if (known_open > 0)
         item(&r->issues, "%lld known violation%s still open", (long long)known_open,
              known_open == 1 ? "" : "s");
@@ -493,8 +496,13 @@ static void observe(struct stab_report *r)
         item(&r->issues, "%lld sync run%s failed (%lld pair%s not repaired)",
              (long long)r->sync_failed, r->sync_failed == 1 ? "" : "s",
              (long long)r->sync_pairs_failed, r->sync_pairs_failed == 1 ? "" : "s");
+}
 
-    /* Action items. */
+/* What to do next, by the decision. */
+static void observe_actions(struct stab_report *r, int64_t known_open)
+{
+    const struct trend *t = &r->trend.trend;
+    const struct stab_verdict *v = &r->verdict;
     switch (v->decision) {
     case STAB_INSUFFICIENT_DATA:
         item(&r->actions, "Keep `lockstep serve` running until the window holds at least %d "
@@ -543,6 +551,17 @@ static void observe(struct stab_report *r)
     if (v->decision != STAB_PROCEED && known_open > 0 && v->decision != STAB_FIX_SCHEDULER)
         item(&r->actions, "Repair the %lld known violation%s still open: `lockstep sync`.",
              (long long)known_open, known_open == 1 ? "" : "s");
+}
+
+/* The report's three lists: positive findings, issues and action items. */
+static void observe(struct stab_report *r)
+{
+    char ref[160];
+    reference_words(&r->facts, ref, sizeof ref);
+    int64_t known_open = r->current_violations - r->new_count;
+    observe_positive(r, ref);
+    observe_issues(r, ref, known_open);
+    observe_actions(r, known_open);
 }
 
 /* ---- JSON -------------------------------------------------------------------------- */

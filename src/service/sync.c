@@ -11,6 +11,7 @@
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -259,6 +260,7 @@ static int repair(struct store *s, const struct sync_options *o, struct sync_ite
         goto fail;
     }
     rc = write_repair(s, o, st, action, now, &p, &l, it);
+    assert(rc != 0 || p.current_level == l.current_level); /* the pair is coupled again */
     /* The run's count commits with the repair: a run killed at any point
      * shows exactly the repairs that committed. */
     if (rc == 0 && run_id)
