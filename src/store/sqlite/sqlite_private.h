@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 /* Every statement of the store, prepared once per connection (sq_stmt). Their
- * SQL is the table in sqlite_store.c. */
+ * SQL is the table in sqlite_statements.c. */
 enum stmt_id {
     ST_USER_INSERT,
     ST_USER_GET,
@@ -107,7 +107,7 @@ enum stmt_id {
 };
 
 /* The changes a check makes to the open violations, gathered while its full
- * scan runs (see "the pair scan") so that recording touches only what changed. */
+ * scan runs (sqlite_scan.c) so that recording touches only what changed. */
 struct staged_violation {
     int64_t user;
     char spec[SPEC_ID_MAX];
@@ -152,6 +152,15 @@ static inline struct sqlite_store *SS(struct store *s)
  * store code (STORE_ERR_BUSY, STORE_ERR_CONFLICT, STORE_ERR). */
 int sq_fail(struct sqlite_store *ss, int rc, const char *what);
 
+/* Transactions (sqlite_store.c): the store_ops begin, commit and rollback;
+ * sq_rollback keeps the store's error message of the failure that led to it. */
+int sq_begin(struct store *s, enum store_txn kind);
+int sq_commit(struct store *s);
+void sq_rollback(struct store *s);
+/* Turn off double-quoted string literals on a new connection, so a quoted
+ * name that does not exist is an error instead of a constant (sqlite_store.c). */
+void sq_no_quoted_strings(sqlite3 *db);
+
 /* An attached academy file (sqlite_attach.c, attach.md): its schema name in
  * every connection of the store. sq_attach_academy attaches [domain] database
  * to db (read-only unless repairs are on; a missing file is an error, never
@@ -161,6 +170,11 @@ int sq_fail(struct sqlite_store *ss, int rc, const char *what);
 #define SQ_ACADEMY "academy"
 int sq_attach_academy(struct sqlite_store *ss, sqlite3 *db, char *err, size_t errlen);
 int sq_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx);
+/* The SQL of statement `id` for this store's domain tables, made from its
+ * template the first time (borrowed: ss->sql[id], freed with the store); NULL
+ * with the store's error set (a domain write while repairs are off, a bad
+ * mapping). sqlite_statements.c. */
+const char *sq_sql_text(struct sqlite_store *ss, enum stmt_id id);
 /* Statement `id` of this connection, reset and unbound, prepared the first
  * time (borrowed: the store finalizes it); NULL with the store's error set. */
 sqlite3_stmt *sq_stmt(struct sqlite_store *ss, enum stmt_id id);
@@ -182,6 +196,54 @@ int sq_first_time(struct sqlite_store *ss, sqlite3_stmt *st, int64_t *when, cons
 int sq_exec_stmt(struct sqlite_store *ss, sqlite3_stmt *st, const char *what);
 int sq_step_one(struct sqlite_store *ss, sqlite3_stmt *st, const char *what);
 int sq_exec_sql(struct sqlite_store *ss, const char *sql, const char *what);
+
+/* Specializations, progress, licenses, progressions and a user's pair rows
+ * (sqlite_domain.c): the store_ops of the same names without "sq_". */
+int sq_spec_insert(struct store *s, const struct specialization *sp);
+int sq_spec_get(struct store *s, const char *id, struct specialization *sp);
+int sq_spec_list(struct store *s, store_spec_cb cb, void *ctx);
+int sq_spec_level_xp(struct store *s, const char *spec, int level, int64_t *xp);
+int sq_progress_get(struct store *s, int64_t user, const char *spec, bool for_update,
+                    struct progress *p);
+int sq_progress_insert(struct store *s, struct progress *p);
+int sq_progress_update(struct store *s, const struct progress *p);
+int sq_license_get(struct store *s, int64_t user, const char *spec, bool for_update,
+                   struct license *l);
+int sq_license_insert(struct store *s, struct license *l);
+int sq_license_update(struct store *s, const struct license *l);
+int sq_progression_insert(struct store *s, struct progression *pr);
+int sq_progression_count(struct store *s, int64_t license_id, int64_t *n);
+int sq_user_pairs(struct store *s, int64_t user, store_pair_rows_cb cb, void *ctx);
+
+/* The pair scan (sqlite_scan.c): the store_ops of the same names without
+ * "sq_". */
+int sq_pair_scan_open(struct store *s, const struct pair_filter *f, struct store_scan **out);
+int sq_pair_scan_next(struct store_scan *sc, struct pair_levels *out);
+void sq_pair_scan_close(struct store_scan *sc);
+
+/* Recorded checks, their staging and the open violations (sqlite_checks.c):
+ * the store_ops of the same names without "sq_". sq_stage_clear frees what a
+ * stage holds and empties it (the store's close calls it). */
+int sq_violation_first_seen(struct store *s, int64_t user, const char *spec,
+                            const char *issue, int64_t *first_seen);
+int sq_check_stage_reset(struct store *s);
+int sq_check_stage_add(struct store *s, const struct violation *v, bool unchanged);
+int sq_check_stage_resolve(struct store *s, int64_t user, const char *spec, const char *issue);
+int sq_check_stage_complete(struct store *s);
+int sq_check_record(struct store *s, struct check_run *c);
+int sq_check_set_file(struct store *s, int64_t id, const char *file, const char *error);
+int sq_check_latest(struct store *s, struct check_run *c);
+int sq_check_get(struct store *s, int64_t id, struct check_run *c);
+int sq_check_list(struct store *s, int64_t since, int64_t until, int64_t limit,
+                  store_check_cb cb, void *ctx);
+int sq_violations_open(struct store *s, const char *spec, store_violation_cb cb, void *ctx);
+int sq_violations_new_since(struct store *s, int64_t since, store_violation_cb cb, void *ctx);
+int sq_violations_resolved_since(struct store *s, int64_t since, store_violation_cb cb,
+                                 void *ctx);
+int sq_violations_open_page(struct store *s, const char *spec, int64_t limit,
+                            int64_t offset, store_violation_cb cb, void *ctx);
+int sq_violations_open_count(struct store *s, const char *spec, int64_t *count);
+void sq_stage_clear(struct stage *st);
 
 /* Accounts (sqlite_accounts.c): the store_ops of the same names
  * without "sq_". */

@@ -1,0 +1,472 @@
+/* sqlite_statements.c — every statement of the SQLite store (the SQL tables,
+ * its own and an attached academy file's) and the helpers that prepare, bind,
+ * run and read them.
+ */
+#include "store/columns.h"
+#include "store/domain_sql.h"
+#include "store/sqlite/sqlite_private.h"
+#include "store/store.h"
+#include "util/timeutil.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+
+/* The statements over the domain tables are templates (store/domain_sql.h):
+ * {key} is the mapped name of that table or column. */
+#define SCAN_P "SELECT {progress_user}, {progress_spec}, {progress_level} FROM {progress_table}"
+#define SCAN_L "SELECT {license_user}, {license_spec}, {license_level} FROM {license_table}"
+#define SCAN_P_ORDER " ORDER BY {progress_user}, {progress_spec}"
+#define SCAN_L_ORDER " ORDER BY {license_user}, {license_spec}"
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_USER_INSERT] = "INSERT INTO users(name, email, password_hash, role, is_active, "
+                       "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
+    /* Without regard to case: an address another program stored with capitals
+     * is found too; an exact match first if case alone tells two apart. */
+    [ST_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE lower(email) = lower(?1) "
+                          "ORDER BY email = ?1 DESC, id LIMIT 1",
+    /* Only the columns a change sets; tokens_valid_after only ever rises (the
+     * times are fixed-width ISO text, so max() is the later one). */
+    [ST_USER_UPDATE] = "UPDATE users SET name = coalesce(?2, name), "
+                       "password_hash = coalesce(?3, password_hash), role = coalesce(?4, role), "
+                       "is_active = CASE WHEN ?5 < 0 THEN is_active ELSE ?5 END, "
+                       "updated_at = coalesce(?6, updated_at), "
+                       "tokens_valid_after = CASE WHEN ?7 IS NULL THEN tokens_valid_after "
+                       "ELSE max(coalesce(tokens_valid_after, ?7), ?7) END WHERE id = ?1",
+    [ST_USER_COUNT] = "SELECT count(*) FROM users WHERE (?1 IS NULL OR role = ?1) "
+                      "AND (?2 = 0 OR is_active = 1)",
+    /* A student's email, from the domain's users table. */
+    [ST_USER_EMAIL] = "SELECT {users_email}, {users_name} FROM {users_table} "
+                      "WHERE {users_id} = ?1",
+    [ST_SPEC_INSERT] = "INSERT INTO {specs_table}(id, name, {specs_max_levels}, is_active, "
+                       "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_SPEC_GET] = "SELECT id, name, {specs_max_levels}, is_active, created_at "
+                    "FROM {specs_table} WHERE id = ?1",
+    [ST_SPEC_LIST] = "SELECT id, name, {specs_max_levels}, is_active, created_at "
+                     "FROM {specs_table} ORDER BY id",
+    [ST_SPEC_IDS] = "SELECT id, {specs_max_levels} FROM {specs_table} ORDER BY id",
+    [ST_SPEC_LEVEL_XP] = "SELECT xp_required FROM specialization_level_thresholds "
+                         "WHERE specialization_id = ?1 AND level = ?2",
+    [ST_PROGRESS_GET] = "SELECT " PROGRESS_COLS " FROM {progress_table} "
+                        "WHERE {progress_user} = ?1 AND {progress_spec} = ?2",
+    [ST_PROGRESS_INSERT] =
+        "INSERT INTO {progress_table}({progress_user}, {progress_spec}, {progress_level}, "
+        "total_xp, completed_sessions, completed_projects, theory_hours_completed, "
+        "practice_hours_completed, last_activity, created_at, {progress_updated_at}) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [ST_PROGRESS_UPDATE] =
+        "UPDATE {progress_table} SET {progress_level} = ?2, total_xp = ?3, "
+        "completed_sessions = ?4, completed_projects = ?5, theory_hours_completed = ?6, "
+        "practice_hours_completed = ?7, last_activity = ?8, {progress_updated_at} = ?9 "
+        "WHERE id = ?1",
+    [ST_LICENSE_GET] = "SELECT " LICENSE_COLS " FROM {license_table} "
+                       "WHERE {license_user} = ?1 AND {license_spec} = ?2",
+    [ST_LICENSE_INSERT] =
+        "INSERT INTO {license_table}({license_user}, {license_spec}, {license_level}, "
+        "{license_max_level}, {license_started_at}, last_advanced_at, created_at, "
+        "{license_updated_at}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_LICENSE_UPDATE] =
+        "UPDATE {license_table} SET {license_level} = ?2, {license_max_level} = ?3, "
+        "last_advanced_at = ?4, {license_updated_at} = ?5 WHERE id = ?1",
+    [ST_PROGRESSION_INSERT] =
+        "INSERT INTO {progressions_table}(user_license_id, from_level, to_level, advanced_by, "
+        "advancement_reason, advanced_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_PROGRESSION_COUNT] = "SELECT count(*) FROM {progressions_table} "
+                             "WHERE user_license_id = ?1",
+    [ST_USER_PROGRESS_ROWS] = "SELECT " PROGRESS_COLS " FROM {progress_table} "
+                              "WHERE {progress_user} = ?1 ORDER BY {progress_spec}",
+    [ST_USER_LICENSE_ROWS] = "SELECT " LICENSE_COLS " FROM {license_table} "
+                             "WHERE {license_user} = ?1 ORDER BY {license_spec}",
+    /* What /readyz and doctor see: schema version, accounts, any pair, the
+     * size of the last check. */
+    [ST_PROBE] = "SELECT coalesce(max(version), 0), (SELECT count(*) FROM users), "
+                 "EXISTS (SELECT 1 FROM {progress_table}) OR "
+                 "EXISTS (SELECT 1 FROM {license_table}), "
+                 "coalesce((SELECT total_checked FROM check_runs ORDER BY id DESC LIMIT 1), -1) "
+                 "FROM schema_migrations",
+    [ST_SCAN_P_ALL] = SCAN_P SCAN_P_ORDER,
+    [ST_SCAN_P_USER] = SCAN_P " WHERE {progress_user} = ?1" SCAN_P_ORDER,
+    [ST_SCAN_P_SPEC] = SCAN_P " WHERE {progress_spec} = ?2" SCAN_P_ORDER,
+    [ST_SCAN_P_USER_SPEC] = SCAN_P " WHERE {progress_user} = ?1 AND {progress_spec} = ?2",
+    [ST_SCAN_L_ALL] = SCAN_L SCAN_L_ORDER,
+    [ST_SCAN_L_USER] = SCAN_L " WHERE {license_user} = ?1" SCAN_L_ORDER,
+    [ST_SCAN_L_SPEC] = SCAN_L " WHERE {license_spec} = ?2" SCAN_L_ORDER,
+    [ST_SCAN_L_USER_SPEC] = SCAN_L " WHERE {license_user} = ?1 AND {license_spec} = ?2",
+    [ST_VIOLATION_FIRST_SEEN] = "SELECT first_seen FROM violations WHERE user_id = ?1 AND "
+                                "specialization = ?2 AND issue_type = ?3 AND resolved_at IS NULL",
+    [ST_CHECK_INSERT] =
+        "INSERT INTO check_runs(timestamp, total_checked, consistent, inconsistent, "
+        "consistency_rate, status, trigger, duration_ms, report_file, file_error, users_checked) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [ST_VIOLATION_RESOLVE] =
+        "UPDATE violations SET resolved_at = ?4, resolved_check_id = ?5 WHERE user_id = ?1 "
+        "AND specialization = ?2 AND issue_type = ?3 AND resolved_at IS NULL",
+    [ST_VIOLATION_UPDATE_OPEN] =
+        "UPDATE violations SET user_email = ?4, progress_level = ?5, license_level = ?6, "
+        "recommended_action = ?7, last_check_id = ?8 WHERE user_id = ?1 "
+        "AND specialization = ?2 AND issue_type = ?3 AND resolved_at IS NULL",
+    [ST_VIOLATION_INSERT] =
+        "INSERT INTO violations(user_id, specialization, issue_type, user_email, "
+        "progress_level, license_level, recommended_action, first_seen, first_check_id, "
+        "last_check_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+    [ST_CHECK_SET_FILE] = "UPDATE check_runs SET report_file = ?2, file_error = ?3 WHERE id = ?1",
+    [ST_CHECK_LATEST] = "SELECT " CHECK_COLS " FROM check_runs ORDER BY id DESC LIMIT 1",
+    [ST_CHECK_GET] = "SELECT " CHECK_COLS " FROM check_runs WHERE id = ?1",
+    [ST_CHECK_LIST] = "SELECT " CHECK_COLS " FROM check_runs WHERE timestamp >= ?1 "
+                      "AND timestamp < ?2 ORDER BY timestamp DESC, id DESC LIMIT ?3",
+    [ST_VIOLATIONS_OPEN_ALL] = "SELECT " VIOLATION_COLS " FROM violations "
+                               "WHERE resolved_at IS NULL "
+                               "ORDER BY user_id, specialization, issue_type",
+    [ST_VIOLATIONS_OPEN_SPEC] = "SELECT " VIOLATION_COLS " FROM violations "
+                                "WHERE resolved_at IS NULL AND specialization = ?1 "
+                                "ORDER BY user_id, specialization, issue_type",
+    [ST_VIOLATIONS_NEW_SINCE] = "SELECT " VIOLATION_COLS " FROM violations "
+                                "WHERE resolved_at IS NULL AND first_seen > ?1 "
+                                "ORDER BY user_id, specialization, issue_type",
+    [ST_VIOLATIONS_RESOLVED_SINCE] = "SELECT " VIOLATION_COLS " FROM violations "
+                                     "WHERE resolved_at > ?1 "
+                                     "ORDER BY user_id, specialization, issue_type",
+    [ST_VIOLATIONS_OPEN_PAGE] = "SELECT " VIOLATION_COLS " FROM violations "
+                                "WHERE resolved_at IS NULL AND (?1 IS NULL OR specialization = ?1) "
+                                "ORDER BY first_seen DESC, user_id, specialization, issue_type "
+                                "LIMIT ?2 OFFSET ?3",
+    [ST_VIOLATIONS_OPEN_COUNT] = "SELECT count(*) FROM violations WHERE resolved_at IS NULL "
+                                 "AND (?1 IS NULL OR specialization = ?1)",
+    [ST_SYNC_RUN_INSERT] =
+        "INSERT INTO sync_runs(started_at, finished_at, trigger, direction, dry_run, "
+        "scope_user, scope_spec, total_issues, synced_count, failed_count, success, log_file, "
+        "error, status, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+        "?14, ?15)",
+    [ST_SYNC_RUN_LIST] = "SELECT " SYNC_COLS " FROM sync_runs WHERE started_at >= ?1 "
+                         "ORDER BY started_at, id",
+    [ST_SYNC_RUN_COUNT] = "UPDATE sync_runs SET synced_count = synced_count + 1 WHERE id = ?1",
+    [ST_SYNC_RUN_FINISH] = "UPDATE sync_runs SET finished_at = ?2, total_issues = ?3, "
+                           "synced_count = ?4, failed_count = ?5, success = ?6, log_file = ?7, "
+                           "error = ?8, status = ?9 WHERE id = ?1 AND status = 'running'",
+    [ST_SYNC_RUN_RUNNING] = "SELECT " SYNC_COLS " FROM sync_runs WHERE status = 'running' "
+                            "ORDER BY started_at, id",
+    [ST_AUDIT_INSERT] = "INSERT INTO audit_logs(user_id, action, resource_type, resource_id, "
+                        "details, ip_address, status_code, timestamp) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_REFRESH_INSERT] = "INSERT INTO refresh_tokens(jti, user_id, family, issued_at, "
+                          "expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_REFRESH_GET] = "SELECT jti, user_id, family, issued_at, expires_at, used_at, "
+                       "revoked_at FROM refresh_tokens WHERE jti = ?1",
+    [ST_REFRESH_MARK_USED] = "UPDATE refresh_tokens SET used_at = ?2 "
+                             "WHERE jti = ?1 AND used_at IS NULL",
+    [ST_REFRESH_REVOKE_FAMILY] = "UPDATE refresh_tokens SET revoked_at = ?2 "
+                                 "WHERE family = ?1 AND revoked_at IS NULL",
+    [ST_REFRESH_REVOKE_USER] = "UPDATE refresh_tokens SET revoked_at = ?2 "
+                               "WHERE user_id = ?1 AND revoked_at IS NULL",
+    [ST_SCHED_START_INSERT] = "INSERT INTO scheduler_starts(started_at, owner, scheduler, "
+                              "check_interval, sync_interval, check_misfire_grace, "
+                              "sync_misfire_grace) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_SCHED_FIRST_START] = "SELECT min(started_at) FROM scheduler_starts WHERE scheduler = 1",
+    [ST_SCHED_LAST_START] = "SELECT started_at, owner FROM scheduler_starts "
+                            "WHERE scheduler = 1 ORDER BY id DESC LIMIT 1",
+    [ST_SCHED_START_LIST] = "SELECT id, started_at, owner, scheduler, check_interval, "
+                            "sync_interval, check_misfire_grace, sync_misfire_grace "
+                            "FROM scheduler_starts WHERE started_at < ?2 AND (started_at > ?1 "
+                            "OR id = (SELECT id FROM scheduler_starts WHERE scheduler = 1 "
+                            "AND started_at <= ?1 ORDER BY started_at DESC, id DESC LIMIT 1)) "
+                            "ORDER BY started_at, id",
+    [ST_JOB_RUN_INSERT] = "INSERT INTO job_runs(job_id, due_at, started_at, finished_at, "
+                          "status, error, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_JOB_RUN_FINISH] = "UPDATE job_runs SET status = ?2, error = ?3, finished_at = ?4 "
+                          "WHERE id = ?1",
+    [ST_JOB_RUNS_INTERRUPT] = "UPDATE job_runs SET status = 'interrupted', finished_at = ?1, "
+                              "error = 'the process stopped while the job was running' "
+                              "WHERE status = 'running'",
+    [ST_JOB_RUN_STATS] = "SELECT status, count(*) FROM job_runs WHERE job_id = ?1 "
+                         "AND due_at >= ?2 AND due_at < ?3 GROUP BY status",
+    [ST_JOB_RUN_LAST] = "SELECT status, started_at, due_at FROM job_runs WHERE job_id = ?1 "
+                        "AND status <> 'missed' ORDER BY due_at DESC LIMIT 1",
+    [ST_JOB_RUN_LAST_SUCCESS] = "SELECT max(finished_at) FROM job_runs WHERE job_id = ?1 "
+                                "AND status = 'success'",
+    [ST_JOB_RUN_LIST] = "SELECT " JOB_COLS " FROM job_runs WHERE (?1 IS NULL OR job_id = ?1) "
+                        "AND due_at >= ?2 AND due_at < ?3 ORDER BY due_at DESC, id DESC "
+                        "LIMIT ?4",
+    [ST_JOB_RUN_LAST_DUE] = "SELECT max(due_at) FROM job_runs WHERE job_id = ?1",
+    [ST_BASELINE_INSERT] = "INSERT INTO baselines(check_id, created_at, file, note) "
+                           "VALUES (?1, ?2, ?3, ?4)",
+    [ST_BASELINE_GET] = "SELECT id, check_id, created_at, file, note FROM baselines "
+                        "WHERE id = ?1",
+    [ST_BASELINE_LATEST] = "SELECT id, check_id, created_at, file, note FROM baselines "
+                           "ORDER BY id DESC LIMIT 1",
+    [ST_BASELINE_LIST] = "SELECT id, check_id, created_at, file, note FROM baselines "
+                         "ORDER BY id DESC",
+    [ST_BASELINE_SET_FILE] = "UPDATE baselines SET file = ?2 WHERE id = ?1",
+    [ST_ALERT_INSERT] = "INSERT INTO alerts(rule, subject, severity, state, summary, description, "
+                        "started_at, fired_at, resolved_at, last_notified_at, notifications, "
+                        "message_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [ST_ALERT_UPDATE] = "UPDATE alerts SET severity = ?2, state = ?3, summary = ?4, "
+                        "description = ?5, fired_at = ?6, resolved_at = ?7, "
+                        "last_notified_at = ?8, notifications = ?9, message_id = ?10 "
+                        "WHERE id = ?1",
+    [ST_ALERT_LIST_ACTIVE] = "SELECT " ALERT_COLS " FROM alerts WHERE state <> 'resolved' "
+                             "ORDER BY id LIMIT ?1",
+    [ST_ALERT_LIST_ALL] = "SELECT " ALERT_COLS " FROM alerts ORDER BY id DESC LIMIT ?1",
+    [ST_SILENCE_INSERT] = "INSERT INTO alert_silences(rule, starts_at, ends_at, comment, "
+                          "created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_SILENCE_LIST_AT] = "SELECT " SILENCE_COLS " FROM alert_silences WHERE deleted_at IS NULL "
+                           "AND starts_at <= ?1 AND ends_at > ?1 ORDER BY id LIMIT ?2",
+    [ST_SILENCE_LIST_ALL] = "SELECT " SILENCE_COLS " FROM alert_silences ORDER BY id DESC "
+                            "LIMIT ?1",
+    [ST_SILENCE_DELETE] = "UPDATE alert_silences SET deleted_at = ?2 WHERE id = ?1 "
+                          "AND deleted_at IS NULL",
+    [ST_DELIVERY_INSERT] = "INSERT INTO alert_deliveries(alert_id, channel, event, status, "
+                           "attempts, created_at, next_attempt_at, delivered_at, last_error, "
+                           "payload, message_id, in_reply_to) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [ST_DELIVERY_UPDATE] = "UPDATE alert_deliveries SET status = ?2, attempts = ?3, "
+                           "next_attempt_at = ?4, delivered_at = ?5, last_error = ?6 "
+                           "WHERE id = ?1",
+    [ST_DELIVERY_DUE] = "SELECT " DELIVERY_COLS " FROM alert_deliveries WHERE status = "
+                        "'pending' AND next_attempt_at <= ?1 "
+                        "ORDER BY next_attempt_at, id LIMIT ?2",
+    [ST_DELIVERY_LIST] = "SELECT " DELIVERY_COLS " FROM alert_deliveries WHERE alert_id = ?1 "
+                         "ORDER BY id",
+    [ST_DELIVERY_NEXT_DUE] = "SELECT min(next_attempt_at) FROM alert_deliveries "
+                             "WHERE status = 'pending'",
+    [ST_ATTEMPT_INSERT] = "INSERT INTO alert_attempts(delivery_id, attempted_at, ok, error) "
+                          "VALUES (?1, ?2, ?3, ?4)",
+    [ST_ATTEMPT_LIST] = "SELECT id, delivery_id, attempted_at, ok, error FROM alert_attempts "
+                        "WHERE delivery_id = ?1 ORDER BY id",
+};
+
+/* The statements that differ for an attached academy file (attach.md): its
+ * specializations table has no name and, unless specs_max_levels maps one,
+ * no maximum level ([levels] gives it: read_spec, load_specs); its keys are
+ * ordered bytewise whatever collation their columns declare; only the mapped
+ * columns are read and written (rows by their id; the parameters a statement
+ * leaves unused are bound all the same, which SQLite allows below the
+ * highest one it names). */
+#define PROGRESS_COLS_ATTACHED                                                         \
+    "id, {progress_user}, {progress_spec}, {progress_level}, NULL, NULL, NULL, NULL, NULL, " \
+    "NULL, NULL, {?progress_updated_at|{progress_updated_at}}{!progress_updated_at|NULL}"
+#define LICENSE_COLS_ATTACHED                                                          \
+    "id, {license_user}, {license_spec}, {license_level}, {license_max_level}, "        \
+    "{license_started_at}, NULL, NULL, {?license_updated_at|{license_updated_at}}"      \
+    "{!license_updated_at|NULL}"
+#define MAX_LEVELS_ATTACHED "{?specs_max_levels|{specs_max_levels}}{!specs_max_levels|NULL}"
+#define SCAN_P_ATTACHED                                                                \
+    "SELECT {progress_user}, {progress_spec}, {progress_level} FROM {progress_table}"
+#define SCAN_L_ATTACHED                                                                \
+    "SELECT {license_user}, {license_spec}, {license_level} FROM {license_table}"
+#define SCAN_P_ORDER_ATTACHED                                                          \
+    " ORDER BY {progress_user}, {progress_spec} COLLATE BINARY"
+#define SCAN_L_ORDER_ATTACHED                                                          \
+    " ORDER BY {license_user}, {license_spec} COLLATE BINARY"
+
+static const char *const attached_sql[ST_COUNT] = {
+    [ST_SPEC_GET] = "SELECT id, id, " MAX_LEVELS_ATTACHED ", coalesce(is_active, 1), created_at "
+                    "FROM {specs_table} WHERE id = ?1",
+    [ST_SPEC_LIST] = "SELECT id, id, " MAX_LEVELS_ATTACHED ", coalesce(is_active, 1), "
+                     "created_at FROM {specs_table} ORDER BY id COLLATE BINARY",
+    [ST_SPEC_IDS] = "SELECT id, " MAX_LEVELS_ATTACHED " FROM {specs_table} "
+                    "ORDER BY id COLLATE BINARY",
+    [ST_PROGRESS_GET] = "SELECT " PROGRESS_COLS_ATTACHED " FROM {progress_table} "
+                        "WHERE {progress_user} = ?1 AND {progress_spec} = ?2",
+    [ST_PROGRESS_INSERT] =
+        "INSERT INTO {progress_table}({progress_user}, {progress_spec}, {progress_level}"
+        "{?progress_updated_at|, {progress_updated_at}}) "
+        "VALUES (?1, ?2, ?3{?progress_updated_at|, ?11})",
+    [ST_PROGRESS_UPDATE] = "UPDATE {progress_table} SET {progress_level} = ?2"
+                           "{?progress_updated_at|, {progress_updated_at} = ?9} WHERE id = ?1",
+    [ST_LICENSE_GET] = "SELECT " LICENSE_COLS_ATTACHED " FROM {license_table} "
+                       "WHERE {license_user} = ?1 AND {license_spec} = ?2",
+    [ST_LICENSE_INSERT] =
+        "INSERT INTO {license_table}({license_user}, {license_spec}, {license_level}, "
+        "{license_max_level}, {license_started_at}{?license_updated_at|, {license_updated_at}}) "
+        "VALUES (?1, ?2, ?3, ?4, ?5{?license_updated_at|, ?8})",
+    [ST_LICENSE_UPDATE] = "UPDATE {license_table} SET {license_level} = ?2, "
+                          "{license_max_level} = ?3{?license_updated_at|, {license_updated_at} = ?5} "
+                          "WHERE id = ?1",
+    [ST_PROGRESSION_INSERT] =
+        "INSERT INTO {progressions_table}(user_license_id, from_level, to_level, advanced_by, "
+        "advancement_reason, advanced_at) VALUES (?1, ?2, ?3, NULL, ?5, ?6)",
+    [ST_USER_PROGRESS_ROWS] = "SELECT " PROGRESS_COLS_ATTACHED " FROM {progress_table} "
+                              "WHERE {progress_user} = ?1 ORDER BY {progress_spec} COLLATE BINARY",
+    [ST_USER_LICENSE_ROWS] = "SELECT " LICENSE_COLS_ATTACHED " FROM {license_table} "
+                             "WHERE {license_user} = ?1 ORDER BY {license_spec} COLLATE BINARY",
+    [ST_SCAN_P_ALL] = SCAN_P_ATTACHED SCAN_P_ORDER_ATTACHED,
+    [ST_SCAN_P_USER] = SCAN_P_ATTACHED " WHERE {progress_user} = ?1" SCAN_P_ORDER_ATTACHED,
+    [ST_SCAN_P_SPEC] = SCAN_P_ATTACHED " WHERE {progress_spec} = ?2" SCAN_P_ORDER_ATTACHED,
+    [ST_SCAN_P_USER_SPEC] = SCAN_P_ATTACHED " WHERE {progress_user} = ?1 AND {progress_spec} = ?2"
+                            SCAN_P_ORDER_ATTACHED,
+    [ST_SCAN_L_ALL] = SCAN_L_ATTACHED SCAN_L_ORDER_ATTACHED,
+    [ST_SCAN_L_USER] = SCAN_L_ATTACHED " WHERE {license_user} = ?1" SCAN_L_ORDER_ATTACHED,
+    [ST_SCAN_L_SPEC] = SCAN_L_ATTACHED " WHERE {license_spec} = ?2" SCAN_L_ORDER_ATTACHED,
+    [ST_SCAN_L_USER_SPEC] = SCAN_L_ATTACHED " WHERE {license_user} = ?1 AND {license_spec} = ?2"
+                            SCAN_L_ORDER_ATTACHED,
+};
+
+/* The statements that write the domain tables (refused while repairs are off
+ * for an attached file). */
+static bool writes_domain(enum stmt_id id)
+{
+    return id == ST_SPEC_INSERT || id == ST_PROGRESS_INSERT || id == ST_PROGRESS_UPDATE ||
+           id == ST_LICENSE_INSERT || id == ST_LICENSE_UPDATE || id == ST_PROGRESSION_INSERT;
+}
+
+/* The SQL of statement `id` for this store's domain tables (borrowed), or
+ * NULL with the store's error set. */
+const char *sq_sql_text(struct sqlite_store *ss, enum stmt_id id)
+{
+    if (!ss->sql[id]) {
+        char err[256];
+        if (ss->base.domain_read_only && writes_domain(id)) {
+            store_fail(&ss->base, STORE_ERR, "%s", STORE_REPAIR_OFF);
+            return NULL;
+        }
+        const char *tmpl = ss->attached && attached_sql[id] ? attached_sql[id] : stmt_sql[id];
+        ss->sql[id] = domain_sql_expand(&ss->domain, ss->attached ? SQ_ACADEMY : NULL, tmpl, err,
+                                        sizeof err);
+        if (!ss->sql[id])
+            store_fail(&ss->base, STORE_ERR, "%s", err);
+    }
+    return ss->sql[id];
+}
+
+sqlite3_stmt *sq_stmt(struct sqlite_store *ss, enum stmt_id id)
+{
+    sqlite3_stmt *st = ss->stmts[id];
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return st;
+    }
+    const char *text = sq_sql_text(ss, id);
+    if (!text)
+        return NULL;
+    int rc = sqlite3_prepare_v3(ss->db, text, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        sq_fail(ss, rc, "prepare");
+        return NULL;
+    }
+    ss->stmts[id] = st;
+    return st;
+}
+
+/* Map a SQLite result code to a store code and record the message. */
+int sq_fail(struct sqlite_store *ss, int rc, const char *what)
+{
+    int code = STORE_ERR;
+    int primary = rc & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+        return store_fail(&ss->base, STORE_ERR_BUSY,
+                          "%s: the database is locked by another writer (waited %ld ms)", what,
+                          ss->busy_timeout_ms);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+        code = STORE_ERR_CONFLICT;
+    return store_fail(&ss->base, code, "%s: %s", what, sqlite3_errmsg(ss->db));
+}
+
+void sq_bind_time(sqlite3_stmt *st, int i, int64_t us)
+{
+    if (!us) {
+        sqlite3_bind_null(st, i);
+        return;
+    }
+    char iso[TIME_ISO_LEN];
+    time_format_iso(us, iso);
+    sqlite3_bind_text(st, i, iso, -1, SQLITE_TRANSIENT);
+}
+
+void sq_bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+void sq_bind_id_or_null(sqlite3_stmt *st, int i, int64_t id)
+{
+    if (id)
+        sqlite3_bind_int64(st, i, id);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int64_t sq_col_time(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    int64_t us = 0;
+    if (t && time_parse_iso((const char *)t, &us) != 0)
+        us = 0;
+    return us;
+}
+
+void sq_col_copy(sqlite3_stmt *st, int i, char *out, size_t len)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(out, len, "%s", t ? (const char *)t : "");
+}
+
+/* Step a statement that returns no rows. */
+int sq_exec_stmt(struct sqlite_store *ss, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sq_fail(ss, rc, what);
+    return 0;
+}
+
+/* Step a statement expected to return one row: 0 with the row current,
+ * STORE_ERR_NOT_FOUND, or an error. The caller resets. */
+int sq_step_one(struct sqlite_store *ss, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return store_fail(&ss->base, STORE_ERR_NOT_FOUND, "%s: not found", what);
+    return sq_fail(ss, rc, what);
+}
+
+int sq_first_time(struct sqlite_store *ss, sqlite3_stmt *st, int64_t *when,
+                  const char *what)
+{
+    int rc = sq_step_one(ss, st, what);
+    if (rc)
+        return rc;
+    bool null = sqlite3_column_type(st, 0) == SQLITE_NULL;
+    *when = null ? 0 : sq_col_time(st, 0);
+    sqlite3_reset(st);
+    return null ? store_fail(&ss->base, STORE_ERR_NOT_FOUND, "%s: none", what) : 0;
+}
+
+int sq_exec_sql(struct sqlite_store *ss, const char *sql, const char *what)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(ss->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        int code = (rc & 0xff) == SQLITE_BUSY ? STORE_ERR_BUSY : STORE_ERR;
+        if (code == STORE_ERR_BUSY)
+            store_fail(&ss->base, code,
+                       "%s: the database is locked by another writer (waited %ld ms)", what,
+                       ss->busy_timeout_ms);
+        else
+            store_fail(&ss->base, code, "%s: %s", what, msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return code;
+    }
+    return 0;
+}
+
+/* Bind a time range as text bounds: 0 means unbounded. */
+void sq_bind_range(sqlite3_stmt *st, int i, int64_t since, int64_t until)
+{
+    if (since)
+        sq_bind_time(st, i, since);
+    else
+        sqlite3_bind_text(st, i, "", -1, SQLITE_STATIC);
+    if (until)
+        sq_bind_time(st, i + 1, until);
+    else
+        sqlite3_bind_text(st, i + 1, "~", -1, SQLITE_STATIC);
+}
