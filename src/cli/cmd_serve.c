@@ -85,10 +85,7 @@ static int app_open(struct cli *c, struct app *app)
         return EXIT_FAIL;
     }
     struct store_options so;
-    store_options_default(&so);
-    so.busy_timeout_ms = app->cfg.busy_timeout_ms;
-    so.parallel_scan_min_bytes = app->cfg.parallel_scan_min_bytes;
-    so.domain = &app->cfg.domain;
+    app_store_options(&app->cfg, &so);
     app->workers = pool_size(&app->cfg);
     char err[600];
     if ((rc = store_pool_open(app->cfg.db, &so, app->workers, &app->pool, err, sizeof err))) {

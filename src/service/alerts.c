@@ -761,14 +761,7 @@ struct alerts *alerts_start(struct app *app, alerts_leader_fn is_leader, void *l
     a->app = app;
     a->is_leader = is_leader;
     a->leader_ctx = leader_ctx;
-    struct store_options so;
-    store_options_default(&so);
-    so.migrate = false;
-    so.busy_timeout_ms = app->cfg.busy_timeout_ms;
-    so.domain = &app->cfg.domain;
-    char oerr[400];
-    if (store_open(app->cfg.db, &so, &a->store, oerr, sizeof oerr) != 0) {
-        snprintf(err, errlen, "cannot start the alerts: %s", oerr);
+    if (app_store_open(app, "alerts", &a->store, err, errlen) != 0) {
         alerts_free(a);
         return NULL;
     }

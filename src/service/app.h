@@ -35,4 +35,16 @@ struct app {
     volatile sig_atomic_t stopping;
 };
 
+/* The store options `cfg` gives every connection: its busy timeout, the
+ * parallel-scan size, the domain map; migrate on and create on as
+ * store_options_default sets them. */
+void app_store_options(const struct config *cfg, struct store_options *o);
+
+/* A connection of a background component of serve (the scheduler's lease,
+ * the alert evaluation, the outbox): no migrations. On failure err says
+ * "cannot start the <what>: <reason>". Returns 0 or a STORE_ERR_* code; the
+ * caller closes *out with store_close. */
+int app_store_open(const struct app *app, const char *what, struct store **out, char *err,
+                   size_t errlen);
+
 #endif

@@ -11,6 +11,7 @@
 #include "service/job_history.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
+#include "util/array.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -25,14 +26,8 @@
 
 int violation_list_add(struct violation_list *l, const struct violation *v)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct violation *items = realloc(l->items, cap * sizeof *items);
-        if (!items)
-            return -1;
-        l->items = items;
-        l->cap = cap;
-    }
+    if (ARRAY_RESERVE(l->items, l->n, l->cap, 64) != 0)
+        return -1;
     l->items[l->n++] = *v;
     return 0;
 }
@@ -107,14 +102,8 @@ static int tally_add(struct tallies *t, const char *key, int group, long value)
             return 0;
         }
     }
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        struct tally *items = realloc(t->items, cap * sizeof *items);
-        if (!items)
-            return -1;
-        t->items = items;
-        t->cap = cap;
-    }
+    if (ARRAY_RESERVE(t->items, t->n, t->cap, 16) != 0)
+        return -1;
     struct tally *e = &t->items[t->n++];
     snprintf(e->key, sizeof e->key, "%s", key);
     e->group = group;

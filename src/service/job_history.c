@@ -4,6 +4,7 @@
 #include "service/job_history.h"
 
 #include "util/timeutil.h"
+#include "util/array.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -140,15 +141,9 @@ static int collect_segment(void *ctx, const struct scheduler_start *r)
     struct seg_collect *c = ctx;
     if (!r->scheduler) /* serve without the scheduler: the jobs ran elsewhere or not at all */
         return 0;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        struct schedule_segment *g = realloc(c->segs, cap * sizeof *g);
-        if (!g) {
-            c->failed = true;
-            return 1;
-        }
-        c->segs = g;
-        c->cap = cap;
+    if (ARRAY_RESERVE(c->segs, c->n, c->cap, 16) != 0) {
+        c->failed = true;
+        return 1;
     }
     bool check = !strcmp(c->job, JOB_CHECK);
     int64_t iv = r->settings_known ? (check ? r->check_interval : r->sync_interval) : 0;

@@ -449,14 +449,7 @@ struct notifier *notify_start(struct app *app, notify_leader_fn is_leader, void 
         log_msg(LOG_WARNING, "alerts",
                 "external_url is not set: links in alerts point at %s (derived from listen); "
                 "set it to the address people open", app->cfg.external_url);
-    struct store_options so;
-    store_options_default(&so);
-    so.migrate = false;
-    so.busy_timeout_ms = app->cfg.busy_timeout_ms;
-    so.domain = &app->cfg.domain;
-    char oerr[400];
-    if (store_open(app->cfg.db, &so, &n->store, oerr, sizeof oerr) != 0) {
-        snprintf(err, errlen, "cannot start the alert outbox: %s", oerr);
+    if (app_store_open(app, "alert outbox", &n->store, err, errlen) != 0) {
         free(n);
         return NULL;
     }

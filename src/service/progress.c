@@ -1,6 +1,7 @@
 /* progress.c — a user's pairs in one read snapshot: their state from the pair
  * scan (the whole rule), their rows from user_pairs. */
 #include "service/progress.h"
+#include "util/array.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,15 +48,9 @@ int progress_user_pairs(struct store *s, int64_t id, char *email, char *name,
     if ((rc = s->ops->pair_scan_open(s, &f, &scan)) == 0) {
         struct pair_levels pl;
         while ((rc = s->ops->pair_scan_next(scan, &pl)) == 1) {
-            if (us.n == us.cap) {
-                size_t cap = us.cap ? us.cap * 2 : 8;
-                struct pair_levels *grown = realloc(us.pairs, cap * sizeof *grown);
-                if (!grown) {
-                    rc = store_fail(s, STORE_ERR_NOMEM, "out of memory");
-                    break;
-                }
-                us.pairs = grown;
-                us.cap = cap;
+            if (ARRAY_RESERVE(us.pairs, us.n, us.cap, 8) != 0) {
+                rc = store_fail(s, STORE_ERR_NOMEM, "out of memory");
+                break;
             }
             us.pairs[us.n++] = pl;
         }

@@ -45,11 +45,10 @@ static void probe(struct readiness *r, bool deep, bool *ok, const char **check, 
     *ok = false;
     if (!r->store) {
         struct store_options so;
-        store_options_default(&so);
+        app_store_options(&r->app->cfg, &so);
         so.migrate = false;
-        so.busy_timeout_ms = 1000;
+        so.busy_timeout_ms = 1000;      /* the probe must answer quickly */
         so.parallel_scan_min_bytes = -1;
-        so.domain = &r->app->cfg.domain;
         char err[256];
         if (store_open(r->app->cfg.db, &so, &r->store, err, sizeof err) != 0) {
             *check = "store_unavailable";

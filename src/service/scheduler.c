@@ -278,16 +278,8 @@ void scheduler_become_leader(struct scheduler *s, bool at_start)
 static int open_lease(struct scheduler *s, char *err, size_t errlen)
 {
     const struct app *app = s->app;
-    struct store_options so;
-    store_options_default(&so);
-    so.migrate = false;
-    so.busy_timeout_ms = app->cfg.busy_timeout_ms;
-    so.domain = &app->cfg.domain;
-    char oerr[400];
-    if (store_open(app->cfg.db, &so, &s->leader_store, oerr, sizeof oerr) != 0) {
-        snprintf(err, errlen, "cannot start the scheduler: %s", oerr);
+    if (app_store_open(app, "scheduler", &s->leader_store, err, errlen) != 0)
         return -1;
-    }
     s->lease_us = app->cfg.leader_lease * USEC_PER_SEC;
     unsigned char nonce[6];
     if (sodium_init() < 0) {

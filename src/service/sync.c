@@ -10,6 +10,7 @@
 #include "service/specs.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
+#include "util/array.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -34,28 +35,16 @@ void sync_result_free(struct sync_result *r)
 /* Note a pair no sync repairs. Returns 0, or -1 out of memory. */
 static int add_manual(struct sync_result *r, const struct violation *v)
 {
-    if (r->n_manual == r->cap_manual) {
-        size_t cap = r->cap_manual ? r->cap_manual * 2 : 16;
-        struct violation *p = realloc(r->manual, cap * sizeof *p);
-        if (!p)
-            return -1;
-        r->manual = p;
-        r->cap_manual = cap;
-    }
+    if (ARRAY_RESERVE(r->manual, r->n_manual, r->cap_manual, 16) != 0)
+        return -1;
     r->manual[r->n_manual++] = *v;
     return 0;
 }
 
 static struct sync_item *add_item(struct sync_result *r)
 {
-    if (r->n_items == r->cap_items) {
-        size_t cap = r->cap_items ? r->cap_items * 2 : 16;
-        struct sync_item *p = realloc(r->items, cap * sizeof *p);
-        if (!p)
-            return NULL;
-        r->items = p;
-        r->cap_items = cap;
-    }
+    if (ARRAY_RESERVE(r->items, r->n_items, r->cap_items, 16) != 0)
+        return NULL;
     struct sync_item *it = &r->items[r->n_items++];
     memset(it, 0, sizeof *it);
     return it;

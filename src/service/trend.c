@@ -7,6 +7,7 @@
 #include "service/report.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
+#include "util/array.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -134,14 +135,8 @@ static int add_point(void *ctx, const struct check_run *c)
 {
     struct loader *ld = ctx;
     struct trend_series *ser = ld->ser;
-    if (ser->n == ser->cap) {
-        size_t cap = ser->cap ? ser->cap * 2 : 256;
-        struct trend_point *p = realloc(ser->points, cap * sizeof *p);
-        if (!p)
-            return store_fail(ld->s, STORE_ERR_NOMEM, "out of memory reading the check history");
-        ser->points = p;
-        ser->cap = cap;
-    }
+    if (ARRAY_RESERVE(ser->points, ser->n, ser->cap, 256) != 0)
+        return store_fail(ld->s, STORE_ERR_NOMEM, "out of memory reading the check history");
     if (!ser->has_latest) { /* the history comes newest first */
         ser->latest = *c;
         ser->has_latest = true;

@@ -1,10 +1,12 @@
 /* test_buf.c — the bounded buffer: appends up to the limit and never past it,
  * the contents unchanged by a refused append, ownership on detach. */
+#include "util/array.h"
 #include "util/buf.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,11 +59,35 @@ static void grows_and_detaches(void **state)
     buf_free(&b);
 }
 
+/* Arrays of records grow by doubling, keep what they hold, and refuse a
+ * size that would overflow without touching the array. */
+static void arrays_grow_and_refuse_overflow(void **state)
+{
+    (void)state;
+    int64_t *v = NULL;
+    size_t n = 0, cap = 0;
+    for (int64_t i = 0; i < 1000; i++) {
+        assert_int_equal(ARRAY_RESERVE(v, n, cap, 4), 0);
+        assert_true(cap > n);
+        v[n++] = i * 3;
+    }
+    assert_int_equal(cap, 1024);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(v[i], (int64_t)i * 3);
+    size_t huge = SIZE_MAX / 2 + 1;
+    int64_t *kept = v;
+    assert_int_equal(array_reserve((void **)&v, huge, &huge, sizeof *v, 4), -1);
+    assert_ptr_equal(v, kept);
+    assert_int_equal(huge, SIZE_MAX / 2 + 1);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(limit_is_hard),
         cmocka_unit_test(grows_and_detaches),
+        cmocka_unit_test(arrays_grow_and_refuse_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
