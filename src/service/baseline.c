@@ -347,33 +347,40 @@ out:
     return rc;
 }
 
+/* What the README and KNOWN_VIOLATIONS.md writers read. */
+struct baseline_doc {
+    const struct config *cfg;
+    const struct baseline_info *b;
+    const char *rel;
+    bool known;
+    const struct violation_list *l;
+};
+
+static int write_readme(FILE *fp, const void *ctx)
+{
+    const struct baseline_doc *d = ctx;
+    return baseline_write_readme(fp, d->cfg, d->b, d->rel, d->known);
+}
+
+static int write_known(FILE *fp, const void *ctx)
+{
+    const struct baseline_doc *d = ctx;
+    return baseline_write_known(fp, d->b, d->l);
+}
+
 static int write_readme_file(const char *path, const struct config *cfg,
                              const struct baseline_info *b, const char *rel, bool known,
                              char *err, size_t errlen)
 {
-    struct atomic_file af;
-    if (atomic_file_open(&af, path, FS_FILE_MODE, err, errlen) != 0)
-        return -1;
-    if (baseline_write_readme(af.fp, cfg, b, rel, known) != 0) {
-        snprintf(err, errlen, "cannot write %s: write failed", path);
-        atomic_file_abort(&af);
-        return -1;
-    }
-    return atomic_file_commit(&af, err, errlen) ? -1 : 0;
+    struct baseline_doc d = {.cfg = cfg, .b = b, .rel = rel, .known = known};
+    return fs_write_with(path, FS_FILE_MODE, write_readme, &d, err, errlen) ? -1 : 0;
 }
 
 static int write_known_file(const char *path, const struct baseline_info *b,
                             const struct violation_list *l, char *err, size_t errlen)
 {
-    struct atomic_file af;
-    if (atomic_file_open(&af, path, FS_FILE_MODE, err, errlen) != 0)
-        return -1;
-    if (baseline_write_known(af.fp, b, l) != 0) {
-        snprintf(err, errlen, "cannot write %s: write failed", path);
-        atomic_file_abort(&af);
-        return -1;
-    }
-    return atomic_file_commit(&af, err, errlen) ? -1 : 0;
+    struct baseline_doc d = {.b = b, .l = l};
+    return fs_write_with(path, FS_FILE_MODE, write_known, &d, err, errlen) ? -1 : 0;
 }
 
 /* baseline_YYYYMMDD_HHMMSS.json: the check's report with the baseline's

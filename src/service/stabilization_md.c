@@ -165,6 +165,11 @@ int stabilization_write_md(FILE *fp, const struct stab_report *r)
     return ferror(fp) ? -1 : 0;
 }
 
+static int write_md(FILE *fp, const void *r)
+{
+    return stabilization_write_md(fp, r);
+}
+
 int stabilization_write_file(const char *data_dir, const struct stab_report *r, char *rel,
                              size_t rellen, char *err, size_t errlen)
 {
@@ -175,15 +180,7 @@ int stabilization_write_file(const char *data_dir, const struct stab_report *r, 
         snprintf(err, errlen, "data_dir path is too long");
         return -1;
     }
-    struct atomic_file af;
-    if (atomic_file_open(&af, path, FS_FILE_MODE, err, errlen) != 0)
-        return -1;
-    if (stabilization_write_md(af.fp, r) != 0) {
-        snprintf(err, errlen, "cannot write %s: write failed", path);
-        atomic_file_abort(&af);
-        return -1;
-    }
-    if (atomic_file_commit(&af, err, errlen) != 0)
+    if (fs_write_with(path, FS_FILE_MODE, write_md, r, err, errlen) != 0)
         return -1;
     snprintf(rel, rellen, "%s", name);
     return 0;

@@ -335,6 +335,19 @@ int trend_write_summary(FILE *fp, const struct trend_result *r)
     return ferror(fp) ? -1 : 0;
 }
 
+/* The text file: one line per check, then the summary. */
+static int write_text(FILE *fp, const void *ctx)
+{
+    const struct trend_result *r = ctx;
+    for (size_t i = 0; i < r->series.n; i++) {
+        char iso[TIME_ISO_LEN];
+        time_format_iso(r->series.points[i].timestamp, iso);
+        fprintf(fp, "%s %.2f\n", iso, r->series.points[i].rate);
+    }
+    fputc('\n', fp);
+    return trend_write_summary(fp, r);
+}
+
 int trend_write_file(const char *data_dir, const struct trend_result *r, char *rel, size_t rellen,
                      char *err, size_t errlen)
 {
@@ -346,21 +359,7 @@ int trend_write_file(const char *data_dir, const struct trend_result *r, char *r
         snprintf(err, errlen, "data_dir path is too long");
         return -1;
     }
-    struct atomic_file af;
-    if (atomic_file_open(&af, path, FS_FILE_MODE, err, errlen) != 0)
-        return -1;
-    for (size_t i = 0; i < r->series.n; i++) {
-        char iso[TIME_ISO_LEN];
-        time_format_iso(r->series.points[i].timestamp, iso);
-        fprintf(af.fp, "%s %.2f\n", iso, r->series.points[i].rate);
-    }
-    fputc('\n', af.fp);
-    if (trend_write_summary(af.fp, r) != 0) {
-        snprintf(err, errlen, "cannot write %s: write failed", path);
-        atomic_file_abort(&af);
-        return -1;
-    }
-    if (atomic_file_commit(&af, err, errlen) != 0)
+    if (fs_write_with(path, FS_FILE_MODE, write_text, r, err, errlen) != 0)
         return -1;
     snprintf(rel, rellen, "%s", name);
     return 0;

@@ -225,6 +225,21 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     return atomic_file_commit(&af, err, errlen);
 }
 
+int fs_write_with(const char *path, mode_t mode, fs_writer write, const void *ctx, char *err,
+                  size_t errlen)
+{
+    struct atomic_file af;
+    int rc = atomic_file_open(&af, path, mode, err, errlen);
+    if (rc)
+        return rc;
+    if (write(af.fp, ctx) != 0 || ferror(af.fp)) {
+        snprintf(err, errlen, "cannot write %s: write failed", path);
+        atomic_file_abort(&af);
+        return -EIO;
+    }
+    return atomic_file_commit(&af, err, errlen);
+}
+
 int fs_read_file(const char *path, size_t limit, char **out, size_t *len)
 {
     *out = NULL;

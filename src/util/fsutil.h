@@ -41,6 +41,14 @@ int atomic_file_commit_unique(struct atomic_file *af, const char *dir, const cha
                               size_t errlen);
 /* Abandon the write: close and remove the temporary file. Safe to call twice. */
 void atomic_file_abort(struct atomic_file *af);
+/* What fs_write_with writes: the file's contents through fp. Returns 0, or
+ * non-zero when a write failed. */
+typedef int (*fs_writer)(FILE *fp, const void *ctx);
+/* Write `path` atomically with `mode`, its contents put by write(fp, ctx).
+ * Returns 0 or -errno; err gets the cause ("cannot write PATH: write failed"
+ * when the writer fails). The target is left untouched on failure. */
+int fs_write_with(const char *path, mode_t mode, fs_writer write, const void *ctx, char *err,
+                  size_t errlen);
 /* Write `len` bytes to `path` atomically with `mode`. Returns 0 or -errno. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err,
                     size_t errlen);
