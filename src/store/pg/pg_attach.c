@@ -304,6 +304,112 @@ static int pair_key_indexes(struct pg_store *ps, int t, int user, int spec)
     return n;
 }
 
+/* The two tables of a pair and their key columns. */
+static const struct {
+    int table, user, spec;
+} pair_tables[2] = {{DOMAIN_PROGRESS_TABLE, DOMAIN_PROGRESS_USER, DOMAIN_PROGRESS_SPEC},
+                    {DOMAIN_LICENSE_TABLE, DOMAIN_LICENSE_USER, DOMAIN_LICENSE_SPEC}};
+
+/* Whether each table of a pair keeps a unique index on the pair's key. */
+static void inspect_pair_keys(struct inspect *in)
+{
+    const struct domain_map *m = &in->ps->domain;
+    for (int i = 0; i < 2; i++) {
+        int user = pair_tables[i].user, spec = pair_tables[i].spec;
+        int n = pair_key_indexes(in->ps, pair_tables[i].table, user, spec);
+        const char *t = m->name[pair_tables[i].table];
+        if (n < 0)
+            say(in, "pair_key", 2, NULL, "%s: the unique constraints cannot be read", t);
+        else if (n == 0)
+            say(in, "pair_key", 1, "add UNIQUE (%s, %s) to the table if the application allows",
+                "%s has no unique constraint on (%s, %s): two rows of a pair are possible; each "
+                "such pair is reported as duplicate_rows, and checks group the rows (slower)",
+                t, m->name[user], m->name[spec]);
+        else
+            say(in, "pair_key", 0, NULL, "%s: unique on (%s, %s)%s", t, m->name[user],
+                m->name[spec], n > 1 ? " (more than one identical constraint: harmless)" : "");
+    }
+}
+
+/* The database's collation, which the bytewise merge of the scan ignores. */
+static void inspect_collation(struct inspect *in)
+{
+    char msg[300];
+    PGresult *res = query(in->ps, "SELECT datcollate FROM pg_database WHERE datname = "
+                          "current_database()", 0, NULL, msg, sizeof msg);
+    if (res && PQntuples(res) == 1)
+        say(in, "collation", 0, NULL, "database collation %s; pairs are merged bytewise "
+            "(COLLATE \"C\") whatever it is", PQgetvalue(res, 0, 0));
+    PQclear(res);
+}
+
+/* Rows: counts of the two tables (a full count: doctor is run by hand). */
+static void inspect_rows(struct inspect *in)
+{
+    const struct domain_map *m = &in->ps->domain;
+    char msg[300];
+    long long counts[2] = {-1, -1};
+    for (int i = 0; i < 2; i++) {
+        const char *v[2] = {m->schema, m->name[pair_tables[i].table]};
+        PGresult *q = query(in->ps, "SELECT format('SELECT count(*) FROM %I.%I', $1::text, "
+                            "$2::text)", 2, v, msg, sizeof msg);
+        PGresult *c = q ? query(in->ps, PQgetvalue(q, 0, 0), 0, NULL, msg, sizeof msg) : NULL;
+        if (c)
+            counts[i] = atoll(PQgetvalue(c, 0, 0));
+        PQclear(q);
+        PQclear(c);
+    }
+    if (counts[0] < 0 || counts[1] < 0)
+        say(in, "rows", 2, "GRANT SELECT on the tables (docs/attach.md)",
+            "the progress and license rows cannot be counted: %s", msg);
+    else if (counts[0] + counts[1] == 0)
+        say(in, "rows", m->allow_empty ? 1 : 2,
+            m->allow_empty ? NULL : "check the mapping and the database (or set [domain] "
+                                    "allow_empty = true if it is empty on purpose)",
+            "%s and %s are empty: a check covers zero pairs%s", m->name[DOMAIN_PROGRESS_TABLE],
+            m->name[DOMAIN_LICENSE_TABLE], m->allow_empty ? "" : " and fails");
+    else
+        say(in, "rows", 0, NULL, "%lld progress rows, %lld license rows", counts[0], counts[1]);
+}
+
+/* Levels: every specialization of the table has a known maximum. */
+static void inspect_levels(struct inspect *in)
+{
+    const struct domain_map *m = &in->ps->domain;
+    if (m->name[DOMAIN_SPECS_MAX_LEVELS][0]) {
+        say(in, "levels", 0, NULL, "maximum levels from %s.%s", m->name[DOMAIN_SPECS_TABLE],
+            m->name[DOMAIN_SPECS_MAX_LEVELS]);
+        return;
+    }
+    char msg[300];
+    const char *v[2] = {m->schema, m->name[DOMAIN_SPECS_TABLE]};
+    PGresult *q = query(in->ps, "SELECT format('SELECT id::text FROM %I.%I ORDER BY 1', "
+                        "$1::text, $2::text)", 2, v, msg, sizeof msg);
+    PGresult *r = q ? query(in->ps, PQgetvalue(q, 0, 0), 0, NULL, msg, sizeof msg) : NULL;
+    PQclear(q);
+    struct buf missing = BUF_INIT(4096);
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        char up[DOMAIN_SPEC_MAX];
+        snprintf(up, sizeof up, "%s", PQgetvalue(r, i, 0));
+        for (char *c = up; *c; c++)
+            *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+        if (!domain_map_level(m, up))
+            buf_printf(&missing, "%s%s", missing.len ? ", " : "", PQgetvalue(r, i, 0));
+    }
+    if (!r)
+        say(in, "levels", 2, "GRANT SELECT on it", "%s cannot be read: %s",
+            m->name[DOMAIN_SPECS_TABLE], msg);
+    else if (missing.len)
+        say(in, "levels", 1, "add them under [levels] (SPEC = maximum level) if they are "
+            "in use", "[levels] lists %d specializations; no maximum for %s: their pairs "
+            "are unknown_specialization", m->levels, buf_str(&missing));
+    else
+        say(in, "levels", 0, NULL, "[levels] gives a maximum for each of the %d "
+            "specializations", PQntuples(r));
+    PQclear(r);
+    buf_free(&missing);
+}
+
 int pg_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx)
 {
     struct pg_store *ps = PS(s);
@@ -314,91 +420,10 @@ int pg_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx)
     say(&in, "attached", 0, NULL, "the domain tables are %s's (schema %s), Lockstep's own in "
         "schema %s", PQdb(ps->conn), m->schema, m->own_schema);
     inspect_tables(&in);
-
-    static const struct {
-        int table, user, spec;
-    } keys[2] = {{DOMAIN_PROGRESS_TABLE, DOMAIN_PROGRESS_USER, DOMAIN_PROGRESS_SPEC},
-                 {DOMAIN_LICENSE_TABLE, DOMAIN_LICENSE_USER, DOMAIN_LICENSE_SPEC}};
-    for (int i = 0; i < 2; i++) {
-        int n = pair_key_indexes(ps, keys[i].table, keys[i].user, keys[i].spec);
-        const char *t = m->name[keys[i].table];
-        if (n < 0)
-            say(&in, "pair_key", 2, NULL, "%s: the unique constraints cannot be read", t);
-        else if (n == 0)
-            say(&in, "pair_key", 1, "add UNIQUE (%s, %s) to the table if the application allows",
-                "%s has no unique constraint on (%s, %s): two rows of a pair are possible; each "
-                "such pair is reported as duplicate_rows, and checks group the rows (slower)",
-                t, m->name[keys[i].user], m->name[keys[i].spec]);
-        else
-            say(&in, "pair_key", 0, NULL, "%s: unique on (%s, %s)%s", t, m->name[keys[i].user],
-                m->name[keys[i].spec],
-                n > 1 ? " (more than one identical constraint: harmless)" : "");
-    }
-
-    char msg[300];
-    PGresult *res = query(ps, "SELECT datcollate FROM pg_database WHERE datname = "
-                          "current_database()", 0, NULL, msg, sizeof msg);
-    if (res && PQntuples(res) == 1)
-        say(&in, "collation", 0, NULL, "database collation %s; pairs are merged bytewise "
-            "(COLLATE \"C\") whatever it is", PQgetvalue(res, 0, 0));
-    PQclear(res);
-
-    /* Rows: counts of the two tables (a full count: doctor is run by hand). */
-    long long counts[2] = {-1, -1};
-    for (int i = 0; i < 2; i++) {
-        const char *v[2] = {m->schema, m->name[keys[i].table]};
-        PGresult *q = query(ps, "SELECT format('SELECT count(*) FROM %I.%I', $1::text, $2::text)",
-                            2, v, msg, sizeof msg);
-        PGresult *c = q ? query(ps, PQgetvalue(q, 0, 0), 0, NULL, msg, sizeof msg) : NULL;
-        if (c)
-            counts[i] = atoll(PQgetvalue(c, 0, 0));
-        PQclear(q);
-        PQclear(c);
-    }
-    if (counts[0] < 0 || counts[1] < 0)
-        say(&in, "rows", 2, "GRANT SELECT on the tables (docs/attach.md)",
-            "the progress and license rows cannot be counted: %s", msg);
-    else if (counts[0] + counts[1] == 0)
-        say(&in, "rows", m->allow_empty ? 1 : 2,
-            m->allow_empty ? NULL : "check the mapping and the database (or set [domain] "
-                                    "allow_empty = true if it is empty on purpose)",
-            "%s and %s are empty: a check covers zero pairs%s", m->name[DOMAIN_PROGRESS_TABLE],
-            m->name[DOMAIN_LICENSE_TABLE], m->allow_empty ? "" : " and fails");
-    else
-        say(&in, "rows", 0, NULL, "%lld progress rows, %lld license rows", counts[0], counts[1]);
-
-    /* Levels: every specialization of the table has a known maximum. */
-    if (m->name[DOMAIN_SPECS_MAX_LEVELS][0]) {
-        say(&in, "levels", 0, NULL, "maximum levels from %s.%s", m->name[DOMAIN_SPECS_TABLE],
-            m->name[DOMAIN_SPECS_MAX_LEVELS]);
-    } else {
-        const char *v[2] = {m->schema, m->name[DOMAIN_SPECS_TABLE]};
-        PGresult *q = query(ps, "SELECT format('SELECT id::text FROM %I.%I ORDER BY 1', "
-                            "$1::text, $2::text)", 2, v, msg, sizeof msg);
-        PGresult *r = q ? query(ps, PQgetvalue(q, 0, 0), 0, NULL, msg, sizeof msg) : NULL;
-        PQclear(q);
-        struct buf missing = BUF_INIT(4096);
-        for (int i = 0; r && i < PQntuples(r); i++) {
-            char up[DOMAIN_SPEC_MAX];
-            snprintf(up, sizeof up, "%s", PQgetvalue(r, i, 0));
-            for (char *c = up; *c; c++)
-                *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
-            if (!domain_map_level(m, up))
-                buf_printf(&missing, "%s%s", missing.len ? ", " : "", PQgetvalue(r, i, 0));
-        }
-        if (!r)
-            say(&in, "levels", 2, "GRANT SELECT on it", "%s cannot be read: %s",
-                m->name[DOMAIN_SPECS_TABLE], msg);
-        else if (missing.len)
-            say(&in, "levels", 1, "add them under [levels] (SPEC = maximum level) if they are "
-                "in use", "[levels] lists %d specializations; no maximum for %s: their pairs "
-                "are unknown_specialization", m->levels, buf_str(&missing));
-        else
-            say(&in, "levels", 0, NULL, "[levels] gives a maximum for each of the %d "
-                "specializations", PQntuples(r));
-        PQclear(r);
-        buf_free(&missing);
-    }
+    inspect_pair_keys(&in);
+    inspect_collation(&in);
+    inspect_rows(&in);
+    inspect_levels(&in);
     if (m->repair)
         say(&in, "repair", 1, NULL, "repairs are on: sync and the level endpoints write the "
             "mapped columns of %s and %s", m->name[DOMAIN_PROGRESS_TABLE],

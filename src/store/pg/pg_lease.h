@@ -1,5 +1,5 @@
 /* pg_lease.h — the PostgreSQL store's leadership lease and alert-evaluation
- * lock (pg_lease.c), and the accessor of pg_store.c they are built on.
+ * lock (pg_lease.c), and the accessor of pg_statements.c they are built on.
  * Internal to store/pg. */
 #ifndef LOCKSTEP_PG_LEASE_H
 #define LOCKSTEP_PG_LEASE_H

@@ -1,6 +1,7 @@
 /* pg_private.h — what the files of the PostgreSQL store share: the statement
- * ids, the store struct, text parameters and column readers, and the helpers
- * that run a prepared statement. Private to store/pg. */
+ * ids, the store struct, text parameters and column readers, the helpers that
+ * run a prepared statement, and what one file of it lends another. Private to
+ * store/pg. */
 #ifndef LOCKSTEP_PG_PRIVATE_H
 #define LOCKSTEP_PG_PRIVATE_H
 
@@ -17,10 +18,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* The most parameters a statement may take: a statement that needs more is
+ * refused when prepared, with the reason, never run with some unbound. */
 #define PARAMS_MAX 32
+/* Rows per FETCH of the pair scan's cursor (pg_scan.c; Q_SCAN_FETCH). */
+#define PG_SCAN_FETCH 16384
+/* The session's temporary table a check stages its violations in
+ * (pg_checks.c; the statements that resolve and open violations read it). */
+#define PG_STAGE_TABLE "lockstep_check_stage"
 
 /* Every statement of the store, prepared once per connection (pg_run). Their
- * SQL is the table in pg_store.c. */
+ * SQL is the table in pg_statements.c. */
 enum stmt_id {
     Q_USER_INSERT,
     Q_USER_GET,
@@ -124,7 +132,7 @@ struct pg_store {
     struct domain_map domain; /* the names of the domain tables */
     bool attached;            /* they are another application's: never created here */
     bool academy_path_set;    /* this transaction's search_path is the attached schema
-                                 (pg_store.c, academy_path) */
+                                 (pg_statements.c, academy_path) */
     char *sql[Q_COUNT];       /* each statement's SQL, made from its template when first
                                  used; owned */
     bool txn_lost;      /* the connection broke inside the caller's transaction */
@@ -217,7 +225,35 @@ static inline void c_copy(PGresult *r, int row, int col, char *out, size_t len)
     snprintf(out, len, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
 }
 
-/* ---- running statements (pg_store.c) ----------------------------------------------- */
+/* ---- the connection and transactions (pg_store.c) ---------------------------------- */
+
+/* Make sure the connection is up, re-establishing it after a loss (outside a
+ * transaction; a loss inside one fails every further call of it until the
+ * rollback). A FETCH the pair scan sent ahead is collected first, so the
+ * connection is free. 0, or a STORE_ERR_* code with the store's error. */
+int pg_ensure(struct pg_store *ps, const char *what);
+/* Run a simple command (no parameters; rows, if any, discarded): 0 or a
+ * STORE_ERR_* code. */
+int pg_command(struct pg_store *ps, const char *text, const char *what);
+/* The store's error for a connection that is down: STORE_ERR_UNAVAILABLE. */
+int pg_fail_conn(struct pg_store *ps, const char *what);
+/* The store's error for a failed result `res` (cleared here; NULL: the
+ * connection's error): its STORE_ERR_* code from the SQLSTATE. */
+int pg_fail_result(struct pg_store *ps, PGresult *res, const char *what);
+/* store_ops.begin, commit and rollback (check_record records in one). */
+int pg_begin(struct store *s, enum store_txn kind);
+int pg_commit(struct store *s);
+void pg_rollback(struct store *s);
+
+/* ---- statements (pg_statements.c) ---------------------------------------------------- */
+
+/* The SQL of statement `id` for this store's domain tables, made on first use
+ * (borrowed: the store keeps it), or NULL with the reason in err[errlen]. */
+const char *pg_statement_text(struct pg_store *ps, enum stmt_id id, char *err,
+                              size_t errlen);
+/* Prepare statement `id` on this connection unless it already is; its name
+ * goes to name[16]. 0, or a STORE_ERR_* code with the store's error. */
+int pg_prepare(struct pg_store *ps, enum stmt_id id, char name[16], const char *what);
 
 /* Run statement `id` with `n` text parameters: its result (the caller clears
  * it), or NULL with *rc set and the store's error. */
@@ -236,6 +272,59 @@ int pg_count_changed(PGresult *res);
  * STORE_ERR_NOT_FOUND when there is no row or it is NULL, or an error. */
 int pg_one_time(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
                 int64_t *when, const char *what);
+
+/* ---- the domain rows (pg_domain.c): the store_ops named as these without "pg_" ------ */
+
+int pg_spec_insert(struct store *s, const struct specialization *sp);
+int pg_spec_get(struct store *s, const char *id, struct specialization *sp);
+int pg_spec_list(struct store *s, store_spec_cb cb, void *ctx);
+int pg_spec_level_xp(struct store *s, const char *spec, int level, int64_t *xp);
+int pg_progress_get(struct store *s, int64_t user, const char *spec, bool for_update,
+                    struct progress *pr);
+int pg_progress_insert(struct store *s, struct progress *pr);
+int pg_progress_update(struct store *s, const struct progress *pr);
+int pg_license_get(struct store *s, int64_t user, const char *spec, bool for_update,
+                   struct license *l);
+int pg_license_insert(struct store *s, struct license *l);
+int pg_license_update(struct store *s, const struct license *l);
+int pg_progression_insert(struct store *s, struct progression *pr);
+int pg_progression_count(struct store *s, int64_t license_id, int64_t *n);
+int pg_user_pairs(struct store *s, int64_t user, store_pair_rows_cb cb, void *ctx);
+
+/* ---- the pair scan (pg_scan.c) ------------------------------------------------------- */
+
+/* store_ops.pair_scan_open, _next and _close. */
+int pg_pair_scan_open(struct store *s, const struct pair_filter *f, struct store_scan **out);
+int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out);
+void pg_pair_scan_close(struct store_scan *sc);
+/* Collect the FETCH the open scan sent ahead, if any, and keep its result for
+ * the scan's next batch: afterwards the connection is free for another
+ * statement. */
+void pg_scan_settle(struct store_scan *sc);
+
+/* ---- recorded checks (pg_checks.c): the store_ops named as these without "pg_" ----- */
+
+int pg_violation_first_seen(struct store *s, int64_t user, const char *spec,
+                            const char *issue, int64_t *first_seen);
+int pg_check_stage_reset(struct store *s);
+int pg_check_stage_add(struct store *s, const struct violation *v, bool unchanged);
+int pg_check_stage_resolve(struct store *s, int64_t user, const char *spec,
+                           const char *issue);
+int pg_check_stage_complete(struct store *s);
+int pg_check_record(struct store *s, struct check_run *c);
+int pg_check_set_file(struct store *s, int64_t id, const char *file, const char *error);
+int pg_check_latest(struct store *s, struct check_run *c);
+int pg_check_get(struct store *s, int64_t id, struct check_run *c);
+int pg_check_list(struct store *s, int64_t since, int64_t until, int64_t limit,
+                  store_check_cb cb, void *ctx);
+int pg_violations_open(struct store *s, const char *spec, store_violation_cb cb, void *ctx);
+int pg_violations_new_since(struct store *s, int64_t since, store_violation_cb cb,
+                            void *ctx);
+int pg_violations_resolved_since(struct store *s, int64_t since, store_violation_cb cb,
+                                 void *ctx);
+int pg_violations_open_page(struct store *s, const char *spec, int64_t limit,
+                            int64_t offset, store_violation_cb cb, void *ctx);
+int pg_violations_open_count(struct store *s, const char *spec, int64_t *count);
 
 /* An attached database (pg_attach.c, attach.md). pg_attach_prepare: on open,
  * Lockstep's schema exists (or is created when `create`), and every mapped

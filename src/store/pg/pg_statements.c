@@ -1,0 +1,786 @@
+/* pg_statements.c — the PostgreSQL store's statements: the SQL of every
+ * statement (own and attached forms, the pair scan's templates), made for the
+ * store's domain tables and prepared once per connection, and the helpers
+ * that run them with text parameters. */
+#include "model/pair.h"
+#include "store/columns.h"
+#include "store/domain_sql.h"
+#include "store/pg/pg_lease.h"
+#include "store/pg/pg_private.h"
+#include "util/buf.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STRINGIFY(x) #x
+#define NUMBER_TEXT(x) STRINGIFY(x)
+
+/* The pair scan: one FULL OUTER JOIN of both tables on (user, specialization)
+ * read through a cursor. The where clauses restrict each side before the
+ * join, so a filtered scan is an index range on both sides whatever plan is
+ * cached (one prepared statement per filter shape). Each side is grouped by
+ * its key first (a stream over the index, in order): a pair has one row per
+ * side whatever the table holds, with the number of rows when more than one
+ * (duplicate_rows; NULL otherwise, so the common row carries nothing more).
+ * A full scan over tables that both keep a unique index on the pair's key
+ * (Q_SCAN_PLAN asks the catalog, in the scan's transaction) reads the rows
+ * as they are instead (Q_SCAN_ALL_KEYED).
+ * The specialization's max_levels comes from two arrays read once per query
+ * (an init plan), not a lookup per pair. The email and first_seen are looked
+ * up only for inconsistent pairs: first_seen of the open violation of the
+ * pair's current issue type. Which pairs are inconsistent, and their issue
+ * type, is the coupling rule of model/pair.c written out as SQL
+ * (pair_sql_issue, the ISSUE argument, over the columns of y). OFFSET 0 keeps
+ * each level a level of its own, so the rule is evaluated once per pair. A
+ * template (store/domain_sql.h): each side is read through the mapped names
+ * and renamed to domain.md's. */
+#define SCAN_FORMAT                                                                      \
+    "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "                                       \
+    "SELECT x.u, x.sp, x.pk IS NOT NULL, x.lk IS NOT NULL, x.pl, x.ll, x.pn, x.ln, x.mx, " \
+    "CASE WHEN x.issue IS NOT NULL THEN "                                                \
+    " (SELECT u.{users_email} FROM {users_table} u WHERE u.{users_id} = x.u) END, "      \
+    "CASE WHEN x.issue IS NOT NULL THEN "                                                \
+    " (SELECT (extract(epoch FROM v.first_seen) * 1000000)::bigint FROM violations v "   \
+    "  WHERE v.user_id = x.u AND v.specialization = x.sp AND v.issue_type = x.issue "    \
+    "  AND v.resolved_at IS NULL) END "                                                  \
+    "FROM (SELECT y.*, %1$s AS issue FROM ("                                             \
+    "SELECT coalesce(p.student_id, l.user_id) AS u, "                                    \
+    "coalesce(p.specialization_id, l.specialization_type) AS sp, "                       \
+    "p.student_id AS pk, l.user_id AS lk, p.lvl AS pl, l.lvl AS ll, p.n AS pn, l.n AS ln, " \
+    "%4$s AS mx "                                                                         \
+    "FROM (%2$s) p FULL JOIN (%3$s) l "                                                 \
+    "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id "      \
+    "OFFSET 0) y OFFSET 0) x"
+
+/* Each side of the join, grouped by its key (duplicates counted), or as its
+ * rows when the table's unique key makes a group of one certain (the full
+ * scan's fast path: grouping a million rows costs about as much as the join).
+ * The argument is the side's where clause. */
+#define SIDE_PROGRESS_GROUPED                                                          \
+    "SELECT {progress_user} AS student_id, {progress_spec} AS specialization_id, "    \
+    "min({progress_level}) AS lvl, nullif(count(*), 1) AS n FROM {progress_table}%s "  \
+    "GROUP BY {progress_user}, {progress_spec}"
+#define SIDE_LICENSE_GROUPED                                                           \
+    "SELECT {license_user} AS user_id, {license_spec} AS specialization_type, "       \
+    "min({license_level}) AS lvl, nullif(count(*), 1) AS n FROM {license_table}%s "    \
+    "GROUP BY {license_user}, {license_spec}"
+#define SIDE_PROGRESS_KEYED                                                            \
+    "SELECT {progress_user} AS student_id, {progress_spec} AS specialization_id, "    \
+    "{progress_level} AS lvl, NULL::bigint AS n FROM {progress_table}%s"
+#define SIDE_LICENSE_KEYED                                                             \
+    "SELECT {license_user} AS user_id, {license_spec} AS specialization_type, "       \
+    "{license_level} AS lvl, NULL::bigint AS n FROM {license_table}%s"
+
+/* The maximum level of the pair's specialization (NULL: not known), from the
+ * specializations table's column (own mode, or an attached table that keeps
+ * one): two arrays read once per query (an init plan), not a lookup per
+ * pair. An attached database without the column gets its limits from
+ * [levels], written into the statement as two constant arrays (ids of
+ * [A-Z0-9_] and numbers only: see domain_map_set_level). */
+#define MAX_FROM_SPECS                                                                   \
+    "(SELECT array_agg({specs_max_levels} ORDER BY id::text) FROM {specs_table})"          \
+    "[array_position((SELECT array_agg(id::text ORDER BY id::text) FROM {specs_table}), " \
+    "coalesce(p.specialization_id, l.specialization_type)::text)]"
+
+/* An attached database's tables are another application's: their key columns
+ * may be of any type that reads as text (varchar, an enum) and of any
+ * collation. Each side reads them as text in the "C" collation, so the merge
+ * is bytewise whatever the database's collation (attach.md, rule 6); the
+ * grouping sorts them so (an index of the table in another collation cannot
+ * give that order). */
+#define SIDE_PROGRESS_GROUPED_ATTACHED                                                   \
+    "SELECT {progress_user}::bigint AS student_id, "                                      \
+    "{progress_spec}::text COLLATE \"C\" AS specialization_id, "                          \
+    "min({progress_level})::bigint AS lvl, nullif(count(*), 1) AS n FROM {progress_table}%s " \
+    "GROUP BY 1, 2"
+#define SIDE_LICENSE_GROUPED_ATTACHED                                                    \
+    "SELECT {license_user}::bigint AS user_id, "                                          \
+    "{license_spec}::text COLLATE \"C\" AS specialization_type, "                         \
+    "min({license_level})::bigint AS lvl, nullif(count(*), 1) AS n FROM {license_table}%s " \
+    "GROUP BY 1, 2"
+#define SIDE_PROGRESS_KEYED_ATTACHED                                                     \
+    "SELECT {progress_user}::bigint AS student_id, "                                      \
+    "{progress_spec}::text COLLATE \"C\" AS specialization_id, "                          \
+    "{progress_level}::bigint AS lvl, NULL::bigint AS n FROM {progress_table}%s"
+#define SIDE_LICENSE_KEYED_ATTACHED                                                      \
+    "SELECT {license_user}::bigint AS user_id, "                                          \
+    "{license_spec}::text COLLATE \"C\" AS specialization_type, "                         \
+    "{license_level}::bigint AS lvl, NULL::bigint AS n FROM {license_table}%s"
+
+/* The columns of y the rule reads. */
+static const struct pair_sql_columns scan_columns = {
+    .progress_row = "y.pk",
+    .license_row = "y.lk",
+    .progress_level = "y.pl",
+    .license_level = "y.ll",
+    .progress_rows = "y.pn",
+    .license_rows = "y.ln",
+    .max_level = "y.mx",
+};
+
+static const char *const sql[Q_COUNT] = {
+    [Q_USER_INSERT] = "INSERT INTO users(name, email, password_hash, role, is_active, "
+                      "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    [Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = $1",
+    /* Without regard to case: an address another program stored with capitals
+     * is found too; an exact match first if case alone tells two apart. */
+    [Q_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE lower(email) = lower($1) "
+                         "ORDER BY email = $1 DESC, id LIMIT 1",
+    /* Only the columns a change sets; tokens_valid_after only ever rises. */
+    [Q_USER_UPDATE] = "UPDATE users SET name = coalesce($2::text, name), "
+                      "password_hash = coalesce($3::text, password_hash), "
+                      "role = coalesce($4::text, role), "
+                      "is_active = CASE WHEN $5::int < 0 THEN is_active ELSE $5::int = 1 END, "
+                      "updated_at = coalesce($6::timestamptz, updated_at), "
+                      "tokens_valid_after = greatest(tokens_valid_after, $7::timestamptz) "
+                      "WHERE id = $1",
+    [Q_USER_LIST] = "SELECT " USER_COLS " FROM users WHERE ($1::text IS NULL OR role = $1) "
+                    "AND ($2::int < 0 OR is_active = ($2::int = 1)) AND ($3::text IS NULL "
+                    "OR strpos(lower(name), lower($3)) > 0 OR strpos(lower(email), lower($3)) > 0) "
+                    "ORDER BY id LIMIT $4 OFFSET $5",
+    [Q_USER_COUNT] = "SELECT count(*) FROM users WHERE ($1::text IS NULL OR role = $1) "
+                     "AND ($2::int = 0 OR is_active)",
+    /* The statements over the domain tables are templates (store/domain_sql.h):
+     * {key} is the mapped name of that table or column. */
+    [Q_USER_EMAIL] = "SELECT {users_email}, {users_name} FROM {users_table} WHERE {users_id} = $1",
+    [Q_SPEC_INSERT] = "INSERT INTO {specs_table}(id, name, {specs_max_levels}, is_active, "
+                      "created_at) VALUES ($1, $2, $3, $4, $5)",
+    [Q_SPEC_GET] = "SELECT id, name, {specs_max_levels}, is_active, created_at "
+                   "FROM {specs_table} WHERE id = $1",
+    [Q_SPEC_LIST] = "SELECT id, name, {specs_max_levels}, is_active, created_at "
+                    "FROM {specs_table} ORDER BY id",
+    [Q_SPEC_LEVEL_XP] = "SELECT xp_required FROM specialization_level_thresholds "
+                        "WHERE specialization_id = $1 AND level = $2",
+    [Q_PROGRESS_GET] = "SELECT " PROGRESS_COLS " FROM {progress_table} "
+                       "WHERE {progress_user} = $1 AND {progress_spec} = $2",
+    [Q_PROGRESS_GET_LOCK] = "SELECT " PROGRESS_COLS " FROM {progress_table} "
+                            "WHERE {progress_user} = $1 AND {progress_spec} = $2 FOR UPDATE",
+    /* Taken by a writer that found a pair's row missing: see lock_or_claim.
+     * $1: 1 progress, 2 license (the two-key advisory lock space, apart from
+     * the one-key locks of migrations and alert evaluations). */
+    [Q_CREATE_CLAIM] = "SELECT pg_advisory_xact_lock($1::int, hashtext($2::text || ':' || $3))",
+    [Q_PROGRESS_INSERT] =
+        "INSERT INTO {progress_table}({progress_user}, {progress_spec}, {progress_level}, "
+        "total_xp, completed_sessions, completed_projects, theory_hours_completed, "
+        "practice_hours_completed, last_activity, created_at, {progress_updated_at}) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    [Q_PROGRESS_UPDATE] =
+        "UPDATE {progress_table} SET {progress_level} = $2, total_xp = $3, "
+        "completed_sessions = $4, completed_projects = $5, theory_hours_completed = $6, "
+        "practice_hours_completed = $7, last_activity = $8, {progress_updated_at} = $9 "
+        "WHERE id = $1",
+    [Q_LICENSE_GET] = "SELECT " LICENSE_COLS " FROM {license_table} "
+                      "WHERE {license_user} = $1 AND {license_spec} = $2",
+    [Q_LICENSE_GET_LOCK] = "SELECT " LICENSE_COLS " FROM {license_table} "
+                           "WHERE {license_user} = $1 AND {license_spec} = $2 FOR UPDATE",
+    [Q_LICENSE_INSERT] =
+        "INSERT INTO {license_table}({license_user}, {license_spec}, {license_level}, "
+        "{license_max_level}, {license_started_at}, last_advanced_at, created_at, "
+        "{license_updated_at}) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    [Q_LICENSE_UPDATE] = "UPDATE {license_table} SET {license_level} = $2, "
+                         "{license_max_level} = $3, last_advanced_at = $4, "
+                         "{license_updated_at} = $5 WHERE id = $1",
+    [Q_PROGRESSION_INSERT] =
+        "INSERT INTO {progressions_table}(user_license_id, from_level, to_level, advanced_by, "
+        "advancement_reason, advanced_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    [Q_PROGRESSION_COUNT] = "SELECT count(*) FROM {progressions_table} "
+                            "WHERE user_license_id = $1",
+    [Q_USER_PAIRS] =
+        "SELECT p.id, p.{progress_user}, p.{progress_spec}, p.{progress_level}, p.total_xp, "
+        "p.completed_sessions, p.completed_projects, p.theory_hours_completed, "
+        "p.practice_hours_completed, p.last_activity, p.created_at, p.{progress_updated_at}, "
+        "l.id, l.{license_user}, l.{license_spec}, l.{license_level}, l.{license_max_level}, "
+        "l.{license_started_at}, l.last_advanced_at, l.created_at, l.{license_updated_at} "
+        "FROM (SELECT * FROM {progress_table} WHERE {progress_user} = $1) p "
+        "FULL JOIN (SELECT * FROM {license_table} WHERE {license_user} = $1) l "
+        "ON l.{license_spec} = p.{progress_spec} "
+        "ORDER BY coalesce(p.{progress_spec}, l.{license_spec})",
+    /* A merge join over the two covering (user, specialization, level)
+     * indexes returns the pairs in pair order without sorting them all first
+     * (the planner cannot see that a full join's merge output is ordered, so
+     * an ORDER BY would add a sort of every pair); hash and nested-loop joins
+     * would not. pair_scan_next verifies the order. */
+    /* What /readyz and doctor see: schema version, accounts, any pair, the
+     * size of the last check. */
+    [Q_PROBE] = "SELECT coalesce(max(version), 0), (SELECT count(*) FROM users), "
+                "EXISTS (SELECT 1 FROM {progress_table}) OR "
+                "EXISTS (SELECT 1 FROM {license_table}), "
+                "coalesce((SELECT total_checked FROM check_runs ORDER BY id DESC LIMIT 1), -1) "
+                "FROM schema_migrations",
+    [Q_SCAN_PLAN] = "SELECT set_config('enable_hashjoin', 'off', true), "
+                    "set_config('enable_nestloop', 'off', true), "
+                    "set_config('enable_hashagg', 'off', true), "
+                    /* Whether both tables have a valid unique index whose key
+                     * columns are among the pair's two: then no pair has two
+                     * rows of a table, and the full scan need not group. The
+                     * tables by their rows' tableoid (an empty table: not
+                     * known, grouped), the column names bound ($1-$4). */
+                    "(SELECT count(*) = 2 FROM (VALUES "
+                    "((SELECT tableoid FROM {progress_table} LIMIT 1), $1::text, $2::text), "
+                    "((SELECT tableoid FROM {license_table} LIMIT 1), $3::text, $4::text)) "
+                    "AS t(rel, u, s) "
+                    "WHERE EXISTS (SELECT 1 FROM pg_index i "
+                    " WHERE i.indrelid = t.rel AND i.indisunique AND i.indisvalid "
+                    " AND i.indpred IS NULL AND i.indexprs IS NULL AND NOT EXISTS ("
+                    "  SELECT 1 FROM generate_series(0, i.indnkeyatts - 1) k "
+                    "  WHERE i.indkey[k] NOT IN (SELECT a.attnum FROM pg_attribute a "
+                    "   WHERE a.attrelid = i.indrelid AND a.attname IN (t.u, t.s)))))",
+    /* Q_SCAN_ALL … Q_SCAN_ALL_KEYED: scan_template() */
+    [Q_SCAN_FETCH] = "FETCH FORWARD " NUMBER_TEXT(PG_SCAN_FETCH) " FROM lockstep_pairs",
+    [Q_SCAN_CLOSE] = "CLOSE lockstep_pairs",
+    [Q_VIOLATION_FIRST_SEEN] = "SELECT first_seen FROM violations WHERE user_id = $1 AND "
+                               "specialization = $2 AND issue_type = $3 AND resolved_at IS NULL",
+    [Q_CHECK_INSERT] =
+        "INSERT INTO check_runs(timestamp, total_checked, consistent, inconsistent, "
+        "consistency_rate, status, trigger, duration_ms, report_file, file_error, users_checked) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    [Q_VIOLATIONS_RESOLVE] =
+        "UPDATE violations v SET resolved_at = $1, resolved_check_id = $2 "
+        "WHERE v.resolved_at IS NULL AND NOT EXISTS (SELECT 1 FROM " PG_STAGE_TABLE " s "
+        "WHERE s.user_id = v.user_id AND s.specialization = v.specialization "
+        "AND s.issue_type = v.issue_type)",
+    [Q_VIOLATIONS_TOUCH] =
+        "UPDATE violations v SET last_check_id = $1, user_email = s.user_email, "
+        "progress_level = s.progress_level, license_level = s.license_level, "
+        "recommended_action = s.recommended_action FROM " PG_STAGE_TABLE " s "
+        "WHERE v.resolved_at IS NULL AND s.user_id = v.user_id "
+        "AND s.specialization = v.specialization AND s.issue_type = v.issue_type "
+        "AND (v.user_email, v.progress_level, v.license_level, v.recommended_action) "
+        "IS DISTINCT FROM (s.user_email, s.progress_level, s.license_level, "
+        "s.recommended_action)",
+    [Q_VIOLATIONS_OPEN_NEW] =
+        "INSERT INTO violations(user_id, specialization, issue_type, user_email, "
+        "progress_level, license_level, recommended_action, first_seen, first_check_id, "
+        "last_check_id) SELECT s.user_id, s.specialization, s.issue_type, s.user_email, "
+        "s.progress_level, s.license_level, s.recommended_action, "
+        "coalesce(s.first_seen, $2::timestamptz), $1, $1 "
+        "FROM " PG_STAGE_TABLE " s WHERE NOT EXISTS (SELECT 1 FROM violations v "
+        "WHERE v.resolved_at IS NULL AND v.user_id = s.user_id "
+        "AND v.specialization = s.specialization AND v.issue_type = s.issue_type)",
+    [Q_CHECK_SET_FILE] = "UPDATE check_runs SET report_file = $2, file_error = $3 WHERE id = $1",
+    [Q_CHECK_LATEST] = "SELECT " CHECK_COLS " FROM check_runs ORDER BY id DESC LIMIT 1",
+    [Q_CHECK_GET] = "SELECT " CHECK_COLS " FROM check_runs WHERE id = $1",
+    [Q_CHECK_LIST] = "SELECT " CHECK_COLS " FROM check_runs WHERE timestamp >= "
+                     "coalesce($1::timestamptz, '-infinity') AND timestamp < "
+                     "coalesce($2::timestamptz, 'infinity') ORDER BY timestamp DESC, id DESC "
+                     "LIMIT $3",
+    [Q_VIOLATIONS_OPEN_ALL] = "SELECT " VIOLATION_COLS " FROM violations WHERE resolved_at IS "
+                              "NULL ORDER BY user_id, specialization, issue_type",
+    [Q_VIOLATIONS_OPEN_SPEC] = "SELECT " VIOLATION_COLS " FROM violations WHERE resolved_at IS "
+                               "NULL AND specialization = $1 "
+                               "ORDER BY user_id, specialization, issue_type",
+    [Q_VIOLATIONS_NEW_SINCE] = "SELECT " VIOLATION_COLS " FROM violations WHERE resolved_at IS "
+                               "NULL AND first_seen > $1 "
+                               "ORDER BY user_id, specialization, issue_type",
+    [Q_VIOLATIONS_RESOLVED_SINCE] = "SELECT " VIOLATION_COLS " FROM violations WHERE "
+                                    "resolved_at > $1 ORDER BY user_id, specialization, "
+                                    "issue_type",
+    [Q_VIOLATIONS_OPEN_PAGE] = "SELECT " VIOLATION_COLS " FROM violations WHERE resolved_at IS "
+                               "NULL AND ($1::text IS NULL OR specialization = $1::text) "
+                               "ORDER BY first_seen DESC, user_id, specialization, issue_type "
+                               "LIMIT $2 OFFSET $3",
+    [Q_VIOLATIONS_OPEN_COUNT] = "SELECT count(*) FROM violations WHERE resolved_at IS NULL "
+                                "AND ($1::text IS NULL OR specialization = $1::text)",
+    [Q_SYNC_RUN_INSERT] =
+        "INSERT INTO sync_runs(started_at, finished_at, trigger, direction, dry_run, scope_user, "
+        "scope_spec, total_issues, synced_count, failed_count, success, log_file, error, status, "
+        "owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+        "RETURNING id",
+    [Q_SYNC_RUN_LIST] = "SELECT " SYNC_COLS " FROM sync_runs WHERE started_at >= "
+                        "coalesce($1::timestamptz, '-infinity') ORDER BY started_at, id",
+    [Q_SYNC_RUN_COUNT] = "UPDATE sync_runs SET synced_count = synced_count + 1 WHERE id = $1",
+    [Q_SYNC_RUN_FINISH] = "UPDATE sync_runs SET finished_at = $2, total_issues = $3, "
+                          "synced_count = $4, failed_count = $5, success = $6, log_file = $7, "
+                          "error = $8, status = $9 WHERE id = $1 AND status = 'running'",
+    [Q_SYNC_RUN_RUNNING] = "SELECT " SYNC_COLS " FROM sync_runs WHERE status = 'running' "
+                           "ORDER BY started_at, id",
+    [Q_AUDIT_INSERT] = "INSERT INTO audit_logs(user_id, action, resource_type, resource_id, "
+                       "details, ip_address, status_code, timestamp) "
+                       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    [Q_REFRESH_INSERT] = "INSERT INTO refresh_tokens(jti, user_id, family, issued_at, "
+                         "expires_at) VALUES ($1, $2, $3, $4, $5)",
+    [Q_REFRESH_GET] = "SELECT jti, user_id, family, issued_at, expires_at, used_at, revoked_at "
+                      "FROM refresh_tokens WHERE jti = $1",
+    [Q_REFRESH_MARK_USED] = "UPDATE refresh_tokens SET used_at = $2 WHERE jti = $1 "
+                            "AND used_at IS NULL",
+    [Q_REFRESH_REVOKE_FAMILY] = "UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 "
+                                "AND revoked_at IS NULL",
+    [Q_REFRESH_REVOKE_USER] = "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 "
+                              "AND revoked_at IS NULL",
+    [Q_SCHED_START_INSERT] = "INSERT INTO scheduler_starts(started_at, owner, scheduler, "
+                             "check_interval, sync_interval, check_misfire_grace, "
+                             "sync_misfire_grace) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                             "RETURNING id",
+    [Q_SCHED_FIRST_START] = "SELECT min(started_at) FROM scheduler_starts WHERE scheduler",
+    [Q_SCHED_LAST_START] = "SELECT started_at, owner FROM scheduler_starts WHERE scheduler "
+                           "ORDER BY id DESC LIMIT 1",
+    [Q_SCHED_START_LIST] = "SELECT id, started_at, owner, scheduler, check_interval, "
+                           "sync_interval, check_misfire_grace, sync_misfire_grace "
+                           "FROM scheduler_starts WHERE started_at < $2 AND (started_at > $1 "
+                           "OR id = (SELECT id FROM scheduler_starts WHERE scheduler "
+                           "AND started_at <= $1 ORDER BY started_at DESC, id DESC LIMIT 1)) "
+                           "ORDER BY started_at, id",
+    [Q_JOB_RUN_INSERT] = "INSERT INTO job_runs(job_id, due_at, started_at, finished_at, status, "
+                         "error, owner) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    [Q_JOB_RUN_FINISH] = "UPDATE job_runs SET status = $2, error = $3, finished_at = $4 "
+                         "WHERE id = $1",
+    [Q_JOB_RUNS_INTERRUPT] = "UPDATE job_runs SET status = 'interrupted', finished_at = $1, "
+                             "error = 'the process stopped while the job was running' "
+                             "WHERE status = 'running'",
+    [Q_JOB_RUN_STATS] = "SELECT status, count(*) FROM job_runs WHERE job_id = $1 AND due_at >= "
+                        "coalesce($2::timestamptz, '-infinity') AND due_at < "
+                        "coalesce($3::timestamptz, 'infinity') GROUP BY status",
+    [Q_JOB_RUN_LAST] = "SELECT status, started_at, due_at FROM job_runs WHERE job_id = $1 "
+                       "AND status <> 'missed' ORDER BY due_at DESC LIMIT 1",
+    [Q_JOB_RUN_LAST_SUCCESS] = "SELECT max(finished_at) FROM job_runs WHERE job_id = $1 "
+                               "AND status = 'success'",
+    [Q_JOB_RUN_LIST] = "SELECT " JOB_COLS " FROM job_runs WHERE ($1::text IS NULL OR job_id = $1) "
+                       "AND due_at >= coalesce($2::timestamptz, '-infinity') AND due_at < "
+                       "coalesce($3::timestamptz, 'infinity') ORDER BY due_at DESC, id DESC "
+                       "LIMIT $4",
+    [Q_JOB_RUN_LAST_DUE] = "SELECT max(due_at) FROM job_runs WHERE job_id = $1",
+    [Q_BASELINE_INSERT] = "INSERT INTO baselines(check_id, created_at, file, note) "
+                          "VALUES ($1, $2, $3, $4) RETURNING id",
+    [Q_BASELINE_GET] = "SELECT id, check_id, created_at, file, note FROM baselines WHERE id = $1",
+    [Q_BASELINE_LATEST] = "SELECT id, check_id, created_at, file, note FROM baselines "
+                          "ORDER BY id DESC LIMIT 1",
+    [Q_BASELINE_LIST] = "SELECT id, check_id, created_at, file, note FROM baselines "
+                        "ORDER BY id DESC",
+    [Q_BASELINE_SET_FILE] = "UPDATE baselines SET file = $2 WHERE id = $1",
+    [Q_ALERT_INSERT] = "INSERT INTO alerts(rule, subject, severity, state, summary, description, "
+                       "started_at, fired_at, resolved_at, last_notified_at, notifications, "
+                       "message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+                       "RETURNING id",
+    [Q_ALERT_UPDATE] = "UPDATE alerts SET severity = $2, state = $3, summary = $4, "
+                       "description = $5, fired_at = $6, resolved_at = $7, "
+                       "last_notified_at = $8, notifications = $9, message_id = $10 "
+                       "WHERE id = $1",
+    [Q_ALERT_LIST_ACTIVE] = "SELECT " ALERT_COLS " FROM alerts WHERE state <> 'resolved' "
+                            "ORDER BY id LIMIT $1",
+    [Q_ALERT_LIST_ALL] = "SELECT " ALERT_COLS " FROM alerts ORDER BY id DESC LIMIT $1",
+    [Q_SILENCE_INSERT] = "INSERT INTO alert_silences(rule, starts_at, ends_at, comment, "
+                         "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    [Q_SILENCE_LIST_AT] = "SELECT " SILENCE_COLS " FROM alert_silences WHERE deleted_at IS NULL "
+                          "AND starts_at <= $1 AND ends_at > $1 ORDER BY id LIMIT $2",
+    [Q_SILENCE_LIST_ALL] = "SELECT " SILENCE_COLS " FROM alert_silences ORDER BY id DESC "
+                           "LIMIT $1",
+    [Q_SILENCE_DELETE] = "UPDATE alert_silences SET deleted_at = $2 WHERE id = $1 "
+                         "AND deleted_at IS NULL",
+    [Q_DELIVERY_INSERT] = "INSERT INTO alert_deliveries(alert_id, channel, event, status, "
+                          "attempts, created_at, next_attempt_at, delivered_at, last_error, "
+                          "payload, message_id, in_reply_to) "
+                          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+                          "RETURNING id",
+    [Q_DELIVERY_UPDATE] = "UPDATE alert_deliveries SET status = $2, attempts = $3, "
+                          "next_attempt_at = $4, delivered_at = $5, last_error = $6 "
+                          "WHERE id = $1",
+    [Q_DELIVERY_DUE] = "SELECT " DELIVERY_COLS " FROM alert_deliveries WHERE status = "
+                       "'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id "
+                       "LIMIT $2",
+    [Q_DELIVERY_LIST] = "SELECT " DELIVERY_COLS " FROM alert_deliveries WHERE alert_id = $1 "
+                        "ORDER BY id",
+    [Q_DELIVERY_NEXT_DUE] = "SELECT min(next_attempt_at) FROM alert_deliveries "
+                            "WHERE status = 'pending'",
+    [Q_ATTEMPT_INSERT] = "INSERT INTO alert_attempts(delivery_id, attempted_at, ok, error) "
+                         "VALUES ($1, $2, $3, $4) RETURNING id",
+    [Q_ATTEMPT_LIST] = "SELECT id, delivery_id, attempted_at, ok, error FROM alert_attempts "
+                       "WHERE delivery_id = $1 ORDER BY id",
+};
+
+/* The statements that differ for an attached database (attach.md): its
+ * specializations table has only id, is_active and created_at (the maximum
+ * level from [levels] unless specs_max_levels maps a column: NULL here, and
+ * read_spec fills it in), and its key columns are compared as text. */
+#define MAX_LEVELS_ATTACHED                                                            \
+    "{?specs_max_levels|{specs_max_levels}::int}{!specs_max_levels|NULL::int}"
+#define PROGRESS_COLS_ATTACHED                                                         \
+    "id, {progress_user}, {progress_spec}::text, {progress_level}, NULL::int, NULL::int, " \
+    "NULL::int, NULL::int, NULL::int, NULL::timestamptz, NULL::timestamptz, "           \
+    "{?progress_updated_at|{progress_updated_at}::timestamptz}"                          \
+    "{!progress_updated_at|NULL::timestamptz}"
+#define LICENSE_COLS_ATTACHED                                                          \
+    "id, {license_user}, {license_spec}::text, {license_level}, {license_max_level}, "  \
+    "{license_started_at}::timestamptz, NULL::timestamptz, NULL::timestamptz, "         \
+    "{?license_updated_at|{license_updated_at}::timestamptz}"                            \
+    "{!license_updated_at|NULL::timestamptz}"
+
+static const char *const attached_sql[Q_COUNT] = {
+    /* Only the mapped columns are read and written (attach.md, rule 3): the
+     * academy's counters, notes and other columns are not Lockstep's; rows
+     * are addressed by their id. The parameters a statement leaves unused
+     * are still bound (bound_params). */
+    [Q_PROGRESS_GET] = "SELECT " PROGRESS_COLS_ATTACHED " FROM {progress_table} "
+                       "WHERE {progress_user} = $1 AND {progress_spec}::text = $2",
+    [Q_PROGRESS_GET_LOCK] = "SELECT " PROGRESS_COLS_ATTACHED " FROM {progress_table} "
+                            "WHERE {progress_user} = $1 AND {progress_spec}::text = $2 "
+                            "FOR UPDATE",
+    [Q_PROGRESS_INSERT] =
+        "INSERT INTO {progress_table}({progress_user}, {progress_spec}, {progress_level}"
+        "{?progress_updated_at|, {progress_updated_at}}) "
+        "VALUES ($1, $2, $3{?progress_updated_at|, $11}) RETURNING id",
+    [Q_PROGRESS_UPDATE] = "UPDATE {progress_table} SET {progress_level} = $2"
+                          "{?progress_updated_at|, {progress_updated_at} = $9} WHERE id = $1",
+    [Q_LICENSE_GET] = "SELECT " LICENSE_COLS_ATTACHED " FROM {license_table} "
+                      "WHERE {license_user} = $1 AND {license_spec}::text = $2",
+    [Q_LICENSE_GET_LOCK] = "SELECT " LICENSE_COLS_ATTACHED " FROM {license_table} "
+                           "WHERE {license_user} = $1 AND {license_spec}::text = $2 FOR UPDATE",
+    [Q_LICENSE_INSERT] =
+        "INSERT INTO {license_table}({license_user}, {license_spec}, {license_level}, "
+        "{license_max_level}, {license_started_at}{?license_updated_at|, {license_updated_at}}) "
+        "VALUES ($1, $2, $3, $4, $5{?license_updated_at|, $8}) RETURNING id",
+    [Q_LICENSE_UPDATE] = "UPDATE {license_table} SET {license_level} = $2, "
+                         "{license_max_level} = $3{?license_updated_at|, {license_updated_at} = $5} "
+                         "WHERE id = $1",
+    /* advanced_by stays NULL (the system): Lockstep's accounts are not the
+     * academy's users, whose ids that column refers to. */
+    [Q_PROGRESSION_INSERT] =
+        "INSERT INTO {progressions_table}(user_license_id, from_level, to_level, advanced_by, "
+        "advancement_reason, advanced_at) VALUES ($1, $2, $3, NULL, $5, $6) RETURNING id",
+    /* Run after the pair's writes, under the academy's search_path (see
+     * academy_path): Lockstep's table named by its schema. */
+    [Q_SYNC_RUN_COUNT] = "UPDATE {lockstep_schema}.sync_runs SET synced_count = synced_count + 1 "
+                         "WHERE id = $1",
+    [Q_USER_PAIRS] =
+        "SELECT p.id, p.{progress_user}, p.{progress_spec}::text, p.{progress_level}, NULL::int, "
+        "NULL::int, NULL::int, NULL::int, NULL::int, NULL::timestamptz, NULL::timestamptz, "
+        "{?progress_updated_at|p.{progress_updated_at}::timestamptz}"
+        "{!progress_updated_at|NULL::timestamptz}, "
+        "l.id, l.{license_user}, l.{license_spec}::text, l.{license_level}, "
+        "l.{license_max_level}, l.{license_started_at}::timestamptz, NULL::timestamptz, "
+        "NULL::timestamptz, {?license_updated_at|l.{license_updated_at}::timestamptz}"
+        "{!license_updated_at|NULL::timestamptz} "
+        "FROM (SELECT * FROM {progress_table} WHERE {progress_user} = $1) p "
+        "FULL JOIN (SELECT * FROM {license_table} WHERE {license_user} = $1) l "
+        "ON l.{license_spec}::text = p.{progress_spec}::text "
+        "ORDER BY coalesce(p.{progress_spec}::text, l.{license_spec}::text) COLLATE \"C\"",
+    [Q_SPEC_GET] = "SELECT id::text, id::text, " MAX_LEVELS_ATTACHED ", coalesce(is_active, true), "
+                   "created_at::timestamptz FROM {specs_table} WHERE id::text = $1",
+    [Q_SPEC_LIST] = "SELECT id::text, id::text, " MAX_LEVELS_ATTACHED ", coalesce(is_active, true), "
+                    "created_at::timestamptz FROM {specs_table} ORDER BY id::text COLLATE \"C\"",
+};
+
+/* How many parameters the code binds to the statements whose attached form
+ * may leave some unused (PostgreSQL must be told their type: text). */
+static int bound_params(enum stmt_id id)
+{
+    switch (id) {
+    case Q_PROGRESS_INSERT:
+        return 11;
+    case Q_PROGRESS_UPDATE:
+        return 9;
+    case Q_LICENSE_INSERT:
+        return 8;
+    case Q_LICENSE_UPDATE:
+        return 5;
+    case Q_PROGRESSION_INSERT:
+        return 6;
+    default:
+        return 0;
+    }
+}
+
+/* The statements that write the domain tables (refused while repairs are off
+ * for an attached database). */
+static bool writes_domain(enum stmt_id id)
+{
+    switch (id) {
+    case Q_SPEC_INSERT:
+    case Q_PROGRESS_GET_LOCK:
+    case Q_PROGRESS_INSERT:
+    case Q_PROGRESS_UPDATE:
+    case Q_LICENSE_GET_LOCK:
+    case Q_LICENSE_INSERT:
+    case Q_LICENSE_UPDATE:
+    case Q_PROGRESSION_INSERT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The where clauses of the pair scans, progress side then license side. */
+static const char *const scan_where[4][2] = {
+    {"", ""},
+    {" WHERE {progress_user} = $1::bigint", " WHERE {license_user} = $1::bigint"},
+    {" WHERE {progress_spec} = $1::text", " WHERE {license_spec} = $1::text"},
+    {" WHERE {progress_user} = $1::bigint AND {progress_spec} = $2::text",
+     " WHERE {license_user} = $1::bigint AND {license_spec} = $2::text"},
+};
+/* The same over an attached database's columns of any type. */
+static const char *const scan_where_attached[4][2] = {
+    {"", ""},
+    {" WHERE {progress_user} = $1::bigint", " WHERE {license_user} = $1::bigint"},
+    {" WHERE {progress_spec}::text = $1::text", " WHERE {license_spec}::text = $1::text"},
+    {" WHERE {progress_user} = $1::bigint AND {progress_spec}::text = $2::text",
+     " WHERE {license_user} = $1::bigint AND {license_spec}::text = $2::text"},
+};
+
+/* The maximum level expression of the scan for this store's domain (see
+ * MAX_FROM_SPECS) into out[len]. Returns 0, or -1 when it does not fit. */
+static int max_level_expr(const struct domain_map *m, char *out, size_t len)
+{
+    if (!m->attached || m->name[DOMAIN_SPECS_MAX_LEVELS][0]) {
+        int n = snprintf(out, len, "%s", MAX_FROM_SPECS);
+        return n < 0 || (size_t)n >= len ? -1 : 0;
+    }
+    if (m->levels == 0) {
+        int n = snprintf(out, len, "NULL::int");
+        return n < 0 || (size_t)n >= len ? -1 : 0;
+    }
+    struct buf ids = BUF_INIT(0), maxes = BUF_INIT(0);
+    int bad = 0;
+    for (int i = 0; i < m->levels; i++) {
+        bad |= buf_printf(&ids, "%s'%s'", i ? ", " : "", m->level[i].spec) != 0;
+        bad |= buf_printf(&maxes, "%s%d", i ? ", " : "", m->level[i].max) != 0;
+    }
+    int rc = -1;
+    if (!bad) {
+        int n = snprintf(out, len,
+                         "(ARRAY[%s]::int[])[array_position(ARRAY[%s]::text[], "
+                         "coalesce(p.specialization_id, l.specialization_type)::text)]",
+                         buf_str(&maxes), buf_str(&ids));
+        rc = n < 0 || (size_t)n >= len ? -1 : 0;
+    }
+    buf_free(&ids);
+    buf_free(&maxes);
+    return rc;
+}
+
+/* The template of scan statement `id` (Q_SCAN_ALL … Q_SCAN_ALL_KEYED) into
+ * out[len]. Returns 0, or -1 when it does not fit. */
+static int scan_template(const struct domain_map *m, enum stmt_id id, char *out, size_t len)
+{
+    char issue[2048];
+    if (pair_sql_issue(issue, sizeof issue, &scan_columns) != 0)
+        return -1;
+    char *mx = malloc(16384);
+    if (!mx || max_level_expr(m, mx, 16384) != 0) {
+        free(mx);
+        return -1;
+    }
+    /* Q_SCAN_ALL … Q_SCAN_USER_SPEC: grouped, by filter; Q_SCAN_ALL_KEYED: the
+     * full scan over keyed tables. */
+    bool keyed = id == Q_SCAN_ALL_KEYED;
+    int i = keyed ? 0 : (int)(id - Q_SCAN_ALL);
+    const char *const(*where)[2] = m->attached ? scan_where_attached : scan_where;
+    char side[2][1024];
+    int n0, n1;
+    if (m->attached && keyed) {
+        n0 = snprintf(side[0], sizeof side[0], SIDE_PROGRESS_KEYED_ATTACHED, where[i][0]);
+        n1 = snprintf(side[1], sizeof side[1], SIDE_LICENSE_KEYED_ATTACHED, where[i][1]);
+    } else if (m->attached) {
+        n0 = snprintf(side[0], sizeof side[0], SIDE_PROGRESS_GROUPED_ATTACHED, where[i][0]);
+        n1 = snprintf(side[1], sizeof side[1], SIDE_LICENSE_GROUPED_ATTACHED, where[i][1]);
+    } else if (keyed) {
+        n0 = snprintf(side[0], sizeof side[0], SIDE_PROGRESS_KEYED, where[i][0]);
+        n1 = snprintf(side[1], sizeof side[1], SIDE_LICENSE_KEYED, where[i][1]);
+    } else {
+        n0 = snprintf(side[0], sizeof side[0], SIDE_PROGRESS_GROUPED, where[i][0]);
+        n1 = snprintf(side[1], sizeof side[1], SIDE_LICENSE_GROUPED, where[i][1]);
+    }
+    int n = -1;
+    if (n0 >= 0 && n0 < (int)sizeof side[0] && n1 >= 0 && n1 < (int)sizeof side[1])
+        n = snprintf(out, len, SCAN_FORMAT, issue, side[0], side[1], mx);
+    free(mx);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* The SQL of statement `id` for this store's domain tables (borrowed), or
+ * NULL with the reason in err[errlen]. */
+const char *pg_statement_text(struct pg_store *ps, enum stmt_id id, char *err,
+                              size_t errlen)
+{
+    if (ps->sql[id])
+        return ps->sql[id];
+    const char *tmpl = ps->attached && attached_sql[id] ? attached_sql[id] : sql[id];
+    char *text = NULL;
+    if (id >= Q_SCAN_ALL && id <= Q_SCAN_ALL_KEYED) {
+        text = malloc(32768);
+        if (!text || scan_template(&ps->domain, id, text, 32768) != 0) {
+            free(text);
+            snprintf(err, errlen, "the statement text does not fit");
+            return NULL;
+        }
+        tmpl = text;
+    }
+    ps->sql[id] = domain_sql_expand(&ps->domain, ps->attached ? ps->domain.schema : NULL, tmpl,
+                                    err, errlen);
+    free(text);
+    return ps->sql[id];
+}
+
+/* The highest $N a statement names (0: none). */
+static int highest_parameter(const char *text)
+{
+    int highest = 0;
+    for (const char *c = strchr(text, '$'); c; c = strchr(c + 1, '$')) {
+        int n = 0;
+        for (const char *d = c + 1; *d >= '0' && *d <= '9' && n < 100000; d++)
+            n = n * 10 + (*d - '0');
+        if (n > highest)
+            highest = n;
+    }
+    return highest;
+}
+
+/* Prepare statement `id` on this connection unless it already is; its name
+ * goes to name[16]. */
+int pg_prepare(struct pg_store *ps, enum stmt_id id, char name[16], const char *what)
+{
+    snprintf(name, 16, "lk%d", (int)id);
+    if (ps->prepared[id])
+        return 0;
+    if (ps->base.domain_read_only && writes_domain(id))
+        return store_fail(&ps->base, STORE_ERR, "%s: %s", what, STORE_REPAIR_OFF);
+    char err[256];
+    const char *text = pg_statement_text(ps, id, err, sizeof err);
+    if (!text)
+        return store_fail(&ps->base, STORE_ERR, "%s: %s", what, err);
+    int highest = highest_parameter(text);
+    if (highest > PARAMS_MAX)
+        return store_fail(&ps->base, STORE_ERR,
+                          "%s: the statement takes %d parameters, more than the %d supported",
+                          what, highest, PARAMS_MAX);
+    /* A parameter bound but not used: typed text, so the server accepts it. */
+    Oid types[PARAMS_MAX] = {0};
+    int nparams = 0;
+    if (bound_params(id) > 0) {
+        nparams = bound_params(id);
+        for (int k = 1; k <= nparams; k++) {
+            char tok[8];
+            int tl = snprintf(tok, sizeof tok, "$%d", k);
+            bool used = false;
+            for (const char *c = strstr(text, tok); c && !used; c = strstr(c + 1, tok))
+                used = !(c[tl] >= '0' && c[tl] <= '9');
+            types[k - 1] = used ? 0 : 25; /* TEXTOID */
+        }
+    }
+    PGresult *p = PQprepare(ps->conn, name, text, nparams, nparams ? types : NULL);
+    if (PQresultStatus(p) != PGRES_COMMAND_OK)
+        return pg_fail_result(ps, p, what);
+    PQclear(p);
+    ps->prepared[id] = true;
+    return 0;
+}
+
+/* An attached database's own triggers run in Lockstep's session and name
+ * their tables unqualified (an audit trigger's INSERT INTO audit_logs): they
+ * must find the academy's, not Lockstep's. So the first write of a domain
+ * table in a transaction sets the transaction's search_path to the academy's
+ * schema; from then until the commit every statement must name its tables by
+ * schema (the domain templates do; Lockstep's own, only those written so:
+ * anything else fails here rather than land in a table of the academy's). */
+static int academy_path(struct pg_store *ps, enum stmt_id id, const char *what)
+{
+    const char *tmpl = attached_sql[id] ? attached_sql[id] : sql[id];
+    bool qualified = (id >= Q_SCAN_ALL && id <= Q_SCAN_ALL_KEYED) || /* made from templates */
+                     id == Q_CREATE_CLAIM || /* an advisory lock: no table */
+                     (tmpl && strchr(tmpl, '{') != NULL);
+    if (ps->academy_path_set)
+        return qualified ? 0
+                         : store_fail(&ps->base, STORE_ERR,
+                                      "%s: a statement over Lockstep's own tables after a write "
+                                      "of the attached tables in one transaction",
+                                      what);
+    if (!writes_domain(id) || id == Q_PROGRESS_GET_LOCK || id == Q_LICENSE_GET_LOCK)
+        return 0;
+    if (!ps->base.in_txn)
+        return store_fail(&ps->base, STORE_ERR, "%s: a write of the attached tables outside "
+                          "a transaction", what);
+    const char *v[1] = {ps->domain.schema};
+    PGresult *res = PQexecParams(ps->conn, "SELECT set_config('search_path', quote_ident($1), "
+                                 "true)", 1, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return pg_fail_result(ps, res, what);
+    PQclear(res);
+    ps->academy_path_set = true;
+    return 0;
+}
+
+PGresult *pg_run(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+                 const char *what, int *rc)
+{
+    *rc = pg_ensure(ps, what);
+    if (*rc)
+        return NULL;
+    char name[16];
+    if (n < 0 || n > PARAMS_MAX) {
+        *rc = store_fail(&ps->base, STORE_ERR, "%s: %d parameters, more than the %d supported",
+                         what, n, PARAMS_MAX);
+        return NULL;
+    }
+    if ((*rc = pg_prepare(ps, id, name, what)) != 0)
+        return NULL;
+    if (ps->attached && (*rc = academy_path(ps, id, what)) != 0)
+        return NULL;
+    PGresult *res = PQexecPrepared(ps->conn, name, n, vals, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        *rc = pg_fail_result(ps, res, what);
+        return NULL;
+    }
+    return res;
+}
+
+int pg_store_exec(struct store *s, const char *text, int n, const char *const *vals,
+                  const char *what, PGresult **out)
+{
+    struct pg_store *ps = PS(s);
+    *out = NULL;
+    int rc = pg_ensure(ps, what);
+    if (rc)
+        return rc;
+    PGresult *res = PQexecParams(ps->conn, text, n, NULL, vals, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        return pg_fail_result(ps, res, what);
+    *out = res;
+    return 0;
+}
+
+/* Run a statement that returns no rows. */
+int pg_exec_q(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+              const char *what)
+{
+    int rc;
+    PGresult *res = pg_run(ps, id, n, vals, what, &rc);
+    PQclear(res);
+    return rc;
+}
+/* One row expected: 0 with it, NOT_FOUND, or an error. */
+PGresult *pg_one(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+                 const char *what, int *rc)
+{
+    PGresult *res = pg_run(ps, id, n, vals, what, rc);
+    if (!res)
+        return NULL;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        *rc = store_fail(&ps->base, STORE_ERR_NOT_FOUND, "%s: not found", what);
+        return NULL;
+    }
+    return res;
+}
+
+int pg_count_changed(PGresult *res)
+{
+    const char *t = PQcmdTuples(res);
+    return t && *t ? atoi(t) : 0;
+}
+
+/* A single nullable timestamp: NOT_FOUND when null. */
+int pg_one_time(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+                int64_t *when, const char *what)
+{
+    int rc;
+    PGresult *res = pg_one(ps, id, n, vals, what, &rc);
+    if (!res)
+        return rc;
+    bool null = PQgetisnull(res, 0, 0);
+    *when = null ? 0 : c_time(res, 0, 0);
+    PQclear(res);
+    return null ? store_fail(&ps->base, STORE_ERR_NOT_FOUND, "%s: none", what) : 0;
+}
