@@ -1,4 +1,5 @@
 /* store.c — opening a store by URL, error messages, and the connection pool. */
+#include "store/backends.h"
 #include "store/store.h"
 
 #include <pthread.h>

@@ -394,10 +394,4 @@ struct store *store_pool_get(struct store_pool *p);
 void store_pool_put(struct store_pool *p, struct store *s);
 void store_pool_close(struct store_pool *p);
 
-/* The backends (store/sqlite, store/pg). */
-int store_sqlite_open(const char *path, const struct store_options *o, struct store **out,
-                      char *err, size_t errlen);
-int store_pg_open(const char *conninfo, const struct store_options *o, struct store **out,
-                  char *err, size_t errlen);
-
 #endif

@@ -6,6 +6,7 @@
 #define LOCKSTEP_PG_PRIVATE_H
 
 #include "model/domain_map.h"
+#include "store/backends.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/timeutil.h"

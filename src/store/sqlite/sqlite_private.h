@@ -5,6 +5,7 @@
 #define LOCKSTEP_SQLITE_PRIVATE_H
 
 #include "model/domain_map.h"
+#include "store/backends.h"
 #include "store/store.h"
 
 #include <sqlite3.h>
