@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -132,15 +133,18 @@ static int start_jobs(struct app *app, bool no_scheduler, char *err, size_t errl
 /* Stop what start_jobs started (any part of it): the evaluation and the
  * outbox before the scheduler they ask about, once its jobs no longer kick
  * the evaluation; running jobs get timeout_ms to finish. */
-static void stop_jobs(struct app *app, long timeout_ms)
+/* Stop the background jobs. False: a scheduled job overran the timeout and
+ * still runs with app's pool and monitor (scheduler_stop). */
+static bool stop_jobs(struct app *app, long timeout_ms)
 {
     scheduler_remove_job_done_hook(app->scheduler, kick_alerts, app->alerts);
     alerts_stop(app->alerts);
     app->alerts = NULL;
     notify_stop(app->notifier);
     app->notifier = NULL;
-    scheduler_stop(app->scheduler, timeout_ms);
+    bool stopped = scheduler_stop(app->scheduler, timeout_ms);
     app->scheduler = NULL;
+    return stopped;
 }
 
 int cmd_serve(struct cli *c, int argc, char **argv)
@@ -228,12 +232,23 @@ int cmd_serve(struct cli *c, int argc, char **argv)
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_server_stop(srv, app.cfg.shutdown_timeout * 1000);
     srv = NULL;
-    stop_jobs(&app, app.cfg.shutdown_timeout * 1000);
+    if (!stop_jobs(&app, app.cfg.shutdown_timeout * 1000)) {
+        /* The job still uses the pool, the monitor and app, which lives in
+         * this frame: end the process here, without freeing them. Its
+         * uncommitted transaction is rolled back by the store. */
+        log_msg(LOG_WARNING, "serve", "stopped with a job still running (shutdown_timeout "
+                "%ld s); it is marked interrupted at the next start", app.cfg.shutdown_timeout);
+        log_stop_async();
+        exit(EXIT_OK);
+    }
     code = EXIT_OK;
     log_msg(LOG_INFO, "serve", "stopped");
 out:
     http_server_stop(srv, 0);
-    stop_jobs(&app, 0);
+    if (!stop_jobs(&app, 0)) { /* as above: the job's app, pool and monitor stay */
+        log_stop_async();
+        exit(code);
+    }
     readiness_stop(app.readiness);
     auth_shutdown();
     monitor_free(app.monitor);

@@ -379,10 +379,10 @@ int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t e
     return 0;
 }
 
-void scheduler_stop(struct scheduler *s, long timeout_ms)
+bool scheduler_stop(struct scheduler *s, long timeout_ms)
 {
     if (!s)
-        return;
+        return true;
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
     for (int i = 0; i < 2; i++)
@@ -406,7 +406,7 @@ void scheduler_stop(struct scheduler *s, long timeout_ms)
          * uses, to the process exit. */
         daylog_write(s->log, LOG_WARNING, "scheduler",
                      "Stopping with a job still running; it will be marked interrupted");
-        return;
+        return false;
     }
     daylog_write(s->log, LOG_INFO, "scheduler", "Background scheduler stopped");
     /* Let the lease go now, so that another process takes over at once. */
@@ -419,6 +419,7 @@ void scheduler_stop(struct scheduler *s, long timeout_ms)
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->hooks_mu);
     free(s);
+    return true;
 }
 
 int scheduler_add_job_done_hook(struct scheduler *s, scheduler_job_done_fn fn, void *ctx)

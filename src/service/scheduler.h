@@ -37,9 +37,11 @@ bool scheduler_sync_enabled(const struct config *cfg);
 int scheduler_start(struct app *app, struct scheduler **out, char *err, size_t errlen);
 /* Stop taking new runs; wait at most timeout_ms for running jobs to finish,
  * then free. A job still running after that is left to the process exit (its
- * run is marked interrupted at the next start) and calls no hook. NULL is
- * ignored. */
-void scheduler_stop(struct scheduler *s, long timeout_ms);
+ * run is marked interrupted at the next start) and calls no hook: false is
+ * returned then, and the caller must end the process without freeing what
+ * the job uses (app, its pool, its monitor). True otherwise; NULL is
+ * ignored (true). */
+bool scheduler_stop(struct scheduler *s, long timeout_ms);
 /* Call fn(ctx, …) after every job run from now on. Returns 0, or -1 when
  * SCHEDULER_HOOKS_MAX hooks are registered already. */
 int scheduler_add_job_done_hook(struct scheduler *s, scheduler_job_done_fn fn, void *ctx);

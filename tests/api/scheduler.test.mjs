@@ -202,6 +202,26 @@ test('SIGTERM lets a running job finish, then exits 0', async () => {
   assert.match(dayLog(dir), new RegExp(`Auto-sync complete: ${users} synced, 0 failed`));
 });
 
+test('SIGTERM with a job overrunning shutdown_timeout: exits 0 at once, the run is interrupted at the next start', async () => {
+  const dir = freshDir('sched-overrun');
+  const users = Math.round(15000 * SCALE);
+  lockstep(dir, ['demo', '--users', String(users), '--drift', '100']);
+  const srv = await startServe(dir, { LOCKSTEP_CHECK_INTERVAL: '3600', LOCKSTEP_SYNC_INTERVAL: '1',
+    LOCKSTEP_SHUTDOWN_TIMEOUT: '0' });
+  await waitFor(() => sql(dir, "SELECT count(*) FROM job_runs WHERE status = 'running'") === '1', 10000, 5);
+  const t0 = Date.now();
+  // Exit 0, not a crash: the job keeps the pool and the monitor it uses to the end.
+  assert.equal(await stopServe(srv), 0);
+  assert.ok(Date.now() - t0 < 5000, `exited after ${Date.now() - t0} ms`);
+  assert.match(srv.stderr(), /stopped with a job still running/);
+  assert.equal(sql(dir, "SELECT status FROM job_runs WHERE job_id = 'progress_license_sync'"), 'running');
+  const repaired = Number(sql(dir, 'SELECT count(*) FROM license_progressions'));
+  assert.ok(repaired < users, `the sync was cut short (${repaired} of ${users})`);
+  const again = await startServe(dir, { LOCKSTEP_CHECK_INTERVAL: '3600', LOCKSTEP_SYNC_INTERVAL: '3600' });
+  await stopServe(again);
+  assert.equal(sql(dir, "SELECT status FROM job_runs WHERE job_id = 'progress_license_sync' ORDER BY id LIMIT 1"), 'interrupted');
+});
+
 test('readyz: ready while the scheduler runs; "disabled" with --no-scheduler', async () => {
   const dir = freshDir('sched-ready');
   lockstep(dir, ['demo']);
