@@ -128,7 +128,11 @@ struct store_ops {
      * there is no user `id`. */
     int (*user_update)(struct store *s, int64_t id, const struct user_change *c);
     int (*user_list)(struct store *s, const struct user_filter *f, store_user_cb cb, void *ctx);
-    /* Number of users with `role` (NULL: any), only active ones if active_only. */
+    /* Number of users with `role` (NULL: any), only active ones if active_only.
+     * Inside a write transaction the counted rows stay locked until it ends
+     * (PostgreSQL: FOR UPDATE; SQLite's write transaction is exclusive), so a
+     * decision taken on the count (the last active admin) still holds at
+     * commit. */
     int (*user_count)(struct store *s, const char *role, bool active_only, int64_t *n);
     /* The email of student `id` (the domain's users table: an attached
      * database's users in attached mode) into out[EMAIL_MAX+1];

@@ -4,10 +4,12 @@
 #include "service/users.h"
 #include "testutil.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -225,6 +227,51 @@ static void last_active_admin_stays(void **state)
     assert_int_equal(admins, 1);
 }
 
+struct demotion {
+    int64_t id;
+    int rc;
+    char err[300];
+};
+
+static void *demote_other(void *arg)
+{
+    struct demotion *d = arg;
+    struct store *other = tu_store_contended(dir);
+    d->rc = users_update(other, d->id, NULL, "student", -1, NULL, NULL, d->err, sizeof d->err);
+    store_close(other);
+    return NULL;
+}
+
+/* Two admins demoting each other at once: the second waits for the first,
+ * then finds itself the last one (on PostgreSQL too, where a write
+ * transaction does not lock the whole store). */
+static void concurrent_demotions_keep_one_admin(void **state)
+{
+    (void)state;
+    struct user a, b;
+    char err[300];
+    assert_int_equal(create("race1@example.com", "password1", "admin", &a, err), 0);
+    assert_int_equal(create("race2@example.com", "password1", "admin", &b, err), 0);
+    /* This connection's demotion of a, held open at the point where it has
+     * counted the admins and written its change. */
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    int64_t admins = 0;
+    assert_int_equal(s->ops->user_count(s, "admin", true, &admins), 0);
+    assert_int_equal(admins, 2);
+    struct user_change c = {.role = "student", .is_active = -1};
+    assert_int_equal(s->ops->user_update(s, a.id, &c), 0);
+    struct demotion d = {.id = b.id, .rc = 1};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, demote_other, &d), 0);
+    usleep(300 * 1000); /* the other demotion is waiting on this transaction */
+    assert_int_equal(s->ops->commit(s), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(d.rc, LS_ERR_CONFLICT);
+    assert_string_equal(d.err, "cannot demote or disable the last active admin");
+    assert_int_equal(s->ops->user_count(s, "admin", true, &admins), 0);
+    assert_int_equal(admins, 1);
+}
+
 static void update_password_and_errors(void **state)
 {
     (void)state;
@@ -257,7 +304,7 @@ int main(void)
         T(create_and_verify),  T(no_password_cannot_log_in), T(duplicate_email_in_any_case),
         T(an_address_stored_with_capitals_is_found_in_any_case),
         T(bad_input_changes_nothing), T(roles), T(last_active_admin_stays),
-        T(update_password_and_errors),
+        T(concurrent_demotions_keep_one_admin), T(update_password_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
