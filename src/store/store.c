@@ -36,6 +36,27 @@ static bool has_prefix(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
+/* `url` as an error message may show it: at most len - 1 bytes, and the
+ * password of a "scheme://user:password@host" form replaced by "***" (an
+ * error message ends up in logs and terminals; a secret never does). */
+static void url_without_password(const char *url, char *out, size_t len)
+{
+    const char *scheme = strstr(url, "://");
+    const char *auth = scheme ? scheme + 3 : NULL;
+    const char *end = auth ? auth + strcspn(auth, "/?#") : NULL;
+    const char *at = NULL;
+    for (const char *p = auth; p && p < end; p++)
+        if (*p == '@')
+            at = p; /* the last one: a password may hold '@' */
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (!colon) {
+        snprintf(out, len, "%.200s", url);
+        return;
+    }
+    snprintf(out, len, "%.*s:***%.150s", (int)(colon - url) > 50 ? 50 : (int)(colon - url), url,
+             at);
+}
+
 int store_url_parse(const char *url, enum store_url_kind *kind, const char **target,
                     char *err, size_t errlen)
 {
@@ -62,9 +83,11 @@ int store_url_parse(const char *url, enum store_url_kind *kind, const char **tar
         *target = url;
         return 0;
     }
+    char shown[208];
+    url_without_password(url, shown, sizeof shown);
     snprintf(err, errlen,
-             "invalid database URL '%.200s' (expected sqlite:PATH or postgres://USER@HOST/DB)",
-             url);
+             "invalid database URL '%s' (expected sqlite:PATH or postgres://USER@HOST/DB)",
+             shown);
     return STORE_ERR_URL;
 }
 

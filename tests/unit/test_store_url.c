@@ -48,11 +48,36 @@ static void bad_urls_are_refused_with_a_reason(void **state)
     assert_int_equal(store_url_parse(NULL, &kind, &target, err, sizeof err), STORE_ERR_URL);
 }
 
+/* An error names the URL, never its password. */
+static void a_refused_url_hides_its_password(void **state)
+{
+    (void)state;
+    enum store_url_kind kind;
+    const char *target = NULL;
+    char err[300];
+    assert_int_equal(store_url_parse("mysql://app:s3cr3t@db.example:3306/x", &kind, &target, err,
+                                     sizeof err),
+                     STORE_ERR_URL);
+    assert_null(strstr(err, "s3cr3t"));
+    assert_non_null(strstr(err, "'mysql://app:***@db.example:3306/x'"));
+    /* A password holding '@' and ':' is hidden whole. */
+    assert_int_equal(store_url_parse("mariadb://app:p@ss:w@host/x", &kind, &target, err,
+                                     sizeof err),
+                     STORE_ERR_URL);
+    assert_null(strstr(err, "ss:w"));
+    assert_non_null(strstr(err, "'mariadb://app:***@host/x'"));
+    /* Without a password the URL is shown as given. */
+    assert_int_equal(store_url_parse("mysql://app@host/x", &kind, &target, err, sizeof err),
+                     STORE_ERR_URL);
+    assert_non_null(strstr(err, "'mysql://app@host/x'"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sqlite_and_postgres_urls),
         cmocka_unit_test(bad_urls_are_refused_with_a_reason),
+        cmocka_unit_test(a_refused_url_hides_its_password),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
