@@ -1,9 +1,11 @@
 /* cli.c — shared CLI plumbing: options, configuration, store, errors. */
 #include "cli/cli.h"
 
+#include "service/trend.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,21 +27,22 @@ void cli_error(const struct cli *c, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, char **pos,
-              int max_pos, int *n_pos)
+int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, size_t n_opts,
+              int max_pos, struct cli_args *args)
 {
-    *n_pos = 0;
+    assert(max_pos <= CLI_MAX_POSITIONAL);
+    args->n = 0;
     for (int i = 1; i < argc; i++) {
         char *arg = argv[i];
         if (strncmp(arg, "--", 2) != 0 || !strcmp(arg, "--")) {
             if (!strcmp(arg, "--") && ++i >= argc)
                 break;
-            if (*n_pos >= max_pos) {
+            if (args->n >= max_pos) {
                 cli_error(c, "unexpected argument '%s' (see 'lockstep help %s')", argv[i],
                           c->verb);
                 return EXIT_USAGE;
             }
-            pos[(*n_pos)++] = argv[i];
+            args->pos[args->n++] = argv[i];
             continue;
         }
         char name[64];
@@ -52,9 +55,9 @@ int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, 
         memcpy(name, arg, nl);
         name[nl] = '\0';
         const struct cli_opt *o = NULL;
-        for (const struct cli_opt *p = opts; p && p->name; p++)
-            if (!strcmp(p->name, name))
-                o = p;
+        for (size_t k = 0; k < n_opts; k++)
+            if (!strcmp(opts[k].name, name))
+                o = &opts[k];
         if (!o) {
             cli_error(c, "unknown option '%s' (see 'lockstep help %s')", name, c->verb);
             return EXIT_USAGE;
@@ -169,6 +172,12 @@ int cli_create_store(struct cli *c, bool migrate, struct store **out)
     return open_store(c, true, migrate, out);
 }
 
+int cli_configure_open_store(struct cli *c, struct store **out)
+{
+    int rc = cli_configure(c);
+    return rc ? rc : cli_open_store(c, out);
+}
+
 int cli_parse_int(const struct cli *c, const char *opt, const char *text, long long min,
                   long long max, long long *out)
 {
@@ -182,6 +191,40 @@ int cli_parse_int(const struct cli *c, const char *opt, const char *text, long l
     }
     *out = v;
     return 0;
+}
+
+int cli_parse_window(const struct cli *c, const char *text, const char *fallback,
+                     int64_t *seconds)
+{
+    *seconds = trend_parse_window(text ? text : fallback);
+    if (*seconds < 0) {
+        cli_error(c, "invalid --window '%.40s' (expected a duration such as 24h, 72h or 7d, "
+                     "at most 366d)", text);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+int cli_print_json(const struct cli *c, json_t *o)
+{
+    char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(o);
+    if (!text) {
+        cli_error(c, "out of memory");
+        return EXIT_FAIL;
+    }
+    printf("%s\n", text);
+    free(text);
+    return EXIT_OK;
+}
+
+const char *cli_level_text(bool has_level, int level, char *buf, size_t len)
+{
+    if (has_level)
+        snprintf(buf, len, "%d", level);
+    else
+        snprintf(buf, len, "-");
+    return buf;
 }
 
 int cli_read_secret(const char *prompt, char *out, size_t len)

@@ -7,7 +7,9 @@
 #include "config/config.h"
 #include "store/store.h"
 
+#include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define EXIT_OK 0
@@ -37,10 +39,27 @@ struct cli_opt {
     const char *config_key;  /* OPT_CONFIG: the config key it overrides */
 };
 
-/* Parse verb options. Positional arguments go to pos[] (at most max_pos).
- * Returns 0, or prints a one-line usage error and returns EXIT_USAGE. */
-int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, char **pos,
-              int max_pos, int *n_pos);
+/* The rows of a verb's option table. */
+#define CLI_FLAG(name, flag) {name, OPT_FLAG, NULL, flag, NULL}
+#define CLI_VALUE(name, value) {name, OPT_VALUE, value, NULL, NULL}
+#define CLI_CONFIG(name, key) {name, OPT_CONFIG, NULL, NULL, key}
+
+#define CLI_MAX_POSITIONAL 2
+
+/* A verb's positional arguments, in order (they point into argv). */
+struct cli_args {
+    char *pos[CLI_MAX_POSITIONAL];
+    int n;
+};
+
+/* Parse verb options: opts has n_opts rows. Positional arguments go to args
+ * (at most max_pos, itself at most CLI_MAX_POSITIONAL). Returns 0, or prints
+ * a one-line usage error and returns EXIT_USAGE. */
+int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, size_t n_opts,
+              int max_pos, struct cli_args *args);
+/* cli_parse with the rows of an option table array. */
+#define CLI_PARSE(c, argc, argv, opts, max_pos, args)                                            \
+    cli_parse(c, argc, argv, opts, sizeof(opts) / sizeof((opts)[0]), max_pos, args)
 /* Load the configuration (defaults, file, environment, flags) and finalize it.
  * Returns 0, or prints the error and returns EXIT_FAIL. */
 int cli_configure(struct cli *c);
@@ -56,6 +75,10 @@ int cli_open_store(struct cli *c, struct store **out);
 /* Open the configured store, creating the data dir and a new store when there
  * is none (the verbs that may); `migrate` applies pending migrations on open. */
 int cli_create_store(struct cli *c, bool migrate, struct store **out);
+/* What every verb that reads an existing store does first: cli_configure, then
+ * cli_open_store. Returns 0 with *out (the caller closes it), or the exit code
+ * after printing the error. */
+int cli_configure_open_store(struct cli *c, struct store **out);
 /* Open the store of `cfg` (its db, busy timeout, parallel scan) without
  * printing: `create` makes the data dir and a new store when there is none,
  * `migrate` applies pending migrations. Returns 0 with *out, or a STORE_ERR_*
@@ -72,6 +95,17 @@ void cli_error(const struct cli *c, const char *fmt, ...) __attribute__((format(
  * returns EXIT_USAGE. */
 int cli_parse_int(const struct cli *c, const char *opt, const char *text, long long min,
                   long long max, long long *out);
+/* Parse a --window duration (24h, 72h, 7d; at most 366d), or `fallback` when
+ * text is NULL, into seconds. Returns 0, or prints a usage error and returns
+ * EXIT_USAGE. */
+int cli_parse_window(const struct cli *c, const char *text, const char *fallback,
+                     int64_t *seconds);
+/* Print `o` on stdout as indented JSON and take it over (NULL: out of
+ * memory). Returns EXIT_OK, or prints "out of memory" and returns EXIT_FAIL. */
+int cli_print_json(const struct cli *c, json_t *o);
+/* A level as a table shows it: its number, or "-" when there is none.
+ * Returns buf. */
+const char *cli_level_text(bool has_level, int level, char *buf, size_t len);
 /* Read one line (the password) from stdin without echo when it is a terminal.
  * Returns 0, or -1 when nothing could be read. */
 int cli_read_secret(const char *prompt, char *out, size_t len);

@@ -15,19 +15,6 @@
     "usage: lockstep alerts [list] [--limit N] [--json] | silence RULE (--minutes M | "         \
     "--until TIME) [--comment TEXT] [--json] | unsilence ID"
 
-static int print_json(const struct cli *c, json_t *o)
-{
-    char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
-    json_decref(o);
-    if (!text) {
-        cli_error(c, "out of memory");
-        return EXIT_FAIL;
-    }
-    printf("%s\n", text);
-    free(text);
-    return EXIT_OK;
-}
-
 static const char *str(const json_t *o, const char *key)
 {
     const char *v = json_string_value(json_object_get(o, key));
@@ -70,7 +57,7 @@ static int do_list(struct cli *c, struct store *s, long long limit, bool json)
         return EXIT_FAIL;
     }
     if (json)
-        return print_json(c, o);
+        return cli_print_json(c, o);
     print_alerts("Firing", json_object_get(o, "firing"), false);
     print_alerts("Pending", json_object_get(o, "pending"), false);
     const json_t *sil = json_object_get(o, "silences");
@@ -90,24 +77,23 @@ int cmd_alerts(struct cli *c, int argc, char **argv)
 {
     const char *minutes_text = NULL, *until_text = NULL, *comment = NULL, *limit_text = NULL;
     bool json = false;
+    struct cli_args args;
     const struct cli_opt opts[] = {
-        {"--minutes", OPT_VALUE, &minutes_text, NULL, NULL},
-        {"--until", OPT_VALUE, &until_text, NULL, NULL},
-        {"--comment", OPT_VALUE, &comment, NULL, NULL},
-        {"--limit", OPT_VALUE, &limit_text, NULL, NULL},
-        {"--json", OPT_FLAG, NULL, &json, NULL},
-        {NULL, 0, NULL, NULL, NULL},
+        CLI_VALUE("--minutes", &minutes_text),
+        CLI_VALUE("--until", &until_text),
+        CLI_VALUE("--comment", &comment),
+        CLI_VALUE("--limit", &limit_text),
+        CLI_FLAG("--json", &json),
     };
-    char *pos[2];
-    int npos, rc;
-    if ((rc = cli_parse(c, argc, argv, opts, pos, 2, &npos)) != 0)
+    int rc = CLI_PARSE(c, argc, argv, opts, 2, &args);
+    if (rc)
         return rc;
-    const char *sub = npos ? pos[0] : "list";
+    const char *sub = args.n ? args.pos[0] : "list";
     bool silence_opts = minutes_text || until_text || comment;
-    bool ok = (!strcmp(sub, "list") && npos <= 1 && !silence_opts) ||
-              (!strcmp(sub, "silence") && npos == 2 && !limit_text &&
+    bool ok = (!strcmp(sub, "list") && args.n <= 1 && !silence_opts) ||
+              (!strcmp(sub, "silence") && args.n == 2 && !limit_text &&
                !minutes_text != !until_text) ||
-              (!strcmp(sub, "unsilence") && npos == 2 && !silence_opts && !limit_text && !json);
+              (!strcmp(sub, "unsilence") && args.n == 2 && !silence_opts && !limit_text && !json);
     if (!ok) {
         cli_error(c, USAGE);
         return EXIT_USAGE;
@@ -124,12 +110,10 @@ int cmd_alerts(struct cli *c, int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!strcmp(sub, "unsilence") &&
-        (rc = cli_parse_int(c, "silence id", pos[1], 1, INT64_MAX, &id)) != 0)
-        return rc;
-    if ((rc = cli_configure(c)) != 0)
+        (rc = cli_parse_int(c, "silence id", args.pos[1], 1, INT64_MAX, &id)) != 0)
         return rc;
     struct store *s;
-    if ((rc = cli_open_store(c, &s)) != 0)
+    if ((rc = cli_configure_open_store(c, &s)) != 0)
         return rc;
     int64_t now = time_now_us();
     if (!strcmp(sub, "list")) {
@@ -139,12 +123,12 @@ int cmd_alerts(struct cli *c, int argc, char **argv)
         char err[300];
         if (minutes)
             until = now + (int64_t)minutes * 60 * USEC_PER_SEC;
-        int arc = alerts_silence_add(s, pos[1], now, until, comment, 0, &si, err, sizeof err);
+        int arc = alerts_silence_add(s, args.pos[1], now, until, comment, 0, &si, err, sizeof err);
         if (arc) {
             cli_error(c, "%s", err);
             rc = arc == LS_ERR_VALIDATION ? EXIT_USAGE : EXIT_FAIL;
         } else if (json) {
-            rc = print_json(c, alerts_silence_json(&si, now));
+            rc = cli_print_json(c, alerts_silence_json(&si, now));
         } else {
             char end[TIME_ISO_LEN];
             time_format_iso(si.ends_at, end);

@@ -14,23 +14,6 @@
 #define USAGE                                                                                     \
     "usage: lockstep baseline create [--note TEXT] [--json] | list [--json] | show [ID] [--json]"
 
-static int print_json(const struct cli *c, json_t *o)
-{
-    if (!o) {
-        cli_error(c, "out of memory");
-        return EXIT_FAIL;
-    }
-    char *text = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
-    json_decref(o);
-    if (!text) {
-        cli_error(c, "out of memory");
-        return EXIT_FAIL;
-    }
-    printf("%s\n", text);
-    free(text);
-    return EXIT_OK;
-}
-
 static void print_baseline(const struct baseline_info *b, const struct violation_list *l)
 {
     const struct check_run *k = &b->check;
@@ -76,7 +59,7 @@ static int do_list(struct cli *c, struct store *s, bool json)
             cli_error(c, "cannot list baselines: %s", err);
             return EXIT_FAIL;
         }
-        return print_json(c, arr);
+        return cli_print_json(c, arr);
     }
     if (baseline_list_each(s, print_line, NULL) != 0) {
         cli_error(c, "cannot list baselines: %s", store_errmsg(s));
@@ -101,7 +84,7 @@ static int do_show(struct cli *c, struct store *s, int64_t id, bool json)
         return EXIT_FAIL;
     }
     if (json)
-        rc = print_json(c, baseline_json(&bi, &l));
+        rc = cli_print_json(c, baseline_json(&bi, &l));
     else
         print_baseline(&bi, &l);
     violation_list_free(&l);
@@ -123,7 +106,7 @@ static int do_create(struct cli *c, struct store *s, const char *note, bool json
         json_t *o = baseline_json(&bi, &l);
         if (o && file_error[0])
             json_object_set_new(o, "file_error", json_string(file_error));
-        rc = print_json(c, o);
+        rc = cli_print_json(c, o);
     } else {
         print_baseline(&bi, NULL);
         printf("Written under %s/" BASELINE_DIR ": %s, " BASELINE_README "%s\n", c->cfg.data_dir,
@@ -142,19 +125,18 @@ int cmd_baseline(struct cli *c, int argc, char **argv)
 {
     const char *note = NULL;
     bool json = false;
+    struct cli_args args;
     const struct cli_opt opts[] = {
-        {"--note", OPT_VALUE, &note, NULL, NULL},
-        {"--json", OPT_FLAG, NULL, &json, NULL},
-        {NULL, 0, NULL, NULL, NULL},
+        CLI_VALUE("--note", &note),
+        CLI_FLAG("--json", &json),
     };
-    char *pos[2];
-    int npos, rc;
-    if ((rc = cli_parse(c, argc, argv, opts, pos, 2, &npos)) != 0)
+    int rc = CLI_PARSE(c, argc, argv, opts, 2, &args);
+    if (rc)
         return rc;
-    const char *sub = npos ? pos[0] : "";
+    const char *sub = args.n ? args.pos[0] : "";
     long long id = 0;
-    bool ok = (!strcmp(sub, "create") && npos == 1) ||
-              (!strcmp(sub, "list") && npos == 1 && !note) ||
+    bool ok = (!strcmp(sub, "create") && args.n == 1) ||
+              (!strcmp(sub, "list") && args.n == 1 && !note) ||
               (!strcmp(sub, "show") && !note);
     if (!ok) {
         cli_error(c, USAGE);
@@ -164,12 +146,10 @@ int cmd_baseline(struct cli *c, int argc, char **argv)
         cli_error(c, "--note is too long (at most 255 bytes)");
         return EXIT_USAGE;
     }
-    if (npos == 2 && (rc = cli_parse_int(c, "baseline id", pos[1], 1, INT64_MAX, &id)) != 0)
-        return rc;
-    if ((rc = cli_configure(c)) != 0)
+    if (args.n == 2 && (rc = cli_parse_int(c, "baseline id", args.pos[1], 1, INT64_MAX, &id)) != 0)
         return rc;
     struct store *s;
-    if ((rc = cli_open_store(c, &s)) != 0)
+    if ((rc = cli_configure_open_store(c, &s)) != 0)
         return rc;
     if (!strcmp(sub, "create"))
         rc = do_create(c, s, note, json);

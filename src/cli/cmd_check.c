@@ -60,11 +60,9 @@ static void print_summary(const struct check_outcome *o, const struct shown *sh,
            (long long)r->inconsistent);
     for (int k = 0; k < sh->n; k++) {
         const struct violation *v = &sh->first[k];
-        char p[16] = "-", l[16] = "-", d[16] = "-";
-        if (v->has_progress)
-            snprintf(p, sizeof p, "%d", v->progress_level);
-        if (v->has_license)
-            snprintf(l, sizeof l, "%d", v->license_level);
+        char p[16], l[16], d[16] = "-";
+        cli_level_text(v->has_progress, v->progress_level, p, sizeof p);
+        cli_level_text(v->has_license, v->license_level, l, sizeof l);
         if (v->has_progress && v->has_license)
             snprintf(d, sizeof d, "%+d", v->progress_level - v->license_level);
         printf("  user %-6lld %-32s %-12s %-16s progress %-2s license %-2s delta %-3s -> %s\n",
@@ -76,19 +74,16 @@ static void print_summary(const struct check_outcome *o, const struct shown *sh,
 int cmd_check(struct cli *c, int argc, char **argv)
 {
     bool dry_run = false, json = false;
+    struct cli_args args;
     const struct cli_opt opts[] = {
-        {"--dry-run", OPT_FLAG, NULL, &dry_run, NULL},
-        {"--json", OPT_FLAG, NULL, &json, NULL},
-        {NULL, 0, NULL, NULL, NULL},
+        CLI_FLAG("--dry-run", &dry_run),
+        CLI_FLAG("--json", &json),
     };
-    char *pos[1];
-    int npos, rc;
-    if ((rc = cli_parse(c, argc, argv, opts, pos, 0, &npos)) != 0)
-        return rc;
-    if ((rc = cli_configure(c)) != 0)
+    int rc = CLI_PARSE(c, argc, argv, opts, 0, &args);
+    if (rc)
         return rc;
     struct store *s;
-    if ((rc = cli_open_store(c, &s)) != 0)
+    if ((rc = cli_configure_open_store(c, &s)) != 0)
         return rc;
     struct shown sh = {.n = 0};
     if (json && !(sh.body = tmpfile())) {

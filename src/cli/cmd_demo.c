@@ -9,16 +9,15 @@
 int cmd_demo(struct cli *c, int argc, char **argv)
 {
     const char *users = NULL, *drift = NULL, *orphans = NULL, *seed = NULL;
+    struct cli_args args;
     const struct cli_opt opts[] = {
-        {"--users", OPT_VALUE, &users, NULL, NULL},
-        {"--drift", OPT_VALUE, &drift, NULL, NULL},
-        {"--orphans", OPT_VALUE, &orphans, NULL, NULL},
-        {"--seed", OPT_VALUE, &seed, NULL, NULL},
-        {NULL, 0, NULL, NULL, NULL},
+        CLI_VALUE("--users", &users),
+        CLI_VALUE("--drift", &drift),
+        CLI_VALUE("--orphans", &orphans),
+        CLI_VALUE("--seed", &seed),
     };
-    char *pos[1];
-    int npos, rc;
-    if ((rc = cli_parse(c, argc, argv, opts, pos, 0, &npos)) != 0)
+    int rc = CLI_PARSE(c, argc, argv, opts, 0, &args);
+    if (rc)
         return rc;
     struct demo_options o = {.users = 150, .drift_pct = 1.5, .orphans = 0, .seed = 42};
     long long v;

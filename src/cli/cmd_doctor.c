@@ -392,10 +392,10 @@ static int print_json(const struct doctor *d, bool ok)
 int cmd_doctor(struct cli *c, int argc, char **argv)
 {
     bool as_json = false;
-    const struct cli_opt opts[] = {{"--json", OPT_FLAG, NULL, &as_json, NULL}, {0}};
-    char *pos[1];
-    int npos, rc;
-    if ((rc = cli_parse(c, argc, argv, opts, pos, 0, &npos)) != 0)
+    struct cli_args args;
+    const struct cli_opt opts[] = {CLI_FLAG("--json", &as_json)};
+    int rc = CLI_PARSE(c, argc, argv, opts, 0, &args);
+    if (rc)
         return rc;
     static struct doctor d; /* a few kB of text: kept off the stack */
     memset(&d, 0, sizeof d);

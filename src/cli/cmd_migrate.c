@@ -5,9 +5,9 @@
 
 int cmd_migrate(struct cli *c, int argc, char **argv)
 {
-    char *pos[1];
-    int npos, rc;
-    if ((rc = cli_parse(c, argc, argv, NULL, pos, 0, &npos)) != 0)
+    struct cli_args args;
+    int rc = cli_parse(c, argc, argv, NULL, 0, 0, &args);
+    if (rc)
         return rc;
     if ((rc = cli_configure(c)) != 0)
         return rc;

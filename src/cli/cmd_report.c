@@ -17,17 +17,16 @@
 int cmd_report(struct cli *c, int argc, char **argv)
 {
     const char *window = NULL, *format = NULL, *baseline = NULL;
+    struct cli_args args;
     const struct cli_opt opts[] = {
-        {"--window", OPT_VALUE, &window, NULL, NULL},
-        {"--format", OPT_VALUE, &format, NULL, NULL},
-        {"--baseline", OPT_VALUE, &baseline, NULL, NULL},
-        {NULL, 0, NULL, NULL, NULL},
+        CLI_VALUE("--window", &window),
+        CLI_VALUE("--format", &format),
+        CLI_VALUE("--baseline", &baseline),
     };
-    char *pos[1];
-    int npos, rc;
-    if ((rc = cli_parse(c, argc, argv, opts, pos, 1, &npos)) != 0)
+    int rc = CLI_PARSE(c, argc, argv, opts, 1, &args);
+    if (rc)
         return rc;
-    if (npos != 1 || strcmp(pos[0], "stabilization") != 0) {
+    if (args.n != 1 || strcmp(args.pos[0], "stabilization") != 0) {
         cli_error(c, USAGE);
         return EXIT_USAGE;
     }
@@ -36,19 +35,14 @@ int cmd_report(struct cli *c, int argc, char **argv)
         cli_error(c, "invalid --format '%.20s' (expected md or json)", format);
         return EXIT_USAGE;
     }
-    int64_t secs = trend_parse_window(window ? window : "72h");
-    if (secs < 0) {
-        cli_error(c, "invalid --window '%.40s' (expected a duration such as 24h, 72h or 7d, "
-                     "at most 366d)", window);
-        return EXIT_USAGE;
-    }
+    int64_t secs;
+    if ((rc = cli_parse_window(c, window, "72h", &secs)) != 0)
+        return rc;
     long long bid = 0;
     if (baseline && (rc = cli_parse_int(c, "--baseline", baseline, 1, INT64_MAX, &bid)) != 0)
         return rc;
-    if ((rc = cli_configure(c)) != 0)
-        return rc;
     struct store *s;
-    if ((rc = cli_open_store(c, &s)) != 0)
+    if ((rc = cli_configure_open_store(c, &s)) != 0)
         return rc;
     struct stab_report *r = NULL;
     char err[600], rel[256];
@@ -60,16 +54,8 @@ int cmd_report(struct cli *c, int argc, char **argv)
     }
     int exit_code = stabilization_exit_code(r->verdict.decision);
     if (json) {
-        json_t *o = stabilization_json(r);
-        char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) : NULL;
-        json_decref(o);
-        if (!text) {
-            cli_error(c, "out of memory");
+        if (cli_print_json(c, stabilization_json(r)) != EXIT_OK)
             exit_code = EXIT_FAIL;
-        } else {
-            printf("%s\n", text);
-            free(text);
-        }
     } else if (stabilization_write_md(stdout, r) != 0) {
         cli_error(c, "cannot write the report");
         exit_code = EXIT_FAIL;

@@ -150,15 +150,14 @@ static bool stop_jobs(struct app *app, long timeout_ms)
 int cmd_serve(struct cli *c, int argc, char **argv)
 {
     bool no_scheduler = false;
+    struct cli_args args;
     const struct cli_opt opts[] = {
-        {"--listen", OPT_CONFIG, NULL, NULL, "listen"},
-        {"--web-dir", OPT_CONFIG, NULL, NULL, "web_dir"},
-        {"--no-scheduler", OPT_FLAG, NULL, &no_scheduler, NULL},
-        {NULL, 0, NULL, NULL, NULL},
+        CLI_CONFIG("--listen", "listen"),
+        CLI_CONFIG("--web-dir", "web_dir"),
+        CLI_FLAG("--no-scheduler", &no_scheduler),
     };
-    char *pos[1];
-    int npos, rc;
-    if ((rc = cli_parse(c, argc, argv, opts, pos, 0, &npos)) != 0)
+    int rc = CLI_PARSE(c, argc, argv, opts, 0, &args);
+    if (rc)
         return rc;
     if ((rc = cli_configure(c)) != 0)
         return rc;

@@ -17,28 +17,25 @@ static int print_spec(void *ctx, const struct specialization *sp)
 int cmd_spec(struct cli *c, int argc, char **argv)
 {
     const char *name = NULL, *max_levels = NULL;
+    struct cli_args args;
     const struct cli_opt opts[] = {
-        {"--name", OPT_VALUE, &name, NULL, NULL},
-        {"--max-levels", OPT_VALUE, &max_levels, NULL, NULL},
-        {NULL, 0, NULL, NULL, NULL},
+        CLI_VALUE("--name", &name),
+        CLI_VALUE("--max-levels", &max_levels),
     };
-    char *pos[2];
-    int npos, rc;
-    if ((rc = cli_parse(c, argc, argv, opts, pos, 2, &npos)) != 0)
+    int rc = CLI_PARSE(c, argc, argv, opts, 2, &args);
+    if (rc)
         return rc;
-    bool add = npos >= 1 && !strcmp(pos[0], "add");
-    bool list = npos == 1 && !strcmp(pos[0], "list");
-    if (!(add && npos == 2 && name && max_levels) && !(list && !name && !max_levels)) {
+    bool add = args.n >= 1 && !strcmp(args.pos[0], "add");
+    bool list = args.n == 1 && !strcmp(args.pos[0], "list");
+    if (!(add && args.n == 2 && name && max_levels) && !(list && !name && !max_levels)) {
         cli_error(c, "usage: lockstep spec add ID --name N --max-levels M | lockstep spec list");
         return EXIT_USAGE;
     }
     long long levels = 0;
     if (add && (rc = cli_parse_int(c, "--max-levels", max_levels, 1, 100, &levels)) != 0)
         return rc;
-    if ((rc = cli_configure(c)) != 0)
-        return rc;
     struct store *s;
-    if ((rc = cli_open_store(c, &s)) != 0)
+    if ((rc = cli_configure_open_store(c, &s)) != 0)
         return rc;
     char err[600];
     if (list) {
@@ -49,7 +46,7 @@ int cmd_spec(struct cli *c, int argc, char **argv)
         return rc ? EXIT_FAIL : EXIT_OK;
     }
     struct specialization sp;
-    rc = specs_create(s, pos[1], name, (int)levels, &sp, err, sizeof err);
+    rc = specs_create(s, args.pos[1], name, (int)levels, &sp, err, sizeof err);
     store_close(s);
     if (rc) {
         cli_error(c, "%s", err);

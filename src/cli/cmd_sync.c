@@ -11,17 +11,16 @@ int cmd_sync(struct cli *c, int argc, char **argv)
 {
     bool dry_run = false, json = false;
     const char *direction = NULL, *user = NULL, *spec = NULL;
+    struct cli_args args;
     const struct cli_opt opts[] = {
-        {"--dry-run", OPT_FLAG, NULL, &dry_run, NULL},
-        {"--json", OPT_FLAG, NULL, &json, NULL},
-        {"--direction", OPT_VALUE, &direction, NULL, NULL},
-        {"--user", OPT_VALUE, &user, NULL, NULL},
-        {"--spec", OPT_VALUE, &spec, NULL, NULL},
-        {NULL, 0, NULL, NULL, NULL},
+        CLI_FLAG("--dry-run", &dry_run),
+        CLI_FLAG("--json", &json),
+        CLI_VALUE("--direction", &direction),
+        CLI_VALUE("--user", &user),
+        CLI_VALUE("--spec", &spec),
     };
-    char *pos[1];
-    int npos, rc;
-    if ((rc = cli_parse(c, argc, argv, opts, pos, 0, &npos)) != 0)
+    int rc = CLI_PARSE(c, argc, argv, opts, 0, &args);
+    if (rc)
         return rc;
     long long user_id = 0;
     if (user && (rc = cli_parse_int(c, "--user", user, 1, INT64_MAX, &user_id)) != 0)
@@ -31,10 +30,8 @@ int cmd_sync(struct cli *c, int argc, char **argv)
                      "license_to_progress or higher_wins)", direction);
         return EXIT_USAGE;
     }
-    if ((rc = cli_configure(c)) != 0)
-        return rc;
     struct store *s;
-    if ((rc = cli_open_store(c, &s)) != 0)
+    if ((rc = cli_configure_open_store(c, &s)) != 0)
         return rc;
     struct sync_options o = {
         .user_id = user_id,
@@ -53,12 +50,7 @@ int cmd_sync(struct cli *c, int argc, char **argv)
         return EXIT_FAIL;
     }
     if (json) {
-        json_t *j = sync_result_json(&r);
-        char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) : NULL;
-        if (text)
-            printf("%s\n", text);
-        free(text);
-        json_decref(j);
+        cli_print_json(c, sync_result_json(&r));
     } else {
         printf("Sync %s(%s): %lld issue%s, %lld synced, %lld failed\n",
                r.dry_run ? "dry run " : "", r.direction, (long long)r.total_issues,
@@ -66,13 +58,11 @@ int cmd_sync(struct cli *c, int argc, char **argv)
                (long long)r.failed_count);
         for (size_t i = 0; i < r.n_items; i++) {
             const struct sync_item *it = &r.items[i];
-            char from[16] = "-", to[16] = "-";
-            if (it->has_old)
-                snprintf(from, sizeof from, "%d", it->old_level);
-            if (it->has_new)
-                snprintf(to, sizeof to, "%d", it->new_level);
+            char from[16], to[16];
             printf("  user %-6lld %-12s %-16s %-28s %s -> %s%s%s\n", (long long)it->user_id,
-                   it->spec, it->issue_type, it->action, from, to,
+                   it->spec, it->issue_type, it->action,
+                   cli_level_text(it->has_old, it->old_level, from, sizeof from),
+                   cli_level_text(it->has_new, it->new_level, to, sizeof to),
                    it->success ? "" : "  FAILED: ", it->error);
         }
         if (r.n_manual)
@@ -80,13 +70,11 @@ int cmd_sync(struct cli *c, int argc, char **argv)
                    r.n_manual, r.n_manual == 1 ? "" : "s", r.n_manual == 1 ? "s" : "");
         for (size_t i = 0; i < r.n_manual; i++) {
             const struct violation *v = &r.manual[i];
-            char pl[16] = "-", ll[16] = "-";
-            if (v->has_progress)
-                snprintf(pl, sizeof pl, "%d", v->progress_level);
-            if (v->has_license)
-                snprintf(ll, sizeof ll, "%d", v->license_level);
+            char pl[16], ll[16];
             printf("  user %-6lld %-12s %-22s progress %s, license %s\n",
-                   (long long)v->user_id, v->spec, v->issue_type, pl, ll);
+                   (long long)v->user_id, v->spec, v->issue_type,
+                   cli_level_text(v->has_progress, v->progress_level, pl, sizeof pl),
+                   cli_level_text(v->has_license, v->license_level, ll, sizeof ll));
         }
         if (r.log_file[0])
             printf("Result logged to %s\n", r.log_file);

@@ -35,23 +35,19 @@ int cmd_trend(struct cli *c, int argc, char **argv)
 {
     const char *window = NULL, *svg = NULL, *baseline = NULL;
     bool json = false;
+    struct cli_args args;
     const struct cli_opt opts[] = {
-        {"--window", OPT_VALUE, &window, NULL, NULL},
-        {"--svg", OPT_VALUE, &svg, NULL, NULL},
-        {"--baseline", OPT_VALUE, &baseline, NULL, NULL},
-        {"--json", OPT_FLAG, NULL, &json, NULL},
-        {NULL, 0, NULL, NULL, NULL},
+        CLI_VALUE("--window", &window),
+        CLI_VALUE("--svg", &svg),
+        CLI_VALUE("--baseline", &baseline),
+        CLI_FLAG("--json", &json),
     };
-    char *pos[1];
-    int npos, rc;
-    if ((rc = cli_parse(c, argc, argv, opts, pos, 0, &npos)) != 0)
+    int rc = CLI_PARSE(c, argc, argv, opts, 0, &args);
+    if (rc)
         return rc;
-    int64_t secs = trend_parse_window(window ? window : "24h");
-    if (secs < 0) {
-        cli_error(c, "invalid --window '%.40s' (expected a duration such as 24h, 72h or 7d, "
-                     "at most 366d)", window);
-        return EXIT_USAGE;
-    }
+    int64_t secs;
+    if ((rc = cli_parse_window(c, window, "24h", &secs)) != 0)
+        return rc;
     long long bid = 0;
     if (baseline && (rc = cli_parse_int(c, "--baseline", baseline, 1, INT64_MAX, &bid)) != 0)
         return rc;
@@ -59,10 +55,8 @@ int cmd_trend(struct cli *c, int argc, char **argv)
         cli_error(c, "--svg needs a file name");
         return EXIT_USAGE;
     }
-    if ((rc = cli_configure(c)) != 0)
-        return rc;
     struct store *s;
-    if ((rc = cli_open_store(c, &s)) != 0)
+    if ((rc = cli_configure_open_store(c, &s)) != 0)
         return rc;
     struct trend_result r;
     char err[600], rel[256];
@@ -76,16 +70,8 @@ int cmd_trend(struct cli *c, int argc, char **argv)
     int exit_code = EXIT_OK;
     bool file_ok = trend_write_file(c->cfg.data_dir, &r, rel, sizeof rel, err, sizeof err) == 0;
     if (json) {
-        json_t *o = trend_json(&r, true);
-        char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) : NULL;
-        json_decref(o);
-        if (!text) {
-            cli_error(c, "out of memory");
+        if (cli_print_json(c, trend_json(&r, true)) != EXIT_OK)
             exit_code = EXIT_FAIL;
-        } else {
-            printf("%s\n", text);
-            free(text);
-        }
     } else {
         trend_write_summary(stdout, &r);
         if (file_ok)

@@ -28,18 +28,17 @@ int cmd_user(struct cli *c, int argc, char **argv)
 {
     const char *email = NULL, *role = NULL, *name = NULL;
     bool password_stdin = false;
+    struct cli_args args;
     const struct cli_opt opts[] = {
-        {"--email", OPT_VALUE, &email, NULL, NULL},
-        {"--role", OPT_VALUE, &role, NULL, NULL},
-        {"--name", OPT_VALUE, &name, NULL, NULL},
-        {"--password-stdin", OPT_FLAG, NULL, &password_stdin, NULL},
-        {NULL, 0, NULL, NULL, NULL},
+        CLI_VALUE("--email", &email),
+        CLI_VALUE("--role", &role),
+        CLI_VALUE("--name", &name),
+        CLI_FLAG("--password-stdin", &password_stdin),
     };
-    char *pos[1];
-    int npos, rc;
-    if ((rc = cli_parse(c, argc, argv, opts, pos, 1, &npos)) != 0)
+    int rc = CLI_PARSE(c, argc, argv, opts, 1, &args);
+    if (rc)
         return rc;
-    const char *sub = npos ? pos[0] : "";
+    const char *sub = args.n ? args.pos[0] : "";
     bool ok = (!strcmp(sub, "add") && email && role) ||
               (!strcmp(sub, "list") && !email && !role && !name && !password_stdin) ||
               ((!strcmp(sub, "passwd") || !strcmp(sub, "disable")) && email && !role && !name &&
@@ -65,10 +64,8 @@ int cmd_user(struct cli *c, int argc, char **argv)
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING);
         generated = true;
     }
-    if ((rc = cli_configure(c)) != 0)
-        return rc;
     struct store *s;
-    if ((rc = cli_open_store(c, &s)) != 0)
+    if ((rc = cli_configure_open_store(c, &s)) != 0)
         return rc;
     char err[600];
     struct user u;

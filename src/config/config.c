@@ -5,6 +5,7 @@
 #include "model/direction.h"
 #include "util/netaddr.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -23,6 +24,7 @@ struct key_desc {
     size_t offset;
     size_t size;   /* for strings */
     double min, max;
+    const char *default_value; /* as the INI file would write it; NULL: zero or empty */
 };
 
 #define STR(f) KEY_STR, offsetof(struct config, f), sizeof(((struct config *)0)->f), 0, 0
@@ -30,114 +32,69 @@ struct key_desc {
 #define DBL(f, lo, hi) KEY_DOUBLE, offsetof(struct config, f), 0, lo, hi
 #define BOOL(f) KEY_BOOL, offsetof(struct config, f), 0, 0, 1
 
+/* Every key: its name, type, range and default. */
 static const struct key_desc keys[] = {
-    {"db", STR(db)},
-    {"data_dir", STR(data_dir)},
-    {"listen", STR(listen)},
-    {"check_interval", LNG(check_interval, 1, 86400 * 7)},
-    {"sync_interval", LNG(sync_interval, 1, 86400 * 30)},
+    {"db", STR(db), NULL},
+    {"data_dir", STR(data_dir), "./var"},
+    {"listen", STR(listen), "127.0.0.1:8000"},
+    {"check_interval", LNG(check_interval, 1, 86400 * 7), "300"},
+    {"sync_interval", LNG(sync_interval, 1, 86400 * 30), "21600"}, /* 6 hours */
     {"sync_direction", KEY_DIRECTION, offsetof(struct config, sync_direction),
-     sizeof(((struct config *)0)->sync_direction), 0, 0},
-    {"jwt_secret", STR(jwt_secret)},
-    {"healthy_threshold", DBL(healthy_threshold, 0, 100)},
-    {"degraded_threshold", DBL(degraded_threshold, 0, 100)},
-    {"log_retention_days", LNG(log_retention_days, 1, 3650)},
-    {"report_budget_bytes_per_day", LNG(report_budget_bytes_per_day, 0, 1L << 40)},
-    {"baseline_keep", LNG(baseline_keep, 1, 100000)},
-    {"baseline_retention_days", LNG(baseline_retention_days, 1, 36500)},
-    {"shutdown_timeout", LNG(shutdown_timeout, 0, 3600)},
-    {"busy_timeout_ms", LNG(busy_timeout_ms, 0, 600000)},
-    {"access_token_minutes", LNG(access_token_minutes, 1, 24 * 60)},
-    {"refresh_token_days", LNG(refresh_token_days, 1, 365)},
-    {"max_body_bytes", LNG(max_body_bytes, 1024, 64L * 1024 * 1024)},
-    {"check_now_wait", BOOL(check_now_wait)},
-    {"access_log", BOOL(access_log)},
-    {"access_log_probes", BOOL(access_log_probes)},
-    {"log_file", STR(log_file)},
-    {"metrics_token", STR(metrics_token)},
-    {"metrics_deprecated", BOOL(metrics_deprecated)},
-    {"web_dir", STR(web_dir)},
-    {"workers", LNG(workers, 0, 256)},
-    {"http_threads", LNG(http_threads, 0, 64)},
-    {"request_header_timeout", LNG(request_header_timeout, 1, 3600)},
-    {"request_body_timeout", LNG(request_body_timeout, 1, 3600)},
-    {"keepalive_timeout", LNG(keepalive_timeout, 1, 3600)},
-    {"max_connections", LNG(max_connections, 16, 1000000)},
-    {"max_connections_per_address", LNG(max_connections_per_address, 1, 1000000)},
-    {"status_violations_limit", LNG(status_violations_limit, 0, 10000)},
-    {"parallel_scan_min_bytes", LNG(parallel_scan_min_bytes, -1, 1L << 40)},
-    {"login_max_failures", LNG(login_max_failures, 1, LOGIN_MAX_FAILURES_LIMIT)},
-    {"login_window_seconds", LNG(login_window_seconds, 1, 86400)},
-    {"login_address_max_failures", LNG(login_address_max_failures, 1, LOGIN_MAX_FAILURES_LIMIT)},
-    {"login_throttle_slots", LNG(login_throttle_slots, 16, 1L << 22)},
-    {"trusted_proxies", STR(trusted_proxies)},
-    {"check_misfire_grace", LNG(check_misfire_grace, 0, 86400)},
-    {"sync_misfire_grace", LNG(sync_misfire_grace, 0, 86400)},
-    {"leader_lease", LNG(leader_lease, 2, 3600)},
-    {"inconsistent_alert_count", LNG(inconsistent_alert_count, 0, 1000000000)},
-    {"alert_repeat_interval", LNG(alert_repeat_interval, 1, 86400 * 7)},
-    {"alert_alertmanager_url", STR(alert_alertmanager_url)},
-    {"alert_webhook_url", STR(alert_webhook_url)},
-    {"alert_webhook_authorization", STR(alert_webhook_authorization)},
-    {"alert_instance", STR(alert_instance)},
-    {"alert_labels", STR(alert_labels)},
-    {"external_url", STR(external_url)},
-    {"alert_smtp_url", STR(alert_smtp_url)},
-    {"alert_email_from", STR(alert_email_from)},
-    {"alert_email_to", STR(alert_email_to)},
-    {"alert_critical_for", LNG(alert_critical_for, 0, 86400 * 7)},
-    {"alert_degraded_for", LNG(alert_degraded_for, 0, 86400 * 7)},
-    {"alert_retry_min", LNG(alert_retry_min, 1, 3600)},
-    {"alert_send_timeout", LNG(alert_send_timeout, 1, 300)},
+     sizeof(((struct config *)0)->sync_direction), 0, 0, DIRECTION_PROGRESS_TO_LICENSE},
+    {"jwt_secret", STR(jwt_secret), NULL},
+    {"healthy_threshold", DBL(healthy_threshold, 0, 100), "99"},
+    {"degraded_threshold", DBL(degraded_threshold, 0, 100), "95"},
+    {"log_retention_days", LNG(log_retention_days, 1, 3650), "30"},
+    {"report_budget_bytes_per_day", LNG(report_budget_bytes_per_day, 0, 1L << 40),
+     "268435456"}, /* 256 MiB */
+    {"baseline_keep", LNG(baseline_keep, 1, 100000), "12"},
+    {"baseline_retention_days", LNG(baseline_retention_days, 1, 36500), "365"},
+    {"shutdown_timeout", LNG(shutdown_timeout, 0, 3600), "30"},
+    {"busy_timeout_ms", LNG(busy_timeout_ms, 0, 600000), "5000"},
+    {"access_token_minutes", LNG(access_token_minutes, 1, 24 * 60), "30"},
+    {"refresh_token_days", LNG(refresh_token_days, 1, 365), "7"},
+    {"max_body_bytes", LNG(max_body_bytes, 1024, 64L * 1024 * 1024), "65536"}, /* 64 KiB */
+    {"check_now_wait", BOOL(check_now_wait), "true"},
+    {"access_log", BOOL(access_log), "true"},
+    {"access_log_probes", BOOL(access_log_probes), NULL},
+    {"log_file", STR(log_file), NULL},
+    {"metrics_token", STR(metrics_token), NULL},
+    {"metrics_deprecated", BOOL(metrics_deprecated), "true"},
+    {"web_dir", STR(web_dir), NULL},
+    {"workers", LNG(workers, 0, 256), "0"},
+    {"http_threads", LNG(http_threads, 0, 64), "0"},
+    {"request_header_timeout", LNG(request_header_timeout, 1, 3600), "10"},
+    {"request_body_timeout", LNG(request_body_timeout, 1, 3600), "30"},
+    {"keepalive_timeout", LNG(keepalive_timeout, 1, 3600), "5"},
+    {"max_connections", LNG(max_connections, 16, 1000000), "4096"},
+    {"max_connections_per_address", LNG(max_connections_per_address, 1, 1000000), "128"},
+    {"status_violations_limit", LNG(status_violations_limit, 0, 10000), "100"},
+    {"parallel_scan_min_bytes", LNG(parallel_scan_min_bytes, -1, 1L << 40), "8388608"}, /* 8 MiB */
+    {"login_max_failures", LNG(login_max_failures, 1, LOGIN_MAX_FAILURES_LIMIT), "5"},
+    {"login_window_seconds", LNG(login_window_seconds, 1, 86400), "300"},
+    {"login_address_max_failures", LNG(login_address_max_failures, 1, LOGIN_MAX_FAILURES_LIMIT),
+     "20"},
+    {"login_throttle_slots", LNG(login_throttle_slots, 16, 1L << 22), "16384"},
+    {"trusted_proxies", STR(trusted_proxies), NULL},
+    {"check_misfire_grace", LNG(check_misfire_grace, 0, 86400), "60"},
+    {"sync_misfire_grace", LNG(sync_misfire_grace, 0, 86400), "300"},
+    {"leader_lease", LNG(leader_lease, 2, 3600), "10"},
+    {"inconsistent_alert_count", LNG(inconsistent_alert_count, 0, 1000000000), "10"},
+    {"alert_repeat_interval", LNG(alert_repeat_interval, 1, 86400 * 7), "14400"}, /* 4 hours */
+    {"alert_alertmanager_url", STR(alert_alertmanager_url), NULL},
+    {"alert_webhook_url", STR(alert_webhook_url), NULL},
+    {"alert_webhook_authorization", STR(alert_webhook_authorization), NULL},
+    {"alert_instance", STR(alert_instance), NULL},
+    {"alert_labels", STR(alert_labels), NULL},
+    {"external_url", STR(external_url), NULL},
+    {"alert_smtp_url", STR(alert_smtp_url), NULL},
+    {"alert_email_from", STR(alert_email_from), "lockstep@localhost"},
+    {"alert_email_to", STR(alert_email_to), NULL},
+    {"alert_critical_for", LNG(alert_critical_for, 0, 86400 * 7), "900"},
+    {"alert_degraded_for", LNG(alert_degraded_for, 0, 86400 * 7), "1800"},
+    {"alert_retry_min", LNG(alert_retry_min, 1, 3600), "10"},
+    {"alert_send_timeout", LNG(alert_send_timeout, 1, 300), "10"},
 };
-
-void config_defaults(struct config *c)
-{
-    memset(c, 0, sizeof *c);
-    snprintf(c->data_dir, sizeof c->data_dir, "./var");
-    snprintf(c->listen, sizeof c->listen, "127.0.0.1:8000");
-    c->check_interval = 300;
-    c->sync_interval = 21600;
-    snprintf(c->sync_direction, sizeof c->sync_direction, "%s", DIRECTION_PROGRESS_TO_LICENSE);
-    c->healthy_threshold = 99.0;
-    c->degraded_threshold = 95.0;
-    c->log_retention_days = 30;
-    c->report_budget_bytes_per_day = 256L << 20;
-    c->baseline_keep = 12;
-    c->baseline_retention_days = 365;
-    c->shutdown_timeout = 30;
-    c->busy_timeout_ms = 5000;
-    c->access_token_minutes = 30;
-    c->refresh_token_days = 7;
-    c->max_body_bytes = 64 * 1024;
-    c->check_now_wait = true;
-    c->access_log = true;
-    c->metrics_deprecated = true;
-    c->workers = 0;
-    c->http_threads = 0;
-    c->request_header_timeout = 10;
-    c->request_body_timeout = 30;
-    c->keepalive_timeout = 5;
-    c->max_connections = 4096;
-    c->max_connections_per_address = 128;
-    c->status_violations_limit = 100;
-    c->parallel_scan_min_bytes = 8L << 20;
-    c->login_max_failures = 5;
-    c->login_window_seconds = 300;
-    c->login_address_max_failures = 20;
-    c->login_throttle_slots = 16384;
-    c->check_misfire_grace = 60;
-    c->sync_misfire_grace = 300;
-    c->leader_lease = 10;
-    c->inconsistent_alert_count = 10;
-    c->alert_repeat_interval = 4 * 3600;
-    snprintf(c->alert_email_from, sizeof c->alert_email_from, "lockstep@localhost");
-    c->alert_critical_for = 900;
-    c->alert_degraded_for = 1800;
-    c->alert_retry_min = 10;
-    c->alert_send_timeout = 10;
-    domain_map_own(&c->domain);
-}
 
 /* The [domain] keys that are not table or column names, after them in
  * domain_keys_set's bits. */
@@ -372,6 +329,20 @@ int config_set(struct config *c, const char *key, const char *value, char *err,
         return -2;
     }
     return set_key(c, k, value, err, errlen);
+}
+
+void config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (!keys[i].default_value)
+            continue;
+        char err[200];
+        int rc = set_key(c, &keys[i], keys[i].default_value, err, sizeof err);
+        assert(rc == 0 && "a default lies in its key's range");
+        (void)rc;
+    }
+    domain_map_own(&c->domain);
 }
 
 struct ini_ctx {

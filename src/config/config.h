@@ -88,7 +88,8 @@ struct config {
     bool external_url_derived;        /* external_url was not set: derived from listen */
 };
 
-/* Fill `c` with the defaults of operations.md. */
+/* Fill `c` with the defaults of operations.md (each key's row in config.c's table
+ * holds its default). */
 void config_defaults(struct config *c);
 /* Read an INI file. Errors name "file:line: message". Returns 0 or -1. */
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen);

@@ -22,74 +22,46 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PG, startServe, stopServe, login, api, request } from './lib.mjs';
-import {
-  FIXTURE,
-  SKIP,
-  LEVELS,
-  REPAIRS_OFF,
-  ACADEMY_TABLES,
-  ISSUE_TYPES,
-  ACTION,
-  made,
-  serial,
-  pgUrl,
-  psql,
-  q,
-  tmpDir,
-  createAcademy,
-  load,
-  oracle,
-  exitFor,
-  statusFor,
-  snapshot,
-  assertUnchanged,
-  cleanEnv,
-  writeConfig,
-  lockstep,
-  show,
-  assertReport,
-  emailsOf,
-  loadBase,
-} from './attached_lib.mjs';
+import * as attached from './attached_lib.mjs';
 
 let base;
 let baseOracle;
 
 before(() => {
   if (!PG) return;
-  ({ base, baseOracle } = loadBase());
+  ({ base, baseOracle } = attached.loadBase());
 });
 
-test('the fixture: an en_US.UTF-8 database with attach.md\'s facts, and the oracle on its deliberate cases', { skip: SKIP }, () => {
-  assert.equal(q(base, 'SELECT datcollate FROM pg_database WHERE datname = current_database()'), 'en_US.UTF-8');
-  assert.equal(q(base, "SELECT 'a' < 'B', 'GK_A' < 'GKB', 'GK_A' < 'GKB' COLLATE \"C\""), 't|t|f', 'ORDER BY text is not bytewise here');
+test('the fixture: an en_US.UTF-8 database with attach.md\'s facts, and the oracle on its deliberate cases', { skip: attached.SKIP }, () => {
+  assert.equal(attached.q(base, 'SELECT datcollate FROM pg_database WHERE datname = current_database()'), 'en_US.UTF-8');
+  assert.equal(attached.q(base, "SELECT 'a' < 'B', 'GK_A' < 'GKB', 'GK_A' < 'GKB' COLLATE \"C\""), 't|t|f', 'ORDER BY text is not bytewise here');
   // attach.md's facts.
-  assert.equal(q(base, "SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = 'userrole'"),
+  assert.equal(attached.q(base, "SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = 'userrole'"),
     'ADMIN,INSTRUCTOR,STUDENT');
-  assert.equal(q(base, "SELECT count(*) FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = 'specializationtype'"), '6');
-  assert.equal(q(base, "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'users'"), '28');
-  assert.equal(q(base, "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'specializations'"),
+  assert.equal(attached.q(base, "SELECT count(*) FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = 'specializationtype'"), '6');
+  assert.equal(attached.q(base, "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'users'"), '28');
+  assert.equal(attached.q(base, "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'specializations'"),
     'id,is_active,created_at');
-  assert.equal(q(base, `SELECT string_agg(column_name || ':' || is_nullable || ':' || coalesce(column_default, '-'), ',' ORDER BY column_name)
+  assert.equal(attached.q(base, `SELECT string_agg(column_name || ':' || is_nullable || ':' || coalesce(column_default, '-'), ',' ORDER BY column_name)
                         FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'specialization_progress'
                         AND column_name IN ('current_level', 'total_xp')`), 'current_level:YES:-,total_xp:YES:-');
-  assert.equal(q(base, `SELECT count(*) FROM pg_constraint WHERE conrelid = 'specialization_progress'::regclass AND contype = 'u'`), '2',
+  assert.equal(attached.q(base, `SELECT count(*) FROM pg_constraint WHERE conrelid = 'specialization_progress'::regclass AND contype = 'u'`), '2',
     'two identical unique constraints on the pair');
-  assert.equal(q(base, `SELECT data_type || character_maximum_length FROM information_schema.columns
+  assert.equal(attached.q(base, `SELECT data_type || character_maximum_length FROM information_schema.columns
                         WHERE table_name = 'user_licenses' AND column_name = 'specialization_type'`), 'character varying20');
-  assert.equal(q(base, `SELECT string_agg(column_name, ',' ORDER BY column_name) FROM information_schema.columns
+  assert.equal(attached.q(base, `SELECT string_agg(column_name, ',' ORDER BY column_name) FROM information_schema.columns
                         WHERE table_name = 'user_licenses' AND is_nullable = 'NO' AND column_default IS NULL`),
     'current_level,max_achieved_level,specialization_type,started_at,user_id');
-  assert.equal(q(base, `SELECT data_type || ':' || is_nullable || ':' || coalesce(column_default, '-') FROM information_schema.columns
+  assert.equal(attached.q(base, `SELECT data_type || ':' || is_nullable || ':' || coalesce(column_default, '-') FROM information_schema.columns
                         WHERE table_name = 'users' AND column_name = 'payment_verified'`), 'boolean:NO:-');
-  assert.equal(q(base, "SELECT count(*) FROM users"), '10000');
-  assert.ok(Number(q(base, 'SELECT count(*) FROM users WHERE email <> lower(email)')) > 1000, 'mixed-case e-mails');
-  assert.equal(q(base, "SELECT count(*) FROM specializations"), '6');
-  assert.equal(q(base, "SELECT count(*) FROM specialization_progress WHERE current_level IS NULL"), '3');
+  assert.equal(attached.q(base, "SELECT count(*) FROM users"), '10000');
+  assert.ok(Number(attached.q(base, 'SELECT count(*) FROM users WHERE email <> lower(email)')) > 1000, 'mixed-case e-mails');
+  assert.equal(attached.q(base, "SELECT count(*) FROM specializations"), '6');
+  assert.equal(attached.q(base, "SELECT count(*) FROM specialization_progress WHERE current_level IS NULL"), '3');
 
   // The oracle, on the cases the seed made on purpose (domain.md's states).
   const { summary, pairs } = baseOracle;
-  const of = (where) => q(base, `SELECT student_id || '|' || specialization_id FROM specialization_progress WHERE ${where}`).split('\n');
+  const of = (where) => attached.q(base, `SELECT student_id || '|' || specialization_id FROM specialization_progress WHERE ${where}`).split('\n');
   const issue = (k) => pairs.find((p) => `${p.user_id}|${p.specialization}` === k)?.issue_type;
   for (const k of of('current_level IS NULL'))
     assert.equal(issue(k), 'invalid_level', `${k}: a NULL progress level with its license is invalid_level, not missing_progress`);
@@ -99,14 +71,14 @@ test('the fixture: an en_US.UTF-8 database with attach.md\'s facts, and the orac
     assert.equal(issue(k), 'invalid_level', `${k}: equal levels outside 1..8 are not consistent`);
   for (const k of of("specialization_id IN ('LFA_COACH', 'GANCUJU_PLAYER', 'LFA_FOOTBALL_PLAYER')"))
     assert.equal(issue(k), 'unknown_specialization', `${k}: a track without a level count`);
-  assert.equal(issue(q(base, "SELECT user_id || '|' || specialization_type FROM user_licenses WHERE current_level = 0")), 'invalid_level');
+  assert.equal(issue(attached.q(base, "SELECT user_id || '|' || specialization_type FROM user_licenses WHERE current_level = 0")), 'invalid_level');
   assert.deepEqual(summary, {
     total_checked: 10918, consistent: 10374, inconsistent: 544, level_mismatch: 262, missing_license: 113,
     missing_progress: 122, invalid_level: 7, unknown_specialization: 40, duplicate_rows: 0, consistency_rate: 95.02,
   }, 'the fixture as seed.sql documents it');
 });
 
-describe('Lockstep attached to the reference academy', { skip: SKIP }, () => {
+describe('Lockstep attached to the reference academy', { skip: attached.SKIP }, () => {
   let url;
   let dir;
   let cfg;
@@ -116,75 +88,75 @@ describe('Lockstep attached to the reference academy', { skip: SKIP }, () => {
   const ADMIN_PASSWORD = 'attached-admin-password-1';
 
   before(() => {
-    url = createAcademy('main', { template: base.split('/').pop() });
-    dir = tmpDir('main');
-    cfg = writeConfig(dir, url);
-    emails = emailsOf(url);
-    snap = snapshot(url);
+    url = attached.createAcademy('main', { template: base.split('/').pop() });
+    dir = attached.tmpDir('main');
+    cfg = attached.writeConfig(dir, url);
+    emails = attached.emailsOf(url);
+    snap = attached.snapshot(url);
   });
 
   test('migrate: Lockstep\'s schema only; the academy untouched', () => {
-    const r = lockstep(cfg, ['migrate']);
-    assert.equal(r.code, 0, show(r));
-    assert.equal(q(url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'lockstep'"), '1', 'lockstep_schema created');
-    assert.notEqual(q(url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'lockstep' AND tablename = 'schema_migrations'"), '0',
+    const r = attached.lockstep(cfg, ['migrate']);
+    assert.equal(r.code, 0, attached.show(r));
+    assert.equal(attached.q(url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'lockstep'"), '1', 'lockstep_schema created');
+    assert.notEqual(attached.q(url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'lockstep' AND tablename = 'schema_migrations'"), '0',
       'the migrations are recorded in Lockstep\'s schema');
-    assertUnchanged(url, snap, 'migrate');
-    const again = lockstep(cfg, ['migrate']);
-    assert.equal(again.code, 0, show(again));
-    assertUnchanged(url, snap, 'migrate (twice)');
+    attached.assertUnchanged(url, snap, 'migrate');
+    const again = attached.lockstep(cfg, ['migrate']);
+    assert.equal(again.code, 0, attached.show(again));
+    attached.assertUnchanged(url, snap, 'migrate (twice)');
   });
 
   test('check --json: the oracle\'s figures, pair by pair; exit by status', () => {
-    const r = lockstep(cfg, ['check', '--json']);
-    assert.equal(r.code, exitFor(baseOracle.summary.consistency_rate), show(r));
-    assertReport(JSON.parse(r.out), baseOracle, emails, 'check');
-    assertUnchanged(url, snap, 'check');
+    const r = attached.lockstep(cfg, ['check', '--json']);
+    assert.equal(r.code, attached.exitFor(baseOracle.summary.consistency_rate), attached.show(r));
+    attached.assertReport(JSON.parse(r.out), baseOracle, emails, 'check');
+    attached.assertUnchanged(url, snap, 'check');
   });
 
   test('check --dry-run: the same figures, nothing written', () => {
-    const r = lockstep(cfg, ['check', '--dry-run', '--json']);
-    assert.equal(r.code, exitFor(baseOracle.summary.consistency_rate), show(r));
-    assertReport(JSON.parse(r.out), baseOracle, emails, 'check --dry-run');
-    const plain = lockstep(cfg, ['check', '--dry-run']);
-    assert.equal(plain.code, exitFor(baseOracle.summary.consistency_rate), show(plain));
+    const r = attached.lockstep(cfg, ['check', '--dry-run', '--json']);
+    assert.equal(r.code, attached.exitFor(baseOracle.summary.consistency_rate), attached.show(r));
+    attached.assertReport(JSON.parse(r.out), baseOracle, emails, 'check --dry-run');
+    const plain = attached.lockstep(cfg, ['check', '--dry-run']);
+    assert.equal(plain.code, attached.exitFor(baseOracle.summary.consistency_rate), attached.show(plain));
     assert.match(plain.out, new RegExp(`\\(${baseOracle.summary.consistent}/${baseOracle.summary.total_checked} consistent, ${baseOracle.summary.inconsistent} inconsistent\\)`));
-    assertUnchanged(url, snap, 'check --dry-run');
+    attached.assertUnchanged(url, snap, 'check --dry-run');
   });
 
   test('doctor: every point holds (exit 0), --json ok, nothing changed', () => {
-    const r = lockstep(cfg, ['doctor']);
-    assert.equal(r.code, 0, show(r));
+    const r = attached.lockstep(cfg, ['doctor']);
+    assert.equal(r.code, 0, attached.show(r));
     assert.doesNotMatch(r.out, /^✗/m, r.out);
-    const j = lockstep(cfg, ['doctor', '--json']);
-    assert.equal(j.code, 0, show(j));
+    const j = attached.lockstep(cfg, ['doctor', '--json']);
+    assert.equal(j.code, 0, attached.show(j));
     const doc = JSON.parse(j.out);
     assert.equal(doc.ok, true, j.out);
     assert.ok(doc.points.every((p) => p.result !== 'fail'), j.out);
-    assertUnchanged(url, snap, 'doctor');
+    attached.assertUnchanged(url, snap, 'doctor');
   });
 
   test('baseline create: the oracle\'s figures, the academy untouched', () => {
-    const r = lockstep(cfg, ['baseline', 'create', '--json']);
-    assert.equal(r.code, 0, show(r));
+    const r = attached.lockstep(cfg, ['baseline', 'create', '--json']);
+    assert.equal(r.code, 0, attached.show(r));
     assert.match(r.out, new RegExp(`"total_checked":\\s*${baseOracle.summary.total_checked}\\b`));
-    assertUnchanged(url, snap, 'baseline create');
+    attached.assertUnchanged(url, snap, 'baseline create');
   });
 
   test('user add/list/passwd: Lockstep\'s own logins only; the academy\'s users untouched', () => {
-    const r = lockstep(cfg, ['user', 'add', '--email', ADMIN_EMAIL, '--role', 'admin', '--name', 'Ops Admin',
+    const r = attached.lockstep(cfg, ['user', 'add', '--email', ADMIN_EMAIL, '--role', 'admin', '--name', 'Ops Admin',
       '--password-stdin'], { input: `${ADMIN_PASSWORD}\n` });
-    assert.equal(r.code, 0, show(r));
-    assertUnchanged(url, snap, 'user add');
-    const list = lockstep(cfg, ['user', 'list']);
-    assert.equal(list.code, 0, show(list));
-    assert.match(list.out, new RegExp(ADMIN_EMAIL.replace(/\./g, '\\.'), 'i'), show(list));
+    assert.equal(r.code, 0, attached.show(r));
+    attached.assertUnchanged(url, snap, 'user add');
+    const list = attached.lockstep(cfg, ['user', 'list']);
+    assert.equal(list.code, 0, attached.show(list));
+    assert.match(list.out, new RegExp(ADMIN_EMAIL.replace(/\./g, '\\.'), 'i'), attached.show(list));
     assert.doesNotMatch(list.out, /academy\.example|gmail\.com|example\.org/i, 'the academy\'s users are no Lockstep logins');
     // An academy admin's account is not Lockstep's to change (its bcrypt hash stays).
-    const academyAdmin = q(url, "SELECT email FROM users WHERE role = 'ADMIN' ORDER BY id LIMIT 1");
-    const pw = lockstep(cfg, ['user', 'passwd', '--email', academyAdmin], { input: 'a-new-password-123\n' });
-    assert.equal(pw.code, 1, show(pw));
-    assertUnchanged(url, snap, 'user list, user passwd');
+    const academyAdmin = attached.q(url, "SELECT email FROM users WHERE role = 'ADMIN' ORDER BY id LIMIT 1");
+    const pw = attached.lockstep(cfg, ['user', 'passwd', '--email', academyAdmin], { input: 'a-new-password-123\n' });
+    assert.equal(pw.code, 1, attached.show(pw));
+    attached.assertUnchanged(url, snap, 'user list, user passwd');
   });
 
   test('serve: login, health, sync refused with 409, level changes refused; the academy untouched', async () => {
@@ -192,19 +164,19 @@ describe('Lockstep attached to the reference academy', { skip: SKIP }, () => {
     try {
       // Logins are Lockstep's own accounts; e-mails match case-insensitively.
       const token = await login(srv.url, ADMIN_EMAIL.toLowerCase(), ADMIN_PASSWORD);
-      const academyAdmin = q(url, "SELECT email FROM users WHERE role = 'ADMIN' ORDER BY id LIMIT 1");
+      const academyAdmin = attached.q(url, "SELECT email FROM users WHERE role = 'ADMIN' ORDER BY id LIMIT 1");
       const denied = await request(srv.url, 'POST', '/api/v1/auth/login', { body: { email: academyAdmin, password: 'password' } });
       assert.equal(denied.status, 401, 'an academy account is no Lockstep login');
 
       const status = await api(srv.url, token, 'GET', '/api/v1/health/status');
       assert.equal(status.status, 200, JSON.stringify(status.body));
-      assert.equal(status.body.status, statusFor(baseOracle.summary.consistency_rate));
+      assert.equal(status.body.status, attached.statusFor(baseOracle.summary.consistency_rate));
       assert.equal(status.body.consistency_rate, baseOracle.summary.consistency_rate);
       assert.equal(status.body.total_violations, baseOracle.summary.inconsistent);
 
       const sync = await api(srv.url, token, 'POST', '/api/v1/licenses/admin/sync/all', { dry_run: false });
       assert.equal(sync.status, 409, JSON.stringify(sync.body));
-      assert.ok(sync.body.detail.includes(REPAIRS_OFF), sync.body.detail);
+      assert.ok(sync.body.detail.includes(attached.REPAIRS_OFF), sync.body.detail);
       const dry = await api(srv.url, token, 'POST', '/api/v1/licenses/admin/sync/all', { dry_run: true });
       assert.equal(dry.status, 200, JSON.stringify(dry.body));
       assert.equal(dry.body.dry_run, true);
@@ -221,178 +193,178 @@ describe('Lockstep attached to the reference academy', { skip: SKIP }, () => {
       const one = await api(srv.url, token, 'POST', `/api/v1/licenses/admin/sync/user/${mismatch.user_id}`,
         { specialization: mismatch.specialization });
       assert.equal(one.status, 409, JSON.stringify(one.body));
-      assert.ok(one.body.detail.includes(REPAIRS_OFF), one.body.detail);
+      assert.ok(one.body.detail.includes(attached.REPAIRS_OFF), one.body.detail);
       const level = await api(srv.url, token, 'POST', `/api/v1/users/${mismatch.user_id}/progress/${mismatch.specialization}/level`,
         { new_level: 2 });
       assert.equal(level.status, 409, JSON.stringify(level.body));
-      assert.ok(level.body.detail.includes(REPAIRS_OFF), level.body.detail);
+      assert.ok(level.body.detail.includes(attached.REPAIRS_OFF), level.body.detail);
       const xp = await api(srv.url, token, 'POST', `/api/v1/users/${mismatch.user_id}/progress/${mismatch.specialization}/xp`,
         { xp_gained: 5000 });
       assert.equal(xp.status, 409, JSON.stringify(xp.body));
-      assert.ok(xp.body.detail.includes(REPAIRS_OFF), xp.body.detail);
+      assert.ok(xp.body.detail.includes(attached.REPAIRS_OFF), xp.body.detail);
     } finally {
       assert.equal(await stopServe(srv), 0, srv.stderr());
     }
-    assertUnchanged(url, snap, 'serve');
+    attached.assertUnchanged(url, snap, 'serve');
   });
 
   test('sync: exit 1 with the message; sync --dry-run lists and changes nothing', () => {
-    const r = lockstep(cfg, ['sync']);
-    assert.equal(r.code, 1, show(r));
-    assert.ok(r.err.includes(REPAIRS_OFF), show(r));
-    assertUnchanged(url, snap, 'sync');
-    const d = lockstep(cfg, ['sync', '--dry-run']);
-    assert.ok(!d.err.includes(REPAIRS_OFF), `a dry run is allowed: ${show(d)}`);
-    assert.equal(d.code, 0, show(d));
-    assertUnchanged(url, snap, 'sync --dry-run');
+    const r = attached.lockstep(cfg, ['sync']);
+    assert.equal(r.code, 1, attached.show(r));
+    assert.ok(r.err.includes(attached.REPAIRS_OFF), attached.show(r));
+    attached.assertUnchanged(url, snap, 'sync');
+    const d = attached.lockstep(cfg, ['sync', '--dry-run']);
+    assert.ok(!d.err.includes(attached.REPAIRS_OFF), `a dry run is allowed: ${attached.show(d)}`);
+    assert.equal(d.code, 0, attached.show(d));
+    attached.assertUnchanged(url, snap, 'sync --dry-run');
   });
 
   test('Lockstep\'s schema holds no domain tables, and no schema but it appeared', () => {
-    const domain = q(url, `SELECT table_schema || '.' || table_name FROM information_schema.tables
+    const domain = attached.q(url, `SELECT table_schema || '.' || table_name FROM information_schema.tables
                            WHERE table_schema <> 'public' AND table_name IN
                            ('specializations', 'specialization_progress', 'user_licenses', 'license_progressions')`);
     assert.equal(domain, '', 'no copy of a domain table');
     // Lockstep's logins live in its own schema (attach.md): whatever the
     // table is called, it holds Lockstep's one account, not the academy's users.
-    const users = q(url, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'lockstep' AND table_name = 'users'");
-    if (users === '1') assert.equal(q(url, 'SELECT count(*) FROM lockstep.users'), '1', 'lockstep.users holds Lockstep\'s accounts only');
-    assert.equal(q(url, `SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace
+    const users = attached.q(url, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'lockstep' AND table_name = 'users'");
+    if (users === '1') assert.equal(attached.q(url, 'SELECT count(*) FROM lockstep.users'), '1', 'lockstep.users holds Lockstep\'s accounts only');
+    assert.equal(attached.q(url, `SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace
                          WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'`), 'lockstep,public');
   });
 
   test('the academy\'s schema public is byte-for-byte what it was', () => {
-    assertUnchanged(url, snap, 'after every verb');
+    attached.assertUnchanged(url, snap, 'after every verb');
   });
 });
 
-test('an unknown key in [domain]: an error naming it, nothing created', { skip: SKIP }, () => {
-  const url = createAcademy('badkey', { files: ['schema.sql'] });
-  const snap = snapshot(url);
-  const dir = tmpDir('badkey');
-  const cfg = writeConfig(dir, url, { domain: { progress_lvl: 'current_level' } });
+test('an unknown key in [domain]: an error naming it, nothing created', { skip: attached.SKIP }, () => {
+  const url = attached.createAcademy('badkey', { files: ['schema.sql'] });
+  const snap = attached.snapshot(url);
+  const dir = attached.tmpDir('badkey');
+  const cfg = attached.writeConfig(dir, url, { domain: { progress_lvl: 'current_level' } });
   for (const args of [['migrate'], ['check', '--dry-run'], ['doctor']]) {
-    const r = lockstep(cfg, args);
-    assert.notEqual(r.code, 0, `${args.join(' ')}: ${show(r)}`);
-    assert.ok(r.code === 1 || r.code === 2, `${args.join(' ')}: exit 1 or 2, not a crash: ${show(r)}`);
-    assert.match(r.err + r.out, /progress_lvl/, `${args.join(' ')} names the key: ${show(r)}`);
+    const r = attached.lockstep(cfg, args);
+    assert.notEqual(r.code, 0, `${args.join(' ')}: ${attached.show(r)}`);
+    assert.ok(r.code === 1 || r.code === 2, `${args.join(' ')}: exit 1 or 2, not a crash: ${attached.show(r)}`);
+    assert.match(r.err + r.out, /progress_lvl/, `${args.join(' ')} names the key: ${attached.show(r)}`);
   }
-  assert.equal(q(url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'lockstep'"), '0', 'no schema created');
-  assertUnchanged(url, snap, 'an unknown key');
+  assert.equal(attached.q(url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'lockstep'"), '0', 'no schema created');
+  attached.assertUnchanged(url, snap, 'an unknown key');
 });
 
-test('a mapping to a missing column: an error at start naming key, table and column', { skip: SKIP }, async () => {
-  const url = createAcademy('badcol', { files: ['schema.sql'] });
-  const snap = snapshot(url);
-  const dir = tmpDir('badcol');
-  const cfg = writeConfig(dir, url, { domain: { progress_level: 'lvl' } });
+test('a mapping to a missing column: an error at start naming key, table and column', { skip: attached.SKIP }, async () => {
+  const url = attached.createAcademy('badcol', { files: ['schema.sql'] });
+  const snap = attached.snapshot(url);
+  const dir = attached.tmpDir('badcol');
+  const cfg = attached.writeConfig(dir, url, { domain: { progress_level: 'lvl' } });
   const names = (r, what) => {
     const text = r.err + r.out;
     for (const word of ['progress_level', 'specialization_progress', 'lvl'])
-      assert.match(text, new RegExp(`\\b${word}\\b`), `${what} names ${word}: ${show(r)}`);
+      assert.match(text, new RegExp(`\\b${word}\\b`), `${what} names ${word}: ${attached.show(r)}`);
   };
   for (const args of [['migrate'], ['check'], ['check', '--dry-run']]) {
-    const r = lockstep(cfg, args);
-    assert.equal(r.code, 1, `${args.join(' ')}: ${show(r)}`);
+    const r = attached.lockstep(cfg, args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${attached.show(r)}`);
     names(r, args.join(' '));
   }
-  const d = lockstep(cfg, ['doctor']);
-  assert.equal(d.code, 1, show(d));
-  assert.match(d.out, /^✗ /m, show(d));
+  const d = attached.lockstep(cfg, ['doctor']);
+  assert.equal(d.code, 1, attached.show(d));
+  assert.match(d.out, /^✗ /m, attached.show(d));
   names(d, 'doctor');
   await assert.rejects(startServe(dir, { LOCKSTEP_CONFIG: cfg }), (e) => {
     for (const word of ['progress_level', 'specialization_progress', 'lvl']) assert.match(e.message, new RegExp(`\\b${word}\\b`));
     return true;
   }, 'serve does not start');
-  assert.equal(q(url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'lockstep'"), '0', 'no schema created');
-  assertUnchanged(url, snap, 'a missing column');
+  assert.equal(attached.q(url, "SELECT count(*) FROM pg_namespace WHERE nspname = 'lockstep'"), '0', 'no schema created');
+  attached.assertUnchanged(url, snap, 'a missing column');
 });
 
-test('an emptied academy: check exit 1, status unknown (allow_empty = false); 0 pairs allowed with allow_empty = true', { skip: SKIP }, () => {
-  const url = createAcademy('empty', { template: base.split('/').pop() });
-  q(url, 'TRUNCATE license_progressions, user_licenses, specialization_progress');
-  const snap = snapshot(url);
-  const dir = tmpDir('empty');
-  const cfg = writeConfig(dir, url, { domain: { allow_empty: 'false' } });
-  const m = lockstep(cfg, ['migrate']);
-  assert.equal(m.code, 0, show(m));
-  const r = lockstep(cfg, ['check']);
-  assert.equal(r.code, 1, show(r));
+test('an emptied academy: check exit 1, status unknown (allow_empty = false); 0 pairs allowed with allow_empty = true', { skip: attached.SKIP }, () => {
+  const url = attached.createAcademy('empty', { template: base.split('/').pop() });
+  attached.q(url, 'TRUNCATE license_progressions, user_licenses, specialization_progress');
+  const snap = attached.snapshot(url);
+  const dir = attached.tmpDir('empty');
+  const cfg = attached.writeConfig(dir, url, { domain: { allow_empty: 'false' } });
+  const m = attached.lockstep(cfg, ['migrate']);
+  assert.equal(m.code, 0, attached.show(m));
+  const r = attached.lockstep(cfg, ['check']);
+  assert.equal(r.code, 1, attached.show(r));
   assert.notEqual(r.err.trim(), '', 'with the reason');
-  const j = lockstep(cfg, ['check', '--json']);
-  assert.equal(j.code, 1, show(j));
-  if (j.out.trim()) assert.equal(JSON.parse(j.out).status, 'unknown', show(j));
-  const dry = lockstep(cfg, ['check', '--dry-run']);
-  assert.equal(dry.code, 1, show(dry));
+  const j = attached.lockstep(cfg, ['check', '--json']);
+  assert.equal(j.code, 1, attached.show(j));
+  if (j.out.trim()) assert.equal(JSON.parse(j.out).status, 'unknown', attached.show(j));
+  const dry = attached.lockstep(cfg, ['check', '--dry-run']);
+  assert.equal(dry.code, 1, attached.show(dry));
   // The same database with allow_empty = true: a healthy check over 0 pairs.
-  const cfgOk = writeConfig(tmpDir('empty-ok'), url, { domain: { allow_empty: 'true' }, top: {} });
-  const ok = lockstep(cfgOk, ['check', '--json', '--dry-run']);
-  assert.equal(ok.code, 0, show(ok));
+  const cfgOk = attached.writeConfig(attached.tmpDir('empty-ok'), url, { domain: { allow_empty: 'true' }, top: {} });
+  const ok = attached.lockstep(cfgOk, ['check', '--json', '--dry-run']);
+  assert.equal(ok.code, 0, attached.show(ok));
   assert.equal(JSON.parse(ok.out).total_checked, 0);
-  assertUnchanged(url, snap, 'an emptied academy');
+  attached.assertUnchanged(url, snap, 'an emptied academy');
 });
 
-test('a read-only role (SELECT on public, its own schema lockstep) runs migrate and check --dry-run', { skip: SKIP }, () => {
-  const url = createAcademy('readonly', { template: base.split('/').pop() });
+test('a read-only role (SELECT on public, its own schema lockstep) runs migrate and check --dry-run', { skip: attached.SKIP }, () => {
+  const url = attached.createAcademy('readonly', { template: base.split('/').pop() });
   const role = `academy_ro_${process.pid}`;
-  q(PG, `CREATE ROLE "${role}" LOGIN`);
-  made.roles.push(role);
-  q(url, `GRANT USAGE ON SCHEMA public TO "${role}"; GRANT SELECT ON ALL TABLES IN SCHEMA public TO "${role}";
+  attached.q(PG, `CREATE ROLE "${role}" LOGIN`);
+  attached.made.roles.push(role);
+  attached.q(url, `GRANT USAGE ON SCHEMA public TO "${role}"; GRANT SELECT ON ALL TABLES IN SCHEMA public TO "${role}";
           CREATE SCHEMA lockstep; GRANT ALL ON SCHEMA lockstep TO "${role}"`);
-  const roUrl = pgUrl(new URL(url).pathname.slice(1), role);
+  const roUrl = attached.pgUrl(new URL(url).pathname.slice(1), role);
   // The role cannot write the academy (so the test means something).
-  assert.throws(() => q(roUrl, 'UPDATE user_licenses SET current_level = current_level WHERE id = 1'), /permission denied/);
-  assert.throws(() => q(roUrl, 'CREATE TABLE public.x (i int)'), /permission denied/);
-  const snap = snapshot(url);
-  const dir = tmpDir('readonly');
-  const cfg = writeConfig(dir, roUrl);
-  const m = lockstep(cfg, ['migrate']);
-  assert.equal(m.code, 0, show(m));
-  const r = lockstep(cfg, ['check', '--dry-run', '--json']);
-  assert.equal(r.code, exitFor(baseOracle.summary.consistency_rate), show(r));
-  assertReport(JSON.parse(r.out), oracle(url), emailsOf(url), 'check --dry-run as a read-only role');
-  const c = lockstep(cfg, ['check', '--json']);
-  assert.equal(c.code, exitFor(baseOracle.summary.consistency_rate), show(c));
-  assertUnchanged(url, snap, 'a read-only role');
+  assert.throws(() => attached.q(roUrl, 'UPDATE user_licenses SET current_level = current_level WHERE id = 1'), /permission denied/);
+  assert.throws(() => attached.q(roUrl, 'CREATE TABLE public.x (i int)'), /permission denied/);
+  const snap = attached.snapshot(url);
+  const dir = attached.tmpDir('readonly');
+  const cfg = attached.writeConfig(dir, roUrl);
+  const m = attached.lockstep(cfg, ['migrate']);
+  assert.equal(m.code, 0, attached.show(m));
+  const r = attached.lockstep(cfg, ['check', '--dry-run', '--json']);
+  assert.equal(r.code, attached.exitFor(baseOracle.summary.consistency_rate), attached.show(r));
+  attached.assertReport(JSON.parse(r.out), attached.oracle(url), attached.emailsOf(url), 'check --dry-run as a read-only role');
+  const c = attached.lockstep(cfg, ['check', '--json']);
+  assert.equal(c.code, attached.exitFor(baseOracle.summary.consistency_rate), attached.show(c));
+  attached.assertUnchanged(url, snap, 'a read-only role');
 });
 
-test('duplicate rows (no unique constraint on the pair): duplicate_rows per pair, counted once', { skip: SKIP }, () => {
-  const url = createAcademy('dup', { template: base.split('/').pop() });
-  load(url, 'duplicates.sql');
-  const expected = oracle(url);
+test('duplicate rows (no unique constraint on the pair): duplicate_rows per pair, counted once', { skip: attached.SKIP }, () => {
+  const url = attached.createAcademy('dup', { template: base.split('/').pop() });
+  attached.load(url, 'duplicates.sql');
+  const expected = attached.oracle(url);
   assert.equal(expected.summary.duplicate_rows, 6);
   assert.equal(expected.summary.total_checked, baseOracle.summary.total_checked, 'a duplicate adds no pair');
-  const snap = snapshot(url);
-  const dir = tmpDir('dup');
-  const cfg = writeConfig(dir, url);
-  { const mg = lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, show(mg)); }
-  const r = lockstep(cfg, ['check', '--json']);
-  assert.equal(r.code, exitFor(expected.summary.consistency_rate), show(r));
-  assertReport(JSON.parse(r.out), expected, emailsOf(url), 'check over duplicates');
-  const d = lockstep(cfg, ['doctor', '--json']);
+  const snap = attached.snapshot(url);
+  const dir = attached.tmpDir('dup');
+  const cfg = attached.writeConfig(dir, url);
+  { const mg = attached.lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, attached.show(mg)); }
+  const r = attached.lockstep(cfg, ['check', '--json']);
+  assert.equal(r.code, attached.exitFor(expected.summary.consistency_rate), attached.show(r));
+  attached.assertReport(JSON.parse(r.out), expected, attached.emailsOf(url), 'check over duplicates');
+  const d = attached.lockstep(cfg, ['doctor', '--json']);
   const points = JSON.parse(d.out).points;
   assert.ok(points.some((p) => p.result !== 'ok' && /unique/i.test(`${p.message} ${p.fix ?? ''}`)),
-    `doctor marks the missing unique constraints: ${show(d)}`);
-  assertUnchanged(url, snap, 'duplicates');
+    `doctor marks the missing unique constraints: ${attached.show(d)}`);
+  attached.assertUnchanged(url, snap, 'duplicates');
 });
 
-test('track names whose en_US.UTF-8 order is not their byte order: the merge pairs the right rows', { skip: SKIP }, () => {
-  const url = createAcademy('collation', { template: base.split('/').pop() });
-  load(url, 'collation.sql');
-  const levels = { ...LEVELS, GK_A: 4, GKB: 4 };
-  const expected = oracle(url, levels);
-  const snap = snapshot(url);
-  const dir = tmpDir('collation');
-  const cfg = writeConfig(dir, url, { levels });
-  { const mg = lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, show(mg)); }
-  const r = lockstep(cfg, ['check', '--dry-run', '--json']);
-  assert.equal(r.code, exitFor(expected.summary.consistency_rate), show(r));
-  assertReport(JSON.parse(r.out), expected, emailsOf(url), 'check under en_US.UTF-8');
-  assertUnchanged(url, snap, 'collation');
+test('track names whose en_US.UTF-8 order is not their byte order: the merge pairs the right rows', { skip: attached.SKIP }, () => {
+  const url = attached.createAcademy('collation', { template: base.split('/').pop() });
+  attached.load(url, 'collation.sql');
+  const levels = { ...attached.LEVELS, GK_A: 4, GKB: 4 };
+  const expected = attached.oracle(url, levels);
+  const snap = attached.snapshot(url);
+  const dir = attached.tmpDir('collation');
+  const cfg = attached.writeConfig(dir, url, { levels });
+  { const mg = attached.lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, attached.show(mg)); }
+  const r = attached.lockstep(cfg, ['check', '--dry-run', '--json']);
+  assert.equal(r.code, attached.exitFor(expected.summary.consistency_rate), attached.show(r));
+  attached.assertReport(JSON.parse(r.out), expected, attached.emailsOf(url), 'check under en_US.UTF-8');
+  attached.assertUnchanged(url, snap, 'collation');
 });
 
-test('a mapping with renamed tables and columns in another schema (names that need quoting): the same figures', { skip: SKIP }, () => {
-  const url = createAcademy('renamed', { template: base.split('/').pop() });
-  q(url, `CREATE SCHEMA "Academy App";
+test('a mapping with renamed tables and columns in another schema (names that need quoting): the same figures', { skip: attached.SKIP }, () => {
+  const url = attached.createAcademy('renamed', { template: base.split('/').pop() });
+  attached.q(url, `CREATE SCHEMA "Academy App";
           ALTER TABLE specialization_progress RENAME TO "Progress Records";
           ALTER TABLE "Progress Records" RENAME COLUMN student_id TO learner_id;
           ALTER TABLE "Progress Records" RENAME COLUMN current_level TO "Level";
@@ -409,10 +381,10 @@ test('a mapping with renamed tables and columns in another schema (names that ne
           ALTER TABLE accounts SET SCHEMA "Academy App";
           ALTER TABLE tracks SET SCHEMA "Academy App";
           ALTER TABLE licence_history SET SCHEMA "Academy App"`);
-  const snap = snapshot(url, 'Academy App');
-  const snapPublic = snapshot(url);
-  const dir = tmpDir('renamed');
-  const cfg = writeConfig(dir, url, {
+  const snap = attached.snapshot(url, 'Academy App');
+  const snapPublic = attached.snapshot(url);
+  const dir = attached.tmpDir('renamed');
+  const cfg = attached.writeConfig(dir, url, {
     domain: {
       progress_table: 'Progress Records', progress_user: 'learner_id', progress_level: 'Level',
       license_table: 'licences', license_spec: 'track', license_level: 'Level',
@@ -422,15 +394,15 @@ test('a mapping with renamed tables and columns in another schema (names that ne
   });
   // writeConfig wrote `schema = public`: point it at the academy's schema.
   fs.writeFileSync(cfg, fs.readFileSync(cfg, 'utf8').replace('schema = public', 'schema = Academy App'));
-  const m = lockstep(cfg, ['migrate']);
-  assert.equal(m.code, 0, show(m));
-  const r = lockstep(cfg, ['check', '--json']);
-  assert.equal(r.code, exitFor(baseOracle.summary.consistency_rate), show(r));
-  assertReport(JSON.parse(r.out), baseOracle, emailsOf(base), 'check through a renamed mapping');
-  const d = lockstep(cfg, ['doctor']);
-  assert.equal(d.code, 0, show(d));
-  assertUnchanged(url, snap, 'a renamed mapping', 'Academy App');
-  assertUnchanged(url, snapPublic, 'a renamed mapping (public)');
+  const m = attached.lockstep(cfg, ['migrate']);
+  assert.equal(m.code, 0, attached.show(m));
+  const r = attached.lockstep(cfg, ['check', '--json']);
+  assert.equal(r.code, attached.exitFor(baseOracle.summary.consistency_rate), attached.show(r));
+  attached.assertReport(JSON.parse(r.out), baseOracle, attached.emailsOf(base), 'check through a renamed mapping');
+  const d = attached.lockstep(cfg, ['doctor']);
+  assert.equal(d.code, 0, attached.show(d));
+  attached.assertUnchanged(url, snap, 'a renamed mapping', 'Academy App');
+  attached.assertUnchanged(url, snapPublic, 'a renamed mapping (public)');
 });
 
 /** The rows of a PostgreSQL academy as SQLite INSERTs (booleans 0/1, NULLs kept). */
@@ -438,7 +410,7 @@ function sqliteInserts(url) {
   const out = ['BEGIN;'];
   for (const t of ['alembic_version', 'users', 'specializations', 'specialization_progress', 'user_licenses',
     'license_progressions', 'audit_logs']) {
-    out.push(q(url, `SELECT format('INSERT INTO %I (%s) VALUES (%s);', '${t}',
+    out.push(attached.q(url, `SELECT format('INSERT INTO %I (%s) VALUES (%s);', '${t}',
         string_agg(format('%I', j.key), ', ' ORDER BY j.ord),
         string_agg(CASE json_typeof(j.value) WHEN 'null' THEN 'NULL'
                      WHEN 'boolean' THEN CASE WHEN j.value::text = 'true' THEN '1' ELSE '0' END
@@ -454,10 +426,10 @@ function sqliteInserts(url) {
 
 const sha256 = (file) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
-test('an academy on SQLite with the same rows: the same figures; the academy\'s file byte-for-byte unchanged', { skip: SKIP }, () => {
-  const dir = tmpDir('sqlite');
+test('an academy on SQLite with the same rows: the same figures; the academy\'s file byte-for-byte unchanged', { skip: attached.SKIP }, () => {
+  const dir = attached.tmpDir('sqlite');
   const file = path.join(dir, 'academy.db');
-  execFileSync('sqlite3', [file], { input: fs.readFileSync(path.join(FIXTURE, 'schema.sqlite.sql')) });
+  execFileSync('sqlite3', [file], { input: fs.readFileSync(path.join(attached.FIXTURE, 'sqlite-schema.sql')) });
   execFileSync('sqlite3', [file], { input: sqliteInserts(base), maxBuffer: 64 << 20 });
   assert.equal(execFileSync('sqlite3', [file, 'SELECT count(*) FROM users; SELECT count(*) FROM specialization_progress WHERE current_level IS NULL;']).toString(),
     '10000\n3\n');
@@ -465,26 +437,26 @@ test('an academy on SQLite with the same rows: the same figures; the academy\'s 
   const data = path.join(dir, 'lockstep');
   const cfg = path.join(dir, 'lockstep.ini');
   fs.writeFileSync(cfg, [`data_dir = ${data}`, 'check_interval = 3600', '[domain]', 'source = attached', `database = ${file}`,
-    '[levels]', ...Object.entries(LEVELS).map(([k, v]) => `${k} = ${v}`), ''].join('\n'), { mode: 0o600 });
+    '[levels]', ...Object.entries(attached.LEVELS).map(([k, v]) => `${k} = ${v}`), ''].join('\n'), { mode: 0o600 });
   const unchanged = (what) => {
     assert.equal(sha256(file), before, `${what}: the academy's file changed`);
     assert.deepEqual(fs.readdirSync(dir).sort(), ['academy.db', 'lockstep', 'lockstep.ini'], `${what}: no journal or WAL file beside the academy's`);
   };
-  const m = lockstep(cfg, ['migrate']);
-  assert.equal(m.code, 0, show(m));
+  const m = attached.lockstep(cfg, ['migrate']);
+  assert.equal(m.code, 0, attached.show(m));
   unchanged('migrate');
   for (const args of [['check', '--json'], ['check', '--dry-run', '--json']]) {
-    const r = lockstep(cfg, args);
-    assert.equal(r.code, exitFor(baseOracle.summary.consistency_rate), show(r));
-    assertReport(JSON.parse(r.out), baseOracle, emailsOf(base), args.join(' '));
+    const r = attached.lockstep(cfg, args);
+    assert.equal(r.code, attached.exitFor(baseOracle.summary.consistency_rate), attached.show(r));
+    attached.assertReport(JSON.parse(r.out), baseOracle, attached.emailsOf(base), args.join(' '));
     unchanged(args.join(' '));
   }
-  const d = lockstep(cfg, ['doctor']);
-  assert.equal(d.code, 0, show(d));
+  const d = attached.lockstep(cfg, ['doctor']);
+  assert.equal(d.code, 0, attached.show(d));
   unchanged('doctor');
-  const sy = lockstep(cfg, ['sync']);
-  assert.equal(sy.code, 1, show(sy));
-  assert.ok(sy.err.includes(REPAIRS_OFF), show(sy));
+  const sy = attached.lockstep(cfg, ['sync']);
+  assert.equal(sy.code, 1, attached.show(sy));
+  assert.ok(sy.err.includes(attached.REPAIRS_OFF), attached.show(sy));
   unchanged('sync');
   const own = execFileSync('sqlite3', [path.join(data, 'lockstep.db'),
     "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('specializations', 'specialization_progress', 'user_licenses', 'license_progressions')"]).toString();

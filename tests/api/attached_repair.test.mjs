@@ -12,46 +12,18 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PG, startServe, stopServe, login, api, request } from './lib.mjs';
-import {
-  FIXTURE,
-  SKIP,
-  LEVELS,
-  REPAIRS_OFF,
-  ACADEMY_TABLES,
-  ISSUE_TYPES,
-  ACTION,
-  made,
-  serial,
-  pgUrl,
-  psql,
-  q,
-  tmpDir,
-  createAcademy,
-  load,
-  oracle,
-  exitFor,
-  statusFor,
-  snapshot,
-  assertUnchanged,
-  cleanEnv,
-  writeConfig,
-  lockstep,
-  show,
-  assertReport,
-  emailsOf,
-  loadBase,
-} from './attached_lib.mjs';
+import * as attached from './attached_lib.mjs';
 
 let base;
 let baseOracle;
 
 before(() => {
   if (!PG) return;
-  ({ base, baseOracle } = loadBase());
+  ({ base, baseOracle } = attached.loadBase());
 });
 
 function rowsByPair(url) {
-  const read = (sql) => new Map(q(url, sql).split('\n').filter(Boolean).map((l) => {
+  const read = (sql) => new Map(attached.q(url, sql).split('\n').filter(Boolean).map((l) => {
     const i = l.indexOf('\t');
     return [l.slice(0, i), JSON.parse(l.slice(i + 1))];
   }));
@@ -61,39 +33,39 @@ function rowsByPair(url) {
   };
 }
 
-test('repair = on with a writing role: sync repairs what it may, through the mapped columns only, and leaves manual_review pairs alone', { skip: SKIP }, () => {
-  const url = createAcademy('repair', { template: base.split('/').pop() });
+test('repair = on with a writing role: sync repairs what it may, through the mapped columns only, and leaves manual_review pairs alone', { skip: attached.SKIP }, () => {
+  const url = attached.createAcademy('repair', { template: base.split('/').pop() });
   const role = `academy_rw_${process.pid}`;
-  q(PG, `CREATE ROLE "${role}" LOGIN`);
-  made.roles.push(role);
+  attached.q(PG, `CREATE ROLE "${role}" LOGIN`);
+  attached.made.roles.push(role);
   // Read everything; write the three tables a repair writes (and, for the
   // academy's own audit trigger on license levels, audit_logs).
-  q(url, `GRANT SELECT ON ALL TABLES IN SCHEMA public TO "${role}";
+  attached.q(url, `GRANT SELECT ON ALL TABLES IN SCHEMA public TO "${role}";
           GRANT INSERT, UPDATE ON specialization_progress, user_licenses, license_progressions, audit_logs TO "${role}";
           GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "${role}";
           CREATE SCHEMA lockstep; GRANT ALL ON SCHEMA lockstep TO "${role}"`);
-  const before = oracle(url);
+  const before = attached.oracle(url);
   const rows = rowsByPair(url);
-  const untouched = snapshot(url);
-  const progressionsBefore = Number(q(url, 'SELECT max(id) FROM license_progressions'));
-  const dir = tmpDir('repair');
-  const cfg = writeConfig(dir, pgUrl(new URL(url).pathname.slice(1), role), { domain: { repair: 'on' } });
-  { const mg = lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, show(mg)); }
+  const untouched = attached.snapshot(url);
+  const progressionsBefore = Number(attached.q(url, 'SELECT max(id) FROM license_progressions'));
+  const dir = attached.tmpDir('repair');
+  const cfg = attached.writeConfig(dir, attached.pgUrl(new URL(url).pathname.slice(1), role), { domain: { repair: 'on' } });
+  { const mg = attached.lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, attached.show(mg)); }
 
-  const dry = lockstep(cfg, ['sync', '--dry-run', '--json']);
-  assert.equal(dry.code, 0, show(dry));
-  assertUnchanged(url, untouched, 'sync --dry-run with repair = on');
+  const dry = attached.lockstep(cfg, ['sync', '--dry-run', '--json']);
+  assert.equal(dry.code, 0, attached.show(dry));
+  attached.assertUnchanged(url, untouched, 'sync --dry-run with repair = on');
 
-  const r = lockstep(cfg, ['sync', '--json']);
-  assert.ok(r.code === 0 || r.code === 1, show(r));
+  const r = attached.lockstep(cfg, ['sync', '--json']);
+  assert.ok(r.code === 0 || r.code === 1, attached.show(r));
   const result = JSON.parse(r.out);
   const repairable = before.pairs.filter((p) => ['level_mismatch', 'missing_license', 'missing_progress'].includes(p.issue_type));
   assert.equal(result.synced_count, repairable.length, `every repairable pair synced: ${r.out.slice(0, 2000)}`);
 
   // The oracle afterwards: nothing repairable left; the manual_review pairs as they were.
-  const after = oracle(url);
+  const after = attached.oracle(url);
   for (const t of ['level_mismatch', 'missing_license', 'missing_progress']) assert.equal(after.summary[t], 0, t);
-  const manual = (o) => o.pairs.filter((p) => ACTION[p.issue_type] === 'manual_review');
+  const manual = (o) => o.pairs.filter((p) => attached.ACTION[p.issue_type] === 'manual_review');
   assert.deepEqual(manual(after), manual(before), 'the manual_review pairs are the same');
   assert.equal(after.summary.total_checked, before.summary.total_checked, 'no pair appeared or vanished');
 
@@ -121,7 +93,7 @@ test('repair = on with a writing role: sync repairs what it may, through the map
   }
   for (const p of repairable) {
     const k = `${p.user_id}|${p.specialization}`;
-    const max = LEVELS[p.specialization];
+    const max = attached.LEVELS[p.specialization];
     if (p.issue_type === 'missing_license') {
       const n = now.license.get(k);
       assert.ok(n, `license ${k} created`);
@@ -145,7 +117,7 @@ test('repair = on with a writing role: sync repairs what it may, through the map
   }
 
   // Progressions: one per license level change, from the old level to the new, and only there.
-  const appended = q(url, `SELECT l.user_id || '|' || l.specialization_type, g.from_level, g.to_level, coalesce(g.advancement_reason, '')
+  const appended = attached.q(url, `SELECT l.user_id || '|' || l.specialization_type, g.from_level, g.to_level, coalesce(g.advancement_reason, '')
                            FROM license_progressions g JOIN user_licenses l ON l.id = g.user_license_id
                            WHERE g.id > ${progressionsBefore}`).split('\n').filter(Boolean).map((x) => x.split('|'))
     .map(([u, s, from, to, reason]) => ({ key: `${u}|${s}`, from: Number(from), to: Number(to), reason }));
@@ -165,66 +137,66 @@ test('repair = on with a writing role: sync repairs what it may, through the map
   // application: its rows are in the academy's audit_logs (one per level
   // change), not in a table of Lockstep's that its unqualified name could
   // find through Lockstep's search_path.
-  assert.equal(q(url, "SELECT count(*) FROM public.audit_logs WHERE action = 'LICENSE_LEVEL_CHANGE'"), String(mismatched.length),
+  assert.equal(attached.q(url, "SELECT count(*) FROM public.audit_logs WHERE action = 'LICENSE_LEVEL_CHANGE'"), String(mismatched.length),
     'the academy\'s trigger wrote its audit rows to the academy\'s audit_logs');
-  const foreign = q(url, `SELECT string_agg(n.nspname || '.' || c.relname, ',') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  const foreign = attached.q(url, `SELECT string_agg(n.nspname || '.' || c.relname, ',') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                           WHERE n.nspname = 'lockstep' AND c.relname = 'audit_logs'`);
-  if (foreign) assert.equal(q(url, "SELECT count(*) FROM lockstep.audit_logs WHERE action = 'LICENSE_LEVEL_CHANGE'"), '0',
+  if (foreign) assert.equal(attached.q(url, "SELECT count(*) FROM lockstep.audit_logs WHERE action = 'LICENSE_LEVEL_CHANGE'"), '0',
     'no row of the academy\'s trigger in Lockstep\'s own audit table');
 
   // The rest of the academy: users, specializations, schema unchanged.
-  const s = snapshot(url);
+  const s = attached.snapshot(url);
   assert.equal(s.dump, untouched.dump, 'the schema dump of public');
   for (const t of ['users', 'specializations', 'alembic_version']) assert.equal(s.rows[t], untouched.rows[t], t);
 
   // A check agrees with the oracle; a second sync finds nothing.
-  const c = lockstep(cfg, ['check', '--json']);
-  assertReport(JSON.parse(c.out), after, emailsOf(url), 'check after sync');
-  const again = lockstep(cfg, ['sync', '--json']);
-  assert.equal(JSON.parse(again.out).synced_count, 0, show(again));
+  const c = attached.lockstep(cfg, ['check', '--json']);
+  attached.assertReport(JSON.parse(c.out), after, attached.emailsOf(url), 'check after sync');
+  const again = attached.lockstep(cfg, ['sync', '--json']);
+  assert.equal(JSON.parse(again.out).synced_count, 0, attached.show(again));
 });
 
-test('repair = on with progressions_table empty: the repairs happen, no progression is appended', { skip: SKIP }, () => {
-  const url = createAcademy('noprog', { template: base.split('/').pop() });
-  const dir = tmpDir('noprog');
-  const cfg = writeConfig(dir, url, { domain: { repair: 'on', progressions_table: '' } });
-  { const mg = lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, show(mg)); }
-  const before = snapshot(url);
-  const r = lockstep(cfg, ['sync', '--json']);
-  assert.ok(r.code === 0 || r.code === 1, show(r));
-  const after = oracle(url);
+test('repair = on with progressions_table empty: the repairs happen, no progression is appended', { skip: attached.SKIP }, () => {
+  const url = attached.createAcademy('noprog', { template: base.split('/').pop() });
+  const dir = attached.tmpDir('noprog');
+  const cfg = attached.writeConfig(dir, url, { domain: { repair: 'on', progressions_table: '' } });
+  { const mg = attached.lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, attached.show(mg)); }
+  const before = attached.snapshot(url);
+  const r = attached.lockstep(cfg, ['sync', '--json']);
+  assert.ok(r.code === 0 || r.code === 1, attached.show(r));
+  const after = attached.oracle(url);
   for (const t of ['level_mismatch', 'missing_license', 'missing_progress']) assert.equal(after.summary[t], 0, `${t}: ${r.out.slice(0, 1000)}`);
-  const now = snapshot(url);
+  const now = attached.snapshot(url);
   assert.equal(now.rows.license_progressions, before.rows.license_progressions, 'license_progressions untouched');
   const seq = (snap) => /license_progressions_id_seq=(\S+)/.exec(snap.seqs)[1];
   assert.equal(seq(now), seq(before), 'no progression id taken');
 });
 
-test('repair = on with the GRANTs of docs/attach.md only: the pairs the academy\'s audit trigger cannot follow fail with the database\'s reason, and change nothing', { skip: SKIP }, () => {
-  const url = createAcademy('docgrants', { template: base.split('/').pop() });
+test('repair = on with the GRANTs of docs/attach.md only: the pairs the academy\'s audit trigger cannot follow fail with the database\'s reason, and change nothing', { skip: attached.SKIP }, () => {
+  const url = attached.createAcademy('docgrants', { template: base.split('/').pop() });
   const role = `academy_doc_${process.pid}`;
-  q(PG, `CREATE ROLE "${role}" LOGIN`);
-  made.roles.push(role);
+  attached.q(PG, `CREATE ROLE "${role}" LOGIN`);
+  attached.made.roles.push(role);
   // docs/attach.md, step 1 and "Repairs", word for word but the role's name.
-  q(url, `GRANT USAGE ON SCHEMA public TO "${role}";
+  attached.q(url, `GRANT USAGE ON SCHEMA public TO "${role}";
           GRANT SELECT ON specialization_progress, user_licenses, license_progressions, users, specializations TO "${role}";
           CREATE SCHEMA lockstep AUTHORIZATION "${role}";
           GRANT INSERT, UPDATE ON specialization_progress, user_licenses TO "${role}";
           GRANT INSERT ON license_progressions TO "${role}";
           GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "${role}"`);
-  const before = oracle(url);
+  const before = attached.oracle(url);
   const rows = rowsByPair(url);
-  const snap = snapshot(url);
-  const dir = tmpDir('docgrants');
-  const cfg = writeConfig(dir, pgUrl(new URL(url).pathname.slice(1), role), { domain: { repair: 'on' } });
-  { const mg = lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, show(mg)); }
-  const d = lockstep(cfg, ['doctor']);
-  assert.equal(d.code, 0, show(d));
+  const snap = attached.snapshot(url);
+  const dir = attached.tmpDir('docgrants');
+  const cfg = attached.writeConfig(dir, attached.pgUrl(new URL(url).pathname.slice(1), role), { domain: { repair: 'on' } });
+  { const mg = attached.lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, attached.show(mg)); }
+  const d = attached.lockstep(cfg, ['doctor']);
+  assert.equal(d.code, 0, attached.show(d));
 
   // A license level change fires the academy's trigger, which writes
   // audit_logs as the role that changed the level: Lockstep's, without INSERT there.
-  const r = lockstep(cfg, ['sync', '--json']);
-  assert.equal(r.code, 1, `a pair could not be repaired: ${show(r)}`);
+  const r = attached.lockstep(cfg, ['sync', '--json']);
+  assert.equal(r.code, 1, `a pair could not be repaired: ${attached.show(r)}`);
   const result = JSON.parse(r.out);
   const count = (t) => before.pairs.filter((p) => p.issue_type === t).length;
   assert.equal(result.failed_count, count('level_mismatch'), r.out.slice(0, 2000));
@@ -237,7 +209,7 @@ test('repair = on with the GRANTs of docs/attach.md only: the pairs the academy\
   }
 
   // The failed pairs changed nothing: their licenses as they were, no progression, no audit row.
-  const after = oracle(url);
+  const after = attached.oracle(url);
   assert.deepEqual(after.pairs.filter((p) => p.issue_type === 'level_mismatch'), before.pairs.filter((p) => p.issue_type === 'level_mismatch'));
   assert.equal(after.summary.missing_license + after.summary.missing_progress, 0);
   const now = rowsByPair(url);
@@ -246,22 +218,22 @@ test('repair = on with the GRANTs of docs/attach.md only: the pairs the academy\
     assert.deepEqual(now.license.get(k), rows.license.get(k), `license ${k}`);
     assert.deepEqual(now.progress.get(k), rows.progress.get(k), `progress ${k}`);
   }
-  const s2 = snapshot(url);
+  const s2 = attached.snapshot(url);
   assert.equal(s2.rows.audit_logs, snap.rows.audit_logs, 'audit_logs untouched');
   assert.equal(s2.rows.users, snap.rows.users, 'users untouched');
   assert.equal(s2.dump, snap.dump, 'the schema dump of public');
 });
 
-test('repair = on: no write of Lockstep stores a level outside 1..max, nor on a track without a level count', { skip: SKIP }, async () => {
-  const url = createAcademy('guard', { template: base.split('/').pop() });
-  const dir = tmpDir('guard');
-  const cfg = writeConfig(dir, url, { domain: { repair: 'on' } });
-  { const mg = lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, show(mg)); }
-  const r = lockstep(cfg, ['user', 'add', '--email', 'guard@lockstep.test', '--role', 'admin', '--password-stdin'],
+test('repair = on: no write of Lockstep stores a level outside 1..max, nor on a track without a level count', { skip: attached.SKIP }, async () => {
+  const url = attached.createAcademy('guard', { template: base.split('/').pop() });
+  const dir = attached.tmpDir('guard');
+  const cfg = attached.writeConfig(dir, url, { domain: { repair: 'on' } });
+  { const mg = attached.lockstep(cfg, ['migrate']); assert.equal(mg.code, 0, attached.show(mg)); }
+  const r = attached.lockstep(cfg, ['user', 'add', '--email', 'guard@lockstep.test', '--role', 'admin', '--password-stdin'],
     { input: 'guard-password-123\n' });
-  assert.equal(r.code, 0, show(r));
-  const snap = snapshot(url);
-  const consistent = (spec) => q(url, `SELECT p.student_id FROM specialization_progress p JOIN user_licenses l
+  assert.equal(r.code, 0, attached.show(r));
+  const snap = attached.snapshot(url);
+  const consistent = (spec) => attached.q(url, `SELECT p.student_id FROM specialization_progress p JOIN user_licenses l
     ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id
     WHERE p.specialization_id = '${spec}' AND p.current_level = l.current_level ORDER BY 1 LIMIT 1`);
   const srv = await startServe(dir, { LOCKSTEP_CONFIG: cfg });
@@ -276,21 +248,21 @@ test('repair = on: no write of Lockstep stores a level outside 1..max, nor on a 
     const res = await api(srv.url, token, 'POST', `/api/v1/users/${lfa}/progress/LFA_COACH/level`, { new_level: 1 });
     assert.ok(res.status >= 400 && res.status < 500, `LFA_COACH has no known maximum: ${res.status} ${JSON.stringify(res.body)}`);
     // An xp gain cannot lift a level past the maximum either.
-    const top = q(url, `SELECT p.student_id FROM specialization_progress p JOIN user_licenses l
+    const top = attached.q(url, `SELECT p.student_id FROM specialization_progress p JOIN user_licenses l
       ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id
       WHERE p.specialization_id = 'INTERNSHIP' AND p.current_level = 3 AND l.current_level = 3 ORDER BY 1 LIMIT 1`);
     const xp = await api(srv.url, token, 'POST', `/api/v1/users/${top}/progress/INTERNSHIP/xp`, { xp_gained: 100000 });
     assert.ok(xp.status < 500, JSON.stringify(xp.body));
-    assert.equal(q(url, `SELECT current_level FROM specialization_progress WHERE student_id = ${top} AND specialization_id = 'INTERNSHIP'`), '3');
-    assert.equal(q(url, `SELECT current_level FROM user_licenses WHERE user_id = ${top} AND specialization_type = 'INTERNSHIP'`), '3');
+    assert.equal(attached.q(url, `SELECT current_level FROM specialization_progress WHERE student_id = ${top} AND specialization_id = 'INTERNSHIP'`), '3');
+    assert.equal(attached.q(url, `SELECT current_level FROM user_licenses WHERE user_id = ${top} AND specialization_type = 'INTERNSHIP'`), '3');
   } finally {
     assert.equal(await stopServe(srv), 0, srv.stderr());
   }
-  const now = snapshot(url);
+  const now = attached.snapshot(url);
   // Rows are "count md5 tuples": the content of these tables is what it was.
   for (const t of ['users', 'specializations', 'user_licenses', 'license_progressions'])
     assert.equal(now.rows[t].split(' ')[1], snap.rows[t].split(' ')[1], `${t}: nothing written`);
-  assert.equal(q(url, `SELECT count(*) FROM specialization_progress WHERE specialization_id IN ('PLAYER', 'COACH', 'INTERNSHIP')
+  assert.equal(attached.q(url, `SELECT count(*) FROM specialization_progress WHERE specialization_id IN ('PLAYER', 'COACH', 'INTERNSHIP')
     AND (current_level < 1 OR current_level > CASE specialization_id WHEN 'INTERNSHIP' THEN 3 ELSE 8 END)`), '3',
   'the seed\'s three out-of-range progress levels, no new one');
 });
