@@ -134,12 +134,17 @@ function snapshot(url, schema = 'public') {
   const tables = q(url, `SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                          WHERE n.nspname = '${schema}' AND c.relkind IN ('r', 'p') ORDER BY relname COLLATE "C"`)
     .split('\n').filter(Boolean);
+  // Every table in one query (one psql for all: a snapshot is taken after each verb).
   const rows = {};
-  for (const t of tables) {
-    rows[t] = q(url, `SELECT count(*) || ' ' || md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text COLLATE "C"), ''))
+  if (tables.length) {
+    const per = tables.map((t) => `SELECT '${t}' AS t, count(*) || ' ' || md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text COLLATE "C"), ''))
                         || ' ' || (SELECT md5(coalesce(string_agg(ctid::text || ':' || xmin::text, ',' ORDER BY ctid), ''))
-                                   FROM "${schema}"."${t}")
+                                   FROM "${schema}"."${t}") AS v
                       FROM "${schema}"."${t}" x`);
+    for (const line of q(url, `SELECT t, v FROM (${per.join(' UNION ALL ')}) s ORDER BY t COLLATE "C"`).split('\n').filter(Boolean)) {
+      const bar = line.indexOf('|');
+      rows[line.slice(0, bar)] = line.slice(bar + 1);
+    }
   }
   const seqs = q(url, `SELECT sequencename || '=' || coalesce(last_value::text, 'null') FROM pg_sequences
                        WHERE schemaname = '${schema}' ORDER BY sequencename COLLATE "C"`);
