@@ -356,10 +356,7 @@ int sq_violations_open_page(struct store *s, const char *spec, int64_t limit,
     sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATIONS_OPEN_PAGE);
     if (!st)
         return STORE_ERR;
-    if (spec)
-        sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 1);
+    sq_bind_text_or_null(st, 1, spec);
     sqlite3_bind_int64(st, 2, limit);
     sqlite3_bind_int64(st, 3, offset);
     return each_violation(ss, st, cb, ctx);
@@ -371,10 +368,7 @@ int sq_violations_open_count(struct store *s, const char *spec, int64_t *count)
     sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATIONS_OPEN_COUNT);
     if (!st)
         return STORE_ERR;
-    if (spec)
-        sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 1);
+    sq_bind_text_or_null(st, 1, spec);
     int rc = sq_step_one(ss, st, "count violations");
     if (rc)
         return rc;
