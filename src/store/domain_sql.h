@@ -1,7 +1,8 @@
-/* domain_sql.h — the statements over the domain tables are written once per
- * backend as templates that name each mapped table and column by its key in
- * braces ("SELECT {progress_user} FROM {progress_table}"); a store makes its
- * SQL from them and its domain_map when it opens. Private to the backends. */
+/* domain_sql.h — the statements over the domain tables are written as
+ * templates (store/statements.h, or a backend's own table) that name each
+ * mapped table and column by its key in braces ("SELECT {progress_user} FROM
+ * {progress_table}"); a store makes its SQL from them and its domain_map when
+ * it opens. Private to the backends. */
 #ifndef LOCKSTEP_STORE_DOMAIN_SQL_H
 #define LOCKSTEP_STORE_DOMAIN_SQL_H
 

@@ -2,6 +2,7 @@
  * schema beside the academy's tables, the check at open that every mapped
  * table and column exists, and what `lockstep doctor` reports about them.
  * Only reads the attached tables (catalog queries and counts). */
+#include "store/attach_doctor.h"
 #include "store/pg/pg_private.h"
 
 #include "model/domain_map.h"
@@ -188,12 +189,10 @@ static void say(struct inspect *in, const char *name, int verdict, const char *f
 static void say(struct inspect *in, const char *name, int verdict, const char *fix,
                 const char *fmt, ...)
 {
-    char text[600];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    attach_doctor_vsay(in->cb, in->ctx, name, verdict, fix, fmt, ap);
     va_end(ap);
-    in->cb(in->ctx, name, verdict, text, fix ? fix : "");
 }
 
 /* Column types, NOT NULL columns a repair would have to fill, and the
@@ -259,17 +258,7 @@ static void inspect_tables(struct inspect *in)
     else
         say(in, "tables", 0, NULL, "%d tables and %d columns mapped in schema %s, every type "
             "usable", tables, columns, m->schema);
-    if (!unfilled.len)
-        say(in, "not_null", 0, NULL, "no NOT NULL column without a default beyond the mapped "
-            "ones: a repair can insert rows");
-    else if (m->repair)
-        say(in, "not_null", 1, "give those columns defaults, or expect each such insert to "
-            "fail for its pair with the database's reason",
-            "a repair that inserts a row leaves these NOT NULL columns without a default "
-            "unfilled: %s", buf_str(&unfilled));
-    else
-        say(in, "not_null", 0, NULL, "repairs are off: nothing is inserted (NOT NULL columns "
-            "without a default a repair could not fill: %s)", buf_str(&unfilled));
+    attach_doctor_not_null(in->cb, in->ctx, m, buf_str(&unfilled));
     if (denied.len)
         say(in, "privileges", 2, "GRANT them to the role Lockstep connects as (docs/attach.md)",
             "missing: %s", buf_str(&denied));
@@ -362,14 +351,10 @@ static void inspect_rows(struct inspect *in)
     if (counts[0] < 0 || counts[1] < 0)
         say(in, "rows", 2, "GRANT SELECT on the tables (docs/attach.md)",
             "the progress and license rows cannot be counted: %s", msg);
-    else if (counts[0] + counts[1] == 0)
-        say(in, "rows", m->allow_empty ? 1 : 2,
-            m->allow_empty ? NULL : "check the mapping and the database (or set [domain] "
-                                    "allow_empty = true if it is empty on purpose)",
-            "%s and %s are empty: a check covers zero pairs%s", m->name[DOMAIN_PROGRESS_TABLE],
-            m->name[DOMAIN_LICENSE_TABLE], m->allow_empty ? "" : " and fails");
     else
-        say(in, "rows", 0, NULL, "%lld progress rows, %lld license rows", counts[0], counts[1]);
+        attach_doctor_rows(in->cb, in->ctx, m, counts[0], counts[1],
+                           "check the mapping and the database (or set [domain] allow_empty = "
+                           "true if it is empty on purpose)");
 }
 
 /* Levels: every specialization of the table has a known maximum. */
@@ -377,8 +362,7 @@ static void inspect_levels(struct inspect *in)
 {
     const struct domain_map *m = &in->ps->domain;
     if (m->name[DOMAIN_SPECS_MAX_LEVELS][0]) {
-        say(in, "levels", 0, NULL, "maximum levels from %s.%s", m->name[DOMAIN_SPECS_TABLE],
-            m->name[DOMAIN_SPECS_MAX_LEVELS]);
+        attach_doctor_levels(in->cb, in->ctx, m, 0, "");
         return;
     }
     char msg[300];
@@ -399,13 +383,8 @@ static void inspect_levels(struct inspect *in)
     if (!r)
         say(in, "levels", 2, "GRANT SELECT on it", "%s cannot be read: %s",
             m->name[DOMAIN_SPECS_TABLE], msg);
-    else if (missing.len)
-        say(in, "levels", 1, "add them under [levels] (SPEC = maximum level) if they are "
-            "in use", "[levels] lists %d specializations; no maximum for %s: their pairs "
-            "are unknown_specialization", m->levels, buf_str(&missing));
     else
-        say(in, "levels", 0, NULL, "[levels] gives a maximum for each of the %d "
-            "specializations", PQntuples(r));
+        attach_doctor_levels(in->cb, in->ctx, m, PQntuples(r), buf_str(&missing));
     PQclear(r);
     buf_free(&missing);
 }

@@ -325,24 +325,26 @@ int pg_violations_open(struct store *s, const char *spec, store_violation_cb cb,
     return res ? each_violation(res, cb, ctx) : rc;
 }
 
-int pg_violations_new_since(struct store *s, int64_t since, store_violation_cb cb,
-                                   void *ctx)
+/* The violations statement `id` finds after a time (0: since the start). */
+static int violations_since(struct store *s, enum stmt_id id, int64_t since,
+                            store_violation_cb cb, void *ctx)
 {
     struct params p = {0};
     p_time(&p, 0, since ? since : 1);
     int rc;
-    PGresult *res = pg_run(PS(s), Q_VIOLATIONS_NEW_SINCE, 1, p.v, "list violations", &rc);
+    PGresult *res = pg_run(PS(s), id, 1, p.v, "list violations", &rc);
     return res ? each_violation(res, cb, ctx) : rc;
 }
 
-int pg_violations_resolved_since(struct store *s, int64_t since, store_violation_cb cb,
-                                        void *ctx)
+int pg_violations_new_since(struct store *s, int64_t since, store_violation_cb cb, void *ctx)
 {
-    struct params p = {0};
-    p_time(&p, 0, since ? since : 1);
-    int rc;
-    PGresult *res = pg_run(PS(s), Q_VIOLATIONS_RESOLVED_SINCE, 1, p.v, "list violations", &rc);
-    return res ? each_violation(res, cb, ctx) : rc;
+    return violations_since(s, Q_VIOLATIONS_NEW_SINCE, since, cb, ctx);
+}
+
+int pg_violations_resolved_since(struct store *s, int64_t since, store_violation_cb cb,
+                                 void *ctx)
+{
+    return violations_since(s, Q_VIOLATIONS_RESOLVED_SINCE, since, cb, ctx);
 }
 
 int pg_violations_open_page(struct store *s, const char *spec, int64_t limit,

@@ -5,15 +5,9 @@
 #ifndef LOCKSTEP_PG_SCHEMA_H
 #define LOCKSTEP_PG_SCHEMA_H
 
-struct pg_migration {
-    int version;
-    const char *name;
-    const char *sql;        /* Lockstep's own tables: every store */
-    const char *domain_sql; /* the domain tables of domain.md: only a store that holds them
-                               (own mode; attached mode reads another application's) */
-};
+#include "store/migrations.h"
 
-static const struct pg_migration pg_migrations[] = {
+static const struct store_migration pg_migrations[] = {
     {1, "domain schema",
      "CREATE TABLE users ("
      " id BIGSERIAL PRIMARY KEY,"
@@ -243,9 +237,7 @@ static const struct pg_migration pg_migrations[] = {
      "ALTER TABLE scheduler_starts ADD COLUMN sync_misfire_grace BIGINT;"
      "CREATE INDEX scheduler_starts_time ON scheduler_starts(started_at);", NULL},
     {10, "sync runs recorded while they run",
-     "ALTER TABLE sync_runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished';"
-     "ALTER TABLE sync_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
-     "CREATE INDEX sync_runs_running ON sync_runs(status) WHERE status = 'running';", NULL},
+     MIGRATION_SYNC_RUNS_WHILE_RUNNING, NULL},
     /* One row: who leads the scheduled jobs, until when (pg_lease.c). */
     {11, "scheduler leadership lease",
      "CREATE TABLE scheduler_lease ("
@@ -254,10 +246,8 @@ static const struct pg_migration pg_migrations[] = {
      " expires_at TIMESTAMPTZ NOT NULL DEFAULT 'epoch',"
      " renewed_at TIMESTAMPTZ);"
      "INSERT INTO scheduler_lease(id) VALUES (1);", NULL},
-    /* Emails match without regard to case (attach.md): the lookup by
-     * lower(email) uses this index. */
-    {12, "emails without regard to case",
-     "CREATE INDEX users_email_lower ON users(lower(email));", NULL},
+    /* Emails match without regard to case (attach.md). */
+    {12, "emails without regard to case", MIGRATION_EMAILS_WITHOUT_CASE, NULL},
 };
 
 #define PG_MIGRATION_COUNT ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))

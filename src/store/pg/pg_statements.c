@@ -1,10 +1,12 @@
 /* pg_statements.c — the PostgreSQL store's statements: the SQL of every
- * statement (own and attached forms, the pair scan's templates), made for the
- * store's domain tables and prepared once per connection, and the helpers
- * that run them with text parameters. */
+ * statement (own and attached forms, naming the shared ones of
+ * store/statements.h; the pair scan's templates), made for the store's domain
+ * tables and prepared once per connection, and the helpers that run them with
+ * text parameters. */
 #include "model/pair.h"
 #include "store/columns.h"
 #include "store/domain_sql.h"
+#include "store/statements.h"
 #include "store/pg/pg_lease.h"
 #include "store/pg/pg_private.h"
 #include "util/buf.h"
@@ -121,13 +123,9 @@ static const struct pair_sql_columns scan_columns = {
 };
 
 static const char *const sql[Q_COUNT] = {
-    [Q_USER_INSERT] = "INSERT INTO users(name, email, password_hash, role, is_active, "
-                      "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    [Q_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = $1",
-    /* Without regard to case: an address another program stored with capitals
-     * is found too; an exact match first if case alone tells two apart. */
-    [Q_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE lower(email) = lower($1) "
-                         "ORDER BY email = $1 DESC, id LIMIT 1",
+    [Q_USER_INSERT] = STMT_USER_INSERT " RETURNING id",
+    [Q_USER_GET] = STMT_USER_GET,
+    [Q_USER_GET_EMAIL] = STMT_USER_GET_EMAIL,
     /* Only the columns a change sets; tokens_valid_after only ever rises. */
     [Q_USER_UPDATE] = "UPDATE users SET name = coalesce($2::text, name), "
                       "password_hash = coalesce($3::text, password_hash), "
@@ -144,50 +142,27 @@ static const char *const sql[Q_COUNT] = {
                      "AND ($2::int = 0 OR is_active)",
     /* The statements over the domain tables are templates (store/domain_sql.h):
      * {key} is the mapped name of that table or column. */
-    [Q_USER_EMAIL] = "SELECT {users_email}, {users_name} FROM {users_table} WHERE {users_id} = $1",
-    [Q_SPEC_INSERT] = "INSERT INTO {specs_table}(id, name, {specs_max_levels}, is_active, "
-                      "created_at) VALUES ($1, $2, $3, $4, $5)",
-    [Q_SPEC_GET] = "SELECT id, name, {specs_max_levels}, is_active, created_at "
-                   "FROM {specs_table} WHERE id = $1",
-    [Q_SPEC_LIST] = "SELECT id, name, {specs_max_levels}, is_active, created_at "
-                    "FROM {specs_table} ORDER BY id",
-    [Q_SPEC_LEVEL_XP] = "SELECT xp_required FROM specialization_level_thresholds "
-                        "WHERE specialization_id = $1 AND level = $2",
-    [Q_PROGRESS_GET] = "SELECT " PROGRESS_COLS " FROM {progress_table} "
-                       "WHERE {progress_user} = $1 AND {progress_spec} = $2",
+    [Q_USER_EMAIL] = STMT_USER_EMAIL,
+    [Q_SPEC_INSERT] = STMT_SPEC_INSERT,
+    [Q_SPEC_GET] = STMT_SPEC_GET,
+    [Q_SPEC_LIST] = STMT_SPEC_LIST,
+    [Q_SPEC_LEVEL_XP] = STMT_SPEC_LEVEL_XP,
+    [Q_PROGRESS_GET] = STMT_PROGRESS_GET,
     [Q_PROGRESS_GET_LOCK] = "SELECT " PROGRESS_COLS " FROM {progress_table} "
                             "WHERE {progress_user} = $1 AND {progress_spec} = $2 FOR UPDATE",
     /* Taken by a writer that found a pair's row missing: see lock_or_claim.
      * $1: 1 progress, 2 license (the two-key advisory lock space, apart from
      * the one-key locks of migrations and alert evaluations). */
     [Q_CREATE_CLAIM] = "SELECT pg_advisory_xact_lock($1::int, hashtext($2::text || ':' || $3))",
-    [Q_PROGRESS_INSERT] =
-        "INSERT INTO {progress_table}({progress_user}, {progress_spec}, {progress_level}, "
-        "total_xp, completed_sessions, completed_projects, theory_hours_completed, "
-        "practice_hours_completed, last_activity, created_at, {progress_updated_at}) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-    [Q_PROGRESS_UPDATE] =
-        "UPDATE {progress_table} SET {progress_level} = $2, total_xp = $3, "
-        "completed_sessions = $4, completed_projects = $5, theory_hours_completed = $6, "
-        "practice_hours_completed = $7, last_activity = $8, {progress_updated_at} = $9 "
-        "WHERE id = $1",
-    [Q_LICENSE_GET] = "SELECT " LICENSE_COLS " FROM {license_table} "
-                      "WHERE {license_user} = $1 AND {license_spec} = $2",
+    [Q_PROGRESS_INSERT] = STMT_PROGRESS_INSERT " RETURNING id",
+    [Q_PROGRESS_UPDATE] = STMT_PROGRESS_UPDATE,
+    [Q_LICENSE_GET] = STMT_LICENSE_GET,
     [Q_LICENSE_GET_LOCK] = "SELECT " LICENSE_COLS " FROM {license_table} "
                            "WHERE {license_user} = $1 AND {license_spec} = $2 FOR UPDATE",
-    [Q_LICENSE_INSERT] =
-        "INSERT INTO {license_table}({license_user}, {license_spec}, {license_level}, "
-        "{license_max_level}, {license_started_at}, last_advanced_at, created_at, "
-        "{license_updated_at}) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-    [Q_LICENSE_UPDATE] = "UPDATE {license_table} SET {license_level} = $2, "
-                         "{license_max_level} = $3, last_advanced_at = $4, "
-                         "{license_updated_at} = $5 WHERE id = $1",
-    [Q_PROGRESSION_INSERT] =
-        "INSERT INTO {progressions_table}(user_license_id, from_level, to_level, advanced_by, "
-        "advancement_reason, advanced_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-    [Q_PROGRESSION_COUNT] = "SELECT count(*) FROM {progressions_table} "
-                            "WHERE user_license_id = $1",
+    [Q_LICENSE_INSERT] = STMT_LICENSE_INSERT " RETURNING id",
+    [Q_LICENSE_UPDATE] = STMT_LICENSE_UPDATE,
+    [Q_PROGRESSION_INSERT] = STMT_PROGRESSION_INSERT " RETURNING id",
+    [Q_PROGRESSION_COUNT] = STMT_PROGRESSION_COUNT,
     [Q_USER_PAIRS] =
         "SELECT p.id, p.{progress_user}, p.{progress_spec}, p.{progress_level}, p.total_xp, "
         "p.completed_sessions, p.completed_projects, p.theory_hours_completed, "
@@ -203,13 +178,7 @@ static const char *const sql[Q_COUNT] = {
      * (the planner cannot see that a full join's merge output is ordered, so
      * an ORDER BY would add a sort of every pair); hash and nested-loop joins
      * would not. pair_scan_next verifies the order. */
-    /* What /readyz and doctor see: schema version, accounts, any pair, the
-     * size of the last check. */
-    [Q_PROBE] = "SELECT coalesce(max(version), 0), (SELECT count(*) FROM users), "
-                "EXISTS (SELECT 1 FROM {progress_table}) OR "
-                "EXISTS (SELECT 1 FROM {license_table}), "
-                "coalesce((SELECT total_checked FROM check_runs ORDER BY id DESC LIMIT 1), -1) "
-                "FROM schema_migrations",
+    [Q_PROBE] = STMT_PROBE,
     [Q_SCAN_PLAN] = "SELECT set_config('enable_hashjoin', 'off', true), "
                     "set_config('enable_nestloop', 'off', true), "
                     "set_config('enable_hashagg', 'off', true), "
@@ -231,12 +200,8 @@ static const char *const sql[Q_COUNT] = {
     /* Q_SCAN_ALL … Q_SCAN_ALL_KEYED: scan_template() */
     [Q_SCAN_FETCH] = "FETCH FORWARD " NUMBER_TEXT(PG_SCAN_FETCH) " FROM lockstep_pairs",
     [Q_SCAN_CLOSE] = "CLOSE lockstep_pairs",
-    [Q_VIOLATION_FIRST_SEEN] = "SELECT first_seen FROM violations WHERE user_id = $1 AND "
-                               "specialization = $2 AND issue_type = $3 AND resolved_at IS NULL",
-    [Q_CHECK_INSERT] =
-        "INSERT INTO check_runs(timestamp, total_checked, consistent, inconsistent, "
-        "consistency_rate, status, trigger, duration_ms, report_file, file_error, users_checked) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    [Q_VIOLATION_FIRST_SEEN] = STMT_VIOLATION_FIRST_SEEN,
+    [Q_CHECK_INSERT] = STMT_CHECK_INSERT " RETURNING id",
     [Q_VIOLATIONS_RESOLVE] =
         "UPDATE violations v SET resolved_at = $1, resolved_check_id = $2 "
         "WHERE v.resolved_at IS NULL AND NOT EXISTS (SELECT 1 FROM " PG_STAGE_TABLE " s "
@@ -260,60 +225,36 @@ static const char *const sql[Q_COUNT] = {
         "FROM " PG_STAGE_TABLE " s WHERE NOT EXISTS (SELECT 1 FROM violations v "
         "WHERE v.resolved_at IS NULL AND v.user_id = s.user_id "
         "AND v.specialization = s.specialization AND v.issue_type = s.issue_type)",
-    [Q_CHECK_SET_FILE] = "UPDATE check_runs SET report_file = $2, file_error = $3 WHERE id = $1",
-    [Q_CHECK_LATEST] = "SELECT " CHECK_COLS " FROM check_runs ORDER BY id DESC LIMIT 1",
-    [Q_CHECK_GET] = "SELECT " CHECK_COLS " FROM check_runs WHERE id = $1",
+    [Q_CHECK_SET_FILE] = STMT_CHECK_SET_FILE,
+    [Q_CHECK_LATEST] = STMT_CHECK_LATEST,
+    [Q_CHECK_GET] = STMT_CHECK_GET,
     [Q_CHECK_LIST] = "SELECT " CHECK_COLS " FROM check_runs WHERE timestamp >= "
                      "coalesce($1::timestamptz, '-infinity') AND timestamp < "
                      "coalesce($2::timestamptz, 'infinity') ORDER BY timestamp DESC, id DESC "
                      "LIMIT $3",
-    [Q_VIOLATIONS_OPEN_ALL] = "SELECT " VIOLATION_COLS " FROM violations WHERE resolved_at IS "
-                              "NULL ORDER BY user_id, specialization, issue_type",
-    [Q_VIOLATIONS_OPEN_SPEC] = "SELECT " VIOLATION_COLS " FROM violations WHERE resolved_at IS "
-                               "NULL AND specialization = $1 "
-                               "ORDER BY user_id, specialization, issue_type",
-    [Q_VIOLATIONS_NEW_SINCE] = "SELECT " VIOLATION_COLS " FROM violations WHERE resolved_at IS "
-                               "NULL AND first_seen > $1 "
-                               "ORDER BY user_id, specialization, issue_type",
-    [Q_VIOLATIONS_RESOLVED_SINCE] = "SELECT " VIOLATION_COLS " FROM violations WHERE "
-                                    "resolved_at > $1 ORDER BY user_id, specialization, "
-                                    "issue_type",
+    [Q_VIOLATIONS_OPEN_ALL] = STMT_VIOLATIONS_OPEN_ALL,
+    [Q_VIOLATIONS_OPEN_SPEC] = STMT_VIOLATIONS_OPEN_SPEC,
+    [Q_VIOLATIONS_NEW_SINCE] = STMT_VIOLATIONS_NEW_SINCE,
+    [Q_VIOLATIONS_RESOLVED_SINCE] = STMT_VIOLATIONS_RESOLVED_SINCE,
     [Q_VIOLATIONS_OPEN_PAGE] = "SELECT " VIOLATION_COLS " FROM violations WHERE resolved_at IS "
                                "NULL AND ($1::text IS NULL OR specialization = $1::text) "
                                "ORDER BY first_seen DESC, user_id, specialization, issue_type "
                                "LIMIT $2 OFFSET $3",
     [Q_VIOLATIONS_OPEN_COUNT] = "SELECT count(*) FROM violations WHERE resolved_at IS NULL "
                                 "AND ($1::text IS NULL OR specialization = $1::text)",
-    [Q_SYNC_RUN_INSERT] =
-        "INSERT INTO sync_runs(started_at, finished_at, trigger, direction, dry_run, scope_user, "
-        "scope_spec, total_issues, synced_count, failed_count, success, log_file, error, status, "
-        "owner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
-        "RETURNING id",
+    [Q_SYNC_RUN_INSERT] = STMT_SYNC_RUN_INSERT " RETURNING id",
     [Q_SYNC_RUN_LIST] = "SELECT " SYNC_COLS " FROM sync_runs WHERE started_at >= "
                         "coalesce($1::timestamptz, '-infinity') ORDER BY started_at, id",
-    [Q_SYNC_RUN_COUNT] = "UPDATE sync_runs SET synced_count = synced_count + 1 WHERE id = $1",
-    [Q_SYNC_RUN_FINISH] = "UPDATE sync_runs SET finished_at = $2, total_issues = $3, "
-                          "synced_count = $4, failed_count = $5, success = $6, log_file = $7, "
-                          "error = $8, status = $9 WHERE id = $1 AND status = 'running'",
-    [Q_SYNC_RUN_RUNNING] = "SELECT " SYNC_COLS " FROM sync_runs WHERE status = 'running' "
-                           "ORDER BY started_at, id",
-    [Q_AUDIT_INSERT] = "INSERT INTO audit_logs(user_id, action, resource_type, resource_id, "
-                       "details, ip_address, status_code, timestamp) "
-                       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    [Q_REFRESH_INSERT] = "INSERT INTO refresh_tokens(jti, user_id, family, issued_at, "
-                         "expires_at) VALUES ($1, $2, $3, $4, $5)",
-    [Q_REFRESH_GET] = "SELECT jti, user_id, family, issued_at, expires_at, used_at, revoked_at "
-                      "FROM refresh_tokens WHERE jti = $1",
-    [Q_REFRESH_MARK_USED] = "UPDATE refresh_tokens SET used_at = $2 WHERE jti = $1 "
-                            "AND used_at IS NULL",
-    [Q_REFRESH_REVOKE_FAMILY] = "UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 "
-                                "AND revoked_at IS NULL",
-    [Q_REFRESH_REVOKE_USER] = "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 "
-                              "AND revoked_at IS NULL",
-    [Q_SCHED_START_INSERT] = "INSERT INTO scheduler_starts(started_at, owner, scheduler, "
-                             "check_interval, sync_interval, check_misfire_grace, "
-                             "sync_misfire_grace) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-                             "RETURNING id",
+    [Q_SYNC_RUN_COUNT] = STMT_SYNC_RUN_COUNT,
+    [Q_SYNC_RUN_FINISH] = STMT_SYNC_RUN_FINISH,
+    [Q_SYNC_RUN_RUNNING] = STMT_SYNC_RUN_RUNNING,
+    [Q_AUDIT_INSERT] = STMT_AUDIT_INSERT,
+    [Q_REFRESH_INSERT] = STMT_REFRESH_INSERT,
+    [Q_REFRESH_GET] = STMT_REFRESH_GET,
+    [Q_REFRESH_MARK_USED] = STMT_REFRESH_MARK_USED,
+    [Q_REFRESH_REVOKE_FAMILY] = STMT_REFRESH_REVOKE_FAMILY,
+    [Q_REFRESH_REVOKE_USER] = STMT_REFRESH_REVOKE_USER,
+    [Q_SCHED_START_INSERT] = STMT_SCHED_START_INSERT " RETURNING id",
     [Q_SCHED_FIRST_START] = "SELECT min(started_at) FROM scheduler_starts WHERE scheduler",
     [Q_SCHED_LAST_START] = "SELECT started_at, owner FROM scheduler_starts WHERE scheduler "
                            "ORDER BY id DESC LIMIT 1",
@@ -323,71 +264,39 @@ static const char *const sql[Q_COUNT] = {
                            "OR id = (SELECT id FROM scheduler_starts WHERE scheduler "
                            "AND started_at <= $1 ORDER BY started_at DESC, id DESC LIMIT 1)) "
                            "ORDER BY started_at, id",
-    [Q_JOB_RUN_INSERT] = "INSERT INTO job_runs(job_id, due_at, started_at, finished_at, status, "
-                         "error, owner) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    [Q_JOB_RUN_FINISH] = "UPDATE job_runs SET status = $2, error = $3, finished_at = $4 "
-                         "WHERE id = $1",
-    [Q_JOB_RUNS_INTERRUPT] = "UPDATE job_runs SET status = 'interrupted', finished_at = $1, "
-                             "error = 'the process stopped while the job was running' "
-                             "WHERE status = 'running'",
+    [Q_JOB_RUN_INSERT] = STMT_JOB_RUN_INSERT " RETURNING id",
+    [Q_JOB_RUN_FINISH] = STMT_JOB_RUN_FINISH,
+    [Q_JOB_RUNS_INTERRUPT] = STMT_JOB_RUNS_INTERRUPT,
     [Q_JOB_RUN_STATS] = "SELECT status, count(*) FROM job_runs WHERE job_id = $1 AND due_at >= "
                         "coalesce($2::timestamptz, '-infinity') AND due_at < "
                         "coalesce($3::timestamptz, 'infinity') GROUP BY status",
-    [Q_JOB_RUN_LAST] = "SELECT status, started_at, due_at FROM job_runs WHERE job_id = $1 "
-                       "AND status <> 'missed' ORDER BY due_at DESC LIMIT 1",
-    [Q_JOB_RUN_LAST_SUCCESS] = "SELECT max(finished_at) FROM job_runs WHERE job_id = $1 "
-                               "AND status = 'success'",
+    [Q_JOB_RUN_LAST] = STMT_JOB_RUN_LAST,
+    [Q_JOB_RUN_LAST_SUCCESS] = STMT_JOB_RUN_LAST_SUCCESS,
     [Q_JOB_RUN_LIST] = "SELECT " JOB_COLS " FROM job_runs WHERE ($1::text IS NULL OR job_id = $1) "
                        "AND due_at >= coalesce($2::timestamptz, '-infinity') AND due_at < "
                        "coalesce($3::timestamptz, 'infinity') ORDER BY due_at DESC, id DESC "
                        "LIMIT $4",
-    [Q_JOB_RUN_LAST_DUE] = "SELECT max(due_at) FROM job_runs WHERE job_id = $1",
-    [Q_BASELINE_INSERT] = "INSERT INTO baselines(check_id, created_at, file, note) "
-                          "VALUES ($1, $2, $3, $4) RETURNING id",
-    [Q_BASELINE_GET] = "SELECT id, check_id, created_at, file, note FROM baselines WHERE id = $1",
-    [Q_BASELINE_LATEST] = "SELECT id, check_id, created_at, file, note FROM baselines "
-                          "ORDER BY id DESC LIMIT 1",
-    [Q_BASELINE_LIST] = "SELECT id, check_id, created_at, file, note FROM baselines "
-                        "ORDER BY id DESC",
-    [Q_BASELINE_SET_FILE] = "UPDATE baselines SET file = $2 WHERE id = $1",
-    [Q_ALERT_INSERT] = "INSERT INTO alerts(rule, subject, severity, state, summary, description, "
-                       "started_at, fired_at, resolved_at, last_notified_at, notifications, "
-                       "message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
-                       "RETURNING id",
-    [Q_ALERT_UPDATE] = "UPDATE alerts SET severity = $2, state = $3, summary = $4, "
-                       "description = $5, fired_at = $6, resolved_at = $7, "
-                       "last_notified_at = $8, notifications = $9, message_id = $10 "
-                       "WHERE id = $1",
-    [Q_ALERT_LIST_ACTIVE] = "SELECT " ALERT_COLS " FROM alerts WHERE state <> 'resolved' "
-                            "ORDER BY id LIMIT $1",
-    [Q_ALERT_LIST_ALL] = "SELECT " ALERT_COLS " FROM alerts ORDER BY id DESC LIMIT $1",
-    [Q_SILENCE_INSERT] = "INSERT INTO alert_silences(rule, starts_at, ends_at, comment, "
-                         "created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-    [Q_SILENCE_LIST_AT] = "SELECT " SILENCE_COLS " FROM alert_silences WHERE deleted_at IS NULL "
-                          "AND starts_at <= $1 AND ends_at > $1 ORDER BY id LIMIT $2",
-    [Q_SILENCE_LIST_ALL] = "SELECT " SILENCE_COLS " FROM alert_silences ORDER BY id DESC "
-                           "LIMIT $1",
-    [Q_SILENCE_DELETE] = "UPDATE alert_silences SET deleted_at = $2 WHERE id = $1 "
-                         "AND deleted_at IS NULL",
-    [Q_DELIVERY_INSERT] = "INSERT INTO alert_deliveries(alert_id, channel, event, status, "
-                          "attempts, created_at, next_attempt_at, delivered_at, last_error, "
-                          "payload, message_id, in_reply_to) "
-                          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
-                          "RETURNING id",
-    [Q_DELIVERY_UPDATE] = "UPDATE alert_deliveries SET status = $2, attempts = $3, "
-                          "next_attempt_at = $4, delivered_at = $5, last_error = $6 "
-                          "WHERE id = $1",
-    [Q_DELIVERY_DUE] = "SELECT " DELIVERY_COLS " FROM alert_deliveries WHERE status = "
-                       "'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id "
-                       "LIMIT $2",
-    [Q_DELIVERY_LIST] = "SELECT " DELIVERY_COLS " FROM alert_deliveries WHERE alert_id = $1 "
-                        "ORDER BY id",
-    [Q_DELIVERY_NEXT_DUE] = "SELECT min(next_attempt_at) FROM alert_deliveries "
-                            "WHERE status = 'pending'",
-    [Q_ATTEMPT_INSERT] = "INSERT INTO alert_attempts(delivery_id, attempted_at, ok, error) "
-                         "VALUES ($1, $2, $3, $4) RETURNING id",
-    [Q_ATTEMPT_LIST] = "SELECT id, delivery_id, attempted_at, ok, error FROM alert_attempts "
-                       "WHERE delivery_id = $1 ORDER BY id",
+    [Q_JOB_RUN_LAST_DUE] = STMT_JOB_RUN_LAST_DUE,
+    [Q_BASELINE_INSERT] = STMT_BASELINE_INSERT " RETURNING id",
+    [Q_BASELINE_GET] = STMT_BASELINE_GET,
+    [Q_BASELINE_LATEST] = STMT_BASELINE_LATEST,
+    [Q_BASELINE_LIST] = STMT_BASELINE_LIST,
+    [Q_BASELINE_SET_FILE] = STMT_BASELINE_SET_FILE,
+    [Q_ALERT_INSERT] = STMT_ALERT_INSERT " RETURNING id",
+    [Q_ALERT_UPDATE] = STMT_ALERT_UPDATE,
+    [Q_ALERT_LIST_ACTIVE] = STMT_ALERT_LIST_ACTIVE,
+    [Q_ALERT_LIST_ALL] = STMT_ALERT_LIST_ALL,
+    [Q_SILENCE_INSERT] = STMT_SILENCE_INSERT " RETURNING id",
+    [Q_SILENCE_LIST_AT] = STMT_SILENCE_LIST_AT,
+    [Q_SILENCE_LIST_ALL] = STMT_SILENCE_LIST_ALL,
+    [Q_SILENCE_DELETE] = STMT_SILENCE_DELETE,
+    [Q_DELIVERY_INSERT] = STMT_DELIVERY_INSERT " RETURNING id",
+    [Q_DELIVERY_UPDATE] = STMT_DELIVERY_UPDATE,
+    [Q_DELIVERY_DUE] = STMT_DELIVERY_DUE,
+    [Q_DELIVERY_LIST] = STMT_DELIVERY_LIST,
+    [Q_DELIVERY_NEXT_DUE] = STMT_DELIVERY_NEXT_DUE,
+    [Q_ATTEMPT_INSERT] = STMT_ATTEMPT_INSERT " RETURNING id",
+    [Q_ATTEMPT_LIST] = STMT_ATTEMPT_LIST,
 };
 
 /* The statements that differ for an attached database (attach.md): its
@@ -417,28 +326,15 @@ static const char *const attached_sql[Q_COUNT] = {
     [Q_PROGRESS_GET_LOCK] = "SELECT " PROGRESS_COLS_ATTACHED " FROM {progress_table} "
                             "WHERE {progress_user} = $1 AND {progress_spec}::text = $2 "
                             "FOR UPDATE",
-    [Q_PROGRESS_INSERT] =
-        "INSERT INTO {progress_table}({progress_user}, {progress_spec}, {progress_level}"
-        "{?progress_updated_at|, {progress_updated_at}}) "
-        "VALUES ($1, $2, $3{?progress_updated_at|, $11}) RETURNING id",
-    [Q_PROGRESS_UPDATE] = "UPDATE {progress_table} SET {progress_level} = $2"
-                          "{?progress_updated_at|, {progress_updated_at} = $9} WHERE id = $1",
+    [Q_PROGRESS_INSERT] = STMT_PROGRESS_INSERT_ATTACHED " RETURNING id",
+    [Q_PROGRESS_UPDATE] = STMT_PROGRESS_UPDATE_ATTACHED,
     [Q_LICENSE_GET] = "SELECT " LICENSE_COLS_ATTACHED " FROM {license_table} "
                       "WHERE {license_user} = $1 AND {license_spec}::text = $2",
     [Q_LICENSE_GET_LOCK] = "SELECT " LICENSE_COLS_ATTACHED " FROM {license_table} "
                            "WHERE {license_user} = $1 AND {license_spec}::text = $2 FOR UPDATE",
-    [Q_LICENSE_INSERT] =
-        "INSERT INTO {license_table}({license_user}, {license_spec}, {license_level}, "
-        "{license_max_level}, {license_started_at}{?license_updated_at|, {license_updated_at}}) "
-        "VALUES ($1, $2, $3, $4, $5{?license_updated_at|, $8}) RETURNING id",
-    [Q_LICENSE_UPDATE] = "UPDATE {license_table} SET {license_level} = $2, "
-                         "{license_max_level} = $3{?license_updated_at|, {license_updated_at} = $5} "
-                         "WHERE id = $1",
-    /* advanced_by stays NULL (the system): Lockstep's accounts are not the
-     * academy's users, whose ids that column refers to. */
-    [Q_PROGRESSION_INSERT] =
-        "INSERT INTO {progressions_table}(user_license_id, from_level, to_level, advanced_by, "
-        "advancement_reason, advanced_at) VALUES ($1, $2, $3, NULL, $5, $6) RETURNING id",
+    [Q_LICENSE_INSERT] = STMT_LICENSE_INSERT_ATTACHED " RETURNING id",
+    [Q_LICENSE_UPDATE] = STMT_LICENSE_UPDATE_ATTACHED,
+    [Q_PROGRESSION_INSERT] = STMT_PROGRESSION_INSERT_ATTACHED " RETURNING id",
     /* Run after the pair's writes, under the academy's search_path (see
      * academy_path): Lockstep's table named by its schema. */
     [Q_SYNC_RUN_COUNT] = "UPDATE {lockstep_schema}.sync_runs SET synced_count = synced_count + 1 "
@@ -609,6 +505,9 @@ const char *pg_statement_text(struct pg_store *ps, enum stmt_id id, char *err,
     ps->sql[id] = domain_sql_expand(&ps->domain, ps->attached ? ps->domain.schema : NULL, tmpl,
                                     err, errlen);
     free(text);
+    /* The shared statements (store/statements.h) are written with ?N. */
+    if (ps->sql[id])
+        statements_dollar_params(ps->sql[id]);
     return ps->sql[id];
 }
 

@@ -292,7 +292,7 @@ static int pg_migrate(struct store *s, int *applied)
     if (rc == 0)
         rc = current_version(ps, &version);
     for (int i = 0; rc == 0 && i < PG_MIGRATION_COUNT; i++) {
-        const struct pg_migration *m = &pg_migrations[i];
+        const struct store_migration *m = &pg_migrations[i];
         if (m->version <= version)
             continue;
         char what[96];

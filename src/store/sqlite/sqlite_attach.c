@@ -3,6 +3,7 @@
  * each connection as "academy" (read-only unless repairs are on), the mapped
  * tables and columns are checked when the store opens, and `lockstep doctor`
  * is told what holds. Only reads the attached file (its schema, counts). */
+#include "store/attach_doctor.h"
 #include "store/sqlite/sqlite_private.h"
 
 #include "model/domain_map.h"
@@ -10,7 +11,6 @@
 
 #include <errno.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,20 +134,6 @@ int sq_attach_academy(struct sqlite_store *ss, sqlite3 *db, char *err, size_t er
 
 /* ---- doctor ------------------------------------------------------------------------- */
 
-static void say(store_doctor_cb cb, void *ctx, const char *name, int verdict, const char *fix,
-                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
-static void say(store_doctor_cb cb, void *ctx, const char *name, int verdict, const char *fix,
-                const char *fmt, ...)
-{
-    char text[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    cb(ctx, name, verdict, text, fix ? fix : "");
-}
-
 /* How many unique indexes of academy table `table` have exactly the two key
  * columns (in any order), or -1. */
 static int pair_key_indexes(sqlite3 *db, const char *table, const char *user, const char *spec)
@@ -206,17 +192,7 @@ static void inspect_not_null(struct sqlite_store *ss, store_doctor_cb cb, void *
         }
         sqlite3_finalize(st);
     }
-    if (!unfilled.len)
-        say(cb, ctx, "not_null", 0, NULL, "no NOT NULL column without a default beyond the "
-            "mapped ones: a repair can insert rows");
-    else if (m->repair)
-        say(cb, ctx, "not_null", 1, "give those columns defaults, or expect each such insert "
-            "to fail for its pair with the database's reason",
-            "a repair that inserts a row leaves these NOT NULL columns without a default "
-            "unfilled: %s", buf_str(&unfilled));
-    else
-        say(cb, ctx, "not_null", 0, NULL, "repairs are off: nothing is inserted (NOT NULL "
-            "columns without a default a repair could not fill: %s)", buf_str(&unfilled));
+    attach_doctor_not_null(cb, ctx, m, buf_str(&unfilled));
     buf_free(&unfilled);
 }
 
@@ -226,8 +202,9 @@ int sq_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx)
     const struct domain_map *m = &ss->domain;
     if (!ss->attached)
         return 0;
-    say(cb, ctx, "attached", 0, NULL, "the domain tables are those of %s (attached %s), "
-        "Lockstep's own in %s", m->database, m->repair ? "read-write" : "read-only", ss->path);
+    attach_doctor_say(cb, ctx, "attached", 0, NULL, "the domain tables are those of %s "
+                      "(attached %s), Lockstep's own in %s", m->database,
+                      m->repair ? "read-write" : "read-only", ss->path);
     int tables = 0, columns = 0;
     for (int t = 0; t < DOMAIN_NAME_COUNT; t++) {
         if (domain_name_table((enum domain_name)t) != -1 || !m->name[t][0])
@@ -236,8 +213,8 @@ int sq_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx)
         for (int c = 0; c < DOMAIN_NAME_COUNT; c++)
             columns += domain_name_table((enum domain_name)c) == t && m->name[c][0];
     }
-    say(cb, ctx, "tables", 0, NULL, "%d tables and %d columns mapped in %s", tables, columns,
-        m->database);
+    attach_doctor_say(cb, ctx, "tables", 0, NULL, "%d tables and %d columns mapped in %s", tables,
+                      columns, m->database);
     inspect_not_null(ss, cb, ctx);
     static const struct {
         int table, user, spec;
@@ -248,34 +225,30 @@ int sq_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx)
         const char *t = m->name[keys[i].table];
         int n = pair_key_indexes(ss->db, t, m->name[keys[i].user], m->name[keys[i].spec]);
         if (n < 0)
-            say(cb, ctx, "pair_key", 2, NULL, "%s: the unique indexes cannot be read: %s", t,
-                sqlite3_errmsg(ss->db));
+            attach_doctor_say(cb, ctx, "pair_key", 2, NULL,
+                              "%s: the unique indexes cannot be read: %s", t,
+                              sqlite3_errmsg(ss->db));
         else if (n == 0)
-            say(cb, ctx, "pair_key", 1, "add UNIQUE (user, specialization) if the application "
-                "allows", "%s has no unique index on (%s, %s): pairs with two rows are "
-                "reported as duplicate_rows", t, m->name[keys[i].user], m->name[keys[i].spec]);
+            attach_doctor_say(cb, ctx, "pair_key", 1, "add UNIQUE (user, specialization) if the "
+                              "application allows", "%s has no unique index on (%s, %s): pairs "
+                              "with two rows are reported as duplicate_rows", t,
+                              m->name[keys[i].user], m->name[keys[i].spec]);
         else
-            say(cb, ctx, "pair_key", 0, NULL, "%s: unique on (%s, %s)", t,
-                m->name[keys[i].user], m->name[keys[i].spec]);
+            attach_doctor_say(cb, ctx, "pair_key", 0, NULL, "%s: unique on (%s, %s)", t,
+                              m->name[keys[i].user], m->name[keys[i].spec]);
         counts[i] = count_rows(ss->db, t);
     }
-    say(cb, ctx, "collation", 0, NULL, "pairs are merged bytewise (COLLATE BINARY) whatever "
-        "the columns declare");
+    attach_doctor_say(cb, ctx, "collation", 0, NULL, "pairs are merged bytewise (COLLATE BINARY) "
+                      "whatever the columns declare");
     if (counts[0] < 0 || counts[1] < 0)
-        say(cb, ctx, "rows", 2, "check the file's permissions", "the rows cannot be counted: %s",
-            sqlite3_errmsg(ss->db));
-    else if (counts[0] + counts[1] == 0)
-        say(cb, ctx, "rows", m->allow_empty ? 1 : 2,
-            m->allow_empty ? NULL : "check [domain] database and the mapping (or set "
-                                    "allow_empty = true if it is empty on purpose)",
-            "%s and %s are empty: a check covers zero pairs%s", m->name[DOMAIN_PROGRESS_TABLE],
-            m->name[DOMAIN_LICENSE_TABLE], m->allow_empty ? "" : " and fails");
+        attach_doctor_say(cb, ctx, "rows", 2, "check the file's permissions",
+                          "the rows cannot be counted: %s", sqlite3_errmsg(ss->db));
     else
-        say(cb, ctx, "rows", 0, NULL, "%lld progress rows, %lld license rows", counts[0],
-            counts[1]);
+        attach_doctor_rows(cb, ctx, m, counts[0], counts[1],
+                           "check [domain] database and the mapping (or set allow_empty = true "
+                           "if it is empty on purpose)");
     if (m->name[DOMAIN_SPECS_MAX_LEVELS][0]) {
-        say(cb, ctx, "levels", 0, NULL, "maximum levels from %s.%s",
-            m->name[DOMAIN_SPECS_TABLE], m->name[DOMAIN_SPECS_MAX_LEVELS]);
+        attach_doctor_levels(cb, ctx, m, 0, "");
     } else {
         char *sql = sqlite3_mprintf("SELECT id FROM " SQ_ACADEMY ".\"%w\" ORDER BY 1",
                                     m->name[DOMAIN_SPECS_TABLE]);
@@ -295,23 +268,18 @@ int sq_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx)
         sqlite3_finalize(st);
         sqlite3_free(sql);
         if (!ok)
-            say(cb, ctx, "levels", 2, NULL, "%s cannot be read: %s", m->name[DOMAIN_SPECS_TABLE],
-                sqlite3_errmsg(ss->db));
-        else if (missing.len)
-            say(cb, ctx, "levels", 1, "add them under [levels] (SPEC = maximum level) if they "
-                "are in use", "[levels] lists %d specializations; no maximum for %s: their "
-                "pairs are unknown_specialization", m->levels, buf_str(&missing));
+            attach_doctor_say(cb, ctx, "levels", 2, NULL, "%s cannot be read: %s",
+                              m->name[DOMAIN_SPECS_TABLE], sqlite3_errmsg(ss->db));
         else
-            say(cb, ctx, "levels", 0, NULL, "[levels] gives a maximum for each of the %d "
-                "specializations", n);
+            attach_doctor_levels(cb, ctx, m, n, buf_str(&missing));
         buf_free(&missing);
     }
     if (m->repair)
-        say(cb, ctx, "repair", 1, NULL, "repairs are on: sync and the level endpoint write the "
-            "mapped columns of %s and %s", m->name[DOMAIN_PROGRESS_TABLE],
-            m->name[DOMAIN_LICENSE_TABLE]);
+        attach_doctor_say(cb, ctx, "repair", 1, NULL, "repairs are on: sync and the level "
+                          "endpoint write the mapped columns of %s and %s",
+                          m->name[DOMAIN_PROGRESS_TABLE], m->name[DOMAIN_LICENSE_TABLE]);
     else
-        say(cb, ctx, "repair", 0, NULL, "repairs are off: the academy's file is attached "
-            "read-only; sync answers \"%s\"", STORE_REPAIR_OFF);
+        attach_doctor_say(cb, ctx, "repair", 0, NULL, "repairs are off: the academy's file is "
+                          "attached read-only; sync answers \"%s\"", STORE_REPAIR_OFF);
     return 0;
 }

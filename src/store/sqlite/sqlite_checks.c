@@ -128,6 +128,17 @@ static void bind_level_or_null(sqlite3_stmt *st, int i, bool has, int level)
         sqlite3_bind_null(st, i);
 }
 
+/* A staged violation's key and what the check saw of it: ?1 … ?7 of the
+ * statements that update or open it. */
+static void bind_violation(sqlite3_stmt *st, const struct staged_violation *v)
+{
+    bind_key(st, v);
+    sqlite3_bind_text(st, 4, v->email, -1, SQLITE_STATIC);
+    bind_level_or_null(st, 5, v->has_progress, v->progress_level);
+    bind_level_or_null(st, 6, v->has_license, v->license_level);
+    sqlite3_bind_text(st, 7, v->action, -1, SQLITE_STATIC);
+}
+
 int sq_check_record(struct store *s, struct check_run *c)
 {
     struct sqlite_store *ss = SS(s);
@@ -174,11 +185,7 @@ int sq_check_record(struct store *s, struct check_run *c)
             rc = STORE_ERR;
             goto out;
         }
-        bind_key(st, v);
-        sqlite3_bind_text(st, 4, v->email, -1, SQLITE_STATIC);
-        bind_level_or_null(st, 5, v->has_progress, v->progress_level);
-        bind_level_or_null(st, 6, v->has_license, v->license_level);
-        sqlite3_bind_text(st, 7, v->action, -1, SQLITE_STATIC);
+        bind_violation(st, v);
         sqlite3_bind_int64(st, 8, c->id);
         if ((rc = sq_exec_stmt(ss, st, "update open violation")) != 0)
             goto out;
@@ -188,11 +195,7 @@ int sq_check_record(struct store *s, struct check_run *c)
             rc = STORE_ERR;
             goto out;
         }
-        bind_key(st, v);
-        sqlite3_bind_text(st, 4, v->email, -1, SQLITE_STATIC);
-        bind_level_or_null(st, 5, v->has_progress, v->progress_level);
-        bind_level_or_null(st, 6, v->has_license, v->license_level);
-        sqlite3_bind_text(st, 7, v->action, -1, SQLITE_STATIC);
+        bind_violation(st, v);
         sq_bind_time(st, 8, v->first_seen ? v->first_seen : c->timestamp);
         sqlite3_bind_int64(st, 9, c->id);
         if ((rc = sq_exec_stmt(ss, st, "open violation")) != 0)
@@ -322,26 +325,28 @@ int sq_violations_open(struct store *s, const char *spec, store_violation_cb cb,
     return each_violation(ss, st, cb, ctx);
 }
 
-int sq_violations_new_since(struct store *s, int64_t since, store_violation_cb cb,
-                            void *ctx)
+/* The violations statement `id` finds after a time (0: since the start). */
+static int violations_since(struct store *s, enum stmt_id id, int64_t since,
+                            store_violation_cb cb, void *ctx)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATIONS_NEW_SINCE);
+    sqlite3_stmt *st = sq_stmt(ss, id);
     if (!st)
         return STORE_ERR;
     sq_bind_time(st, 1, since ? since : 1);
     return each_violation(ss, st, cb, ctx);
 }
 
+int sq_violations_new_since(struct store *s, int64_t since, store_violation_cb cb,
+                            void *ctx)
+{
+    return violations_since(s, ST_VIOLATIONS_NEW_SINCE, since, cb, ctx);
+}
+
 int sq_violations_resolved_since(struct store *s, int64_t since, store_violation_cb cb,
                                  void *ctx)
 {
-    struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATIONS_RESOLVED_SINCE);
-    if (!st)
-        return STORE_ERR;
-    sq_bind_time(st, 1, since ? since : 1);
-    return each_violation(ss, st, cb, ctx);
+    return violations_since(s, ST_VIOLATIONS_RESOLVED_SINCE, since, cb, ctx);
 }
 
 int sq_violations_open_page(struct store *s, const char *spec, int64_t limit,
@@ -351,10 +356,7 @@ int sq_violations_open_page(struct store *s, const char *spec, int64_t limit,
     sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATIONS_OPEN_PAGE);
     if (!st)
         return STORE_ERR;
-    if (spec)
-        sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 1);
+    sq_bind_text_or_null(st, 1, spec);
     sqlite3_bind_int64(st, 2, limit);
     sqlite3_bind_int64(st, 3, offset);
     return each_violation(ss, st, cb, ctx);
@@ -366,10 +368,7 @@ int sq_violations_open_count(struct store *s, const char *spec, int64_t *count)
     sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATIONS_OPEN_COUNT);
     if (!st)
         return STORE_ERR;
-    if (spec)
-        sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 1);
+    sq_bind_text_or_null(st, 1, spec);
     int rc = sq_step_one(ss, st, "count violations");
     if (rc)
         return rc;

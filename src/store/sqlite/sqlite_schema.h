@@ -6,17 +6,11 @@
 #ifndef LOCKSTEP_SQLITE_SCHEMA_H
 #define LOCKSTEP_SQLITE_SCHEMA_H
 
+#include "store/migrations.h"
+
 #define SQLITE_NOW "(strftime('%Y-%m-%dT%H:%M:%f','now') || '000Z')"
 
-struct sqlite_migration {
-    int version;
-    const char *name;
-    const char *sql;        /* Lockstep's own tables: every store */
-    const char *domain_sql; /* the domain tables of domain.md: only a store that holds them
-                               (own mode; attached mode reads another application's) */
-};
-
-static const struct sqlite_migration sqlite_migrations[] = {
+static const struct store_migration sqlite_migrations[] = {
     {1, "domain schema",
      "CREATE TABLE users ("
      " id INTEGER PRIMARY KEY,"
@@ -265,9 +259,7 @@ static const struct sqlite_migration sqlite_migrations[] = {
      "ALTER TABLE scheduler_starts ADD COLUMN sync_misfire_grace INTEGER;"
      "CREATE INDEX scheduler_starts_time ON scheduler_starts(started_at);", NULL},
     {10, "sync runs recorded while they run",
-     "ALTER TABLE sync_runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished';"
-     "ALTER TABLE sync_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';"
-     "CREATE INDEX sync_runs_running ON sync_runs(status) WHERE status = 'running';", NULL},
+     MIGRATION_SYNC_RUNS_WHILE_RUNNING, NULL},
     /* One row: who leads the scheduled jobs, until when (sqlite_lease.c). */
     {11, "scheduler leadership lease",
      "CREATE TABLE scheduler_lease ("
@@ -277,10 +269,8 @@ static const struct sqlite_migration sqlite_migrations[] = {
      " renewed_at TEXT);"
      "INSERT INTO scheduler_lease(id, owner, expires_at)"
      " VALUES (1, '', '1970-01-01T00:00:00.000000Z');", NULL},
-    /* Emails match without regard to case (attach.md): the lookup by
-     * lower(email) uses this index. */
-    {12, "emails without regard to case",
-     "CREATE INDEX users_email_lower ON users(lower(email));", NULL},
+    /* Emails match without regard to case (attach.md). */
+    {12, "emails without regard to case", MIGRATION_EMAILS_WITHOUT_CASE, NULL},
 };
 
 #define SQLITE_MIGRATION_COUNT ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

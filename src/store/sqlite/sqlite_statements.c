@@ -1,9 +1,10 @@
 /* sqlite_statements.c — every statement of the SQLite store (the SQL tables,
- * its own and an attached academy file's) and the helpers that prepare, bind,
- * run and read them.
+ * its own and an attached academy file's, naming the shared ones of
+ * store/statements.h) and the helpers that prepare, bind, run and read them.
  */
 #include "store/columns.h"
 #include "store/domain_sql.h"
+#include "store/statements.h"
 #include "store/sqlite/sqlite_private.h"
 #include "store/store.h"
 #include "util/timeutil.h"
@@ -19,13 +20,9 @@
 #define SCAN_L_ORDER " ORDER BY {license_user}, {license_spec}"
 
 static const char *const stmt_sql[ST_COUNT] = {
-    [ST_USER_INSERT] = "INSERT INTO users(name, email, password_hash, role, is_active, "
-                       "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
-    /* Without regard to case: an address another program stored with capitals
-     * is found too; an exact match first if case alone tells two apart. */
-    [ST_USER_GET_EMAIL] = "SELECT " USER_COLS " FROM users WHERE lower(email) = lower(?1) "
-                          "ORDER BY email = ?1 DESC, id LIMIT 1",
+    [ST_USER_INSERT] = STMT_USER_INSERT,
+    [ST_USER_GET] = STMT_USER_GET,
+    [ST_USER_GET_EMAIL] = STMT_USER_GET_EMAIL,
     /* Only the columns a change sets; tokens_valid_after only ever rises (the
      * times are fixed-width ISO text, so max() is the later one). */
     [ST_USER_UPDATE] = "UPDATE users SET name = coalesce(?2, name), "
@@ -36,55 +33,25 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "ELSE max(coalesce(tokens_valid_after, ?7), ?7) END WHERE id = ?1",
     [ST_USER_COUNT] = "SELECT count(*) FROM users WHERE (?1 IS NULL OR role = ?1) "
                       "AND (?2 = 0 OR is_active = 1)",
-    /* A student's email, from the domain's users table. */
-    [ST_USER_EMAIL] = "SELECT {users_email}, {users_name} FROM {users_table} "
-                      "WHERE {users_id} = ?1",
-    [ST_SPEC_INSERT] = "INSERT INTO {specs_table}(id, name, {specs_max_levels}, is_active, "
-                       "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [ST_SPEC_GET] = "SELECT id, name, {specs_max_levels}, is_active, created_at "
-                    "FROM {specs_table} WHERE id = ?1",
-    [ST_SPEC_LIST] = "SELECT id, name, {specs_max_levels}, is_active, created_at "
-                     "FROM {specs_table} ORDER BY id",
+    [ST_USER_EMAIL] = STMT_USER_EMAIL,
+    [ST_SPEC_INSERT] = STMT_SPEC_INSERT,
+    [ST_SPEC_GET] = STMT_SPEC_GET,
+    [ST_SPEC_LIST] = STMT_SPEC_LIST,
     [ST_SPEC_IDS] = "SELECT id, {specs_max_levels} FROM {specs_table} ORDER BY id",
-    [ST_SPEC_LEVEL_XP] = "SELECT xp_required FROM specialization_level_thresholds "
-                         "WHERE specialization_id = ?1 AND level = ?2",
-    [ST_PROGRESS_GET] = "SELECT " PROGRESS_COLS " FROM {progress_table} "
-                        "WHERE {progress_user} = ?1 AND {progress_spec} = ?2",
-    [ST_PROGRESS_INSERT] =
-        "INSERT INTO {progress_table}({progress_user}, {progress_spec}, {progress_level}, "
-        "total_xp, completed_sessions, completed_projects, theory_hours_completed, "
-        "practice_hours_completed, last_activity, created_at, {progress_updated_at}) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    [ST_PROGRESS_UPDATE] =
-        "UPDATE {progress_table} SET {progress_level} = ?2, total_xp = ?3, "
-        "completed_sessions = ?4, completed_projects = ?5, theory_hours_completed = ?6, "
-        "practice_hours_completed = ?7, last_activity = ?8, {progress_updated_at} = ?9 "
-        "WHERE id = ?1",
-    [ST_LICENSE_GET] = "SELECT " LICENSE_COLS " FROM {license_table} "
-                       "WHERE {license_user} = ?1 AND {license_spec} = ?2",
-    [ST_LICENSE_INSERT] =
-        "INSERT INTO {license_table}({license_user}, {license_spec}, {license_level}, "
-        "{license_max_level}, {license_started_at}, last_advanced_at, created_at, "
-        "{license_updated_at}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [ST_LICENSE_UPDATE] =
-        "UPDATE {license_table} SET {license_level} = ?2, {license_max_level} = ?3, "
-        "last_advanced_at = ?4, {license_updated_at} = ?5 WHERE id = ?1",
-    [ST_PROGRESSION_INSERT] =
-        "INSERT INTO {progressions_table}(user_license_id, from_level, to_level, advanced_by, "
-        "advancement_reason, advanced_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_PROGRESSION_COUNT] = "SELECT count(*) FROM {progressions_table} "
-                             "WHERE user_license_id = ?1",
+    [ST_SPEC_LEVEL_XP] = STMT_SPEC_LEVEL_XP,
+    [ST_PROGRESS_GET] = STMT_PROGRESS_GET,
+    [ST_PROGRESS_INSERT] = STMT_PROGRESS_INSERT,
+    [ST_PROGRESS_UPDATE] = STMT_PROGRESS_UPDATE,
+    [ST_LICENSE_GET] = STMT_LICENSE_GET,
+    [ST_LICENSE_INSERT] = STMT_LICENSE_INSERT,
+    [ST_LICENSE_UPDATE] = STMT_LICENSE_UPDATE,
+    [ST_PROGRESSION_INSERT] = STMT_PROGRESSION_INSERT,
+    [ST_PROGRESSION_COUNT] = STMT_PROGRESSION_COUNT,
     [ST_USER_PROGRESS_ROWS] = "SELECT " PROGRESS_COLS " FROM {progress_table} "
                               "WHERE {progress_user} = ?1 ORDER BY {progress_spec}",
     [ST_USER_LICENSE_ROWS] = "SELECT " LICENSE_COLS " FROM {license_table} "
                              "WHERE {license_user} = ?1 ORDER BY {license_spec}",
-    /* What /readyz and doctor see: schema version, accounts, any pair, the
-     * size of the last check. */
-    [ST_PROBE] = "SELECT coalesce(max(version), 0), (SELECT count(*) FROM users), "
-                 "EXISTS (SELECT 1 FROM {progress_table}) OR "
-                 "EXISTS (SELECT 1 FROM {license_table}), "
-                 "coalesce((SELECT total_checked FROM check_runs ORDER BY id DESC LIMIT 1), -1) "
-                 "FROM schema_migrations",
+    [ST_PROBE] = STMT_PROBE,
     [ST_SCAN_P_ALL] = SCAN_P SCAN_P_ORDER,
     [ST_SCAN_P_USER] = SCAN_P " WHERE {progress_user} = ?1" SCAN_P_ORDER,
     [ST_SCAN_P_SPEC] = SCAN_P " WHERE {progress_spec} = ?2" SCAN_P_ORDER,
@@ -93,12 +60,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SCAN_L_USER] = SCAN_L " WHERE {license_user} = ?1" SCAN_L_ORDER,
     [ST_SCAN_L_SPEC] = SCAN_L " WHERE {license_spec} = ?2" SCAN_L_ORDER,
     [ST_SCAN_L_USER_SPEC] = SCAN_L " WHERE {license_user} = ?1 AND {license_spec} = ?2",
-    [ST_VIOLATION_FIRST_SEEN] = "SELECT first_seen FROM violations WHERE user_id = ?1 AND "
-                                "specialization = ?2 AND issue_type = ?3 AND resolved_at IS NULL",
-    [ST_CHECK_INSERT] =
-        "INSERT INTO check_runs(timestamp, total_checked, consistent, inconsistent, "
-        "consistency_rate, status, trigger, duration_ms, report_file, file_error, users_checked) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [ST_VIOLATION_FIRST_SEEN] = STMT_VIOLATION_FIRST_SEEN,
+    [ST_CHECK_INSERT] = STMT_CHECK_INSERT,
     [ST_VIOLATION_RESOLVE] =
         "UPDATE violations SET resolved_at = ?4, resolved_check_id = ?5 WHERE user_id = ?1 "
         "AND specialization = ?2 AND issue_type = ?3 AND resolved_at IS NULL",
@@ -110,58 +73,34 @@ static const char *const stmt_sql[ST_COUNT] = {
         "INSERT INTO violations(user_id, specialization, issue_type, user_email, "
         "progress_level, license_level, recommended_action, first_seen, first_check_id, "
         "last_check_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-    [ST_CHECK_SET_FILE] = "UPDATE check_runs SET report_file = ?2, file_error = ?3 WHERE id = ?1",
-    [ST_CHECK_LATEST] = "SELECT " CHECK_COLS " FROM check_runs ORDER BY id DESC LIMIT 1",
-    [ST_CHECK_GET] = "SELECT " CHECK_COLS " FROM check_runs WHERE id = ?1",
+    [ST_CHECK_SET_FILE] = STMT_CHECK_SET_FILE,
+    [ST_CHECK_LATEST] = STMT_CHECK_LATEST,
+    [ST_CHECK_GET] = STMT_CHECK_GET,
     [ST_CHECK_LIST] = "SELECT " CHECK_COLS " FROM check_runs WHERE timestamp >= ?1 "
                       "AND timestamp < ?2 ORDER BY timestamp DESC, id DESC LIMIT ?3",
-    [ST_VIOLATIONS_OPEN_ALL] = "SELECT " VIOLATION_COLS " FROM violations "
-                               "WHERE resolved_at IS NULL "
-                               "ORDER BY user_id, specialization, issue_type",
-    [ST_VIOLATIONS_OPEN_SPEC] = "SELECT " VIOLATION_COLS " FROM violations "
-                                "WHERE resolved_at IS NULL AND specialization = ?1 "
-                                "ORDER BY user_id, specialization, issue_type",
-    [ST_VIOLATIONS_NEW_SINCE] = "SELECT " VIOLATION_COLS " FROM violations "
-                                "WHERE resolved_at IS NULL AND first_seen > ?1 "
-                                "ORDER BY user_id, specialization, issue_type",
-    [ST_VIOLATIONS_RESOLVED_SINCE] = "SELECT " VIOLATION_COLS " FROM violations "
-                                     "WHERE resolved_at > ?1 "
-                                     "ORDER BY user_id, specialization, issue_type",
+    [ST_VIOLATIONS_OPEN_ALL] = STMT_VIOLATIONS_OPEN_ALL,
+    [ST_VIOLATIONS_OPEN_SPEC] = STMT_VIOLATIONS_OPEN_SPEC,
+    [ST_VIOLATIONS_NEW_SINCE] = STMT_VIOLATIONS_NEW_SINCE,
+    [ST_VIOLATIONS_RESOLVED_SINCE] = STMT_VIOLATIONS_RESOLVED_SINCE,
     [ST_VIOLATIONS_OPEN_PAGE] = "SELECT " VIOLATION_COLS " FROM violations "
                                 "WHERE resolved_at IS NULL AND (?1 IS NULL OR specialization = ?1) "
                                 "ORDER BY first_seen DESC, user_id, specialization, issue_type "
                                 "LIMIT ?2 OFFSET ?3",
     [ST_VIOLATIONS_OPEN_COUNT] = "SELECT count(*) FROM violations WHERE resolved_at IS NULL "
                                  "AND (?1 IS NULL OR specialization = ?1)",
-    [ST_SYNC_RUN_INSERT] =
-        "INSERT INTO sync_runs(started_at, finished_at, trigger, direction, dry_run, "
-        "scope_user, scope_spec, total_issues, synced_count, failed_count, success, log_file, "
-        "error, status, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-        "?14, ?15)",
+    [ST_SYNC_RUN_INSERT] = STMT_SYNC_RUN_INSERT,
     [ST_SYNC_RUN_LIST] = "SELECT " SYNC_COLS " FROM sync_runs WHERE started_at >= ?1 "
                          "ORDER BY started_at, id",
-    [ST_SYNC_RUN_COUNT] = "UPDATE sync_runs SET synced_count = synced_count + 1 WHERE id = ?1",
-    [ST_SYNC_RUN_FINISH] = "UPDATE sync_runs SET finished_at = ?2, total_issues = ?3, "
-                           "synced_count = ?4, failed_count = ?5, success = ?6, log_file = ?7, "
-                           "error = ?8, status = ?9 WHERE id = ?1 AND status = 'running'",
-    [ST_SYNC_RUN_RUNNING] = "SELECT " SYNC_COLS " FROM sync_runs WHERE status = 'running' "
-                            "ORDER BY started_at, id",
-    [ST_AUDIT_INSERT] = "INSERT INTO audit_logs(user_id, action, resource_type, resource_id, "
-                        "details, ip_address, status_code, timestamp) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [ST_REFRESH_INSERT] = "INSERT INTO refresh_tokens(jti, user_id, family, issued_at, "
-                          "expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [ST_REFRESH_GET] = "SELECT jti, user_id, family, issued_at, expires_at, used_at, "
-                       "revoked_at FROM refresh_tokens WHERE jti = ?1",
-    [ST_REFRESH_MARK_USED] = "UPDATE refresh_tokens SET used_at = ?2 "
-                             "WHERE jti = ?1 AND used_at IS NULL",
-    [ST_REFRESH_REVOKE_FAMILY] = "UPDATE refresh_tokens SET revoked_at = ?2 "
-                                 "WHERE family = ?1 AND revoked_at IS NULL",
-    [ST_REFRESH_REVOKE_USER] = "UPDATE refresh_tokens SET revoked_at = ?2 "
-                               "WHERE user_id = ?1 AND revoked_at IS NULL",
-    [ST_SCHED_START_INSERT] = "INSERT INTO scheduler_starts(started_at, owner, scheduler, "
-                              "check_interval, sync_interval, check_misfire_grace, "
-                              "sync_misfire_grace) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_SYNC_RUN_COUNT] = STMT_SYNC_RUN_COUNT,
+    [ST_SYNC_RUN_FINISH] = STMT_SYNC_RUN_FINISH,
+    [ST_SYNC_RUN_RUNNING] = STMT_SYNC_RUN_RUNNING,
+    [ST_AUDIT_INSERT] = STMT_AUDIT_INSERT,
+    [ST_REFRESH_INSERT] = STMT_REFRESH_INSERT,
+    [ST_REFRESH_GET] = STMT_REFRESH_GET,
+    [ST_REFRESH_MARK_USED] = STMT_REFRESH_MARK_USED,
+    [ST_REFRESH_REVOKE_FAMILY] = STMT_REFRESH_REVOKE_FAMILY,
+    [ST_REFRESH_REVOKE_USER] = STMT_REFRESH_REVOKE_USER,
+    [ST_SCHED_START_INSERT] = STMT_SCHED_START_INSERT,
     [ST_SCHED_FIRST_START] = "SELECT min(started_at) FROM scheduler_starts WHERE scheduler = 1",
     [ST_SCHED_LAST_START] = "SELECT started_at, owner FROM scheduler_starts "
                             "WHERE scheduler = 1 ORDER BY id DESC LIMIT 1",
@@ -171,68 +110,37 @@ static const char *const stmt_sql[ST_COUNT] = {
                             "OR id = (SELECT id FROM scheduler_starts WHERE scheduler = 1 "
                             "AND started_at <= ?1 ORDER BY started_at DESC, id DESC LIMIT 1)) "
                             "ORDER BY started_at, id",
-    [ST_JOB_RUN_INSERT] = "INSERT INTO job_runs(job_id, due_at, started_at, finished_at, "
-                          "status, error, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [ST_JOB_RUN_FINISH] = "UPDATE job_runs SET status = ?2, error = ?3, finished_at = ?4 "
-                          "WHERE id = ?1",
-    [ST_JOB_RUNS_INTERRUPT] = "UPDATE job_runs SET status = 'interrupted', finished_at = ?1, "
-                              "error = 'the process stopped while the job was running' "
-                              "WHERE status = 'running'",
+    [ST_JOB_RUN_INSERT] = STMT_JOB_RUN_INSERT,
+    [ST_JOB_RUN_FINISH] = STMT_JOB_RUN_FINISH,
+    [ST_JOB_RUNS_INTERRUPT] = STMT_JOB_RUNS_INTERRUPT,
     [ST_JOB_RUN_STATS] = "SELECT status, count(*) FROM job_runs WHERE job_id = ?1 "
                          "AND due_at >= ?2 AND due_at < ?3 GROUP BY status",
-    [ST_JOB_RUN_LAST] = "SELECT status, started_at, due_at FROM job_runs WHERE job_id = ?1 "
-                        "AND status <> 'missed' ORDER BY due_at DESC LIMIT 1",
-    [ST_JOB_RUN_LAST_SUCCESS] = "SELECT max(finished_at) FROM job_runs WHERE job_id = ?1 "
-                                "AND status = 'success'",
+    [ST_JOB_RUN_LAST] = STMT_JOB_RUN_LAST,
+    [ST_JOB_RUN_LAST_SUCCESS] = STMT_JOB_RUN_LAST_SUCCESS,
     [ST_JOB_RUN_LIST] = "SELECT " JOB_COLS " FROM job_runs WHERE (?1 IS NULL OR job_id = ?1) "
                         "AND due_at >= ?2 AND due_at < ?3 ORDER BY due_at DESC, id DESC "
                         "LIMIT ?4",
-    [ST_JOB_RUN_LAST_DUE] = "SELECT max(due_at) FROM job_runs WHERE job_id = ?1",
-    [ST_BASELINE_INSERT] = "INSERT INTO baselines(check_id, created_at, file, note) "
-                           "VALUES (?1, ?2, ?3, ?4)",
-    [ST_BASELINE_GET] = "SELECT id, check_id, created_at, file, note FROM baselines "
-                        "WHERE id = ?1",
-    [ST_BASELINE_LATEST] = "SELECT id, check_id, created_at, file, note FROM baselines "
-                           "ORDER BY id DESC LIMIT 1",
-    [ST_BASELINE_LIST] = "SELECT id, check_id, created_at, file, note FROM baselines "
-                         "ORDER BY id DESC",
-    [ST_BASELINE_SET_FILE] = "UPDATE baselines SET file = ?2 WHERE id = ?1",
-    [ST_ALERT_INSERT] = "INSERT INTO alerts(rule, subject, severity, state, summary, description, "
-                        "started_at, fired_at, resolved_at, last_notified_at, notifications, "
-                        "message_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    [ST_ALERT_UPDATE] = "UPDATE alerts SET severity = ?2, state = ?3, summary = ?4, "
-                        "description = ?5, fired_at = ?6, resolved_at = ?7, "
-                        "last_notified_at = ?8, notifications = ?9, message_id = ?10 "
-                        "WHERE id = ?1",
-    [ST_ALERT_LIST_ACTIVE] = "SELECT " ALERT_COLS " FROM alerts WHERE state <> 'resolved' "
-                             "ORDER BY id LIMIT ?1",
-    [ST_ALERT_LIST_ALL] = "SELECT " ALERT_COLS " FROM alerts ORDER BY id DESC LIMIT ?1",
-    [ST_SILENCE_INSERT] = "INSERT INTO alert_silences(rule, starts_at, ends_at, comment, "
-                          "created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_SILENCE_LIST_AT] = "SELECT " SILENCE_COLS " FROM alert_silences WHERE deleted_at IS NULL "
-                           "AND starts_at <= ?1 AND ends_at > ?1 ORDER BY id LIMIT ?2",
-    [ST_SILENCE_LIST_ALL] = "SELECT " SILENCE_COLS " FROM alert_silences ORDER BY id DESC "
-                            "LIMIT ?1",
-    [ST_SILENCE_DELETE] = "UPDATE alert_silences SET deleted_at = ?2 WHERE id = ?1 "
-                          "AND deleted_at IS NULL",
-    [ST_DELIVERY_INSERT] = "INSERT INTO alert_deliveries(alert_id, channel, event, status, "
-                           "attempts, created_at, next_attempt_at, delivered_at, last_error, "
-                           "payload, message_id, in_reply_to) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    [ST_DELIVERY_UPDATE] = "UPDATE alert_deliveries SET status = ?2, attempts = ?3, "
-                           "next_attempt_at = ?4, delivered_at = ?5, last_error = ?6 "
-                           "WHERE id = ?1",
-    [ST_DELIVERY_DUE] = "SELECT " DELIVERY_COLS " FROM alert_deliveries WHERE status = "
-                        "'pending' AND next_attempt_at <= ?1 "
-                        "ORDER BY next_attempt_at, id LIMIT ?2",
-    [ST_DELIVERY_LIST] = "SELECT " DELIVERY_COLS " FROM alert_deliveries WHERE alert_id = ?1 "
-                         "ORDER BY id",
-    [ST_DELIVERY_NEXT_DUE] = "SELECT min(next_attempt_at) FROM alert_deliveries "
-                             "WHERE status = 'pending'",
-    [ST_ATTEMPT_INSERT] = "INSERT INTO alert_attempts(delivery_id, attempted_at, ok, error) "
-                          "VALUES (?1, ?2, ?3, ?4)",
-    [ST_ATTEMPT_LIST] = "SELECT id, delivery_id, attempted_at, ok, error FROM alert_attempts "
-                        "WHERE delivery_id = ?1 ORDER BY id",
+    [ST_JOB_RUN_LAST_DUE] = STMT_JOB_RUN_LAST_DUE,
+    [ST_BASELINE_INSERT] = STMT_BASELINE_INSERT,
+    [ST_BASELINE_GET] = STMT_BASELINE_GET,
+    [ST_BASELINE_LATEST] = STMT_BASELINE_LATEST,
+    [ST_BASELINE_LIST] = STMT_BASELINE_LIST,
+    [ST_BASELINE_SET_FILE] = STMT_BASELINE_SET_FILE,
+    [ST_ALERT_INSERT] = STMT_ALERT_INSERT,
+    [ST_ALERT_UPDATE] = STMT_ALERT_UPDATE,
+    [ST_ALERT_LIST_ACTIVE] = STMT_ALERT_LIST_ACTIVE,
+    [ST_ALERT_LIST_ALL] = STMT_ALERT_LIST_ALL,
+    [ST_SILENCE_INSERT] = STMT_SILENCE_INSERT,
+    [ST_SILENCE_LIST_AT] = STMT_SILENCE_LIST_AT,
+    [ST_SILENCE_LIST_ALL] = STMT_SILENCE_LIST_ALL,
+    [ST_SILENCE_DELETE] = STMT_SILENCE_DELETE,
+    [ST_DELIVERY_INSERT] = STMT_DELIVERY_INSERT,
+    [ST_DELIVERY_UPDATE] = STMT_DELIVERY_UPDATE,
+    [ST_DELIVERY_DUE] = STMT_DELIVERY_DUE,
+    [ST_DELIVERY_LIST] = STMT_DELIVERY_LIST,
+    [ST_DELIVERY_NEXT_DUE] = STMT_DELIVERY_NEXT_DUE,
+    [ST_ATTEMPT_INSERT] = STMT_ATTEMPT_INSERT,
+    [ST_ATTEMPT_LIST] = STMT_ATTEMPT_LIST,
 };
 
 /* The statements that differ for an attached academy file (attach.md): its
@@ -268,24 +176,13 @@ static const char *const attached_sql[ST_COUNT] = {
                     "ORDER BY id COLLATE BINARY",
     [ST_PROGRESS_GET] = "SELECT " PROGRESS_COLS_ATTACHED " FROM {progress_table} "
                         "WHERE {progress_user} = ?1 AND {progress_spec} = ?2",
-    [ST_PROGRESS_INSERT] =
-        "INSERT INTO {progress_table}({progress_user}, {progress_spec}, {progress_level}"
-        "{?progress_updated_at|, {progress_updated_at}}) "
-        "VALUES (?1, ?2, ?3{?progress_updated_at|, ?11})",
-    [ST_PROGRESS_UPDATE] = "UPDATE {progress_table} SET {progress_level} = ?2"
-                           "{?progress_updated_at|, {progress_updated_at} = ?9} WHERE id = ?1",
+    [ST_PROGRESS_INSERT] = STMT_PROGRESS_INSERT_ATTACHED,
+    [ST_PROGRESS_UPDATE] = STMT_PROGRESS_UPDATE_ATTACHED,
     [ST_LICENSE_GET] = "SELECT " LICENSE_COLS_ATTACHED " FROM {license_table} "
                        "WHERE {license_user} = ?1 AND {license_spec} = ?2",
-    [ST_LICENSE_INSERT] =
-        "INSERT INTO {license_table}({license_user}, {license_spec}, {license_level}, "
-        "{license_max_level}, {license_started_at}{?license_updated_at|, {license_updated_at}}) "
-        "VALUES (?1, ?2, ?3, ?4, ?5{?license_updated_at|, ?8})",
-    [ST_LICENSE_UPDATE] = "UPDATE {license_table} SET {license_level} = ?2, "
-                          "{license_max_level} = ?3{?license_updated_at|, {license_updated_at} = ?5} "
-                          "WHERE id = ?1",
-    [ST_PROGRESSION_INSERT] =
-        "INSERT INTO {progressions_table}(user_license_id, from_level, to_level, advanced_by, "
-        "advancement_reason, advanced_at) VALUES (?1, ?2, ?3, NULL, ?5, ?6)",
+    [ST_LICENSE_INSERT] = STMT_LICENSE_INSERT_ATTACHED,
+    [ST_LICENSE_UPDATE] = STMT_LICENSE_UPDATE_ATTACHED,
+    [ST_PROGRESSION_INSERT] = STMT_PROGRESSION_INSERT_ATTACHED,
     [ST_USER_PROGRESS_ROWS] = "SELECT " PROGRESS_COLS_ATTACHED " FROM {progress_table} "
                               "WHERE {progress_user} = ?1 ORDER BY {progress_spec} COLLATE BINARY",
     [ST_USER_LICENSE_ROWS] = "SELECT " LICENSE_COLS_ATTACHED " FROM {license_table} "

@@ -269,7 +269,7 @@ static int sq_migrate(struct store *s, int *applied)
     if (rc == 0)
         rc = current_version(ss, &version); /* another process may have migrated */
     for (int i = 0; rc == 0 && i < SQLITE_MIGRATION_COUNT; i++) {
-        const struct sqlite_migration *m = &sqlite_migrations[i];
+        const struct store_migration *m = &sqlite_migrations[i];
         if (m->version <= version)
             continue;
         char what[96];

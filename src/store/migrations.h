@@ -1,0 +1,26 @@
+/* migrations.h — what the numbered migrations of the two stores
+ * (sqlite/sqlite_schema.h, pg/pg_schema.h) share: the record of one migration
+ * and the migrations whose DDL is the same text in both dialects. Private to
+ * the store backends. Never edit a released migration: add a new one. */
+#ifndef LOCKSTEP_STORE_MIGRATIONS_H
+#define LOCKSTEP_STORE_MIGRATIONS_H
+
+struct store_migration {
+    int version;
+    const char *name;
+    const char *sql;        /* Lockstep's own tables: every store */
+    const char *domain_sql; /* the domain tables of domain.md: only a store that holds them
+                               (own mode; attached mode reads another application's) */
+};
+
+/* 10, "sync runs recorded while they run". */
+#define MIGRATION_SYNC_RUNS_WHILE_RUNNING                                              \
+    "ALTER TABLE sync_runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished';"        \
+    "ALTER TABLE sync_runs ADD COLUMN owner TEXT NOT NULL DEFAULT '';"                 \
+    "CREATE INDEX sync_runs_running ON sync_runs(status) WHERE status = 'running';"
+
+/* 12, "emails without regard to case": the lookup by lower(email) (attach.md)
+ * uses this index. */
+#define MIGRATION_EMAILS_WITHOUT_CASE "CREATE INDEX users_email_lower ON users(lower(email));"
+
+#endif
