@@ -147,6 +147,50 @@ static bool stop_jobs(struct app *app, long timeout_ms)
     return stopped;
 }
 
+/* Start serve's parts in order: metrics and the monitor, auth, the
+ * readiness probe, the background jobs, the HTTP server (*srv). Returns 0, or
+ * -1 after saying why; what started is stopped by cmd_serve's cleanup. */
+static int start_components(struct cli *c, struct app *app, bool no_scheduler,
+                            struct http_server **srv)
+{
+    char err[600];
+    int n_routes = 0;
+    const char *const *labels = http_route_labels(&n_routes);
+    app->metrics = metrics_new(labels, n_routes);
+    app->monitor = app->metrics ? monitor_new(&app->cfg, app->metrics) : NULL;
+    if (!app->monitor) {
+        cli_error(c, "out of memory");
+        return -1;
+    }
+    warn_if_store_open_to_others(app->cfg.db);
+    if (auth_init(app, err, sizeof err) != 0) {
+        cli_error(c, "%s", err);
+        return -1;
+    }
+    log_start_async();
+    if (!(app->readiness = readiness_start(app, err, sizeof err)) ||
+        start_jobs(app, no_scheduler, err, sizeof err) != 0 ||
+        http_server_start(app, srv, err, sizeof err) != 0) {
+        cli_error(c, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Say where serve listens: the process log, the terminal, systemd. */
+static void announce(const struct app *app, const char *addr, struct http_server *srv)
+{
+    log_msg(LOG_INFO, "serve", "Lockstep listening on http://%s:%u (data dir %s, scheduler %s)",
+            addr, http_server_port(srv), app->cfg.data_dir, app->scheduler ? "on" : "off");
+    printf("Lockstep is serving on http://%s:%u/ (Ctrl-C to stop)\n", addr,
+           http_server_port(srv));
+    fflush(stdout);
+    char status[160];
+    snprintf(status, sizeof status, "Serving on http://%s:%u/ (scheduler %s)", addr,
+             http_server_port(srv), app->scheduler ? "on" : "off");
+    sdnotify_ready(status);
+}
+
 int cmd_serve(struct cli *c, int argc, char **argv)
 {
     bool no_scheduler = false;
@@ -186,41 +230,9 @@ int cmd_serve(struct cli *c, int argc, char **argv)
         return rc;
     int code = EXIT_FAIL;
     struct http_server *srv = NULL;
-    int n_routes = 0;
-    const char *const *labels = http_route_labels(&n_routes);
-    app.metrics = metrics_new(labels, n_routes);
-    app.monitor = app.metrics ? monitor_new(&app.cfg, app.metrics) : NULL;
-    if (!app.monitor) {
-        cli_error(c, "out of memory");
+    if (start_components(c, &app, no_scheduler, &srv) != 0)
         goto out;
-    }
-    warn_if_store_open_to_others(app.cfg.db);
-    if (auth_init(&app, err, sizeof err) != 0) {
-        cli_error(c, "%s", err);
-        goto out;
-    }
-    log_start_async();
-    if (!(app.readiness = readiness_start(&app, err, sizeof err))) {
-        cli_error(c, "%s", err);
-        goto out;
-    }
-    if (start_jobs(&app, no_scheduler, err, sizeof err) != 0) {
-        cli_error(c, "%s", err);
-        goto out;
-    }
-    if (http_server_start(&app, &srv, err, sizeof err) != 0) {
-        cli_error(c, "%s", err);
-        goto out;
-    }
-    log_msg(LOG_INFO, "serve", "Lockstep listening on http://%s:%u (data dir %s, scheduler %s)",
-            addr, http_server_port(srv), app.cfg.data_dir, app.scheduler ? "on" : "off");
-    printf("Lockstep is serving on http://%s:%u/ (Ctrl-C to stop)\n", addr,
-           http_server_port(srv));
-    fflush(stdout);
-    char status[160];
-    snprintf(status, sizeof status, "Serving on http://%s:%u/ (scheduler %s)", addr,
-             http_server_port(srv), app.scheduler ? "on" : "off");
-    sdnotify_ready(status);
+    announce(&app, addr, srv);
 
     int sig = 0;
     while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
