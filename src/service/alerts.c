@@ -154,23 +154,24 @@ size_t alerts_conditions(const struct config *cfg, const struct alerts_facts *f,
     const struct check_run *k = &f->check;
     struct alert_condition *c;
 
-    c = add(out, &n, ALERT_RULE_STATUS_CRITICAL, "",
-            f->has_check && !strcmp(k->status, "critical"));
-    snprintf(c->summary, sizeof c->summary, "Coupling status is critical (%.2f%% consistent)",
-             k->consistency_rate);
-    snprintf(c->description, sizeof c->description,
-             "Check #%lld: %lld of %lld pairs consistent (%.2f%%), below the degraded "
-             "threshold of %.2f%%.", (long long)k->id, (long long)k->consistent,
-             (long long)k->total_checked, k->consistency_rate, cfg->degraded_threshold);
-
-    c = add(out, &n, ALERT_RULE_STATUS_DEGRADED, "",
-            f->has_check && !strcmp(k->status, "degraded"));
-    snprintf(c->summary, sizeof c->summary, "Coupling status is degraded (%.2f%% consistent)",
-             k->consistency_rate);
-    snprintf(c->description, sizeof c->description,
-             "Check #%lld: %lld of %lld pairs consistent (%.2f%%), below the healthy "
-             "threshold of %.2f%%.", (long long)k->id, (long long)k->consistent,
-             (long long)k->total_checked, k->consistency_rate, cfg->healthy_threshold);
+    /* The two status rules: the status, and the threshold the rate fell below. */
+    const struct {
+        const char *rule, *status, *band;
+        double threshold;
+    } bands[] = {
+        {ALERT_RULE_STATUS_CRITICAL, "critical", "degraded", cfg->degraded_threshold},
+        {ALERT_RULE_STATUS_DEGRADED, "degraded", "healthy", cfg->healthy_threshold},
+    };
+    for (size_t i = 0; i < sizeof bands / sizeof bands[0]; i++) {
+        c = add(out, &n, bands[i].rule, "", f->has_check && !strcmp(k->status, bands[i].status));
+        snprintf(c->summary, sizeof c->summary, "Coupling status is %s (%.2f%% consistent)",
+                 bands[i].status, k->consistency_rate);
+        snprintf(c->description, sizeof c->description,
+                 "Check #%lld: %lld of %lld pairs consistent (%.2f%%), below the %s "
+                 "threshold of %.2f%%.", (long long)k->id, (long long)k->consistent,
+                 (long long)k->total_checked, k->consistency_rate, bands[i].band,
+                 bands[i].threshold);
+    }
 
     double drop = f->has_baseline && f->has_check ? f->baseline_rate - k->consistency_rate : 0;
     c = add(out, &n, ALERT_RULE_BASELINE_DROP, "", drop > ALERTS_BASELINE_DROP_POINTS);

@@ -66,20 +66,19 @@ void time_format_file(int64_t us, char out[16])
 
 void time_format_day(int64_t us, char out[9])
 {
-    struct tm tm;
-    long frac;
-    split(us, &tm, &frac);
-    snprintf(out, 9, "%04d%02d%02d", (tm.tm_year + 1900) % 10000, tm.tm_mon + 1,
-             tm.tm_mday);
+    char file[16]; /* YYYYMMDD_HHMMSS: the day is its first eight */
+    time_format_file(us, file);
+    memcpy(out, file, 8);
+    out[8] = '\0';
 }
 
 void time_format_log(int64_t us, char out[20])
 {
-    struct tm tm;
-    long frac;
-    split(us, &tm, &frac);
-    snprintf(out, 20, "%04d-%02d-%02d %02d:%02d:%02d", (tm.tm_year + 1900) % 10000,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    char iso[TIME_ISO_LEN]; /* YYYY-MM-DDTHH:MM:SS…: a space for the T, to the second */
+    time_format_iso(us, iso);
+    memcpy(out, iso, 19);
+    out[10] = ' ';
+    out[19] = '\0';
 }
 
 void time_format_interval(int64_t seconds, char *out, size_t len)
