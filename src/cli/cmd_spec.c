@@ -9,7 +9,12 @@
 static int print_spec(void *ctx, const struct specialization *sp)
 {
     (void)ctx;
-    printf("%-12s %-24s max_levels %-3d %s\n", sp->id, sp->name, sp->max_levels,
+    /* A track of an attached database without a level count (no max_levels
+     * column, not under [levels]) has no known maximum. */
+    char max[16] = "unknown";
+    if (sp->max_levels > 0)
+        snprintf(max, sizeof max, "%d", sp->max_levels);
+    printf("%-12s %-24s max_levels %-7s %s\n", sp->id, sp->name, max,
            sp->is_active ? "active" : "inactive");
     return 0;
 }

@@ -16,7 +16,9 @@ static json_t *spec_json(const struct specialization *sp)
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(sp->id));
     json_object_set_new(o, "name", json_string(sp->name));
-    json_object_set_new(o, "max_levels", json_integer(sp->max_levels));
+    /* null: no known maximum (a track of an attached database without a count) */
+    json_object_set_new(o, "max_levels",
+                        sp->max_levels > 0 ? json_integer(sp->max_levels) : json_null());
     json_object_set_new(o, "is_active", json_boolean(sp->is_active));
     json_object_set_new(o, "created_at", report_time_json(sp->created_at));
     return o;

@@ -609,9 +609,18 @@ test('repair = on: the level endpoint never stores a level outside 1..max, nor o
   const consistent = (spec) => sq(file, `SELECT p.student_id FROM specialization_progress p JOIN user_licenses l
     ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id
     WHERE p.specialization_id = '${spec}' AND p.current_level = l.current_level ORDER BY 1 LIMIT 1`);
+  // A track without a level count has no known maximum: said so, not "0".
+  const list = lockstep(cfg, ['spec', 'list']);
+  assert.equal(list.code, 0, show(list));
+  assert.match(list.out, /^PLAYER\s.*max_levels 8\s/m);
+  assert.match(list.out, /^LFA_COACH\s.*max_levels unknown\s/m);
   const srv = await startServe(dir, { LOCKSTEP_CONFIG: cfg });
   try {
     const token = await login(srv.url, 'GUARD@lockstep.test', 'guard-password-123');
+    const specs = Object.fromEntries((await api(srv.url, token, 'GET', '/api/v1/specializations')).body
+      .map((sp) => [sp.id, sp.max_levels]));
+    assert.equal(specs.PLAYER, 8);
+    assert.equal(specs.LFA_COACH, null);
     for (const [spec, level] of [['PLAYER', 9], ['PLAYER', 0], ['PLAYER', -1], ['INTERNSHIP', 4], ['GK_A', 5], ['GKB', 5]]) {
       const u = consistent(spec);
       assert.ok(u, spec);
