@@ -314,6 +314,42 @@ static void domain_sections(void **state)
     }
 }
 
+/* [store] (operations.md, "Reading from a replica"): no replica and 60 s by
+ * default; its keys only there; a replica of PostgreSQL only, its URL shown
+ * without the password. */
+static void store_section(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[400];
+    assert_int_equal(load_domain(&c, "", err, sizeof err), 0);
+    assert_string_equal(c.replica_url, "");
+    assert_int_equal(c.replica_max_lag, 60);
+    assert_int_equal(load_domain(&c, "db = postgres://u@primary/l\n[store]\n"
+                                     "replica_url = postgresql://u:pw@replica/l\n"
+                                     "replica_max_lag = 5\n",
+                                 err, sizeof err), 0);
+    assert_string_equal(c.replica_url, "postgresql://u:pw@replica/l");
+    assert_int_equal(c.replica_max_lag, 5);
+    static const struct {
+        const char *ini, *says;
+    } bad[] = {
+        {"[store]\nreplica_url = postgres://u@replica/l\n", "replica_url needs a PostgreSQL db"},
+        {"[store]\nreplica_url = sqlite:/x.db\n", "lockstep.ini:2: invalid replica_url 'sqlite:/x.db'"},
+        {"[store]\nreplica_url = http://u:secret@h/x\n", "invalid replica_url 'http://u:***@h/x'"},
+        {"[store]\nreplica_max_lag = 86401\n", "lockstep.ini:2: invalid replica_max_lag '86401'"},
+        {"[store]\ncheck_interval = 5\n", "lockstep.ini:2: unknown key check_interval in [store]"},
+        {"replica_max_lag = 5\n", "lockstep.ini:1: replica_max_lag goes under [store]"},
+        {"[store]\nreplica_max_lag = 5\nreplica_max_lag = 6\n", "lockstep.ini:3: duplicate key"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(load_domain(&c, bad[i].ini, err, sizeof err), -1);
+        if (!strstr(err, bad[i].says))
+            fail_msg("%s: said '%s', expected '%s'", bad[i].ini, err, bad[i].says);
+        assert_null(strstr(err, "secret"));
+    }
+}
+
 static void first_error_names_its_own_line(void **state)
 {
     (void)state;
@@ -525,6 +561,7 @@ int main(void)
         cmocka_unit_test(alert_keys),
         cmocka_unit_test(alert_labels_and_defaults),
         cmocka_unit_test(domain_sections),
+        cmocka_unit_test(store_section),
         cmocka_unit_test(first_error_names_its_own_line),
         cmocka_unit_test(values_of_every_type),
         cmocka_unit_test(precedence_through_the_binary),
