@@ -423,7 +423,7 @@ int check_current_violations(struct store *s, const char *spec, const char *dire
 {
     struct check_options o = {.dry_run = true, .direction = direction, .on_violation = cb,
                               .ctx = ctx};
-    struct sink k = {.s = s, .o = &o, .first = true, .now = time_now_us()};
+    struct sink k = {.s = s, .read = s, .o = &o, .first = true, .now = time_now_us()};
     struct pair_filter f = {.spec = spec, .open_violations = true};
     struct store_scan *scan = NULL;
     int rc = s->ops->begin(s, STORE_TXN_READ);
