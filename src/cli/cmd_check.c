@@ -3,6 +3,7 @@
 #include "service/check.h"
 #include "service/errors.h"
 #include "model/health.h"
+#include "service/replica.h"
 #include "service/report.h"
 #include "util/timeutil.h"
 
@@ -105,7 +106,11 @@ int cmd_check(struct cli *c, int argc, char **argv)
     };
     struct check_outcome out;
     char err[600];
-    rc = check_execute(s, &o, &out, err, sizeof err);
+    struct replica *rp = replica_new(&c->cfg);
+    rc = rp ? replica_check(rp, s, &o, &out, err, sizeof err) : LS_ERR_NOMEM;
+    if (!rp)
+        snprintf(err, sizeof err, "out of memory");
+    replica_free(rp);
     store_close(s);
     if (rc) {
         cli_error(c, "%s", err);

@@ -3,6 +3,7 @@
 
 #include "config/alertcfg.h"
 #include "model/direction.h"
+#include "store/store.h"
 #include "util/netaddr.h"
 
 #include <assert.h>
@@ -36,6 +37,8 @@ struct key_desc {
 static const struct key_desc keys[] = {
     {"db", STR(db), NULL},
     {"data_dir", STR(data_dir), "./var"},
+    {"replica_url", STR(replica_url), NULL},         /* [store] */
+    {"replica_max_lag", LNG(replica_max_lag, 0, 86400), "60"}, /* [store] */
     {"listen", STR(listen), "127.0.0.1:8000"},
     {"check_interval", LNG(check_interval, 1, 86400 * 7), "300"},
     {"sync_interval", LNG(sync_interval, 1, 86400 * 30), "21600"}, /* 6 hours */
@@ -254,6 +257,22 @@ static int parse_bool(const char *v, bool *out)
     return -1;
 }
 
+/* A PostgreSQL URL (the kinds store_url_parse knows). */
+static bool is_postgres_url(const char *url)
+{
+    enum store_url_kind kind;
+    const char *target;
+    char err[300];
+    return store_url_parse(url, &kind, &target, err, sizeof err) == 0 &&
+           kind == STORE_URL_POSTGRES;
+}
+
+/* The keys of [store]; they are set there and nowhere else in the file. */
+static bool store_section_key(const char *name)
+{
+    return !strcmp(name, "replica_url") || !strcmp(name, "replica_max_lag");
+}
+
 static int set_key(struct config *c, const struct key_desc *k, const char *value, char *err,
                    size_t errlen)
 {
@@ -276,6 +295,13 @@ static int set_key(struct config *c, const struct key_desc *k, const char *value
         }
         if (alertcfg_check(k->name, value, err, errlen) != 0)
             return -1;
+        if (!strcmp(k->name, "replica_url") && value[0] && !is_postgres_url(value)) {
+            char shown[208];
+            store_url_shown(value, shown, sizeof shown);
+            snprintf(err, errlen, "invalid replica_url '%s' (expected a PostgreSQL URL: "
+                     "postgres://USER@HOST/DB)", shown);
+            return -1;
+        }
         memcpy(base, value, n + 1);
         if (!strcmp(k->name, "db"))
             c->db_set = n > 0;
@@ -394,10 +420,18 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
                 ok = config_set_domain(ctx->c, name, value, msg, sizeof msg) == 0;
             }
         }
-    } else if (section[0] && strcmp(section, "lockstep") != 0) {
+    } else if (section[0] && strcmp(section, "lockstep") != 0 && strcmp(section, "store") != 0) {
         snprintf(msg, sizeof msg, "unknown section [%.64s] (keys go at the top, under "
-                 "[lockstep], [domain] or [levels])", section);
+                 "[lockstep], [store], [domain] or [levels])", section);
         ok = 0;
+    } else if (name && (section[0] == 's') != store_section_key(name)) {
+        if (section[0] == 's')
+            snprintf(msg, sizeof msg, "unknown key %.64s in [store] (expected replica_url or "
+                     "replica_max_lag)", name);
+        else
+            snprintf(msg, sizeof msg, "%s goes under [store]", name);
+        ok = 0;
+        ctx->prev = NULL;
     } else if (name) { /* NULL: a section header alone */
         /* The top of the file and [lockstep] are one section: a key set twice
          * there is a mistake to point at, not "the last one wins". */
@@ -640,6 +674,10 @@ int config_finalize(struct config *c, char *err, size_t errlen)
     char msg[200];
     if (netaddr_list_check(c->trusted_proxies, msg, sizeof msg) != 0) {
         snprintf(err, errlen, "invalid trusted_proxies: %s", msg);
+        return -1;
+    }
+    if (c->replica_url[0] && !is_postgres_url(c->db)) {
+        snprintf(err, errlen, "[store] replica_url needs a PostgreSQL db (a replica of it)");
         return -1;
     }
     if (finalize_domain(c, err, errlen) != 0)

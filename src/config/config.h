@@ -23,6 +23,8 @@
 struct config {
     char db[CONFIG_STR_MAX];          /* store URL: sqlite:PATH or postgres://… */
     char data_dir[CONFIG_STR_MAX];    /* logs, secret.key, the embedded store */
+    char replica_url[CONFIG_STR_MAX]; /* [store]: a streaming replica checks read; "": none */
+    long replica_max_lag;             /* [store]: seconds of replay lag a check accepts */
     char listen[CONFIG_STR_MAX];      /* ADDR:PORT for serve */
     long check_interval;              /* seconds between health checks */
     long sync_interval;               /* seconds between auto-syncs */

@@ -132,6 +132,15 @@ struct violation {
 };
 
 /* A recorded check (the health history). */
+/* Where a check read its pairs: the primary, or a streaming replica of it
+ * (operations.md, "Reading from a replica"). */
+struct check_source {
+    char source[16];            /* primary | replica */
+    bool has_replica_lag;       /* a replica was asked (replica_lag_seconds is known) */
+    double replica_lag_seconds; /* the replica's replay lag when it was asked */
+    char replica_fallback[256]; /* why the replica was not used, or "" */
+};
+
 struct check_run {
     int64_t id;
     int64_t timestamp; /* when the check started */
@@ -143,6 +152,7 @@ struct check_run {
     double duration_ms;
     char report_file[STORE_PATH_MAX]; /* relative to the data dir; "" if not written */
     char file_error[256];             /* why the file was not written, or "" */
+    struct check_source read;         /* where the pairs were read */
 };
 
 /* A recorded sync run. */

@@ -21,7 +21,8 @@
 #include <sys/stat.h>
 
 struct sink {
-    struct store *s;
+    struct store *s;          /* where the check is staged and recorded */
+    struct store *read;       /* where the pairs are read: s or a replica of it */
     const struct check_options *o;
     int64_t now;
     struct atomic_file body;  /* violations as they stream, in the log dir */
@@ -54,7 +55,7 @@ static int stage_pair(struct store *s, const struct pair_levels *p, const struct
 /* Where violations go while the scan runs. Returns 0 or a store error. */
 static int emit(struct sink *k, const struct pair_levels *p, struct violation *v)
 {
-    struct store *s = k->s;
+    struct store *s = k->read;
     int rc = 0;
     const struct open_violation *open;
     if (p->open_known) {
@@ -77,7 +78,7 @@ static int emit(struct sink *k, const struct pair_levels *p, struct violation *v
     if (!v->user_email[0] && (rc = s->ops->user_email(s, v->user_id, v->user_email, NULL)) != 0 &&
         rc != STORE_ERR_NOT_FOUND)
         return rc;
-    if (!k->o->dry_run && (rc = stage_pair(s, p, v)) != 0)
+    if (!k->o->dry_run && (rc = stage_pair(k->s, p, v)) != 0)
         return rc;
     if (k->body_open) {
         if (report_write_violation(k->body.fp, v, k->first) != 0) {
@@ -89,7 +90,7 @@ static int emit(struct sink *k, const struct pair_levels *p, struct violation *v
         k->first = false;
     }
     if (k->o->on_violation && k->o->on_violation(k->o->ctx, v) != 0)
-        return store_fail(s, STORE_ERR, "the violation consumer stopped the check");
+        return store_fail(k->s, STORE_ERR, "the violation consumer stopped the check");
     return 0;
 }
 
@@ -275,7 +276,7 @@ static int classify_all(struct sink *k, struct store_scan *scan, struct check_ru
     struct violation v;
     int64_t last_user = 0;
     int rc;
-    while ((rc = s->ops->pair_scan_next(scan, &p)) == 1) {
+    while ((rc = k->read->ops->pair_scan_next(scan, &p)) == 1) {
         if (!p.has_progress && !p.has_license) { /* an open violation whose rows are gone */
             if (!o->dry_run && (rc = stage_pair(s, &p, NULL)) != 0)
                 return rc;
@@ -299,12 +300,37 @@ static int classify_all(struct sink *k, struct store_scan *scan, struct check_ru
     return rc < 0 ? rc : 0;
 }
 
+/* Note in the day log where a check with a replica configured read its pairs
+ * (docs/operations.md, "Reading from a replica"); nothing without one. */
+static void source_line(const struct check_options *o, const struct check_source *src)
+{
+    bool replica = !strcmp(src->source, "replica");
+    if ((!replica && !src->replica_fallback[0]) || !o->data_dir)
+        return;
+    struct daylog *log = daylog_open(o->data_dir);
+    if (!log)
+        return;
+    if (replica)
+        daylog_write(log, LOG_INFO, "health_check", "Check read from the replica (replay lag "
+                     "%.1f s)", src->replica_lag_seconds);
+    else
+        daylog_write(log, LOG_WARNING, "health_check", "Replica not used (%s); the check read "
+                     "the primary", src->replica_fallback);
+    daylog_close(log);
+}
+
 int check_execute(struct store *s, const struct check_options *o, struct check_outcome *out,
                   char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     struct check_run *run = &out->run;
-    struct sink k = {.s = s, .o = o, .first = true};
+    struct store *r = o->read_store ? o->read_store : s;
+    struct sink k = {.s = s, .read = r, .o = o, .first = true};
+    run->read = o->read;
+    if (!run->read.source[0])
+        snprintf(run->read.source, sizeof run->read.source, "primary");
+    /* A failure names the store it happened on: the one with a message. */
+    s->errmsg[0] = r->errmsg[0] = '\0';
     struct store_scan *scan = NULL;
     int64_t mono0 = time_mono_us();
     k.now = run->timestamp = time_now_us();
@@ -321,29 +347,29 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
     }
     if (!o->dry_run && (rc = s->ops->check_stage_reset(s)) != 0)
         goto store_failed;
-    if ((rc = s->ops->begin(s, STORE_TXN_READ)) != 0)
+    if ((rc = r->ops->begin(r, STORE_TXN_READ)) != 0)
         goto store_failed;
     struct pair_filter all = {.open_violations = true};
-    if ((rc = s->ops->pair_scan_open(s, &all, &scan)) != 0)
+    if ((rc = r->ops->pair_scan_open(r, &all, &scan)) != 0)
         goto store_failed;
     if ((rc = classify_all(&k, scan, run)) != 0)
         goto store_failed;
     assert(run->consistent + run->inconsistent == run->total_checked);
     assert(run->users_checked <= run->total_checked);
-    s->ops->pair_scan_close(scan);
+    r->ops->pair_scan_close(scan);
     scan = NULL;
     if (o->require_pairs && run->total_checked == 0) {
         snprintf(err, errlen, "the attached database has no pairs: nothing in its progress and "
                  "license tables (status unknown; set [domain] allow_empty = true when that is "
                  "expected)");
-        s->ops->rollback(s); /* nothing staged is applied: open violations stay open */
+        r->ops->rollback(r); /* nothing staged is applied: open violations stay open */
         if (k.body_open)
             atomic_file_abort(&k.body);
         return LS_ERR_VALIDATION;
     }
     if (!o->dry_run && (rc = s->ops->check_stage_complete(s)) != 0)
         goto store_failed;
-    if ((rc = s->ops->commit(s)) != 0)
+    if ((rc = r->ops->commit(r)) != 0)
         goto store_failed;
 
     run->consistency_rate = health_rate(run->consistent, run->total_checked);
@@ -363,6 +389,7 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
     if ((rc = s->ops->check_record(s, run)) != 0)
         goto store_failed;
     out->recorded = true;
+    source_line(o, &run->read);
     if (k.body_open)
         write_report_file(&k, run);
     if (k.body_open) {
@@ -378,9 +405,12 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
     return 0;
 
 store_failed:
-    snprintf(err, errlen, "health check failed: %s", store_errmsg(s));
+    snprintf(err, errlen, "health check failed: %s",
+             s->errmsg[0] || r == s ? store_errmsg(s) : store_errmsg(r));
     if (scan)
-        s->ops->pair_scan_close(scan);
+        r->ops->pair_scan_close(scan);
+    if (r->in_txn)
+        r->ops->rollback(r);
     if (s->in_txn)
         s->ops->rollback(s);
     if (k.body_open)
@@ -393,7 +423,7 @@ int check_current_violations(struct store *s, const char *spec, const char *dire
 {
     struct check_options o = {.dry_run = true, .direction = direction, .on_violation = cb,
                               .ctx = ctx};
-    struct sink k = {.s = s, .o = &o, .first = true, .now = time_now_us()};
+    struct sink k = {.s = s, .read = s, .o = &o, .first = true, .now = time_now_us()};
     struct pair_filter f = {.spec = spec, .open_violations = true};
     struct store_scan *scan = NULL;
     int rc = s->ops->begin(s, STORE_TXN_READ);

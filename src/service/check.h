@@ -28,6 +28,12 @@ struct check_options {
     /* A check over zero pairs fails (LS_ERR_VALIDATION, nothing recorded):
      * an attached database without [domain] allow_empty (attach.md, rule 8). */
     bool require_pairs;
+    /* Optional: the store the pairs are read from (a streaming replica of s,
+     * chosen by service/replica.c); NULL: s. Only the scan and its read
+     * transaction run there; staging, recording and files stay on s. */
+    struct store *read_store;
+    /* Where the pairs were read, recorded with the run; source "": primary. */
+    struct check_source read;
 };
 
 struct check_outcome {
@@ -36,7 +42,7 @@ struct check_outcome {
     char file_error[256];          /* why the report file was not written, or "" */
 };
 
-/* Run one check. Returns 0 (out filled; a file that could not be written is
+/* Run one check, reading the pairs from o->read_store when set. Returns 0 (out filled; a file that could not be written is
  * reported in out->file_error, the check is still recorded) or an LS_ERR_*
  * code with err set (the store failed; nothing was recorded). */
 int check_execute(struct store *s, const struct check_options *o, struct check_outcome *out,

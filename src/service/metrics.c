@@ -353,6 +353,11 @@ static void render_store(struct buf *b, const struct store_view *v, bool depreca
         head(b, "lockstep_last_check_duration_seconds", "gauge",
              "How long the last recorded check took.");
         buf_printf(b, "lockstep_last_check_duration_seconds %.6f\n", c->duration_ms / 1000.0);
+        if (c->read.has_replica_lag) { /* only when that check asked a replica */
+            head(b, "lockstep_replica_lag_seconds", "gauge",
+                 "Replay lag of the replica when the last recorded check asked it.");
+            buf_printf(b, "lockstep_replica_lag_seconds %.6f\n", c->read.replica_lag_seconds);
+        }
         head(b, "lockstep_health_status", "gauge",
              "1 for the status of the last recorded check, else 0.");
         for (int i = 0; i < 3; i++)

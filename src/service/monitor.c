@@ -4,6 +4,7 @@
 #include "service/errors.h"
 #include "model/health.h"
 #include "service/metrics.h"
+#include "service/replica.h"
 #include "service/report.h"
 #include "service/job_history.h"
 #include "util/timeutil.h"
@@ -16,6 +17,7 @@
 struct monitor {
     const struct config *cfg;
     struct metrics *metrics;
+    struct replica *replica; /* where checks read; used under `running` (one at a time) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool running, running_dry;
@@ -43,6 +45,10 @@ struct monitor *monitor_new(const struct config *cfg, struct metrics *metrics)
         return NULL;
     m->cfg = cfg;
     m->metrics = metrics;
+    if (!(m->replica = replica_new(cfg))) {
+        free(m);
+        return NULL;
+    }
     m->cached_check_id = -1;
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->cv, NULL);
@@ -56,6 +62,7 @@ void monitor_free(struct monitor *m)
         return;
     free(m->result_report);
     free(m->cached_status);
+    replica_free(m->replica);
     pthread_mutex_destroy(&m->mu);
     pthread_cond_destroy(&m->cv);
     pthread_mutex_destroy(&m->cache_mu);
@@ -146,7 +153,7 @@ static int execute(struct monitor *m, struct store *s, const struct monitor_chec
         .may_record = c->may_record,
         .may_record_ctx = c->may_record_ctx,
     };
-    int rc = check_execute(s, &o, &res->outcome, err, errlen);
+    int rc = replica_check(m->replica, s, &o, &res->outcome, err, errlen);
     if (rc == 0) {
         qsort(sink.keep, sink.n, sizeof *sink.keep, newest_first);
         FILE *bf = open_memstream(&body, &body_len);

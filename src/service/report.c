@@ -40,8 +40,8 @@ json_t *report_violation_json(const struct violation *v)
     return o;
 }
 
-/* The summary fields of a check; requires_attention only in a report (the
- * history's items leave it out, api.md). */
+/* The summary fields of a check; requires_attention and where the pairs were
+ * read only in a report (the history's items leave them out, api.md). */
 static json_t *summary_json(const struct check_run *c, bool attention)
 {
     json_t *o = json_object();
@@ -58,6 +58,14 @@ static json_t *summary_json(const struct check_run *c, bool attention)
                             json_boolean(health_requires_attention(c->status)));
     json_object_set_new(o, "trigger", json_string(c->trigger));
     json_object_set_new(o, "duration_ms", json_real(c->duration_ms));
+    if (attention) { /* where the pairs were read (operations.md, "Reading from a replica") */
+        json_object_set_new(o, "source",
+                            json_string(c->read.source[0] ? c->read.source : "primary"));
+        json_object_set_new(o, "replica_lag_seconds", c->read.has_replica_lag
+                                                          ? json_real(c->read.replica_lag_seconds)
+                                                          : json_null());
+        json_object_set_new(o, "replica_fallback", json_string(c->read.replica_fallback));
+    }
     return o;
 }
 

@@ -24,7 +24,8 @@
     "{license_started_at}, last_advanced_at, created_at, {license_updated_at}"
 #define CHECK_COLS                                                                        \
     "id, timestamp, total_checked, consistent, inconsistent, consistency_rate, status, "  \
-    "trigger, duration_ms, report_file, file_error, users_checked"
+    "trigger, duration_ms, report_file, file_error, users_checked, source, "               \
+    "replica_lag_seconds, replica_fallback"
 #define VIOLATION_COLS                                                                    \
     "user_id, user_email, specialization, issue_type, progress_level, license_level, "    \
     "recommended_action, first_seen"

@@ -23,4 +23,11 @@ struct store_migration {
  * uses this index. */
 #define MIGRATION_EMAILS_WITHOUT_CASE "CREATE INDEX users_email_lower ON users(lower(email));"
 
+/* 13, "where each check read its pairs": a streaming replica or the primary
+ * (operations.md, "Reading from a replica"); NULL lag: no replica was asked. */
+#define MIGRATION_CHECK_SOURCE                                                          \
+    "ALTER TABLE check_runs ADD COLUMN source TEXT NOT NULL DEFAULT 'primary';"          \
+    "ALTER TABLE check_runs ADD COLUMN replica_lag_seconds DOUBLE PRECISION;"            \
+    "ALTER TABLE check_runs ADD COLUMN replica_fallback TEXT NOT NULL DEFAULT '';"
+
 #endif

@@ -95,8 +95,9 @@ void statements_dollar_params(char *text);
     "specialization = ?2 AND issue_type = ?3 AND resolved_at IS NULL"
 #define STMT_CHECK_INSERT                                                                       \
     "INSERT INTO check_runs(timestamp, total_checked, consistent, inconsistent, "               \
-    "consistency_rate, status, trigger, duration_ms, report_file, file_error, users_checked) "  \
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    "consistency_rate, status, trigger, duration_ms, report_file, file_error, users_checked, " \
+    "source, replica_lag_seconds, replica_fallback) "                                           \
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
 #define STMT_CHECK_SET_FILE "UPDATE check_runs SET report_file = ?2, file_error = ?3 WHERE id = ?1"
 #define STMT_CHECK_LATEST "SELECT " CHECK_COLS " FROM check_runs ORDER BY id DESC LIMIT 1"
 #define STMT_CHECK_GET "SELECT " CHECK_COLS " FROM check_runs WHERE id = ?1"

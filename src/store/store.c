@@ -36,10 +36,7 @@ static bool has_prefix(const char *s, const char *p)
     return strncmp(s, p, strlen(p)) == 0;
 }
 
-/* `url` as an error message may show it: at most len - 1 bytes, and the
- * password of a "scheme://user:password@host" form replaced by "***" (an
- * error message ends up in logs and terminals; a secret never does). */
-static void url_without_password(const char *url, char *out, size_t len)
+void store_url_shown(const char *url, char *out, size_t len)
 {
     const char *scheme = strstr(url, "://");
     const char *auth = scheme ? scheme + 3 : NULL;
@@ -84,7 +81,7 @@ int store_url_parse(const char *url, enum store_url_kind *kind, const char **tar
         return 0;
     }
     char shown[208];
-    url_without_password(url, shown, sizeof shown);
+    store_url_shown(url, shown, sizeof shown);
     snprintf(err, errlen,
              "invalid database URL '%s' (expected sqlite:PATH or postgres://USER@HOST/DB)",
              shown);

@@ -91,6 +91,16 @@ typedef int (*store_silence_cb)(void *ctx, const struct alert_silence *si);
 typedef int (*store_delivery_cb)(void *ctx, const struct alert_delivery *d);
 typedef int (*store_attempt_cb)(void *ctx, const struct alert_attempt *a);
 
+/* Where a PostgreSQL server's write-ahead log stands (store_ops.wal_position). */
+struct store_wal {
+    bool in_recovery;          /* a standby, replaying its primary's log */
+    uint64_t lsn;              /* a primary: its current write position; a standby: the
+                                  position replayed */
+    bool has_replay_age;       /* a standby that has replayed a transaction */
+    double replay_age_seconds; /* a standby: seconds since the last transaction it
+                                  replayed committed (by its clock) */
+};
+
 typedef void (*store_doctor_cb)(void *ctx, const char *name, int verdict, const char *text,
                                 const char *fix);
 
@@ -113,6 +123,10 @@ struct store_ops {
      * with a remark, 2 does not; fix may be "". NULL in a backend without
      * attached mode. Reads only. */
     int (*attached_inspect)(struct store *s, store_doctor_cb cb, void *ctx);
+    /* Where this server's write-ahead log stands: what a check compares to
+     * tell how far a streaming replica lags its primary. NULL in a backend
+     * without replicas (SQLite). Reads only, outside a transaction. */
+    int (*wal_position)(struct store *s, struct store_wal *out);
 
     /* Transactions. READ is one consistent snapshot; WRITE takes the write
      * lock (SQLite) or starts a transaction whose row locks come from the
@@ -366,6 +380,11 @@ struct store_options {
 };
 
 void store_options_default(struct store_options *o);
+
+/* `url` as a message may show it, into out[len]: the password of a
+ * "scheme://user:password@host" form replaced by "***" (an error message ends
+ * up in logs and terminals; a secret never does). */
+void store_url_shown(const char *url, char *out, size_t len);
 
 /* What a store URL names, without opening anything: "sqlite:PATH" or
  * "sqlite://PATH" (*target: PATH, inside url) or "postgres://…",

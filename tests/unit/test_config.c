@@ -257,6 +257,25 @@ static int load_domain(struct config *c, const char *text, char *err, size_t err
     return config_finalize(c, err, errlen);
 }
 
+/* A config text and what its refusal must say. */
+struct refusal {
+    const char *ini, *says;
+};
+
+/* Every text of bad[n] is refused (load_domain) with its message, which
+ * never shows the word "secret" (the passwords of the cases). */
+static void expect_refused(const struct refusal *bad, size_t n)
+{
+    struct config c;
+    char err[400];
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(load_domain(&c, bad[i].ini, err, sizeof err), -1);
+        if (!strstr(err, bad[i].says))
+            fail_msg("%s: said '%s', expected '%s'", bad[i].ini, err, bad[i].says);
+        assert_null(strstr(err, "secret"));
+    }
+}
+
 /* [domain] and [levels] (attach.md): own mode by default; attached mode's
  * defaults; every bad key or value an error naming it. */
 static void domain_sections(void **state)
@@ -287,9 +306,7 @@ static void domain_sections(void **state)
                                  sizeof err), 0);
     assert_true(c.domain.repair);
 
-    static const struct {
-        const char *ini, *says;
-    } bad[] = {
+    static const struct refusal bad[] = {
         {"[domain]\nsource = attached\nfrobnicate = 1\n", "lockstep.ini:3: unknown key 'frobnicate' in [domain]"},
         {"[domain]\nsource = elsewhere\n", "source is attached or own"},
         {"[domain]\nsource = attached\nsource = attached\n", "lockstep.ini:3: duplicate key source"},
@@ -307,11 +324,36 @@ static void domain_sections(void **state)
         {"[domain]\nsource = attached\n[levels]\nPLAY-ER = 8\n", "made of A-Z, 0-9 and _"},
         {"[elsewhere]\nx = 1\n", "unknown section [elsewhere]"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(load_domain(&c, bad[i].ini, err, sizeof err), -1);
-        if (!strstr(err, bad[i].says))
-            fail_msg("%s: said '%s', expected '%s'", bad[i].ini, err, bad[i].says);
-    }
+    expect_refused(bad, sizeof bad / sizeof bad[0]);
+}
+
+/* [store] (operations.md, "Reading from a replica"): no replica and 60 s by
+ * default; its keys only there; a replica of PostgreSQL only, its URL shown
+ * without the password. */
+static void store_section(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[400];
+    assert_int_equal(load_domain(&c, "", err, sizeof err), 0);
+    assert_string_equal(c.replica_url, "");
+    assert_int_equal(c.replica_max_lag, 60);
+    assert_int_equal(load_domain(&c, "db = postgres://u@primary/l\n[store]\n"
+                                     "replica_url = postgresql://u:pw@replica/l\n"
+                                     "replica_max_lag = 5\n",
+                                 err, sizeof err), 0);
+    assert_string_equal(c.replica_url, "postgresql://u:pw@replica/l");
+    assert_int_equal(c.replica_max_lag, 5);
+    static const struct refusal bad[] = {
+        {"[store]\nreplica_url = postgres://u@replica/l\n", "replica_url needs a PostgreSQL db"},
+        {"[store]\nreplica_url = sqlite:/x.db\n", "lockstep.ini:2: invalid replica_url 'sqlite:/x.db'"},
+        {"[store]\nreplica_url = http://u:secret@h/x\n", "invalid replica_url 'http://u:***@h/x'"},
+        {"[store]\nreplica_max_lag = 86401\n", "lockstep.ini:2: invalid replica_max_lag '86401'"},
+        {"[store]\ncheck_interval = 5\n", "lockstep.ini:2: unknown key check_interval in [store]"},
+        {"replica_max_lag = 5\n", "lockstep.ini:1: replica_max_lag goes under [store]"},
+        {"[store]\nreplica_max_lag = 5\nreplica_max_lag = 6\n", "lockstep.ini:3: duplicate key"},
+    };
+    expect_refused(bad, sizeof bad / sizeof bad[0]);
 }
 
 static void first_error_names_its_own_line(void **state)
@@ -525,6 +567,7 @@ int main(void)
         cmocka_unit_test(alert_keys),
         cmocka_unit_test(alert_labels_and_defaults),
         cmocka_unit_test(domain_sections),
+        cmocka_unit_test(store_section),
         cmocka_unit_test(first_error_names_its_own_line),
         cmocka_unit_test(values_of_every_type),
         cmocka_unit_test(precedence_through_the_binary),

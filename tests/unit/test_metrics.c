@@ -147,6 +147,7 @@ static void store_facts_and_deprecated_names(void **state)
                      1);
     assert_null(strstr(page, "job=\""));
     assert_null(strstr(page, "lockstep_baseline_consistency_ratio "));
+    assert_null(strstr(page, "lockstep_replica_lag_seconds")); /* no replica was asked */
     /* The old names, marked deprecated, by default. */
     assert_true(sample(page, "lockstep_consistency_rate ") == 90.0);
     assert_int_equal(sample(page, "lockstep_pairs_total "), 200);
@@ -164,6 +165,18 @@ static void store_facts_and_deprecated_names(void **state)
     assert_null(strstr(page, "lockstep_consistency_rate"));
     assert_null(strstr(page, "lockstep_process_start_time_seconds"));
     assert_int_equal(sample(page, "lockstep_pairs "), 200);
+    free(page);
+    /* A check that asked a replica: its lag, whichever source it read. */
+    assert_int_equal(tu_sql(dir, out, sizeof out,
+                            "INSERT INTO check_runs(timestamp, total_checked, consistent, "
+                            "inconsistent, consistency_rate, status, trigger, duration_ms, "
+                            "source, replica_lag_seconds, replica_fallback) VALUES "
+                            "('2026-11-30T10:05:00Z', 200, 180, 20, 90.0, 'critical', "
+                            "'scheduled', 1500.0, 'replica', 0.25, '')"),
+                     0);
+    page = render(m, &cfg, s);
+    assert_true(sample(page, "lockstep_replica_lag_seconds ") == 0.25);
+    assert_non_null(strstr(page, "# TYPE lockstep_replica_lag_seconds gauge\n"));
     free(page);
     metrics_free(m);
     store_close(s);

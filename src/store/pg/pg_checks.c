@@ -196,7 +196,11 @@ int pg_check_record(struct store *s, struct check_run *c)
     p.v[8] = c->report_file;
     p.v[9] = c->file_error;
     p_i64(&p, 10, c->users_checked);
-    PGresult *res = pg_run(ps, Q_CHECK_INSERT, 11, p.v, "record check", &rc);
+    p.v[11] = c->read.source[0] ? c->read.source : "primary";
+    if (c->read.has_replica_lag)
+        p_dbl(&p, 12, c->read.replica_lag_seconds);
+    p.v[13] = c->read.replica_fallback;
+    PGresult *res = pg_run(ps, Q_CHECK_INSERT, 14, p.v, "record check", &rc);
     if (!res)
         goto out;
     c->id = c_i64(res, 0, 0);
@@ -245,6 +249,10 @@ static void read_check(PGresult *r, int i, struct check_run *c)
     c_copy(r, i, 9, c->report_file, sizeof c->report_file);
     c_copy(r, i, 10, c->file_error, sizeof c->file_error);
     c->users_checked = c_i64(r, i, 11);
+    c_copy(r, i, 12, c->read.source, sizeof c->read.source);
+    c->read.has_replica_lag = !PQgetisnull(r, i, 13);
+    c->read.replica_lag_seconds = c_dbl(r, i, 13);
+    c_copy(r, i, 14, c->read.replica_fallback, sizeof c->read.replica_fallback);
 }
 
 int pg_check_latest(struct store *s, struct check_run *c)

@@ -248,6 +248,7 @@ static const struct store_migration pg_migrations[] = {
      "INSERT INTO scheduler_lease(id) VALUES (1);", NULL},
     /* Emails match without regard to case (attach.md). */
     {12, "emails without regard to case", MIGRATION_EMAILS_WITHOUT_CASE, NULL},
+    {13, "where each check read its pairs", MIGRATION_CHECK_SOURCE, NULL},
 };
 
 #define PG_MIGRATION_COUNT ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))

@@ -263,6 +263,33 @@ static int pg_probe(struct store *s, bool deep, struct store_probe *out)
     return PQstatus(ps->conn) == CONNECTION_OK ? 0 : pg_fail_conn(ps, "probe");
 }
 
+/* On a standby pg_current_wal_lsn() fails and the replay functions answer;
+ * on a primary the reverse: CASE asks only the one that applies. */
+static int pg_wal_position(struct store *s, struct store_wal *out)
+{
+    struct pg_store *ps = PS(s);
+    memset(out, 0, sizeof *out);
+    if (s->in_txn)
+        return store_fail(s, STORE_ERR, "wal position: a transaction is open");
+    int rc = pg_ensure(ps, "read the WAL position");
+    if (rc)
+        return rc;
+    PGresult *res = PQexec(ps->conn,
+                           "SELECT pg_is_in_recovery(), "
+                           "CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+                           "ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn, "
+                           "CASE WHEN pg_is_in_recovery() THEN extract(epoch FROM "
+                           "clock_timestamp() - pg_last_xact_replay_timestamp()) END");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return pg_fail_result(ps, res, "read the WAL position");
+    out->in_recovery = PQgetvalue(res, 0, 0)[0] == 't';
+    out->lsn = PQgetisnull(res, 0, 1) ? 0 : strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+    out->has_replay_age = !PQgetisnull(res, 0, 2);
+    out->replay_age_seconds = out->has_replay_age ? strtod(PQgetvalue(res, 0, 2), NULL) : 0;
+    PQclear(res);
+    return 0;
+}
+
 static int pg_migrate(struct store *s, int *applied)
 {
     struct pg_store *ps = PS(s);
@@ -435,6 +462,7 @@ static const struct store_ops pg_ops = {
     .schema_version = pg_schema_version,
     .probe = pg_probe,
     .attached_inspect = pg_attached_inspect,
+    .wal_position = pg_wal_position,
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,

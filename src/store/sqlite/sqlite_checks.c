@@ -165,6 +165,12 @@ int sq_check_record(struct store *s, struct check_run *c)
     sqlite3_bind_text(st, 9, c->report_file, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 10, c->file_error, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 11, c->users_checked);
+    sqlite3_bind_text(st, 12, c->read.source[0] ? c->read.source : "primary", -1, SQLITE_STATIC);
+    if (c->read.has_replica_lag)
+        sqlite3_bind_double(st, 13, c->read.replica_lag_seconds);
+    else
+        sqlite3_bind_null(st, 13);
+    sqlite3_bind_text(st, 14, c->read.replica_fallback, -1, SQLITE_STATIC);
     if ((rc = sq_exec_stmt(ss, st, "record check")) != 0)
         goto out;
     c->id = sqlite3_last_insert_rowid(ss->db);
@@ -236,6 +242,10 @@ static void read_check(sqlite3_stmt *st, struct check_run *c)
     sq_col_copy(st, 9, c->report_file, sizeof c->report_file);
     sq_col_copy(st, 10, c->file_error, sizeof c->file_error);
     c->users_checked = sqlite3_column_int64(st, 11);
+    sq_col_copy(st, 12, c->read.source, sizeof c->read.source);
+    c->read.has_replica_lag = sqlite3_column_type(st, 13) != SQLITE_NULL;
+    c->read.replica_lag_seconds = sqlite3_column_double(st, 13);
+    sq_col_copy(st, 14, c->read.replica_fallback, sizeof c->read.replica_fallback);
 }
 
 static int get_check(struct sqlite_store *ss, sqlite3_stmt *st, struct check_run *c)

@@ -271,6 +271,7 @@ static const struct store_migration sqlite_migrations[] = {
      " VALUES (1, '', '1970-01-01T00:00:00.000000Z');", NULL},
     /* Emails match without regard to case (attach.md). */
     {12, "emails without regard to case", MIGRATION_EMAILS_WITHOUT_CASE, NULL},
+    {13, "where each check read its pairs", MIGRATION_CHECK_SOURCE, NULL},
 };
 
 #define SQLITE_MIGRATION_COUNT ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))
