@@ -23,7 +23,7 @@
 
 #define LOG_BUFFER (256 * 1024)
 
-static const enum log_level min_level = LOG_INFO; /* DEBUG lines are for gdb sessions */
+static enum log_level min_level = LOG_INFO;
 static bool access_on = true;
 /* Where lines go: stderr, or the descriptor of log_file (log_open_file), which
  * log_reopen() points at a fresh open of the same path with dup3() — atomic,
@@ -41,6 +41,11 @@ static struct {
     size_t len;
     atomic_ulong dropped;
 } async = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+void log_set_level(enum log_level min)
+{
+    min_level = min;
+}
 
 void log_set_access(bool on)
 {
