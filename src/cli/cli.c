@@ -1,6 +1,7 @@
 /* cli.c — shared CLI plumbing: options, configuration, store, errors. */
 #include "cli/cli.h"
 
+#include "service/app.h"
 #include "service/trend.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -142,12 +143,9 @@ int cli_store_open(const struct config *cfg, bool create, bool migrate, struct s
         return STORE_ERR;
     }
     struct store_options o;
-    store_options_default(&o);
-    o.busy_timeout_ms = cfg->busy_timeout_ms;
+    app_store_options(cfg, &o);
     o.migrate = migrate;
     o.create = create;
-    o.parallel_scan_min_bytes = cfg->parallel_scan_min_bytes;
-    o.domain = &cfg->domain;
     return store_open(cfg->db, &o, out, err, errlen);
 }
 

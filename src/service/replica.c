@@ -4,6 +4,8 @@
  * replica's connection is kept between checks and dropped when it fails. */
 #include "service/replica.h"
 
+#include "service/app.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,10 +70,8 @@ static void choose(struct replica *rp, struct store *s, struct store **read,
     store_url_shown(cfg->replica_url, shown, sizeof shown);
     if (!rp->conn) {
         struct store_options so;
-        store_options_default(&so);
-        so.busy_timeout_ms = cfg->busy_timeout_ms;
-        so.domain = &cfg->domain;
-        so.create = so.migrate = false;
+        app_store_options(cfg, &so);
+        so.create = so.migrate = false; /* the replica has the primary's schema */
         if (store_open(cfg->replica_url, &so, &rp->conn, err, sizeof err) != 0) {
             fallback(src, "replica %s unreachable: %s", shown, err);
             return;
