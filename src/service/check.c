@@ -426,16 +426,12 @@ int check_current_violations(struct store *s, const char *spec, const char *dire
     struct sink k = {.s = s, .read = s, .o = &o, .first = true, .now = time_now_us()};
     struct pair_filter f = {.spec = spec, .open_violations = true};
     struct store_scan *scan = NULL;
+    struct check_run counts = {0}; /* the dry run's figures: not reported here */
     int rc = s->ops->begin(s, STORE_TXN_READ);
     if (rc == 0)
         rc = s->ops->pair_scan_open(s, &f, &scan);
-    struct pair_levels p;
-    struct violation v;
-    while (rc == 0 && (rc = s->ops->pair_scan_next(scan, &p)) == 1) {
-        rc = 0;
-        if ((p.has_progress || p.has_license) && pair_violation(&p, direction, &v))
-            rc = emit(&k, &p, &v);
-    }
+    if (rc == 0)
+        rc = classify_all(&k, scan, &counts);
     if (scan)
         s->ops->pair_scan_close(scan);
     if (rc == 0)
