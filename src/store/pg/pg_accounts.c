@@ -1,7 +1,6 @@
 /* pg_accounts.c — the PostgreSQL store's accounts: users, refresh
  * tokens and the audit log. */
 #include "store/columns.h"
-#include "store/pg/pg_lease.h"
 #include "store/pg/pg_private.h"
 
 #include <libpq-fe.h>
@@ -114,27 +113,16 @@ int pg_user_list(struct store *s, const struct user_filter *f, store_user_cb cb,
     return out;
 }
 
-/* The count of a write transaction locks the rows it counts: two demotions
- * of the last two admins at once would each count two and both go through.
- * FOR UPDATE makes the second wait for the first and count again the rows
- * that still match once it commits. */
-#define USER_COUNT_LOCKED                                                                 \
-    "SELECT count(*) FROM (SELECT 1 FROM users WHERE ($1::text IS NULL OR role = $1) "    \
-    "AND ($2::int = 0 OR is_active) FOR UPDATE) counted"
-
 int pg_user_count(struct store *s, const char *role, bool active_only, int64_t *n)
 {
     struct params p = {0};
     p.v[0] = role;
     p_i64(&p, 1, active_only ? 1 : 0);
     int rc;
-    PGresult *res = NULL;
-    if (s->in_txn == STORE_TXN_WRITE + 1) {
-        if ((rc = pg_store_exec(s, USER_COUNT_LOCKED, 2, p.v, "count users", &res)) != 0)
-            return rc;
-    } else if (!(res = pg_one(PS(s), Q_USER_COUNT, 2, p.v, "count users", &rc))) {
+    enum stmt_id id = s->in_txn == STORE_TXN_WRITE + 1 ? Q_USER_COUNT_LOCKED : Q_USER_COUNT;
+    PGresult *res = pg_one(PS(s), id, 2, p.v, "count users", &rc);
+    if (!res)
         return rc;
-    }
     *n = c_i64(res, 0, 0);
     PQclear(res);
     return 0;

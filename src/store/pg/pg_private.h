@@ -37,6 +37,7 @@ enum stmt_id {
     Q_USER_UPDATE,
     Q_USER_LIST,
     Q_USER_COUNT,
+    Q_USER_COUNT_LOCKED,
     Q_USER_EMAIL,
     Q_SPEC_INSERT,
     Q_SPEC_GET,

@@ -140,6 +140,13 @@ static const char *const sql[Q_COUNT] = {
                     "ORDER BY id LIMIT $4 OFFSET $5",
     [Q_USER_COUNT] = "SELECT count(*) FROM users WHERE ($1::text IS NULL OR role = $1) "
                      "AND ($2::int = 0 OR is_active)",
+    /* The count of a write transaction locks the rows it counts: two demotions
+     * of the last two admins at once would each count two and both go
+     * through. FOR UPDATE makes the second wait for the first and count again
+     * the rows that still match once it commits. */
+    [Q_USER_COUNT_LOCKED] = "SELECT count(*) FROM (SELECT 1 FROM users "
+                            "WHERE ($1::text IS NULL OR role = $1) "
+                            "AND ($2::int = 0 OR is_active) FOR UPDATE) counted",
     /* The statements over the domain tables are templates (store/domain_sql.h):
      * {key} is the mapped name of that table or column. */
     [Q_USER_EMAIL] = STMT_USER_EMAIL,
