@@ -153,6 +153,10 @@ struct check_run {
     char report_file[STORE_PATH_MAX]; /* relative to the data dir; "" if not written */
     char file_error[256];             /* why the file was not written, or "" */
     struct check_source read;         /* where the pairs were read */
+    /* full: every pair read; incremental: the watcher's state recorded
+     * (watch.md). "" reads as full. */
+    char kind[16];
+    int64_t divergences; /* a full sweep: pairs the watcher's state had wrong */
 };
 
 /* A recorded sync run. */

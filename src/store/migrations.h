@@ -30,4 +30,11 @@ struct store_migration {
     "ALTER TABLE check_runs ADD COLUMN replica_lag_seconds DOUBLE PRECISION;"            \
     "ALTER TABLE check_runs ADD COLUMN replica_fallback TEXT NOT NULL DEFAULT '';"
 
+/* 14, "change capture and the watcher": the kind of each recorded check
+ * (full | incremental) and the pairs a full sweep found the watcher wrong
+ * about (watch.md). */
+#define MIGRATION_WATCH_COMMON                                                          \
+    "ALTER TABLE check_runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'full';"               \
+    "ALTER TABLE check_runs ADD COLUMN divergences INTEGER NOT NULL DEFAULT 0;"
+
 #endif

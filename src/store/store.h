@@ -61,7 +61,10 @@ struct pair_filter {
 };
 
 
-enum store_txn { STORE_TXN_READ, STORE_TXN_WRITE };
+/* SNAPSHOT: a write transaction whose reads all see one snapshot taken at
+ * its start (PostgreSQL: REPEATABLE READ; SQLite: as WRITE, whose lock
+ * already keeps every other writer out). The watcher's batches use it. */
+enum store_txn { STORE_TXN_READ, STORE_TXN_WRITE, STORE_TXN_SNAPSHOT };
 
 struct store;
 struct store_scan;
@@ -101,6 +104,47 @@ struct store_wal {
                                   replayed committed (by its clock) */
 };
 
+/* The watcher (watch.md): change capture and the state it keeps. */
+/* One (user, specialization) pair. */
+struct pair_key {
+    int64_t user_id;
+    char spec[SPEC_ID_MAX];
+};
+
+/* One pending row of pair_changes, written by the capture triggers: a row of
+ * the progress or license table of the pair was inserted (delta +1), deleted
+ * (-1) or had its level changed (0); a row moved to another key counts -1 for
+ * the old key and +1 for the new one. */
+struct pair_change {
+    int64_t id;
+    int64_t user_id;
+    char spec[SPEC_ID_MAX];
+    int delta;
+    double changed_at; /* seconds since the epoch, by the writer's clock (the database's) */
+};
+
+/* The one row of watch_state: what the watcher knows without a scan. pairs,
+ * users and violations are as of every change applied (every change row not
+ * pending any more). */
+struct watch_state {
+    bool initialized;       /* a full sweep has set the counts since the triggers exist */
+    bool sweep_requested;   /* the specializations changed: only a full sweep can tell */
+    int64_t pairs, users;   /* pairs with at least one row; distinct users among them */
+    int64_t violations;     /* open violations (one per inconsistent pair) */
+    int64_t version;        /* raised by every applied batch and every full sweep */
+    int64_t applied_at;     /* when the last batch was applied; 0: never */
+    int64_t last_full_at;   /* when the last full sweep was recorded; 0: never */
+    int64_t last_full_check_id;
+    int64_t divergences_total; /* pairs full sweeps found the watcher wrong about */
+    double last_lag_seconds;   /* detection lag of the newest change applied */
+};
+
+/* A pair as it is now, with its open violation (pair_levels.open_known is set
+ * and has_open says whether it has one); a key with neither row comes with
+ * has_progress and has_license false. */
+typedef int (*store_pair_cb)(void *ctx, const struct pair_levels *p);
+typedef int (*store_change_cb)(void *ctx, const struct pair_change *c);
+
 typedef void (*store_doctor_cb)(void *ctx, const char *name, int verdict, const char *text,
                                 const char *fix);
 
@@ -127,6 +171,56 @@ struct store_ops {
      * tell how far a streaming replica lags its primary. NULL in a backend
      * without replicas (SQLite). Reads only, outside a transaction. */
     int (*wal_position)(struct store *s, struct store_wal *out);
+
+    /* The watcher (watch.md). The capture itself is the triggers' (installed
+     * by migration in own mode). Each op but watch_lock, watch_wait and
+     * watch_pending runs inside the caller's transaction.
+     * watch_state_get: the one row of watch_state.
+     * watch_pending: how many change rows are pending, and the changed_at of
+     *   the oldest (0 when none).
+     * watch_changes: the users of the first `max_rows` pending change rows
+     *   (by id), and every pending change of each of those users, ordered by
+     *   id; max_rows 0: every pending change. A user's changes all come
+     *   together, so the user's rows now are the rows after them.
+     * pairs_get: each of the n keys as it is now (store_pair_cb), with its
+     *   open violation; in the order of keys.
+     * user_rows: rows of the progress and license tables of each of the n
+     *   users (out[i] for users[i]).
+     * violation_set: make `v` the pair's open violation (NULL: the pair has
+     *   none): an open violation of another issue type is resolved at `now`;
+     *   one of v's issue type keeps its first_seen and gets v's levels and
+     *   action; else v is opened with first_seen = v->first_seen. check_id is
+     *   written as first/last check id of a new row.
+     * watch_advance: delete the n change rows `ids` (those applied), add the
+     *   deltas to pairs, users and violations, raise version, set applied_at
+     *   = now and last_lag_seconds = lag (negative: unchanged).
+     * watch_reset: what a full sweep recorded as check `check_id` saw:
+     *   delete the n change rows `ids` (pending in its snapshot), set pairs,
+     *   users and violations, initialized true, sweep_requested false,
+     *   last_full_at = now, last_full_check_id, divergences_total +=
+     *   divergences, raise version.
+     * watch_lock: take (on) or release (!on) the watch lock, which orders
+     *   watcher batches and full sweeps across processes (PostgreSQL: a
+     *   session advisory lock; SQLite: flock on "<db>-watch"); waits for it.
+     *   Outside transactions.
+     * watch_wait: wait up to timeout_ms for new changes (PostgreSQL: LISTEN
+     *   lockstep_pair_changes and wait for a notification; SQLite: sleep);
+     *   returns 0 either way, or an error when the connection failed. */
+    int (*watch_state_get)(struct store *s, struct watch_state *out);
+    int (*watch_pending)(struct store *s, int64_t *count, double *oldest_changed_at);
+    int (*watch_changes)(struct store *s, int64_t max_rows, store_change_cb cb, void *ctx);
+    int (*pairs_get)(struct store *s, const struct pair_key *keys, size_t n, store_pair_cb cb,
+                     void *ctx);
+    int (*user_rows)(struct store *s, const int64_t *users, size_t n, int64_t *out);
+    int (*violation_set)(struct store *s, const struct pair_key *k, const struct violation *v,
+                         int64_t check_id, int64_t now);
+    int (*watch_advance)(struct store *s, const int64_t *ids, size_t n, int64_t dpairs,
+                         int64_t dusers, int64_t dviolations, double lag, int64_t now);
+    int (*watch_reset)(struct store *s, const int64_t *ids, size_t n, int64_t pairs,
+                       int64_t users, int64_t violations, int64_t check_id,
+                       int64_t divergences, int64_t now);
+    int (*watch_lock)(struct store *s, bool on);
+    int (*watch_wait)(struct store *s, long timeout_ms);
 
     /* Transactions. READ is one consistent snapshot; WRITE takes the write
      * lock (SQLite) or starts a transaction whose row locks come from the
@@ -207,6 +301,9 @@ struct store_ops {
     int (*check_stage_resolve)(struct store *s, int64_t user, const char *spec,
                                const char *issue);
     int (*check_stage_complete)(struct store *s);
+    /* A check_run of kind "incremental" is the watcher's state recorded: only
+     * the history row is inserted, no stage is needed and the open
+     * violations are left as they are. */
     int (*check_record)(struct store *s, struct check_run *c);
     /* Record where the check's file went, or why it could not be written. */
     int (*check_set_file)(struct store *s, int64_t id, const char *file, const char *error);

@@ -146,9 +146,11 @@ int pg_begin(struct store *s, enum store_txn kind)
     if (s->in_txn)
         return store_fail(s, STORE_ERR, "a transaction is already open");
     int rc = pg_command(ps,
-                     kind == STORE_TXN_WRITE ? "BEGIN"
-                                             : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                     "begin transaction");
+                        kind == STORE_TXN_WRITE      ? "BEGIN"
+                        : kind == STORE_TXN_SNAPSHOT ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
+                                                     : "BEGIN ISOLATION LEVEL REPEATABLE READ "
+                                                       "READ ONLY",
+                        "begin transaction");
     if (rc == 0)
         s->in_txn = (int)kind + 1;
     ps->academy_path_set = false;

@@ -10,6 +10,27 @@
 
 #define SQLITE_NOW "(strftime('%Y-%m-%dT%H:%M:%f','now') || '000Z')"
 
+/* The capture triggers of one domain table (watch.md): a row inserted
+ * (+1), deleted (-1), its level changed (0) or moved to another key (-1 for
+ * the old key, +1 for the new one) appends its pair to pair_changes. */
+#define SQ_CHANGED_AT "((julianday('now') - 2440587.5) * 86400.0)"
+#define SQ_CAPTURE_TRIGGERS(table, user, spec, level, prefix)                                \
+    "CREATE TRIGGER " prefix "_insert AFTER INSERT ON " table " BEGIN"                          \
+    " INSERT INTO pair_changes(user_id, specialization, delta, changed_at)"                     \
+    " VALUES (NEW." user ", NEW." spec ", 1, " SQ_CHANGED_AT "); END;"                          \
+    "CREATE TRIGGER " prefix "_delete AFTER DELETE ON " table " BEGIN"                          \
+    " INSERT INTO pair_changes(user_id, specialization, delta, changed_at)"                     \
+    " VALUES (OLD." user ", OLD." spec ", -1, " SQ_CHANGED_AT "); END;"                         \
+    "CREATE TRIGGER " prefix "_update AFTER UPDATE OF " user ", " spec ", " level " ON " table  \
+    " WHEN OLD." user " IS NOT NEW." user " OR OLD." spec " IS NOT NEW." spec                   \
+    " OR OLD." level " IS NOT NEW." level " BEGIN"                                              \
+    " INSERT INTO pair_changes(user_id, specialization, delta, changed_at)"                     \
+    " SELECT OLD." user ", OLD." spec ", -1, " SQ_CHANGED_AT                                    \
+    " WHERE OLD." user " IS NOT NEW." user " OR OLD." spec " IS NOT NEW." spec ";"              \
+    " INSERT INTO pair_changes(user_id, specialization, delta, changed_at)"                     \
+    " VALUES (NEW." user ", NEW." spec ", CASE WHEN OLD." user " IS NOT NEW." user              \
+    " OR OLD." spec " IS NOT NEW." spec " THEN 1 ELSE 0 END, " SQ_CHANGED_AT "); END;"
+
 static const struct store_migration sqlite_migrations[] = {
     {1, "domain schema",
      "CREATE TABLE users ("
@@ -272,6 +293,41 @@ static const struct store_migration sqlite_migrations[] = {
     /* Emails match without regard to case (attach.md). */
     {12, "emails without regard to case", MIGRATION_EMAILS_WITHOUT_CASE, NULL},
     {13, "where each check read its pairs", MIGRATION_CHECK_SOURCE, NULL},
+    /* Change capture and the watcher's state (watch.md). The triggers are
+     * the domain part: own mode only. changed_at: seconds since the epoch. */
+    {14, "change capture and the watcher",
+     MIGRATION_WATCH_COMMON
+     "CREATE TABLE pair_changes ("
+     " id INTEGER PRIMARY KEY,"
+     " user_id INTEGER NOT NULL,"
+     " specialization TEXT NOT NULL,"
+     " delta INTEGER NOT NULL,"
+     " changed_at REAL NOT NULL);"
+     "CREATE INDEX pair_changes_pair ON pair_changes(user_id, specialization);"
+     "CREATE TABLE watch_state ("
+     " id INTEGER PRIMARY KEY CHECK (id = 1),"
+     " initialized INTEGER NOT NULL DEFAULT 0,"
+     " sweep_requested INTEGER NOT NULL DEFAULT 0,"
+     " pairs INTEGER NOT NULL DEFAULT 0,"
+     " users INTEGER NOT NULL DEFAULT 0,"
+     " violations INTEGER NOT NULL DEFAULT 0,"
+     " version INTEGER NOT NULL DEFAULT 0,"
+     " applied_at TEXT,"
+     " last_full_at TEXT,"
+     " last_full_check_id INTEGER NOT NULL DEFAULT 0,"
+     " divergences_total INTEGER NOT NULL DEFAULT 0,"
+     " last_lag_seconds REAL NOT NULL DEFAULT 0);"
+     "INSERT INTO watch_state(id) VALUES (1);",
+     SQ_CAPTURE_TRIGGERS("specialization_progress", "student_id", "specialization_id",
+                         "current_level", "lockstep_progress")
+     SQ_CAPTURE_TRIGGERS("user_licenses", "user_id", "specialization_type",
+                         "current_level", "lockstep_license")
+     "CREATE TRIGGER lockstep_specs_insert AFTER INSERT ON specializations"
+     " BEGIN UPDATE watch_state SET sweep_requested = 1; END;"
+     "CREATE TRIGGER lockstep_specs_update AFTER UPDATE OF id, max_levels ON specializations"
+     " BEGIN UPDATE watch_state SET sweep_requested = 1; END;"
+     "CREATE TRIGGER lockstep_specs_delete AFTER DELETE ON specializations"
+     " BEGIN UPDATE watch_state SET sweep_requested = 1; END;"},
 };
 
 #define SQLITE_MIGRATION_COUNT ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

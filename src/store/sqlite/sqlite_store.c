@@ -51,7 +51,7 @@ int sq_begin(struct store *s, enum store_txn kind)
     struct sqlite_store *ss = SS(s);
     if (s->in_txn)
         return store_fail(s, STORE_ERR, "a transaction is already open");
-    int rc = sq_exec_sql(ss, kind == STORE_TXN_WRITE ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED",
+    int rc = sq_exec_sql(ss, kind != STORE_TXN_READ ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED",
                       "begin transaction");
     if (rc == 0)
         s->in_txn = (int)kind + 1;
