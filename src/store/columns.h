@@ -25,7 +25,7 @@
 #define CHECK_COLS                                                                        \
     "id, timestamp, total_checked, consistent, inconsistent, consistency_rate, status, "  \
     "trigger, duration_ms, report_file, file_error, users_checked, source, "               \
-    "replica_lag_seconds, replica_fallback"
+    "replica_lag_seconds, replica_fallback, kind, divergences"
 #define VIOLATION_COLS                                                                    \
     "user_id, user_email, specialization, issue_type, progress_level, license_level, "    \
     "recommended_action, first_seen"

@@ -96,8 +96,8 @@ void statements_dollar_params(char *text);
 #define STMT_CHECK_INSERT                                                                       \
     "INSERT INTO check_runs(timestamp, total_checked, consistent, inconsistent, "               \
     "consistency_rate, status, trigger, duration_ms, report_file, file_error, users_checked, " \
-    "source, replica_lag_seconds, replica_fallback) "                                           \
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    "source, replica_lag_seconds, replica_fallback, kind, divergences) "                        \
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
 #define STMT_CHECK_SET_FILE "UPDATE check_runs SET report_file = ?2, file_error = ?3 WHERE id = ?1"
 #define STMT_CHECK_LATEST "SELECT " CHECK_COLS " FROM check_runs ORDER BY id DESC LIMIT 1"
 #define STMT_CHECK_GET "SELECT " CHECK_COLS " FROM check_runs WHERE id = ?1"
@@ -266,5 +266,32 @@ void statements_dollar_params(char *text);
 #define STMT_PROGRESSION_INSERT_ATTACHED                                                        \
     "INSERT INTO {progressions_table}(user_license_id, from_level, to_level, advanced_by, "     \
     "advancement_reason, advanced_at) VALUES (?1, ?2, ?3, NULL, ?5, ?6)"
+
+/* ---- the watcher (watch.md) ---- */
+
+#define STMT_WATCH_STATE_GET                                                                    \
+    "SELECT initialized, sweep_requested, pairs, users, violations, version, applied_at, "     \
+    "last_full_at, last_full_check_id, divergences_total, last_lag_seconds "                  \
+    "FROM watch_state WHERE id = 1"
+#define STMT_WATCH_PENDING "SELECT count(*), min(changed_at) FROM pair_changes"
+/* The pair's open violation (one at most: the watcher and the check keep one). */
+#define STMT_VIOLATION_OPEN_PAIR                                                                \
+    "SELECT " VIOLATION_COLS " FROM violations WHERE user_id = ?1 AND specialization = ?2 "     \
+    "AND resolved_at IS NULL ORDER BY issue_type LIMIT 1"
+/* Resolve the pair's open violations of another issue type than ?3 (NULL: all). */
+#define STMT_VIOLATION_RESOLVE_OTHER                                                            \
+    "UPDATE violations SET resolved_at = ?4, resolved_check_id = ?5 WHERE user_id = ?1 "       \
+    "AND specialization = ?2 AND resolved_at IS NULL AND (?3 IS NULL OR issue_type <> ?3)"
+#define STMT_USER_ROWS                                                                          \
+    "SELECT (SELECT count(*) FROM {progress_table} WHERE {progress_user} = ?1) + "             \
+    "(SELECT count(*) FROM {license_table} WHERE {license_user} = ?1)"
+#define STMT_WATCH_ADVANCE                                                                      \
+    "UPDATE watch_state SET pairs = pairs + ?1, users = users + ?2, "                          \
+    "violations = violations + ?3, version = version + 1, applied_at = ?4, "                   \
+    "last_lag_seconds = CASE WHEN ?5 < 0 THEN last_lag_seconds ELSE ?5 END WHERE id = 1"
+#define STMT_WATCH_RESET                                                                        \
+    "UPDATE watch_state SET pairs = ?1, users = ?2, violations = ?3, initialized = 1, "        \
+    "sweep_requested = 0, last_full_at = ?4, last_full_check_id = ?5, "                        \
+    "divergences_total = divergences_total + ?6, version = version + 1 WHERE id = 1"
 
 #endif

@@ -176,10 +176,11 @@ int pg_check_stage_complete(struct store *s)
 int pg_check_record(struct store *s, struct check_run *c)
 {
     struct pg_store *ps = PS(s);
-    if (!ps->stage_open || !ps->stage_complete)
+    bool incremental = !strcmp(c->kind, "incremental");
+    if (!incremental && (!ps->stage_open || !ps->stage_complete))
         return store_fail(s, STORE_ERR, "check_record needs a complete full pair scan after "
                                         "check_stage_reset");
-    int rc = stage_flush(ps);
+    int rc = incremental ? 0 : stage_flush(ps);
     if (rc)
         return rc;
     if ((rc = pg_begin(s, STORE_TXN_WRITE)) != 0)
@@ -200,11 +201,15 @@ int pg_check_record(struct store *s, struct check_run *c)
     if (c->read.has_replica_lag)
         p_dbl(&p, 12, c->read.replica_lag_seconds);
     p.v[13] = c->read.replica_fallback;
-    PGresult *res = pg_run(ps, Q_CHECK_INSERT, 14, p.v, "record check", &rc);
+    p.v[14] = c->kind[0] ? c->kind : "full";
+    p_i64(&p, 15, c->divergences);
+    PGresult *res = pg_run(ps, Q_CHECK_INSERT, 16, p.v, "record check", &rc);
     if (!res)
         goto out;
     c->id = c_i64(res, 0, 0);
     PQclear(res);
+    if (incremental) /* the watcher's state: the open violations are already it */
+        return pg_commit(s);
     if ((rc = pg_command(ps, "ANALYZE " PG_STAGE_TABLE, "stage violations")) != 0)
         goto out;
     struct params q = {0};
@@ -253,6 +258,8 @@ static void read_check(PGresult *r, int i, struct check_run *c)
     c->read.has_replica_lag = !PQgetisnull(r, i, 13);
     c->read.replica_lag_seconds = c_dbl(r, i, 13);
     c_copy(r, i, 14, c->read.replica_fallback, sizeof c->read.replica_fallback);
+    c_copy(r, i, 15, c->kind, sizeof c->kind);
+    c->divergences = c_i64(r, i, 16);
 }
 
 int pg_check_latest(struct store *s, struct check_run *c)

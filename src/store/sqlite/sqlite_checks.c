@@ -143,7 +143,8 @@ int sq_check_record(struct store *s, struct check_run *c)
 {
     struct sqlite_store *ss = SS(s);
     struct stage *stg = &ss->stage;
-    if (!stg->open || !stg->complete)
+    bool incremental = !strcmp(c->kind, "incremental");
+    if (!incremental && (!stg->open || !stg->complete))
         return store_fail(s, STORE_ERR, "check_record needs a complete full pair scan after "
                                         "check_stage_reset");
     int rc = sq_begin(s, STORE_TXN_WRITE);
@@ -171,9 +172,13 @@ int sq_check_record(struct store *s, struct check_run *c)
     else
         sqlite3_bind_null(st, 13);
     sqlite3_bind_text(st, 14, c->read.replica_fallback, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 15, c->kind[0] ? c->kind : "full", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 16, c->divergences);
     if ((rc = sq_exec_stmt(ss, st, "record check")) != 0)
         goto out;
     c->id = sqlite3_last_insert_rowid(ss->db);
+    if (incremental) /* the watcher's state: the open violations are already it */
+        return sq_commit(s);
     for (size_t i = 0; i < stg->n_resolved; i++) {
         if (!(st = sq_stmt(ss, ST_VIOLATION_RESOLVE))) {
             rc = STORE_ERR;
@@ -246,6 +251,8 @@ static void read_check(sqlite3_stmt *st, struct check_run *c)
     c->read.has_replica_lag = sqlite3_column_type(st, 13) != SQLITE_NULL;
     c->read.replica_lag_seconds = sqlite3_column_double(st, 13);
     sq_col_copy(st, 14, c->read.replica_fallback, sizeof c->read.replica_fallback);
+    sq_col_copy(st, 15, c->kind, sizeof c->kind);
+    c->divergences = sqlite3_column_int64(st, 16);
 }
 
 static int get_check(struct sqlite_store *ss, sqlite3_stmt *st, struct check_run *c)

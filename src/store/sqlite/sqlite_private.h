@@ -104,6 +104,15 @@ enum stmt_id {
     ST_DELIVERY_NEXT_DUE,
     ST_ATTEMPT_INSERT,
     ST_ATTEMPT_LIST,
+    ST_WATCH_STATE_GET,
+    ST_WATCH_PENDING,
+    ST_WATCH_CHANGES,
+    ST_VIOLATION_OPEN_PAIR,
+    ST_VIOLATION_RESOLVE_OTHER,
+    ST_USER_ROWS,
+    ST_WATCH_DELETE,
+    ST_WATCH_ADVANCE,
+    ST_WATCH_RESET,
     ST_COUNT
 };
 
@@ -137,6 +146,7 @@ struct sqlite_store {
     long parallel_min_bytes;   /* threaded full scans above this file size; -1 never */
     sqlite3 *scan_db[2];       /* threaded full scans: read progress, licenses */
     sqlite3 *lock_db;          /* holds the write lock while a scan's snapshots start */
+    int watch_fd;              /* "<db>-watch", flocked by watch_lock; -1: not open */
     sqlite3_stmt *scan_stmt[2];
     struct domain_map domain;  /* the names of the domain tables */
     bool attached;             /* they are another application's: never created here */
@@ -197,6 +207,22 @@ int sq_first_time(struct sqlite_store *ss, sqlite3_stmt *st, int64_t *when, cons
 int sq_exec_stmt(struct sqlite_store *ss, sqlite3_stmt *st, const char *what);
 int sq_step_one(struct sqlite_store *ss, sqlite3_stmt *st, const char *what);
 int sq_exec_sql(struct sqlite_store *ss, const char *sql, const char *what);
+
+/* The watcher's operations (sqlite_watch.c): store_ops watch_* and friends. */
+int sq_watch_state_get(struct store *s, struct watch_state *out);
+int sq_watch_pending(struct store *s, int64_t *count, double *oldest);
+int sq_watch_changes(struct store *s, int64_t max_rows, store_change_cb cb, void *ctx);
+int sq_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_pair_cb cb,
+                 void *ctx);
+int sq_user_rows(struct store *s, const int64_t *users, size_t n, int64_t *out);
+int sq_violation_set(struct store *s, const struct pair_key *k, const struct violation *v,
+                     int64_t check_id, int64_t now);
+int sq_watch_advance(struct store *s, const int64_t *ids, size_t n, int64_t dpairs,
+                     int64_t dusers, int64_t dviolations, double lag, int64_t now);
+int sq_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs, int64_t users,
+                   int64_t violations, int64_t check_id, int64_t divergences, int64_t now);
+int sq_watch_lock(struct store *s, bool on);
+int sq_watch_wait(struct store *s, long timeout_ms);
 
 /* Specializations, progress, licenses, progressions and a user's pair rows
  * (sqlite_domain.c): the store_ops of the same names without "sq_". */

@@ -78,6 +78,18 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_CHECK_GET] = STMT_CHECK_GET,
     [ST_CHECK_LIST] = "SELECT " CHECK_COLS " FROM check_runs WHERE timestamp >= ?1 "
                       "AND timestamp < ?2 ORDER BY timestamp DESC, id DESC LIMIT ?3",
+    [ST_WATCH_STATE_GET] = STMT_WATCH_STATE_GET,
+    [ST_WATCH_PENDING] = STMT_WATCH_PENDING,
+    [ST_WATCH_CHANGES] =
+        "WITH u AS (SELECT DISTINCT user_id FROM (SELECT user_id FROM pair_changes "
+        "ORDER BY id LIMIT ?1)) SELECT id, user_id, specialization, delta, changed_at "
+        "FROM pair_changes WHERE user_id IN u ORDER BY id",
+    [ST_VIOLATION_OPEN_PAIR] = STMT_VIOLATION_OPEN_PAIR,
+    [ST_VIOLATION_RESOLVE_OTHER] = STMT_VIOLATION_RESOLVE_OTHER,
+    [ST_USER_ROWS] = STMT_USER_ROWS,
+    [ST_WATCH_DELETE] = "DELETE FROM pair_changes WHERE id = ?1",
+    [ST_WATCH_ADVANCE] = STMT_WATCH_ADVANCE,
+    [ST_WATCH_RESET] = STMT_WATCH_RESET,
     [ST_VIOLATIONS_OPEN_ALL] = STMT_VIOLATIONS_OPEN_ALL,
     [ST_VIOLATIONS_OPEN_SPEC] = STMT_VIOLATIONS_OPEN_SPEC,
     [ST_VIOLATIONS_NEW_SINCE] = STMT_VIOLATIONS_NEW_SINCE,

@@ -327,6 +327,8 @@ static void sq_close(struct store *s)
         sqlite3_close_v2(ss->scan_db[i]);
     }
     sqlite3_close_v2(ss->lock_db);
+    if (ss->watch_fd >= 0)
+        close(ss->watch_fd);
     sqlite3_close_v2(ss->db);
     for (int i = 0; i < ST_COUNT; i++)
         free(ss->sql[i]);
@@ -357,6 +359,7 @@ static struct sqlite_store *store_new(const char *path, const struct store_optio
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    ss->watch_fd = -1;
     ss->base.ops = &sqlite_ops;
     if (o->domain)
         ss->domain = *o->domain;
@@ -603,4 +606,14 @@ static const struct store_ops sqlite_ops = {
     .delivery_next_due = sq_delivery_next_due,
     .attempt_insert = sq_attempt_insert,
     .attempt_list = sq_attempt_list,
+    .watch_state_get = sq_watch_state_get,
+    .watch_pending = sq_watch_pending,
+    .watch_changes = sq_watch_changes,
+    .pairs_get = sq_pairs_get,
+    .user_rows = sq_user_rows,
+    .violation_set = sq_violation_set,
+    .watch_advance = sq_watch_advance,
+    .watch_reset = sq_watch_reset,
+    .watch_lock = sq_watch_lock,
+    .watch_wait = sq_watch_wait,
 };
