@@ -9,6 +9,7 @@
 #include "service/daylog.h"
 #include "service/metrics.h"
 #include "service/readiness.h"
+#include "service/watch.h"
 #include "service/monitor.h"
 #include "service/notify.h"
 #include "service/scheduler.h"
@@ -123,6 +124,9 @@ static int start_jobs(struct app *app, bool no_scheduler, char *err, size_t errl
         !(app->notifier = notify_start(app, leads_jobs, app->scheduler, err, errlen)) ||
         !(app->alerts = alerts_start(app, leads_jobs, app->scheduler, err, errlen)))
         return -1;
+    if (strcmp(app->cfg.watch_mode, "off") != 0 &&
+        !(app->watcher = watcher_start(app, leads_jobs, app->scheduler, err, errlen)))
+        return -1;
     if (scheduler_add_job_done_hook(app->scheduler, kick_alerts, app->alerts) != 0) {
         snprintf(err, errlen, "cannot hook the alert evaluation to the scheduled jobs");
         return -1;
@@ -137,6 +141,8 @@ static int start_jobs(struct app *app, bool no_scheduler, char *err, size_t errl
  * still runs with app's pool and monitor (scheduler_stop). */
 static bool stop_jobs(struct app *app, long timeout_ms)
 {
+    watcher_stop(app->watcher);
+    app->watcher = NULL;
     scheduler_remove_job_done_hook(app->scheduler, kick_alerts, app->alerts);
     alerts_stop(app->alerts);
     app->alerts = NULL;

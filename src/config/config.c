@@ -39,6 +39,10 @@ static const struct key_desc keys[] = {
     {"data_dir", STR(data_dir), "./var"},
     {"replica_url", STR(replica_url), NULL},         /* [store] */
     {"replica_max_lag", LNG(replica_max_lag, 0, 86400), "60"}, /* [store] */
+    {"watch_mode", STR(watch_mode), NULL},                  /* [watch] mode */
+    {"watch_poll_interval", LNG(watch_poll_interval, 10, 60000), "250"}, /* [watch], ms */
+    {"watch_full_sweep_interval", LNG(watch_full_sweep_interval, 60, 86400 * 30),
+     "86400"},                                               /* [watch], seconds */
     {"listen", STR(listen), "127.0.0.1:8000"},
     {"check_interval", LNG(check_interval, 1, 86400 * 7), "300"},
     {"sync_interval", LNG(sync_interval, 1, 86400 * 30), "21600"}, /* 6 hours */
@@ -273,6 +277,13 @@ static bool store_section_key(const char *name)
     return !strcmp(name, "replica_url") || !strcmp(name, "replica_max_lag");
 }
 
+/* The keys of [watch] (watch.md): `mode` there is watch_mode in the key
+ * table (and LOCKSTEP_WATCH_MODE in the environment). */
+static bool watch_section_key(const char *name)
+{
+    return !strncmp(name, "watch_", 6);
+}
+
 static int set_key(struct config *c, const struct key_desc *k, const char *value, char *err,
                    size_t errlen)
 {
@@ -295,6 +306,12 @@ static int set_key(struct config *c, const struct key_desc *k, const char *value
         }
         if (alertcfg_check(k->name, value, err, errlen) != 0)
             return -1;
+        if (!strcmp(k->name, "watch_mode") && value[0] && strcmp(value, "triggers") != 0 &&
+            strcmp(value, "poll") != 0 && strcmp(value, "off") != 0) {
+            snprintf(err, errlen, "invalid [watch] mode '%.64s' (expected triggers, poll or off)",
+                     value);
+            return -1;
+        }
         if (!strcmp(k->name, "replica_url") && value[0] && !is_postgres_url(value)) {
             char shown[208];
             store_url_shown(value, shown, sizeof shown);
@@ -420,10 +437,37 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
                 ok = config_set_domain(ctx->c, name, value, msg, sizeof msg) == 0;
             }
         }
+    } else if (!strcmp(section, "watch")) {
+        ctx->prev = NULL;
+        char full[96];
+        snprintf(full, sizeof full, "watch_%.80s", name ? name : "");
+        if (name && (!find_key(full) || ctx->indented)) {
+            if (ctx->indented)
+                snprintf(msg, sizeof msg, "an indented line continues a value (values are one "
+                         "line)");
+            else
+                snprintf(msg, sizeof msg, "unknown key %.64s in [watch] (expected mode, "
+                         "poll_interval or full_sweep_interval)", name);
+            ok = 0;
+        } else if (name) {
+            size_t i = (size_t)(find_key(full) - keys);
+            if (ctx->set_on[i]) {
+                snprintf(msg, sizeof msg, "duplicate key %s in [watch] (first set on line %d)",
+                         name, ctx->set_on[i]);
+                ok = 0;
+            } else {
+                ok = config_set(ctx->c, full, value, msg, sizeof msg) == 0;
+                ctx->set_on[i] = ctx->line;
+            }
+        }
     } else if (section[0] && strcmp(section, "lockstep") != 0 && strcmp(section, "store") != 0) {
         snprintf(msg, sizeof msg, "unknown section [%.64s] (keys go at the top, under "
-                 "[lockstep], [store], [domain] or [levels])", section);
+                 "[lockstep], [store], [watch], [domain] or [levels])", section);
         ok = 0;
+    } else if (name && watch_section_key(name)) {
+        snprintf(msg, sizeof msg, "%s goes under [watch] as %s", name, name + 6);
+        ok = 0;
+        ctx->prev = NULL;
     } else if (name && (section[0] == 's') != store_section_key(name)) {
         if (section[0] == 's')
             snprintf(msg, sizeof msg, "unknown key %.64s in [store] (expected replica_url or "
@@ -664,6 +708,14 @@ int config_finalize(struct config *c, char *err, size_t errlen)
             snprintf(err, errlen, "data_dir is too long");
             return -1;
         }
+    }
+    if (!c->watch_mode[0])
+        snprintf(c->watch_mode, sizeof c->watch_mode, "%s",
+                 c->domain.attached ? "off" : "triggers");
+    if (!strcmp(c->watch_mode, "poll")) {
+        snprintf(err, errlen, "[watch] mode poll is not available in this version (use "
+                 "triggers, or off: every scheduled check reads every pair)");
+        return -1;
     }
     if (c->degraded_threshold > c->healthy_threshold) {
         snprintf(err, errlen,

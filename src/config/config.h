@@ -25,6 +25,11 @@ struct config {
     char data_dir[CONFIG_STR_MAX];    /* logs, secret.key, the embedded store */
     char replica_url[CONFIG_STR_MAX]; /* [store]: a streaming replica checks read; "": none */
     long replica_max_lag;             /* [store]: seconds of replay lag a check accepts */
+    /* [watch] (watch.md): change capture triggers | poll | off; "": the default
+     * of the mode (own: triggers, attached: off), see config_watch_mode. */
+    char watch_mode[16];
+    long watch_poll_interval;        /* ms between polls of the change rows (SQLite) */
+    long watch_full_sweep_interval;  /* seconds between full sweeps while watching */
     char listen[CONFIG_STR_MAX];      /* ADDR:PORT for serve */
     long check_interval;              /* seconds between health checks */
     long sync_interval;               /* seconds between auto-syncs */

@@ -17,6 +17,7 @@ struct metrics;
 struct alerts;
 struct notifier;
 struct readiness;
+struct watcher;
 
 struct app {
     struct config cfg;
@@ -28,6 +29,8 @@ struct app {
     struct alerts *alerts;         /* alert evaluation (NULL with --no-scheduler) */
     struct notifier *notifier;     /* the outbox worker (NULL with --no-scheduler) */
     struct readiness *readiness;   /* the store probe behind /readyz */
+    struct watcher *watcher;       /* applies captured changes (watch.md); NULL when the
+                                      watch mode is off or with --no-scheduler */
     unsigned char jwt_secret[CONFIG_STR_MAX]; /* the HS256 key, whole (auth_init) */
     size_t jwt_secret_len;
     char instance_id[64];          /* host:pid, names this process in job history */

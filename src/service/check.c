@@ -8,6 +8,7 @@
 #include "model/pair.h"
 #include "service/daylog.h"
 #include "service/report.h"
+#include "util/array.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 
@@ -29,7 +30,43 @@ struct sink {
     bool body_open;
     bool first;
     char file_error[256];
+    /* A full sweep compared with the watcher (check_options.watch_compare):
+     * every violation it found, and the watcher's open ones. */
+    struct seen {
+        int64_t user;
+        char spec[SPEC_ID_MAX];
+        char issue[ISSUE_TYPE_MAX];
+    } *found, *held;
+    size_t n_found, cap_found, n_held, cap_held;
+    /* The change rows pending in the check's snapshot (check_options.watch). */
+    int64_t *pending_ids;
+    size_t n_pending, cap_pending;
+    struct pair_key *pending_keys;
+    size_t n_keys, cap_keys;
+    struct watch_state state; /* the watcher's, before the sweep */
+    struct check_run *counting; /* an incremental run: the open violations counted here */
 };
+
+static void sink_free(struct sink *k)
+{
+    free(k->found);
+    free(k->held);
+    free(k->pending_ids);
+    free(k->pending_keys);
+}
+
+/* Append (user, spec, issue) to a list of seen violations; STORE_ERR_NOMEM. */
+static int seen_push(struct store *s, struct seen **list, size_t *n, size_t *cap, int64_t user,
+                     const char *spec, const char *issue)
+{
+    if (ARRAY_RESERVE(*list, *n, *cap, 1024) != 0)
+        return store_fail(s, STORE_ERR_NOMEM, "out of memory comparing with the watcher");
+    struct seen *e = &(*list)[(*n)++];
+    e->user = user;
+    snprintf(e->spec, sizeof e->spec, "%s", spec);
+    snprintf(e->issue, sizeof e->issue, "%s", issue);
+    return 0;
+}
 
 /* The pair's open violation when it is of v's issue type; NULL otherwise. */
 static const struct open_violation *same_open(const struct pair_levels *p,
@@ -79,6 +116,10 @@ static int emit(struct sink *k, const struct pair_levels *p, struct violation *v
         rc != STORE_ERR_NOT_FOUND)
         return rc;
     if (!k->o->dry_run && (rc = stage_pair(k->s, p, v)) != 0)
+        return rc;
+    if (k->o->watch_compare && !k->o->dry_run &&
+        (rc = seen_push(k->s, &k->found, &k->n_found, &k->cap_found, v->user_id, v->spec,
+                        v->issue_type)) != 0)
         return rc;
     if (k->body_open) {
         if (report_write_violation(k->body.fp, v, k->first) != 0) {
@@ -319,8 +360,177 @@ static void source_line(const struct check_options *o, const struct check_source
     daylog_close(log);
 }
 
+/* ---- the watcher's side of a full sweep (watch.md) ---- */
+
+static int cmp_key(int64_t ua, const char *sa, int64_t ub, const char *sb)
+{
+    if (ua != ub)
+        return ua < ub ? -1 : 1;
+    return strcmp(sa, sb);
+}
+
+static int cmp_seen(const void *a, const void *b)
+{
+    const struct seen *x = a, *y = b;
+    return cmp_key(x->user, x->spec, y->user, y->spec);
+}
+
+static int cmp_pair_key(const void *a, const void *b)
+{
+    const struct pair_key *x = a, *y = b;
+    return cmp_key(x->user_id, x->spec, y->user_id, y->spec);
+}
+
+/* A change row pending in the snapshot: consumed when the sweep records. */
+static int collect_pending(void *ctx, const struct pair_change *c)
+{
+    struct sink *k = ctx;
+    if (ARRAY_RESERVE(k->pending_ids, k->n_pending, k->cap_pending, 256) != 0 ||
+        ARRAY_RESERVE(k->pending_keys, k->n_keys, k->cap_keys, 256) != 0)
+        return store_fail(k->s, STORE_ERR_NOMEM, "out of memory reading pending changes");
+    k->pending_ids[k->n_pending++] = c->id;
+    struct pair_key *pk = &k->pending_keys[k->n_keys++];
+    pk->user_id = c->user_id;
+    memcpy(pk->spec, c->spec, sizeof pk->spec);
+    return 0;
+}
+
+static int collect_held(void *ctx, const struct violation *v)
+{
+    struct sink *k = ctx;
+    return seen_push(k->s, &k->held, &k->n_held, &k->cap_held, v->user_id, v->spec,
+                     v->issue_type);
+}
+
+static bool pending_pair(const struct sink *k, int64_t user, const char *spec)
+{
+    struct pair_key key = {.user_id = user};
+    snprintf(key.spec, sizeof key.spec, "%s", spec);
+    return k->n_keys &&
+           bsearch(&key, k->pending_keys, k->n_keys, sizeof key, cmp_pair_key) != NULL;
+}
+
+static void note_divergence(struct check_outcome *out, int64_t user, const char *spec,
+                            const char *watcher, const char *full)
+{
+    out->run.divergences++;
+    if (out->n_divergent >= CHECK_DIVERGENCES_LISTED)
+        return;
+    struct check_divergence *d = &out->divergent[out->n_divergent++];
+    d->user_id = user;
+    snprintf(d->spec, sizeof d->spec, "%s", spec);
+    snprintf(d->watcher, sizeof d->watcher, "%s", watcher);
+    snprintf(d->full, sizeof d->full, "%s", full);
+}
+
+/* Compare the sweep's violations with the watcher's open ones, pair by pair,
+ * leaving out the pairs with a change pending in the sweep's snapshot (the
+ * watcher has not seen those yet); with nothing pending, the pair and user
+ * counts too. Fills run.divergences and out's list. Returns 0 or a store
+ * error. */
+static int compare_with_watcher(struct sink *k, struct check_outcome *out)
+{
+    int rc = k->s->ops->violations_open(k->s, NULL, collect_held, k);
+    if (rc)
+        return rc;
+    qsort(k->found, k->n_found, sizeof *k->found, cmp_seen);
+    qsort(k->held, k->n_held, sizeof *k->held, cmp_seen);
+    size_t i = 0, j = 0;
+    while (i < k->n_found || j < k->n_held) {
+        const struct seen *f = i < k->n_found ? &k->found[i] : NULL;
+        const struct seen *h = j < k->n_held ? &k->held[j] : NULL;
+        int order = !f ? 1 : !h ? -1 : cmp_key(f->user, f->spec, h->user, h->spec);
+        const struct seen *at = order <= 0 ? f : h;
+        const char *full = order <= 0 ? f->issue : "";
+        const char *held = order >= 0 ? h->issue : "";
+        i += order <= 0;
+        j += order >= 0;
+        if (strcmp(full, held) != 0 && !pending_pair(k, at->user, at->spec))
+            note_divergence(out, at->user, at->spec, held, full);
+    }
+    out->watch_pairs = k->state.pairs;
+    out->watch_users = k->state.users;
+    if (k->n_pending == 0 &&
+        (k->state.pairs != out->run.total_checked || k->state.users != out->run.users_checked)) {
+        int64_t d = k->state.pairs - out->run.total_checked;
+        out->counts_diverged = true;
+        out->run.divergences += d > 0 ? d : d < 0 ? -d : 1;
+    }
+    return 0;
+}
+
+/* Log a divergence as watch.md asks: one ERROR line naming the pairs. */
+static void divergence_line(const struct check_options *o, const struct check_outcome *out)
+{
+    if (!out->run.divergences || !o->data_dir)
+        return;
+    struct daylog *log = daylog_open(o->data_dir);
+    if (!log)
+        return;
+    char pairs[1200] = "";
+    size_t n = 0;
+    for (int i = 0; i < out->n_divergent && n < sizeof pairs - 120; i++) {
+        const struct check_divergence *d = &out->divergent[i];
+        int w = snprintf(pairs + n, sizeof pairs - n, "%suser %lld %s: watcher %s, full %s",
+                         i ? "; " : "", (long long)d->user_id, d->spec,
+                         d->watcher[0] ? d->watcher : "consistent",
+                         d->full[0] ? d->full : "consistent");
+        if (w > 0)
+            n += (size_t)w;
+    }
+    char counts[200] = "";
+    if (out->counts_diverged)
+        snprintf(counts, sizeof counts, "%swatcher counted %lld pairs of %lld users, the sweep "
+                 "%lld of %lld", n ? "; " : "", (long long)out->watch_pairs,
+                 (long long)out->watch_users, (long long)out->run.total_checked,
+                 (long long)out->run.users_checked);
+    daylog_write(log, LOG_ERROR, "health_check",
+                 "Watch divergence: the full sweep (check #%lld) found %lld pair(s) the watcher "
+                 "had wrong (%s%s%s); the full result replaces the watcher's state",
+                 (long long)out->run.id, (long long)out->run.divergences, pairs,
+                 out->n_divergent < out->run.divergences && n ? ", …" : "", counts);
+    daylog_close(log);
+}
+
+/* After a recorded sweep: the change rows it saw are consumed and the watch
+ * state is what it read. Returns 0 or a store error. */
+static int watch_reset_after(struct sink *k, const struct check_run *run)
+{
+    struct store *s = k->s;
+    int rc = s->ops->begin(s, STORE_TXN_WRITE);
+    if (rc == 0)
+        rc = s->ops->watch_reset(s, k->pending_ids, k->n_pending, run->total_checked,
+                                 run->users_checked, run->inconsistent, run->id,
+                                 run->divergences, time_now_us());
+    if (rc == 0)
+        return s->ops->commit(s);
+    if (s->in_txn)
+        s->ops->rollback(s);
+    return rc;
+}
+
+static int execute_full(struct store *s, const struct check_options *o,
+                        struct check_outcome *out, char *err, size_t errlen);
+
 int check_execute(struct store *s, const struct check_options *o, struct check_outcome *out,
                   char *err, size_t errlen)
+{
+    bool lock = o->watch && !o->dry_run && s->ops->watch_lock;
+    int rc;
+    if (lock && (rc = s->ops->watch_lock(s, true)) != 0) {
+        memset(out, 0, sizeof *out);
+        snprintf(err, errlen, "health check failed: %s", store_errmsg(s));
+        return ls_from_store(rc);
+    }
+    rc = execute_full(s, o, out, err, errlen);
+    if (lock)
+        (void)s->ops->watch_lock(s, false);
+    return rc;
+}
+
+/* The full check: every pair read (with o->watch, under the watch lock). */
+static int execute_full(struct store *s, const struct check_options *o,
+                        struct check_outcome *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     struct check_run *run = &out->run;
@@ -345,10 +555,18 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
                                   sizeof k.file_error) == 0)
             k.body_open = true;
     }
+    bool watch = o->watch && !o->dry_run && s->ops->watch_reset;
+    if (watch && o->watch_compare && (rc = s->ops->watch_state_get(s, &k.state)) != 0)
+        goto store_failed;
     if (!o->dry_run && (rc = s->ops->check_stage_reset(s)) != 0)
         goto store_failed;
     if ((rc = r->ops->begin(r, STORE_TXN_READ)) != 0)
         goto store_failed;
+    if (watch) {
+        if ((rc = r->ops->watch_changes(r, 0, collect_pending, &k)) != 0)
+            goto store_failed;
+        qsort(k.pending_keys, k.n_keys, sizeof *k.pending_keys, cmp_pair_key);
+    }
     struct pair_filter all = {.open_violations = true};
     if ((rc = r->ops->pair_scan_open(r, &all, &scan)) != 0)
         goto store_failed;
@@ -365,6 +583,7 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
         r->ops->rollback(r); /* nothing staged is applied: open violations stay open */
         if (k.body_open)
             atomic_file_abort(&k.body);
+        sink_free(&k);
         return LS_ERR_VALIDATION;
     }
     if (!o->dry_run && (rc = s->ops->check_stage_complete(s)) != 0)
@@ -375,21 +594,30 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
     run->consistency_rate = health_rate(run->consistent, run->total_checked);
     snprintf(run->status, sizeof run->status, "%s",
              health_status(run->consistency_rate, o->healthy_threshold, o->degraded_threshold));
+    snprintf(run->kind, sizeof run->kind, "full");
+    if (watch && o->watch_compare && (rc = compare_with_watcher(&k, out)) != 0)
+        goto store_failed;
     run->duration_ms = (double)(time_mono_us() - mono0) / 1000.0;
-    if (o->dry_run)
+    if (o->dry_run) {
+        sink_free(&k);
         return 0;
+    }
 
     if (o->may_record && !o->may_record(o->may_record_ctx)) {
         snprintf(err, errlen, "health check not recorded: this process no longer leads the "
                  "scheduled jobs");
         if (k.body_open)
             atomic_file_abort(&k.body);
+        sink_free(&k);
         return LS_ERR_CONFLICT;
     }
     if ((rc = s->ops->check_record(s, run)) != 0)
         goto store_failed;
     out->recorded = true;
+    if (watch && (rc = watch_reset_after(&k, run)) != 0)
+        goto store_failed;
     source_line(o, &run->read);
+    divergence_line(o, out);
     if (k.body_open)
         write_report_file(&k, run);
     if (k.body_open) {
@@ -402,6 +630,7 @@ int check_execute(struct store *s, const struct check_options *o, struct check_o
         /* The check is recorded either way; failing to note the file is not fatal. */
         (void)s->ops->check_set_file(s, run->id, run->report_file, run->file_error);
     }
+    sink_free(&k);
     return 0;
 
 store_failed:
@@ -415,6 +644,7 @@ store_failed:
         s->ops->rollback(s);
     if (k.body_open)
         atomic_file_abort(&k.body);
+    sink_free(&k);
     return ls_from_store(rc);
 }
 
@@ -443,4 +673,94 @@ int check_current_violations(struct store *s, const char *spec, const char *dire
         return ls_from_store(rc);
     }
     return 0;
+}
+
+/* An open violation into the incremental run's file and sinks. */
+static int emit_open(void *ctx, const struct violation *v)
+{
+    struct sink *k = ctx;
+    k->counting->inconsistent++;
+    if (k->body_open) {
+        if (report_write_violation(k->body.fp, v, k->first) != 0) {
+            snprintf(k->file_error, sizeof k->file_error, "cannot write %s: write failed",
+                     CHECK_DIR);
+            atomic_file_abort(&k->body);
+            k->body_open = false;
+        }
+        k->first = false;
+    }
+    if (k->o->on_violation && k->o->on_violation(k->o->ctx, v) != 0)
+        return store_fail(k->s, STORE_ERR, "the violation consumer stopped the check");
+    return 0;
+}
+
+int check_execute_incremental(struct store *s, const struct check_options *o,
+                              struct check_outcome *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    struct check_run *run = &out->run;
+    struct sink k = {.s = s, .read = s, .o = o, .first = true};
+    k.counting = run;
+    snprintf(run->read.source, sizeof run->read.source, "primary");
+    snprintf(run->kind, sizeof run->kind, "incremental");
+    snprintf(run->trigger, sizeof run->trigger, "%s", o->trigger ? o->trigger : "manual");
+    int64_t mono0 = time_mono_us();
+    k.now = run->timestamp = time_now_us();
+    s->errmsg[0] = '\0';
+    if (!o->dry_run && o->data_dir) {
+        char body_path[FS_PATH_MAX];
+        if (fs_join(body_path, sizeof body_path, o->data_dir, CHECK_DIR "/.body") != 0)
+            snprintf(k.file_error, sizeof k.file_error, "data_dir path is too long");
+        else if (atomic_file_open(&k.body, body_path, FS_SECRET_MODE, k.file_error,
+                                  sizeof k.file_error) == 0)
+            k.body_open = true;
+    }
+    struct watch_state st;
+    int rc = s->ops->begin(s, STORE_TXN_READ);
+    if (rc == 0)
+        rc = s->ops->watch_state_get(s, &st);
+    if (rc == 0)
+        rc = s->ops->violations_open(s, NULL, emit_open, &k);
+    if (rc == 0)
+        rc = s->ops->commit(s);
+    if (rc)
+        goto store_failed;
+    /* The open violations are counted as listed: one per inconsistent pair. */
+    run->total_checked = st.pairs > run->inconsistent ? st.pairs : run->inconsistent;
+    run->consistent = run->total_checked - run->inconsistent;
+    run->users_checked = st.users;
+    run->consistency_rate = health_rate(run->consistent, run->total_checked);
+    snprintf(run->status, sizeof run->status, "%s",
+             health_status(run->consistency_rate, o->healthy_threshold, o->degraded_threshold));
+    run->duration_ms = (double)(time_mono_us() - mono0) / 1000.0;
+    if (o->dry_run)
+        return 0;
+    if (o->may_record && !o->may_record(o->may_record_ctx)) {
+        snprintf(err, errlen, "health check not recorded: this process no longer leads the "
+                 "scheduled jobs");
+        if (k.body_open)
+            atomic_file_abort(&k.body);
+        return LS_ERR_CONFLICT;
+    }
+    if ((rc = s->ops->check_record(s, run)) != 0)
+        goto store_failed;
+    out->recorded = true;
+    if (k.body_open)
+        write_report_file(&k, run);
+    if (k.body_open)
+        atomic_file_abort(&k.body);
+    if (k.file_error[0] || run->report_file[0]) {
+        snprintf(run->file_error, sizeof run->file_error, "%s", k.file_error);
+        snprintf(out->file_error, sizeof out->file_error, "%s", k.file_error);
+        (void)s->ops->check_set_file(s, run->id, run->report_file, run->file_error);
+    }
+    return 0;
+
+store_failed:
+    snprintf(err, errlen, "health check failed: %s", store_errmsg(s));
+    if (s->in_txn)
+        s->ops->rollback(s);
+    if (k.body_open)
+        atomic_file_abort(&k.body);
+    return ls_from_store(rc);
 }

@@ -34,12 +34,35 @@ struct check_options {
     struct store *read_store;
     /* Where the pairs were read, recorded with the run; source "": primary. */
     struct check_source read;
+    /* Change capture (watch.md): a recorded full check takes the watch lock,
+     * consumes the change rows pending in its snapshot and sets the watch
+     * state from what it read. With watch_compare it first compares its
+     * result with the watcher's state (the divergences). */
+    bool watch;
+    bool watch_compare;
 };
+
+/* One pair a full sweep found the watcher wrong about (watch.md). */
+struct check_divergence {
+    int64_t user_id;
+    char spec[SPEC_ID_MAX];
+    char watcher[ISSUE_TYPE_MAX]; /* the watcher's open violation; "": consistent */
+    char full[ISSUE_TYPE_MAX];    /* what the full sweep found; "": consistent */
+};
+
+#define CHECK_DIVERGENCES_LISTED 20
 
 struct check_outcome {
     struct check_run run;          /* the summary; run.id > 0 when recorded */
     bool recorded;
     char file_error[256];          /* why the report file was not written, or "" */
+    /* A full sweep that compared with the watcher: the first divergent pairs
+     * (run.divergences counts them all), and whether the watcher's pair and
+     * user counts differed from the sweep's. */
+    struct check_divergence divergent[CHECK_DIVERGENCES_LISTED];
+    int n_divergent;
+    bool counts_diverged;
+    int64_t watch_pairs, watch_users; /* the watcher's counts compared */
 };
 
 /* Run one check, reading the pairs from o->read_store when set. Returns 0 (out filled; a file that could not be written is
@@ -47,6 +70,13 @@ struct check_outcome {
  * code with err set (the store failed; nothing was recorded). */
 int check_execute(struct store *s, const struct check_options *o, struct check_outcome *out,
                   char *err, size_t errlen);
+
+/* Record the watcher's state as a check of kind incremental (watch.md): the
+ * counts of watch_state and the open violations, the same history row, file
+ * and sinks as a full check, at a cost that does not grow with the pairs.
+ * Returns 0 or an LS_ERR_* code with err set. */
+int check_execute_incremental(struct store *s, const struct check_options *o,
+                              struct check_outcome *out, char *err, size_t errlen);
 
 /* Stream the violations that exist right now (one read snapshot, nothing
  * recorded), optionally for one specialization, with email and first_seen

@@ -7,6 +7,7 @@
 #include "model/health.h"
 #include "model/pair.h"
 #include "service/job_history.h"
+#include "service/watch.h"
 #include "util/proc_stats.h"
 #include "util/timeutil.h"
 
@@ -40,6 +41,10 @@ static const double check_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025
                                        0.1,    0.25,  0.5,    1,     2.5,  5,     10,
                                        30,     60,    120,    300,   600};
 #define N_CHECK_BUCKETS ((int)(sizeof check_buckets / sizeof check_buckets[0]))
+/* Detection lag (watch.md): the target is 1 s at the 99th percentile. */
+static const double lag_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                     0.75,  1,    2.5,   5,    10,  30,   60, 300};
+#define N_LAG_BUCKETS ((int)(sizeof lag_buckets / sizeof lag_buckets[0]))
 /* Request durations in microseconds: most answers take well under 1 ms. */
 static const int64_t http_buckets_us[] = {100,    250,    500,     1000,    2500,   5000,
                                           10000,  25000,  50000,   100000,  250000, 500000,
@@ -69,6 +74,9 @@ struct metrics {
     atomic_int handler_threads[METRICS_LANES], handlers_busy[METRICS_LANES],
         handler_queue[METRICS_LANES];
     atomic_ullong file_failures;
+    atomic_ullong lag_buckets[N_LAG_BUCKETS + 1];
+    _Atomic double lag_sum;
+    atomic_ullong changes_applied;
     /* Open violations by issue type, counted once per recorded check. */
     pthread_mutex_t mu;
     int64_t counted_check;
@@ -188,6 +196,24 @@ void metrics_check(struct metrics *m, const char *trigger, const char *status,
     atomic_fetch_add(&m->check_buckets[b], 1);
     double old = atomic_load(&m->check_sum);
     while (!atomic_compare_exchange_weak(&m->check_sum, &old, old + duration_seconds))
+        ;
+}
+
+void metrics_watch_batch(struct metrics *m, int64_t changes, const double *lags, size_t n)
+{
+    if (!m)
+        return;
+    atomic_fetch_add(&m->changes_applied, (unsigned long long)changes);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        int b = 0;
+        while (b < N_LAG_BUCKETS && lags[i] > lag_buckets[b])
+            b++;
+        atomic_fetch_add_explicit(&m->lag_buckets[b], 1, memory_order_relaxed);
+        sum += lags[i];
+    }
+    double old = atomic_load(&m->lag_sum);
+    while (!atomic_compare_exchange_weak(&m->lag_sum, &old, old + sum))
         ;
 }
 
@@ -313,6 +339,9 @@ struct store_view {
     struct alerts_facts f;
     int64_t by_issue[N_ISSUES];
     int64_t firing[2]; /* warning, critical */
+    bool has_watch;    /* the watcher runs: its state and pending changes */
+    struct watch_state watch;
+    int64_t pending;
 };
 
 static int read_store(struct metrics *m, const struct config *cfg, struct store *s,
@@ -325,7 +354,50 @@ static int read_store(struct metrics *m, const struct config *cfg, struct store 
         rc = violations_by_issue(m, s, v->f.check.id, v->by_issue);
     if (rc == 0)
         rc = s->ops->alert_list(s, true, 0, count_firing, v->firing);
+    double oldest;
+    v->has_watch = rc == 0 && watch_active(cfg, s);
+    if (v->has_watch && (rc = s->ops->watch_state_get(s, &v->watch)) == 0)
+        rc = s->ops->watch_pending(s, &v->pending, &oldest);
     return rc;
+}
+
+static void render_watch(struct buf *b, const struct store_view *v)
+{
+    if (!v->has_watch)
+        return;
+    head(b, "lockstep_watch_pending_changes", "gauge",
+         "Change rows the watcher has not applied yet.");
+    buf_printf(b, "lockstep_watch_pending_changes %lld\n", (long long)v->pending);
+    head(b, "lockstep_watch_divergences_total", "counter",
+         "Pairs full sweeps found the watcher's state wrong about (a correct watcher: 0).");
+    buf_printf(b, "lockstep_watch_divergences_total %lld\n",
+               (long long)v->watch.divergences_total);
+    if (v->watch.last_full_at) {
+        head(b, "lockstep_watch_last_full_sweep_timestamp_seconds", "gauge",
+             "Unix time of the last recorded full sweep.");
+        buf_printf(b, "lockstep_watch_last_full_sweep_timestamp_seconds %.6f\n",
+                   (double)v->watch.last_full_at / 1e6);
+    }
+}
+
+static void render_lag(struct buf *b, struct metrics *m)
+{
+    head(b, "lockstep_watch_changes_applied_total", "counter",
+         "Change rows the watcher of this process applied.");
+    buf_printf(b, "lockstep_watch_changes_applied_total %llu\n",
+               atomic_load(&m->changes_applied));
+    head(b, "lockstep_detection_lag_seconds", "histogram",
+         "From the commit of a change to the watcher's commit of its pair's new state.");
+    unsigned long long cumulative = 0;
+    for (int i = 0; i <= N_LAG_BUCKETS; i++) {
+        cumulative += atomic_load(&m->lag_buckets[i]);
+        if (i < N_LAG_BUCKETS)
+            buf_printf(b, "lockstep_detection_lag_seconds_bucket{le=\"%g\"} %llu\n",
+                       lag_buckets[i], cumulative);
+    }
+    buf_printf(b, "lockstep_detection_lag_seconds_bucket{le=\"+Inf\"} %llu\n", cumulative);
+    buf_printf(b, "lockstep_detection_lag_seconds_sum %.6f\n", atomic_load(&m->lag_sum));
+    buf_printf(b, "lockstep_detection_lag_seconds_count %llu\n", cumulative);
 }
 
 static void render_store(struct buf *b, const struct store_view *v, bool deprecated)
@@ -512,8 +584,10 @@ int metrics_render(struct metrics *m, const struct config *cfg, struct store *s,
     buf_printf(b, "lockstep_up %d\n", rc == 0 ? 1 : 0);
     head(b, "lockstep_build_info", "gauge", "Always 1; the version of this Lockstep build.");
     buf_printf(b, "lockstep_build_info{version=\"%s\"} 1\n", LOCKSTEP_VERSION);
-    if (rc == 0)
+    if (rc == 0) {
         render_store(b, &v, cfg->metrics_deprecated);
+        render_watch(b, &v);
+    }
 
     head(b, "lockstep_checks_total", "counter",
          "Recorded checks run by this process, by trigger and resulting status.");
@@ -545,6 +619,7 @@ int metrics_render(struct metrics *m, const struct config *cfg, struct store *s,
     head(b, "lockstep_file_write_failures_total", "counter",
          "Report and log files this process could not write.");
     buf_printf(b, "lockstep_file_write_failures_total %llu\n", atomic_load(&m->file_failures));
+    render_lag(b, m);
     render_http(b, m);
     render_process(b, cfg->metrics_deprecated);
     return rc;

@@ -44,6 +44,9 @@ void metrics_http(struct metrics *m, int route, const char *method, int status,
 /* Count one recorded check (trigger scheduled|manual, status healthy|…). */
 void metrics_check(struct metrics *m, const char *trigger, const char *status,
                    double duration_seconds);
+/* Count one applied watcher batch: its change rows and each one's detection
+ * lag in seconds (lags may be NULL with n 0). */
+void metrics_watch_batch(struct metrics *m, int64_t changes, const double *lags, size_t n);
 /* Count one job run outcome (success, failed, missed, skipped, interrupted). */
 void metrics_job(struct metrics *m, const char *job, const char *status);
 /* Whether this process leads the scheduled jobs (1) or not (0). */

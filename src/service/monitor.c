@@ -6,6 +6,7 @@
 #include "service/metrics.h"
 #include "service/replica.h"
 #include "service/report.h"
+#include "service/watch.h"
 #include "service/job_history.h"
 #include "util/timeutil.h"
 
@@ -21,6 +22,7 @@ struct monitor {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool running, running_dry;
+    bool swept; /* a recorded full check succeeded in this process (under `running`) */
     uint64_t started_gen, finished_gen;
     /* The last finished run, handed to callers who joined it. */
     int result_rc;
@@ -33,6 +35,7 @@ struct monitor {
      * check recorded by another process takes to show. */
     pthread_mutex_t cache_mu;
     int64_t cached_check_id;
+    int64_t cached_watch_version; /* the watch state the cached text shows; -1: none */
     int64_t cached_at; /* monotonic */
     char *cached_status;
     size_t cached_len;
@@ -128,6 +131,59 @@ static int newest_first(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Whether a recorded check may be incremental now (watch.md): the watcher's
+ * state was set by a full sweep of this process, within full_sweep_interval,
+ * and no specialization changed since. */
+static bool incremental_due(struct monitor *m, const struct watch_state *st)
+{
+    int64_t every = m->cfg->watch_full_sweep_interval * USEC_PER_SEC;
+    return m->swept && st->initialized && !st->sweep_requested &&
+           time_now_us() - st->last_full_at < every;
+}
+
+/* Apply what is pending before an incremental run records the state: at
+ * most a few batches (the watcher thread does the rest). */
+static int drain_some(struct monitor *m, struct store *s, char *err, size_t errlen)
+{
+    for (int i = 0; i < 8; i++) {
+        struct watch_batch b;
+        int rc = watch_apply_batch(s, m->cfg->sync_direction, WATCH_BATCH_ROWS, &b, err, errlen);
+        if (rc)
+            return rc;
+        metrics_watch_batch(m->metrics, b.changes, b.lags, (size_t)(b.lags ? b.changes : 0));
+        free(b.lags);
+        if (b.changes == 0)
+            break;
+    }
+    return 0;
+}
+
+/* Run the check of the right kind: incremental when the watcher's state can
+ * be recorded, else full (comparing with the watcher when it runs). */
+static int run_kind(struct monitor *m, struct store *s, const struct monitor_check *c,
+                    struct check_options *o, struct check_outcome *out, char *err,
+                    size_t errlen)
+{
+    bool watching = !c->dry_run && watch_active(m->cfg, s);
+    struct watch_state st = {0};
+    if (watching && s->ops->watch_state_get(s, &st) != 0) {
+        snprintf(err, errlen, "health check failed: %s", store_errmsg(s));
+        return LS_ERR_DATABASE;
+    }
+    if (watching && !c->full && incremental_due(m, &st)) {
+        int rc = drain_some(m, s, err, errlen);
+        return rc ? rc : check_execute_incremental(s, o, out, err, errlen);
+    }
+    /* Own mode keeps its capture triggers with the watcher off: every full
+     * check consumes the change rows it saw, so they never pile up. */
+    o->watch = !c->dry_run && s->ops->watch_reset != NULL;
+    o->watch_compare = watching && st.initialized && !st.sweep_requested;
+    int rc = replica_check(m->replica, s, o, out, err, errlen);
+    if (rc == 0 && !c->dry_run)
+        m->swept = true;
+    return rc;
+}
+
 /* Run the check and build its JSON report. */
 static int execute(struct monitor *m, struct store *s, const struct monitor_check *c,
                    struct monitor_result *res, char *err, size_t errlen)
@@ -153,7 +209,7 @@ static int execute(struct monitor *m, struct store *s, const struct monitor_chec
         .may_record = c->may_record,
         .may_record_ctx = c->may_record_ctx,
     };
-    int rc = replica_check(m->replica, s, &o, &res->outcome, err, errlen);
+    int rc = run_kind(m, s, c, &o, &res->outcome, err, errlen);
     if (rc == 0) {
         qsort(sink.keep, sink.n, sizeof *sink.keep, newest_first);
         FILE *bf = open_memstream(&body, &body_len);
@@ -169,6 +225,19 @@ static int execute(struct monitor *m, struct store *s, const struct monitor_chec
         FILE *in = !failed && body_len ? fmemopen(body, body_len, "r") : NULL;
         FILE *out = failed ? NULL : open_memstream(&report, &report_len);
         if (extra) {
+            const struct check_outcome *oc = &res->outcome;
+            if (oc->run.divergences) { /* the pairs a full sweep found the watcher wrong about */
+                json_t *pairs = json_array();
+                for (int i = 0; pairs && i < oc->n_divergent; i++) {
+                    const struct check_divergence *d = &oc->divergent[i];
+                    json_array_append_new(
+                        pairs, json_pack("{s:I, s:s, s:s?, s:s?}", "user_id",
+                                         (json_int_t)d->user_id, "specialization", d->spec,
+                                         "watcher", d->watcher[0] ? d->watcher : NULL, "full",
+                                         d->full[0] ? d->full : NULL));
+                }
+                json_object_set_new(extra, "divergent_pairs", pairs ? pairs : json_null());
+            }
             json_object_set_new(extra, "total_violations", json_integer(sink.total));
             json_object_set_new(extra, "violations_truncated",
                                 json_boolean(sink.total > (int64_t)sink.n));
@@ -279,12 +348,14 @@ static char *unknown_status(size_t *len)
 #define STATUS_TTL_US (1000 * 1000)
 
 /* A copy of the cached status when it is fresh enough; NULL otherwise. */
-static char *cached_copy(struct monitor *m, int64_t check_id, size_t *len)
+static char *cached_copy(struct monitor *m, int64_t check_id, int64_t watch_version,
+                         size_t *len)
 {
     char *copy = NULL;
     pthread_mutex_lock(&m->cache_mu);
     bool fresh = m->cached_status && m->cached_check_id >= 0 &&
-                 (check_id ? m->cached_check_id == check_id
+                 (check_id ? m->cached_check_id == check_id &&
+                                 m->cached_watch_version == watch_version
                            : time_mono_us() - m->cached_at < STATUS_TTL_US);
     if (fresh && (copy = malloc(m->cached_len + 1)) != NULL) {
         memcpy(copy, m->cached_status, m->cached_len + 1);
@@ -298,7 +369,25 @@ static char *cached_copy(struct monitor *m, int64_t check_id, size_t *len)
 
 char *monitor_status_cached(struct monitor *m, size_t *len)
 {
-    return cached_copy(m, 0, len);
+    return cached_copy(m, 0, 0, len);
+}
+
+/* The watcher's live part of /health/status (watch.md): its counts replace
+ * the last recorded check's, so drift shows as soon as it is applied. */
+static json_t *watch_json(const struct watch_state *ws, int64_t pending, const char *mode)
+{
+    json_t *w = json_object();
+    if (!w)
+        return NULL;
+    json_object_set_new(w, "mode", json_string(mode));
+    json_object_set_new(w, "pairs", json_integer(ws->pairs));
+    json_object_set_new(w, "pending_changes", json_integer(pending));
+    json_object_set_new(w, "applied_at", report_time_json(ws->applied_at));
+    json_object_set_new(w, "last_full_sweep", report_time_json(ws->last_full_at));
+    json_object_set_new(w, "detection_lag_seconds",
+                        ws->applied_at ? json_real(ws->last_lag_seconds) : json_null());
+    json_object_set_new(w, "divergences_total", json_integer(ws->divergences_total));
+    return w;
 }
 
 int monitor_status_json(struct monitor *m, struct store *s, char **out, size_t *len)
@@ -312,8 +401,26 @@ int monitor_status_json(struct monitor *m, struct store *s, char **out, size_t *
     }
     if (rc)
         return ls_from_store(rc);
-    if ((*out = cached_copy(m, c.id, len)) != NULL)
+    struct watch_state ws = {0};
+    int64_t pending = 0;
+    double oldest = 0;
+    bool live = watch_active(m->cfg, s);
+    if (live && ((rc = s->ops->watch_state_get(s, &ws)) != 0 ||
+                 (rc = s->ops->watch_pending(s, &pending, &oldest)) != 0))
+        return ls_from_store(rc);
+    live = live && ws.initialized && ws.last_full_check_id > 0;
+    if ((*out = cached_copy(m, c.id, live ? ws.version : -1, len)) != NULL)
         return 0;
+    if (live) { /* the watcher's state, newer than any recorded check */
+        c.total_checked = ws.pairs;
+        c.inconsistent = ws.violations;
+        c.consistent = ws.pairs > ws.violations ? ws.pairs - ws.violations : 0;
+        c.users_checked = ws.users;
+        c.consistency_rate = health_rate(c.consistent, c.total_checked);
+        snprintf(c.status, sizeof c.status, "%s",
+                 health_status(c.consistency_rate, m->cfg->healthy_threshold,
+                               m->cfg->degraded_threshold));
+    }
 
     json_t *o = json_object();
     struct collect col = {json_array(), false};
@@ -343,6 +450,9 @@ int monitor_status_json(struct monitor *m, struct store *s, char **out, size_t *
                         json_boolean(health_requires_attention(c.status)));
     json_object_set_new(o, "violations", col.arr);
     json_object_set_new(o, "violations_truncated", json_boolean(truncated));
+    json_object_set_new(o, "last_check_kind", json_string(c.kind[0] ? c.kind : "full"));
+    if (watch_active(m->cfg, s))
+        json_object_set_new(o, "watch", watch_json(&ws, pending, m->cfg->watch_mode));
     char *text = json_dumps(o, REPORT_JSON_FLAGS);
     json_decref(o);
     if (!text)
@@ -356,6 +466,7 @@ int monitor_status_json(struct monitor *m, struct store *s, char **out, size_t *
         m->cached_status = copy;
         m->cached_len = *len;
         m->cached_check_id = c.id;
+        m->cached_watch_version = live ? ws.version : -1;
         m->cached_at = time_mono_us();
     }
     pthread_mutex_unlock(&m->cache_mu);

@@ -17,6 +17,11 @@ struct monitor_check {
     bool dry_run;
     const char *trigger;  /* scheduled | manual */
     bool wait;            /* a check is running: wait for it (true) or LS_ERR_CONFLICT */
+    /* With the watcher active (watch.md), a recorded check is incremental
+     * unless full is asked, no full sweep succeeded in this process yet, the
+     * last one is older than full_sweep_interval or the specializations
+     * changed; full: always read every pair. */
+    bool full;
     bool (*may_record)(void *ctx); /* optional: check_options.may_record */
     void *may_record_ctx;
 };

@@ -19,9 +19,7 @@ int sq_watch_state_get(struct store *s, struct watch_state *out)
     if (!st)
         return STORE_ERR;
     int rc = sq_step_one(ss, st, "read the watch state");
-    if (rc == SQLITE_DONE)
-        return store_fail(s, STORE_ERR_NOT_FOUND, "watch_state has no row");
-    if (rc != SQLITE_ROW)
+    if (rc)
         return rc;
     memset(out, 0, sizeof *out);
     out->initialized = sqlite3_column_int(st, 0) != 0;
@@ -46,8 +44,8 @@ int sq_watch_pending(struct store *s, int64_t *count, double *oldest)
     if (!st)
         return STORE_ERR;
     int rc = sq_step_one(ss, st, "count pending changes");
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? STORE_ERR : rc;
+    if (rc)
+        return rc;
     *count = sqlite3_column_int64(st, 0);
     *oldest = sqlite3_column_double(st, 1);
     sqlite3_reset(st);
@@ -161,8 +159,8 @@ static int read_open(struct sqlite_store *ss, const struct pair_key *k, struct p
     sqlite3_bind_text(st, 2, k->spec, -1, SQLITE_STATIC);
     int rc = sq_step_one(ss, st, "read an open violation");
     p->open_known = true;
-    p->has_open = rc == SQLITE_ROW;
-    if (rc == SQLITE_ROW) {
+    p->has_open = rc == 0;
+    if (rc == 0) {
         struct open_violation *o = &p->open;
         sq_col_copy(st, 1, o->user_email, sizeof o->user_email);
         sq_col_copy(st, 3, o->issue_type, sizeof o->issue_type);
@@ -174,7 +172,7 @@ static int read_open(struct sqlite_store *ss, const struct pair_key *k, struct p
         o->first_seen = sq_col_time(st, 7);
     }
     sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : rc;
+    return rc == 0 || rc == STORE_ERR_NOT_FOUND ? 0 : rc;
 }
 
 int sq_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_pair_cb cb,
@@ -217,8 +215,8 @@ int sq_user_rows(struct store *s, const int64_t *users, size_t n, int64_t *out)
             return STORE_ERR;
         sqlite3_bind_int64(st, 1, users[i]);
         int rc = sq_step_one(ss, st, "count a user's rows");
-        if (rc != SQLITE_ROW)
-            return rc == SQLITE_DONE ? STORE_ERR : rc;
+        if (rc)
+            return rc;
         out[i] = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
     }

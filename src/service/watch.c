@@ -1,0 +1,419 @@
+/* watch.c — the watcher: batches of changed pairs re-classified from their
+ * current rows, the open violations and counts moved with them, and the
+ * thread of serve that applies them as the capture triggers report them. */
+#include "service/watch.h"
+
+#include "config/config.h"
+#include "model/pair.h"
+#include "service/app.h"
+#include "service/daylog.h"
+#include "service/errors.h"
+#include "service/metrics.h"
+#include "service/monitor.h"
+#include "util/array.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+bool watch_active(const struct config *cfg, const struct store *s)
+{
+    return strcmp(cfg->watch_mode, "off") != 0 && s->ops->watch_changes != NULL;
+}
+
+/* ---- one batch ---------------------------------------------------------------- */
+
+struct batch {
+    struct store *s;
+    const char *direction;
+    int64_t now;
+    struct pair_change *rows;
+    size_t n_rows, cap_rows;
+    struct pair_key *keys; /* the changed pairs, sorted, each once */
+    int *key_delta;        /* Σ delta of each key's changes */
+    size_t n_keys;
+    int64_t *users;        /* the changed users, sorted, each once */
+    int64_t *user_delta, *user_rows;
+    size_t n_users;
+    struct pair_levels *pairs; /* pairs_get's answer, in key order */
+    size_t n_pairs;
+    int64_t *ids;
+    struct watch_batch *out;
+};
+
+static void batch_free(struct batch *b)
+{
+    free(b->rows);
+    free(b->keys);
+    free(b->key_delta);
+    free(b->users);
+    free(b->user_delta);
+    free(b->user_rows);
+    free(b->pairs);
+    free(b->ids);
+}
+
+static int take_row(void *ctx, const struct pair_change *c)
+{
+    struct batch *b = ctx;
+    if (ARRAY_RESERVE(b->rows, b->n_rows, b->cap_rows, 256) != 0)
+        return store_fail(b->s, STORE_ERR_NOMEM, "out of memory reading changes");
+    b->rows[b->n_rows++] = *c;
+    return 0;
+}
+
+static int take_pair(void *ctx, const struct pair_levels *p)
+{
+    struct batch *b = ctx;
+    if (b->n_pairs >= b->n_keys)
+        return store_fail(b->s, STORE_ERR, "pairs_get answered more pairs than asked");
+    b->pairs[b->n_pairs++] = *p;
+    return 0;
+}
+
+static int cmp_change_key(const void *a, const void *b)
+{
+    const struct pair_change *x = a, *y = b;
+    if (x->user_id != y->user_id)
+        return x->user_id < y->user_id ? -1 : 1;
+    return strcmp(x->spec, y->spec);
+}
+
+/* Group the rows by pair and by user, with the sum of their deltas. */
+static int group_rows(struct batch *b)
+{
+    size_t n = b->n_rows;
+    b->ids = malloc(n * sizeof *b->ids);
+    b->keys = malloc(n * sizeof *b->keys);
+    b->key_delta = calloc(n, sizeof *b->key_delta);
+    b->users = malloc(n * sizeof *b->users);
+    b->user_delta = calloc(n, sizeof *b->user_delta);
+    b->user_rows = calloc(n, sizeof *b->user_rows);
+    b->pairs = malloc(n * sizeof *b->pairs);
+    if (!b->ids || !b->keys || !b->key_delta || !b->users || !b->user_delta || !b->user_rows ||
+        !b->pairs)
+        return store_fail(b->s, STORE_ERR_NOMEM, "out of memory grouping changes");
+    double oldest = 0;
+    for (size_t i = 0; i < n; i++) {
+        b->ids[i] = b->rows[i].id;
+        if (i == 0 || b->rows[i].changed_at < oldest)
+            oldest = b->rows[i].changed_at;
+    }
+    qsort(b->rows, n, sizeof *b->rows, cmp_change_key);
+    for (size_t i = 0; i < n; i++) {
+        const struct pair_change *c = &b->rows[i];
+        if (i == 0 || cmp_change_key(c, &b->rows[i - 1]) != 0) {
+            b->keys[b->n_keys].user_id = c->user_id;
+            memcpy(b->keys[b->n_keys].spec, c->spec, sizeof c->spec);
+            b->n_keys++;
+        }
+        b->key_delta[b->n_keys - 1] += c->delta;
+        if (i == 0 || c->user_id != b->rows[i - 1].user_id)
+            b->users[b->n_users++] = c->user_id;
+        b->user_delta[b->n_users - 1] += c->delta;
+    }
+    return 0;
+}
+
+/* Rows a side of a pair has now. */
+static int64_t side_rows(bool has, int64_t rows)
+{
+    return has ? (rows > 1 ? rows : 1) : 0;
+}
+
+/* Move one pair's open violation to what its rows say now. */
+static int apply_pair(struct batch *b, size_t i)
+{
+    struct store *s = b->s;
+    const struct pair_levels *p = &b->pairs[i];
+    int64_t now_rows = side_rows(p->has_progress, p->progress_rows) +
+                       side_rows(p->has_license, p->license_rows);
+    int64_t before = now_rows - b->key_delta[i];
+    b->out->dpairs += (now_rows > 0) - (before > 0);
+    struct violation v;
+    bool bad = (p->has_progress || p->has_license) && pair_violation(p, b->direction, &v);
+    b->out->dviolations += (int64_t)bad - (int64_t)p->has_open;
+    b->out->pairs++;
+    if (!bad) {
+        if (!p->has_open)
+            return 0;
+        b->out->resolved++;
+        return s->ops->violation_set(s, &b->keys[i], NULL, 0, b->now);
+    }
+    bool same = p->has_open && !strcmp(p->open.issue_type, v.issue_type);
+    if (same && pair_open_unchanged(&p->open, &v))
+        return 0;
+    if (same) {
+        v.first_seen = p->open.first_seen;
+        memcpy(v.user_email, p->open.user_email, sizeof v.user_email);
+    } else {
+        v.first_seen = b->now;
+        int rc = s->ops->user_email(s, v.user_id, v.user_email, NULL);
+        if (rc && rc != STORE_ERR_NOT_FOUND)
+            return rc;
+        b->out->opened++;
+        if (p->has_open)
+            b->out->resolved++;
+    }
+    return s->ops->violation_set(s, &b->keys[i], &v, 0, b->now);
+}
+
+/* The batch's work inside its transaction. */
+static int batch_body(struct batch *b, int64_t max_rows)
+{
+    struct store *s = b->s;
+    int rc = s->ops->watch_changes(s, max_rows, take_row, b);
+    if (rc || b->n_rows == 0)
+        return rc;
+    if ((rc = group_rows(b)) != 0)
+        return rc;
+    if ((rc = s->ops->pairs_get(s, b->keys, b->n_keys, take_pair, b)) != 0)
+        return rc;
+    if (b->n_pairs != b->n_keys)
+        return store_fail(s, STORE_ERR, "pairs_get answered %zu of %zu pairs", b->n_pairs,
+                          b->n_keys);
+    for (size_t i = 0; i < b->n_keys; i++)
+        if ((rc = apply_pair(b, i)) != 0)
+            return rc;
+    if ((rc = s->ops->user_rows(s, b->users, b->n_users, b->user_rows)) != 0)
+        return rc;
+    for (size_t i = 0; i < b->n_users; i++) {
+        int64_t before = b->user_rows[i] - b->user_delta[i];
+        b->out->dusers += (b->user_rows[i] > 0) - (before > 0);
+    }
+    double oldest = b->rows[0].changed_at;
+    for (size_t i = 1; i < b->n_rows; i++)
+        if (b->rows[i].changed_at < oldest)
+            oldest = b->rows[i].changed_at;
+    double lag = (double)b->now / 1e6 - oldest;
+    return s->ops->watch_advance(s, b->ids, b->n_rows, b->out->dpairs, b->out->dusers,
+                                 b->out->dviolations, lag > 0 ? lag : 0, b->now);
+}
+
+int watch_apply_batch(struct store *s, const char *direction, int64_t max_rows,
+                      struct watch_batch *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    struct batch b = {.s = s, .direction = direction, .out = out};
+    int rc = s->ops->watch_lock(s, true);
+    if (rc) {
+        snprintf(err, errlen, "watcher: %s", store_errmsg(s));
+        return ls_from_store(rc);
+    }
+    b.now = time_now_us();
+    if ((rc = s->ops->begin(s, STORE_TXN_SNAPSHOT)) == 0 && (rc = batch_body(&b, max_rows)) == 0)
+        rc = s->ops->commit(s);
+    if (rc) {
+        snprintf(err, errlen, "watcher: %s", store_errmsg(s));
+        if (s->in_txn)
+            s->ops->rollback(s);
+        memset(out, 0, sizeof *out);
+    } else if (b.n_rows) {
+        out->changes = (int64_t)b.n_rows;
+        out->lags = malloc(b.n_rows * sizeof *out->lags);
+        double done = (double)time_now_us() / 1e6;
+        for (size_t i = 0; out->lags && i < b.n_rows; i++) {
+            double lag = done - b.rows[i].changed_at;
+            out->lags[i] = lag > 0 ? lag : 0;
+            if (out->lags[i] > out->max_lag_seconds)
+                out->max_lag_seconds = out->lags[i];
+        }
+    }
+    (void)s->ops->watch_lock(s, false);
+    batch_free(&b);
+    return rc ? ls_from_store(rc) : 0;
+}
+
+/* ---- the thread --------------------------------------------------------------- */
+
+struct watcher {
+    struct app *app;
+    bool (*leads)(void *);
+    void *leads_ctx;
+    pthread_t thread;
+    atomic_bool stop;
+    struct store *st;
+    bool leading;      /* led on the last round: a new lead sweeps first */
+    bool swept;        /* a full sweep succeeded since this process leads */
+    bool failing;      /* the last round failed (logged once until it recovers) */
+};
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void day_line(const struct watcher *w, enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void day_line(const struct watcher *w, enum log_level level, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    struct daylog *log = daylog_open(w->app->cfg.data_dir);
+    if (log) {
+        daylog_write(log, level, "watcher", "%s", msg);
+        daylog_close(log);
+    }
+    log_msg(level, "watcher", "%s", msg);
+}
+
+/* A round that failed: said once, the connection dropped and opened again
+ * on the next round (the database may have gone and come back). */
+static void round_failed(struct watcher *w, const char *err)
+{
+    if (!w->failing)
+        day_line(w, LOG_ERROR, "%s; the watcher retries every second (the pending changes wait in the store)",
+                 err);
+    w->failing = true;
+    if (w->st) {
+        store_close(w->st);
+        w->st = NULL;
+    }
+    sleep_ms(1000);
+}
+
+static bool lease_cb(void *ctx)
+{
+    struct watcher *w = ctx;
+    return w->leads(w->leads_ctx);
+}
+
+/* A full sweep through the monitor (one check at a time). */
+static int sweep(struct watcher *w, char *err, size_t errlen)
+{
+    struct monitor_check c = {.trigger = "scheduled", .wait = true, .full = true,
+                              .may_record = lease_cb, .may_record_ctx = w};
+    struct monitor_result res;
+    int rc = monitor_run_check(w->app->monitor, w->st, &c, &res, err, errlen);
+    if (rc == 0)
+        free(res.report);
+    return rc;
+}
+
+static bool sweep_due(const struct watcher *w, const struct watch_state *st)
+{
+    int64_t every = w->app->cfg.watch_full_sweep_interval * USEC_PER_SEC;
+    return !w->swept || !st->initialized || st->sweep_requested ||
+           time_now_us() - st->last_full_at >= every;
+}
+
+/* Apply every pending change, batch after batch. Returns 0 or an LS_ERR_*. */
+static int drain(struct watcher *w, char *err, size_t errlen)
+{
+    for (;;) {
+        struct watch_batch b;
+        int rc = watch_apply_batch(w->st, w->app->cfg.sync_direction, WATCH_BATCH_ROWS, &b, err,
+                                   errlen);
+        if (rc)
+            return rc;
+        if (b.changes == 0)
+            return 0;
+        monitor_invalidate(w->app->monitor);
+        metrics_watch_batch(w->app->metrics, b.changes, b.lags, (size_t)(b.lags ? b.changes : 0));
+        free(b.lags);
+        if (atomic_load(&w->stop) || !w->leads(w->leads_ctx))
+            return 0;
+    }
+}
+
+/* One round: lead, sweep when due, apply what is pending, wait. */
+static void round_once(struct watcher *w)
+{
+    char err[600];
+    struct app *app = w->app;
+    if (!w->leads(w->leads_ctx)) {
+        w->leading = false;
+        sleep_ms(app->cfg.watch_poll_interval);
+        return;
+    }
+    if (!w->leading) {
+        w->leading = true;
+        w->swept = false; /* at start, and when this process takes the lead */
+    }
+    if (!w->st && app_store_open(app, "watcher", &w->st, err, sizeof err) != 0) {
+        round_failed(w, err);
+        return;
+    }
+    if (!w->st->ops->watch_changes) {
+        snprintf(err, sizeof err, "watcher: the %s store has no change capture",
+                 w->st->ops->name);
+        round_failed(w, err);
+        return;
+    }
+    struct watch_state st;
+    int rc = w->st->ops->watch_state_get(w->st, &st);
+    if (rc) {
+        snprintf(err, sizeof err, "watcher: %s", store_errmsg(w->st));
+        round_failed(w, err);
+        return;
+    }
+    if (sweep_due(w, &st)) {
+        if ((rc = sweep(w, err, sizeof err)) != 0) {
+            round_failed(w, err);
+            return;
+        }
+        w->swept = true;
+    }
+    if ((rc = drain(w, err, sizeof err)) != 0) {
+        round_failed(w, err);
+        return;
+    }
+    if (w->failing) {
+        day_line(w, LOG_INFO, "The watcher is applying changes again");
+        w->failing = false;
+    }
+    if ((rc = w->st->ops->watch_wait(w->st, app->cfg.watch_poll_interval)) != 0) {
+        snprintf(err, sizeof err, "watcher: %s", store_errmsg(w->st));
+        round_failed(w, err);
+    }
+}
+
+static void *watcher_main(void *arg)
+{
+    struct watcher *w = arg;
+    while (!atomic_load(&w->stop))
+        round_once(w);
+    if (w->st)
+        store_close(w->st);
+    w->st = NULL;
+    return NULL;
+}
+
+struct watcher *watcher_start(struct app *app, bool (*leads)(void *), void *ctx, char *err,
+                              size_t errlen)
+{
+    struct watcher *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errlen, "cannot start the watcher: out of memory");
+        return NULL;
+    }
+    w->app = app;
+    w->leads = leads;
+    w->leads_ctx = ctx;
+    atomic_init(&w->stop, false);
+    if (pthread_create(&w->thread, NULL, watcher_main, w) != 0) {
+        snprintf(err, errlen, "cannot start the watcher: no thread");
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void watcher_stop(struct watcher *w)
+{
+    if (!w)
+        return;
+    atomic_store(&w->stop, true);
+    pthread_join(w->thread, NULL);
+    free(w);
+}

@@ -1,0 +1,51 @@
+/* watch.h — the watcher (watch.md): the changed pairs re-classified in
+ * batches as the capture triggers name them, the open violations moved and
+ * the pair counts kept, so that drift shows within a second; and the thread
+ * of `serve` that runs it on the scheduler leader. */
+#ifndef LOCKSTEP_WATCH_H
+#define LOCKSTEP_WATCH_H
+
+#include "store/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Change rows taken per batch (their users' other pending rows come too). */
+#define WATCH_BATCH_ROWS 10000
+
+struct watch_batch {
+    int64_t changes;        /* change rows applied (0: nothing was pending) */
+    int64_t pairs;          /* pairs re-classified */
+    int64_t opened, resolved; /* violations opened (or moved to another issue), resolved */
+    int64_t dpairs, dusers, dviolations;
+    double max_lag_seconds; /* the oldest change's: its commit to this batch's commit */
+    double *lags;           /* every change's detection lag (n = changes); owned by the
+                               caller after watch_apply_batch (free it) */
+};
+
+/* Apply one batch of pending changes to the watch state, under the watch
+ * lock, in one snapshot transaction: nothing is applied twice or lost when
+ * the process dies at any point. `direction` is the configured sync
+ * direction (the violations' recommended_action). Returns 0 (out->changes 0
+ * when nothing was pending) or an LS_ERR_* code with err set. */
+int watch_apply_batch(struct store *s, const char *direction, int64_t max_rows,
+                      struct watch_batch *out, char *err, size_t errlen);
+
+/* Whether the watcher runs for this configuration and store: mode not off
+ * and a store with the watcher's operations. */
+struct config;
+bool watch_active(const struct config *cfg, const struct store *s);
+
+struct app;
+struct watcher;
+/* Start the watcher thread of serve: it works while leads(ctx) is true (the
+ * scheduler leader), sweeps in full when it starts leading, every
+ * full_sweep_interval and when the specializations changed, and applies
+ * the changes as they come. NULL with err when it cannot start. */
+struct watcher *watcher_start(struct app *app, bool (*leads)(void *), void *ctx, char *err,
+                              size_t errlen);
+/* Stop it and wait for the thread (a batch in progress finishes). NULL: no-op. */
+void watcher_stop(struct watcher *w);
+
+#endif
