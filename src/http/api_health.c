@@ -154,11 +154,12 @@ void h_health_metrics(struct http_req *r)
 
 void h_health_check_now(struct http_req *r)
 {
-    bool dry_run = false;
-    if (http_query_bool(r, "dry_run", false, &dry_run))
+    bool dry_run = false, full = false;
+    if (http_query_bool(r, "dry_run", false, &dry_run) ||
+        http_query_bool(r, "full", false, &full))
         return;
     struct monitor_check c = {.dry_run = dry_run, .trigger = "manual",
-                              .wait = r->app->cfg.check_now_wait};
+                              .wait = r->app->cfg.check_now_wait, .full = full};
     struct monitor_result res;
     char err[300];
     int rc = monitor_run_check(r->app->monitor, http_store(r), &c, &res, err, sizeof err);

@@ -29,6 +29,8 @@ static const struct alert_rule rules[] = {
     {ALERT_RULE_JOB_DEADMAN, "critical", 0,
      "a job has not succeeded within 2 x its interval (the scheduler is stuck or stopped)"},
     {ALERT_RULE_CHECK_SLOW, "warning", 0, "the latest check took longer than check_interval"},
+    {ALERT_RULE_WATCH_DIVERGENCE, "critical", 0,
+     "the last full sweep found pairs the watcher had wrong (watch_divergence)"},
 };
 #define N_RULES (sizeof rules / sizeof rules[0])
 
@@ -99,6 +101,15 @@ int alerts_gather(struct store *s, const struct config *cfg, struct alerts_facts
             f->baseline_id = b.id;
             f->baseline_rate = bc.consistency_rate;
         }
+    }
+    struct watch_state ws;
+    if (s->ops->watch_state_get && (rc = s->ops->watch_state_get(s, &ws)) != 0)
+        return rc;
+    if (s->ops->watch_state_get && ws.last_full_check_id > 0) {
+        rc = s->ops->check_get(s, ws.last_full_check_id, &f->last_full);
+        if (rc && rc != STORE_ERR_NOT_FOUND)
+            return rc;
+        f->has_last_full = rc == 0;
     }
     char owner[64];
     rc = s->ops->scheduler_last_start(s, &f->leader_since, owner);
@@ -221,6 +232,16 @@ size_t alerts_conditions(const struct config *cfg, const struct alerts_facts *f,
     snprintf(c->description, sizeof c->description,
              "Check #%lld took %.1f s; check_interval is %ld s, so checks cannot keep up.",
              (long long)k->id, k->duration_ms / 1000.0, cfg->check_interval);
+
+    const struct check_run *w = &f->last_full;
+    c = add(out, &n, ALERT_RULE_WATCH_DIVERGENCE, "", f->has_last_full && w->divergences > 0);
+    snprintf(c->summary, sizeof c->summary,
+             "A full sweep found %lld pair(s) the watcher had wrong", (long long)w->divergences);
+    snprintf(c->description, sizeof c->description,
+             "Full sweep check #%lld found %lld pair(s) whose state differed from the "
+             "watcher's (a trigger disabled or dropped, or changes written around them); the "
+             "sweep's result replaced it. The pairs are in the day log.",
+             (long long)w->id, (long long)w->divergences);
     return n;
 }
 

@@ -27,8 +27,9 @@
 #define ALERT_RULE_JOB_FAILED "job_failed"
 #define ALERT_RULE_JOB_DEADMAN "job_not_succeeding"
 #define ALERT_RULE_CHECK_SLOW "check_slow"
+#define ALERT_RULE_WATCH_DIVERGENCE "watch_divergence"
 
-#define ALERTS_MAX_CONDITIONS 16
+#define ALERTS_MAX_CONDITIONS 17
 #define ALERTS_MAX_ACTIVE 64
 #define ALERTS_BASELINE_DROP_POINTS 2.0
 
@@ -74,6 +75,8 @@ struct alerts_facts {
     double baseline_rate;
     int64_t leader_since;     /* the latest scheduler start; 0: never started */
     struct alerts_job_facts jobs[2];
+    struct check_run last_full; /* the last full sweep that set the watch state */
+    bool has_last_full;
 };
 /* Read the facts. Returns 0 or a STORE_ERR_* code (store_errmsg(s)). */
 int alerts_gather(struct store *s, const struct config *cfg, struct alerts_facts *f);

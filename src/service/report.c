@@ -60,9 +60,10 @@ static json_t *summary_json(const struct check_run *c, bool attention)
     json_object_set_new(o, "duration_ms", json_real(c->duration_ms));
     /* full or incremental (watch.md), and what a full sweep found the watcher
      * wrong about. */
-    json_object_set_new(o, "kind", json_string(c->kind[0] ? c->kind : "full"));
-    if (attention)
+    if (attention) { /* the history's items keep api.md's fields */
+        json_object_set_new(o, "kind", json_string(c->kind[0] ? c->kind : "full"));
         json_object_set_new(o, "divergences", json_integer(c->divergences));
+    }
     if (attention) { /* where the pairs were read (operations.md, "Reading from a replica") */
         json_object_set_new(o, "source",
                             json_string(c->read.source[0] ? c->read.source : "primary"));
