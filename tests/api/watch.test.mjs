@@ -144,7 +144,14 @@ test('serve killed with -9 while changes are pending: after the restart nothing 
       if (Number(u) % 2) // every other one comes back, one level off
         sql(dir, `INSERT INTO user_licenses(user_id, specialization_type, current_level, max_achieved_level, started_at, created_at, updated_at) `
           + `VALUES (${u}, '${spec}', ${Number(level) + 1}, ${Number(level) + 1}, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`);
-      sql(dir, `UPDATE specialization_progress SET current_level = 1 WHERE student_id = ${Number(u) + 1}`);
+      else // the whole pair goes: both rows
+        sql(dir, `DELETE FROM specialization_progress WHERE student_id = ${u} AND specialization_id = '${spec}'`);
+      // A new pair: a progress row of a track the user had not started.
+      sql(dir, `INSERT INTO specialization_progress(student_id, specialization_id, current_level, created_at, updated_at) `
+        + `SELECT ${Number(u) + 1}, s.id, 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' FROM specializations s `
+        + `WHERE NOT EXISTS (SELECT 1 FROM specialization_progress p WHERE p.student_id = ${Number(u) + 1} AND p.specialization_id = s.id) `
+        + 'ORDER BY s.id LIMIT 1');
+      sql(dir, `UPDATE specialization_progress SET current_level = 1 WHERE student_id = ${Number(u) + 2}`);
       await sleep(2);
     }
   })();
@@ -168,6 +175,7 @@ test('serve killed with -9 while changes are pending: after the restart nothing 
     // More of the same with the watcher running, then a full sweep with
     // nothing pending compares pairs, users and every violation.
     sql(dir, 'DELETE FROM user_licenses WHERE user_id % 11 = 2');
+    sql(dir, 'DELETE FROM specialization_progress WHERE student_id % 11 = 2');
     sql(dir, 'UPDATE specialization_progress SET current_level = 2 WHERE student_id % 13 = 4');
     await waitFor(async () => (await status(again, token)).watch?.pending_changes === 0, 5000);
     const full = await api(again.url, token, 'POST', '/api/v1/health/check-now?full=true');
