@@ -381,14 +381,21 @@ static int cmp_pair_key(const void *a, const void *b)
     return cmp_key(x->user_id, x->spec, y->user_id, y->spec);
 }
 
+/* Pending change rows beyond this many are not compared (their pair keys
+ * would take too much memory): the sweep still consumes them, and says so. */
+#define CHECK_COMPARE_MAX_PENDING 1000000
+
 /* A change row pending in the snapshot: consumed when the sweep records. */
 static int collect_pending(void *ctx, const struct pair_change *c)
 {
     struct sink *k = ctx;
     if (ARRAY_RESERVE(k->pending_ids, k->n_pending, k->cap_pending, 256) != 0 ||
-        ARRAY_RESERVE(k->pending_keys, k->n_keys, k->cap_keys, 256) != 0)
+        (k->n_pending < CHECK_COMPARE_MAX_PENDING &&
+         ARRAY_RESERVE(k->pending_keys, k->n_keys, k->cap_keys, 256) != 0))
         return store_fail(k->s, STORE_ERR_NOMEM, "out of memory reading pending changes");
     k->pending_ids[k->n_pending++] = c->id;
+    if (k->n_pending > CHECK_COMPARE_MAX_PENDING) /* too many to compare: ids only */
+        return 0;
     struct pair_key *pk = &k->pending_keys[k->n_keys++];
     pk->user_id = c->user_id;
     memcpy(pk->spec, c->spec, sizeof pk->spec);
@@ -595,7 +602,8 @@ static int execute_full(struct store *s, const struct check_options *o,
     snprintf(run->status, sizeof run->status, "%s",
              health_status(run->consistency_rate, o->healthy_threshold, o->degraded_threshold));
     snprintf(run->kind, sizeof run->kind, "full");
-    if (watch && o->watch_compare && (rc = compare_with_watcher(&k, out)) != 0)
+    if (watch && o->watch_compare && k.n_pending <= CHECK_COMPARE_MAX_PENDING &&
+        (rc = compare_with_watcher(&k, out)) != 0)
         goto store_failed;
     run->duration_ms = (double)(time_mono_us() - mono0) / 1000.0;
     if (o->dry_run) {

@@ -219,6 +219,10 @@ struct store_ops {
     int (*watch_reset)(struct store *s, const int64_t *ids, size_t n, int64_t pairs,
                        int64_t users, int64_t violations, int64_t check_id,
                        int64_t divergences, int64_t now);
+    /* watch_discard: after a bulk load (demo data): every pending change row
+     *   deleted and the state marked not initialized, so that the next full
+     *   sweep reads it all (nothing is applied row by row). */
+    int (*watch_discard)(struct store *s);
     int (*watch_lock)(struct store *s, bool on);
     int (*watch_wait)(struct store *s, long timeout_ms);
 

@@ -614,6 +614,7 @@ static const struct store_ops sqlite_ops = {
     .violation_set = sq_violation_set,
     .watch_advance = sq_watch_advance,
     .watch_reset = sq_watch_reset,
+    .watch_discard = sq_watch_discard,
     .watch_lock = sq_watch_lock,
     .watch_wait = sq_watch_wait,
 };

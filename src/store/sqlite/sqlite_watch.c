@@ -326,6 +326,14 @@ int sq_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs,
     return sq_exec_stmt(ss, st, "reset the watch state");
 }
 
+int sq_watch_discard(struct store *s)
+{
+    struct sqlite_store *ss = SS(s);
+    int rc = sq_exec_sql(ss, "DELETE FROM pair_changes", "discard pending changes");
+    return rc ? rc : sq_exec_sql(ss, "UPDATE watch_state SET initialized = 0, version = version + 1",
+                                 "discard pending changes");
+}
+
 int sq_watch_lock(struct store *s, bool on)
 {
     struct sqlite_store *ss = SS(s);
