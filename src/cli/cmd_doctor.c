@@ -212,6 +212,42 @@ static void check_scheduler(struct doctor *d, const struct config *cfg, struct s
     }
 }
 
+/* The change capture of watch.md: the mode and why, the triggers found. */
+static void check_watch(struct doctor *d, const struct config *cfg, struct store *s)
+{
+    bool off = !strcmp(cfg->watch_mode, "off");
+    const char *why = cfg->domain.attached ? "attached mode: off unless chosen"
+                                           : "own mode: triggers installed by migration";
+    if (!s || !s->ops->watch_capture_installed) {
+        add(d, "watch", V_OK, "[watch] mode %s (%s)", cfg->watch_mode, why);
+        return;
+    }
+    bool installed = false;
+    if (s->ops->watch_capture_installed(s, &installed) != 0) {
+        add(d, "watch", V_FAIL, "[watch] mode %s: the triggers cannot be looked for: %s",
+            cfg->watch_mode, store_errmsg(s));
+        return;
+    }
+    if (off) {
+        add(d, "watch", V_OK, "[watch] mode off: every scheduled check reads every pair (%s%s)",
+            why, installed ? "; capture triggers are installed" : "");
+        return;
+    }
+    if (installed) {
+        add(d, "watch", V_OK, "[watch] mode triggers: the capture triggers are installed; "
+            "drift is applied within a second, full sweeps every %lds",
+            cfg->watch_full_sweep_interval);
+        return;
+    }
+    struct point *p = add(d, "watch", V_FAIL, "[watch] mode triggers, but the capture triggers "
+                          "are not installed on the progress and license tables");
+    set_fix(p, "%s", cfg->domain.attached
+                         ? "run `lockstep watch install` (or `--print` for a DBA), or set "
+                           "[watch] mode = off"
+                         : "run `lockstep watch install` (it puts back the triggers of "
+                           "migration 14), or set [watch] mode = off");
+}
+
 static void check_alerts(struct doctor *d, const struct config *cfg)
 {
     char list[256] = "";
@@ -422,6 +458,7 @@ int cmd_doctor(struct cli *c, int argc, char **argv)
         check_listen(&d, &c->cfg);
         s = check_store(&d, &c->cfg);
         check_scheduler(&d, &c->cfg, s);
+        check_watch(&d, &c->cfg, s);
         check_alerts(&d, &c->cfg);
         if (s)
             store_close(s);

@@ -2,6 +2,7 @@
  * pending change rows, the pairs they name as they are now, the open
  * violations moved and the watch_state counts kept. */
 #include "store/sqlite/sqlite_private.h"
+#include "store/sqlite/sqlite_schema.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -334,17 +335,42 @@ int sq_watch_discard(struct store *s)
                                  "discard pending changes");
 }
 
+/* Own mode: migration 14's triggers, dropped first (install puts back any
+ * that were dropped by hand). */
+#define SQ_DROP_CAPTURE                                                                       \
+    "DROP TRIGGER IF EXISTS lockstep_progress_insert;"                                       \
+    "DROP TRIGGER IF EXISTS lockstep_progress_delete;"                                       \
+    "DROP TRIGGER IF EXISTS lockstep_progress_update;"                                       \
+    "DROP TRIGGER IF EXISTS lockstep_license_insert;"                                        \
+    "DROP TRIGGER IF EXISTS lockstep_license_delete;"                                        \
+    "DROP TRIGGER IF EXISTS lockstep_license_update;"                                        \
+    "DROP TRIGGER IF EXISTS lockstep_specs_insert;"                                          \
+    "DROP TRIGGER IF EXISTS lockstep_specs_update;"                                          \
+    "DROP TRIGGER IF EXISTS lockstep_specs_delete;"
+
 int sq_watch_capture(struct store *s, bool install, bool apply, char **sql)
 {
-    (void)install;
-    (void)apply;
+    struct sqlite_store *ss = SS(s);
     *sql = NULL;
-    if (!SS(s)->attached)
-        return store_fail(s, STORE_ERR, "the capture triggers of Lockstep's own tables are "
-                          "installed by its migrations (schema version 14)");
-    return store_fail(s, STORE_ERR, "an attached SQLite file cannot carry the capture triggers "
-                      "(a trigger cannot write to another database file): keep [watch] mode = "
-                      "off, every scheduled check then reads every pair");
+    if (ss->attached)
+        return store_fail(s, STORE_ERR, "an attached SQLite file cannot carry the capture "
+                          "triggers (a trigger cannot write to another database file): keep "
+                          "[watch] mode = off, every scheduled check then reads every pair");
+    const struct store_migration *m = &sqlite_migrations[13];
+    if (m->version != 14 || !m->domain_sql)
+        return store_fail(s, STORE_ERR, "the capture triggers' migration is not where expected");
+    const char *create = m->domain_sql;
+    size_t n = strlen(SQ_DROP_CAPTURE) + (install ? strlen(create) : 0) + 32;
+    if (!(*sql = malloc(n)))
+        return store_fail(s, STORE_ERR_NOMEM, "out of memory");
+    snprintf(*sql, n, "BEGIN;%s%sCOMMIT;", SQ_DROP_CAPTURE, install ? create : "");
+    if (!apply)
+        return 0;
+    int rc = sq_exec_sql(ss, *sql, install ? "install the capture triggers"
+                                           : "remove the capture triggers");
+    if (rc && !sqlite3_get_autocommit(ss->db))
+        sq_exec_sql(ss, "ROLLBACK", "roll back");
+    return rc;
 }
 
 int sq_watch_capture_installed(struct store *s, bool *installed)
