@@ -219,6 +219,17 @@ test('a trigger disabled by hand: the full sweep records the divergence with its
     assert.match(dayLog(dir), new RegExp(`ERROR - Watch divergence: .*user ${p.user} ${p.spec}: watcher consistent, full level_mismatch`));
     const m = await fetch(`${srv.url}/metrics`).then((r) => r.text());
     assert.match(m, /^lockstep_watch_divergences_total 1$/m);
+    // doctor names the missing capture and its fix; `watch install` puts it back.
+    assert.match(lockstep(dir, ['watch', 'status']).out, /triggers\s+not installed/);
+    let doctor = '';
+    try { lockstep(dir, ['doctor']); } catch (e) { doctor = e.stdout.toString(); }
+    assert.match(doctor, /✗ watch\s+\[watch\] mode triggers, but the capture triggers are not installed/);
+    assert.match(doctor, /fix: run `lockstep watch install`/);
+    assert.match(lockstep(dir, ['watch', 'install']).out, /Installed the capture triggers/);
+    assert.match(lockstep(dir, ['watch', 'status']).out, /triggers\s+installed/);
+    assert.match(lockstep(dir, ['doctor']).out, /✓ watch\s+\[watch\] mode triggers: the capture triggers are installed/);
+    sql(dir, `UPDATE user_licenses SET current_level = ${p.level} WHERE user_id = ${p.user} AND specialization_type = '${p.spec}'`);
+    await msUntil(srv, token, (st) => !pairOf(st, p.user, p.spec));
     // The alert rule: for 0, critical, firing once the evaluation ran.
     await waitFor(async () => {
       const a = await api(srv.url, token, 'GET', '/api/v1/health/alerts');

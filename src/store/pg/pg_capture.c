@@ -106,7 +106,7 @@ int pg_watch_capture_installed(struct store *s, bool *installed)
         "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname IN "
         "('lockstep_progress_insert', 'lockstep_progress_delete', 'lockstep_progress_update', "
         "'lockstep_license_insert', 'lockstep_license_delete', 'lockstep_license_update') "
-        "AND tgrelid IN (to_regclass($1), to_regclass($2))",
+        "AND tgenabled <> 'D' AND tgrelid IN (to_regclass($1), to_regclass($2))",
         2, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
         *installed = atoi(PQgetvalue(res, 0, 0)) == 6;
