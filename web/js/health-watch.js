@@ -44,7 +44,7 @@ export function createWatchPanel() {
   const alert = h('div', { class: 'banner banner-error', 'data-testid': 'watch-divergence', hidden: true },
     h('span', { class: 'banner-icon', 'aria-hidden': 'true' }, '!'), divergenceText);
   divergence.append(alert);
-  const watchCard = card('Watcher', [off, facts, divergence], { id: 'watch-card', className: 'card-wide', testid: 'watch-card' });
+  const watchCard = card('Watcher', h('div', { class: 'watch' }, off, facts, divergence), { id: 'watch-card', className: 'card-wide', testid: 'watch-card' });
   watchCard.hidden = true;
 
   /** Draw status `s` (/health/status): its `watch` when the watcher is on. */
