@@ -66,6 +66,16 @@ test('watcher on: mode triggers, a last full sweep, and drift shown within secon
   assert.equal(await p.evaluate(() => window.lockstepNoReload), true, 'no reload');
   assert.ok(seenAfter < 6000, `seen after ${seenAfter} ms`);
   await shot(p, 'watcher-drift');
+
+  // Bounded: between the 30 s refreshes only the status, every 2 s.
+  const asked = [];
+  const onRequest = (r) => { if (r.url().includes('/api/v1/')) asked.push(new URL(r.url()).pathname); };
+  p.on('request', onRequest);
+  await p.waitForTimeout(5000);
+  p.off('request', onRequest);
+  const polls = asked.filter((u) => u === '/api/v1/health/status').length;
+  assert.ok(polls >= 1 && polls <= 3, `${polls} status requests in 5 s`);
+  assert.ok(!asked.includes('/api/v1/health/history'), `nothing else between refreshes: ${asked}`);
 });
 
 test('a trigger dropped, then drift: the Full sweep button finds the divergence and it stands out', async () => {

@@ -121,19 +121,21 @@ export function createViolationsPanel({ onSync, isAlive }) {
      * The open violations of status `s`; fetched again only when a newer check
      * is recorded or the watcher applied changes (`live`: the status poll,
      * which refetches a list longer than one request at most every 10 s).
+     * True when it fetched them.
      */
     async load(s, { live = false } = {}) {
       if (!s.last_check) {
         violationList = [];
         violationsOf = null;
-        return;
+        return false;
       }
       const key = violationsKey(s);
-      if (violationsOf === key) return;
-      if (live && violationList.length >= VIOLATIONS_PAGE && Date.now() - fetchedAt < LIVE_REFETCH_MS) return;
+      if (violationsOf === key) return false;
+      if (live && violationList.length >= VIOLATIONS_PAGE && Date.now() - fetchedAt < LIVE_REFETCH_MS) return false;
       violationList = await fetchOpenViolations();
       violationsOf = key;
       fetchedAt = Date.now();
+      return true;
     },
     /** Draw the rows of status `s`. */
     show(s) {

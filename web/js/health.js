@@ -75,6 +75,7 @@ export function mountHealth(main) {
   let status = null;
   let metrics = null;
   let loads = 0; // full loads started: a status fetched before the newest one is not drawn
+  let drawnStatus = ''; // the status drawn last, as JSON: an unchanged one is not drawn again
   const isAlive = () => alive;
 
   const messages = createMessages({ onRetry: () => refresher.refresh() });
@@ -141,6 +142,7 @@ export function mountHealth(main) {
 
   /** Draw status `s` (with the last /health/metrics) in every part that shows it. */
   function drawStatus(s, message) {
+    drawnStatus = JSON.stringify(s);
     status = s;
     statusCards.draw(s, metrics);
     watchPanel.draw(s);
@@ -173,8 +175,12 @@ export function mountHealth(main) {
     const n = loads;
     const s = await get('/api/v1/health/status');
     if (!s.last_check) return; // the empty state's message comes with a full reload
-    await violations.load(s, { live: true });
-    if (alive && n === loads) drawStatus(s);
+    const fetched = await violations.load(s, { live: true });
+    if (!alive || n !== loads) return;
+    // Unchanged: only the card's relative times move (redrawing the table
+    // every 2 s would take the keyboard focus off its sort buttons).
+    if (!fetched && JSON.stringify(s) === drawnStatus) watchPanel.draw(s);
+    else drawStatus(s);
   }
 
   refresher.refresh();
