@@ -123,6 +123,7 @@ int cmd_trend(struct cli *c, int argc, char **argv);
 int cmd_report(struct cli *c, int argc, char **argv);
 int cmd_alerts(struct cli *c, int argc, char **argv);
 int cmd_doctor(struct cli *c, int argc, char **argv);
+int cmd_watch(struct cli *c, int argc, char **argv);
 /* Usage text of one verb, or of all when verb is NULL; false if unknown. */
 bool cli_usage(FILE *out, const char *verb);
 

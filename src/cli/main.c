@@ -49,7 +49,7 @@ static const struct verb verbs[] = {
     {"serve", cmd_serve},     {"check", cmd_check},     {"sync", cmd_sync},       {"demo", cmd_demo},
     {"user", cmd_user},       {"spec", cmd_spec},       {"migrate", cmd_migrate},
     {"baseline", cmd_baseline}, {"trend", cmd_trend},   {"report", cmd_report},
-    {"alerts", cmd_alerts},   {"doctor", cmd_doctor},   {"version", cmd_version}, {"help", cmd_help},
+    {"alerts", cmd_alerts},   {"doctor", cmd_doctor},   {"watch", cmd_watch},   {"version", cmd_version}, {"help", cmd_help},
 };
 
 /* Take the global options (--config, --db, --data-dir) out of argv, wherever

@@ -53,7 +53,15 @@ static const struct usage usages[] = {
                "  The alerts serve raised (firing, pending, the latest N with their\n"
                "  deliveries) and silences: a silenced rule is evaluated but not notified.\n"
                "  Rules: status_critical, status_degraded, consistency_below_baseline,\n"
-               "  inconsistent_pairs, job_failed, job_not_succeeding, check_slow.\n"},
+               "  inconsistent_pairs, job_failed, job_not_succeeding, check_slow,\n"
+               "  watch_divergence.\n"},
+    {"watch", "lockstep watch status [--json]\n"
+              "lockstep watch install [--print]\n"
+              "lockstep watch uninstall [--print]\n"
+              "  The change capture of the watcher ([watch] mode): status shows the mode,\n"
+              "  the triggers and what the watcher knows. install/uninstall put the capture\n"
+              "  triggers on an attached PostgreSQL database (removing exactly what was\n"
+              "  installed); --print shows their SQL instead, for a DBA.\n"},
     {"doctor", "lockstep doctor [--json]\n"
                "  Tell whether this configuration will work, changing nothing: the config\n"
                "  parses, the data and log dirs are writable, the secret is private, the\n"

@@ -45,6 +45,8 @@ struct sink {
     size_t n_keys, cap_keys;
     struct watch_state state; /* the watcher's, before the sweep */
     struct check_run *counting; /* an incremental run: the open violations counted here */
+    long long watch_version;    /* an incremental run: the state it records; 0: a full run */
+    bool body_skipped;          /* an incremental run of an unchanged state: no list streamed */
 };
 
 static void sink_free(struct sink *k)
@@ -146,6 +148,8 @@ struct report_state {
     bool exhausted;        /* the day's budget is spent: files are truncated */
     char full_file[80];    /* the day's last file with the full list */
     char digest[65];       /* of that list, hex */
+    long long watch_version; /* the watch state that list is (an incremental run's); 0:
+                                not known */
 };
 
 static void state_load(const char *dir, struct report_state *st)
@@ -168,6 +172,7 @@ static void state_load(const char *dir, struct report_state *st)
         if (file && digest && report_valid_file_name(file) && strlen(digest) == 64) {
             snprintf(st->full_file, sizeof st->full_file, "%s", file);
             memcpy(st->digest, digest, 65);
+            st->watch_version = json_integer_value(json_object_get(j, "watch_version"));
         }
     }
     json_decref(j);
@@ -176,9 +181,10 @@ static void state_load(const char *dir, struct report_state *st)
 static void state_save(const char *dir, const struct report_state *st)
 {
     char path[FS_PATH_MAX], err[256];
-    json_t *j = json_pack("{s:s, s:I, s:b, s:s, s:s}", "day", st->day, "bytes",
+    json_t *j = json_pack("{s:s, s:I, s:b, s:s, s:s, s:I}", "day", st->day, "bytes",
                           (json_int_t)st->bytes, "exhausted", st->exhausted, "full_file",
-                          st->full_file, "digest", st->digest);
+                          st->full_file, "digest", st->digest, "watch_version",
+                          (json_int_t)st->watch_version);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     /* Lost state only costs a full list in the next file. */
@@ -262,7 +268,11 @@ static void write_report_file(struct sink *k, struct check_run *run)
     enum file_kind kind = FILE_FULL;
     char ref_path[FS_PATH_MAX];
     struct stat sb;
-    if (run->inconsistent > 0 && st.full_file[0] && strcmp(st.digest, digest) == 0 &&
+    /* An incremental run of the state the day's last full list is: that
+     * file's list (nothing was streamed). */
+    bool same_state = k->watch_version && st.watch_version == k->watch_version;
+    if (run->inconsistent > 0 && st.full_file[0] &&
+        (same_state || strcmp(st.digest, digest) == 0) &&
         fs_join(ref_path, sizeof ref_path, dir, st.full_file) == 0 &&
         stat(ref_path, &sb) == 0 && S_ISREG(sb.st_mode))
         kind = FILE_REFERENCE;
@@ -275,6 +285,11 @@ static void write_report_file(struct sink *k, struct check_run *run)
         st.exhausted = true;
     }
 
+    if (kind == FILE_FULL && k->body_skipped) { /* the day's list went meanwhile */
+        snprintf(k->file_error, sizeof k->file_error, "the day's last full list %s is gone",
+                 st.full_file);
+        return;
+    }
     if (atomic_file_open(&af, first, FS_FILE_MODE, err, sizeof err) != 0) {
         snprintf(k->file_error, sizeof k->file_error, "%s", err);
         return;
@@ -300,6 +315,9 @@ static void write_report_file(struct sink *k, struct check_run *run)
         const char *base = strrchr(path, '/');
         snprintf(st.full_file, sizeof st.full_file, "%s", base ? base + 1 : path);
         memcpy(st.digest, digest, sizeof digest);
+        st.watch_version = k->watch_version;
+    } else if (kind == FILE_REFERENCE && k->watch_version) {
+        st.watch_version = k->watch_version; /* that list is this state too */
     }
     state_save(dir, &st);
     if (warn)
@@ -381,14 +399,21 @@ static int cmp_pair_key(const void *a, const void *b)
     return cmp_key(x->user_id, x->spec, y->user_id, y->spec);
 }
 
+/* Pending change rows beyond this many are not compared (their pair keys
+ * would take too much memory): the sweep still consumes them, and says so. */
+#define CHECK_COMPARE_MAX_PENDING 1000000
+
 /* A change row pending in the snapshot: consumed when the sweep records. */
 static int collect_pending(void *ctx, const struct pair_change *c)
 {
     struct sink *k = ctx;
     if (ARRAY_RESERVE(k->pending_ids, k->n_pending, k->cap_pending, 256) != 0 ||
-        ARRAY_RESERVE(k->pending_keys, k->n_keys, k->cap_keys, 256) != 0)
+        (k->n_pending < CHECK_COMPARE_MAX_PENDING &&
+         ARRAY_RESERVE(k->pending_keys, k->n_keys, k->cap_keys, 256) != 0))
         return store_fail(k->s, STORE_ERR_NOMEM, "out of memory reading pending changes");
     k->pending_ids[k->n_pending++] = c->id;
+    if (k->n_pending > CHECK_COMPARE_MAX_PENDING) /* too many to compare: ids only */
+        return 0;
     struct pair_key *pk = &k->pending_keys[k->n_keys++];
     pk->user_id = c->user_id;
     memcpy(pk->spec, c->spec, sizeof pk->spec);
@@ -595,7 +620,8 @@ static int execute_full(struct store *s, const struct check_options *o,
     snprintf(run->status, sizeof run->status, "%s",
              health_status(run->consistency_rate, o->healthy_threshold, o->degraded_threshold));
     snprintf(run->kind, sizeof run->kind, "full");
-    if (watch && o->watch_compare && (rc = compare_with_watcher(&k, out)) != 0)
+    if (watch && o->watch_compare && k.n_pending <= CHECK_COMPARE_MAX_PENDING &&
+        (rc = compare_with_watcher(&k, out)) != 0)
         goto store_failed;
     run->duration_ms = (double)(time_mono_us() - mono0) / 1000.0;
     if (o->dry_run) {
@@ -675,23 +701,35 @@ int check_current_violations(struct store *s, const char *spec, const char *dire
     return 0;
 }
 
-/* An open violation into the incremental run's file and sinks. */
+/* An open violation into the incremental run's file. */
 static int emit_open(void *ctx, const struct violation *v)
 {
     struct sink *k = ctx;
     k->counting->inconsistent++;
-    if (k->body_open) {
-        if (report_write_violation(k->body.fp, v, k->first) != 0) {
-            snprintf(k->file_error, sizeof k->file_error, "cannot write %s: write failed",
-                     CHECK_DIR);
-            atomic_file_abort(&k->body);
-            k->body_open = false;
-        }
-        k->first = false;
+    if (k->body_open && report_write_violation(k->body.fp, v, k->first) != 0) {
+        snprintf(k->file_error, sizeof k->file_error, "cannot write %s: write failed", CHECK_DIR);
+        atomic_file_abort(&k->body);
+        k->body_open = false;
     }
-    if (k->o->on_violation && k->o->on_violation(k->o->ctx, v) != 0)
-        return store_fail(k->s, STORE_ERR, "the violation consumer stopped the check");
+    k->first = false;
     return 0;
+}
+
+/* Whether the day's last full list is the watch state `version` (an earlier
+ * incremental run of the same state wrote it today, and it is still there):
+ * then the run refers to it and streams nothing. */
+static bool list_unchanged(const struct check_options *o, int64_t version)
+{
+    char dir[FS_PATH_MAX], path[FS_PATH_MAX], today[16];
+    struct report_state st;
+    struct stat sb;
+    if (!o->data_dir || fs_join(dir, sizeof dir, o->data_dir, CHECK_DIR) != 0)
+        return false;
+    state_load(dir, &st);
+    time_format_file(time_now_us(), today);
+    return st.watch_version == version && st.full_file[0] && !memcmp(st.day, today, 8) &&
+           fs_join(path, sizeof path, dir, st.full_file) == 0 && stat(path, &sb) == 0 &&
+           S_ISREG(sb.st_mode);
 }
 
 int check_execute_incremental(struct store *s, const struct check_options *o,
@@ -707,25 +745,35 @@ int check_execute_incremental(struct store *s, const struct check_options *o,
     int64_t mono0 = time_mono_us();
     k.now = run->timestamp = time_now_us();
     s->errmsg[0] = '\0';
-    if (!o->dry_run && o->data_dir) {
+    struct watch_state st;
+    int rc = s->ops->begin(s, STORE_TXN_READ);
+    if (rc == 0)
+        rc = s->ops->watch_state_get(s, &st);
+    if (rc)
+        goto store_failed;
+    k.watch_version = st.version > 0 ? st.version : 0;
+    k.body_skipped = o->dry_run || !o->data_dir || list_unchanged(o, st.version);
+    if (!k.body_skipped) {
         char body_path[FS_PATH_MAX];
         if (fs_join(body_path, sizeof body_path, o->data_dir, CHECK_DIR "/.body") != 0)
             snprintf(k.file_error, sizeof k.file_error, "data_dir path is too long");
         else if (atomic_file_open(&k.body, body_path, FS_SECRET_MODE, k.file_error,
                                   sizeof k.file_error) == 0)
             k.body_open = true;
+        /* The whole list for the file, counted as it goes. */
+        if ((rc = s->ops->violations_open(s, NULL, emit_open, &k)) != 0)
+            goto store_failed;
+    } else {
+        run->inconsistent = st.violations;
     }
-    struct watch_state st;
-    int rc = s->ops->begin(s, STORE_TXN_READ);
-    if (rc == 0)
-        rc = s->ops->watch_state_get(s, &st);
-    if (rc == 0)
-        rc = s->ops->violations_open(s, NULL, emit_open, &k);
-    if (rc == 0)
-        rc = s->ops->commit(s);
-    if (rc)
+    /* The newest for the caller (the check-now answer), bounded. */
+    if (o->on_violation && o->newest_limit > 0 &&
+        (rc = s->ops->violations_open_page(s, NULL, o->newest_limit, 0, o->on_violation,
+                                           o->ctx)) != 0)
         goto store_failed;
-    /* The open violations are counted as listed: one per inconsistent pair. */
+    if ((rc = s->ops->commit(s)) != 0)
+        goto store_failed;
+    /* One open violation per inconsistent pair. */
     run->total_checked = st.pairs > run->inconsistent ? st.pairs : run->inconsistent;
     run->consistent = run->total_checked - run->inconsistent;
     run->users_checked = st.users;
@@ -745,7 +793,7 @@ int check_execute_incremental(struct store *s, const struct check_options *o,
     if ((rc = s->ops->check_record(s, run)) != 0)
         goto store_failed;
     out->recorded = true;
-    if (k.body_open)
+    if (o->data_dir && (k.body_open || k.body_skipped))
         write_report_file(&k, run);
     if (k.body_open)
         atomic_file_abort(&k.body);

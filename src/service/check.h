@@ -40,6 +40,9 @@ struct check_options {
      * result with the watcher's state (the divergences). */
     bool watch;
     bool watch_compare;
+    /* An incremental run hands on_violation the newest this many open
+     * violations only (the file still lists every one). */
+    int64_t newest_limit;
 };
 
 /* One pair a full sweep found the watcher wrong about (watch.md). */

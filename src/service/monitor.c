@@ -208,8 +208,11 @@ static int execute(struct monitor *m, struct store *s, const struct monitor_chec
         .ctx = &sink,
         .may_record = c->may_record,
         .may_record_ctx = c->may_record_ctx,
+        .newest_limit = (int64_t)sink.cap,
     };
     int rc = run_kind(m, s, c, &o, &res->outcome, err, errlen);
+    if (rc == 0 && !strcmp(res->outcome.run.kind, "incremental"))
+        sink.total = res->outcome.run.inconsistent; /* it handed the newest only */
     if (rc == 0) {
         qsort(sink.keep, sink.n, sizeof *sink.keep, newest_first);
         FILE *bf = open_memstream(&body, &body_len);

@@ -219,6 +219,22 @@ struct store_ops {
     int (*watch_reset)(struct store *s, const int64_t *ids, size_t n, int64_t pairs,
                        int64_t users, int64_t violations, int64_t check_id,
                        int64_t divergences, int64_t now);
+    /* watch_capture: the SQL that installs (install) or removes (!install)
+     *   the capture triggers on an attached database's progress, license and
+     *   specializations tables (`lockstep watch install|uninstall`), into
+     *   *sql (malloc'd, the caller frees it); with apply, also run it in one
+     *   transaction. Removing drops exactly what installing creates.
+     *   STORE_ERR with a reason where it cannot be done (own mode: the
+     *   migration installed them; an attached SQLite file: a trigger cannot
+     *   write to another database file). Outside transactions.
+     * watch_capture_installed: whether the capture triggers exist on both the
+     *   progress and the license table. */
+    int (*watch_capture)(struct store *s, bool install, bool apply, char **sql);
+    int (*watch_capture_installed)(struct store *s, bool *installed);
+    /* watch_discard: after a bulk load (demo data): every pending change row
+     *   deleted and the state marked not initialized, so that the next full
+     *   sweep reads it all (nothing is applied row by row). */
+    int (*watch_discard)(struct store *s);
     int (*watch_lock)(struct store *s, bool on);
     int (*watch_wait)(struct store *s, long timeout_ms);
 

@@ -6,6 +6,8 @@
 // are incremental; the detection lag is exported.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   PG, api, dayLog, freshDir, lockstep, login, sleep, sql, startServe, stopServe, waitFor,
 } from './lib.mjs';
@@ -112,6 +114,11 @@ test('scheduled runs record the watcher state as kind incremental: history row, 
     assert.equal(s.last_check_kind, 'incremental');
     const h = await api(srv.url, token, 'GET', '/api/v1/health/history?limit=5');
     assert.ok(h.body.length >= 2);
+    // Runs of an unchanged state stream nothing: their files refer to the
+    // list written by the first run of that state.
+    const dirOf = path.join(dir, 'logs/integrity_checks');
+    await waitFor(() => fs.readdirSync(dirOf).some((f) => /"violations_unchanged": true/
+      .test(fs.readFileSync(path.join(dirOf, f), 'utf8'))), 8000);
     assert.match(dayLog(dir), /Health check complete: \d+\/\d+ consistent/);
   } finally {
     await stopServe(srv);

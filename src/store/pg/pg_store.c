@@ -549,4 +549,6 @@ static const struct store_ops pg_ops = {
     .delivery_next_due = pg_delivery_next_due,
     .attempt_insert = pg_attempt_insert,
     .attempt_list = pg_attempt_list,
+    .watch_capture = pg_watch_capture,
+    .watch_capture_installed = pg_watch_capture_installed,
 };

@@ -221,6 +221,9 @@ int sq_watch_advance(struct store *s, const int64_t *ids, size_t n, int64_t dpai
                      int64_t dusers, int64_t dviolations, double lag, int64_t now);
 int sq_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs, int64_t users,
                    int64_t violations, int64_t check_id, int64_t divergences, int64_t now);
+int sq_watch_discard(struct store *s);
+int sq_watch_capture(struct store *s, bool install, bool apply, char **sql);
+int sq_watch_capture_installed(struct store *s, bool *installed);
 int sq_watch_lock(struct store *s, bool on);
 int sq_watch_wait(struct store *s, long timeout_ms);
 

@@ -614,6 +614,9 @@ static const struct store_ops sqlite_ops = {
     .violation_set = sq_violation_set,
     .watch_advance = sq_watch_advance,
     .watch_reset = sq_watch_reset,
+    .watch_discard = sq_watch_discard,
+    .watch_capture = sq_watch_capture,
+    .watch_capture_installed = sq_watch_capture_installed,
     .watch_lock = sq_watch_lock,
     .watch_wait = sq_watch_wait,
 };

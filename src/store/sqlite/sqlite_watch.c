@@ -326,6 +326,48 @@ int sq_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs,
     return sq_exec_stmt(ss, st, "reset the watch state");
 }
 
+int sq_watch_discard(struct store *s)
+{
+    struct sqlite_store *ss = SS(s);
+    int rc = sq_exec_sql(ss, "DELETE FROM pair_changes", "discard pending changes");
+    return rc ? rc : sq_exec_sql(ss, "UPDATE watch_state SET initialized = 0, version = version + 1",
+                                 "discard pending changes");
+}
+
+int sq_watch_capture(struct store *s, bool install, bool apply, char **sql)
+{
+    (void)install;
+    (void)apply;
+    *sql = NULL;
+    if (!SS(s)->attached)
+        return store_fail(s, STORE_ERR, "the capture triggers of Lockstep's own tables are "
+                          "installed by its migrations (schema version 14)");
+    return store_fail(s, STORE_ERR, "an attached SQLite file cannot carry the capture triggers "
+                      "(a trigger cannot write to another database file): keep [watch] mode = "
+                      "off, every scheduled check then reads every pair");
+}
+
+int sq_watch_capture_installed(struct store *s, bool *installed)
+{
+    struct sqlite_store *ss = SS(s);
+    *installed = false;
+    if (ss->attached)
+        return 0;
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(ss->db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+                                "AND name IN ('lockstep_progress_insert', 'lockstep_progress_update',"
+                                " 'lockstep_progress_delete', 'lockstep_license_insert', "
+                                "'lockstep_license_update', 'lockstep_license_delete')",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sq_fail(ss, rc, "look for the capture triggers");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *installed = sqlite3_column_int(st, 0) == 6;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : sq_fail(ss, rc, "look for the capture triggers");
+}
+
 int sq_watch_lock(struct store *s, bool on)
 {
     struct sqlite_store *ss = SS(s);
