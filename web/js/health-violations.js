@@ -14,6 +14,13 @@ const NAME_LOOKUPS_AT_ONCE = 6;
  * /health/violations (at most 1,000 a request), up to this many rows. */
 const VIOLATIONS_PAGE = 1000;
 const VIOLATIONS_SHOWN = 50000;
+/* While the watcher runs the open violations move between checks: the status
+ * poll fetches them again when the watcher applied changes, at once while they
+ * fit in one request, otherwise at most this often. */
+const LIVE_REFETCH_MS = 10000;
+
+/** What the open violations of status `s` depend on: its check and, with the watcher, its last applied batch. */
+const violationsKey = (s) => `${s.last_check}|${s.watch ? s.watch.applied_at : ''}`;
 
 function loadRepaired() {
   try {
@@ -70,9 +77,10 @@ async function fetchOpenViolations() {
 /** The card; `onSync(v, name, started)` repairs one row (violations.js). */
 export function createViolationsPanel({ onSync, isAlive }) {
   const repaired = loadRepaired();
-  /* The open violations of the check `violationsOf` (its last_check). */
+  /* The open violations of the status `violationsOf` (violationsKey: its check and the watcher's last batch). */
   let violationList = [];
   let violationsOf = null;
+  let fetchedAt = 0;
   let specs = null;
   let status = null;
   const violations = createViolations({ onSync, names: lookupNames });
@@ -109,16 +117,25 @@ export function createViolationsPanel({ onSync, isAlive }) {
         if (isAlive()) draw();
       }, () => {});
     },
-    /** The open violations of check `s`; fetched again only when a newer check is recorded. */
-    async load(s) {
+    /**
+     * The open violations of status `s`; fetched again only when a newer check
+     * is recorded or the watcher applied changes (`live`: the status poll,
+     * which refetches a list longer than one request at most every 10 s).
+     * True when it fetched them.
+     */
+    async load(s, { live = false } = {}) {
       if (!s.last_check) {
         violationList = [];
         violationsOf = null;
-        return;
+        return false;
       }
-      if (violationsOf === s.last_check) return;
+      const key = violationsKey(s);
+      if (violationsOf === key) return false;
+      if (live && violationList.length >= VIOLATIONS_PAGE && Date.now() - fetchedAt < LIVE_REFETCH_MS) return false;
       violationList = await fetchOpenViolations();
-      violationsOf = s.last_check;
+      violationsOf = key;
+      fetchedAt = Date.now();
+      return true;
     },
     /** Draw the rows of status `s`. */
     show(s) {
