@@ -86,6 +86,43 @@
     "[array_position((SELECT array_agg(id::text ORDER BY id::text) FROM {specs_table}), " \
     "coalesce(p.specialization_id, l.specialization_type)::text)]"
 
+/* pairs_get: each key of the arrays $1 (users) and $2 (specializations), in
+ * their order, with both sides of its pair (an aggregate per side: a key
+ * without rows still comes, with a count of 0), the specialization's
+ * maximum level (MAX_FROM_SPECS or [levels]: the sides are named p and l as
+ * in the scan), the rule over them as in the scan (%1$s; the email of an
+ * inconsistent pair) and the pair's open violation (the one of the pair's
+ * current issue type first). One round trip for the whole batch. */
+#define PAIRS_GET_FORMAT                                                                  \
+    "SELECT x.u, x.sp, x.pn > 0, x.ln > 0, x.pl, x.ll, x.pn, x.ln, x.mx, "                 \
+    "CASE WHEN x.issue IS NOT NULL THEN "                                                 \
+    " (SELECT u.{users_email} FROM {users_table} u WHERE u.{users_id} = x.u) END, "       \
+    "o.issue_type, o.user_email, o.progress_level, o.license_level, "                     \
+    "o.recommended_action, (extract(epoch FROM o.first_seen) * 1000000)::bigint "          \
+    "FROM (SELECT y.*, %1$s AS issue FROM ("                                              \
+    "SELECT k.ord, k.u, k.sp, CASE WHEN p.n > 0 THEN 1 END AS pk, "                       \
+    "CASE WHEN l.n > 0 THEN 1 END AS lk, p.lvl AS pl, l.lvl AS ll, p.n AS pn, l.n AS ln, " \
+    "%4$s AS mx "                                                                          \
+    "FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS k(u, sp, ord) "              \
+    "CROSS JOIN LATERAL (%2$s) p CROSS JOIN LATERAL (%3$s) l OFFSET 0) y OFFSET 0) x "     \
+    "LEFT JOIN LATERAL (SELECT * FROM violations v WHERE v.user_id = x.u "                 \
+    " AND v.specialization = x.sp AND v.resolved_at IS NULL "                              \
+    " ORDER BY (v.issue_type = x.issue) IS TRUE DESC, v.id DESC LIMIT 1) o ON TRUE "       \
+    "ORDER BY x.ord"
+#define KEY_PROGRESS                                                                      \
+    "SELECT k.sp AS specialization_id, min({progress_level}) AS lvl, count(*) AS n "       \
+    "FROM {progress_table} WHERE {progress_user} = k.u AND {progress_spec} = k.sp"
+#define KEY_LICENSE                                                                       \
+    "SELECT k.sp AS specialization_type, min({license_level}) AS lvl, count(*) AS n "      \
+    "FROM {license_table} WHERE {license_user} = k.u AND {license_spec} = k.sp"
+#define KEY_PROGRESS_ATTACHED                                                             \
+    "SELECT k.sp AS specialization_id, min({progress_level})::bigint AS lvl, count(*) AS n " \
+    "FROM {progress_table} WHERE {progress_user} = k.u AND {progress_spec}::text = k.sp"
+#define KEY_LICENSE_ATTACHED                                                              \
+    "SELECT k.sp AS specialization_type, min({license_level})::bigint AS lvl, "            \
+    "count(*) AS n FROM {license_table} WHERE {license_user} = k.u "                       \
+    "AND {license_spec}::text = k.sp"
+
 /* An attached database's tables are another application's: their key columns
  * may be of any type that reads as text (varchar, an enum) and of any
  * collation. Each side reads them as text in the "C" collation, so the merge
@@ -304,6 +341,57 @@ static const char *const sql[Q_COUNT] = {
     [Q_DELIVERY_NEXT_DUE] = STMT_DELIVERY_NEXT_DUE,
     [Q_ATTEMPT_INSERT] = STMT_ATTEMPT_INSERT " RETURNING id",
     [Q_ATTEMPT_LIST] = STMT_ATTEMPT_LIST,
+    /* The watcher (pg_watch.c, watch.md). */
+    [Q_WATCH_STATE_GET] = STMT_WATCH_STATE_GET,
+    [Q_WATCH_PENDING] = STMT_WATCH_PENDING,
+    /* The users of the first $1 change rows (NULL: all), and every pending
+     * change of each, in id order: a user's changes never split between two
+     * batches. */
+    [Q_WATCH_CHANGES] = "WITH u AS (SELECT DISTINCT user_id FROM (SELECT user_id "
+                        "FROM pair_changes ORDER BY id LIMIT $1::bigint) f) "
+                        "SELECT c.id, c.user_id, c.specialization, c.delta, c.changed_at "
+                        "FROM pair_changes c JOIN u USING (user_id) ORDER BY c.id",
+    /* Q_PAIRS_GET: pairs_get_template() */
+    [Q_USER_ROWS] = "SELECT (SELECT count(*) FROM {progress_table} WHERE {progress_user} = k.u) "
+                    "+ (SELECT count(*) FROM {license_table} WHERE {license_user} = k.u) "
+                    "FROM unnest($1::bigint[]) WITH ORDINALITY AS k(u, ord) ORDER BY k.ord",
+    /* The pair's open violation becomes $3 (NULL: none) in one statement: an
+     * open one of another issue type resolved, one of $3 kept (its first_seen)
+     * with the new levels and action, else $3 opened. */
+    [Q_VIOLATION_SET] =
+        "WITH resolved AS (UPDATE violations SET resolved_at = $10::timestamptz, "
+        "resolved_check_id = nullif($9::bigint, 0) WHERE user_id = $1::bigint "
+        "AND specialization = $2::text AND resolved_at IS NULL "
+        "AND issue_type IS DISTINCT FROM $3::text), "
+        "kept AS (UPDATE violations SET user_email = $4::text, "
+        "progress_level = $5::int, license_level = $6::int, recommended_action = $7::text, "
+        "last_check_id = $9::bigint WHERE user_id = $1::bigint AND specialization = $2::text "
+        "AND resolved_at IS NULL AND issue_type = $3::text RETURNING id) "
+        "INSERT INTO violations(user_id, specialization, issue_type, user_email, progress_level, "
+        "license_level, recommended_action, first_seen, first_check_id, last_check_id) "
+        "SELECT $1::bigint, $2::text, $3::text, $4::text, $5::int, $6::int, $7::text, "
+        "coalesce($8::timestamptz, $10::timestamptz), $9::bigint, $9::bigint "
+        "WHERE $3::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM kept)",
+    /* The applied change rows by their ids, never by a bound on them: ids
+     * are taken at insert, not in commit order, so a smaller id may commit
+     * after a larger one was applied. */
+    [Q_WATCH_ADVANCE] = "WITH gone AS (DELETE FROM pair_changes WHERE id = ANY($1::bigint[])) "
+                        "UPDATE watch_state SET pairs = pairs + $2::bigint, "
+                        "users = users + $3::bigint, violations = violations + $4::bigint, "
+                        "version = version + 1, applied_at = $5::timestamptz, "
+                        "last_lag_seconds = CASE WHEN $6::float8 < 0 THEN last_lag_seconds "
+                        "ELSE $6::float8 END WHERE id = 1",
+    [Q_WATCH_RESET] = "WITH gone AS (DELETE FROM pair_changes WHERE id = ANY($1::bigint[])) "
+                      "UPDATE watch_state SET pairs = $2::bigint, users = $3::bigint, "
+                      "violations = $4::bigint, initialized = TRUE, sweep_requested = FALSE, "
+                      "last_full_at = $5::timestamptz, last_full_check_id = $6::bigint, "
+                      "divergences_total = divergences_total + $7::bigint, "
+                      "version = version + 1 WHERE id = 1",
+    /* A session lock: it orders the batches and sweeps of all processes,
+     * each in transactions of its own. */
+    [Q_WATCH_LOCK] = "SELECT pg_advisory_lock(" PG_WATCH_LOCK_KEY ")",
+    [Q_WATCH_UNLOCK] = "SELECT pg_advisory_unlock(" PG_WATCH_LOCK_KEY ")",
+    [Q_WATCH_LISTEN] = "LISTEN lockstep_pair_changes",
 };
 
 /* The statements that differ for an attached database (attach.md): its
@@ -491,6 +579,25 @@ static int scan_template(const struct domain_map *m, enum stmt_id id, char *out,
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+/* The template of Q_PAIRS_GET into out[len]. Returns 0, or -1 when it does
+ * not fit. */
+static int pairs_get_template(const struct domain_map *m, char *out, size_t len)
+{
+    char issue[2048];
+    if (pair_sql_issue(issue, sizeof issue, &scan_columns) != 0)
+        return -1;
+    char *mx = malloc(16384);
+    if (!mx || max_level_expr(m, mx, 16384) != 0) {
+        free(mx);
+        return -1;
+    }
+    int n = snprintf(out, len, PAIRS_GET_FORMAT, issue,
+                     m->attached ? KEY_PROGRESS_ATTACHED : KEY_PROGRESS,
+                     m->attached ? KEY_LICENSE_ATTACHED : KEY_LICENSE, mx);
+    free(mx);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 /* The SQL of statement `id` for this store's domain tables (borrowed), or
  * NULL with the reason in err[errlen]. */
 const char *pg_statement_text(struct pg_store *ps, enum stmt_id id, char *err,
@@ -500,9 +607,10 @@ const char *pg_statement_text(struct pg_store *ps, enum stmt_id id, char *err,
         return ps->sql[id];
     const char *tmpl = ps->attached && attached_sql[id] ? attached_sql[id] : sql[id];
     char *text = NULL;
-    if (id >= Q_SCAN_ALL && id <= Q_SCAN_ALL_KEYED) {
+    if ((id >= Q_SCAN_ALL && id <= Q_SCAN_ALL_KEYED) || id == Q_PAIRS_GET) {
         text = malloc(32768);
-        if (!text || scan_template(&ps->domain, id, text, 32768) != 0) {
+        if (!text || (id == Q_PAIRS_GET ? pairs_get_template(&ps->domain, text, 32768)
+                                        : scan_template(&ps->domain, id, text, 32768)) != 0) {
             free(text);
             snprintf(err, errlen, "the statement text does not fit");
             return NULL;
@@ -583,6 +691,7 @@ static int academy_path(struct pg_store *ps, enum stmt_id id, const char *what)
 {
     const char *tmpl = attached_sql[id] ? attached_sql[id] : sql[id];
     bool qualified = (id >= Q_SCAN_ALL && id <= Q_SCAN_ALL_KEYED) || /* made from templates */
+                     id == Q_PAIRS_GET ||
                      id == Q_CREATE_CLAIM || /* an advisory lock: no table */
                      (tmpl && strchr(tmpl, '{') != NULL);
     if (ps->academy_path_set)
