@@ -360,9 +360,14 @@ static const char *const sql[Q_COUNT] = {
                         "SELECT c.id, c.user_id, c.specialization, c.delta, c.changed_at "
                         "FROM pair_changes c JOIN u USING (user_id) ORDER BY c.id",
     /* Q_PAIRS_GET: rule_template() */
-    [Q_USER_ROWS] = "SELECT (SELECT count(*) FROM {progress_table} WHERE {progress_user} = k.u) "
-                    "+ (SELECT count(*) FROM {license_table} WHERE {license_user} = k.u) "
-                    "FROM unnest($1::bigint[]) WITH ORDINALITY AS k(u, ord) ORDER BY k.ord",
+    /* Joins, as pairs_get's sides: a table without an index on the user is
+     * read once per batch. */
+    [Q_USER_ROWS] = "WITH k AS (SELECT * FROM unnest($1::bigint[]) WITH ORDINALITY AS k(u, ord)) "
+                    "SELECT coalesce(p.n, 0) + coalesce(l.n, 0) FROM k "
+                    "LEFT JOIN (SELECT k.ord, count(*) AS n FROM k JOIN {progress_table} t "
+                    "ON t.{progress_user} = k.u GROUP BY k.ord) p ON p.ord = k.ord "
+                    "LEFT JOIN (SELECT k.ord, count(*) AS n FROM k JOIN {license_table} t "
+                    "ON t.{license_user} = k.u GROUP BY k.ord) l ON l.ord = k.ord ORDER BY k.ord",
     /* The pair's open violation becomes $3 (NULL: none) in one statement: an
      * open one of another issue type resolved, one of $3 kept (its first_seen)
      * with the new levels and action, else $3 opened. */
