@@ -6,8 +6,10 @@
 #include "testutil.h"
 #include "util/timeutil.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -510,7 +512,22 @@ static double seconds_since(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static void watch_wait_wakes_on_a_change_and_the_lock_is_released(void **state)
+/* A connection taking the watch lock on a thread of its own. */
+struct locker {
+    struct store *s;
+    int rc;
+    atomic_bool done;
+};
+
+static void *take_lock(void *arg)
+{
+    struct locker *l = arg;
+    l->rc = l->s->ops->watch_lock(l->s, true);
+    atomic_store(&l->done, true);
+    return NULL;
+}
+
+static void watch_wait_wakes_on_a_change_and_the_lock_orders_connections(void **state)
 {
     (void)state;
     char dir[512];
@@ -550,12 +567,21 @@ static void watch_wait_wakes_on_a_change_and_the_lock_is_released(void **state)
         b = tu_store_again(dir);
     }
 
-    /* Released by one connection, the lock is the other's to take. */
+    /* Held by one connection, the other waits for it until it is released. */
     assert_int_equal(a->ops->watch_lock(a, true), 0);
+    struct locker l = {.s = b};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, take_lock, &l), 0);
+    struct timespec pause = {0, 300 * 1000000L};
+    nanosleep(&pause, NULL);
+    assert_false(atomic_load(&l.done));
     assert_int_equal(a->ops->watch_lock(a, false), 0);
-    assert_int_equal(b->ops->watch_lock(b, true), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(l.rc, 0);
     assert_int_equal(b->ops->watch_lock(b, false), 0);
     assert_int_equal(a->ops->watch_lock(a, true), 0);
+    assert_int_equal(a->ops->watch_lock(a, false), 0);
+    /* Releasing a lock not held is harmless. */
     assert_int_equal(a->ops->watch_lock(a, false), 0);
     store_close(b);
     store_close(a);
@@ -572,7 +598,7 @@ int main(void)
         cmocka_unit_test(watch_advance_and_reset_consume_exactly_their_ids),
         cmocka_unit_test(a_new_specialization_requests_a_full_sweep),
         cmocka_unit_test(an_incremental_check_records_only_its_history_row),
-        cmocka_unit_test(watch_wait_wakes_on_a_change_and_the_lock_is_released),
+        cmocka_unit_test(watch_wait_wakes_on_a_change_and_the_lock_orders_connections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

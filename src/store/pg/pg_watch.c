@@ -297,8 +297,11 @@ int pg_watch_lock(struct store *s, bool on)
     struct pg_store *ps = PS(s);
     int rc;
     if (!on) {
-        /* Not held (never taken, or gone with a lost session): nothing to
-         * release, and the server would only warn. */
+        /* Not held (never taken, or gone with a lost session: a reconnect
+         * here clears watch_locked): nothing to release, and the server
+         * would only warn. */
+        if (ps->watch_locked && !s->in_txn && pg_ensure(ps, "release the watch lock") != 0)
+            ps->watch_locked = false;
         if (!ps->watch_locked)
             return 0;
         PQclear(pg_run(ps, Q_WATCH_UNLOCK, 0, NULL, "release the watch lock", &rc));
