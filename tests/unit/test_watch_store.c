@@ -368,7 +368,7 @@ static struct watch_state state_of(struct store *s)
     return w;
 }
 
-static void watch_advance_and_reset_consume_exactly_their_ids(void **state)
+static void watch_advance_reset_and_discard_consume_their_change_rows(void **state)
 {
     (void)state;
     struct store *s = tu_store("watch-advance", NULL);
@@ -434,6 +434,17 @@ static void watch_advance_and_reset_consume_exactly_their_ids(void **state)
     assert_int_equal(w.last_full_at, T0 + 3 * SECOND);
     assert_int_equal(w.last_full_check_id, 7);
     assert_int_equal(w.divergences_total, 3);
+
+    /* A bulk load's changes discarded: none pending, a full sweep needed. */
+    tu_pair(s, u, "INTERNSHIP", 1, 1);
+    assert_int_equal(pending(s, 0).n, 2);
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    assert_int_equal(s->ops->watch_discard(s), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    assert_int_equal(pending(s, 0).n, 0);
+    w = state_of(s);
+    assert_false(w.initialized);
+    assert_int_equal(w.version, 4);
     store_close(s);
 }
 
@@ -595,7 +606,7 @@ int main(void)
         cmocka_unit_test(pairs_get_reads_each_key_in_order_with_its_open_violation),
         cmocka_unit_test(pairs_get_agrees_with_the_pair_scan),
         cmocka_unit_test(violation_set_opens_keeps_moves_and_resolves),
-        cmocka_unit_test(watch_advance_and_reset_consume_exactly_their_ids),
+        cmocka_unit_test(watch_advance_reset_and_discard_consume_their_change_rows),
         cmocka_unit_test(a_new_specialization_requests_a_full_sweep),
         cmocka_unit_test(an_incremental_check_records_only_its_history_row),
         cmocka_unit_test(watch_wait_wakes_on_a_change_and_the_lock_orders_connections),

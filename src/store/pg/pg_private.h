@@ -133,6 +133,8 @@ enum stmt_id {
     Q_VIOLATION_SET,
     Q_WATCH_ADVANCE,
     Q_WATCH_RESET,
+    Q_WATCH_DISCARD_CHANGES,
+    Q_WATCH_DISCARD_STATE,
     Q_WATCH_LOCK,
     Q_WATCH_UNLOCK,
     Q_WATCH_LISTEN,
@@ -358,6 +360,7 @@ int pg_watch_advance(struct store *s, const int64_t *ids, size_t n, int64_t dpai
                      int64_t dusers, int64_t dviolations, double lag, int64_t now);
 int pg_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs, int64_t users,
                    int64_t violations, int64_t check_id, int64_t divergences, int64_t now);
+int pg_watch_discard(struct store *s);
 int pg_watch_lock(struct store *s, bool on);
 int pg_watch_wait(struct store *s, long timeout_ms);
 

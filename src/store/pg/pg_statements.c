@@ -400,6 +400,13 @@ static const char *const sql[Q_COUNT] = {
                       "last_full_at = $5::timestamptz, last_full_check_id = $6::bigint, "
                       "divergences_total = divergences_total + $7::bigint, "
                       "version = version + 1 WHERE id = 1",
+    /* After a bulk load: TRUNCATE, since DELETE of every row a load of
+     * millions of pairs captured would take minutes; the rows of writers
+     * committing meanwhile go too, which the full sweep the state now asks
+     * for makes good. */
+    [Q_WATCH_DISCARD_CHANGES] = "TRUNCATE pair_changes",
+    [Q_WATCH_DISCARD_STATE] = "UPDATE watch_state SET initialized = FALSE, version = version + 1 "
+                              "WHERE id = 1",
     /* A session lock: it orders the batches and sweeps of all processes,
      * each in transactions of its own. */
     [Q_WATCH_LOCK] = "SELECT pg_advisory_lock(" PG_WATCH_LOCK_KEY ")",

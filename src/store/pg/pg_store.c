@@ -475,6 +475,7 @@ static const struct store_ops pg_ops = {
     .violation_set = pg_violation_set,
     .watch_advance = pg_watch_advance,
     .watch_reset = pg_watch_reset,
+    .watch_discard = pg_watch_discard,
     .watch_lock = pg_watch_lock,
     .watch_wait = pg_watch_wait,
     .begin = pg_begin,

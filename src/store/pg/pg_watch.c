@@ -290,6 +290,12 @@ int pg_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs,
     return watch_write(s, Q_WATCH_RESET, ids, n, &p, 6, "record the full sweep's state");
 }
 
+int pg_watch_discard(struct store *s)
+{
+    int rc = pg_exec_q(PS(s), Q_WATCH_DISCARD_CHANGES, 0, NULL, "discard pending changes");
+    return rc ? rc : pg_exec_q(PS(s), Q_WATCH_DISCARD_STATE, 0, NULL, "discard pending changes");
+}
+
 /* ---- the lock and the wait ------------------------------------------------------------ */
 
 int pg_watch_lock(struct store *s, bool on)
