@@ -370,7 +370,7 @@ int pg_watch_wait(struct store *s, long timeout_ms);
  * pg_attached_inspect: store_ops.attached_inspect. */
 int pg_attach_prepare(struct pg_store *ps, bool create, char *err, size_t errlen);
 int pg_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx);
-/* The capture triggers on an attached database (pg_capture.c): store_ops
+/* The capture triggers (pg_capture.c): store_ops
  * watch_capture and watch_capture_installed. */
 int pg_watch_capture(struct store *s, bool install, bool apply, char **sql);
 int pg_watch_capture_installed(struct store *s, bool *installed);
