@@ -87,10 +87,11 @@ static int own_capture(struct store *s, bool install, char **sql)
     const struct store_migration *m = &pg_migrations[13];
     if (m->version != 14 || !m->domain_sql)
         return store_fail(s, STORE_ERR, "the capture triggers' migration is not where expected");
-    size_t n = strlen(OWN_UNINSTALL) + (install ? strlen(m->domain_sql) : 0) + 32;
+    size_t n = strlen(OWN_UNINSTALL) + (install ? strlen(m->domain_sql) : 0) + 80;
     if (!(*sql = malloc(n)))
         return store_fail(s, STORE_ERR_NOMEM, "out of memory");
-    snprintf(*sql, n, "BEGIN;\n%s%s\nCOMMIT;", OWN_UNINSTALL, install ? m->domain_sql : "");
+    snprintf(*sql, n, "BEGIN;\nSET LOCAL client_min_messages = warning;\n%s%s\nCOMMIT;",
+             OWN_UNINSTALL, install ? m->domain_sql : "");
     return 0;
 }
 
