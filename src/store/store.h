@@ -220,13 +220,14 @@ struct store_ops {
                        int64_t users, int64_t violations, int64_t check_id,
                        int64_t divergences, int64_t now);
     /* watch_capture: the SQL that installs (install) or removes (!install)
-     *   the capture triggers on an attached database's progress, license and
-     *   specializations tables (`lockstep watch install|uninstall`), into
+     *   the capture triggers on the progress, license and specializations
+     *   tables (`lockstep watch install|uninstall`; own mode: migration 14's,
+     *   put back where missing or disabled), into
      *   *sql (malloc'd, the caller frees it); with apply, also run it in one
      *   transaction. Removing drops exactly what installing creates.
-     *   STORE_ERR with a reason where it cannot be done (own mode: the
-     *   migration installed them; an attached SQLite file: a trigger cannot
-     *   write to another database file). Outside transactions.
+     *   STORE_ERR with a reason where it cannot be done (an attached SQLite
+     *   file: a trigger cannot write to another database file). Outside
+     *   transactions.
      * watch_capture_installed: whether the capture triggers exist on both the
      *   progress and the license table. */
     int (*watch_capture)(struct store *s, bool install, bool apply, char **sql);

@@ -1,8 +1,10 @@
-/* pg_capture.c — the capture triggers of watch.md on an attached PostgreSQL
- * database (`lockstep watch install|uninstall [--print]`): made from the
- * domain map, installed and removed in one transaction, and looked for. */
+/* pg_capture.c — the capture triggers of watch.md (`lockstep watch
+ * install|uninstall [--print]`): on an attached PostgreSQL database made from
+ * the domain map, in own mode migration 14's put back; installed and removed
+ * in one transaction, and looked for. */
 #include "store/domain_sql.h"
 #include "store/pg/pg_private.h"
+#include "store/pg/pg_schema.h"
 #include "util/buf.h"
 
 #include <libpq-fe.h>
@@ -63,18 +65,50 @@ static const char uninstall_tmpl[] =
     "DROP FUNCTION IF EXISTS {lockstep_schema}.lockstep_specs_changed();\n"
     "COMMIT;";
 
+/* Own mode: migration 14's triggers (its domain part), dropped first so
+ * that install puts back what is missing or disabled, as SQLite's does. */
+#define OWN_UNINSTALL                                                                          \
+    "DROP TRIGGER IF EXISTS lockstep_progress_insert ON specialization_progress;\n"           \
+    "DROP TRIGGER IF EXISTS lockstep_progress_delete ON specialization_progress;\n"           \
+    "DROP TRIGGER IF EXISTS lockstep_progress_update ON specialization_progress;\n"           \
+    "DROP TRIGGER IF EXISTS lockstep_license_insert ON user_licenses;\n"                      \
+    "DROP TRIGGER IF EXISTS lockstep_license_delete ON user_licenses;\n"                      \
+    "DROP TRIGGER IF EXISTS lockstep_license_update ON user_licenses;\n"                      \
+    "DROP TRIGGER IF EXISTS lockstep_specs_insert ON specializations;\n"                      \
+    "DROP TRIGGER IF EXISTS lockstep_specs_update ON specializations;\n"                      \
+    "DROP TRIGGER IF EXISTS lockstep_specs_delete ON specializations;\n"                      \
+    "DROP FUNCTION IF EXISTS lockstep_progress_changed();\n"                                  \
+    "DROP FUNCTION IF EXISTS lockstep_license_changed();\n"                                   \
+    "DROP FUNCTION IF EXISTS lockstep_specs_changed();\n"
+
+/* The own-mode SQL into *sql (malloc'd). */
+static int own_capture(struct store *s, bool install, char **sql)
+{
+    const struct store_migration *m = &pg_migrations[13];
+    if (m->version != 14 || !m->domain_sql)
+        return store_fail(s, STORE_ERR, "the capture triggers' migration is not where expected");
+    size_t n = strlen(OWN_UNINSTALL) + (install ? strlen(m->domain_sql) : 0) + 80;
+    if (!(*sql = malloc(n)))
+        return store_fail(s, STORE_ERR_NOMEM, "out of memory");
+    snprintf(*sql, n, "BEGIN;\nSET LOCAL client_min_messages = warning;\n%s%s\nCOMMIT;",
+             OWN_UNINSTALL, install ? m->domain_sql : "");
+    return 0;
+}
+
 int pg_watch_capture(struct store *s, bool install, bool apply, char **sql)
 {
     struct pg_store *ps = PS(s);
     *sql = NULL;
-    if (!ps->attached)
-        return store_fail(s, STORE_ERR, "the capture triggers of Lockstep's own tables are "
-                          "installed by its migrations (schema version 14)");
     char err[256];
-    *sql = domain_sql_expand(&ps->domain, ps->domain.schema,
-                             install ? install_tmpl : uninstall_tmpl, err, sizeof err);
-    if (!*sql)
+    if (!ps->attached) {
+        int rc = own_capture(s, install, sql);
+        if (rc)
+            return rc;
+    } else if (!(*sql = domain_sql_expand(&ps->domain, ps->domain.schema,
+                                          install ? install_tmpl : uninstall_tmpl, err,
+                                          sizeof err))) {
         return store_fail(s, STORE_ERR, "%s", err);
+    }
     if (!apply)
         return 0;
     int rc = pg_command(ps, *sql, install ? "install the capture triggers"

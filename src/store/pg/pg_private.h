@@ -27,6 +27,9 @@
 /* The session's temporary table a check stages its violations in
  * (pg_checks.c; the statements that resolve and open violations read it). */
 #define PG_STAGE_TABLE "lockstep_check_stage"
+/* The watch lock's key (store_ops.watch_lock), apart from the other one-key
+ * advisory locks: 7283940050 migrations, 7283940052 alert evaluations. */
+#define PG_WATCH_LOCK_KEY "7283940053"
 
 /* Every statement of the store, prepared once per connection (pg_run). Their
  * SQL is the table in pg_statements.c. */
@@ -122,6 +125,19 @@ enum stmt_id {
     Q_DELIVERY_NEXT_DUE,
     Q_ATTEMPT_INSERT,
     Q_ATTEMPT_LIST,
+    Q_WATCH_STATE_GET,
+    Q_WATCH_PENDING,
+    Q_WATCH_CHANGES,
+    Q_PAIRS_GET, /* made from a template with the rule and the maximum level */
+    Q_USER_ROWS,
+    Q_VIOLATION_SET,
+    Q_WATCH_ADVANCE,
+    Q_WATCH_RESET,
+    Q_WATCH_DISCARD_CHANGES,
+    Q_WATCH_DISCARD_STATE,
+    Q_WATCH_LOCK,
+    Q_WATCH_UNLOCK,
+    Q_WATCH_LISTEN,
     Q_COUNT
 };
 
@@ -146,6 +162,9 @@ struct pg_store {
     bool stage_complete; /* check_stage_complete since then */
     bool stage_table;   /* the stage table exists in this session */
     struct store_scan *scan; /* the open pair scan, if any */
+    /* The watcher's session state (pg_watch.c), gone with the session: */
+    bool listening;    /* LISTEN lockstep_pair_changes was run */
+    bool watch_locked; /* the watch lock is held */
 };
 
 static inline struct pg_store *PS(struct store *s)
@@ -328,13 +347,30 @@ int pg_violations_open_page(struct store *s, const char *spec, int64_t limit,
                             int64_t offset, store_violation_cb cb, void *ctx);
 int pg_violations_open_count(struct store *s, const char *spec, int64_t *count);
 
+/* The watcher (pg_watch.c): the store_ops named as these without "pg_". */
+int pg_watch_state_get(struct store *s, struct watch_state *out);
+int pg_watch_pending(struct store *s, int64_t *count, double *oldest_changed_at);
+int pg_watch_changes(struct store *s, int64_t max_rows, store_change_cb cb, void *ctx);
+int pg_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_pair_cb cb,
+                 void *ctx);
+int pg_user_rows(struct store *s, const int64_t *users, size_t n, int64_t *out);
+int pg_violation_set(struct store *s, const struct pair_key *k, const struct violation *v,
+                     int64_t check_id, int64_t now);
+int pg_watch_advance(struct store *s, const int64_t *ids, size_t n, int64_t dpairs,
+                     int64_t dusers, int64_t dviolations, double lag, int64_t now);
+int pg_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs, int64_t users,
+                   int64_t violations, int64_t check_id, int64_t divergences, int64_t now);
+int pg_watch_discard(struct store *s);
+int pg_watch_lock(struct store *s, bool on);
+int pg_watch_wait(struct store *s, long timeout_ms);
+
 /* An attached database (pg_attach.c, attach.md). pg_attach_prepare: on open,
  * Lockstep's schema exists (or is created when `create`), and every mapped
  * table and column exists; else an error naming key, table and column (err).
  * pg_attached_inspect: store_ops.attached_inspect. */
 int pg_attach_prepare(struct pg_store *ps, bool create, char *err, size_t errlen);
 int pg_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx);
-/* The capture triggers on an attached database (pg_capture.c): store_ops
+/* The capture triggers (pg_capture.c): store_ops
  * watch_capture and watch_capture_installed. */
 int pg_watch_capture(struct store *s, bool install, bool apply, char **sql);
 int pg_watch_capture_installed(struct store *s, bool *installed);

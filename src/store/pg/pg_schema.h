@@ -7,6 +7,47 @@
 
 #include "store/migrations.h"
 
+/* The capture of one domain table (watch.md): a row inserted (+1), deleted
+ * (-1), its level changed (0) or moved to another key (-1 for the old key,
+ * +1 for the new one) appends its pair to pair_changes and notifies
+ * lockstep_pair_changes (one notification per transaction: the server
+ * folds identical ones). Lean on purpose, since every writer pays for it:
+ * the WHEN clause keeps updates that change neither key nor level from
+ * calling the function at all, and the function runs one INSERT.
+ * changed_at: the epoch of clock_timestamp() as date_part gives it, a
+ * double precision (extract's numeric would be converted on every row). */
+#define PG_CHANGED_AT "date_part('epoch', clock_timestamp())"
+#define PG_CAPTURE_TRIGGERS(table, user, spec, level, prefix)                                   \
+    "CREATE FUNCTION " prefix "_changed() RETURNS trigger LANGUAGE plpgsql AS $$"              \
+    " BEGIN"                                                                                   \
+    "  IF TG_OP = 'INSERT' THEN"                                                               \
+    "   INSERT INTO pair_changes(user_id, specialization, delta, changed_at)"                  \
+    "   VALUES (NEW." user ", NEW." spec ", 1, " PG_CHANGED_AT ");"                            \
+    "  ELSIF TG_OP = 'DELETE' THEN"                                                            \
+    "   INSERT INTO pair_changes(user_id, specialization, delta, changed_at)"                  \
+    "   VALUES (OLD." user ", OLD." spec ", -1, " PG_CHANGED_AT ");"                           \
+    "  ELSIF OLD." user " IS DISTINCT FROM NEW." user                                          \
+    "   OR OLD." spec " IS DISTINCT FROM NEW." spec " THEN"                                    \
+    "   INSERT INTO pair_changes(user_id, specialization, delta, changed_at)"                  \
+    "   VALUES (OLD." user ", OLD." spec ", -1, " PG_CHANGED_AT "),"                           \
+    "   (NEW." user ", NEW." spec ", 1, " PG_CHANGED_AT ");"                                   \
+    "  ELSE"                                                                                   \
+    "   INSERT INTO pair_changes(user_id, specialization, delta, changed_at)"                  \
+    "   VALUES (NEW." user ", NEW." spec ", 0, " PG_CHANGED_AT ");"                            \
+    "  END IF;"                                                                                \
+    "  PERFORM pg_notify('lockstep_pair_changes', '');"                                        \
+    "  RETURN NULL;"                                                                           \
+    " END $$;"                                                                                 \
+    "CREATE TRIGGER " prefix "_insert AFTER INSERT ON " table                                  \
+    " FOR EACH ROW EXECUTE FUNCTION " prefix "_changed();"                                     \
+    "CREATE TRIGGER " prefix "_delete AFTER DELETE ON " table                                  \
+    " FOR EACH ROW EXECUTE FUNCTION " prefix "_changed();"                                     \
+    "CREATE TRIGGER " prefix "_update AFTER UPDATE OF " user ", " spec ", " level " ON " table \
+    " FOR EACH ROW WHEN (OLD." user " IS DISTINCT FROM NEW." user                              \
+    " OR OLD." spec " IS DISTINCT FROM NEW." spec                                              \
+    " OR OLD." level " IS DISTINCT FROM NEW." level ")"                                        \
+    " EXECUTE FUNCTION " prefix "_changed();"
+
 static const struct store_migration pg_migrations[] = {
     {1, "domain schema",
      "CREATE TABLE users ("
@@ -249,6 +290,54 @@ static const struct store_migration pg_migrations[] = {
     /* Emails match without regard to case (attach.md). */
     {12, "emails without regard to case", MIGRATION_EMAILS_WITHOUT_CASE, NULL},
     {13, "where each check read its pairs", MIGRATION_CHECK_SOURCE, NULL},
+    /* Change capture and the watcher's state (watch.md). pair_changes and
+     * watch_state are Lockstep's own (in attached mode they land in its
+     * schema, as every own table does: the session's search_path); the
+     * capture triggers are the domain part, own mode only. changed_at:
+     * seconds since the epoch. */
+    {14, "change capture and the watcher",
+     MIGRATION_WATCH_COMMON
+     "CREATE TABLE pair_changes ("
+     " id BIGSERIAL PRIMARY KEY,"
+     " user_id BIGINT NOT NULL,"
+     " specialization TEXT COLLATE \"C\" NOT NULL,"
+     " delta INTEGER NOT NULL,"
+     " changed_at DOUBLE PRECISION NOT NULL);"
+     "CREATE INDEX pair_changes_pair ON pair_changes(user_id, specialization);"
+     "CREATE TABLE watch_state ("
+     " id INTEGER PRIMARY KEY CHECK (id = 1),"
+     " initialized BOOLEAN NOT NULL DEFAULT FALSE,"
+     " sweep_requested BOOLEAN NOT NULL DEFAULT FALSE,"
+     " pairs BIGINT NOT NULL DEFAULT 0,"
+     " users BIGINT NOT NULL DEFAULT 0,"
+     " violations BIGINT NOT NULL DEFAULT 0,"
+     " version BIGINT NOT NULL DEFAULT 0,"
+     " applied_at TIMESTAMPTZ,"
+     " last_full_at TIMESTAMPTZ,"
+     " last_full_check_id BIGINT NOT NULL DEFAULT 0,"
+     " divergences_total BIGINT NOT NULL DEFAULT 0,"
+     " last_lag_seconds DOUBLE PRECISION NOT NULL DEFAULT 0);"
+     "INSERT INTO watch_state(id) VALUES (1);",
+     PG_CAPTURE_TRIGGERS("specialization_progress", "student_id", "specialization_id",
+                         "current_level", "lockstep_progress")
+     PG_CAPTURE_TRIGGERS("user_licenses", "user_id", "specialization_type",
+                         "current_level", "lockstep_license")
+     /* Only a full sweep can tell what a changed specialization did to its
+      * pairs: the watcher is told to run one. */
+     "CREATE FUNCTION lockstep_specs_changed() RETURNS trigger LANGUAGE plpgsql AS $$"
+     " BEGIN"
+     "  UPDATE watch_state SET sweep_requested = TRUE WHERE id = 1;"
+     "  PERFORM pg_notify('lockstep_pair_changes', '');"
+     "  RETURN NULL;"
+     " END $$;"
+     "CREATE TRIGGER lockstep_specs_insert AFTER INSERT ON specializations"
+     " FOR EACH STATEMENT EXECUTE FUNCTION lockstep_specs_changed();"
+     "CREATE TRIGGER lockstep_specs_update AFTER UPDATE OF id, max_levels ON specializations"
+     " FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id"
+     " OR OLD.max_levels IS DISTINCT FROM NEW.max_levels)"
+     " EXECUTE FUNCTION lockstep_specs_changed();"
+     "CREATE TRIGGER lockstep_specs_delete AFTER DELETE ON specializations"
+     " FOR EACH STATEMENT EXECUTE FUNCTION lockstep_specs_changed();"},
 };
 
 #define PG_MIGRATION_COUNT ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))

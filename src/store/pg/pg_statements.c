@@ -80,11 +80,56 @@
  * one): two arrays read once per query (an init plan), not a lookup per
  * pair. An attached database without the column gets its limits from
  * [levels], written into the statement as two constant arrays (ids of
- * [A-Z0-9_] and numbers only: see domain_map_set_level). */
+ * [A-Z0-9_] and numbers only: see domain_map_set_level). The argument: the
+ * pair's specialization, an SQL expression. */
 #define MAX_FROM_SPECS                                                                   \
     "(SELECT array_agg({specs_max_levels} ORDER BY id::text) FROM {specs_table})"          \
     "[array_position((SELECT array_agg(id::text ORDER BY id::text) FROM {specs_table}), " \
-    "coalesce(p.specialization_id, l.specialization_type)::text)]"
+    "%s::text)]"
+
+/* pairs_get: each key of the arrays $1 (users) and $2 (specializations), in
+ * their order, with both sides of its pair (%2$s, %3$s: a side's rows of the
+ * batch's keys counted and their lowest level, by the key's place; a key
+ * without rows still comes, with a count of 0), the specialization's
+ * maximum level (%4$s), the rule over them as in the scan (%1$s; the email
+ * of an inconsistent pair) and the pair's open violation (the one of the
+ * pair's current issue type first). One round trip for the whole batch; the
+ * sides are joins, so a table without an index on the pair is read once per
+ * batch (a hash join), not once per key. */
+#define PAIRS_GET_FORMAT                                                                  \
+    "WITH k AS (SELECT * FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY "          \
+    " AS k(u, sp, ord)), p AS (%2$s), l AS (%3$s) "                                        \
+    "SELECT x.u, x.sp, x.pn > 0, x.ln > 0, x.pl, x.ll, x.pn, x.ln, x.mx, "                 \
+    "CASE WHEN x.issue IS NOT NULL THEN "                                                 \
+    " (SELECT u.{users_email} FROM {users_table} u WHERE u.{users_id} = x.u) END, "       \
+    "o.issue_type, o.user_email, o.progress_level, o.license_level, "                     \
+    "o.recommended_action, (extract(epoch FROM o.first_seen) * 1000000)::bigint "          \
+    "FROM (SELECT y.*, %1$s AS issue FROM ("                                              \
+    "SELECT k.ord, k.u, k.sp, CASE WHEN p.n > 0 THEN 1 END AS pk, "                       \
+    "CASE WHEN l.n > 0 THEN 1 END AS lk, p.lvl AS pl, l.lvl AS ll, "                      \
+    "coalesce(p.n, 0) AS pn, coalesce(l.n, 0) AS ln, %4$s AS mx "                          \
+    "FROM k LEFT JOIN p ON p.ord = k.ord LEFT JOIN l ON l.ord = k.ord OFFSET 0) y "        \
+    "OFFSET 0) x "                                                                         \
+    "LEFT JOIN LATERAL (SELECT * FROM violations v WHERE v.user_id = x.u "                 \
+    " AND v.specialization = x.sp AND v.resolved_at IS NULL "                              \
+    " ORDER BY (v.issue_type = x.issue) IS TRUE DESC, v.id DESC LIMIT 1) o ON TRUE "       \
+    "ORDER BY x.ord"
+#define KEY_PROGRESS                                                                      \
+    "SELECT k.ord, min(t.{progress_level}) AS lvl, count(*) AS n FROM k "                  \
+    "JOIN {progress_table} t ON t.{progress_user} = k.u AND t.{progress_spec} = k.sp "     \
+    "GROUP BY k.ord"
+#define KEY_LICENSE                                                                       \
+    "SELECT k.ord, min(t.{license_level}) AS lvl, count(*) AS n FROM k "                   \
+    "JOIN {license_table} t ON t.{license_user} = k.u AND t.{license_spec} = k.sp "        \
+    "GROUP BY k.ord"
+#define KEY_PROGRESS_ATTACHED                                                             \
+    "SELECT k.ord, min(t.{progress_level})::bigint AS lvl, count(*) AS n FROM k "          \
+    "JOIN {progress_table} t ON t.{progress_user} = k.u "                                  \
+    "AND t.{progress_spec}::text = k.sp GROUP BY k.ord"
+#define KEY_LICENSE_ATTACHED                                                              \
+    "SELECT k.ord, min(t.{license_level})::bigint AS lvl, count(*) AS n FROM k "           \
+    "JOIN {license_table} t ON t.{license_user} = k.u "                                    \
+    "AND t.{license_spec}::text = k.sp GROUP BY k.ord"
 
 /* An attached database's tables are another application's: their key columns
  * may be of any type that reads as text (varchar, an enum) and of any
@@ -204,7 +249,7 @@ static const char *const sql[Q_COUNT] = {
                     "  SELECT 1 FROM generate_series(0, i.indnkeyatts - 1) k "
                     "  WHERE i.indkey[k] NOT IN (SELECT a.attnum FROM pg_attribute a "
                     "   WHERE a.attrelid = i.indrelid AND a.attname IN (t.u, t.s)))))",
-    /* Q_SCAN_ALL … Q_SCAN_ALL_KEYED: scan_template() */
+    /* Q_SCAN_ALL … Q_SCAN_ALL_KEYED: rule_template() */
     [Q_SCAN_FETCH] = "FETCH FORWARD " NUMBER_TEXT(PG_SCAN_FETCH) " FROM lockstep_pairs",
     [Q_SCAN_CLOSE] = "CLOSE lockstep_pairs",
     [Q_VIOLATION_FIRST_SEEN] = STMT_VIOLATION_FIRST_SEEN,
@@ -304,6 +349,69 @@ static const char *const sql[Q_COUNT] = {
     [Q_DELIVERY_NEXT_DUE] = STMT_DELIVERY_NEXT_DUE,
     [Q_ATTEMPT_INSERT] = STMT_ATTEMPT_INSERT " RETURNING id",
     [Q_ATTEMPT_LIST] = STMT_ATTEMPT_LIST,
+    /* The watcher (pg_watch.c, watch.md). */
+    [Q_WATCH_STATE_GET] = STMT_WATCH_STATE_GET,
+    [Q_WATCH_PENDING] = STMT_WATCH_PENDING,
+    /* The users of the first $1 change rows (NULL: all), and every pending
+     * change of each, in id order: a user's changes never split between two
+     * batches. */
+    [Q_WATCH_CHANGES] = "WITH u AS (SELECT DISTINCT user_id FROM (SELECT user_id "
+                        "FROM pair_changes ORDER BY id LIMIT $1::bigint) f) "
+                        "SELECT c.id, c.user_id, c.specialization, c.delta, c.changed_at "
+                        "FROM pair_changes c JOIN u USING (user_id) ORDER BY c.id",
+    /* Q_PAIRS_GET: rule_template() */
+    /* Joins, as pairs_get's sides: a table without an index on the user is
+     * read once per batch. */
+    [Q_USER_ROWS] = "WITH k AS (SELECT * FROM unnest($1::bigint[]) WITH ORDINALITY AS k(u, ord)) "
+                    "SELECT coalesce(p.n, 0) + coalesce(l.n, 0) FROM k "
+                    "LEFT JOIN (SELECT k.ord, count(*) AS n FROM k JOIN {progress_table} t "
+                    "ON t.{progress_user} = k.u GROUP BY k.ord) p ON p.ord = k.ord "
+                    "LEFT JOIN (SELECT k.ord, count(*) AS n FROM k JOIN {license_table} t "
+                    "ON t.{license_user} = k.u GROUP BY k.ord) l ON l.ord = k.ord ORDER BY k.ord",
+    /* The pair's open violation becomes $3 (NULL: none) in one statement: an
+     * open one of another issue type resolved, one of $3 kept (its first_seen)
+     * with the new levels and action, else $3 opened. */
+    [Q_VIOLATION_SET] =
+        "WITH resolved AS (UPDATE violations SET resolved_at = $10::timestamptz, "
+        "resolved_check_id = nullif($9::bigint, 0) WHERE user_id = $1::bigint "
+        "AND specialization = $2::text AND resolved_at IS NULL "
+        "AND issue_type IS DISTINCT FROM $3::text), "
+        "kept AS (UPDATE violations SET user_email = $4::text, "
+        "progress_level = $5::int, license_level = $6::int, recommended_action = $7::text, "
+        "last_check_id = $9::bigint WHERE user_id = $1::bigint AND specialization = $2::text "
+        "AND resolved_at IS NULL AND issue_type = $3::text RETURNING id) "
+        "INSERT INTO violations(user_id, specialization, issue_type, user_email, progress_level, "
+        "license_level, recommended_action, first_seen, first_check_id, last_check_id) "
+        "SELECT $1::bigint, $2::text, $3::text, $4::text, $5::int, $6::int, $7::text, "
+        "coalesce($8::timestamptz, $10::timestamptz), $9::bigint, $9::bigint "
+        "WHERE $3::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM kept)",
+    /* The applied change rows by their ids, never by a bound on them: ids
+     * are taken at insert, not in commit order, so a smaller id may commit
+     * after a larger one was applied. */
+    [Q_WATCH_ADVANCE] = "WITH gone AS (DELETE FROM pair_changes WHERE id = ANY($1::bigint[])) "
+                        "UPDATE watch_state SET pairs = pairs + $2::bigint, "
+                        "users = users + $3::bigint, violations = violations + $4::bigint, "
+                        "version = version + 1, applied_at = $5::timestamptz, "
+                        "last_lag_seconds = CASE WHEN $6::float8 < 0 THEN last_lag_seconds "
+                        "ELSE $6::float8 END WHERE id = 1",
+    [Q_WATCH_RESET] = "WITH gone AS (DELETE FROM pair_changes WHERE id = ANY($1::bigint[])) "
+                      "UPDATE watch_state SET pairs = $2::bigint, users = $3::bigint, "
+                      "violations = $4::bigint, initialized = TRUE, sweep_requested = FALSE, "
+                      "last_full_at = $5::timestamptz, last_full_check_id = $6::bigint, "
+                      "divergences_total = divergences_total + $7::bigint, "
+                      "version = version + 1 WHERE id = 1",
+    /* After a bulk load: TRUNCATE, since DELETE of every row a load of
+     * millions of pairs captured would take minutes; the rows of writers
+     * committing meanwhile go too, which the full sweep the state now asks
+     * for makes good. */
+    [Q_WATCH_DISCARD_CHANGES] = "TRUNCATE pair_changes",
+    [Q_WATCH_DISCARD_STATE] = "UPDATE watch_state SET initialized = FALSE, version = version + 1 "
+                              "WHERE id = 1",
+    /* A session lock: it orders the batches and sweeps of all processes,
+     * each in transactions of its own. */
+    [Q_WATCH_LOCK] = "SELECT pg_advisory_lock(" PG_WATCH_LOCK_KEY ")",
+    [Q_WATCH_UNLOCK] = "SELECT pg_advisory_unlock(" PG_WATCH_LOCK_KEY ")",
+    [Q_WATCH_LISTEN] = "LISTEN lockstep_pair_changes",
 };
 
 /* The statements that differ for an attached database (attach.md): its
@@ -421,12 +529,13 @@ static const char *const scan_where_attached[4][2] = {
      " WHERE {license_user} = $1::bigint AND {license_spec}::text = $2::text"},
 };
 
-/* The maximum level expression of the scan for this store's domain (see
- * MAX_FROM_SPECS) into out[len]. Returns 0, or -1 when it does not fit. */
-static int max_level_expr(const struct domain_map *m, char *out, size_t len)
+/* The maximum level expression for this store's domain (see MAX_FROM_SPECS)
+ * of the specialization `spec` (an SQL expression) into out[len]. Returns 0,
+ * or -1 when it does not fit. */
+static int max_level_expr(const struct domain_map *m, const char *spec, char *out, size_t len)
 {
     if (!m->attached || m->name[DOMAIN_SPECS_MAX_LEVELS][0]) {
-        int n = snprintf(out, len, "%s", MAX_FROM_SPECS);
+        int n = snprintf(out, len, MAX_FROM_SPECS, spec);
         return n < 0 || (size_t)n >= len ? -1 : 0;
     }
     if (m->levels == 0) {
@@ -442,9 +551,8 @@ static int max_level_expr(const struct domain_map *m, char *out, size_t len)
     int rc = -1;
     if (!bad) {
         int n = snprintf(out, len,
-                         "(ARRAY[%s]::int[])[array_position(ARRAY[%s]::text[], "
-                         "coalesce(p.specialization_id, l.specialization_type)::text)]",
-                         buf_str(&maxes), buf_str(&ids));
+                         "(ARRAY[%s]::int[])[array_position(ARRAY[%s]::text[], %s::text)]",
+                         buf_str(&maxes), buf_str(&ids), spec);
         rc = n < 0 || (size_t)n >= len ? -1 : 0;
     }
     buf_free(&ids);
@@ -452,40 +560,57 @@ static int max_level_expr(const struct domain_map *m, char *out, size_t len)
     return rc;
 }
 
-/* The template of scan statement `id` (Q_SCAN_ALL … Q_SCAN_ALL_KEYED) into
- * out[len]. Returns 0, or -1 when it does not fit. */
-static int scan_template(const struct domain_map *m, enum stmt_id id, char *out, size_t len)
+/* The two sides of scan statement `id` (Q_SCAN_ALL … Q_SCAN_ALL_KEYED) into
+ * side[2][1024]. Returns 0, or -1 when they do not fit. */
+static int scan_sides(const struct domain_map *m, enum stmt_id id, char side[2][1024])
 {
-    char issue[2048];
-    if (pair_sql_issue(issue, sizeof issue, &scan_columns) != 0)
-        return -1;
-    char *mx = malloc(16384);
-    if (!mx || max_level_expr(m, mx, 16384) != 0) {
-        free(mx);
-        return -1;
-    }
     /* Q_SCAN_ALL … Q_SCAN_USER_SPEC: grouped, by filter; Q_SCAN_ALL_KEYED: the
      * full scan over keyed tables. */
     bool keyed = id == Q_SCAN_ALL_KEYED;
     int i = keyed ? 0 : (int)(id - Q_SCAN_ALL);
     const char *const(*where)[2] = m->attached ? scan_where_attached : scan_where;
-    char side[2][1024];
     int n0, n1;
     if (m->attached && keyed) {
-        n0 = snprintf(side[0], sizeof side[0], SIDE_PROGRESS_KEYED_ATTACHED, where[i][0]);
-        n1 = snprintf(side[1], sizeof side[1], SIDE_LICENSE_KEYED_ATTACHED, where[i][1]);
+        n0 = snprintf(side[0], 1024, SIDE_PROGRESS_KEYED_ATTACHED, where[i][0]);
+        n1 = snprintf(side[1], 1024, SIDE_LICENSE_KEYED_ATTACHED, where[i][1]);
     } else if (m->attached) {
-        n0 = snprintf(side[0], sizeof side[0], SIDE_PROGRESS_GROUPED_ATTACHED, where[i][0]);
-        n1 = snprintf(side[1], sizeof side[1], SIDE_LICENSE_GROUPED_ATTACHED, where[i][1]);
+        n0 = snprintf(side[0], 1024, SIDE_PROGRESS_GROUPED_ATTACHED, where[i][0]);
+        n1 = snprintf(side[1], 1024, SIDE_LICENSE_GROUPED_ATTACHED, where[i][1]);
     } else if (keyed) {
-        n0 = snprintf(side[0], sizeof side[0], SIDE_PROGRESS_KEYED, where[i][0]);
-        n1 = snprintf(side[1], sizeof side[1], SIDE_LICENSE_KEYED, where[i][1]);
+        n0 = snprintf(side[0], 1024, SIDE_PROGRESS_KEYED, where[i][0]);
+        n1 = snprintf(side[1], 1024, SIDE_LICENSE_KEYED, where[i][1]);
     } else {
-        n0 = snprintf(side[0], sizeof side[0], SIDE_PROGRESS_GROUPED, where[i][0]);
-        n1 = snprintf(side[1], sizeof side[1], SIDE_LICENSE_GROUPED, where[i][1]);
+        n0 = snprintf(side[0], 1024, SIDE_PROGRESS_GROUPED, where[i][0]);
+        n1 = snprintf(side[1], 1024, SIDE_LICENSE_GROUPED, where[i][1]);
+    }
+    return n0 >= 0 && n0 < 1024 && n1 >= 0 && n1 < 1024 ? 0 : -1;
+}
+
+/* The template of a statement that applies the coupling rule over both
+ * sides and the maximum level: a scan statement (Q_SCAN_ALL …
+ * Q_SCAN_ALL_KEYED) or Q_PAIRS_GET, into out[len]. Returns 0, or -1 when it
+ * does not fit. */
+static int rule_template(const struct domain_map *m, enum stmt_id id, char *out, size_t len)
+{
+    char issue[2048];
+    if (pair_sql_issue(issue, sizeof issue, &scan_columns) != 0)
+        return -1;
+    char *mx = malloc(16384);
+    /* The pair's specialization: the scan's from either side, pairs_get's
+     * from its key. */
+    const char *spec = id == Q_PAIRS_GET ? "k.sp"
+                                         : "coalesce(p.specialization_id, l.specialization_type)";
+    if (!mx || max_level_expr(m, spec, mx, 16384) != 0) {
+        free(mx);
+        return -1;
     }
     int n = -1;
-    if (n0 >= 0 && n0 < (int)sizeof side[0] && n1 >= 0 && n1 < (int)sizeof side[1])
+    char side[2][1024];
+    if (id == Q_PAIRS_GET)
+        n = snprintf(out, len, PAIRS_GET_FORMAT, issue,
+                     m->attached ? KEY_PROGRESS_ATTACHED : KEY_PROGRESS,
+                     m->attached ? KEY_LICENSE_ATTACHED : KEY_LICENSE, mx);
+    else if (scan_sides(m, id, side) == 0)
         n = snprintf(out, len, SCAN_FORMAT, issue, side[0], side[1], mx);
     free(mx);
     return n < 0 || (size_t)n >= len ? -1 : 0;
@@ -500,9 +625,9 @@ const char *pg_statement_text(struct pg_store *ps, enum stmt_id id, char *err,
         return ps->sql[id];
     const char *tmpl = ps->attached && attached_sql[id] ? attached_sql[id] : sql[id];
     char *text = NULL;
-    if (id >= Q_SCAN_ALL && id <= Q_SCAN_ALL_KEYED) {
+    if ((id >= Q_SCAN_ALL && id <= Q_SCAN_ALL_KEYED) || id == Q_PAIRS_GET) {
         text = malloc(32768);
-        if (!text || scan_template(&ps->domain, id, text, 32768) != 0) {
+        if (!text || rule_template(&ps->domain, id, text, 32768) != 0) {
             free(text);
             snprintf(err, errlen, "the statement text does not fit");
             return NULL;
@@ -583,6 +708,7 @@ static int academy_path(struct pg_store *ps, enum stmt_id id, const char *what)
 {
     const char *tmpl = attached_sql[id] ? attached_sql[id] : sql[id];
     bool qualified = (id >= Q_SCAN_ALL && id <= Q_SCAN_ALL_KEYED) || /* made from templates */
+                     id == Q_PAIRS_GET ||
                      id == Q_CREATE_CLAIM || /* an advisory lock: no table */
                      (tmpl && strchr(tmpl, '{') != NULL);
     if (ps->academy_path_set)

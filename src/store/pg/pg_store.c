@@ -116,6 +116,8 @@ int pg_ensure(struct pg_store *ps, const char *what)
     }
     PQreset(ps->conn);
     memset(ps->prepared, 0, sizeof ps->prepared);
+    /* The watcher's LISTEN and lock went with the session too. */
+    ps->listening = ps->watch_locked = false;
     /* The stage table went with the session, and with it what was staged. */
     ps->stage_table = ps->stage_open = ps->stage_complete = false;
     buf_reset(&ps->stage_copy);
@@ -465,6 +467,17 @@ static const struct store_ops pg_ops = {
     .probe = pg_probe,
     .attached_inspect = pg_attached_inspect,
     .wal_position = pg_wal_position,
+    .watch_state_get = pg_watch_state_get,
+    .watch_pending = pg_watch_pending,
+    .watch_changes = pg_watch_changes,
+    .pairs_get = pg_pairs_get,
+    .user_rows = pg_user_rows,
+    .violation_set = pg_violation_set,
+    .watch_advance = pg_watch_advance,
+    .watch_reset = pg_watch_reset,
+    .watch_discard = pg_watch_discard,
+    .watch_lock = pg_watch_lock,
+    .watch_wait = pg_watch_wait,
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,

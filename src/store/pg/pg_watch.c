@@ -1,0 +1,392 @@
+/* pg_watch.c — the PostgreSQL store's side of the watcher (watch.md): the
+ * pending change rows the capture triggers write, the pairs they name read
+ * back in one round trip per batch, the open violations and watch_state
+ * moved, the watch lock, and the wait for lockstep_pair_changes. */
+#include "model/pair.h"
+#include "store/pg/pg_private.h"
+#include "util/buf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- array parameters --------------------------------------------------------------- */
+
+/* ids as a bigint[] literal ("{1,2,3}") into b. 0, or -1 out of memory. */
+static int array_of_ids(struct buf *b, const int64_t *ids, size_t n)
+{
+    int rc = buf_puts(b, "{");
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = buf_printf(b, "%s%" PRId64, i ? "," : "", ids[i]);
+    return rc ? rc : buf_puts(b, "}");
+}
+
+/* The users and the specializations of keys as two array literals. */
+static int arrays_of_keys(struct buf *users, struct buf *specs, const struct pair_key *keys,
+                          size_t n)
+{
+    int rc = buf_puts(users, "{");
+    if (rc == 0)
+        rc = buf_puts(specs, "{");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = buf_printf(users, "%s%" PRId64, i ? "," : "", keys[i].user_id);
+        /* Every element quoted, a quote or backslash inside escaped. */
+        if (rc == 0)
+            rc = buf_puts(specs, i ? ",\"" : "\"");
+        for (const char *c = keys[i].spec; *c && rc == 0; c++)
+            rc = (*c == '"' || *c == '\\') ? buf_printf(specs, "\\%c", *c)
+                                           : buf_append(specs, c, 1);
+        if (rc == 0)
+            rc = buf_puts(specs, "\"");
+    }
+    if (rc == 0)
+        rc = buf_puts(users, "}");
+    return rc ? rc : buf_puts(specs, "}");
+}
+
+/* ---- reads ---------------------------------------------------------------------------- */
+
+int pg_watch_state_get(struct store *s, struct watch_state *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc;
+    PGresult *res = pg_one(PS(s), Q_WATCH_STATE_GET, 0, NULL, "read the watch state", &rc);
+    if (!res)
+        return rc;
+    out->initialized = c_bool(res, 0, 0);
+    out->sweep_requested = c_bool(res, 0, 1);
+    out->pairs = c_i64(res, 0, 2);
+    out->users = c_i64(res, 0, 3);
+    out->violations = c_i64(res, 0, 4);
+    out->version = c_i64(res, 0, 5);
+    out->applied_at = c_time(res, 0, 6);
+    out->last_full_at = c_time(res, 0, 7);
+    out->last_full_check_id = c_i64(res, 0, 8);
+    out->divergences_total = c_i64(res, 0, 9);
+    out->last_lag_seconds = c_dbl(res, 0, 10);
+    PQclear(res);
+    return 0;
+}
+
+int pg_watch_pending(struct store *s, int64_t *count, double *oldest_changed_at)
+{
+    *count = 0;
+    *oldest_changed_at = 0;
+    int rc;
+    PGresult *res = pg_one(PS(s), Q_WATCH_PENDING, 0, NULL, "count pending changes", &rc);
+    if (!res)
+        return rc;
+    *count = c_i64(res, 0, 0);
+    *oldest_changed_at = c_dbl(res, 0, 1);
+    PQclear(res);
+    return 0;
+}
+
+int pg_watch_changes(struct store *s, int64_t max_rows, store_change_cb cb, void *ctx)
+{
+    struct params p = {0};
+    if (max_rows > 0)
+        p_i64(&p, 0, max_rows);
+    int rc;
+    PGresult *res = pg_run(PS(s), Q_WATCH_CHANGES, 1, p.v, "read pending changes", &rc);
+    if (!res)
+        return rc;
+    int out = 0;
+    for (int i = 0; i < PQntuples(res) && out == 0; i++) {
+        struct pair_change c;
+        memset(&c, 0, sizeof c);
+        c.id = c_i64(res, i, 0);
+        c.user_id = c_i64(res, i, 1);
+        c_copy(res, i, 2, c.spec, sizeof c.spec);
+        c.delta = (int)c_i64(res, i, 3);
+        c.changed_at = c_dbl(res, i, 4);
+        out = cb(ctx, &c);
+    }
+    PQclear(res);
+    return out;
+}
+
+/* One side of a pair as Q_PAIRS_GET reads it: the level (column lc; NULL,
+ * or not an int, is level_null) and the row count (column nc). */
+static void key_side(PGresult *r, int i, int lc, int nc, bool present, int *level,
+                     bool *level_null, int64_t *rows)
+{
+    *rows = present ? c_i64(r, i, nc) : 0;
+    int64_t v = present && !PQgetisnull(r, i, lc) ? c_i64(r, i, lc) : 0;
+    *level_null = present && (PQgetisnull(r, i, lc) || v <= INT32_MIN || v > INT32_MAX);
+    *level = *level_null ? 0 : (int)v;
+}
+
+/* Row i of Q_PAIRS_GET as the pair scan fills a pair (pg_scan.c), with its
+ * open violation. */
+static void read_pair(PGresult *r, int i, struct pair_levels *out)
+{
+    memset(out, 0, sizeof *out);
+    /* Columns of PAIRS_GET_FORMAT: u, sp, progress row, license row, levels,
+     * row counts, max_levels (NULL: unknown), email, then the open
+     * violation: issue, email, levels, action, first_seen (µs). */
+    out->user_id = c_i64(r, i, 0);
+    c_copy(r, i, 1, out->spec, sizeof out->spec);
+    out->has_progress = c_bool(r, i, 2);
+    out->has_license = c_bool(r, i, 3);
+    key_side(r, i, 4, 6, out->has_progress, &out->progress_level, &out->progress_level_null,
+             &out->progress_rows);
+    key_side(r, i, 5, 7, out->has_license, &out->license_level, &out->license_level_null,
+             &out->license_rows);
+    int64_t max = c_i64(r, i, 8);
+    out->max_level = max > 0 && max <= INT32_MAX ? (int)max : 0;
+    out->open_known = true;
+    out->has_open = !PQgetisnull(r, i, 10);
+    if (out->has_open) {
+        struct open_violation *o = &out->open;
+        c_copy(r, i, 10, o->issue_type, sizeof o->issue_type);
+        c_copy(r, i, 11, o->user_email, sizeof o->user_email);
+        o->has_progress = !PQgetisnull(r, i, 12);
+        o->progress_level = (int)c_i64(r, i, 12);
+        o->has_license = !PQgetisnull(r, i, 13);
+        o->license_level = (int)c_i64(r, i, 13);
+        c_copy(r, i, 14, o->recommended_action, sizeof o->recommended_action);
+        o->first_seen = c_i64(r, i, 15);
+    }
+    /* As the scan: an inconsistent pair comes with its email and the
+     * first_seen of its open violation of the same issue type (0: none). */
+    const char *issue = pair_issue_type(pair_state_of(out));
+    out->has_details = issue != NULL;
+    if (out->has_details) {
+        c_copy(r, i, 9, out->user_email, sizeof out->user_email);
+        if (out->has_open && !strcmp(out->open.issue_type, issue))
+            out->first_seen = out->open.first_seen;
+    }
+}
+
+int pg_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_pair_cb cb,
+                 void *ctx)
+{
+    if (n == 0)
+        return 0;
+    struct buf users = BUF_INIT(0), specs = BUF_INIT(0);
+    int rc = 0;
+    PGresult *res = NULL;
+    if (arrays_of_keys(&users, &specs, keys, n) != 0) {
+        rc = store_fail(s, STORE_ERR_NOMEM, "read pairs: out of memory");
+        goto out;
+    }
+    const char *v[2] = {buf_str(&users), buf_str(&specs)};
+    res = pg_run(PS(s), Q_PAIRS_GET, 2, v, "read pairs", &rc);
+    if (!res)
+        goto out;
+    if ((size_t)PQntuples(res) != n) {
+        rc = store_fail(s, STORE_ERR, "read pairs: %d rows for %zu keys", PQntuples(res), n);
+        goto out;
+    }
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++) {
+        struct pair_levels p;
+        read_pair(res, i, &p);
+        rc = cb(ctx, &p);
+    }
+out:
+    PQclear(res);
+    buf_free(&users);
+    buf_free(&specs);
+    return rc;
+}
+
+int pg_user_rows(struct store *s, const int64_t *users, size_t n, int64_t *out)
+{
+    if (n == 0)
+        return 0;
+    struct buf ids = BUF_INIT(0);
+    int rc = 0;
+    PGresult *res = NULL;
+    if (array_of_ids(&ids, users, n) != 0) {
+        rc = store_fail(s, STORE_ERR_NOMEM, "count rows of users: out of memory");
+        goto out;
+    }
+    const char *v[1] = {buf_str(&ids)};
+    res = pg_run(PS(s), Q_USER_ROWS, 1, v, "count rows of users", &rc);
+    if (!res)
+        goto out;
+    if ((size_t)PQntuples(res) != n) {
+        rc = store_fail(s, STORE_ERR, "count rows of users: %d rows for %zu users",
+                        PQntuples(res), n);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = c_i64(res, (int)i, 0);
+out:
+    PQclear(res);
+    buf_free(&ids);
+    return rc;
+}
+
+/* ---- writes --------------------------------------------------------------------------- */
+
+int pg_violation_set(struct store *s, const struct pair_key *k, const struct violation *v,
+                     int64_t check_id, int64_t now)
+{
+    struct params p = {0};
+    p_i64(&p, 0, k->user_id);
+    p.v[1] = k->spec;
+    if (v) {
+        p.v[2] = v->issue_type;
+        p.v[3] = v->user_email;
+        if (v->has_progress)
+            p_i64(&p, 4, v->progress_level);
+        if (v->has_license)
+            p_i64(&p, 5, v->license_level);
+        p.v[6] = v->recommended_action;
+        p_time(&p, 7, v->first_seen);
+    }
+    p_i64(&p, 8, check_id);
+    p_time(&p, 9, now);
+    return pg_exec_q(PS(s), Q_VIOLATION_SET, 10, p.v, "set the pair's open violation");
+}
+
+/* Q_WATCH_ADVANCE or Q_WATCH_RESET: the ids as $1, then the other
+ * parameters (nvals of them, in vals[1..]). */
+static int watch_write(struct store *s, enum stmt_id id, const int64_t *ids, size_t n,
+                       struct params *p, int nvals, const char *what)
+{
+    struct buf list = BUF_INIT(0);
+    int rc;
+    if (array_of_ids(&list, ids, n) != 0) {
+        rc = store_fail(s, STORE_ERR_NOMEM, "%s: out of memory", what);
+    } else {
+        p->v[0] = buf_str(&list);
+        PGresult *res = pg_run(PS(s), id, nvals + 1, p->v, what, &rc);
+        if (res && pg_count_changed(res) != 1)
+            rc = store_fail(s, STORE_ERR, "%s: watch_state has no row", what);
+        PQclear(res);
+    }
+    buf_free(&list);
+    return rc;
+}
+
+int pg_watch_advance(struct store *s, const int64_t *ids, size_t n, int64_t dpairs,
+                     int64_t dusers, int64_t dviolations, double lag, int64_t now)
+{
+    struct params p = {0};
+    p_i64(&p, 1, dpairs);
+    p_i64(&p, 2, dusers);
+    p_i64(&p, 3, dviolations);
+    p_time(&p, 4, now);
+    p_dbl(&p, 5, lag);
+    return watch_write(s, Q_WATCH_ADVANCE, ids, n, &p, 5, "apply changes");
+}
+
+int pg_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs, int64_t users,
+                   int64_t violations, int64_t check_id, int64_t divergences, int64_t now)
+{
+    struct params p = {0};
+    p_i64(&p, 1, pairs);
+    p_i64(&p, 2, users);
+    p_i64(&p, 3, violations);
+    p_time(&p, 4, now);
+    p_i64(&p, 5, check_id);
+    p_i64(&p, 6, divergences);
+    return watch_write(s, Q_WATCH_RESET, ids, n, &p, 6, "record the full sweep's state");
+}
+
+int pg_watch_discard(struct store *s)
+{
+    int rc = pg_exec_q(PS(s), Q_WATCH_DISCARD_CHANGES, 0, NULL, "discard pending changes");
+    return rc ? rc : pg_exec_q(PS(s), Q_WATCH_DISCARD_STATE, 0, NULL, "discard pending changes");
+}
+
+/* ---- the lock and the wait ------------------------------------------------------------ */
+
+int pg_watch_lock(struct store *s, bool on)
+{
+    struct pg_store *ps = PS(s);
+    int rc;
+    if (!on) {
+        /* Not held (never taken, or gone with a lost session: a reconnect
+         * here clears watch_locked): nothing to release, and the server
+         * would only warn. */
+        if (ps->watch_locked && !s->in_txn && pg_ensure(ps, "release the watch lock") != 0)
+            ps->watch_locked = false;
+        if (!ps->watch_locked)
+            return 0;
+        PQclear(pg_run(ps, Q_WATCH_UNLOCK, 0, NULL, "release the watch lock", &rc));
+        if (rc == 0 || PQstatus(ps->conn) != CONNECTION_OK)
+            ps->watch_locked = false;
+        return rc;
+    }
+    if (ps->watch_locked)
+        return 0;
+    /* The session's lock_timeout (the busy timeout) bounds each wait; the
+     * contract is to wait for the lock, so a timed-out wait starts again. */
+    do
+        PQclear(pg_run(ps, Q_WATCH_LOCK, 0, NULL, "take the watch lock", &rc));
+    while (rc == STORE_ERR_BUSY && !s->in_txn);
+    if (rc == 0)
+        ps->watch_locked = true;
+    return rc;
+}
+
+/* Take the notifications libpq has queued; true when there was one. */
+static bool drain_notifies(PGconn *conn)
+{
+    bool any = false;
+    PGnotify *n;
+    while ((n = PQnotifies(conn)) != NULL) {
+        any = true;
+        PQfreemem(n);
+    }
+    return any;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int pg_watch_wait(struct store *s, long timeout_ms)
+{
+    struct pg_store *ps = PS(s);
+    const char *what = "wait for changes";
+    if (s->in_txn)
+        return store_fail(s, STORE_ERR, "%s: a transaction is open", what);
+    /* Reconnects after a loss, which drops the LISTEN: it is run again. */
+    int rc = pg_ensure(ps, what);
+    if (rc)
+        return rc;
+    if (!ps->listening) {
+        if ((rc = pg_exec_q(ps, Q_WATCH_LISTEN, 0, NULL, what)) != 0)
+            return rc;
+        ps->listening = true;
+    }
+    /* Notifications that came with the results of other statements are
+     * already queued: they count. */
+    if (!PQconsumeInput(ps->conn) || PQstatus(ps->conn) != CONNECTION_OK)
+        return pg_fail_conn(ps, what);
+    if (drain_notifies(ps->conn))
+        return 0;
+    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0)
+            return 0;
+        struct pollfd pfd = {.fd = PQsocket(ps->conn), .events = POLLIN};
+        if (pfd.fd < 0)
+            return pg_fail_conn(ps, what);
+        int n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+        if (n < 0 && errno == EINTR)
+            return 0; /* a signal: the caller looks at its flags */
+        if (n < 0)
+            return store_fail(s, STORE_ERR, "%s: poll: %s", what, strerror(errno));
+        if (n == 0)
+            return 0;
+        /* A session the server ended reads as its last message, then
+         * end of file: the connection is bad from then on. */
+        if (!PQconsumeInput(ps->conn) || PQstatus(ps->conn) != CONNECTION_OK)
+            return pg_fail_conn(ps, what);
+        if (drain_notifies(ps->conn))
+            return 0;
+    }
+}

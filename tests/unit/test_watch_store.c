@@ -1,0 +1,615 @@
+/* test_watch_store.c — the watcher's store operations (store.h, watch.md) on
+ * the store under test (SQLite, or PostgreSQL under LOCKSTEP_TEST_PG): the
+ * capture triggers of a migrated own-mode store, the pending changes read by
+ * whole users, pairs and rows read back per batch, the open violations and
+ * watch_state moved, the watch lock and wait, incremental checks recorded. */
+#include "testutil.h"
+#include "util/timeutil.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#define T0 1700000000000000LL /* a fixed time, µs */
+#define SECOND 1000000LL
+
+struct changes {
+    int n;
+    struct pair_change c[32];
+};
+
+static int collect_change(void *ctx, const struct pair_change *c)
+{
+    struct changes *cs = ctx;
+    assert_true(cs->n < 32);
+    cs->c[cs->n++] = *c;
+    return 0;
+}
+
+/* The pending changes (max_rows 0: all), read in a transaction. */
+static struct changes pending(struct store *s, int64_t max_rows)
+{
+    struct changes cs = {0};
+    assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
+    assert_int_equal(s->ops->watch_changes(s, max_rows, collect_change, &cs), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    return cs;
+}
+
+static void assert_change(const struct pair_change *c, int64_t user, const char *spec, int delta)
+{
+    assert_int_equal(c->user_id, user);
+    assert_string_equal(c->spec, spec);
+    assert_int_equal(c->delta, delta);
+}
+
+static void set_progress_level(struct store *s, int64_t user, const char *spec, int level,
+                               int64_t xp)
+{
+    struct progress p;
+    assert_int_equal(s->ops->progress_get(s, user, spec, false, &p), 0);
+    p.current_level = level;
+    p.total_xp = xp;
+    assert_int_equal(s->ops->progress_update(s, &p), 0);
+}
+
+static void triggers_capture_inserts_level_changes_moves_and_deletes(void **state)
+{
+    (void)state;
+    char dir[512];
+    struct store *s = tu_store("watch-capture", dir);
+    int64_t u = tu_user(s, "capture", "student");
+    double before = (double)time_now_us() / 1e6;
+    tu_pair(s, u, "PLAYER", 3, 3);
+    struct changes cs = pending(s, 0);
+    assert_int_equal(cs.n, 2);
+    assert_change(&cs.c[0], u, "PLAYER", 1);
+    assert_change(&cs.c[1], u, "PLAYER", 1);
+    assert_true(cs.c[0].id < cs.c[1].id);
+    /* The database's clock, in seconds since the epoch. */
+    assert_true(cs.c[0].changed_at > before - 60 && cs.c[0].changed_at < before + 60);
+
+    set_progress_level(s, u, "PLAYER", 4, 10); /* the level: 0 */
+    set_progress_level(s, u, "PLAYER", 4, 20); /* neither key nor level: nothing */
+    cs = pending(s, 0);
+    assert_int_equal(cs.n, 3);
+    assert_change(&cs.c[2], u, "PLAYER", 0);
+
+    /* A row moved to another key: -1 for the old pair, +1 for the new one. */
+    char out[64];
+    assert_int_equal(tu_sql(dir, out, sizeof out,
+                            "UPDATE specialization_progress SET specialization_id = 'COACH' "
+                            "WHERE student_id = %lld",
+                            (long long)u),
+                     0);
+    assert_int_equal(tu_sql(dir, out, sizeof out, "DELETE FROM user_licenses WHERE user_id = %lld",
+                            (long long)u),
+                     0);
+    cs = pending(s, 0);
+    assert_int_equal(cs.n, 6);
+    assert_change(&cs.c[3], u, "PLAYER", -1);
+    assert_change(&cs.c[4], u, "COACH", 1);
+    assert_change(&cs.c[5], u, "PLAYER", -1);
+
+    int64_t count = 0;
+    double oldest = 0;
+    assert_int_equal(s->ops->watch_pending(s, &count, &oldest), 0);
+    assert_int_equal(count, 6);
+    assert_true(oldest == cs.c[0].changed_at);
+    store_close(s);
+}
+
+static void watch_changes_returns_every_change_of_the_users_it_takes(void **state)
+{
+    (void)state;
+    struct store *s = tu_store("watch-users", NULL);
+    int64_t a = tu_user(s, "users-a", "student"), b = tu_user(s, "users-b", "student");
+    tu_pair(s, a, "PLAYER", 2, 0);
+    tu_pair(s, b, "PLAYER", 2, 0);
+    tu_pair(s, a, "PLAYER", 0, 2);
+    set_progress_level(s, a, "PLAYER", 3, 0);
+    /* The first row is a's: all three of a's changes, not b's between them. */
+    struct changes cs = pending(s, 1);
+    assert_int_equal(cs.n, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cs.c[i].user_id, a);
+    assert_true(cs.c[0].id < cs.c[1].id && cs.c[1].id < cs.c[2].id);
+    assert_int_equal(cs.c[2].delta, 0);
+    cs = pending(s, 2);
+    assert_int_equal(cs.n, 4);
+    assert_int_equal(cs.c[1].user_id, b);
+    assert_int_equal(pending(s, 0).n, 4);
+    store_close(s);
+}
+
+struct pairs {
+    int n;
+    struct pair_levels p[8];
+};
+
+static int collect_pair(void *ctx, const struct pair_levels *p)
+{
+    struct pairs *ps = ctx;
+    assert_true(ps->n < 8);
+    ps->p[ps->n++] = *p;
+    return 0;
+}
+
+static struct violation a_violation(int64_t user, const char *spec, const char *issue,
+                                    int progress_level, int license_level, int64_t first_seen)
+{
+    struct violation v;
+    memset(&v, 0, sizeof v);
+    v.user_id = user;
+    snprintf(v.spec, sizeof v.spec, "%s", spec);
+    snprintf(v.issue_type, sizeof v.issue_type, "%s", issue);
+    snprintf(v.user_email, sizeof v.user_email, "someone@test.local");
+    v.has_progress = progress_level > 0;
+    v.progress_level = progress_level;
+    v.has_license = license_level > 0;
+    v.license_level = license_level;
+    snprintf(v.recommended_action, sizeof v.recommended_action, "sync_license_to_progress");
+    v.first_seen = first_seen;
+    return v;
+}
+
+static void set_violation(struct store *s, int64_t user, const char *spec,
+                          const struct violation *v, int64_t check_id, int64_t now)
+{
+    struct pair_key k = {.user_id = user};
+    snprintf(k.spec, sizeof k.spec, "%s", spec);
+    assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
+    assert_int_equal(s->ops->violation_set(s, &k, v, check_id, now), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+}
+
+static void pairs_get_reads_each_key_in_order_with_its_open_violation(void **state)
+{
+    (void)state;
+    struct store *s = tu_store("watch-pairs", NULL);
+    int64_t u1 = tu_user(s, "pairs-1", "student"), u2 = tu_user(s, "pairs-2", "student");
+    int64_t u3 = tu_user(s, "pairs-3", "student");
+    tu_pair(s, u1, "PLAYER", 3, 3);
+    tu_pair(s, u1, "COACH", 2, 0);
+    tu_pair(s, u2, "PLAYER", 5, 4);
+    struct violation v = a_violation(u2, "PLAYER", "level_mismatch", 5, 4, T0);
+    set_violation(s, u2, "PLAYER", &v, 0, T0);
+
+    struct pair_key keys[4] = {{.user_id = u2, .spec = "PLAYER"},
+                               {.user_id = u1, .spec = "COACH"},
+                               {.user_id = u3, .spec = "INTERNSHIP"},
+                               {.user_id = u1, .spec = "PLAYER"}};
+    struct pairs got = {0};
+    assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
+    assert_int_equal(s->ops->pairs_get(s, keys, 4, collect_pair, &got), 0);
+    int64_t users[3] = {u1, u2, u3}, rows[3] = {-1, -1, -1};
+    assert_int_equal(s->ops->user_rows(s, users, 3, rows), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+
+    assert_int_equal(got.n, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(got.p[i].user_id, keys[i].user_id);
+        assert_string_equal(got.p[i].spec, keys[i].spec);
+        assert_true(got.p[i].open_known);
+    }
+    const struct pair_levels *mismatch = &got.p[0], *no_license = &got.p[1];
+    const struct pair_levels *empty = &got.p[2], *coupled = &got.p[3];
+    assert_true(mismatch->has_progress && mismatch->has_license);
+    assert_int_equal(mismatch->progress_level, 5);
+    assert_int_equal(mismatch->license_level, 4);
+    assert_int_equal(mismatch->max_level, 8);
+    assert_true(mismatch->has_open);
+    assert_string_equal(mismatch->open.issue_type, "level_mismatch");
+    assert_int_equal(mismatch->open.progress_level, 5);
+    assert_int_equal(mismatch->open.license_level, 4);
+    assert_int_equal(mismatch->open.first_seen, T0);
+
+    assert_true(no_license->has_progress && !no_license->has_license);
+    assert_int_equal(no_license->progress_level, 2);
+    assert_false(no_license->has_open);
+
+    assert_false(empty->has_progress || empty->has_license);
+    assert_false(empty->has_open);
+    assert_int_equal(empty->max_level, 3);
+
+    assert_true(coupled->has_progress && coupled->has_license);
+    assert_int_equal(coupled->progress_level, 3);
+    assert_int_equal(coupled->license_level, 3);
+    assert_false(coupled->progress_level_null || coupled->license_level_null);
+    assert_true(coupled->progress_rows <= 1 && coupled->license_rows <= 1);
+    assert_false(coupled->has_open);
+
+    /* Rows of the two tables per user: u1 three, u2 two, u3 none. */
+    assert_int_equal(rows[0], 3);
+    assert_int_equal(rows[1], 2);
+    assert_int_equal(rows[2], 0);
+    store_close(s);
+}
+
+/* Every pair as the scan reads it and as pairs_get reads it: the same. */
+static void pairs_get_agrees_with_the_pair_scan(void **state)
+{
+    (void)state;
+    char dir[512];
+    struct store *s = tu_store("watch-pairs-scan", dir);
+    int64_t u[4];
+    for (int i = 0; i < 4; i++) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "scan-%d", i);
+        u[i] = tu_user(s, tag, "student");
+    }
+    tu_pair(s, u[0], "PLAYER", 3, 3);
+    tu_pair(s, u[0], "COACH", 2, 5);
+    tu_pair(s, u[1], "INTERNSHIP", 3, 0);
+    tu_pair(s, u[2], "PLAYER", 0, 7);
+    tu_pair(s, u[3], "INTERNSHIP", 2, 2);
+    char out[64];
+    /* Out of the specialization's range: invalid_level. */
+    assert_int_equal(tu_sql(dir, out, sizeof out,
+                            "UPDATE user_licenses SET current_level = 99 WHERE user_id = %lld",
+                            (long long)u[3]),
+                     0);
+    struct pairs scanned = {0};
+    struct store_scan *sc = NULL;
+    struct pair_levels p;
+    int rc;
+    assert_int_equal(s->ops->begin(s, STORE_TXN_READ), 0);
+    assert_int_equal(s->ops->pair_scan_open(s, NULL, &sc), 0);
+    while ((rc = s->ops->pair_scan_next(sc, &p)) == 1)
+        collect_pair(&scanned, &p);
+    s->ops->pair_scan_close(sc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    assert_int_equal(scanned.n, 5);
+
+    struct pair_key keys[8];
+    for (int i = 0; i < scanned.n; i++) {
+        keys[i].user_id = scanned.p[i].user_id;
+        memcpy(keys[i].spec, scanned.p[i].spec, sizeof keys[i].spec);
+    }
+    struct pairs got = {0};
+    assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
+    assert_int_equal(s->ops->pairs_get(s, keys, (size_t)scanned.n, collect_pair, &got), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    assert_int_equal(got.n, scanned.n);
+    for (int i = 0; i < got.n; i++) {
+        const struct pair_levels *a = &scanned.p[i], *b = &got.p[i];
+        assert_int_equal(b->user_id, a->user_id);
+        assert_string_equal(b->spec, a->spec);
+        assert_int_equal(b->has_progress, a->has_progress);
+        assert_int_equal(b->has_license, a->has_license);
+        assert_int_equal(b->progress_level, a->progress_level);
+        assert_int_equal(b->license_level, a->license_level);
+        assert_int_equal(b->progress_level_null, a->progress_level_null);
+        assert_int_equal(b->license_level_null, a->license_level_null);
+        assert_int_equal(b->progress_rows > 1, a->progress_rows > 1);
+        assert_int_equal(b->license_rows > 1, a->license_rows > 1);
+        assert_int_equal(b->max_level, a->max_level);
+    }
+    store_close(s);
+}
+
+struct violations {
+    int n;
+    struct violation v[8];
+};
+
+static int collect_violation(void *ctx, const struct violation *v)
+{
+    struct violations *vs = ctx;
+    assert_true(vs->n < 8);
+    vs->v[vs->n++] = *v;
+    return 0;
+}
+
+static struct violations open_violations(struct store *s)
+{
+    struct violations vs = {0};
+    assert_int_equal(s->ops->violations_open(s, NULL, collect_violation, &vs), 0);
+    return vs;
+}
+
+static void violation_set_opens_keeps_moves_and_resolves(void **state)
+{
+    (void)state;
+    struct store *s = tu_store("watch-violation-set", NULL);
+    int64_t u = tu_user(s, "violation-set", "student");
+    struct violation v = a_violation(u, "PLAYER", "missing_license", 4, 0, T0);
+    set_violation(s, u, "PLAYER", &v, 5, T0);
+    struct violations vs = open_violations(s);
+    assert_int_equal(vs.n, 1);
+    assert_string_equal(vs.v[0].issue_type, "missing_license");
+    assert_int_equal(vs.v[0].first_seen, T0);
+    assert_false(vs.v[0].has_license);
+
+    /* The same issue type again: first_seen kept, the levels are the new ones. */
+    v = a_violation(u, "PLAYER", "missing_license", 6, 0, T0 + 10 * SECOND);
+    set_violation(s, u, "PLAYER", &v, 6, T0 + 10 * SECOND);
+    vs = open_violations(s);
+    assert_int_equal(vs.n, 1);
+    assert_int_equal(vs.v[0].first_seen, T0);
+    assert_int_equal(vs.v[0].progress_level, 6);
+
+    /* Another issue type: the old one resolved, the new one opened. */
+    v = a_violation(u, "PLAYER", "level_mismatch", 6, 2, T0 + 20 * SECOND);
+    set_violation(s, u, "PLAYER", &v, 7, T0 + 20 * SECOND);
+    vs = open_violations(s);
+    assert_int_equal(vs.n, 1);
+    assert_string_equal(vs.v[0].issue_type, "level_mismatch");
+    assert_int_equal(vs.v[0].first_seen, T0 + 20 * SECOND);
+    assert_int_equal(vs.v[0].license_level, 2);
+    struct violations resolved = {0};
+    assert_int_equal(s->ops->violations_resolved_since(s, T0, collect_violation, &resolved), 0);
+    assert_int_equal(resolved.n, 1);
+    assert_string_equal(resolved.v[0].issue_type, "missing_license");
+
+    /* None: resolved. */
+    set_violation(s, u, "PLAYER", NULL, 8, T0 + 30 * SECOND);
+    assert_int_equal(open_violations(s).n, 0);
+    resolved.n = 0;
+    assert_int_equal(
+        s->ops->violations_resolved_since(s, T0 + 25 * SECOND, collect_violation, &resolved), 0);
+    assert_int_equal(resolved.n, 1);
+    assert_string_equal(resolved.v[0].issue_type, "level_mismatch");
+    store_close(s);
+}
+
+static struct watch_state state_of(struct store *s)
+{
+    struct watch_state w;
+    assert_int_equal(s->ops->watch_state_get(s, &w), 0);
+    return w;
+}
+
+static void watch_advance_reset_and_discard_consume_their_change_rows(void **state)
+{
+    (void)state;
+    struct store *s = tu_store("watch-advance", NULL);
+    struct watch_state w = state_of(s);
+    assert_false(w.initialized || w.sweep_requested);
+    assert_int_equal(w.pairs + w.users + w.violations + w.version, 0);
+    assert_int_equal(w.applied_at + w.last_full_at, 0);
+
+    int64_t u = tu_user(s, "advance", "student");
+    tu_pair(s, u, "PLAYER", 2, 2);
+    tu_pair(s, u, "COACH", 1, 0);
+    struct changes cs = pending(s, 0);
+    assert_int_equal(cs.n, 3);
+    /* The first and the third applied: the second stays pending. */
+    int64_t ids[2] = {cs.c[0].id, cs.c[2].id};
+    assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
+    assert_int_equal(
+        s->ops->watch_advance(s, ids, 2, 2, 1, 1, 0.25, T0 + SECOND), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    struct changes left = pending(s, 0);
+    assert_int_equal(left.n, 1);
+    assert_int_equal(left.c[0].id, cs.c[1].id);
+    int64_t count = 0;
+    double oldest = 0;
+    assert_int_equal(s->ops->watch_pending(s, &count, &oldest), 0);
+    assert_int_equal(count, 1);
+    assert_true(oldest == cs.c[1].changed_at);
+    w = state_of(s);
+    assert_int_equal(w.pairs, 2);
+    assert_int_equal(w.users, 1);
+    assert_int_equal(w.violations, 1);
+    assert_int_equal(w.version, 1);
+    assert_int_equal(w.applied_at, T0 + SECOND);
+    assert_true(w.last_lag_seconds == 0.25);
+
+    /* Deltas add up; a negative lag leaves the last one. */
+    assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
+    assert_int_equal(s->ops->watch_advance(s, NULL, 0, -1, 0, -1, -1, T0 + 2 * SECOND), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    w = state_of(s);
+    assert_int_equal(w.pairs, 1);
+    assert_int_equal(w.users, 1);
+    assert_int_equal(w.violations, 0);
+    assert_int_equal(w.version, 2);
+    assert_true(w.last_lag_seconds == 0.25);
+
+    /* A full sweep's state replaces the counts. */
+    int64_t rest = cs.c[1].id;
+    assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
+    assert_int_equal(s->ops->watch_reset(s, &rest, 1, 10, 4, 2, 7, 3, T0 + 3 * SECOND), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    assert_int_equal(pending(s, 0).n, 0);
+    assert_int_equal(s->ops->watch_pending(s, &count, &oldest), 0);
+    assert_int_equal(count, 0);
+    assert_true(oldest == 0);
+    w = state_of(s);
+    assert_true(w.initialized);
+    assert_false(w.sweep_requested);
+    assert_int_equal(w.pairs, 10);
+    assert_int_equal(w.users, 4);
+    assert_int_equal(w.violations, 2);
+    assert_int_equal(w.version, 3);
+    assert_int_equal(w.last_full_at, T0 + 3 * SECOND);
+    assert_int_equal(w.last_full_check_id, 7);
+    assert_int_equal(w.divergences_total, 3);
+
+    /* A bulk load's changes discarded: none pending, a full sweep needed. */
+    tu_pair(s, u, "INTERNSHIP", 1, 1);
+    assert_int_equal(pending(s, 0).n, 2);
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    assert_int_equal(s->ops->watch_discard(s), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    assert_int_equal(pending(s, 0).n, 0);
+    w = state_of(s);
+    assert_false(w.initialized);
+    assert_int_equal(w.version, 4);
+    store_close(s);
+}
+
+static void a_new_specialization_requests_a_full_sweep(void **state)
+{
+    (void)state;
+    struct store *s = tu_store("watch-specs", NULL);
+    assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
+    assert_int_equal(s->ops->watch_reset(s, NULL, 0, 0, 0, 0, 1, 0, T0), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    assert_false(state_of(s).sweep_requested);
+    struct specialization sp;
+    memset(&sp, 0, sizeof sp);
+    snprintf(sp.id, sizeof sp.id, "REFEREE");
+    snprintf(sp.name, sizeof sp.name, "Referee");
+    sp.max_levels = 5;
+    sp.is_active = true;
+    sp.created_at = T0;
+    assert_int_equal(s->ops->spec_insert(s, &sp), 0);
+    assert_true(state_of(s).sweep_requested);
+    store_close(s);
+}
+
+static void an_incremental_check_records_only_its_history_row(void **state)
+{
+    (void)state;
+    struct store *s = tu_store("watch-incremental", NULL);
+    int64_t u = tu_user(s, "incremental", "student");
+    struct violation v = a_violation(u, "PLAYER", "missing_license", 4, 0, T0);
+    set_violation(s, u, "PLAYER", &v, 0, T0);
+
+    struct check_run c;
+    memset(&c, 0, sizeof c);
+    c.timestamp = T0 + SECOND;
+    c.total_checked = 10;
+    c.consistent = 9;
+    c.inconsistent = 1;
+    c.users_checked = 4;
+    c.consistency_rate = 90.0;
+    snprintf(c.status, sizeof c.status, "degraded");
+    snprintf(c.trigger, sizeof c.trigger, "scheduled");
+    snprintf(c.kind, sizeof c.kind, "incremental");
+    c.divergences = 2;
+    assert_int_equal(s->ops->check_record(s, &c), 0);
+    assert_true(c.id > 0);
+
+    struct check_run got;
+    assert_int_equal(s->ops->check_latest(s, &got), 0);
+    assert_int_equal(got.id, c.id);
+    assert_string_equal(got.kind, "incremental");
+    assert_int_equal(got.divergences, 2);
+    assert_int_equal(got.total_checked, 10);
+    assert_int_equal(got.inconsistent, 1);
+    assert_int_equal(got.users_checked, 4);
+    /* The open violations are the watcher's: untouched. */
+    assert_int_equal(open_violations(s).n, 1);
+
+    /* A full check ("" kind) reads back as full. */
+    memset(&c, 0, sizeof c);
+    c.timestamp = T0 + 2 * SECOND;
+    snprintf(c.status, sizeof c.status, "healthy");
+    snprintf(c.trigger, sizeof c.trigger, "manual");
+    assert_int_equal(s->ops->check_stage_reset(s), 0);
+    assert_int_equal(s->ops->check_stage_complete(s), 0);
+    assert_int_equal(s->ops->check_record(s, &c), 0);
+    assert_int_equal(s->ops->check_get(s, c.id, &got), 0);
+    assert_string_equal(got.kind, "full");
+    assert_int_equal(got.divergences, 0);
+    store_close(s);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A connection taking the watch lock on a thread of its own. */
+struct locker {
+    struct store *s;
+    int rc;
+    atomic_bool done;
+};
+
+static void *take_lock(void *arg)
+{
+    struct locker *l = arg;
+    l->rc = l->s->ops->watch_lock(l->s, true);
+    atomic_store(&l->done, true);
+    return NULL;
+}
+
+static void watch_wait_wakes_on_a_change_and_the_lock_orders_connections(void **state)
+{
+    (void)state;
+    char dir[512];
+    struct store *a = tu_store("watch-wait", dir), *b = tu_store_again(dir);
+    /* Nothing written: the wait ends at its timeout, without an error. */
+    assert_int_equal(a->ops->watch_wait(a, 20), 0);
+    int64_t u = tu_user(b, "wait", "student");
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    tu_pair(b, u, "PLAYER", 1, 1);
+    /* PostgreSQL is woken by the notification, well before the timeout;
+     * SQLite sleeps (a short poll). */
+    long timeout_ms = tu_pg() ? 10000 : 100;
+    assert_int_equal(a->ops->watch_wait(a, timeout_ms), 0);
+    if (tu_pg())
+        assert_true(seconds_since(&t0) < 5.0);
+
+    if (tu_pg()) {
+        /* The server ends the session: the wait says so, the next one
+         * reconnects and listens again. */
+        char out[64];
+        /* tu_pair inserted twice: a notification may still be queued. */
+        assert_int_equal(a->ops->watch_wait(a, 300), 0);
+        assert_int_equal(tu_sql(dir, out, sizeof out,
+                                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid()"),
+                         0);
+        assert_int_equal(a->ops->watch_wait(a, 5000), STORE_ERR_UNAVAILABLE);
+        assert_int_equal(a->ops->watch_wait(a, 20), 0);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        assert_int_equal(tu_sql(dir, out, sizeof out,
+                                "DELETE FROM user_licenses WHERE user_id = %lld", (long long)u),
+                         0);
+        assert_int_equal(a->ops->watch_wait(a, 10000), 0);
+        assert_true(seconds_since(&t0) < 5.0);
+        store_close(b);
+        b = tu_store_again(dir);
+    }
+
+    /* Held by one connection, the other waits for it until it is released. */
+    assert_int_equal(a->ops->watch_lock(a, true), 0);
+    struct locker l = {.s = b};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, take_lock, &l), 0);
+    struct timespec pause = {0, 300 * 1000000L};
+    nanosleep(&pause, NULL);
+    assert_false(atomic_load(&l.done));
+    assert_int_equal(a->ops->watch_lock(a, false), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(l.rc, 0);
+    assert_int_equal(b->ops->watch_lock(b, false), 0);
+    assert_int_equal(a->ops->watch_lock(a, true), 0);
+    assert_int_equal(a->ops->watch_lock(a, false), 0);
+    /* Releasing a lock not held is harmless. */
+    assert_int_equal(a->ops->watch_lock(a, false), 0);
+    store_close(b);
+    store_close(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(triggers_capture_inserts_level_changes_moves_and_deletes),
+        cmocka_unit_test(watch_changes_returns_every_change_of_the_users_it_takes),
+        cmocka_unit_test(pairs_get_reads_each_key_in_order_with_its_open_violation),
+        cmocka_unit_test(pairs_get_agrees_with_the_pair_scan),
+        cmocka_unit_test(violation_set_opens_keeps_moves_and_resolves),
+        cmocka_unit_test(watch_advance_reset_and_discard_consume_their_change_rows),
+        cmocka_unit_test(a_new_specialization_requests_a_full_sweep),
+        cmocka_unit_test(an_incremental_check_records_only_its_history_row),
+        cmocka_unit_test(watch_wait_wakes_on_a_change_and_the_lock_orders_connections),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
