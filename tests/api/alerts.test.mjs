@@ -270,7 +270,7 @@ test('critical status: pending, then firing to the webhook and by email; resolve
       assert.equal(d.attempt_log.length, d.attempts);
       assert.equal(d.attempt_log.at(-1).ok, true);
     }
-    assert.equal(view.body.rules.length, 7);
+    assert.equal(view.body.rules.length, 8);
     assert.deepEqual(view.body.channels, { alertmanager: false, webhook: true, email: true, daylog: true });
     // The thread is kept with the alert, each mail's Message-ID with its outbox row.
     assert.equal(sql(dir, `SELECT message_id FROM alerts WHERE id = ${h.id}`), firing.message_id);
