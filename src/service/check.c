@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 struct sink {
     struct store *s;          /* where the check is staged and recorded */
@@ -541,17 +542,46 @@ static int watch_reset_after(struct sink *k, const struct check_run *run)
 static int execute_full(struct store *s, const struct check_options *o,
                         struct check_outcome *out, char *err, size_t errlen);
 
+/* A sweep that consumes the change rows reads a replica only once it has
+ * replayed what the primary holds now, under the watch lock: the watcher's
+ * last batch included (else the snapshot would miss changes whose rows the
+ * sweep then deletes as seen). Waits up to 5 s; else the primary, recorded. */
+#define REPLICA_CATCH_UP_US (5 * USEC_PER_SEC)
+
+static void replica_catch_up(struct store *s, struct check_options *o)
+{
+    struct store *r = o->read_store;
+    struct store_wal primary, replica;
+    if (!r || r == s || !s->ops->wal_position || s->ops->wal_position(s, &primary) != 0)
+        return;
+    for (int64_t t0 = time_mono_us(); time_mono_us() - t0 < REPLICA_CATCH_UP_US;) {
+        if (r->ops->wal_position(r, &replica) == 0 && replica.in_recovery &&
+            replica.lsn >= primary.lsn)
+            return;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    o->read_store = NULL;
+    snprintf(o->read.source, sizeof o->read.source, "primary");
+    snprintf(o->read.replica_fallback, sizeof o->read.replica_fallback,
+             "the replica did not replay the primary's position within 5 s (the watcher's "
+             "state needs it)");
+}
+
 int check_execute(struct store *s, const struct check_options *o, struct check_outcome *out,
                   char *err, size_t errlen)
 {
     bool lock = o->watch && !o->dry_run && s->ops->watch_lock;
+    struct check_options lo = *o;
     int rc;
     if (lock && (rc = s->ops->watch_lock(s, true)) != 0) {
         memset(out, 0, sizeof *out);
         snprintf(err, errlen, "health check failed: %s", store_errmsg(s));
         return ls_from_store(rc);
     }
-    rc = execute_full(s, o, out, err, errlen);
+    if (lock)
+        replica_catch_up(s, &lo);
+    rc = execute_full(s, &lo, out, err, errlen);
     if (lock)
         (void)s->ops->watch_lock(s, false);
     return rc;
