@@ -303,7 +303,7 @@ static const struct store_migration pg_migrations[] = {
      " specialization TEXT COLLATE \"C\" NOT NULL,"
      " delta INTEGER NOT NULL,"
      " changed_at DOUBLE PRECISION NOT NULL);"
-     "CREATE INDEX pair_changes_pair ON pair_changes(user_id, specialization);"
+     "CREATE INDEX pair_changes_user ON pair_changes(user_id);"
      "CREATE TABLE watch_state ("
      " id INTEGER PRIMARY KEY CHECK (id = 1),"
      " initialized BOOLEAN NOT NULL DEFAULT FALSE,"

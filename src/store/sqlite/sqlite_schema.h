@@ -303,7 +303,7 @@ static const struct store_migration sqlite_migrations[] = {
      " specialization TEXT NOT NULL,"
      " delta INTEGER NOT NULL,"
      " changed_at REAL NOT NULL);"
-     "CREATE INDEX pair_changes_pair ON pair_changes(user_id, specialization);"
+     "CREATE INDEX pair_changes_user ON pair_changes(user_id);"
      "CREATE TABLE watch_state ("
      " id INTEGER PRIMARY KEY CHECK (id = 1),"
      " initialized INTEGER NOT NULL DEFAULT 0,"
