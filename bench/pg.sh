@@ -28,6 +28,8 @@ INSERT INTO specialization_progress(student_id, specialization_id, current_level
   SELECT id, (ARRAY['COACH','INTERNSHIP','PLAYER'])[1 + id % 3], 1 + id % 3, now(), now() FROM users;
 INSERT INTO user_licenses(user_id, specialization_type, current_level, max_achieved_level, started_at, created_at, updated_at)
   SELECT id, (ARRAY['COACH','INTERNSHIP','PLAYER'])[1 + id % 3], CASE WHEN id % 100 = 0 THEN 1 + (id + 1) % 3 ELSE 1 + id % 3 END, 3, now(), now(), now() FROM users;
+TRUNCATE pair_changes; -- a bulk load: the first full check reads it all (as demo does)
+UPDATE watch_state SET initialized = false;
 VACUUM ANALYZE;
 SQL
   echo "  (loaded $n pairs in $(echo "$(date +%s.%N) - $t0" | bc) s)" >&2

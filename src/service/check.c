@@ -749,9 +749,10 @@ static int emit_open(void *ctx, const struct violation *v)
     return 0;
 }
 
-/* Whether the day's last full list is the watch state `version` (an earlier
- * incremental run of the same state wrote it today, and it is still there):
- * then the run refers to it and streams nothing. */
+/* Whether an incremental run of watch state `version` needs no list: the
+ * day's last full list is that state (an earlier run of it wrote it today,
+ * and it is still there), or the day's budget is spent (files carry a count).
+ * Then it streams nothing. */
 static bool list_unchanged(const struct check_options *o, int64_t version)
 {
     char dir[FS_PATH_MAX], path[FS_PATH_MAX], today[16];
@@ -761,7 +762,11 @@ static bool list_unchanged(const struct check_options *o, int64_t version)
         return false;
     state_load(dir, &st);
     time_format_file(time_now_us(), today);
-    return st.watch_version == version && st.full_file[0] && !memcmp(st.day, today, 8) &&
+    if (memcmp(st.day, today, 8) != 0)
+        return false;
+    if (st.exhausted && o->budget_bytes_per_day > 0) /* today's files carry no list */
+        return true;
+    return st.watch_version == version && st.full_file[0] &&
            fs_join(path, sizeof path, dir, st.full_file) == 0 && stat(path, &sb) == 0 &&
            S_ISREG(sb.st_mode);
 }
