@@ -355,10 +355,12 @@ static const char *const sql[Q_COUNT] = {
     /* The users of the first $1 change rows (NULL: all), and every pending
      * change of each, in id order: a user's changes never split between two
      * batches. */
-    [Q_WATCH_CHANGES] = "WITH u AS (SELECT DISTINCT user_id FROM (SELECT user_id "
-                        "FROM pair_changes ORDER BY id LIMIT $1::bigint) f) "
-                        "SELECT c.id, c.user_id, c.specialization, c.delta, c.changed_at "
-                        "FROM pair_changes c JOIN u USING (user_id) ORDER BY c.id",
+    /* The users as an array, not a join: pair_changes swings between empty
+     * and large faster than its statistics follow, and a planner that thinks
+     * it empty must not pick a nested loop over it (one scan at worst). */
+    [Q_WATCH_CHANGES] = "SELECT id, user_id, specialization, delta, changed_at FROM pair_changes "
+                        "WHERE user_id = ANY (ARRAY(SELECT DISTINCT user_id FROM (SELECT user_id "
+                        "FROM pair_changes ORDER BY id LIMIT $1::bigint) f)) ORDER BY id",
     /* Q_PAIRS_GET: rule_template() */
     /* Joins, as pairs_get's sides: a table without an index on the user is
      * read once per batch. */
