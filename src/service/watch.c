@@ -153,7 +153,11 @@ static int apply_pair(struct batch *b, size_t i)
         memcpy(v.user_email, p->open.user_email, sizeof v.user_email);
     } else {
         v.first_seen = b->now;
-        int rc = s->ops->user_email(s, v.user_id, v.user_email, NULL);
+        int rc = 0;
+        if (p->has_details && p->user_email[0]) /* read with the pair (PostgreSQL) */
+            memcpy(v.user_email, p->user_email, sizeof v.user_email);
+        else
+            rc = s->ops->user_email(s, v.user_id, v.user_email, NULL);
         if (rc && rc != STORE_ERR_NOT_FOUND)
             return rc;
         b->out->opened++;
