@@ -329,6 +329,36 @@ static void write_report_file(struct sink *k, struct check_run *run)
         budget_warning(k->o, st.bytes);
 }
 
+/* The file the violations stream to while the check runs (in the log dir). */
+static void open_body(struct sink *k)
+{
+    char body_path[FS_PATH_MAX];
+    if (fs_join(body_path, sizeof body_path, k->o->data_dir, CHECK_DIR "/.body") != 0)
+        snprintf(k->file_error, sizeof k->file_error, "data_dir path is too long");
+    else if (atomic_file_open(&k->body, body_path, FS_SECRET_MODE, k->file_error,
+                              sizeof k->file_error) == 0)
+        k->body_open = true;
+}
+
+/* After the run is recorded: its report file (when `write`), the streamed
+ * list dropped, and where the file went (or why not) noted with the run. */
+static void finish_file(struct sink *k, struct check_run *run, struct check_outcome *out,
+                        bool write)
+{
+    if (write)
+        write_report_file(k, run);
+    if (k->body_open) {
+        atomic_file_abort(&k->body);
+        k->body_open = false;
+    }
+    if (k->file_error[0] || run->report_file[0]) {
+        snprintf(run->file_error, sizeof run->file_error, "%s", k->file_error);
+        snprintf(out->file_error, sizeof out->file_error, "%s", k->file_error);
+        /* The check is recorded either way; failing to note the file is not fatal. */
+        (void)k->s->ops->check_set_file(k->s, run->id, run->report_file, run->file_error);
+    }
+}
+
 /* Classify every pair the scan gives: count them into run, stage what
  * changes in the open violations, emit each violation. Returns 0 or a store
  * error. */
@@ -606,14 +636,8 @@ static int execute_full(struct store *s, const struct check_options *o,
     snprintf(run->trigger, sizeof run->trigger, "%s", o->trigger ? o->trigger : "manual");
     int rc = 0;
 
-    if (!o->dry_run && o->data_dir) {
-        char body_path[FS_PATH_MAX];
-        if (fs_join(body_path, sizeof body_path, o->data_dir, CHECK_DIR "/.body") != 0)
-            snprintf(k.file_error, sizeof k.file_error, "data_dir path is too long");
-        else if (atomic_file_open(&k.body, body_path, FS_SECRET_MODE, k.file_error,
-                                  sizeof k.file_error) == 0)
-            k.body_open = true;
-    }
+    if (!o->dry_run && o->data_dir)
+        open_body(&k);
     bool watch = o->watch && !o->dry_run && s->ops->watch_reset;
     if (watch && o->watch_compare && (rc = s->ops->watch_state_get(s, &k.state)) != 0)
         goto store_failed;
@@ -678,18 +702,7 @@ static int execute_full(struct store *s, const struct check_options *o,
         goto store_failed;
     source_line(o, &run->read);
     divergence_line(o, out);
-    if (k.body_open)
-        write_report_file(&k, run);
-    if (k.body_open) {
-        atomic_file_abort(&k.body);
-        k.body_open = false;
-    }
-    if (k.file_error[0] || run->report_file[0]) {
-        snprintf(run->file_error, sizeof run->file_error, "%s", k.file_error);
-        snprintf(out->file_error, sizeof out->file_error, "%s", k.file_error);
-        /* The check is recorded either way; failing to note the file is not fatal. */
-        (void)s->ops->check_set_file(s, run->id, run->report_file, run->file_error);
-    }
+    finish_file(&k, run, out, k.body_open);
     sink_free(&k);
     return 0;
 
@@ -793,12 +806,7 @@ int check_execute_incremental(struct store *s, const struct check_options *o,
     k.watch_version = st.version > 0 ? st.version : 0;
     k.body_skipped = o->dry_run || !o->data_dir || list_unchanged(o, st.version);
     if (!k.body_skipped) {
-        char body_path[FS_PATH_MAX];
-        if (fs_join(body_path, sizeof body_path, o->data_dir, CHECK_DIR "/.body") != 0)
-            snprintf(k.file_error, sizeof k.file_error, "data_dir path is too long");
-        else if (atomic_file_open(&k.body, body_path, FS_SECRET_MODE, k.file_error,
-                                  sizeof k.file_error) == 0)
-            k.body_open = true;
+        open_body(&k);
         /* The whole list for the file, counted as it goes. */
         if ((rc = s->ops->violations_open(s, NULL, emit_open, &k)) != 0)
             goto store_failed;
@@ -832,15 +840,7 @@ int check_execute_incremental(struct store *s, const struct check_options *o,
     if ((rc = s->ops->check_record(s, run)) != 0)
         goto store_failed;
     out->recorded = true;
-    if (o->data_dir && (k.body_open || k.body_skipped))
-        write_report_file(&k, run);
-    if (k.body_open)
-        atomic_file_abort(&k.body);
-    if (k.file_error[0] || run->report_file[0]) {
-        snprintf(run->file_error, sizeof run->file_error, "%s", k.file_error);
-        snprintf(out->file_error, sizeof out->file_error, "%s", k.file_error);
-        (void)s->ops->check_set_file(s, run->id, run->report_file, run->file_error);
-    }
+    finish_file(&k, run, out, o->data_dir && (k.body_open || k.body_skipped));
     return 0;
 
 store_failed:
