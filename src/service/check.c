@@ -493,8 +493,10 @@ static int compare_with_watcher(struct sink *k, struct check_outcome *out)
     int rc = k->s->ops->violations_open(k->s, NULL, collect_held, k);
     if (rc)
         return rc;
-    qsort(k->found, k->n_found, sizeof *k->found, cmp_seen);
-    qsort(k->held, k->n_held, sizeof *k->held, cmp_seen);
+    if (k->n_found > 1)
+        qsort(k->found, k->n_found, sizeof *k->found, cmp_seen);
+    if (k->n_held > 1)
+        qsort(k->held, k->n_held, sizeof *k->held, cmp_seen);
     size_t i = 0, j = 0;
     while (i < k->n_found || j < k->n_held) {
         const struct seen *f = i < k->n_found ? &k->found[i] : NULL;
@@ -648,7 +650,8 @@ static int execute_full(struct store *s, const struct check_options *o,
     if (watch) {
         if ((rc = r->ops->watch_changes(r, 0, collect_pending, &k)) != 0)
             goto store_failed;
-        qsort(k.pending_keys, k.n_keys, sizeof *k.pending_keys, cmp_pair_key);
+        if (k.n_keys > 1)
+            qsort(k.pending_keys, k.n_keys, sizeof *k.pending_keys, cmp_pair_key);
     }
     struct pair_filter all = {.open_violations = true};
     if ((rc = r->ops->pair_scan_open(r, &all, &scan)) != 0)

@@ -214,7 +214,8 @@ static int execute(struct monitor *m, struct store *s, const struct monitor_chec
     if (rc == 0 && !strcmp(res->outcome.run.kind, "incremental"))
         sink.total = res->outcome.run.inconsistent; /* it handed the newest only */
     if (rc == 0) {
-        qsort(sink.keep, sink.n, sizeof *sink.keep, newest_first);
+        if (sink.n > 1)
+            qsort(sink.keep, sink.n, sizeof *sink.keep, newest_first);
         FILE *bf = open_memstream(&body, &body_len);
         bool failed = !bf;
         for (size_t i = 0; bf && i < sink.n; i++)
