@@ -327,6 +327,43 @@ test('a read-only role (SELECT on public, its own schema lockstep) runs migrate 
   attached.assertUnchanged(url, snap, 'a read-only role');
 });
 
+test('lockstep watch install|uninstall: the capture triggers only on request, capturing writes, removed exactly', { skip: attached.SKIP }, () => {
+  const url = attached.createAcademy('watch', { template: base.split('/').pop() });
+  const snap = attached.snapshot(url);
+  const dir = attached.tmpDir('watch');
+  const cfg = attached.writeConfig(dir, url);
+  fs.appendFileSync(cfg, '[watch]\nmode = triggers\n');
+  assert.equal(attached.lockstep(cfg, ['migrate']).code, 0);
+  const mine = () => Number(attached.q(url, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'lockstep%'"));
+  // Nothing is installed by migrate; doctor says what to do; --print changes nothing.
+  assert.equal(mine(), 0);
+  const doc = attached.lockstep(cfg, ['doctor']);
+  assert.equal(doc.code, 1, attached.show(doc));
+  assert.match(doc.out, /fix: run `lockstep watch install` \(or `--print` for a DBA\)/);
+  const printed = attached.lockstep(cfg, ['watch', 'install', '--print']);
+  assert.equal(printed.code, 0, attached.show(printed));
+  assert.match(printed.out, /CREATE TRIGGER lockstep_license_update AFTER UPDATE OF "user_id", "specialization_type", "current_level" ON "public"."user_licenses"/);
+  attached.assertUnchanged(url, snap, 'watch install --print');
+  // Installed: seven triggers, a level change captured with delta 0.
+  const inst = attached.lockstep(cfg, ['watch', 'install']);
+  assert.equal(inst.code, 0, attached.show(inst));
+  assert.equal(mine(), 7);
+  assert.match(attached.lockstep(cfg, ['watch', 'status']).out, /triggers\s+installed/);
+  assert.match(attached.lockstep(cfg, ['doctor']).out, /✓ watch\s+\[watch\] mode triggers: the capture triggers are installed/);
+  attached.q(url, 'UPDATE user_licenses SET current_level = current_level WHERE id = 1'); // no level change: nothing
+  assert.equal(attached.q(url, 'SELECT count(*) FROM lockstep.pair_changes'), '0');
+  const [u, spec] = attached.q(url, 'SELECT user_id, specialization_type FROM user_licenses WHERE id = 2').split('|');
+  attached.q(url, 'UPDATE user_licenses SET current_level = current_level + 1 WHERE id = 2');
+  assert.equal(attached.q(url, 'SELECT user_id, specialization, delta FROM lockstep.pair_changes'), `${u}|${spec}|0`);
+  attached.q(url, 'UPDATE user_licenses SET current_level = current_level - 1 WHERE id = 2');
+  // Uninstalled: exactly what install created is gone, the academy's schema as before.
+  const un = attached.lockstep(cfg, ['watch', 'uninstall']);
+  assert.equal(un.code, 0, attached.show(un));
+  assert.equal(mine(), 0);
+  assert.equal(attached.q(url, "SELECT count(*) FROM pg_proc WHERE proname LIKE 'lockstep%'"), '0');
+  assert.equal(snap.dump, attached.snapshot(url).dump, 'the schema dump of public after uninstall');
+});
+
 test('duplicate rows (no unique constraint on the pair): duplicate_rows per pair, counted once', { skip: attached.SKIP }, () => {
   const url = attached.createAcademy('dup', { template: base.split('/').pop() });
   attached.load(url, 'duplicates.sql');
