@@ -4,6 +4,7 @@
 #include "service/errors.h"
 #include "model/health.h"
 #include "service/replica.h"
+#include "service/watch.h"
 #include "service/report.h"
 #include "util/timeutil.h"
 
@@ -104,6 +105,7 @@ int cmd_check(struct cli *c, int argc, char **argv)
         .on_violation = keep,
         .ctx = &sh,
     };
+    watch_check_options(&c->cfg, s, &o);
     struct check_outcome out;
     char err[600];
     struct replica *rp = replica_new(&c->cfg);

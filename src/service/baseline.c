@@ -1,6 +1,7 @@
 /* baseline.c — recording a baseline, its violations read back from the
  * open-violation history, and its files (hand-written; see baseline.h). */
 #include "service/baseline.h"
+#include "service/watch.h"
 
 #include "model/pair.h"
 
@@ -552,6 +553,7 @@ int baseline_create(struct store *s, const struct config *cfg, const char *note,
     memset(out, 0, sizeof *out);
     if (violations)
         memset(violations, 0, sizeof *violations);
+    watch_check_options(cfg, s, &o);
     int rc = check_execute(s, &o, &co, err, errlen);
     if (rc)
         return rc;

@@ -7,6 +7,7 @@
 #include "model/pair.h"
 #include "service/app.h"
 #include "service/daylog.h"
+#include "service/check.h"
 #include "service/errors.h"
 #include "service/metrics.h"
 #include "service/monitor.h"
@@ -24,6 +25,16 @@
 bool watch_active(const struct config *cfg, const struct store *s)
 {
     return strcmp(cfg->watch_mode, "off") != 0 && s->ops->watch_changes != NULL;
+}
+
+void watch_check_options(const struct config *cfg, struct store *s, struct check_options *o)
+{
+    if (o->dry_run || !s->ops->watch_reset)
+        return;
+    o->watch = true;
+    struct watch_state st;
+    o->watch_compare = watch_active(cfg, s) && s->ops->watch_state_get(s, &st) == 0 &&
+                       st.initialized && !st.sweep_requested;
 }
 
 /* ---- one batch ---------------------------------------------------------------- */

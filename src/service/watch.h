@@ -37,6 +37,14 @@ int watch_apply_batch(struct store *s, const char *direction, int64_t max_rows,
 struct config;
 bool watch_active(const struct config *cfg, const struct store *s);
 
+/* The watch part of a recorded full check's options (watch.md): it takes
+ * the watch lock and consumes the change rows it saw (check_options.watch),
+ * so that it never records an older view over what the watcher applied, and
+ * compares with the watcher's state when the watcher runs and its state was
+ * set by a sweep (watch_compare). Leaves o unchanged for a dry run. */
+struct check_options;
+void watch_check_options(const struct config *cfg, struct store *s, struct check_options *o);
+
 struct app;
 struct watcher;
 /* Start the watcher thread of serve: it works while leads(ctx) is true (the
