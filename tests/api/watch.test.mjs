@@ -230,16 +230,16 @@ test('a trigger disabled by hand: the full sweep records the divergence with its
     assert.match(lockstep(dir, ['doctor']).out, /✓ watch\s+\[watch\] mode triggers: the capture triggers are installed/);
     sql(dir, `UPDATE user_licenses SET current_level = ${p.level} WHERE user_id = ${p.user} AND specialization_type = '${p.spec}'`);
     await msUntil(srv, token, (st) => !pairOf(st, p.user, p.spec));
-    // A recorded `lockstep check` is a full sweep too: under the watch lock, it
-    // consumes the change rows it saw (never an older view over the watcher's).
-    try { lockstep(dir, ['check']); } catch (e) { assert.ok([3, 4].includes(e.status), String(e)); }
-    assert.equal(sql(dir, 'SELECT count(*) FROM pair_changes'), '0');
-    assert.equal(sql(dir, 'SELECT divergences FROM check_runs ORDER BY id DESC LIMIT 1'), '0');
     // The alert rule: for 0, critical, firing once the evaluation ran.
     await waitFor(async () => {
       const a = await api(srv.url, token, 'GET', '/api/v1/health/alerts');
       return a.body.firing.some((x) => x.rule === 'watch_divergence' && x.severity === 'critical');
     }, 5000);
+    // A recorded `lockstep check` is a full sweep too: under the watch lock, it
+    // consumes the change rows it saw (never an older view over the watcher's).
+    try { lockstep(dir, ['check']); } catch (e) { assert.ok([3, 4].includes(e.status), String(e)); }
+    assert.equal(sql(dir, 'SELECT count(*) FROM pair_changes'), '0');
+    assert.equal(sql(dir, 'SELECT divergences FROM check_runs ORDER BY id DESC LIMIT 1'), '0');
   } finally {
     await stopServe(srv);
   }
