@@ -329,6 +329,29 @@ static void write_report_file(struct sink *k, struct check_run *run)
         budget_warning(k->o, st.bytes);
 }
 
+/* The rate of run's counts and the status the thresholds give it. */
+static void set_status(struct check_run *run, const struct check_options *o)
+{
+    run->consistency_rate = health_rate(run->consistent, run->total_checked);
+    snprintf(run->status, sizeof run->status, "%s",
+             health_status(run->consistency_rate, o->healthy_threshold, o->degraded_threshold));
+}
+
+/* Whether the run may be recorded (check_options.may_record); when not, the
+ * streamed list is dropped and err says why. */
+static bool may_record(struct sink *k, char *err, size_t errlen)
+{
+    if (!k->o->may_record || k->o->may_record(k->o->may_record_ctx))
+        return true;
+    snprintf(err, errlen, "health check not recorded: this process no longer leads the "
+             "scheduled jobs");
+    if (k->body_open) {
+        atomic_file_abort(&k->body);
+        k->body_open = false;
+    }
+    return false;
+}
+
 /* The file the violations stream to while the check runs (in the log dir). */
 static void open_body(struct sink *k)
 {
@@ -677,9 +700,7 @@ static int execute_full(struct store *s, const struct check_options *o,
     if ((rc = r->ops->commit(r)) != 0)
         goto store_failed;
 
-    run->consistency_rate = health_rate(run->consistent, run->total_checked);
-    snprintf(run->status, sizeof run->status, "%s",
-             health_status(run->consistency_rate, o->healthy_threshold, o->degraded_threshold));
+    set_status(run, o);
     snprintf(run->kind, sizeof run->kind, "full");
     if (watch && o->watch_compare && k.n_pending <= CHECK_COMPARE_MAX_PENDING &&
         (rc = compare_with_watcher(&k, out)) != 0)
@@ -690,11 +711,7 @@ static int execute_full(struct store *s, const struct check_options *o,
         return 0;
     }
 
-    if (o->may_record && !o->may_record(o->may_record_ctx)) {
-        snprintf(err, errlen, "health check not recorded: this process no longer leads the "
-                 "scheduled jobs");
-        if (k.body_open)
-            atomic_file_abort(&k.body);
+    if (!may_record(&k, err, errlen)) {
         sink_free(&k);
         return LS_ERR_CONFLICT;
     }
@@ -827,19 +844,12 @@ int check_execute_incremental(struct store *s, const struct check_options *o,
     run->total_checked = st.pairs > run->inconsistent ? st.pairs : run->inconsistent;
     run->consistent = run->total_checked - run->inconsistent;
     run->users_checked = st.users;
-    run->consistency_rate = health_rate(run->consistent, run->total_checked);
-    snprintf(run->status, sizeof run->status, "%s",
-             health_status(run->consistency_rate, o->healthy_threshold, o->degraded_threshold));
+    set_status(run, o);
     run->duration_ms = (double)(time_mono_us() - mono0) / 1000.0;
     if (o->dry_run)
         return 0;
-    if (o->may_record && !o->may_record(o->may_record_ctx)) {
-        snprintf(err, errlen, "health check not recorded: this process no longer leads the "
-                 "scheduled jobs");
-        if (k.body_open)
-            atomic_file_abort(&k.body);
+    if (!may_record(&k, err, errlen))
         return LS_ERR_CONFLICT;
-    }
     if ((rc = s->ops->check_record(s, run)) != 0)
         goto store_failed;
     out->recorded = true;

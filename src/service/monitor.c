@@ -147,11 +147,10 @@ static int drain_some(struct monitor *m, struct store *s, char *err, size_t errl
 {
     for (int i = 0; i < 8; i++) {
         struct watch_batch b;
-        int rc = watch_apply_batch(s, m->cfg->sync_direction, WATCH_BATCH_ROWS, &b, err, errlen);
+        int rc = watch_apply_batch(s, m->cfg->sync_direction, WATCH_BATCH_ROWS, m->metrics, &b,
+                                   err, errlen);
         if (rc)
             return rc;
-        metrics_watch_batch(m->metrics, b.changes, b.lags, (size_t)(b.lags ? b.changes : 0));
-        free(b.lags);
         if (b.changes == 0)
             break;
     }

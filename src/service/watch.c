@@ -109,12 +109,8 @@ static int group_rows(struct batch *b)
     if (!b->ids || !b->keys || !b->key_delta || !b->users || !b->user_delta || !b->user_rows ||
         !b->pairs)
         return store_fail(b->s, STORE_ERR_NOMEM, "out of memory grouping changes");
-    double oldest = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         b->ids[i] = b->rows[i].id;
-        if (i == 0 || b->rows[i].changed_at < oldest)
-            oldest = b->rows[i].changed_at;
-    }
     qsort(b->rows, n, sizeof *b->rows, cmp_change_key);
     for (size_t i = 0; i < n; i++) {
         const struct pair_change *c = &b->rows[i];
@@ -211,7 +207,8 @@ static int batch_body(struct batch *b, int64_t max_rows)
 }
 
 int watch_apply_batch(struct store *s, const char *direction, int64_t max_rows,
-                      struct watch_batch *out, char *err, size_t errlen)
+                      struct metrics *metrics, struct watch_batch *out, char *err,
+                      size_t errlen)
 {
     memset(out, 0, sizeof *out);
     struct batch b = {.s = s, .direction = direction, .out = out};
@@ -230,14 +227,12 @@ int watch_apply_batch(struct store *s, const char *direction, int64_t max_rows,
         memset(out, 0, sizeof *out);
     } else if (b.n_rows) {
         out->changes = (int64_t)b.n_rows;
-        out->lags = malloc(b.n_rows * sizeof *out->lags);
-        double done = (double)time_now_us() / 1e6;
-        for (size_t i = 0; out->lags && i < b.n_rows; i++) {
-            double lag = done - b.rows[i].changed_at;
-            out->lags[i] = lag > 0 ? lag : 0;
-            if (out->lags[i] > out->max_lag_seconds)
-                out->max_lag_seconds = out->lags[i];
-        }
+        /* Each change's detection lag: its commit to this batch's. */
+        double *lags = malloc(b.n_rows * sizeof *lags), done = (double)time_now_us() / 1e6;
+        for (size_t i = 0; lags && i < b.n_rows; i++)
+            lags[i] = done > b.rows[i].changed_at ? done - b.rows[i].changed_at : 0;
+        metrics_watch_batch(metrics, out->changes, lags, lags ? b.n_rows : 0);
+        free(lags);
     }
     (void)s->ops->watch_lock(s, false);
     batch_free(&b);
@@ -327,15 +322,13 @@ static int drain(struct watcher *w, char *err, size_t errlen)
 {
     for (;;) {
         struct watch_batch b;
-        int rc = watch_apply_batch(w->st, w->app->cfg.sync_direction, WATCH_BATCH_ROWS, &b, err,
-                                   errlen);
+        int rc = watch_apply_batch(w->st, w->app->cfg.sync_direction, WATCH_BATCH_ROWS,
+                                   w->app->metrics, &b, err, errlen);
         if (rc)
             return rc;
         if (b.changes == 0)
             return 0;
         monitor_invalidate(w->app->monitor);
-        metrics_watch_batch(w->app->metrics, b.changes, b.lags, (size_t)(b.lags ? b.changes : 0));
-        free(b.lags);
         if (atomic_load(&w->stop) || !w->leads(w->leads_ctx))
             return 0;
     }

@@ -19,18 +19,19 @@ struct watch_batch {
     int64_t pairs;          /* pairs re-classified */
     int64_t opened, resolved; /* violations opened (or moved to another issue), resolved */
     int64_t dpairs, dusers, dviolations;
-    double max_lag_seconds; /* the oldest change's: its commit to this batch's commit */
-    double *lags;           /* every change's detection lag (n = changes); owned by the
-                               caller after watch_apply_batch (free it) */
 };
 
 /* Apply one batch of pending changes to the watch state, under the watch
  * lock, in one snapshot transaction: nothing is applied twice or lost when
  * the process dies at any point. `direction` is the configured sync
- * direction (the violations' recommended_action). Returns 0 (out->changes 0
- * when nothing was pending) or an LS_ERR_* code with err set. */
+ * direction (the violations' recommended_action). The batch's change rows
+ * and each one's detection lag are counted into `metrics` (may be NULL).
+ * Returns 0 (out->changes 0 when nothing was pending) or an LS_ERR_* code
+ * with err set. */
+struct metrics;
 int watch_apply_batch(struct store *s, const char *direction, int64_t max_rows,
-                      struct watch_batch *out, char *err, size_t errlen);
+                      struct metrics *metrics, struct watch_batch *out, char *err,
+                      size_t errlen);
 
 /* Whether the watcher runs for this configuration and store: mode not off
  * and a store with the watcher's operations. */
