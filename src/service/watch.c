@@ -150,7 +150,7 @@ static int apply_pair(struct batch *b, size_t i)
         if (!p->has_open)
             return 0;
         b->out->resolved++;
-        return s->ops->violation_set(s, &b->keys[i], NULL, 0, b->now);
+        return s->ops->violation_set(s, &b->keys[i], &p->open, NULL, 0, b->now);
     }
     bool same = p->has_open && !strcmp(p->open.issue_type, v.issue_type);
     if (same && pair_open_unchanged(&p->open, &v))
@@ -171,7 +171,8 @@ static int apply_pair(struct batch *b, size_t i)
         if (p->has_open)
             b->out->resolved++;
     }
-    return s->ops->violation_set(s, &b->keys[i], &v, 0, b->now);
+    return s->ops->violation_set(s, &b->keys[i], p->has_open ? &p->open : NULL, &v, 0,
+                                 b->now);
 }
 
 /* The batch's work inside its transaction. */
@@ -191,9 +192,17 @@ static int batch_body(struct batch *b, int64_t max_rows)
     for (size_t i = 0; i < b->n_keys; i++)
         if ((rc = apply_pair(b, i)) != 0)
             return rc;
-    if ((rc = s->ops->user_rows(s, b->users, b->n_users, b->user_rows)) != 0)
+    /* A user whose changes add up to no rows neither appeared nor went: only
+     * the others are counted (a batch of level changes counts nobody). */
+    size_t moved = 0;
+    for (size_t i = 0; i < b->n_users; i++)
+        if (b->user_delta[i] != 0) {
+            b->users[moved] = b->users[i];
+            b->user_delta[moved++] = b->user_delta[i];
+        }
+    if (moved && (rc = s->ops->user_rows(s, b->users, moved, b->user_rows)) != 0)
         return rc;
-    for (size_t i = 0; i < b->n_users; i++) {
+    for (size_t i = 0; i < moved; i++) {
         int64_t before = b->user_rows[i] - b->user_delta[i];
         b->out->dusers += (b->user_rows[i] > 0) - (before > 0);
     }

@@ -274,10 +274,6 @@ void statements_dollar_params(char *text);
     "last_full_at, last_full_check_id, divergences_total, last_lag_seconds "                  \
     "FROM watch_state WHERE id = 1"
 #define STMT_WATCH_PENDING "SELECT count(*), min(changed_at) FROM pair_changes"
-/* The pair's open violation (one at most: the watcher and the check keep one). */
-#define STMT_VIOLATION_OPEN_PAIR                                                                \
-    "SELECT " VIOLATION_COLS " FROM violations WHERE user_id = ?1 AND specialization = ?2 "     \
-    "AND resolved_at IS NULL ORDER BY issue_type LIMIT 1"
 /* Resolve the pair's open violations of another issue type than ?3 (NULL: all). */
 #define STMT_VIOLATION_RESOLVE_OTHER                                                            \
     "UPDATE violations SET resolved_at = ?4, resolved_check_id = ?5 WHERE user_id = ?1 "       \

@@ -190,7 +190,9 @@ struct store_ops {
      *   none): an open violation of another issue type is resolved at `now`;
      *   one of v's issue type keeps its first_seen and gets v's levels and
      *   action; else v is opened with first_seen = v->first_seen. check_id is
-     *   written as first/last check id of a new row.
+     *   written as first/last check id of a new row. `open` is the pair's open
+     *   violation as pairs_get read it in this transaction (NULL: none); a
+     *   backend may use it to run only the statements the move needs.
      * watch_advance: delete the n change rows `ids` (those applied), add the
      *   deltas to pairs, users and violations, raise version, set applied_at
      *   = now and last_lag_seconds = lag (negative: unchanged).
@@ -212,7 +214,8 @@ struct store_ops {
     int (*pairs_get)(struct store *s, const struct pair_key *keys, size_t n, store_pair_cb cb,
                      void *ctx);
     int (*user_rows)(struct store *s, const int64_t *users, size_t n, int64_t *out);
-    int (*violation_set)(struct store *s, const struct pair_key *k, const struct violation *v,
+    int (*violation_set)(struct store *s, const struct pair_key *k,
+                         const struct open_violation *open, const struct violation *v,
                          int64_t check_id, int64_t now);
     int (*watch_advance)(struct store *s, const int64_t *ids, size_t n, int64_t dpairs,
                          int64_t dusers, int64_t dviolations, double lag, int64_t now);

@@ -166,7 +166,12 @@ static void set_violation(struct store *s, int64_t user, const char *spec,
     struct pair_key k = {.user_id = user};
     snprintf(k.spec, sizeof k.spec, "%s", spec);
     assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
-    assert_int_equal(s->ops->violation_set(s, &k, v, check_id, now), 0);
+    struct pairs got = {0};
+    assert_int_equal(s->ops->pairs_get(s, &k, 1, collect_pair, &got), 0);
+    assert_int_equal(got.n, 1);
+    assert_int_equal(s->ops->violation_set(s, &k, got.p[0].has_open ? &got.p[0].open : NULL, v,
+                                           check_id, now),
+                     0);
     assert_int_equal(s->ops->commit(s), 0);
 }
 

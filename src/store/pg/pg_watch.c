@@ -224,9 +224,10 @@ out:
 
 /* ---- writes --------------------------------------------------------------------------- */
 
-int pg_violation_set(struct store *s, const struct pair_key *k, const struct violation *v,
-                     int64_t check_id, int64_t now)
+int pg_violation_set(struct store *s, const struct pair_key *k, const struct open_violation *open,
+                     const struct violation *v, int64_t check_id, int64_t now)
 {
+    (void)open; /* one statement moves the pair whatever it has open */
     struct params p = {0};
     p_i64(&p, 0, k->user_id);
     p.v[1] = k->spec;

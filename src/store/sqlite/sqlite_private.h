@@ -107,10 +107,13 @@ enum stmt_id {
     ST_WATCH_STATE_GET,
     ST_WATCH_PENDING,
     ST_WATCH_CHANGES,
-    ST_VIOLATION_OPEN_PAIR,
     ST_VIOLATION_RESOLVE_OTHER,
     ST_USER_ROWS,
     ST_WATCH_DELETE,
+    ST_WATCH_KEY_INSERT,
+    ST_WATCH_KEYS_PROGRESS,
+    ST_WATCH_KEYS_LICENSE,
+    ST_WATCH_KEYS_OPEN,
     ST_WATCH_ADVANCE,
     ST_WATCH_RESET,
     ST_COUNT
@@ -215,8 +218,8 @@ int sq_watch_changes(struct store *s, int64_t max_rows, store_change_cb cb, void
 int sq_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_pair_cb cb,
                  void *ctx);
 int sq_user_rows(struct store *s, const int64_t *users, size_t n, int64_t *out);
-int sq_violation_set(struct store *s, const struct pair_key *k, const struct violation *v,
-                     int64_t check_id, int64_t now);
+int sq_violation_set(struct store *s, const struct pair_key *k, const struct open_violation *open,
+                     const struct violation *v, int64_t check_id, int64_t now);
 int sq_watch_advance(struct store *s, const int64_t *ids, size_t n, int64_t dpairs,
                      int64_t dusers, int64_t dviolations, double lag, int64_t now);
 int sq_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs, int64_t users,

@@ -84,10 +84,28 @@ static const char *const stmt_sql[ST_COUNT] = {
         "WITH u AS (SELECT DISTINCT user_id FROM (SELECT user_id FROM pair_changes "
         "ORDER BY id LIMIT ?1)) SELECT id, user_id, specialization, delta, changed_at "
         "FROM pair_changes WHERE user_id IN u ORDER BY id",
-    [ST_VIOLATION_OPEN_PAIR] = STMT_VIOLATION_OPEN_PAIR,
     [ST_VIOLATION_RESOLVE_OTHER] = STMT_VIOLATION_RESOLVE_OTHER,
     [ST_USER_ROWS] = STMT_USER_ROWS,
-    [ST_WATCH_DELETE] = "DELETE FROM pair_changes WHERE id = ?1",
+    [ST_WATCH_DELETE] = "DELETE FROM pair_changes WHERE id BETWEEN ?1 AND ?2",
+    /* A watcher batch's pairs: its keys in a temporary table, each side read
+     * by one join in key order (CROSS JOIN keeps the keys the outer loop:
+     * a seek per key, never a scan of the table). */
+    [ST_WATCH_KEY_INSERT] = "INSERT OR IGNORE INTO temp.lockstep_watch_keys(ku, ks) VALUES (?1, ?2)",
+    [ST_WATCH_KEYS_PROGRESS] =
+        "SELECT k.ku, k.ks, p.{progress_level} FROM temp.lockstep_watch_keys k CROSS JOIN "
+        "{progress_table} p ON p.{progress_user} = k.ku AND p.{progress_spec} = k.ks "
+        "ORDER BY k.ku, k.ks",
+    [ST_WATCH_KEYS_LICENSE] =
+        "SELECT k.ku, k.ks, l.{license_level} FROM temp.lockstep_watch_keys k CROSS JOIN "
+        "{license_table} l ON l.{license_user} = k.ku AND l.{license_spec} = k.ks "
+        "ORDER BY k.ku, k.ks",
+    /* The pair's open violation: one at most (the watcher and the check
+     * keep one); by issue type should there be more. */
+    [ST_WATCH_KEYS_OPEN] =
+        "SELECT k.ku, k.ks, v.user_id, v.user_email, v.specialization, v.issue_type, "
+        "v.progress_level, v.license_level, v.recommended_action, v.first_seen "
+        "FROM temp.lockstep_watch_keys k CROSS JOIN violations v ON v.user_id = k.ku "
+        "AND v.specialization = k.ks AND v.resolved_at IS NULL ORDER BY k.ku, k.ks, v.issue_type",
     [ST_WATCH_ADVANCE] = STMT_WATCH_ADVANCE,
     [ST_WATCH_RESET] = STMT_WATCH_RESET,
     [ST_VIOLATIONS_OPEN_ALL] = STMT_VIOLATIONS_OPEN_ALL,

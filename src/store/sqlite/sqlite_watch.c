@@ -78,35 +78,19 @@ int sq_watch_changes(struct store *s, int64_t max_rows, store_change_cb cb, void
     return rc == SQLITE_DONE ? 0 : sq_fail(ss, rc, "read pending changes");
 }
 
-/* One side of a pair: how many rows, and the level of the first. */
-static int read_side(struct sqlite_store *ss, enum stmt_id id, const struct pair_key *k,
-                     int64_t *rows, int *level, bool *level_null)
+/* The level of column i as the scan decodes it: an integer that fits, else
+ * invalid (level_null). */
+static void col_level(sqlite3_stmt *st, int i, int *level, bool *level_null)
 {
-    sqlite3_stmt *st = sq_stmt(ss, id);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, k->user_id);
-    sqlite3_bind_text(st, 2, k->spec, -1, SQLITE_STATIC);
-    int rc;
-    *rows = 0;
     *level = 0;
-    *level_null = false;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((*rows)++ > 0)
-            continue;
-        /* As the scan decodes it: an integer that fits, else invalid. */
-        if (sqlite3_column_type(st, 2) == SQLITE_INTEGER) {
-            int64_t v = sqlite3_column_int64(st, 2);
-            if (v > INT32_MIN && v <= INT32_MAX)
-                *level = (int)v;
-            else
-                *level_null = true;
-        } else {
-            *level_null = true;
+    *level_null = true;
+    if (sqlite3_column_type(st, i) == SQLITE_INTEGER) {
+        int64_t v = sqlite3_column_int64(st, i);
+        if (v > INT32_MIN && v <= INT32_MAX) {
+            *level = (int)v;
+            *level_null = false;
         }
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : sq_fail(ss, rc, "read a changed pair");
 }
 
 /* The specializations' maximum levels, read once per pairs_get. */
@@ -150,30 +134,143 @@ static int max_of(const struct spec_max *m, size_t n, const char *spec)
     return 0;
 }
 
-/* The pair's open violation into p (open_known set). */
-static int read_open(struct sqlite_store *ss, const struct pair_key *k, struct pair_levels *p)
+/* The batch's keys into temp.lockstep_watch_keys (made on first use; a
+ * rolled-back batch takes it with it, so each batch asks). */
+static int keys_load(struct sqlite_store *ss, const struct pair_key *keys, size_t n)
 {
-    sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATION_OPEN_PAIR);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, k->user_id);
-    sqlite3_bind_text(st, 2, k->spec, -1, SQLITE_STATIC);
-    int rc = sq_step_one(ss, st, "read an open violation");
-    p->open_known = true;
-    p->has_open = rc == 0;
-    if (rc == 0) {
-        struct open_violation *o = &p->open;
-        sq_col_copy(st, 1, o->user_email, sizeof o->user_email);
-        sq_col_copy(st, 3, o->issue_type, sizeof o->issue_type);
-        o->has_progress = sqlite3_column_type(st, 4) != SQLITE_NULL;
-        o->progress_level = sqlite3_column_int(st, 4);
-        o->has_license = sqlite3_column_type(st, 5) != SQLITE_NULL;
-        o->license_level = sqlite3_column_int(st, 5);
-        sq_col_copy(st, 6, o->recommended_action, sizeof o->recommended_action);
-        o->first_seen = sq_col_time(st, 7);
+    int rc = sq_exec_sql(ss, "CREATE TEMP TABLE IF NOT EXISTS lockstep_watch_keys("
+                         "ku INTEGER NOT NULL, ks TEXT NOT NULL, PRIMARY KEY (ku, ks)) "
+                         "WITHOUT ROWID; DELETE FROM temp.lockstep_watch_keys",
+                         "prepare the changed pairs");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        sqlite3_stmt *st = sq_stmt(ss, ST_WATCH_KEY_INSERT);
+        if (!st)
+            return STORE_ERR;
+        sqlite3_bind_int64(st, 1, keys[i].user_id);
+        sqlite3_bind_text(st, 2, keys[i].spec, -1, SQLITE_STATIC);
+        rc = sq_exec_stmt(ss, st, "note a changed pair");
     }
-    sqlite3_reset(st);
-    return rc == 0 || rc == STORE_ERR_NOT_FOUND ? 0 : rc;
+    return rc;
+}
+
+/* One of the joins a batch's pairs are read through, stepped alongside the
+ * keys: its rows come in key order, a key's rows together. */
+struct side {
+    sqlite3_stmt *st;
+    int rc; /* SQLITE_ROW while a row is current */
+};
+
+static int side_open(struct sqlite_store *ss, enum stmt_id id, struct side *sd)
+{
+    if (!(sd->st = sq_stmt(ss, id)))
+        return STORE_ERR;
+    sd->rc = sqlite3_step(sd->st);
+    return sd->rc == SQLITE_ROW || sd->rc == SQLITE_DONE ? 0
+                                                         : sq_fail(ss, sd->rc, "read changed pairs");
+}
+
+/* Whether the side's current row belongs to key k; an error when the side
+ * has fallen behind the keys (it never should: both are in key order). */
+static int side_at(struct sqlite_store *ss, const struct side *sd, const struct pair_key *k,
+                   bool *at)
+{
+    *at = false;
+    if (sd->rc != SQLITE_ROW)
+        return sd->rc == SQLITE_DONE ? 0 : sq_fail(ss, sd->rc, "read changed pairs");
+    int64_t u = sqlite3_column_int64(sd->st, 0);
+    const char *sp = (const char *)sqlite3_column_text(sd->st, 1);
+    int c = u != k->user_id ? (u < k->user_id ? -1 : 1) : strcmp(sp ? sp : "", k->spec);
+    if (c < 0)
+        return store_fail(&ss->base, STORE_ERR, "the changed pairs came out of key order");
+    *at = c == 0;
+    return 0;
+}
+
+/* The rows of key k on one side: how many, and the level of the first. */
+static int side_take(struct sqlite_store *ss, struct side *sd, const struct pair_key *k,
+                     int64_t *rows, int *level, bool *level_null)
+{
+    bool at;
+    int rc;
+    *rows = 0;
+    *level = 0;
+    *level_null = false;
+    while ((rc = side_at(ss, sd, k, &at)) == 0 && at) {
+        if ((*rows)++ == 0)
+            col_level(sd->st, 2, level, level_null);
+        sd->rc = sqlite3_step(sd->st);
+    }
+    return rc;
+}
+
+/* The open violation of key k (the first by issue type) into p. */
+static int open_take(struct sqlite_store *ss, struct side *sd, const struct pair_key *k,
+                     struct pair_levels *p)
+{
+    bool at;
+    int rc;
+    p->open_known = true;
+    p->has_open = false;
+    while ((rc = side_at(ss, sd, k, &at)) == 0 && at) {
+        if (!p->has_open) {
+            struct open_violation *o = &p->open;
+            sqlite3_stmt *st = sd->st;
+            p->has_open = true;
+            sq_col_copy(st, 3, o->user_email, sizeof o->user_email);
+            sq_col_copy(st, 5, o->issue_type, sizeof o->issue_type);
+            o->has_progress = sqlite3_column_type(st, 6) != SQLITE_NULL;
+            o->progress_level = sqlite3_column_int(st, 6);
+            o->has_license = sqlite3_column_type(st, 7) != SQLITE_NULL;
+            o->license_level = sqlite3_column_int(st, 7);
+            sq_col_copy(st, 8, o->recommended_action, sizeof o->recommended_action);
+            o->first_seen = sq_col_time(st, 9);
+        }
+        sd->rc = sqlite3_step(sd->st);
+    }
+    return rc;
+}
+
+static int key_cmp(const struct pair_key *a, const struct pair_key *b)
+{
+    if (a->user_id != b->user_id)
+        return a->user_id < b->user_id ? -1 : 1;
+    return strcmp(a->spec, b->spec);
+}
+
+/* A key and where it is in the caller's array. */
+struct key_at {
+    const struct pair_key *k;
+    size_t i;
+};
+
+static int cmp_key_at(const void *a, const void *b)
+{
+    return key_cmp(((const struct key_at *)a)->k, ((const struct key_at *)b)->k);
+}
+
+/* keys[order[j]] for j = 0 … n-1 in key order; order NULL when keys already
+ * are (the watcher's are). */
+static int key_order(struct sqlite_store *ss, const struct pair_key *keys, size_t n,
+                     size_t **order)
+{
+    *order = NULL;
+    size_t i = 1;
+    while (i < n && key_cmp(&keys[i - 1], &keys[i]) < 0)
+        i++;
+    if (i >= n)
+        return 0;
+    struct key_at *at = malloc(n * sizeof *at);
+    if (!at || !(*order = malloc(n * sizeof **order))) {
+        free(at);
+        return store_fail(&ss->base, STORE_ERR_NOMEM, "out of memory ordering pairs");
+    }
+    for (i = 0; i < n; i++)
+        at[i] = (struct key_at){&keys[i], i};
+    qsort(at, n, sizeof *at, cmp_key_at);
+    for (i = 0; i < n; i++)
+        (*order)[i] = at[i].i;
+    free(at);
+    return 0;
 }
 
 int sq_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_pair_cb cb,
@@ -181,28 +278,55 @@ int sq_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_p
 {
     struct sqlite_store *ss = SS(s);
     struct spec_max *specs = NULL;
-    size_t n_specs = 0;
+    size_t n_specs = 0, *order = NULL;
+    struct pair_levels *held = NULL; /* keys not in key order: answered at the end */
+    struct side sides[3] = {{0}};
+    static const enum stmt_id ids[3] = {ST_WATCH_KEYS_PROGRESS, ST_WATCH_KEYS_LICENSE,
+                                        ST_WATCH_KEYS_OPEN};
     int rc = load_spec_max(ss, &specs, &n_specs);
+    if (rc == 0)
+        rc = key_order(ss, keys, n, &order);
+    if (rc == 0 && order && !(held = malloc(n * sizeof *held)))
+        rc = store_fail(s, STORE_ERR_NOMEM, "out of memory reading pairs");
+    if (rc == 0)
+        rc = keys_load(ss, keys, n);
+    for (int i = 0; rc == 0 && i < 3; i++)
+        rc = side_open(ss, ids[i], &sides[i]);
     struct pair_levels p;
-    for (size_t i = 0; rc == 0 && i < n; i++) {
+    for (size_t j = 0; rc == 0 && j < n; j++) {
+        size_t i = order ? order[j] : j;
         const struct pair_key *k = &keys[i];
+        if (order && j > 0 && key_cmp(k, &keys[order[j - 1]]) == 0) {
+            held[i] = held[order[j - 1]]; /* the same key twice */
+            continue;
+        }
         memset(&p, 0, sizeof p);
         p.user_id = k->user_id;
         memcpy(p.spec, k->spec, sizeof p.spec);
         int64_t prow, lrow;
-        if ((rc = read_side(ss, ST_SCAN_P_USER_SPEC, k, &prow, &p.progress_level,
+        if ((rc = side_take(ss, &sides[0], k, &prow, &p.progress_level,
                             &p.progress_level_null)) != 0 ||
-            (rc = read_side(ss, ST_SCAN_L_USER_SPEC, k, &lrow, &p.license_level,
+            (rc = side_take(ss, &sides[1], k, &lrow, &p.license_level,
                             &p.license_level_null)) != 0 ||
-            (rc = read_open(ss, k, &p)) != 0)
+            (rc = open_take(ss, &sides[2], k, &p)) != 0)
             break;
         p.has_progress = prow > 0;
         p.has_license = lrow > 0;
         p.progress_rows = prow > 1 ? prow : 0;
         p.license_rows = lrow > 1 ? lrow : 0;
         p.max_level = max_of(specs, n_specs, k->spec);
-        rc = cb(ctx, &p);
+        if (held)
+            held[i] = p;
+        else
+            rc = cb(ctx, &p);
     }
+    for (int i = 0; i < 3; i++)
+        if (sides[i].st)
+            sqlite3_reset(sides[i].st);
+    for (size_t i = 0; rc == 0 && held && i < n; i++)
+        rc = cb(ctx, &held[i]);
+    free(held);
+    free(order);
     free(specs);
     return rc;
 }
@@ -244,30 +368,38 @@ static void bind_open(sqlite3_stmt *st, const struct pair_key *k, const struct v
     sqlite3_bind_text(st, 7, v->recommended_action, -1, SQLITE_STATIC);
 }
 
-int sq_violation_set(struct store *s, const struct pair_key *k, const struct violation *v,
-                     int64_t check_id, int64_t now)
+int sq_violation_set(struct store *s, const struct pair_key *k, const struct open_violation *open,
+                     const struct violation *v, int64_t check_id, int64_t now)
 {
     struct sqlite_store *ss = SS(s);
-    sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATION_RESOLVE_OTHER);
-    if (!st)
-        return STORE_ERR;
-    sqlite3_bind_int64(st, 1, k->user_id);
-    sqlite3_bind_text(st, 2, k->spec, -1, SQLITE_STATIC);
-    if (v)
-        sqlite3_bind_text(st, 3, v->issue_type, -1, SQLITE_STATIC);
-    sq_bind_time(st, 4, now);
-    sq_bind_id_or_null(st, 5, check_id);
-    int rc = sq_exec_stmt(ss, st, "resolve a violation");
-    if (rc || !v)
-        return rc;
-    if (!(st = sq_stmt(ss, ST_VIOLATION_UPDATE_OPEN)))
-        return STORE_ERR;
-    bind_open(st, k, v);
-    sqlite3_bind_int64(st, 8, check_id);
-    if ((rc = sq_exec_stmt(ss, st, "update an open violation")) != 0)
-        return rc;
-    if (sqlite3_changes(ss->db) > 0)
+    sqlite3_stmt *st;
+    int rc;
+    bool same = v && open && !strcmp(open->issue_type, v->issue_type);
+    if (open && !same) { /* v's type differs, or the pair has none now */
+        if (!(st = sq_stmt(ss, ST_VIOLATION_RESOLVE_OTHER)))
+            return STORE_ERR;
+        sqlite3_bind_int64(st, 1, k->user_id);
+        sqlite3_bind_text(st, 2, k->spec, -1, SQLITE_STATIC);
+        if (v)
+            sqlite3_bind_text(st, 3, v->issue_type, -1, SQLITE_STATIC);
+        sq_bind_time(st, 4, now);
+        sq_bind_id_or_null(st, 5, check_id);
+        if ((rc = sq_exec_stmt(ss, st, "resolve a violation")) != 0)
+            return rc;
+    }
+    if (!v)
         return 0;
+    if (same) {
+        if (!(st = sq_stmt(ss, ST_VIOLATION_UPDATE_OPEN)))
+            return STORE_ERR;
+        bind_open(st, k, v);
+        sqlite3_bind_int64(st, 8, check_id);
+        if ((rc = sq_exec_stmt(ss, st, "update an open violation")) != 0)
+            return rc;
+        if (sqlite3_changes(ss->db) == 1)
+            return 0;
+        return store_fail(s, STORE_ERR, "the pair's open violation changed under the watcher");
+    }
     if (!(st = sq_stmt(ss, ST_VIOLATION_INSERT)))
         return STORE_ERR;
     bind_open(st, k, v);
@@ -276,16 +408,23 @@ int sq_violation_set(struct store *s, const struct pair_key *k, const struct vio
     return sq_exec_stmt(ss, st, "open a violation");
 }
 
+/* Delete the change rows `ids` (ascending, as read): a statement per run
+ * of consecutive ids. */
 static int delete_changes(struct sqlite_store *ss, const int64_t *ids, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && ids[j] == ids[j - 1] + 1)
+            j++;
         sqlite3_stmt *st = sq_stmt(ss, ST_WATCH_DELETE);
         if (!st)
             return STORE_ERR;
         sqlite3_bind_int64(st, 1, ids[i]);
+        sqlite3_bind_int64(st, 2, ids[j - 1]);
         int rc = sq_exec_stmt(ss, st, "delete applied changes");
         if (rc)
             return rc;
+        i = j;
     }
     return 0;
 }
