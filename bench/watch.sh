@@ -8,6 +8,8 @@
 #   WATCH_SECONDS (10): the lockstep_detection_lag_seconds histogram's share
 #   within 1 s and the bucket holding its 99th percentile;
 # - serve's peak resident memory throughout;
+# - the watcher alone (bench_watch_apply, serve stopped) over one drift burst
+#   and one coupled burst of WATCH_BURST pairs;
 # and writers slowed by the triggers: coupled updates/s of bench_enforcer
 # with and without the capture triggers, alternating, median of 3 each.
 set -euo pipefail
@@ -52,10 +54,26 @@ for n in ${BENCH_SIZES:-1000000 10000000}; do
   viol=$(sqlite3 "$db" "SELECT violations FROM watch_state")
   rss0=$(peak_rss $pid)
 
+  # The watcher's own throughput, serve stopped: the change rows of one
+  # committed burst applied by bench_watch_apply (watch_apply_batch, as the
+  # watcher thread runs it, without the poll's wake-up and the checks beside
+  # it). "drift": each pair's license level moves (the pair becomes, stays or
+  # stops being a level_mismatch: a violation opened, moved or resolved per
+  # pair); "coupled": both rows of each pair move to the same level in one
+  # transaction (re-classified consistent; open violations resolved). CPU
+  # seconds beside the wall clock: this machine is shared.
+  kill $pid; wait $pid 2>/dev/null || true
+  sqlite3 -cmd '.timeout 10000' "$db" "UPDATE user_licenses SET current_level = CASE WHEN current_level > 1 THEN current_level - 1 ELSE 2 END WHERE user_id <= $((burst + 1))"
+  direct_drift=$( { /usr/bin/time -f "%U %S" "$BUILD/bench_watch_apply" "sqlite:$db" 2>&1 >&3 | tail -1; } 3>&1 )
+  sqlite3 -cmd '.timeout 10000' "$db" "BEGIN; UPDATE specialization_progress SET current_level = (student_id % 3) + 1 WHERE student_id <= $((burst + 1)); UPDATE user_licenses SET current_level = (user_id % 3) + 1 WHERE user_id <= $((burst + 1)); COMMIT"
+  direct_coupled=$( { /usr/bin/time -f "%U %S" "$BUILD/bench_watch_apply" "sqlite:$db" 2>&1 >&3 | tail -1; } 3>&1 )
+  direct() { echo "$1" | awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "changed") p = $(i - 1); for (i = 1; i <= NF; i++) if ($i == "re-classified") w = $(i + 2) }
+                              NR == 2 { c = $1 + $2 }
+                              END { printf "%d pairs in %.2f s wall = %.0f pairs/s (%.2f CPU s = %.0f pairs per CPU s)", p, w, p / w, c, p / c }'; }
+
   # Detection lag under a steady writer, with the default check interval (a
   # scheduled run every 2 s streaming the open violations would take the
   # CPU the writer and the watcher share on a small machine).
-  kill $pid; wait $pid 2>/dev/null || true
   LOCKSTEP_ACCESS_LOG=false LOCKSTEP_WATCH_MODE=triggers \
     "$BIN" --data-dir "$dir" serve --listen 127.0.0.1:0 > "$log" 2>&1 &
   pid=$!
@@ -97,6 +115,8 @@ PY
     printf "%d pairs: start sweep ready after %.1f s; %d changed pairs applied in %.2f s = %.0f pairs/s\n", n, s, b, t, b / t;
     printf "   scheduled run with nothing changed (incremental): %.1f ms with %d open violations, %.1f ms with %d (median of 3)\n", z0, v0, z, v;
     printf "   detection lag: %s; serve peak RSS %d MB\n", lag, r }'
+  echo "   watcher alone (bench_watch_apply), drift burst: $(direct "$direct_drift")"
+  echo "   watcher alone (bench_watch_apply), coupled burst: $(direct "$direct_coupled")"
 done
 
 # Writers slowed by the triggers: the same store with and without them.
