@@ -54,6 +54,8 @@ struct batch {
     struct pair_levels *pairs; /* pairs_get's answer, in key order */
     size_t n_pairs;
     int64_t *ids;
+    struct violation_move *moves; /* what changes in the open violations */
+    size_t n_moves, cap_moves;
     struct watch_batch *out;
 };
 
@@ -67,6 +69,7 @@ static void batch_free(struct batch *b)
     free(b->user_rows);
     free(b->pairs);
     free(b->ids);
+    free(b->moves);
 }
 
 static int take_row(void *ctx, const struct pair_change *c)
@@ -133,7 +136,21 @@ static int64_t side_rows(bool has, int64_t rows)
     return has ? (rows > 1 ? rows : 1) : 0;
 }
 
-/* Move one pair's open violation to what its rows say now. */
+/* The next move of the batch, for pair i (NULL: out of memory). */
+static struct violation_move *next_move(struct batch *b, size_t i)
+{
+    if (ARRAY_RESERVE(b->moves, b->n_moves, b->cap_moves, 256) != 0)
+        return NULL;
+    struct violation_move *m = &b->moves[b->n_moves++];
+    const struct pair_levels *p = &b->pairs[i];
+    m->key = b->keys[i];
+    snprintf(m->open_type, sizeof m->open_type, "%s", p->has_open ? p->open.issue_type : "");
+    m->has_v = false;
+    return m;
+}
+
+/* Count pair i and note the move of its open violation to what its rows say
+ * now (nothing when it already says it). */
 static int apply_pair(struct batch *b, size_t i)
 {
     struct store *s = b->s;
@@ -150,7 +167,7 @@ static int apply_pair(struct batch *b, size_t i)
         if (!p->has_open)
             return 0;
         b->out->resolved++;
-        return s->ops->violation_set(s, &b->keys[i], &p->open, NULL, 0, b->now);
+        return next_move(b, i) ? 0 : store_fail(s, STORE_ERR_NOMEM, "out of memory");
     }
     bool same = p->has_open && !strcmp(p->open.issue_type, v.issue_type);
     if (same && pair_open_unchanged(&p->open, &v))
@@ -171,8 +188,12 @@ static int apply_pair(struct batch *b, size_t i)
         if (p->has_open)
             b->out->resolved++;
     }
-    return s->ops->violation_set(s, &b->keys[i], p->has_open ? &p->open : NULL, &v, 0,
-                                 b->now);
+    struct violation_move *m = next_move(b, i);
+    if (!m)
+        return store_fail(s, STORE_ERR_NOMEM, "out of memory");
+    m->has_v = true;
+    m->v = v;
+    return 0;
 }
 
 /* The batch's work inside its transaction. */
@@ -192,6 +213,8 @@ static int batch_body(struct batch *b, int64_t max_rows)
     for (size_t i = 0; i < b->n_keys; i++)
         if ((rc = apply_pair(b, i)) != 0)
             return rc;
+    if (b->n_moves && (rc = s->ops->violations_move(s, b->moves, b->n_moves, b->now)) != 0)
+        return rc;
     /* A user whose changes add up to no rows neither appeared nor went: only
      * the others are counted (a batch of level changes counts nobody). */
     size_t moved = 0;

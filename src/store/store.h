@@ -143,6 +143,16 @@ struct watch_state {
  * and has_open says whether it has one); a key with neither row comes with
  * has_progress and has_license false. */
 typedef int (*store_pair_cb)(void *ctx, const struct pair_levels *p);
+/* One pair's open violation to move (violations_move): to `v` (has_v) or to
+ * none. open_type is the issue type of the pair's open violation as
+ * pairs_get read it in the same transaction ("": none). */
+struct violation_move {
+    struct pair_key key;
+    char open_type[ISSUE_TYPE_MAX];
+    bool has_v;
+    struct violation v;
+};
+
 typedef int (*store_change_cb)(void *ctx, const struct pair_change *c);
 
 typedef void (*store_doctor_cb)(void *ctx, const char *name, int verdict, const char *text,
@@ -186,13 +196,13 @@ struct store_ops {
      *   open violation; in the order of keys.
      * user_rows: rows of the progress and license tables of each of the n
      *   users (out[i] for users[i]).
-     * violation_set: make `v` the pair's open violation (NULL: the pair has
-     *   none): an open violation of another issue type is resolved at `now`;
-     *   one of v's issue type keeps its first_seen and gets v's levels and
-     *   action; else v is opened with first_seen = v->first_seen. check_id is
-     *   written as first/last check id of a new row. `open` is the pair's open
-     *   violation as pairs_get read it in this transaction (NULL: none); a
-     *   backend may use it to run only the statements the move needs.
+     * violations_move: for each of the n moves, make `v` the pair's open
+     *   violation (none when !has_v): an open violation of another issue
+     *   type is resolved at `now`; one of v's issue type keeps its first_seen
+     *   and gets v's levels, email and action; else v is opened with
+     *   first_seen = v.first_seen (0: now). No check is named in the rows
+     *   (check ids 0). A backend may use open_type to run only the statements
+     *   a move needs, and may move all n in one statement.
      * watch_advance: delete the n change rows `ids` (those applied), add the
      *   deltas to pairs, users and violations, raise version, set applied_at
      *   = now and last_lag_seconds = lag (negative: unchanged).
@@ -214,9 +224,8 @@ struct store_ops {
     int (*pairs_get)(struct store *s, const struct pair_key *keys, size_t n, store_pair_cb cb,
                      void *ctx);
     int (*user_rows)(struct store *s, const int64_t *users, size_t n, int64_t *out);
-    int (*violation_set)(struct store *s, const struct pair_key *k,
-                         const struct open_violation *open, const struct violation *v,
-                         int64_t check_id, int64_t now);
+    int (*violations_move)(struct store *s, const struct violation_move *m, size_t n,
+                           int64_t now);
     int (*watch_advance)(struct store *s, const int64_t *ids, size_t n, int64_t dpairs,
                          int64_t dusers, int64_t dviolations, double lag, int64_t now);
     int (*watch_reset)(struct store *s, const int64_t *ids, size_t n, int64_t pairs,

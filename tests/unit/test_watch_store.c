@@ -160,18 +160,31 @@ static struct violation a_violation(int64_t user, const char *spec, const char *
     return v;
 }
 
-static void set_violation(struct store *s, int64_t user, const char *spec,
-                          const struct violation *v, int64_t check_id, int64_t now)
+/* A move for the pair as pairs_get reads it now. */
+static struct violation_move move_of(struct store *s, int64_t user, const char *spec,
+                                     const struct violation *v)
 {
-    struct pair_key k = {.user_id = user};
-    snprintf(k.spec, sizeof k.spec, "%s", spec);
-    assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
+    struct violation_move m;
+    memset(&m, 0, sizeof m);
+    m.key.user_id = user;
+    snprintf(m.key.spec, sizeof m.key.spec, "%s", spec);
     struct pairs got = {0};
-    assert_int_equal(s->ops->pairs_get(s, &k, 1, collect_pair, &got), 0);
+    assert_int_equal(s->ops->pairs_get(s, &m.key, 1, collect_pair, &got), 0);
     assert_int_equal(got.n, 1);
-    assert_int_equal(s->ops->violation_set(s, &k, got.p[0].has_open ? &got.p[0].open : NULL, v,
-                                           check_id, now),
-                     0);
+    if (got.p[0].has_open)
+        snprintf(m.open_type, sizeof m.open_type, "%s", got.p[0].open.issue_type);
+    m.has_v = v != NULL;
+    if (v)
+        m.v = *v;
+    return m;
+}
+
+static void set_violation(struct store *s, int64_t user, const char *spec,
+                          const struct violation *v, int64_t now)
+{
+    assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
+    struct violation_move m = move_of(s, user, spec, v);
+    assert_int_equal(s->ops->violations_move(s, &m, 1, now), 0);
     assert_int_equal(s->ops->commit(s), 0);
 }
 
@@ -185,7 +198,7 @@ static void pairs_get_reads_each_key_in_order_with_its_open_violation(void **sta
     tu_pair(s, u1, "COACH", 2, 0);
     tu_pair(s, u2, "PLAYER", 5, 4);
     struct violation v = a_violation(u2, "PLAYER", "level_mismatch", 5, 4, T0);
-    set_violation(s, u2, "PLAYER", &v, 0, T0);
+    set_violation(s, u2, "PLAYER", &v, T0);
 
     struct pair_key keys[4] = {{.user_id = u2, .spec = "PLAYER"},
                                {.user_id = u1, .spec = "COACH"},
@@ -327,7 +340,7 @@ static void violation_set_opens_keeps_moves_and_resolves(void **state)
     struct store *s = tu_store("watch-violation-set", NULL);
     int64_t u = tu_user(s, "violation-set", "student");
     struct violation v = a_violation(u, "PLAYER", "missing_license", 4, 0, T0);
-    set_violation(s, u, "PLAYER", &v, 5, T0);
+    set_violation(s, u, "PLAYER", &v, T0);
     struct violations vs = open_violations(s);
     assert_int_equal(vs.n, 1);
     assert_string_equal(vs.v[0].issue_type, "missing_license");
@@ -336,7 +349,7 @@ static void violation_set_opens_keeps_moves_and_resolves(void **state)
 
     /* The same issue type again: first_seen kept, the levels are the new ones. */
     v = a_violation(u, "PLAYER", "missing_license", 6, 0, T0 + 10 * SECOND);
-    set_violation(s, u, "PLAYER", &v, 6, T0 + 10 * SECOND);
+    set_violation(s, u, "PLAYER", &v, T0 + 10 * SECOND);
     vs = open_violations(s);
     assert_int_equal(vs.n, 1);
     assert_int_equal(vs.v[0].first_seen, T0);
@@ -344,7 +357,7 @@ static void violation_set_opens_keeps_moves_and_resolves(void **state)
 
     /* Another issue type: the old one resolved, the new one opened. */
     v = a_violation(u, "PLAYER", "level_mismatch", 6, 2, T0 + 20 * SECOND);
-    set_violation(s, u, "PLAYER", &v, 7, T0 + 20 * SECOND);
+    set_violation(s, u, "PLAYER", &v, T0 + 20 * SECOND);
     vs = open_violations(s);
     assert_int_equal(vs.n, 1);
     assert_string_equal(vs.v[0].issue_type, "level_mismatch");
@@ -356,13 +369,55 @@ static void violation_set_opens_keeps_moves_and_resolves(void **state)
     assert_string_equal(resolved.v[0].issue_type, "missing_license");
 
     /* None: resolved. */
-    set_violation(s, u, "PLAYER", NULL, 8, T0 + 30 * SECOND);
+    set_violation(s, u, "PLAYER", NULL, T0 + 30 * SECOND);
     assert_int_equal(open_violations(s).n, 0);
     resolved.n = 0;
     assert_int_equal(
         s->ops->violations_resolved_since(s, T0 + 25 * SECOND, collect_violation, &resolved), 0);
     assert_int_equal(resolved.n, 1);
     assert_string_equal(resolved.v[0].issue_type, "level_mismatch");
+    store_close(s);
+}
+
+/* Several moves in one call (PostgreSQL: one statement over arrays): each
+ * pair gets its own, quotes and backslashes in the texts arrive as written. */
+static void violations_move_moves_several_pairs_at_once(void **state)
+{
+    (void)state;
+    struct store *s = tu_store("watch-violations-move", NULL);
+    int64_t u1 = tu_user(s, "move-1", "student"), u2 = tu_user(s, "move-2", "student");
+    struct violation a = a_violation(u1, "PLAYER", "level_mismatch", 5, 4, T0);
+    set_violation(s, u1, "PLAYER", &a, T0);
+
+    struct violation b = a_violation(u2, "COACH", "missing_progress", 0, 3, T0 + SECOND);
+    snprintf(b.user_email, sizeof b.user_email, "o'\"brien\\x@test.local");
+    struct violation c = a_violation(u2, "PLAYER", "invalid_level", 9, 9, 0);
+    assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
+    struct violation_move m[3] = {move_of(s, u1, "PLAYER", NULL), move_of(s, u2, "COACH", &b),
+                                  move_of(s, u2, "PLAYER", &c)};
+    assert_int_equal(s->ops->violations_move(s, m, 3, T0 + 2 * SECOND), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+
+    struct violations vs = open_violations(s);
+    assert_int_equal(vs.n, 2);
+    for (int i = 0; i < vs.n; i++) {
+        assert_int_equal(vs.v[i].user_id, u2);
+        if (!strcmp(vs.v[i].spec, "COACH")) {
+            assert_string_equal(vs.v[i].issue_type, "missing_progress");
+            assert_string_equal(vs.v[i].user_email, "o'\"brien\\x@test.local");
+            assert_false(vs.v[i].has_progress);
+            assert_int_equal(vs.v[i].license_level, 3);
+            assert_int_equal(vs.v[i].first_seen, T0 + SECOND);
+        } else {
+            assert_string_equal(vs.v[i].spec, "PLAYER");
+            assert_string_equal(vs.v[i].issue_type, "invalid_level");
+            assert_int_equal(vs.v[i].first_seen, T0 + 2 * SECOND); /* 0: now */
+        }
+    }
+    struct violations resolved = {0};
+    assert_int_equal(s->ops->violations_resolved_since(s, T0, collect_violation, &resolved), 0);
+    assert_int_equal(resolved.n, 1);
+    assert_int_equal(resolved.v[0].user_id, u1);
     store_close(s);
 }
 
@@ -479,7 +534,7 @@ static void an_incremental_check_records_only_its_history_row(void **state)
     struct store *s = tu_store("watch-incremental", NULL);
     int64_t u = tu_user(s, "incremental", "student");
     struct violation v = a_violation(u, "PLAYER", "missing_license", 4, 0, T0);
-    set_violation(s, u, "PLAYER", &v, 0, T0);
+    set_violation(s, u, "PLAYER", &v, T0);
 
     struct check_run c;
     memset(&c, 0, sizeof c);
@@ -611,6 +666,7 @@ int main(void)
         cmocka_unit_test(pairs_get_reads_each_key_in_order_with_its_open_violation),
         cmocka_unit_test(pairs_get_agrees_with_the_pair_scan),
         cmocka_unit_test(violation_set_opens_keeps_moves_and_resolves),
+        cmocka_unit_test(violations_move_moves_several_pairs_at_once),
         cmocka_unit_test(watch_advance_reset_and_discard_consume_their_change_rows),
         cmocka_unit_test(a_new_specialization_requests_a_full_sweep),
         cmocka_unit_test(an_incremental_check_records_only_its_history_row),

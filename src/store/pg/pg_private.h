@@ -130,7 +130,7 @@ enum stmt_id {
     Q_WATCH_CHANGES,
     Q_PAIRS_GET, /* made from a template with the rule and the maximum level */
     Q_USER_ROWS,
-    Q_VIOLATION_SET,
+    Q_VIOLATIONS_MOVE,
     Q_WATCH_ADVANCE,
     Q_WATCH_RESET,
     Q_WATCH_DISCARD_CHANGES,
@@ -354,8 +354,7 @@ int pg_watch_changes(struct store *s, int64_t max_rows, store_change_cb cb, void
 int pg_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_pair_cb cb,
                  void *ctx);
 int pg_user_rows(struct store *s, const int64_t *users, size_t n, int64_t *out);
-int pg_violation_set(struct store *s, const struct pair_key *k, const struct open_violation *open,
-                     const struct violation *v, int64_t check_id, int64_t now);
+int pg_violations_move(struct store *s, const struct violation_move *m, size_t n, int64_t now);
 int pg_watch_advance(struct store *s, const int64_t *ids, size_t n, int64_t dpairs,
                      int64_t dusers, int64_t dviolations, double lag, int64_t now);
 int pg_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs, int64_t users,

@@ -373,20 +373,26 @@ static const char *const sql[Q_COUNT] = {
     /* The pair's open violation becomes $3 (NULL: none) in one statement: an
      * open one of another issue type resolved, one of $3 kept (its first_seen)
      * with the new levels and action, else $3 opened. */
-    [Q_VIOLATION_SET] =
-        "WITH resolved AS (UPDATE violations SET resolved_at = $10::timestamptz, "
-        "resolved_check_id = nullif($9::bigint, 0) WHERE user_id = $1::bigint "
-        "AND specialization = $2::text AND resolved_at IS NULL "
-        "AND issue_type IS DISTINCT FROM $3::text), "
-        "kept AS (UPDATE violations SET user_email = $4::text, "
-        "progress_level = $5::int, license_level = $6::int, recommended_action = $7::text, "
-        "last_check_id = $9::bigint WHERE user_id = $1::bigint AND specialization = $2::text "
-        "AND resolved_at IS NULL AND issue_type = $3::text RETURNING id) "
+    /* A watcher batch's moves of open violations, one element of each array
+     * per pair: resolve the pair's open violations of another issue type;
+     * keep one of the pair's issue type (first_seen stays, levels, email and
+     * action move); else open it. */
+    [Q_VIOLATIONS_MOVE] =
+        "WITH m AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], "
+        "$5::int[], $6::int[], $7::text[], $8::timestamptz[]) AS m(u, sp, issue, email, pl, ll, "
+        "act, fs)), "
+        "resolved AS (UPDATE violations v SET resolved_at = $9::timestamptz, "
+        "resolved_check_id = NULL FROM m WHERE v.user_id = m.u AND v.specialization = m.sp "
+        "AND v.resolved_at IS NULL AND v.issue_type IS DISTINCT FROM m.issue), "
+        "kept AS (UPDATE violations v SET user_email = m.email, progress_level = m.pl, "
+        "license_level = m.ll, recommended_action = m.act, last_check_id = 0 FROM m "
+        "WHERE v.user_id = m.u AND v.specialization = m.sp AND v.resolved_at IS NULL "
+        "AND v.issue_type = m.issue RETURNING v.user_id, v.specialization) "
         "INSERT INTO violations(user_id, specialization, issue_type, user_email, progress_level, "
         "license_level, recommended_action, first_seen, first_check_id, last_check_id) "
-        "SELECT $1::bigint, $2::text, $3::text, $4::text, $5::int, $6::int, $7::text, "
-        "coalesce($8::timestamptz, $10::timestamptz), $9::bigint, $9::bigint "
-        "WHERE $3::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM kept)",
+        "SELECT m.u, m.sp, m.issue, m.email, m.pl, m.ll, m.act, coalesce(m.fs, $9::timestamptz), "
+        "0, 0 FROM m WHERE m.issue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM kept k "
+        "WHERE k.user_id = m.u AND k.specialization = m.sp)",
     /* The applied change rows by their ids, never by a bound on them: ids
      * are taken at insert, not in commit order, so a smaller id may commit
      * after a larger one was applied. */

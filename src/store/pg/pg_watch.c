@@ -224,26 +224,63 @@ out:
 
 /* ---- writes --------------------------------------------------------------------------- */
 
-int pg_violation_set(struct store *s, const struct pair_key *k, const struct open_violation *open,
-                     const struct violation *v, int64_t check_id, int64_t now)
+/* One element of a text[] literal: NULL, or s quoted with a quote or
+ * backslash inside escaped. */
+static int array_text(struct buf *b, size_t i, const char *s)
 {
-    (void)open; /* one statement moves the pair whatever it has open */
-    struct params p = {0};
-    p_i64(&p, 0, k->user_id);
-    p.v[1] = k->spec;
-    if (v) {
-        p.v[2] = v->issue_type;
-        p.v[3] = v->user_email;
-        if (v->has_progress)
-            p_i64(&p, 4, v->progress_level);
-        if (v->has_license)
-            p_i64(&p, 5, v->license_level);
-        p.v[6] = v->recommended_action;
-        p_time(&p, 7, v->first_seen);
+    int rc = i ? buf_puts(b, ",") : 0;
+    if (rc == 0 && !s)
+        return buf_puts(b, "NULL");
+    rc = rc ? rc : buf_puts(b, "\"");
+    for (const char *c = s; *c && rc == 0; c++)
+        rc = (*c == '"' || *c == '\\') ? buf_printf(b, "\\%c", *c) : buf_append(b, c, 1);
+    return rc ? rc : buf_puts(b, "\"");
+}
+
+/* One element of an int[] literal: the level, or NULL when not shown. */
+static int array_level(struct buf *b, size_t i, bool has, int level)
+{
+    return has ? buf_printf(b, "%s%d", i ? "," : "", level)
+               : buf_printf(b, "%sNULL", i ? "," : "");
+}
+
+int pg_violations_move(struct store *s, const struct violation_move *m, size_t n, int64_t now)
+{
+    enum { U, SP, ISSUE, EMAIL, PL, LL, ACT, FS, N_ARRAYS };
+    struct buf a[N_ARRAYS];
+    for (int k = 0; k < N_ARRAYS; k++)
+        a[k] = (struct buf)BUF_INIT(0);
+    int rc = 0;
+    for (int k = 0; k < N_ARRAYS && rc == 0; k++)
+        rc = buf_puts(&a[k], "{");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const struct violation *v = m[i].has_v ? &m[i].v : NULL;
+        char fs[TIME_ISO_LEN];
+        if (v && v->first_seen)
+            time_format_iso(v->first_seen, fs);
+        rc = buf_printf(&a[U], "%s%" PRId64, i ? "," : "", m[i].key.user_id);
+        rc = rc ? rc : array_text(&a[SP], i, m[i].key.spec);
+        rc = rc ? rc : array_text(&a[ISSUE], i, v ? v->issue_type : NULL);
+        rc = rc ? rc : array_text(&a[EMAIL], i, v ? v->user_email : NULL);
+        rc = rc ? rc : array_level(&a[PL], i, v && v->has_progress, v ? v->progress_level : 0);
+        rc = rc ? rc : array_level(&a[LL], i, v && v->has_license, v ? v->license_level : 0);
+        rc = rc ? rc : array_text(&a[ACT], i, v ? v->recommended_action : NULL);
+        rc = rc ? rc : array_text(&a[FS], i, v && v->first_seen ? fs : NULL);
     }
-    p_i64(&p, 8, check_id);
-    p_time(&p, 9, now);
-    return pg_exec_q(PS(s), Q_VIOLATION_SET, 10, p.v, "set the pair's open violation");
+    for (int k = 0; k < N_ARRAYS && rc == 0; k++)
+        rc = buf_puts(&a[k], "}");
+    if (rc) {
+        rc = store_fail(s, STORE_ERR_NOMEM, "move violations: out of memory");
+    } else {
+        struct params p = {0};
+        for (int k = 0; k < N_ARRAYS; k++)
+            p.v[k] = buf_str(&a[k]);
+        p_time(&p, N_ARRAYS, now);
+        rc = pg_exec_q(PS(s), Q_VIOLATIONS_MOVE, N_ARRAYS + 1, p.v, "move open violations");
+    }
+    for (int k = 0; k < N_ARRAYS; k++)
+        buf_free(&a[k]);
+    return rc;
 }
 
 /* Q_WATCH_ADVANCE or Q_WATCH_RESET: the ids as $1, then the other

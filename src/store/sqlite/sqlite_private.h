@@ -218,8 +218,7 @@ int sq_watch_changes(struct store *s, int64_t max_rows, store_change_cb cb, void
 int sq_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_pair_cb cb,
                  void *ctx);
 int sq_user_rows(struct store *s, const int64_t *users, size_t n, int64_t *out);
-int sq_violation_set(struct store *s, const struct pair_key *k, const struct open_violation *open,
-                     const struct violation *v, int64_t check_id, int64_t now);
+int sq_violations_move(struct store *s, const struct violation_move *m, size_t n, int64_t now);
 int sq_watch_advance(struct store *s, const int64_t *ids, size_t n, int64_t dpairs,
                      int64_t dusers, int64_t dviolations, double lag, int64_t now);
 int sq_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs, int64_t users,

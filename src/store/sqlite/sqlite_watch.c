@@ -368,13 +368,15 @@ static void bind_open(sqlite3_stmt *st, const struct pair_key *k, const struct v
     sqlite3_bind_text(st, 7, v->recommended_action, -1, SQLITE_STATIC);
 }
 
-int sq_violation_set(struct store *s, const struct pair_key *k, const struct open_violation *open,
-                     const struct violation *v, int64_t check_id, int64_t now)
+/* One move: the statements it needs, from the open type pairs_get read. */
+static int move_one(struct sqlite_store *ss, const struct violation_move *m, int64_t now)
 {
-    struct sqlite_store *ss = SS(s);
+    const struct pair_key *k = &m->key;
+    const struct violation *v = m->has_v ? &m->v : NULL;
     sqlite3_stmt *st;
     int rc;
-    bool same = v && open && !strcmp(open->issue_type, v->issue_type);
+    bool open = m->open_type[0] != '\0';
+    bool same = v && open && !strcmp(m->open_type, v->issue_type);
     if (open && !same) { /* v's type differs, or the pair has none now */
         if (!(st = sq_stmt(ss, ST_VIOLATION_RESOLVE_OTHER)))
             return STORE_ERR;
@@ -383,7 +385,7 @@ int sq_violation_set(struct store *s, const struct pair_key *k, const struct ope
         if (v)
             sqlite3_bind_text(st, 3, v->issue_type, -1, SQLITE_STATIC);
         sq_bind_time(st, 4, now);
-        sq_bind_id_or_null(st, 5, check_id);
+        sq_bind_id_or_null(st, 5, 0);
         if ((rc = sq_exec_stmt(ss, st, "resolve a violation")) != 0)
             return rc;
     }
@@ -393,19 +395,28 @@ int sq_violation_set(struct store *s, const struct pair_key *k, const struct ope
         if (!(st = sq_stmt(ss, ST_VIOLATION_UPDATE_OPEN)))
             return STORE_ERR;
         bind_open(st, k, v);
-        sqlite3_bind_int64(st, 8, check_id);
+        sqlite3_bind_int64(st, 8, 0);
         if ((rc = sq_exec_stmt(ss, st, "update an open violation")) != 0)
             return rc;
         if (sqlite3_changes(ss->db) == 1)
             return 0;
-        return store_fail(s, STORE_ERR, "the pair's open violation changed under the watcher");
+        return store_fail(&ss->base, STORE_ERR,
+                          "the pair's open violation changed under the watcher");
     }
     if (!(st = sq_stmt(ss, ST_VIOLATION_INSERT)))
         return STORE_ERR;
     bind_open(st, k, v);
     sq_bind_time(st, 8, v->first_seen ? v->first_seen : now);
-    sqlite3_bind_int64(st, 9, check_id);
+    sqlite3_bind_int64(st, 9, 0);
     return sq_exec_stmt(ss, st, "open a violation");
+}
+
+int sq_violations_move(struct store *s, const struct violation_move *m, size_t n, int64_t now)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = move_one(SS(s), &m[i], now);
+    return rc;
 }
 
 /* Delete the change rows `ids` (ascending, as read): a statement per run
