@@ -45,6 +45,7 @@ struct sink {
     struct pair_key *pending_keys;
     size_t n_keys, cap_keys;
     struct watch_state state; /* the watcher's, before the sweep */
+    struct watch_marks marks;  /* check_options.watch_poll: read in the sweep's snapshot */
     struct check_run *counting; /* an incremental run: the open violations counted here */
     long long watch_version;    /* an incremental run: the state it records; 0: a full run */
     bool body_skipped;          /* an incremental run of an unchanged state: no list streamed */
@@ -586,7 +587,8 @@ static int watch_reset_after(struct sink *k, const struct check_run *run)
     if (rc == 0)
         rc = s->ops->watch_reset(s, k->pending_ids, k->n_pending, run->total_checked,
                                  run->users_checked, run->inconsistent, run->id,
-                                 run->divergences, time_now_us());
+                                 run->divergences, time_now_us(),
+                                 k->o->watch_poll ? &k->marks : NULL);
     if (rc == 0)
         return s->ops->commit(s);
     if (s->in_txn)
@@ -675,6 +677,8 @@ static int execute_full(struct store *s, const struct check_options *o,
             goto store_failed;
         if (k.n_keys > 1)
             qsort(k.pending_keys, k.n_keys, sizeof *k.pending_keys, cmp_pair_key);
+        if (o->watch_poll && (rc = r->ops->watch_marks(r, &k.marks)) != 0)
+            goto store_failed;
     }
     struct pair_filter all = {.open_violations = true};
     if ((rc = r->ops->pair_scan_open(r, &all, &scan)) != 0)
