@@ -510,7 +510,7 @@ static void note_divergence(struct check_outcome *out, int64_t user, const char 
 /* Compare the sweep's violations with the watcher's open ones, pair by pair,
  * leaving out the pairs with a change pending in the sweep's snapshot (the
  * watcher has not seen those yet); with nothing pending, the pair and user
- * counts too. Fills run.divergences and out's list. Returns 0 or a store
+ * counts too (not in poll mode). Fills run.divergences and out's list. Returns 0 or a store
  * error. */
 static int compare_with_watcher(struct sink *k, struct check_outcome *out)
 {
@@ -536,7 +536,9 @@ static int compare_with_watcher(struct sink *k, struct check_outcome *out)
     }
     out->watch_pairs = k->state.pairs;
     out->watch_users = k->state.users;
-    if (k->n_pending == 0 &&
+    /* Poll mode learns no row counts (its change rows carry delta 0): only
+     * full sweeps count the pairs, so a difference there is no divergence. */
+    if (k->n_pending == 0 && !k->o->watch_poll &&
         (k->state.pairs != out->run.total_checked || k->state.users != out->run.users_checked)) {
         int64_t d = k->state.pairs - out->run.total_checked;
         out->counts_diverged = true;

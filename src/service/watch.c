@@ -404,15 +404,22 @@ static void round_once(struct watcher *w)
         round_failed(w, err);
         return;
     }
+    bool polls = watch_polls(&app->cfg);
+    int64_t taken;
     if (sweep_due(w, &st)) {
+        /* Poll mode: what moved since the last poll (say, while serve was
+         * down) is made pending first, so that the sweep takes it as
+         * changes the watcher had yet to apply, not as its divergences. */
+        if (polls && st.initialized && (rc = watch_poll_changes(w->st, &taken, err, sizeof err))) {
+            round_failed(w, err);
+            return;
+        }
         if ((rc = sweep(w, err, sizeof err)) != 0) {
             round_failed(w, err);
             return;
         }
         w->swept = true;
     }
-    bool polls = watch_polls(&app->cfg);
-    int64_t taken;
     if ((polls && (rc = watch_poll_changes(w->st, &taken, err, sizeof err)) != 0) ||
         (rc = drain(w, err, sizeof err)) != 0) {
         round_failed(w, err);
