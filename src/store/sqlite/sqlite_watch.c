@@ -121,7 +121,12 @@ static int load_spec_max(struct sqlite_store *ss, struct spec_max **out, size_t 
             *out = m;
         }
         sq_col_copy(st, 0, (*out)[*n].id, SPEC_ID_MAX);
-        int max = sqlite3_column_type(st, 1) == SQLITE_INTEGER ? sqlite3_column_int(st, 1) : 0;
+        /* As the scan reads it (sqlite_scan.c): an attached file's table has
+         * no maximum unless mapped, [levels] gives it. */
+        int max = sqlite3_column_type(st, 1) == SQLITE_INTEGER ? sqlite3_column_int(st, 1)
+                  : sqlite3_column_type(st, 1) == SQLITE_NULL && ss->attached
+                      ? domain_map_level(&ss->domain, (*out)[*n].id)
+                      : 0;
         (*out)[(*n)++].max = max > 0 ? max : 0;
     }
     sqlite3_reset(st);
