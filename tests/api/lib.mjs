@@ -6,8 +6,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import {
-  ADMIN, JWT_SECRET, addUser, cli, freshDir, login, startServe, stopServe, until,
+  ADMIN, JWT_SECRET, addUser, api, cli, freshDir, login, sleep, startServe, stopServe, until,
 } from '../lib/harness.mjs';
 
 export {
@@ -25,6 +26,24 @@ export function lockstep(dir, args, env = {}, input = undefined) {
 /** Poll `cond` until it holds; throws after `timeoutMs`. */
 export function waitFor(cond, timeoutMs = 5000, everyMs = 50) {
   return until(cond, { timeout: timeoutMs, every: everyMs });
+}
+
+/** GET /api/v1/health/status with `token` (200 asserted); its body. */
+export async function healthStatus(srv, token) {
+  const r = await api(srv.url, token, 'GET', '/api/v1/health/status');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body;
+}
+
+/** Milliseconds until `cond(status)` holds, looking every 20 ms (fails after 5 s). */
+export async function msUntilStatus(srv, token, cond) {
+  const t0 = performance.now();
+  for (;;) {
+    const s = await healthStatus(srv, token);
+    if (cond(s)) return performance.now() - t0;
+    if (performance.now() - t0 > 5000) assert.fail(`not seen within 5 s: ${JSON.stringify(s).slice(0, 600)}`);
+    await sleep(20);
+  }
 }
 
 /** All day-log files of the data dir, concatenated in date order. */

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  PG, api, dayLog, freshDir, lockstep, login, sleep, sql, startServe, stopServe, waitFor,
+  PG, api, dayLog, freshDir, healthStatus, lockstep, login, msUntilStatus, sleep, sql, startServe,
+  stopServe, waitFor,
 } from './lib.mjs';
 
 const ADMIN = 'admin@lockstep.local';
@@ -25,22 +26,8 @@ async function serveDemo(name, env = {}) {
   return { dir, srv, token, password };
 }
 
-async function status(srv, token) {
-  const r = await api(srv.url, token, 'GET', '/api/v1/health/status');
-  assert.equal(r.status, 200);
-  return r.body;
-}
-
-/** Milliseconds until `cond(status)` holds, polling every 20 ms (fails after 5 s). */
-async function msUntil(srv, token, cond) {
-  const t0 = performance.now();
-  for (;;) {
-    const s = await status(srv, token);
-    if (cond(s)) return performance.now() - t0;
-    if (performance.now() - t0 > 5000) assert.fail(`not seen within 5 s: ${JSON.stringify(s).slice(0, 400)}`);
-    await sleep(20);
-  }
-}
+const status = healthStatus;
+const msUntil = msUntilStatus;
 
 const pairOf = (s, user, spec) => s.violations.find((v) => v.user_id === user && v.specialization === spec);
 

@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PG, sleep, startServe, stopServe, login, api } from './lib.mjs';
+import { healthStatus, msUntilStatus, sleep, startServe, stopServe, login, api } from './lib.mjs';
 import * as attached from './attached_lib.mjs';
 
 const ADMIN = 'poll.admin@lockstep.test';
@@ -23,22 +23,8 @@ const POLL = { LOCKSTEP_WATCH_MODE: 'poll' }; // the environment's key, as serve
 
 const pairOf = (s, user, spec) => s.violations.find((v) => v.user_id === user && v.specialization === spec);
 
-async function status(srv, token) {
-  const r = await api(srv.url, token, 'GET', '/api/v1/health/status');
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  return r.body;
-}
-
-/** Milliseconds until `cond(status)` holds, looking every 20 ms (fails after 5 s). */
-async function msUntil(srv, token, cond) {
-  const t0 = performance.now();
-  for (;;) {
-    const s = await status(srv, token);
-    if (cond(s)) return performance.now() - t0;
-    if (performance.now() - t0 > 5000) assert.fail(`not seen within 5 s: ${JSON.stringify(s).slice(0, 600)}`);
-    await sleep(20);
-  }
-}
+const status = healthStatus;
+const msUntil = msUntilStatus;
 
 /** serve on `cfg` in poll mode, logged in, once its full sweep at start is recorded
  * (one after `sweptBefore`, the last of an earlier serve). */

@@ -167,12 +167,12 @@ static const struct pair_sql_columns scan_columns = {
     .max_level = "y.mx",
 };
 
-/* [watch] mode = poll: the newest updated_at (T) of a table, and its rows
- * newer than the watermark $1 taken as change rows by the server (changed_at:
- * T, a timestamp without time zone read as UTC, the session's zone), with how
- * many and the newest of them. */
+/* [watch] mode = poll: the newest updated_at (T) of a table (no row taken),
+ * and its rows newer than the watermark $1 taken as change rows by the server
+ * (changed_at: T, a timestamp without time zone read as UTC, the session's
+ * zone): how many, and the newest of them. */
 #define POLL_MAX(TABLE, T)                                                             \
-    "SELECT coalesce(max(" T ")::text, '" WATCH_MARK_EMPTY "') FROM " TABLE
+    "SELECT 0, coalesce(max(" T ")::text, '" WATCH_MARK_EMPTY "') FROM " TABLE
 #define POLL_TAKE(TABLE, USER, SPEC, T)                                                \
     "WITH polled AS (SELECT " USER " AS u, " SPEC "::text AS sp, " T " AS t FROM " TABLE   \
     " WHERE " T " > $1), "                                                              \

@@ -311,38 +311,40 @@ static int take_mark(struct store *s, PGresult *res, int c, char *mark)
     return 0;
 }
 
-static int newest_mark(struct store *s, enum stmt_id id, char *mark)
+/* Run Q_WATCH_MAX_* (after NULL) or Q_WATCH_POLL_* (after: the watermark):
+ * both answer how many rows they took and the newest updated_at, which
+ * becomes mark[WATCH_MARK_MAX] (kept when NULL). */
+static int run_mark(struct store *s, enum stmt_id id, const char *after, char *mark,
+                    int64_t *taken)
 {
+    const char *v[1] = {after};
     int rc;
-    PGresult *res = pg_one(PS(s), id, 0, NULL, "read the newest updated_at", &rc);
-    if (!res)
-        return rc;
-    rc = take_mark(s, res, 0, mark);
-    PQclear(res);
-    return rc;
-}
-
-int pg_watch_marks(struct store *s, struct watch_marks *out)
-{
-    int rc = newest_mark(s, Q_WATCH_MAX_P, out->progress);
-    return rc ? rc : newest_mark(s, Q_WATCH_MAX_L, out->license);
-}
-
-/* One table's poll: its newer rows as change rows, its watermark moved. */
-static int poll_table(struct store *s, enum stmt_id take, enum stmt_id max, char *mark,
-                      int64_t *taken)
-{
-    if (!mark[0]) /* not polled yet: from now on */
-        return newest_mark(s, max, mark);
-    const char *v[1] = {mark};
-    int rc;
-    PGresult *res = pg_one(PS(s), take, 1, v, "take the rows whose updated_at moved", &rc);
+    PGresult *res = pg_one(PS(s), id, after ? 1 : 0, v, "poll the updated_at columns", &rc);
     if (!res)
         return rc;
     *taken += c_i64(res, 0, 0);
     rc = take_mark(s, res, 1, mark);
     PQclear(res);
     return rc;
+}
+
+int pg_watch_marks(struct store *s, struct watch_marks *out)
+{
+    int64_t none = 0;
+    int rc = run_mark(s, Q_WATCH_MAX_P, NULL, out->progress, &none);
+    return rc ? rc : run_mark(s, Q_WATCH_MAX_L, NULL, out->license, &none);
+}
+
+/* One table's poll: its newer rows as change rows, its watermark moved; a
+ * table not polled yet starts from its newest updated_at. */
+static int poll_table(struct store *s, enum stmt_id take, enum stmt_id max, char *mark,
+                      int64_t *taken)
+{
+    if (!mark[0])
+        return run_mark(s, max, NULL, mark, taken);
+    char after[WATCH_MARK_MAX];
+    memcpy(after, mark, sizeof after);
+    return run_mark(s, take, after, mark, taken);
 }
 
 int pg_watch_poll(struct store *s, int64_t now, int64_t *taken)
