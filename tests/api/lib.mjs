@@ -46,6 +46,25 @@ export async function msUntilStatus(srv, token, cond) {
   }
 }
 
+/**
+ * A full sweep (check-now?full=true) that finds the watcher wrong about one
+ * pair, consistent to it and `issue` in truth: one divergence listed, the
+ * state corrected in /health/status. Resolves with the check-now body.
+ */
+export async function sweepFindsOneDivergence(srv, token, user, spec, issue) {
+  const full = await api(srv.url, token, 'POST', '/api/v1/health/check-now?full=true');
+  assert.equal(full.status, 200, JSON.stringify(full.body));
+  assert.equal(full.body.kind, 'full');
+  assert.equal(full.body.divergences, 1);
+  assert.deepEqual(full.body.divergent_pairs, [{ user_id: user, specialization: spec, watcher: null, full: issue }]);
+  const s = await healthStatus(srv, token);
+  const v = s.violations.find((x) => x.user_id === user && x.specialization === spec);
+  assert.equal(v?.issue_type, issue);
+  assert.equal(s.total_violations, full.body.inconsistent);
+  assert.equal(s.watch.divergences_total, 1);
+  return full.body;
+}
+
 /** All day-log files of the data dir, concatenated in date order. */
 export function dayLog(dir) {
   const d = path.join(dir, 'logs/sync_jobs');

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   PG, api, dayLog, freshDir, healthStatus, lockstep, login, msUntilStatus, sleep, sql, startServe,
-  stopServe, waitFor,
+  stopServe, sweepFindsOneDivergence, waitFor,
 } from './lib.mjs';
 
 const ADMIN = 'admin@lockstep.local';
@@ -192,17 +192,7 @@ test('a trigger disabled by hand: the full sweep records the divergence with its
     await sleep(600);
     const unseen = await status(srv, token);
     assert.equal(pairOf(unseen, p.user, p.spec), undefined, 'nothing captured the change');
-    const full = await api(srv.url, token, 'POST', '/api/v1/health/check-now?full=true');
-    assert.equal(full.status, 200);
-    assert.equal(full.body.kind, 'full');
-    assert.equal(full.body.divergences, 1);
-    assert.deepEqual(full.body.divergent_pairs, [
-      { user_id: p.user, specialization: p.spec, watcher: null, full: 'level_mismatch' },
-    ]);
-    const s = await status(srv, token);
-    assert.equal(pairOf(s, p.user, p.spec)?.issue_type, 'level_mismatch');
-    assert.equal(s.total_violations, full.body.inconsistent);
-    assert.equal(s.watch.divergences_total, 1);
+    await sweepFindsOneDivergence(srv, token, p.user, p.spec, 'level_mismatch');
     assert.match(dayLog(dir), new RegExp(`ERROR - Watch divergence: .*user ${p.user} ${p.spec}: watcher consistent, full level_mismatch`));
     const m = await fetch(`${srv.url}/metrics`).then((r) => r.text());
     assert.match(m, /^lockstep_watch_divergences_total 1$/m);

@@ -14,7 +14,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { healthStatus, msUntilStatus, sleep, startServe, stopServe, login, api } from './lib.mjs';
+import {
+  healthStatus, msUntilStatus, sleep, startServe, stopServe, login, api, sweepFindsOneDivergence,
+} from './lib.mjs';
 import * as attached from './attached_lib.mjs';
 
 const ADMIN = 'poll.admin@lockstep.test';
@@ -127,17 +129,7 @@ describe('[watch] mode = poll on the attached academy on PostgreSQL', { skip: at
       assert.equal(attached.q(url, `SELECT updated_at FROM user_licenses WHERE user_id = ${p.user} AND specialization_type = '${p.spec}'`), stamp);
       await sleep(1000);
       assert.equal(pairOf(await status(srv, token), p.user, p.spec), undefined, 'nothing polled the change');
-      const full = await api(srv.url, token, 'POST', '/api/v1/health/check-now?full=true');
-      assert.equal(full.status, 200, JSON.stringify(full.body));
-      assert.equal(full.body.kind, 'full');
-      assert.equal(full.body.divergences, 1);
-      assert.deepEqual(full.body.divergent_pairs, [
-        { user_id: p.user, specialization: p.spec, watcher: null, full: 'level_mismatch' },
-      ]);
-      const s = await status(srv, token);
-      assert.equal(pairOf(s, p.user, p.spec)?.issue_type, 'level_mismatch');
-      assert.equal(s.total_violations, full.body.inconsistent);
-      assert.equal(s.watch.divergences_total, 1);
+      await sweepFindsOneDivergence(srv, token, p.user, p.spec, 'level_mismatch');
     } finally {
       assert.equal(await stopServe(srv), 0, srv.stderr());
     }
