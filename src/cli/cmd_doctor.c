@@ -218,6 +218,17 @@ static void check_watch(struct doctor *d, const struct config *cfg, struct store
     bool off = !strcmp(cfg->watch_mode, "off");
     const char *why = cfg->domain.attached ? "attached mode: off unless chosen"
                                            : "own mode: triggers installed by migration";
+    if (!strcmp(cfg->watch_mode, "poll")) {
+        /* The columns exist: the store checked them when it opened. */
+        const struct domain_map *m = &cfg->domain;
+        add(d, "watch", V_OK, "poll (mapped updated_at %s.%s and %s.%s): the rows whose "
+            "updated_at moved are read every %ld ms, no trigger needed; deletes and writes "
+            "that leave updated_at alone are found by the full sweeps, every %lds",
+            m->name[DOMAIN_PROGRESS_TABLE], m->name[DOMAIN_PROGRESS_UPDATED_AT],
+            m->name[DOMAIN_LICENSE_TABLE], m->name[DOMAIN_LICENSE_UPDATED_AT],
+            cfg->watch_poll_interval, cfg->watch_full_sweep_interval);
+        return;
+    }
     if (!s || !s->ops->watch_capture_installed) {
         add(d, "watch", V_OK, "[watch] mode %s (%s)", cfg->watch_mode, why);
         return;

@@ -124,9 +124,10 @@ static int start_jobs(struct app *app, bool no_scheduler, char *err, size_t errl
         !(app->notifier = notify_start(app, leads_jobs, app->scheduler, err, errlen)) ||
         !(app->alerts = alerts_start(app, leads_jobs, app->scheduler, err, errlen)))
         return -1;
-    if (strcmp(app->cfg.watch_mode, "off") != 0) {
+    if (!strcmp(app->cfg.watch_mode, "triggers")) {
         /* An attached database gets its triggers only on request: without
-         * them the watcher would see nothing (watch.md). */
+         * them the watcher would see nothing (watch.md). Poll mode needs
+         * none. */
         struct store *s = store_pool_get(app->pool);
         bool installed = true;
         int rc = s->ops->watch_capture_installed ? s->ops->watch_capture_installed(s, &installed)
@@ -139,12 +140,13 @@ static int start_jobs(struct app *app, bool no_scheduler, char *err, size_t errl
         if (!installed) {
             snprintf(err, errlen, "[watch] mode = triggers, but the capture triggers are not "
                      "installed: run `lockstep watch install` (or --print for a DBA), or set "
-                     "[watch] mode = off");
+                     "[watch] mode = poll or off");
             return -1;
         }
-        if (!(app->watcher = watcher_start(app, leads_jobs, app->scheduler, err, errlen)))
-            return -1;
     }
+    if (strcmp(app->cfg.watch_mode, "off") != 0 &&
+        !(app->watcher = watcher_start(app, leads_jobs, app->scheduler, err, errlen)))
+        return -1;
     if (scheduler_add_job_done_hook(app->scheduler, kick_alerts, app->alerts) != 0) {
         snprintf(err, errlen, "cannot hook the alert evaluation to the scheduled jobs");
         return -1;

@@ -34,6 +34,19 @@ static int capture(struct cli *c, struct store *s, bool install, bool print)
     return EXIT_OK;
 }
 
+/* A poll watermark as status shows it. */
+static const char *mark_text(const char *mark)
+{
+    if (!mark[0])
+        return "not polled yet";
+    return strcmp(mark, WATCH_MARK_EMPTY) ? mark : "none (no updated_at when last read)";
+}
+
+static json_t *mark_json(const char *mark)
+{
+    return mark[0] ? json_string(mark) : json_null();
+}
+
 static int status(struct cli *c, struct store *s, bool json)
 {
     const struct config *cfg = &c->cfg;
@@ -66,6 +79,8 @@ static int status(struct cli *c, struct store *s, bool json)
             json_object_set_new(o, "applied_at", report_time_json(ws.applied_at));
             json_object_set_new(o, "last_full_sweep", report_time_json(ws.last_full_at));
             json_object_set_new(o, "divergences_total", json_integer(ws.divergences_total));
+            json_object_set_new(o, "progress_watermark", mark_json(ws.marks.progress));
+            json_object_set_new(o, "license_watermark", mark_json(ws.marks.license));
         }
         return cli_print_json(c, o);
     }
@@ -78,6 +93,9 @@ static int status(struct cli *c, struct store *s, bool json)
     printf("pending changes   %lld\n", (long long)pending);
     printf("divergences       %lld (found by full sweeps, in total)\n",
            (long long)ws.divergences_total);
+    if (!strcmp(cfg->watch_mode, "poll") || ws.marks.progress[0] || ws.marks.license[0])
+        printf("watermarks        progress %s, license %s (newest updated_at polled)\n",
+               mark_text(ws.marks.progress), mark_text(ws.marks.license));
     return EXIT_OK;
 }
 

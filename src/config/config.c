@@ -229,6 +229,27 @@ static int finalize_domain(struct config *c, char *err, size_t errlen)
     return 0;
 }
 
+/* [watch] mode = poll reads the rows whose updated_at moved (watch.md): both
+ * tables need one mapped. Own mode's tables always have it (domain.md), so
+ * only an attached mapping can leave one empty. */
+static int finalize_poll(const struct config *c, char *err, size_t errlen)
+{
+    if (strcmp(c->watch_mode, "poll") != 0)
+        return 0;
+    static const enum domain_name needed[] = {DOMAIN_PROGRESS_UPDATED_AT,
+                                              DOMAIN_LICENSE_UPDATED_AT};
+    for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++) {
+        if (c->domain.name[needed[i]][0])
+            continue;
+        snprintf(err, errlen, "[watch] mode = poll needs [domain] %s: poll reads the rows "
+                 "whose updated_at moved, and %s leaves it empty (map it to the table's "
+                 "updated_at column, or set [watch] mode = triggers or off)",
+                 domain_name_key(needed[i]), domain_name_key(needed[i]));
+        return -1;
+    }
+    return 0;
+}
+
 bool config_valid_direction(const char *d)
 {
     return direction_valid(d);
@@ -712,11 +733,6 @@ int config_finalize(struct config *c, char *err, size_t errlen)
     if (!c->watch_mode[0])
         snprintf(c->watch_mode, sizeof c->watch_mode, "%s",
                  c->domain.attached ? "off" : "triggers");
-    if (!strcmp(c->watch_mode, "poll")) {
-        snprintf(err, errlen, "[watch] mode poll is not available in this version (use "
-                 "triggers, or off: every scheduled check reads every pair)");
-        return -1;
-    }
     if (c->degraded_threshold > c->healthy_threshold) {
         snprintf(err, errlen,
                  "degraded_threshold (%.2f) must not be above healthy_threshold (%.2f)",
@@ -732,7 +748,7 @@ int config_finalize(struct config *c, char *err, size_t errlen)
         snprintf(err, errlen, "[store] replica_url needs a PostgreSQL db (a replica of it)");
         return -1;
     }
-    if (finalize_domain(c, err, errlen) != 0)
+    if (finalize_domain(c, err, errlen) != 0 || finalize_poll(c, err, errlen) != 0)
         return -1;
     return finalize_alert_keys(c, err, errlen);
 }

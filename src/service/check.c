@@ -45,6 +45,7 @@ struct sink {
     struct pair_key *pending_keys;
     size_t n_keys, cap_keys;
     struct watch_state state; /* the watcher's, before the sweep */
+    struct watch_marks marks;  /* check_options.watch_poll: read in the sweep's snapshot */
     struct check_run *counting; /* an incremental run: the open violations counted here */
     long long watch_version;    /* an incremental run: the state it records; 0: a full run */
     bool body_skipped;          /* an incremental run of an unchanged state: no list streamed */
@@ -509,7 +510,7 @@ static void note_divergence(struct check_outcome *out, int64_t user, const char 
 /* Compare the sweep's violations with the watcher's open ones, pair by pair,
  * leaving out the pairs with a change pending in the sweep's snapshot (the
  * watcher has not seen those yet); with nothing pending, the pair and user
- * counts too. Fills run.divergences and out's list. Returns 0 or a store
+ * counts too (not in poll mode). Fills run.divergences and out's list. Returns 0 or a store
  * error. */
 static int compare_with_watcher(struct sink *k, struct check_outcome *out)
 {
@@ -535,7 +536,9 @@ static int compare_with_watcher(struct sink *k, struct check_outcome *out)
     }
     out->watch_pairs = k->state.pairs;
     out->watch_users = k->state.users;
-    if (k->n_pending == 0 &&
+    /* Poll mode learns no row counts (its change rows carry delta 0): only
+     * full sweeps count the pairs, so a difference there is no divergence. */
+    if (k->n_pending == 0 && !k->o->watch_poll &&
         (k->state.pairs != out->run.total_checked || k->state.users != out->run.users_checked)) {
         int64_t d = k->state.pairs - out->run.total_checked;
         out->counts_diverged = true;
@@ -586,7 +589,8 @@ static int watch_reset_after(struct sink *k, const struct check_run *run)
     if (rc == 0)
         rc = s->ops->watch_reset(s, k->pending_ids, k->n_pending, run->total_checked,
                                  run->users_checked, run->inconsistent, run->id,
-                                 run->divergences, time_now_us());
+                                 run->divergences, time_now_us(),
+                                 k->o->watch_poll ? &k->marks : NULL);
     if (rc == 0)
         return s->ops->commit(s);
     if (s->in_txn)
@@ -675,6 +679,8 @@ static int execute_full(struct store *s, const struct check_options *o,
             goto store_failed;
         if (k.n_keys > 1)
             qsort(k.pending_keys, k.n_keys, sizeof *k.pending_keys, cmp_pair_key);
+        if (o->watch_poll && (rc = r->ops->watch_marks(r, &k.marks)) != 0)
+            goto store_failed;
     }
     struct pair_filter all = {.open_violations = true};
     if ((rc = r->ops->pair_scan_open(r, &all, &scan)) != 0)

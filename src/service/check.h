@@ -40,6 +40,10 @@ struct check_options {
      * result with the watcher's state (the divergences). */
     bool watch;
     bool watch_compare;
+    /* [watch] mode = poll: with watch, the sweep also sets the poll
+     * watermarks from the newest updated_at in its snapshot, so that the
+     * polls go on from exactly what it read. */
+    bool watch_poll;
     /* An incremental run hands on_violation the newest this many open
      * violations only (the file still lists every one). */
     int64_t newest_limit;

@@ -145,6 +145,12 @@ static bool incremental_due(struct monitor *m, const struct watch_state *st)
  * most a few batches (the watcher thread does the rest). */
 static int drain_some(struct monitor *m, struct store *s, char *err, size_t errlen)
 {
+    int64_t taken;
+    if (watch_polls(m->cfg)) {
+        int rc = watch_poll_changes(s, &taken, err, errlen);
+        if (rc)
+            return rc;
+    }
     for (int i = 0; i < 8; i++) {
         struct watch_batch b;
         int rc = watch_apply_batch(s, m->cfg->sync_direction, WATCH_BATCH_ROWS, m->metrics, &b,
@@ -177,6 +183,7 @@ static int run_kind(struct monitor *m, struct store *s, const struct monitor_che
      * check consumes the change rows it saw, so they never pile up. */
     o->watch = !c->dry_run && s->ops->watch_reset != NULL;
     o->watch_compare = watching && st.initialized && !st.sweep_requested;
+    o->watch_poll = o->watch && watch_polls(m->cfg);
     int rc = replica_check(m->replica, s, o, out, err, errlen);
     if (rc == 0 && !c->dry_run)
         m->swept = true;
@@ -390,6 +397,12 @@ static json_t *watch_json(const struct watch_state *ws, int64_t pending, const c
     json_object_set_new(w, "detection_lag_seconds",
                         ws->applied_at ? json_real(ws->last_lag_seconds) : json_null());
     json_object_set_new(w, "divergences_total", json_integer(ws->divergences_total));
+    if (!strcmp(mode, "poll")) /* where the polls stand ("": not polled yet) */
+        json_object_set_new(w, "watermarks",
+                            json_pack("{s:s?, s:s?}", "progress",
+                                      ws->marks.progress[0] ? ws->marks.progress : NULL,
+                                      "license",
+                                      ws->marks.license[0] ? ws->marks.license : NULL));
     return w;
 }
 

@@ -1,6 +1,7 @@
 /* watch.c — the watcher: batches of changed pairs re-classified from their
  * current rows, the open violations and counts moved with them, and the
- * thread of serve that applies them as the capture triggers report them. */
+ * thread of serve that applies them as the capture triggers report them (or
+ * as its polls of the updated_at columns find them: [watch] mode = poll). */
 #include "service/watch.h"
 
 #include "config/config.h"
@@ -27,11 +28,17 @@ bool watch_active(const struct config *cfg, const struct store *s)
     return strcmp(cfg->watch_mode, "off") != 0 && s->ops->watch_changes != NULL;
 }
 
+bool watch_polls(const struct config *cfg)
+{
+    return !strcmp(cfg->watch_mode, "poll");
+}
+
 void watch_check_options(const struct config *cfg, struct store *s, struct check_options *o)
 {
     if (o->dry_run || !s->ops->watch_reset)
         return;
     o->watch = true;
+    o->watch_poll = watch_polls(cfg);
     struct watch_state st;
     o->watch_compare = watch_active(cfg, s) && s->ops->watch_state_get(s, &st) == 0 &&
                        st.initialized && !st.sweep_requested;
@@ -271,6 +278,29 @@ int watch_apply_batch(struct store *s, const char *direction, int64_t max_rows,
     return rc ? ls_from_store(rc) : 0;
 }
 
+int watch_poll_changes(struct store *s, int64_t *taken, char *err, size_t errlen)
+{
+    *taken = 0;
+    int rc = s->ops->watch_poll ? s->ops->watch_lock(s, true)
+                                : store_fail(s, STORE_ERR, "the %s store cannot poll",
+                                             s->ops->name);
+    if (rc) {
+        snprintf(err, errlen, "watcher: %s", store_errmsg(s));
+        return ls_from_store(rc);
+    }
+    if ((rc = s->ops->begin(s, STORE_TXN_SNAPSHOT)) == 0 &&
+        (rc = s->ops->watch_poll(s, time_now_us(), taken)) == 0)
+        rc = s->ops->commit(s);
+    if (rc) {
+        snprintf(err, errlen, "watcher: polling the updated_at columns: %s", store_errmsg(s));
+        if (s->in_txn)
+            s->ops->rollback(s);
+        *taken = 0;
+    }
+    (void)s->ops->watch_lock(s, false);
+    return rc ? ls_from_store(rc) : 0;
+}
+
 /* ---- the thread --------------------------------------------------------------- */
 
 struct watcher {
@@ -397,14 +427,24 @@ static void round_once(struct watcher *w)
         round_failed(w, err);
         return;
     }
+    bool polls = watch_polls(&app->cfg);
+    int64_t taken;
     if (sweep_due(w, &st)) {
+        /* Poll mode: what moved since the last poll (say, while serve was
+         * down) is made pending first, so that the sweep takes it as
+         * changes the watcher had yet to apply, not as its divergences. */
+        if (polls && st.initialized && (rc = watch_poll_changes(w->st, &taken, err, sizeof err))) {
+            round_failed(w, err);
+            return;
+        }
         if ((rc = sweep(w, err, sizeof err)) != 0) {
             round_failed(w, err);
             return;
         }
         w->swept = true;
     }
-    if ((rc = drain(w, err, sizeof err)) != 0) {
+    if ((polls && (rc = watch_poll_changes(w->st, &taken, err, sizeof err)) != 0) ||
+        (rc = drain(w, err, sizeof err)) != 0) {
         round_failed(w, err);
         return;
     }
@@ -412,7 +452,9 @@ static void round_once(struct watcher *w)
         day_line(w, LOG_INFO, "The watcher is applying changes again");
         w->failing = false;
     }
-    if ((rc = w->st->ops->watch_wait(w->st, app->cfg.watch_poll_interval)) != 0) {
+    if (polls) /* nothing notifies: the next poll is due */
+        sleep_ms(app->cfg.watch_poll_interval);
+    else if ((rc = w->st->ops->watch_wait(w->st, app->cfg.watch_poll_interval)) != 0) {
         snprintf(err, sizeof err, "watcher: %s", store_errmsg(w->st));
         round_failed(w, err);
     }

@@ -38,6 +38,17 @@ int watch_apply_batch(struct store *s, const char *direction, int64_t max_rows,
 struct config;
 bool watch_active(const struct config *cfg, const struct store *s);
 
+/* Whether the watcher learns the changes by polling the mapped updated_at
+ * columns ([watch] mode = poll) rather than from capture triggers. */
+bool watch_polls(const struct config *cfg);
+
+/* One poll ([watch] mode = poll): under the watch lock, in one snapshot
+ * transaction, the progress and license rows whose updated_at moved past
+ * their table's watermark become change rows (store_ops.watch_poll) for
+ * watch_apply_batch to apply. *taken gets how many. Returns 0 or an
+ * LS_ERR_* code with err set. */
+int watch_poll_changes(struct store *s, int64_t *taken, char *err, size_t errlen);
+
 /* The watch part of a recorded full check's options (watch.md): it takes
  * the watch lock and consumes the change rows it saw (check_options.watch),
  * so that it never records an older view over what the watcher applied, and
@@ -51,7 +62,8 @@ struct watcher;
 /* Start the watcher thread of serve: it works while leads(ctx) is true (the
  * scheduler leader), sweeps in full when it starts leading, every
  * full_sweep_interval and when the specializations changed, and applies
- * the changes as they come. NULL with err when it cannot start. */
+ * the changes as they come (in poll mode: polls every watch_poll_interval
+ * first). NULL with err when it cannot start. */
 struct watcher *watcher_start(struct app *app, bool (*leads)(void *), void *ctx, char *err,
                               size_t errlen);
 /* Stop it and wait for the thread (a batch in progress finishes). NULL: no-op. */

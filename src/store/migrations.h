@@ -37,4 +37,10 @@ struct store_migration {
     "ALTER TABLE check_runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'full';"               \
     "ALTER TABLE check_runs ADD COLUMN divergences INTEGER NOT NULL DEFAULT 0;"
 
+/* 15, "poll watermarks": where [watch] mode = poll stands in each table
+ * (watch.md): the text of the newest updated_at taken; NULL: not polled yet. */
+#define MIGRATION_POLL_WATERMARKS                                                       \
+    "ALTER TABLE watch_state ADD COLUMN progress_watermark TEXT;"                        \
+    "ALTER TABLE watch_state ADD COLUMN license_watermark TEXT;"
+
 #endif

@@ -271,8 +271,8 @@ void statements_dollar_params(char *text);
 
 #define STMT_WATCH_STATE_GET                                                                    \
     "SELECT initialized, sweep_requested, pairs, users, violations, version, applied_at, "     \
-    "last_full_at, last_full_check_id, divergences_total, last_lag_seconds "                  \
-    "FROM watch_state WHERE id = 1"
+    "last_full_at, last_full_check_id, divergences_total, last_lag_seconds, "                 \
+    "progress_watermark, license_watermark FROM watch_state WHERE id = 1"
 #define STMT_WATCH_PENDING "SELECT count(*), min(changed_at) FROM pair_changes"
 /* Resolve the pair's open violations of another issue type than ?3 (NULL: all). */
 #define STMT_VIOLATION_RESOLVE_OTHER                                                            \
@@ -288,6 +288,11 @@ void statements_dollar_params(char *text);
 #define STMT_WATCH_RESET                                                                        \
     "UPDATE watch_state SET pairs = ?1, users = ?2, violations = ?3, initialized = 1, "        \
     "sweep_requested = 0, last_full_at = ?4, last_full_check_id = ?5, "                        \
-    "divergences_total = divergences_total + ?6, version = version + 1 WHERE id = 1"
+    "divergences_total = divergences_total + ?6, version = version + 1, "                      \
+    "progress_watermark = coalesce(?7, progress_watermark), "                                  \
+    "license_watermark = coalesce(?8, license_watermark) WHERE id = 1"
+/* [watch] mode = poll: both watermarks set at once. */
+#define STMT_WATCH_MARKS_SET                                                                    \
+    "UPDATE watch_state SET progress_watermark = ?1, license_watermark = ?2 WHERE id = 1"
 
 #endif

@@ -123,6 +123,22 @@ struct pair_change {
     double changed_at; /* seconds since the epoch, by the writer's clock (the database's) */
 };
 
+/* Room for a poll watermark (watch_state.progress_mark): the text of a
+ * timestamp, or of a number or text an SQLite column holds. */
+#define WATCH_MARK_MAX 64
+/* The watermark of a table without any updated_at when it was read: every
+ * row that gets one is newer. */
+#define WATCH_MARK_EMPTY "-infinity"
+
+/* [watch] mode = poll: the newest mapped updated_at of the progress and of
+ * the license table the watcher has taken, as the database's text of the
+ * column's value (WATCH_MARK_EMPTY: the table had none); "": not polled yet
+ * (NULL in watch_state). */
+struct watch_marks {
+    char progress[WATCH_MARK_MAX];
+    char license[WATCH_MARK_MAX];
+};
+
 /* The one row of watch_state: what the watcher knows without a scan. pairs,
  * users and violations are as of every change applied (every change row not
  * pending any more). */
@@ -137,6 +153,7 @@ struct watch_state {
     int64_t last_full_check_id;
     int64_t divergences_total; /* pairs full sweeps found the watcher wrong about */
     double last_lag_seconds;   /* detection lag of the newest change applied */
+    struct watch_marks marks;  /* [watch] mode = poll: where the polls stand */
 };
 
 /* A pair as it is now, with its open violation (pair_levels.open_known is set
@@ -210,7 +227,20 @@ struct store_ops {
      *   delete the n change rows `ids` (pending in its snapshot), set pairs,
      *   users and violations, initialized true, sweep_requested false,
      *   last_full_at = now, last_full_check_id, divergences_total +=
-     *   divergences, raise version.
+     *   divergences, raise version; and the poll watermarks to `marks` as
+     *   watch_marks read them in the sweep's snapshot (NULL: left as they
+     *   are).
+     * watch_marks: the poll watermarks the tables give in the caller's
+     *   transaction: the newest mapped updated_at of each (WATCH_MARK_EMPTY
+     *   when a table has none). STORE_ERR when updated_at is not mapped.
+     * watch_poll ([watch] mode = poll): the progress and license rows whose
+     *   updated_at is newer than their table's watermark become change rows
+     *   (delta 0, changed_at = that updated_at), inserted by the server, and
+     *   each watermark moves to the newest updated_at read; a watermark not
+     *   set yet is set to the table's newest updated_at (nothing inserted).
+     *   Rows with a NULL updated_at are never taken. *taken gets how many
+     *   change rows were inserted. In the caller's snapshot transaction,
+     *   under the watch lock.
      * watch_lock: take (on) or release (!on) the watch lock, which orders
      *   watcher batches and full sweeps across processes (PostgreSQL: a
      *   session advisory lock; SQLite: flock on "<db>-watch"); waits for it.
@@ -230,7 +260,9 @@ struct store_ops {
                          int64_t dusers, int64_t dviolations, double lag, int64_t now);
     int (*watch_reset)(struct store *s, const int64_t *ids, size_t n, int64_t pairs,
                        int64_t users, int64_t violations, int64_t check_id,
-                       int64_t divergences, int64_t now);
+                       int64_t divergences, int64_t now, const struct watch_marks *marks);
+    int (*watch_marks)(struct store *s, struct watch_marks *out);
+    int (*watch_poll)(struct store *s, int64_t now, int64_t *taken);
     /* watch_capture: the SQL that installs (install) or removes (!install)
      *   the capture triggers on the progress, license and specializations
      *   tables (`lockstep watch install|uninstall`; own mode: migration 14's,

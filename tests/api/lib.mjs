@@ -6,8 +6,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import {
-  ADMIN, JWT_SECRET, addUser, cli, freshDir, login, startServe, stopServe, until,
+  ADMIN, JWT_SECRET, addUser, api, cli, freshDir, login, sleep, startServe, stopServe, until,
 } from '../lib/harness.mjs';
 
 export {
@@ -25,6 +26,43 @@ export function lockstep(dir, args, env = {}, input = undefined) {
 /** Poll `cond` until it holds; throws after `timeoutMs`. */
 export function waitFor(cond, timeoutMs = 5000, everyMs = 50) {
   return until(cond, { timeout: timeoutMs, every: everyMs });
+}
+
+/** GET /api/v1/health/status with `token` (200 asserted); its body. */
+export async function healthStatus(srv, token) {
+  const r = await api(srv.url, token, 'GET', '/api/v1/health/status');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body;
+}
+
+/** Milliseconds until `cond(status)` holds, looking every 20 ms (fails after 5 s). */
+export async function msUntilStatus(srv, token, cond) {
+  const t0 = performance.now();
+  for (;;) {
+    const s = await healthStatus(srv, token);
+    if (cond(s)) return performance.now() - t0;
+    if (performance.now() - t0 > 5000) assert.fail(`not seen within 5 s: ${JSON.stringify(s).slice(0, 600)}`);
+    await sleep(20);
+  }
+}
+
+/**
+ * A full sweep (check-now?full=true) that finds the watcher wrong about one
+ * pair, consistent to it and `issue` in truth: one divergence listed, the
+ * state corrected in /health/status. Resolves with the check-now body.
+ */
+export async function sweepFindsOneDivergence(srv, token, user, spec, issue) {
+  const full = await api(srv.url, token, 'POST', '/api/v1/health/check-now?full=true');
+  assert.equal(full.status, 200, JSON.stringify(full.body));
+  assert.equal(full.body.kind, 'full');
+  assert.equal(full.body.divergences, 1);
+  assert.deepEqual(full.body.divergent_pairs, [{ user_id: user, specialization: spec, watcher: null, full: issue }]);
+  const s = await healthStatus(srv, token);
+  const v = s.violations.find((x) => x.user_id === user && x.specialization === spec);
+  assert.equal(v?.issue_type, issue);
+  assert.equal(s.total_violations, full.body.inconsistent);
+  assert.equal(s.watch.divergences_total, 1);
+  return full.body;
 }
 
 /** All day-log files of the data dir, concatenated in date order. */

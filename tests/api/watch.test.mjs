@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  PG, api, dayLog, freshDir, lockstep, login, sleep, sql, startServe, stopServe, waitFor,
+  PG, api, dayLog, freshDir, healthStatus, lockstep, login, msUntilStatus, sleep, sql, startServe,
+  stopServe, sweepFindsOneDivergence, waitFor,
 } from './lib.mjs';
 
 const ADMIN = 'admin@lockstep.local';
@@ -25,22 +26,8 @@ async function serveDemo(name, env = {}) {
   return { dir, srv, token, password };
 }
 
-async function status(srv, token) {
-  const r = await api(srv.url, token, 'GET', '/api/v1/health/status');
-  assert.equal(r.status, 200);
-  return r.body;
-}
-
-/** Milliseconds until `cond(status)` holds, polling every 20 ms (fails after 5 s). */
-async function msUntil(srv, token, cond) {
-  const t0 = performance.now();
-  for (;;) {
-    const s = await status(srv, token);
-    if (cond(s)) return performance.now() - t0;
-    if (performance.now() - t0 > 5000) assert.fail(`not seen within 5 s: ${JSON.stringify(s).slice(0, 400)}`);
-    await sleep(20);
-  }
-}
+const status = healthStatus;
+const msUntil = msUntilStatus;
 
 const pairOf = (s, user, spec) => s.violations.find((v) => v.user_id === user && v.specialization === spec);
 
@@ -205,17 +192,7 @@ test('a trigger disabled by hand: the full sweep records the divergence with its
     await sleep(600);
     const unseen = await status(srv, token);
     assert.equal(pairOf(unseen, p.user, p.spec), undefined, 'nothing captured the change');
-    const full = await api(srv.url, token, 'POST', '/api/v1/health/check-now?full=true');
-    assert.equal(full.status, 200);
-    assert.equal(full.body.kind, 'full');
-    assert.equal(full.body.divergences, 1);
-    assert.deepEqual(full.body.divergent_pairs, [
-      { user_id: p.user, specialization: p.spec, watcher: null, full: 'level_mismatch' },
-    ]);
-    const s = await status(srv, token);
-    assert.equal(pairOf(s, p.user, p.spec)?.issue_type, 'level_mismatch');
-    assert.equal(s.total_violations, full.body.inconsistent);
-    assert.equal(s.watch.divergences_total, 1);
+    await sweepFindsOneDivergence(srv, token, p.user, p.spec, 'level_mismatch');
     assert.match(dayLog(dir), new RegExp(`ERROR - Watch divergence: .*user ${p.user} ${p.spec}: watcher consistent, full level_mismatch`));
     const m = await fetch(`${srv.url}/metrics`).then((r) => r.text());
     assert.match(m, /^lockstep_watch_divergences_total 1$/m);

@@ -356,6 +356,30 @@ static void store_section(void **state)
     expect_refused(bad, sizeof bad / sizeof bad[0]);
 }
 
+/* [watch] mode = poll (watch.md): own mode (whose tables have updated_at)
+ * and an attached mapping of both updated_at columns; refused, naming the
+ * key, when one is left empty. */
+static void watch_poll_needs_both_updated_at_columns(void **state)
+{
+    (void)state;
+    struct config c;
+    char err[400];
+    assert_int_equal(load_domain(&c, "[watch]\nmode = poll\n", err, sizeof err), 0);
+    assert_string_equal(c.watch_mode, "poll");
+    assert_int_equal(load_domain(&c, "[domain]\nsource = attached\nlicense_updated_at = changed\n"
+                                     "[watch]\nmode = poll\n",
+                                 err, sizeof err), 0);
+    assert_string_equal(c.domain.name[DOMAIN_LICENSE_UPDATED_AT], "changed");
+    static const struct refusal bad[] = {
+        {"[domain]\nsource = attached\nprogress_updated_at =\n[watch]\nmode = poll\n",
+         "[watch] mode = poll needs [domain] progress_updated_at"},
+        {"[domain]\nsource = attached\nlicense_updated_at =\n[watch]\nmode = poll\n",
+         "[watch] mode = poll needs [domain] license_updated_at"},
+        {"[watch]\nmode = pol\n", "invalid [watch] mode 'pol' (expected triggers, poll or off)"},
+    };
+    expect_refused(bad, sizeof bad / sizeof bad[0]);
+}
+
 static void first_error_names_its_own_line(void **state)
 {
     (void)state;
@@ -568,6 +592,7 @@ int main(void)
         cmocka_unit_test(alert_labels_and_defaults),
         cmocka_unit_test(domain_sections),
         cmocka_unit_test(store_section),
+        cmocka_unit_test(watch_poll_needs_both_updated_at_columns),
         cmocka_unit_test(first_error_names_its_own_line),
         cmocka_unit_test(values_of_every_type),
         cmocka_unit_test(precedence_through_the_binary),

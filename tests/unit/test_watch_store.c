@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -478,7 +479,7 @@ static void watch_advance_reset_and_discard_consume_their_change_rows(void **sta
     /* A full sweep's state replaces the counts. */
     int64_t rest = cs.c[1].id;
     assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
-    assert_int_equal(s->ops->watch_reset(s, &rest, 1, 10, 4, 2, 7, 3, T0 + 3 * SECOND), 0);
+    assert_int_equal(s->ops->watch_reset(s, &rest, 1, 10, 4, 2, 7, 3, T0 + 3 * SECOND, NULL), 0);
     assert_int_equal(s->ops->commit(s), 0);
     assert_int_equal(pending(s, 0).n, 0);
     assert_int_equal(s->ops->watch_pending(s, &count, &oldest), 0);
@@ -508,12 +509,106 @@ static void watch_advance_reset_and_discard_consume_their_change_rows(void **sta
     store_close(s);
 }
 
+/* One poll in its own snapshot transaction; returns how many rows it took. */
+static int64_t poll_once(struct store *s)
+{
+    int64_t taken = -1;
+    assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
+    assert_int_equal(s->ops->watch_poll(s, T0, &taken), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    return taken;
+}
+
+/* Set a row's level and updated_at (the backend's literal of `when`,
+ * "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC) behind the store's back. */
+static void touch(const char *dir, const char *table, const char *user_col, int64_t user,
+                  int level, const char *when)
+{
+    char out[64];
+    assert_int_equal(tu_sql(dir, out, sizeof out,
+                            "UPDATE %s SET current_level = %d, updated_at = '%s%s' WHERE %s = %lld",
+                            table, level, when, tu_pg() ? "+00" : "", user_col, (long long)user),
+                     0);
+}
+
+static void watch_poll_takes_the_rows_whose_updated_at_moved_past_the_watermark(void **state)
+{
+    (void)state;
+    char dir[512], *sql = NULL;
+    struct store *s = tu_store("watch-poll", dir);
+    /* Only the polls write change rows here. */
+    assert_int_equal(s->ops->watch_capture(s, false, true, &sql), 0);
+    free(sql);
+    int64_t a = tu_user(s, "poll-a", "student"), b = tu_user(s, "poll-b", "student");
+    tu_pair(s, a, "PLAYER", 3, 3);
+    tu_pair(s, b, "COACH", 2, 2);
+
+    /* Not polled yet: the watermarks start at the newest updated_at, nothing taken. */
+    struct watch_state w = state_of(s);
+    assert_string_equal(w.marks.progress, "");
+    assert_int_equal(poll_once(s), 0);
+    w = state_of(s);
+    assert_true(w.marks.progress[0] && strcmp(w.marks.progress, WATCH_MARK_EMPTY) != 0);
+    assert_true(w.marks.license[0] && strcmp(w.marks.license, WATCH_MARK_EMPTY) != 0);
+    assert_int_equal(pending(s, 0).n, 0);
+
+    /* A license whose updated_at moved: one change row (delta 0, changed_at
+     * its updated_at); the license watermark is that updated_at. */
+    touch(dir, "user_licenses", "user_id", a, 4, "2099-01-01 00:00:00");
+    assert_int_equal(poll_once(s), 1);
+    struct changes cs = pending(s, 0);
+    assert_int_equal(cs.n, 1);
+    assert_change(&cs.c[0], a, "PLAYER", 0);
+    assert_true(cs.c[0].changed_at == 4070908800.0);
+    w = state_of(s);
+    assert_non_null(strstr(w.marks.license, "2099-01-01"));
+    assert_null(strstr(w.marks.progress, "2099"));
+    /* Nothing newer: nothing taken; the same updated_at again is not newer. */
+    assert_int_equal(poll_once(s), 0);
+    touch(dir, "user_licenses", "user_id", b, 1, "2099-01-01 00:00:00");
+    assert_int_equal(poll_once(s), 0);
+    /* A microsecond later is (the watermark compares exactly). */
+    touch(dir, "user_licenses", "user_id", b, 1, "2099-01-01 00:00:00.000001");
+    touch(dir, "specialization_progress", "student_id", b, 5, "2098-06-01 12:00:00");
+    assert_int_equal(poll_once(s), 2);
+    cs = pending(s, 0);
+    assert_int_equal(cs.n, 3);
+    assert_change(&cs.c[1], b, "COACH", 0);
+    assert_change(&cs.c[2], b, "COACH", 0);
+    w = state_of(s);
+    assert_non_null(strstr(w.marks.license, "2099-01-01"));
+    assert_non_null(strstr(w.marks.license, ".000001"));
+    assert_non_null(strstr(w.marks.progress, "2098-06-01"));
+
+    /* watch_marks reads the same newest values; a full sweep's reset sets them. */
+    struct watch_marks m;
+    assert_int_equal(s->ops->begin(s, STORE_TXN_READ), 0);
+    assert_int_equal(s->ops->watch_marks(s, &m), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    assert_string_equal(m.progress, w.marks.progress);
+    assert_string_equal(m.license, w.marks.license);
+    snprintf(m.progress, sizeof m.progress, "%s", WATCH_MARK_EMPTY);
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    assert_int_equal(s->ops->watch_reset(s, NULL, 0, 2, 2, 0, 1, 0, T0, &m), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    assert_string_equal(state_of(s).marks.progress, WATCH_MARK_EMPTY);
+    /* WATCH_MARK_EMPTY: every row with an updated_at is newer. */
+    assert_int_equal(poll_once(s), 2);
+    assert_string_equal(state_of(s).marks.progress, w.marks.progress);
+    /* A reset without marks leaves them. */
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    assert_int_equal(s->ops->watch_reset(s, NULL, 0, 2, 2, 0, 2, 0, T0, NULL), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    assert_string_equal(state_of(s).marks.license, w.marks.license);
+    store_close(s);
+}
+
 static void a_new_specialization_requests_a_full_sweep(void **state)
 {
     (void)state;
     struct store *s = tu_store("watch-specs", NULL);
     assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
-    assert_int_equal(s->ops->watch_reset(s, NULL, 0, 0, 0, 0, 1, 0, T0), 0);
+    assert_int_equal(s->ops->watch_reset(s, NULL, 0, 0, 0, 0, 1, 0, T0, NULL), 0);
     assert_int_equal(s->ops->commit(s), 0);
     assert_false(state_of(s).sweep_requested);
     struct specialization sp;
@@ -668,6 +763,7 @@ int main(void)
         cmocka_unit_test(violation_set_opens_keeps_moves_and_resolves),
         cmocka_unit_test(violations_move_moves_several_pairs_at_once),
         cmocka_unit_test(watch_advance_reset_and_discard_consume_their_change_rows),
+        cmocka_unit_test(watch_poll_takes_the_rows_whose_updated_at_moved_past_the_watermark),
         cmocka_unit_test(a_new_specialization_requests_a_full_sweep),
         cmocka_unit_test(an_incremental_check_records_only_its_history_row),
         cmocka_unit_test(watch_wait_wakes_on_a_change_and_the_lock_orders_connections),

@@ -138,6 +138,11 @@ enum stmt_id {
     Q_WATCH_LOCK,
     Q_WATCH_UNLOCK,
     Q_WATCH_LISTEN,
+    Q_WATCH_MARKS_SET,
+    Q_WATCH_MAX_P,
+    Q_WATCH_MAX_L,
+    Q_WATCH_POLL_P,
+    Q_WATCH_POLL_L,
     Q_COUNT
 };
 
@@ -358,7 +363,10 @@ int pg_violations_move(struct store *s, const struct violation_move *m, size_t n
 int pg_watch_advance(struct store *s, const int64_t *ids, size_t n, int64_t dpairs,
                      int64_t dusers, int64_t dviolations, double lag, int64_t now);
 int pg_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs, int64_t users,
-                   int64_t violations, int64_t check_id, int64_t divergences, int64_t now);
+                   int64_t violations, int64_t check_id, int64_t divergences, int64_t now,
+                   const struct watch_marks *marks);
+int pg_watch_marks(struct store *s, struct watch_marks *out);
+int pg_watch_poll(struct store *s, int64_t now, int64_t *taken);
 int pg_watch_discard(struct store *s);
 int pg_watch_lock(struct store *s, bool on);
 int pg_watch_wait(struct store *s, long timeout_ms);

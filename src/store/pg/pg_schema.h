@@ -338,6 +338,7 @@ static const struct store_migration pg_migrations[] = {
      " EXECUTE FUNCTION lockstep_specs_changed();"
      "CREATE TRIGGER lockstep_specs_delete AFTER DELETE ON specializations"
      " FOR EACH STATEMENT EXECUTE FUNCTION lockstep_specs_changed();"},
+    {15, "poll watermarks", MIGRATION_POLL_WATERMARKS, NULL},
 };
 
 #define PG_MIGRATION_COUNT ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))

@@ -167,6 +167,19 @@ static const struct pair_sql_columns scan_columns = {
     .max_level = "y.mx",
 };
 
+/* [watch] mode = poll: the newest updated_at (T) of a table (no row taken),
+ * and its rows newer than the watermark $1 taken as change rows by the server
+ * (changed_at: T, a timestamp without time zone read as UTC, the session's
+ * zone): how many, and the newest of them. */
+#define POLL_MAX(TABLE, T)                                                             \
+    "SELECT 0, coalesce(max(" T ")::text, '" WATCH_MARK_EMPTY "') FROM " TABLE
+#define POLL_TAKE(TABLE, USER, SPEC, T)                                                \
+    "WITH polled AS (SELECT " USER " AS u, " SPEC "::text AS sp, " T " AS t FROM " TABLE   \
+    " WHERE " T " > $1), "                                                              \
+    "added AS (INSERT INTO pair_changes(user_id, specialization, delta, changed_at) "   \
+    "SELECT u, sp, 0, extract(epoch FROM t::timestamptz) FROM polled RETURNING 1) "    \
+    "SELECT (SELECT count(*) FROM added), (SELECT max(t)::text FROM polled)"
+
 static const char *const sql[Q_COUNT] = {
     [Q_USER_INSERT] = STMT_USER_INSERT " RETURNING id",
     [Q_USER_GET] = STMT_USER_GET,
@@ -407,7 +420,9 @@ static const char *const sql[Q_COUNT] = {
                       "violations = $4::bigint, initialized = TRUE, sweep_requested = FALSE, "
                       "last_full_at = $5::timestamptz, last_full_check_id = $6::bigint, "
                       "divergences_total = divergences_total + $7::bigint, "
-                      "version = version + 1 WHERE id = 1",
+                      "version = version + 1, "
+                      "progress_watermark = coalesce($8::text, progress_watermark), "
+                      "license_watermark = coalesce($9::text, license_watermark) WHERE id = 1",
     /* After a bulk load: TRUNCATE, since DELETE of every row a load of
      * millions of pairs captured would take minutes; the rows of writers
      * committing meanwhile go too, which the full sweep the state now asks
@@ -420,6 +435,17 @@ static const char *const sql[Q_COUNT] = {
     [Q_WATCH_LOCK] = "SELECT pg_advisory_lock(" PG_WATCH_LOCK_KEY ")",
     [Q_WATCH_UNLOCK] = "SELECT pg_advisory_unlock(" PG_WATCH_LOCK_KEY ")",
     [Q_WATCH_LISTEN] = "LISTEN lockstep_pair_changes",
+    /* [watch] mode = poll (pg_watch.c). The watermarks are the text of
+     * updated_at in the session's ISO style (pg_store.c), and come back as
+     * $1 of the column's own type, which the server infers from the
+     * comparison: exact for timestamp, timestamptz and date alike. */
+    [Q_WATCH_MARKS_SET] = STMT_WATCH_MARKS_SET,
+    [Q_WATCH_MAX_P] = POLL_MAX("{progress_table}", "{progress_updated_at}"),
+    [Q_WATCH_MAX_L] = POLL_MAX("{license_table}", "{license_updated_at}"),
+    [Q_WATCH_POLL_P] = POLL_TAKE("{progress_table}", "{progress_user}", "{progress_spec}",
+                                 "{progress_updated_at}"),
+    [Q_WATCH_POLL_L] = POLL_TAKE("{license_table}", "{license_user}", "{license_spec}",
+                                 "{license_updated_at}"),
 };
 
 /* The statements that differ for an attached database (attach.md): its

@@ -67,6 +67,8 @@ int pg_watch_state_get(struct store *s, struct watch_state *out)
     out->last_full_check_id = c_i64(res, 0, 8);
     out->divergences_total = c_i64(res, 0, 9);
     out->last_lag_seconds = c_dbl(res, 0, 10);
+    c_copy(res, 0, 11, out->marks.progress, sizeof out->marks.progress);
+    c_copy(res, 0, 12, out->marks.license, sizeof out->marks.license);
     PQclear(res);
     return 0;
 }
@@ -316,7 +318,8 @@ int pg_watch_advance(struct store *s, const int64_t *ids, size_t n, int64_t dpai
 }
 
 int pg_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs, int64_t users,
-                   int64_t violations, int64_t check_id, int64_t divergences, int64_t now)
+                   int64_t violations, int64_t check_id, int64_t divergences, int64_t now,
+                   const struct watch_marks *marks)
 {
     struct params p = {0};
     p_i64(&p, 1, pairs);
@@ -325,7 +328,76 @@ int pg_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs,
     p_time(&p, 4, now);
     p_i64(&p, 5, check_id);
     p_i64(&p, 6, divergences);
-    return watch_write(s, Q_WATCH_RESET, ids, n, &p, 6, "record the full sweep's state");
+    p.v[7] = marks ? marks->progress : NULL;
+    p.v[8] = marks ? marks->license : NULL;
+    return watch_write(s, Q_WATCH_RESET, ids, n, &p, 8, "record the full sweep's state");
+}
+
+/* ---- [watch] mode = poll ---------------------------------------------------------- */
+
+/* A watermark read from column c of row 0 into mark[WATCH_MARK_MAX]; kept as
+ * it was when NULL. */
+static int take_mark(struct store *s, PGresult *res, int c, char *mark)
+{
+    if (PQgetisnull(res, 0, c))
+        return 0;
+    if (strlen(PQgetvalue(res, 0, c)) >= WATCH_MARK_MAX)
+        return store_fail(s, STORE_ERR, "an updated_at of more than %d characters cannot be "
+                          "a poll watermark", WATCH_MARK_MAX - 1);
+    c_copy(res, 0, c, mark, WATCH_MARK_MAX);
+    return 0;
+}
+
+/* Run Q_WATCH_MAX_* (after NULL) or Q_WATCH_POLL_* (after: the watermark):
+ * both answer how many rows they took and the newest updated_at, which
+ * becomes mark[WATCH_MARK_MAX] (kept when NULL). */
+static int run_mark(struct store *s, enum stmt_id id, const char *after, char *mark,
+                    int64_t *taken)
+{
+    const char *v[1] = {after};
+    int rc;
+    PGresult *res = pg_one(PS(s), id, after ? 1 : 0, v, "poll the updated_at columns", &rc);
+    if (!res)
+        return rc;
+    *taken += c_i64(res, 0, 0);
+    rc = take_mark(s, res, 1, mark);
+    PQclear(res);
+    return rc;
+}
+
+int pg_watch_marks(struct store *s, struct watch_marks *out)
+{
+    int64_t none = 0;
+    int rc = run_mark(s, Q_WATCH_MAX_P, NULL, out->progress, &none);
+    return rc ? rc : run_mark(s, Q_WATCH_MAX_L, NULL, out->license, &none);
+}
+
+/* One table's poll: its newer rows as change rows, its watermark moved; a
+ * table not polled yet starts from its newest updated_at. */
+static int poll_table(struct store *s, enum stmt_id take, enum stmt_id max, char *mark,
+                      int64_t *taken)
+{
+    if (!mark[0])
+        return run_mark(s, max, NULL, mark, taken);
+    char after[WATCH_MARK_MAX];
+    memcpy(after, mark, sizeof after);
+    return run_mark(s, take, after, mark, taken);
+}
+
+int pg_watch_poll(struct store *s, int64_t now, int64_t *taken)
+{
+    (void)now; /* every row taken has its updated_at */
+    struct watch_state ws;
+    *taken = 0;
+    int rc = pg_watch_state_get(s, &ws);
+    if (rc == 0)
+        rc = poll_table(s, Q_WATCH_POLL_P, Q_WATCH_MAX_P, ws.marks.progress, taken);
+    if (rc == 0)
+        rc = poll_table(s, Q_WATCH_POLL_L, Q_WATCH_MAX_L, ws.marks.license, taken);
+    if (rc)
+        return rc;
+    const char *v[2] = {ws.marks.progress, ws.marks.license};
+    return pg_exec_q(PS(s), Q_WATCH_MARKS_SET, 2, v, "move the poll watermarks");
 }
 
 int pg_watch_discard(struct store *s)

@@ -116,6 +116,11 @@ enum stmt_id {
     ST_WATCH_KEYS_OPEN,
     ST_WATCH_ADVANCE,
     ST_WATCH_RESET,
+    ST_WATCH_MARKS_SET,
+    ST_WATCH_MAX_P,
+    ST_WATCH_MAX_L,
+    ST_WATCH_POLL_P,
+    ST_WATCH_POLL_L,
     ST_COUNT
 };
 
@@ -222,7 +227,10 @@ int sq_violations_move(struct store *s, const struct violation_move *m, size_t n
 int sq_watch_advance(struct store *s, const int64_t *ids, size_t n, int64_t dpairs,
                      int64_t dusers, int64_t dviolations, double lag, int64_t now);
 int sq_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs, int64_t users,
-                   int64_t violations, int64_t check_id, int64_t divergences, int64_t now);
+                   int64_t violations, int64_t check_id, int64_t divergences, int64_t now,
+                   const struct watch_marks *marks);
+int sq_watch_marks(struct store *s, struct watch_marks *out);
+int sq_watch_poll(struct store *s, int64_t now, int64_t *taken);
 int sq_watch_discard(struct store *s);
 int sq_watch_capture(struct store *s, bool install, bool apply, char **sql);
 int sq_watch_capture_installed(struct store *s, bool *installed);

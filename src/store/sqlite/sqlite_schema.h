@@ -328,6 +328,7 @@ static const struct store_migration sqlite_migrations[] = {
      " BEGIN UPDATE watch_state SET sweep_requested = 1; END;"
      "CREATE TRIGGER lockstep_specs_delete AFTER DELETE ON specializations"
      " BEGIN UPDATE watch_state SET sweep_requested = 1; END;"},
+    {15, "poll watermarks", MIGRATION_POLL_WATERMARKS, NULL},
 };
 
 #define SQLITE_MIGRATION_COUNT ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -19,6 +19,26 @@
 #define SCAN_P_ORDER " ORDER BY {progress_user}, {progress_spec}"
 #define SCAN_L_ORDER " ORDER BY {license_user}, {license_spec}"
 
+/* [watch] mode = poll (sqlite_watch.c): the rows of a table whose updated_at
+ * (T) is newer than the watermark ?1 (NULL: every row that has one),
+ * compared as the column holds it: a number with the watermark's number, text
+ * with its text. */
+#define POLL_WHERE(T)                                                                  \
+    " WHERE " T " IS NOT NULL AND (?1 IS NULL OR " T " > CASE WHEN typeof(" T ")"     \
+    " IN ('integer', 'real') THEN CAST(?1 AS NUMERIC) ELSE ?1 END)"
+/* The newest of them as the watermark's text (a real with every digit, so
+ * that the comparison above stays exact); NULL: none. */
+#define POLL_MAX(TABLE, T)                                                             \
+    "SELECT CASE typeof(m) WHEN 'real' THEN printf('%!.17g', m) ELSE CAST(m AS TEXT) END " \
+    "FROM (SELECT max(" T ") AS m FROM " TABLE POLL_WHERE(T) ")"
+/* Their keys as change rows; changed_at from T (text: a date SQLite reads;
+ * a number: seconds, or milliseconds when that large), else the poll's ?2. */
+#define POLL_INSERT(TABLE, USER, SPEC, T)                                              \
+    "INSERT INTO pair_changes(user_id, specialization, delta, changed_at) "           \
+    "SELECT " USER ", " SPEC ", 0, coalesce(CASE WHEN typeof(" T ") IN ('integer', 'real') " \
+    "THEN CASE WHEN " T " > 100000000000 THEN " T " / 1000.0 ELSE " T " * 1.0 END "   \
+    "ELSE (julianday(" T ") - 2440587.5) * 86400.0 END, ?2) FROM " TABLE POLL_WHERE(T)
+
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_USER_INSERT] = STMT_USER_INSERT,
     [ST_USER_GET] = STMT_USER_GET,
@@ -108,6 +128,13 @@ static const char *const stmt_sql[ST_COUNT] = {
         "AND v.specialization = k.ks AND v.resolved_at IS NULL ORDER BY k.ku, k.ks, v.issue_type",
     [ST_WATCH_ADVANCE] = STMT_WATCH_ADVANCE,
     [ST_WATCH_RESET] = STMT_WATCH_RESET,
+    [ST_WATCH_MARKS_SET] = STMT_WATCH_MARKS_SET,
+    [ST_WATCH_MAX_P] = POLL_MAX("{progress_table}", "{progress_updated_at}"),
+    [ST_WATCH_MAX_L] = POLL_MAX("{license_table}", "{license_updated_at}"),
+    [ST_WATCH_POLL_P] = POLL_INSERT("{progress_table}", "{progress_user}", "{progress_spec}",
+                                    "{progress_updated_at}"),
+    [ST_WATCH_POLL_L] = POLL_INSERT("{license_table}", "{license_user}", "{license_spec}",
+                                    "{license_updated_at}"),
     [ST_VIOLATIONS_OPEN_ALL] = STMT_VIOLATIONS_OPEN_ALL,
     [ST_VIOLATIONS_OPEN_SPEC] = STMT_VIOLATIONS_OPEN_SPEC,
     [ST_VIOLATIONS_NEW_SINCE] = STMT_VIOLATIONS_NEW_SINCE,

@@ -34,6 +34,8 @@ int sq_watch_state_get(struct store *s, struct watch_state *out)
     out->last_full_check_id = sqlite3_column_int64(st, 8);
     out->divergences_total = sqlite3_column_int64(st, 9);
     out->last_lag_seconds = sqlite3_column_double(st, 10);
+    sq_col_copy(st, 11, out->marks.progress, sizeof out->marks.progress);
+    sq_col_copy(st, 12, out->marks.license, sizeof out->marks.license);
     sqlite3_reset(st);
     return 0;
 }
@@ -119,7 +121,12 @@ static int load_spec_max(struct sqlite_store *ss, struct spec_max **out, size_t 
             *out = m;
         }
         sq_col_copy(st, 0, (*out)[*n].id, SPEC_ID_MAX);
-        int max = sqlite3_column_type(st, 1) == SQLITE_INTEGER ? sqlite3_column_int(st, 1) : 0;
+        /* As the scan reads it (sqlite_scan.c): an attached file's table has
+         * no maximum unless mapped, [levels] gives it. */
+        int max = sqlite3_column_type(st, 1) == SQLITE_INTEGER ? sqlite3_column_int(st, 1)
+                  : sqlite3_column_type(st, 1) == SQLITE_NULL && ss->attached
+                      ? domain_map_level(&ss->domain, (*out)[*n].id)
+                      : 0;
         (*out)[(*n)++].max = max > 0 ? max : 0;
     }
     sqlite3_reset(st);
@@ -459,7 +466,8 @@ int sq_watch_advance(struct store *s, const int64_t *ids, size_t n, int64_t dpai
 }
 
 int sq_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs, int64_t users,
-                   int64_t violations, int64_t check_id, int64_t divergences, int64_t now)
+                   int64_t violations, int64_t check_id, int64_t divergences, int64_t now,
+                   const struct watch_marks *marks)
 {
     struct sqlite_store *ss = SS(s);
     int rc = delete_changes(ss, ids, n);
@@ -474,7 +482,92 @@ int sq_watch_reset(struct store *s, const int64_t *ids, size_t n, int64_t pairs,
     sq_bind_time(st, 4, now);
     sqlite3_bind_int64(st, 5, check_id);
     sqlite3_bind_int64(st, 6, divergences);
+    sq_bind_text_or_null(st, 7, marks ? marks->progress : NULL);
+    sq_bind_text_or_null(st, 8, marks ? marks->license : NULL);
     return sq_exec_stmt(ss, st, "reset the watch state");
+}
+
+/* ---- [watch] mode = poll ------------------------------------------------------ */
+
+/* Bind watermark `mark` as ?1 of a POLL_* statement: NULL for a table that
+ * had no updated_at (every row that has one is newer). */
+static void bind_mark(sqlite3_stmt *st, const char *mark)
+{
+    if (!strcmp(mark, WATCH_MARK_EMPTY))
+        sqlite3_bind_null(st, 1);
+    else
+        sqlite3_bind_text(st, 1, mark, -1, SQLITE_TRANSIENT);
+}
+
+/* The newest updated_at of a table newer than `after` (NULL: of every row)
+ * into out[WATCH_MARK_MAX]; `after` itself (or WATCH_MARK_EMPTY) when none. */
+static int newest_mark(struct sqlite_store *ss, enum stmt_id id, const char *after, char *out)
+{
+    sqlite3_stmt *st = sq_stmt(ss, id);
+    if (!st)
+        return STORE_ERR;
+    if (after)
+        bind_mark(st, after);
+    int rc = sq_step_one(ss, st, "read the newest updated_at");
+    if (rc)
+        return rc;
+    const unsigned char *t = sqlite3_column_text(st, 0);
+    if (t && strlen((const char *)t) >= WATCH_MARK_MAX) {
+        sqlite3_reset(st);
+        return store_fail(&ss->base, STORE_ERR, "an updated_at of more than %d characters "
+                          "cannot be a poll watermark", WATCH_MARK_MAX - 1);
+    }
+    snprintf(out, WATCH_MARK_MAX, "%s", t ? (const char *)t : after ? after : WATCH_MARK_EMPTY);
+    sqlite3_reset(st);
+    return 0;
+}
+
+int sq_watch_marks(struct store *s, struct watch_marks *out)
+{
+    struct sqlite_store *ss = SS(s);
+    int rc = newest_mark(ss, ST_WATCH_MAX_P, NULL, out->progress);
+    return rc ? rc : newest_mark(ss, ST_WATCH_MAX_L, NULL, out->license);
+}
+
+/* One table's poll: its newer rows as change rows, its watermark moved. */
+static int poll_table(struct sqlite_store *ss, enum stmt_id insert, enum stmt_id max,
+                      int64_t now, char *mark, int64_t *taken)
+{
+    if (!mark[0]) /* not polled yet: from now on */
+        return newest_mark(ss, max, NULL, mark);
+    sqlite3_stmt *st = sq_stmt(ss, insert);
+    if (!st)
+        return STORE_ERR;
+    bind_mark(st, mark);
+    sqlite3_bind_double(st, 2, (double)now / 1e6);
+    int rc = sq_exec_stmt(ss, st, "take the rows whose updated_at moved");
+    if (rc)
+        return rc;
+    int64_t n = sqlite3_changes64(ss->db);
+    *taken += n;
+    char was[WATCH_MARK_MAX];
+    memcpy(was, mark, sizeof was);
+    return n ? newest_mark(ss, max, was, mark) : 0;
+}
+
+int sq_watch_poll(struct store *s, int64_t now, int64_t *taken)
+{
+    struct sqlite_store *ss = SS(s);
+    struct watch_state ws;
+    *taken = 0;
+    int rc = sq_watch_state_get(s, &ws);
+    if (rc == 0)
+        rc = poll_table(ss, ST_WATCH_POLL_P, ST_WATCH_MAX_P, now, ws.marks.progress, taken);
+    if (rc == 0)
+        rc = poll_table(ss, ST_WATCH_POLL_L, ST_WATCH_MAX_L, now, ws.marks.license, taken);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = sq_stmt(ss, ST_WATCH_MARKS_SET);
+    if (!st)
+        return STORE_ERR;
+    sqlite3_bind_text(st, 1, ws.marks.progress, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ws.marks.license, -1, SQLITE_STATIC);
+    return sq_exec_stmt(ss, st, "move the poll watermarks");
 }
 
 int sq_watch_discard(struct store *s)
