@@ -383,9 +383,9 @@ static void finish_file(struct sink *k, struct check_run *run, struct check_outc
     }
 }
 
-/* Classify every pair the scan gives: count them into run, stage what
- * changes in the open violations, emit each violation. Returns 0 or a store
- * error. */
+/* Classify every pair the scan gives: count them into run (or take the
+ * scan's counts, when it left the consistent pairs out), stage what changes
+ * in the open violations, emit each violation. Returns 0 or a store error. */
 static int classify_all(struct sink *k, struct store_scan *scan, struct check_run *run)
 {
     struct store *s = k->s;
@@ -415,7 +415,17 @@ static int classify_all(struct sink *k, struct store_scan *scan, struct check_ru
         if ((rc = emit(k, &p, &v)) != 0)
             return rc;
     }
-    return rc < 0 ? rc : 0;
+    if (rc < 0)
+        return rc;
+    /* A scan that left the consistent pairs out counted every pair. */
+    int64_t pairs, users;
+    if (k->read->ops->pair_scan_totals &&
+        k->read->ops->pair_scan_totals(scan, &pairs, &users) == 1) {
+        run->total_checked = pairs;
+        run->users_checked = users;
+        run->consistent = pairs - run->inconsistent;
+    }
+    return 0;
 }
 
 /* Note in the day log where a check with a replica configured read its pairs
@@ -682,7 +692,7 @@ static int execute_full(struct store *s, const struct check_options *o,
         if (o->watch_poll && (rc = r->ops->watch_marks(r, &k.marks)) != 0)
             goto store_failed;
     }
-    struct pair_filter all = {.open_violations = true};
+    struct pair_filter all = {.open_violations = true, .inconsistent_only = true};
     if ((rc = r->ops->pair_scan_open(r, &all, &scan)) != 0)
         goto store_failed;
     if ((rc = classify_all(&k, scan, run)) != 0)
@@ -753,7 +763,7 @@ int check_current_violations(struct store *s, const char *spec, const char *dire
     struct check_options o = {.dry_run = true, .direction = direction, .on_violation = cb,
                               .ctx = ctx};
     struct sink k = {.s = s, .read = s, .o = &o, .first = true, .now = time_now_us()};
-    struct pair_filter f = {.spec = spec, .open_violations = true};
+    struct pair_filter f = {.spec = spec, .open_violations = true, .inconsistent_only = true};
     struct store_scan *scan = NULL;
     struct check_run counts = {0}; /* the dry run's figures: not reported here */
     int rc = s->ops->begin(s, STORE_TXN_READ);

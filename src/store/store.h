@@ -58,6 +58,10 @@ struct pair_filter {
     /* A full scan also reports the open violations (pair_levels.open_known),
      * where the backend can merge them into the scan. */
     bool open_violations;
+    /* A full scan may leave out the pairs the coupling rule finds consistent
+     * and count them instead (pair_scan_totals), where the backend
+     * classifies in its query; it returns every inconsistent pair. */
+    bool inconsistent_only;
 };
 
 
@@ -336,6 +340,12 @@ struct store_ops {
     int (*pair_scan_open)(struct store *s, const struct pair_filter *f, struct store_scan **out);
     /* 1: *out filled; 0: end; negative: error. */
     int (*pair_scan_next)(struct store_scan *scan, struct pair_levels *out);
+    /* After pair_scan_next returned 0: 1 when the scan left pairs out
+     * (pair_filter.inconsistent_only), with every pair it read counted into
+     * *pairs and the distinct users into *users, returned or not; 0 when it
+     * returned every pair (the caller counts them). NULL: never leaves any
+     * out. */
+    int (*pair_scan_totals)(struct store_scan *scan, int64_t *pairs, int64_t *users);
     void (*pair_scan_close)(struct store_scan *scan);
 
     /* When the open violation (user, spec, issue) was first seen;

@@ -464,6 +464,75 @@ static void empty_store_is_healthy(void **state)
     store_close(s);
 }
 
+/* The counts stay exact whichever pairs are inconsistent: a backend that
+ * leaves the consistent pairs out of the scan counts them itself (the last
+ * pair consistent or not, no inconsistent pair, nothing else). */
+static void totals_whichever_pairs_are_inconsistent(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        struct {
+            int user;
+            const char *spec;
+            int progress, license;
+        } pair[4];
+        int pairs, users, inconsistent;
+    } cases[] = {
+        {"last-consistent", {{0, "PLAYER", 2, 3}, {0, "COACH", 1, 1}, {1, "PLAYER", 2, 2}}, 3, 2, 1},
+        {"last-inconsistent", {{0, "PLAYER", 2, 2}, {1, "COACH", 1, 1}, {1, "PLAYER", 3, 0}}, 3, 2, 1},
+        {"none-inconsistent", {{0, "COACH", 1, 1}, {1, "PLAYER", 2, 2}, {2, "INTERNSHIP", 3, 3}},
+         3, 3, 0},
+        {"all-inconsistent", {{0, "COACH", 1, 2}, {0, "PLAYER", 0, 3}, {1, "INTERNSHIP", 2, 0}},
+         3, 2, 3},
+        {"consistent-user-between",
+         {{0, "COACH", 1, 2}, {1, "COACH", 1, 1}, {1, "PLAYER", 2, 2}, {2, "PLAYER", 1, 0}}, 4, 3, 2},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char dir[512], name[64];
+        snprintf(name, sizeof name, "check-totals-%s", cases[c].name);
+        struct store *s = tu_store(name, dir);
+        int64_t user[3];
+        for (int i = 0; i < 3; i++) {
+            char tag[16];
+            snprintf(tag, sizeof tag, "t%d", i);
+            user[i] = tu_user(s, tag, NULL);
+        }
+        for (int i = 0; i < 4 && cases[c].pair[i].spec; i++)
+            tu_pair(s, user[cases[c].pair[i].user], cases[c].pair[i].spec,
+                    cases[c].pair[i].progress, cases[c].pair[i].license);
+        struct seen seen = {.n = 0};
+        struct check_options o = opts(dir, false);
+        o.on_violation = collect;
+        o.ctx = &seen;
+        struct check_outcome out;
+        char err[300];
+        assert_int_equal(check_execute(s, &o, &out, err, sizeof err), 0);
+        assert_int_equal(out.run.total_checked, cases[c].pairs);
+        assert_int_equal(out.run.users_checked, cases[c].users);
+        assert_int_equal(out.run.inconsistent, cases[c].inconsistent);
+        assert_int_equal(out.run.consistent, cases[c].pairs - cases[c].inconsistent);
+        assert_int_equal(seen.n, cases[c].inconsistent);
+        struct check_run recorded;
+        assert_int_equal(s->ops->check_latest(s, &recorded), 0);
+        assert_int_equal(recorded.total_checked, cases[c].pairs);
+        assert_int_equal(recorded.users_checked, cases[c].users);
+        assert_int_equal(recorded.consistent, cases[c].pairs - cases[c].inconsistent);
+        /* The file says the same. */
+        char path[900];
+        snprintf(path, sizeof path, "%s/%s", dir, out.run.report_file);
+        json_error_t je;
+        json_t *rep = json_load_file(path, 0, &je);
+        assert_non_null(rep);
+        assert_int_equal(json_integer_value(json_object_get(rep, "total_checked")),
+                         cases[c].pairs);
+        assert_int_equal(json_array_size(json_object_get(rep, "violations")),
+                         cases[c].inconsistent);
+        json_decref(rep);
+        store_close(s);
+    }
+}
+
 struct by_type {
     int64_t n[8];
 };
@@ -560,6 +629,7 @@ int main(void)
         BOTH(thousands_of_specializations),
         BOTH(rows_behind_lockstep),
         cmocka_unit_test(empty_store_is_healthy),
+        cmocka_unit_test(totals_whichever_pairs_are_inconsistent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

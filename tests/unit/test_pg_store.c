@@ -6,7 +6,8 @@
  * pair's missing row at once neither fail nor deadlock; a connection lost
  * inside a transaction fails the rest of it until rolled back; a check's
  * violations are staged in batches and recorded once; 51,500 pairs with
- * orphans of both sides stream in order with their details; writers racing
+ * orphans of both sides stream in order with their details (a sweep: the
+ * inconsistent ones alone, every pair counted); writers racing
  * to create the same pairs all succeed with exact xp totals. */
 #include "service/check.h"
 #include "service/enforcer.h"
@@ -491,9 +492,11 @@ static void bulk_fill(const char *dir)
 }
 
 /* Scan everything (or what the filter keeps) in one read transaction,
- * checking order and the per-pair details; counts into e. */
+ * checking order and the per-pair details; counts into e, and the scan's own
+ * counts (pair_scan_totals: pairs, users; -1 when it returned every pair)
+ * into totals. */
 static void bulk_scan(struct store *s, const struct pair_filter *f, int64_t want_first_seen,
-                      struct bulk_expect *e)
+                      struct bulk_expect *e, int64_t totals[2])
 {
     memset(e, 0, sizeof *e);
     assert_int_equal(s->ops->begin(s, STORE_TXN_READ), 0);
@@ -528,6 +531,8 @@ static void bulk_scan(struct store *s, const struct pair_filter *f, int64_t want
         assert_int_equal(p.first_seen, want_first_seen);
     }
     assert_int_equal(rc, 0);
+    if (s->ops->pair_scan_totals(sc, &totals[0], &totals[1]) != 1)
+        totals[0] = totals[1] = -1;
     s->ops->pair_scan_close(sc);
     assert_int_equal(s->ops->commit(s), 0);
 }
@@ -543,9 +548,11 @@ static void fifty_thousand_pairs_through_the_cursor(void **state)
     struct store *s = tu_store("pg-scan-bulk", dir);
     bulk_fill(dir);
     struct bulk_expect want, got;
+    int64_t totals[2];
     bulk_expected(&want);
     assert_true(want.pairs > 50000);
-    bulk_scan(s, NULL, 0, &got); /* nothing recorded yet: first_seen 0 */
+    bulk_scan(s, NULL, 0, &got, totals); /* nothing recorded yet: first_seen 0 */
+    assert_int_equal(totals[0], -1);
     assert_int_equal(got.pairs, want.pairs);
     assert_int_equal(got.consistent, want.consistent);
     assert_int_equal(got.mismatch, want.mismatch);
@@ -562,17 +569,27 @@ static void fifty_thousand_pairs_through_the_cursor(void **state)
     assert_int_equal(out.run.users_checked, BULK_USERS);
     assert_int_equal(out.run.inconsistent,
                      want.mismatch + want.missing_license + want.missing_progress);
-    bulk_scan(s, NULL, out.run.timestamp, &got);
+    bulk_scan(s, NULL, out.run.timestamp, &got, totals);
     assert_int_equal(got.pairs, want.pairs);
+    /* A sweep returns the inconsistent pairs alone, with their details, and
+     * counts every pair and user. */
+    struct pair_filter sweep = {.inconsistent_only = true};
+    bulk_scan(s, &sweep, out.run.timestamp, &got, totals);
+    assert_int_equal(got.consistent, 0);
+    assert_int_equal(got.mismatch, want.mismatch);
+    assert_int_equal(got.missing_license, want.missing_license);
+    assert_int_equal(got.missing_progress, want.missing_progress);
+    assert_int_equal(totals[0], want.pairs);
+    assert_int_equal(totals[1], BULK_USERS);
     /* Filters: one user (PLAYER without license, COACH license only,
      * INTERNSHIP progress only), one specialization. */
     struct pair_filter one_user = {.user_id = 20};
-    bulk_scan(s, &one_user, out.run.timestamp, &got);
+    bulk_scan(s, &one_user, out.run.timestamp, &got, totals);
     assert_int_equal(got.pairs, 3);
     assert_int_equal(got.missing_license, 2);
     assert_int_equal(got.missing_progress, 1);
     struct pair_filter coach = {.spec = "COACH"};
-    bulk_scan(s, &coach, out.run.timestamp, &got);
+    bulk_scan(s, &coach, out.run.timestamp, &got, totals);
     assert_int_equal(got.pairs, BULK_USERS / 3 + BULK_USERS / 5 - BULK_USERS / 15);
     assert_int_equal(got.missing_progress, want.missing_progress);
     store_close(s);

@@ -65,6 +65,8 @@ enum stmt_id {
     Q_SCAN_SPEC,
     Q_SCAN_USER_SPEC,
     Q_SCAN_ALL_KEYED, /* the full scan when both tables keep a unique pair key */
+    Q_SCAN_SWEEP,     /* the full scan that sends consistent pairs as their key only */
+    Q_SCAN_SWEEP_KEYED,
     Q_SCAN_FETCH,
     Q_SCAN_CLOSE,
     Q_VIOLATION_FIRST_SEEN,
@@ -319,9 +321,10 @@ int pg_user_pairs(struct store *s, int64_t user, store_pair_rows_cb cb, void *ct
 
 /* ---- the pair scan (pg_scan.c) ------------------------------------------------------- */
 
-/* store_ops.pair_scan_open, _next and _close. */
+/* store_ops.pair_scan_open, _next, _totals and _close. */
 int pg_pair_scan_open(struct store *s, const struct pair_filter *f, struct store_scan **out);
 int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out);
+int pg_pair_scan_totals(struct store_scan *sc, int64_t *pairs, int64_t *users);
 void pg_pair_scan_close(struct store_scan *sc);
 /* Collect the FETCH the open scan sent ahead, if any, and keep its result for
  * the scan's next batch: afterwards the connection is free for another

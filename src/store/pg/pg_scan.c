@@ -1,6 +1,7 @@
 /* pg_scan.c — the PostgreSQL store's pair scan: one server-side merge join
  * of progress and licenses (its SQL: pg_statements.c, SCAN_FORMAT), read
- * through a cursor a batch at a time, the next batch fetched while one is read. */
+ * through a cursor a batch at a time, the next batch fetched while one is read;
+ * a sweep (SWEEP_FORMAT) counts the consistent pairs and returns the rest. */
 #include "model/pair.h"
 #include "store/pg/pg_private.h"
 
@@ -9,7 +10,7 @@
 #include <string.h>
 
 /* An open pair scan: the batch being read, the one fetched ahead, and the
- * last pair returned (the order check). */
+ * last pair read (the order check); a sweep's counts. */
 struct store_scan {
     struct pg_store *ps;
     PGresult *batch;
@@ -20,8 +21,12 @@ struct store_scan {
     bool pending;
     PGresult *prefetched; /* collected early because another call needed the connection */
     int64_t last_user;
-    char last_spec[SPEC_ID_MAX];
-    bool any;
+    char last_spec[SPEC_ID_MAX]; /* the last pair's, when spec_known */
+    bool any, spec_known;
+    /* A sweep (pair_filter.inconsistent_only): consistent pairs come as their
+     * user alone and are counted here, not returned. */
+    bool sweep;
+    int64_t pairs, users;
 };
 
 /* Wait for a FETCH sent ahead; the result (or NULL) stays with the scan. */
@@ -52,8 +57,11 @@ int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
     if (s->in_txn != (int)STORE_TXN_READ + 1 && s->in_txn != (int)STORE_TXN_WRITE + 1)
         return store_fail(s, STORE_ERR, "the pair scan needs an open transaction");
     bool by_user = f && f->user_id > 0, by_spec = f && f->spec;
+    bool sweep = f && f->inconsistent_only && !by_user && !by_spec;
     enum stmt_id id = by_user ? (by_spec ? Q_SCAN_USER_SPEC : Q_SCAN_USER)
-                              : (by_spec ? Q_SCAN_SPEC : Q_SCAN_ALL);
+                      : by_spec ? Q_SCAN_SPEC
+                      : sweep   ? Q_SCAN_SWEEP
+                                : Q_SCAN_ALL;
     struct params p = {0};
     int n = 0;
     if (by_user)
@@ -66,8 +74,9 @@ int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
                             ps->domain.name[DOMAIN_LICENSE_USER],
                             ps->domain.name[DOMAIN_LICENSE_SPEC]};
     PGresult *plan = pg_run(ps, Q_SCAN_PLAN, 4, names, "prepare the pair scan", &rc);
-    if (plan && id == Q_SCAN_ALL && PQntuples(plan) == 1 && PQgetvalue(plan, 0, 3)[0] == 't')
-        id = Q_SCAN_ALL_KEYED;
+    if (plan && (id == Q_SCAN_ALL || id == Q_SCAN_SWEEP) && PQntuples(plan) == 1 &&
+        PQgetvalue(plan, 0, 4)[0] == 't')
+        id = id == Q_SCAN_SWEEP ? Q_SCAN_SWEEP_KEYED : Q_SCAN_ALL_KEYED;
     PQclear(plan);
     if (rc == 0)
         rc = pg_exec_q(ps, id, n, p.v, "open the pair scan");
@@ -79,6 +88,7 @@ int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
         return store_fail(s, STORE_ERR, "out of memory");
     }
     sc->ps = ps;
+    sc->sweep = sweep;
     ps->scan = sc;
     *out = sc;
     return 0;
@@ -106,86 +116,177 @@ static int64_t fast_i64(const char *p)
     return neg ? -v : v;
 }
 
-/* One side of a scanned pair: its level (column lc; NULL when the level is
- * NULL) and its row count (column nc; NULL when one). */
-static void scan_side(PGresult *r, int i, int lc, int nc, bool present, int *level,
-                      bool *level_null, int64_t *rows)
+/* One side of a scanned pair from its level's text (NULL when the level is
+ * NULL) and its row count's (NULL when one). */
+static void side_of(bool present, const char *level_text, const char *rows_text, int *level,
+                    bool *level_null, int64_t *rows)
 {
-    *rows = !present ? 0 : PQgetisnull(r, i, nc) ? 1 : fast_i64(PQgetvalue(r, i, nc));
-    int64_t v = present && !PQgetisnull(r, i, lc) ? fast_i64(PQgetvalue(r, i, lc)) : 0;
-    *level_null = present && (PQgetisnull(r, i, lc) || v <= INT32_MIN || v > INT32_MAX);
+    *rows = !present ? 0 : rows_text ? fast_i64(rows_text) : 1;
+    int64_t v = present && level_text ? fast_i64(level_text) : 0;
+    *level_null = present && (!level_text || v <= INT32_MIN || v > INT32_MAX);
     *level = *level_null ? 0 : (int)v;
 }
 
-int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
+/* Column c of row i as text, or NULL when it is NULL. */
+static const char *text_or_null(PGresult *r, int i, int c)
 {
-    struct pg_store *ps = sc->ps;
-    if (sc->row >= sc->rows) {
-        if (sc->done)
-            return 0;
-        PQclear(sc->batch);
-        sc->batch = NULL;
-        int rc = 0;
-        if (sc->prefetched) {
-            sc->batch = sc->prefetched;
-            sc->prefetched = NULL;
-        } else {
-            if (!sc->pending)
-                rc = send_fetch(sc);
-            if (rc == 0)
-                sc->batch = collect_prefetch(sc);
-        }
-        if (rc)
-            return rc;
-        if (PQresultStatus(sc->batch) != PGRES_TUPLES_OK) {
-            rc = pg_fail_result(ps, sc->batch, "scan pairs");
-            sc->batch = NULL;
-            return rc;
-        }
-        sc->rows = PQntuples(sc->batch);
-        sc->row = 0;
-        if (sc->rows < PG_SCAN_FETCH)
-            sc->done = true;
-        else if ((rc = send_fetch(sc)) != 0) /* the next batch, while this one is read */
-            return rc;
-        if (sc->rows == 0)
-            return 0;
-    }
-    PGresult *r = sc->batch;
-    int i = sc->row++;
+    return PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
+}
+
+/* A row of SCAN_FORMAT into out: u, sp, progress row, license row, levels,
+ * row counts (NULL: one), max_levels (NULL: unknown), email, first_seen. */
+static void scan_row(PGresult *r, int i, struct pair_levels *out)
+{
     out->user_id = fast_i64(PQgetvalue(r, i, 0));
     int n = PQgetlength(r, i, 1);
     if (n >= SPEC_ID_MAX)
         n = SPEC_ID_MAX - 1;
     memcpy(out->spec, PQgetvalue(r, i, 1), (size_t)n);
     out->spec[n] = '\0';
-    /* Columns of SCAN_FORMAT: u, sp, progress row, license row, levels,
-     * row counts (NULL: one), max_levels (NULL: unknown), email, first_seen. */
     out->has_progress = PQgetvalue(r, i, 2)[0] == 't';
     out->has_license = PQgetvalue(r, i, 3)[0] == 't';
-    scan_side(r, i, 4, 6, out->has_progress, &out->progress_level, &out->progress_level_null,
-              &out->progress_rows);
-    scan_side(r, i, 5, 7, out->has_license, &out->license_level, &out->license_level_null,
-              &out->license_rows);
+    side_of(out->has_progress, text_or_null(r, i, 4), text_or_null(r, i, 6),
+            &out->progress_level, &out->progress_level_null, &out->progress_rows);
+    side_of(out->has_license, text_or_null(r, i, 5), text_or_null(r, i, 7), &out->license_level,
+            &out->license_level_null, &out->license_rows);
     int64_t max = PQgetisnull(r, i, 8) ? 0 : fast_i64(PQgetvalue(r, i, 8));
     out->max_level = max > 0 && max <= INT32_MAX ? (int)max : 0;
     out->has_details = pair_is_violation(pair_state_of(out));
-    out->open_known = out->has_open = false;
     if (out->has_details) {
         c_copy(r, i, 9, out->user_email, sizeof out->user_email);
         out->first_seen = c_i64(r, i, 10);
-    } else {
-        out->user_email[0] = '\0';
-        out->first_seen = 0;
     }
-    /* The merge join returns pairs in order; make sure of it. */
-    if (sc->any && (out->user_id < sc->last_user ||
-                    (out->user_id == sc->last_user && strcmp(out->spec, sc->last_spec) <= 0)))
-        return store_fail(&ps->base, STORE_ERR, "the pair scan returned pairs out of order");
+}
+
+/* The fields of a sweep's inconsistent pair before its specialization. */
+enum { SWEEP_PK, SWEEP_LK, SWEEP_PL, SWEEP_LL, SWEEP_PN, SWEEP_LN, SWEEP_MX, SWEEP_FIRST_SEEN,
+       SWEEP_FIELDS };
+
+/* A row of SWEEP_FORMAT with its pair's text d (see there: "pk lk pl ll pn
+ * ln mx first_seen N:<sp><email>", NULL as empty) into out. Returns 0, or -1
+ * when d is not of that form. */
+static int sweep_row(PGresult *r, int i, const char *d, struct pair_levels *out)
+{
+    const char *field[SWEEP_FIELDS];
+    for (int f = 0; f < SWEEP_FIELDS; f++) {
+        const char *end = strchr(d, ' ');
+        if (!end)
+            return -1;
+        field[f] = end > d ? d : NULL;
+        d = end + 1;
+    }
+    size_t sp_len = 0;
+    for (; *d >= '0' && *d <= '9'; d++)
+        sp_len = sp_len * 10 + (size_t)(*d - '0');
+    if (*d++ != ':' || sp_len > strlen(d))
+        return -1;
+    out->user_id = fast_i64(PQgetvalue(r, i, 0));
+    size_t n = sp_len < SPEC_ID_MAX ? sp_len : SPEC_ID_MAX - 1;
+    memcpy(out->spec, d, n);
+    out->spec[n] = '\0';
+    snprintf(out->user_email, sizeof out->user_email, "%s", d + sp_len);
+    out->has_progress = field[SWEEP_PK] && field[SWEEP_PK][0] == 't';
+    out->has_license = field[SWEEP_LK] && field[SWEEP_LK][0] == 't';
+    side_of(out->has_progress, field[SWEEP_PL], field[SWEEP_PN], &out->progress_level,
+            &out->progress_level_null, &out->progress_rows);
+    side_of(out->has_license, field[SWEEP_LL], field[SWEEP_LN], &out->license_level,
+            &out->license_level_null, &out->license_rows);
+    int64_t max = field[SWEEP_MX] ? fast_i64(field[SWEEP_MX]) : 0;
+    out->max_level = max > 0 && max <= INT32_MAX ? (int)max : 0;
+    out->first_seen = field[SWEEP_FIRST_SEEN] ? fast_i64(field[SWEEP_FIRST_SEEN]) : 0;
+    out->has_details = true;
+    return 0;
+}
+
+/* The next batch into sc->batch when the current one is read. Returns 1
+ * when a row is there to read, 0 at the end, or a store error. */
+static int next_row(struct store_scan *sc)
+{
+    if (sc->row < sc->rows)
+        return 1;
+    if (sc->done)
+        return 0;
+    PQclear(sc->batch);
+    sc->batch = NULL;
+    int rc = 0;
+    if (sc->prefetched) {
+        sc->batch = sc->prefetched;
+        sc->prefetched = NULL;
+    } else {
+        if (!sc->pending)
+            rc = send_fetch(sc);
+        if (rc == 0)
+            sc->batch = collect_prefetch(sc);
+    }
+    if (rc)
+        return rc;
+    if (PQresultStatus(sc->batch) != PGRES_TUPLES_OK) {
+        rc = pg_fail_result(sc->ps, sc->batch, "scan pairs");
+        sc->batch = NULL;
+        return rc;
+    }
+    sc->rows = PQntuples(sc->batch);
+    sc->row = 0;
+    if (sc->rows < PG_SCAN_FETCH)
+        sc->done = true;
+    else if ((rc = send_fetch(sc)) != 0) /* the next batch, while this one is read */
+        return rc;
+    return sc->rows > 0;
+}
+
+/* Count a pair of `user` (spec: NULL when not read) in the order check and
+ * the sweep's counts. Returns 0, or a store error when the pairs come out of
+ * order: the merge join returns them in order, and the users are counted by
+ * that. */
+static int count_pair(struct store_scan *sc, int64_t user, const char *spec)
+{
+    if (sc->any && (user < sc->last_user ||
+                    (user == sc->last_user && spec && sc->spec_known &&
+                     strcmp(spec, sc->last_spec) <= 0)))
+        return store_fail(&sc->ps->base, STORE_ERR, "the pair scan returned pairs out of order");
+    if (!sc->any || user != sc->last_user)
+        sc->users++;
+    sc->pairs++;
     sc->any = true;
-    sc->last_user = out->user_id;
-    memcpy(sc->last_spec, out->spec, sizeof sc->last_spec);
-    return 1;
+    sc->last_user = user;
+    sc->spec_known = spec != NULL;
+    if (spec)
+        memcpy(sc->last_spec, spec, sizeof sc->last_spec);
+    return 0;
+}
+
+int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
+{
+    int rc;
+    PGresult *r;
+    int i;
+    const char *details = NULL; /* a sweep's inconsistent pair */
+    for (;;) {
+        if ((rc = next_row(sc)) != 1)
+            return rc;
+        r = sc->batch;
+        i = sc->row++;
+        if (!sc->sweep || (details = text_or_null(r, i, 1)) != NULL)
+            break;
+        /* A consistent pair of a sweep: counted, not returned. */
+        if ((rc = count_pair(sc, fast_i64(PQgetvalue(r, i, 0)), NULL)) != 0)
+            return rc;
+    }
+    out->open_known = out->has_open = false;
+    out->user_email[0] = '\0';
+    out->first_seen = 0;
+    if (!details)
+        scan_row(r, i, out);
+    else if (sweep_row(r, i, details, out) != 0)
+        return store_fail(&sc->ps->base, STORE_ERR, "the pair scan returned a pair it cannot read");
+    return (rc = count_pair(sc, out->user_id, out->spec)) != 0 ? rc : 1;
+}
+
+int pg_pair_scan_totals(struct store_scan *sc, int64_t *pairs, int64_t *users)
+{
+    *pairs = sc->pairs;
+    *users = sc->users;
+    return sc->sweep;
 }
 
 void pg_pair_scan_close(struct store_scan *sc)

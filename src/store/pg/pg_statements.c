@@ -37,16 +37,37 @@
  * (pair_sql_issue, the ISSUE argument, over the columns of y). OFFSET 0 keeps
  * each level a level of its own, so the rule is evaluated once per pair. A
  * template (store/domain_sql.h): each side is read through the mapped names
- * and renamed to domain.md's. */
+ * and renamed to domain.md's.
+ * The sweep (Q_SCAN_SWEEP, Q_SCAN_SWEEP_KEYED: a full check, which needs
+ * only the inconsistent pairs and the counts) sends a consistent pair as its
+ * user and a NULL, and an inconsistent one as its user and one text of the
+ * other columns (pg_scan.c reads it): "pk lk pl ll pn ln mx first_seen
+ * N:<sp><email>", NULL as empty, N the bytes of sp. Sending and parsing every
+ * column of every pair cost more than the join itself, and so did NULL-ing
+ * each column of a consistent pair (one CASE per column per pair) and
+ * counting the pairs with window functions on the server (each copies every
+ * row into its own store). */
 #define SCAN_FORMAT                                                                      \
     "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "                                       \
     "SELECT x.u, x.sp, x.pk IS NOT NULL, x.lk IS NOT NULL, x.pl, x.ll, x.pn, x.ln, x.mx, " \
-    "CASE WHEN x.issue IS NOT NULL THEN "                                                \
-    " (SELECT u.{users_email} FROM {users_table} u WHERE u.{users_id} = x.u) END, "      \
-    "CASE WHEN x.issue IS NOT NULL THEN "                                                \
-    " (SELECT (extract(epoch FROM v.first_seen) * 1000000)::bigint FROM violations v "   \
-    "  WHERE v.user_id = x.u AND v.specialization = x.sp AND v.issue_type = x.issue "    \
-    "  AND v.resolved_at IS NULL) END "                                                  \
+    "CASE WHEN x.issue IS NOT NULL THEN " SCAN_EMAIL " END, "                            \
+    "CASE WHEN x.issue IS NOT NULL THEN " SCAN_FIRST_SEEN " END " SCAN_PAIRS
+#define SWEEP_FORMAT                                                                     \
+    "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "                                       \
+    "SELECT x.u, CASE WHEN x.issue IS NOT NULL THEN "                                    \
+    "format('%%s %%s %%s %%s %%s %%s %%s %%s %%s:%%s%%s', x.pk IS NOT NULL, "            \
+    "x.lk IS NOT NULL, x.pl, x.ll, x.pn, x.ln, x.mx, " SCAN_FIRST_SEEN ", "              \
+    "octet_length(x.sp), x.sp, " SCAN_EMAIL ") END " SCAN_PAIRS
+/* An inconsistent pair's email, and first_seen of its open violation of the
+ * pair's current issue type. */
+#define SCAN_EMAIL "(SELECT u.{users_email} FROM {users_table} u WHERE u.{users_id} = x.u)"
+#define SCAN_FIRST_SEEN                                                                  \
+    "(SELECT (extract(epoch FROM v.first_seen) * 1000000)::bigint FROM violations v "   \
+    " WHERE v.user_id = x.u AND v.specialization = x.sp AND v.issue_type = x.issue "    \
+    " AND v.resolved_at IS NULL)"
+/* The pairs with their issue type (x), from both sides (%2$s, %3$s), the
+ * maximum level (%4$s) and the rule (%1$s). */
+#define SCAN_PAIRS                                                                       \
     "FROM (SELECT y.*, %1$s AS issue FROM ("                                             \
     "SELECT coalesce(p.student_id, l.user_id) AS u, "                                    \
     "coalesce(p.specialization_id, l.specialization_type) AS sp, "                       \
@@ -247,6 +268,10 @@ static const char *const sql[Q_COUNT] = {
     [Q_SCAN_PLAN] = "SELECT set_config('enable_hashjoin', 'off', true), "
                     "set_config('enable_nestloop', 'off', true), "
                     "set_config('enable_hashagg', 'off', true), "
+                    /* Compiling the rule's expressions (JIT, for a query
+                     * this costly) took longer than evaluating them: at
+                     * 1 M pairs about 0.8 s of a 2.4 s scan. */
+                    "set_config('jit', 'off', true), "
                     /* Whether both tables have a valid unique index whose key
                      * columns are among the pair's two: then no pair has two
                      * rows of a table, and the full scan need not group. The
@@ -262,7 +287,7 @@ static const char *const sql[Q_COUNT] = {
                     "  SELECT 1 FROM generate_series(0, i.indnkeyatts - 1) k "
                     "  WHERE i.indkey[k] NOT IN (SELECT a.attnum FROM pg_attribute a "
                     "   WHERE a.attrelid = i.indrelid AND a.attname IN (t.u, t.s)))))",
-    /* Q_SCAN_ALL … Q_SCAN_ALL_KEYED: rule_template() */
+    /* Q_SCAN_ALL … Q_SCAN_SWEEP_KEYED: rule_template() */
     [Q_SCAN_FETCH] = "FETCH FORWARD " NUMBER_TEXT(PG_SCAN_FETCH) " FROM lockstep_pairs",
     [Q_SCAN_CLOSE] = "CLOSE lockstep_pairs",
     [Q_VIOLATION_FIRST_SEEN] = STMT_VIOLATION_FIRST_SEEN,
@@ -594,14 +619,14 @@ static int max_level_expr(const struct domain_map *m, const char *spec, char *ou
     return rc;
 }
 
-/* The two sides of scan statement `id` (Q_SCAN_ALL … Q_SCAN_ALL_KEYED) into
- * side[2][1024]. Returns 0, or -1 when they do not fit. */
+/* The two sides of scan statement `id` (Q_SCAN_ALL … Q_SCAN_SWEEP_KEYED)
+ * into side[2][1024]. Returns 0, or -1 when they do not fit. */
 static int scan_sides(const struct domain_map *m, enum stmt_id id, char side[2][1024])
 {
     /* Q_SCAN_ALL … Q_SCAN_USER_SPEC: grouped, by filter; Q_SCAN_ALL_KEYED: the
-     * full scan over keyed tables. */
-    bool keyed = id == Q_SCAN_ALL_KEYED;
-    int i = keyed ? 0 : (int)(id - Q_SCAN_ALL);
+     * full scan over keyed tables; the sweeps: full scans, grouped or keyed. */
+    bool keyed = id == Q_SCAN_ALL_KEYED || id == Q_SCAN_SWEEP_KEYED;
+    int i = keyed || id == Q_SCAN_SWEEP ? 0 : (int)(id - Q_SCAN_ALL);
     const char *const(*where)[2] = m->attached ? scan_where_attached : scan_where;
     int n0, n1;
     if (m->attached && keyed) {
@@ -622,7 +647,7 @@ static int scan_sides(const struct domain_map *m, enum stmt_id id, char side[2][
 
 /* The template of a statement that applies the coupling rule over both
  * sides and the maximum level: a scan statement (Q_SCAN_ALL …
- * Q_SCAN_ALL_KEYED) or Q_PAIRS_GET, into out[len]. Returns 0, or -1 when it
+ * Q_SCAN_SWEEP_KEYED) or Q_PAIRS_GET, into out[len]. Returns 0, or -1 when it
  * does not fit. */
 static int rule_template(const struct domain_map *m, enum stmt_id id, char *out, size_t len)
 {
@@ -645,7 +670,8 @@ static int rule_template(const struct domain_map *m, enum stmt_id id, char *out,
                      m->attached ? KEY_PROGRESS_ATTACHED : KEY_PROGRESS,
                      m->attached ? KEY_LICENSE_ATTACHED : KEY_LICENSE, mx);
     else if (scan_sides(m, id, side) == 0)
-        n = snprintf(out, len, SCAN_FORMAT, issue, side[0], side[1], mx);
+        n = snprintf(out, len, id >= Q_SCAN_SWEEP ? SWEEP_FORMAT : SCAN_FORMAT, issue, side[0],
+                     side[1], mx);
     free(mx);
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
@@ -659,7 +685,7 @@ const char *pg_statement_text(struct pg_store *ps, enum stmt_id id, char *err,
         return ps->sql[id];
     const char *tmpl = ps->attached && attached_sql[id] ? attached_sql[id] : sql[id];
     char *text = NULL;
-    if ((id >= Q_SCAN_ALL && id <= Q_SCAN_ALL_KEYED) || id == Q_PAIRS_GET) {
+    if ((id >= Q_SCAN_ALL && id <= Q_SCAN_SWEEP_KEYED) || id == Q_PAIRS_GET) {
         text = malloc(32768);
         if (!text || rule_template(&ps->domain, id, text, 32768) != 0) {
             free(text);
@@ -741,7 +767,7 @@ int pg_prepare(struct pg_store *ps, enum stmt_id id, char name[16], const char *
 static int academy_path(struct pg_store *ps, enum stmt_id id, const char *what)
 {
     const char *tmpl = attached_sql[id] ? attached_sql[id] : sql[id];
-    bool qualified = (id >= Q_SCAN_ALL && id <= Q_SCAN_ALL_KEYED) || /* made from templates */
+    bool qualified = (id >= Q_SCAN_ALL && id <= Q_SCAN_SWEEP_KEYED) || /* made from templates */
                      id == Q_PAIRS_GET ||
                      id == Q_CREATE_CLAIM || /* an advisory lock: no table */
                      (tmpl && strchr(tmpl, '{') != NULL);

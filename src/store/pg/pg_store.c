@@ -505,6 +505,7 @@ static const struct store_ops pg_ops = {
     .user_pairs = pg_user_pairs,
     .pair_scan_open = pg_pair_scan_open,
     .pair_scan_next = pg_pair_scan_next,
+    .pair_scan_totals = pg_pair_scan_totals,
     .pair_scan_close = pg_pair_scan_close,
     .violation_first_seen = pg_violation_first_seen,
     .check_stage_reset = pg_check_stage_reset,
