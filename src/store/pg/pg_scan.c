@@ -184,7 +184,6 @@ static int sweep_row(PGresult *r, int i, const char *d, struct pair_levels *out)
     size_t n = sp_len < SPEC_ID_MAX ? sp_len : SPEC_ID_MAX - 1;
     memcpy(out->spec, d, n);
     out->spec[n] = '\0';
-    snprintf(out->user_email, sizeof out->user_email, "%s", d + sp_len);
     out->has_progress = field[SWEEP_PK] && field[SWEEP_PK][0] == 't';
     out->has_license = field[SWEEP_LK] && field[SWEEP_LK][0] == 't';
     side_of(out->has_progress, field[SWEEP_PL], field[SWEEP_PN], &out->progress_level,
@@ -193,8 +192,11 @@ static int sweep_row(PGresult *r, int i, const char *d, struct pair_levels *out)
             &out->license_level_null, &out->license_rows);
     int64_t max = field[SWEEP_MX] ? fast_i64(field[SWEEP_MX]) : 0;
     out->max_level = max > 0 && max <= INT32_MAX ? (int)max : 0;
-    out->first_seen = field[SWEEP_FIRST_SEEN] ? fast_i64(field[SWEEP_FIRST_SEEN]) : 0;
-    out->has_details = true;
+    out->has_details = pair_is_violation(pair_state_of(out));
+    if (out->has_details) {
+        snprintf(out->user_email, sizeof out->user_email, "%s", d + sp_len);
+        out->first_seen = field[SWEEP_FIRST_SEEN] ? fast_i64(field[SWEEP_FIRST_SEEN]) : 0;
+    }
     return 0;
 }
 
