@@ -86,7 +86,7 @@ static void probe(struct readiness *r, bool deep, bool *ok, const char **check, 
                  "the store is empty: no progress or license rows, while the last recorded "
                  "check counted %lld pairs",
                  (long long)p.last_check_pairs);
-    } else if (!attached && p.last_check_pairs > 0 && p.users == 0) {
+    } else if (!attached && p.last_check_pairs > 0 && !p.has_users) {
         /* (In attached mode the users are the academy's; Lockstep's own
          * accounts are only logins.) */
         *check = "store_empty";

@@ -81,7 +81,7 @@ typedef int (*store_pair_rows_cb)(void *ctx, const struct progress *p, const str
 /* What the readiness probe saw (store_ops.probe). */
 struct store_probe {
     int schema_version;
-    int64_t users;           /* rows in users */
+    bool has_users;          /* any row in users */
     bool has_pairs;          /* any progress or license row */
     int64_t last_check_pairs; /* total_checked of the latest recorded check; -1: none */
     bool write_busy;         /* the write probe found the lock held by another connection */

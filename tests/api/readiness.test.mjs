@@ -116,3 +116,20 @@ test('pairs emptied behind Lockstep after a check counted them: /readyz 503 stor
     assert.equal(await stopServe(srv), 0);
   }
 });
+
+test('users emptied behind Lockstep, pairs left: /readyz 503 store_empty (no users)', async () => {
+  const dir = freshDir('ready-no-users');
+  lockstep(dir, ['demo']);
+  try { lockstep(dir, ['check']); } catch { /* exit 1: the demo has violations */ }
+  const srv = await startServe(dir, QUIET, ['--no-scheduler']);
+  try {
+    await readyzBecomes(srv.url, 200);
+    // sqlite3 does not enforce foreign keys unless asked: the rows stay.
+    sql(dir, 'DELETE FROM users');
+    const sick = await readyzBecomes(srv.url, 503);
+    assert.equal(sick.body.check, 'store_empty');
+    assert.match(sick.body.reason, /no users, while the last recorded check counted \d+ pairs/);
+  } finally {
+    assert.equal(await stopServe(srv), 0);
+  }
+});

@@ -129,7 +129,7 @@ enum stmt_id {
     Q_ATTEMPT_LIST,
     Q_WATCH_STATE_GET,
     Q_WATCH_PENDING,
-    Q_WATCH_CHANGES,
+    Q_WATCH_CHANGE_USERS,
     Q_PAIRS_GET, /* made from a template with the rule and the maximum level */
     Q_USER_ROWS,
     Q_VIOLATIONS_MOVE,

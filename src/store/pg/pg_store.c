@@ -249,7 +249,7 @@ static int pg_probe(struct store *s, bool deep, struct store_probe *out)
         return PQstatus(ps->conn) == CONNECTION_OK ? 0 : pg_fail_conn(ps, "probe");
     }
     out->schema_version = atoi(PQgetvalue(res, 0, 0));
-    out->users = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    out->has_users = PQgetvalue(res, 0, 1)[0] == 't';
     out->has_pairs = PQgetvalue(res, 0, 2)[0] == 't';
     out->last_check_pairs = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
     PQclear(res);

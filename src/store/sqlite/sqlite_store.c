@@ -136,7 +136,7 @@ static int sq_probe(struct store *s, bool deep, struct store_probe *out)
     rc = probe_sql ? sqlite3_prepare_v2(db, probe_sql, -1, &st, NULL) : SQLITE_ERROR;
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         out->schema_version = sqlite3_column_int(st, 0);
-        out->users = sqlite3_column_int64(st, 1);
+        out->has_users = sqlite3_column_int(st, 1) != 0;
         out->has_pairs = sqlite3_column_int(st, 2) != 0;
         out->last_check_pairs = sqlite3_column_int64(st, 3);
     }
