@@ -2,6 +2,8 @@
  * both stores word alike, made from the counts and lists each one reads. */
 #include "store/attach_doctor.h"
 
+#include "util/buf.h"
+
 #include <stdio.h>
 
 void attach_doctor_vsay(store_doctor_cb cb, void *ctx, const char *name, int verdict,
@@ -67,34 +69,34 @@ void attach_doctor_levels(store_doctor_cb cb, void *ctx, const struct domain_map
                           "%d specializations", specs);
 }
 
-void attach_doctor_spec_ids(store_doctor_cb cb, void *ctx, const struct domain_map *m,
-                            const struct attach_spec_column columns[2])
+void attach_doctor_spec_ids(store_doctor_cb cb, void *ctx, const struct attach_spec_column *cols,
+                            int n)
 {
-    static const enum domain_name table[2] = {DOMAIN_PROGRESS_TABLE, DOMAIN_LICENSE_TABLE};
-    static const enum domain_name column[2] = {DOMAIN_PROGRESS_SPEC, DOMAIN_LICENSE_SPEC};
-    bool all_read = true, fit = true;
-    for (int i = 0; i < 2; i++) {
-        const char *t = m->name[table[i]], *c = m->name[column[i]];
-        if (columns[i].longest < 0) {
-            all_read = false;
+    struct buf fine = BUF_INIT(1024);
+    bool all_fit = true;
+    for (int i = 0; i < n; i++) {
+        const struct attach_spec_column *c = &cols[i];
+        if (c->longest < 0) {
+            all_fit = false;
             attach_doctor_say(cb, ctx, "spec_ids", 2, "GRANT SELECT on the table (docs/attach.md)",
-                              "%s.%s: the specialization ids cannot be read: %s", t, c,
-                              columns[i].error);
-        } else if (columns[i].longest > SPEC_ID_LEN) {
-            fit = false;
+                              "%s: the specialization ids cannot be read: %s", c->where,
+                              c->error);
+        } else if (c->longest > SPEC_ID_LEN) {
+            all_fit = false;
             attach_doctor_say(cb, ctx, "spec_ids", 2,
                               "shorten the ids longer than " SPEC_ID_LEN_TEXT " bytes in the "
                               "academy's tables (docs/attach.md, \"Specialization ids\")",
-                              "%s.%s holds specialization ids of up to %lld bytes ('%s…'); "
-                              "Lockstep handles ids of up to %d bytes and never cuts one: "
-                              "checks and the watcher fail until they are shortened",
-                              t, c, columns[i].longest, columns[i].example, SPEC_ID_LEN);
+                              "%s holds a specialization id of %lld bytes ('%s…'); Lockstep "
+                              "handles ids of up to %d bytes and never cuts one: what reads it (a "
+                              "check, the watcher, the specializations list) fails while it is "
+                              "there",
+                              c->where, c->longest, c->example, SPEC_ID_LEN);
+        } else {
+            buf_printf(&fine, "%s%lld in %s", fine.len ? ", " : "", c->longest, c->where);
         }
     }
-    if (all_read && fit)
-        attach_doctor_say(cb, ctx, "spec_ids", 0, NULL, "specialization ids of up to %lld bytes "
-                          "in %s.%s and %lld in %s.%s (Lockstep handles up to %d)",
-                          columns[0].longest, m->name[table[0]], m->name[column[0]],
-                          columns[1].longest, m->name[table[1]], m->name[column[1]],
-                          SPEC_ID_LEN);
+    if (all_fit)
+        attach_doctor_say(cb, ctx, "spec_ids", 0, NULL, "the longest specialization ids: %s "
+                          "bytes (Lockstep handles up to %d)", buf_str(&fine), SPEC_ID_LEN);
+    buf_free(&fine);
 }

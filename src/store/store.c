@@ -30,11 +30,14 @@ int store_fail(struct store *s, int code, const char *fmt, ...)
 void store_spec_too_long_text(char *out, size_t outlen, const char *id, size_t len,
                               const char *where, int64_t user)
 {
+    char who[40] = "";
+    if (user)
+        snprintf(who, sizeof who, "user %lld: ", (long long)user);
     snprintf(out, outlen,
-             "user %lld: %s holds a specialization id of %zu bytes ('%.*s…'); Lockstep handles "
-             "ids of up to %d bytes and never cuts one: shorten it (lockstep doctor lists the "
-             "columns that hold such ids)",
-             (long long)user, where, len, SPEC_ID_LEN, id, SPEC_ID_LEN);
+             "%s%s holds a specialization id of %zu bytes ('%.*s…'); Lockstep handles ids of up "
+             "to %d bytes and never cuts one: shorten it (lockstep doctor lists the columns that "
+             "hold such ids)",
+             who, where, len, SPEC_ID_LEN, id, SPEC_ID_LEN);
 }
 
 int store_spec_copy(struct store *s, char out[SPEC_ID_MAX], const char *id, size_t len,

@@ -586,7 +586,7 @@ int store_spec_copy(struct store *s, char out[SPEC_ID_MAX], const char *id, size
 int store_domain_spec_copy(struct store *s, const struct domain_map *m, bool license,
                            char out[SPEC_ID_MAX], const char *id, size_t len, int64_t user);
 /* The message of an id longer than SPEC_ID_LEN bytes into out[outlen]: the
- * user, `where` ("table.column"), the id's length (len) and its first bytes
+ * user (0: none), `where` ("table.column"), the id's length (len) and its first bytes
  * (at most SPEC_ID_LEN read from id), and the fix. */
 void store_spec_too_long_text(char *out, size_t outlen, const char *id, size_t len,
                               const char *where, int64_t user);

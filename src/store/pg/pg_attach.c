@@ -357,16 +357,19 @@ static void inspect_rows(struct inspect *in)
                            "true if it is empty on purpose)");
 }
 
-/* Specialization ids: the longest each mapped column holds (a full read:
- * doctor is run by hand). */
+/* Specialization ids: the longest each column that holds them has (a full
+ * read: doctor is run by hand). */
 static void inspect_spec_ids(struct inspect *in)
 {
     const struct domain_map *m = &in->ps->domain;
-    struct attach_spec_column col[2];
+    struct attach_spec_column col[3];
     memset(col, 0, sizeof col);
-    for (int i = 0; i < 2; i++) {
-        const char *v[3] = {m->schema, m->name[pair_tables[i].table],
-                            m->name[pair_tables[i].spec]};
+    const char *table[3] = {m->name[DOMAIN_PROGRESS_TABLE], m->name[DOMAIN_LICENSE_TABLE],
+                            m->name[DOMAIN_SPECS_TABLE]};
+    const char *column[3] = {m->name[DOMAIN_PROGRESS_SPEC], m->name[DOMAIN_LICENSE_SPEC], "id"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(col[i].where, sizeof col[i].where, "%s.%s", table[i], column[i]);
+        const char *v[3] = {m->schema, table[i], column[i]};
         PGresult *q = query(in->ps, "SELECT format('SELECT octet_length(%3$I::text), "
                             "left(%3$I::text, " SPEC_ID_LEN_TEXT ") FROM %1$I.%2$I ORDER BY 1 "
                             "DESC NULLS LAST LIMIT 1', $1::text, $2::text, $3::text)",
@@ -374,16 +377,16 @@ static void inspect_spec_ids(struct inspect *in)
         PGresult *r = q ? query(in->ps, PQgetvalue(q, 0, 0), 0, NULL, col[i].error,
                                 sizeof col[i].error)
                         : NULL;
-        if (!r)
+        if (!r) {
             col[i].longest = -1;
-        else if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+        } else if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
             col[i].longest = atoll(PQgetvalue(r, 0, 0));
             snprintf(col[i].example, sizeof col[i].example, "%s", PQgetvalue(r, 0, 1));
         }
         PQclear(q);
         PQclear(r);
     }
-    attach_doctor_spec_ids(in->cb, in->ctx, m, col);
+    attach_doctor_spec_ids(in->cb, in->ctx, col, 3);
 }
 
 /* Levels: every specialization of the table has a known maximum. */

@@ -3,14 +3,20 @@
 #include "store/pg/pg_private.h"
 
 #include <libpq-fe.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- specializations ---------------------------------------------------------------- */
 
-static void read_spec(const struct pg_store *ps, PGresult *r, int i, struct specialization *sp)
+/* A specialization row i: 0, or STORE_ERR when its id is longer than
+ * SPEC_ID_LEN (store_spec_copy). */
+static int read_spec(struct pg_store *ps, PGresult *r, int i, struct specialization *sp)
 {
     memset(sp, 0, sizeof *sp);
-    c_copy(r, i, 0, sp->id, sizeof sp->id);
+    char where[DOMAIN_IDENT_MAX + 4];
+    snprintf(where, sizeof where, "%s.id", ps->domain.name[DOMAIN_SPECS_TABLE]);
+    int rc = store_spec_copy(&ps->base, sp->id, PQgetvalue(r, i, 0),
+                             (size_t)PQgetlength(r, i, 0), where, 0);
     c_copy(r, i, 1, sp->name, sizeof sp->name);
     /* NULL (an attached table without the column): from [levels]; 0 when
      * it gives none (an unknown_specialization). */
@@ -18,6 +24,7 @@ static void read_spec(const struct pg_store *ps, PGresult *r, int i, struct spec
                                           : (int)c_i64(r, i, 2);
     sp->is_active = c_bool(r, i, 3);
     sp->created_at = c_time(r, i, 4);
+    return rc;
 }
 
 int pg_spec_insert(struct store *s, const struct specialization *sp)
@@ -43,9 +50,9 @@ int pg_spec_get(struct store *s, const char *id, struct specialization *sp)
         return store_fail(s, rc, "unknown specialization %s", id);
     if (!res)
         return rc;
-    read_spec(PS(s), res, 0, sp);
+    rc = read_spec(PS(s), res, 0, sp);
     PQclear(res);
-    return 0;
+    return rc;
 }
 
 int pg_spec_list(struct store *s, store_spec_cb cb, void *ctx)
@@ -57,8 +64,8 @@ int pg_spec_list(struct store *s, store_spec_cb cb, void *ctx)
     int out = 0;
     for (int i = 0; i < PQntuples(res) && out == 0; i++) {
         struct specialization sp;
-        read_spec(PS(s), res, i, &sp);
-        out = cb(ctx, &sp);
+        if ((out = read_spec(PS(s), res, i, &sp)) == 0)
+            out = cb(ctx, &sp);
     }
     PQclear(res);
     return out;

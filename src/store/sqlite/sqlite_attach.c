@@ -176,6 +176,7 @@ static long long count_rows(sqlite3 *db, const char *table)
 static void longest_spec(sqlite3 *db, const char *table, const char *column,
                          struct attach_spec_column *col)
 {
+    snprintf(col->where, sizeof col->where, "%s.%s", table, column);
     char *sql = sqlite3_mprintf("SELECT length(CAST(\"%w\" AS BLOB)), substr(CAST(\"%w\" AS "
                                 "BLOB), 1, " SPEC_ID_LEN_TEXT ") FROM " SQ_ACADEMY ".\"%w\" "
                                 "ORDER BY 1 DESC LIMIT 1", column, column, table);
@@ -244,7 +245,7 @@ int sq_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx)
     } keys[2] = {{DOMAIN_PROGRESS_TABLE, DOMAIN_PROGRESS_USER, DOMAIN_PROGRESS_SPEC},
                  {DOMAIN_LICENSE_TABLE, DOMAIN_LICENSE_USER, DOMAIN_LICENSE_SPEC}};
     long long counts[2];
-    struct attach_spec_column spec_ids[2];
+    struct attach_spec_column spec_ids[3];
     memset(spec_ids, 0, sizeof spec_ids);
     for (int i = 0; i < 2; i++) {
         const char *t = m->name[keys[i].table];
@@ -273,7 +274,8 @@ int sq_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx)
         attach_doctor_rows(cb, ctx, m, counts[0], counts[1],
                            "check [domain] database and the mapping (or set allow_empty = true "
                            "if it is empty on purpose)");
-    attach_doctor_spec_ids(cb, ctx, m, spec_ids);
+    longest_spec(ss->db, m->name[DOMAIN_SPECS_TABLE], "id", &spec_ids[2]);
+    attach_doctor_spec_ids(cb, ctx, spec_ids, 3);
     if (m->name[DOMAIN_SPECS_MAX_LEVELS][0]) {
         attach_doctor_levels(cb, ctx, m, 0, "");
     } else {

@@ -4,15 +4,21 @@
 #include "store/store.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- specializations ----------------------------------------------------- */
 
-static void read_spec(const struct sqlite_store *ss, sqlite3_stmt *st,
-                      struct specialization *sp)
+/* A specialization row of st: 0, or STORE_ERR when its id is longer than
+ * SPEC_ID_LEN (store_spec_copy). */
+static int read_spec(struct sqlite_store *ss, sqlite3_stmt *st, struct specialization *sp)
 {
     memset(sp, 0, sizeof *sp);
-    sq_col_copy(st, 0, sp->id, sizeof sp->id);
+    char where[DOMAIN_IDENT_MAX + 4];
+    snprintf(where, sizeof where, "%s.id", ss->domain.name[DOMAIN_SPECS_TABLE]);
+    const char *id = (const char *)sqlite3_column_text(st, 0);
+    int rc = store_spec_copy(&ss->base, sp->id, id ? id : "",
+                             (size_t)sqlite3_column_bytes(st, 0), where, 0);
     sq_col_copy(st, 1, sp->name, sizeof sp->name);
     /* NULL (an attached table without the column): from [levels]. */
     sp->max_levels = sqlite3_column_type(st, 2) == SQLITE_NULL
@@ -20,6 +26,7 @@ static void read_spec(const struct sqlite_store *ss, sqlite3_stmt *st,
                          : sqlite3_column_int(st, 2);
     sp->is_active = sqlite3_column_int(st, 3) != 0;
     sp->created_at = sq_col_time(st, 4);
+    return rc;
 }
 
 int sq_spec_insert(struct store *s, const struct specialization *sp)
@@ -51,9 +58,9 @@ int sq_spec_get(struct store *s, const char *id, struct specialization *sp)
         return store_fail(s, rc, "unknown specialization %s", id);
     if (rc)
         return rc;
-    read_spec(ss, st, sp);
+    rc = read_spec(ss, st, sp);
     sqlite3_reset(st);
-    return 0;
+    return rc;
 }
 
 int sq_spec_list(struct store *s, store_spec_cb cb, void *ctx)
@@ -65,8 +72,7 @@ int sq_spec_list(struct store *s, store_spec_cb cb, void *ctx)
     int rc, out = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct specialization sp;
-        read_spec(ss, st, &sp);
-        if ((out = cb(ctx, &sp)) != 0)
+        if ((out = read_spec(ss, st, &sp)) != 0 || (out = cb(ctx, &sp)) != 0)
             break;
     }
     if (out == 0 && rc != SQLITE_DONE)

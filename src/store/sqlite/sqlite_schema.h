@@ -329,6 +329,28 @@ static const struct store_migration sqlite_migrations[] = {
      "CREATE TRIGGER lockstep_specs_delete AFTER DELETE ON specializations"
      " BEGIN UPDATE watch_state SET sweep_requested = 1; END;"},
     {15, "poll watermarks", MIGRATION_POLL_WATERMARKS, NULL},
+    /* Specialization ids of up to 64 characters (SPEC_ID_LEN). SQLite cannot
+     * change a CHECK constraint: the table is rebuilt as migration 8 does
+     * (foreign keys off, checked before the commit), and migration 14's
+     * triggers on it, dropped with it, are made again (they only ask the
+     * watcher for a sweep). */
+    {16, "specialization ids up to 64 characters", NULL,
+     "CREATE TABLE specializations_new ("
+     " id TEXT PRIMARY KEY CHECK (id = upper(id) AND length(id) BETWEEN 1 AND 64),"
+     " name TEXT NOT NULL,"
+     " max_levels INTEGER NOT NULL CHECK (max_levels > 0),"
+     " is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0,1)),"
+     " created_at TEXT NOT NULL);"
+     "INSERT INTO specializations_new(id, name, max_levels, is_active, created_at)"
+     " SELECT id, name, max_levels, is_active, created_at FROM specializations;"
+     "DROP TABLE specializations;"
+     "ALTER TABLE specializations_new RENAME TO specializations;"
+     "CREATE TRIGGER lockstep_specs_insert AFTER INSERT ON specializations"
+     " BEGIN UPDATE watch_state SET sweep_requested = 1; END;"
+     "CREATE TRIGGER lockstep_specs_update AFTER UPDATE OF id, max_levels ON specializations"
+     " BEGIN UPDATE watch_state SET sweep_requested = 1; END;"
+     "CREATE TRIGGER lockstep_specs_delete AFTER DELETE ON specializations"
+     " BEGIN UPDATE watch_state SET sweep_requested = 1; END;"},
 };
 
 #define SQLITE_MIGRATION_COUNT ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))
