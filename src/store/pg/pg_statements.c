@@ -661,12 +661,13 @@ static int rule_template(const struct domain_map *m, enum stmt_id id, char *out,
     char issue[2048];
     if (pair_sql_issue(issue, sizeof issue, &scan_columns) != 0)
         return -1;
-    char *mx = malloc(16384);
+    /* [levels] may list DOMAIN_LEVELS_MAX ids of SPEC_ID_LEN bytes: about 19 KB. */
+    char *mx = malloc(32768);
     /* The pair's specialization: the scan's from either side, pairs_get's
      * from its key. */
     const char *spec = id == Q_PAIRS_GET ? "k.sp"
                                          : "coalesce(p.specialization_id, l.specialization_type)";
-    if (!mx || max_level_expr(m, spec, mx, 16384) != 0) {
+    if (!mx || max_level_expr(m, spec, mx, 32768) != 0) {
         free(mx);
         return -1;
     }
@@ -693,8 +694,8 @@ const char *pg_statement_text(struct pg_store *ps, enum stmt_id id, char *err,
     const char *tmpl = ps->attached && attached_sql[id] ? attached_sql[id] : sql[id];
     char *text = NULL;
     if ((id >= Q_SCAN_ALL && id <= Q_SCAN_SWEEP_KEYED) || id == Q_PAIRS_GET) {
-        text = malloc(32768);
-        if (!text || rule_template(&ps->domain, id, text, 32768) != 0) {
+        text = malloc(49152);
+        if (!text || rule_template(&ps->domain, id, text, 49152) != 0) {
             free(text);
             snprintf(err, errlen, "the statement text does not fit");
             return NULL;
