@@ -117,8 +117,8 @@ static void answer_result(struct http_req *r, int rc, const struct level_result 
     json_object_set_new(o, "license", l);
     json_object_set_new(o, "progression_created", json_boolean(res->progression_created));
     http_json(r, 200, json_incref(o));
-    char rid[80];
-    snprintf(rid, sizeof rid, "%s/%s", r->params[0], res->spec);
+    char rid[24 + SPEC_ID_MAX]; /* user id / specialization */
+    snprintf(rid, sizeof rid, "%.20s/%s", r->params[0], res->spec);
     http_audit(r, action, "progress", rid, o);
     json_decref(o);
 }

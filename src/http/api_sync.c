@@ -7,6 +7,7 @@
 #include "service/check.h"
 #include "service/errors.h"
 #include "service/report.h"
+#include "service/specs.h"
 #include "service/sync.h"
 
 #include <stdio.h>
@@ -42,6 +43,10 @@ void h_desync_issues(struct http_req *r)
         return;
     const char *spec = http_query(r, "specialization");
     char err[300];
+    if (specs_id_too_long(spec, err, sizeof err)) {
+        http_error(r, 422, "%s", err);
+        return;
+    }
     struct page p = {.arr = json_array(), .limit = limit, .offset = offset};
     int rc = p.arr ? check_current_violations(http_store(r), spec && *spec ? spec : NULL,
                                               r->app->cfg.sync_direction, add_to_page, &p, err,
@@ -111,7 +116,8 @@ void h_sync_user_spec(struct http_req *r)
 {
     int64_t id;
     const char *spec;
-    if (http_param_id(r, 0, &id) || http_body_string(r, "specialization", true, 64, &spec) < 0)
+    if (http_param_id(r, 0, &id) ||
+        http_body_string(r, "specialization", true, SPEC_ID_LEN, &spec) < 0)
         return;
     run(r, id, spec, false);
 }

@@ -167,7 +167,7 @@ void h_specs_create(struct http_req *r)
 {
     const char *id, *name;
     long long max_levels;
-    if (http_body_string(r, "id", true, 64, &id) < 0 ||
+    if (http_body_string(r, "id", true, SPEC_ID_LEN, &id) < 0 ||
         http_body_string(r, "name", true, USER_NAME_MAX, &name) < 0 ||
         http_body_int(r, "max_levels", true, 1, 100, &max_levels) < 0)
         return;

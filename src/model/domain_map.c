@@ -129,11 +129,11 @@ int domain_map_set(struct domain_map *m, enum domain_name n, const char *value, 
 int domain_map_set_level(struct domain_map *m, const char *spec, const char *value, char *err,
                          size_t errlen)
 {
-    char id[DOMAIN_SPEC_MAX];
+    char id[SPEC_ID_MAX];
     size_t len = strlen(spec);
     if (len == 0 || len >= sizeof id) {
-        snprintf(err, errlen, "[levels] %.40s: a specialization id is 1-%d characters", spec,
-                 DOMAIN_SPEC_MAX - 1);
+        snprintf(err, errlen, "[levels] %.40s…: a specialization id is 1-%d characters", spec,
+                 SPEC_ID_LEN);
         return -1;
     }
     for (size_t i = 0; i <= len; i++) {

@@ -5,6 +5,8 @@
 #ifndef LOCKSTEP_DOMAIN_MAP_H
 #define LOCKSTEP_DOMAIN_MAP_H
 
+#include "model/records.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -40,11 +42,9 @@ enum domain_name {
  * level (those of a specialization created through Lockstep). */
 #define DOMAIN_LEVELS_MAX 256
 #define DOMAIN_LEVEL_LIMIT 100
-/* Specialization ids: as records.h's SPEC_ID_MAX (1–32 of [A-Z0-9_]). */
-#define DOMAIN_SPEC_MAX 33
 
 struct domain_level {
-    char spec[DOMAIN_SPEC_MAX]; /* upper case */
+    char spec[SPEC_ID_MAX]; /* upper case */
     int max;                    /* 1..DOMAIN_LEVEL_LIMIT */
 };
 
@@ -89,7 +89,7 @@ int domain_map_set(struct domain_map *m, enum domain_name n, const char *value, 
                    size_t errlen);
 
 /* Set the maximum level of one specialization ([levels] SPEC = N): the id is
- * upper-cased, 1–32 of [A-Z0-9_]; N is 1..DOMAIN_LEVEL_LIMIT; an id given twice
+ * upper-cased, 1–SPEC_ID_LEN of [A-Z0-9_]; N is 1..DOMAIN_LEVEL_LIMIT; an id given twice
  * is an error. Returns 0, or -1 with a reason in err[errlen]. */
 int domain_map_set_level(struct domain_map *m, const char *spec, const char *value, char *err,
                          size_t errlen);

@@ -7,7 +7,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SPEC_ID_MAX 33    /* specialization ids: 1–32 of [A-Z0-9_] */
+/* Specialization ids: up to SPEC_ID_LEN bytes (a user types 1–64 of
+ * [A-Z0-9_]; an attached database's varchar(50) ids fit whole). A longer id
+ * read from an attached database is an error, never cut (store.h,
+ * store_spec_too_long). SPEC_ID_MAX: the room for one with its NUL. */
+#define SPEC_ID_LEN 64
+#define SPEC_ID_LEN_TEXT "64" /* SPEC_ID_LEN, for messages and SQL text */
+#define SPEC_ID_MAX (SPEC_ID_LEN + 1)
 #define EMAIL_MAX 255
 #define USER_NAME_MAX 200
 #define ROLE_MAX 16

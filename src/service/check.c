@@ -9,6 +9,7 @@
 #include "service/daylog.h"
 #include "service/report.h"
 #include "util/array.h"
+#include "util/intern.h"
 #include "util/fsutil.h"
 #include "util/timeutil.h"
 
@@ -32,17 +33,19 @@ struct sink {
     bool first;
     char file_error[256];
     /* A full sweep compared with the watcher (check_options.watch_compare):
-     * every violation it found, and the watcher's open ones. */
+     * every violation it found, and the watcher's open ones, and the pairs
+     * of the change rows pending in its snapshot. Per violation, so kept
+     * small: the specialization and issue type as indexes into `names`
+     * (16 bytes a pair, whatever SPEC_ID_MAX is). */
+    struct intern names;
     struct seen {
         int64_t user;
-        char spec[SPEC_ID_MAX];
-        char issue[ISSUE_TYPE_MAX];
-    } *found, *held;
+        uint32_t spec, issue; /* indexes into names; issue SEEN_NONE: consistent */
+    } *found, *held, *pending_keys;
     size_t n_found, cap_found, n_held, cap_held;
     /* The change rows pending in the check's snapshot (check_options.watch). */
     int64_t *pending_ids;
     size_t n_pending, cap_pending;
-    struct pair_key *pending_keys;
     size_t n_keys, cap_keys;
     struct watch_state state; /* the watcher's, before the sweep */
     struct watch_marks marks;  /* check_options.watch_poll: read in the sweep's snapshot */
@@ -57,18 +60,20 @@ static void sink_free(struct sink *k)
     free(k->held);
     free(k->pending_ids);
     free(k->pending_keys);
+    intern_free(&k->names);
 }
 
-/* Append (user, spec, issue) to a list of seen violations; STORE_ERR_NOMEM. */
-static int seen_push(struct store *s, struct seen **list, size_t *n, size_t *cap, int64_t user,
+#define SEEN_NONE UINT32_MAX
+
+/* Append (user, spec, issue) to a list of k's (issue NULL: none); STORE_ERR_NOMEM. */
+static int seen_push(struct sink *k, struct seen **list, size_t *n, size_t *cap, int64_t user,
                      const char *spec, const char *issue)
 {
-    if (ARRAY_RESERVE(*list, *n, *cap, 1024) != 0)
-        return store_fail(s, STORE_ERR_NOMEM, "out of memory comparing with the watcher");
-    struct seen *e = &(*list)[(*n)++];
-    e->user = user;
-    snprintf(e->spec, sizeof e->spec, "%s", spec);
-    snprintf(e->issue, sizeof e->issue, "%s", issue);
+    uint32_t sp, is = SEEN_NONE;
+    if (ARRAY_RESERVE(*list, *n, *cap, 1024) != 0 || intern_add(&k->names, spec, &sp) != 0 ||
+        (issue && intern_add(&k->names, issue, &is) != 0))
+        return store_fail(k->s, STORE_ERR_NOMEM, "out of memory comparing with the watcher");
+    (*list)[(*n)++] = (struct seen){.user = user, .spec = sp, .issue = is};
     return 0;
 }
 
@@ -122,7 +127,7 @@ static int emit(struct sink *k, const struct pair_levels *p, struct violation *v
     if (!k->o->dry_run && (rc = stage_pair(k->s, p, v)) != 0)
         return rc;
     if (k->o->watch_compare && !k->o->dry_run &&
-        (rc = seen_push(k->s, &k->found, &k->n_found, &k->cap_found, v->user_id, v->spec,
+        (rc = seen_push(k, &k->found, &k->n_found, &k->cap_found, v->user_id, v->spec,
                         v->issue_type)) != 0)
         return rc;
     if (k->body_open) {
@@ -449,23 +454,14 @@ static void source_line(const struct check_options *o, const struct check_source
 
 /* ---- the watcher's side of a full sweep (watch.md) ---- */
 
-static int cmp_key(int64_t ua, const char *sa, int64_t ub, const char *sb)
-{
-    if (ua != ub)
-        return ua < ub ? -1 : 1;
-    return strcmp(sa, sb);
-}
-
+/* The order of the seen lists: by user, then by the index of the
+ * specialization (one sink's names: the same order in every list). */
 static int cmp_seen(const void *a, const void *b)
 {
     const struct seen *x = a, *y = b;
-    return cmp_key(x->user, x->spec, y->user, y->spec);
-}
-
-static int cmp_pair_key(const void *a, const void *b)
-{
-    const struct pair_key *x = a, *y = b;
-    return cmp_key(x->user_id, x->spec, y->user_id, y->spec);
+    if (x->user != y->user)
+        return x->user < y->user ? -1 : 1;
+    return x->spec < y->spec ? -1 : x->spec > y->spec;
 }
 
 /* Pending change rows beyond this many are not compared (their pair keys
@@ -476,32 +472,25 @@ static int cmp_pair_key(const void *a, const void *b)
 static int collect_pending(void *ctx, const struct pair_change *c)
 {
     struct sink *k = ctx;
-    if (ARRAY_RESERVE(k->pending_ids, k->n_pending, k->cap_pending, 256) != 0 ||
-        (k->n_pending < CHECK_COMPARE_MAX_PENDING &&
-         ARRAY_RESERVE(k->pending_keys, k->n_keys, k->cap_keys, 256) != 0))
+    if (ARRAY_RESERVE(k->pending_ids, k->n_pending, k->cap_pending, 256) != 0)
         return store_fail(k->s, STORE_ERR_NOMEM, "out of memory reading pending changes");
     k->pending_ids[k->n_pending++] = c->id;
     if (k->n_pending > CHECK_COMPARE_MAX_PENDING) /* too many to compare: ids only */
         return 0;
-    struct pair_key *pk = &k->pending_keys[k->n_keys++];
-    pk->user_id = c->user_id;
-    memcpy(pk->spec, c->spec, sizeof pk->spec);
-    return 0;
+    return seen_push(k, &k->pending_keys, &k->n_keys, &k->cap_keys, c->user_id, c->spec, NULL);
 }
 
 static int collect_held(void *ctx, const struct violation *v)
 {
     struct sink *k = ctx;
-    return seen_push(k->s, &k->held, &k->n_held, &k->cap_held, v->user_id, v->spec,
+    return seen_push(k, &k->held, &k->n_held, &k->cap_held, v->user_id, v->spec,
                      v->issue_type);
 }
 
-static bool pending_pair(const struct sink *k, int64_t user, const char *spec)
+static bool pending_pair(const struct sink *k, const struct seen *at)
 {
-    struct pair_key key = {.user_id = user};
-    snprintf(key.spec, sizeof key.spec, "%s", spec);
     return k->n_keys &&
-           bsearch(&key, k->pending_keys, k->n_keys, sizeof key, cmp_pair_key) != NULL;
+           bsearch(at, k->pending_keys, k->n_keys, sizeof *at, cmp_seen) != NULL;
 }
 
 static void note_divergence(struct check_outcome *out, int64_t user, const char *spec,
@@ -535,14 +524,16 @@ static int compare_with_watcher(struct sink *k, struct check_outcome *out)
     while (i < k->n_found || j < k->n_held) {
         const struct seen *f = i < k->n_found ? &k->found[i] : NULL;
         const struct seen *h = j < k->n_held ? &k->held[j] : NULL;
-        int order = !f ? 1 : !h ? -1 : cmp_key(f->user, f->spec, h->user, h->spec);
+        int order = !f ? 1 : !h ? -1 : cmp_seen(f, h);
         const struct seen *at = order <= 0 ? f : h;
-        const char *full = order <= 0 ? f->issue : "";
-        const char *held = order >= 0 ? h->issue : "";
+        uint32_t full = order <= 0 ? f->issue : SEEN_NONE;
+        uint32_t held = order >= 0 ? h->issue : SEEN_NONE;
         i += order <= 0;
         j += order >= 0;
-        if (strcmp(full, held) != 0 && !pending_pair(k, at->user, at->spec))
-            note_divergence(out, at->user, at->spec, held, full);
+        if (full != held && !pending_pair(k, at))
+            note_divergence(out, at->user, intern_str(&k->names, at->spec),
+                            held == SEEN_NONE ? "" : intern_str(&k->names, held),
+                            full == SEEN_NONE ? "" : intern_str(&k->names, full));
     }
     out->watch_pairs = k->state.pairs;
     out->watch_users = k->state.users;
@@ -688,7 +679,7 @@ static int execute_full(struct store *s, const struct check_options *o,
         if ((rc = r->ops->watch_changes(r, 0, collect_pending, &k)) != 0)
             goto store_failed;
         if (k.n_keys > 1)
-            qsort(k.pending_keys, k.n_keys, sizeof *k.pending_keys, cmp_pair_key);
+            qsort(k.pending_keys, k.n_keys, sizeof *k.pending_keys, cmp_seen);
         if (o->watch_poll && (rc = r->ops->watch_marks(r, &k.marks)) != 0)
             goto store_failed;
     }

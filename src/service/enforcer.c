@@ -224,7 +224,9 @@ static int apply_once(struct store *s, const struct level_change *c, enum level_
                       struct level_result *r)
 {
     memset(r, 0, sizeof *r);
-    char spec_id[SPEC_ID_MAX];
+    char spec_id[SPEC_ID_MAX], err[200];
+    if (specs_id_too_long(c->spec, err, sizeof err))
+        return set_error(r, LS_ERR_VALIDATION, "%s", err);
     if (specs_normalize_id(c->spec, spec_id))
         return set_error(r, LS_ERR_NOT_FOUND, "Unknown specialization %.40s",
                          c->spec ? c->spec : "");

@@ -23,6 +23,16 @@ int specs_normalize_id(const char *in, char out[SPEC_ID_MAX])
     return 0;
 }
 
+int specs_id_too_long(const char *in, char *err, size_t errlen)
+{
+    size_t n = in ? strlen(in) : 0;
+    if (n <= SPEC_ID_LEN)
+        return 0;
+    snprintf(err, errlen, "specialization id '%.40s…' is %zu characters: the limit is %d", in, n,
+             SPEC_ID_LEN);
+    return LS_ERR_VALIDATION;
+}
+
 int specs_create(struct store *s, const char *id, const char *name, int max_levels,
                  struct specialization *out, char *err, size_t errlen)
 {
@@ -32,9 +42,11 @@ int specs_create(struct store *s, const char *id, const char *name, int max_leve
         snprintf(err, errlen, "%s", STORE_REPAIR_OFF);
         return LS_ERR_CONFLICT;
     }
+    if (specs_id_too_long(id, err, errlen))
+        return LS_ERR_VALIDATION;
     if (specs_normalize_id(id, sp.id)) {
-        snprintf(err, errlen,
-                 "invalid specialization id '%.40s' (1-32 letters, digits or _)", id ? id : "");
+        snprintf(err, errlen, "invalid specialization id '%.40s' (1-%d letters, digits or _)",
+                 id ? id : "", SPEC_ID_LEN);
         return LS_ERR_VALIDATION;
     }
     if (!name || !*name || strlen(name) > USER_NAME_MAX) {
@@ -63,6 +75,8 @@ int specs_get(struct store *s, const char *id, struct specialization *out, char 
               size_t errlen)
 {
     char norm[SPEC_ID_MAX];
+    if (specs_id_too_long(id, err, errlen))
+        return LS_ERR_VALIDATION;
     if (specs_normalize_id(id, norm)) {
         snprintf(err, errlen, "Unknown specialization %.40s", id ? id : "");
         return LS_ERR_NOT_FOUND;

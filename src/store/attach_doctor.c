@@ -2,6 +2,8 @@
  * both stores word alike, made from the counts and lists each one reads. */
 #include "store/attach_doctor.h"
 
+#include "util/buf.h"
+
 #include <stdio.h>
 
 void attach_doctor_vsay(store_doctor_cb cb, void *ctx, const char *name, int verdict,
@@ -65,4 +67,36 @@ void attach_doctor_levels(store_doctor_cb cb, void *ctx, const struct domain_map
     else
         attach_doctor_say(cb, ctx, "levels", 0, NULL, "[levels] gives a maximum for each of the "
                           "%d specializations", specs);
+}
+
+void attach_doctor_spec_ids(store_doctor_cb cb, void *ctx, const struct attach_spec_column *cols,
+                            int n)
+{
+    struct buf fine = BUF_INIT(1024);
+    bool all_fit = true;
+    for (int i = 0; i < n; i++) {
+        const struct attach_spec_column *c = &cols[i];
+        if (c->longest < 0) {
+            all_fit = false;
+            attach_doctor_say(cb, ctx, "spec_ids", 2, "GRANT SELECT on the table (docs/attach.md)",
+                              "%s: the specialization ids cannot be read: %s", c->where,
+                              c->error);
+        } else if (c->longest > SPEC_ID_LEN) {
+            all_fit = false;
+            attach_doctor_say(cb, ctx, "spec_ids", 2,
+                              "shorten the ids longer than " SPEC_ID_LEN_TEXT " bytes in the "
+                              "academy's tables (docs/attach.md, \"Specialization ids\")",
+                              "%s holds a specialization id of %lld bytes ('%s…'); Lockstep "
+                              "handles ids of up to %d bytes and never cuts one: what reads it (a "
+                              "check, the watcher, the specializations list) fails while it is "
+                              "there",
+                              c->where, c->longest, c->example, SPEC_ID_LEN);
+        } else {
+            buf_printf(&fine, "%s%lld in %s", fine.len ? ", " : "", c->longest, c->where);
+        }
+    }
+    if (all_fit)
+        attach_doctor_say(cb, ctx, "spec_ids", 0, NULL, "the longest specialization ids: %s "
+                          "bytes (Lockstep handles up to %d)", buf_str(&fine), SPEC_ID_LEN);
+    buf_free(&fine);
 }

@@ -37,4 +37,20 @@ void attach_doctor_rows(store_doctor_cb cb, void *ctx, const struct domain_map *
 void attach_doctor_levels(store_doctor_cb cb, void *ctx, const struct domain_map *m, int specs,
                           const char *missing);
 
+/* The longest specialization id a column of the academy's holds
+ * (attach_doctor_spec_ids). */
+struct attach_spec_column {
+    char where[2 * DOMAIN_IDENT_MAX]; /* "table.column" */
+    long long longest;                /* bytes; 0: the table is empty; -1: not read */
+    char example[SPEC_ID_MAX];        /* the first bytes of a longest id */
+    char error[256];                  /* why it was not read (longest -1) */
+};
+
+/* spec_ids: the columns that hold specialization ids (the progress and
+ * license tables' mapped ones, the specializations table's id), n of them.
+ * An id longer than SPEC_ID_LEN bytes is an error: what reads it fails rather
+ * than cut it (store_spec_copy). */
+void attach_doctor_spec_ids(store_doctor_cb cb, void *ctx, const struct attach_spec_column *cols,
+                            int n);
+
 #endif

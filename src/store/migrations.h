@@ -8,7 +8,7 @@
 struct store_migration {
     int version;
     const char *name;
-    const char *sql;        /* Lockstep's own tables: every store */
+    const char *sql;        /* Lockstep's own tables: every store; NULL: none */
     const char *domain_sql; /* the domain tables of domain.md: only a store that holds them
                                (own mode; attached mode reads another application's) */
 };

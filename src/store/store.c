@@ -1,4 +1,5 @@
 /* store.c — opening a store by URL, error messages, and the connection pool. */
+#include "model/domain_map.h"
 #include "store/backends.h"
 #include "store/store.h"
 
@@ -24,6 +25,44 @@ int store_fail(struct store *s, int code, const char *fmt, ...)
     vsnprintf(s->errmsg, sizeof s->errmsg, fmt, ap);
     va_end(ap);
     return code;
+}
+
+void store_spec_too_long_text(char *out, size_t outlen, const char *id, size_t len,
+                              const char *where, int64_t user)
+{
+    char who[40] = "";
+    if (user)
+        snprintf(who, sizeof who, "user %lld: ", (long long)user);
+    snprintf(out, outlen,
+             "%s%s holds a specialization id of %zu bytes ('%.*s…'); Lockstep handles ids of up "
+             "to %d bytes and never cuts one: shorten it (lockstep doctor lists the columns that "
+             "hold such ids)",
+             who, where, len, SPEC_ID_LEN, id, SPEC_ID_LEN);
+}
+
+int store_spec_copy(struct store *s, char out[SPEC_ID_MAX], const char *id, size_t len,
+                    const char *where, int64_t user)
+{
+    if (len <= SPEC_ID_LEN) {
+        memcpy(out, id, len);
+        out[len] = '\0';
+        return 0;
+    }
+    store_spec_too_long_text(s->errmsg, sizeof s->errmsg, id, len, where, user);
+    out[0] = '\0'; /* after: id may be out */
+    return STORE_ERR;
+}
+
+int store_domain_spec_copy(struct store *s, const struct domain_map *m, bool license,
+                           char out[SPEC_ID_MAX], const char *id, size_t len, int64_t user)
+{
+    if (len <= SPEC_ID_LEN)
+        return store_spec_copy(s, out, id, len, NULL, user);
+    char where[2 * DOMAIN_IDENT_MAX];
+    snprintf(where, sizeof where, "%s.%s",
+             m->name[license ? DOMAIN_LICENSE_TABLE : DOMAIN_PROGRESS_TABLE],
+             m->name[license ? DOMAIN_LICENSE_SPEC : DOMAIN_PROGRESS_SPEC]);
+    return store_spec_copy(s, out, id, len, where, user);
 }
 
 const char *store_errmsg(const struct store *s)

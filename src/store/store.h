@@ -573,6 +573,23 @@ const char *store_errmsg(const struct store *s);
 /* Formats s->errmsg (implementations use it). Returns `code`. */
 int store_fail(struct store *s, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Copy a specialization id read from the domain tables (len bytes at id,
+ * not NUL-terminated) into out. An id longer than SPEC_ID_LEN bytes is never
+ * cut (two ids sharing their first SPEC_ID_LEN bytes would merge into one
+ * pair): it fails s with store_spec_too_long_text's message (implementations
+ * use it). Only min(len, SPEC_ID_LEN) bytes of id are read. Returns 0, or
+ * STORE_ERR with out "". */
+int store_spec_copy(struct store *s, char out[SPEC_ID_MAX], const char *id, size_t len,
+                    const char *where, int64_t user);
+/* store_spec_copy of an id read from the progress table's mapped
+ * specialization column (license false) or the license table's (true) of m. */
+int store_domain_spec_copy(struct store *s, const struct domain_map *m, bool license,
+                           char out[SPEC_ID_MAX], const char *id, size_t len, int64_t user);
+/* The message of an id longer than SPEC_ID_LEN bytes into out[outlen]: the
+ * user (0: none), `where` ("table.column"), the id's length (len) and its first bytes
+ * (at most SPEC_ID_LEN read from id), and the fix. */
+void store_spec_too_long_text(char *out, size_t outlen, const char *id, size_t len,
+                              const char *where, int64_t user);
 
 /* A fixed set of connections shared by threads (the HTTP workers). */
 struct store_pool;

@@ -775,3 +775,50 @@ test('an emptied academy: check exit 1 with the reason (allow_empty = false); he
   assert.equal(JSON.parse(ok.out).total_checked, 0);
   assert.equal(sha256(file), hash);
 });
+
+test('two 47-byte ids sharing their first 32: check names the drifted pair with its full id, a repair writes that row; one of 70 bytes is ✗ in doctor and fails the check', () => {
+  const ALPHA = 'LFA_FOOTBALL_PLAYER_INTERNSHIP_TRACK_ALPHA_2025';
+  const BRAVO = 'LFA_FOOTBALL_PLAYER_INTERNSHIP_TRACK_BRAVO_2025';
+  const levels = { ...LEVELS, [ALPHA]: 4, [BRAVO]: 6 };
+  const file = copyAcademy(base, 'long-ids');
+  const [first, second] = sq(file, "SELECT id FROM users WHERE role = 'STUDENT' ORDER BY id LIMIT 2").split('\n').map(Number);
+  // Both tracks for two students at equal levels; the first one's bravo license another level.
+  sq(file, `INSERT INTO specializations (id, is_active) VALUES ('${ALPHA}', 1), ('${BRAVO}', 1);
+    INSERT INTO specialization_progress (student_id, specialization_id, current_level) VALUES
+      (${first}, '${ALPHA}', 2), (${first}, '${BRAVO}', 3), (${second}, '${ALPHA}', 1), (${second}, '${BRAVO}', 1);
+    INSERT INTO user_licenses (user_id, specialization_type, current_level, max_achieved_level, started_at) VALUES
+      (${first}, '${ALPHA}', 2, 2, '2025-09-01'), (${first}, '${BRAVO}', 5, 5, '2025-09-01'),
+      (${second}, '${ALPHA}', 1, 1, '2025-09-01'), (${second}, '${BRAVO}', 1, 1, '2025-09-01');`, { write: true });
+  const expected = oracle(file, levels);
+  const ofTracks = (vs) => vs.filter((v) => v.specialization.startsWith(ALPHA.slice(0, 32)))
+    .map((v) => `${v.user_id} ${v.specialization} ${v.issue_type}`);
+  assert.deepEqual(ofTracks(expected.pairs), [`${first} ${BRAVO} level_mismatch`]);
+  const dir = tmpDir('long-ids');
+  const cfg = writeConfig(dir, file, { domain: { repair: 'on' }, levels });
+  { const m = lockstep(cfg, ['migrate']); assert.equal(m.code, 0, show(m)); }
+  const c = lockstep(cfg, ['check', '--json']);
+  assert.equal(c.code, exitFor(expected.summary.consistency_rate), show(c));
+  assertReport(JSON.parse(c.out), expected, emailsOf(file), 'check over 47-byte ids');
+  const doc = JSON.parse(lockstep(cfg, ['doctor', '--json']).out).points.filter((p) => p.name === 'spec_ids');
+  assert.deepEqual(doc.map((p) => p.result), ['ok'], JSON.stringify(doc));
+
+  const level = (table, spec) => Number(sq(file, table === 'license'
+    ? `SELECT current_level FROM user_licenses WHERE user_id = ${first} AND specialization_type = '${spec}'`
+    : `SELECT current_level FROM specialization_progress WHERE student_id = ${first} AND specialization_id = '${spec}'`));
+  const fixed = lockstep(cfg, ['sync', '--user', String(first), '--spec', BRAVO, '--json']);
+  assert.equal(fixed.code, 0, show(fixed));
+  assert.deepEqual([level('license', BRAVO), level('license', ALPHA)], [3, 2], 'bravo repaired, alpha untouched');
+  assert.deepEqual(ofTracks(JSON.parse(lockstep(cfg, ['check', '--dry-run', '--json']).out).violations), []);
+
+  const tooLong = `${ALPHA}_${'X'.repeat(22)}`; // 70 bytes
+  sq(file, `INSERT INTO user_licenses (user_id, specialization_type, current_level, max_achieved_level, started_at)
+            VALUES (${second}, '${tooLong}', 1, 1, '2025-09-01')`, { write: true });
+  const d = lockstep(cfg, ['doctor', '--json']);
+  assert.equal(d.code, 1, show(d));
+  const bad = JSON.parse(d.out).points.filter((p) => p.name === 'spec_ids' && p.result !== 'ok');
+  assert.equal(bad.length, 1, show(d));
+  assert.match(bad[0].message, /user_licenses\.specialization_type holds a specialization id of 70 bytes/);
+  const failed = lockstep(cfg, ['check', '--json']);
+  assert.equal(failed.code, 1, show(failed));
+  assert.match(failed.err + failed.out, new RegExp(`user ${second}: user_licenses\\.specialization_type holds a specialization id of 70 bytes`));
+});

@@ -39,7 +39,11 @@ static void normalized_ids(void **state)
     assert_int_equal(specs_normalize_id("Player", id), 0);
     assert_string_equal(id, "PLAYER");
     assert_int_equal(specs_normalize_id("ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", id), 0); /* 32 */
-    const char *bad[] = {"", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456" /* 33 */,
+    const char *longest = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ01";
+    assert_int_equal(strlen(longest), SPEC_ID_LEN);
+    assert_int_equal(specs_normalize_id(longest, id), 0);
+    assert_string_equal(id, longest);
+    const char *bad[] = {"", "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ012" /* 65 */,
                          "PLAYER'; DROP TABLE users;--", "../../etc/passwd", "a/b", "a.b",
                          "a-b", "a b", "x;", "x'", "x\"", "x%", "x*", "\xc3\x89LITE", "tab\t",
                          NULL};
@@ -100,12 +104,44 @@ static void refused_and_duplicates(void **state)
     assert_int_equal(specs_create(s, "X", "", 3, &sp, err, sizeof err), LS_ERR_VALIDATION);
     assert_int_equal(specs_create(s, "X", NULL, 3, &sp, err, sizeof err), LS_ERR_VALIDATION);
     assert_int_equal(specs_create(s, "x-ray", "X", 3, &sp, err, sizeof err), LS_ERR_VALIDATION);
-    assert_string_equal(err, "invalid specialization id 'x-ray' (1-32 letters, digits or _)");
+    assert_string_equal(err, "invalid specialization id 'x-ray' (1-64 letters, digits or _)");
     /* Nothing of the refused ones exists; the first one is unchanged. */
     assert_int_equal(specs_get(s, "X", &sp, err, sizeof err), LS_ERR_NOT_FOUND);
     assert_int_equal(specs_get(s, "GOALKEEPER", &sp, err, sizeof err), 0);
     assert_string_equal(sp.name, "Goalkeeper");
     assert_int_equal(sp.max_levels, 5);
+}
+
+/* Ids of up to 64 characters are created whole, and ones that share their
+ * first 32 stay two; a longer one is refused naming the limit, by create
+ * and by a lookup alike. */
+static void ids_up_to_the_limit(void **state)
+{
+    (void)state;
+    struct specialization sp, got;
+    char err[300];
+    const char *a = "lfa_football_player_internship_track_a_advanced";
+    const char *b = "lfa_football_player_internship_track_b_advanced";
+    const char *a64 = "LFA_FOOTBALL_PLAYER_INTERNSHIP_TRACK_A_ADVANCED_0123456789ABCDEF";
+    assert_int_equal(strlen(a64), SPEC_ID_LEN);
+    assert_int_equal(specs_create(s, a, "A", 4, &sp, err, sizeof err), 0);
+    assert_int_equal(specs_create(s, b, "B", 6, &sp, err, sizeof err), 0);
+    assert_int_equal(specs_create(s, a64, "A64", 7, &sp, err, sizeof err), 0);
+    assert_string_equal(sp.id, a64);
+    assert_int_equal(specs_get(s, a, &got, err, sizeof err), 0);
+    assert_string_equal(got.id, "LFA_FOOTBALL_PLAYER_INTERNSHIP_TRACK_A_ADVANCED");
+    assert_int_equal(got.max_levels, 4);
+    assert_int_equal(specs_get(s, b, &got, err, sizeof err), 0);
+    assert_int_equal(got.max_levels, 6);
+    assert_int_equal(specs_get(s, a64, &got, err, sizeof err), 0);
+    assert_int_equal(got.max_levels, 7);
+    char a65[SPEC_ID_MAX + 1];
+    snprintf(a65, sizeof a65, "%sG", a64);
+    assert_int_equal(specs_create(s, a65, "A65", 3, &sp, err, sizeof err), LS_ERR_VALIDATION);
+    assert_string_equal(err, "specialization id 'LFA_FOOTBALL_PLAYER_INTERNSHIP_TRACK_A_A…' is 65 "
+                             "characters: the limit is 64");
+    assert_int_equal(specs_get(s, a65, &got, err, sizeof err), LS_ERR_VALIDATION);
+    assert_non_null(strstr(err, "the limit is 64"));
 }
 
 static void defaults_of_the_first_migration(void **state)
@@ -145,7 +181,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(normalized_ids),   T(create_get_list),
         T(refused_and_duplicates),          T(defaults_of_the_first_migration),
-        T(max_level_from_the_table),
+        T(max_level_from_the_table),        T(ids_up_to_the_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -357,6 +357,38 @@ static void inspect_rows(struct inspect *in)
                            "true if it is empty on purpose)");
 }
 
+/* Specialization ids: the longest each column that holds them has (a full
+ * read: doctor is run by hand). */
+static void inspect_spec_ids(struct inspect *in)
+{
+    const struct domain_map *m = &in->ps->domain;
+    struct attach_spec_column col[3];
+    memset(col, 0, sizeof col);
+    const char *table[3] = {m->name[DOMAIN_PROGRESS_TABLE], m->name[DOMAIN_LICENSE_TABLE],
+                            m->name[DOMAIN_SPECS_TABLE]};
+    const char *column[3] = {m->name[DOMAIN_PROGRESS_SPEC], m->name[DOMAIN_LICENSE_SPEC], "id"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(col[i].where, sizeof col[i].where, "%s.%s", table[i], column[i]);
+        const char *v[3] = {m->schema, table[i], column[i]};
+        PGresult *q = query(in->ps, "SELECT format('SELECT octet_length(%3$I::text), "
+                            "left(%3$I::text, " SPEC_ID_LEN_TEXT ") FROM %1$I.%2$I ORDER BY 1 "
+                            "DESC NULLS LAST LIMIT 1', $1::text, $2::text, $3::text)",
+                            3, v, col[i].error, sizeof col[i].error);
+        PGresult *r = q ? query(in->ps, PQgetvalue(q, 0, 0), 0, NULL, col[i].error,
+                                sizeof col[i].error)
+                        : NULL;
+        if (!r) {
+            col[i].longest = -1;
+        } else if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+            col[i].longest = atoll(PQgetvalue(r, 0, 0));
+            snprintf(col[i].example, sizeof col[i].example, "%s", PQgetvalue(r, 0, 1));
+        }
+        PQclear(q);
+        PQclear(r);
+    }
+    attach_doctor_spec_ids(in->cb, in->ctx, col, 3);
+}
+
 /* Levels: every specialization of the table has a known maximum. */
 static void inspect_levels(struct inspect *in)
 {
@@ -373,11 +405,12 @@ static void inspect_levels(struct inspect *in)
     PQclear(q);
     struct buf missing = BUF_INIT(4096);
     for (int i = 0; r && i < PQntuples(r); i++) {
-        char up[DOMAIN_SPEC_MAX];
-        snprintf(up, sizeof up, "%s", PQgetvalue(r, i, 0));
+        char up[SPEC_ID_MAX] = ""; /* an id too long for [levels] stays "": missing */
+        if (PQgetlength(r, i, 0) <= SPEC_ID_LEN)
+            snprintf(up, sizeof up, "%s", PQgetvalue(r, i, 0));
         for (char *c = up; *c; c++)
             *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
-        if (!domain_map_level(m, up))
+        if (!up[0] || !domain_map_level(m, up))
             buf_printf(&missing, "%s%s", missing.len ? ", " : "", PQgetvalue(r, i, 0));
     }
     if (!r)
@@ -402,6 +435,7 @@ int pg_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx)
     inspect_pair_keys(&in);
     inspect_collation(&in);
     inspect_rows(&in);
+    inspect_spec_ids(&in);
     inspect_levels(&in);
     if (m->repair)
         say(&in, "repair", 1, NULL, "repairs are on: sync and the level endpoints write the "

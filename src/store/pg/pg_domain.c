@@ -3,14 +3,20 @@
 #include "store/pg/pg_private.h"
 
 #include <libpq-fe.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- specializations ---------------------------------------------------------------- */
 
-static void read_spec(const struct pg_store *ps, PGresult *r, int i, struct specialization *sp)
+/* A specialization row i: 0, or STORE_ERR when its id is longer than
+ * SPEC_ID_LEN (store_spec_copy). */
+static int read_spec(struct pg_store *ps, PGresult *r, int i, struct specialization *sp)
 {
     memset(sp, 0, sizeof *sp);
-    c_copy(r, i, 0, sp->id, sizeof sp->id);
+    char where[DOMAIN_IDENT_MAX + 4];
+    snprintf(where, sizeof where, "%s.id", ps->domain.name[DOMAIN_SPECS_TABLE]);
+    int rc = store_spec_copy(&ps->base, sp->id, PQgetvalue(r, i, 0),
+                             (size_t)PQgetlength(r, i, 0), where, 0);
     c_copy(r, i, 1, sp->name, sizeof sp->name);
     /* NULL (an attached table without the column): from [levels]; 0 when
      * it gives none (an unknown_specialization). */
@@ -18,6 +24,7 @@ static void read_spec(const struct pg_store *ps, PGresult *r, int i, struct spec
                                           : (int)c_i64(r, i, 2);
     sp->is_active = c_bool(r, i, 3);
     sp->created_at = c_time(r, i, 4);
+    return rc;
 }
 
 int pg_spec_insert(struct store *s, const struct specialization *sp)
@@ -43,9 +50,9 @@ int pg_spec_get(struct store *s, const char *id, struct specialization *sp)
         return store_fail(s, rc, "unknown specialization %s", id);
     if (!res)
         return rc;
-    read_spec(PS(s), res, 0, sp);
+    rc = read_spec(PS(s), res, 0, sp);
     PQclear(res);
-    return 0;
+    return rc;
 }
 
 int pg_spec_list(struct store *s, store_spec_cb cb, void *ctx)
@@ -57,8 +64,8 @@ int pg_spec_list(struct store *s, store_spec_cb cb, void *ctx)
     int out = 0;
     for (int i = 0; i < PQntuples(res) && out == 0; i++) {
         struct specialization sp;
-        read_spec(PS(s), res, i, &sp);
-        out = cb(ctx, &sp);
+        if ((out = read_spec(PS(s), res, i, &sp)) == 0)
+            out = cb(ctx, &sp);
     }
     PQclear(res);
     return out;
@@ -80,12 +87,16 @@ int pg_spec_level_xp(struct store *s, const char *spec, int level, int64_t *xp)
 
 /* ---- progress, licenses, progressions --------------------------------------------- */
 
-static void read_progress(PGresult *r, int i, int c, struct progress *p)
+/* A progress row from column c of row i: 0, or STORE_ERR when its
+ * specialization id is longer than SPEC_ID_LEN (store_spec_copy). */
+static int read_progress(struct pg_store *ps, PGresult *r, int i, int c, struct progress *p)
 {
     memset(p, 0, sizeof *p);
     p->id = c_i64(r, i, c + 0);
     p->student_id = c_i64(r, i, c + 1);
-    c_copy(r, i, c + 2, p->spec, sizeof p->spec);
+    int rc = store_domain_spec_copy(&ps->base, &ps->domain, false, p->spec,
+                                    PQgetvalue(r, i, c + 2), (size_t)PQgetlength(r, i, c + 2),
+                                    p->student_id);
     p->current_level = (int)c_i64(r, i, c + 3);
     p->total_xp = c_i64(r, i, c + 4);
     p->completed_sessions = c_i64(r, i, c + 5);
@@ -95,20 +106,25 @@ static void read_progress(PGresult *r, int i, int c, struct progress *p)
     p->last_activity = c_time(r, i, c + 9);
     p->created_at = c_time(r, i, c + 10);
     p->updated_at = c_time(r, i, c + 11);
+    return rc;
 }
 
-static void read_license(PGresult *r, int i, int c, struct license *l)
+/* A license row from column c of row i: 0, or STORE_ERR (as read_progress). */
+static int read_license(struct pg_store *ps, PGresult *r, int i, int c, struct license *l)
 {
     memset(l, 0, sizeof *l);
     l->id = c_i64(r, i, c + 0);
     l->user_id = c_i64(r, i, c + 1);
-    c_copy(r, i, c + 2, l->spec, sizeof l->spec);
+    int rc = store_domain_spec_copy(&ps->base, &ps->domain, true, l->spec,
+                                    PQgetvalue(r, i, c + 2), (size_t)PQgetlength(r, i, c + 2),
+                                    l->user_id);
     l->current_level = (int)c_i64(r, i, c + 3);
     l->max_achieved_level = (int)c_i64(r, i, c + 4);
     l->started_at = c_time(r, i, c + 5);
     l->last_advanced_at = c_time(r, i, c + 6);
     l->created_at = c_time(r, i, c + 7);
     l->updated_at = c_time(r, i, c + 8);
+    return rc;
 }
 
 /* Read a pair's row FOR UPDATE. When it is missing inside a write transaction,
@@ -148,9 +164,9 @@ int pg_progress_get(struct store *s, int64_t user, const char *spec, bool for_up
         PQclear(res);
         return store_fail(s, STORE_ERR_NOT_FOUND, "progress: not found");
     }
-    read_progress(res, 0, 0, pr);
+    rc = read_progress(PS(s), res, 0, 0, pr);
     PQclear(res);
-    return 0;
+    return rc;
 }
 
 int pg_progress_insert(struct store *s, struct progress *pr)
@@ -207,9 +223,9 @@ int pg_license_get(struct store *s, int64_t user, const char *spec, bool for_upd
         PQclear(res);
         return store_fail(s, STORE_ERR_NOT_FOUND, "license: not found");
     }
-    read_license(res, 0, 0, l);
+    rc = read_license(PS(s), res, 0, 0, l);
     PQclear(res);
-    return 0;
+    return rc;
 }
 
 int pg_license_insert(struct store *s, struct license *l)
@@ -292,10 +308,11 @@ int pg_user_pairs(struct store *s, int64_t user, store_pair_rows_cb cb, void *ct
         struct license l;
         bool hp = !PQgetisnull(res, i, 0), hl = !PQgetisnull(res, i, 12);
         if (hp)
-            read_progress(res, i, 0, &pr);
-        if (hl)
-            read_license(res, i, 12, &l);
-        out = cb(ctx, hp ? &pr : NULL, hl ? &l : NULL);
+            out = read_progress(PS(s), res, i, 0, &pr);
+        if (hl && out == 0)
+            out = read_license(PS(s), res, i, 12, &l);
+        if (out == 0)
+            out = cb(ctx, hp ? &pr : NULL, hl ? &l : NULL);
     }
     PQclear(res);
     return out;

@@ -133,18 +133,25 @@ static const char *text_or_null(PGresult *r, int i, int c)
     return PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
 }
 
+/* The pair's specialization (len bytes at sp) into out: 0, or STORE_ERR
+ * when it is longer than SPEC_ID_LEN (store_spec_copy; it names the progress
+ * side's column when the pair has a progress row, the scan's coalesce). */
+static int scan_spec(struct store_scan *sc, struct pair_levels *out, const char *sp, size_t len)
+{
+    return store_domain_spec_copy(&sc->ps->base, &sc->ps->domain, !out->has_progress, out->spec,
+                                  sp, len, out->user_id);
+}
+
 /* A row of SCAN_FORMAT into out: u, sp, progress row, license row, levels,
- * row counts (NULL: one), max_levels (NULL: unknown), email, first_seen. */
-static void scan_row(PGresult *r, int i, struct pair_levels *out)
+ * row counts (NULL: one), max_levels (NULL: unknown), email, first_seen.
+ * Returns 0, or STORE_ERR (scan_spec). */
+static int scan_row(struct store_scan *sc, PGresult *r, int i, struct pair_levels *out)
 {
     out->user_id = fast_i64(PQgetvalue(r, i, 0));
-    int n = PQgetlength(r, i, 1);
-    if (n >= SPEC_ID_MAX)
-        n = SPEC_ID_MAX - 1;
-    memcpy(out->spec, PQgetvalue(r, i, 1), (size_t)n);
-    out->spec[n] = '\0';
     out->has_progress = PQgetvalue(r, i, 2)[0] == 't';
     out->has_license = PQgetvalue(r, i, 3)[0] == 't';
+    if (scan_spec(sc, out, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1)) != 0)
+        return STORE_ERR;
     side_of(out->has_progress, text_or_null(r, i, 4), text_or_null(r, i, 6),
             &out->progress_level, &out->progress_level_null, &out->progress_rows);
     side_of(out->has_license, text_or_null(r, i, 5), text_or_null(r, i, 7), &out->license_level,
@@ -156,22 +163,26 @@ static void scan_row(PGresult *r, int i, struct pair_levels *out)
         c_copy(r, i, 9, out->user_email, sizeof out->user_email);
         out->first_seen = c_i64(r, i, 10);
     }
+    return 0;
 }
 
 /* The fields of a sweep's inconsistent pair before its specialization. */
 enum { SWEEP_PK, SWEEP_LK, SWEEP_PL, SWEEP_LL, SWEEP_PN, SWEEP_LN, SWEEP_MX, SWEEP_FIRST_SEEN,
        SWEEP_FIELDS };
 
+#define SWEEP_MALFORMED "the pair scan returned a pair it cannot read"
+
 /* A row of SWEEP_FORMAT with its pair's text d (see there: "pk lk pl ll pn
- * ln mx first_seen N:<sp><email>", NULL as empty) into out. Returns 0, or -1
- * when d is not of that form. */
-static int sweep_row(PGresult *r, int i, const char *d, struct pair_levels *out)
+ * ln mx first_seen N:<sp><email>", NULL as empty) into out. Returns 0, or
+ * STORE_ERR with the store's error: d is not of that form, or scan_spec. */
+static int sweep_row(struct store_scan *sc, PGresult *r, int i, const char *d,
+                     struct pair_levels *out)
 {
     const char *field[SWEEP_FIELDS];
     for (int f = 0; f < SWEEP_FIELDS; f++) {
         const char *end = strchr(d, ' ');
         if (!end)
-            return -1;
+            return store_fail(&sc->ps->base, STORE_ERR, "%s", SWEEP_MALFORMED);
         field[f] = end > d ? d : NULL;
         d = end + 1;
     }
@@ -179,13 +190,12 @@ static int sweep_row(PGresult *r, int i, const char *d, struct pair_levels *out)
     for (; *d >= '0' && *d <= '9'; d++)
         sp_len = sp_len * 10 + (size_t)(*d - '0');
     if (*d++ != ':' || sp_len > strlen(d))
-        return -1;
+        return store_fail(&sc->ps->base, STORE_ERR, "%s", SWEEP_MALFORMED);
     out->user_id = fast_i64(PQgetvalue(r, i, 0));
-    size_t n = sp_len < SPEC_ID_MAX ? sp_len : SPEC_ID_MAX - 1;
-    memcpy(out->spec, d, n);
-    out->spec[n] = '\0';
     out->has_progress = field[SWEEP_PK] && field[SWEEP_PK][0] == 't';
     out->has_license = field[SWEEP_LK] && field[SWEEP_LK][0] == 't';
+    if (scan_spec(sc, out, d, sp_len) != 0)
+        return STORE_ERR;
     side_of(out->has_progress, field[SWEEP_PL], field[SWEEP_PN], &out->progress_level,
             &out->progress_level_null, &out->progress_rows);
     side_of(out->has_license, field[SWEEP_LL], field[SWEEP_LN], &out->license_level,
@@ -278,9 +288,11 @@ int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
     out->user_email[0] = '\0';
     out->first_seen = 0;
     if (!details)
-        scan_row(r, i, out);
-    else if (sweep_row(r, i, details, out) != 0)
-        return store_fail(&sc->ps->base, STORE_ERR, "the pair scan returned a pair it cannot read");
+        rc = scan_row(sc, r, i, out);
+    else
+        rc = sweep_row(sc, r, i, details, out);
+    if (rc)
+        return rc;
     return (rc = count_pair(sc, out->user_id, out->spec)) != 0 ? rc : 1;
 }
 

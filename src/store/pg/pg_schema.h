@@ -339,6 +339,11 @@ static const struct store_migration pg_migrations[] = {
      "CREATE TRIGGER lockstep_specs_delete AFTER DELETE ON specializations"
      " FOR EACH STATEMENT EXECUTE FUNCTION lockstep_specs_changed();"},
     {15, "poll watermarks", MIGRATION_POLL_WATERMARKS, NULL},
+    /* Specialization ids of up to 64 characters (SPEC_ID_LEN). */
+    {16, "specialization ids up to 64 characters", NULL,
+     "ALTER TABLE specializations DROP CONSTRAINT specializations_id_check,"
+     " ADD CONSTRAINT specializations_id_check"
+     " CHECK (id = upper(id) AND length(id) BETWEEN 1 AND 64);"},
 };
 
 #define PG_MIGRATION_COUNT ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))

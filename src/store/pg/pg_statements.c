@@ -46,7 +46,9 @@
  * column of every pair cost more than the join itself, and so did NULL-ing
  * each column of a consistent pair (one CASE per column per pair) and
  * counting the pairs with window functions on the server (each copies every
- * row into its own store). */
+ * row into its own store). A pair whose specialization id is longer than
+ * SPEC_ID_LEN bytes comes with its text whatever its state, so the scan
+ * fails on it (store_spec_copy) as the full scan does: never counted cut. */
 #define SCAN_FORMAT                                                                      \
     "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "                                       \
     "SELECT x.u, x.sp, x.pk IS NOT NULL, x.lk IS NOT NULL, x.pl, x.ll, x.pn, x.ln, x.mx, " \
@@ -54,7 +56,8 @@
     "CASE WHEN x.issue IS NOT NULL THEN " SCAN_FIRST_SEEN " END " SCAN_PAIRS
 #define SWEEP_FORMAT                                                                     \
     "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "                                       \
-    "SELECT x.u, CASE WHEN x.issue IS NOT NULL THEN "                                    \
+    "SELECT x.u, CASE WHEN x.issue IS NOT NULL "                                         \
+    "OR octet_length(x.sp) > " SPEC_ID_LEN_TEXT " THEN "                           \
     "format('%%s %%s %%s %%s %%s %%s %%s %%s %%s:%%s%%s', x.pk IS NOT NULL, "            \
     "x.lk IS NOT NULL, x.pl, x.ll, x.pn, x.ln, x.mx, " SCAN_FIRST_SEEN ", "              \
     "octet_length(x.sp), x.sp, " SCAN_EMAIL ") END " SCAN_PAIRS
@@ -658,12 +661,13 @@ static int rule_template(const struct domain_map *m, enum stmt_id id, char *out,
     char issue[2048];
     if (pair_sql_issue(issue, sizeof issue, &scan_columns) != 0)
         return -1;
-    char *mx = malloc(16384);
+    /* [levels] may list DOMAIN_LEVELS_MAX ids of SPEC_ID_LEN bytes: about 19 KB. */
+    char *mx = malloc(32768);
     /* The pair's specialization: the scan's from either side, pairs_get's
      * from its key. */
     const char *spec = id == Q_PAIRS_GET ? "k.sp"
                                          : "coalesce(p.specialization_id, l.specialization_type)";
-    if (!mx || max_level_expr(m, spec, mx, 16384) != 0) {
+    if (!mx || max_level_expr(m, spec, mx, 32768) != 0) {
         free(mx);
         return -1;
     }
@@ -690,8 +694,8 @@ const char *pg_statement_text(struct pg_store *ps, enum stmt_id id, char *err,
     const char *tmpl = ps->attached && attached_sql[id] ? attached_sql[id] : sql[id];
     char *text = NULL;
     if ((id >= Q_SCAN_ALL && id <= Q_SCAN_SWEEP_KEYED) || id == Q_PAIRS_GET) {
-        text = malloc(32768);
-        if (!text || rule_template(&ps->domain, id, text, 32768) != 0) {
+        text = malloc(49152);
+        if (!text || rule_template(&ps->domain, id, text, 49152) != 0) {
             free(text);
             snprintf(err, errlen, "the statement text does not fit");
             return NULL;

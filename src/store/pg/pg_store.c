@@ -328,7 +328,7 @@ static int pg_migrate(struct store *s, int *applied)
             continue;
         char what[96];
         snprintf(what, sizeof what, "migration %d (%s)", m->version, m->name);
-        if ((rc = pg_command(ps, m->sql, what)) != 0)
+        if (m->sql && (rc = pg_command(ps, m->sql, what)) != 0)
             break;
         if (m->domain_sql && !ps->attached && (rc = pg_command(ps, m->domain_sql, what)) != 0)
             break;

@@ -133,10 +133,12 @@ int pg_watch_changes(struct store *s, int64_t max_rows, store_change_cb cb, void
         memset(&c, 0, sizeof c);
         c.id = c_i64(res, i, 0);
         c.user_id = c_i64(res, i, 1);
-        c_copy(res, i, 2, c.spec, sizeof c.spec);
+        out = store_spec_copy(s, c.spec, PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2),
+                              "a pending change (pair_changes.specialization)", c.user_id);
         c.delta = (int)c_i64(res, i, 3);
         c.changed_at = c_dbl(res, i, 4);
-        out = cb(ctx, &c);
+        if (out == 0)
+            out = cb(ctx, &c);
     }
     PQclear(res);
     return out;

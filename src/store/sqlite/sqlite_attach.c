@@ -172,6 +172,30 @@ static long long count_rows(sqlite3 *db, const char *table)
     return n;
 }
 
+/* The longest specialization id of an academy table's column into col. */
+static void longest_spec(sqlite3 *db, const char *table, const char *column,
+                         struct attach_spec_column *col)
+{
+    snprintf(col->where, sizeof col->where, "%s.%s", table, column);
+    char *sql = sqlite3_mprintf("SELECT length(CAST(\"%w\" AS BLOB)), substr(CAST(\"%w\" AS "
+                                "BLOB), 1, " SPEC_ID_LEN_TEXT ") FROM " SQ_ACADEMY ".\"%w\" "
+                                "ORDER BY 1 DESC LIMIT 1", column, column, table);
+    sqlite3_stmt *st = NULL;
+    int rc = sql ? sqlite3_prepare_v2(db, sql, -1, &st, NULL) : SQLITE_NOMEM;
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        col->longest = sqlite3_column_int64(st, 0);
+        snprintf(col->example, sizeof col->example, "%.*s", sqlite3_column_bytes(st, 1),
+                 sqlite3_column_blob(st, 1) ? (const char *)sqlite3_column_blob(st, 1) : "");
+    } else if (rc != SQLITE_DONE) {
+        col->longest = -1;
+        snprintf(col->error, sizeof col->error, "%s", sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+}
+
 /* NOT NULL columns without a default (and not the rowid) of the progress and
  * license tables that a repair inserting a row would leave unfilled. */
 static void inspect_not_null(struct sqlite_store *ss, store_doctor_cb cb, void *ctx)
@@ -221,6 +245,8 @@ int sq_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx)
     } keys[2] = {{DOMAIN_PROGRESS_TABLE, DOMAIN_PROGRESS_USER, DOMAIN_PROGRESS_SPEC},
                  {DOMAIN_LICENSE_TABLE, DOMAIN_LICENSE_USER, DOMAIN_LICENSE_SPEC}};
     long long counts[2];
+    struct attach_spec_column spec_ids[3];
+    memset(spec_ids, 0, sizeof spec_ids);
     for (int i = 0; i < 2; i++) {
         const char *t = m->name[keys[i].table];
         int n = pair_key_indexes(ss->db, t, m->name[keys[i].user], m->name[keys[i].spec]);
@@ -237,6 +263,7 @@ int sq_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx)
             attach_doctor_say(cb, ctx, "pair_key", 0, NULL, "%s: unique on (%s, %s)", t,
                               m->name[keys[i].user], m->name[keys[i].spec]);
         counts[i] = count_rows(ss->db, t);
+        longest_spec(ss->db, t, m->name[keys[i].spec], &spec_ids[i]);
     }
     attach_doctor_say(cb, ctx, "collation", 0, NULL, "pairs are merged bytewise (COLLATE BINARY) "
                       "whatever the columns declare");
@@ -247,6 +274,8 @@ int sq_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx)
         attach_doctor_rows(cb, ctx, m, counts[0], counts[1],
                            "check [domain] database and the mapping (or set allow_empty = true "
                            "if it is empty on purpose)");
+    longest_spec(ss->db, m->name[DOMAIN_SPECS_TABLE], "id", &spec_ids[2]);
+    attach_doctor_spec_ids(cb, ctx, spec_ids, 3);
     if (m->name[DOMAIN_SPECS_MAX_LEVELS][0]) {
         attach_doctor_levels(cb, ctx, m, 0, "");
     } else {
@@ -257,13 +286,15 @@ int sq_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx)
         int n = 0;
         bool ok = sql && sqlite3_prepare_v2(ss->db, sql, -1, &st, NULL) == SQLITE_OK;
         while (ok && sqlite3_step(st) == SQLITE_ROW) {
-            char up[DOMAIN_SPEC_MAX];
-            snprintf(up, sizeof up, "%s", (const char *)sqlite3_column_text(st, 0));
+            const char *id = (const char *)sqlite3_column_text(st, 0);
+            char up[SPEC_ID_MAX] = ""; /* an id too long for [levels] stays "": missing */
+            if (id && sqlite3_column_bytes(st, 0) <= SPEC_ID_LEN)
+                snprintf(up, sizeof up, "%s", id);
             for (char *c = up; *c; c++)
                 *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
             n++;
-            if (!domain_map_level(m, up))
-                buf_printf(&missing, "%s%s", missing.len ? ", " : "", up);
+            if (!up[0] || !domain_map_level(m, up))
+                buf_printf(&missing, "%s%s", missing.len ? ", " : "", up[0] ? up : id ? id : "NULL");
         }
         sqlite3_finalize(st);
         sqlite3_free(sql);

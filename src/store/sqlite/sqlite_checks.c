@@ -50,6 +50,7 @@ void sq_stage_clear(struct stage *st)
         free(st->upserts[i].email);
     free(st->upserts);
     free(st->resolved);
+    intern_free(&st->names);
     memset(st, 0, sizeof *st);
 }
 
@@ -71,15 +72,15 @@ int sq_check_stage_add(struct store *s, const struct violation *v, bool unchange
     if (unchanged)
         return 0;
     struct staged_violation *u = stage_push(&st->upserts, &st->n_upserts, &st->cap_upserts);
-    if (!u || !(u->email = strdup(v->user_email))) {
+    if (!u || intern_add(&st->names, v->spec, &u->spec) != 0 ||
+        intern_add(&st->names, v->issue_type, &u->issue) != 0 ||
+        intern_add(&st->names, v->recommended_action, &u->action) != 0 ||
+        !(u->email = strdup(v->user_email))) {
         if (u)
             st->n_upserts--;
         return store_fail(s, STORE_ERR, "out of memory");
     }
     u->user = v->user_id;
-    memcpy(u->spec, v->spec, sizeof u->spec);
-    memcpy(u->issue, v->issue_type, sizeof u->issue);
-    memcpy(u->action, v->recommended_action, sizeof u->action);
     u->has_progress = v->has_progress;
     u->has_license = v->has_license;
     u->progress_level = v->progress_level;
@@ -96,11 +97,13 @@ int sq_check_stage_resolve(struct store *s, int64_t user, const char *spec,
     if (!st->open)
         return store_fail(s, STORE_ERR, "check_stage_resolve before check_stage_reset");
     struct staged_violation *v = stage_push(&st->resolved, &st->n_resolved, &st->cap_resolved);
-    if (!v)
+    if (!v || intern_add(&st->names, spec, &v->spec) != 0 ||
+        intern_add(&st->names, issue, &v->issue) != 0) {
+        if (v)
+            st->n_resolved--;
         return store_fail(s, STORE_ERR, "out of memory");
+    }
     v->user = user;
-    snprintf(v->spec, sizeof v->spec, "%s", spec);
-    snprintf(v->issue, sizeof v->issue, "%s", issue);
     return 0;
 }
 
@@ -113,11 +116,13 @@ int sq_check_stage_complete(struct store *s)
     return 0;
 }
 
-static void bind_key(sqlite3_stmt *st, const struct staged_violation *v)
+/* The strings bound are the stage's names: nothing is interned while they
+ * are bound (the record only reads the stage). */
+static void bind_key(sqlite3_stmt *st, const struct stage *stg, const struct staged_violation *v)
 {
     sqlite3_bind_int64(st, 1, v->user);
-    sqlite3_bind_text(st, 2, v->spec, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, v->issue, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, intern_str(&stg->names, v->spec), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, intern_str(&stg->names, v->issue), -1, SQLITE_STATIC);
 }
 
 static void bind_level_or_null(sqlite3_stmt *st, int i, bool has, int level)
@@ -130,13 +135,14 @@ static void bind_level_or_null(sqlite3_stmt *st, int i, bool has, int level)
 
 /* A staged violation's key and what the check saw of it: ?1 … ?7 of the
  * statements that update or open it. */
-static void bind_violation(sqlite3_stmt *st, const struct staged_violation *v)
+static void bind_violation(sqlite3_stmt *st, const struct stage *stg,
+                           const struct staged_violation *v)
 {
-    bind_key(st, v);
+    bind_key(st, stg, v);
     sqlite3_bind_text(st, 4, v->email, -1, SQLITE_STATIC);
     bind_level_or_null(st, 5, v->has_progress, v->progress_level);
     bind_level_or_null(st, 6, v->has_license, v->license_level);
-    sqlite3_bind_text(st, 7, v->action, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, intern_str(&stg->names, v->action), -1, SQLITE_STATIC);
 }
 
 int sq_check_record(struct store *s, struct check_run *c)
@@ -184,7 +190,7 @@ int sq_check_record(struct store *s, struct check_run *c)
             rc = STORE_ERR;
             goto out;
         }
-        bind_key(st, &stg->resolved[i]);
+        bind_key(st, stg, &stg->resolved[i]);
         sq_bind_time(st, 4, c->timestamp);
         sqlite3_bind_int64(st, 5, c->id);
         if ((rc = sq_exec_stmt(ss, st, "resolve violation")) != 0)
@@ -196,7 +202,7 @@ int sq_check_record(struct store *s, struct check_run *c)
             rc = STORE_ERR;
             goto out;
         }
-        bind_violation(st, v);
+        bind_violation(st, stg, v);
         sqlite3_bind_int64(st, 8, c->id);
         if ((rc = sq_exec_stmt(ss, st, "update open violation")) != 0)
             goto out;
@@ -206,7 +212,7 @@ int sq_check_record(struct store *s, struct check_run *c)
             rc = STORE_ERR;
             goto out;
         }
-        bind_violation(st, v);
+        bind_violation(st, stg, v);
         sq_bind_time(st, 8, v->first_seen ? v->first_seen : c->timestamp);
         sqlite3_bind_int64(st, 9, c->id);
         if ((rc = sq_exec_stmt(ss, st, "open violation")) != 0)

@@ -4,15 +4,21 @@
 #include "store/store.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
 
 /* ---- specializations ----------------------------------------------------- */
 
-static void read_spec(const struct sqlite_store *ss, sqlite3_stmt *st,
-                      struct specialization *sp)
+/* A specialization row of st: 0, or STORE_ERR when its id is longer than
+ * SPEC_ID_LEN (store_spec_copy). */
+static int read_spec(struct sqlite_store *ss, sqlite3_stmt *st, struct specialization *sp)
 {
     memset(sp, 0, sizeof *sp);
-    sq_col_copy(st, 0, sp->id, sizeof sp->id);
+    char where[DOMAIN_IDENT_MAX + 4];
+    snprintf(where, sizeof where, "%s.id", ss->domain.name[DOMAIN_SPECS_TABLE]);
+    const char *id = (const char *)sqlite3_column_text(st, 0);
+    int rc = store_spec_copy(&ss->base, sp->id, id ? id : "",
+                             (size_t)sqlite3_column_bytes(st, 0), where, 0);
     sq_col_copy(st, 1, sp->name, sizeof sp->name);
     /* NULL (an attached table without the column): from [levels]. */
     sp->max_levels = sqlite3_column_type(st, 2) == SQLITE_NULL
@@ -20,6 +26,7 @@ static void read_spec(const struct sqlite_store *ss, sqlite3_stmt *st,
                          : sqlite3_column_int(st, 2);
     sp->is_active = sqlite3_column_int(st, 3) != 0;
     sp->created_at = sq_col_time(st, 4);
+    return rc;
 }
 
 int sq_spec_insert(struct store *s, const struct specialization *sp)
@@ -51,9 +58,9 @@ int sq_spec_get(struct store *s, const char *id, struct specialization *sp)
         return store_fail(s, rc, "unknown specialization %s", id);
     if (rc)
         return rc;
-    read_spec(ss, st, sp);
+    rc = read_spec(ss, st, sp);
     sqlite3_reset(st);
-    return 0;
+    return rc;
 }
 
 int sq_spec_list(struct store *s, store_spec_cb cb, void *ctx)
@@ -65,8 +72,7 @@ int sq_spec_list(struct store *s, store_spec_cb cb, void *ctx)
     int rc, out = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct specialization sp;
-        read_spec(ss, st, &sp);
-        if ((out = cb(ctx, &sp)) != 0)
+        if ((out = read_spec(ss, st, &sp)) != 0 || (out = cb(ctx, &sp)) != 0)
             break;
     }
     if (out == 0 && rc != SQLITE_DONE)
@@ -93,12 +99,24 @@ int sq_spec_level_xp(struct store *s, const char *spec, int level, int64_t *xp)
 
 /* ---- progress, licenses, progressions ------------------------------------ */
 
-static void read_progress(sqlite3_stmt *st, struct progress *p)
+/* Column i of st, a specialization id of the progress table (license
+ * false) or the license table, into out: 0, or STORE_ERR when it is longer
+ * than SPEC_ID_LEN (store_spec_copy). */
+static int col_spec(struct sqlite_store *ss, sqlite3_stmt *st, int i, bool license,
+                    int64_t user, char out[SPEC_ID_MAX])
+{
+    const char *t = (const char *)sqlite3_column_text(st, i);
+    return store_domain_spec_copy(&ss->base, &ss->domain, license, out, t ? t : "",
+                                  (size_t)sqlite3_column_bytes(st, i), user);
+}
+
+/* A progress row of st: 0, or STORE_ERR (an id too long: col_spec). */
+static int read_progress(struct sqlite_store *ss, sqlite3_stmt *st, struct progress *p)
 {
     memset(p, 0, sizeof *p);
     p->id = sqlite3_column_int64(st, 0);
     p->student_id = sqlite3_column_int64(st, 1);
-    sq_col_copy(st, 2, p->spec, sizeof p->spec);
+    int rc = col_spec(ss, st, 2, false, p->student_id, p->spec);
     p->current_level = sqlite3_column_int(st, 3);
     p->total_xp = sqlite3_column_int64(st, 4);
     p->completed_sessions = sqlite3_column_int64(st, 5);
@@ -108,20 +126,23 @@ static void read_progress(sqlite3_stmt *st, struct progress *p)
     p->last_activity = sq_col_time(st, 9);
     p->created_at = sq_col_time(st, 10);
     p->updated_at = sq_col_time(st, 11);
+    return rc;
 }
 
-static void read_license(sqlite3_stmt *st, struct license *l)
+/* A license row of st: 0, or STORE_ERR (an id too long: col_spec). */
+static int read_license(struct sqlite_store *ss, sqlite3_stmt *st, struct license *l)
 {
     memset(l, 0, sizeof *l);
     l->id = sqlite3_column_int64(st, 0);
     l->user_id = sqlite3_column_int64(st, 1);
-    sq_col_copy(st, 2, l->spec, sizeof l->spec);
+    int rc = col_spec(ss, st, 2, true, l->user_id, l->spec);
     l->current_level = sqlite3_column_int(st, 3);
     l->max_achieved_level = sqlite3_column_int(st, 4);
     l->started_at = sq_col_time(st, 5);
     l->last_advanced_at = sq_col_time(st, 6);
     l->created_at = sq_col_time(st, 7);
     l->updated_at = sq_col_time(st, 8);
+    return rc;
 }
 
 int sq_progress_get(struct store *s, int64_t user, const char *spec, bool for_update,
@@ -137,9 +158,9 @@ int sq_progress_get(struct store *s, int64_t user, const char *spec, bool for_up
     int rc = sq_step_one(ss, st, "progress");
     if (rc)
         return rc;
-    read_progress(st, p);
+    rc = read_progress(ss, st, p);
     sqlite3_reset(st);
-    return 0;
+    return rc;
 }
 
 int sq_progress_insert(struct store *s, struct progress *p)
@@ -196,9 +217,9 @@ int sq_license_get(struct store *s, int64_t user, const char *spec, bool for_upd
     int rc = sq_step_one(ss, st, "license");
     if (rc)
         return rc;
-    read_license(st, l);
+    rc = read_license(ss, st, l);
     sqlite3_reset(st);
-    return 0;
+    return rc;
 }
 
 int sq_license_insert(struct store *s, struct license *l)
@@ -294,9 +315,11 @@ int sq_user_pairs(struct store *s, int64_t user, store_pair_rows_cb cb, void *ct
             cmp = strcmp((const char *)sqlite3_column_text(ps, 2),
                          (const char *)sqlite3_column_text(ls, 2));
         if (cmp <= 0)
-            read_progress(ps, &p);
-        if (cmp >= 0)
-            read_license(ls, &l);
+            out = read_progress(ss, ps, &p);
+        if (cmp >= 0 && out == 0)
+            out = read_license(ss, ls, &l);
+        if (out)
+            break;
         out = cb(ctx, cmp <= 0 ? &p : NULL, cmp >= 0 ? &l : NULL);
         if (cmp <= 0)
             prc = sqlite3_step(ps);

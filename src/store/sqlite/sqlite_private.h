@@ -5,6 +5,7 @@
 #define LOCKSTEP_SQLITE_PRIVATE_H
 
 #include "model/domain_map.h"
+#include "util/intern.h"
 #include "store/backends.h"
 #include "store/store.h"
 
@@ -125,12 +126,12 @@ enum stmt_id {
 };
 
 /* The changes a check makes to the open violations, gathered while its full
- * scan runs (sqlite_scan.c) so that recording touches only what changed. */
+ * scan runs (sqlite_scan.c) so that recording touches only what changed.
+ * One per changed violation, so kept small: the strings of few distinct
+ * values are indexes into the stage's names. */
 struct staged_violation {
     int64_t user;
-    char spec[SPEC_ID_MAX];
-    char issue[ISSUE_TYPE_MAX];
-    char action[ACTION_MAX];
+    uint32_t spec, issue, action; /* indexes into stage.names */
     bool has_progress, has_license;
     int progress_level, license_level;
     int64_t first_seen;
@@ -142,6 +143,7 @@ struct stage {
     bool complete;  /* check_stage_complete since then */
     struct staged_violation *resolved, *upserts;
     size_t n_resolved, cap_resolved, n_upserts, cap_upserts;
+    struct intern names; /* the specializations, issue types and actions staged */
 };
 
 struct sqlite_store {

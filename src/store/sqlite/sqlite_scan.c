@@ -48,6 +48,7 @@ struct scan_batch {
 struct scan_stream {
     struct store_scan *sc;
     const char *what;
+    char where[2 * DOMAIN_IDENT_MAX]; /* "table.column" of its specialization */
     sqlite3_stmt *st;
     sqlite3 *db;               /* the connection of st */
     bool produced;             /* read by a producer thread */
@@ -57,7 +58,7 @@ struct scan_stream {
     /* producer */
     bool thread_started, stop, producer_done, first_pending;
     int producer_rc;
-    char producer_err[256];
+    char producer_err[STORE_ERRMSG_MAX];
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -112,6 +113,12 @@ static int load_specs(struct store_scan *sc, sqlite3 *db)
             sc->spec_max = max;
             sc->cap_specs = cap;
         }
+        /* An id longer than SPEC_ID_LEN is left out: it matches no row,
+         * and a row that holds it fails the scan (decode_row). */
+        if (sqlite3_column_bytes(st, 0) > SPEC_ID_LEN) {
+            rc = SQLITE_OK;
+            continue;
+        }
         sq_col_copy(st, 0, sc->specs[sc->n_specs], SPEC_ID_MAX);
         int max = sqlite3_column_type(st, 1) == SQLITE_INTEGER ? sqlite3_column_int(st, 1)
                   : sqlite3_column_type(st, 1) == SQLITE_NULL && sc->ss->attached
@@ -157,9 +164,11 @@ static int32_t spec_rank(const struct store_scan *sc, const unsigned char *t, in
 }
 
 /* Decode the current row of st. A specialization not in the table gets spec
- * -1 and its name (truncated to SPEC_ID_MAX - 1 bytes) in name. */
-static void decode_row(const struct store_scan *sc, sqlite3_stmt *st, struct scan_row *r,
-                       char name[SPEC_ID_MAX])
+ * -1 and its name in name. Returns 0, or the name's length when it is longer
+ * than SPEC_ID_LEN (name then holds its first SPEC_ID_LEN bytes): never cut,
+ * the scan fails naming it (store_spec_too_long_text). */
+static size_t decode_row(const struct store_scan *sc, sqlite3_stmt *st, struct scan_row *r,
+                         char name[SPEC_ID_MAX])
 {
     r->user = sqlite3_column_int64(st, 0);
     const unsigned char *t = sqlite3_column_blob(st, 1);
@@ -167,9 +176,10 @@ static void decode_row(const struct store_scan *sc, sqlite3_stmt *st, struct sca
     if (!t)
         t = (const unsigned char *)"";
     r->spec = spec_rank(sc, t, n);
+    size_t too_long = n > SPEC_ID_LEN ? (size_t)n : 0;
     if (r->spec < 0) {
-        if (n > SPEC_ID_MAX - 1)
-            n = SPEC_ID_MAX - 1;
+        if (too_long)
+            n = SPEC_ID_LEN;
         memcpy(name, t, (size_t)n);
         name[n] = '\0';
     }
@@ -179,6 +189,7 @@ static void decode_row(const struct store_scan *sc, sqlite3_stmt *st, struct sca
     } else {
         r->level = SCAN_LEVEL_NULL;
     }
+    return too_long;
 }
 
 static void *stream_producer(void *arg)
@@ -205,7 +216,14 @@ static void *stream_producer(void *arg)
             if (rc != SQLITE_ROW)
                 break;
             struct scan_row *r = &batch->rows[batch->n++];
-            decode_row(ps->sc, ps->st, r, name);
+            size_t too_long = decode_row(ps->sc, ps->st, r, name);
+            if (too_long) { /* the rows before it are merged first, then the scan fails */
+                store_spec_too_long_text(ps->producer_err, sizeof ps->producer_err, name,
+                                         too_long, ps->where, r->user);
+                batch->n--;
+                rc = SQLITE_TOOBIG;
+                break;
+            }
             if (r->spec < 0) { /* rare: the name goes beside the batch */
                 if (!batch->names &&
                     !(batch->names = malloc(SCAN_BATCH * sizeof *batch->names))) {
@@ -225,7 +243,7 @@ static void *stream_producer(void *arg)
             ps->producer_rc = rc == SQLITE_DONE ? 0 : rc;
             if (rc == SQLITE_NOMEM)
                 snprintf(ps->producer_err, sizeof ps->producer_err, "out of memory");
-            else if (rc != SQLITE_DONE)
+            else if (rc != SQLITE_DONE && !(rc == SQLITE_TOOBIG && ps->producer_err[0]))
                 snprintf(ps->producer_err, sizeof ps->producer_err, "%s",
                          sqlite3_errmsg(ps->db));
         }
@@ -244,7 +262,10 @@ static int stream_next(struct scan_stream *ps)
         int rc = ps->first_pending ? SQLITE_ROW : sqlite3_step(ps->st);
         ps->first_pending = false;
         if (rc == SQLITE_ROW) {
-            decode_row(sc, ps->st, &ps->row, ps->row_name);
+            size_t too_long = decode_row(sc, ps->st, &ps->row, ps->row_name);
+            if (too_long)
+                return store_spec_copy(&sc->ss->base, ps->row_name, ps->row_name, too_long,
+                                       ps->where, ps->row.user);
             return 0;
         }
         return rc == SQLITE_DONE ? 1 : sq_fail(sc->ss, rc, ps->what);
@@ -444,6 +465,11 @@ int sq_pair_scan_open(struct store *s, const struct pair_filter *f,
     sc->ss = ss;
     sc->p = (struct scan_stream){.sc = sc, .what = "scan progress", .cur = -1};
     sc->l = (struct scan_stream){.sc = sc, .what = "scan licenses", .cur = -1};
+    const struct domain_map *m = &ss->domain;
+    snprintf(sc->p.where, sizeof sc->p.where, "%s.%s", m->name[DOMAIN_PROGRESS_TABLE],
+             m->name[DOMAIN_PROGRESS_SPEC]);
+    snprintf(sc->l.where, sizeof sc->l.where, "%s.%s", m->name[DOMAIN_LICENSE_TABLE],
+             m->name[DOMAIN_LICENSE_SPEC]);
     if (full && f && f->open_violations && !(sc->ov = sq_stmt(ss, ST_VIOLATIONS_OPEN_ALL))) {
         scan_free(sc);
         return STORE_ERR;

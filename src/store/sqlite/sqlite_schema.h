@@ -31,6 +31,16 @@
     " VALUES (NEW." user ", NEW." spec ", CASE WHEN OLD." user " IS NOT NEW." user              \
     " OR OLD." spec " IS NOT NEW." spec " THEN 1 ELSE 0 END, " SQ_CHANGED_AT "); END;"
 
+/* A changed specialization asks the watcher for a full sweep (migration 14;
+ * made again by 16, which rebuilds the table). */
+#define SQ_SPECS_TRIGGERS                                                                     \
+    "CREATE TRIGGER lockstep_specs_insert AFTER INSERT ON specializations"                    \
+    " BEGIN UPDATE watch_state SET sweep_requested = 1; END;"                                 \
+    "CREATE TRIGGER lockstep_specs_update AFTER UPDATE OF id, max_levels ON specializations"  \
+    " BEGIN UPDATE watch_state SET sweep_requested = 1; END;"                                 \
+    "CREATE TRIGGER lockstep_specs_delete AFTER DELETE ON specializations"                    \
+    " BEGIN UPDATE watch_state SET sweep_requested = 1; END;"
+
 static const struct store_migration sqlite_migrations[] = {
     {1, "domain schema",
      "CREATE TABLE users ("
@@ -322,13 +332,25 @@ static const struct store_migration sqlite_migrations[] = {
                          "current_level", "lockstep_progress")
      SQ_CAPTURE_TRIGGERS("user_licenses", "user_id", "specialization_type",
                          "current_level", "lockstep_license")
-     "CREATE TRIGGER lockstep_specs_insert AFTER INSERT ON specializations"
-     " BEGIN UPDATE watch_state SET sweep_requested = 1; END;"
-     "CREATE TRIGGER lockstep_specs_update AFTER UPDATE OF id, max_levels ON specializations"
-     " BEGIN UPDATE watch_state SET sweep_requested = 1; END;"
-     "CREATE TRIGGER lockstep_specs_delete AFTER DELETE ON specializations"
-     " BEGIN UPDATE watch_state SET sweep_requested = 1; END;"},
+     SQ_SPECS_TRIGGERS},
     {15, "poll watermarks", MIGRATION_POLL_WATERMARKS, NULL},
+    /* Specialization ids of up to 64 characters (SPEC_ID_LEN). SQLite cannot
+     * change a CHECK constraint: the table is rebuilt as migration 8 does
+     * (foreign keys off, checked before the commit), and migration 14's
+     * triggers on it, dropped with it, are made again (they only ask the
+     * watcher for a sweep). */
+    {16, "specialization ids up to 64 characters", NULL,
+     "CREATE TABLE specializations_new ("
+     " id TEXT PRIMARY KEY CHECK (id = upper(id) AND length(id) BETWEEN 1 AND 64),"
+     " name TEXT NOT NULL,"
+     " max_levels INTEGER NOT NULL CHECK (max_levels > 0),"
+     " is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0,1)),"
+     " created_at TEXT NOT NULL);"
+     "INSERT INTO specializations_new(id, name, max_levels, is_active, created_at)"
+     " SELECT id, name, max_levels, is_active, created_at FROM specializations;"
+     "DROP TABLE specializations;"
+     "ALTER TABLE specializations_new RENAME TO specializations;"
+     SQ_SPECS_TRIGGERS},
 };
 
 #define SQLITE_MIGRATION_COUNT ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -274,7 +274,7 @@ static int sq_migrate(struct store *s, int *applied)
             continue;
         char what[96];
         snprintf(what, sizeof what, "migration %d (%s)", m->version, m->name);
-        rc = sq_exec_sql(ss, m->sql, what);
+        rc = m->sql ? sq_exec_sql(ss, m->sql, what) : 0;
         if (rc == 0 && m->domain_sql && !ss->attached)
             rc = sq_exec_sql(ss, m->domain_sql, what);
         if (rc)

@@ -67,7 +67,12 @@ int sq_watch_changes(struct store *s, int64_t max_rows, store_change_cb cb, void
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         c.id = sqlite3_column_int64(st, 0);
         c.user_id = sqlite3_column_int64(st, 1);
-        sq_col_copy(st, 2, c.spec, sizeof c.spec);
+        const char *spec = (const char *)sqlite3_column_text(st, 2);
+        if (store_spec_copy(s, c.spec, spec ? spec : "", (size_t)sqlite3_column_bytes(st, 2),
+                            "a pending change (pair_changes.specialization)", c.user_id)) {
+            sqlite3_reset(st);
+            return STORE_ERR;
+        }
         c.delta = sqlite3_column_int(st, 3);
         c.changed_at = sqlite3_column_double(st, 4);
         int stop = cb(ctx, &c);
@@ -120,6 +125,8 @@ static int load_spec_max(struct sqlite_store *ss, struct spec_max **out, size_t 
             }
             *out = m;
         }
+        if (sqlite3_column_bytes(st, 0) > SPEC_ID_LEN)
+            continue; /* matches no key: a key is at most SPEC_ID_LEN bytes */
         sq_col_copy(st, 0, (*out)[*n].id, SPEC_ID_MAX);
         /* As the scan reads it (sqlite_scan.c): an attached file's table has
          * no maximum unless mapped, [levels] gives it. */
