@@ -308,8 +308,17 @@ int pg_check_list(struct store *s, int64_t since, int64_t until, int64_t limit,
     return out;
 }
 
-static int each_violation(PGresult *res, store_violation_cb cb, void *ctx)
+struct violation_rows {
+    store_violation_cb cb;
+    void *ctx;
+};
+
+/* The violations of one result to the callback (pg_run_rows' row). */
+static int each_violation(void *rows_ctx, PGresult *res)
 {
+    const struct violation_rows *vr = rows_ctx;
+    store_violation_cb cb = vr->cb;
+    void *ctx = vr->ctx;
     int out = 0;
     for (int i = 0; i < PQntuples(res) && out == 0; i++) {
         struct violation v;
@@ -330,14 +339,20 @@ static int each_violation(PGresult *res, store_violation_cb cb, void *ctx)
     return out;
 }
 
+/* The violations of statement `id`, streamed to cb. */
+static int violation_rows(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+                          store_violation_cb cb, void *ctx)
+{
+    struct violation_rows vr = {cb, ctx};
+    return pg_run_rows(ps, id, n, vals, "list violations", each_violation, &vr);
+}
+
 int pg_violations_open(struct store *s, const char *spec, store_violation_cb cb,
                               void *ctx)
 {
     const char *v[1] = {spec};
-    int rc;
-    PGresult *res = pg_run(PS(s), spec ? Q_VIOLATIONS_OPEN_SPEC : Q_VIOLATIONS_OPEN_ALL,
-                        spec ? 1 : 0, v, "list violations", &rc);
-    return res ? each_violation(res, cb, ctx) : rc;
+    return violation_rows(PS(s), spec ? Q_VIOLATIONS_OPEN_SPEC : Q_VIOLATIONS_OPEN_ALL,
+                          spec ? 1 : 0, v, cb, ctx);
 }
 
 /* The violations statement `id` finds after a time (0: since the start). */
@@ -346,9 +361,7 @@ static int violations_since(struct store *s, enum stmt_id id, int64_t since,
 {
     struct params p = {0};
     p_time(&p, 0, since ? since : 1);
-    int rc;
-    PGresult *res = pg_run(PS(s), id, 1, p.v, "list violations", &rc);
-    return res ? each_violation(res, cb, ctx) : rc;
+    return violation_rows(PS(s), id, 1, p.v, cb, ctx);
 }
 
 int pg_violations_new_since(struct store *s, int64_t since, store_violation_cb cb, void *ctx)
@@ -369,9 +382,7 @@ int pg_violations_open_page(struct store *s, const char *spec, int64_t limit,
     p.v[0] = spec;
     p_i64(&p, 1, limit);
     p_i64(&p, 2, offset);
-    int rc;
-    PGresult *res = pg_run(PS(s), Q_VIOLATIONS_OPEN_PAGE, 3, p.v, "list violations", &rc);
-    return res ? each_violation(res, cb, ctx) : rc;
+    return violation_rows(PS(s), Q_VIOLATIONS_OPEN_PAGE, 3, p.v, cb, ctx);
 }
 
 int pg_violations_open_count(struct store *s, const char *spec, int64_t *count)

@@ -287,6 +287,13 @@ int pg_prepare(struct pg_store *ps, enum stmt_id id, char name[16], const char *
  * it), or NULL with *rc set and the store's error. */
 PGresult *pg_run(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
                  const char *what, int *rc);
+/* Run statement `id` and hand its rows to `row` as they arrive, one row per
+ * result (libpq's single-row mode): memory holds one row however many
+ * match. `row` clears each result; a nonzero return stops the delivery (the
+ * remaining rows are read and dropped) and is returned. `row` must not use
+ * the connection. 0, row's code, or a STORE_ERR_* code. */
+int pg_run_rows(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+                const char *what, int (*row)(void *ctx, PGresult *res), void *ctx);
 /* Run a statement that returns no rows: 0 or a STORE_ERR_* code. */
 int pg_exec_q(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
               const char *what);

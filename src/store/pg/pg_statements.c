@@ -825,6 +825,45 @@ PGresult *pg_run(struct pg_store *ps, enum stmt_id id, int n, const char *const 
     return res;
 }
 
+int pg_run_rows(struct pg_store *ps, enum stmt_id id, int n, const char *const *vals,
+                const char *what, int (*row)(void *ctx, PGresult *res), void *ctx)
+{
+    int rc = pg_ensure(ps, what);
+    if (rc)
+        return rc;
+    char name[16];
+    if (n < 0 || n > PARAMS_MAX)
+        return store_fail(&ps->base, STORE_ERR, "%s: %d parameters, more than the %d supported",
+                          what, n, PARAMS_MAX);
+    if ((rc = pg_prepare(ps, id, name, what)) != 0)
+        return rc;
+    if (ps->attached && (rc = academy_path(ps, id, what)) != 0)
+        return rc;
+    if (!PQsendQueryPrepared(ps->conn, name, n, vals, NULL, NULL, 0))
+        return pg_fail_conn(ps, what);
+    bool single = PQsetSingleRowMode(ps->conn) == 1;
+    int out = 0;
+    PGresult *res;
+    /* Every result is read, also after a failure or a stop, so that the
+     * connection is free for the next statement. */
+    while ((res = PQgetResult(ps->conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_SINGLE_TUPLE || (st == PGRES_TUPLES_OK && !single)) {
+            if (out == 0)
+                out = row(ctx, res);
+            else
+                PQclear(res);
+        } else if (st == PGRES_TUPLES_OK) {
+            PQclear(res); /* the end of the rows */
+        } else if (out == 0 && rc == 0) {
+            rc = pg_fail_result(ps, res, what);
+        } else {
+            PQclear(res);
+        }
+    }
+    return rc ? rc : out;
+}
+
 int pg_store_exec(struct store *s, const char *text, int n, const char *const *vals,
                   const char *what, PGresult **out)
 {
