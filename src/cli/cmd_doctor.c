@@ -221,12 +221,43 @@ static void check_watch(struct doctor *d, const struct config *cfg, struct store
     if (!strcmp(cfg->watch_mode, "poll")) {
         /* The columns exist: the store checked them when it opened. */
         const struct domain_map *m = &cfg->domain;
-        add(d, "watch", V_OK, "poll (mapped updated_at %s.%s and %s.%s): the rows whose "
-            "updated_at moved are read every %ld ms, no trigger needed; deletes and writes "
-            "that leave updated_at alone are found by the full sweeps, every %lds",
+        struct point *p = add(d, "watch", V_OK, "poll (mapped updated_at %s.%s and %s.%s): the "
+            "rows whose updated_at moved are read every %ld ms, no trigger needed; deletes and "
+            "writes that leave updated_at alone are found by the full sweeps, every %lds",
             m->name[DOMAIN_PROGRESS_TABLE], m->name[DOMAIN_PROGRESS_UPDATED_AT],
             m->name[DOMAIN_LICENSE_TABLE], m->name[DOMAIN_LICENSE_UPDATED_AT],
             cfg->watch_poll_interval, cfg->watch_full_sweep_interval);
+        bool indexed[2];
+        if (!s || !s->ops->watch_poll_indexed)
+            return;
+        if (s->ops->watch_poll_indexed(s, indexed) != 0) {
+            p->v = V_FAIL;
+            snprintf(p->text + strlen(p->text), sizeof p->text - strlen(p->text),
+                     "; the indexes cannot be read: %s", store_errmsg(s));
+            return;
+        }
+        if (indexed[0] && indexed[1])
+            return;
+        /* Each poll is a range read on updated_at: without an index led by
+         * it, the whole table every poll_interval. */
+        p->v = V_NOTE;
+        char missing[2][2 * DOMAIN_IDENT_MAX + 2], fix[2][2 * DOMAIN_IDENT_MAX + 24];
+        int n = 0;
+        for (int i = 0; i < 2; i++) {
+            if (indexed[i])
+                continue;
+            const char *t = m->name[i ? DOMAIN_LICENSE_TABLE : DOMAIN_PROGRESS_TABLE];
+            const char *c = m->name[i ? DOMAIN_LICENSE_UPDATED_AT : DOMAIN_PROGRESS_UPDATED_AT];
+            snprintf(missing[n], sizeof missing[n], "%s.%s", t, c);
+            snprintf(fix[n], sizeof fix[n], "CREATE INDEX ON %s (%s)", t, c);
+            n++;
+        }
+        snprintf(p->text + strlen(p->text), sizeof p->text - strlen(p->text),
+                 "; no index leads with %s%s%s, so each poll reads %s", missing[0],
+                 n > 1 ? " nor " : "", n > 1 ? missing[1] : "",
+                 n > 1 ? "both tables whole" : "that table whole");
+        set_fix(p, "%s%s%s (docs/attach.md, \"Without triggers\")", fix[0], n > 1 ? "; " : "",
+                n > 1 ? fix[1] : "");
         return;
     }
     if (!s || !s->ops->watch_capture_installed) {

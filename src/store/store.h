@@ -277,9 +277,14 @@ struct store_ops {
      *   file: a trigger cannot write to another database file). Outside
      *   transactions.
      * watch_capture_installed: whether the capture triggers exist on both the
-     *   progress and the license table. */
+     *   progress and the license table.
+     * watch_poll_indexed ([watch] mode = poll): whether the progress table
+     *   (indexed[0]) and the license table (indexed[1]) keep an index whose
+     *   first column is their mapped updated_at, which each poll's range
+     *   read needs not to read the whole table (doctor). */
     int (*watch_capture)(struct store *s, bool install, bool apply, char **sql);
     int (*watch_capture_installed)(struct store *s, bool *installed);
+    int (*watch_poll_indexed)(struct store *s, bool indexed[2]);
     /* watch_discard: after a bulk load (demo data): every pending change row
      *   deleted and the state marked not initialized, so that the next full
      *   sweep reads it all (nothing is applied row by row). */

@@ -88,8 +88,21 @@ describe('[watch] mode = poll on the attached academy on PostgreSQL', { skip: at
 
   test('a drift that bumps updated_at shows within the poll; its repair by psql resolves it; no trigger installed', async () => {
     const { url, cfg, dir } = academy('polldrift');
+    // The reference academy has no index on updated_at: doctor says what each poll then reads, and the fix.
     const doctor = attached.lockstep(cfg, ['doctor']);
-    assert.match(doctor.out, /✓ watch\s+poll \(mapped updated_at specialization_progress\.updated_at and user_licenses\.updated_at\)/, attached.show(doctor));
+    assert.equal(doctor.code, 0, attached.show(doctor));
+    assert.match(doctor.out, /! watch\s+poll \(mapped updated_at specialization_progress\.updated_at and user_licenses\.updated_at\).*; no index leads with specialization_progress\.updated_at nor user_licenses\.updated_at, so each poll reads both tables whole/, attached.show(doctor));
+    assert.match(doctor.out, /CREATE INDEX ON specialization_progress \(updated_at\); CREATE INDEX ON user_licenses \(updated_at\)/, attached.show(doctor));
+    attached.q(url, 'CREATE INDEX ON user_licenses (updated_at)');
+    const one = attached.lockstep(cfg, ['doctor', '--json']);
+    const point = JSON.parse(one.out).points.find((x) => x.name === 'watch');
+    assert.equal(point.result, 'note', one.out);
+    assert.match(point.message, /no index leads with specialization_progress\.updated_at, so each poll reads that table whole/, one.out);
+    assert.equal(point.fix, 'CREATE INDEX ON specialization_progress (updated_at) (docs/attach.md, "Without triggers")', one.out);
+    attached.q(url, 'CREATE INDEX ON specialization_progress (updated_at, id)');
+    const indexed = attached.lockstep(cfg, ['doctor']);
+    assert.match(indexed.out, /✓ watch\s+poll \(mapped updated_at specialization_progress\.updated_at and user_licenses\.updated_at\)/, attached.show(indexed));
+    assert.doesNotMatch(indexed.out, /no index leads/, attached.show(indexed));
     const { srv, token } = await servePoll(dir, cfg);
     try {
       assert.equal(attached.q(url, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'lockstep%'"), '0', 'poll needs no trigger');
@@ -210,6 +223,11 @@ function sqliteAcademy(name, domain = {}) {
 test('attached SQLite academy, mode poll: a drift with a new updated_at shows within the poll, its repair too', async () => {
   const { file, dir, cfg } = sqliteAcademy('pollsqlite');
   prepare(cfg);
+  const doctor = attached.lockstep(cfg, ['doctor']);
+  assert.match(doctor.out, /! watch\s+poll .*; no index leads with specialization_progress\.updated_at nor user_licenses\.updated_at/, attached.show(doctor));
+  sq(file, 'CREATE INDEX ix_p_touched ON specialization_progress (updated_at); CREATE INDEX ix_l_touched ON user_licenses (updated_at, user_id)');
+  const indexed = attached.lockstep(cfg, ['doctor']);
+  assert.match(indexed.out, /✓ watch\s+poll \(mapped updated_at/, attached.show(indexed));
   const { srv, token } = await servePoll(dir, cfg);
   try {
     const before = await status(srv, token);

@@ -1,7 +1,8 @@
 /* pg_capture.c — the capture triggers of watch.md (`lockstep watch
  * install|uninstall [--print]`): on an attached PostgreSQL database made from
  * the domain map, in own mode migration 14's put back; installed and removed
- * in one transaction, and looked for. */
+ * in one transaction, and looked for; and the updated_at indexes poll mode
+ * reads through. */
 #include "store/domain_sql.h"
 #include "store/pg/pg_private.h"
 #include "store/pg/pg_schema.h"
@@ -147,6 +148,47 @@ int pg_watch_capture_installed(struct store *s, bool *installed)
     else
         rc = store_fail(s, STORE_ERR, "look for the capture triggers: %s",
                         PQresultErrorMessage(res));
+    PQclear(res);
+    free(tables);
+    return rc;
+}
+
+int pg_watch_poll_indexed(struct store *s, bool indexed[2])
+{
+    struct pg_store *ps = PS(s);
+    indexed[0] = indexed[1] = false;
+    char err[256];
+    char *tables = domain_sql_expand(&ps->domain, ps->attached ? ps->domain.schema : NULL,
+                                     "{progress_table}\n{license_table}", err, sizeof err);
+    if (!tables)
+        return store_fail(s, STORE_ERR, "%s", err);
+    char *nl = strchr(tables, '\n');
+    *nl = '\0';
+    const char *vals[4] = {tables, ps->domain.name[DOMAIN_PROGRESS_UPDATED_AT], nl + 1,
+                           ps->domain.name[DOMAIN_LICENSE_UPDATED_AT]};
+    int rc = pg_ensure(ps, "look for the updated_at indexes");
+    if (rc) {
+        free(tables);
+        return rc;
+    }
+    /* A valid index, not partial, whose first key is the column (an index
+     * led by an expression has 0 there and matches no column). */
+    PGresult *res = PQexecParams(
+        ps->conn,
+        "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+        "AND a.attnum = i.indkey[0] WHERE i.indrelid = to_regclass($1) AND a.attname = $2 "
+        "AND i.indisvalid AND i.indpred IS NULL), "
+        "EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+        "AND a.attnum = i.indkey[0] WHERE i.indrelid = to_regclass($3) AND a.attname = $4 "
+        "AND i.indisvalid AND i.indpred IS NULL)",
+        4, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        indexed[0] = PQgetvalue(res, 0, 0)[0] == 't';
+        indexed[1] = PQgetvalue(res, 0, 1)[0] == 't';
+    } else {
+        rc = store_fail(s, STORE_ERR, "look for the updated_at indexes: %s",
+                        PQresultErrorMessage(res));
+    }
     PQclear(res);
     free(tables);
     return rc;

@@ -387,10 +387,11 @@ int pg_watch_wait(struct store *s, long timeout_ms);
  * pg_attached_inspect: store_ops.attached_inspect. */
 int pg_attach_prepare(struct pg_store *ps, bool create, char *err, size_t errlen);
 int pg_attached_inspect(struct store *s, store_doctor_cb cb, void *ctx);
-/* The capture triggers (pg_capture.c): store_ops
- * watch_capture and watch_capture_installed. */
+/* The capture triggers and poll mode's indexes (pg_capture.c): store_ops
+ * watch_capture, watch_capture_installed and watch_poll_indexed. */
 int pg_watch_capture(struct store *s, bool install, bool apply, char **sql);
 int pg_watch_capture_installed(struct store *s, bool *installed);
+int pg_watch_poll_indexed(struct store *s, bool indexed[2]);
 
 /* Accounts (pg_accounts.c): the store_ops named as these without
  * "pg_". */

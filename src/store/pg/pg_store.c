@@ -567,4 +567,5 @@ static const struct store_ops pg_ops = {
     .attempt_list = pg_attempt_list,
     .watch_capture = pg_watch_capture,
     .watch_capture_installed = pg_watch_capture_installed,
+    .watch_poll_indexed = pg_watch_poll_indexed,
 };

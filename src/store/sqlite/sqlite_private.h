@@ -236,6 +236,7 @@ int sq_watch_poll(struct store *s, int64_t now, int64_t *taken);
 int sq_watch_discard(struct store *s);
 int sq_watch_capture(struct store *s, bool install, bool apply, char **sql);
 int sq_watch_capture_installed(struct store *s, bool *installed);
+int sq_watch_poll_indexed(struct store *s, bool indexed[2]);
 int sq_watch_lock(struct store *s, bool on);
 int sq_watch_wait(struct store *s, long timeout_ms);
 

@@ -619,6 +619,7 @@ static const struct store_ops sqlite_ops = {
     .watch_discard = sq_watch_discard,
     .watch_capture = sq_watch_capture,
     .watch_capture_installed = sq_watch_capture_installed,
+    .watch_poll_indexed = sq_watch_poll_indexed,
     .watch_lock = sq_watch_lock,
     .watch_wait = sq_watch_wait,
 };

@@ -644,6 +644,37 @@ int sq_watch_capture_installed(struct store *s, bool *installed)
     return rc == SQLITE_ROW ? 0 : sq_fail(ss, rc, "look for the capture triggers");
 }
 
+int sq_watch_poll_indexed(struct store *s, bool indexed[2])
+{
+    struct sqlite_store *ss = SS(s);
+    const struct domain_map *m = &ss->domain;
+    indexed[0] = indexed[1] = false;
+    /* An index, not partial, whose first column is the mapped updated_at
+     * (an index led by an expression has a NULL name there). */
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(ss->db, "SELECT EXISTS (SELECT 1 FROM pragma_index_list(?1, ?3) "
+                                "il WHERE il.partial = 0 AND (SELECT ii.name FROM "
+                                "pragma_index_info(il.name, ?3) ii WHERE ii.seqno = 0) = ?2)",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sq_fail(ss, rc, "look for the updated_at indexes");
+    static const enum domain_name side[2][2] = {
+        {DOMAIN_PROGRESS_TABLE, DOMAIN_PROGRESS_UPDATED_AT},
+        {DOMAIN_LICENSE_TABLE, DOMAIN_LICENSE_UPDATED_AT}};
+    for (int i = 0; i < 2; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, m->name[side[i][0]], -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, m->name[side[i][1]], -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, ss->attached ? SQ_ACADEMY : "main", -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
+        indexed[i] = sqlite3_column_int(st, 0) != 0;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : sq_fail(ss, rc, "look for the updated_at indexes");
+}
+
 int sq_watch_lock(struct store *s, bool on)
 {
     struct sqlite_store *ss = SS(s);
