@@ -60,10 +60,10 @@ int cmd_sync(struct cli *c, int argc, char **argv)
             const struct sync_item *it = &r.items[i];
             char from[16], to[16];
             printf("  user %-6lld %-12s %-16s %-28s %s -> %s%s%s\n", (long long)it->user_id,
-                   it->spec, it->issue_type, it->action,
+                   sync_item_spec(&r, it), it->issue_type, it->action,
                    cli_level_text(it->has_old, it->old_level, from, sizeof from),
                    cli_level_text(it->has_new, it->new_level, to, sizeof to),
-                   it->success ? "" : "  FAILED: ", it->error);
+                   it->success ? "" : "  FAILED: ", sync_item_error(it));
         }
         if (r.n_manual)
             printf("%zu pair%s need%s manual review (never repaired automatically):\n",

@@ -122,7 +122,7 @@ void scheduler_run_sync(struct job *j, struct store *st, int64_t due, int64_t ru
             if (!r.items[i].success) {
                 snprintf(err, sizeof err, "%lld pair(s) could not be repaired (first: user %lld "
                          "%s: %s)", (long long)r.failed_count, (long long)r.items[i].user_id,
-                         r.items[i].spec, r.items[i].error);
+                         sync_item_spec(&r, &r.items[i]), sync_item_error(&r.items[i]));
                 break;
             }
         if (scheduler_lease_valid(s))

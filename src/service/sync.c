@@ -24,9 +24,15 @@
 
 void sync_result_free(struct sync_result *r)
 {
+    for (size_t i = 0; i < r->n_items; i++)
+        if (!r->items[i].error_shared)
+            free(r->items[i].error);
     free(r->items);
     r->items = NULL;
     r->n_items = r->cap_items = 0;
+    intern_free(&r->specs);
+    free(r->not_attempted);
+    r->not_attempted = NULL;
     free(r->manual);
     r->manual = NULL;
     r->n_manual = r->cap_manual = 0;
@@ -41,13 +47,43 @@ static int add_manual(struct sync_result *r, const struct violation *v)
     return 0;
 }
 
-static struct sync_item *add_item(struct sync_result *r)
+const char *sync_item_spec(const struct sync_result *r, const struct sync_item *it)
 {
-    if (ARRAY_RESERVE(r->items, r->n_items, r->cap_items, 16) != 0)
+    return intern_str(&r->specs, it->spec);
+}
+
+const char *sync_item_error(const struct sync_item *it)
+{
+    return it->error ? it->error : "";
+}
+
+/* A new item for the pair (user, spec). NULL when out of memory. */
+static struct sync_item *add_item(struct sync_result *r, int64_t user, const char *spec)
+{
+    uint32_t idx;
+    if (ARRAY_RESERVE(r->items, r->n_items, r->cap_items, 16) != 0 ||
+        intern_add(&r->specs, spec, &idx) != 0)
         return NULL;
     struct sync_item *it = &r->items[r->n_items++];
     memset(it, 0, sizeof *it);
+    it->user_id = user;
+    it->spec = idx;
     return it;
+}
+
+/* Item `it` failed: why (a copy), or "out of memory" when even that fails. */
+static void item_failed(struct sync_item *it, const char *why)
+{
+    it->success = false;
+    if (!it->error_shared)
+        free(it->error);
+    it->error_shared = false;
+    it->error = strdup(why);
+    if (!it->error) {
+        static char oom[] = "out of memory";
+        it->error = oom;
+        it->error_shared = true; /* not ours to free */
+    }
 }
 
 /* The candidate pairs: every violation in scope, from one snapshot. The
@@ -55,7 +91,9 @@ static struct sync_item *add_item(struct sync_result *r)
 static int collect(struct store *s, const struct sync_options *o, const char *spec,
                    struct sync_result *r)
 {
-    struct pair_filter f = {.user_id = o->user_id, .spec = spec};
+    /* Only the inconsistent pairs are wanted: where the backend classifies
+     * in its query (a full scan on PostgreSQL), it sends no other. */
+    struct pair_filter f = {.user_id = o->user_id, .spec = spec, .inconsistent_only = true};
     struct store_scan *scan = NULL;
     int rc = s->ops->begin(s, STORE_TXN_READ);
     if (rc)
@@ -75,16 +113,13 @@ static int collect(struct store *s, const struct sync_options *o, const char *sp
             }
             continue;
         }
-        struct sync_item *it = add_item(r);
+        struct sync_item *it = add_item(r, p.user_id, p.spec);
         if (!it) {
             rc = store_fail(s, STORE_ERR_NOMEM, "out of memory");
             goto out;
         }
-        it->user_id = p.user_id;
-        memcpy(it->spec, p.spec, sizeof it->spec);
-        snprintf(it->issue_type, sizeof it->issue_type, "%s", pair_issue_type(st));
-        snprintf(it->action, sizeof it->action, "%s",
-                 pair_recommended_action(st, o->direction, p.progress_level, p.license_level));
+        it->issue_type = pair_issue_type(st);
+        it->action = pair_recommended_action(st, o->direction, p.progress_level, p.license_level);
         /* For the dry run: the side that would change, before and after. */
         if (st == PAIR_MISSING_LICENSE) {
             it->has_new = true;
@@ -132,18 +167,19 @@ static int pair_now(struct store *s, int64_t user, const char *spec, struct pair
     return rc < 0 ? rc : 0;
 }
 
-/* The repair's writes on the locked rows: create the missing row, or copy
- * one side's level to the other (with a progression when the license moves),
- * as `action` says. Fills the item's levels. Returns 0 or a store code. */
+/* The repair's writes on the locked rows of the pair (it->user_id, spec):
+ * create the missing row, or copy one side's level to the other (with a
+ * progression when the license moves), as `action` says. Fills the item's
+ * levels. Returns 0 or a store code. */
 static int write_repair(struct store *s, const struct sync_options *o, enum pair_state st,
-                        const char *action, int64_t now, struct progress *p,
+                        const char *action, int64_t now, const char *spec, struct progress *p,
                         struct license *l, struct sync_item *it)
 {
     int rc;
     if (st == PAIR_MISSING_LICENSE) {
         memset(l, 0, sizeof *l);
         l->user_id = it->user_id;
-        memcpy(l->spec, it->spec, sizeof l->spec);
+        snprintf(l->spec, sizeof l->spec, "%s", spec);
         l->current_level = l->max_achieved_level = p->current_level;
         l->started_at = l->created_at = l->updated_at = now;
         it->has_new = true;
@@ -152,7 +188,7 @@ static int write_repair(struct store *s, const struct sync_options *o, enum pair
     } else if (st == PAIR_MISSING_PROGRESS) {
         memset(p, 0, sizeof *p);
         p->student_id = it->user_id;
-        memcpy(p->spec, it->spec, sizeof p->spec);
+        snprintf(p->spec, sizeof p->spec, "%s", spec);
         p->current_level = l->current_level;
         p->created_at = p->updated_at = p->last_activity = now;
         it->has_new = true;
@@ -188,21 +224,22 @@ static int write_repair(struct store *s, const struct sync_options *o, enum pair
     return rc;
 }
 
-/* Repair one pair in its own transaction. Fills the item with what happened. */
+/* Repair one pair (it->user_id, spec) in its own transaction. Fills the item
+ * with what happened. */
 static int repair(struct store *s, const struct sync_options *o, struct sync_item *it,
-                  int64_t now, int64_t run_id)
+                  const char *spec, int64_t now, int64_t run_id)
 {
     struct progress p;
     struct license l;
     int rc = s->ops->begin(s, STORE_TXN_WRITE);
     if (rc)
         return rc;
-    int prc = s->ops->progress_get(s, it->user_id, it->spec, true, &p);
+    int prc = s->ops->progress_get(s, it->user_id, spec, true, &p);
     if (prc && prc != STORE_ERR_NOT_FOUND) {
         rc = prc;
         goto fail;
     }
-    int lrc = s->ops->license_get(s, it->user_id, it->spec, true, &l);
+    int lrc = s->ops->license_get(s, it->user_id, spec, true, &l);
     if (lrc && lrc != STORE_ERR_NOT_FOUND) {
         rc = lrc;
         goto fail;
@@ -210,20 +247,20 @@ static int repair(struct store *s, const struct sync_options *o, struct sync_ite
     /* Re-validated with the whole rule (duplicates, NULL levels, the
      * specialization's maximum), on the rows now locked. */
     struct pair_levels now_pair;
-    if ((rc = pair_now(s, it->user_id, it->spec, &now_pair)) != 0)
+    if ((rc = pair_now(s, it->user_id, spec, &now_pair)) != 0)
         goto fail;
     bool hp = prc == 0, hl = lrc == 0;
     enum pair_state st = pair_state_of(&now_pair);
     it->has_old = it->has_new = false;
     if (!pair_is_violation(st)) {
-        snprintf(it->action, sizeof it->action, "none");
+        it->action = "none";
         s->ops->rollback(s);
         return 0;
     }
-    snprintf(it->issue_type, sizeof it->issue_type, "%s", pair_issue_type(st));
+    it->issue_type = pair_issue_type(st);
     const char *action = pair_recommended_action(st, o->direction, hp ? p.current_level : 0,
                                                  hl ? l.current_level : 0);
-    snprintf(it->action, sizeof it->action, "%s", action);
+    it->action = action;
     if (pair_needs_review(st)) { /* became one since the run's snapshot */
         rc = store_fail(s, STORE_ERR, "not repaired: the pair is now %s (%s)",
                         pair_issue_type(st), PAIR_MANUAL_REVIEW);
@@ -232,10 +269,10 @@ static int repair(struct store *s, const struct sync_options *o, struct sync_ite
     /* The guard of every write below, apart from the classification: no
      * level outside 1..max of the specialization is ever stored. */
     struct specialization sp;
-    if ((rc = s->ops->spec_get(s, it->spec, &sp)) != 0) {
+    if ((rc = s->ops->spec_get(s, spec, &sp)) != 0) {
         if (rc == STORE_ERR_NOT_FOUND)
             rc = store_fail(s, STORE_ERR, "not repaired: specialization %s is unknown",
-                            it->spec);
+                            spec);
         goto fail;
     }
     int write_level = !strcmp(action, "sync_license_to_progress") ||
@@ -245,10 +282,10 @@ static int repair(struct store *s, const struct sync_options *o, struct sync_ite
     if (!pair_level_in_range(write_level, sp.max_levels)) {
         rc = store_fail(s, STORE_ERR,
                         "not repaired: level %d is outside 1-%d of %s (%s)", write_level,
-                        sp.max_levels, it->spec, PAIR_MANUAL_REVIEW);
+                        sp.max_levels, spec, PAIR_MANUAL_REVIEW);
         goto fail;
     }
-    rc = write_repair(s, o, st, action, now, &p, &l, it);
+    rc = write_repair(s, o, st, action, now, spec, &p, &l, it);
     assert(rc != 0 || p.current_level == l.current_level); /* the pair is coupled again */
     /* The run's count commits with the repair: a run killed at any point
      * shows exactly the repairs that committed. */
@@ -326,17 +363,90 @@ static void journal_write(int fd, json_t *line)
     free(text);
 }
 
-static json_t *item_json(const struct sync_item *it)
+/* An item as the result lists it; its error too when with_error. */
+static json_t *item_json(const struct sync_result *r, const struct sync_item *it,
+                         bool with_error)
 {
     json_t *x = json_object();
+    if (!x)
+        return NULL;
     json_object_set_new(x, "user_id", json_integer(it->user_id));
-    json_object_set_new(x, "specialization", json_string(it->spec));
+    json_object_set_new(x, "specialization", json_string(sync_item_spec(r, it)));
     json_object_set_new(x, "issue_type", json_string(it->issue_type));
     json_object_set_new(x, "action", json_string(it->action));
     json_object_set_new(x, "old_level", it->has_old ? json_integer(it->old_level) : json_null());
     json_object_set_new(x, "new_level", it->has_new ? json_integer(it->new_level) : json_null());
     json_object_set_new(x, "success", json_boolean(it->success));
+    if (with_error && it->error)
+        json_object_set_new(x, "error", json_string(it->error));
     return x;
+}
+
+/* A pair left for a person, as the result lists it. */
+static json_t *manual_json(const struct violation *v)
+{
+    json_t *x = report_violation_json(v);
+    if (x) {
+        json_object_del(x, "first_seen");
+        json_object_del(x, "user_email");
+    }
+    return x;
+}
+
+/* JSON value v (stolen) at nesting depth `depth`, laid out as JSON_INDENT(2)
+ * lays out a whole document. Returns 0, or -1 (out of memory, write error). */
+static int put_value(FILE *fp, json_t *v, int depth)
+{
+    char *t = v ? json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
+                : NULL;
+    json_decref(v);
+    if (!t)
+        return -1;
+    int rc = 0;
+    for (const char *c = t; *c && rc != EOF; c++) {
+        rc = fputc(*c, fp);
+        if (*c == '\n' && rc != EOF && fprintf(fp, "%*s", 2 * depth, "") < 0)
+            rc = EOF;
+    }
+    free(t);
+    return rc == EOF ? -1 : 0;
+}
+
+/* `"key": ` and value v (stolen) as a member of the top-level object, the
+ * comma after it unless last. Returns 0 or -1. */
+static int put_member(FILE *fp, const char *key, json_t *v, bool last)
+{
+    if (fprintf(fp, "  \"%s\": ", key) < 0 || put_value(fp, v, 1) != 0)
+        return -1;
+    return fputs(last ? "\n" : ",\n", fp) == EOF ? -1 : 0;
+}
+
+/* The whole result, as sync_result_json's document dumped with
+ * JSON_INDENT(2), written one item at a time: a run over a million pairs
+ * never holds them all as JSON (the tree was about 20 times the items). */
+static int stream_result(FILE *fp, const struct sync_result *r)
+{
+    if (fputs("{\n", fp) == EOF || put_member(fp, "success", json_boolean(r->success), false) ||
+        put_member(fp, "dry_run", json_boolean(r->dry_run), false) ||
+        put_member(fp, "direction", json_string(r->direction), false) ||
+        put_member(fp, "total_issues", json_integer(r->total_issues), false) ||
+        put_member(fp, "synced_count", json_integer(r->synced_count), false) ||
+        put_member(fp, "failed_count", json_integer(r->failed_count), false) ||
+        fputs(r->n_items ? "  \"results\": [\n" : "  \"results\": []", fp) == EOF)
+        return -1;
+    for (size_t i = 0; i < r->n_items; i++)
+        if (fputs("    ", fp) == EOF || put_value(fp, item_json(r, &r->items[i], true), 2) ||
+            fputs(i + 1 < r->n_items ? ",\n" : "\n  ]", fp) == EOF)
+            return -1;
+    if (fputs(",\n", fp) == EOF ||
+        put_member(fp, "manual_review_count", json_integer((json_int_t)r->n_manual), false) ||
+        fputs(r->n_manual ? "  \"manual_review\": [\n" : "  \"manual_review\": []", fp) == EOF)
+        return -1;
+    for (size_t i = 0; i < r->n_manual; i++)
+        if (fputs("    ", fp) == EOF || put_value(fp, manual_json(&r->manual[i]), 2) ||
+            fputs(i + 1 < r->n_manual ? ",\n" : "\n  ]", fp) == EOF)
+            return -1;
+    return fputs("\n}\n", fp) == EOF ? -1 : 0;
 }
 
 static int write_log(const struct sync_options *o, struct sync_result *r, int64_t started,
@@ -350,20 +460,15 @@ static int write_log(const struct sync_options *o, struct sync_result *r, int64_
         snprintf(r->log_error, sizeof r->log_error, "data_dir path is too long");
         return -1;
     }
-    json_t *jr = sync_result_json(r);
-    char *text = jr ? json_dumps(jr, JSON_INDENT(2) | JSON_REAL_PRECISION(15)) : NULL;
-    json_decref(jr);
-    if (!text) {
-        snprintf(r->log_error, sizeof r->log_error, "out of memory");
-        return -1;
-    }
     struct atomic_file af;
     /* The whole result replaces the run's journal (same name). */
     int rc = atomic_file_open(&af, j->fd >= 0 ? j->path : first, FS_FILE_MODE, r->log_error,
                               sizeof r->log_error);
     if (rc == 0) {
-        if (fputs(text, af.fp) == EOF || fputc('\n', af.fp) == EOF) {
-            snprintf(r->log_error, sizeof r->log_error, "cannot write %s", first);
+        errno = 0;
+        if (stream_result(af.fp, r) != 0) {
+            snprintf(r->log_error, sizeof r->log_error, "cannot write %s: %s", first,
+                     errno ? strerror(errno) : "out of memory");
             atomic_file_abort(&af);
             rc = -1;
         } else if (j->fd >= 0) {
@@ -374,7 +479,6 @@ static int write_log(const struct sync_options *o, struct sync_result *r, int64_
                                            r->log_error, sizeof r->log_error);
         }
     }
-    free(text);
     if (rc == 0)
         snprintf(r->log_file, sizeof r->log_file, "%s", path + strlen(o->data_dir) + 1);
     else if (j->fd >= 0)
@@ -555,16 +659,24 @@ static void repair_all(struct store *s, const struct sync_options *o, int64_t ru
             stopped = must_stop(s, o, 0, r);
         if (stopped) {
             it->success = false;
-            snprintf(it->error, sizeof it->error, "not attempted: %s", r->error);
+            if (!r->not_attempted) {
+                size_t n = strlen(r->error) + 32;
+                if ((r->not_attempted = malloc(n)) != NULL)
+                    snprintf(r->not_attempted, n, "not attempted: %s", r->error);
+            }
+            if (!it->error_shared)
+                free(it->error);
+            static char plain[] = "not attempted";
+            it->error = r->not_attempted ? r->not_attempted : plain;
+            it->error_shared = true;
             r->failed_count++;
             continue;
         }
-        int rc = repair(s, o, it, time_now_us(), run_id);
+        int rc = repair(s, o, it, sync_item_spec(r, it), time_now_us(), run_id);
         if (rc)
             stopped = must_stop(s, o, rc, r);
         if (rc) {
-            it->success = false;
-            snprintf(it->error, sizeof it->error, "%s", store_errmsg(s));
+            item_failed(it, store_errmsg(s));
             r->failed_count++;
         } else {
             it->success = true;
@@ -572,7 +684,7 @@ static void repair_all(struct store *s, const struct sync_options *o, int64_t ru
                 r->synced_count++;
         }
         if (j->fd >= 0)
-            journal_write(j->fd, item_json(it));
+            journal_write(j->fd, item_json(r, it, false));
     }
 }
 
@@ -666,12 +778,9 @@ json_t *sync_result_json_capped(const struct sync_result *r, size_t max_results)
     json_object_set_new(o, "failed_count", json_integer(r->failed_count));
     size_t listed = r->n_items < max_results ? r->n_items : max_results;
     for (size_t i = 0; i < listed; i++) {
-        const struct sync_item *it = &r->items[i];
-        json_t *x = item_json(it);
+        json_t *x = item_json(r, &r->items[i], true);
         if (!x)
             break;
-        if (it->error[0])
-            json_object_set_new(x, "error", json_string(it->error));
         json_array_append_new(arr, x);
     }
     json_object_set_new(o, "results", arr);
@@ -683,11 +792,9 @@ json_t *sync_result_json_capped(const struct sync_result *r, size_t max_results)
     json_t *manual = json_array();
     size_t listed_manual = r->n_manual < max_results ? r->n_manual : max_results;
     for (size_t i = 0; manual && i < listed_manual; i++) {
-        json_t *x = report_violation_json(&r->manual[i]);
+        json_t *x = manual_json(&r->manual[i]);
         if (!x)
             break;
-        json_object_del(x, "first_seen");
-        json_object_del(x, "user_email");
         json_array_append_new(manual, x);
     }
     json_object_set_new(o, "manual_review_count", json_integer((json_int_t)r->n_manual));

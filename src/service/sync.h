@@ -3,10 +3,12 @@
 #define LOCKSTEP_SYNC_H
 
 #include "store/store.h"
+#include "util/intern.h"
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define SYNC_DIR "logs/sync_jobs"
 
@@ -24,15 +26,18 @@ struct sync_options {
     void *may_continue_ctx;
 };
 
+/* One pair of a run: 48 bytes, so that a run over a million violations
+ * holds 48 MB of them, not the 352 MB full strings took. */
 struct sync_item {
     int64_t user_id;
-    char spec[SPEC_ID_MAX];
-    char issue_type[ISSUE_TYPE_MAX];
-    char action[ACTION_MAX];   /* the repair applied, or "none" when already fixed */
+    uint32_t spec;             /* index into sync_result.specs: sync_item_spec */
     bool has_old, has_new;
-    int old_level, new_level;  /* the level of the side that changed, before/after */
     bool success;
-    char error[200];
+    bool error_shared;         /* error is not the item's own (the run's not_attempted) */
+    int old_level, new_level;  /* the level of the side that changed, before/after */
+    const char *issue_type;    /* static (model/pair.h) */
+    const char *action;        /* static: the repair applied, or "none" when already fixed */
+    char *error;               /* why it failed (NULL: it did not): sync_item_error */
 };
 
 struct sync_result {
@@ -41,6 +46,8 @@ struct sync_result {
     int64_t total_issues, synced_count, failed_count;
     struct sync_item *items;   /* owned; sync_result_free releases it */
     size_t n_items, cap_items;
+    struct intern specs;       /* the items' specialization ids */
+    char *not_attempted;       /* "not attempted: <error>", shared by the items after a stop */
     /* The violations in scope no sync repairs (model/pair.h,
      * pair_needs_review: duplicate_rows, unknown_specialization,
      * invalid_level): listed for a person to look at, never written, not in
@@ -60,6 +67,9 @@ struct sync_result {
 int sync_execute(struct store *s, const struct sync_options *o, struct sync_result *r,
                  char *err, size_t errlen);
 void sync_result_free(struct sync_result *r);
+/* An item's specialization id and its error ("" when none); borrowed from r. */
+const char *sync_item_spec(const struct sync_result *r, const struct sync_item *it);
+const char *sync_item_error(const struct sync_item *it);
 /* Runs left running by a process of this host that no longer exists (killed
  * midway) become interrupted; their counts are already those of the repairs
  * that committed, and their log (the journal under data_dir, when not NULL)

@@ -402,6 +402,70 @@ static void check_after_sync(void **state)
     assert_int_equal(out.run.total_checked, 5);
 }
 
+/* may_continue: true for the first *ctx calls, then false. */
+static bool lead_for(void *ctx)
+{
+    int *left = ctx;
+    return (*left)-- > 0;
+}
+
+/* A run that stops (the lead lost after the first pair): the pairs left are
+ * listed as not attempted, each with the run's reason; the log file, written
+ * one item at a time, is the document sync_result_json gives, byte for byte,
+ * with the failed items' errors and the pair left for manual review. */
+static void stopped_run_and_its_streamed_log(void **state)
+{
+    struct fixture *f = *state;
+    int64_t odd = tu_user(f->s, "odd", NULL);
+    tu_pair(f->s, odd, "PLAYER", 12, 12); /* beyond PLAYER's 8 levels: manual review */
+    /* Two questions for the first pair (before it, and before its commit). */
+    int left = 2;
+    struct sync_options o = {.direction = "progress_to_license", .caller = f->admin,
+                             .trigger = "scheduled", .data_dir = f->dir,
+                             .may_continue = lead_for, .may_continue_ctx = &left};
+    struct sync_result r;
+    char err[300];
+    assert_int_equal(sync_execute(f->s, &o, &r, err, sizeof err), 0);
+    assert_false(r.success);
+    assert_int_equal(r.total_issues, 4);
+    assert_int_equal(r.synced_count, 1);
+    assert_int_equal(r.failed_count, 3);
+    assert_int_equal(r.n_manual, 1);
+    assert_true(r.items[0].success);
+    assert_string_equal(sync_item_error(&r.items[0]), "");
+    for (size_t i = 1; i < r.n_items; i++) {
+        assert_false(r.items[i].success);
+        assert_string_equal(sync_item_error(&r.items[i]),
+                            "not attempted: this process no longer leads the scheduled jobs; "
+                            "stopped after 1 of 4 pairs");
+    }
+    assert_true(sync_log_name(r.log_file));
+    char path[900];
+    snprintf(path, sizeof path, "%s/%s", f->dir, r.log_file);
+    json_t *whole = sync_result_json(&r);
+    char *expected = json_dumps(whole, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+    json_decref(whole);
+    assert_non_null(expected);
+    const char *text = tu_file_text(path);
+    assert_non_null(text);
+    assert_int_equal(strlen(text), strlen(expected) + 1);
+    assert_memory_equal(text, expected, strlen(expected));
+    assert_int_equal(text[strlen(expected)], '\n');
+    free(expected);
+    json_error_t je;
+    json_t *log = json_load_file(path, 0, &je);
+    assert_non_null(log);
+    json_t *third = json_array_get(json_object_get(log, "results"), 2);
+    assert_string_equal(json_string_value(json_object_get(third, "error")),
+                        sync_item_error(&r.items[2]));
+    json_t *manual = json_array_get(json_object_get(log, "manual_review"), 0);
+    assert_string_equal(json_string_value(json_object_get(manual, "issue_type")),
+                        "invalid_level");
+    assert_int_equal(json_integer_value(json_object_get(manual, "user_id")), odd);
+    json_decref(log);
+    sync_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +477,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(scopes, setup, teardown),
         cmocka_unit_test_setup_teardown(same_second_logs, setup, teardown),
         cmocka_unit_test_setup_teardown(check_after_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(stopped_run_and_its_streamed_log, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
