@@ -390,55 +390,26 @@ static int write_report_file(const char *dir, const char *data_dir,
                              const struct baseline_info *b, const struct violation_list *l,
                              char *rel, size_t rellen, char *err, size_t errlen)
 {
-    char *body = NULL, stamp[16], stem[40], first[FS_PATH_MAX], path[FS_PATH_MAX];
-    size_t body_len = 0;
-    FILE *mem = NULL, *in = NULL;
+    char stamp[16], stem[40], first[FS_PATH_MAX], path[FS_PATH_MAX];
     struct atomic_file af;
-    bool af_open = false;
-    int rc = -1;
     time_format_file(b->check.timestamp, stamp);
     snprintf(stem, sizeof stem, "baseline_%s", stamp);
     if (snprintf(first, sizeof first, "%s/%s.json", dir, stem) >= (int)sizeof first) {
         snprintf(err, errlen, "data_dir path is too long");
-        goto out;
-    }
-    if (!(mem = open_memstream(&body, &body_len))) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < l->n; i++)
-        report_write_violation(mem, &l->items[i], i == 0);
-    if (fclose(mem) != 0) {
-        mem = NULL;
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    mem = NULL;
-    if (body_len && !(in = fmemopen(body, body_len, "r"))) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
+        return -1;
     }
     if (atomic_file_open(&af, first, FS_FILE_MODE, err, errlen) != 0)
-        goto out;
-    af_open = true;
-    if (report_write(af.fp, &b->check, in) != 0) {
+        return -1;
+    /* Written straight from the list: no second copy of it in memory. */
+    if (report_write_list(af.fp, &b->check, l->items, l->n) != 0) {
         snprintf(err, errlen, "cannot write %s: write failed", first);
-        goto out;
-    }
-    af_open = false;
-    if (atomic_file_commit_unique(&af, dir, stem, ".json", path, sizeof path, err, errlen) != 0)
-        goto out;
-    snprintf(rel, rellen, "%s", path + strlen(data_dir) + 1);
-    rc = 0;
-out:
-    if (af_open)
         atomic_file_abort(&af);
-    if (in)
-        fclose(in);
-    if (mem)
-        fclose(mem);
-    free(body);
-    return rc;
+        return -1;
+    }
+    if (atomic_file_commit_unique(&af, dir, stem, ".json", path, sizeof path, err, errlen) != 0)
+        return -1;
+    snprintf(rel, rellen, "%s", path + strlen(data_dir) + 1);
+    return 0;
 }
 
 /* All the files of a baseline; records the report file in the store. Returns

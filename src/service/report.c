@@ -243,6 +243,16 @@ int report_write(FILE *fp, const struct check_run *c, FILE *body)
     return report_write_extra(fp, c, NULL, body);
 }
 
+int report_write_list(FILE *fp, const struct check_run *c, const struct violation *v, size_t n)
+{
+    if (write_head(fp, c, NULL) != 0 || fputs("  \"violations\": [", fp) == EOF)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (report_write_violation(fp, &v[i], i == 0) != 0)
+            return -1;
+    return fputs(n ? "\n  ]\n}\n" : "]\n}\n", fp) == EOF ? -1 : 0;
+}
+
 int report_write_reference(FILE *fp, const struct check_run *c, const char *violations_file)
 {
     if (write_head(fp, c, NULL) != 0)

@@ -34,6 +34,9 @@ int report_write_violation(FILE *body, const struct violation *v, bool first);
  * copied from `body` (written with report_write_violation; NULL: none).
  * Returns 0 or -1 on a write error. */
 int report_write(FILE *fp, const struct check_run *c, FILE *body);
+/* The same report with its list written straight from the n violations at v
+ * (no body copied): the same bytes as report_write of a body holding them. */
+int report_write_list(FILE *fp, const struct check_run *c, const struct violation *v, size_t n);
 /* The key of a file whose list is unchanged since an earlier file: it names
  * that file (same directory), which holds the identical list. */
 #define REPORT_REF_KEY "violations_file"
