@@ -28,7 +28,7 @@ struct point {
     const char *name;
     enum verdict v;
     char text[640];
-    char fix[320];
+    char fix[640];
 };
 
 struct doctor {
@@ -212,6 +212,34 @@ static void check_scheduler(struct doctor *d, const struct config *cfg, struct s
     }
 }
 
+/* Identifier `name` as SQL into out[len]: as it is when it is a plain
+ * lower-case one, else in double quotes (any inside doubled), which both
+ * PostgreSQL and SQLite read. */
+static void sql_ident(char *out, size_t len, const char *name)
+{
+    bool plain = (*name >= 'a' && *name <= 'z') || *name == '_';
+    for (const char *c = name; plain && *c; c++)
+        plain = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
+    if (plain) {
+        snprintf(out, len, "%s", name);
+        return;
+    }
+    size_t o = 0;
+    if (len < 3) {
+        if (len)
+            *out = '\0';
+        return;
+    }
+    out[o++] = '"';
+    for (const char *c = name; *c && o + 3 < len; c++) {
+        if (*c == '"')
+            out[o++] = '"';
+        out[o++] = *c;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+}
+
 /* The change capture of watch.md: the mode and why, the triggers found. */
 static void check_watch(struct doctor *d, const struct config *cfg, struct store *s)
 {
@@ -241,7 +269,16 @@ static void check_watch(struct doctor *d, const struct config *cfg, struct store
         /* Each poll is a range read on updated_at: without an index led by
          * it, the whole table every poll_interval. */
         p->v = V_NOTE;
-        char missing[2][2 * DOMAIN_IDENT_MAX + 2], fix[2][2 * DOMAIN_IDENT_MAX + 24];
+        char missing[2][2 * DOMAIN_IDENT_MAX + 2], fix[2][10 * DOMAIN_IDENT_MAX + 48];
+        /* The statement for the academy's database: SQLite needs an index
+         * name (PostgreSQL's default name is the same one); PostgreSQL the
+         * schema when it is not the search path's public. */
+        enum store_url_kind kind = STORE_URL_SQLITE;
+        const char *target;
+        char err[64];
+        (void)store_url_parse(cfg->db, &kind, &target, err, sizeof err);
+        bool pg = kind != STORE_URL_SQLITE;
+        bool qualify = pg && m->attached && strcmp(m->schema, "public") != 0;
         int n = 0;
         for (int i = 0; i < 2; i++) {
             if (indexed[i])
@@ -249,7 +286,16 @@ static void check_watch(struct doctor *d, const struct config *cfg, struct store
             const char *t = m->name[i ? DOMAIN_LICENSE_TABLE : DOMAIN_PROGRESS_TABLE];
             const char *c = m->name[i ? DOMAIN_LICENSE_UPDATED_AT : DOMAIN_PROGRESS_UPDATED_AT];
             snprintf(missing[n], sizeof missing[n], "%s.%s", t, c);
-            snprintf(fix[n], sizeof fix[n], "CREATE INDEX ON %s (%s)", t, c);
+            char index[2 * DOMAIN_IDENT_MAX + 8], qi[2 * DOMAIN_IDENT_MAX + 8];
+            char qs[2 * DOMAIN_IDENT_MAX + 3], qt[2 * DOMAIN_IDENT_MAX + 3];
+            char qc[2 * DOMAIN_IDENT_MAX + 3];
+            snprintf(index, sizeof index, "%s_%s_idx", t, c);
+            sql_ident(qi, sizeof qi, index);
+            sql_ident(qs, sizeof qs, m->schema);
+            sql_ident(qt, sizeof qt, t);
+            sql_ident(qc, sizeof qc, c);
+            snprintf(fix[n], sizeof fix[n], "CREATE INDEX %s ON %s%s%s (%s)", qi,
+                     qualify ? qs : "", qualify ? "." : "", qt, qc);
             n++;
         }
         snprintf(p->text + strlen(p->text), sizeof p->text - strlen(p->text),

@@ -440,6 +440,17 @@ test('a mapping with renamed tables and columns in another schema (names that ne
   assert.equal(d.code, 0, attached.show(d));
   attached.assertUnchanged(url, snap, 'a renamed mapping', 'Academy App');
   attached.assertUnchanged(url, snapPublic, 'a renamed mapping (public)');
+  // Poll mode: doctor's CREATE INDEX for names that need quoting, in their schema, runs as given.
+  fs.appendFileSync(cfg, '[watch]\nmode = poll\n');
+  const p = attached.lockstep(cfg, ['doctor', '--json']);
+  assert.equal(p.code, 0, attached.show(p));
+  const point = JSON.parse(p.out).points.find((x) => x.name === 'watch');
+  assert.equal(point.result, 'note', p.out);
+  assert.equal(point.fix, 'CREATE INDEX "Progress Records_updated_at_idx" ON "Academy App"."Progress Records" (updated_at); '
+    + 'CREATE INDEX licences_updated_at_idx ON "Academy App".licences (updated_at) (docs/attach.md, "Without triggers")', p.out);
+  attached.q(url, point.fix.replace(/ \(docs\/attach\.md.*$/, ''));
+  const indexed = attached.lockstep(cfg, ['doctor', '--json']);
+  assert.equal(JSON.parse(indexed.out).points.find((x) => x.name === 'watch').result, 'ok', indexed.out);
 });
 
 /** The rows of a PostgreSQL academy as SQLite INSERTs (booleans 0/1, NULLs kept). */
