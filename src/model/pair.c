@@ -131,7 +131,15 @@ const char *pair_issue_type_at(size_t i)
 int pair_sql_issue(char *out, size_t len, const struct pair_sql_columns *c)
 {
     struct buf b = BUF_INIT(len);
-    int rc = buf_puts(&b, "CASE");
+    /* The common case first: both rows, one each, the same level within
+     * 1..max is consistent whatever follows. One short test decides nearly
+     * every pair, so a scan of millions evaluates the other branches only
+     * for the few that fail it (a third of a PostgreSQL sweep's rule). */
+    int rc = buf_printf(&b, "CASE WHEN %s IS NOT NULL AND %s IS NOT NULL AND %s = %s AND %s >= 1 "
+                        "AND %s <= %s AND coalesce(%s, 1) <= 1 AND coalesce(%s, 1) <= 1 THEN NULL",
+                        c->progress_row, c->license_row, c->progress_level, c->license_level,
+                        c->progress_level, c->progress_level, c->max_level, c->progress_rows,
+                        c->license_rows);
     for (size_t i = 0; i < REVIEW_STATES; i++) {
         rc = rc ? rc
                 : buf_printf(&b, " WHEN (%s IS NOT NULL OR %s IS NOT NULL) AND (",
