@@ -487,6 +487,12 @@ static void totals_whichever_pairs_are_inconsistent(void **state)
          3, 2, 3},
         {"consistent-user-between",
          {{0, "COACH", 1, 2}, {1, "COACH", 1, 1}, {1, "PLAYER", 2, 2}, {2, "PLAYER", 1, 0}}, 4, 3, 2},
+        /* A user with licenses only, between two consistent ones (a PostgreSQL
+         * sweep counts such users itself), and one with a license only
+         * beside a progress row. */
+        {"license-only-user",
+         {{0, "COACH", 1, 1}, {1, "COACH", 0, 1}, {1, "PLAYER", 0, 2}, {2, "PLAYER", 1, 1}}, 4, 3, 2},
+        {"license-only-pair", {{0, "COACH", 0, 1}, {0, "PLAYER", 2, 2}, {1, "PLAYER", 0, 3}}, 3, 2, 2},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         char dir[512], name[64];

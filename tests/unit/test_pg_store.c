@@ -7,7 +7,8 @@
  * inside a transaction fails the rest of it until rolled back; a check's
  * violations are staged in batches and recorded once; 51,500 pairs with
  * orphans of both sides stream in order with their details (a sweep: the
- * inconsistent ones alone, every pair counted); writers racing
+ * inconsistent ones alone, every pair counted, also by a role allowed a
+ * single session, where the counting cannot run beside it); writers racing
  * to create the same pairs all succeed with exact xp totals. */
 #include "service/check.h"
 #include "service/enforcer.h"
@@ -595,6 +596,92 @@ static void fifty_thousand_pairs_through_the_cursor(void **state)
     store_close(s);
 }
 
+/* Run each SQL statement on the database of dir (as the test's own role). */
+static void exec_all(const char *dir, const char *const *sql, size_t n)
+{
+    PGconn *c = PQconnectdb(tu_url(dir));
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    for (size_t i = 0; i < n; i++) {
+        PGresult *r = PQexec(c, sql[i]);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            fprintf(stderr, "%s: %s", sql[i], PQresultErrorMessage(r));
+        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+        PQclear(r);
+    }
+    PQfinish(c);
+}
+
+/* A sweep counts its pairs on a second session beside it. A role allowed
+ * one connection cannot open it: the sweep then counts on its own session,
+ * with the same figures, and nothing fails. */
+static void sweep_counts_on_one_session(void **state)
+{
+    (void)state;
+    if (!pg()) {
+        skip();
+        return;
+    }
+    char dir[512];
+    struct store *s = tu_store("pg-sweep-one-session", dir);
+    bulk_fill(dir);
+    struct bulk_expect want, got;
+    int64_t totals[2];
+    bulk_expected(&want);
+    /* The role, named after the test's database (roles are the server's). */
+    PGconn *info = PQconnectdb(tu_url(dir));
+    assert_int_equal(PQstatus(info), CONNECTION_OK);
+    char role[128], db[96], host[256], port[16];
+    snprintf(db, sizeof db, "%s", PQdb(info));
+    snprintf(host, sizeof host, "%s", PQhost(info));
+    snprintf(port, sizeof port, "%s", PQport(info));
+    PQfinish(info);
+    snprintf(role, sizeof role, "%s_one", db);
+    char create[300], drop_owned[200], drop[200], grant_t[300], grant_s[300];
+    snprintf(drop_owned, sizeof drop_owned, "DROP OWNED BY %s", role);
+    snprintf(drop, sizeof drop, "DROP ROLE IF EXISTS %s", role);
+    snprintf(create, sizeof create, "CREATE ROLE %s LOGIN CONNECTION LIMIT 1", role);
+    snprintf(grant_t, sizeof grant_t, "GRANT ALL ON ALL TABLES IN SCHEMA public TO %s", role);
+    snprintf(grant_s, sizeof grant_s, "GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO %s", role);
+    const char *setup[] = {drop, create, grant_t, grant_s};
+    exec_all(dir, setup, 4);
+    char url[700];
+    snprintf(url, sizeof url, "postgresql://%s@%s:%s/%s", role, host, port, db);
+    struct store_options o;
+    store_options_default(&o);
+    struct store *one = NULL;
+    char err[600];
+    assert_int_equal(store_open(url, &o, &one, err, sizeof err), 0);
+    struct pair_filter sweep = {.inconsistent_only = true};
+    for (int round = 0; round < 2; round++) { /* the second after a failed attempt */
+        bulk_scan(one, &sweep, 0, &got, totals);
+        assert_int_equal(got.consistent, 0);
+        assert_int_equal(got.mismatch, want.mismatch);
+        assert_int_equal(got.missing_license, want.missing_license);
+        assert_int_equal(got.missing_progress, want.missing_progress);
+        assert_int_equal(totals[0], want.pairs);
+        assert_int_equal(totals[1], BULK_USERS);
+    }
+    /* A recorded check through it says the same. */
+    struct check_options co = {.trigger = "manual", .direction = "progress_to_license",
+                               .healthy_threshold = 99, .degraded_threshold = 95,
+                               .data_dir = dir};
+    struct check_outcome out;
+    assert_int_equal(check_execute(one, &co, &out, err, sizeof err), 0);
+    assert_int_equal(out.run.total_checked, want.pairs);
+    assert_int_equal(out.run.users_checked, BULK_USERS);
+    assert_int_equal(out.run.inconsistent,
+                     want.mismatch + want.missing_license + want.missing_progress);
+    store_close(one);
+    /* And the test's own role, which may open both sessions, the same. */
+    bulk_scan(s, &sweep, out.run.timestamp, &got, totals);
+    assert_int_equal(totals[0], want.pairs);
+    assert_int_equal(totals[1], BULK_USERS);
+    store_close(s);
+    const char *cleanup[] = {drop_owned, drop};
+    exec_all(dir, cleanup, 2);
+}
+
 /* ---- writers racing to create the same pairs ------------------------------------
  * Several connections level the same three fresh users (no rows yet) at
  * once: every write succeeds, none is lost, both rows stay in step. */
@@ -689,6 +776,7 @@ int main(void)
         cmocka_unit_test(connection_lost_inside_a_transaction),
         cmocka_unit_test(many_violations_staged_in_batches),
         cmocka_unit_test(fifty_thousand_pairs_through_the_cursor),
+        cmocka_unit_test(sweep_counts_on_one_session),
         cmocka_unit_test(writers_create_the_same_pairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

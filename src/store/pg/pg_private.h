@@ -65,8 +65,10 @@ enum stmt_id {
     Q_SCAN_SPEC,
     Q_SCAN_USER_SPEC,
     Q_SCAN_ALL_KEYED, /* the full scan when both tables keep a unique pair key */
-    Q_SCAN_SWEEP,     /* the full scan that sends consistent pairs as their key only */
+    Q_SCAN_SWEEP,     /* the full scan that sends the inconsistent pairs only */
     Q_SCAN_SWEEP_KEYED,
+    Q_SWEEP_COUNT,    /* a sweep's pairs and users, counted beside it (pg_scan.c) */
+    Q_SWEEP_COUNT_KEYED,
     Q_SCAN_FETCH,
     Q_SCAN_CLOSE,
     Q_VIOLATION_FIRST_SEEN,
@@ -169,6 +171,10 @@ struct pg_store {
     bool stage_complete; /* check_stage_complete since then */
     bool stage_table;   /* the stage table exists in this session */
     struct store_scan *scan; /* the open pair scan, if any */
+    /* A second session, opened by the first sweep and kept: it counts a
+     * sweep's pairs and users in the sweep's snapshot while the sweep runs
+     * (pg_scan.c). NULL: not open, or lost (opened again by the next). */
+    PGconn *aux;
     /* The watcher's session state (pg_watch.c), gone with the session: */
     bool listening;    /* LISTEN lockstep_pair_changes was run */
     bool watch_locked; /* the watch lock is held */
@@ -259,6 +265,8 @@ static inline void c_copy(PGresult *r, int row, int col, char *out, size_t len)
  * transaction; a loss inside one fails every further call of it until the
  * rollback). A FETCH the pair scan sent ahead is collected first, so the
  * connection is free. 0, or a STORE_ERR_* code with the store's error. */
+/* A new session to conninfo with the store's connection defaults (or NULL). */
+PGconn *pg_connect(const char *conninfo);
 int pg_ensure(struct pg_store *ps, const char *what);
 /* Run a simple command (no parameters; rows, if any, discarded): 0 or a
  * STORE_ERR_* code. */

@@ -1,9 +1,12 @@
 /* pg_scan.c — the PostgreSQL store's pair scan: one server-side merge join
  * of progress and licenses (its SQL: pg_statements.c, SCAN_FORMAT), read
  * through a cursor a batch at a time, the next batch fetched while one is read;
- * a sweep (SWEEP_FORMAT) counts the consistent pairs and returns the rest. */
+ * a sweep (SWEEP_FORMAT) returns the inconsistent pairs alone, and its pairs
+ * and users are counted beside it (SWEEP_COUNT_FORMAT) on a second session
+ * that imports the sweep's snapshot, so both run at once on the server. */
 #include "model/pair.h"
 #include "store/pg/pg_private.h"
+#include "util/buf.h"
 
 #include <libpq-fe.h>
 #include <stdlib.h>
@@ -23,9 +26,15 @@ struct store_scan {
     int64_t last_user;
     char last_spec[SPEC_ID_MAX]; /* the last pair's, when spec_known */
     bool any, spec_known;
-    /* A sweep (pair_filter.inconsistent_only): consistent pairs come as their
-     * user alone and are counted here, not returned. */
-    bool sweep;
+    /* A sweep (pair_filter.inconsistent_only): only inconsistent pairs come.
+     * The pairs with a progress row and their users are counted by
+     * count_id, on ps->aux when counting_aside (else on the scan's own
+     * connection when the pairs are read); the pairs without one, and the
+     * users with no progress row at all, here (lic_*). */
+    bool sweep, counting_aside, counted;
+    enum stmt_id count_id;
+    int64_t lic_pairs, lic_users, last_lic_user;
+    bool any_lic;
     int64_t pairs, users;
 };
 
@@ -47,6 +56,115 @@ void pg_scan_settle(struct store_scan *sc)
 {
     if (sc->pending)
         sc->prefetched = collect_prefetch(sc);
+}
+
+/* Digits to int64 without the locale machinery of strtoll (hot: every pair). */
+static int64_t fast_i64(const char *p)
+{
+    bool neg = *p == '-';
+    int64_t v = 0;
+    for (p += neg; *p >= '0' && *p <= '9'; p++)
+        v = v * 10 + (*p - '0');
+    return neg ? -v : v;
+}
+
+/* Start counting a sweep's pairs on ps->aux in this transaction's snapshot
+ * (exported here, imported there), without waiting. On any failure the
+ * counting is left to the end of the sweep on the scan's own connection
+ * (count_here): slower, the same figures. */
+static void count_aside(struct store_scan *sc)
+{
+    struct pg_store *ps = sc->ps;
+    char err[256];
+    const char *text = pg_statement_text(ps, sc->count_id, err, sizeof err);
+    if (!text)
+        return;
+    PGresult *r = PQexec(ps->conn, "SELECT pg_export_snapshot()");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        PQclear(r);
+        return;
+    }
+    if (ps->aux && (PQstatus(ps->aux) != CONNECTION_OK ||
+                    PQtransactionStatus(ps->aux) != PQTRANS_IDLE)) {
+        PQfinish(ps->aux);
+        ps->aux = NULL;
+    }
+    if (!ps->aux) {
+        ps->aux = pg_connect(ps->conninfo);
+        PGresult *set = ps->aux && PQstatus(ps->aux) == CONNECTION_OK
+                            ? PQexec(ps->aux, "SET jit = off; SET TIME ZONE 'UTC'")
+                            : NULL;
+        if (PQresultStatus(set) != PGRES_COMMAND_OK) {
+            PQfinish(ps->aux);
+            ps->aux = NULL;
+        }
+        PQclear(set);
+    }
+    char *snapshot = ps->aux ? PQescapeLiteral(ps->aux, PQgetvalue(r, 0, 0),
+                                               (size_t)PQgetlength(r, 0, 0))
+                             : NULL;
+    PQclear(r);
+    if (!snapshot)
+        return;
+    struct buf q = BUF_INIT(0);
+    int bad = buf_printf(&q, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+                             "SET TRANSACTION SNAPSHOT %s; %s; COMMIT",
+                         snapshot, text);
+    PQfreemem(snapshot);
+    if (bad == 0 && PQsendQuery(ps->aux, buf_str(&q)))
+        sc->counting_aside = true;
+    buf_free(&q);
+}
+
+/* The aside count's figures into keys, users: true, or false when it
+ * failed (the session is then closed: the next sweep opens another). */
+static bool collect_aside(struct store_scan *sc, int64_t *keys, int64_t *users)
+{
+    struct pg_store *ps = sc->ps;
+    bool ok = false, failed = false;
+    PGresult *r;
+    while ((r = PQgetResult(ps->aux)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 2) {
+            *keys = fast_i64(PQgetvalue(r, 0, 0));
+            *users = fast_i64(PQgetvalue(r, 0, 1));
+            ok = true;
+        } else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            failed = true;
+        }
+        PQclear(r);
+    }
+    sc->counting_aside = false;
+    if (failed || !ok || PQtransactionStatus(ps->aux) != PQTRANS_IDLE) {
+        PQfinish(ps->aux);
+        ps->aux = NULL;
+        return false;
+    }
+    return true;
+}
+
+/* The sweep's totals once its pairs are read: the aside count's figures, or
+ * the same count run now on the scan's own connection, plus what the sweep
+ * counted itself. Returns 0 or a store error. */
+static int count_totals(struct store_scan *sc)
+{
+    int64_t keys = 0, users = 0;
+    if (!sc->counting_aside || !collect_aside(sc, &keys, &users)) {
+        char name[16];
+        int rc = pg_prepare(sc->ps, sc->count_id, name, "count the pairs");
+        if (rc)
+            return rc;
+        PGresult *r = PQexecPrepared(sc->ps->conn, name, 0, NULL, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+            return pg_fail_result(sc->ps, r, "count the pairs");
+        keys = fast_i64(PQgetvalue(r, 0, 0));
+        users = fast_i64(PQgetvalue(r, 0, 1));
+        PQclear(r);
+    }
+    sc->pairs = keys + sc->lic_pairs;
+    sc->users = users + sc->lic_users;
+    sc->counted = true;
+    return 0;
 }
 
 int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
@@ -78,17 +196,24 @@ int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
         PQgetvalue(plan, 0, 4)[0] == 't')
         id = id == Q_SCAN_SWEEP ? Q_SCAN_SWEEP_KEYED : Q_SCAN_ALL_KEYED;
     PQclear(plan);
-    if (rc == 0)
-        rc = pg_exec_q(ps, id, n, p.v, "open the pair scan");
+    struct store_scan *sc = rc == 0 ? calloc(1, sizeof *sc) : NULL;
     if (rc)
         return rc;
-    struct store_scan *sc = calloc(1, sizeof *sc);
-    if (!sc) {
-        PQclear(pg_run(ps, Q_SCAN_CLOSE, 0, NULL, "close the pair scan", &rc));
+    if (!sc)
         return store_fail(s, STORE_ERR, "out of memory");
-    }
     sc->ps = ps;
     sc->sweep = sweep;
+    if (sweep) {
+        sc->count_id = id == Q_SCAN_SWEEP_KEYED ? Q_SWEEP_COUNT_KEYED : Q_SWEEP_COUNT;
+        count_aside(sc);
+    }
+    if ((rc = pg_exec_q(ps, id, n, p.v, "open the pair scan")) != 0) {
+        int64_t ignored[2];
+        if (sc->counting_aside)
+            collect_aside(sc, &ignored[0], &ignored[1]);
+        free(sc);
+        return rc;
+    }
     ps->scan = sc;
     *out = sc;
     return 0;
@@ -104,16 +229,6 @@ static int send_fetch(struct store_scan *sc)
         return pg_fail_conn(sc->ps, "scan pairs");
     sc->pending = true;
     return 0;
-}
-
-/* Digits to int64 without the locale machinery of strtoll (hot: every pair). */
-static int64_t fast_i64(const char *p)
-{
-    bool neg = *p == '-';
-    int64_t v = 0;
-    for (p += neg; *p >= '0' && *p <= '9'; p++)
-        v = v * 10 + (*p - '0');
-    return neg ? -v : v;
 }
 
 /* One side of a scanned pair from its level's text (NULL when the level is
@@ -256,9 +371,9 @@ static int count_pair(struct store_scan *sc, int64_t user, const char *spec)
                     (user == sc->last_user && spec && sc->spec_known &&
                      strcmp(spec, sc->last_spec) <= 0)))
         return store_fail(&sc->ps->base, STORE_ERR, "the pair scan returned pairs out of order");
-    if (!sc->any || user != sc->last_user)
+    if (!sc->sweep && (!sc->any || user != sc->last_user))
         sc->users++;
-    sc->pairs++;
+    sc->pairs += !sc->sweep;
     sc->any = true;
     sc->last_user = user;
     sc->spec_known = spec != NULL;
@@ -273,17 +388,12 @@ int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
     PGresult *r;
     int i;
     const char *details = NULL; /* a sweep's inconsistent pair */
-    for (;;) {
-        if ((rc = next_row(sc)) != 1)
-            return rc;
-        r = sc->batch;
-        i = sc->row++;
-        if (!sc->sweep || (details = text_or_null(r, i, 1)) != NULL)
-            break;
-        /* A consistent pair of a sweep: counted, not returned. */
-        if ((rc = count_pair(sc, fast_i64(PQgetvalue(r, i, 0)), NULL)) != 0)
-            return rc;
-    }
+    if ((rc = next_row(sc)) != 1)
+        return rc == 0 && sc->sweep && !sc->counted ? count_totals(sc) : rc;
+    r = sc->batch;
+    i = sc->row++;
+    if (sc->sweep && (details = text_or_null(r, i, 1)) == NULL)
+        return store_fail(&sc->ps->base, STORE_ERR, "%s", SWEEP_MALFORMED);
     out->open_known = out->has_open = false;
     out->user_email[0] = '\0';
     out->first_seen = 0;
@@ -293,6 +403,16 @@ int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
         rc = sweep_row(sc, r, i, details, out);
     if (rc)
         return rc;
+    if (sc->sweep && !out->has_progress) {
+        /* Counted here: a pair without a progress row, and its user when it
+         * has none at all (the pairs come ordered by user). */
+        sc->lic_pairs++;
+        if (PQgetvalue(r, i, 2)[0] == 't' && (!sc->any_lic || out->user_id != sc->last_lic_user)) {
+            sc->lic_users++;
+            sc->any_lic = true;
+            sc->last_lic_user = out->user_id;
+        }
+    }
     return (rc = count_pair(sc, out->user_id, out->spec)) != 0 ? rc : 1;
 }
 
@@ -300,7 +420,7 @@ int pg_pair_scan_totals(struct store_scan *sc, int64_t *pairs, int64_t *users)
 {
     *pairs = sc->pairs;
     *users = sc->users;
-    return sc->sweep;
+    return sc->sweep && sc->counted;
 }
 
 void pg_pair_scan_close(struct store_scan *sc)
@@ -309,6 +429,16 @@ void pg_pair_scan_close(struct store_scan *sc)
         return;
     if (sc->pending)
         PQclear(collect_prefetch(sc));
+    if (sc->counting_aside) { /* a sweep stopped early: its count is not wanted */
+        PGcancel *cancel = PQgetCancel(sc->ps->aux);
+        char ignored_err[256];
+        if (cancel) {
+            PQcancel(cancel, ignored_err, sizeof ignored_err);
+            PQfreeCancel(cancel);
+        }
+        int64_t ignored[2];
+        collect_aside(sc, &ignored[0], &ignored[1]);
+    }
     PQclear(sc->prefetched);
     sc->ps->scan = NULL;
     PQclear(sc->batch);

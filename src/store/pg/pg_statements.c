@@ -39,16 +39,23 @@
  * template (store/domain_sql.h): each side is read through the mapped names
  * and renamed to domain.md's.
  * The sweep (Q_SCAN_SWEEP, Q_SCAN_SWEEP_KEYED: a full check, which needs
- * only the inconsistent pairs and the counts) sends a consistent pair as its
- * user and a NULL, and an inconsistent one as its user and one text of the
- * other columns (pg_scan.c reads it): "pk lk pl ll pn ln mx first_seen
- * N:<sp><email>", NULL as empty, N the bytes of sp. Sending and parsing every
- * column of every pair cost more than the join itself, and so did NULL-ing
- * each column of a consistent pair (one CASE per column per pair) and
- * counting the pairs with window functions on the server (each copies every
- * row into its own store). A pair whose specialization id is longer than
- * SPEC_ID_LEN bytes comes with its text whatever its state, so the scan
- * fails on it (store_spec_copy) as the full scan does: never counted cut. */
+ * only the inconsistent pairs and the counts) sends the inconsistent pairs
+ * alone: its user, one text of the other columns (pg_scan.c reads it: "pk lk
+ * pl ll pn ln mx first_seen N:<sp><email>", NULL as empty, N the bytes of sp)
+ * and, for a pair without progress, whether its user has no progress row at
+ * all (such users are counted from the sweep; every other user is counted
+ * beside it, Q_SWEEP_COUNT). The join's own filter (SWEEP_CANDIDATE) drops
+ * the pairs it can tell are consistent with a few comparisons per pair: both
+ * rows, one each, the same level from 1 to the lowest maximum of the known
+ * specializations, a known specialization. What it keeps gets the rule; a
+ * pair the rule finds consistent after all is not sent either. Sending and
+ * parsing every column of every pair cost more than the join itself, and so
+ * did sending each consistent pair's user, NULL-ing each column of a
+ * consistent pair (one CASE per column per pair) and counting the pairs with
+ * window functions on the server (each copies every row into its own
+ * store). A pair whose specialization id is longer than SPEC_ID_LEN bytes is
+ * sent with its text whatever its state, so the scan fails on it
+ * (store_spec_copy) as the full scan does: never counted cut. */
 #define SCAN_FORMAT                                                                      \
     "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "                                       \
     "SELECT x.u, x.sp, x.pk IS NOT NULL, x.lk IS NOT NULL, x.pl, x.ll, x.pn, x.ln, x.mx, " \
@@ -56,16 +63,41 @@
     "CASE WHEN x.issue IS NOT NULL THEN " SCAN_FIRST_SEEN " END " SCAN_PAIRS
 #define SWEEP_FORMAT                                                                     \
     "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "                                       \
-    "SELECT x.u, CASE WHEN x.issue IS NOT NULL "                                         \
-    "OR octet_length(x.sp) > " SPEC_ID_LEN_TEXT " THEN "                           \
+    "SELECT x.u, "                                                                       \
     "format('%%s %%s %%s %%s %%s %%s %%s %%s %%s:%%s%%s', x.pk IS NOT NULL, "            \
     "x.lk IS NOT NULL, x.pl, x.ll, x.pn, x.ln, x.mx, " SCAN_FIRST_SEEN ", "              \
-    "octet_length(x.sp), x.sp, " SCAN_EMAIL ") END " SCAN_PAIRS
+    "octet_length(x.sp), x.sp, " SCAN_EMAIL "), "                                        \
+    "CASE WHEN x.pk IS NULL THEN NOT EXISTS (SELECT FROM {progress_table} q "            \
+    "WHERE q.{progress_user} = x.u) END "                                                \
+    "FROM (SELECT y.*, %1$s AS issue FROM ("                                             \
+    "SELECT coalesce(p.student_id, l.user_id) AS u, "                                    \
+    "coalesce(p.specialization_id, l.specialization_type) AS sp, "                       \
+    "p.student_id AS pk, l.user_id AS lk, p.lvl AS pl, l.lvl AS ll, p.n AS pn, l.n AS ln, " \
+    "%4$s AS mx "                                                                        \
+    "FROM (%2$s) p FULL JOIN (%3$s) l "                                                  \
+    "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id "       \
+    "WHERE " SWEEP_CANDIDATE " IS NOT TRUE "                                             \
+    "OFFSET 0) y OFFSET 0) x "                                                           \
+    "WHERE x.issue IS NOT NULL OR octet_length(x.sp) > " SPEC_ID_LEN_TEXT
+/* True for a pair the sweep need not send (see above): %5$s is the lowest
+ * maximum level of the known specializations, %6$s their ids (text[]; none
+ * longer than SPEC_ID_LEN bytes, so a pair with a longer id is sent). */
+#define SWEEP_CANDIDATE                                                                  \
+    "(p.student_id IS NOT NULL AND l.user_id IS NOT NULL AND p.n IS NULL AND l.n IS NULL " \
+    "AND p.lvl = l.lvl AND p.lvl >= 1 AND p.lvl <= %5$s "                                \
+    "AND p.specialization_id = ANY((%6$s)::text[]))"
+/* A sweep's pairs that have a progress row, and their users: the progress
+ * side as the sweep reads it (%s), counted on a second connection while the
+ * sweep runs (its snapshot imported: pg_scan.c). A pair without a progress
+ * row is sent by the sweep, so the sweep counts those. */
+#define SWEEP_COUNT_FORMAT                                                               \
+    "SELECT count(*), count(DISTINCT p.student_id) FROM (%s) p "                         \
+    "WHERE p.student_id IS NOT NULL"
 /* An inconsistent pair's email, and first_seen of its open violation of the
  * pair's current issue type. */
 #define SCAN_EMAIL "(SELECT u.{users_email} FROM {users_table} u WHERE u.{users_id} = x.u)"
 #define SCAN_FIRST_SEEN                                                                  \
-    "(SELECT (extract(epoch FROM v.first_seen) * 1000000)::bigint FROM violations v "   \
+    "(SELECT (extract(epoch FROM v.first_seen) * 1000000)::bigint FROM violations v "    \
     " WHERE v.user_id = x.u AND v.specialization = x.sp AND v.issue_type = x.issue "    \
     " AND v.resolved_at IS NULL)"
 /* The pairs with their issue type (x), from both sides (%2$s, %3$s), the
@@ -110,6 +142,15 @@
     "(SELECT array_agg({specs_max_levels} ORDER BY id::text) FROM {specs_table})"          \
     "[array_position((SELECT array_agg(id::text ORDER BY id::text) FROM {specs_table}), " \
     "%s::text)]"
+
+/* SWEEP_CANDIDATE's two arguments from the specializations table's column:
+ * the lowest maximum level of the specializations that have one above 0,
+ * and their ids. */
+#define KNOWN_MIN_FROM_SPECS                                                             \
+    "(SELECT min({specs_max_levels}) FROM {specs_table} WHERE {specs_max_levels} > 0)"
+#define KNOWN_IDS_FROM_SPECS                                                             \
+    "(SELECT coalesce(array_agg(id::text), ARRAY[]::text[]) FROM {specs_table} "        \
+    "WHERE {specs_max_levels} > 0 AND octet_length(id::text) <= " SPEC_ID_LEN_TEXT ")"
 
 /* pairs_get: each key of the arrays $1 (users) and $2 (specializations), in
  * their order, with both sides of its pair (%2$s, %3$s: a side's rows of the
@@ -290,7 +331,7 @@ static const char *const sql[Q_COUNT] = {
                     "  SELECT 1 FROM generate_series(0, i.indnkeyatts - 1) k "
                     "  WHERE i.indkey[k] NOT IN (SELECT a.attnum FROM pg_attribute a "
                     "   WHERE a.attrelid = i.indrelid AND a.attname IN (t.u, t.s)))))",
-    /* Q_SCAN_ALL … Q_SCAN_SWEEP_KEYED: rule_template() */
+    /* Q_SCAN_ALL … Q_SWEEP_COUNT_KEYED: rule_template() */
     [Q_SCAN_FETCH] = "FETCH FORWARD " NUMBER_TEXT(PG_SCAN_FETCH) " FROM lockstep_pairs",
     [Q_SCAN_CLOSE] = "CLOSE lockstep_pairs",
     [Q_VIOLATION_FIRST_SEEN] = STMT_VIOLATION_FIRST_SEEN,
@@ -626,14 +667,43 @@ static int max_level_expr(const struct domain_map *m, const char *spec, char *ou
     return rc;
 }
 
-/* The two sides of scan statement `id` (Q_SCAN_ALL … Q_SCAN_SWEEP_KEYED)
+/* SWEEP_CANDIDATE's arguments for this store's domain: the lowest maximum
+ * level of the known specializations into min[len] and their ids into
+ * ids[len] (SQL expressions: see KNOWN_MIN_FROM_SPECS; from [levels] as
+ * constants, written as max_level_expr writes them). Returns 0, or -1 when
+ * they do not fit. */
+static int sweep_known_exprs(const struct domain_map *m, char *min, size_t minlen, char *ids,
+                             size_t len)
+{
+    if (!m->attached || m->name[DOMAIN_SPECS_MAX_LEVELS][0]) {
+        int a = snprintf(min, minlen, "%s", KNOWN_MIN_FROM_SPECS);
+        int b = snprintf(ids, len, "%s", KNOWN_IDS_FROM_SPECS);
+        return a < 0 || (size_t)a >= minlen || b < 0 || (size_t)b >= len ? -1 : 0;
+    }
+    struct buf list = BUF_INIT(0);
+    int lowest = 0, bad = 0;
+    for (int i = 0; i < m->levels; i++) {
+        if (m->level[i].max <= 0 || strlen(m->level[i].spec) > SPEC_ID_LEN)
+            continue;
+        bad |= buf_printf(&list, "%s'%s'", lowest ? ", " : "", m->level[i].spec) != 0;
+        if (!lowest || m->level[i].max < lowest)
+            lowest = m->level[i].max;
+    }
+    int a = lowest ? snprintf(min, minlen, "%d", lowest) : snprintf(min, minlen, "NULL::int");
+    int b = lowest ? snprintf(ids, len, "ARRAY[%s]::text[]", buf_str(&list))
+                   : snprintf(ids, len, "ARRAY[]::text[]");
+    buf_free(&list);
+    return bad || a < 0 || (size_t)a >= minlen || b < 0 || (size_t)b >= len ? -1 : 0;
+}
+
+/* The two sides of scan statement `id` (Q_SCAN_ALL … Q_SWEEP_COUNT_KEYED)
  * into side[2][1024]. Returns 0, or -1 when they do not fit. */
 static int scan_sides(const struct domain_map *m, enum stmt_id id, char side[2][1024])
 {
     /* Q_SCAN_ALL … Q_SCAN_USER_SPEC: grouped, by filter; Q_SCAN_ALL_KEYED: the
      * full scan over keyed tables; the sweeps: full scans, grouped or keyed. */
-    bool keyed = id == Q_SCAN_ALL_KEYED || id == Q_SCAN_SWEEP_KEYED;
-    int i = keyed || id == Q_SCAN_SWEEP ? 0 : (int)(id - Q_SCAN_ALL);
+    bool keyed = id == Q_SCAN_ALL_KEYED || id == Q_SCAN_SWEEP_KEYED || id == Q_SWEEP_COUNT_KEYED;
+    int i = keyed || id >= Q_SCAN_SWEEP ? 0 : (int)(id - Q_SCAN_ALL);
     const char *const(*where)[2] = m->attached ? scan_where_attached : scan_where;
     int n0, n1;
     if (m->attached && keyed) {
@@ -654,7 +724,7 @@ static int scan_sides(const struct domain_map *m, enum stmt_id id, char side[2][
 
 /* The template of a statement that applies the coupling rule over both
  * sides and the maximum level: a scan statement (Q_SCAN_ALL …
- * Q_SCAN_SWEEP_KEYED) or Q_PAIRS_GET, into out[len]. Returns 0, or -1 when it
+ * Q_SWEEP_COUNT_KEYED) or Q_PAIRS_GET, into out[len]. Returns 0, or -1 when it
  * does not fit. */
 static int rule_template(const struct domain_map *m, enum stmt_id id, char *out, size_t len)
 {
@@ -673,13 +743,24 @@ static int rule_template(const struct domain_map *m, enum stmt_id id, char *out,
     }
     int n = -1;
     char side[2][1024];
+    /* [levels] ids as constants: as long as mx. */
+    char known_min[256], *known_ids = malloc(32768);
     if (id == Q_PAIRS_GET)
         n = snprintf(out, len, PAIRS_GET_FORMAT, issue,
                      m->attached ? KEY_PROGRESS_ATTACHED : KEY_PROGRESS,
                      m->attached ? KEY_LICENSE_ATTACHED : KEY_LICENSE, mx);
-    else if (scan_sides(m, id, side) == 0)
-        n = snprintf(out, len, id >= Q_SCAN_SWEEP ? SWEEP_FORMAT : SCAN_FORMAT, issue, side[0],
-                     side[1], mx);
+    else if (scan_sides(m, id, side) != 0)
+        n = -1;
+    else if (id == Q_SWEEP_COUNT || id == Q_SWEEP_COUNT_KEYED)
+        n = snprintf(out, len, SWEEP_COUNT_FORMAT, side[0]);
+    else if (id == Q_SCAN_SWEEP || id == Q_SCAN_SWEEP_KEYED)
+        n = known_ids && sweep_known_exprs(m, known_min, sizeof known_min, known_ids, 32768) == 0
+                ? snprintf(out, len, SWEEP_FORMAT, issue, side[0], side[1], mx, known_min,
+                           known_ids)
+                : -1;
+    else
+        n = snprintf(out, len, SCAN_FORMAT, issue, side[0], side[1], mx);
+    free(known_ids);
     free(mx);
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
@@ -693,9 +774,9 @@ const char *pg_statement_text(struct pg_store *ps, enum stmt_id id, char *err,
         return ps->sql[id];
     const char *tmpl = ps->attached && attached_sql[id] ? attached_sql[id] : sql[id];
     char *text = NULL;
-    if ((id >= Q_SCAN_ALL && id <= Q_SCAN_SWEEP_KEYED) || id == Q_PAIRS_GET) {
-        text = malloc(49152);
-        if (!text || rule_template(&ps->domain, id, text, 49152) != 0) {
+    if ((id >= Q_SCAN_ALL && id <= Q_SWEEP_COUNT_KEYED) || id == Q_PAIRS_GET) {
+        text = malloc(65536);
+        if (!text || rule_template(&ps->domain, id, text, 65536) != 0) {
             free(text);
             snprintf(err, errlen, "the statement text does not fit");
             return NULL;
@@ -775,7 +856,7 @@ int pg_prepare(struct pg_store *ps, enum stmt_id id, char name[16], const char *
 static int academy_path(struct pg_store *ps, enum stmt_id id, const char *what)
 {
     const char *tmpl = attached_sql[id] ? attached_sql[id] : sql[id];
-    bool qualified = (id >= Q_SCAN_ALL && id <= Q_SCAN_SWEEP_KEYED) || /* made from templates */
+    bool qualified = (id >= Q_SCAN_ALL && id <= Q_SWEEP_COUNT_KEYED) || /* made from templates */
                      id == Q_PAIRS_GET ||
                      id == Q_CREATE_CLAIM || /* an advisory lock: no table */
                      (tmpl && strchr(tmpl, '{') != NULL);

@@ -364,9 +364,30 @@ static void pg_close(struct store *s)
     struct pg_store *ps = PS(s);
     buf_free(&ps->stage_copy);
     PQfinish(ps->conn);
+    PQfinish(ps->aux);
     for (int i = 0; i < Q_COUNT; i++)
         free(ps->sql[i]);
     free(ps);
+}
+
+PGconn *pg_connect(const char *conninfo)
+{
+    /* The URL's own settings and the PG* environment win over these defaults
+     * (keywords before dbname are overridden by what the URL sets): a host
+     * that does not answer fails after 10 s instead of the system's TCP
+     * timeout of minutes. */
+    const char *keys[4], *vals[4];
+    int k = 0;
+    if (!getenv("PGCONNECT_TIMEOUT")) {
+        keys[k] = "connect_timeout";
+        vals[k++] = "10";
+    }
+    keys[k] = "fallback_application_name";
+    vals[k++] = "lockstep";
+    keys[k] = "dbname";
+    vals[k++] = conninfo;
+    keys[k] = vals[k] = NULL;
+    return PQconnectdbParams(keys, vals, 1);
 }
 
 int store_pg_open(const char *conninfo, const struct store_options *o, struct store **out,
@@ -389,22 +410,7 @@ int store_pg_open(const char *conninfo, const struct store_options *o, struct st
     ps->stage_copy = (struct buf)BUF_INIT(0);
     ps->lock_timeout_ms = o->busy_timeout_ms;
     snprintf(ps->conninfo, sizeof ps->conninfo, "%s", conninfo);
-    /* The URL's own settings and the PG* environment win over these defaults
-     * (keywords before dbname are overridden by what the URL sets): a host
-     * that does not answer fails after 10 s instead of the system's TCP
-     * timeout of minutes. */
-    const char *keys[4], *vals[4];
-    int k = 0;
-    if (!getenv("PGCONNECT_TIMEOUT")) {
-        keys[k] = "connect_timeout";
-        vals[k++] = "10";
-    }
-    keys[k] = "fallback_application_name";
-    vals[k++] = "lockstep";
-    keys[k] = "dbname";
-    vals[k++] = conninfo;
-    keys[k] = vals[k] = NULL;
-    ps->conn = PQconnectdbParams(keys, vals, 1);
+    ps->conn = pg_connect(conninfo);
     if (!ps->conn || PQstatus(ps->conn) != CONNECTION_OK) {
         char msg[400];
         first_line(msg, sizeof msg, ps->conn ? PQerrorMessage(ps->conn) : "out of memory");
