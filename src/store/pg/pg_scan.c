@@ -69,21 +69,22 @@ static int64_t fast_i64(const char *p)
 }
 
 /* Start counting a sweep's pairs on ps->aux in this transaction's snapshot
- * (exported here, imported there), without waiting. On any failure the
- * counting is left to the end of the sweep on the scan's own connection
- * (count_here): slower, the same figures. */
-static void count_aside(struct store_scan *sc)
+ * (exported here, imported there), without waiting. When the second session
+ * cannot be had or refuses the snapshot, the counting is left to the end of
+ * the sweep on the scan's own session (count_totals): slower, the same
+ * figures. Returns 0, or a store error when the export itself fails (the
+ * transaction is then unusable; never seen on PostgreSQL 10 or later, which
+ * export on a standby too). */
+static int count_aside(struct store_scan *sc)
 {
     struct pg_store *ps = sc->ps;
     char err[256];
     const char *text = pg_statement_text(ps, sc->count_id, err, sizeof err);
     if (!text)
-        return;
+        return store_fail(&ps->base, STORE_ERR, "count the pairs: %s", err);
     PGresult *r = PQexec(ps->conn, "SELECT pg_export_snapshot()");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        PQclear(r);
-        return;
-    }
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        return pg_fail_result(ps, r, "export the check's snapshot");
     if (ps->aux && (PQstatus(ps->aux) != CONNECTION_OK ||
                     PQtransactionStatus(ps->aux) != PQTRANS_IDLE)) {
         PQfinish(ps->aux);
@@ -105,7 +106,7 @@ static void count_aside(struct store_scan *sc)
                              : NULL;
     PQclear(r);
     if (!snapshot)
-        return;
+        return 0;
     struct buf q = BUF_INIT(0);
     int bad = buf_printf(&q, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
                              "SET TRANSACTION SNAPSHOT %s; %s; COMMIT",
@@ -114,6 +115,7 @@ static void count_aside(struct store_scan *sc)
     if (bad == 0 && PQsendQuery(ps->aux, buf_str(&q)))
         sc->counting_aside = true;
     buf_free(&q);
+    return 0;
 }
 
 /* The aside count's figures into keys, users: true, or false when it
@@ -205,7 +207,10 @@ int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
     sc->sweep = sweep;
     if (sweep) {
         sc->count_id = id == Q_SCAN_SWEEP_KEYED ? Q_SWEEP_COUNT_KEYED : Q_SWEEP_COUNT;
-        count_aside(sc);
+        if ((rc = count_aside(sc)) != 0) {
+            free(sc);
+            return rc;
+        }
     }
     if ((rc = pg_exec_q(ps, id, n, p.v, "open the pair scan")) != 0) {
         int64_t ignored[2];
