@@ -63,13 +63,14 @@
     "CASE WHEN x.issue IS NOT NULL THEN " SCAN_FIRST_SEEN " END " SCAN_PAIRS
 #define SWEEP_FORMAT                                                                     \
     "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "                                       \
-    "SELECT x.u, "                                                                       \
-    "format('%%s %%s %%s %%s %%s %%s %%s %%s %%s:%%s%%s', x.pk IS NOT NULL, "            \
-    "x.lk IS NOT NULL, x.pl, x.ll, x.pn, x.ln, x.mx, " SCAN_FIRST_SEEN ", "              \
-    "octet_length(x.sp), x.sp, " SCAN_EMAIL "), "                                        \
-    "CASE WHEN x.pk IS NULL THEN NOT EXISTS (SELECT FROM {progress_table} q "            \
-    "WHERE q.{progress_user} = x.u) END "                                                \
-    "FROM (SELECT y.*, %1$s AS issue FROM ("                                             \
+    "SELECT z.u, "                                                                       \
+    "format('%%s %%s %%s %%s %%s %%s %%s %%s %%s:%%s%%s', z.pk IS NOT NULL, "            \
+    "z.lk IS NOT NULL, z.pl, z.ll, z.pn, z.ln, z.mx, ov.fs, octet_length(z.sp), z.sp, "  \
+    "coalesce(nullif(ov.email, ''), (SELECT u.{users_email} FROM {users_table} u "       \
+    "WHERE u.{users_id} = z.u))), "                                                      \
+    "CASE WHEN z.pk IS NULL THEN NOT EXISTS (SELECT FROM {progress_table} q "            \
+    "WHERE q.{progress_user} = z.u) END "                                                \
+    "FROM (SELECT x.* FROM (SELECT y.*, %1$s AS issue FROM ("                            \
     "SELECT coalesce(p.student_id, l.user_id) AS u, "                                    \
     "coalesce(p.specialization_id, l.specialization_type) AS sp, "                       \
     "p.student_id AS pk, l.user_id AS lk, p.lvl AS pl, l.lvl AS ll, p.n AS pn, l.n AS ln, " \
@@ -78,7 +79,19 @@
     "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id "       \
     "WHERE " SWEEP_CANDIDATE " IS NOT TRUE "                                             \
     "OFFSET 0) y OFFSET 0) x "                                                           \
-    "WHERE x.issue IS NOT NULL OR octet_length(x.sp) > " SPEC_ID_LEN_TEXT
+    "WHERE x.issue IS NOT NULL OR octet_length(x.sp) > " SPEC_ID_LEN_TEXT " OFFSET 0) z " \
+    "LEFT JOIN LATERAL (" SWEEP_OPEN ") ov ON true"
+/* A sweep's inconsistent pair's open violation of its current issue type
+ * (at most one: violations_open is unique): first_seen, and the email it
+ * was recorded with, which the pair's email is taken from (as the SQLite
+ * scan does: one lookup instead of two); a pair without one, or whose
+ * violation has no email, has it looked up in the users table. OFFSET 0
+ * keeps it a lookup per pair through the index. */
+#define SWEEP_OPEN                                                                       \
+    "SELECT (extract(epoch FROM v.first_seen) * 1000000)::bigint AS fs, "               \
+    "v.user_email AS email FROM violations v "                                          \
+    "WHERE v.user_id = z.u AND v.specialization = z.sp AND v.issue_type = z.issue "     \
+    "AND v.resolved_at IS NULL OFFSET 0"
 /* True for a pair the sweep need not send (see above): %5$s is the lowest
  * maximum level of the known specializations, %6$s their ids (text[]; none
  * longer than SPEC_ID_LEN bytes, so a pair with a longer id is sent). */
