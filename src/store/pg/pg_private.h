@@ -71,6 +71,7 @@ enum stmt_id {
     Q_SWEEP_COUNT_KEYED,
     Q_SCAN_FETCH,
     Q_SCAN_CLOSE,
+    Q_SWEEP_SPLIT, /* where a sweep splits its users in two (pg_scan.c) */
     Q_VIOLATION_FIRST_SEEN,
     Q_CHECK_INSERT,
     Q_VIOLATIONS_RESOLVE,
@@ -267,6 +268,9 @@ static inline void c_copy(PGresult *r, int row, int col, char *out, size_t len)
  * connection is free. 0, or a STORE_ERR_* code with the store's error. */
 /* A new session to conninfo with the store's connection defaults (or NULL). */
 PGconn *pg_connect(const char *conninfo);
+/* Configure session c like the store's own (pg_store.c): NULL, or the failed
+ * result. */
+PGresult *pg_session_configure(struct pg_store *ps, PGconn *c);
 int pg_ensure(struct pg_store *ps, const char *what);
 /* Run a simple command (no parameters; rows, if any, discarded): 0 or a
  * STORE_ERR_* code. */

@@ -1,9 +1,13 @@
 /* pg_scan.c — the PostgreSQL store's pair scan: one server-side merge join
  * of progress and licenses (its SQL: pg_statements.c, SCAN_FORMAT), read
- * through a cursor a batch at a time, the next batch fetched while one is read;
- * a sweep (SWEEP_FORMAT) returns the inconsistent pairs alone, and its pairs
- * and users are counted beside it (SWEEP_COUNT_FORMAT) on a second session
- * that imports the sweep's snapshot, so both run at once on the server. */
+ * through a cursor a batch at a time, the next batch fetched while one is read.
+ * A sweep (SWEEP_FORMAT) returns the inconsistent pairs alone and uses a
+ * second session (ps->aux) that imports the sweep's snapshot, so that the
+ * server works on two cores: there the pairs and users are counted
+ * (SWEEP_COUNT_FORMAT) and, for a large store, the sweep's last users are
+ * swept into a held cursor (materialized on the server at its COMMIT) while
+ * this session sweeps the first ones; their pairs are read from it after the
+ * first range's. */
 #include "model/pair.h"
 #include "store/pg/pg_private.h"
 #include "util/buf.h"
@@ -12,10 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define STRINGIFY(x) #x
+#define NUMBER_TEXT(x) STRINGIFY(x)
+
 /* An open pair scan: the batch being read, the one fetched ahead, and the
  * last pair read (the order check); a sweep's counts. */
 struct store_scan {
     struct pg_store *ps;
+    /* The session whose cursor is read: ps->conn, or ps->aux for a sweep's
+     * second range (its held cursor). */
+    PGconn *reading;
     PGresult *batch;
     int row, rows;
     bool done;
@@ -32,17 +42,33 @@ struct store_scan {
      * connection when the pairs are read); the pairs without one, and the
      * users with no progress row at all, here (lic_*). */
     bool sweep, counting_aside, counted;
-    enum stmt_id count_id;
+    enum stmt_id id, count_id;
+    /* A sweep split in two: the users from split on are its second range,
+     * swept on ps->aux (aside_range) or, when that failed, on ps->conn once
+     * the first is read (second_pending until then). */
+    int64_t split;
+    bool second_pending, aside_range, aside_counted;
+    int64_t aside_keys, aside_users;
     int64_t lic_pairs, lic_users, last_lic_user;
     bool any_lic;
     int64_t pairs, users;
 };
 
+/* Digits to int64 without the locale machinery of strtoll (hot: every pair). */
+static int64_t fast_i64(const char *p)
+{
+    bool neg = *p == '-';
+    int64_t v = 0;
+    for (p += neg; *p >= '0' && *p <= '9'; p++)
+        v = v * 10 + (*p - '0');
+    return neg ? -v : v;
+}
+
 /* Wait for a FETCH sent ahead; the result (or NULL) stays with the scan. */
 static PGresult *collect_prefetch(struct store_scan *sc)
 {
     PGresult *res = NULL, *r;
-    while ((r = PQgetResult(sc->ps->conn)) != NULL) {
+    while ((r = PQgetResult(sc->reading)) != NULL) {
         if (!res)
             res = r;
         else
@@ -54,18 +80,57 @@ static PGresult *collect_prefetch(struct store_scan *sc)
 
 void pg_scan_settle(struct store_scan *sc)
 {
-    if (sc->pending)
+    if (sc->pending && sc->reading == sc->ps->conn)
         sc->prefetched = collect_prefetch(sc);
 }
 
-/* Digits to int64 without the locale machinery of strtoll (hot: every pair). */
-static int64_t fast_i64(const char *p)
+/* A sweep of a progress table smaller than this is not split: the second
+ * range's own round trips would cost more than they save. */
+#define SWEEP_SPLIT_MIN_ROWS 5000
+/* The share of the users the first range takes: the second session also
+ * counts every pair (about 0.45 of the sweep's own work at 1 M and 10 M
+ * pairs), so an even split of the work gives it the smaller range. */
+#define SWEEP_SPLIT_SHARE 0.7
+
+/* Where to split the sweep's users (the first user of the second range):
+ * the bound of the progress table's user histogram at SWEEP_SPLIT_SHARE, or
+ * 0 for no split (no statistics yet, a small table, a bound that is not an
+ * integer). Reads the catalog only: a failure is no split. */
+static int64_t sweep_split(struct store_scan *sc)
 {
-    bool neg = *p == '-';
-    int64_t v = 0;
-    for (p += neg; *p >= '0' && *p <= '9'; p++)
-        v = v * 10 + (*p - '0');
-    return neg ? -v : v;
+    struct pg_store *ps = sc->ps;
+    char name[16];
+    if (pg_prepare(ps, Q_SWEEP_SPLIT, name, "split the sweep") != 0) {
+        ps->base.errmsg[0] = '\0';
+        return 0;
+    }
+    const char *v[3] = {ps->attached ? ps->domain.schema : "",
+                        ps->domain.name[DOMAIN_PROGRESS_TABLE],
+                        ps->domain.name[DOMAIN_PROGRESS_USER]};
+    PGresult *r = PQexecPrepared(ps->conn, name, 3, v, NULL, NULL, 0);
+    int64_t split = 0;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) &&
+        fast_i64(PQgetvalue(r, 0, 1)) >= SWEEP_SPLIT_MIN_ROWS) {
+        /* "{b1,b2,...}": the bound at the share, by position. */
+        const char *b = PQgetvalue(r, 0, 0);
+        int bounds = 1;
+        for (const char *c = b; *c; c++)
+            bounds += *c == ',';
+        int want = (int)(SWEEP_SPLIT_SHARE * (bounds - 1) + 0.5), at = 0;
+        const char *c = b + (*b == '{');
+        for (; *c && at < want; c++)
+            at += *c == ',';
+        const char *d = c + (*c == '-');
+        if (*d >= '0' && *d <= '9') {
+            split = fast_i64(c);
+            for (; *d >= '0' && *d <= '9'; d++)
+                ;
+            if ((*d != ',' && *d != '}') || split <= INT64_MIN + 1)
+                split = 0;
+        }
+    }
+    PQclear(r);
+    return split;
 }
 
 /* Start counting a sweep's pairs on ps->aux in this transaction's snapshot
@@ -82,6 +147,26 @@ static int count_aside(struct store_scan *sc)
     const char *text = pg_statement_text(ps, sc->count_id, err, sizeof err);
     if (!text)
         return store_fail(&ps->base, STORE_ERR, "count the pairs: %s", err);
+    /* The second range: the sweep's own statement, its bounds written in and
+     * its cursor held (materialized at the COMMIT), under a name of its own. */
+    struct buf range = BUF_INIT(0);
+    const char *sweep = sc->split ? pg_statement_text(ps, sc->id, err, sizeof err) : NULL;
+    const char *declare = "DECLARE lockstep_pairs NO SCROLL CURSOR FOR ";
+    if (sweep && !strncmp(sweep, declare, strlen(declare)) && strstr(sweep, "$2::bigint")) {
+        int bad = buf_printf(&range, "DECLARE lockstep_second NO SCROLL CURSOR WITH HOLD FOR ");
+        /* Every $1 and $2 of the text: the range's bounds. */
+        for (const char *c = sweep + strlen(declare); *c && !bad; c++) {
+            if (c[0] == '$' && (c[1] == '1' || c[1] == '2') && !(c[2] >= '0' && c[2] <= '9')) {
+                bad = c[1] == '1' ? buf_printf(&range, "%lld", (long long)sc->split)
+                                  : buf_printf(&range, "%lld", (long long)INT64_MAX);
+                c++;
+            } else {
+                bad = buf_printf(&range, "%c", *c);
+            }
+        }
+        if (bad)
+            buf_reset(&range);
+    }
     PGresult *r = PQexec(ps->conn, "SELECT pg_export_snapshot()");
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
         return pg_fail_result(ps, r, "export the check's snapshot");
@@ -91,58 +176,71 @@ static int count_aside(struct store_scan *sc)
         ps->aux = NULL;
     }
     if (!ps->aux) {
+        /* Configured as the store's own session: the second range's lookups
+         * name Lockstep's tables as its statements do. */
         ps->aux = pg_connect(ps->conninfo);
-        PGresult *set = ps->aux && PQstatus(ps->aux) == CONNECTION_OK
-                            ? PQexec(ps->aux, "SET jit = off; SET TIME ZONE 'UTC'")
-                            : NULL;
-        if (PQresultStatus(set) != PGRES_COMMAND_OK) {
+        PGresult *failed = NULL;
+        if (!ps->aux || PQstatus(ps->aux) != CONNECTION_OK ||
+            (failed = pg_session_configure(ps, ps->aux)) != NULL) {
+            PQclear(failed);
             PQfinish(ps->aux);
             ps->aux = NULL;
         }
-        PQclear(set);
     }
     char *snapshot = ps->aux ? PQescapeLiteral(ps->aux, PQgetvalue(r, 0, 0),
                                                (size_t)PQgetlength(r, 0, 0))
                              : NULL;
     PQclear(r);
-    if (!snapshot)
+    if (!snapshot) {
+        buf_free(&range);
         return 0;
+    }
+    /* The plan settings of Q_SCAN_PLAN: the second range must come as a
+     * merge join does, in pair order. */
     struct buf q = BUF_INIT(0);
     int bad = buf_printf(&q, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-                             "SET TRANSACTION SNAPSHOT %s; %s; COMMIT",
-                         snapshot, text);
+                             "SET TRANSACTION SNAPSHOT %s; SET LOCAL enable_hashjoin = off; "
+                             "SET LOCAL enable_nestloop = off; SET LOCAL enable_hashagg = off; "
+                             "%s; %s%s COMMIT",
+                         snapshot, text, buf_str(&range), range.len ? ";" : "");
     PQfreemem(snapshot);
-    if (bad == 0 && PQsendQuery(ps->aux, buf_str(&q)))
+    if (bad == 0 && PQsendQuery(ps->aux, buf_str(&q))) {
         sc->counting_aside = true;
+        sc->aside_range = range.len > 0;
+    }
     buf_free(&q);
+    buf_free(&range);
     return 0;
 }
 
-/* The aside count's figures into keys, users: true, or false when it
- * failed (the session is then closed: the next sweep opens another). */
-static bool collect_aside(struct store_scan *sc, int64_t *keys, int64_t *users)
+/* Wait for the second session's work: its count into sc->aside_keys and
+ * aside_users (aside_counted), and whether its range's cursor is held
+ * (aside_range stays true only then). Any failure closes the session (the
+ * next sweep opens another); what did not succeed is done on ps->conn. */
+static void collect_aside(struct store_scan *sc)
 {
     struct pg_store *ps = sc->ps;
-    bool ok = false, failed = false;
+    bool failed = false;
     PGresult *r;
     while ((r = PQgetResult(ps->aux)) != NULL) {
         ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 2) {
-            *keys = fast_i64(PQgetvalue(r, 0, 0));
-            *users = fast_i64(PQgetvalue(r, 0, 1));
-            ok = true;
+        if (st == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 2 && !failed) {
+            sc->aside_keys = fast_i64(PQgetvalue(r, 0, 0));
+            sc->aside_users = fast_i64(PQgetvalue(r, 0, 1));
+            sc->aside_counted = true;
         } else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
             failed = true;
         }
         PQclear(r);
     }
     sc->counting_aside = false;
-    if (failed || !ok || PQtransactionStatus(ps->aux) != PQTRANS_IDLE) {
+    /* The COMMIT came last and materialized the held cursor: a failure of
+     * any statement fails it (the transaction rolls back). */
+    if (failed || PQtransactionStatus(ps->aux) != PQTRANS_IDLE) {
+        sc->aside_range = false;
         PQfinish(ps->aux);
         ps->aux = NULL;
-        return false;
     }
-    return true;
 }
 
 /* The sweep's totals once its pairs are read: the aside count's figures, or
@@ -150,8 +248,10 @@ static bool collect_aside(struct store_scan *sc, int64_t *keys, int64_t *users)
  * counted itself. Returns 0 or a store error. */
 static int count_totals(struct store_scan *sc)
 {
-    int64_t keys = 0, users = 0;
-    if (!sc->counting_aside || !collect_aside(sc, &keys, &users)) {
+    if (sc->counting_aside)
+        collect_aside(sc);
+    int64_t keys = sc->aside_keys, users = sc->aside_users;
+    if (!sc->aside_counted) {
         char name[16];
         int rc = pg_prepare(sc->ps, sc->count_id, name, "count the pairs");
         if (rc)
@@ -204,19 +304,24 @@ int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
     if (!sc)
         return store_fail(s, STORE_ERR, "out of memory");
     sc->ps = ps;
+    sc->reading = ps->conn;
     sc->sweep = sweep;
+    sc->id = id;
     if (sweep) {
         sc->count_id = id == Q_SCAN_SWEEP_KEYED ? Q_SWEEP_COUNT_KEYED : Q_SWEEP_COUNT;
+        sc->split = sweep_split(sc);
         if ((rc = count_aside(sc)) != 0) {
             free(sc);
             return rc;
         }
+        /* The first range (every user when not split). */
+        p_i64(&p, n++, INT64_MIN);
+        p_i64(&p, n++, sc->split ? sc->split - 1 : INT64_MAX);
+        sc->second_pending = sc->split != 0;
     }
     if ((rc = pg_exec_q(ps, id, n, p.v, "open the pair scan")) != 0) {
-        int64_t ignored[2];
-        if (sc->counting_aside)
-            collect_aside(sc, &ignored[0], &ignored[1]);
-        free(sc);
+        ps->scan = sc;
+        pg_pair_scan_close(sc);
         return rc;
     }
     ps->scan = sc;
@@ -226,6 +331,15 @@ int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
 
 static int send_fetch(struct store_scan *sc)
 {
+    if (sc->reading != sc->ps->conn) { /* the second range's held cursor */
+        if (!PQsendQuery(sc->reading,
+                         "FETCH FORWARD " NUMBER_TEXT(PG_SCAN_FETCH) " FROM lockstep_second"))
+            return store_fail(&sc->ps->base, STORE_ERR_UNAVAILABLE,
+                              "scan pairs: the sweep's second session: %s",
+                              PQerrorMessage(sc->reading));
+        sc->pending = true;
+        return 0;
+    }
     char name[16];
     int rc = pg_prepare(sc->ps, Q_SCAN_FETCH, name, "scan pairs");
     if (rc)
@@ -234,6 +348,30 @@ static int send_fetch(struct store_scan *sc)
         return pg_fail_conn(sc->ps, "scan pairs");
     sc->pending = true;
     return 0;
+}
+
+/* The first range of a split sweep is read: go on with the second, from the
+ * held cursor of ps->aux, or swept now on ps->conn when that failed. Returns
+ * 0 or a store error. */
+static int second_range(struct store_scan *sc)
+{
+    struct pg_store *ps = sc->ps;
+    sc->second_pending = false;
+    if (sc->counting_aside)
+        collect_aside(sc);
+    PQclear(sc->batch);
+    sc->batch = NULL;
+    sc->row = sc->rows = 0;
+    sc->done = false;
+    if (sc->aside_range) {
+        sc->reading = ps->aux;
+        return 0;
+    }
+    int rc = pg_exec_q(ps, Q_SCAN_CLOSE, 0, NULL, "scan pairs");
+    struct params p = {0};
+    p_i64(&p, 0, sc->split);
+    p_i64(&p, 1, INT64_MAX);
+    return rc ? rc : pg_exec_q(ps, sc->id, 2, p.v, "scan pairs");
 }
 
 /* One side of a scanned pair from its level's text (NULL when the level is
@@ -393,7 +531,10 @@ int pg_pair_scan_next(struct store_scan *sc, struct pair_levels *out)
     PGresult *r;
     int i;
     const char *details = NULL; /* a sweep's inconsistent pair */
-    if ((rc = next_row(sc)) != 1)
+    while ((rc = next_row(sc)) == 0 && sc->second_pending)
+        if ((rc = second_range(sc)) != 0)
+            return rc;
+    if (rc != 1)
         return rc == 0 && sc->sweep && !sc->counted ? count_totals(sc) : rc;
     r = sc->batch;
     i = sc->row++;
@@ -441,8 +582,17 @@ void pg_pair_scan_close(struct store_scan *sc)
             PQcancel(cancel, ignored_err, sizeof ignored_err);
             PQfreeCancel(cancel);
         }
-        int64_t ignored[2];
-        collect_aside(sc, &ignored[0], &ignored[1]);
+        collect_aside(sc);
+    }
+    if (sc->aside_range && sc->ps->aux) {
+        /* The held cursor outlives its transaction: closed here, or the
+         * session with it. */
+        PGresult *r = PQexec(sc->ps->aux, "CLOSE ALL");
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            PQfinish(sc->ps->aux);
+            sc->ps->aux = NULL;
+        }
+        PQclear(r);
     }
     PQclear(sc->prefetched);
     sc->ps->scan = NULL;

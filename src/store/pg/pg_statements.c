@@ -347,6 +347,14 @@ static const char *const sql[Q_COUNT] = {
     /* Q_SCAN_ALL … Q_SWEEP_COUNT_KEYED: rule_template() */
     [Q_SCAN_FETCH] = "FETCH FORWARD " NUMBER_TEXT(PG_SCAN_FETCH) " FROM lockstep_pairs",
     [Q_SCAN_CLOSE] = "CLOSE lockstep_pairs",
+    /* The progress table's estimated rows and the bounds of its user
+     * column's histogram (ANALYZE's; none before it), by the raw names: the
+     * schema ('' for the session's own), the table, the column. */
+    [Q_SWEEP_SPLIT] = "SELECT s.histogram_bounds::text, c.reltuples::bigint FROM pg_stats s "
+                      "JOIN pg_namespace n ON n.nspname = s.schemaname "
+                      "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.tablename "
+                      "WHERE s.schemaname = coalesce(nullif($1, ''), current_schema()) "
+                      "AND s.tablename = $2 AND s.attname = $3 ORDER BY s.inherited LIMIT 1",
     [Q_VIOLATION_FIRST_SEEN] = STMT_VIOLATION_FIRST_SEEN,
     [Q_CHECK_INSERT] = STMT_CHECK_INSERT " RETURNING id",
     [Q_VIOLATIONS_RESOLVE] =
@@ -632,21 +640,28 @@ static bool writes_domain(enum stmt_id id)
     }
 }
 
-/* The where clauses of the pair scans, progress side then license side. */
-static const char *const scan_where[4][2] = {
+/* The where clauses of the pair scans, progress side then license side: the
+ * full scan, by user, by specialization, by both, and a sweep's range of
+ * users (pg_scan.c splits a sweep in two). */
+#define SWEEP_WHERE_RANGE                                                                \
+    {" WHERE {progress_user} BETWEEN $1::bigint AND $2::bigint",                          \
+     " WHERE {license_user} BETWEEN $1::bigint AND $2::bigint"}
+static const char *const scan_where[5][2] = {
     {"", ""},
     {" WHERE {progress_user} = $1::bigint", " WHERE {license_user} = $1::bigint"},
     {" WHERE {progress_spec} = $1::text", " WHERE {license_spec} = $1::text"},
     {" WHERE {progress_user} = $1::bigint AND {progress_spec} = $2::text",
      " WHERE {license_user} = $1::bigint AND {license_spec} = $2::text"},
+    SWEEP_WHERE_RANGE,
 };
 /* The same over an attached database's columns of any type. */
-static const char *const scan_where_attached[4][2] = {
+static const char *const scan_where_attached[5][2] = {
     {"", ""},
     {" WHERE {progress_user} = $1::bigint", " WHERE {license_user} = $1::bigint"},
     {" WHERE {progress_spec}::text = $1::text", " WHERE {license_spec}::text = $1::text"},
     {" WHERE {progress_user} = $1::bigint AND {progress_spec}::text = $2::text",
      " WHERE {license_user} = $1::bigint AND {license_spec}::text = $2::text"},
+    SWEEP_WHERE_RANGE,
 };
 
 /* The maximum level expression for this store's domain (see MAX_FROM_SPECS)
@@ -716,7 +731,9 @@ static int scan_sides(const struct domain_map *m, enum stmt_id id, char side[2][
     /* Q_SCAN_ALL … Q_SCAN_USER_SPEC: grouped, by filter; Q_SCAN_ALL_KEYED: the
      * full scan over keyed tables; the sweeps: full scans, grouped or keyed. */
     bool keyed = id == Q_SCAN_ALL_KEYED || id == Q_SCAN_SWEEP_KEYED || id == Q_SWEEP_COUNT_KEYED;
-    int i = keyed || id >= Q_SCAN_SWEEP ? 0 : (int)(id - Q_SCAN_ALL);
+    int i = id == Q_SCAN_SWEEP || id == Q_SCAN_SWEEP_KEYED ? 4
+            : keyed || id >= Q_SCAN_SWEEP                  ? 0
+                                                           : (int)(id - Q_SCAN_ALL);
     const char *const(*where)[2] = m->attached ? scan_where_attached : scan_where;
     int n0, n1;
     if (m->attached && keyed) {

@@ -67,35 +67,45 @@ int pg_fail_result(struct pg_store *ps, PGresult *res, const char *what)
     return store_fail(&ps->base, code, "%s: %s", what, msg);
 }
 
-static int session_setup(struct pg_store *ps)
+/* Configure session c as every session of this store: UTC, ISO dates, no
+ * JIT, row-lock waits bounded like SQLite's busy timeout, and, attached, the
+ * search path of Lockstep's own schema. Returns NULL, or the failed result
+ * (the caller's to clear). */
+PGresult *pg_session_configure(struct pg_store *ps, PGconn *c)
 {
-    PGresult *res = PQexec(ps->conn, "SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; "
-                                     "SET jit = off");
+    PGresult *res = PQexec(c, "SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; "
+                              "SET jit = off");
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        return pg_fail_result(ps, res, "configure the session");
+        return res;
     PQclear(res);
-    /* Waits for row locks are bounded like SQLite's busy timeout; a timeout of
-     * 0 means do not wait there, while PostgreSQL's 0 would wait forever. */
+    /* A timeout of 0 means do not wait there, while PostgreSQL's 0 would wait
+     * forever. */
     char ms[32];
     snprintf(ms, sizeof ms, "%ld", ps->lock_timeout_ms > 0 ? ps->lock_timeout_ms : 1);
     const char *v[1] = {ms};
-    res = PQexecParams(ps->conn, "SELECT set_config('lock_timeout', $1, false)", 1, NULL, v,
-                       NULL, NULL, 0);
+    res = PQexecParams(c, "SELECT set_config('lock_timeout', $1, false)", 1, NULL, v, NULL,
+                       NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return pg_fail_result(ps, res, "configure the session");
+        return res;
     PQclear(res);
     if (ps->attached) {
         /* Lockstep's own tables live in their schema, and only there: every
          * statement names them unqualified, and the attached tables by
          * their schema. */
         v[0] = ps->domain.own_schema;
-        res = PQexecParams(ps->conn, "SELECT set_config('search_path', quote_ident($1), false)",
-                           1, NULL, v, NULL, NULL, 0);
+        res = PQexecParams(c, "SELECT set_config('search_path', quote_ident($1), false)", 1,
+                           NULL, v, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK)
-            return pg_fail_result(ps, res, "configure the session");
+            return res;
         PQclear(res);
     }
-    return 0;
+    return NULL;
+}
+
+static int session_setup(struct pg_store *ps)
+{
+    PGresult *res = pg_session_configure(ps, ps->conn);
+    return res ? pg_fail_result(ps, res, "configure the session") : 0;
 }
 
 /* Make sure the connection is up; re-establish it after a loss. A FETCH sent
