@@ -7,6 +7,8 @@
 #   bench/sweep_pg.sh BUILD_BEFORE BUILD_AFTER POSTGRES_URL [ROUNDS]
 # The store is any Lockstep database with pairs (bench/pg.sh makes them:
 # one pair per user, 1 % drift); the checks record runs and violations there.
+# SWEEP_DRY_RUN=1 runs `check --dry-run` instead: the sweep alone, nothing
+# recorded.
 set -euo pipefail
 [ $# -ge 3 ] || { echo "usage: bench/sweep_pg.sh BUILD_BEFORE BUILD_AFTER POSTGRES_URL [ROUNDS]" >&2; exit 2; }
 before=$1/lockstep after=$2/lockstep url=$3 rounds=${4:-5}
@@ -17,7 +19,7 @@ join="specialization_progress p FULL JOIN user_licenses l ON l.user_id = p.stude
 for i in $(seq 1 "$rounds"); do
   for b in before after; do
     bin=$before; [ $b = after ] && bin=$after
-    "$bin" --db "$url" --data-dir "$work/$b" check 2>/dev/null |
+    "$bin" --db "$url" --data-dir "$work/$b" check ${SWEEP_DRY_RUN:+--dry-run} 2>/dev/null |
       sed -n 's/.* in \([0-9.]*\) ms.*/\1/p' | head -1 >> "$work/$b.ms" || true
   done
   s=$(date +%s%N)
