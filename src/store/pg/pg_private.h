@@ -172,10 +172,6 @@ struct pg_store {
     bool stage_complete; /* check_stage_complete since then */
     bool stage_table;   /* the stage table exists in this session */
     struct store_scan *scan; /* the open pair scan, if any */
-    /* A second session, opened by the first sweep and kept: it counts a
-     * sweep's pairs and users in the sweep's snapshot while the sweep runs
-     * (pg_scan.c). NULL: not open, or lost (opened again by the next). */
-    PGconn *aux;
     /* The watcher's session state (pg_watch.c), gone with the session: */
     bool listening;    /* LISTEN lockstep_pair_changes was run */
     bool watch_locked; /* the watch lock is held */

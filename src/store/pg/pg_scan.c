@@ -1,13 +1,13 @@
 /* pg_scan.c — the PostgreSQL store's pair scan: one server-side merge join
  * of progress and licenses (its SQL: pg_statements.c, SCAN_FORMAT), read
  * through a cursor a batch at a time, the next batch fetched while one is read.
- * A sweep (SWEEP_FORMAT) returns the inconsistent pairs alone and uses a
- * second session (ps->aux) that imports the sweep's snapshot, so that the
- * server works on two cores: there the pairs and users are counted
- * (SWEEP_COUNT_FORMAT) and, for a large store, the sweep's last users are
+ * A sweep (SWEEP_FORMAT) returns the inconsistent pairs alone. Over a large
+ * store it opens a second session for its time (sc->aux) that imports the
+ * sweep's snapshot, so that the server works on two cores: there the pairs
+ * and users are counted (SWEEP_COUNT_FORMAT) and the sweep's last users are
  * swept into a held cursor (materialized on the server at its COMMIT) while
  * this session sweeps the first ones; their pairs are read from it after the
- * first range's. */
+ * first range's. Otherwise the sweep counts on its own session at the end. */
 #include "model/pair.h"
 #include "store/pg/pg_private.h"
 #include "util/buf.h"
@@ -23,9 +23,10 @@
  * last pair read (the order check); a sweep's counts. */
 struct store_scan {
     struct pg_store *ps;
-    /* The session whose cursor is read: ps->conn, or ps->aux for a sweep's
+    /* The session whose cursor is read: ps->conn, or aux for a sweep's
      * second range (its held cursor). */
     PGconn *reading;
+    PGconn *aux; /* a split sweep's second session, closed with the scan */
     PGresult *batch;
     int row, rows;
     bool done;
@@ -38,13 +39,13 @@ struct store_scan {
     bool any, spec_known;
     /* A sweep (pair_filter.inconsistent_only): only inconsistent pairs come.
      * The pairs with a progress row and their users are counted by
-     * count_id, on ps->aux when counting_aside (else on the scan's own
+     * count_id, on sc->aux when counting_aside (else on the scan's own
      * connection when the pairs are read); the pairs without one, and the
      * users with no progress row at all, here (lic_*). */
     bool sweep, counting_aside, counted;
     enum stmt_id id, count_id;
     /* A sweep split in two: the users from split on are its second range,
-     * swept on ps->aux (aside_range) or, when that failed, on ps->conn once
+     * swept on sc->aux (aside_range) or, when that failed, on ps->conn once
      * the first is read (second_pending until then). */
     int64_t split;
     bool second_pending, aside_range, aside_counted;
@@ -133,7 +134,7 @@ static int64_t sweep_split(struct store_scan *sc)
     return split;
 }
 
-/* Start counting a sweep's pairs on ps->aux in this transaction's snapshot
+/* Start counting a sweep's pairs on a second session in this transaction's snapshot
  * (exported here, imported there), without waiting. When the second session
  * cannot be had or refuses the snapshot, the counting is left to the end of
  * the sweep on the scan's own session (count_totals): slower, the same
@@ -170,24 +171,17 @@ static int count_aside(struct store_scan *sc)
     PGresult *r = PQexec(ps->conn, "SELECT pg_export_snapshot()");
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
         return pg_fail_result(ps, r, "export the check's snapshot");
-    if (ps->aux && (PQstatus(ps->aux) != CONNECTION_OK ||
-                    PQtransactionStatus(ps->aux) != PQTRANS_IDLE)) {
-        PQfinish(ps->aux);
-        ps->aux = NULL;
+    /* Configured as the store's own session: the second range's lookups
+     * name Lockstep's tables as its statements do. */
+    sc->aux = pg_connect(ps->conninfo);
+    PGresult *failed = NULL;
+    if (!sc->aux || PQstatus(sc->aux) != CONNECTION_OK ||
+        (failed = pg_session_configure(ps, sc->aux)) != NULL) {
+        PQclear(failed);
+        PQfinish(sc->aux);
+        sc->aux = NULL;
     }
-    if (!ps->aux) {
-        /* Configured as the store's own session: the second range's lookups
-         * name Lockstep's tables as its statements do. */
-        ps->aux = pg_connect(ps->conninfo);
-        PGresult *failed = NULL;
-        if (!ps->aux || PQstatus(ps->aux) != CONNECTION_OK ||
-            (failed = pg_session_configure(ps, ps->aux)) != NULL) {
-            PQclear(failed);
-            PQfinish(ps->aux);
-            ps->aux = NULL;
-        }
-    }
-    char *snapshot = ps->aux ? PQescapeLiteral(ps->aux, PQgetvalue(r, 0, 0),
+    char *snapshot = sc->aux ? PQescapeLiteral(sc->aux, PQgetvalue(r, 0, 0),
                                                (size_t)PQgetlength(r, 0, 0))
                              : NULL;
     PQclear(r);
@@ -204,7 +198,7 @@ static int count_aside(struct store_scan *sc)
                              "%s; %s%s COMMIT",
                          snapshot, text, buf_str(&range), range.len ? ";" : "");
     PQfreemem(snapshot);
-    if (bad == 0 && PQsendQuery(ps->aux, buf_str(&q))) {
+    if (bad == 0 && PQsendQuery(sc->aux, buf_str(&q))) {
         sc->counting_aside = true;
         sc->aside_range = range.len > 0;
     }
@@ -215,14 +209,13 @@ static int count_aside(struct store_scan *sc)
 
 /* Wait for the second session's work: its count into sc->aside_keys and
  * aside_users (aside_counted), and whether its range's cursor is held
- * (aside_range stays true only then). Any failure closes the session (the
- * next sweep opens another); what did not succeed is done on ps->conn. */
+ * (aside_range stays true only then). Any failure closes the session; what
+ * did not succeed is done on ps->conn. */
 static void collect_aside(struct store_scan *sc)
 {
-    struct pg_store *ps = sc->ps;
     bool failed = false;
     PGresult *r;
-    while ((r = PQgetResult(ps->aux)) != NULL) {
+    while ((r = PQgetResult(sc->aux)) != NULL) {
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 2 && !failed) {
             sc->aside_keys = fast_i64(PQgetvalue(r, 0, 0));
@@ -236,10 +229,10 @@ static void collect_aside(struct store_scan *sc)
     sc->counting_aside = false;
     /* The COMMIT came last and materialized the held cursor: a failure of
      * any statement fails it (the transaction rolls back). */
-    if (failed || PQtransactionStatus(ps->aux) != PQTRANS_IDLE) {
+    if (failed || PQtransactionStatus(sc->aux) != PQTRANS_IDLE) {
         sc->aside_range = false;
-        PQfinish(ps->aux);
-        ps->aux = NULL;
+        PQfinish(sc->aux);
+        sc->aux = NULL;
     }
 }
 
@@ -310,7 +303,7 @@ int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
     if (sweep) {
         sc->count_id = id == Q_SCAN_SWEEP_KEYED ? Q_SWEEP_COUNT_KEYED : Q_SWEEP_COUNT;
         sc->split = sweep_split(sc);
-        if ((rc = count_aside(sc)) != 0) {
+        if (sc->split && (rc = count_aside(sc)) != 0) {
             free(sc);
             return rc;
         }
@@ -351,7 +344,7 @@ static int send_fetch(struct store_scan *sc)
 }
 
 /* The first range of a split sweep is read: go on with the second, from the
- * held cursor of ps->aux, or swept now on ps->conn when that failed. Returns
+ * held cursor of sc->aux, or swept now on ps->conn when that failed. Returns
  * 0 or a store error. */
 static int second_range(struct store_scan *sc)
 {
@@ -364,7 +357,7 @@ static int second_range(struct store_scan *sc)
     sc->row = sc->rows = 0;
     sc->done = false;
     if (sc->aside_range) {
-        sc->reading = ps->aux;
+        sc->reading = sc->aux;
         return 0;
     }
     int rc = pg_exec_q(ps, Q_SCAN_CLOSE, 0, NULL, "scan pairs");
@@ -576,7 +569,7 @@ void pg_pair_scan_close(struct store_scan *sc)
     if (sc->pending)
         PQclear(collect_prefetch(sc));
     if (sc->counting_aside) { /* a sweep stopped early: its count is not wanted */
-        PGcancel *cancel = PQgetCancel(sc->ps->aux);
+        PGcancel *cancel = PQgetCancel(sc->aux);
         char ignored_err[256];
         if (cancel) {
             PQcancel(cancel, ignored_err, sizeof ignored_err);
@@ -584,16 +577,7 @@ void pg_pair_scan_close(struct store_scan *sc)
         }
         collect_aside(sc);
     }
-    if (sc->aside_range && sc->ps->aux) {
-        /* The held cursor outlives its transaction: closed here, or the
-         * session with it. */
-        PGresult *r = PQexec(sc->ps->aux, "CLOSE ALL");
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            PQfinish(sc->ps->aux);
-            sc->ps->aux = NULL;
-        }
-        PQclear(r);
-    }
+    PQfinish(sc->aux); /* and with it the held cursor */
     PQclear(sc->prefetched);
     sc->ps->scan = NULL;
     PQclear(sc->batch);

@@ -374,7 +374,6 @@ static void pg_close(struct store *s)
     struct pg_store *ps = PS(s);
     buf_free(&ps->stage_copy);
     PQfinish(ps->conn);
-    PQfinish(ps->aux);
     for (int i = 0; i < Q_COUNT; i++)
         free(ps->sql[i]);
     free(ps);
