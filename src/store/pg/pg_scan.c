@@ -134,10 +134,10 @@ static int64_t sweep_split(struct store_scan *sc)
     return split;
 }
 
-/* Start counting a sweep's pairs on a second session in this transaction's snapshot
- * (exported here, imported there), without waiting. When the second session
- * cannot be had or refuses the snapshot, the counting is left to the end of
- * the sweep on the scan's own session (count_totals): slower, the same
+/* Start a split sweep's second session in this transaction's snapshot
+ * (exported here, imported there), without waiting: its count, then its
+ * range. When it cannot be had or refuses the snapshot, both are left to
+ * the scan's own session (second_range, count_totals): slower, the same
  * figures. Returns 0, or a store error when the export itself fails (the
  * transaction is then unusable; never seen on PostgreSQL 10 or later, which
  * export on a standby too). */
@@ -169,8 +169,10 @@ static int count_aside(struct store_scan *sc)
             buf_reset(&range);
     }
     PGresult *r = PQexec(ps->conn, "SELECT pg_export_snapshot()");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        buf_free(&range);
         return pg_fail_result(ps, r, "export the check's snapshot");
+    }
     /* Configured as the store's own session: the second range's lookups
      * name Lockstep's tables as its statements do. */
     sc->aux = pg_connect(ps->conninfo);
