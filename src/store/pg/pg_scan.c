@@ -304,7 +304,10 @@ int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
     sc->id = id;
     if (sweep) {
         sc->count_id = id == Q_SCAN_SWEEP_KEYED ? Q_SWEEP_COUNT_KEYED : Q_SWEEP_COUNT;
-        sc->split = sweep_split(sc);
+        /* Split only in a repeatable-read transaction: its snapshot, the
+         * one exported, is the one its cursor reads (a read-committed one
+         * takes a new snapshot for each statement). */
+        sc->split = s->in_txn == (int)STORE_TXN_READ + 1 ? sweep_split(sc) : 0;
         if (sc->split && (rc = count_aside(sc)) != 0) {
             free(sc);
             return rc;
