@@ -258,15 +258,15 @@ static inline void c_copy(PGresult *r, int row, int col, char *out, size_t len)
 
 /* ---- the connection and transactions (pg_store.c) ---------------------------------- */
 
-/* Make sure the connection is up, re-establishing it after a loss (outside a
- * transaction; a loss inside one fails every further call of it until the
- * rollback). A FETCH the pair scan sent ahead is collected first, so the
- * connection is free. 0, or a STORE_ERR_* code with the store's error. */
 /* A new session to conninfo with the store's connection defaults (or NULL). */
 PGconn *pg_connect(const char *conninfo);
 /* Configure session c like the store's own (pg_store.c): NULL, or the failed
  * result. */
 PGresult *pg_session_configure(struct pg_store *ps, PGconn *c);
+/* Make sure the connection is up, re-establishing it after a loss (outside a
+ * transaction; a loss inside one fails every further call of it until the
+ * rollback). A FETCH the pair scan sent ahead is collected first, so the
+ * connection is free. 0, or a STORE_ERR_* code with the store's error. */
 int pg_ensure(struct pg_store *ps, const char *what);
 /* Run a simple command (no parameters; rows, if any, discarded): 0 or a
  * STORE_ERR_* code. */

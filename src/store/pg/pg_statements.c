@@ -66,17 +66,10 @@
     "SELECT z.u, "                                                                       \
     "format('%%s %%s %%s %%s %%s %%s %%s %%s %%s:%%s%%s', z.pk IS NOT NULL, "            \
     "z.lk IS NOT NULL, z.pl, z.ll, z.pn, z.ln, z.mx, ov.fs, octet_length(z.sp), z.sp, "  \
-    "coalesce(nullif(ov.email, ''), (SELECT u.{users_email} FROM {users_table} u "       \
-    "WHERE u.{users_id} = z.u))), "                                                      \
+    "coalesce(nullif(ov.email, ''), " USER_EMAIL("z") ")), "                             \
     "CASE WHEN z.pk IS NULL THEN NOT EXISTS (SELECT FROM {progress_table} q "            \
     "WHERE q.{progress_user} = z.u) END "                                                \
-    "FROM (SELECT x.* FROM (SELECT y.*, %1$s AS issue FROM ("                            \
-    "SELECT coalesce(p.student_id, l.user_id) AS u, "                                    \
-    "coalesce(p.specialization_id, l.specialization_type) AS sp, "                       \
-    "p.student_id AS pk, l.user_id AS lk, p.lvl AS pl, l.lvl AS ll, p.n AS pn, l.n AS ln, " \
-    "%4$s AS mx "                                                                        \
-    "FROM (%2$s) p FULL JOIN (%3$s) l "                                                  \
-    "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id "       \
+    "FROM (SELECT x.* FROM (SELECT y.*, %1$s AS issue FROM (" PAIRS_JOIN                 \
     "WHERE " SWEEP_CANDIDATE " IS NOT TRUE "                                             \
     "OFFSET 0) y OFFSET 0) x "                                                           \
     "WHERE x.issue IS NOT NULL OR octet_length(x.sp) > " SPEC_ID_LEN_TEXT " OFFSET 0) z " \
@@ -88,10 +81,8 @@
  * violation has no email, has it looked up in the users table. OFFSET 0
  * keeps it a lookup per pair through the index. */
 #define SWEEP_OPEN                                                                       \
-    "SELECT (extract(epoch FROM v.first_seen) * 1000000)::bigint AS fs, "               \
-    "v.user_email AS email FROM violations v "                                          \
-    "WHERE v.user_id = z.u AND v.specialization = z.sp AND v.issue_type = z.issue "     \
-    "AND v.resolved_at IS NULL OFFSET 0"
+    "SELECT " FIRST_SEEN_US " AS fs, v.user_email AS email FROM violations v "          \
+    "WHERE " OPEN_OF("z") " OFFSET 0"
 /* True for a pair the sweep need not send (see above): %5$s is the lowest
  * maximum level of the known specializations, %6$s their ids (text[]; none
  * longer than SPEC_ID_LEN bytes, so a pair with a longer id is sent). */
@@ -106,24 +97,30 @@
 #define SWEEP_COUNT_FORMAT                                                               \
     "SELECT count(*), count(DISTINCT p.student_id) FROM (%s) p "                         \
     "WHERE p.student_id IS NOT NULL"
+/* The email of the user of pair `pair` (an alias with column u); the open
+ * violation of that pair of its current issue type (the where clause, over
+ * violations v), and its first_seen in microseconds. */
+#define USER_EMAIL(pair)                                                                 \
+    "(SELECT u.{users_email} FROM {users_table} u WHERE u.{users_id} = " pair ".u)"
+#define OPEN_OF(pair)                                                                    \
+    "v.user_id = " pair ".u AND v.specialization = " pair ".sp AND v.issue_type = " pair  \
+    ".issue AND v.resolved_at IS NULL"
+#define FIRST_SEEN_US "(extract(epoch FROM v.first_seen) * 1000000)::bigint"
 /* An inconsistent pair's email, and first_seen of its open violation of the
  * pair's current issue type. */
-#define SCAN_EMAIL "(SELECT u.{users_email} FROM {users_table} u WHERE u.{users_id} = x.u)"
-#define SCAN_FIRST_SEEN                                                                  \
-    "(SELECT (extract(epoch FROM v.first_seen) * 1000000)::bigint FROM violations v "    \
-    " WHERE v.user_id = x.u AND v.specialization = x.sp AND v.issue_type = x.issue "    \
-    " AND v.resolved_at IS NULL)"
-/* The pairs with their issue type (x), from both sides (%2$s, %3$s), the
- * maximum level (%4$s) and the rule (%1$s). */
-#define SCAN_PAIRS                                                                       \
-    "FROM (SELECT y.*, %1$s AS issue FROM ("                                             \
+#define SCAN_EMAIL USER_EMAIL("x")
+#define SCAN_FIRST_SEEN "(SELECT " FIRST_SEEN_US " FROM violations v WHERE " OPEN_OF("x") ")"
+/* Both sides joined into pairs (%2$s, %3$s) with the maximum level (%4$s):
+ * the innermost level of a scan or a sweep, before its own clauses. */
+#define PAIRS_JOIN                                                                       \
     "SELECT coalesce(p.student_id, l.user_id) AS u, "                                    \
     "coalesce(p.specialization_id, l.specialization_type) AS sp, "                       \
     "p.student_id AS pk, l.user_id AS lk, p.lvl AS pl, l.lvl AS ll, p.n AS pn, l.n AS ln, " \
-    "%4$s AS mx "                                                                         \
-    "FROM (%2$s) p FULL JOIN (%3$s) l "                                                 \
-    "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id "      \
-    "OFFSET 0) y OFFSET 0) x"
+    "%4$s AS mx "                                                                        \
+    "FROM (%2$s) p FULL JOIN (%3$s) l "                                                  \
+    "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id "
+/* The pairs with their issue type (x), from PAIRS_JOIN and the rule (%1$s). */
+#define SCAN_PAIRS "FROM (SELECT y.*, %1$s AS issue FROM (" PAIRS_JOIN "OFFSET 0) y OFFSET 0) x"
 
 /* Each side of the join, grouped by its key (duplicates counted), or as its
  * rows when the table's unique key makes a group of one certain (the full
