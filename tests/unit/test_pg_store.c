@@ -454,6 +454,24 @@ static void bulk_expected(struct bulk_expect *e)
     }
 }
 
+/* Run each SQL statement on the database of dir (as the test's own role):
+ * each must succeed (a command, or a query such as setval). */
+static void exec_all(const char *dir, const char *const *sql, size_t n)
+{
+    PGconn *c = PQconnectdb(tu_url(dir));
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    for (size_t i = 0; i < n; i++) {
+        PGresult *r = PQexec(c, sql[i]);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+            fprintf(stderr, "%s: %s", sql[i], PQresultErrorMessage(r));
+        assert_true(PQresultStatus(r) == PGRES_COMMAND_OK ||
+                    PQresultStatus(r) == PGRES_TUPLES_OK);
+        PQclear(r);
+    }
+    PQfinish(c);
+}
+
 static void bulk_fill(const char *dir)
 {
     static const char *const sql[] = {
@@ -479,17 +497,7 @@ static void bulk_fill(const char *dir)
         "FROM generate_series(1, 30000) g WHERE g % 4 = 0",
         "ANALYZE",
     };
-    PGconn *c = PQconnectdb(tu_url(dir));
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
-        PGresult *r = PQexec(c, sql[i]);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-            fprintf(stderr, "%s: %s", sql[i], PQresultErrorMessage(r));
-        assert_true(PQresultStatus(r) == PGRES_COMMAND_OK ||
-                    PQresultStatus(r) == PGRES_TUPLES_OK);
-        PQclear(r);
-    }
-    PQfinish(c);
+    exec_all(dir, sql, sizeof sql / sizeof sql[0]);
 }
 
 /* Scan everything (or what the filter keeps) in one read transaction,
@@ -594,22 +602,6 @@ static void fifty_thousand_pairs_through_the_cursor(void **state)
     assert_int_equal(got.pairs, BULK_USERS / 3 + BULK_USERS / 5 - BULK_USERS / 15);
     assert_int_equal(got.missing_progress, want.missing_progress);
     store_close(s);
-}
-
-/* Run each SQL statement on the database of dir (as the test's own role). */
-static void exec_all(const char *dir, const char *const *sql, size_t n)
-{
-    PGconn *c = PQconnectdb(tu_url(dir));
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PQclear(PQexec(c, "SET client_min_messages = warning"));
-    for (size_t i = 0; i < n; i++) {
-        PGresult *r = PQexec(c, sql[i]);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK)
-            fprintf(stderr, "%s: %s", sql[i], PQresultErrorMessage(r));
-        assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-        PQclear(r);
-    }
-    PQfinish(c);
 }
 
 /* A sweep counts its pairs on a second session beside it. A role allowed
