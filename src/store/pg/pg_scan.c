@@ -93,24 +93,21 @@ void pg_scan_settle(struct store_scan *sc)
  * pairs), so an even split of the work gives it the smaller range. */
 #define SWEEP_SPLIT_SHARE 0.7
 
-/* Where to split the sweep's users (the first user of the second range):
- * the bound of the progress table's user histogram at SWEEP_SPLIT_SHARE, or
- * 0 for no split (no statistics yet, a small table, a bound that is not an
- * integer). Reads the catalog only: a failure is no split. */
-static int64_t sweep_split(struct store_scan *sc)
+/* Where to split the sweep's users into *split (the first user of the
+ * second range): the bound of the progress table's user histogram at
+ * SWEEP_SPLIT_SHARE, or 0 for no split (no statistics yet, a small table, a
+ * bound that is not an integer). Returns 0, or the store's error when the
+ * catalog could not be read (the transaction is then unusable). */
+static int sweep_split(struct store_scan *sc, int64_t *split_out)
 {
     struct pg_store *ps = sc->ps;
-    char name[16];
-    if (pg_prepare(ps, Q_SWEEP_SPLIT, name, "split the sweep") != 0) {
-        ps->base.errmsg[0] = '\0';
-        return 0;
-    }
     const char *v[3] = {ps->attached ? ps->domain.schema : "",
                         ps->domain.name[DOMAIN_PROGRESS_TABLE],
                         ps->domain.name[DOMAIN_PROGRESS_USER]};
-    PGresult *r = PQexecPrepared(ps->conn, name, 3, v, NULL, NULL, 0);
+    int rc;
+    PGresult *r = pg_run(ps, Q_SWEEP_SPLIT, 3, v, "split the sweep", &rc);
     int64_t split = 0;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) &&
+    if (r && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) &&
         fast_i64(PQgetvalue(r, 0, 1)) >= SWEEP_SPLIT_MIN_ROWS) {
         /* "{b1,b2,...}": the bound at the share, by position. */
         const char *b = PQgetvalue(r, 0, 0);
@@ -131,7 +128,8 @@ static int64_t sweep_split(struct store_scan *sc)
         }
     }
     PQclear(r);
-    return split;
+    *split_out = split;
+    return rc;
 }
 
 /* Start a split sweep's second session in this transaction's snapshot
@@ -247,13 +245,10 @@ static int count_totals(struct store_scan *sc)
         collect_aside(sc);
     int64_t keys = sc->aside_keys, users = sc->aside_users;
     if (!sc->aside_counted) {
-        char name[16];
-        int rc = pg_prepare(sc->ps, sc->count_id, name, "count the pairs");
-        if (rc)
+        int rc;
+        PGresult *r = pg_one(sc->ps, sc->count_id, 0, NULL, "count the pairs", &rc);
+        if (!r)
             return rc;
-        PGresult *r = PQexecPrepared(sc->ps->conn, name, 0, NULL, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-            return pg_fail_result(sc->ps, r, "count the pairs");
         keys = fast_i64(PQgetvalue(r, 0, 0));
         users = fast_i64(PQgetvalue(r, 0, 1));
         PQclear(r);
@@ -307,7 +302,10 @@ int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
         /* Split only in a repeatable-read transaction: its snapshot, the
          * one exported, is the one its cursor reads (a read-committed one
          * takes a new snapshot for each statement). */
-        sc->split = s->in_txn == (int)STORE_TXN_READ + 1 ? sweep_split(sc) : 0;
+        if (s->in_txn == (int)STORE_TXN_READ + 1 && (rc = sweep_split(sc, &sc->split)) != 0) {
+            free(sc);
+            return rc;
+        }
         if (sc->split && (rc = count_aside(sc)) != 0) {
             free(sc);
             return rc;
