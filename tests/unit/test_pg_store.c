@@ -674,6 +674,87 @@ static void sweep_counts_on_one_session(void **state)
     exec_all(dir, cleanup, 2);
 }
 
+/* The sweep leaves out its test of each pair's specialization only while a
+ * validated foreign key that PostgreSQL enforces keeps the progress rows'
+ * specializations among the known ones. Pairs written past the key (its
+ * triggers disabled), or kept by a key added NOT VALID over them, are still
+ * found: three GHOST pairs, both rows at level 1, which a sweep that trusted
+ * the key would drop as consistent. */
+static void sweep_trusts_only_an_enforced_key(void **state)
+{
+    (void)state;
+    if (!pg()) {
+        skip();
+        return;
+    }
+    char dir[512];
+    struct store *s = tu_store("pg-sweep-spec-key", dir);
+    bulk_fill(dir);
+    struct bulk_expect want, got;
+    int64_t totals[2];
+    bulk_expected(&want);
+    struct pair_filter sweep = {.inconsistent_only = true};
+    bulk_scan(s, &sweep, 0, &got, totals);
+    assert_int_equal(got.consistent, 0);
+    assert_int_equal(totals[0], want.pairs);
+    static const char *const ghosts[] = {
+        "ALTER TABLE specialization_progress DISABLE TRIGGER ALL",
+        "ALTER TABLE user_licenses DISABLE TRIGGER ALL",
+        "INSERT INTO specialization_progress(student_id, specialization_id, current_level, "
+        "created_at, updated_at) SELECT g, 'GHOST', 1, now(), now() "
+        "FROM generate_series(101, 103) g",
+        "INSERT INTO user_licenses(user_id, specialization_type, current_level, "
+        "max_achieved_level, started_at, created_at, updated_at) SELECT g, 'GHOST', 1, 1, "
+        "now(), now(), now() FROM generate_series(101, 103) g",
+    };
+    exec_all(dir, ghosts, sizeof ghosts / sizeof ghosts[0]);
+    /* The key's triggers disabled: not trusted; the three pairs are sent
+     * (bulk_scan counts a pair with equal levels as consistent). */
+    bulk_scan(s, &sweep, 0, &got, totals);
+    assert_int_equal(got.consistent, 3);
+    assert_int_equal(got.mismatch, want.mismatch);
+    assert_int_equal(totals[0], want.pairs + 3);
+    struct check_options co = {.trigger = "manual", .direction = "progress_to_license",
+                               .healthy_threshold = 99, .degraded_threshold = 95,
+                               .data_dir = dir, .dry_run = true};
+    struct check_outcome out;
+    char err[600];
+    assert_int_equal(check_execute(s, &co, &out, err, sizeof err), 0);
+    assert_int_equal(out.run.total_checked, want.pairs + 3);
+    assert_int_equal(out.run.inconsistent,
+                     want.mismatch + want.missing_license + want.missing_progress + 3);
+    /* Triggers back on, the key replaced by one added NOT VALID over the
+     * rows: not validated, not trusted. */
+    static const char *const not_valid[] = {
+        "ALTER TABLE specialization_progress ENABLE TRIGGER ALL",
+        "ALTER TABLE user_licenses ENABLE TRIGGER ALL",
+        "ALTER TABLE specialization_progress "
+        "DROP CONSTRAINT specialization_progress_specialization_id_fkey",
+        "ALTER TABLE specialization_progress ADD CONSTRAINT "
+        "specialization_progress_specialization_id_fkey FOREIGN KEY (specialization_id) "
+        "REFERENCES specializations(id) NOT VALID",
+    };
+    exec_all(dir, not_valid, sizeof not_valid / sizeof not_valid[0]);
+    bulk_scan(s, &sweep, 0, &got, totals);
+    assert_int_equal(got.consistent, 3);
+    assert_int_equal(totals[0], want.pairs + 3);
+    /* The rows gone and the key validated: the sweep trusts it, and the
+     * figures are the store's again. */
+    static const char *const valid[] = {
+        "DELETE FROM user_licenses WHERE specialization_type = 'GHOST'",
+        "DELETE FROM specialization_progress WHERE specialization_id = 'GHOST'",
+        "ALTER TABLE specialization_progress "
+        "VALIDATE CONSTRAINT specialization_progress_specialization_id_fkey",
+    };
+    exec_all(dir, valid, sizeof valid / sizeof valid[0]);
+    bulk_scan(s, &sweep, 0, &got, totals);
+    assert_int_equal(got.consistent, 0);
+    assert_int_equal(got.mismatch, want.mismatch);
+    assert_int_equal(totals[0], want.pairs);
+    assert_int_equal(totals[1], BULK_USERS);
+    store_close(s);
+}
+
 /* ---- writers racing to create the same pairs ------------------------------------
  * Several connections level the same three fresh users (no rows yet) at
  * once: every write succeeds, none is lost, both rows stay in step. */
@@ -769,6 +850,7 @@ int main(void)
         cmocka_unit_test(many_violations_staged_in_batches),
         cmocka_unit_test(fifty_thousand_pairs_through_the_cursor),
         cmocka_unit_test(sweep_counts_on_one_session),
+        cmocka_unit_test(sweep_trusts_only_an_enforced_key),
         cmocka_unit_test(writers_create_the_same_pairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

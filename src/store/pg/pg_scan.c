@@ -49,6 +49,9 @@ struct store_scan {
      * the first is read (second_pending until then). */
     int64_t split;
     bool second_pending, aside_range, aside_counted;
+    /* The progress side's specializations are known by a foreign key
+     * (spec_key_trusted): the sweep's $3. */
+    bool spec_key;
     int64_t aside_keys, aside_users;
     int64_t lic_pairs, lic_users, last_lic_user;
     bool any_lic;
@@ -89,9 +92,10 @@ void pg_scan_settle(struct store_scan *sc)
  * range's own round trips would cost more than they save. */
 #define SWEEP_SPLIT_MIN_ROWS 5000
 /* The share of the users the first range takes: the second session also
- * counts every pair (about 0.45 of the sweep's own work at 1 M and 10 M
- * pairs), so an even split of the work gives it the smaller range. */
-#define SWEEP_SPLIT_SHARE 0.7
+ * counts every pair (about half the sweep's own work at 1 M and 10 M
+ * pairs), so an even split of the work gives it the smaller range (0.75
+ * measured best of 0.65 to 0.8 at both sizes: docs/benchmarks.md, run S6). */
+#define SWEEP_SPLIT_SHARE 0.75
 
 /* Where to split the sweep's users into *split (the first user of the
  * second range): the bound of the progress table's user histogram at
@@ -132,6 +136,38 @@ static int sweep_split(struct store_scan *sc, int64_t *split_out)
     return rc;
 }
 
+/* Whether the sweep may leave out its test of each pair's specialization
+ * against the known ones (SWEEP_CANDIDATE) into *trusted: when the progress
+ * table's specialization column has a foreign key to the specializations
+ * table that PostgreSQL validated and enforces (Q_SWEEP_SPEC_KEY), and every
+ * row of that table is a known specialization (Q_SWEEP_SPECS_KNOWN), read in
+ * the sweep's own transaction, so in its snapshot. A pair with both rows
+ * has one specialization (the join's key), so its progress row's settles
+ * it; a pair without both rows is sent whatever its id. Rows written past
+ * the key (its triggers disabled at the time, session_replication_role =
+ * replica) are outside what PostgreSQL guarantees and so outside this test:
+ * the watcher's and every scoped check's rule still tests each id
+ * (docs/architecture.md). Returns 0, or the store's error. */
+static int spec_key_trusted(struct store_scan *sc, bool *trusted)
+{
+    struct pg_store *ps = sc->ps;
+    *trusted = false;
+    const char *v[4] = {ps->attached ? ps->domain.schema : "",
+                        ps->domain.name[DOMAIN_PROGRESS_TABLE],
+                        ps->domain.name[DOMAIN_PROGRESS_SPEC],
+                        ps->domain.name[DOMAIN_SPECS_TABLE]};
+    int rc;
+    PGresult *r = pg_one(ps, Q_SWEEP_SPEC_KEY, 4, v, "read the specializations' key", &rc);
+    bool key = r && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (rc || !key)
+        return rc;
+    r = pg_one(ps, Q_SWEEP_SPECS_KNOWN, 0, NULL, "read the specializations", &rc);
+    *trusted = r && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return rc;
+}
+
 /* Start a split sweep's second session in this transaction's snapshot
  * (exported here, imported there), without waiting: its count, then its
  * range. When it cannot be had or refuses the snapshot, both are left to
@@ -146,7 +182,7 @@ static int count_aside(struct store_scan *sc)
     const char *text = pg_statement_text(ps, sc->count_id, err, sizeof err);
     if (!text)
         return store_fail(&ps->base, STORE_ERR, "count the pairs: %s", err);
-    /* The second range: the sweep's own statement, its bounds written in and
+    /* The second range: the sweep's own statement, its bounds and $3 written in and
      * its cursor held (materialized at the COMMIT), under a name of its own. */
     struct buf range = BUF_INIT(0);
     const char *sweep = sc->split ? pg_statement_text(ps, sc->id, err, sizeof err) : NULL;
@@ -155,9 +191,10 @@ static int count_aside(struct store_scan *sc)
         int bad = buf_printf(&range, "DECLARE lockstep_second NO SCROLL CURSOR WITH HOLD FOR ");
         /* Every $1 and $2 of the text: the range's bounds. */
         for (const char *c = sweep + strlen(declare); *c && !bad; c++) {
-            if (c[0] == '$' && (c[1] == '1' || c[1] == '2') && !(c[2] >= '0' && c[2] <= '9')) {
-                bad = c[1] == '1' ? buf_printf(&range, "%lld", (long long)sc->split)
-                                  : buf_printf(&range, "%lld", (long long)INT64_MAX);
+            if (c[0] == '$' && c[1] >= '1' && c[1] <= '3' && !(c[2] >= '0' && c[2] <= '9')) {
+                bad = c[1] == '1'   ? buf_printf(&range, "%lld", (long long)sc->split)
+                      : c[1] == '2' ? buf_printf(&range, "NULL")
+                                    : buf_printf(&range, "%s", sc->spec_key ? "true" : "false");
                 c++;
             } else {
                 bad = buf_printf(&range, "%c", *c);
@@ -302,7 +339,8 @@ int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
         /* Split only in a repeatable-read transaction: its snapshot, the
          * one exported, is the one its cursor reads (a read-committed one
          * takes a new snapshot for each statement). */
-        if (s->in_txn == (int)STORE_TXN_READ + 1 && (rc = sweep_split(sc, &sc->split)) != 0) {
+        if ((rc = spec_key_trusted(sc, &sc->spec_key)) != 0 ||
+            (s->in_txn == (int)STORE_TXN_READ + 1 && (rc = sweep_split(sc, &sc->split)) != 0)) {
             free(sc);
             return rc;
         }
@@ -310,9 +348,15 @@ int pg_pair_scan_open(struct store *s, const struct pair_filter *f,
             free(sc);
             return rc;
         }
-        /* The first range (every user when not split). */
-        p_i64(&p, n++, INT64_MIN);
-        p_i64(&p, n++, sc->split ? sc->split - 1 : INT64_MAX);
+        /* The first range (every user when not split): from the first user
+         * (no lower bound), to the one before the split (none: the last). */
+        p.v[n++] = NULL;
+        if (sc->split)
+            p_i64(&p, n, sc->split - 1);
+        else
+            p.v[n] = NULL;
+        n++;
+        p_bool(&p, n++, sc->spec_key);
         sc->second_pending = sc->split != 0;
     }
     if ((rc = pg_exec_q(ps, id, n, p.v, "open the pair scan")) != 0) {
@@ -365,9 +409,10 @@ static int second_range(struct store_scan *sc)
     }
     int rc = pg_exec_q(ps, Q_SCAN_CLOSE, 0, NULL, "scan pairs");
     struct params p = {0};
-    p_i64(&p, 0, sc->split);
-    p_i64(&p, 1, INT64_MAX);
-    return rc ? rc : pg_exec_q(ps, sc->id, 2, p.v, "scan pairs");
+    p_i64(&p, 0, sc->split); /* to the last user: no upper bound */
+    p.v[1] = NULL;
+    p_bool(&p, 2, sc->spec_key);
+    return rc ? rc : pg_exec_q(ps, sc->id, 3, p.v, "scan pairs");
 }
 
 /* One side of a scanned pair from its level's text (NULL when the level is

@@ -61,7 +61,7 @@
     "SELECT x.u, x.sp, x.pk IS NOT NULL, x.lk IS NOT NULL, x.pl, x.ll, x.pn, x.ln, x.mx, " \
     "CASE WHEN x.issue IS NOT NULL THEN " SCAN_EMAIL " END, "                            \
     "CASE WHEN x.issue IS NOT NULL THEN " SCAN_FIRST_SEEN " END " SCAN_PAIRS
-#define SWEEP_FORMAT                                                                     \
+#define SWEEP_FORMAT_OF(pn, ln, single)                                                  \
     "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "                                       \
     "SELECT z.u, "                                                                       \
     "format('%%s %%s %%s %%s %%s %%s %%s %%s %%s:%%s%%s', z.pk IS NOT NULL, "            \
@@ -69,11 +69,18 @@
     "coalesce(nullif(ov.email, ''), " USER_EMAIL("z") ")), "                             \
     "CASE WHEN z.pk IS NULL THEN NOT EXISTS (SELECT FROM {progress_table} q "            \
     "WHERE q.{progress_user} = z.u) END "                                                \
-    "FROM (SELECT x.* FROM (SELECT y.*, %1$s AS issue FROM (" PAIRS_JOIN                 \
-    "WHERE " SWEEP_CANDIDATE " IS NOT TRUE "                                             \
+    "FROM (SELECT x.* FROM (SELECT y.*, %1$s AS issue FROM (" PAIRS_JOIN_OF(pn, ln)      \
+    "WHERE " SWEEP_CANDIDATE(single) " IS NOT TRUE "                                     \
     "OFFSET 0) y OFFSET 0) x "                                                           \
     "WHERE x.issue IS NOT NULL OR octet_length(x.sp) > " SPEC_ID_LEN_TEXT " OFFSET 0) z " \
     "LEFT JOIN LATERAL (" SWEEP_OPEN ") ov ON true"
+/* The sweep over grouped sides (their row counts, n) and over keyed ones,
+ * whose pairs have one row a side by the tables' keys: those sides carry no
+ * n at all, as a constant NULL in a side of a FULL JOIN is a value the
+ * planner must carry through the join for every row (a PlaceHolderVar): 12 %
+ * of the sweep at 10 M pairs. */
+#define SWEEP_FORMAT SWEEP_FORMAT_OF("p.n", "l.n", "AND p.n IS NULL AND l.n IS NULL ")
+#define SWEEP_FORMAT_KEYED SWEEP_FORMAT_OF("NULL::bigint", "NULL::bigint", "")
 /* A sweep's inconsistent pair's open violation of its current issue type
  * (at most one: violations_open is unique): first_seen, and the email it
  * was recorded with, which the pair's email is taken from (as the SQLite
@@ -85,11 +92,20 @@
     "WHERE " OPEN_OF("z") " OFFSET 0"
 /* True for a pair the sweep need not send (see above): %5$s is the lowest
  * maximum level of the known specializations, %6$s their ids (text[]; none
- * longer than SPEC_ID_LEN bytes, so a pair with a longer id is sent). */
-#define SWEEP_CANDIDATE                                                                  \
-    "(p.student_id IS NOT NULL AND l.user_id IS NOT NULL AND p.n IS NULL AND l.n IS NULL " \
+ * longer than SPEC_ID_LEN bytes, so a pair with a longer id is sent). $3 is
+ * true when the progress side's specialization is known by a foreign key
+ * (pg_scan.c, spec_key_trusted): the test of each pair's id against the
+ * known ones, a fifth of the join's time at 10 M pairs, is then left out
+ * (the plan is made with $3's value: `true OR …` is folded away). */
+#define SWEEP_CANDIDATE(single)                                                          \
+    "(p.student_id IS NOT NULL AND l.user_id IS NOT NULL " single                         \
     "AND p.lvl = l.lvl AND p.lvl >= 1 AND p.lvl <= %5$s "                                \
-    "AND p.specialization_id = ANY((%6$s)::text[]))"
+    "AND ($3::boolean OR p.specialization_id = ANY((%6$s)::text[])))"
+/* Whether every row of the specializations table is a known specialization
+ * (%s: SWEEP_CANDIDATE's %6$s). */
+#define SPECS_KNOWN_FORMAT                                                               \
+    "SELECT NOT EXISTS (SELECT 1 FROM {specs_table} s "                                  \
+    "WHERE s.id::text IS NULL OR s.id::text <> ALL((%s)::text[]))"
 /* A sweep's pairs that have a progress row, and their users: the progress
  * side as the sweep reads it (%s), counted on a second connection while the
  * sweep runs (its snapshot imported: pg_scan.c). A pair without a progress
@@ -110,12 +126,16 @@
  * pair's current issue type. */
 #define SCAN_EMAIL USER_EMAIL("x")
 #define SCAN_FIRST_SEEN "(SELECT " FIRST_SEEN_US " FROM violations v WHERE " OPEN_OF("x") ")"
-/* Both sides joined into pairs (%2$s, %3$s) with the maximum level (%4$s):
- * the innermost level of a scan or a sweep, before its own clauses. */
-#define PAIRS_JOIN                                                                       \
+/* Both sides joined into pairs (%2$s, %3$s) with the maximum level (%4$s),
+ * each side's row count (pn, ln: its column n, or a constant for keyed
+ * sides without one): the innermost level of a scan or a sweep, before its
+ * own clauses. */
+#define PAIRS_JOIN PAIRS_JOIN_OF("p.n", "l.n")
+#define PAIRS_JOIN_OF(pn, ln)                                                            \
     "SELECT coalesce(p.student_id, l.user_id) AS u, "                                    \
     "coalesce(p.specialization_id, l.specialization_type) AS sp, "                       \
-    "p.student_id AS pk, l.user_id AS lk, p.lvl AS pl, l.lvl AS ll, p.n AS pn, l.n AS ln, " \
+    "p.student_id AS pk, l.user_id AS lk, p.lvl AS pl, l.lvl AS ll, " pn " AS pn, "      \
+    ln " AS ln, "                                                                        \
     "%4$s AS mx "                                                                        \
     "FROM (%2$s) p FULL JOIN (%3$s) l "                                                  \
     "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id "
@@ -134,12 +154,16 @@
     "SELECT {license_user} AS user_id, {license_spec} AS specialization_type, "       \
     "min({license_level}) AS lvl, nullif(count(*), 1) AS n FROM {license_table}%s "    \
     "GROUP BY {license_user}, {license_spec}"
-#define SIDE_PROGRESS_KEYED                                                            \
+#define SIDE_PROGRESS_KEYED SIDE_PROGRESS_KEYED_OF(", NULL::bigint AS n")
+#define SIDE_LICENSE_KEYED SIDE_LICENSE_KEYED_OF(", NULL::bigint AS n")
+/* The keyed sides with `n` (its argument: the column, or "" for a sweep's,
+ * SWEEP_FORMAT_KEYED). */
+#define SIDE_PROGRESS_KEYED_OF(n)                                                      \
     "SELECT {progress_user} AS student_id, {progress_spec} AS specialization_id, "    \
-    "{progress_level} AS lvl, NULL::bigint AS n FROM {progress_table}%s"
-#define SIDE_LICENSE_KEYED                                                             \
+    "{progress_level} AS lvl" n " FROM {progress_table}%s"
+#define SIDE_LICENSE_KEYED_OF(n)                                                       \
     "SELECT {license_user} AS user_id, {license_spec} AS specialization_type, "       \
-    "{license_level} AS lvl, NULL::bigint AS n FROM {license_table}%s"
+    "{license_level} AS lvl" n " FROM {license_table}%s"
 
 /* The maximum level of the pair's specialization (NULL: not known), from the
  * specializations table's column (own mode, or an attached table that keeps
@@ -222,14 +246,16 @@
     "{license_spec}::text COLLATE \"C\" AS specialization_type, "                         \
     "min({license_level})::bigint AS lvl, nullif(count(*), 1) AS n FROM {license_table}%s " \
     "GROUP BY 1, 2"
-#define SIDE_PROGRESS_KEYED_ATTACHED                                                     \
+#define SIDE_PROGRESS_KEYED_ATTACHED SIDE_PROGRESS_KEYED_ATTACHED_OF(", NULL::bigint AS n")
+#define SIDE_LICENSE_KEYED_ATTACHED SIDE_LICENSE_KEYED_ATTACHED_OF(", NULL::bigint AS n")
+#define SIDE_PROGRESS_KEYED_ATTACHED_OF(n)                                               \
     "SELECT {progress_user}::bigint AS student_id, "                                      \
     "{progress_spec}::text COLLATE \"C\" AS specialization_id, "                          \
-    "{progress_level}::bigint AS lvl, NULL::bigint AS n FROM {progress_table}%s"
-#define SIDE_LICENSE_KEYED_ATTACHED                                                      \
+    "{progress_level}::bigint AS lvl" n " FROM {progress_table}%s"
+#define SIDE_LICENSE_KEYED_ATTACHED_OF(n)                                                \
     "SELECT {license_user}::bigint AS user_id, "                                          \
     "{license_spec}::text COLLATE \"C\" AS specialization_type, "                         \
-    "{license_level}::bigint AS lvl, NULL::bigint AS n FROM {license_table}%s"
+    "{license_level}::bigint AS lvl" n " FROM {license_table}%s"
 
 /* The columns of y the rule reads. */
 static const struct pair_sql_columns scan_columns = {
@@ -352,6 +378,33 @@ static const char *const sql[Q_COUNT] = {
                       "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.tablename "
                       "WHERE s.schemaname = coalesce(nullif($1, ''), current_schema()) "
                       "AND s.tablename = $2 AND s.attname = $3 ORDER BY s.inherited LIMIT 1",
+    /* Whether the progress table's specialization column (by the raw names:
+     * the schema, '' for the session's own, the table, the column) has a
+     * foreign key to the `id` of the specializations table ($4, same
+     * schema) that PostgreSQL has validated and still enforces: one column,
+     * its triggers enabled, deterministic collations on both sides (equal
+     * means the same text), the referenced table readable and without row
+     * security (the sweep reads all its rows: SPECS_KNOWN_FORMAT). */
+    [Q_SWEEP_SPEC_KEY] =
+        "SELECT EXISTS (SELECT 1 FROM pg_constraint c "
+        "JOIN pg_class r ON r.oid = c.conrelid "
+        "JOIN pg_namespace rn ON rn.oid = r.relnamespace "
+        "JOIN pg_class f ON f.oid = c.confrelid "
+        "JOIN pg_namespace fn ON fn.oid = f.relnamespace "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "JOIN pg_attribute b ON b.attrelid = c.confrelid AND b.attnum = c.confkey[1] "
+        "WHERE c.contype = 'f' AND c.convalidated AND cardinality(c.conkey) = 1 "
+        "AND rn.nspname = coalesce(nullif($1::text, ''), current_schema()) "
+        "AND r.relname = $2::text AND a.attname = $3::text "
+        "AND fn.nspname = rn.nspname AND f.relname = $4::text AND b.attname = 'id' "
+        "AND NOT f.relrowsecurity AND has_table_privilege(f.oid, 'SELECT') "
+        "AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgconstraint = c.oid "
+        "AND t.tgenabled = 'D') "
+        "AND coalesce((SELECT k.collisdeterministic FROM pg_collation k "
+        "WHERE k.oid = a.attcollation), true) "
+        "AND coalesce((SELECT k.collisdeterministic FROM pg_collation k "
+        "WHERE k.oid = b.attcollation), true))",
+    /* Q_SWEEP_SPECS_KNOWN: rule_template() */
     [Q_VIOLATION_FIRST_SEEN] = STMT_VIOLATION_FIRST_SEEN,
     [Q_CHECK_INSERT] = STMT_CHECK_INSERT " RETURNING id",
     [Q_VIOLATIONS_RESOLVE] =
@@ -639,10 +692,15 @@ static bool writes_domain(enum stmt_id id)
 
 /* The where clauses of the pair scans, progress side then license side: the
  * full scan, by user, by specialization, by both, and a sweep's range of
- * users (pg_scan.c splits a sweep in two). */
+ * users (pg_scan.c splits a sweep in two): from $1 to $2, a NULL bound
+ * being none. The plan is made with the bounds' values, so a bound that is
+ * NULL is no test at all: comparing every row with both ends of an
+ * unbounded range cost 16 % of the sweep at 10 M pairs. */
 #define SWEEP_WHERE_RANGE                                                                \
-    {" WHERE {progress_user} BETWEEN $1::bigint AND $2::bigint",                          \
-     " WHERE {license_user} BETWEEN $1::bigint AND $2::bigint"}
+    {" WHERE ($1::bigint IS NULL OR {progress_user} >= $1::bigint) "                       \
+     "AND ($2::bigint IS NULL OR {progress_user} <= $2::bigint)",                          \
+     " WHERE ($1::bigint IS NULL OR {license_user} >= $1::bigint) "                        \
+     "AND ($2::bigint IS NULL OR {license_user} <= $2::bigint)"}
 static const char *const scan_where[5][2] = {
     {"", ""},
     {" WHERE {progress_user} = $1::bigint", " WHERE {license_user} = $1::bigint"},
@@ -733,7 +791,13 @@ static int scan_sides(const struct domain_map *m, enum stmt_id id, char side[2][
                                                            : (int)(id - Q_SCAN_ALL);
     const char *const(*where)[2] = m->attached ? scan_where_attached : scan_where;
     int n0, n1;
-    if (m->attached && keyed) {
+    if (m->attached && id == Q_SCAN_SWEEP_KEYED) {
+        n0 = snprintf(side[0], 1024, SIDE_PROGRESS_KEYED_ATTACHED_OF(""), where[i][0]);
+        n1 = snprintf(side[1], 1024, SIDE_LICENSE_KEYED_ATTACHED_OF(""), where[i][1]);
+    } else if (id == Q_SCAN_SWEEP_KEYED) {
+        n0 = snprintf(side[0], 1024, SIDE_PROGRESS_KEYED_OF(""), where[i][0]);
+        n1 = snprintf(side[1], 1024, SIDE_LICENSE_KEYED_OF(""), where[i][1]);
+    } else if (m->attached && keyed) {
         n0 = snprintf(side[0], 1024, SIDE_PROGRESS_KEYED_ATTACHED, where[i][0]);
         n1 = snprintf(side[1], 1024, SIDE_LICENSE_KEYED_ATTACHED, where[i][1]);
     } else if (m->attached) {
@@ -751,8 +815,8 @@ static int scan_sides(const struct domain_map *m, enum stmt_id id, char side[2][
 
 /* The template of a statement that applies the coupling rule over both
  * sides and the maximum level: a scan statement (Q_SCAN_ALL …
- * Q_SWEEP_COUNT_KEYED) or Q_PAIRS_GET, into out[len]. Returns 0, or -1 when it
- * does not fit. */
+ * Q_SWEEP_COUNT_KEYED) or Q_PAIRS_GET, or Q_SWEEP_SPECS_KNOWN (the sweep's
+ * known ids), into out[len]. Returns 0, or -1 when it does not fit. */
 static int rule_template(const struct domain_map *m, enum stmt_id id, char *out, size_t len)
 {
     char issue[2048];
@@ -772,7 +836,11 @@ static int rule_template(const struct domain_map *m, enum stmt_id id, char *out,
     char side[2][1024];
     /* [levels] ids as constants: as long as mx. */
     char known_min[256], *known_ids = malloc(32768);
-    if (id == Q_PAIRS_GET)
+    if (id == Q_SWEEP_SPECS_KNOWN)
+        n = known_ids && sweep_known_exprs(m, known_min, sizeof known_min, known_ids, 32768) == 0
+                ? snprintf(out, len, SPECS_KNOWN_FORMAT, known_ids)
+                : -1;
+    else if (id == Q_PAIRS_GET)
         n = snprintf(out, len, PAIRS_GET_FORMAT, issue,
                      m->attached ? KEY_PROGRESS_ATTACHED : KEY_PROGRESS,
                      m->attached ? KEY_LICENSE_ATTACHED : KEY_LICENSE, mx);
@@ -782,8 +850,8 @@ static int rule_template(const struct domain_map *m, enum stmt_id id, char *out,
         n = snprintf(out, len, SWEEP_COUNT_FORMAT, side[0]);
     else if (id == Q_SCAN_SWEEP || id == Q_SCAN_SWEEP_KEYED)
         n = known_ids && sweep_known_exprs(m, known_min, sizeof known_min, known_ids, 32768) == 0
-                ? snprintf(out, len, SWEEP_FORMAT, issue, side[0], side[1], mx, known_min,
-                           known_ids)
+                ? snprintf(out, len, id == Q_SCAN_SWEEP_KEYED ? SWEEP_FORMAT_KEYED : SWEEP_FORMAT,
+                           issue, side[0], side[1], mx, known_min, known_ids)
                 : -1;
     else
         n = snprintf(out, len, SCAN_FORMAT, issue, side[0], side[1], mx);
@@ -801,7 +869,8 @@ const char *pg_statement_text(struct pg_store *ps, enum stmt_id id, char *err,
         return ps->sql[id];
     const char *tmpl = ps->attached && attached_sql[id] ? attached_sql[id] : sql[id];
     char *text = NULL;
-    if ((id >= Q_SCAN_ALL && id <= Q_SWEEP_COUNT_KEYED) || id == Q_PAIRS_GET) {
+    if ((id >= Q_SCAN_ALL && id <= Q_SWEEP_COUNT_KEYED) || id == Q_PAIRS_GET ||
+        id == Q_SWEEP_SPECS_KNOWN) {
         text = malloc(65536);
         if (!text || rule_template(&ps->domain, id, text, 65536) != 0) {
             free(text);
