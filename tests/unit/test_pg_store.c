@@ -752,6 +752,24 @@ static void sweep_trusts_only_an_enforced_key(void **state)
     assert_int_equal(got.mismatch, want.mismatch);
     assert_int_equal(totals[0], want.pairs);
     assert_int_equal(totals[1], BULK_USERS);
+    /* A table inheriting from the progress table: its rows are read with
+     * the table's, and the key does not cover them. */
+    static const char *const child[] = {
+        "CREATE TABLE progress_child () INHERITS (specialization_progress)",
+        "INSERT INTO progress_child(student_id, specialization_id, current_level, created_at, "
+        "updated_at) VALUES (104, 'GHOST', 1, now(), now())",
+        "INSERT INTO user_licenses(user_id, specialization_type, current_level, "
+        "max_achieved_level, started_at, created_at, updated_at) "
+        "VALUES (104, 'GHOST', 1, 1, now(), now(), now())",
+    };
+    static const char *const off[] = {"ALTER TABLE user_licenses DISABLE TRIGGER ALL"};
+    static const char *const on[] = {"ALTER TABLE user_licenses ENABLE TRIGGER ALL"};
+    exec_all(dir, off, 1); /* the license row's own key to specializations */
+    exec_all(dir, child, sizeof child / sizeof child[0]);
+    exec_all(dir, on, 1);
+    bulk_scan(s, &sweep, 0, &got, totals);
+    assert_int_equal(got.consistent, 1);
+    assert_int_equal(totals[0], want.pairs + 1);
     store_close(s);
 }
 

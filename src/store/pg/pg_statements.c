@@ -384,7 +384,10 @@ static const char *const sql[Q_COUNT] = {
      * schema) that PostgreSQL has validated and still enforces: one column,
      * its triggers enabled, deterministic collations on both sides (equal
      * means the same text), the referenced table readable and without row
-     * security (the sweep reads all its rows: SPECS_KNOWN_FORMAT). */
+     * security (the sweep reads all its rows: SPECS_KNOWN_FORMAT). The
+     * progress table a plain one without children: a query of it reads its
+     * inheriting tables' rows too, which its key does not cover, and a
+     * partitioned one's keys and triggers are its partitions'. */
     [Q_SWEEP_SPEC_KEY] =
         "SELECT EXISTS (SELECT 1 FROM pg_constraint c "
         "JOIN pg_class r ON r.oid = c.conrelid "
@@ -397,6 +400,7 @@ static const char *const sql[Q_COUNT] = {
         "AND rn.nspname = coalesce(nullif($1::text, ''), current_schema()) "
         "AND r.relname = $2::text AND a.attname = $3::text "
         "AND fn.nspname = rn.nspname AND f.relname = $4::text AND b.attname = 'id' "
+        "AND r.relkind = 'r' AND NOT r.relhassubclass "
         "AND NOT f.relrowsecurity AND has_table_privilege(f.oid, 'SELECT') "
         "AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgconstraint = c.oid "
         "AND t.tgenabled = 'D') "
