@@ -677,9 +677,10 @@ static void sweep_counts_on_one_session(void **state)
 /* The sweep leaves out its test of each pair's specialization only while a
  * validated foreign key that PostgreSQL enforces keeps the progress rows'
  * specializations among the known ones. Pairs written past the key (its
- * triggers disabled), or kept by a key added NOT VALID over them, are still
- * found: three GHOST pairs, both rows at level 1, which a sweep that trusted
- * the key would drop as consistent. */
+ * triggers disabled), kept by a key added NOT VALID over them, or in a
+ * table inheriting from the progress table are still found: GHOST pairs,
+ * both rows at level 1, which a sweep that trusted the key would drop as
+ * consistent. */
 static void sweep_trusts_only_an_enforced_key(void **state)
 {
     (void)state;
