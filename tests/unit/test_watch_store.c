@@ -3,6 +3,7 @@
  * capture triggers of a migrated own-mode store, the pending changes read by
  * whole users, pairs and rows read back per batch, the open violations and
  * watch_state moved, the watch lock and wait, incremental checks recorded. */
+#include "service/watch.h"
 #include "testutil.h"
 #include "util/timeutil.h"
 
@@ -623,6 +624,46 @@ static void a_new_specialization_requests_a_full_sweep(void **state)
     store_close(s);
 }
 
+/* Apply every pending change row through the watcher's batch. */
+static void apply_all(struct store *s)
+{
+    struct watch_batch b;
+    char err[600];
+    do {
+        assert_int_equal(watch_apply_batch(s, "progress_to_license", WATCH_BATCH_ROWS, NULL, &b,
+                                           err, sizeof err),
+                         0);
+    } while (b.changes > 0);
+}
+
+/* A violation the watcher opens carries its user's email (pairs_get may
+ * read it with the pair; a user without an email gets ""). */
+static void a_batch_opens_violations_with_each_users_email(void **state)
+{
+    (void)state;
+    struct store *s = tu_store("watch-email", NULL);
+    int64_t u1 = tu_user(s, "mail-one", "student"), u2 = tu_user(s, "mail-two", "student");
+    tu_pair(s, u1, "PLAYER", 3, 3);
+    tu_pair(s, u2, "COACH", 2, 2);
+    tu_pair(s, u2, "PLAYER", 1, 1);
+    apply_all(s);
+    assert_int_equal(open_violations(s).n, 0);
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    set_progress_level(s, u1, "PLAYER", 4, 10);
+    set_progress_level(s, u2, "COACH", 1, 10);
+    assert_int_equal(s->ops->commit(s), 0);
+    apply_all(s);
+    struct violations vs = open_violations(s);
+    assert_int_equal(vs.n, 2);
+    for (int i = 0; i < vs.n; i++) {
+        assert_string_equal(vs.v[i].issue_type, "level_mismatch");
+        assert_string_equal(vs.v[i].user_email, vs.v[i].user_id == u1 ? "mail-one@test.local"
+                                                                        : "mail-two@test.local");
+        assert_string_equal(vs.v[i].spec, vs.v[i].user_id == u1 ? "PLAYER" : "COACH");
+    }
+    store_close(s);
+}
+
 static void an_incremental_check_records_only_its_history_row(void **state)
 {
     (void)state;
@@ -765,6 +806,7 @@ int main(void)
         cmocka_unit_test(watch_advance_reset_and_discard_consume_their_change_rows),
         cmocka_unit_test(watch_poll_takes_the_rows_whose_updated_at_moved_past_the_watermark),
         cmocka_unit_test(a_new_specialization_requests_a_full_sweep),
+        cmocka_unit_test(a_batch_opens_violations_with_each_users_email),
         cmocka_unit_test(an_incremental_check_records_only_its_history_row),
         cmocka_unit_test(watch_wait_wakes_on_a_change_and_the_lock_orders_connections),
     };
