@@ -185,7 +185,7 @@ static int apply_pair(struct batch *b, size_t i)
     } else {
         v.first_seen = b->now;
         int rc = 0;
-        if (p->user_email[0]) /* read with the pair */
+        if (p->has_details && p->user_email[0]) /* read with the pair (PostgreSQL) */
             memcpy(v.user_email, p->user_email, sizeof v.user_email);
         else
             rc = s->ops->user_email(s, v.user_id, v.user_email, NULL);

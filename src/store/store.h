@@ -214,8 +214,7 @@ struct store_ops {
      *   id; max_rows 0: every pending change. A user's changes all come
      *   together, so the user's rows now are the rows after them.
      * pairs_get: each of the n keys as it is now (store_pair_cb), with its
-     *   open violation; in the order of keys. A backend may fill user_email
-     *   (of an inconsistent pair at least; "" when not read).
+     *   open violation; in the order of keys.
      * user_rows: rows of the progress and license tables of each of the n
      *   users (out[i] for users[i]).
      * violations_move: for each of the n moves, make `v` the pair's open

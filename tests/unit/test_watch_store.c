@@ -636,8 +636,8 @@ static void apply_all(struct store *s)
     } while (b.changes > 0);
 }
 
-/* A violation the watcher opens carries its user's email (pairs_get may
- * read it with the pair; a user without an email gets ""). */
+/* A violation the watcher opens carries its user's email, whichever way the
+ * backend reads it (with the pair on PostgreSQL, by user on SQLite). */
 static void a_batch_opens_violations_with_each_users_email(void **state)
 {
     (void)state;

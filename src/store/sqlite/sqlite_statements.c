@@ -126,11 +126,6 @@ static const char *const stmt_sql[ST_COUNT] = {
         "v.progress_level, v.license_level, v.recommended_action, v.first_seen "
         "FROM temp.lockstep_watch_keys k CROSS JOIN violations v ON v.user_id = k.ku "
         "AND v.specialization = k.ks AND v.resolved_at IS NULL ORDER BY k.ku, k.ks, v.issue_type",
-    /* The pair's user's email, for a violation the batch opens (one seek per
-     * key here costs a third of a statement per violation). */
-    [ST_WATCH_KEYS_EMAIL] =
-        "SELECT k.ku, k.ks, u.{users_email} FROM temp.lockstep_watch_keys k CROSS JOIN "
-        "{users_table} u ON u.{users_id} = k.ku ORDER BY k.ku, k.ks",
     [ST_WATCH_ADVANCE] = STMT_WATCH_ADVANCE,
     [ST_WATCH_RESET] = STMT_WATCH_RESET,
     [ST_WATCH_MARKS_SET] = STMT_WATCH_MARKS_SET,

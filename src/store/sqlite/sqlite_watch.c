@@ -244,20 +244,6 @@ static int open_take(struct sqlite_store *ss, struct side *sd, const struct pair
     return rc;
 }
 
-/* The email of key k's user into p->user_email ("" when the user has no
- * row: the watcher then asks user_email, which says so). */
-static int email_take(struct sqlite_store *ss, struct side *sd, const struct pair_key *k,
-                      struct pair_levels *p)
-{
-    bool at;
-    int rc;
-    while ((rc = side_at(ss, sd, k, &at)) == 0 && at) {
-        sq_col_copy(sd->st, 2, p->user_email, sizeof p->user_email);
-        sd->rc = sqlite3_step(sd->st);
-    }
-    return rc;
-}
-
 static int key_cmp(const struct pair_key *a, const struct pair_key *b)
 {
     if (a->user_id != b->user_id)
@@ -308,9 +294,9 @@ int sq_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_p
     struct spec_max *specs = NULL;
     size_t n_specs = 0, *order = NULL;
     struct pair_levels *held = NULL; /* keys not in key order: answered at the end */
-    struct side sides[4] = {{0}};
-    static const enum stmt_id ids[4] = {ST_WATCH_KEYS_PROGRESS, ST_WATCH_KEYS_LICENSE,
-                                        ST_WATCH_KEYS_OPEN, ST_WATCH_KEYS_EMAIL};
+    struct side sides[3] = {{0}};
+    static const enum stmt_id ids[3] = {ST_WATCH_KEYS_PROGRESS, ST_WATCH_KEYS_LICENSE,
+                                        ST_WATCH_KEYS_OPEN};
     int rc = load_spec_max(ss, &specs, &n_specs);
     if (rc == 0)
         rc = key_order(ss, keys, n, &order);
@@ -318,7 +304,7 @@ int sq_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_p
         rc = store_fail(s, STORE_ERR_NOMEM, "out of memory reading pairs");
     if (rc == 0)
         rc = keys_load(ss, keys, n);
-    for (int i = 0; rc == 0 && i < 4; i++)
+    for (int i = 0; rc == 0 && i < 3; i++)
         rc = side_open(ss, ids[i], &sides[i]);
     struct pair_levels p;
     for (size_t j = 0; rc == 0 && j < n; j++) {
@@ -336,8 +322,7 @@ int sq_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_p
                             &p.progress_level_null)) != 0 ||
             (rc = side_take(ss, &sides[1], k, &lrow, &p.license_level,
                             &p.license_level_null)) != 0 ||
-            (rc = open_take(ss, &sides[2], k, &p)) != 0 ||
-            (rc = email_take(ss, &sides[3], k, &p)) != 0)
+            (rc = open_take(ss, &sides[2], k, &p)) != 0)
             break;
         p.has_progress = prow > 0;
         p.has_license = lrow > 0;
@@ -349,7 +334,7 @@ int sq_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_p
         else
             rc = cb(ctx, &p);
     }
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 3; i++)
         if (sides[i].st)
             sqlite3_reset(sides[i].st);
     for (size_t i = 0; rc == 0 && held && i < n; i++)
