@@ -24,6 +24,9 @@
 #define PARAMS_MAX 32
 /* Rows per FETCH of the pair scan's cursor (pg_scan.c; Q_SCAN_FETCH). */
 #define PG_SCAN_FETCH 16384
+/* A number macro as SQL text ("FETCH FORWARD " NUMBER_TEXT(PG_SCAN_FETCH)). */
+#define STRINGIFY(x) #x
+#define NUMBER_TEXT(x) STRINGIFY(x)
 /* The session's temporary table a check stages its violations in
  * (pg_checks.c; the statements that resolve and open violations read it). */
 #define PG_STAGE_TABLE "lockstep_check_stage"

@@ -16,9 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STRINGIFY(x) #x
-#define NUMBER_TEXT(x) STRINGIFY(x)
-
 /* An open pair scan: the batch being read, the one fetched ahead, and the
  * last pair read (the order check); a sweep's counts. */
 struct store_scan {
@@ -189,7 +186,8 @@ static int count_aside(struct store_scan *sc)
     const char *declare = "DECLARE lockstep_pairs NO SCROLL CURSOR FOR ";
     if (sweep && !strncmp(sweep, declare, strlen(declare)) && strstr(sweep, "$2::bigint")) {
         int bad = buf_printf(&range, "DECLARE lockstep_second NO SCROLL CURSOR WITH HOLD FOR ");
-        /* Every $1 and $2 of the text: the range's bounds. */
+        /* Every $1, $2 and $3 of the text: the range's bounds (the second
+         * range has no upper one) and spec_key. */
         for (const char *c = sweep + strlen(declare); *c && !bad; c++) {
             if (c[0] == '$' && c[1] >= '1' && c[1] <= '3' && !(c[2] >= '0' && c[2] <= '9')) {
                 bad = c[1] == '1'   ? buf_printf(&range, "%lld", (long long)sc->split)

@@ -16,9 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STRINGIFY(x) #x
-#define NUMBER_TEXT(x) STRINGIFY(x)
-
 /* The pair scan: one FULL OUTER JOIN of both tables on (user, specialization)
  * read through a cursor. The where clauses restrict each side before the
  * join, so a filtered scan is an index range on both sides whatever plan is
