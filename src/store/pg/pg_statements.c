@@ -53,11 +53,11 @@
  * store). A pair whose specialization id is longer than SPEC_ID_LEN bytes is
  * sent with its text whatever its state, so the scan fails on it
  * (store_spec_copy) as the full scan does: never counted cut. */
-#define SCAN_FORMAT                                                                      \
+#define SCAN_FORMAT_OF(pn, ln)                                                           \
     "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "                                       \
     "SELECT x.u, x.sp, x.pk IS NOT NULL, x.lk IS NOT NULL, x.pl, x.ll, x.pn, x.ln, x.mx, " \
     "CASE WHEN x.issue IS NOT NULL THEN " SCAN_EMAIL " END, "                            \
-    "CASE WHEN x.issue IS NOT NULL THEN " SCAN_FIRST_SEEN " END " SCAN_PAIRS
+    "CASE WHEN x.issue IS NOT NULL THEN " SCAN_FIRST_SEEN " END " SCAN_PAIRS_OF(pn, ln)
 #define SWEEP_FORMAT_OF(pn, ln, single)                                                  \
     "DECLARE lockstep_pairs NO SCROLL CURSOR FOR "                                       \
     "SELECT z.u, "                                                                       \
@@ -71,11 +71,14 @@
     "OFFSET 0) y OFFSET 0) x "                                                           \
     "WHERE x.issue IS NOT NULL OR octet_length(x.sp) > " SPEC_ID_LEN_TEXT " OFFSET 0) z " \
     "LEFT JOIN LATERAL (" SWEEP_OPEN ") ov ON true"
-/* The sweep over grouped sides (their row counts, n) and over keyed ones,
- * whose pairs have one row a side by the tables' keys: those sides carry no
- * n at all, as a constant NULL in a side of a FULL JOIN is a value the
+/* The scan and the sweep over grouped sides (their row counts, n) and over
+ * keyed ones, whose pairs have one row a side by the tables' keys: those
+ * sides carry no n at all (SIDE_PROGRESS_KEYED), their pairs' counts are
+ * constants here, as a constant NULL in a side of a FULL JOIN is a value the
  * planner must carry through the join for every row (a PlaceHolderVar): 12 %
  * of the sweep at 10 M pairs. */
+#define SCAN_FORMAT SCAN_FORMAT_OF("p.n", "l.n")
+#define SCAN_FORMAT_KEYED SCAN_FORMAT_OF("NULL::bigint", "NULL::bigint")
 #define SWEEP_FORMAT SWEEP_FORMAT_OF("p.n", "l.n", "AND p.n IS NULL AND l.n IS NULL ")
 #define SWEEP_FORMAT_KEYED SWEEP_FORMAT_OF("NULL::bigint", "NULL::bigint", "")
 /* A sweep's inconsistent pair's open violation of its current issue type
@@ -125,9 +128,8 @@
 #define SCAN_FIRST_SEEN "(SELECT " FIRST_SEEN_US " FROM violations v WHERE " OPEN_OF("x") ")"
 /* Both sides joined into pairs (%2$s, %3$s) with the maximum level (%4$s),
  * each side's row count (pn, ln: its column n, or a constant for keyed
- * sides without one): the innermost level of a scan or a sweep, before its
- * own clauses. */
-#define PAIRS_JOIN PAIRS_JOIN_OF("p.n", "l.n")
+ * sides, which have none): the innermost level of a scan or a sweep, before
+ * its own clauses. */
 #define PAIRS_JOIN_OF(pn, ln)                                                            \
     "SELECT coalesce(p.student_id, l.user_id) AS u, "                                    \
     "coalesce(p.specialization_id, l.specialization_type) AS sp, "                       \
@@ -136,8 +138,9 @@
     "%4$s AS mx "                                                                        \
     "FROM (%2$s) p FULL JOIN (%3$s) l "                                                  \
     "ON l.user_id = p.student_id AND l.specialization_type = p.specialization_id "
-/* The pairs with their issue type (x), from PAIRS_JOIN and the rule (%1$s). */
-#define SCAN_PAIRS "FROM (SELECT y.*, %1$s AS issue FROM (" PAIRS_JOIN "OFFSET 0) y OFFSET 0) x"
+/* The pairs with their issue type (x), from PAIRS_JOIN_OF and the rule (%1$s). */
+#define SCAN_PAIRS_OF(pn, ln)                                                            \
+    "FROM (SELECT y.*, %1$s AS issue FROM (" PAIRS_JOIN_OF(pn, ln) "OFFSET 0) y OFFSET 0) x"
 
 /* Each side of the join, grouped by its key (duplicates counted), or as its
  * rows when the table's unique key makes a group of one certain (the full
@@ -151,16 +154,13 @@
     "SELECT {license_user} AS user_id, {license_spec} AS specialization_type, "       \
     "min({license_level}) AS lvl, nullif(count(*), 1) AS n FROM {license_table}%s "    \
     "GROUP BY {license_user}, {license_spec}"
-#define SIDE_PROGRESS_KEYED SIDE_PROGRESS_KEYED_OF(", NULL::bigint AS n")
-#define SIDE_LICENSE_KEYED SIDE_LICENSE_KEYED_OF(", NULL::bigint AS n")
-/* The keyed sides with `n` (its argument: the column, or "" for a sweep's,
- * SWEEP_FORMAT_KEYED). */
-#define SIDE_PROGRESS_KEYED_OF(n)                                                      \
+/* Keyed sides have no n: SCAN_FORMAT_KEYED, SWEEP_FORMAT_KEYED. */
+#define SIDE_PROGRESS_KEYED                                                            \
     "SELECT {progress_user} AS student_id, {progress_spec} AS specialization_id, "    \
-    "{progress_level} AS lvl" n " FROM {progress_table}%s"
-#define SIDE_LICENSE_KEYED_OF(n)                                                       \
+    "{progress_level} AS lvl FROM {progress_table}%s"
+#define SIDE_LICENSE_KEYED                                                             \
     "SELECT {license_user} AS user_id, {license_spec} AS specialization_type, "       \
-    "{license_level} AS lvl" n " FROM {license_table}%s"
+    "{license_level} AS lvl FROM {license_table}%s"
 
 /* The maximum level of the pair's specialization (NULL: not known), from the
  * specializations table's column (own mode, or an attached table that keeps
@@ -243,16 +243,14 @@
     "{license_spec}::text COLLATE \"C\" AS specialization_type, "                         \
     "min({license_level})::bigint AS lvl, nullif(count(*), 1) AS n FROM {license_table}%s " \
     "GROUP BY 1, 2"
-#define SIDE_PROGRESS_KEYED_ATTACHED SIDE_PROGRESS_KEYED_ATTACHED_OF(", NULL::bigint AS n")
-#define SIDE_LICENSE_KEYED_ATTACHED SIDE_LICENSE_KEYED_ATTACHED_OF(", NULL::bigint AS n")
-#define SIDE_PROGRESS_KEYED_ATTACHED_OF(n)                                               \
+#define SIDE_PROGRESS_KEYED_ATTACHED                                                     \
     "SELECT {progress_user}::bigint AS student_id, "                                      \
     "{progress_spec}::text COLLATE \"C\" AS specialization_id, "                          \
-    "{progress_level}::bigint AS lvl" n " FROM {progress_table}%s"
-#define SIDE_LICENSE_KEYED_ATTACHED_OF(n)                                                \
+    "{progress_level}::bigint AS lvl FROM {progress_table}%s"
+#define SIDE_LICENSE_KEYED_ATTACHED                                                      \
     "SELECT {license_user}::bigint AS user_id, "                                          \
     "{license_spec}::text COLLATE \"C\" AS specialization_type, "                         \
-    "{license_level}::bigint AS lvl" n " FROM {license_table}%s"
+    "{license_level}::bigint AS lvl FROM {license_table}%s"
 
 /* The columns of y the rule reads. */
 static const struct pair_sql_columns scan_columns = {
@@ -792,13 +790,7 @@ static int scan_sides(const struct domain_map *m, enum stmt_id id, char side[2][
                                                            : (int)(id - Q_SCAN_ALL);
     const char *const(*where)[2] = m->attached ? scan_where_attached : scan_where;
     int n0, n1;
-    if (m->attached && id == Q_SCAN_SWEEP_KEYED) {
-        n0 = snprintf(side[0], 1024, SIDE_PROGRESS_KEYED_ATTACHED_OF(""), where[i][0]);
-        n1 = snprintf(side[1], 1024, SIDE_LICENSE_KEYED_ATTACHED_OF(""), where[i][1]);
-    } else if (id == Q_SCAN_SWEEP_KEYED) {
-        n0 = snprintf(side[0], 1024, SIDE_PROGRESS_KEYED_OF(""), where[i][0]);
-        n1 = snprintf(side[1], 1024, SIDE_LICENSE_KEYED_OF(""), where[i][1]);
-    } else if (m->attached && keyed) {
+    if (m->attached && keyed) {
         n0 = snprintf(side[0], 1024, SIDE_PROGRESS_KEYED_ATTACHED, where[i][0]);
         n1 = snprintf(side[1], 1024, SIDE_LICENSE_KEYED_ATTACHED, where[i][1]);
     } else if (m->attached) {
@@ -855,7 +847,8 @@ static int rule_template(const struct domain_map *m, enum stmt_id id, char *out,
                            issue, side[0], side[1], mx, known_min, known_ids)
                 : -1;
     else
-        n = snprintf(out, len, SCAN_FORMAT, issue, side[0], side[1], mx);
+        n = snprintf(out, len, id == Q_SCAN_ALL_KEYED ? SCAN_FORMAT_KEYED : SCAN_FORMAT, issue,
+                     side[0], side[1], mx);
     free(known_ids);
     free(mx);
     return n < 0 || (size_t)n >= len ? -1 : 0;
