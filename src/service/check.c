@@ -676,7 +676,7 @@ static int execute_full(struct store *s, const struct check_options *o,
     if ((rc = r->ops->begin(r, STORE_TXN_READ)) != 0)
         goto store_failed;
     if (watch) {
-        if ((rc = r->ops->watch_changes(r, 0, collect_pending, &k)) != 0)
+        if ((rc = r->ops->watch_changes(r, 0, INT64_MIN, collect_pending, &k)) != 0)
             goto store_failed;
         if (k.n_keys > 1)
             qsort(k.pending_keys, k.n_keys, sizeof *k.pending_keys, cmp_seen);

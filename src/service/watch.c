@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,24 +47,37 @@ void watch_check_options(const struct config *cfg, struct store *s, struct check
 
 /* ---- one batch ---------------------------------------------------------------- */
 
+/* A batch is read (its change rows, its pairs as they are now, each one
+ * classified, the moves of the open violations, the users counted) in one
+ * transaction, and written (the moves, the change rows deleted, the counts
+ * moved) in one: the same transaction for watch_apply_batch; for
+ * watch_drain, a read transaction on a connection of its own, so that the
+ * next batch is read while this one is written. */
 struct batch {
-    struct store *s;
+    struct store *s;       /* where the batch is read */
     const char *direction;
     int64_t now;
+    int64_t max_rows, after_id; /* watch_changes' bound */
+    const int64_t *skip;   /* users left pending (sorted): a batch being written */
+    size_t n_skip;
+    int64_t above;         /* rows above after_id read, skipped or not */
+    int64_t first_max;     /* the id of the last of the first max_rows of them */
     struct pair_change *rows;
     size_t n_rows, cap_rows;
     struct pair_key *keys; /* the changed pairs, sorted, each once */
     int *key_delta;        /* Σ delta of each key's changes */
     size_t n_keys;
     int64_t *users;        /* the changed users, sorted, each once */
-    int64_t *user_delta, *user_rows;
+    int64_t *user_delta, *counted, *user_rows;
     size_t n_users;
     struct pair_levels *pairs; /* pairs_get's answer, in key order */
     size_t n_pairs;
     int64_t *ids;
     struct violation_move *moves; /* what changes in the open violations */
     size_t n_moves, cap_moves;
-    struct watch_batch *out;
+    double lag;            /* of the oldest change, at the read */
+    bool ahead;            /* read while the batch before it was written */
+    struct watch_batch out;
 };
 
 static void batch_free(struct batch *b)
@@ -73,15 +87,28 @@ static void batch_free(struct batch *b)
     free(b->key_delta);
     free(b->users);
     free(b->user_delta);
+    free(b->counted);
     free(b->user_rows);
     free(b->pairs);
     free(b->ids);
     free(b->moves);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static int take_row(void *ctx, const struct pair_change *c)
 {
     struct batch *b = ctx;
+    if (c->id > b->after_id && (b->max_rows <= 0 || b->above < b->max_rows)) {
+        b->above++;
+        b->first_max = c->id;
+    }
+    if (b->n_skip && bsearch(&c->user_id, b->skip, b->n_skip, sizeof *b->skip, cmp_i64))
+        return 0; /* its user's batch is being written: the row waits */
     if (ARRAY_RESERVE(b->rows, b->n_rows, b->cap_rows, 256) != 0)
         return store_fail(b->s, STORE_ERR_NOMEM, "out of memory reading changes");
     b->rows[b->n_rows++] = *c;
@@ -114,10 +141,11 @@ static int group_rows(struct batch *b)
     b->key_delta = calloc(n, sizeof *b->key_delta);
     b->users = malloc(n * sizeof *b->users);
     b->user_delta = calloc(n, sizeof *b->user_delta);
+    b->counted = malloc(n * sizeof *b->counted);
     b->user_rows = calloc(n, sizeof *b->user_rows);
     b->pairs = malloc(n * sizeof *b->pairs);
-    if (!b->ids || !b->keys || !b->key_delta || !b->users || !b->user_delta || !b->user_rows ||
-        !b->pairs)
+    if (!b->ids || !b->keys || !b->key_delta || !b->users || !b->user_delta || !b->counted ||
+        !b->user_rows || !b->pairs)
         return store_fail(b->s, STORE_ERR_NOMEM, "out of memory grouping changes");
     for (size_t i = 0; i < n; i++)
         b->ids[i] = b->rows[i].id;
@@ -165,15 +193,15 @@ static int apply_pair(struct batch *b, size_t i)
     int64_t now_rows = side_rows(p->has_progress, p->progress_rows) +
                        side_rows(p->has_license, p->license_rows);
     int64_t before = now_rows - b->key_delta[i];
-    b->out->dpairs += (now_rows > 0) - (before > 0);
+    b->out.dpairs += (now_rows > 0) - (before > 0);
     struct violation v;
     bool bad = (p->has_progress || p->has_license) && pair_violation(p, b->direction, &v);
-    b->out->dviolations += (int64_t)bad - (int64_t)p->has_open;
-    b->out->pairs++;
+    b->out.dviolations += (int64_t)bad - (int64_t)p->has_open;
+    b->out.pairs++;
     if (!bad) {
         if (!p->has_open)
             return 0;
-        b->out->resolved++;
+        b->out.resolved++;
         return next_move(b, i) ? 0 : store_fail(s, STORE_ERR_NOMEM, "out of memory");
     }
     bool same = p->has_open && !strcmp(p->open.issue_type, v.issue_type);
@@ -191,9 +219,9 @@ static int apply_pair(struct batch *b, size_t i)
             rc = s->ops->user_email(s, v.user_id, v.user_email, NULL);
         if (rc && rc != STORE_ERR_NOT_FOUND)
             return rc;
-        b->out->opened++;
+        b->out.opened++;
         if (p->has_open)
-            b->out->resolved++;
+            b->out.resolved++;
     }
     struct violation_move *m = next_move(b, i);
     if (!m)
@@ -203,11 +231,11 @@ static int apply_pair(struct batch *b, size_t i)
     return 0;
 }
 
-/* The batch's work inside its transaction. */
-static int batch_body(struct batch *b, int64_t max_rows)
+/* The batch read inside a transaction on b->s: everything but the writes. */
+static int batch_read(struct batch *b)
 {
     struct store *s = b->s;
-    int rc = s->ops->watch_changes(s, max_rows, take_row, b);
+    int rc = s->ops->watch_changes(s, b->max_rows, b->after_id, take_row, b);
     if (rc || b->n_rows == 0)
         return rc;
     if ((rc = group_rows(b)) != 0)
@@ -220,29 +248,68 @@ static int batch_body(struct batch *b, int64_t max_rows)
     for (size_t i = 0; i < b->n_keys; i++)
         if ((rc = apply_pair(b, i)) != 0)
             return rc;
-    if (b->n_moves && (rc = s->ops->violations_move(s, b->moves, b->n_moves, b->now)) != 0)
-        return rc;
     /* A user whose changes add up to no rows neither appeared nor went: only
      * the others are counted (a batch of level changes counts nobody). */
     size_t moved = 0;
     for (size_t i = 0; i < b->n_users; i++)
         if (b->user_delta[i] != 0) {
-            b->users[moved] = b->users[i];
+            b->counted[moved] = b->users[i];
             b->user_delta[moved++] = b->user_delta[i];
         }
-    if (moved && (rc = s->ops->user_rows(s, b->users, moved, b->user_rows)) != 0)
+    if (moved && (rc = s->ops->user_rows(s, b->counted, moved, b->user_rows)) != 0)
         return rc;
     for (size_t i = 0; i < moved; i++) {
         int64_t before = b->user_rows[i] - b->user_delta[i];
-        b->out->dusers += (b->user_rows[i] > 0) - (before > 0);
+        b->out.dusers += (b->user_rows[i] > 0) - (before > 0);
     }
     double oldest = b->rows[0].changed_at;
     for (size_t i = 1; i < b->n_rows; i++)
         if (b->rows[i].changed_at < oldest)
             oldest = b->rows[i].changed_at;
     double lag = (double)b->now / 1e6 - oldest;
-    return s->ops->watch_advance(s, b->ids, b->n_rows, b->out->dpairs, b->out->dusers,
-                                 b->out->dviolations, lag > 0 ? lag : 0, b->now);
+    b->lag = lag > 0 ? lag : 0;
+    return 0;
+}
+
+/* The batch's writes inside a transaction on w. */
+static int batch_write(struct batch *b, struct store *w)
+{
+    int rc = b->n_moves ? w->ops->violations_move(w, b->moves, b->n_moves, b->now) : 0;
+    return rc ? rc
+              : w->ops->watch_advance(w, b->ids, b->n_rows, b->out.dpairs, b->out.dusers,
+                                      b->out.dviolations, b->lag, b->now);
+}
+
+/* A batch done: its change rows and each one's detection lag (its commit to
+ * this batch's) counted. */
+static void batch_done(const struct batch *b, struct metrics *metrics)
+{
+    double *lags = malloc(b->n_rows * sizeof *lags), done = (double)time_now_us() / 1e6;
+    for (size_t i = 0; lags && i < b->n_rows; i++)
+        lags[i] = done > b->rows[i].changed_at ? done - b->rows[i].changed_at : 0;
+    metrics_watch_batch(metrics, (int64_t)b->n_rows, lags, lags ? b->n_rows : 0);
+    free(lags);
+}
+
+static void batch_init(struct batch *b, struct store *s, const char *direction, int64_t max_rows)
+{
+    memset(b, 0, sizeof *b);
+    b->s = s;
+    b->direction = direction;
+    b->max_rows = max_rows;
+    b->after_id = INT64_MIN;
+    b->now = time_now_us();
+}
+
+/* The batch's result for the caller (nothing when it failed). */
+static void batch_out(const struct batch *b, int rc, struct watch_batch *out)
+{
+    memset(out, 0, sizeof *out);
+    if (rc == 0 && b->n_rows) {
+        *out = b->out;
+        out->changes = (int64_t)b->n_rows;
+        out->read_ahead = b->ahead;
+    }
 }
 
 int watch_apply_batch(struct store *s, const char *direction, int64_t max_rows,
@@ -250,32 +317,133 @@ int watch_apply_batch(struct store *s, const char *direction, int64_t max_rows,
                       size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    struct batch b = {.s = s, .direction = direction, .out = out};
     int rc = s->ops->watch_lock(s, true);
     if (rc) {
         snprintf(err, errlen, "watcher: %s", store_errmsg(s));
         return ls_from_store(rc);
     }
-    b.now = time_now_us();
-    if ((rc = s->ops->begin(s, STORE_TXN_SNAPSHOT)) == 0 && (rc = batch_body(&b, max_rows)) == 0)
+    struct batch b;
+    batch_init(&b, s, direction, max_rows);
+    if ((rc = s->ops->begin(s, STORE_TXN_SNAPSHOT)) == 0 && (rc = batch_read(&b)) == 0 &&
+        (b.n_rows == 0 || (rc = batch_write(&b, s)) == 0))
         rc = s->ops->commit(s);
     if (rc) {
         snprintf(err, errlen, "watcher: %s", store_errmsg(s));
         if (s->in_txn)
             s->ops->rollback(s);
-        memset(out, 0, sizeof *out);
     } else if (b.n_rows) {
-        out->changes = (int64_t)b.n_rows;
-        /* Each change's detection lag: its commit to this batch's. */
-        double *lags = malloc(b.n_rows * sizeof *lags), done = (double)time_now_us() / 1e6;
-        for (size_t i = 0; lags && i < b.n_rows; i++)
-            lags[i] = done > b.rows[i].changed_at ? done - b.rows[i].changed_at : 0;
-        metrics_watch_batch(metrics, out->changes, lags, lags ? b.n_rows : 0);
-        free(lags);
+        batch_done(&b, metrics);
     }
+    batch_out(&b, rc, out);
     (void)s->ops->watch_lock(s, false);
     batch_free(&b);
     return rc ? ls_from_store(rc) : 0;
+}
+
+/* ---- batches read ahead ---------------------------------------------------------- */
+
+/* Read b in a read transaction of its store (err from that store). */
+static int read_txn(struct batch *b)
+{
+    struct store *s = b->s;
+    int rc = s->ops->begin(s, STORE_TXN_READ);
+    if (rc == 0 && (rc = batch_read(b)) == 0)
+        rc = s->ops->commit(s);
+    if (rc && s->in_txn)
+        s->ops->rollback(s);
+    return rc;
+}
+
+/* Write b in a write transaction of w. */
+static int write_txn(struct batch *b, struct store *w)
+{
+    int rc = w->ops->begin(w, STORE_TXN_SNAPSHOT);
+    if (rc == 0 && (rc = batch_write(b, w)) == 0)
+        rc = w->ops->commit(w);
+    if (rc && w->in_txn)
+        w->ops->rollback(w);
+    return rc;
+}
+
+static void *read_ahead(void *arg)
+{
+    struct batch *b = arg;
+    return (void *)(intptr_t)read_txn(b);
+}
+
+/* How long watch_drain holds the watch lock before it lets a full sweep in
+ * (it takes it again at once when changes are still pending). */
+#define WATCH_HOLD_US (500 * 1000)
+
+int watch_drain(struct store *s, struct store *rd, const char *direction, int64_t max_rows,
+                struct metrics *metrics, bool (*go_on)(void *, const struct watch_batch *),
+                void *ctx, int64_t *applied,
+                char *err, size_t errlen)
+{
+    *applied = 0;
+    for (;;) {
+        int rc = s->ops->watch_lock(s, true);
+        if (rc) {
+            snprintf(err, errlen, "watcher: %s", store_errmsg(s));
+            return ls_from_store(rc);
+        }
+        int64_t held = time_mono_us(), before = *applied;
+        bool more = true;
+        struct batch cur, next;
+        batch_init(&cur, rd, direction, max_rows);
+        struct store *failed = rd;
+        rc = read_txn(&cur);
+        while (rc == 0 && cur.n_rows > 0) {
+            /* A full batch: more is pending. The next one is read while this
+             * one is written: above this one's first rows, none of its users
+             * (their rows wait for a later batch), in a snapshot where no
+             * other batch or sweep can change a violation of its pairs, since
+             * the watch lock is held until it is written. */
+            bool ahead = cur.above >= max_rows && max_rows > 0 &&
+                         time_mono_us() - held < WATCH_HOLD_US;
+            pthread_t t;
+            if (ahead) {
+                batch_init(&next, rd, direction, max_rows);
+                next.after_id = cur.first_max;
+                next.skip = cur.users;
+                next.n_skip = cur.n_users;
+                next.ahead = true;
+                ahead = pthread_create(&t, NULL, read_ahead, &next) == 0;
+                if (!ahead)
+                    batch_free(&next);
+            }
+            failed = s;
+            rc = write_txn(&cur, s);
+            if (ahead) {
+                void *res = NULL;
+                pthread_join(t, &res);
+                if (rc == 0 && (rc = (int)(intptr_t)res) != 0)
+                    failed = rd;
+            }
+            if (rc == 0) {
+                struct watch_batch out;
+                batch_done(&cur, metrics);
+                batch_out(&cur, 0, &out);
+                *applied += out.changes;
+                more = go_on(ctx, &out);
+            }
+            batch_free(&cur);
+            memset(&cur, 0, sizeof cur);
+            if (!ahead)
+                break;
+            cur = next; /* freed below when it is not written */
+            if (rc || !more)
+                break;
+        }
+        if (rc)
+            snprintf(err, errlen, "watcher: %s", store_errmsg(failed));
+        batch_free(&cur);
+        (void)s->ops->watch_lock(s, false);
+        if (rc)
+            return ls_from_store(rc);
+        if (!more || *applied == before)
+            return 0;
+    }
 }
 
 int watch_poll_changes(struct store *s, int64_t *taken, char *err, size_t errlen)
@@ -310,6 +478,7 @@ struct watcher {
     pthread_t thread;
     atomic_bool stop;
     struct store *st;
+    struct store *rd;  /* where batches are read while the previous one is written */
     bool leading;      /* led on the last round: a new lead sweeps first */
     bool swept;        /* a full sweep succeeded since this process leads */
     bool failing;      /* the last round failed (logged once until it recovers) */
@@ -347,10 +516,9 @@ static void round_failed(struct watcher *w, const char *err)
         day_line(w, LOG_ERROR, "%s; the watcher retries every second (the pending changes wait in the store)",
                  err);
     w->failing = true;
-    if (w->st) {
-        store_close(w->st);
-        w->st = NULL;
-    }
+    store_close(w->st);
+    store_close(w->rd);
+    w->st = w->rd = NULL;
     sleep_ms(1000);
 }
 
@@ -379,21 +547,24 @@ static bool sweep_due(const struct watcher *w, const struct watch_state *st)
            time_now_us() - st->last_full_at >= every;
 }
 
+/* After each batch: the status is read again; go on while leading. */
+static bool batch_applied(void *ctx, const struct watch_batch *b)
+{
+    (void)b;
+    struct watcher *w = ctx;
+    monitor_invalidate(w->app->monitor);
+    return !atomic_load(&w->stop) && w->leads(w->leads_ctx);
+}
+
 /* Apply every pending change, batch after batch. Returns 0 or an LS_ERR_*. */
 static int drain(struct watcher *w, char *err, size_t errlen)
 {
-    for (;;) {
-        struct watch_batch b;
-        int rc = watch_apply_batch(w->st, w->app->cfg.sync_direction, WATCH_BATCH_ROWS,
-                                   w->app->metrics, &b, err, errlen);
-        if (rc)
-            return rc;
-        if (b.changes == 0)
-            return 0;
-        monitor_invalidate(w->app->monitor);
-        if (atomic_load(&w->stop) || !w->leads(w->leads_ctx))
-            return 0;
-    }
+    int rc = w->rd ? 0 : app_store_open(w->app, "watcher", &w->rd, err, errlen);
+    if (rc)
+        return ls_from_store(rc);
+    int64_t applied;
+    return watch_drain(w->st, w->rd, w->app->cfg.sync_direction, WATCH_BATCH_ROWS,
+                       w->app->metrics, batch_applied, w, &applied, err, errlen);
 }
 
 /* One round: lead, sweep when due, apply what is pending, wait. */
@@ -465,9 +636,9 @@ static void *watcher_main(void *arg)
     struct watcher *w = arg;
     while (!atomic_load(&w->stop))
         round_once(w);
-    if (w->st)
-        store_close(w->st);
-    w->st = NULL;
+    store_close(w->st);
+    store_close(w->rd);
+    w->st = w->rd = NULL;
     return NULL;
 }
 

@@ -19,6 +19,7 @@ struct watch_batch {
     int64_t pairs;          /* pairs re-classified */
     int64_t opened, resolved; /* violations opened (or moved to another issue), resolved */
     int64_t dpairs, dusers, dviolations;
+    bool read_ahead;        /* read while the batch before it was written (watch_drain) */
 };
 
 /* Apply one batch of pending changes to the watch state, under the watch
@@ -32,6 +33,23 @@ struct metrics;
 int watch_apply_batch(struct store *s, const char *direction, int64_t max_rows,
                       struct metrics *metrics, struct watch_batch *out, char *err,
                       size_t errlen);
+
+/* Apply every pending change as the watcher of serve does: batches read on
+ * `rd` (another connection to the same database, in a read transaction
+ * each) and written on `s` (a write transaction each), the next batch read
+ * while one is written when more are pending. The next batch is read above
+ * the one being written and without its users, whose later rows wait for a
+ * later batch; the watch lock is held from a batch's read to its write (at
+ * most half a second at a time, so that full sweeps get their turn), so no
+ * other batch or sweep moves a violation in between. What a batch read is
+ * written as it was read: nothing is applied twice or lost (a batch whose
+ * change rows are no longer all pending fails, and nothing of it is
+ * written). After each batch written, go_on(ctx, what it did) says whether to go on.
+ * *applied gets the change rows applied. Returns 0 when nothing is pending
+ * (or go_on said stop), or an LS_ERR_* code with err set. */
+int watch_drain(struct store *s, struct store *rd, const char *direction, int64_t max_rows,
+                struct metrics *metrics, bool (*go_on)(void *, const struct watch_batch *),
+                void *ctx, int64_t *applied, char *err, size_t errlen);
 
 /* Whether the watcher runs for this configuration and store: mode not off
  * and a store with the watcher's operations. */

@@ -210,9 +210,11 @@ struct store_ops {
      * watch_pending: how many change rows are pending, and the changed_at of
      *   the oldest (0 when none).
      * watch_changes: the users of the first `max_rows` pending change rows
-     *   (by id), and every pending change of each of those users, ordered by
-     *   id; max_rows 0: every pending change. A user's changes all come
-     *   together, so the user's rows now are the rows after them.
+     *   whose id is above `after_id` (by id), and every pending change of
+     *   each of those users whatever its id, ordered by id; max_rows 0:
+     *   every pending change above after_id (INT64_MIN: no bound). A user's
+     *   changes all come together, so the user's rows now are the rows
+     *   after them.
      * pairs_get: each of the n keys as it is now (store_pair_cb), with its
      *   open violation; in the order of keys.
      * user_rows: rows of the progress and license tables of each of the n
@@ -224,7 +226,9 @@ struct store_ops {
      *   first_seen = v.first_seen (0: now). No check is named in the rows
      *   (check ids 0). A backend may use open_type to run only the statements
      *   a move needs, and may move all n in one statement.
-     * watch_advance: delete the n change rows `ids` (those applied), add the
+     * watch_advance: delete the n change rows `ids` (those applied; an error,
+     *   and nothing changed once rolled back, when one is no longer there:
+     *   something else consumed it), add the
      *   deltas to pairs, users and violations, raise version, set applied_at
      *   = now and last_lag_seconds = lag (negative: unchanged).
      * watch_reset: what a full sweep recorded as check `check_id` saw:
@@ -254,7 +258,8 @@ struct store_ops {
      *   returns 0 either way, or an error when the connection failed. */
     int (*watch_state_get)(struct store *s, struct watch_state *out);
     int (*watch_pending)(struct store *s, int64_t *count, double *oldest_changed_at);
-    int (*watch_changes)(struct store *s, int64_t max_rows, store_change_cb cb, void *ctx);
+    int (*watch_changes)(struct store *s, int64_t max_rows, int64_t after_id,
+                         store_change_cb cb, void *ctx);
     int (*pairs_get)(struct store *s, const struct pair_key *keys, size_t n, store_pair_cb cb,
                      void *ctx);
     int (*user_rows)(struct store *s, const int64_t *users, size_t n, int64_t *out);

@@ -3,6 +3,7 @@
  * capture triggers of a migrated own-mode store, the pending changes read by
  * whole users, pairs and rows read back per batch, the open violations and
  * watch_state moved, the watch lock and wait, incremental checks recorded. */
+#include "service/check.h"
 #include "service/watch.h"
 #include "testutil.h"
 #include "util/timeutil.h"
@@ -40,7 +41,7 @@ static struct changes pending(struct store *s, int64_t max_rows)
 {
     struct changes cs = {0};
     assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
-    assert_int_equal(s->ops->watch_changes(s, max_rows, collect_change, &cs), 0);
+    assert_int_equal(s->ops->watch_changes(s, max_rows, INT64_MIN, collect_change, &cs), 0);
     assert_int_equal(s->ops->commit(s), 0);
     return cs;
 }
@@ -433,7 +434,8 @@ static struct watch_state state_of(struct store *s)
 static void watch_advance_reset_and_discard_consume_their_change_rows(void **state)
 {
     (void)state;
-    struct store *s = tu_store("watch-advance", NULL);
+    char dir[512];
+    struct store *s = tu_store("watch-advance", dir);
     struct watch_state w = state_of(s);
     assert_false(w.initialized || w.sweep_requested);
     assert_int_equal(w.pairs + w.users + w.violations + w.version, 0);
@@ -507,6 +509,23 @@ static void watch_advance_reset_and_discard_consume_their_change_rows(void **sta
     w = state_of(s);
     assert_false(w.initialized);
     assert_int_equal(w.version, 4);
+
+    /* A change row no longer pending (another writer consumed it): the
+     * advance fails, and once rolled back nothing of it happened. */
+    char out[64];
+    assert_int_equal(tu_sql(dir, out, sizeof out, "DELETE FROM user_licenses WHERE user_id = %lld "
+                            "AND specialization_type = 'PLAYER'", (long long)u),
+                     0);
+    cs = pending(s, 0);
+    assert_int_equal(cs.n, 1);
+    int64_t gone[2] = {cs.c[0].id, cs.c[0].id + 1000};
+    assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
+    assert_int_equal(s->ops->watch_advance(s, gone, 2, 1, 0, 1, 0, T0 + 4 * SECOND), STORE_ERR);
+    assert_non_null(strstr(store_errmsg(s), "no longer pending"));
+    s->ops->rollback(s);
+    assert_int_equal(pending(s, 0).n, 1);
+    assert_int_equal(state_of(s).pairs, w.pairs);
+    assert_int_equal(state_of(s).version, 4);
     store_close(s);
 }
 
@@ -664,6 +683,114 @@ static void a_batch_opens_violations_with_each_users_email(void **state)
     store_close(s);
 }
 
+/* Another client moving levels while the watcher drains. */
+struct mover {
+    struct store *s;
+    const int64_t *users;
+    int n_users, moves;
+    atomic_bool done;
+};
+
+static void *move_levels(void *arg)
+{
+    struct mover *m = arg;
+    unsigned seed = 7;
+    for (int i = 0; i < m->moves; i++) {
+        int64_t u = m->users[rand_r(&seed) % (unsigned)m->n_users];
+        const char *spec = rand_r(&seed) % 2 ? "PLAYER" : "COACH";
+        struct progress p;
+        assert_int_equal(m->s->ops->begin(m->s, STORE_TXN_WRITE), 0);
+        assert_int_equal(m->s->ops->progress_get(m->s, u, spec, false, &p), 0);
+        p.current_level = p.current_level % 3 + 1; /* always another level: a change row */
+        assert_int_equal(m->s->ops->progress_update(m->s, &p), 0);
+        assert_int_equal(m->s->ops->commit(m->s), 0);
+    }
+    atomic_store(&m->done, true);
+    return NULL;
+}
+
+struct tally {
+    int64_t changes, batches, ahead;
+};
+
+static bool tally_batch(void *ctx, const struct watch_batch *b)
+{
+    struct tally *t = ctx;
+    t->changes += b->changes;
+    t->batches++;
+    t->ahead += b->read_ahead;
+    return true;
+}
+
+/* serve's watcher reads the next batch on a second connection while one is
+ * written, above it and without its users. With another client moving
+ * levels all the while (users in flight among them), every change row is
+ * applied once: the counts and the open violations end as a full check
+ * finds them, and nothing stays pending. */
+static void a_drain_reading_ahead_applies_every_change_once(void **state)
+{
+    (void)state;
+    char dir[512];
+    struct store *s = tu_store("watch-drain", dir), *rd = tu_store_again(dir),
+                 *wr = tu_store_again(dir);
+    enum { USERS = 60, MOVES = 300 };
+    int64_t users[USERS];
+    for (int i = 0; i < USERS; i++) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "drain-%d", i);
+        users[i] = tu_user(s, tag, "student");
+        tu_pair(s, users[i], "PLAYER", 2, 2);
+        tu_pair(s, users[i], "COACH", 1, i % 3 ? 1 : 0);
+    }
+    int64_t written = 4 * USERS - USERS / 3; /* a change row per row inserted */
+    struct mover m = {.s = wr, .users = users, .n_users = USERS, .moves = MOVES};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, move_levels, &m), 0);
+    struct tally tally = {0};
+    char err[600];
+    int64_t applied, rounds = 0;
+    bool last = false;
+    while (!last) { /* drain until the mover is done and nothing is left */
+        last = atomic_load(&m.done);
+        assert_int_equal(watch_drain(s, rd, "progress_to_license", 7, NULL, tally_batch, &tally,
+                                     &applied, err, sizeof err),
+                         0);
+        rounds++;
+    }
+    assert_int_equal(pthread_join(t, NULL), 0);
+    written += MOVES;
+    assert_int_equal(pending(s, 0).n, 0);
+    assert_int_equal(tally.changes, written);
+    /* The first batch was full: the second was read while it was written. */
+    assert_true(tally.ahead >= 1);
+
+    struct check_options o = {.dry_run = true, .trigger = "manual",
+                              .direction = "progress_to_license", .healthy_threshold = 99.0,
+                              .degraded_threshold = 95.0};
+    struct check_outcome out;
+    assert_int_equal(check_execute(s, &o, &out, err, sizeof err), 0);
+    struct watch_state w = state_of(s);
+    assert_int_equal(w.pairs, out.run.total_checked);
+    assert_int_equal(w.pairs, 2 * USERS);
+    assert_int_equal(w.users, out.run.users_checked);
+    assert_int_equal(w.violations, out.run.inconsistent);
+    assert_true(out.run.inconsistent > 0);
+    assert_int_equal(tu_sql_int(dir, "SELECT count(*) FROM violations WHERE resolved_at IS NULL"),
+                     out.run.inconsistent);
+    /* Each open violation is a pair whose levels differ now. */
+    assert_int_equal(tu_sql_int(dir, "SELECT count(*) FROM violations v JOIN "
+                                     "specialization_progress p ON p.student_id = v.user_id AND "
+                                     "p.specialization_id = v.specialization LEFT JOIN "
+                                     "user_licenses l ON l.user_id = v.user_id AND "
+                                     "l.specialization_type = v.specialization WHERE "
+                                     "v.resolved_at IS NULL AND l.current_level IS NOT DISTINCT "
+                                     "FROM p.current_level"),
+                     0);
+    store_close(wr);
+    store_close(rd);
+    store_close(s);
+}
+
 static void an_incremental_check_records_only_its_history_row(void **state)
 {
     (void)state;
@@ -807,6 +934,7 @@ int main(void)
         cmocka_unit_test(watch_poll_takes_the_rows_whose_updated_at_moved_past_the_watermark),
         cmocka_unit_test(a_new_specialization_requests_a_full_sweep),
         cmocka_unit_test(a_batch_opens_violations_with_each_users_email),
+        cmocka_unit_test(a_drain_reading_ahead_applies_every_change_once),
         cmocka_unit_test(an_incremental_check_records_only_its_history_row),
         cmocka_unit_test(watch_wait_wakes_on_a_change_and_the_lock_orders_connections),
     };

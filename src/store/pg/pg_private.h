@@ -378,7 +378,8 @@ int pg_violations_open_count(struct store *s, const char *spec, int64_t *count);
 /* The watcher (pg_watch.c): the store_ops named as these without "pg_". */
 int pg_watch_state_get(struct store *s, struct watch_state *out);
 int pg_watch_pending(struct store *s, int64_t *count, double *oldest_changed_at);
-int pg_watch_changes(struct store *s, int64_t max_rows, store_change_cb cb, void *ctx);
+int pg_watch_changes(struct store *s, int64_t max_rows, int64_t after_id,
+                     store_change_cb cb, void *ctx);
 int pg_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_pair_cb cb,
                  void *ctx);
 int pg_user_rows(struct store *s, const int64_t *users, size_t n, int64_t *out);

@@ -516,7 +516,7 @@ static const char *const sql[Q_COUNT] = {
     /* The users of the first $1 pending rows; watch_changes then reads
      * every pending row of those users (pg_watch.c). */
     [Q_WATCH_CHANGE_USERS] = "SELECT DISTINCT user_id FROM (SELECT user_id FROM pair_changes "
-                             "ORDER BY id LIMIT $1::bigint) f",
+                             "WHERE id > $2::bigint ORDER BY id LIMIT $1::bigint) f",
     /* Q_PAIRS_GET: rule_template() */
     /* Joins, as pairs_get's sides: a table without an index on the user is
      * read once per batch. */
@@ -552,12 +552,15 @@ static const char *const sql[Q_COUNT] = {
     /* The applied change rows by their ids, never by a bound on them: ids
      * are taken at insert, not in commit order, so a smaller id may commit
      * after a larger one was applied. */
-    [Q_WATCH_ADVANCE] = "WITH gone AS (DELETE FROM pair_changes WHERE id = ANY($1::bigint[])) "
+    /* Answers how many of the change rows it deleted (watch_write checks
+     * that none had gone). */
+    [Q_WATCH_ADVANCE] = "WITH gone AS (DELETE FROM pair_changes WHERE id = ANY($1::bigint[]) "
+                        "RETURNING 1) "
                         "UPDATE watch_state SET pairs = pairs + $2::bigint, "
                         "users = users + $3::bigint, violations = violations + $4::bigint, "
                         "version = version + 1, applied_at = $5::timestamptz, "
                         "last_lag_seconds = CASE WHEN $6::float8 < 0 THEN last_lag_seconds "
-                        "ELSE $6::float8 END WHERE id = 1",
+                        "ELSE $6::float8 END WHERE id = 1 RETURNING (SELECT count(*) FROM gone)",
     [Q_WATCH_RESET] = "WITH gone AS (DELETE FROM pair_changes WHERE id = ANY($1::bigint[])) "
                       "UPDATE watch_state SET pairs = $2::bigint, users = $3::bigint, "
                       "violations = $4::bigint, initialized = TRUE, sweep_requested = FALSE, "

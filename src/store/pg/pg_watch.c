@@ -98,13 +98,15 @@ int pg_watch_pending(struct store *s, int64_t *count, double *oldest_changed_at)
     "SELECT id, user_id, specialization, delta, changed_at FROM pair_changes "                 \
     "WHERE user_id = ANY ($1::bigint[]) ORDER BY id"
 
-int pg_watch_changes(struct store *s, int64_t max_rows, store_change_cb cb, void *ctx)
+int pg_watch_changes(struct store *s, int64_t max_rows, int64_t after_id, store_change_cb cb,
+                     void *ctx)
 {
     struct params p = {0};
     if (max_rows > 0)
         p_i64(&p, 0, max_rows);
+    p_i64(&p, 1, after_id);
     int rc;
-    PGresult *res = pg_run(PS(s), Q_WATCH_CHANGE_USERS, 1, p.v, "read pending changes", &rc);
+    PGresult *res = pg_run(PS(s), Q_WATCH_CHANGE_USERS, 2, p.v, "read pending changes", &rc);
     if (!res)
         return rc;
     int n = PQntuples(res);
@@ -332,6 +334,10 @@ static int watch_write(struct store *s, enum stmt_id id, const int64_t *ids, siz
         PGresult *res = pg_run(PS(s), id, nvals + 1, p->v, what, &rc);
         if (res && pg_count_changed(res) != 1)
             rc = store_fail(s, STORE_ERR, "%s: watch_state has no row", what);
+        else if (res && PQnfields(res) == 1 && c_i64(res, 0, 0) != (int64_t)n)
+            rc = store_fail(s, STORE_ERR, "%s: %lld of the %zu change rows applied were no "
+                            "longer pending (consumed by another writer)", what,
+                            (long long)((int64_t)n - c_i64(res, 0, 0)), n);
         PQclear(res);
     }
     buf_free(&list);

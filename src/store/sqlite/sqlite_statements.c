@@ -102,7 +102,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_WATCH_PENDING] = STMT_WATCH_PENDING,
     [ST_WATCH_CHANGES] =
         "WITH u AS (SELECT DISTINCT user_id FROM (SELECT user_id FROM pair_changes "
-        "ORDER BY id LIMIT ?1)) SELECT id, user_id, specialization, delta, changed_at "
+        "WHERE id > ?2 ORDER BY id LIMIT ?1)) SELECT id, user_id, specialization, delta, changed_at "
         "FROM pair_changes WHERE user_id IN u ORDER BY id",
     [ST_VIOLATION_RESOLVE_OTHER] = STMT_VIOLATION_RESOLVE_OTHER,
     [ST_USER_ROWS] = STMT_USER_ROWS,

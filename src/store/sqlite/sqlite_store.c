@@ -16,6 +16,7 @@
 #include "util/timeutil.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,11 +406,22 @@ static int no_store_yet(struct sqlite_store *ss, const char *path, bool exists, 
     return STORE_ERR_NO_STORE;
 }
 
+/* Once per process, before SQLite initializes: no memory statistics. They
+ * take a lock of the whole library around every allocation, which two
+ * connections working at once on two threads (the watcher's) then wait on;
+ * Lockstep reads none of them. */
+static void sqlite_setup(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 /* Open the store's main connection to `path` (created if `create`). On
  * failure err says why; the caller closes the store all the same. */
 static int connect_main(struct sqlite_store *ss, const char *path, bool create, char *err,
                         size_t errlen)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    (void)pthread_once(&once, sqlite_setup);
     int rc = sqlite3_open_v2(path, &ss->db,
                              SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) |
                                  SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,

@@ -55,13 +55,15 @@ int sq_watch_pending(struct store *s, int64_t *count, double *oldest)
     return 0;
 }
 
-int sq_watch_changes(struct store *s, int64_t max_rows, store_change_cb cb, void *ctx)
+int sq_watch_changes(struct store *s, int64_t max_rows, int64_t after_id, store_change_cb cb,
+                     void *ctx)
 {
     struct sqlite_store *ss = SS(s);
     sqlite3_stmt *st = sq_stmt(ss, ST_WATCH_CHANGES);
     if (!st)
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, max_rows > 0 ? max_rows : -1);
+    sqlite3_bind_int64(st, 2, after_id);
     struct pair_change c;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -434,9 +436,11 @@ int sq_violations_move(struct store *s, const struct violation_move *m, size_t n
 }
 
 /* Delete the change rows `ids` (ascending, as read): a statement per run
- * of consecutive ids. */
+ * of consecutive ids. Every one must still be there: a row gone was
+ * consumed by something else, and applying it again would count it twice. */
 static int delete_changes(struct sqlite_store *ss, const int64_t *ids, size_t n)
 {
+    int64_t deleted = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && ids[j] == ids[j - 1] + 1)
@@ -449,9 +453,13 @@ static int delete_changes(struct sqlite_store *ss, const int64_t *ids, size_t n)
         int rc = sq_exec_stmt(ss, st, "delete applied changes");
         if (rc)
             return rc;
+        deleted += sqlite3_changes64(ss->db);
         i = j;
     }
-    return 0;
+    if (deleted == (int64_t)n)
+        return 0;
+    return store_fail(&ss->base, STORE_ERR, "%lld of the %zu change rows applied were no longer "
+                      "pending (consumed by another writer)", (long long)((int64_t)n - deleted), n);
 }
 
 int sq_watch_advance(struct store *s, const int64_t *ids, size_t n, int64_t dpairs,
