@@ -51,6 +51,7 @@ int main(int argc, char **argv)
         return 1;
     }
     struct store *rd = NULL;
+    o.cache_kib = WATCH_READ_CACHE_KIB; /* as serve's watcher reads */
     if (!serial && store_open(argv[1], &o, &rd, err, sizeof err) != 0) {
         fprintf(stderr, "bench_watch_apply: %s\n", err);
         store_close(s);

@@ -268,6 +268,12 @@ static int batch_read(struct batch *b)
             oldest = b->rows[i].changed_at;
     double lag = (double)b->now / 1e6 - oldest;
     b->lag = lag > 0 ? lag : 0;
+    /* What the write needs is in moves, ids and the counts: the pairs (the
+     * bulk of a batch's memory) go now, while the next batch is read. */
+    free(b->pairs);
+    free(b->key_delta);
+    b->pairs = NULL;
+    b->key_delta = NULL;
     return 0;
 }
 
@@ -559,9 +565,18 @@ static bool batch_applied(void *ctx, const struct watch_batch *b)
 /* Apply every pending change, batch after batch. Returns 0 or an LS_ERR_*. */
 static int drain(struct watcher *w, char *err, size_t errlen)
 {
-    int rc = w->rd ? 0 : app_store_open(w->app, "watcher", &w->rd, err, errlen);
-    if (rc)
-        return ls_from_store(rc);
+    if (!w->rd) {
+        struct store_options so;
+        char oerr[400];
+        app_store_options(&w->app->cfg, &so);
+        so.migrate = false;
+        so.cache_kib = WATCH_READ_CACHE_KIB;
+        int rc = store_open(w->app->cfg.db, &so, &w->rd, oerr, sizeof oerr);
+        if (rc) {
+            snprintf(err, errlen, "watcher: cannot open its reading connection: %s", oerr);
+            return ls_from_store(rc);
+        }
+    }
     int64_t applied;
     return watch_drain(w->st, w->rd, w->app->cfg.sync_direction, WATCH_BATCH_ROWS,
                        w->app->metrics, batch_applied, w, &applied, err, errlen);

@@ -13,6 +13,10 @@
 
 /* Change rows taken per batch (their users' other pending rows come too). */
 #define WATCH_BATCH_ROWS 10000
+/* The page cache of watch_drain's reading connection (KiB): small, since a
+ * commit of another connection empties it (WAL), and one commits after each
+ * batch it reads. */
+#define WATCH_READ_CACHE_KIB 4000
 
 struct watch_batch {
     int64_t changes;        /* change rows applied (0: nothing was pending) */

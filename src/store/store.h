@@ -545,6 +545,7 @@ struct store_options {
                              false, a missing SQLite file or a database without Lockstep's
                              schema_migrations table is STORE_ERR_NO_STORE and nothing is
                              created. An empty (0-byte) SQLite file is never a store. */
+    long cache_kib;       /* SQLite: the connection's page cache (default 16,000 KiB) */
     long parallel_scan_min_bytes; /* SQLite: full scans of a database file at least this
                                      large use several threads (default 8 MiB; 0 always,
                                      -1 never) */

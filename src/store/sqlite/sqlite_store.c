@@ -377,6 +377,7 @@ static struct sqlite_store *store_new(const char *path, const struct store_optio
     }
     ss->busy_timeout_ms = o->busy_timeout_ms;
     ss->parallel_min_bytes = o->parallel_scan_min_bytes;
+    ss->cache_kib = o->cache_kib > 0 ? o->cache_kib : 16000;
     snprintf(ss->path, sizeof ss->path, "%s", path);
     return ss;
 }
@@ -465,7 +466,6 @@ static int set_pragmas(struct sqlite_store *ss, const char *path, char *err, siz
         "PRAGMA main.journal_mode = WAL", /* not the attached academy file's */
         "PRAGMA synchronous = NORMAL",
         "PRAGMA foreign_keys = ON",
-        "PRAGMA cache_size = -16000",
         "PRAGMA temp_store = MEMORY",
     };
     for (size_t i = 0; i < sizeof pragmas / sizeof pragmas[0]; i++) {
@@ -477,6 +477,13 @@ static int set_pragmas(struct sqlite_store *ss, const char *path, char *err, siz
             sqlite3_free(msg);
             return (rc & 0xff) == SQLITE_BUSY ? STORE_ERR_BUSY : STORE_ERR;
         }
+    }
+    char cache[64];
+    snprintf(cache, sizeof cache, "PRAGMA cache_size = -%ld", ss->cache_kib);
+    int rc = sqlite3_exec(ss->db, cache, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open database %s: %s", path, sqlite3_errstr(rc));
+        return STORE_ERR;
     }
     return 0;
 }
