@@ -378,8 +378,10 @@ static void *read_ahead(void *arg)
 }
 
 /* How long watch_drain holds the watch lock before it lets a full sweep in
- * (it takes it again at once when changes are still pending). */
-#define WATCH_HOLD_US (500 * 1000)
+ * (it takes it again at once when changes are still pending). Each time it
+ * takes the lock its first batch is read alone: 0.5 s cost a tenth of a
+ * 200,000-pair burst (docs/benchmarks.md, run W5). */
+#define WATCH_HOLD_US (1000 * 1000)
 
 int watch_drain(struct store *s, struct store *rd, const char *direction, int64_t max_rows,
                 struct metrics *metrics, bool (*go_on)(void *, const struct watch_batch *),

@@ -44,7 +44,7 @@ int watch_apply_batch(struct store *s, const char *direction, int64_t max_rows,
  * while one is written when more are pending. The next batch is read above
  * the one being written and without its users, whose later rows wait for a
  * later batch; the watch lock is held from a batch's read to its write (at
- * most half a second at a time, so that full sweeps get their turn), so no
+ * most a second at a time, so that full sweeps get their turn), so no
  * other batch or sweep moves a violation in between. What a batch read is
  * written as it was read: nothing is applied twice or lost (a batch whose
  * change rows are no longer all pending fails, and nothing of it is

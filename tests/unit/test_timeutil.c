@@ -6,7 +6,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -36,6 +38,26 @@ static void iso_round_trip(void **state)
     }
     time_format_iso(-1, iso);
     assert_string_equal(iso, "1969-12-31T23:59:59.999999Z");
+    /* Digit by digit, as printf would write it: every field's largest and
+     * smallest values, and a spread of instants up to the year 9999. */
+    time_format_iso(parse("9999-12-31T23:59:59.999999Z"), iso);
+    assert_string_equal(iso, "9999-12-31T23:59:59.999999Z");
+    time_format_iso(parse("0001-01-01T00:00:00.000000Z"), iso);
+    assert_string_equal(iso, "0001-01-01T00:00:00.000000Z");
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t us = (int64_t)(x % 253402300800000000ULL); /* 1970 … 9999 */
+        time_t t = (time_t)(us / USEC_PER_SEC);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        char want[64];
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (long)(us % USEC_PER_SEC));
+        time_format_iso(us, iso);
+        assert_string_equal(iso, want);
+    }
 }
 
 static void iso_accepted_forms(void **state)
