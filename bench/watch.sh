@@ -55,8 +55,9 @@ for n in ${BENCH_SIZES:-1000000 10000000}; do
   rss0=$(peak_rss $pid)
 
   # The watcher's own throughput, serve stopped: the change rows of one
-  # committed burst applied by bench_watch_apply (watch_apply_batch, as the
-  # watcher thread runs it, without the poll's wake-up and the checks beside
+  # committed burst applied by bench_watch_apply (watch_drain, as the
+  # watcher thread runs it: each batch read on a second connection while the
+  # one before is written; without the poll's wake-up and the checks beside
   # it). "drift": each pair's license level moves (the pair becomes, stays or
   # stops being a level_mismatch: a violation opened, moved or resolved per
   # pair); "coupled": both rows of each pair move to the same level in one
