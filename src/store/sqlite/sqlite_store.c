@@ -421,8 +421,6 @@ static void sqlite_setup(void)
 static int connect_main(struct sqlite_store *ss, const char *path, bool create, char *err,
                         size_t errlen)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    (void)pthread_once(&once, sqlite_setup);
     int rc = sqlite3_open_v2(path, &ss->db,
                              SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) |
                                  SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
@@ -491,6 +489,8 @@ static int set_pragmas(struct sqlite_store *ss, const char *path, char *err, siz
 int store_sqlite_open(const char *path, const struct store_options *o, struct store **out,
                       char *err, size_t errlen)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    (void)pthread_once(&once, sqlite_setup);
     *out = NULL;
     struct sqlite_store *ss = store_new(path, o, err, errlen);
     if (!ss)
