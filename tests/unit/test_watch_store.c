@@ -791,6 +791,61 @@ static void a_drain_reading_ahead_applies_every_change_once(void **state)
     store_close(s);
 }
 
+/* A batch of many pairs (SQLite writes them many rows per statement): every
+ * one read, and every violation opened or moved once, with its own levels
+ * and email, whether the pairs around it open, move or stay. */
+static void a_batch_of_many_pairs_moves_each_once(void **state)
+{
+    (void)state;
+    char dir[512];
+    struct store *s = tu_store("watch-many", dir);
+    enum { USERS = 150 };
+    int64_t users[USERS];
+    for (int i = 0; i < USERS; i++) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "many-%d", i);
+        users[i] = tu_user(s, tag, "student");
+        /* Every fifth of the last 50 already drifts (an open violation). */
+        tu_pair(s, users[i], "PLAYER", i >= 100 && i % 5 == 0 ? 4 : 2, 2);
+        if (i < 40)
+            tu_pair(s, users[i], "COACH", 1, 1);
+    }
+    apply_all(s);
+    assert_int_equal(state_of(s).violations, 10);
+    /* One transaction, one batch: users 0-139 to level 3 (132 opened, 8
+     * moved), 140-149 to 2 (140 and 145 resolved; the others unchanged),
+     * and the COACH pairs of users 0-39 to 2 (40 opened). */
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    for (int i = 0; i < USERS; i++) {
+        set_progress_level(s, users[i], "PLAYER", i >= 140 ? 2 : 3, i);
+        if (i < 40)
+            set_progress_level(s, users[i], "COACH", 2, i);
+    }
+    assert_int_equal(s->ops->commit(s), 0);
+    struct watch_batch b;
+    char err[600];
+    assert_int_equal(watch_apply_batch(s, "progress_to_license", WATCH_BATCH_ROWS, NULL, &b, err,
+                                       sizeof err),
+                     0);
+    assert_int_equal(b.pairs, 182);
+    assert_int_equal(b.opened, 172);
+    assert_int_equal(b.resolved, 2);
+    assert_int_equal(pending(s, 0).n, 0);
+    assert_int_equal(state_of(s).violations, 180);
+    assert_int_equal(tu_sql_int(dir, "SELECT count(*) FROM violations WHERE resolved_at IS NULL"),
+                     180);
+    /* Each open one is its user's: the email, the levels now, once. */
+    assert_int_equal(tu_sql_int(dir, "SELECT count(DISTINCT v.user_id || v.specialization) FROM "
+                                     "violations v JOIN users u ON u.id = v.user_id WHERE "
+                                     "v.resolved_at IS NULL AND v.user_email = u.email AND "
+                                     "v.issue_type = 'level_mismatch' AND ((v.specialization = "
+                                     "'PLAYER' AND v.progress_level = 3 AND v.license_level = 2) "
+                                     "OR (v.specialization = 'COACH' AND v.progress_level = 2 AND "
+                                     "v.license_level = 1))"),
+                     180);
+    store_close(s);
+}
+
 static void an_incremental_check_records_only_its_history_row(void **state)
 {
     (void)state;
@@ -935,6 +990,7 @@ int main(void)
         cmocka_unit_test(a_new_specialization_requests_a_full_sweep),
         cmocka_unit_test(a_batch_opens_violations_with_each_users_email),
         cmocka_unit_test(a_drain_reading_ahead_applies_every_change_once),
+        cmocka_unit_test(a_batch_of_many_pairs_moves_each_once),
         cmocka_unit_test(an_incremental_check_records_only_its_history_row),
         cmocka_unit_test(watch_wait_wakes_on_a_change_and_the_lock_orders_connections),
     };

@@ -39,6 +39,12 @@
     "THEN CASE WHEN " T " > 100000000000 THEN " T " / 1000.0 ELSE " T " * 1.0 END "   \
     "ELSE (julianday(" T ") - 2440587.5) * 86400.0 END, ?2) FROM " TABLE POLL_WHERE(T)
 
+/* A VALUES row written out n times, comma separated. */
+#define TIMES2(r) r ", " r
+#define TIMES8(r) TIMES2(TIMES2(TIMES2(r)))
+#define TIMES32(r) TIMES2(TIMES2(TIMES8(r)))
+#define TIMES64(r) TIMES2(TIMES32(r))
+
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_USER_INSERT] = STMT_USER_INSERT,
     [ST_USER_GET] = STMT_USER_GET,
@@ -111,6 +117,14 @@ static const char *const stmt_sql[ST_COUNT] = {
      * by one join in key order (CROSS JOIN keeps the keys the outer loop:
      * a seek per key, never a scan of the table). */
     [ST_WATCH_KEY_INSERT] = "INSERT OR IGNORE INTO temp.lockstep_watch_keys(ku, ks) VALUES (?1, ?2)",
+    [ST_WATCH_KEY_INSERT_MANY] = "INSERT OR IGNORE INTO temp.lockstep_watch_keys(ku, ks) VALUES "
+                                 TIMES64("(?, ?)"),
+    /* SQ_VIOLATIONS_MANY rows of ST_VIOLATION_INSERT's columns, ten
+     * parameters each (no check named: the ids are bound 0). */
+    [ST_VIOLATION_INSERT_MANY] =
+        "INSERT INTO violations(user_id, specialization, issue_type, user_email, "
+        "progress_level, license_level, recommended_action, first_seen, first_check_id, "
+        "last_check_id) VALUES " TIMES32("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
     [ST_WATCH_KEYS_PROGRESS] =
         "SELECT k.ku, k.ks, p.{progress_level} FROM temp.lockstep_watch_keys k CROSS JOIN "
         "{progress_table} p ON p.{progress_user} = k.ku AND p.{progress_spec} = k.ks "

@@ -158,7 +158,18 @@ static int keys_load(struct sqlite_store *ss, const struct pair_key *keys, size_
                          "ku INTEGER NOT NULL, ks TEXT NOT NULL, PRIMARY KEY (ku, ks)) "
                          "WITHOUT ROWID; DELETE FROM temp.lockstep_watch_keys",
                          "prepare the changed pairs");
-    for (size_t i = 0; rc == 0 && i < n; i++) {
+    size_t i = 0;
+    for (; rc == 0 && n - i >= SQ_KEYS_MANY; i += SQ_KEYS_MANY) {
+        sqlite3_stmt *st = sq_stmt(ss, ST_WATCH_KEY_INSERT_MANY);
+        if (!st)
+            return STORE_ERR;
+        for (int j = 0; j < SQ_KEYS_MANY; j++) {
+            sqlite3_bind_int64(st, 2 * j + 1, keys[i + j].user_id);
+            sqlite3_bind_text(st, 2 * j + 2, keys[i + j].spec, -1, SQLITE_STATIC);
+        }
+        rc = sq_exec_stmt(ss, st, "note the changed pairs");
+    }
+    for (; rc == 0 && i < n; i++) {
         sqlite3_stmt *st = sq_stmt(ss, ST_WATCH_KEY_INSERT);
         if (!st)
             return STORE_ERR;
@@ -372,16 +383,44 @@ static void bind_level(sqlite3_stmt *st, int i, bool has, int level)
         sqlite3_bind_null(st, i);
 }
 
-/* ?1 … ?7 of the statements that update or open v. */
+/* ?1 … ?7 of the statements that update or open v (after `base` others). */
+static void bind_open_at(sqlite3_stmt *st, int base, const struct pair_key *k,
+                         const struct violation *v)
+{
+    sqlite3_bind_int64(st, base + 1, k->user_id);
+    sqlite3_bind_text(st, base + 2, k->spec, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, base + 3, v->issue_type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, base + 4, v->user_email, -1, SQLITE_STATIC);
+    bind_level(st, base + 5, v->has_progress, v->progress_level);
+    bind_level(st, base + 6, v->has_license, v->license_level);
+    sqlite3_bind_text(st, base + 7, v->recommended_action, -1, SQLITE_STATIC);
+}
+
 static void bind_open(sqlite3_stmt *st, const struct pair_key *k, const struct violation *v)
 {
-    sqlite3_bind_int64(st, 1, k->user_id);
-    sqlite3_bind_text(st, 2, k->spec, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, v->issue_type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, v->user_email, -1, SQLITE_STATIC);
-    bind_level(st, 5, v->has_progress, v->progress_level);
-    bind_level(st, 6, v->has_license, v->license_level);
-    sqlite3_bind_text(st, 7, v->recommended_action, -1, SQLITE_STATIC);
+    bind_open_at(st, 0, k, v);
+}
+
+/* A move that only opens a violation: the pair had none open. */
+static bool opens_only(const struct violation_move *m)
+{
+    return m->has_v && m->open_type[0] == '\0';
+}
+
+/* SQ_VIOLATIONS_MANY moves that only open, in one statement. */
+static int open_many(struct sqlite_store *ss, const struct violation_move *m, int64_t now)
+{
+    sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATION_INSERT_MANY);
+    if (!st)
+        return STORE_ERR;
+    for (int j = 0; j < SQ_VIOLATIONS_MANY; j++) {
+        const struct violation *v = &m[j].v;
+        bind_open_at(st, 10 * j, &m[j].key, v);
+        sq_bind_time(st, 10 * j + 8, v->first_seen ? v->first_seen : now);
+        sqlite3_bind_int64(st, 10 * j + 9, 0);
+        sqlite3_bind_int64(st, 10 * j + 10, 0);
+    }
+    return sq_exec_stmt(ss, st, "open violations");
 }
 
 /* One move: the statements it needs, from the open type pairs_get read. */
@@ -430,8 +469,18 @@ static int move_one(struct sqlite_store *ss, const struct violation_move *m, int
 int sq_violations_move(struct store *s, const struct violation_move *m, size_t n, int64_t now)
 {
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = move_one(SS(s), &m[i], now);
+    for (size_t i = 0; i < n && rc == 0;) {
+        size_t run = 0;
+        while (run < SQ_VIOLATIONS_MANY && i + run < n && opens_only(&m[i + run]))
+            run++;
+        if (run == SQ_VIOLATIONS_MANY) {
+            rc = open_many(SS(s), &m[i], now);
+            i += run;
+        } else {
+            rc = move_one(SS(s), &m[i], now);
+            i++;
+        }
+    }
     return rc;
 }
 
