@@ -75,6 +75,8 @@ struct batch {
     int64_t *ids;
     struct violation_move *moves; /* what changes in the open violations */
     size_t n_moves, cap_moves;
+    size_t *mailless;      /* the moves that open a violation and need its email */
+    size_t n_mailless, cap_mailless;
     double lag;            /* of the oldest change, at the read */
     bool ahead;            /* read while the batch before it was written */
     struct watch_batch out;
@@ -92,6 +94,7 @@ static void batch_free(struct batch *b)
     free(b->pairs);
     free(b->ids);
     free(b->moves);
+    free(b->mailless);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -212,13 +215,13 @@ static int apply_pair(struct batch *b, size_t i)
         memcpy(v.user_email, p->open.user_email, sizeof v.user_email);
     } else {
         v.first_seen = b->now;
-        int rc = 0;
+        v.user_email[0] = '\0';
         if (p->has_details && p->user_email[0]) /* read with the pair (PostgreSQL) */
             memcpy(v.user_email, p->user_email, sizeof v.user_email);
-        else
-            rc = s->ops->user_email(s, v.user_id, v.user_email, NULL);
-        if (rc && rc != STORE_ERR_NOT_FOUND)
-            return rc;
+        else if (ARRAY_RESERVE(b->mailless, b->n_mailless, b->cap_mailless, 256) != 0)
+            return store_fail(s, STORE_ERR_NOMEM, "out of memory");
+        else /* read with the others' after the classification (fill_emails) */
+            b->mailless[b->n_mailless++] = b->n_moves;
         b->out.opened++;
         if (p->has_open)
             b->out.resolved++;
@@ -229,6 +232,56 @@ static int apply_pair(struct batch *b, size_t i)
     m->has_v = true;
     m->v = v;
     return 0;
+}
+
+/* user_emails' answer for user `id`: into each of its mailless moves (found
+ * by bisection: they are in user order, as the moves are). */
+static int take_email(void *ctx, int64_t id, const char *email)
+{
+    struct batch *b = ctx;
+    size_t lo = 0, hi = b->n_mailless;
+    while (lo < hi) { /* the first mailless move of a user >= id */
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->moves[b->mailless[mid]].v.user_id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < b->n_mailless && b->moves[b->mailless[lo]].v.user_id == id; lo++)
+        snprintf(b->moves[b->mailless[lo]].v.user_email,
+                 sizeof b->moves[b->mailless[lo]].v.user_email, "%s", email);
+    return 0;
+}
+
+/* The emails of the violations the batch opens: their users' together when
+ * the store reads several at once, else one by one. A user who is gone
+ * leaves "" (as user_email says). */
+static int fill_emails(struct batch *b)
+{
+    struct store *s = b->s;
+    if (!b->n_mailless)
+        return 0;
+    if (!s->ops->user_emails) {
+        for (size_t i = 0; i < b->n_mailless; i++) {
+            struct violation *v = &b->moves[b->mailless[i]].v;
+            int rc = s->ops->user_email(s, v->user_id, v->user_email, NULL);
+            if (rc && rc != STORE_ERR_NOT_FOUND)
+                return rc;
+        }
+        return 0;
+    }
+    int64_t *ids = malloc(b->n_mailless * sizeof *ids);
+    if (!ids)
+        return store_fail(s, STORE_ERR_NOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < b->n_mailless; i++) { /* in user order: each once */
+        int64_t u = b->moves[b->mailless[i]].v.user_id;
+        if (n == 0 || ids[n - 1] != u)
+            ids[n++] = u;
+    }
+    int rc = s->ops->user_emails(s, ids, n, take_email, b);
+    free(ids);
+    return rc;
 }
 
 /* The batch read inside a transaction on b->s: everything but the writes. */
@@ -248,6 +301,8 @@ static int batch_read(struct batch *b)
     for (size_t i = 0; i < b->n_keys; i++)
         if ((rc = apply_pair(b, i)) != 0)
             return rc;
+    if ((rc = fill_emails(b)) != 0)
+        return rc;
     /* A user whose changes add up to no rows neither appeared nor went: only
      * the others are counted (a batch of level changes counts nobody). */
     size_t moved = 0;

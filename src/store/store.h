@@ -77,6 +77,7 @@ typedef int (*store_user_cb)(void *ctx, const struct user *u);
 typedef int (*store_spec_cb)(void *ctx, const struct specialization *s);
 typedef int (*store_check_cb)(void *ctx, const struct check_run *c);
 typedef int (*store_violation_cb)(void *ctx, const struct violation *v);
+typedef int (*store_email_cb)(void *ctx, int64_t id, const char *email);
 typedef int (*store_pair_rows_cb)(void *ctx, const struct progress *p, const struct license *l);
 /* What the readiness probe saw (store_ops.probe). */
 struct store_probe {
@@ -322,6 +323,11 @@ struct store_ops {
      * STORE_ERR_NOT_FOUND and "" when there is no such user. The name too
      * into name[USER_NAME_MAX+1] when name is not NULL. */
     int (*user_email)(struct store *s, int64_t id, char *out, char *name);
+    /* Optional (SQLite; NULL elsewhere): the emails of the n students `ids`
+     * (ascending, each once), cb(ctx, id, email) for each that exists, in
+     * any order; several users per statement. */
+    int (*user_emails)(struct store *s, const int64_t *ids, size_t n, store_email_cb cb,
+                       void *ctx);
 
     int (*spec_insert)(struct store *s, const struct specialization *sp);
     int (*spec_get)(struct store *s, const char *id, struct specialization *sp);

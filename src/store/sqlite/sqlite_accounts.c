@@ -166,6 +166,31 @@ int sq_user_email(struct store *s, int64_t id, char *out, char *name)
     return 0;
 }
 
+int sq_user_emails(struct store *s, const int64_t *ids, size_t n, store_email_cb cb, void *ctx)
+{
+    struct sqlite_store *ss = SS(s);
+    for (size_t i = 0; i < n; i += SQ_EMAILS_MANY) {
+        sqlite3_stmt *st = sq_stmt(ss, ST_USER_EMAILS_MANY);
+        if (!st)
+            return STORE_ERR;
+        for (size_t j = 0; j < SQ_EMAILS_MANY && i + j < n; j++) /* the rest stay NULL */
+            sqlite3_bind_int64(st, (int)j + 1, ids[i + j]);
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *email = (const char *)sqlite3_column_text(st, 1);
+            int stop = cb(ctx, sqlite3_column_int64(st, 0), email ? email : "");
+            if (stop) {
+                sqlite3_reset(st);
+                return stop;
+            }
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return sq_fail(ss, rc, "user emails");
+    }
+    return 0;
+}
+
 /* ---- refresh tokens ------------------------------------------------------ */
 
 int sq_refresh_insert(struct store *s, const struct refresh_token *t)

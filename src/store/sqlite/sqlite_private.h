@@ -23,6 +23,7 @@ enum stmt_id {
     ST_USER_UPDATE,
     ST_USER_COUNT,
     ST_USER_EMAIL,
+    ST_USER_EMAILS_MANY,
     ST_SPEC_INSERT,
     ST_SPEC_GET,
     ST_SPEC_LIST,
@@ -181,6 +182,7 @@ int sq_fail(struct sqlite_store *ss, int rc, const char *what);
  * fifth of the time in stepping and resetting). */
 #define SQ_KEYS_MANY 64
 #define SQ_VIOLATIONS_MANY 32
+#define SQ_EMAILS_MANY 64
 
 /* Transactions (sqlite_store.c): the store_ops begin, commit and rollback;
  * sq_rollback keeps the store's error message of the failure that led to it. */
@@ -308,6 +310,7 @@ int sq_user_list(struct store *s, const struct user_filter *f, store_user_cb cb,
                  void *ctx);
 int sq_user_count(struct store *s, const char *role, bool active_only, int64_t *n);
 int sq_user_email(struct store *s, int64_t id, char *out, char *name);
+int sq_user_emails(struct store *s, const int64_t *ids, size_t n, store_email_cb cb, void *ctx);
 int sq_refresh_insert(struct store *s, const struct refresh_token *t);
 int sq_refresh_get(struct store *s, const char *jti, struct refresh_token *t);
 int sq_refresh_mark_used(struct store *s, const char *jti, int64_t when);

@@ -60,6 +60,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_USER_COUNT] = "SELECT count(*) FROM users WHERE (?1 IS NULL OR role = ?1) "
                       "AND (?2 = 0 OR is_active = 1)",
     [ST_USER_EMAIL] = STMT_USER_EMAIL,
+    [ST_USER_EMAILS_MANY] = "SELECT {users_id}, {users_email} FROM {users_table} "
+                            "WHERE {users_id} IN (" TIMES64("?") ")",
     [ST_SPEC_INSERT] = STMT_SPEC_INSERT,
     [ST_SPEC_GET] = STMT_SPEC_GET,
     [ST_SPEC_LIST] = STMT_SPEC_LIST,

@@ -551,6 +551,7 @@ static const struct store_ops sqlite_ops = {
     .user_list = sq_user_list,
     .user_count = sq_user_count,
     .user_email = sq_user_email,
+    .user_emails = sq_user_emails,
     .spec_insert = sq_spec_insert,
     .spec_get = sq_spec_get,
     .spec_list = sq_spec_list,
