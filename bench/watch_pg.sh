@@ -52,7 +52,7 @@ SQL
 
   psql -X -q "$url" -c "UPDATE user_licenses SET current_level = CASE WHEN current_level > 1 THEN current_level - 1 ELSE 2 END WHERE user_id <= $((burst + 11))"
   t1=$(date +%s.%N)
-  while [ "$(psql -X -At "$url" -c "SELECT count(*) FROM pair_changes")" != 0 ]; do sleep 0.02; done
+  while [ "$(psql -X -At "$url" -c "SELECT count(*) FROM (SELECT 1 FROM pair_changes LIMIT 1) p")" != 0 ]; do sleep 0.02; done
   t2=$(date +%s.%N)
 
   cat > "$work/drift.sql" <<SQL
@@ -62,7 +62,7 @@ SQL
   before=$(curl -sf "http://127.0.0.1:$sport/metrics" | grep '^lockstep_detection_lag_seconds_\(bucket\|count\)')
   commits=$(PGOPTIONS="-c synchronous_commit=off" "$pgbin/pgbench" -n -f "$work/drift.sql" -R "$rate" -T "$secs" -c 4 -j 2 "$url" 2>/dev/null |
             awk '/number of transactions actually processed/ {print $NF}' | cut -d/ -f1)
-  while [ "$(psql -X -At "$url" -c "SELECT count(*) FROM pair_changes")" != 0 ]; do sleep 0.05; done
+  while [ "$(psql -X -At "$url" -c "SELECT count(*) FROM (SELECT 1 FROM pair_changes LIMIT 1) p")" != 0 ]; do sleep 0.05; done
   after=$(curl -sf "http://127.0.0.1:$sport/metrics" | grep '^lockstep_detection_lag_seconds_\(bucket\|count\)')
   rss=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status")
   kill $pid; wait $pid 2>/dev/null || true; pid=
