@@ -205,12 +205,12 @@ bool pair_violation(const struct pair_levels *p, const char *direction, struct v
     memset(v, 0, sizeof *v);
     v->user_id = p->user_id;
     memcpy(v->spec, p->spec, sizeof v->spec);
-    snprintf(v->issue_type, sizeof v->issue_type, "%s", pair_issue_type(st));
+    str_copy(v->issue_type, sizeof v->issue_type, pair_issue_type(st));
     v->has_progress = p->has_progress && !p->progress_level_null && p->progress_rows <= 1;
     v->has_license = p->has_license && !p->license_level_null && p->license_rows <= 1;
     v->progress_level = v->has_progress ? p->progress_level : 0;
     v->license_level = v->has_license ? p->license_level : 0;
-    snprintf(v->recommended_action, sizeof v->recommended_action, "%s",
+    str_copy(v->recommended_action, sizeof v->recommended_action,
              pair_recommended_action(st, direction, p->progress_level, p->license_level));
     return true;
 }

@@ -13,6 +13,7 @@
 #include "service/metrics.h"
 #include "service/monitor.h"
 #include "util/array.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -182,7 +183,7 @@ static struct violation_move *next_move(struct batch *b, size_t i)
     struct violation_move *m = &b->moves[b->n_moves++];
     const struct pair_levels *p = &b->pairs[i];
     m->key = b->keys[i];
-    snprintf(m->open_type, sizeof m->open_type, "%s", p->has_open ? p->open.issue_type : "");
+    str_copy(m->open_type, sizeof m->open_type, p->has_open ? p->open.issue_type : "");
     m->has_v = false;
     return m;
 }
@@ -248,8 +249,8 @@ static int take_email(void *ctx, int64_t id, const char *email)
             hi = mid;
     }
     for (; lo < b->n_mailless && b->moves[b->mailless[lo]].v.user_id == id; lo++)
-        snprintf(b->moves[b->mailless[lo]].v.user_email,
-                 sizeof b->moves[b->mailless[lo]].v.user_email, "%s", email);
+        str_copy(b->moves[b->mailless[lo]].v.user_email,
+                 sizeof b->moves[b->mailless[lo]].v.user_email, email);
     return 0;
 }
 

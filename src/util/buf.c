@@ -72,6 +72,13 @@ int buf_printf(struct buf *b, const char *fmt, ...)
     return rc;
 }
 
+void str_copy(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 void buf_reset(struct buf *b)
 {
     b->len = 0;

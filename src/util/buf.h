@@ -30,6 +30,10 @@ int buf_puts(struct buf *b, const char *s);
 /* Append printf-formatted text. Same returns as buf_append. */
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* Copy the string src into dst[size] (size > 0), cut to fit and always
+ * NUL-terminated, as snprintf(dst, size, "%s", src) would, without its cost
+ * (the watcher copies several per changed pair). */
+void str_copy(char *dst, size_t size, const char *src);
 /* Forget the contents but keep the allocation. */
 void buf_reset(struct buf *b);
 /* Release the allocation; the buffer is empty and reusable afterwards. */

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -82,10 +83,27 @@ static void arrays_grow_and_refuse_overflow(void **state)
     free(v);
 }
 
+/* str_copy writes what snprintf(dst, size, "%s", src) writes. */
+static void str_copy_cuts_as_snprintf(void **state)
+{
+    (void)state;
+    const char *srcs[] = {"", "a", "level_mismatch", "exactly8", "a longer string than fits"};
+    for (size_t i = 0; i < sizeof srcs / sizeof srcs[0]; i++)
+        for (size_t size = 1; size <= 12; size++) {
+            char got[16], want[16];
+            memset(got, 'x', sizeof got);
+            memset(want, 'x', sizeof want);
+            str_copy(got, size, srcs[i]);
+            snprintf(want, size, "%s", srcs[i]);
+            assert_memory_equal(got, want, sizeof got);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(limit_is_hard),
+        cmocka_unit_test(str_copy_cuts_as_snprintf),
         cmocka_unit_test(grows_and_detaches),
         cmocka_unit_test(arrays_grow_and_refuse_overflow),
     };
