@@ -57,6 +57,14 @@ int main(int argc, char **argv)
         store_close(s);
         return 1;
     }
+    struct store *ck = NULL; /* as serve's watcher checkpoints (SQLite) */
+    o.cache_kib = WATCH_CHECKPOINT_CACHE_KIB;
+    if (!serial && s->ops->wal_checkpoint && store_open(argv[1], &o, &ck, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_watch_apply: %s\n", err);
+        store_close(rd);
+        store_close(s);
+        return 1;
+    }
     int64_t pending = 0, applied = 0;
     struct tally t = {0};
     double oldest = 0;
@@ -72,8 +80,10 @@ int main(int argc, char **argv)
         count_on(&t, &b);
     }
     if (rc == 0 && !serial)
-        rc = watch_drain(s, rd, direction, rows, NULL, count_on, &t, &applied, err, sizeof err);
+        rc = watch_drain(s, rd, ck, direction, rows, NULL, count_on, &t, &applied, err,
+                         sizeof err);
     double secs = (double)(time_mono_us() - t0) / 1e6;
+    store_close(ck);
     store_close(rd);
     store_close(s);
     if (rc) {

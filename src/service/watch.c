@@ -25,6 +25,12 @@
 #include <string.h>
 #include <time.h>
 
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 bool watch_active(const struct config *cfg, const struct store *s)
 {
     return strcmp(cfg->watch_mode, "off") != 0 && s->ops->watch_changes != NULL;
@@ -433,15 +439,67 @@ static void *read_ahead(void *arg)
     return (void *)(intptr_t)read_txn(b);
 }
 
+/* The WAL copied into the database file beside the writer (SQLite): with a
+ * reader always in a snapshot the WAL never starts over, so each of the
+ * writer's commits past 1,000 pages checkpointed, two fsyncs on the path of
+ * every batch (a third of its write). The checkpointer's connection does it
+ * every WATCH_CHECKPOINT_MS instead while the drain holds the lock, and once
+ * more when it stops. */
+#define WATCH_CHECKPOINT_MS 20
+
+struct checkpointer {
+    struct store *s;
+    atomic_bool done;
+    pthread_t thread;
+    bool running;
+};
+
+static void *checkpointer_main(void *arg)
+{
+    struct checkpointer *c = arg;
+    for (bool last = false; !last;) {
+        last = atomic_load(&c->done);
+        /* A failed copy is made up by the next (the WAL keeps every frame). */
+        (void)c->s->ops->wal_checkpoint(c->s);
+        if (!last)
+            sleep_ms(WATCH_CHECKPOINT_MS);
+    }
+    return NULL;
+}
+
+/* Start checkpointing on ck for writer s (nothing without ck or the ops). */
+static void checkpointer_start(struct checkpointer *c, struct store *s, struct store *ck)
+{
+    memset(c, 0, sizeof *c);
+    if (!ck || !ck->ops->wal_checkpoint || !s->ops->wal_autocheckpoint ||
+        s->ops->wal_autocheckpoint(s, false) != 0)
+        return;
+    c->s = ck;
+    atomic_init(&c->done, false);
+    c->running = pthread_create(&c->thread, NULL, checkpointer_main, c) == 0;
+    if (!c->running)
+        (void)s->ops->wal_autocheckpoint(s, true);
+}
+
+static void checkpointer_stop(struct checkpointer *c, struct store *s)
+{
+    if (!c->running)
+        return;
+    atomic_store(&c->done, true);
+    pthread_join(c->thread, NULL);
+    (void)s->ops->wal_autocheckpoint(s, true);
+    c->running = false;
+}
+
 /* How long watch_drain holds the watch lock before it lets a full sweep in
  * (it takes it again at once when changes are still pending). Each time it
  * takes the lock its first batch is read alone: 0.5 s cost a tenth of a
  * 200,000-pair burst (docs/benchmarks.md, run W5). */
 #define WATCH_HOLD_US (1000 * 1000)
 
-int watch_drain(struct store *s, struct store *rd, const char *direction, int64_t max_rows,
-                struct metrics *metrics, bool (*go_on)(void *, const struct watch_batch *),
-                void *ctx, int64_t *applied,
+int watch_drain(struct store *s, struct store *rd, struct store *ck, const char *direction,
+                int64_t max_rows, struct metrics *metrics,
+                bool (*go_on)(void *, const struct watch_batch *), void *ctx, int64_t *applied,
                 char *err, size_t errlen)
 {
     *applied = 0;
@@ -453,6 +511,8 @@ int watch_drain(struct store *s, struct store *rd, const char *direction, int64_
         }
         int64_t held = time_mono_us(), before = *applied;
         bool more = true;
+        struct checkpointer cp;
+        checkpointer_start(&cp, s, ck);
         struct batch cur, next;
         batch_init(&cur, rd, direction, max_rows);
         struct store *failed = rd;
@@ -502,6 +562,7 @@ int watch_drain(struct store *s, struct store *rd, const char *direction, int64_
         if (rc)
             snprintf(err, errlen, "watcher: %s", store_errmsg(failed));
         batch_free(&cur);
+        checkpointer_stop(&cp, s);
         (void)s->ops->watch_lock(s, false);
         if (rc)
             return ls_from_store(rc);
@@ -543,16 +604,11 @@ struct watcher {
     atomic_bool stop;
     struct store *st;
     struct store *rd;  /* where batches are read while the previous one is written */
+    struct store *ck;  /* where the WAL is checkpointed while they are (SQLite) */
     bool leading;      /* led on the last round: a new lead sweeps first */
     bool swept;        /* a full sweep succeeded since this process leads */
     bool failing;      /* the last round failed (logged once until it recovers) */
 };
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static void day_line(const struct watcher *w, enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -582,7 +638,8 @@ static void round_failed(struct watcher *w, const char *err)
     w->failing = true;
     store_close(w->st);
     store_close(w->rd);
-    w->st = w->rd = NULL;
+    store_close(w->ck);
+    w->st = w->rd = w->ck = NULL;
     sleep_ms(1000);
 }
 
@@ -620,23 +677,33 @@ static bool batch_applied(void *ctx, const struct watch_batch *b)
     return !atomic_load(&w->stop) && w->leads(w->leads_ctx);
 }
 
+/* Another connection of the watcher's, with a page cache of cache_kib. */
+static int open_more(struct watcher *w, const char *what, long cache_kib, struct store **out,
+                     char *err, size_t errlen)
+{
+    if (*out)
+        return 0;
+    struct store_options so;
+    char oerr[400];
+    app_store_options(&w->app->cfg, &so);
+    so.migrate = false;
+    so.cache_kib = cache_kib;
+    int rc = store_open(w->app->cfg.db, &so, out, oerr, sizeof oerr);
+    if (rc)
+        snprintf(err, errlen, "watcher: cannot open its %s connection: %s", what, oerr);
+    return rc ? ls_from_store(rc) : 0;
+}
+
 /* Apply every pending change, batch after batch. Returns 0 or an LS_ERR_*. */
 static int drain(struct watcher *w, char *err, size_t errlen)
 {
-    if (!w->rd) {
-        struct store_options so;
-        char oerr[400];
-        app_store_options(&w->app->cfg, &so);
-        so.migrate = false;
-        so.cache_kib = WATCH_READ_CACHE_KIB;
-        int rc = store_open(w->app->cfg.db, &so, &w->rd, oerr, sizeof oerr);
-        if (rc) {
-            snprintf(err, errlen, "watcher: cannot open its reading connection: %s", oerr);
-            return ls_from_store(rc);
-        }
-    }
+    int rc = open_more(w, "reading", WATCH_READ_CACHE_KIB, &w->rd, err, errlen);
+    if (rc == 0 && w->st->ops->wal_checkpoint)
+        rc = open_more(w, "checkpointing", WATCH_CHECKPOINT_CACHE_KIB, &w->ck, err, errlen);
+    if (rc)
+        return rc;
     int64_t applied;
-    return watch_drain(w->st, w->rd, w->app->cfg.sync_direction, WATCH_BATCH_ROWS,
+    return watch_drain(w->st, w->rd, w->ck, w->app->cfg.sync_direction, WATCH_BATCH_ROWS,
                        w->app->metrics, batch_applied, w, &applied, err, errlen);
 }
 
@@ -711,7 +778,8 @@ static void *watcher_main(void *arg)
         round_once(w);
     store_close(w->st);
     store_close(w->rd);
-    w->st = w->rd = NULL;
+    store_close(w->ck);
+    w->st = w->rd = w->ck = NULL;
     return NULL;
 }
 

@@ -17,6 +17,8 @@
  * commit of another connection empties it (WAL), and one commits after each
  * batch it reads. */
 #define WATCH_READ_CACHE_KIB 4000
+/* And of its checkpointing connection (SQLite), which reads little. */
+#define WATCH_CHECKPOINT_CACHE_KIB 1000
 
 struct watch_batch {
     int64_t changes;        /* change rows applied (0: nothing was pending) */
@@ -50,10 +52,13 @@ int watch_apply_batch(struct store *s, const char *direction, int64_t max_rows,
  * change rows are no longer all pending fails, and nothing of it is
  * written). After each batch written, go_on(ctx, what it did) says whether to go on.
  * *applied gets the change rows applied. Returns 0 when nothing is pending
- * (or go_on said stop), or an LS_ERR_* code with err set. */
-int watch_drain(struct store *s, struct store *rd, const char *direction, int64_t max_rows,
-                struct metrics *metrics, bool (*go_on)(void *, const struct watch_batch *),
-                void *ctx, int64_t *applied, char *err, size_t errlen);
+ * (or go_on said stop), or an LS_ERR_* code with err set. `ck` (NULL: none;
+ * SQLite only) is a third connection that checkpoints the WAL while the
+ * lock is held, the writer's own checkpoints turned off meanwhile. */
+int watch_drain(struct store *s, struct store *rd, struct store *ck, const char *direction,
+                int64_t max_rows, struct metrics *metrics,
+                bool (*go_on)(void *, const struct watch_batch *), void *ctx, int64_t *applied,
+                char *err, size_t errlen);
 
 /* Whether the watcher runs for this configuration and store: mode not off
  * and a store with the watcher's operations. */

@@ -254,9 +254,15 @@ struct store_ops {
      *   watcher batches and full sweeps across processes (PostgreSQL: a
      *   session advisory lock; SQLite: flock on "<db>-watch"); waits for it.
      *   Outside transactions.
+     * wal_autocheckpoint, wal_checkpoint (SQLite; NULL elsewhere): whether
+     *   this connection's commits copy the WAL into the database file once it
+     *   passes 1,000 pages (the default: on); and such a copy now, as far as
+     *   no reader still needs the frames (PASSIVE: it never waits).
      * watch_wait: wait up to timeout_ms for new changes (PostgreSQL: LISTEN
      *   lockstep_pair_changes and wait for a notification; SQLite: sleep);
      *   returns 0 either way, or an error when the connection failed. */
+    int (*wal_autocheckpoint)(struct store *s, bool on);
+    int (*wal_checkpoint)(struct store *s);
     int (*watch_state_get)(struct store *s, struct watch_state *out);
     int (*watch_pending)(struct store *s, int64_t *count, double *oldest_changed_at);
     int (*watch_changes)(struct store *s, int64_t max_rows, int64_t after_id,

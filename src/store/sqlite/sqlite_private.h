@@ -232,6 +232,8 @@ int sq_exec_sql(struct sqlite_store *ss, const char *sql, const char *what);
 /* The watcher's operations (sqlite_watch.c): store_ops watch_* and friends. */
 int sq_watch_state_get(struct store *s, struct watch_state *out);
 int sq_watch_pending(struct store *s, int64_t *count, double *oldest);
+int sq_wal_autocheckpoint(struct store *s, bool on);
+int sq_wal_checkpoint(struct store *s);
 int sq_watch_changes(struct store *s, int64_t max_rows, int64_t after_id,
                      store_change_cb cb, void *ctx);
 int sq_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_pair_cb cb,

@@ -641,5 +641,7 @@ static const struct store_ops sqlite_ops = {
     .watch_capture_installed = sq_watch_capture_installed,
     .watch_poll_indexed = sq_watch_poll_indexed,
     .watch_lock = sq_watch_lock,
+    .wal_autocheckpoint = sq_wal_autocheckpoint,
+    .wal_checkpoint = sq_wal_checkpoint,
     .watch_wait = sq_watch_wait,
 };

@@ -753,6 +753,20 @@ int sq_watch_lock(struct store *s, bool on)
     return rc == 0 ? 0 : store_fail(s, STORE_ERR, "watch lock: %s", strerror(errno));
 }
 
+int sq_wal_autocheckpoint(struct store *s, bool on)
+{
+    struct sqlite_store *ss = SS(s);
+    int rc = sqlite3_wal_autocheckpoint(ss->db, on ? 1000 : 0);
+    return rc == SQLITE_OK ? 0 : sq_fail(ss, rc, "set the WAL checkpoints");
+}
+
+int sq_wal_checkpoint(struct store *s)
+{
+    struct sqlite_store *ss = SS(s);
+    int rc = sqlite3_wal_checkpoint_v2(ss->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : sq_fail(ss, rc, "checkpoint the WAL");
+}
+
 int sq_watch_wait(struct store *s, long timeout_ms)
 {
     (void)s;
