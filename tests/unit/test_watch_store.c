@@ -36,14 +36,20 @@ static int collect_change(void *ctx, const struct pair_change *c)
     return 0;
 }
 
-/* The pending changes (max_rows 0: all), read in a transaction. */
-static struct changes pending(struct store *s, int64_t max_rows)
+/* The pending changes of the users of the first max_rows (0: all) above
+ * after_id, read in a transaction. */
+static struct changes pending_after(struct store *s, int64_t max_rows, int64_t after_id)
 {
     struct changes cs = {0};
     assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
-    assert_int_equal(s->ops->watch_changes(s, max_rows, INT64_MIN, collect_change, &cs), 0);
+    assert_int_equal(s->ops->watch_changes(s, max_rows, after_id, collect_change, &cs), 0);
     assert_int_equal(s->ops->commit(s), 0);
     return cs;
+}
+
+static struct changes pending(struct store *s, int64_t max_rows)
+{
+    return pending_after(s, max_rows, INT64_MIN);
 }
 
 static void assert_change(const struct pair_change *c, int64_t user, const char *spec, int delta)
@@ -129,6 +135,24 @@ static void watch_changes_returns_every_change_of_the_users_it_takes(void **stat
     assert_int_equal(cs.n, 4);
     assert_int_equal(cs.c[1].user_id, b);
     assert_int_equal(pending(s, 0).n, 4);
+
+    /* Above a bound (the batch read ahead): the first row above b's is a's
+     * second, so all of a's come, the one below the bound too, in id
+     * order; b's (below) does not, nor c's (after the first row above). */
+    int64_t c = tu_user(s, "users-c", "student");
+    tu_pair(s, c, "PLAYER", 1, 0);
+    struct changes all = pending(s, 0);
+    assert_int_equal(all.n, 5);
+    int64_t b_id = all.c[1].id;
+    cs = pending_after(s, 1, b_id);
+    assert_int_equal(cs.n, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cs.c[i].user_id, a);
+    assert_true(cs.c[0].id < b_id && b_id < cs.c[1].id && cs.c[1].id < cs.c[2].id);
+    /* Every row above a bound: c's only above a's last. */
+    cs = pending_after(s, 0, all.c[3].id);
+    assert_int_equal(cs.n, 1);
+    assert_int_equal(cs.c[0].user_id, c);
     store_close(s);
 }
 

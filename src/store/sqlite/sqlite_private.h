@@ -109,6 +109,7 @@ enum stmt_id {
     ST_WATCH_STATE_GET,
     ST_WATCH_PENDING,
     ST_WATCH_CHANGES,
+    ST_WATCH_CHANGES_OF_MANY,
     ST_VIOLATION_RESOLVE_OTHER,
     ST_USER_ROWS,
     ST_WATCH_DELETE,
@@ -183,6 +184,7 @@ int sq_fail(struct sqlite_store *ss, int rc, const char *what);
 #define SQ_KEYS_MANY 64
 #define SQ_VIOLATIONS_MANY 32
 #define SQ_EMAILS_MANY 64
+#define SQ_CHANGE_USERS_MANY 64
 
 /* Transactions (sqlite_store.c): the store_ops begin, commit and rollback;
  * sq_rollback keeps the store's error message of the failure that led to it. */

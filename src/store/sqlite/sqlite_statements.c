@@ -108,10 +108,15 @@ static const char *const stmt_sql[ST_COUNT] = {
                       "AND timestamp < ?2 ORDER BY timestamp DESC, id DESC LIMIT ?3",
     [ST_WATCH_STATE_GET] = STMT_WATCH_STATE_GET,
     [ST_WATCH_PENDING] = STMT_WATCH_PENDING,
-    [ST_WATCH_CHANGES] =
-        "WITH u AS (SELECT DISTINCT user_id FROM (SELECT user_id FROM pair_changes "
-        "WHERE id > ?2 ORDER BY id LIMIT ?1)) SELECT id, user_id, specialization, delta, changed_at "
-        "FROM pair_changes WHERE user_id IN u ORDER BY id",
+    /* The first ?1 pending rows above ?2 (a range of the table's rowids),
+     * then the other rows of their users, SQ_CHANGE_USERS_MANY users at a
+     * time: those above the last of them (?65) or at or below ?2 (?66), read
+     * from the user index without the rows they skip (sqlite_watch.c). */
+    [ST_WATCH_CHANGES] = "SELECT id, user_id, specialization, delta, changed_at FROM pair_changes "
+                         "WHERE id > ?2 ORDER BY id LIMIT ?1",
+    [ST_WATCH_CHANGES_OF_MANY] =
+        "SELECT id, user_id, specialization, delta, changed_at FROM pair_changes WHERE user_id "
+        "IN (" TIMES64("?") ") AND (id > ?65 OR id <= ?66) ORDER BY id",
     [ST_VIOLATION_RESOLVE_OTHER] = STMT_VIOLATION_RESOLVE_OTHER,
     [ST_USER_ROWS] = STMT_USER_ROWS,
     [ST_WATCH_DELETE] = "DELETE FROM pair_changes WHERE id BETWEEN ?1 AND ?2",

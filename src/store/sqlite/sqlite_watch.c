@@ -3,6 +3,7 @@
  * violations moved and the watch_state counts kept. */
 #include "store/sqlite/sqlite_private.h"
 #include "store/sqlite/sqlite_schema.h"
+#include "util/array.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,36 +56,105 @@ int sq_watch_pending(struct store *s, int64_t *count, double *oldest)
     return 0;
 }
 
+/* Change rows, as watch_changes reads them. */
+struct change_rows {
+    struct pair_change *v;
+    size_t n, cap;
+};
+
+/* Every row `st` answers appended to out. */
+static int read_changes(struct sqlite_store *ss, sqlite3_stmt *st, struct change_rows *out)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (ARRAY_RESERVE(out->v, out->n, out->cap, 1024) != 0) {
+            sqlite3_reset(st);
+            return store_fail(&ss->base, STORE_ERR_NOMEM, "out of memory reading changes");
+        }
+        struct pair_change *c = &out->v[out->n];
+        c->id = sqlite3_column_int64(st, 0);
+        c->user_id = sqlite3_column_int64(st, 1);
+        const char *spec = (const char *)sqlite3_column_text(st, 2);
+        if (store_spec_copy(&ss->base, c->spec, spec ? spec : "",
+                            (size_t)sqlite3_column_bytes(st, 2),
+                            "a pending change (pair_changes.specialization)", c->user_id)) {
+            sqlite3_reset(st);
+            return STORE_ERR;
+        }
+        c->delta = sqlite3_column_int(st, 3);
+        c->changed_at = sqlite3_column_double(st, 4);
+        out->n++;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : sq_fail(ss, rc, "read pending changes");
+}
+
+static int cmp_user(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_change_id(const void *a, const void *b)
+{
+    int64_t x = ((const struct pair_change *)a)->id, y = ((const struct pair_change *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* The first rows (a range of rowids), then the other rows of their users
+ * (at or below after_id, or above the first rows), merged in id order. */
 int sq_watch_changes(struct store *s, int64_t max_rows, int64_t after_id, store_change_cb cb,
                      void *ctx)
 {
     struct sqlite_store *ss = SS(s);
+    struct change_rows first = {0}, other = {0};
+    int64_t *users = NULL;
     sqlite3_stmt *st = sq_stmt(ss, ST_WATCH_CHANGES);
     if (!st)
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, max_rows > 0 ? max_rows : -1);
     sqlite3_bind_int64(st, 2, after_id);
-    struct pair_change c;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        c.id = sqlite3_column_int64(st, 0);
-        c.user_id = sqlite3_column_int64(st, 1);
-        const char *spec = (const char *)sqlite3_column_text(st, 2);
-        if (store_spec_copy(s, c.spec, spec ? spec : "", (size_t)sqlite3_column_bytes(st, 2),
-                            "a pending change (pair_changes.specialization)", c.user_id)) {
-            sqlite3_reset(st);
-            return STORE_ERR;
-        }
-        c.delta = sqlite3_column_int(st, 3);
-        c.changed_at = sqlite3_column_double(st, 4);
-        int stop = cb(ctx, &c);
-        if (stop) {
-            sqlite3_reset(st);
-            return stop;
-        }
+    int rc = read_changes(ss, st, &first);
+    size_t n_users = 0;
+    if (rc == 0 && first.n && !(users = malloc(first.n * sizeof *users)))
+        rc = store_fail(s, STORE_ERR_NOMEM, "out of memory reading changes");
+    if (rc == 0 && first.n) {
+        for (size_t i = 0; i < first.n; i++)
+            users[i] = first.v[i].user_id;
+        qsort(users, first.n, sizeof *users, cmp_user);
+        for (size_t i = 0; i < first.n; i++)
+            if (n_users == 0 || users[n_users - 1] != users[i])
+                users[n_users++] = users[i];
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : sq_fail(ss, rc, "read pending changes");
+    int64_t last = first.n ? first.v[first.n - 1].id : after_id;
+    if (max_rows <= 0 && after_id == INT64_MIN)
+        n_users = 0; /* the first rows are every row: no other */
+    for (size_t i = 0; rc == 0 && i < n_users; i += SQ_CHANGE_USERS_MANY) {
+        if (!(st = sq_stmt(ss, ST_WATCH_CHANGES_OF_MANY))) {
+            rc = STORE_ERR;
+            break;
+        }
+        for (size_t j = 0; j < SQ_CHANGE_USERS_MANY && i + j < n_users; j++)
+            sqlite3_bind_int64(st, (int)j + 1, users[i + j]); /* the rest stay NULL */
+        sqlite3_bind_int64(st, SQ_CHANGE_USERS_MANY + 1, last);
+        sqlite3_bind_int64(st, SQ_CHANGE_USERS_MANY + 2, after_id);
+        rc = read_changes(ss, st, &other);
+    }
+    if (rc == 0)
+        qsort(other.v, other.n, sizeof *other.v, cmp_change_id);
+    /* In id order: the others at or below after_id, the first rows, the
+     * others above them. */
+    size_t o = 0;
+    for (; rc == 0 && o < other.n && other.v[o].id <= after_id; o++)
+        rc = cb(ctx, &other.v[o]);
+    for (size_t i = 0; rc == 0 && i < first.n; i++)
+        rc = cb(ctx, &first.v[i]);
+    for (; rc == 0 && o < other.n; o++)
+        rc = cb(ctx, &other.v[o]);
+    free(users);
+    free(first.v);
+    free(other.v);
+    return rc;
 }
 
 /* The level of column i as the scan decodes it: an integer that fits, else
