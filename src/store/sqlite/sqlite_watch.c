@@ -140,7 +140,7 @@ int sq_watch_changes(struct store *s, int64_t max_rows, int64_t after_id, store_
         sqlite3_bind_int64(st, SQ_CHANGE_USERS_MANY + 2, after_id);
         rc = read_changes(ss, st, &other);
     }
-    if (rc == 0)
+    if (rc == 0 && other.n > 1)
         qsort(other.v, other.n, sizeof *other.v, cmp_change_id);
     /* In id order: the others at or below after_id, the first rows, the
      * others above them. */
