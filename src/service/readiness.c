@@ -28,6 +28,7 @@ struct readiness {
     pthread_mutex_t mu;
     pthread_cond_t wake;
     bool stopping;
+    atomic_bool cancel; /* set by readiness_stop: a probe under way stops */
     /* The last verdict (under mu). */
     bool ok;
     const char *check;
@@ -55,6 +56,7 @@ static void probe(struct readiness *r, bool deep, bool *ok, const char **check, 
             snprintf(reason, len, "the store cannot be opened: %s", err);
             return;
         }
+        r->store->cancel = &r->cancel;
     }
     struct store_probe p;
     bool attached = r->app->cfg.domain.attached;
@@ -109,6 +111,8 @@ static void run_once(struct readiness *r)
     char reason[sizeof r->reason];
     int version = 0;
     probe(r, deep, &ok, &check, reason, sizeof reason, &version);
+    if (atomic_load(&r->cancel))
+        return; /* stopped under way: no verdict */
     int64_t t1 = time_mono_us();
     if (deep) {
         int64_t gap = (t1 - t0) * DEEP_FACTOR;
@@ -162,6 +166,7 @@ struct readiness *readiness_start(struct app *app, char *err, size_t errlen)
         return NULL;
     }
     r->app = app;
+    atomic_init(&r->cancel, false);
     r->ok = true; /* so that a first failure is logged */
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->wake, NULL);
@@ -183,6 +188,7 @@ void readiness_stop(struct readiness *r)
     if (!r)
         return;
     if (r->started) {
+        atomic_store(&r->cancel, true);
         pthread_mutex_lock(&r->mu);
         r->stopping = true;
         pthread_cond_signal(&r->wake);

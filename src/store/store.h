@@ -16,6 +16,7 @@
 #ifndef LOCKSTEP_STORE_H
 #define LOCKSTEP_STORE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -543,6 +544,9 @@ struct store {
     /* The domain tables are an attached database's: only their mapped
      * columns (keys, levels, times) are Lockstep's to write. */
     bool domain_attached;
+    /* Optional, set by the owner: once it is true, a long read that can stop
+     * (SQLite's deep probe, which reads every page) stops with an error. */
+    const atomic_bool *cancel;
 };
 
 /* What a refused write of an attached database says (attach.md, rule 2). */

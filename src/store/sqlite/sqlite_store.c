@@ -104,6 +104,12 @@ static int probe_step(sqlite3 *db, const char *sql, char *out, size_t len)
     return rc;
 }
 
+/* The progress handler of a probe whose owner may cancel it. */
+static int probe_cancelled(void *flag)
+{
+    return atomic_load((const atomic_bool *)flag) ? 1 : 0;
+}
+
 static int sq_probe(struct store *s, bool deep, struct store_probe *out)
 {
     struct sqlite_store *ss = SS(s);
@@ -121,6 +127,10 @@ static int sq_probe(struct store *s, bool deep, struct store_probe *out)
         return 0;
     }
     sqlite3_busy_timeout(db, 1000);
+    /* The deep check reads every page (minutes at 10 M pairs): serve's stop
+     * must not wait for it. */
+    if (s->cancel)
+        sqlite3_progress_handler(db, 10000, probe_cancelled, (void *)s->cancel);
     char text[256] = "";
     if (deep) {
         rc = probe_step(db, "PRAGMA quick_check(1)", text, sizeof text);
