@@ -104,12 +104,6 @@ static void batch_free(struct batch *b)
     free(b->mailless);
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int take_row(void *ctx, const struct pair_change *c)
 {
     struct batch *b = ctx;
@@ -117,7 +111,7 @@ static int take_row(void *ctx, const struct pair_change *c)
         b->above++;
         b->first_max = c->id;
     }
-    if (b->n_skip && bsearch(&c->user_id, b->skip, b->n_skip, sizeof *b->skip, cmp_i64))
+    if (b->n_skip && bsearch(&c->user_id, b->skip, b->n_skip, sizeof *b->skip, array_cmp_i64))
         return 0; /* its user's batch is being written: the row waits */
     if (ARRAY_RESERVE(b->rows, b->n_rows, b->cap_rows, 256) != 0)
         return store_fail(b->s, STORE_ERR_NOMEM, "out of memory reading changes");
@@ -677,31 +671,17 @@ static bool batch_applied(void *ctx, const struct watch_batch *b)
     return !atomic_load(&w->stop) && w->leads(w->leads_ctx);
 }
 
-/* Another connection of the watcher's, with a page cache of cache_kib. */
-static int open_more(struct watcher *w, const char *what, long cache_kib, struct store **out,
-                     char *err, size_t errlen)
-{
-    if (*out)
-        return 0;
-    struct store_options so;
-    char oerr[400];
-    app_store_options(&w->app->cfg, &so);
-    so.migrate = false;
-    so.cache_kib = cache_kib;
-    int rc = store_open(w->app->cfg.db, &so, out, oerr, sizeof oerr);
-    if (rc)
-        snprintf(err, errlen, "watcher: cannot open its %s connection: %s", what, oerr);
-    return rc ? ls_from_store(rc) : 0;
-}
-
 /* Apply every pending change, batch after batch. Returns 0 or an LS_ERR_*. */
 static int drain(struct watcher *w, char *err, size_t errlen)
 {
-    int rc = open_more(w, "reading", WATCH_READ_CACHE_KIB, &w->rd, err, errlen);
-    if (rc == 0 && w->st->ops->wal_checkpoint)
-        rc = open_more(w, "checkpointing", WATCH_CHECKPOINT_CACHE_KIB, &w->ck, err, errlen);
+    int rc = w->rd ? 0
+                   : app_store_open_cache(w->app, "watcher's reading connection",
+                                          WATCH_READ_CACHE_KIB, &w->rd, err, errlen);
+    if (rc == 0 && !w->ck && w->st->ops->wal_checkpoint)
+        rc = app_store_open_cache(w->app, "watcher's checkpointing connection",
+                                  WATCH_CHECKPOINT_CACHE_KIB, &w->ck, err, errlen);
     if (rc)
-        return rc;
+        return ls_from_store(rc);
     int64_t applied;
     return watch_drain(w->st, w->rd, w->ck, w->app->cfg.sync_direction, WATCH_BATCH_ROWS,
                        w->app->metrics, batch_applied, w, &applied, err, errlen);

@@ -23,3 +23,9 @@ int array_reserve(void **items, size_t n, size_t *cap, size_t size, size_t first
     *cap = want;
     return 0;
 }
+
+int array_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}

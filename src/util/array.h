@@ -16,4 +16,7 @@ int array_reserve(void **items, size_t n, size_t *cap, size_t size, size_t first
 #define ARRAY_RESERVE(p, n, cap, first) \
     array_reserve((void **)&(p), (n), &(cap), sizeof *(p), (first))
 
+/* The qsort and bsearch order of int64_t elements, ascending. */
+int array_cmp_i64(const void *a, const void *b);
+
 #endif

@@ -89,12 +89,6 @@ static int read_changes(struct sqlite_store *ss, sqlite3_stmt *st, struct change
     return rc == SQLITE_DONE ? 0 : sq_fail(ss, rc, "read pending changes");
 }
 
-static int cmp_user(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int cmp_change_id(const void *a, const void *b)
 {
     int64_t x = ((const struct pair_change *)a)->id, y = ((const struct pair_change *)b)->id;
@@ -121,7 +115,7 @@ int sq_watch_changes(struct store *s, int64_t max_rows, int64_t after_id, store_
     if (rc == 0 && first.n) {
         for (size_t i = 0; i < first.n; i++)
             users[i] = first.v[i].user_id;
-        qsort(users, first.n, sizeof *users, cmp_user);
+        qsort(users, first.n, sizeof *users, array_cmp_i64);
         for (size_t i = 0; i < first.n; i++)
             if (n_users == 0 || users[n_users - 1] != users[i])
                 users[n_users++] = users[i];
