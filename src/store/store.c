@@ -16,7 +16,7 @@ void store_options_default(struct store_options *o)
     o->migrate = true;
     o->create = true;
     o->parallel_scan_min_bytes = 8L << 20;
-    o->cache_kib = 16000;
+    o->cache_kib = STORE_CACHE_KIB;
 }
 
 int store_fail(struct store *s, int code, const char *fmt, ...)

@@ -561,7 +561,7 @@ struct store_options {
                              false, a missing SQLite file or a database without Lockstep's
                              schema_migrations table is STORE_ERR_NO_STORE and nothing is
                              created. An empty (0-byte) SQLite file is never a store. */
-    long cache_kib;       /* SQLite: the connection's page cache (default 16,000 KiB) */
+    long cache_kib;       /* SQLite: the connection's page cache (STORE_CACHE_KIB) */
     long parallel_scan_min_bytes; /* SQLite: full scans of a database file at least this
                                      large use several threads (default 8 MiB; 0 always,
                                      -1 never) */
@@ -573,6 +573,9 @@ struct store_options {
                                         a domain table, and the mapped tables and columns
                                         must exist (store_open fails naming them) */
 };
+
+/* A SQLite connection's page cache unless store_options.cache_kib says. */
+#define STORE_CACHE_KIB 16000
 
 void store_options_default(struct store_options *o);
 

@@ -387,7 +387,7 @@ static struct sqlite_store *store_new(const char *path, const struct store_optio
     }
     ss->busy_timeout_ms = o->busy_timeout_ms;
     ss->parallel_min_bytes = o->parallel_scan_min_bytes;
-    ss->cache_kib = o->cache_kib > 0 ? o->cache_kib : 16000;
+    ss->cache_kib = o->cache_kib > 0 ? o->cache_kib : STORE_CACHE_KIB;
     snprintf(ss->path, sizeof ss->path, "%s", path);
     return ss;
 }
