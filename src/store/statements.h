@@ -114,6 +114,13 @@ void statements_dollar_params(char *text);
     "SELECT " VIOLATION_COLS " FROM violations "                                                \
     "WHERE resolved_at IS NULL AND first_seen > ?1 "                                            \
     "ORDER BY user_id, specialization, issue_type"
+/* One page of the open violations, newest first; ?1 NULL: every
+ * specialization. Read in order from violations_newest (migration 17). */
+#define STMT_VIOLATIONS_OPEN_PAGE                                                               \
+    "SELECT " VIOLATION_COLS " FROM violations "                                                \
+    "WHERE resolved_at IS NULL AND (CAST(?1 AS TEXT) IS NULL "                                  \
+    "OR specialization = CAST(?1 AS TEXT)) "                                                    \
+    "ORDER BY first_seen DESC, user_id, specialization, issue_type LIMIT ?2 OFFSET ?3"
 #define STMT_VIOLATIONS_RESOLVED_SINCE                                                          \
     "SELECT " VIOLATION_COLS " FROM violations "                                                \
     "WHERE resolved_at > ?1 "                                                                   \

@@ -88,7 +88,11 @@ static void precedence_end_to_end(void **state)
     /* Global options may come after the verb too. */
     assert_int_equal(tu_cmd_all(&out, "%s migrate --data-dir %s/after", tu_bin(), b), 0);
     assert_int_equal(tu_sh("test -e %s/after/lockstep.db", b), 0);
-    assert_non_null(strstr(out, "version 16"));
+    char after[600], version[64];
+    snprintf(after, sizeof after, "%s/after", b);
+    snprintf(version, sizeof version, "schema is at version %lld ",
+             tu_sql_int(after, "SELECT max(version) FROM schema_migrations"));
+    assert_non_null(strstr(out, version));
     /* migrate twice is harmless. */
     assert_int_equal(tu_cmd_all(&out, "%s migrate --data-dir %s/after", tu_bin(), b), 0);
     assert_non_null(strstr(out, "0 migrations applied now"));

@@ -5,6 +5,7 @@
  * watch_state moved, the watch lock and wait, incremental checks recorded. */
 #include "service/check.h"
 #include "service/watch.h"
+#include "store/statements.h"
 #include "testutil.h"
 #include "util/timeutil.h"
 
@@ -872,6 +873,94 @@ static void a_batch_of_many_pairs_moves_each_once(void **state)
     store_close(s);
 }
 
+struct page {
+    int n;
+    int64_t user[8];
+    int64_t first_seen[8];
+};
+
+static int collect_page(void *ctx, const struct violation *v)
+{
+    struct page *p = ctx;
+    assert_true(p->n < 8);
+    p->user[p->n] = v->user_id;
+    p->first_seen[p->n++] = v->first_seen;
+    return 0;
+}
+
+static struct page newest_page(struct store *s, int64_t limit, int64_t offset)
+{
+    struct page p = {0};
+    assert_int_equal(s->ops->begin(s, STORE_TXN_READ), 0);
+    assert_int_equal(s->ops->violations_open_page(s, NULL, limit, offset, collect_page, &p), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    return p;
+}
+
+/* How the store's page statement (statements.h) is read, as its backend
+ * plans it: EXPLAIN QUERY PLAN on SQLite; on PostgreSQL, after ANALYZE, the
+ * plan of the statement prepared as the store prepares it ($N). */
+static const char *page_plan(const char *dir)
+{
+    static char plan[4096];
+    char text[] = STMT_VIOLATIONS_OPEN_PAGE;
+    if (tu_pg()) {
+        statements_dollar_params(text);
+        assert_int_equal(tu_sql(dir, plan, sizeof plan,
+                                "ANALYZE violations; PREPARE newest_page AS %s; "
+                                "EXPLAIN (COSTS OFF) EXECUTE newest_page(NULL, 5, 0)",
+                                text),
+                         0);
+    } else {
+        assert_int_equal(tu_sql(dir, plan, sizeof plan, "EXPLAIN QUERY PLAN %s", text), 0);
+    }
+    return plan;
+}
+
+/* A watcher batch or a full check opens thousands of violations at one
+ * instant: the newest page (a scheduled run's, /violations') still reads a
+ * page's rows, not every row of the newest first_seen, and never sorts. */
+static void the_newest_page_reads_its_rows_and_no_more(void **state)
+{
+    (void)state;
+    char dir[512];
+    struct store *s = tu_store("watch-newest", dir);
+    enum { SAME = 3000 };
+    struct violation_move *m = calloc(SAME + 3, sizeof *m);
+    assert_non_null(m);
+    for (int i = 0; i < SAME + 3; i++) {
+        /* Pairs of users with no rows: a violation names its pair only. */
+        int64_t u = i < SAME ? 100000 + (SAME - i) : 10 + (i - SAME + 1) % 3;
+        m[i].key.user_id = u;
+        snprintf(m[i].key.spec, sizeof m[i].key.spec, "PLAYER");
+        m[i].has_v = true;
+        m[i].v = a_violation(u, "PLAYER", "level_mismatch", 3, 2, i < SAME ? T0 : T0 + SECOND);
+    }
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    assert_int_equal(s->ops->violations_move(s, m, SAME + 3, T0), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    free(m);
+    /* Newest first, then by user: 10, 11, 12 (a second later), 100001, ... */
+    struct page p = newest_page(s, 5, 0);
+    assert_int_equal(p.n, 5);
+    const int64_t want[5] = {10, 11, 12, 100001, 100002};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(p.user[i], want[i]);
+        assert_int_equal(p.first_seen[i], i < 3 ? T0 + SECOND : T0);
+    }
+    p = newest_page(s, 2, 4);
+    assert_int_equal(p.n, 2);
+    assert_int_equal(p.user[0], 100002);
+    assert_int_equal(p.user[1], 100003);
+    /* Read from the index in order: no sort (SQLite: "USE TEMP B-TREE";
+     * PostgreSQL: "Sort", "Incremental Sort"). */
+    const char *plan = page_plan(dir);
+    assert_non_null(strstr(plan, "violations_newest"));
+    assert_null(strstr(plan, "TEMP B-TREE"));
+    assert_null(strstr(plan, "Sort"));
+    store_close(s);
+}
+
 static void an_incremental_check_records_only_its_history_row(void **state)
 {
     (void)state;
@@ -1017,6 +1106,7 @@ int main(void)
         cmocka_unit_test(a_batch_opens_violations_with_each_users_email),
         cmocka_unit_test(a_drain_reading_ahead_applies_every_change_once),
         cmocka_unit_test(a_batch_of_many_pairs_moves_each_once),
+        cmocka_unit_test(the_newest_page_reads_its_rows_and_no_more),
         cmocka_unit_test(an_incremental_check_records_only_its_history_row),
         cmocka_unit_test(watch_wait_wakes_on_a_change_and_the_lock_orders_connections),
     };

@@ -344,6 +344,7 @@ static const struct store_migration pg_migrations[] = {
      "ALTER TABLE specializations DROP CONSTRAINT specializations_id_check,"
      " ADD CONSTRAINT specializations_id_check"
      " CHECK (id = upper(id) AND length(id) BETWEEN 1 AND 64);"},
+    {17, "the newest open violations in order", MIGRATION_VIOLATIONS_NEWEST, NULL},
 };
 
 #define PG_MIGRATION_COUNT ((int)(sizeof pg_migrations / sizeof pg_migrations[0]))

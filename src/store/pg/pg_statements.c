@@ -443,10 +443,7 @@ static const char *const sql[Q_COUNT] = {
     [Q_VIOLATIONS_OPEN_SPEC] = STMT_VIOLATIONS_OPEN_SPEC,
     [Q_VIOLATIONS_NEW_SINCE] = STMT_VIOLATIONS_NEW_SINCE,
     [Q_VIOLATIONS_RESOLVED_SINCE] = STMT_VIOLATIONS_RESOLVED_SINCE,
-    [Q_VIOLATIONS_OPEN_PAGE] = "SELECT " VIOLATION_COLS " FROM violations WHERE resolved_at IS "
-                               "NULL AND ($1::text IS NULL OR specialization = $1::text) "
-                               "ORDER BY first_seen DESC, user_id, specialization, issue_type "
-                               "LIMIT $2 OFFSET $3",
+    [Q_VIOLATIONS_OPEN_PAGE] = STMT_VIOLATIONS_OPEN_PAGE,
     [Q_VIOLATIONS_OPEN_COUNT] = "SELECT count(*) FROM violations WHERE resolved_at IS NULL "
                                 "AND ($1::text IS NULL OR specialization = $1::text)",
     [Q_SYNC_RUN_INSERT] = STMT_SYNC_RUN_INSERT " RETURNING id",

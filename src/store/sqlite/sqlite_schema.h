@@ -351,6 +351,7 @@ static const struct store_migration sqlite_migrations[] = {
      "DROP TABLE specializations;"
      "ALTER TABLE specializations_new RENAME TO specializations;"
      SQ_SPECS_TRIGGERS},
+    {17, "the newest open violations in order", MIGRATION_VIOLATIONS_NEWEST, NULL},
 };
 
 #define SQLITE_MIGRATION_COUNT ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -160,10 +160,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_VIOLATIONS_OPEN_SPEC] = STMT_VIOLATIONS_OPEN_SPEC,
     [ST_VIOLATIONS_NEW_SINCE] = STMT_VIOLATIONS_NEW_SINCE,
     [ST_VIOLATIONS_RESOLVED_SINCE] = STMT_VIOLATIONS_RESOLVED_SINCE,
-    [ST_VIOLATIONS_OPEN_PAGE] = "SELECT " VIOLATION_COLS " FROM violations "
-                                "WHERE resolved_at IS NULL AND (?1 IS NULL OR specialization = ?1) "
-                                "ORDER BY first_seen DESC, user_id, specialization, issue_type "
-                                "LIMIT ?2 OFFSET ?3",
+    [ST_VIOLATIONS_OPEN_PAGE] = STMT_VIOLATIONS_OPEN_PAGE,
     [ST_VIOLATIONS_OPEN_COUNT] = "SELECT count(*) FROM violations WHERE resolved_at IS NULL "
                                  "AND (?1 IS NULL OR specialization = ?1)",
     [ST_SYNC_RUN_INSERT] = STMT_SYNC_RUN_INSERT,
