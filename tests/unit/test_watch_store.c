@@ -818,6 +818,75 @@ static void a_drain_reading_ahead_applies_every_change_once(void **state)
     store_close(s);
 }
 
+/* SQLite reads a batch whose users lie close together as ranges of users,
+ * skipping the rows of pairs not in it, and a batch spread wide by a seek per
+ * pair: both leave every other pair and its open violation alone. */
+static void batches_read_as_ranges_or_seeks_skip_the_pairs_not_in_them(void **state)
+{
+    (void)state;
+    char dir[512];
+    struct store *s = tu_store("watch-range", dir);
+    enum { USERS = 200 };
+    int64_t users[USERS];
+    for (int i = 0; i < USERS; i++) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "range-%d", i);
+        users[i] = tu_user(s, tag, "student");
+        tu_pair(s, users[i], "PLAYER", 2, 2);
+        tu_pair(s, users[i], "COACH", i % 4 == 0 ? 3 : 1, 1); /* a quarter drift */
+    }
+    apply_all(s);
+    assert_int_equal(state_of(s).violations, 50);
+    char err[600];
+    struct watch_batch b;
+    /* Close together: the even users below 160 (80 pairs over 159 ids). */
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    for (int i = 0; i < 160; i += 2)
+        set_progress_level(s, users[i], "PLAYER", 3, i);
+    assert_int_equal(s->ops->commit(s), 0);
+    assert_int_equal(watch_apply_batch(s, "progress_to_license", WATCH_BATCH_ROWS, NULL, &b, err,
+                                       sizeof err),
+                     0);
+    assert_int_equal(b.pairs, 80);
+    assert_int_equal(b.opened, 80);
+    assert_int_equal(b.resolved, 0);
+    /* Spread wide: every third user's license to 3 (67 pairs over 199 ids):
+     * 26 of them had progress 3 (resolved), 41 progress 2 (opened). */
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    for (int i = 1; i < USERS; i += 3) {
+        struct license l;
+        assert_int_equal(s->ops->license_get(s, users[i], "PLAYER", true, &l), 0);
+        l.current_level = l.max_achieved_level = 3;
+        assert_int_equal(s->ops->license_update(s, &l), 0);
+    }
+    assert_int_equal(s->ops->commit(s), 0);
+    assert_int_equal(watch_apply_batch(s, "progress_to_license", WATCH_BATCH_ROWS, NULL, &b, err,
+                                       sizeof err),
+                     0);
+    assert_int_equal(b.pairs, 67);
+    assert_int_equal(b.opened, 41);
+    assert_int_equal(b.resolved, 26);
+    assert_int_equal(pending(s, 0).n, 0);
+
+    struct check_options o = {.dry_run = true, .trigger = "manual",
+                              .direction = "progress_to_license", .healthy_threshold = 99.0,
+                              .degraded_threshold = 95.0};
+    struct check_outcome out;
+    assert_int_equal(check_execute(s, &o, &out, err, sizeof err), 0);
+    assert_int_equal(out.run.inconsistent, 50 + 80 - 26 + 41);
+    assert_int_equal(state_of(s).violations, out.run.inconsistent);
+    assert_int_equal(out.run.divergences, 0);
+    /* The COACH violations were never touched: 50 rows, all open. */
+    assert_int_equal(tu_sql_int(dir, "SELECT count(*) FROM violations WHERE specialization = "
+                                     "'COACH'"),
+                     50);
+    assert_int_equal(tu_sql_int(dir, "SELECT count(*) FROM violations WHERE specialization = "
+                                     "'COACH' AND resolved_at IS NULL AND progress_level = 3 "
+                                     "AND license_level = 1"),
+                     50);
+    store_close(s);
+}
+
 /* A batch of many pairs (SQLite writes them many rows per statement): every
  * one read, and every violation opened or moved once, with its own levels
  * and email, whether the pairs around it open, move or stay. */
@@ -1106,6 +1175,7 @@ int main(void)
         cmocka_unit_test(a_batch_opens_violations_with_each_users_email),
         cmocka_unit_test(a_drain_reading_ahead_applies_every_change_once),
         cmocka_unit_test(a_batch_of_many_pairs_moves_each_once),
+        cmocka_unit_test(batches_read_as_ranges_or_seeks_skip_the_pairs_not_in_them),
         cmocka_unit_test(the_newest_page_reads_its_rows_and_no_more),
         cmocka_unit_test(an_incremental_check_records_only_its_history_row),
         cmocka_unit_test(watch_wait_wakes_on_a_change_and_the_lock_orders_connections),

@@ -147,6 +147,22 @@ static const char *const stmt_sql[ST_COUNT] = {
         "v.progress_level, v.license_level, v.recommended_action, v.first_seen "
         "FROM temp.lockstep_watch_keys k CROSS JOIN violations v ON v.user_id = k.ku "
         "AND v.specialization = k.ks AND v.resolved_at IS NULL ORDER BY k.ku, k.ks, v.issue_type",
+    /* The same three read as ranges of users, ?1 to ?2, for a batch whose
+     * users lie close together (sqlite_watch.c): rows of other users in
+     * between are skipped. The key order is the temporary table's, BINARY. */
+    [ST_WATCH_RANGE_PROGRESS] =
+        "SELECT {progress_user}, {progress_spec}, {progress_level} FROM {progress_table} "
+        "WHERE {progress_user} BETWEEN ?1 AND ?2 "
+        "ORDER BY {progress_user}, {progress_spec} COLLATE BINARY",
+    [ST_WATCH_RANGE_LICENSE] =
+        "SELECT {license_user}, {license_spec}, {license_level} FROM {license_table} "
+        "WHERE {license_user} BETWEEN ?1 AND ?2 "
+        "ORDER BY {license_user}, {license_spec} COLLATE BINARY",
+    [ST_WATCH_RANGE_OPEN] =
+        "SELECT user_id, specialization, user_id, user_email, specialization, issue_type, "
+        "progress_level, license_level, recommended_action, first_seen FROM violations "
+        "WHERE user_id BETWEEN ?1 AND ?2 AND resolved_at IS NULL "
+        "ORDER BY user_id, specialization, issue_type",
     [ST_WATCH_ADVANCE] = STMT_WATCH_ADVANCE,
     [ST_WATCH_RESET] = STMT_WATCH_RESET,
     [ST_WATCH_MARKS_SET] = STMT_WATCH_MARKS_SET,
