@@ -887,6 +887,63 @@ static void batches_read_as_ranges_or_seeks_skip_the_pairs_not_in_them(void **st
     store_close(s);
 }
 
+/* Runs of moves of one kind (SQLite writes 32 to a statement): violations
+ * updated in place keep their row and first_seen and take the new levels,
+ * resolved ones are resolved, and the pairs after them are left alone. */
+static void runs_of_updates_and_resolves_move_each_pair_once(void **state)
+{
+    (void)state;
+    char dir[512];
+    struct store *s = tu_store("watch-runs", dir);
+    enum { USERS = 100 };
+    int64_t users[USERS];
+    for (int i = 0; i < USERS; i++) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "runs-%d", i);
+        users[i] = tu_user(s, tag, "student");
+        tu_pair(s, users[i], "PLAYER", 3, 2);
+    }
+    apply_all(s);
+    assert_int_equal(state_of(s).violations, USERS);
+    long long first_rows = tu_sql_int(dir, "SELECT max(id) FROM violations");
+    /* Users 0-39 drift further (license 1 or 4: updated in place), 40-79 are
+     * repaired (license 3: resolved), 80-99 stay as they are. */
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    for (int i = 0; i < 80; i++) {
+        struct license l;
+        assert_int_equal(s->ops->license_get(s, users[i], "PLAYER", true, &l), 0);
+        l.current_level = i < 40 ? (i % 2 ? 4 : 1) : 3;
+        assert_int_equal(s->ops->license_update(s, &l), 0);
+    }
+    assert_int_equal(s->ops->commit(s), 0);
+    struct watch_batch b;
+    char err[600];
+    assert_int_equal(watch_apply_batch(s, "progress_to_license", WATCH_BATCH_ROWS, NULL, &b, err,
+                                       sizeof err),
+                     0);
+    assert_int_equal(b.pairs, 80);
+    assert_int_equal(b.opened, 0);
+    assert_int_equal(b.resolved, 40);
+    assert_int_equal(state_of(s).violations, 60);
+    /* No row was added: the 40 kept theirs, with the levels now. */
+    assert_int_equal(tu_sql_int(dir, "SELECT max(id) FROM violations"), first_rows);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(tu_sql_int(dir, "SELECT license_level FROM violations WHERE user_id = "
+                                         "%lld AND resolved_at IS NULL AND progress_level = 3",
+                                    (long long)users[i]),
+                         i % 2 ? 4 : 1);
+    assert_int_equal(tu_sql_int(dir, "SELECT count(*) FROM violations WHERE resolved_at IS NOT "
+                                     "NULL AND user_id BETWEEN %lld AND %lld",
+                                (long long)users[40], (long long)users[79]),
+                     40);
+    assert_int_equal(tu_sql_int(dir, "SELECT count(*) FROM violations WHERE resolved_at IS NULL "
+                                     "AND progress_level = 3 AND license_level = 2 AND user_id "
+                                     "BETWEEN %lld AND %lld",
+                                (long long)users[80], (long long)users[99]),
+                     20);
+    store_close(s);
+}
+
 /* A batch of many pairs (SQLite writes them many rows per statement): every
  * one read, and every violation opened or moved once, with its own levels
  * and email, whether the pairs around it open, move or stay. */
@@ -1176,6 +1233,7 @@ int main(void)
         cmocka_unit_test(a_drain_reading_ahead_applies_every_change_once),
         cmocka_unit_test(a_batch_of_many_pairs_moves_each_once),
         cmocka_unit_test(batches_read_as_ranges_or_seeks_skip_the_pairs_not_in_them),
+        cmocka_unit_test(runs_of_updates_and_resolves_move_each_pair_once),
         cmocka_unit_test(the_newest_page_reads_its_rows_and_no_more),
         cmocka_unit_test(an_incremental_check_records_only_its_history_row),
         cmocka_unit_test(watch_wait_wakes_on_a_change_and_the_lock_orders_connections),

@@ -116,6 +116,8 @@ enum stmt_id {
     ST_WATCH_KEY_INSERT,
     ST_WATCH_KEY_INSERT_MANY,
     ST_VIOLATION_INSERT_MANY,
+    ST_VIOLATION_RESOLVE_MANY,
+    ST_VIOLATION_UPDATE_OPEN_MANY,
     ST_WATCH_KEYS_PROGRESS,
     ST_WATCH_KEYS_LICENSE,
     ST_WATCH_KEYS_OPEN,
@@ -181,9 +183,9 @@ static inline struct sqlite_store *SS(struct store *s)
  * store code (STORE_ERR_BUSY, STORE_ERR_CONFLICT, STORE_ERR). */
 int sq_fail(struct sqlite_store *ss, int rc, const char *what);
 
-/* Rows per execution of ST_WATCH_KEY_INSERT_MANY and ST_VIOLATION_INSERT_MANY
- * (a watcher batch writes thousands of each: one statement per row spent a
- * fifth of the time in stepping and resetting). */
+/* Rows per execution of ST_WATCH_KEY_INSERT_MANY and of ST_VIOLATION_INSERT_,
+ * RESOLVE_ and UPDATE_OPEN_MANY (a watcher batch writes thousands of each: one
+ * statement per row spent a fifth of the time in stepping and resetting). */
 #define SQ_KEYS_MANY 64
 #define SQ_VIOLATIONS_MANY 32
 #define SQ_EMAILS_MANY 64

@@ -508,26 +508,72 @@ static void bind_open(sqlite3_stmt *st, const struct pair_key *k, const struct v
     bind_open_at(st, 0, k, v);
 }
 
-/* A move that only opens a violation: the pair had none open. */
-static bool opens_only(const struct violation_move *m)
+/* What a move does, for the ones written many to a statement. */
+enum move_kind {
+    MOVE_OPEN,    /* opens a violation: the pair had none open */
+    MOVE_RESOLVE, /* resolves the pair's open one: it has none now */
+    MOVE_UPDATE,  /* updates the pair's open one in place: the same issue type */
+    MOVE_OTHER,   /* resolves one type and opens another, or nothing */
+};
+
+static enum move_kind kind_of(const struct violation_move *m)
 {
-    return m->has_v && m->open_type[0] == '\0';
+    bool open = m->open_type[0] != '\0';
+    if (m->has_v && !open)
+        return MOVE_OPEN;
+    if (!m->has_v && open)
+        return MOVE_RESOLVE;
+    if (m->has_v && open && !strcmp(m->open_type, m->v.issue_type))
+        return MOVE_UPDATE;
+    return MOVE_OTHER;
 }
 
-/* SQ_VIOLATIONS_MANY moves that only open, in one statement. */
+/* SQ_VIOLATIONS_MANY moves that only open, in one statement, m's last
+ * first (sq_violations_move). */
 static int open_many(struct sqlite_store *ss, const struct violation_move *m, int64_t now)
 {
     sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATION_INSERT_MANY);
     if (!st)
         return STORE_ERR;
     for (int j = 0; j < SQ_VIOLATIONS_MANY; j++) {
-        const struct violation *v = &m[j].v;
-        bind_open_at(st, 10 * j, &m[j].key, v);
+        const struct violation_move *mj = &m[SQ_VIOLATIONS_MANY - 1 - j];
+        const struct violation *v = &mj->v;
+        bind_open_at(st, 10 * j, &mj->key, v);
         sq_bind_time(st, 10 * j + 8, v->first_seen ? v->first_seen : now);
         sqlite3_bind_int64(st, 10 * j + 9, 0);
         sqlite3_bind_int64(st, 10 * j + 10, 0);
     }
     return sq_exec_stmt(ss, st, "open violations");
+}
+
+/* SQ_VIOLATIONS_MANY moves that only resolve, in one statement. */
+static int resolve_many(struct sqlite_store *ss, const struct violation_move *m, int64_t now)
+{
+    sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATION_RESOLVE_MANY);
+    if (!st)
+        return STORE_ERR;
+    sq_bind_time(st, 1, now);
+    for (int j = 0; j < SQ_VIOLATIONS_MANY; j++) {
+        sqlite3_bind_int64(st, 2 * j + 2, m[j].key.user_id);
+        sqlite3_bind_text(st, 2 * j + 3, m[j].key.spec, -1, SQLITE_STATIC);
+    }
+    return sq_exec_stmt(ss, st, "resolve violations");
+}
+
+/* SQ_VIOLATIONS_MANY moves that update an open violation in place, in one
+ * statement: each must find its violation, as move_one's. */
+static int update_many(struct sqlite_store *ss, const struct violation_move *m)
+{
+    sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATION_UPDATE_OPEN_MANY);
+    if (!st)
+        return STORE_ERR;
+    for (int j = 0; j < SQ_VIOLATIONS_MANY; j++)
+        bind_open_at(st, 7 * j, &m[j].key, &m[j].v);
+    int rc = sq_exec_stmt(ss, st, "update open violations");
+    if (rc == 0 && sqlite3_changes(ss->db) != SQ_VIOLATIONS_MANY)
+        rc = store_fail(&ss->base, STORE_ERR,
+                        "a pair's open violation changed under the watcher");
+    return rc;
 }
 
 /* One move: the statements it needs, from the open type pairs_get read. */
@@ -573,20 +619,30 @@ static int move_one(struct sqlite_store *ss, const struct violation_move *m, int
     return sq_exec_stmt(ss, st, "open a violation");
 }
 
+/* Runs of SQ_VIOLATIONS_MANY moves of one kind go in one statement, the
+ * rest one by one. Last move first: the watcher's moves come in key order,
+ * and violations_newest (first_seen, then the pair descending) takes the
+ * violations a batch opens at one instant each at its end, where SQLite
+ * appends to the last page instead of splitting one in the middle. */
 int sq_violations_move(struct store *s, const struct violation_move *m, size_t n, int64_t now)
 {
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0;) {
-        size_t run = 0;
-        while (run < SQ_VIOLATIONS_MANY && i + run < n && opens_only(&m[i + run]))
+    for (size_t end = n; end > 0 && rc == 0;) {
+        enum move_kind kind = kind_of(&m[end - 1]);
+        size_t run = 1;
+        while (kind != MOVE_OTHER && run < SQ_VIOLATIONS_MANY && run < end &&
+               kind_of(&m[end - 1 - run]) == kind)
             run++;
-        if (run == SQ_VIOLATIONS_MANY) {
-            rc = open_many(SS(s), &m[i], now);
-            i += run;
-        } else {
-            rc = move_one(SS(s), &m[i], now);
-            i++;
+        if (run < SQ_VIOLATIONS_MANY) {
+            rc = move_one(SS(s), &m[end - 1], now);
+            end--;
+            continue;
         }
+        const struct violation_move *first = &m[end - run];
+        rc = kind == MOVE_OPEN      ? open_many(SS(s), first, now)
+             : kind == MOVE_RESOLVE ? resolve_many(SS(s), first, now)
+                                    : update_many(SS(s), first);
+        end -= run;
     }
     return rc;
 }
