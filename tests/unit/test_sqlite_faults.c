@@ -98,6 +98,46 @@ static long count(const char *dir, const char *sql)
     return end != out ? n : -1;
 }
 
+/* Foreign keys are off while migrations run. A migration that rebuilds a
+ * table others refer to (16) has every reference checked before its commit:
+ * a reference left dangling stops it, and nothing is changed. One that does
+ * not (17, an index) leaves references as they were and is not held up by
+ * one that was already dangling. */
+static void a_migration_checks_references_only_after_a_rebuild(void **state)
+{
+    (void)state;
+    char dir[512];
+    struct store *s = tu_store("faults-references", dir);
+    store_close(s);
+    /* A refresh token of a user who is not there, written with foreign keys
+     * off by another client, and the store taken back to schema 16. */
+    assert_int_equal(tu_sh("sqlite3 %s/lockstep.db \"PRAGMA foreign_keys = OFF; "
+                           "INSERT INTO refresh_tokens(jti, user_id, family, issued_at, "
+                           "expires_at) VALUES ('dangling', 999999, 'f', 'x', 'y'); "
+                           "DROP INDEX violations_newest; CREATE INDEX violations_first_seen "
+                           "ON violations(first_seen); DELETE FROM schema_migrations WHERE "
+                           "version = 17\"",
+                           dir),
+                     0);
+    s = tu_store_again(dir);
+    store_close(s);
+    assert_int_equal(tu_sql_int(dir, "SELECT max(version) FROM schema_migrations"), 17);
+    assert_int_equal(tu_sql_int(dir, "SELECT count(*) FROM sqlite_master WHERE name = "
+                                     "'violations_newest'"),
+                     1);
+    /* Back to schema 15: migration 16 rebuilds specializations. */
+    assert_int_equal(tu_sh("sqlite3 %s/lockstep.db \"DELETE FROM schema_migrations WHERE "
+                           "version >= 16\"",
+                           dir),
+                     0);
+    struct store_options o;
+    store_options_default(&o);
+    char err[600];
+    assert_int_not_equal(store_open(tu_url(dir), &o, &s, err, sizeof err), 0);
+    assert_non_null(strstr(err, "migrating broke a reference of table refresh_tokens"));
+    assert_int_equal(tu_sql_int(dir, "SELECT max(version) FROM schema_migrations"), 15);
+}
+
 static void sync_killed_half_way(void **state)
 {
     (void)state;
@@ -173,6 +213,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(locked_database_waits_then_fails),
         cmocka_unit_test(sync_killed_half_way),
+        cmocka_unit_test(a_migration_checks_references_only_after_a_rebuild),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -252,6 +252,7 @@ static int sq_migrate(struct store *s, int *applied)
 {
     struct sqlite_store *ss = SS(s);
     int version = 0, n = 0;
+    bool rebuilt = false;
     *applied = 0;
     int rc = current_version(ss, &version);
     if (rc)
@@ -264,8 +265,9 @@ static int sq_migrate(struct store *s, int *applied)
     if (version == SQLITE_MIGRATION_COUNT)
         return 0;
     /* A migration may rebuild a table others refer to: foreign keys are off
-     * while they run (the pragma is a no-op inside a transaction) and checked
-     * whole before the commit. */
+     * while they run (the pragma is a no-op inside a transaction) and, when
+     * one that ran rebuilds (sqlite_rebuilding_migrations), checked whole
+     * before the commit. */
     rc = sq_exec_sql(ss, "PRAGMA foreign_keys = OFF", "migrate");
     if (rc)
         return rc;
@@ -309,8 +311,10 @@ static int sq_migrate(struct store *s, int *applied)
             break;
         }
         n++;
+        for (size_t r = 0; r < SQLITE_REBUILDING_COUNT; r++)
+            rebuilt = rebuilt || sqlite_rebuilding_migrations[r] == m->version;
     }
-    if (rc == 0 && n > 0)
+    if (rc == 0 && rebuilt)
         rc = foreign_keys_hold(ss);
     if (rc) {
         sq_rollback(s);
@@ -323,10 +327,10 @@ static int sq_migrate(struct store *s, int *applied)
         rc = frc;
     if (rc == 0)
         *applied = n;
-    /* A migration over a large store (an index built, another dropped, the
-     * foreign keys checked) fills the page cache and the sorter: 66 MB at
-     * 10 M pairs, kept by the process after the commit. serve migrates
-     * before it starts and must stay under 100 MB, so it is given back. */
+    /* A migration over a large store (an index built, another dropped)
+     * fills the page cache and the sorter: 66 MB at 10 M pairs, kept by the
+     * process after the commit. serve migrates before it starts and must
+     * stay under 100 MB, so it is given back. */
     if (n > 0) {
         sqlite3_db_release_memory(ss->db);
         malloc_trim(0);
