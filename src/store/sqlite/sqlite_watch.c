@@ -528,17 +528,15 @@ static enum move_kind kind_of(const struct violation_move *m)
     return MOVE_OTHER;
 }
 
-/* SQ_VIOLATIONS_MANY moves that only open, in one statement, m's last
- * first (sq_violations_move). */
-static int open_many(struct sqlite_store *ss, const struct violation_move *m, int64_t now)
+/* SQ_VIOLATIONS_MANY moves that only open, in one statement. */
+static int open_many(struct sqlite_store *ss, const struct violation_move *const *m, int64_t now)
 {
     sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATION_INSERT_MANY);
     if (!st)
         return STORE_ERR;
     for (int j = 0; j < SQ_VIOLATIONS_MANY; j++) {
-        const struct violation_move *mj = &m[SQ_VIOLATIONS_MANY - 1 - j];
-        const struct violation *v = &mj->v;
-        bind_open_at(st, 10 * j, &mj->key, v);
+        const struct violation *v = &m[j]->v;
+        bind_open_at(st, 10 * j, &m[j]->key, v);
         sq_bind_time(st, 10 * j + 8, v->first_seen ? v->first_seen : now);
         sqlite3_bind_int64(st, 10 * j + 9, 0);
         sqlite3_bind_int64(st, 10 * j + 10, 0);
@@ -547,28 +545,29 @@ static int open_many(struct sqlite_store *ss, const struct violation_move *m, in
 }
 
 /* SQ_VIOLATIONS_MANY moves that only resolve, in one statement. */
-static int resolve_many(struct sqlite_store *ss, const struct violation_move *m, int64_t now)
+static int resolve_many(struct sqlite_store *ss, const struct violation_move *const *m,
+                        int64_t now)
 {
     sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATION_RESOLVE_MANY);
     if (!st)
         return STORE_ERR;
     sq_bind_time(st, 1, now);
     for (int j = 0; j < SQ_VIOLATIONS_MANY; j++) {
-        sqlite3_bind_int64(st, 2 * j + 2, m[j].key.user_id);
-        sqlite3_bind_text(st, 2 * j + 3, m[j].key.spec, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2 * j + 2, m[j]->key.user_id);
+        sqlite3_bind_text(st, 2 * j + 3, m[j]->key.spec, -1, SQLITE_STATIC);
     }
     return sq_exec_stmt(ss, st, "resolve violations");
 }
 
 /* SQ_VIOLATIONS_MANY moves that update an open violation in place, in one
  * statement: each must find its violation, as move_one's. */
-static int update_many(struct sqlite_store *ss, const struct violation_move *m)
+static int update_many(struct sqlite_store *ss, const struct violation_move *const *m)
 {
     sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATION_UPDATE_OPEN_MANY);
     if (!st)
         return STORE_ERR;
     for (int j = 0; j < SQ_VIOLATIONS_MANY; j++)
-        bind_open_at(st, 7 * j, &m[j].key, &m[j].v);
+        bind_open_at(st, 7 * j, &m[j]->key, &m[j]->v);
     int rc = sq_exec_stmt(ss, st, "update open violations");
     if (rc == 0 && sqlite3_changes(ss->db) != SQ_VIOLATIONS_MANY)
         rc = store_fail(&ss->base, STORE_ERR,
@@ -619,31 +618,49 @@ static int move_one(struct sqlite_store *ss, const struct violation_move *m, int
     return sq_exec_stmt(ss, st, "open a violation");
 }
 
-/* Runs of SQ_VIOLATIONS_MANY moves of one kind go in one statement, the
- * rest one by one. Last move first: the watcher's moves come in key order,
- * and violations_newest (first_seen, then the pair descending) takes the
+/* The moves of each kind that go many to a statement, gathered
+ * SQ_VIOLATIONS_MANY at a time (the rest, fewer, go one by one). */
+struct move_runs {
+    const struct violation_move *of[MOVE_OTHER][SQ_VIOLATIONS_MANY];
+    int n[MOVE_OTHER];
+};
+
+static int write_run(struct sqlite_store *ss, enum move_kind kind,
+                     const struct violation_move *const *m, int64_t now)
+{
+    return kind == MOVE_OPEN      ? open_many(ss, m, now)
+           : kind == MOVE_RESOLVE ? resolve_many(ss, m, now)
+                                  : update_many(ss, m);
+}
+
+/* Each kind's moves go SQ_VIOLATIONS_MANY to a statement, however the kinds
+ * interleave (a burst over pairs at different levels moves some and resolves
+ * others, pair by pair); what is left of each, and the moves of no kind,
+ * one by one. Last move first: the watcher's moves come in key order, and
+ * violations_newest (first_seen, then the pair descending) takes the
  * violations a batch opens at one instant each at its end, where SQLite
  * appends to the last page instead of splitting one in the middle. */
 int sq_violations_move(struct store *s, const struct violation_move *m, size_t n, int64_t now)
 {
+    struct sqlite_store *ss = SS(s);
+    struct move_runs runs = {0}, *r = &runs;
     int rc = 0;
-    for (size_t end = n; end > 0 && rc == 0;) {
-        enum move_kind kind = kind_of(&m[end - 1]);
-        size_t run = 1;
-        while (kind != MOVE_OTHER && run < SQ_VIOLATIONS_MANY && run < end &&
-               kind_of(&m[end - 1 - run]) == kind)
-            run++;
-        if (run < SQ_VIOLATIONS_MANY) {
-            rc = move_one(SS(s), &m[end - 1], now);
-            end--;
+    for (size_t i = n; i > 0 && rc == 0; i--) {
+        const struct violation_move *mi = &m[i - 1];
+        enum move_kind kind = kind_of(mi);
+        if (kind == MOVE_OTHER) {
+            rc = move_one(ss, mi, now);
             continue;
         }
-        const struct violation_move *first = &m[end - run];
-        rc = kind == MOVE_OPEN      ? open_many(SS(s), first, now)
-             : kind == MOVE_RESOLVE ? resolve_many(SS(s), first, now)
-                                    : update_many(SS(s), first);
-        end -= run;
+        r->of[kind][r->n[kind]++] = mi;
+        if (r->n[kind] == SQ_VIOLATIONS_MANY) {
+            rc = write_run(ss, kind, r->of[kind], now);
+            r->n[kind] = 0;
+        }
     }
+    for (int k = 0; k < MOVE_OTHER && rc == 0; k++)
+        for (int j = 0; j < r->n[k] && rc == 0; j++)
+            rc = move_one(ss, r->of[k][j], now);
     return rc;
 }
 
