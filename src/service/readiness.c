@@ -7,17 +7,22 @@
 #include "util/timeutil.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PROBE_EVERY_US (2 * USEC_PER_SEC)
+#define PROBE_NICE 10
 /* The page check (quick_check) runs at most every DEEP_MIN_US, and no more
  * often than 20 times its own duration (at most ~5 % of one CPU). */
 #define DEEP_MIN_US (6 * USEC_PER_SEC)
 #define DEEP_FACTOR 20
-/* A probe that has not finished for this long makes the store not ready. */
+/* A probe that has neither finished nor gone on for this long makes the
+ * store not ready. */
 #define STALE_US (30 * USEC_PER_SEC)
 
 struct readiness {
@@ -29,6 +34,9 @@ struct readiness {
     pthread_cond_t wake;
     bool stopping;
     atomic_bool cancel; /* set by readiness_stop: a probe under way stops */
+    /* monotonic; when a probe under way last went on (the deep check notes
+     * it as it reads: a slow check is not a stuck one) */
+    atomic_llong progress_at;
     /* The last verdict (under mu). */
     bool ok;
     const char *check;
@@ -57,6 +65,7 @@ static void probe(struct readiness *r, bool deep, bool *ok, const char **check, 
             return;
         }
         r->store->cancel = &r->cancel;
+        r->store->progress_at = &r->progress_at;
     }
     struct store_probe p;
     bool attached = r->app->cfg.domain.attached;
@@ -106,6 +115,7 @@ static void probe(struct readiness *r, bool deep, bool *ok, const char **check, 
 static void run_once(struct readiness *r)
 {
     int64_t t0 = time_mono_us();
+    atomic_store(&r->progress_at, t0);
     bool deep = t0 >= r->next_deep, ok;
     const char *check;
     char reason[sizeof r->reason];
@@ -142,6 +152,11 @@ static void run_once(struct readiness *r)
 static void *probe_thread(void *arg)
 {
     struct readiness *r = arg;
+    /* The deep check reads the whole store (14 s of CPU at 10 M pairs, every
+     * 20 times that): behind the watcher and the requests when the CPUs are
+     * busy. Lowering its own priority needs no privilege; a failure leaves it
+     * as it was. */
+    (void)setpriority(PRIO_PROCESS, (id_t)gettid(), PROBE_NICE);
     pthread_mutex_lock(&r->mu);
     while (!r->stopping) {
         int64_t wake = time_now_us() + PROBE_EVERY_US;
@@ -167,6 +182,7 @@ struct readiness *readiness_start(struct app *app, char *err, size_t errlen)
     }
     r->app = app;
     atomic_init(&r->cancel, false);
+    atomic_init(&r->progress_at, 0);
     r->ok = true; /* so that a first failure is logged */
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->wake, NULL);
@@ -206,7 +222,9 @@ bool readiness_store_ok(struct readiness *r, int *schema_version, const char **c
                         char *reason, size_t len)
 {
     pthread_mutex_lock(&r->mu);
-    int64_t age = time_mono_us() - r->probed_at;
+    /* Stalled: no probe finished, nor went on, for STALE_US. */
+    int64_t last = r->probed_at, going = atomic_load(&r->progress_at);
+    int64_t age = time_mono_us() - (going > last ? going : last);
     bool ok = r->ok;
     *schema_version = r->schema_version;
     *check = r->check;

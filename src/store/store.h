@@ -547,6 +547,9 @@ struct store {
     /* Optional, set by the owner: once it is true, a long read that can stop
      * (SQLite's deep probe, which reads every page) stops with an error. */
     const atomic_bool *cancel;
+    /* Optional, set by the owner: such a read stores the time (time_mono_us)
+     * here as it goes, so that a slow one is told from one that is stuck. */
+    atomic_llong *progress_at;
 };
 
 /* What a refused write of an attached database says (attach.md, rule 2). */

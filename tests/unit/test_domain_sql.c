@@ -4,6 +4,7 @@
 #include "model/domain_map.h"
 #include "store/domain_sql.h"
 #include "testutil.h"
+#include "util/timeutil.h"
 
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -300,7 +301,7 @@ static void an_attached_store_creates_no_domain_table(void **state)
  * (quick_check over every page: minutes at 10 M pairs) stops with an error
  * instead of holding the stop up. SQLite's; PostgreSQL checks its pages as
  * it reads them. */
-static void a_deep_probe_stops_when_its_owner_cancels(void **state)
+static void a_deep_probe_notes_its_progress_and_stops_when_its_owner_cancels(void **state)
 {
     (void)state;
     if (tu_pg())
@@ -316,9 +317,17 @@ static void a_deep_probe_stops_when_its_owner_cancels(void **state)
     atomic_bool cancel;
     atomic_init(&cancel, false);
     s->cancel = &cancel;
+    /* As it reads, it notes that it goes on (a slow check is not a stuck
+     * one: /readyz, docs/operations.md). */
+    atomic_llong progress;
+    atomic_init(&progress, 0);
+    s->progress_at = &progress;
+    int64_t before = time_mono_us();
     struct store_probe p;
     assert_int_equal(s->ops->probe(s, true, &p), 0);
     assert_string_equal(p.read_error, "");
+    assert_true(atomic_load(&progress) >= before);
+    assert_true(atomic_load(&progress) <= time_mono_us());
     atomic_store(&cancel, true);
     assert_int_equal(s->ops->probe(s, true, &p), 0);
     assert_non_null(strstr(p.read_error, "interrupt"));
@@ -333,7 +342,7 @@ int main(void)
         cmocka_unit_test(templates_become_quoted_sql),
         cmocka_unit_test(a_store_reads_domain_tables_through_the_map),
         cmocka_unit_test(an_attached_store_creates_no_domain_table),
-        cmocka_unit_test(a_deep_probe_stops_when_its_owner_cancels),
+        cmocka_unit_test(a_deep_probe_notes_its_progress_and_stops_when_its_owner_cancels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
