@@ -45,6 +45,7 @@ int main(int argc, char **argv)
     struct store_options o;
     store_options_default(&o);
     o.migrate = false;
+    o.secure_delete_fast = true; /* as serve's watcher writes */
     char err[600];
     if (store_open(argv[1], &o, &s, err, sizeof err) != 0) {
         fprintf(stderr, "bench_watch_apply: %s\n", err);
@@ -52,6 +53,7 @@ int main(int argc, char **argv)
     }
     struct store *rd = NULL;
     o.cache_kib = WATCH_READ_CACHE_KIB; /* as serve's watcher reads */
+    o.secure_delete_fast = false;
     if (!serial && store_open(argv[1], &o, &rd, err, sizeof err) != 0) {
         fprintf(stderr, "bench_watch_apply: %s\n", err);
         store_close(s);

@@ -15,17 +15,18 @@ void app_store_options(const struct config *cfg, struct store_options *o)
 int app_store_open(const struct app *app, const char *what, struct store **out, char *err,
                    size_t errlen)
 {
-    return app_store_open_cache(app, what, 0, out, err, errlen);
+    return app_store_open_tuned(app, what, 0, false, out, err, errlen);
 }
 
-int app_store_open_cache(const struct app *app, const char *what, long cache_kib,
-                         struct store **out, char *err, size_t errlen)
+int app_store_open_tuned(const struct app *app, const char *what, long cache_kib,
+                         bool secure_delete_fast, struct store **out, char *err, size_t errlen)
 {
     struct store_options so;
     app_store_options(&app->cfg, &so);
     so.migrate = false;
     if (cache_kib > 0)
         so.cache_kib = cache_kib;
+    so.secure_delete_fast = secure_delete_fast;
     char oerr[400];
     int rc = store_open(app->cfg.db, &so, out, oerr, sizeof oerr);
     if (rc)

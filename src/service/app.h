@@ -50,8 +50,8 @@ void app_store_options(const struct config *cfg, struct store_options *o);
 int app_store_open(const struct app *app, const char *what, struct store **out, char *err,
                    size_t errlen);
 /* The same with a SQLite page cache of cache_kib (store_options.cache_kib;
- * 0: the default). */
-int app_store_open_cache(const struct app *app, const char *what, long cache_kib,
-                         struct store **out, char *err, size_t errlen);
+ * 0: the default) and store_options.secure_delete_fast. */
+int app_store_open_tuned(const struct app *app, const char *what, long cache_kib,
+                         bool secure_delete_fast, struct store **out, char *err, size_t errlen);
 
 #endif

@@ -565,6 +565,11 @@ struct store_options {
                              schema_migrations table is STORE_ERR_NO_STORE and nothing is
                              created. An empty (0-byte) SQLite file is never a store. */
     long cache_kib;       /* SQLite: the connection's page cache (STORE_CACHE_KIB) */
+    bool secure_delete_fast; /* SQLite: PRAGMA secure_delete = FAST (deleted rows zeroed in
+                                the pages written anyway; a page freed whole kept as it is)
+                                instead of the library's setting (Debian's: every freed
+                                page overwritten). Only for a connection that deletes
+                                nothing personal: the watcher's (change rows) */
     long parallel_scan_min_bytes; /* SQLite: full scans of a database file at least this
                                      large use several threads (default 8 MiB; 0 always,
                                      -1 never) */

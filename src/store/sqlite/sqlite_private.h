@@ -164,6 +164,7 @@ struct sqlite_store {
     struct stage stage;        /* what the next check_record writes */
     long parallel_min_bytes;   /* threaded full scans above this file size; -1 never */
     long cache_kib;            /* PRAGMA cache_size of the connection, KiB */
+    bool secure_delete_fast;   /* PRAGMA secure_delete = FAST (store_options) */
     sqlite3 *scan_db[2];       /* threaded full scans: read progress, licenses */
     sqlite3 *lock_db;          /* holds the write lock while a scan's snapshots start */
     int watch_fd;              /* "<db>-watch", flocked by watch_lock; -1: not open */

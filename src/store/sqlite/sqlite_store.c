@@ -409,6 +409,7 @@ static struct sqlite_store *store_new(const char *path, const struct store_optio
     ss->busy_timeout_ms = o->busy_timeout_ms;
     ss->parallel_min_bytes = o->parallel_scan_min_bytes;
     ss->cache_kib = o->cache_kib > 0 ? o->cache_kib : STORE_CACHE_KIB;
+    ss->secure_delete_fast = o->secure_delete_fast;
     snprintf(ss->path, sizeof ss->path, "%s", path);
     return ss;
 }
@@ -507,8 +508,9 @@ static int set_pragmas(struct sqlite_store *ss, const char *path, char *err, siz
             return (rc & 0xff) == SQLITE_BUSY ? STORE_ERR_BUSY : STORE_ERR;
         }
     }
-    char cache[64];
-    snprintf(cache, sizeof cache, "PRAGMA cache_size = -%ld", ss->cache_kib);
+    char cache[96];
+    snprintf(cache, sizeof cache, "PRAGMA cache_size = -%ld;%s", ss->cache_kib,
+             ss->secure_delete_fast ? " PRAGMA secure_delete = FAST;" : "");
     int rc = sqlite3_exec(ss->db, cache, NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "cannot open database %s: %s", path, sqlite3_errstr(rc));
