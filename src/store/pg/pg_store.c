@@ -325,6 +325,11 @@ static int pg_migrate(struct store *s, int *applied)
     rc = pg_command(ps, "BEGIN", "migrate");
     if (rc == 0)
         rc = pg_command(ps, "SELECT pg_advisory_xact_lock(7283940050)", "migrate");
+    /* The server's notices (an IF NOT EXISTS that found the table, an IF
+     * EXISTS that found nothing) are not the operator's business: libpq would
+     * print each on stderr. */
+    if (rc == 0)
+        rc = pg_command(ps, "SET LOCAL client_min_messages = warning", "migrate");
     if (rc == 0)
         rc = pg_command(ps,
                      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY "
