@@ -346,14 +346,17 @@ static int key_cmp(const struct pair_key *a, const struct pair_key *b)
 
 /* Whether keys (in key order) are read faster as ranges of users than by a
  * seek per key: at least RANGE_MIN_KEYS, over a span of user ids at most
- * RANGE_SPAN_PER_USER times the users they name. A burst over a cohort
+ * RANGE_SPAN_PER_USER times the users they name, and at most
+ * RANGE_ROWS_PER_KEY rows per key in that span should every user there have
+ * a pair of every one of the n_specs specializations. A burst over a cohort
  * (bench/watch.sh: 200,000 consecutive users) reads each side as one index
- * range; keys spread over the whole table keep the seeks, so a range never
- * reads more than a few times the rows asked for. */
+ * range; keys spread over the whole table, or a few pairs of users who have
+ * many, keep the seeks. A row stepped over costs a fraction of a seek. */
 #define RANGE_MIN_KEYS 64
 #define RANGE_SPAN_PER_USER 2
+#define RANGE_ROWS_PER_KEY 8
 
-static bool keys_dense(const struct pair_key *keys, size_t n)
+static bool keys_dense(const struct pair_key *keys, size_t n, size_t n_specs)
 {
     if (n < RANGE_MIN_KEYS)
         return false;
@@ -361,7 +364,8 @@ static bool keys_dense(const struct pair_key *keys, size_t n)
     for (size_t i = 1; i < n; i++)
         users += keys[i].user_id != keys[i - 1].user_id;
     uint64_t span = (uint64_t)keys[n - 1].user_id - (uint64_t)keys[0].user_id + 1;
-    return span / RANGE_SPAN_PER_USER <= users;
+    uint64_t specs = n_specs > 0 ? n_specs : 1;
+    return span / RANGE_SPAN_PER_USER <= users && span <= (uint64_t)RANGE_ROWS_PER_KEY * n / specs;
 }
 
 /* A key and where it is in the caller's array. */
@@ -418,7 +422,7 @@ int sq_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_p
     if (rc == 0 && order && !(held = malloc(n * sizeof *held)))
         rc = store_fail(s, STORE_ERR_NOMEM, "out of memory reading pairs");
     int64_t lo = 1, hi = 0; /* a range: lo <= hi */
-    if (rc == 0 && !order && keys_dense(keys, n)) {
+    if (rc == 0 && !order && keys_dense(keys, n, n_specs)) {
         lo = keys[0].user_id;
         hi = keys[n - 1].user_id;
     } else if (rc == 0) {
