@@ -604,6 +604,15 @@ struct watcher {
     bool failing;      /* the last round failed (logged once until it recovers) */
 };
 
+/* The watcher's connections closed (opened again on the next round). */
+static void close_connections(struct watcher *w)
+{
+    store_close(w->st);
+    store_close(w->rd);
+    store_close(w->ck);
+    w->st = w->rd = w->ck = NULL;
+}
+
 static void day_line(const struct watcher *w, enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -630,10 +639,7 @@ static void round_failed(struct watcher *w, const char *err)
         day_line(w, LOG_ERROR, "%s; the watcher retries every second (the pending changes wait in the store)",
                  err);
     w->failing = true;
-    store_close(w->st);
-    store_close(w->rd);
-    store_close(w->ck);
-    w->st = w->rd = w->ck = NULL;
+    close_connections(w);
     sleep_ms(1000);
 }
 
@@ -758,10 +764,7 @@ static void *watcher_main(void *arg)
     struct watcher *w = arg;
     while (!atomic_load(&w->stop))
         round_once(w);
-    store_close(w->st);
-    store_close(w->rd);
-    store_close(w->ck);
-    w->st = w->rd = w->ck = NULL;
+    close_connections(w);
     return NULL;
 }
 

@@ -252,6 +252,11 @@ static int foreign_keys_hold(struct sqlite_store *ss)
     return rc == SQLITE_DONE ? 0 : sq_fail(ss, rc, "check foreign keys after migrating");
 }
 
+/* The connection's settings while migrations run, and back to set_pragmas'
+ * after (sq_migrate says why). */
+#define MIGRATE_BEFORE "PRAGMA foreign_keys = OFF; PRAGMA temp_store = FILE"
+#define MIGRATE_AFTER "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY"
+
 static int sq_migrate(struct store *s, int *applied)
 {
     struct sqlite_store *ss = SS(s);
@@ -276,12 +281,12 @@ static int sq_migrate(struct store *s, int *applied)
      * 30,000 pages at 10 M pairs) journals each one, and with the
      * connection's temp_store = MEMORY and Debian's secure_delete that held
      * 120 MB in memory. */
-    rc = sq_exec_sql(ss, "PRAGMA foreign_keys = OFF; PRAGMA temp_store = FILE", "migrate");
+    rc = sq_exec_sql(ss, MIGRATE_BEFORE, "migrate");
     if (rc)
         return rc;
     rc = sq_begin(s, STORE_TXN_WRITE);
     if (rc) {
-        sq_exec_sql(ss, "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY", "migrate");
+        sq_exec_sql(ss, MIGRATE_AFTER, "migrate");
         return rc;
     }
     rc = sq_exec_sql(ss,
@@ -326,11 +331,11 @@ static int sq_migrate(struct store *s, int *applied)
         rc = foreign_keys_hold(ss);
     if (rc) {
         sq_rollback(s);
-        sq_exec_sql(ss, "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY", "migrate");
+        sq_exec_sql(ss, MIGRATE_AFTER, "migrate");
         return rc;
     }
     rc = sq_commit(s);
-    int frc = sq_exec_sql(ss, "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY", "migrate");
+    int frc = sq_exec_sql(ss, MIGRATE_AFTER, "migrate");
     if (rc == 0)
         rc = frc;
     if (rc == 0)
