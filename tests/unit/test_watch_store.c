@@ -70,6 +70,25 @@ static void set_progress_level(struct store *s, int64_t user, const char *spec, 
     assert_int_equal(s->ops->progress_update(s, &p), 0);
 }
 
+/* The license's level (and its highest, when that is lower). */
+static void set_license_level(struct store *s, int64_t user, const char *spec, int level)
+{
+    struct license l;
+    assert_int_equal(s->ops->license_get(s, user, spec, true, &l), 0);
+    l.current_level = level;
+    if (l.max_achieved_level < level)
+        l.max_achieved_level = level;
+    assert_int_equal(s->ops->license_update(s, &l), 0);
+}
+
+/* A student tagged "<prefix>-<i>". */
+static int64_t student(struct store *s, const char *prefix, int i)
+{
+    char tag[32];
+    snprintf(tag, sizeof tag, "%s-%d", prefix, i);
+    return tu_user(s, tag, "student");
+}
+
 static void triggers_capture_inserts_level_changes_moves_and_deletes(void **state)
 {
     (void)state;
@@ -668,16 +687,32 @@ static void a_new_specialization_requests_a_full_sweep(void **state)
     store_close(s);
 }
 
-/* Apply every pending change row through the watcher's batch. */
-static void apply_all(struct store *s)
+/* One batch of what is pending, applied as a scheduled run does. */
+static struct watch_batch apply_one(struct store *s)
 {
     struct watch_batch b;
     char err[600];
-    do {
-        assert_int_equal(watch_apply_batch(s, "progress_to_license", WATCH_BATCH_ROWS, NULL, &b,
-                                           err, sizeof err),
-                         0);
-    } while (b.changes > 0);
+    assert_int_equal(
+        watch_apply_batch(s, "progress_to_license", WATCH_BATCH_ROWS, NULL, &b, err, sizeof err),
+        0);
+    return b;
+}
+
+/* Apply every pending change row through the watcher's batch. */
+static void apply_all(struct store *s)
+{
+    while (apply_one(s).changes > 0)
+        ;
+}
+
+/* A dry-run full check of the store, as the watcher's state should equal. */
+static void dry_check(struct store *s, struct check_outcome *out)
+{
+    struct check_options o = {.dry_run = true, .trigger = "manual",
+                              .direction = "progress_to_license", .healthy_threshold = 99.0,
+                              .degraded_threshold = 95.0};
+    char err[600];
+    assert_int_equal(check_execute(s, &o, out, err, sizeof err), 0);
 }
 
 /* A violation the watcher opens carries its user's email, whichever way the
@@ -762,9 +797,7 @@ static void a_drain_reading_ahead_applies_every_change_once(void **state)
     enum { USERS = 60, MOVES = 300 };
     int64_t users[USERS];
     for (int i = 0; i < USERS; i++) {
-        char tag[32];
-        snprintf(tag, sizeof tag, "drain-%d", i);
-        users[i] = tu_user(s, tag, "student");
+        users[i] = student(s, "drain", i);
         tu_pair(s, users[i], "PLAYER", 2, 2);
         tu_pair(s, users[i], "COACH", 1, i % 3 ? 1 : 0);
     }
@@ -790,11 +823,8 @@ static void a_drain_reading_ahead_applies_every_change_once(void **state)
     /* The first batch was full: the second was read while it was written. */
     assert_true(tally.ahead >= 1);
 
-    struct check_options o = {.dry_run = true, .trigger = "manual",
-                              .direction = "progress_to_license", .healthy_threshold = 99.0,
-                              .degraded_threshold = 95.0};
     struct check_outcome out;
-    assert_int_equal(check_execute(s, &o, &out, err, sizeof err), 0);
+    dry_check(s, &out);
     struct watch_state w = state_of(s);
     assert_int_equal(w.pairs, out.run.total_checked);
     assert_int_equal(w.pairs, 2 * USERS);
@@ -829,50 +859,36 @@ static void batches_read_as_ranges_or_seeks_skip_the_pairs_not_in_them(void **st
     enum { USERS = 200 };
     int64_t users[USERS];
     for (int i = 0; i < USERS; i++) {
-        char tag[32];
-        snprintf(tag, sizeof tag, "range-%d", i);
-        users[i] = tu_user(s, tag, "student");
+        users[i] = student(s, "range", i);
         tu_pair(s, users[i], "PLAYER", 2, 2);
         tu_pair(s, users[i], "COACH", i % 4 == 0 ? 3 : 1, 1); /* a quarter drift */
     }
     apply_all(s);
     assert_int_equal(state_of(s).violations, 50);
-    char err[600];
     struct watch_batch b;
     /* Close together: the even users below 160 (80 pairs over 159 ids). */
     assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
     for (int i = 0; i < 160; i += 2)
         set_progress_level(s, users[i], "PLAYER", 3, i);
     assert_int_equal(s->ops->commit(s), 0);
-    assert_int_equal(watch_apply_batch(s, "progress_to_license", WATCH_BATCH_ROWS, NULL, &b, err,
-                                       sizeof err),
-                     0);
+    b = apply_one(s);
     assert_int_equal(b.pairs, 80);
     assert_int_equal(b.opened, 80);
     assert_int_equal(b.resolved, 0);
     /* Spread wide: every third user's license to 3 (67 pairs over 199 ids):
      * 26 of them had progress 3 (resolved), 41 progress 2 (opened). */
     assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
-    for (int i = 1; i < USERS; i += 3) {
-        struct license l;
-        assert_int_equal(s->ops->license_get(s, users[i], "PLAYER", true, &l), 0);
-        l.current_level = l.max_achieved_level = 3;
-        assert_int_equal(s->ops->license_update(s, &l), 0);
-    }
+    for (int i = 1; i < USERS; i += 3)
+        set_license_level(s, users[i], "PLAYER", 3);
     assert_int_equal(s->ops->commit(s), 0);
-    assert_int_equal(watch_apply_batch(s, "progress_to_license", WATCH_BATCH_ROWS, NULL, &b, err,
-                                       sizeof err),
-                     0);
+    b = apply_one(s);
     assert_int_equal(b.pairs, 67);
     assert_int_equal(b.opened, 41);
     assert_int_equal(b.resolved, 26);
     assert_int_equal(pending(s, 0).n, 0);
 
-    struct check_options o = {.dry_run = true, .trigger = "manual",
-                              .direction = "progress_to_license", .healthy_threshold = 99.0,
-                              .degraded_threshold = 95.0};
     struct check_outcome out;
-    assert_int_equal(check_execute(s, &o, &out, err, sizeof err), 0);
+    dry_check(s, &out);
     assert_int_equal(out.run.inconsistent, 50 + 80 - 26 + 41);
     assert_int_equal(state_of(s).violations, out.run.inconsistent);
     assert_int_equal(out.run.divergences, 0);
@@ -899,9 +915,7 @@ static void updates_and_resolves_pair_by_pair_move_each_pair_once(void **state)
     enum { USERS = 100 };
     int64_t users[USERS];
     for (int i = 0; i < USERS; i++) {
-        char tag[32];
-        snprintf(tag, sizeof tag, "runs-%d", i);
-        users[i] = tu_user(s, tag, "student");
+        users[i] = student(s, "runs", i);
         tu_pair(s, users[i], "PLAYER", 3, 2);
     }
     apply_all(s);
@@ -911,18 +925,10 @@ static void updates_and_resolves_pair_by_pair_move_each_pair_once(void **state)
      * place) and the odd ones are repaired (license 3: resolved); 80-99 stay
      * as they are. */
     assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
-    for (int i = 0; i < 80; i++) {
-        struct license l;
-        assert_int_equal(s->ops->license_get(s, users[i], "PLAYER", true, &l), 0);
-        l.current_level = i % 2 ? 3 : i % 4 ? 4 : 1;
-        assert_int_equal(s->ops->license_update(s, &l), 0);
-    }
+    for (int i = 0; i < 80; i++)
+        set_license_level(s, users[i], "PLAYER", i % 2 ? 3 : i % 4 ? 4 : 1);
     assert_int_equal(s->ops->commit(s), 0);
-    struct watch_batch b;
-    char err[600];
-    assert_int_equal(watch_apply_batch(s, "progress_to_license", WATCH_BATCH_ROWS, NULL, &b, err,
-                                       sizeof err),
-                     0);
+    struct watch_batch b = apply_one(s);
     assert_int_equal(b.pairs, 80);
     assert_int_equal(b.opened, 0);
     assert_int_equal(b.resolved, 40);
@@ -959,9 +965,7 @@ static void a_batch_of_many_pairs_moves_each_once(void **state)
     enum { USERS = 150 };
     int64_t users[USERS];
     for (int i = 0; i < USERS; i++) {
-        char tag[32];
-        snprintf(tag, sizeof tag, "many-%d", i);
-        users[i] = tu_user(s, tag, "student");
+        users[i] = student(s, "many", i);
         /* Every fifth of the last 50 already drifts (an open violation). */
         tu_pair(s, users[i], "PLAYER", i >= 100 && i % 5 == 0 ? 4 : 2, 2);
         if (i < 40)
@@ -979,11 +983,7 @@ static void a_batch_of_many_pairs_moves_each_once(void **state)
             set_progress_level(s, users[i], "COACH", 2, i);
     }
     assert_int_equal(s->ops->commit(s), 0);
-    struct watch_batch b;
-    char err[600];
-    assert_int_equal(watch_apply_batch(s, "progress_to_license", WATCH_BATCH_ROWS, NULL, &b, err,
-                                       sizeof err),
-                     0);
+    struct watch_batch b = apply_one(s);
     assert_int_equal(b.pairs, 182);
     assert_int_equal(b.opened, 172);
     assert_int_equal(b.resolved, 2);
