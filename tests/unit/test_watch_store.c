@@ -176,6 +176,79 @@ static void watch_changes_returns_every_change_of_the_users_it_takes(void **stat
     store_close(s);
 }
 
+/* Rows of a batch counted: in id order, by user. */
+struct row_tally {
+    int n, odd;         /* rows; rows of the users whose index is odd */
+    int of[2];          /* rows of users[0] and users[2] */
+    int64_t last_id;
+    bool in_order;
+    const int64_t *users;
+};
+
+static int tally_row(void *ctx, const struct pair_change *c)
+{
+    struct row_tally *t = ctx;
+    t->in_order = t->in_order && c->id > t->last_id;
+    t->last_id = c->id;
+    t->n++;
+    t->odd += (c->user_id - t->users[0]) % 2 != 0;
+    t->of[0] += c->user_id == t->users[0];
+    t->of[1] += c->user_id == t->users[2];
+    return 0;
+}
+
+static struct row_tally tally(struct store *s, const int64_t *users, int64_t max_rows)
+{
+    struct row_tally t = {.in_order = true, .last_id = INT64_MIN, .users = users};
+    assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
+    assert_int_equal(s->ops->watch_changes(s, max_rows, INT64_MIN, tally_row, &t), 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    return t;
+}
+
+/* The first rows of a batch over users close together: their users' other
+ * rows come (SQLite reads them as one range of users), those of the users
+ * in between do not, however many they have. */
+static void the_other_rows_of_users_close_together_are_theirs_alone(void **state)
+{
+    (void)state;
+    struct store *s = tu_store("watch-other-range", NULL);
+    enum { USERS = 200 };
+    int64_t users[USERS];
+    for (int i = 0; i < USERS; i++)
+        users[i] = student(s, "other", i);
+    for (int i = 1; i < USERS; i++)
+        assert_int_equal(users[i], users[i - 1] + 1); /* consecutive ids */
+    /* The first 100 rows: the even users'; then the odd users', then two
+     * more of users 0 and 2. */
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    for (int i = 0; i < USERS; i += 2)
+        tu_pair(s, users[i], "PLAYER", 2, 0);
+    for (int i = 1; i < USERS; i += 2)
+        tu_pair(s, users[i], "PLAYER", 2, 0);
+    tu_pair(s, users[0], "COACH", 1, 0);
+    tu_pair(s, users[2], "COACH", 1, 0);
+    assert_int_equal(s->ops->commit(s), 0);
+    struct row_tally t = tally(s, users, 100);
+    assert_int_equal(t.n, 102);
+    assert_int_equal(t.odd, 0);
+    assert_int_equal(t.of[0], 2);
+    assert_int_equal(t.of[1], 2);
+    assert_true(t.in_order);
+    /* User 1, between them, with 600 rows of its own: read user by user
+     * instead (the range would step over them), the same rows. */
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    for (int i = 1; i <= 600; i++)
+        set_progress_level(s, users[1], "PLAYER", 2 + i % 2, i);
+    assert_int_equal(s->ops->commit(s), 0);
+    t = tally(s, users, 100);
+    assert_int_equal(t.n, 102);
+    assert_int_equal(t.odd, 0);
+    assert_int_equal(t.of[0], 2);
+    assert_true(t.in_order);
+    store_close(s);
+}
+
 struct pairs {
     int n;
     struct pair_levels p[8];
@@ -1226,6 +1299,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(triggers_capture_inserts_level_changes_moves_and_deletes),
         cmocka_unit_test(watch_changes_returns_every_change_of_the_users_it_takes),
+        cmocka_unit_test(the_other_rows_of_users_close_together_are_theirs_alone),
         cmocka_unit_test(pairs_get_reads_each_key_in_order_with_its_open_violation),
         cmocka_unit_test(pairs_get_agrees_with_the_pair_scan),
         cmocka_unit_test(violation_set_opens_keeps_moves_and_resolves),

@@ -2,6 +2,7 @@
  * tokens and the audit log. */
 #include "store/columns.h"
 #include "store/sqlite/sqlite_private.h"
+#include "util/array.h"
 #include "util/timeutil.h"
 
 #include <sqlite3.h>
@@ -166,27 +167,48 @@ int sq_user_email(struct store *s, int64_t id, char *out, char *name)
     return 0;
 }
 
+/* Each row `st` answers to cb, but for users not in ids[n] when only. */
+static int emails_of(struct sqlite_store *ss, sqlite3_stmt *st, const int64_t *ids, size_t n,
+                     bool only, store_email_cb cb, void *ctx)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (only && !bsearch(&id, ids, n, sizeof *ids, array_cmp_i64))
+            continue;
+        const char *email = (const char *)sqlite3_column_text(st, 1);
+        int stop = cb(ctx, id, email ? email : "");
+        if (stop) {
+            sqlite3_reset(st);
+            return stop;
+        }
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : sq_fail(ss, rc, "user emails");
+}
+
+/* Users close together as one range of the table (the users between them
+ * stepped over), others SQ_EMAILS_MANY to a statement. */
 int sq_user_emails(struct store *s, const int64_t *ids, size_t n, store_email_cb cb, void *ctx)
 {
     struct sqlite_store *ss = SS(s);
+    if (n && sq_ids_dense(n, ids[0], ids[n - 1])) {
+        sqlite3_stmt *st = sq_stmt(ss, ST_USER_EMAILS_RANGE);
+        if (!st)
+            return STORE_ERR;
+        sqlite3_bind_int64(st, 1, ids[0]);
+        sqlite3_bind_int64(st, 2, ids[n - 1]);
+        return emails_of(ss, st, ids, n, true, cb, ctx);
+    }
     for (size_t i = 0; i < n; i += SQ_EMAILS_MANY) {
         sqlite3_stmt *st = sq_stmt(ss, ST_USER_EMAILS_MANY);
         if (!st)
             return STORE_ERR;
         for (size_t j = 0; j < SQ_EMAILS_MANY && i + j < n; j++) /* the rest stay NULL */
             sqlite3_bind_int64(st, (int)j + 1, ids[i + j]);
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            const char *email = (const char *)sqlite3_column_text(st, 1);
-            int stop = cb(ctx, sqlite3_column_int64(st, 0), email ? email : "");
-            if (stop) {
-                sqlite3_reset(st);
-                return stop;
-            }
-        }
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            return sq_fail(ss, rc, "user emails");
+        int rc = emails_of(ss, st, ids, n, false, cb, ctx);
+        if (rc)
+            return rc;
     }
     return 0;
 }

@@ -24,6 +24,7 @@ enum stmt_id {
     ST_USER_COUNT,
     ST_USER_EMAIL,
     ST_USER_EMAILS_MANY,
+    ST_USER_EMAILS_RANGE,
     ST_SPEC_INSERT,
     ST_SPEC_GET,
     ST_SPEC_LIST,
@@ -110,6 +111,7 @@ enum stmt_id {
     ST_WATCH_PENDING,
     ST_WATCH_CHANGES,
     ST_WATCH_CHANGES_OF_MANY,
+    ST_WATCH_CHANGES_OF_RANGE,
     ST_VIOLATION_RESOLVE_OTHER,
     ST_USER_ROWS,
     ST_WATCH_DELETE,
@@ -191,6 +193,15 @@ int sq_fail(struct sqlite_store *ss, int rc, const char *what);
 #define SQ_VIOLATIONS_MANY 32
 #define SQ_EMAILS_MANY 64
 #define SQ_CHANGE_USERS_MANY 64
+
+/* Whether n ascending user ids from lo to hi are read faster as one range of
+ * the table than by a seek each: at least SQ_RANGE_MIN of them, over a span at
+ * most SQ_RANGE_SPAN_PER_ID times their number (a burst over a cohort of
+ * consecutive users; sqlite_watch.c). A row stepped over costs a fraction of
+ * a seek. */
+#define SQ_RANGE_MIN 64
+#define SQ_RANGE_SPAN_PER_ID 2
+bool sq_ids_dense(size_t n, int64_t lo, int64_t hi);
 
 /* Transactions (sqlite_store.c): the store_ops begin, commit and rollback;
  * sq_rollback keeps the store's error message of the failure that led to it. */

@@ -62,6 +62,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_USER_EMAIL] = STMT_USER_EMAIL,
     [ST_USER_EMAILS_MANY] = "SELECT {users_id}, {users_email} FROM {users_table} "
                             "WHERE {users_id} IN (" TIMES64("?") ")",
+    /* The same for users close together (sq_ids_dense): the users ?1 to ?2. */
+    [ST_USER_EMAILS_RANGE] = "SELECT {users_id}, {users_email} FROM {users_table} "
+                             "WHERE {users_id} BETWEEN ?1 AND ?2",
     [ST_SPEC_INSERT] = STMT_SPEC_INSERT,
     [ST_SPEC_GET] = STMT_SPEC_GET,
     [ST_SPEC_LIST] = STMT_SPEC_LIST,
@@ -117,6 +120,13 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_WATCH_CHANGES_OF_MANY] =
         "SELECT id, user_id, specialization, delta, changed_at FROM pair_changes WHERE user_id "
         "IN (" TIMES64("?") ") AND (id > ?65 OR id <= ?66) ORDER BY id",
+    /* The same for users close together (sq_ids_dense): every row of the
+     * users ?1 to ?2 (those of users not in the batch are dropped as read),
+     * at most ?5 of them. */
+    [ST_WATCH_CHANGES_OF_RANGE] =
+        "SELECT id, user_id, specialization, delta, changed_at FROM pair_changes "
+        "INDEXED BY pair_changes_user WHERE user_id BETWEEN ?1 AND ?2 AND (id > ?3 OR id <= ?4) "
+        "LIMIT ?5",
     [ST_VIOLATION_RESOLVE_OTHER] = STMT_VIOLATION_RESOLVE_OTHER,
     [ST_USER_ROWS] = STMT_USER_ROWS,
     [ST_WATCH_DELETE] = "DELETE FROM pair_changes WHERE id BETWEEN ?1 AND ?2",

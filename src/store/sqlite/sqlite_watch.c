@@ -62,18 +62,25 @@ struct change_rows {
     size_t n, cap;
 };
 
-/* Every row `st` answers appended to out. */
-static int read_changes(struct sqlite_store *ss, sqlite3_stmt *st, struct change_rows *out)
+/* Every row `st` answers appended to out, but for the rows of users not in
+ * only[n_only] (ascending) when only is set; *stepped counts every row. */
+static int read_changes(struct sqlite_store *ss, sqlite3_stmt *st, struct change_rows *out,
+                        const int64_t *only, size_t n_only, int64_t *stepped)
 {
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t user = sqlite3_column_int64(st, 1);
+        if (stepped)
+            (*stepped)++;
+        if (only && !bsearch(&user, only, n_only, sizeof *only, array_cmp_i64))
+            continue;
         if (ARRAY_RESERVE(out->v, out->n, out->cap, 1024) != 0) {
             sqlite3_reset(st);
             return store_fail(&ss->base, STORE_ERR_NOMEM, "out of memory reading changes");
         }
         struct pair_change *c = &out->v[out->n];
         c->id = sqlite3_column_int64(st, 0);
-        c->user_id = sqlite3_column_int64(st, 1);
+        c->user_id = user;
         const char *spec = (const char *)sqlite3_column_text(st, 2);
         if (store_spec_copy(&ss->base, c->spec, spec ? spec : "",
                             (size_t)sqlite3_column_bytes(st, 2),
@@ -87,6 +94,42 @@ static int read_changes(struct sqlite_store *ss, sqlite3_stmt *st, struct change
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : sq_fail(ss, rc, "read pending changes");
+}
+
+bool sq_ids_dense(size_t n, int64_t lo, int64_t hi)
+{
+    return n >= SQ_RANGE_MIN && lo <= hi &&
+           ((uint64_t)hi - (uint64_t)lo + 1) / SQ_RANGE_SPAN_PER_ID <= n;
+}
+
+/* The other rows of the users[n] (ascending) of a batch whose first rows
+ * are after_id to last, read as one range of the user index: the rows of
+ * users in that range who are not in the batch are stepped over, and at
+ * most RANGE_OTHER_ROWS times the first rows of them. *done false: there
+ * were more, out is as it was, and the rows are read user by user. */
+#define RANGE_OTHER_ROWS 4
+
+static int other_rows_range(struct sqlite_store *ss, const int64_t *users, size_t n,
+                            size_t n_first, int64_t last, int64_t after_id,
+                            struct change_rows *out, bool *done)
+{
+    *done = false;
+    sqlite3_stmt *st = sq_stmt(ss, ST_WATCH_CHANGES_OF_RANGE);
+    if (!st)
+        return STORE_ERR;
+    int64_t limit = RANGE_OTHER_ROWS * (int64_t)n_first + SQ_RANGE_MIN, stepped = 0;
+    sqlite3_bind_int64(st, 1, users[0]);
+    sqlite3_bind_int64(st, 2, users[n - 1]);
+    sqlite3_bind_int64(st, 3, last);
+    sqlite3_bind_int64(st, 4, after_id);
+    sqlite3_bind_int64(st, 5, limit);
+    size_t had = out->n;
+    int rc = read_changes(ss, st, out, users, n, &stepped);
+    if (rc == 0 && stepped < limit)
+        *done = true;
+    else
+        out->n = had;
+    return rc;
 }
 
 static int cmp_change_id(const void *a, const void *b)
@@ -108,7 +151,7 @@ int sq_watch_changes(struct store *s, int64_t max_rows, int64_t after_id, store_
         return STORE_ERR;
     sqlite3_bind_int64(st, 1, max_rows > 0 ? max_rows : -1);
     sqlite3_bind_int64(st, 2, after_id);
-    int rc = read_changes(ss, st, &first);
+    int rc = read_changes(ss, st, &first, NULL, 0, NULL);
     size_t n_users = 0;
     if (rc == 0 && first.n && !(users = malloc(first.n * sizeof *users)))
         rc = store_fail(s, STORE_ERR_NOMEM, "out of memory reading changes");
@@ -123,7 +166,10 @@ int sq_watch_changes(struct store *s, int64_t max_rows, int64_t after_id, store_
     int64_t last = first.n ? first.v[first.n - 1].id : after_id;
     if (max_rows <= 0 && after_id == INT64_MIN)
         n_users = 0; /* the first rows are every row: no other */
-    for (size_t i = 0; rc == 0 && i < n_users; i += SQ_CHANGE_USERS_MANY) {
+    bool ranged = false;
+    if (rc == 0 && n_users && sq_ids_dense(n_users, users[0], users[n_users - 1]))
+        rc = other_rows_range(ss, users, n_users, first.n, last, after_id, &other, &ranged);
+    for (size_t i = 0; rc == 0 && !ranged && i < n_users; i += SQ_CHANGE_USERS_MANY) {
         if (!(st = sq_stmt(ss, ST_WATCH_CHANGES_OF_MANY))) {
             rc = STORE_ERR;
             break;
@@ -132,7 +178,7 @@ int sq_watch_changes(struct store *s, int64_t max_rows, int64_t after_id, store_
             sqlite3_bind_int64(st, (int)j + 1, users[i + j]); /* the rest stay NULL */
         sqlite3_bind_int64(st, SQ_CHANGE_USERS_MANY + 1, last);
         sqlite3_bind_int64(st, SQ_CHANGE_USERS_MANY + 2, after_id);
-        rc = read_changes(ss, st, &other);
+        rc = read_changes(ss, st, &other, NULL, 0, NULL);
     }
     if (rc == 0 && other.n > 1)
         qsort(other.v, other.n, sizeof *other.v, cmp_change_id);
