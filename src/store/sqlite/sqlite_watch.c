@@ -391,27 +391,26 @@ static int key_cmp(const struct pair_key *a, const struct pair_key *b)
 }
 
 /* Whether keys (in key order) are read faster as ranges of users than by a
- * seek per key: at least RANGE_MIN_KEYS, over a span of user ids at most
- * RANGE_SPAN_PER_USER times the users they name, and at most
- * RANGE_ROWS_PER_KEY rows per key in that span should every user there have
+ * seek per key: at least SQ_RANGE_MIN, the users they name close together
+ * (sq_ids_dense but for the minimum, which counts keys), and at most
+ * RANGE_ROWS_PER_KEY rows per key in their span should every user there have
  * a pair of every one of the n_specs specializations. A burst over a cohort
  * (bench/watch.sh: 200,000 consecutive users) reads each side as one index
  * range; keys spread over the whole table, or a few pairs of users who have
- * many, keep the seeks. A row stepped over costs a fraction of a seek. */
-#define RANGE_MIN_KEYS 64
-#define RANGE_SPAN_PER_USER 2
+ * many, keep the seeks. */
 #define RANGE_ROWS_PER_KEY 8
 
 static bool keys_dense(const struct pair_key *keys, size_t n, size_t n_specs)
 {
-    if (n < RANGE_MIN_KEYS)
+    if (n < SQ_RANGE_MIN)
         return false;
     size_t users = 1;
     for (size_t i = 1; i < n; i++)
         users += keys[i].user_id != keys[i - 1].user_id;
     uint64_t span = (uint64_t)keys[n - 1].user_id - (uint64_t)keys[0].user_id + 1;
     uint64_t specs = n_specs > 0 ? n_specs : 1;
-    return span / RANGE_SPAN_PER_USER <= users && span <= (uint64_t)RANGE_ROWS_PER_KEY * n / specs;
+    return span / SQ_RANGE_SPAN_PER_ID <= users &&
+           span <= (uint64_t)RANGE_ROWS_PER_KEY * n / specs;
 }
 
 /* A key and where it is in the caller's array. */
