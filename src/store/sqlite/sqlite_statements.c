@@ -136,12 +136,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_WATCH_KEY_INSERT] = "INSERT OR IGNORE INTO temp.lockstep_watch_keys(ku, ks) VALUES (?1, ?2)",
     [ST_WATCH_KEY_INSERT_MANY] = "INSERT OR IGNORE INTO temp.lockstep_watch_keys(ku, ks) VALUES "
                                  TIMES64("(?, ?)"),
-    /* SQ_VIOLATIONS_MANY rows of ST_VIOLATION_INSERT's columns, ten
-     * parameters each (no check named: the ids are bound 0). */
+    /* SQ_VIOLATIONS_MANY rows of ST_VIOLATION_INSERT's columns, eight
+     * parameters each (no check named: the ids are 0). */
     [ST_VIOLATION_INSERT_MANY] =
         "INSERT INTO violations(user_id, specialization, issue_type, user_email, "
         "progress_level, license_level, recommended_action, first_seen, first_check_id, "
-        "last_check_id) VALUES " TIMES32("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        "last_check_id) VALUES " TIMES32("(?, ?, ?, ?, ?, ?, ?, ?, 0, 0)"),
     /* SQ_VIOLATIONS_MANY pairs' open violations resolved at ?1 (no check
      * named), the pairs as VALUES rows (user, specialization). */
     [ST_VIOLATION_RESOLVE_MANY] =

@@ -4,6 +4,7 @@
 #include "store/sqlite/sqlite_private.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "util/array.h"
+#include "util/timeutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -583,12 +584,15 @@ static int open_many(struct sqlite_store *ss, const struct violation_move *const
     sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATION_INSERT_MANY);
     if (!st)
         return STORE_ERR;
+    char at[TIME_ISO_LEN]; /* now, written once: most rows open at it */
+    time_format_iso(now, at);
     for (int j = 0; j < SQ_VIOLATIONS_MANY; j++) {
         const struct violation *v = &m[j]->v;
-        bind_open_at(st, 10 * j, &m[j]->key, v);
-        sq_bind_time(st, 10 * j + 8, v->first_seen ? v->first_seen : now);
-        sqlite3_bind_int64(st, 10 * j + 9, 0);
-        sqlite3_bind_int64(st, 10 * j + 10, 0);
+        bind_open_at(st, 8 * j, &m[j]->key, v);
+        if (!v->first_seen || v->first_seen == now)
+            sqlite3_bind_text(st, 8 * j + 8, at, -1, SQLITE_STATIC);
+        else
+            sq_bind_time(st, 8 * j + 8, v->first_seen);
     }
     return sq_exec_stmt(ss, st, "open violations");
 }
