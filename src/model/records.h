@@ -79,6 +79,10 @@ struct audit_entry {
 
 /* A violation still open, as the store holds it (without its key). */
 struct open_violation {
+    /* The row's id; brief: only it and issue_type were read (the watcher's
+     * pairs_get on a backend with open_details, which reads the rest). */
+    int64_t id;
+    bool brief;
     char issue_type[ISSUE_TYPE_MAX];
     bool has_progress, has_license;
     int progress_level, license_level;

@@ -175,6 +175,33 @@ static int64_t side_rows(bool has, int64_t rows)
     return has ? (rows > 1 ? rows : 1) : 0;
 }
 
+/* The rest of the brief open violations the batch's moves need (a backend
+ * that reads them on demand: open_details): those of the pairs still
+ * inconsistent with the same issue type, whose violation is updated in place
+ * or left as it is. The others are resolved, or replaced by one of another
+ * type: their issue type is all they need. */
+static int fill_open_details(struct batch *b)
+{
+    struct store *s = b->s;
+    if (!s->ops->open_details)
+        return 0;
+    struct open_violation **need = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < b->n_pairs; i++) {
+        struct pair_levels *p = &b->pairs[i];
+        struct violation v;
+        if (!p->has_open || !p->open.brief || !(p->has_progress || p->has_license) ||
+            !pair_violation(p, b->direction, &v) || strcmp(p->open.issue_type, v.issue_type))
+            continue;
+        if (!need && !(need = malloc(b->n_pairs * sizeof *need)))
+            return store_fail(s, STORE_ERR_NOMEM, "out of memory");
+        need[n++] = &p->open;
+    }
+    int rc = n ? s->ops->open_details(s, need, n) : 0;
+    free(need);
+    return rc;
+}
+
 /* The next move of the batch, for pair i (NULL: out of memory). */
 static struct violation_move *next_move(struct batch *b, size_t i)
 {
@@ -299,6 +326,8 @@ static int batch_read(struct batch *b)
     if (b->n_pairs != b->n_keys)
         return store_fail(s, STORE_ERR, "pairs_get answered %zu of %zu pairs", b->n_pairs,
                           b->n_keys);
+    if ((rc = fill_open_details(b)) != 0)
+        return rc;
     for (size_t i = 0; i < b->n_keys; i++)
         if ((rc = apply_pair(b, i)) != 0)
             return rc;

@@ -218,7 +218,11 @@ struct store_ops {
      *   changes all come together, so the user's rows now are the rows
      *   after them.
      * pairs_get: each of the n keys as it is now (store_pair_cb), with its
-     *   open violation; in the order of keys.
+     *   open violation; in the order of keys. A backend with open_details
+     *   may read the open violation brief (its id and issue type only).
+     * open_details: the rest of each of the n brief open violations `opens`
+     *   (by id, any order), brief cleared; an error when one is no longer
+     *   open.
      * user_rows: rows of the progress and license tables of each of the n
      *   users (out[i] for users[i]).
      * violations_move: for each of the n moves, make `v` the pair's open
@@ -270,6 +274,7 @@ struct store_ops {
                          store_change_cb cb, void *ctx);
     int (*pairs_get)(struct store *s, const struct pair_key *keys, size_t n, store_pair_cb cb,
                      void *ctx);
+    int (*open_details)(struct store *s, struct open_violation *const *opens, size_t n);
     int (*user_rows)(struct store *s, const int64_t *users, size_t n, int64_t *out);
     int (*violations_move)(struct store *s, const struct violation_move *m, size_t n,
                            int64_t now);

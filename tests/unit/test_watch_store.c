@@ -327,6 +327,22 @@ static void pairs_get_reads_each_key_in_order_with_its_open_violation(void **sta
     struct pairs got = {0};
     assert_int_equal(s->ops->begin(s, STORE_TXN_SNAPSHOT), 0);
     assert_int_equal(s->ops->pairs_get(s, keys, 4, collect_pair, &got), 0);
+    /* Brief (SQLite: its id and type), the rest read on demand. */
+    assert_true(got.p[0].open.id > 0);
+    if (got.p[0].open.brief) {
+        struct open_violation *need = &got.p[0].open;
+        assert_non_null(s->ops->open_details);
+        assert_int_equal(s->ops->open_details(s, &need, 1), 0);
+        assert_false(got.p[0].open.brief);
+        /* One no longer open: an error, the others filled all the same. */
+        struct open_violation gone = {.id = got.p[0].open.id + 1000, .brief = true};
+        struct open_violation again = {.id = got.p[0].open.id, .brief = true};
+        struct open_violation *two[2] = {&gone, &again};
+        assert_int_equal(s->ops->open_details(s, two, 2), STORE_ERR);
+        assert_true(strstr(store_errmsg(s), "no longer open") != NULL);
+        assert_false(again.brief);
+        assert_int_equal(again.license_level, 4);
+    }
     int64_t users[3] = {u1, u2, u3}, rows[3] = {-1, -1, -1};
     assert_int_equal(s->ops->user_rows(s, users, 3, rows), 0);
     assert_int_equal(s->ops->commit(s), 0);
@@ -813,6 +829,56 @@ static void a_batch_opens_violations_with_each_users_email(void **state)
                                                                         : "mail-two@test.local");
         assert_string_equal(vs.v[i].spec, vs.v[i].user_id == u1 ? "PLAYER" : "COACH");
     }
+    store_close(s);
+}
+
+/* A batch reads what it needs of each open violation (SQLite: the rest of it
+ * only where the pair keeps its issue type): a pair whose level went and came
+ * back keeps its violation row as it was, one that moved takes the new
+ * levels with its email and first_seen, one repaired is resolved. */
+static void a_pair_back_where_it_was_leaves_its_violation_alone(void **state)
+{
+    (void)state;
+    char dir[512];
+    struct store *s = tu_store("watch-back", dir);
+    int64_t back = student(s, "back", 0), moved = student(s, "back", 1);
+    int64_t repaired = student(s, "back", 2);
+    tu_pair(s, back, "PLAYER", 4, 2);
+    tu_pair(s, moved, "PLAYER", 4, 2);
+    tu_pair(s, repaired, "PLAYER", 4, 2);
+    apply_all(s);
+    assert_int_equal(state_of(s).violations, 3);
+    /* As a check would have left them: seen by check 7. */
+    char out[64];
+    assert_int_equal(tu_sql(dir, out, sizeof out, "UPDATE violations SET last_check_id = 7"), 0);
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    set_progress_level(s, back, "PLAYER", 5, 1);
+    set_progress_level(s, back, "PLAYER", 4, 2);
+    set_progress_level(s, moved, "PLAYER", 5, 1);
+    set_progress_level(s, repaired, "PLAYER", 2, 1);
+    assert_int_equal(s->ops->commit(s), 0);
+    struct watch_batch b = apply_one(s);
+    assert_int_equal(b.pairs, 3);
+    assert_int_equal(b.opened, 0);
+    assert_int_equal(b.resolved, 1);
+    assert_int_equal(state_of(s).violations, 2);
+    assert_int_equal(tu_sql_int(dir, "SELECT count(*) FROM violations WHERE user_id = %lld AND "
+                                     "resolved_at IS NULL AND last_check_id = 7 AND "
+                                     "progress_level = 4 AND license_level = 2",
+                                (long long)back),
+                     1);
+    assert_int_equal(tu_sql_int(dir, "SELECT count(*) FROM violations v JOIN users u ON u.id = "
+                                     "v.user_id WHERE v.user_id = %lld AND v.resolved_at IS NULL "
+                                     "AND v.last_check_id = 0 AND v.progress_level = 5 AND "
+                                     "v.license_level = 2 AND v.user_email = u.email AND "
+                                     "v.first_seen = (SELECT first_seen FROM violations WHERE "
+                                     "user_id = %lld)",
+                                (long long)moved, (long long)back),
+                     1);
+    assert_int_equal(tu_sql_int(dir, "SELECT count(*) FROM violations WHERE user_id = %lld AND "
+                                     "resolved_at IS NOT NULL",
+                                (long long)repaired),
+                     1);
     store_close(s);
 }
 
@@ -1309,6 +1375,7 @@ int main(void)
         cmocka_unit_test(a_new_specialization_requests_a_full_sweep),
         cmocka_unit_test(a_batch_opens_violations_with_each_users_email),
         cmocka_unit_test(a_drain_reading_ahead_applies_every_change_once),
+        cmocka_unit_test(a_pair_back_where_it_was_leaves_its_violation_alone),
         cmocka_unit_test(a_batch_of_many_pairs_moves_each_once),
         cmocka_unit_test(batches_read_as_ranges_or_seeks_skip_the_pairs_not_in_them),
         cmocka_unit_test(updates_and_resolves_pair_by_pair_move_each_pair_once),

@@ -199,7 +199,7 @@
     "CASE WHEN x.issue IS NOT NULL THEN "                                                 \
     " (SELECT u.{users_email} FROM {users_table} u WHERE u.{users_id} = x.u) END, "       \
     "o.issue_type, o.user_email, o.progress_level, o.license_level, "                     \
-    "o.recommended_action, (extract(epoch FROM o.first_seen) * 1000000)::bigint "          \
+    "o.recommended_action, (extract(epoch FROM o.first_seen) * 1000000)::bigint, o.id "    \
     "FROM (SELECT y.*, %1$s AS issue FROM ("                                              \
     "SELECT k.ord, k.u, k.sp, CASE WHEN p.n > 0 THEN 1 END AS pk, "                       \
     "CASE WHEN l.n > 0 THEN 1 END AS lk, p.lvl AS pl, l.lvl AS ll, "                      \

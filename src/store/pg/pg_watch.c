@@ -164,7 +164,7 @@ static void read_pair(PGresult *r, int i, struct pair_levels *out)
     memset(out, 0, sizeof *out);
     /* Columns of PAIRS_GET_FORMAT: u, sp, progress row, license row, levels,
      * row counts, max_levels (NULL: unknown), email, then the open
-     * violation: issue, email, levels, action, first_seen (µs). */
+     * violation: issue, email, levels, action, first_seen (µs), id. */
     out->user_id = c_i64(r, i, 0);
     c_copy(r, i, 1, out->spec, sizeof out->spec);
     out->has_progress = c_bool(r, i, 2);
@@ -187,6 +187,7 @@ static void read_pair(PGresult *r, int i, struct pair_levels *out)
         o->license_level = (int)c_i64(r, i, 13);
         c_copy(r, i, 14, o->recommended_action, sizeof o->recommended_action);
         o->first_seen = c_i64(r, i, 15);
+        o->id = c_i64(r, i, 16);
     }
     /* As the scan: an inconsistent pair comes with its email and the
      * first_seen of its open violation of the same issue type (0: none). */

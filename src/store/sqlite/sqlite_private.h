@@ -123,6 +123,7 @@ enum stmt_id {
     ST_WATCH_KEYS_PROGRESS,
     ST_WATCH_KEYS_LICENSE,
     ST_WATCH_KEYS_OPEN,
+    ST_VIOLATION_DETAILS_MANY,
     ST_WATCH_RANGE_PROGRESS,
     ST_WATCH_RANGE_LICENSE,
     ST_WATCH_RANGE_OPEN,
@@ -193,6 +194,7 @@ int sq_fail(struct sqlite_store *ss, int rc, const char *what);
 #define SQ_VIOLATIONS_MANY 32
 #define SQ_EMAILS_MANY 64
 #define SQ_CHANGE_USERS_MANY 64
+#define SQ_DETAILS_MANY 64
 
 /* Whether n ascending user ids from lo to hi are read faster as one range of
  * the table than by a seek each: at least SQ_RANGE_MIN of them, over a span at
@@ -255,6 +257,7 @@ int sq_wal_autocheckpoint(struct store *s, bool on);
 int sq_wal_checkpoint(struct store *s);
 int sq_watch_changes(struct store *s, int64_t max_rows, int64_t after_id,
                      store_change_cb cb, void *ctx);
+int sq_open_details(struct store *s, struct open_violation *const *opens, size_t n);
 int sq_pairs_get(struct store *s, const struct pair_key *keys, size_t n, store_pair_cb cb,
                  void *ctx);
 int sq_user_rows(struct store *s, const int64_t *users, size_t n, int64_t *out);

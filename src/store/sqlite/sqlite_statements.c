@@ -165,12 +165,17 @@ static const char *const stmt_sql[ST_COUNT] = {
         "{license_table} l ON l.{license_user} = k.ku AND l.{license_spec} = k.ks "
         "ORDER BY k.ku, k.ks",
     /* The pair's open violation: one at most (the watcher and the check
-     * keep one); by issue type should there be more. */
+     * keep one); by issue type should there be more. Brief: its id and issue
+     * type, all in violations_open (ST_VIOLATION_DETAILS_MANY reads the rest
+     * of those a batch needs). */
     [ST_WATCH_KEYS_OPEN] =
-        "SELECT k.ku, k.ks, v.user_id, v.user_email, v.specialization, v.issue_type, "
-        "v.progress_level, v.license_level, v.recommended_action, v.first_seen "
+        "SELECT k.ku, k.ks, v.id, v.issue_type "
         "FROM temp.lockstep_watch_keys k CROSS JOIN violations v ON v.user_id = k.ku "
         "AND v.specialization = k.ks AND v.resolved_at IS NULL ORDER BY k.ku, k.ks, v.issue_type",
+    /* The rest of SQ_DETAILS_MANY open violations, by id (the rest NULL). */
+    [ST_VIOLATION_DETAILS_MANY] =
+        "SELECT id, user_email, progress_level, license_level, recommended_action, first_seen "
+        "FROM violations WHERE id IN (" TIMES64("?") ") AND resolved_at IS NULL",
     /* The same three read as ranges of users, ?1 to ?2, for a batch whose
      * users lie close together (sqlite_watch.c): rows of other users in
      * between are skipped. The key order is the temporary table's, BINARY. */
@@ -183,8 +188,7 @@ static const char *const stmt_sql[ST_COUNT] = {
         "WHERE {license_user} BETWEEN ?1 AND ?2 "
         "ORDER BY {license_user}, {license_spec} COLLATE BINARY",
     [ST_WATCH_RANGE_OPEN] =
-        "SELECT user_id, specialization, user_id, user_email, specialization, issue_type, "
-        "progress_level, license_level, recommended_action, first_seen FROM violations "
+        "SELECT user_id, specialization, id, issue_type FROM violations "
         "WHERE user_id BETWEEN ?1 AND ?2 AND resolved_at IS NULL "
         "ORDER BY user_id, specialization, issue_type",
     [ST_WATCH_ADVANCE] = STMT_WATCH_ADVANCE,

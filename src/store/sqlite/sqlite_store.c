@@ -668,6 +668,7 @@ static const struct store_ops sqlite_ops = {
     .watch_pending = sq_watch_pending,
     .watch_changes = sq_watch_changes,
     .pairs_get = sq_pairs_get,
+    .open_details = sq_open_details,
     .user_rows = sq_user_rows,
     .violations_move = sq_violations_move,
     .watch_advance = sq_watch_advance,

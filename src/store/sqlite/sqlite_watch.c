@@ -357,7 +357,7 @@ static int side_take(struct sqlite_store *ss, struct side *sd, const struct pair
     return rc;
 }
 
-/* The open violation of key k (the first by issue type) into p. */
+/* The open violation of key k (the first by issue type) into p, brief. */
 static int open_take(struct sqlite_store *ss, struct side *sd, const struct pair_key *k,
                      struct pair_levels *p)
 {
@@ -367,20 +367,71 @@ static int open_take(struct sqlite_store *ss, struct side *sd, const struct pair
     p->has_open = false;
     while ((rc = side_at(ss, sd, k, &at)) == 0 && at) {
         if (!p->has_open) {
-            struct open_violation *o = &p->open;
-            sqlite3_stmt *st = sd->st;
             p->has_open = true;
-            sq_col_copy(st, 3, o->user_email, sizeof o->user_email);
-            sq_col_copy(st, 5, o->issue_type, sizeof o->issue_type);
-            o->has_progress = sqlite3_column_type(st, 6) != SQLITE_NULL;
-            o->progress_level = sqlite3_column_int(st, 6);
-            o->has_license = sqlite3_column_type(st, 7) != SQLITE_NULL;
-            o->license_level = sqlite3_column_int(st, 7);
-            sq_col_copy(st, 8, o->recommended_action, sizeof o->recommended_action);
-            o->first_seen = sq_col_time(st, 9);
+            p->open.id = sqlite3_column_int64(sd->st, 2);
+            p->open.brief = true;
+            sq_col_copy(sd->st, 3, p->open.issue_type, sizeof p->open.issue_type);
         }
         sd->rc = sqlite3_step(sd->st);
     }
+    return rc;
+}
+
+static int cmp_open_id(const void *a, const void *b)
+{
+    int64_t x = (*(struct open_violation *const *)a)->id;
+    int64_t y = (*(struct open_violation *const *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* The rest of each brief open violation, SQ_DETAILS_MANY by statement;
+ * each found by bisection in a copy of opens sorted by id. */
+int sq_open_details(struct store *s, struct open_violation *const *opens, size_t n)
+{
+    struct sqlite_store *ss = SS(s);
+    if (!n)
+        return 0;
+    struct open_violation **by_id = malloc(n * sizeof *by_id);
+    if (!by_id)
+        return store_fail(s, STORE_ERR_NOMEM, "out of memory reading open violations");
+    memcpy(by_id, opens, n * sizeof *by_id);
+    qsort(by_id, n, sizeof *by_id, cmp_open_id);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i += SQ_DETAILS_MANY) {
+        sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATION_DETAILS_MANY);
+        if (!st) {
+            rc = STORE_ERR;
+            break;
+        }
+        for (size_t j = 0; j < SQ_DETAILS_MANY && i + j < n; j++) /* the rest stay NULL */
+            sqlite3_bind_int64(st, (int)j + 1, by_id[i + j]->id);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            struct open_violation key = {.id = sqlite3_column_int64(st, 0)}, *kp = &key;
+            struct open_violation **found = bsearch(&kp, by_id, n, sizeof *by_id, cmp_open_id);
+            if (!found)
+                continue;
+            while (found > by_id && found[-1]->id == key.id) /* asked for twice: each */
+                found--;
+            for (; found < by_id + n && (*found)->id == key.id; found++) {
+                struct open_violation *o = *found;
+                sq_col_copy(st, 1, o->user_email, sizeof o->user_email);
+                o->has_progress = sqlite3_column_type(st, 2) != SQLITE_NULL;
+                o->progress_level = sqlite3_column_int(st, 2);
+                o->has_license = sqlite3_column_type(st, 3) != SQLITE_NULL;
+                o->license_level = sqlite3_column_int(st, 3);
+                sq_col_copy(st, 4, o->recommended_action, sizeof o->recommended_action);
+                o->first_seen = sq_col_time(st, 5);
+                o->brief = false;
+            }
+        }
+        sqlite3_reset(st);
+        rc = rc == SQLITE_DONE ? 0 : sq_fail(ss, rc, "read open violations");
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (by_id[i]->brief)
+            rc = store_fail(s, STORE_ERR, "the open violation %lld is no longer open: it changed "
+                            "under the watcher", (long long)by_id[i]->id);
+    free(by_id);
     return rc;
 }
 
