@@ -124,6 +124,9 @@ struct pair_levels {
      * pair has no row left comes as a pair of its own with neither row. */
     bool open_known, has_open;
     struct open_violation open;
+    /* The pair has open violations besides `open` (of other issue types;
+     * told by SQLite's pairs_get, which reads them all). */
+    bool open_more;
 };
 
 struct violation {

@@ -211,6 +211,7 @@ static struct violation_move *next_move(struct batch *b, size_t i)
     const struct pair_levels *p = &b->pairs[i];
     m->key = b->keys[i];
     str_copy(m->open_type, sizeof m->open_type, p->has_open ? p->open.issue_type : "");
+    m->open_id = p->has_open && !p->open_more ? p->open.id : 0;
     m->has_v = false;
     return m;
 }

@@ -168,10 +168,12 @@ struct watch_state {
 typedef int (*store_pair_cb)(void *ctx, const struct pair_levels *p);
 /* One pair's open violation to move (violations_move): to `v` (has_v) or to
  * none. open_type is the issue type of the pair's open violation as
- * pairs_get read it in the same transaction ("": none). */
+ * pairs_get read it in the same transaction ("": none); open_id its id when
+ * it is the pair's only one (0: not known, or there are more: by the pair). */
 struct violation_move {
     struct pair_key key;
     char open_type[ISSUE_TYPE_MAX];
+    int64_t open_id;
     bool has_v;
     struct violation v;
 };

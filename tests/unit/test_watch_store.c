@@ -882,6 +882,49 @@ static void a_pair_back_where_it_was_leaves_its_violation_alone(void **state)
     store_close(s);
 }
 
+/* Resolutions go by the open violation's id (SQLite, 32 to a statement: the
+ * moves go last first, so users 38-69 make the first) only where the pair
+ * has just that one open: user 60's pair with two (another issue type added
+ * behind the watcher's back) has both resolved. */
+static void a_pair_with_two_open_violations_has_both_resolved(void **state)
+{
+    (void)state;
+    char dir[512];
+    struct store *s = tu_store("watch-two-open", dir);
+    enum { USERS = 70 };
+    int64_t users[USERS];
+    for (int i = 0; i < USERS; i++) {
+        users[i] = student(s, "two", i);
+        tu_pair(s, users[i], "PLAYER", 3, 2);
+    }
+    apply_all(s);
+    assert_int_equal(state_of(s).violations, USERS);
+    char out[64];
+    assert_int_equal(tu_sql(dir, out, sizeof out,
+                            "INSERT INTO violations(user_id, specialization, issue_type, "
+                            "user_email, progress_level, license_level, recommended_action, "
+                            "first_seen, first_check_id, last_check_id) SELECT user_id, "
+                            "specialization, 'invalid_level', user_email, progress_level, "
+                            "license_level, recommended_action, first_seen, first_check_id, "
+                            "last_check_id FROM violations WHERE user_id = %lld",
+                            (long long)users[60]),
+                     0);
+    assert_int_equal(s->ops->begin(s, STORE_TXN_WRITE), 0);
+    for (int i = 0; i < USERS; i++)
+        set_license_level(s, users[i], "PLAYER", 3); /* every pair repaired */
+    assert_int_equal(s->ops->commit(s), 0);
+    struct watch_batch b = apply_one(s);
+    assert_int_equal(b.pairs, USERS);
+    assert_int_equal(b.resolved, USERS);
+    assert_int_equal(tu_sql_int(dir, "SELECT count(*) FROM violations WHERE resolved_at IS NULL"),
+                     0);
+    assert_int_equal(tu_sql_int(dir, "SELECT count(*) FROM violations WHERE user_id = %lld AND "
+                                     "resolved_at IS NOT NULL",
+                                (long long)users[60]),
+                     2);
+    store_close(s);
+}
+
 /* Another client moving levels while the watcher drains. */
 struct mover {
     struct store *s;
@@ -1376,6 +1419,7 @@ int main(void)
         cmocka_unit_test(a_batch_opens_violations_with_each_users_email),
         cmocka_unit_test(a_drain_reading_ahead_applies_every_change_once),
         cmocka_unit_test(a_pair_back_where_it_was_leaves_its_violation_alone),
+        cmocka_unit_test(a_pair_with_two_open_violations_has_both_resolved),
         cmocka_unit_test(a_batch_of_many_pairs_moves_each_once),
         cmocka_unit_test(batches_read_as_ranges_or_seeks_skip_the_pairs_not_in_them),
         cmocka_unit_test(updates_and_resolves_pair_by_pair_move_each_pair_once),

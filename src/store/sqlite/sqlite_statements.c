@@ -142,20 +142,19 @@ static const char *const stmt_sql[ST_COUNT] = {
         "INSERT INTO violations(user_id, specialization, issue_type, user_email, "
         "progress_level, license_level, recommended_action, first_seen, first_check_id, "
         "last_check_id) VALUES " TIMES32("(?, ?, ?, ?, ?, ?, ?, ?, 0, 0)"),
-    /* SQ_VIOLATIONS_MANY pairs' open violations resolved at ?1 (no check
-     * named), the pairs as VALUES rows (user, specialization). */
+    /* SQ_VIOLATIONS_MANY open violations resolved at ?1 (no check named),
+     * by id: each its pair's only open one (a seek by key spared a row). */
     [ST_VIOLATION_RESOLVE_MANY] =
-        "UPDATE violations SET resolved_at = ?1, resolved_check_id = NULL FROM (VALUES "
-        TIMES32("(?, ?)") ") AS x WHERE violations.user_id = x.column1 AND "
-        "violations.specialization = x.column2 AND violations.resolved_at IS NULL",
-    /* SQ_VIOLATIONS_MANY open violations updated in place, ST_VIOLATION_
-     * UPDATE_OPEN's ?1 … ?7 as VALUES rows (no check named). */
+        "UPDATE violations SET resolved_at = ?1, resolved_check_id = NULL WHERE id IN ("
+        TIMES32("?") ") AND resolved_at IS NULL",
+    /* SQ_VIOLATIONS_MANY open violations updated in place (no check named),
+     * by id, as VALUES rows (id, email, progress level, license level,
+     * action). */
     [ST_VIOLATION_UPDATE_OPEN_MANY] =
-        "UPDATE violations SET user_email = x.column4, progress_level = x.column5, "
-        "license_level = x.column6, recommended_action = x.column7, last_check_id = 0 "
-        "FROM (VALUES " TIMES32("(?, ?, ?, ?, ?, ?, ?)") ") AS x WHERE "
-        "violations.user_id = x.column1 AND violations.specialization = x.column2 AND "
-        "violations.issue_type = x.column3 AND violations.resolved_at IS NULL",
+        "UPDATE violations SET user_email = x.column2, progress_level = x.column3, "
+        "license_level = x.column4, recommended_action = x.column5, last_check_id = 0 "
+        "FROM (VALUES " TIMES32("(?, ?, ?, ?, ?)") ") AS x WHERE "
+        "violations.id = x.column1 AND violations.resolved_at IS NULL",
     [ST_WATCH_KEYS_PROGRESS] =
         "SELECT k.ku, k.ks, p.{progress_level} FROM temp.lockstep_watch_keys k CROSS JOIN "
         "{progress_table} p ON p.{progress_user} = k.ku AND p.{progress_spec} = k.ks "

@@ -371,6 +371,8 @@ static int open_take(struct sqlite_store *ss, struct side *sd, const struct pair
             p->open.id = sqlite3_column_int64(sd->st, 2);
             p->open.brief = true;
             sq_col_copy(sd->st, 3, p->open.issue_type, sizeof p->open.issue_type);
+        } else {
+            p->open_more = true;
         }
         sd->rc = sqlite3_step(sd->st);
     }
@@ -612,9 +614,9 @@ static void bind_open(sqlite3_stmt *st, const struct pair_key *k, const struct v
 /* What a move does, for the ones written many to a statement. */
 enum move_kind {
     MOVE_OPEN,    /* opens a violation: the pair had none open */
-    MOVE_RESOLVE, /* resolves the pair's open one: it has none now */
-    MOVE_UPDATE,  /* updates the pair's open one in place: the same issue type */
-    MOVE_OTHER,   /* resolves one type and opens another, or nothing */
+    MOVE_RESOLVE, /* resolves the pair's open one, by its id: it has none now */
+    MOVE_UPDATE,  /* updates the pair's open one in place, by its id: the same issue type */
+    MOVE_OTHER,   /* resolves one type and opens another, nothing, or without the id */
 };
 
 static enum move_kind kind_of(const struct violation_move *m)
@@ -622,6 +624,8 @@ static enum move_kind kind_of(const struct violation_move *m)
     bool open = m->open_type[0] != '\0';
     if (m->has_v && !open)
         return MOVE_OPEN;
+    if (!m->open_id)
+        return MOVE_OTHER;
     if (!m->has_v && open)
         return MOVE_RESOLVE;
     if (m->has_v && open && !strcmp(m->open_type, m->v.issue_type))
@@ -656,10 +660,8 @@ static int resolve_many(struct sqlite_store *ss, const struct violation_move *co
     if (!st)
         return STORE_ERR;
     sq_bind_time(st, 1, now);
-    for (int j = 0; j < SQ_VIOLATIONS_MANY; j++) {
-        sqlite3_bind_int64(st, 2 * j + 2, m[j]->key.user_id);
-        sqlite3_bind_text(st, 2 * j + 3, m[j]->key.spec, -1, SQLITE_STATIC);
-    }
+    for (int j = 0; j < SQ_VIOLATIONS_MANY; j++)
+        sqlite3_bind_int64(st, j + 2, m[j]->open_id);
     return sq_exec_stmt(ss, st, "resolve violations");
 }
 
@@ -670,8 +672,14 @@ static int update_many(struct sqlite_store *ss, const struct violation_move *con
     sqlite3_stmt *st = sq_stmt(ss, ST_VIOLATION_UPDATE_OPEN_MANY);
     if (!st)
         return STORE_ERR;
-    for (int j = 0; j < SQ_VIOLATIONS_MANY; j++)
-        bind_open_at(st, 7 * j, &m[j]->key, &m[j]->v);
+    for (int j = 0; j < SQ_VIOLATIONS_MANY; j++) {
+        const struct violation *v = &m[j]->v;
+        sqlite3_bind_int64(st, 5 * j + 1, m[j]->open_id);
+        sqlite3_bind_text(st, 5 * j + 2, v->user_email, -1, SQLITE_STATIC);
+        bind_level(st, 5 * j + 3, v->has_progress, v->progress_level);
+        bind_level(st, 5 * j + 4, v->has_license, v->license_level);
+        sqlite3_bind_text(st, 5 * j + 5, v->recommended_action, -1, SQLITE_STATIC);
+    }
     int rc = sq_exec_stmt(ss, st, "update open violations");
     if (rc == 0 && sqlite3_changes(ss->db) != SQ_VIOLATIONS_MANY)
         rc = store_fail(&ss->base, STORE_ERR,
