@@ -22,6 +22,24 @@ echo "## detection lag p99 <= 1 s at $rate commits/s; serve < 100 MB)"
 
 peak_rss() { awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$1/status"; }
 
+# Wait until serve $1's readiness probe has used no CPU for 2 s: its first
+# page check (PRAGMA quick_check, 2 s after start; 14 s of CPU at 10 M pairs,
+# at nice 10) would take one of the two cores from the watcher it measures.
+# A serve running for a while does it every 20 times its duration (~5 %).
+probe_idle() {
+  local prev=-1 cur t
+  sleep 3 # past its start
+  for _ in $(seq 300); do
+    cur=0
+    for t in /proc/"$1"/task/*; do
+      [ "$(cat "$t/comm" 2>/dev/null)" = lockstep-probe ] && cur=$(awk '{print $14 + $15}' "$t/stat")
+    done
+    [ "$cur" = "$prev" ] && return 0
+    prev=$cur
+    sleep 2
+  done
+}
+
 # One UPDATE changes the license levels of users 1 to $2 + 1 ($2 pairs);
 # prints the seconds from its commit until no change is pending, then the
 # pairs/s from the first batch's commit to the last's (the watcher at work:
@@ -71,6 +89,7 @@ for n in ${BENCH_SIZES:-1000000 10000000}; do
     sleep 0.1
   done
   sweep=$(echo "$(date +%s.%N) - $t0" | bc)
+  probe_idle $pid
   sleep 7 # three scheduled runs with nothing changed (the first writes the list)
   nochange0=$(sqlite3 "$db" "SELECT duration_ms FROM check_runs WHERE kind = 'incremental' ORDER BY id DESC LIMIT 3" | median)
   viol0=$(sqlite3 "$db" "SELECT violations FROM watch_state")
@@ -116,7 +135,7 @@ for n in ${BENCH_SIZES:-1000000 10000000}; do
     [ "$(sqlite3 -cmd '.timeout 5000' "$db" "SELECT count(*) FROM check_runs WHERE kind = 'full' AND id > $last")" -gt 0 ] && break
     sleep 0.1
   done
-  sleep 3
+  probe_idle $pid
   applied2=$(burst "$db" "$burst")
   sqlite3 -cmd '.timeout 10000' "$db" "BEGIN; UPDATE specialization_progress SET current_level = (student_id % 3) + 1 WHERE student_id <= $((burst + 1)); UPDATE user_licenses SET current_level = (user_id % 3) + 1 WHERE user_id <= $((burst + 1)); COMMIT"
   while [ "$(sqlite3 -cmd '.timeout 10000' "$db" "SELECT EXISTS (SELECT 1 FROM pair_changes)")" != 0 ]; do sleep 0.05; done

@@ -157,6 +157,7 @@ static void *probe_thread(void *arg)
      * busy. Lowering its own priority needs no privilege; a failure leaves it
      * as it was. */
     (void)setpriority(PRIO_PROCESS, (id_t)gettid(), PROBE_NICE);
+    (void)pthread_setname_np(pthread_self(), "lockstep-probe");
     pthread_mutex_lock(&r->mu);
     while (!r->stopping) {
         int64_t wake = time_now_us() + PROBE_EVERY_US;

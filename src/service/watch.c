@@ -460,6 +460,7 @@ static int write_txn(struct batch *b, struct store *w)
 static void *read_ahead(void *arg)
 {
     struct batch *b = arg;
+    (void)pthread_setname_np(pthread_self(), "lockstep-read");
     return (void *)(intptr_t)read_txn(b);
 }
 
@@ -481,6 +482,7 @@ struct checkpointer {
 static void *checkpointer_main(void *arg)
 {
     struct checkpointer *c = arg;
+    (void)pthread_setname_np(pthread_self(), "lockstep-ckpt");
     for (bool last = false; !last;) {
         last = atomic_load(&c->done);
         /* A failed copy is made up by the next (the WAL keeps every frame). */
@@ -792,6 +794,8 @@ static void round_once(struct watcher *w)
 static void *watcher_main(void *arg)
 {
     struct watcher *w = arg;
+    /* Named for top -H, ps -L and /proc/PID/task/TID/comm (operations.md). */
+    (void)pthread_setname_np(pthread_self(), "lockstep-watch");
     while (!atomic_load(&w->stop))
         round_once(w);
     close_connections(w);

@@ -43,6 +43,11 @@ function consistentPair(dir) {
 test('drift by another client shows in /health/status within 1 s; a deleted license too; the repair resolves it', async () => {
   const { dir, srv, token } = await serveDemo('watch-drift');
   try {
+    // The watcher and the readiness probe run on threads named for top -H.
+    const task = `/proc/${srv.proc.pid}/task`;
+    const names = fs.readdirSync(task).map((t) => fs.readFileSync(path.join(task, t, 'comm'), 'utf8').trim());
+    assert.ok(names.includes('lockstep-watch'), `threads: ${names.join(', ')}`);
+    assert.ok(names.includes('lockstep-probe'), `threads: ${names.join(', ')}`);
     const before = await status(srv, token);
     const p = consistentPair(dir);
     const other = p.level > 1 ? p.level - 1 : p.level + 1;
