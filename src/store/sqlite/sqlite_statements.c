@@ -143,7 +143,8 @@ static const char *const stmt_sql[ST_COUNT] = {
         "progress_level, license_level, recommended_action, first_seen, first_check_id, "
         "last_check_id) VALUES " TIMES32("(?, ?, ?, ?, ?, ?, ?, ?, 0, 0)"),
     /* SQ_VIOLATIONS_MANY open violations resolved at ?1 (no check named),
-     * by id: each its pair's only open one (a seek by key spared a row). */
+     * by id: each its pair's only open one (found without a seek through
+     * violations_open by the pair). */
     [ST_VIOLATION_RESOLVE_MANY] =
         "UPDATE violations SET resolved_at = ?1, resolved_check_id = NULL WHERE id IN ("
         TIMES32("?") ") AND resolved_at IS NULL",
