@@ -2,7 +2,9 @@
 # watch.sh — the watcher of watch.md on SQLite, at each size of BENCH_SIZES
 # (demo stores, 1 % drift), with serve running the watcher:
 # - throughput: WATCH_BURST (200,000) pairs changed by one UPDATE, from its
-#   commit until no change row is pending (changed pairs re-classified / s);
+#   commit until no change row is pending, and from the watcher's first
+#   batch (changed pairs re-classified / s); once with a scheduled run every
+#   2 s, three times with the default interval (each undone after);
 # - a scheduled run with nothing changed (kind incremental): its duration;
 # - detection lag while a writer commits WATCH_RATE (2,000) level changes/s for
 #   WATCH_SECONDS (10): the lockstep_detection_lag_seconds histogram's share
@@ -19,6 +21,10 @@ rate=${WATCH_RATE:-2000}
 secs=${WATCH_SECONDS:-10}
 echo "## The watcher, SQLite (targets: >= 200,000 changed pairs/s; no-change run <= 10 ms;"
 echo "## detection lag p99 <= 1 s at $rate commits/s; serve < 100 MB)"
+
+# A serve of this script is stopped however the script ends.
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; true' EXIT
 
 peak_rss() { awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$1/status"; }
 
@@ -136,9 +142,15 @@ for n in ${BENCH_SIZES:-1000000 10000000}; do
     sleep 0.1
   done
   probe_idle $pid
-  applied2=$(burst "$db" "$burst")
-  sqlite3 -cmd '.timeout 10000' "$db" "BEGIN; UPDATE specialization_progress SET current_level = (student_id % 3) + 1 WHERE student_id <= $((burst + 1)); UPDATE user_licenses SET current_level = (user_id % 3) + 1 WHERE user_id <= $((burst + 1)); COMMIT"
-  while [ "$(sqlite3 -cmd '.timeout 10000' "$db" "SELECT EXISTS (SELECT 1 FROM pair_changes)")" != 0 ]; do sleep 0.05; done
+  runs2=()
+  for _ in 1 2 3; do # one burst is at the mercy of the machine's other work
+    runs2+=("$(burst "$db" "$burst")")
+    sqlite3 -cmd '.timeout 10000' "$db" "BEGIN; UPDATE specialization_progress SET current_level = (student_id % 3) + 1 WHERE student_id <= $((burst + 1)); UPDATE user_licenses SET current_level = (user_id % 3) + 1 WHERE user_id <= $((burst + 1)); COMMIT"
+    while [ "$(sqlite3 -cmd '.timeout 10000' "$db" "SELECT EXISTS (SELECT 1 FROM pair_changes)")" != 0 ]; do sleep 0.05; done
+    sleep 1
+  done
+  applied2=$(printf '%s\n' "${runs2[@]}" | sort -n | sed -n 2p) # the median of 3 by time
+  each2=$(printf '%s\n' "${runs2[@]}" | awk -v b="$burst" '{ printf "%s%.0f/%.0f", (NR > 1 ? ", " : ""), b / $1, $2 }')
   before=$(curl -sf "http://127.0.0.1:$port/metrics" | grep '^lockstep_detection_lag_seconds_\(bucket\|count\)')
   python3 - "$db" "$rate" "$secs" "$n" <<'PY'
 import sqlite3, sys, time, random
@@ -166,9 +178,10 @@ PY
             if (m == "1") within = cnt[i]; if (!p99 && cnt[i] >= 0.99 * total) p99 = m }
           printf "%d changes, %.2f %% within 1 s, p99 <= %s s", total, 100 * within / total, p99 }')
   awk -v n="$n" -v s="$sweep" -v b="$changed" -v t="${applied% *}" -v a="${applied#* }" \
-      -v t2="${applied2% *}" -v a2="${applied2#* }" -v z="$nochange" \
+      -v t2="${applied2% *}" -v a2="${applied2#* }" -v e2="$each2" -v z="$nochange" \
       -v v="$viol" -v z0="$nochange0" -v v0="$viol0" -v r="$rss" -v lag="$lag" 'BEGIN {
-    printf "%d pairs: start sweep ready after %.1f s; %d changed pairs applied in %.2f s from the commit = %.0f pairs/s, %.0f pairs/s from the first batch (a scheduled run every 2 s); %.2f s = %.0f pairs/s, %.0f pairs/s from the first batch (every 5 min)\n", n, s, b, t, b / t, a, t2, b / t2, a2;
+    printf "%d pairs: start sweep ready after %.1f s; %d changed pairs applied in %.2f s from the commit = %.0f pairs/s, %.0f pairs/s from the first batch (a scheduled run every 2 s); %.2f s = %.0f pairs/s, %.0f pairs/s from the first batch (every 5 min, the median of 3)\n", n, s, b, t, b / t, a, t2, b / t2, a2;
+    printf "   the 3 bursts with the default interval (from the commit/from the first batch): %s\n", e2;
     printf "   scheduled run with nothing changed (incremental): %.1f ms with %d open violations, %.1f ms with %d (median of 3)\n", z0, v0, z, v;
     printf "   detection lag: %s; serve peak RSS %d MB\n", lag, r }'
   echo "   watcher alone (bench_watch_apply), drift burst: $(direct "$direct_drift")"
