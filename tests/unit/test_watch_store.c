@@ -794,6 +794,18 @@ static void apply_all(struct store *s)
         ;
 }
 
+/* n students tagged prefix, each with a PLAYER pair whose license lags its
+ * progress (3 against 2), their violations open. */
+static void drifting_students(struct store *s, const char *prefix, int64_t *users, int n)
+{
+    for (int i = 0; i < n; i++) {
+        users[i] = student(s, prefix, i);
+        tu_pair(s, users[i], "PLAYER", 3, 2);
+    }
+    apply_all(s);
+    assert_int_equal(state_of(s).violations, n);
+}
+
 /* A dry-run full check of the store, as the watcher's state should equal. */
 static void dry_check(struct store *s, struct check_outcome *out)
 {
@@ -893,12 +905,7 @@ static void a_pair_with_two_open_violations_has_both_resolved(void **state)
     struct store *s = tu_store("watch-two-open", dir);
     enum { USERS = 70 };
     int64_t users[USERS];
-    for (int i = 0; i < USERS; i++) {
-        users[i] = student(s, "two", i);
-        tu_pair(s, users[i], "PLAYER", 3, 2);
-    }
-    apply_all(s);
-    assert_int_equal(state_of(s).violations, USERS);
+    drifting_students(s, "two", users, USERS);
     char out[64];
     assert_int_equal(tu_sql(dir, out, sizeof out,
                             "INSERT INTO violations(user_id, specialization, issue_type, "
@@ -1096,12 +1103,7 @@ static void updates_and_resolves_pair_by_pair_move_each_pair_once(void **state)
     struct store *s = tu_store("watch-runs", dir);
     enum { USERS = 100 };
     int64_t users[USERS];
-    for (int i = 0; i < USERS; i++) {
-        users[i] = student(s, "runs", i);
-        tu_pair(s, users[i], "PLAYER", 3, 2);
-    }
-    apply_all(s);
-    assert_int_equal(state_of(s).violations, USERS);
+    drifting_students(s, "runs", users, USERS);
     long long first_rows = tu_sql_int(dir, "SELECT max(id) FROM violations");
     /* Of users 0-79 the even ones drift further (license 1 or 4: updated in
      * place) and the odd ones are repaired (license 3: resolved); 80-99 stay
