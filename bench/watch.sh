@@ -26,6 +26,17 @@ echo "## detection lag p99 <= 1 s at $rate commits/s; serve < 100 MB)"
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; true' EXIT
 
+# Both rows of the pairs of users 1 to $2 + 1 to the same level, in one
+# transaction (consistent again: the bursts' drift undone).
+coupled_burst() {
+  sqlite3 -cmd '.timeout 10000' "$1" "BEGIN; UPDATE specialization_progress SET current_level = (student_id % 3) + 1 WHERE student_id <= $(($2 + 1)); UPDATE user_licenses SET current_level = (user_id % 3) + 1 WHERE user_id <= $(($2 + 1)); COMMIT"
+}
+
+# Until no change row of store $1 is pending.
+drained() {
+  while [ "$(sqlite3 -cmd '.timeout 10000' "$1" "SELECT EXISTS (SELECT 1 FROM pair_changes)")" != 0 ]; do sleep 0.05; done
+}
+
 peak_rss() { awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$1/status"; }
 
 # Wait until serve $1's readiness probe has used no CPU for 2 s: its first
@@ -120,7 +131,7 @@ for n in ${BENCH_SIZES:-1000000 10000000}; do
   kill $pid; wait $pid 2>/dev/null || true
   sqlite3 -cmd '.timeout 10000' "$db" "UPDATE user_licenses SET current_level = CASE WHEN current_level > 1 THEN current_level - 1 ELSE 2 END WHERE user_id <= $((burst + 1))"
   direct_drift=$( { /usr/bin/time -f "%U %S" "$BUILD/bench_watch_apply" "sqlite:$db" 2>&1 >&3 | tail -1; } 3>&1 )
-  sqlite3 -cmd '.timeout 10000' "$db" "BEGIN; UPDATE specialization_progress SET current_level = (student_id % 3) + 1 WHERE student_id <= $((burst + 1)); UPDATE user_licenses SET current_level = (user_id % 3) + 1 WHERE user_id <= $((burst + 1)); COMMIT"
+  coupled_burst "$db" "$burst"
   direct_coupled=$( { /usr/bin/time -f "%U %S" "$BUILD/bench_watch_apply" "sqlite:$db" 2>&1 >&3 | tail -1; } 3>&1 )
   direct() { echo "$1" | awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "changed") p = $(i - 1); for (i = 1; i <= NF; i++) if ($i == "re-classified") w = $(i + 2) }
                               NR == 2 { c = $1 + $2 }
@@ -145,8 +156,8 @@ for n in ${BENCH_SIZES:-1000000 10000000}; do
   runs2=()
   for _ in 1 2 3; do # one burst is at the mercy of the machine's other work
     runs2+=("$(burst "$db" "$burst")")
-    sqlite3 -cmd '.timeout 10000' "$db" "BEGIN; UPDATE specialization_progress SET current_level = (student_id % 3) + 1 WHERE student_id <= $((burst + 1)); UPDATE user_licenses SET current_level = (user_id % 3) + 1 WHERE user_id <= $((burst + 1)); COMMIT"
-    while [ "$(sqlite3 -cmd '.timeout 10000' "$db" "SELECT EXISTS (SELECT 1 FROM pair_changes)")" != 0 ]; do sleep 0.05; done
+    coupled_burst "$db" "$burst"
+    drained "$db"
     sleep 1
   done
   applied2=$(printf '%s\n' "${runs2[@]}" | sort -n | sed -n 2p) # the median of 3 by time
@@ -167,7 +178,7 @@ while time.monotonic() - t0 < secs:
     if ahead > 0: time.sleep(ahead)
 print(f"   writer: {k} commits in {time.monotonic() - t0:.1f} s", file=sys.stderr)
 PY
-  while [ "$(sqlite3 -cmd '.timeout 10000' "$db" "SELECT EXISTS (SELECT 1 FROM pair_changes)")" != 0 ]; do sleep 0.05; done
+  drained "$db"
   after=$(curl -sf "http://127.0.0.1:$port/metrics" | grep '^lockstep_detection_lag_seconds_\(bucket\|count\)')
   rss=$(( $(peak_rss $pid) > rss0 ? $(peak_rss $pid) : rss0 ))
   kill $pid; wait $pid 2>/dev/null || true; rm -f "$log"
