@@ -59,9 +59,9 @@ probe_idle() {
 
 # One UPDATE changes the license levels of users 1 to $2 + 1 ($2 pairs);
 # prints the seconds from its commit until no change is pending, then the
-# pairs/s from the first batch's commit to the last's (the watcher at work:
-# without the wait for its next poll, up to [watch] poll_interval = 250 ms,
-# which the detection lag counts). Asked every 10 ms on the same connection:
+# pairs/s from the first batch's commit to the last's (the watcher at work,
+# without its wake-up: inotify sees the commit at once; without inotify the
+# next poll, up to [watch] poll_interval = 250 ms later). Asked every 10 ms on the same connection:
 # the lowest and highest pending id (two seeks; the burst's ids are
 # consecutive and consumed from the lowest), not a count(*) of 200,000 rows,
 # which took CPU from the watcher it measures, and from one process (a

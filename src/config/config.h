@@ -28,7 +28,8 @@ struct config {
     /* [watch] (watch.md): change capture triggers | poll | off; "": the default
      * of the mode (own: triggers, attached: off), see config_watch_mode. */
     char watch_mode[16];
-    long watch_poll_interval;        /* ms between polls: of the change rows (SQLite), of
+    long watch_poll_interval;        /* ms between polls: of the change rows (SQLite: the
+                                        longest wait, woken by writes), of
                                         the updated_at columns (mode poll, both stores) */
     long watch_full_sweep_interval;  /* seconds between full sweeps while watching */
     char listen[CONFIG_STR_MAX];      /* ADDR:PORT for serve */

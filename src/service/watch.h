@@ -51,8 +51,10 @@ int watch_apply_batch(struct store *s, const char *direction, int64_t max_rows,
  * written as it was read: nothing is applied twice or lost (a batch whose
  * change rows are no longer all pending fails, and nothing of it is
  * written). After each batch written, go_on(ctx, what it did) says whether to go on.
- * *applied gets the change rows applied. Returns 0 when nothing is pending
- * (or go_on said stop), or an LS_ERR_* code with err set. `ck` (NULL: none;
+ * *applied gets the change rows applied. Returns 0 once a batch read first
+ * (not ahead) took all that was pending when it was read (what came since
+ * waits for the next call: the watcher is woken for it), or go_on said stop;
+ * or an LS_ERR_* code with err set. `ck` (NULL: none;
  * SQLite only) is a third connection that checkpoints the WAL while the
  * lock is held, the writer's own checkpoints turned off meanwhile. */
 int watch_drain(struct store *s, struct store *rd, struct store *ck, const char *direction,

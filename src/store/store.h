@@ -266,7 +266,8 @@ struct store_ops {
      *   passes 1,000 pages (the default: on); and such a copy now, as far as
      *   no reader still needs the frames (PASSIVE: it never waits).
      * watch_wait: wait up to timeout_ms for new changes (PostgreSQL: LISTEN
-     *   lockstep_pair_changes and wait for a notification; SQLite: sleep);
+     *   lockstep_pair_changes and wait for a notification; SQLite: until
+     *   the database or its WAL is written, by inotify, or sleep);
      *   returns 0 either way, or an error when the connection failed. */
     int (*wal_autocheckpoint)(struct store *s, bool on);
     int (*wal_checkpoint)(struct store *s);

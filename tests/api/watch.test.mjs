@@ -41,7 +41,9 @@ function consistentPair(dir) {
 }
 
 test('drift by another client shows in /health/status within 1 s; a deleted license too; the repair resolves it', async () => {
-  const { dir, srv, token } = await serveDemo('watch-drift');
+  // Polls 5 s apart: the watcher is woken by the other client's commit
+  // (inotify on the store's directory), not by its next look.
+  const { dir, srv, token } = await serveDemo('watch-drift', { LOCKSTEP_WATCH_POLL_INTERVAL: '5000' });
   try {
     // The watcher and the readiness probe run on threads named for top -H.
     const task = `/proc/${srv.proc.pid}/task`;

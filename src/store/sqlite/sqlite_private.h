@@ -171,6 +171,9 @@ struct sqlite_store {
     sqlite3 *scan_db[2];       /* threaded full scans: read progress, licenses */
     sqlite3 *lock_db;          /* holds the write lock while a scan's snapshots start */
     int watch_fd;              /* "<db>-watch", flocked by watch_lock; -1: not open */
+    int wake_fd;               /* inotify on the store's directory (watch_wait); -1: none */
+    bool wake_tried;           /* wake_fd was set up, or could not be */
+    int64_t wake_last_us;      /* when watch_wait last returned (monotonic) */
     sqlite3_stmt *scan_stmt[2];
     struct domain_map domain;  /* the names of the domain tables */
     bool attached;             /* they are another application's: never created here */
@@ -204,6 +207,11 @@ int sq_fail(struct sqlite_store *ss, int rc, const char *what);
 #define SQ_RANGE_MIN 64
 #define SQ_RANGE_SPAN_PER_ID 2
 bool sq_ids_dense(size_t n, int64_t lo, int64_t hi);
+
+/* watch_wait returns at most every SQ_WAKE_GAP_MS when woken by writes: a
+ * writer committing 2,000 times a second is applied in rounds of about 20
+ * changes, not one round per commit. */
+#define SQ_WAKE_GAP_MS 10
 
 /* Transactions (sqlite_store.c): the store_ops begin, commit and rollback;
  * sq_rollback keeps the store's error message of the failure that led to it. */

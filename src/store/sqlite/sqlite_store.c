@@ -366,6 +366,8 @@ static void sq_close(struct store *s)
     sqlite3_close_v2(ss->lock_db);
     if (ss->watch_fd >= 0)
         close(ss->watch_fd);
+    if (ss->wake_fd >= 0)
+        close(ss->wake_fd);
     sqlite3_close_v2(ss->db);
     for (int i = 0; i < ST_COUNT; i++)
         free(ss->sql[i]);
@@ -397,6 +399,7 @@ static struct sqlite_store *store_new(const char *path, const struct store_optio
         return NULL;
     }
     ss->watch_fd = -1;
+    ss->wake_fd = -1;
     ss->base.ops = &sqlite_ops;
     if (o->domain)
         ss->domain = *o->domain;

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <poll.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 int sq_watch_state_get(struct store *s, struct watch_state *out)
@@ -1059,11 +1061,94 @@ int sq_wal_checkpoint(struct store *s)
     return rc == SQLITE_OK ? 0 : sq_fail(ss, rc, "checkpoint the WAL");
 }
 
+/* Sleep ms milliseconds (0 or less: not at all). */
+static void sleep_for(int64_t ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* The wake-up: an inotify watch on the store's directory. Nothing notifies
+ * across SQLite connections, but every commit writes the WAL (or, outside WAL
+ * mode, the database file). Without it (no inotify instance left, a
+ * directory that cannot be watched) watch_wait sleeps: the short poll. */
+static void wake_setup(struct sqlite_store *ss)
+{
+    ss->wake_tried = true;
+    if (!ss->path[0] || !strcmp(ss->path, ":memory:"))
+        return;
+    char dir[STORE_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", ss->path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        slash[slash == dir] = '\0'; /* "/lockstep.db" is in "/" */
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (inotify_add_watch(fd, dir, IN_MODIFY) < 0) {
+        close(fd);
+        return;
+    }
+    ss->wake_fd = fd;
+}
+
+/* Read the queued events; whether one is a write to the store's database or
+ * its WAL (or the queue overflowed: one may have been). */
+static bool wake_read(struct sqlite_store *ss)
+{
+    const char *slash = strrchr(ss->path, '/');
+    const char *base = slash ? slash + 1 : ss->path;
+    size_t blen = strlen(base);
+    bool woken = false;
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        ssize_t n = read(ss->wake_fd, buf, sizeof buf);
+        if (n <= 0)
+            return woken; /* EAGAIN: none left */
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            if (ev->mask & IN_Q_OVERFLOW)
+                woken = true;
+            else if (ev->len && !strncmp(ev->name, base, blen) &&
+                     (ev->name[blen] == '\0' || !strcmp(ev->name + blen, "-wal")))
+                woken = true;
+            p += sizeof *ev + ev->len;
+        }
+    }
+}
+
+/* Wait until another connection writes the store (then return at most every
+ * SQ_WAKE_GAP_MS) or timeout_ms pass. The events of this process's own
+ * writes since the last wait are still queued: they end the wait at once, and
+ * the round that follows finds nothing or what came since. Nothing is lost: an
+ * event is consumed only before the round that reads what it announced. */
 int sq_watch_wait(struct store *s, long timeout_ms)
 {
-    (void)s;
-    struct timespec ts = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
-    while (timeout_ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    struct sqlite_store *ss = SS(s);
+    if (!ss->wake_tried)
+        wake_setup(ss);
+    int64_t now = time_mono_us() / 1000, deadline = now + timeout_ms;
+    if (ss->wake_fd < 0) {
+        sleep_for(timeout_ms);
+    } else {
+        while (now < deadline) {
+            struct pollfd p = {.fd = ss->wake_fd, .events = POLLIN};
+            int n = poll(&p, 1, (int)(deadline - now));
+            now = time_mono_us() / 1000;
+            if (n < 0 && errno != EINTR) {
+                sleep_for(deadline - now);
+                break;
+            }
+            if (n > 0 && wake_read(ss)) {
+                sleep_for(ss->wake_last_us / 1000 + SQ_WAKE_GAP_MS - now);
+                (void)wake_read(ss); /* what came meanwhile, the next round reads too */
+                break;
+            }
+        }
+    }
+    ss->wake_last_us = time_mono_us();
     return 0;
 }
