@@ -39,6 +39,9 @@ drained() {
 
 peak_rss() { awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$1/status"; }
 
+# CPU seconds process $1 has used (user + system).
+serve_cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
+
 # Wait until serve $1's readiness probe has used no CPU for 2 s: its first
 # page check (PRAGMA quick_check, 2 s after start; 14 s of CPU at 10 M pairs,
 # at nice 10) would take one of the two cores from the watcher it measures.
@@ -162,7 +165,8 @@ for n in ${BENCH_SIZES:-1000000 10000000}; do
   done
   applied2=$(printf '%s\n' "${runs2[@]}" | sort -n | sed -n 2p) # the median of 3 by time
   each2=$(printf '%s\n' "${runs2[@]}" | awk -v b="$burst" '{ printf "%s%.0f/%.0f", (NR > 1 ? ", " : ""), b / $1, $2 }')
-  before=$(curl -sf "http://127.0.0.1:$port/metrics" | grep '^lockstep_detection_lag_seconds_\(bucket\|count\)')
+  before=$(curl -sf "http://127.0.0.1:$port/metrics" | grep '^lockstep_detection_lag_seconds_\(bucket\|count\|sum\)')
+  cpu0=$(serve_cpu $pid)
   python3 - "$db" "$rate" "$secs" "$n" <<'PY'
 import sqlite3, sys, time, random
 db, rate, secs, n = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
@@ -179,22 +183,23 @@ while time.monotonic() - t0 < secs:
 print(f"   writer: {k} commits in {time.monotonic() - t0:.1f} s", file=sys.stderr)
 PY
   drained "$db"
-  after=$(curl -sf "http://127.0.0.1:$port/metrics" | grep '^lockstep_detection_lag_seconds_\(bucket\|count\)')
+  cpu=$(echo "$(serve_cpu $pid) - $cpu0" | bc)
+  after=$(curl -sf "http://127.0.0.1:$port/metrics" | grep '^lockstep_detection_lag_seconds_\(bucket\|count\|sum\)')
   rss=$(( $(peak_rss $pid) > rss0 ? $(peak_rss $pid) : rss0 ))
   kill $pid; wait $pid 2>/dev/null || true; rm -f "$log"
 
   lag=$(paste -d ' ' <(echo "$before") <(echo "$after") | awk '
-    { name = $1; d = $4 - $2; if (name ~ /_count$/) total = d; else { le[++k] = name; cnt[k] = d } }
+    { name = $1; d = $4 - $2; if (name ~ /_count$/) total = d; else if (name ~ /_sum$/) sum = d; else { le[++k] = name; cnt[k] = d } }
     END { for (i = 1; i <= k; i++) { m = le[i]; sub(/.*le="/, "", m); sub(/".*/, "", m)
             if (m == "1") within = cnt[i]; if (!p99 && cnt[i] >= 0.99 * total) p99 = m }
-          printf "%d changes, %.2f %% within 1 s, p99 <= %s s", total, 100 * within / total, p99 }')
+          printf "%d changes, %.2f %% within 1 s, mean %.3f s, p99 <= %s s", total, 100 * within / total, sum / total, p99 }')
   awk -v n="$n" -v s="$sweep" -v b="$changed" -v t="${applied% *}" -v a="${applied#* }" \
       -v t2="${applied2% *}" -v a2="${applied2#* }" -v e2="$each2" -v z="$nochange" \
-      -v v="$viol" -v z0="$nochange0" -v v0="$viol0" -v r="$rss" -v lag="$lag" 'BEGIN {
+      -v v="$viol" -v z0="$nochange0" -v v0="$viol0" -v r="$rss" -v lag="$lag" -v c="$cpu" 'BEGIN {
     printf "%d pairs: start sweep ready after %.1f s; %d changed pairs applied in %.2f s from the commit = %.0f pairs/s, %.0f pairs/s from the first batch (a scheduled run every 2 s); %.2f s = %.0f pairs/s, %.0f pairs/s from the first batch (every 5 min, the median of 3)\n", n, s, b, t, b / t, a, t2, b / t2, a2;
     printf "   the 3 bursts with the default interval (from the commit/from the first batch): %s\n", e2;
     printf "   scheduled run with nothing changed (incremental): %.1f ms with %d open violations, %.1f ms with %d (median of 3)\n", z0, v0, z, v;
-    printf "   detection lag: %s; serve peak RSS %d MB\n", lag, r }'
+    printf "   detection lag: %s; serve CPU while the writer ran %.2f s; serve peak RSS %d MB\n", lag, c, r }'
   echo "   watcher alone (bench_watch_apply), drift burst: $(direct "$direct_drift")"
   echo "   watcher alone (bench_watch_apply), coupled burst: $(direct "$direct_coupled")"
 done
