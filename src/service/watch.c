@@ -539,7 +539,7 @@ int watch_drain(struct store *s, struct store *rd, struct store *ck, const char 
         bool more = true, took_all = false;
         /* Started with the first full batch: a drain of one small batch
          * has no reader ahead, and its commit checkpoints as any other. A
-         * checkpointer per round made serve's CPU a third more under a
+         * checkpointer per round made serve's CPU two fifths more under a
          * writer of 2,000 commits/s, applied in rounds of about 20
          * (docs/benchmarks.md, run W8). */
         struct checkpointer cp = {0};
