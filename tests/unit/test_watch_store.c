@@ -971,6 +971,63 @@ static bool tally_batch(void *ctx, const struct watch_batch *b)
     return true;
 }
 
+/* After the first batch, a level change of a user in the batch already read
+ * ahead: the batch read next skips the user (its row waits for a later
+ * batch), and is the last, not full. */
+struct late_change {
+    struct store *wr;
+    int64_t user;
+    struct tally tally;
+};
+
+static bool late_change_after_first(void *ctx, const struct watch_batch *b)
+{
+    struct late_change *l = ctx;
+    if (l->tally.batches == 0)
+        set_progress_level(l->wr, l->user, "PLAYER", 3, 0);
+    return tally_batch(&l->tally, b);
+}
+
+/* A drain returns once a batch it read first took all that was pending; a
+ * row skipped by a batch read ahead is taken before it returns, even when
+ * the last batch was not full. */
+static void a_drain_takes_the_rows_its_batches_read_ahead_skipped(void **state)
+{
+    (void)state;
+    char dir[512];
+    struct store *s = tu_store("watch-skipped", dir), *rd = tu_store_again(dir),
+                 *wr = tu_store_again(dir);
+    enum { USERS = 19 };
+    int64_t users[USERS];
+    for (int i = 0; i < USERS; i++) {
+        users[i] = student(s, "skipped", i);
+        tu_pair(s, users[i], "PLAYER", 2, 2);
+    }
+    char err[600];
+    int64_t applied;
+    struct tally all = {0};
+    assert_int_equal(watch_drain(s, rd, NULL, "progress_to_license", 1000, NULL, tally_batch,
+                                 &all, &applied, err, sizeof err),
+                     0);
+    assert_int_equal(applied, 2 * USERS);
+    /* One change row per user, in the users' order: batches of 7 take users
+     * 1-7, 8-14 (read while the first is written) and 15-19 (read while the
+     * second is written: the late row of user 10 is skipped, and the batch,
+     * 6 rows above its bound, is not full). */
+    for (int i = 0; i < USERS; i++)
+        set_progress_level(s, users[i], "PLAYER", 1, 0);
+    struct late_change l = {.wr = wr, .user = users[9]};
+    assert_int_equal(watch_drain(s, rd, NULL, "progress_to_license", 7, NULL,
+                                 late_change_after_first, &l, &applied, err, sizeof err),
+                     0);
+    assert_true(l.tally.ahead >= 2);
+    assert_int_equal(applied, USERS + 1);
+    assert_int_equal(pending(s, 0).n, 0);
+    store_close(wr);
+    store_close(rd);
+    store_close(s);
+}
+
 /* serve's watcher reads the next batch on a second connection while one is
  * written, above it and without its users (and on SQLite a third one
  * checkpoints the WAL meanwhile). With another client moving
@@ -1432,6 +1489,7 @@ int main(void)
         cmocka_unit_test(a_new_specialization_requests_a_full_sweep),
         cmocka_unit_test(a_batch_opens_violations_with_each_users_email),
         cmocka_unit_test(a_drain_reading_ahead_applies_every_change_once),
+        cmocka_unit_test(a_drain_takes_the_rows_its_batches_read_ahead_skipped),
         cmocka_unit_test(a_pair_back_where_it_was_leaves_its_violation_alone),
         cmocka_unit_test(a_pair_with_two_open_violations_has_both_resolved),
         cmocka_unit_test(a_batch_of_many_pairs_moves_each_once),
