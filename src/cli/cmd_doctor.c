@@ -321,9 +321,22 @@ static void check_watch(struct doctor *d, const struct config *cfg, struct store
             why, installed ? "; capture triggers are installed" : "");
         return;
     }
+    char why_not[200] = "";
+    if (installed && s->ops->watch_wakes && !s->ops->watch_wakes(s, why_not, sizeof why_not)) {
+        /* SQLite without inotify: the watcher looks every poll_interval. */
+        struct point *p = add(d, "watch", V_NOTE, "[watch] mode triggers: the capture triggers "
+                              "are installed, but commits cannot wake the watcher (%s): it "
+                              "looks every %ld ms; full sweeps every %lds", why_not,
+                              cfg->watch_poll_interval, cfg->watch_full_sweep_interval);
+        set_fix(p, "let serve's user read the store's directory, keep the store on a local "
+                "file system, or raise the inotify limit named (sysctl); [watch] "
+                "poll_interval shortens the wait");
+        return;
+    }
     if (installed) {
         add(d, "watch", V_OK, "[watch] mode triggers: the capture triggers are installed; "
-            "drift is applied within a second, full sweeps every %lds",
+            "drift is applied within a second%s, full sweeps every %lds",
+            s->ops->watch_wakes ? " (each commit wakes the watcher: inotify)" : "",
             cfg->watch_full_sweep_interval);
         return;
     }

@@ -268,7 +268,10 @@ struct store_ops {
      * watch_wait: wait up to timeout_ms for new changes (PostgreSQL: LISTEN
      *   lockstep_pair_changes and wait for a notification; SQLite: until
      *   the database or its WAL is written, by inotify, or sleep);
-     *   returns 0 either way, or an error when the connection failed. */
+     *   returns 0 either way, or an error when the connection failed.
+     * watch_wakes (SQLite; NULL elsewhere: the notification): whether
+     *   watch_wait can be woken by writes; when not, why (the waits are the
+     *   poll). */
     int (*wal_autocheckpoint)(struct store *s, bool on);
     int (*wal_checkpoint)(struct store *s);
     int (*watch_state_get)(struct store *s, struct watch_state *out);
@@ -312,6 +315,7 @@ struct store_ops {
     int (*watch_discard)(struct store *s);
     int (*watch_lock)(struct store *s, bool on);
     int (*watch_wait)(struct store *s, long timeout_ms);
+    bool (*watch_wakes)(struct store *s, char *why, size_t whylen);
 
     /* Transactions. READ is one consistent snapshot; WRITE takes the write
      * lock (SQLite) or starts a transaction whose row locks come from the

@@ -173,6 +173,7 @@ struct sqlite_store {
     int watch_fd;              /* "<db>-watch", flocked by watch_lock; -1: not open */
     int wake_fd;               /* inotify on the store's directory (watch_wait); -1: none */
     bool wake_tried;           /* wake_fd was set up, or could not be */
+    char wake_why[160];        /* why it could not be */
     int64_t wake_last_us;      /* when watch_wait last returned (monotonic) */
     sqlite3_stmt *scan_stmt[2];
     struct domain_map domain;  /* the names of the domain tables */
@@ -283,6 +284,7 @@ int sq_watch_capture_installed(struct store *s, bool *installed);
 int sq_watch_poll_indexed(struct store *s, bool indexed[2]);
 int sq_watch_lock(struct store *s, bool on);
 int sq_watch_wait(struct store *s, long timeout_ms);
+bool sq_watch_wakes(struct store *s, char *why, size_t whylen);
 
 /* Specializations, progress, licenses, progressions and a user's pair rows
  * (sqlite_domain.c): the store_ops of the same names without "sq_". */

@@ -686,4 +686,5 @@ static const struct store_ops sqlite_ops = {
     .wal_autocheckpoint = sq_wal_autocheckpoint,
     .wal_checkpoint = sq_wal_checkpoint,
     .watch_wait = sq_watch_wait,
+    .watch_wakes = sq_watch_wakes,
 };

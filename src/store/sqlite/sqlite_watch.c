@@ -1076,8 +1076,10 @@ static void sleep_for(int64_t ms)
 static void wake_setup(struct sqlite_store *ss)
 {
     ss->wake_tried = true;
-    if (!ss->path[0] || !strcmp(ss->path, ":memory:"))
+    if (!ss->path[0] || !strcmp(ss->path, ":memory:")) {
+        snprintf(ss->wake_why, sizeof ss->wake_why, "an in-memory database");
         return;
+    }
     char dir[STORE_PATH_MAX];
     snprintf(dir, sizeof dir, "%s", ss->path);
     char *slash = strrchr(dir, '/');
@@ -1086,13 +1088,27 @@ static void wake_setup(struct sqlite_store *ss)
     else
         slash[slash == dir] = '\0'; /* "/lockstep.db" is in "/" */
     int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        snprintf(ss->wake_why, sizeof ss->wake_why, "no inotify instance: %s%s", strerror(errno),
+                 errno == EMFILE ? " (fs.inotify.max_user_instances)" : "");
         return;
+    }
     if (inotify_add_watch(fd, dir, IN_MODIFY) < 0) {
+        snprintf(ss->wake_why, sizeof ss->wake_why, "%s cannot be watched: %s%s", dir,
+                 strerror(errno), errno == ENOSPC ? " (fs.inotify.max_user_watches)" : "");
         close(fd);
         return;
     }
     ss->wake_fd = fd;
+}
+
+bool sq_watch_wakes(struct store *s, char *why, size_t whylen)
+{
+    struct sqlite_store *ss = SS(s);
+    if (!ss->wake_tried)
+        wake_setup(ss);
+    snprintf(why, whylen, "%s", ss->wake_fd >= 0 ? "" : ss->wake_why);
+    return ss->wake_fd >= 0;
 }
 
 /* Read the queued events; whether one is a write to the store's database or
