@@ -645,6 +645,7 @@ struct watcher {
     bool leading;      /* led on the last round: a new lead sweeps first */
     bool swept;        /* a full sweep succeeded since this process leads */
     bool failing;      /* the last round failed (logged once until it recovers) */
+    bool wake_told;    /* whether commits can wake it was looked at (logged when not) */
 };
 
 /* The watcher's connections closed (opened again on the next round). */
@@ -667,11 +668,12 @@ static void day_line(const struct watcher *w, enum log_level level, const char *
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     struct daylog *log = daylog_open(w->app->cfg.data_dir);
-    if (log) {
-        daylog_write(log, level, "watcher", "%s", msg);
-        daylog_close(log);
+    if (!log) { /* no memory: the process log at least */
+        log_msg(level, "watcher", "%s", msg);
+        return;
     }
-    log_msg(level, "watcher", "%s", msg);
+    daylog_write(log, level, "watcher", "%s", msg); /* to the process log too */
+    daylog_close(log);
 }
 
 /* A round that failed: said once, the connection dropped and opened again
@@ -793,6 +795,13 @@ static void round_once(struct watcher *w)
     if (w->failing) {
         day_line(w, LOG_INFO, "The watcher is applying changes again");
         w->failing = false;
+    }
+    if (!polls && !w->wake_told && w->st->ops->watch_wakes) {
+        char why[200];
+        w->wake_told = true;
+        if (!w->st->ops->watch_wakes(w->st, why, sizeof why))
+            day_line(w, LOG_WARNING, "Commits cannot wake the watcher (%s): it looks for "
+                     "changes every %ld ms (poll_interval)", why, app->cfg.watch_poll_interval);
     }
     if (polls) /* nothing notifies: the next poll is due */
         sleep_ms(app->cfg.watch_poll_interval);
