@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 struct req;
@@ -666,8 +665,7 @@ void http_server_stop(struct http_server *s, long timeout_ms)
     MHD_quiesce_daemon(s->daemon);
     int64_t deadline = time_mono_us() + (int64_t)timeout_ms * 1000;
     while (atomic_load(&s->in_flight) > 0 && time_mono_us() < deadline) {
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        time_sleep_ms(10);
     }
     if (atomic_load(&s->in_flight) > 0)
         log_msg(LOG_WARNING, "http", "stopping with %d request(s) still running",

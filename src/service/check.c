@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 struct sink {
     struct store *s;          /* where the check is staged and recorded */
@@ -618,8 +617,7 @@ static void replica_catch_up(struct store *s, struct check_options *o)
         if (r->ops->wal_position(r, &replica) == 0 && replica.in_recovery &&
             replica.lsn >= primary.lsn)
             return;
-        struct timespec ts = {0, 50 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        time_sleep_ms(50);
     }
     o->read_store = NULL;
     snprintf(o->read.source, sizeof o->read.source, "primary");

@@ -23,13 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 bool watch_active(const struct config *cfg, const struct store *s)
 {
@@ -488,7 +481,7 @@ static void *checkpointer_main(void *arg)
         /* A failed copy is made up by the next (the WAL keeps every frame). */
         (void)c->s->ops->wal_checkpoint(c->s);
         if (!last)
-            sleep_ms(WATCH_CHECKPOINT_MS);
+            time_sleep_ms(WATCH_CHECKPOINT_MS);
     }
     return NULL;
 }
@@ -685,7 +678,7 @@ static void round_failed(struct watcher *w, const char *err)
                  err);
     w->failing = true;
     close_connections(w);
-    sleep_ms(1000);
+    time_sleep_ms(1000);
 }
 
 static bool lease_cb(void *ctx)
@@ -745,7 +738,7 @@ static void round_once(struct watcher *w)
     struct app *app = w->app;
     if (!w->leads(w->leads_ctx)) {
         w->leading = false;
-        sleep_ms(app->cfg.watch_poll_interval);
+        time_sleep_ms(app->cfg.watch_poll_interval);
         return;
     }
     if (!w->leading) {
@@ -804,7 +797,7 @@ static void round_once(struct watcher *w)
                      "changes every %ld ms (poll_interval)", why, app->cfg.watch_poll_interval);
     }
     if (polls) /* nothing notifies: the next poll is due */
-        sleep_ms(app->cfg.watch_poll_interval);
+        time_sleep_ms(app->cfg.watch_poll_interval);
     else if ((rc = w->st->ops->watch_wait(w->st, app->cfg.watch_poll_interval)) != 0) {
         snprintf(err, sizeof err, "watcher: %s", store_errmsg(w->st));
         round_failed(w, err);

@@ -20,6 +20,9 @@ int64_t time_now_us(void);
 void time_set_test_clock(int64_t us);
 /* Monotonic clock, microseconds (for durations only). */
 int64_t time_mono_us(void);
+/* Sleep ms milliseconds, resumed when a signal cuts it short (0 or less: not
+ * at all). */
+void time_sleep_ms(int64_t ms);
 /* Format `us` as "YYYY-MM-DDTHH:MM:SS.ffffffZ" into out[TIME_ISO_LEN]. */
 void time_format_iso(int64_t us, char out[TIME_ISO_LEN]);
 /* Parse ISO 8601 ("YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.ffffff]][Z|+00:00]").

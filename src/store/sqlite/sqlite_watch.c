@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -1061,14 +1060,6 @@ int sq_wal_checkpoint(struct store *s)
     return rc == SQLITE_OK ? 0 : sq_fail(ss, rc, "checkpoint the WAL");
 }
 
-/* Sleep ms milliseconds (0 or less: not at all). */
-static void sleep_for(int64_t ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* The wake-up: an inotify watch on the store's directory. Nothing notifies
  * across SQLite connections, but every commit writes the WAL (or, outside WAL
  * mode, the database file). Without it (no inotify instance left, a
@@ -1148,18 +1139,18 @@ int sq_watch_wait(struct store *s, long timeout_ms)
         wake_setup(ss);
     int64_t now = time_mono_us() / 1000, deadline = now + timeout_ms;
     if (ss->wake_fd < 0) {
-        sleep_for(timeout_ms);
+        time_sleep_ms(timeout_ms);
     } else {
         while (now < deadline) {
             struct pollfd p = {.fd = ss->wake_fd, .events = POLLIN};
             int n = poll(&p, 1, (int)(deadline - now));
             now = time_mono_us() / 1000;
             if (n < 0 && errno != EINTR) {
-                sleep_for(deadline - now);
+                time_sleep_ms(deadline - now);
                 break;
             }
             if (n > 0 && wake_read(ss)) {
-                sleep_for(ss->wake_last_us / 1000 + SQ_WAKE_GAP_MS - now);
+                time_sleep_ms(ss->wake_last_us / 1000 + SQ_WAKE_GAP_MS - now);
                 (void)wake_read(ss); /* what came meanwhile, the next round reads too */
                 break;
             }
